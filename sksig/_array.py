@@ -1,0 +1,358 @@
+"""The input layer used by every public function.
+
+It accepts numpy arrays (any memory order, read-only, memmaps), torch tensors (CPU or
+CUDA; torch is never imported here unless the caller passed a tensor), nested lists,
+and ragged lists of 2-D paths. It validates, converts once to a C-contiguous float32 or
+float64 numpy array for the native cores, and remembers how to give results back in the
+caller's kind, dtype and device (:class:`Caller`).
+
+Ragged batches are packed exactly: a path padded with copies of its last point has the
+same signature, log-signature, branched signature and signature kernel, because the
+padding adds only zero increments. Transforms are applied to each path before padding,
+so a time channel always runs over the path's own points.
+"""
+
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = [
+    "Caller",
+    "PathBatch",
+    "as_array",
+    "as_path_batch",
+    "check_same_batch",
+    "strip_scalar_term",
+]
+
+
+def _is_torch(x):
+    # Check the type's module instead of importing torch: `import sksig` stays light.
+    return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """How results go back to the caller: array kind, dtype and (torch) device."""
+
+    kind: str  # "numpy" or "torch"
+    dtype: np.dtype
+    device: object = None  # a torch.device for torch callers
+
+    def out(self, array):
+        """Return a native result (numpy) as the caller's kind, dtype and device."""
+        array = np.asarray(array, dtype=self.dtype)
+        if self.kind == "numpy":
+            return array
+        import torch
+
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+        return tensor.to(self.device) if self.device.type != "cpu" else tensor
+
+    def describe(self):
+        where = f" on {self.device}" if self.kind == "torch" else ""
+        return f"{self.kind} {self.dtype.name}{where}"
+
+
+def _numpy_from(x, name):
+    """Convert one array-like to numpy without changing a float32/float64 dtype."""
+    if _is_torch(x):
+        tensor = x.detach()
+        caller_device = tensor.device
+        if tensor.device.type != "cpu":
+            tensor = tensor.cpu()
+        if tensor.dtype.is_complex:
+            raise TypeError(f"{name} must be a real float32 or float64 tensor")
+        try:
+            array = tensor.resolve_conj().resolve_neg().numpy()
+        except TypeError as exc:  # bfloat16 and other dtypes numpy does not know
+            raise TypeError(
+                f"{name} must be float32 or float64, got torch {tensor.dtype}"
+            ) from exc
+        return array, "torch", caller_device
+    if isinstance(x, np.ndarray):
+        return x, "numpy", None
+    if isinstance(x, (list, tuple, numbers.Number)) or hasattr(x, "__array__"):
+        try:
+            array = np.asarray(x)
+        except ValueError as exc:
+            raise ValueError(f"{name} is not a regular array: {exc}") from exc
+        return array, "numpy", None
+    raise TypeError(
+        f"{name} must be a numpy array or a torch tensor, got {type(x).__name__}"
+    )
+
+
+def _float_dtype(array, name):
+    kind = array.dtype.kind
+    if array.dtype in (np.float32, np.float64):
+        return array.dtype
+    if kind in "iu":
+        return np.dtype(np.float64)
+    raise TypeError(
+        f"{name} must have dtype float32 or float64 (integers are converted to "
+        f"float64), got {array.dtype}"
+    )
+
+
+def as_array(x, name, *, caller=None, min_ndim=0, check_finite=True):
+    """Validate one array argument and return ``(array, caller)``.
+
+    Parameters
+    ----------
+    x : array-like or torch.Tensor
+        The argument.
+    name : str
+        Its name, used in error messages.
+    caller : Caller, optional
+        The kind/dtype/device already fixed by an earlier argument of the same call;
+        ``x`` must agree with it.
+    min_ndim : int, default=0
+        Minimum number of dimensions.
+    check_finite : bool, default=True
+        Reject NaN and inf.
+
+    Returns
+    -------
+    array : ndarray
+        C-contiguous float32 or float64 copy or view of ``x``.
+    caller : Caller
+        ``caller`` if given, else the description of ``x``.
+    """
+    array, kind, device = _numpy_from(x, name)
+    dtype = _float_dtype(array, name)
+    if caller is None:
+        caller = Caller(kind, dtype, device)
+    else:
+        if kind != caller.kind:
+            raise TypeError(
+                f"{name} is a {kind} array but the other inputs are {caller.kind}; "
+                "pass all arrays of one call as numpy or all as torch"
+            )
+        if kind == "torch" and device != caller.device:
+            raise ValueError(
+                f"{name} is on {device} but the other inputs are on {caller.device}"
+            )
+        if array.dtype in (np.float32, np.float64) and dtype != caller.dtype:
+            raise TypeError(
+                f"{name} has dtype {dtype} but the other inputs have {caller.dtype}; "
+                "use one floating dtype for all arrays of one call"
+            )
+        dtype = caller.dtype
+    if array.ndim < min_ndim:
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimensions, got shape {array.shape}"
+        )
+    array = np.ascontiguousarray(array, dtype=dtype)
+    if check_finite and array.size and not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or inf values")
+    return array, caller
+
+
+def strip_scalar_term(array, name, length):
+    """Accept a trailing axis of ``length`` or ``length + 1`` (drop the leading 1).
+
+    Signature-shaped inputs may carry the constant scalar term first; any other
+    trailing length is an error, never silently shifted.
+    """
+    n = array.shape[-1] if array.ndim else None
+    if n == length:
+        return array
+    if n == length + 1:
+        return np.ascontiguousarray(array[..., 1:])
+    raise ValueError(
+        f"{name} must have trailing length {length} (or {length + 1} with the "
+        f"scalar term first), got shape {array.shape}"
+    )
+
+
+def check_same_batch(shape1, shape2, name1, name2):
+    """Paired inputs must have identical batch shapes (no broadcasting)."""
+    if tuple(shape1) != tuple(shape2):
+        raise ValueError(
+            f"{name1} and {name2} must have the same batch shape, got "
+            f"{tuple(shape1)} and {tuple(shape2)}"
+        )
+
+
+@dataclass
+class PathBatch:
+    """A batch of paths ready for a native core.
+
+    Attributes
+    ----------
+    data : ndarray of shape (n_paths, length, dim)
+        C-contiguous, transformed and (for ragged input) padded with last points.
+    batch_shape : tuple
+        Leading batch axes of the input (``(n_paths,)`` for a ragged list).
+    raw_lengths : list of int or None
+        Point counts of a ragged list before transformation; None for arrays.
+    raw_length, raw_dim : int
+        Length and dimension of the untransformed paths (``raw_length`` is the
+        longest for ragged input).
+    caller : Caller
+        How to give results back.
+    """
+
+    data: np.ndarray
+    batch_shape: tuple
+    raw_lengths: list
+    raw_length: int
+    raw_dim: int
+    time_aug: bool
+    lead_lag: bool
+    caller: Caller
+
+    @property
+    def n_paths(self):
+        return self.data.shape[0]
+
+    @property
+    def length(self):
+        return self.data.shape[1]
+
+    @property
+    def dim(self):
+        return self.data.shape[2]
+
+    @property
+    def ragged(self):
+        return self.raw_lengths is not None
+
+    def grad_to_input(self, grad, n_threads=1):
+        """Pull a gradient on ``data`` back to the caller's input (caller's kind).
+
+        Padded points are copies of the last point, so their gradients add up there;
+        then the transform's adjoint is applied.
+        """
+        from sksig._core import _transform_path
+
+        grad = np.ascontiguousarray(grad, dtype=self.data.dtype)
+        if not self.ragged:
+            out = np.empty((self.n_paths, self.raw_length, self.raw_dim), grad.dtype)
+            if self.time_aug or self.lead_lag:
+                _transform_path.backward(grad, out, self.time_aug, self.lead_lag, n_threads)
+            else:
+                out[...] = grad
+            return self.caller.out(out.reshape(self.batch_shape + out.shape[1:]))
+        grads = []
+        for i, raw_len in enumerate(self.raw_lengths):
+            n = transformed_length(raw_len, self.lead_lag)
+            g = grad[i, :n].copy()
+            g[n - 1] += grad[i, n:].sum(axis=0)
+            out = np.empty((1, raw_len, self.raw_dim), grad.dtype)
+            _transform_path.backward(g[None], out, self.time_aug, self.lead_lag, 1)
+            grads.append(self.caller.out(out[0]))
+        return grads
+
+
+def transformed_length(length, lead_lag):
+    """Number of points after the lead-lag transform (unchanged without it)."""
+    return 2 * length - 1 if lead_lag else length
+
+
+def transformed_dim(dim, time_aug, lead_lag):
+    """Number of channels after lead-lag (doubles) and time augmentation (+1)."""
+    return (2 * dim if lead_lag else dim) + (1 if time_aug else 0)
+
+
+def _transform(paths, time_aug, lead_lag, end_time, n_threads):
+    from sksig._core import _transform_path
+
+    if not (time_aug or lead_lag):
+        return paths
+    n, length, dim = paths.shape
+    out = np.empty(
+        (n, transformed_length(length, lead_lag), transformed_dim(dim, time_aug, lead_lag)),
+        paths.dtype,
+    )
+    _transform_path.forward(paths, out, time_aug, lead_lag, end_time, n_threads)
+    return out
+
+
+def _is_ragged_list(path):
+    if not isinstance(path, (list, tuple)) or len(path) == 0:
+        return False
+    return all(
+        _is_torch(p) or (isinstance(p, np.ndarray) and p.ndim == 2)
+        or (isinstance(p, (list, tuple)) and np.ndim(p) == 2)
+        for p in path
+    )
+
+
+def as_path_batch(path, name, *, caller=None, time_aug=False, lead_lag=False,
+                  end_time=1.0, n_threads=1, min_length=1):
+    """Validate, transform and pack paths for a native core.
+
+    Parameters
+    ----------
+    path : array-like of shape (..., length, dim), torch.Tensor, or list of 2-D arrays
+        The paths. A list of 2-D arrays (possibly of different lengths) is a ragged
+        batch of shape ``(len(path),)``.
+    name : str
+        Argument name for error messages.
+    caller : Caller, optional
+        Kind/dtype/device fixed by an earlier argument of the same call.
+    time_aug, lead_lag : bool
+        Path transforms (SPEC.md section 2), applied to each path before padding.
+    end_time : float
+        Final value of the time channel.
+    n_threads : int
+        Threads for the transform.
+    min_length : int, default=1
+        Minimum number of points per path.
+
+    Returns
+    -------
+    PathBatch
+    """
+    if isinstance(path, (list, tuple)) and len(path) == 0:
+        raise ValueError(
+            f"{name} is an empty list; for an empty batch pass an array of shape "
+            "(0, length, dim)"
+        )
+    if _is_ragged_list(path):
+        arrays = []
+        for i, p in enumerate(path):
+            array, caller = as_array(p, f"{name}[{i}]", caller=caller, min_ndim=2)
+            arrays.append(array)
+        dims = {a.shape[1] for a in arrays}
+        if len(dims) != 1:
+            raise ValueError(
+                f"all paths in {name} must have the same dimension, got {sorted(dims)}"
+            )
+        raw_lengths = [a.shape[0] for a in arrays]
+        raw_dim = dims.pop()
+        _check_path_shape(arrays[int(np.argmin(raw_lengths))][None], name, min_length)
+        transformed = [
+            _transform(a[None], time_aug, lead_lag, end_time, 1)[0] for a in arrays
+        ]
+        longest = max(t.shape[0] for t in transformed)
+        data = np.empty((len(arrays), longest, transformed[0].shape[1]), caller.dtype)
+        for i, t in enumerate(transformed):
+            data[i, : t.shape[0]] = t
+            data[i, t.shape[0]:] = t[-1]
+        return PathBatch(data, (len(arrays),), raw_lengths, max(raw_lengths), raw_dim,
+                         time_aug, lead_lag, caller)
+    array, caller = as_array(path, name, caller=caller, min_ndim=2)
+    _check_path_shape(array, name, min_length)
+    batch_shape = array.shape[:-2]
+    flat = array.reshape((-1,) + array.shape[-2:])
+    data = _transform(flat, time_aug, lead_lag, end_time, n_threads)
+    return PathBatch(np.ascontiguousarray(data), batch_shape, None, array.shape[-2],
+                     array.shape[-1], time_aug, lead_lag, caller)
+
+
+def _check_path_shape(array, name, min_length):
+    length, dim = array.shape[-2:]
+    if dim < 1:
+        raise ValueError(
+            f"{name} must have at least one channel (shape (..., length, dim) with "
+            f"dim >= 1), got shape {array.shape}"
+        )
+    if length < min_length:
+        raise ValueError(
+            f"{name} must have at least {min_length} point(s) per path, got shape "
+            f"{array.shape}"
+        )

@@ -1,0 +1,1 @@
+"""Compiled CPU cores (Cython over header-only C++17). Private: use the sksig API."""

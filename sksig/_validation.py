@@ -1,0 +1,110 @@
+"""Checks for scalar arguments shared by the functional API and the estimators.
+
+Every check raises ``TypeError`` (wrong kind of object) or ``ValueError`` (right kind,
+bad value) with a message that names the argument and says what was expected. We are
+lenient where pySigLib is strict without reason: numpy booleans and integers are
+accepted wherever Python ones are.
+"""
+
+import math
+import numbers
+import os
+
+import numpy as np
+
+__all__ = [
+    "check_bool",
+    "check_end_time",
+    "check_int",
+    "check_dyadic_order",
+    "check_max_batch",
+    "resolve_n_jobs",
+]
+
+
+def check_bool(value, name):
+    """Return ``value`` as a Python bool; accept ``bool`` and ``numpy.bool_``."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
+
+
+def check_int(value, name, *, minimum=0):
+    """Return ``value`` as a Python int >= ``minimum`` (numpy integers accepted)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    value = int(value)
+    if value < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
+    return value
+
+
+def check_end_time(value, name="end_time"):
+    """Return ``value`` as a finite Python float (ints and numpy reals accepted)."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    return value
+
+
+# 2**62 cells per segment pair would overflow the 64-bit grid indices.
+_MAX_DYADIC_ORDER = 30
+
+
+def check_dyadic_order(value, name="dyadic_order"):
+    """Return ``(order1, order2)`` from an int or a pair of ints.
+
+    Each order must lie in ``[0, 30]``; an int means the same order on both sides.
+    """
+    if isinstance(value, (tuple, list, np.ndarray)):
+        if len(value) != 2:
+            raise ValueError(
+                f"{name} must be an int or a pair of ints, got {len(value)} values"
+            )
+        pair = tuple(check_int(v, f"{name}[{i}]") for i, v in enumerate(value))
+    else:
+        order = check_int(value, name)
+        pair = (order, order)
+    for i, order in enumerate(pair):
+        if order > _MAX_DYADIC_ORDER:
+            raise ValueError(
+                f"{name} must be at most {_MAX_DYADIC_ORDER}, got {order}"
+                + (f" for path {i + 1}" if pair[0] != pair[1] else "")
+            )
+    return pair
+
+
+def check_max_batch(value, name="max_batch"):
+    """Return ``max_batch`` as an int: -1 (no limit) or a positive block size."""
+    if value is None:
+        return -1
+    value = check_int(value, name, minimum=-1)
+    if value == 0:
+        raise ValueError(f"{name} must be -1 (no limit) or a positive int, got 0")
+    return value
+
+
+def _cpu_count():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def resolve_n_jobs(n_jobs, name="n_jobs"):
+    """Number of threads for ``n_jobs``, following scikit-learn.
+
+    ``None`` means 1, ``-1`` all cores, ``-k`` all cores but ``k - 1``; 0 is an error.
+    """
+    if n_jobs is None:
+        return 1
+    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Integral):
+        raise TypeError(f"{name} must be an int or None, got {type(n_jobs).__name__}")
+    n_jobs = int(n_jobs)
+    if n_jobs == 0:
+        raise ValueError(f"{name} must not be 0 (use None or 1 for one thread)")
+    if n_jobs > 0:
+        return n_jobs
+    return max(1, _cpu_count() + 1 + n_jobs)

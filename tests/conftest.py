@@ -1,0 +1,58 @@
+"""Shared test configuration: tolerances, random generators, reference files, markers."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+DATA = Path(__file__).parent / "data"
+
+# One tolerance table, keyed by dtype and relative (to max(1, |want|)).
+RTOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-4}
+
+
+def assert_close_ref(got, want, *, rtol=1e-9):
+    """|got - want| <= rtol * max(1, max|want|), the reference-file criterion."""
+    got = np.asarray(got, dtype=np.float64)
+    want = np.asarray(want, dtype=np.float64)
+    assert got.shape == want.shape, f"shape {got.shape} != {want.shape}"
+    scale = max(1.0, float(np.abs(want).max())) if want.size else 1.0
+    np.testing.assert_allclose(got, want, rtol=0, atol=rtol * scale)
+
+
+def reference_cases(filename, function=None):
+    """Yield (case, arrays) pairs of a reference file copied into tests/data."""
+    z = np.load(DATA / filename, allow_pickle=False)
+    cases = json.loads(str(z["meta"]))["cases"]
+    out = []
+    for case in cases:
+        if function is not None and case["function"] != function:
+            continue
+        inputs = {role: z[key] for role, key in case["inputs"].items()}
+        outputs = {role: z[key] for role, key in case["outputs"].items() if key}
+        out.append(pytest.param(case, inputs, outputs, id=case["id"]))
+    return out
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(20261123)
+
+
+def _cuda_available():
+    try:
+        import sksig.cuda
+
+        return sksig.cuda.is_available()
+    except ImportError:
+        return False
+
+
+def pytest_collection_modifyitems(config, items):
+    if _cuda_available():
+        return
+    skip = pytest.mark.skip(reason="no CUDA GPU visible")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
