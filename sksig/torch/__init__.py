@@ -1,0 +1,11 @@
+"""torch autograd wrappers (``pip install sksig[torch]``).
+
+Each function here is a ``torch.autograd.Function`` whose forward calls the sksig
+functional API and whose backward calls the matching ``*_backprop``, so
+``loss.backward()`` reaches the input paths. Importing this module imports torch;
+``import sksig`` alone never does.
+"""
+
+import torch  # noqa: F401  (fail early with a clear ImportError when torch is missing)
+
+__all__ = []
