@@ -232,7 +232,9 @@ class PathBatch:
         if not self.ragged:
             out = np.empty((self.n_paths, self.raw_length, self.raw_dim), grad.dtype)
             if self.time_aug or self.lead_lag:
-                _transform_path.backward(grad, out, self.time_aug, self.lead_lag, n_threads)
+                _transform_path.backward(
+                    grad, out, self.time_aug, self.lead_lag, n_threads
+                )
             else:
                 out[...] = grad
             return self.caller.out(out.reshape(self.batch_shape + out.shape[1:]))
@@ -263,10 +265,9 @@ def _transform(paths, time_aug, lead_lag, end_time, n_threads):
     if not (time_aug or lead_lag):
         return paths
     n, length, dim = paths.shape
-    out = np.empty(
-        (n, transformed_length(length, lead_lag), transformed_dim(dim, time_aug, lead_lag)),
-        paths.dtype,
-    )
+    shape = (n, transformed_length(length, lead_lag),
+             transformed_dim(dim, time_aug, lead_lag))
+    out = np.empty(shape, paths.dtype)
     _transform_path.forward(paths, out, time_aug, lead_lag, end_time, n_threads)
     return out
 

@@ -69,7 +69,8 @@ def transform_path(path, *, time_aug=False, lead_lag=False, end_time=1.0, n_jobs
             batch.caller.out(batch.data[i, : transformed_length(n, lead_lag)])
             for i, n in enumerate(batch.raw_lengths)
         ]
-    return batch.caller.out(batch.data.reshape(batch.batch_shape + batch.data.shape[1:]))
+    shape = batch.batch_shape + batch.data.shape[1:]
+    return batch.caller.out(batch.data.reshape(shape))
 
 
 def transform_path_backprop(derivs, *, time_aug=False, lead_lag=False, end_time=1.0,
@@ -78,7 +79,7 @@ def transform_path_backprop(derivs, *, time_aug=False, lead_lag=False, end_time=
 
     Parameters
     ----------
-    derivs : array-like of shape (..., length', dim'), torch.Tensor or list of 2-D arrays
+    derivs : array-like of shape (..., length', dim'), torch.Tensor or list
         Gradient of a scalar function with respect to the transformed paths.
     time_aug, lead_lag : bool, default=False
         The flags that were passed to :func:`transform_path`.

@@ -1,4 +1,4 @@
-"""Shared test configuration: tolerances, random generators, reference files, markers."""
+"""Shared test configuration: tolerances, reference files, markers."""
 
 import json
 from pathlib import Path
