@@ -104,8 +104,8 @@ def transform_path_backprop(derivs, *, time_aug=False, lead_lag=False, end_time=
     --------
     >>> import numpy as np, sksig
     >>> sksig.transform_path_backprop(np.ones((3, 3)), time_aug=True, lead_lag=True)
-    array([[2., 0.],
-           [2., 0.]])
+    array([[3.],
+           [3.]])
     """
     time_aug = check_bool(time_aug, "time_aug")
     lead_lag = check_bool(lead_lag, "lead_lag")
