@@ -176,7 +176,7 @@ def _log_from_full(full, tb, degree, method, scalar_entry, n_threads):
     """Branched log of (batch, n + 1) values in the layout of ``method``."""
     core = _core()
     log = np.empty_like(full)
-    core.log(full, log, tb.native(), degree, n_threads)
+    core.log(full, log, tb.native(), n_threads)
     if method == 0:
         return log if scalar_entry else log[:, 1:]
     lyn = tb.lyndon()
@@ -371,7 +371,7 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     grad = np.empty_like(full)
     if full.shape[0]:
         core.log_backprop(full, np.ascontiguousarray(grad_log), grad, tb.native(),
-                          degree, n_threads)
+                          n_threads)
     out = grad if had_scalar else grad[:, 1:]
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 

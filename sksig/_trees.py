@@ -200,47 +200,79 @@ class BranchedTables:
         memo[forest] = out
         return out
 
+    def _remove_leaf(self, t):
+        """(tree index or None, label): tree t with one leaf removed, and its label."""
+        children, label = self.tl.nodes[t]
+        if not children:
+            return None, label
+        smaller, removed = self._remove_leaf(children[-1])
+        rest = children[:-1] + ((smaller,) if smaller is not None else ())
+        if not self.planar:
+            rest = tuple(sorted(rest))
+        return self.tl.index[(rest, label)], removed
+
+    def _parent(self, b):
+        """(basis position, label): element b with one node fewer, and that label."""
+        if self.planar:
+            smaller, label = self._remove_leaf(b[-1])
+            parent = b[:-1] + ((smaller,) if smaller is not None else ())
+            return self.position[parent], label
+        smaller, label = self._remove_leaf(b)
+        return (0 if smaller is None else smaller + 1), label
+
     def _build_native(self):
         """Flat arrays for the native core (see branched.hpp for their meaning)."""
         pos = self.position
         term_ptr = [0]
         coef, right, left_ptr, left_idx = [], [], [0], []
-        seg_coef = np.empty(self.n + 1)
-        label_ptr, labels = [0], []
+        seg_coef = np.ones(self.n + 1)
+        seg_parent = np.zeros(self.n + 1, np.int64)
+        seg_label = np.zeros(self.n + 1, np.int64)
         memo = {}
         for e in range(1, self.n + 1):
             b = self.basis[e]
             if self.planar:
-                terms = self._mkw_forest(b, memo)
-                for (s, r), k in terms.items():
-                    if s and r:
-                        coef.append(k)
-                        right.append(pos[r])
-                        left_idx.append(pos[s])
-                        left_ptr.append(len(left_idx))
+                terms = [(pos[r], (pos[s],), k)
+                         for (s, r), k in self._mkw_forest(b, memo).items() if s and r]
             else:
-                terms = self._bck_tree(b, memo)
-                for (s, r), k in terms.items():
-                    if s and r >= 0:
-                        coef.append(k)
-                        right.append(r + 1)
-                        left_idx.extend(t + 1 for t in s)
-                        left_ptr.append(len(left_idx))
+                terms = [(r + 1, tuple(t + 1 for t in s), k)
+                         for (s, r), k in self._bck_tree(b, memo).items()
+                         if s and r >= 0]
+            # Descending right index: the log's scans stop at the first small right.
+            terms.sort(key=lambda term: (-term[0], term[1]))
+            for r, left, k in terms:
+                coef.append(k)
+                right.append(r)
+                left_idx.extend(left)
+                left_ptr.append(len(left_idx))
             term_ptr.append(len(coef))
             seg_coef[e] = self._segment_coef(b)
-            labels.extend(self._labels(b))
-            label_ptr.append(len(labels))
-        seg_coef[0] = 1.0
-        i64 = np.int64
+            seg_parent[e], seg_label[e] = self._parent(b)
+        order_start = [1] * (self.degree + 2)
+        for k in range(self.degree + 1, 1, -1):
+            order_start[k] = next(
+                (e for e in range(1, self.n + 1) if self.order(e) >= k), self.n + 1
+            )
+        order_start[0] = 0
+        if max(len(coef), len(left_idx), self.n + 1) >= 2**31:
+            raise MemoryError("branched tables too large for 32-bit indices")
+        i32 = np.int32
+        ratio = seg_coef / seg_coef[seg_parent]
+        coef = np.asarray(coef, np.float64)
         return {
-            "term_ptr": np.asarray(term_ptr, i64),
-            "term_coef": np.asarray(coef, np.float64),
-            "term_right": np.asarray(right, i64),
-            "left_ptr": np.asarray(left_ptr, i64),
-            "left_idx": np.asarray(left_idx, i64),
-            "seg_coef": seg_coef,
-            "label_ptr": np.asarray(label_ptr, i64),
-            "labels": np.asarray(labels, i64),
+            "term_ptr": np.asarray(term_ptr, i32),
+            "term_coef_float64": coef,
+            "term_coef_float32": coef.astype(np.float32),
+            "term_right": np.asarray(right, i32),
+            "left_ptr": np.asarray(left_ptr, i32),
+            "left_idx": np.asarray(left_idx, i32),
+            "seg_parent": seg_parent.astype(i32),
+            "seg_label": seg_label.astype(i32),
+            "seg_ratio_float64": ratio,
+            "seg_ratio_float32": ratio.astype(np.float32),
+            "order_start": np.asarray(order_start, i32),
+            "degree": self.degree,
+            "single_left": self.planar,
         }
 
     def native(self):
@@ -250,18 +282,6 @@ class BranchedTables:
             return self._native
 
     # -- single segment ----------------------------------------------------------------
-    def _tree_labels(self, t):
-        children, label = self.tl.nodes[t]
-        out = [label]
-        for c in children:
-            out.extend(self._tree_labels(c))
-        return out
-
-    def _labels(self, b):
-        if self.planar:
-            return [a for t in b for a in self._tree_labels(t)]
-        return self._tree_labels(b)
-
     def _tree_factorial(self, t):
         children, _ = self.tl.nodes[t]
         out = self.tl.size[t]

@@ -11,8 +11,8 @@
 // right index is smaller than e (fewer nodes), which allows in-place updates in
 // descending order.
 //
-// One straight segment with increment v has the value seg_coef[e] * prod of v over the
-// node labels of e (labels[label_ptr[e-1] .. label_ptr[e])).
+// One straight segment with increment v has the value c(e) * prod of v over the node
+// labels of e; it is built from a parent element with one node fewer.
 #pragma once
 
 #include <cstdint>
@@ -23,60 +23,70 @@
 
 namespace sksig {
 
+template <class T>
 struct BranchedTables {
-  std::int64_t n;  // basis size without the scalar term
-  const std::int64_t* term_ptr;   // n + 1
-  const double* term_coef;        // n_terms
-  const std::int64_t* term_right; // n_terms
-  const std::int64_t* left_ptr;   // n_terms + 1
-  const std::int64_t* left_idx;
-  const double* seg_coef;         // n + 1
-  const std::int64_t* label_ptr;  // n + 1
-  const std::int64_t* labels;
+  std::int64_t n;                   // basis size without the scalar term
+  int degree;
+  const std::int32_t* term_ptr;     // n + 1
+  const T* term_coef;               // n_terms
+  const std::int32_t* term_right;   // n_terms, descending within each element
+  const std::int32_t* left_ptr;     // n_terms + 1
+  const std::int32_t* left_idx;
+  const std::int32_t* seg_parent;   // n + 1: element with one node fewer
+  const std::int32_t* seg_label;    // n + 1: label of the removed node
+  const T* seg_ratio;               // n + 1: seg_coef[e] / seg_coef[parent]
+  const std::int32_t* order_start;  // degree + 2: first element with >= k nodes
 };
 
 namespace detail {
 
-template <class T>
-inline T left_product(const BranchedTables& tb, std::int64_t t, const T* a) noexcept {
-  std::int64_t p = tb.left_ptr[t], q = tb.left_ptr[t + 1];
+template <bool kSingle, class T>
+inline T left_product(const BranchedTables<T>& tb, std::int32_t t, const T* a) noexcept {
+  std::int32_t p = tb.left_ptr[t];
+  if (kSingle) return a[tb.left_idx[p]];
+  const std::int32_t q = tb.left_ptr[t + 1];
   T prod = a[tb.left_idx[p]];
   for (++p; p < q; ++p) prod *= a[tb.left_idx[p]];
   return prod;
 }
 
-// Value of one straight segment with increment v on every basis element.
+// Value of one straight segment with increment v on every basis element:
+// E[e] = E[parent] * v[label] * ratio (one node more than the parent).
 template <class T>
-inline void segment_values(const BranchedTables& tb, const T* v, T* e) noexcept {
+inline void segment_values(const BranchedTables<T>& tb, const T* v, T* e) noexcept {
   e[0] = T(1);
-  for (std::int64_t i = 1; i <= tb.n; ++i) {
-    T prod = static_cast<T>(tb.seg_coef[i]);
-    for (std::int64_t p = tb.label_ptr[i - 1]; p < tb.label_ptr[i]; ++p)
-      prod *= v[tb.labels[p]];
-    e[i] = prod;
-  }
+  for (std::int64_t i = 1; i <= tb.n; ++i)
+    e[i] = e[tb.seg_parent[i]] * v[tb.seg_label[i]] * tb.seg_ratio[i];
 }
 
-// x <- x * b in place (Chen's identity, x from the earlier piece).
-template <class T>
-inline void chen_in_place(const BranchedTables& tb, T* x, const T* b) noexcept {
+// x <- x * b in place (Chen's identity, x from the earlier piece). Every term of
+// element e reads only elements with fewer nodes, so descending order is safe.
+template <bool kSingle, class T>
+inline void chen_in_place(const BranchedTables<T>& tb, T* x, const T* b) noexcept {
   for (std::int64_t e = tb.n; e >= 1; --e) {
     T acc = x[e] + b[e];
-    for (std::int64_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t)
-      acc += static_cast<T>(tb.term_coef[t]) * left_product(tb, t, x) * b[tb.term_right[t]];
+    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t)
+      acc += tb.term_coef[t] * left_product<kSingle>(tb, t, x) * b[tb.term_right[t]];
     x[e] = acc;
   }
 }
 
-// out = (reduced) a * p: the (X - eps) * P_k step of the log.
-template <class T>
-inline void reduced_product(const BranchedTables& tb, const T* a, const T* p,
+// out = (reduced) a * p where p vanishes below k nodes: the (X - eps) * P_k step of
+// the log. Right indices are sorted descending, so the scan stops at the first one
+// with fewer than k nodes; out vanishes below k + 1 nodes.
+template <bool kSingle, class T>
+inline void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p, int k,
                             T* out) noexcept {
-  out[0] = T(0);
-  for (std::int64_t e = 1; e <= tb.n; ++e) {
+  const std::int32_t first = tb.order_start[k];
+  const std::int64_t lo = tb.order_start[k + 1 > tb.degree + 1 ? tb.degree + 1 : k + 1];
+  for (std::int64_t e = 0; e < lo && e <= tb.n; ++e) out[e] = T(0);
+  for (std::int64_t e = lo; e <= tb.n; ++e) {
     T acc = T(0);
-    for (std::int64_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t)
-      acc += static_cast<T>(tb.term_coef[t]) * left_product(tb, t, a) * p[tb.term_right[t]];
+    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
+      const std::int32_t r = tb.term_right[t];
+      if (r < first) break;
+      acc += tb.term_coef[t] * left_product<kSingle>(tb, t, a) * p[r];
+    }
     out[e] = acc;
   }
 }
@@ -86,12 +96,10 @@ inline T log_coef(int k) noexcept {
   return (k % 2 ? T(1) : T(-1)) / static_cast<T>(k);
 }
 
-}  // namespace detail
-
-// out: (batch, n + 1) branched signatures of piecewise-linear paths (batch, length, dim).
-template <class T>
-int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
-                 std::int64_t dim, const BranchedTables& tb, int n_threads) noexcept {
+template <bool kSingle, class T>
+int branched_sig_impl(const T* path, T* out, std::int64_t batch, std::int64_t length,
+                      std::int64_t dim, const BranchedTables<T>& tb,
+                      int n_threads) noexcept {
   const std::int64_t m = tb.n + 1;
   return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
     T* x = out + b * m;
@@ -108,22 +116,20 @@ int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
       }
       if (zero) continue;  // a constant piece (e.g. ragged padding) is the identity
       if (first) {
-        detail::segment_values(tb, v.data(), x);
+        segment_values(tb, v.data(), x);
         first = false;
       } else {
-        detail::segment_values(tb, v.data(), seg.data());
-        detail::chen_in_place(tb, x, seg.data());
+        segment_values(tb, v.data(), seg.data());
+        chen_in_place<kSingle>(tb, x, seg.data());
       }
     }
     return kOk;
   });
 }
 
-// out: (batch, n + 1) log of (batch, n + 1) inputs whose scalar entry is taken as 1;
-// out[., 0] = 0.
-template <class T>
-int branched_log(const T* x, T* out, std::int64_t batch, int degree,
-                 const BranchedTables& tb, int n_threads) noexcept {
+template <bool kSingle, class T>
+int branched_log_impl(const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
+                      int n_threads) noexcept {
   const std::int64_t m = tb.n + 1;
   return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
     const T* xb = x + b * m;
@@ -132,66 +138,70 @@ int branched_log(const T* x, T* out, std::int64_t batch, int degree,
     a[0] = T(0);
     p[0] = T(0);
     for (std::int64_t i = 0; i < m; ++i) ob[i] = a[i];
-    for (int k = 2; k <= degree; ++k) {
-      detail::reduced_product(tb, a.data(), p.data(), q.data());
-      const T c = detail::log_coef<T>(k);
-      for (std::int64_t i = 1; i < m; ++i) ob[i] += c * q[i];
+    for (int k = 2; k <= tb.degree; ++k) {
+      reduced_product<kSingle>(tb, a.data(), p.data(), k - 1, q.data());
+      const T c = log_coef<T>(k);
+      for (std::int64_t i = tb.order_start[k]; i < m; ++i) ob[i] += c * q[i];
       p.swap(q);
     }
     return kOk;
   });
 }
 
-// grad_x: (batch, n + 1) vector-Jacobian product of branched_log with cotangent grad_out
-// (batch, n + 1; entry 0 ignored). grad_x[., 0] = 0.
-template <class T>
-int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
-                          int degree, const BranchedTables& tb, int n_threads) noexcept {
+template <bool kSingle, class T>
+int branched_log_backprop_impl(const T* x, const T* grad_out, T* grad_x,
+                               std::int64_t batch, const BranchedTables<T>& tb,
+                               int n_threads) noexcept {
   const std::int64_t m = tb.n + 1;
+  const int degree = tb.degree;
   return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
     const T* xb = x + b * m;
     const T* g = grad_out + b * m;
     T* gx = grad_x + b * m;
     std::vector<T> a(xb, xb + m);
     a[0] = T(0);
-    // Forward: P_1 .. P_degree.
-    std::vector<T> P(static_cast<std::size_t>(m) * (degree > 0 ? degree : 1));
+    // Forward: P_1 .. P_degree (P_k vanishes below k nodes).
+    std::vector<T> P(static_cast<std::size_t>(m) * static_cast<std::size_t>(degree));
     for (std::int64_t i = 0; i < m; ++i) P[i] = a[i];
     for (int k = 2; k <= degree; ++k)
-      detail::reduced_product(tb, a.data(), P.data() + (k - 2) * m, P.data() + (k - 1) * m);
-    // Reverse: h = dL/dP_k, starting from k = degree.
+      reduced_product<kSingle>(tb, a.data(), P.data() + (k - 2) * m, k - 1,
+                               P.data() + (k - 1) * m);
+    // Reverse: h = dL/dP_k, from k = degree down.
     std::vector<T> h(static_cast<std::size_t>(m)), hprev(static_cast<std::size_t>(m));
     for (std::int64_t i = 0; i < m; ++i) gx[i] = T(0);
     {
-      const T c = detail::log_coef<T>(degree);
+      const T c = log_coef<T>(degree);
       h[0] = T(0);
       for (std::int64_t i = 1; i < m; ++i) h[i] = c * g[i];
     }
     for (int k = degree; k >= 2; --k) {
       const T* pk1 = P.data() + (k - 2) * m;
-      const T c = detail::log_coef<T>(k - 1);
+      const std::int32_t first = tb.order_start[k - 1];
+      const T c = log_coef<T>(k - 1);
       hprev[0] = T(0);
       for (std::int64_t i = 1; i < m; ++i) hprev[i] = c * g[i];
-      for (std::int64_t e = 1; e <= tb.n; ++e) {
+      for (std::int64_t e = tb.order_start[k]; e <= tb.n; ++e) {
         const T he = h[e];
         if (he == T(0)) continue;
-        for (std::int64_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
-          const T w = static_cast<T>(tb.term_coef[t]) * he;
-          const std::int64_t r = tb.term_right[t];
-          const std::int64_t p0 = tb.left_ptr[t], p1 = tb.left_ptr[t + 1];
-          T prod = a[tb.left_idx[p0]];
-          for (std::int64_t p = p0 + 1; p < p1; ++p) prod *= a[tb.left_idx[p]];
-          hprev[r] += w * prod;
+        for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
+          const std::int32_t r = tb.term_right[t];
+          if (r < first) break;
+          const T w = tb.term_coef[t] * he;
+          const std::int32_t p0 = tb.left_ptr[t];
+          if (kSingle) {
+            const std::int32_t l = tb.left_idx[p0];
+            hprev[r] += w * a[l];
+            gx[l] += w * pk1[r];
+            continue;
+          }
+          const std::int32_t p1 = tb.left_ptr[t + 1];
+          hprev[r] += w * left_product<false>(tb, t, a.data());
           const T wr = w * pk1[r];
-          if (p1 - p0 == 1) {
-            gx[tb.left_idx[p0]] += wr;
-          } else {
-            for (std::int64_t p = p0; p < p1; ++p) {
-              T others = wr;
-              for (std::int64_t q = p0; q < p1; ++q)
-                if (q != p) others *= a[tb.left_idx[q]];
-              gx[tb.left_idx[p]] += others;
-            }
+          for (std::int32_t p = p0; p < p1; ++p) {
+            T others = wr;
+            for (std::int32_t q = p0; q < p1; ++q)
+              if (q != p) others *= a[tb.left_idx[q]];
+            gx[tb.left_idx[p]] += others;
           }
         }
       }
@@ -201,6 +211,42 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
     gx[0] = T(0);
     return kOk;
   });
+}
+
+}  // namespace detail
+
+// out: (batch, n + 1) branched signatures of piecewise-linear paths (batch, length, dim).
+// single_left: every coproduct term has one left factor (the planar tables).
+template <class T>
+int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
+                 std::int64_t dim, const BranchedTables<T>& tb, bool single_left,
+                 int n_threads) noexcept {
+  return single_left
+             ? detail::branched_sig_impl<true>(path, out, batch, length, dim, tb, n_threads)
+             : detail::branched_sig_impl<false>(path, out, batch, length, dim, tb,
+                                                n_threads);
+}
+
+// out: (batch, n + 1) log of (batch, n + 1) inputs whose scalar entry is taken as 1;
+// out[., 0] = 0.
+template <class T>
+int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
+                 bool single_left, int n_threads) noexcept {
+  return single_left ? detail::branched_log_impl<true>(x, out, batch, tb, n_threads)
+                     : detail::branched_log_impl<false>(x, out, batch, tb, n_threads);
+}
+
+// grad_x: (batch, n + 1) vector-Jacobian product of branched_log with cotangent grad_out
+// (batch, n + 1; entry 0 ignored). grad_x[., 0] = 0.
+template <class T>
+int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
+                          const BranchedTables<T>& tb, bool single_left,
+                          int n_threads) noexcept {
+  return single_left
+             ? detail::branched_log_backprop_impl<true>(x, grad_out, grad_x, batch, tb,
+                                                        n_threads)
+             : detail::branched_log_backprop_impl<false>(x, grad_out, grad_x, batch, tb,
+                                                         n_threads);
 }
 
 // Lyndon coordinates (planar methods 1 and 2): out[i] = log[pos[i]], then (method 2)
