@@ -224,27 +224,41 @@ class BranchedTables:
         """Flat arrays for the native core (see branched.hpp for their meaning)."""
         pos = self.position
         term_ptr = [0]
-        coef, right, left_ptr, left_idx = [], [], [0], []
+        coef, right, left = [], [], []
         seg_coef = np.ones(self.n + 1)
         seg_parent = np.zeros(self.n + 1, np.int64)
         seg_label = np.zeros(self.n + 1, np.int64)
+        forest_first, forest_rest, forest_index = [], [], {}
+
+        def extended(trees):
+            """Index of a non-planar forest (sorted basis positions) in the extended
+            vector: the tree itself, or a product entry registered after its rest."""
+            if len(trees) == 1:
+                return trees[0]
+            j = forest_index.get(trees)
+            if j is None:
+                rest = extended(trees[1:])
+                j = forest_index[trees] = self.n + 1 + len(forest_first)
+                forest_first.append(trees[0])
+                forest_rest.append(rest)
+            return j
+
         memo = {}
         for e in range(1, self.n + 1):
             b = self.basis[e]
             if self.planar:
-                terms = [(pos[r], (pos[s],), k)
+                terms = [(pos[r], pos[s], k)
                          for (s, r), k in self._mkw_forest(b, memo).items() if s and r]
             else:
-                terms = [(r + 1, tuple(t + 1 for t in s), k)
+                terms = [(r + 1, extended(tuple(t + 1 for t in s)), k)
                          for (s, r), k in self._bck_tree(b, memo).items()
                          if s and r >= 0]
             # Descending right index: the log's scans stop at the first small right.
             terms.sort(key=lambda term: (-term[0], term[1]))
-            for r, left, k in terms:
+            for r, lft, k in terms:
                 coef.append(k)
                 right.append(r)
-                left_idx.extend(left)
-                left_ptr.append(len(left_idx))
+                left.append(lft)
             term_ptr.append(len(coef))
             seg_coef[e] = self._segment_coef(b)
             seg_parent[e], seg_label[e] = self._parent(b)
@@ -254,7 +268,7 @@ class BranchedTables:
                 (e for e in range(1, self.n + 1) if self.order(e) >= k), self.n + 1
             )
         order_start[0] = 0
-        if max(len(coef), len(left_idx), self.n + 1) >= 2**31:
+        if len(coef) >= 2**31 or self.n + 1 + len(forest_first) >= 2**31:
             raise MemoryError("branched tables too large for 32-bit indices")
         i32 = np.int32
         ratio = seg_coef / seg_coef[seg_parent]
@@ -264,15 +278,15 @@ class BranchedTables:
             "term_coef_float64": coef,
             "term_coef_float32": coef.astype(np.float32),
             "term_right": np.asarray(right, i32),
-            "left_ptr": np.asarray(left_ptr, i32),
-            "left_idx": np.asarray(left_idx, i32),
+            "term_left": np.asarray(left, i32),
+            "forest_first": np.asarray(forest_first, i32),
+            "forest_rest": np.asarray(forest_rest, i32),
             "seg_parent": seg_parent.astype(i32),
             "seg_label": seg_label.astype(i32),
             "seg_ratio_float64": ratio,
             "seg_ratio_float32": ratio.astype(np.float32),
             "order_start": np.asarray(order_start, i32),
             "degree": self.degree,
-            "single_left": self.planar,
         }
 
     def native(self):

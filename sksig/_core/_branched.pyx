@@ -14,21 +14,23 @@ cdef extern from "sksig/branched.hpp" namespace "sksig" nogil:
         const int32_t* term_ptr
         const T* term_coef
         const int32_t* term_right
-        const int32_t* left_ptr
-        const int32_t* left_idx
+        const int32_t* term_left
+        int64_t n_forest
+        const int32_t* forest_first
+        const int32_t* forest_rest
         const int32_t* seg_parent
         const int32_t* seg_label
         const T* seg_ratio
         const int32_t* order_start
 
     int branched_sig[T](const T* path, T* out, int64_t batch, int64_t length,
-                        int64_t dim, const BranchedTables[T]& tb, cbool single_left,
+                        int64_t dim, const BranchedTables[T]& tb,
                         int n_threads) noexcept
     int branched_log[T](const T* x, T* out, int64_t batch, const BranchedTables[T]& tb,
-                        cbool single_left, int n_threads) noexcept
+                        int n_threads) noexcept
     int branched_log_backprop[T](const T* x, const T* grad_out, T* grad_x,
                                  int64_t batch, const BranchedTables[T]& tb,
-                                 cbool single_left, int n_threads) noexcept
+                                 int n_threads) noexcept
     int lyndon_project[T](const T* log, T* out, int64_t batch, int64_t m,
                           int64_t n_lyndon, const int64_t* pos, cbool solve,
                           const int64_t* tri_ptr, const int64_t* tri_idx,
@@ -64,8 +66,10 @@ cdef void _fill(BranchedTables[floating]* tb, dict t, int64_t n,
     tb.term_ptr = _i32(t["term_ptr"])
     tb.term_coef = &coef[0] if coef.shape[0] else NULL
     tb.term_right = _i32(t["term_right"])
-    tb.left_ptr = _i32(t["left_ptr"])
-    tb.left_idx = _i32(t["left_idx"])
+    tb.term_left = _i32(t["term_left"])
+    tb.n_forest = t["forest_first"].shape[0]
+    tb.forest_first = _i32(t["forest_first"])
+    tb.forest_rest = _i32(t["forest_rest"])
     tb.seg_parent = _i32(t["seg_parent"])
     tb.seg_label = _i32(t["seg_label"])
     tb.seg_ratio = &ratio[0]
@@ -79,14 +83,13 @@ def sig(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
     cdef str suffix = "float64" if floating is double else "float32"
     cdef const floating[::1] coef = tables["term_coef_" + suffix]
     cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
-    cdef cbool single = tables["single_left"]
     cdef int status
     _fill(&tb, tables, out.shape[1] - 1, coef, ratio)
     if path.shape[0] == 0:
         return
     with nogil:
         status = branched_sig(&path[0, 0, 0], &out[0, 0], path.shape[0], path.shape[1],
-                              path.shape[2], tb, single, n_threads)
+                              path.shape[2], tb, n_threads)
     raise_for_status(status, "branched_sig")
 
 
@@ -97,13 +100,12 @@ def log(const floating[:, ::1] x,  # IN  (batch, n + 1), entry 0 ignored
     cdef str suffix = "float64" if floating is double else "float32"
     cdef const floating[::1] coef = tables["term_coef_" + suffix]
     cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
-    cdef cbool single = tables["single_left"]
     cdef int status
     _fill(&tb, tables, x.shape[1] - 1, coef, ratio)
     if x.shape[0] == 0:
         return
     with nogil:
-        status = branched_log(&x[0, 0], &out[0, 0], x.shape[0], tb, single, n_threads)
+        status = branched_log(&x[0, 0], &out[0, 0], x.shape[0], tb, n_threads)
     raise_for_status(status, "branched_sig_to_log_sig")
 
 
@@ -115,14 +117,13 @@ def log_backprop(const floating[:, ::1] x,         # IN  (batch, n + 1)
     cdef str suffix = "float64" if floating is double else "float32"
     cdef const floating[::1] coef = tables["term_coef_" + suffix]
     cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
-    cdef cbool single = tables["single_left"]
     cdef int status
     _fill(&tb, tables, x.shape[1] - 1, coef, ratio)
     if x.shape[0] == 0:
         return
     with nogil:
         status = branched_log_backprop(&x[0, 0], &grad_out[0, 0], &grad_x[0, 0],
-                                       x.shape[0], tb, single, n_threads)
+                                       x.shape[0], tb, n_threads)
     raise_for_status(status, "branched_sig_to_log_sig_backprop")
 
 
