@@ -44,43 +44,73 @@ struct BranchedTables {
 
 namespace detail {
 
+// Items are processed in blocks of kLanes with the block index innermost
+// (value of element i for lane j at [i * kLanes + j]): every table lookup serves all
+// lanes and the lane loops vectorise. Each lane does exactly the arithmetic of a
+// one-item computation, so results do not depend on the blocking or on n_jobs.
+constexpr int kLanes = 8;
+using Lanes = std::int64_t;
+
+#if defined(_OPENMP)
+#define SKSIG_LANES _Pragma("omp simd") for (int j = 0; j < kLanes; ++j)
+#else
+#define SKSIG_LANES for (int j = 0; j < kLanes; ++j)
+#endif
+
 template <class T>
 inline void forest_products(const BranchedTables<T>& tb, T* a) noexcept {
-  T* f = a + tb.n + 1;
-  for (std::int64_t j = 0; j < tb.n_forest; ++j)
-    f[j] = a[tb.forest_first[j]] * a[tb.forest_rest[j]];
+  T* f = a + (tb.n + 1) * kLanes;
+  for (std::int64_t i = 0; i < tb.n_forest; ++i) {
+    const T* x = a + Lanes{tb.forest_first[i]} * kLanes;
+    const T* y = a + Lanes{tb.forest_rest[i]} * kLanes;
+    T* o = f + i * kLanes;
+    SKSIG_LANES o[j] = x[j] * y[j];
+  }
 }
 
-// Adjoint of forest_products: pushes g[n + 1 + j] back onto the trees.
+// Adjoint of forest_products: pushes g at the product entries back onto the trees.
 template <class T>
 inline void forest_products_backprop(const BranchedTables<T>& tb, const T* a,
                                      T* g) noexcept {
   const std::int64_t off = tb.n + 1;
-  for (std::int64_t j = tb.n_forest - 1; j >= 0; --j) {
-    const T gj = g[off + j];
-    g[tb.forest_first[j]] += gj * a[tb.forest_rest[j]];
-    g[tb.forest_rest[j]] += gj * a[tb.forest_first[j]];
+  for (std::int64_t i = tb.n_forest - 1; i >= 0; --i) {
+    const Lanes f = Lanes{tb.forest_first[i]} * kLanes, r = Lanes{tb.forest_rest[i]} * kLanes;
+    const T* gi = g + (off + i) * kLanes;
+    SKSIG_LANES g[f + j] += gi[j] * a[r + j];
+    SKSIG_LANES g[r + j] += gi[j] * a[f + j];
   }
 }
 
-// Value of one straight segment with increment v on every basis element:
-// E[e] = E[parent] * v[label] * ratio (one node more than the parent).
+// Value of one straight segment with increments v (dim x lanes) on every element:
+// E[e] = E[parent] * v[label] * c(e) / c(parent).
 template <class T>
 inline void segment_values(const BranchedTables<T>& tb, const T* v, T* e) noexcept {
-  e[0] = T(1);
-  for (std::int64_t i = 1; i <= tb.n; ++i)
-    e[i] = e[tb.seg_parent[i]] * v[tb.seg_label[i]] * tb.seg_ratio[i];
+  SKSIG_LANES e[j] = T(1);
+  for (std::int64_t i = 1; i <= tb.n; ++i) {
+    const T* p = e + Lanes{tb.seg_parent[i]} * kLanes;
+    const T* w = v + Lanes{tb.seg_label[i]} * kLanes;
+    const T ratio = tb.seg_ratio[i];
+    T* o = e + i * kLanes;
+    SKSIG_LANES o[j] = p[j] * w[j] * ratio;
+  }
 }
 
 // x <- x * b in place (Chen's identity, x from the earlier piece); x is extended.
 template <class T>
 inline void chen_in_place(const BranchedTables<T>& tb, T* x, const T* b) noexcept {
   forest_products(tb, x);
+  alignas(64) T acc[kLanes];
   for (std::int64_t e = tb.n; e >= 1; --e) {
-    T acc = x[e] + b[e];
-    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t)
-      acc += tb.term_coef[t] * x[tb.term_left[t]] * b[tb.term_right[t]];
-    x[e] = acc;
+    T* xe = x + e * kLanes;
+    const T* be = b + e * kLanes;
+    SKSIG_LANES acc[j] = xe[j] + be[j];
+    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
+      const T c = tb.term_coef[t];
+      const T* xl = x + Lanes{tb.term_left[t]} * kLanes;
+      const T* br = b + Lanes{tb.term_right[t]} * kLanes;
+      SKSIG_LANES acc[j] += c * xl[j] * br[j];
+    }
+    SKSIG_LANES xe[j] = acc[j];
   }
 }
 
@@ -92,15 +122,20 @@ inline void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
                             T* out) noexcept {
   const std::int32_t first = tb.order_start[k];
   const std::int64_t lo = tb.order_start[k + 1];
-  for (std::int64_t e = 0; e < lo; ++e) out[e] = T(0);
+  for (std::int64_t i = 0; i < lo * kLanes; ++i) out[i] = T(0);
+  alignas(64) T acc[kLanes];
   for (std::int64_t e = lo; e <= tb.n; ++e) {
-    T acc = T(0);
+    SKSIG_LANES acc[j] = T(0);
     for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
       const std::int32_t r = tb.term_right[t];
       if (r < first) break;
-      acc += tb.term_coef[t] * a[tb.term_left[t]] * p[r];
+      const T c = tb.term_coef[t];
+      const T* al = a + Lanes{tb.term_left[t]} * kLanes;
+      const T* pr = p + Lanes{r} * kLanes;
+      SKSIG_LANES acc[j] += c * al[j] * pr[j];
     }
-    out[e] = acc;
+    T* o = out + e * kLanes;
+    SKSIG_LANES o[j] = acc[j];
   }
 }
 
@@ -109,36 +144,60 @@ inline T log_coef(int k) noexcept {
   return (k % 2 ? T(1) : T(-1)) / static_cast<T>(k);
 }
 
+inline std::int64_t n_blocks(std::int64_t batch) noexcept {
+  return (batch + kLanes - 1) / kLanes;
+}
+
+// Copy rows [b0, b0 + kLanes) of a (batch, m) array into lane layout (missing rows: 0).
+template <class T>
+inline void load_block(const T* x, std::int64_t batch, std::int64_t m, std::int64_t b0,
+                       T* blk) noexcept {
+  for (int j = 0; j < kLanes; ++j) {
+    const bool live = b0 + j < batch;
+    const T* row = x + (b0 + j) * m;
+    for (std::int64_t i = 0; i < m; ++i) blk[i * kLanes + j] = live ? row[i] : T(0);
+  }
+}
+
+template <class T>
+inline void store_block(const T* blk, std::int64_t batch, std::int64_t m, std::int64_t b0,
+                        T* x) noexcept {
+  for (int j = 0; j < kLanes && b0 + j < batch; ++j) {
+    T* row = x + (b0 + j) * m;
+    for (std::int64_t i = 0; i < m; ++i) row[i] = blk[i * kLanes + j];
+  }
+}
+
 }  // namespace detail
 
 // out: (batch, n + 1) branched signatures of piecewise-linear paths (batch, length, dim).
 template <class T>
 int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
                  std::int64_t dim, const BranchedTables<T>& tb, int n_threads) noexcept {
+  using detail::kLanes;
   const std::int64_t m = tb.n + 1;
-  return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
-    const T* p = path + b * length * dim;
-    std::vector<T> x(static_cast<std::size_t>(m + tb.n_forest), T(0));
-    std::vector<T> seg(static_cast<std::size_t>(m)), v(static_cast<std::size_t>(dim));
-    x[0] = T(1);
-    bool first = true;
+  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+    const std::int64_t b0 = blk * kLanes;
+    std::vector<T> x(static_cast<std::size_t>((m + tb.n_forest) * kLanes), T(0));
+    std::vector<T> seg(static_cast<std::size_t>(m * kLanes));
+    std::vector<T> v(static_cast<std::size_t>(dim * kLanes));
+    for (int j = 0; j < kLanes; ++j) x[j] = T(1);
     for (std::int64_t s = 0; s + 1 < length; ++s) {
       bool zero = true;
-      for (std::int64_t c = 0; c < dim; ++c) {
-        v[c] = p[(s + 1) * dim + c] - p[s * dim + c];
-        zero = zero && v[c] == T(0);
+      for (int j = 0; j < kLanes; ++j) {
+        const bool live = b0 + j < batch;
+        const T* p = path + (b0 + j) * length * dim + s * dim;
+        for (std::int64_t c = 0; c < dim; ++c) {
+          const T inc = live ? p[dim + c] - p[c] : T(0);
+          v[c * kLanes + j] = inc;
+          zero = zero && inc == T(0);
+        }
       }
-      if (zero) continue;  // a constant piece (e.g. ragged padding) is the identity
-      if (first) {
-        detail::segment_values(tb, v.data(), x.data());
-        first = false;
-      } else {
-        detail::segment_values(tb, v.data(), seg.data());
-        detail::chen_in_place(tb, x.data(), seg.data());
-      }
+      if (zero) continue;  // constant pieces (e.g. ragged padding) are the identity
+      detail::segment_values(tb, v.data(), seg.data());
+      detail::chen_in_place(tb, x.data(), seg.data());
     }
-    T* xb = out + b * m;
-    for (std::int64_t i = 0; i < m; ++i) xb[i] = x[i];
+    detail::store_block(x.data(), batch, m, b0, out);
     return kOk;
   });
 }
@@ -148,23 +207,23 @@ int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
 template <class T>
 int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
                  int n_threads) noexcept {
+  using detail::kLanes;
   const std::int64_t m = tb.n + 1;
-  return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
-    const T* xb = x + b * m;
-    T* ob = out + b * m;
-    std::vector<T> a(static_cast<std::size_t>(m + tb.n_forest));
-    std::vector<T> p(xb, xb + m), q(static_cast<std::size_t>(m));
-    for (std::int64_t i = 0; i < m; ++i) a[i] = xb[i];
-    a[0] = T(0);
-    p[0] = T(0);
+  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+    const std::int64_t b0 = blk * kLanes;
+    std::vector<T> a(static_cast<std::size_t>((m + tb.n_forest) * kLanes));
+    std::vector<T> p(static_cast<std::size_t>(m * kLanes)), q(p.size()), o(p.size());
+    detail::load_block(x, batch, m, b0, a.data());
+    for (int j = 0; j < kLanes; ++j) a[j] = T(0);
     detail::forest_products(tb, a.data());
-    for (std::int64_t i = 0; i < m; ++i) ob[i] = a[i];
+    for (std::int64_t i = 0; i < m * kLanes; ++i) p[i] = o[i] = a[i];
     for (int k = 2; k <= tb.degree; ++k) {
       detail::reduced_product(tb, a.data(), p.data(), k - 1, q.data());
       const T c = detail::log_coef<T>(k);
-      for (std::int64_t i = tb.order_start[k]; i < m; ++i) ob[i] += c * q[i];
+      for (std::int64_t i = tb.order_start[k] * kLanes; i < m * kLanes; ++i) o[i] += c * q[i];
       p.swap(q);
     }
+    detail::store_block(o.data(), batch, m, b0, out);
     return kOk;
   });
 }
@@ -174,56 +233,66 @@ int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>
 template <class T>
 int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
                           const BranchedTables<T>& tb, int n_threads) noexcept {
+  using detail::kLanes;
   const std::int64_t m = tb.n + 1;
   const int degree = tb.degree;
-  return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
-    const T* xb = x + b * m;
-    const T* g = grad_out + b * m;
-    T* gx = grad_x + b * m;
-    const std::size_t ext = static_cast<std::size_t>(m + tb.n_forest);
-    std::vector<T> a(ext), ga(ext, T(0));
-    for (std::int64_t i = 0; i < m; ++i) a[i] = xb[i];
-    a[0] = T(0);
+  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+    const std::int64_t b0 = blk * kLanes;
+    const std::size_t ext = static_cast<std::size_t>((m + tb.n_forest) * kLanes);
+    const std::size_t mw = static_cast<std::size_t>(m * kLanes);
+    std::vector<T> a(ext), ga(ext, T(0)), g(mw);
+    detail::load_block(x, batch, m, b0, a.data());
+    detail::load_block(grad_out, batch, m, b0, g.data());
+    for (int j = 0; j < kLanes; ++j) a[j] = g[j] = T(0);
     detail::forest_products(tb, a.data());
     // Forward: P_1 .. P_degree (P_k vanishes below k nodes).
-    std::vector<T> P(static_cast<std::size_t>(m) * static_cast<std::size_t>(degree));
-    for (std::int64_t i = 0; i < m; ++i) P[i] = a[i];
+    std::vector<T> P(mw * static_cast<std::size_t>(degree));
+    for (std::size_t i = 0; i < mw; ++i) P[i] = a[i];
     for (int k = 2; k <= degree; ++k)
-      detail::reduced_product(tb, a.data(), P.data() + (k - 2) * m, k - 1,
-                              P.data() + (k - 1) * m);
+      detail::reduced_product(tb, a.data(), P.data() + (k - 2) * mw, k - 1,
+                              P.data() + (k - 1) * mw);
     // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
     // identically (below k nodes) carry no gradient and are skipped.
-    std::vector<T> h(static_cast<std::size_t>(m)), hprev(static_cast<std::size_t>(m));
+    std::vector<T> h(mw), hprev(mw);
     {
       const T c = detail::log_coef<T>(degree);
-      for (std::int64_t i = 0; i < m; ++i) h[i] = c * g[i];
+      for (std::size_t i = 0; i < mw; ++i) h[i] = c * g[i];
     }
     for (int k = degree; k >= 2; --k) {
-      const T* pk1 = P.data() + (k - 2) * m;
+      const T* pk1 = P.data() + (k - 2) * mw;
       const std::int32_t first = tb.order_start[k - 1];
       const T c = detail::log_coef<T>(k - 1);
-      for (std::int64_t i = 0; i < m; ++i) hprev[i] = c * g[i];
+      for (std::size_t i = 0; i < mw; ++i) hprev[i] = c * g[i];
       for (std::int64_t e = tb.order_start[k]; e <= tb.n; ++e) {
-        const T he = h[e];
-        if (he == T(0)) continue;
+        const T* he = h.data() + e * kLanes;
         for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
           const std::int32_t r = tb.term_right[t];
           if (r < first) break;
-          const std::int32_t l = tb.term_left[t];
-          const T w = tb.term_coef[t] * he;
-          hprev[r] += w * a[l];
-          ga[l] += w * pk1[r];
+          const detail::Lanes l = detail::Lanes{tb.term_left[t]} * kLanes;
+          const detail::Lanes rr = detail::Lanes{r} * kLanes;
+          const T coef = tb.term_coef[t];
+          T* hp = hprev.data() + rr;
+          T* gl = ga.data() + l;
+          const T* al = a.data() + l;
+          const T* pr = pk1 + rr;
+          SKSIG_LANES {
+            const T w = coef * he[j];
+            hp[j] += w * al[j];
+            gl[j] += w * pr[j];
+          }
         }
       }
       h.swap(hprev);
     }
-    for (std::int64_t i = 1; i < m; ++i) ga[i] += h[i];
+    for (std::size_t i = kLanes; i < mw; ++i) ga[i] += h[i];
     detail::forest_products_backprop(tb, a.data(), ga.data());
-    for (std::int64_t i = 1; i < m; ++i) gx[i] = ga[i];
-    gx[0] = T(0);
+    for (int j = 0; j < kLanes; ++j) ga[j] = T(0);
+    detail::store_block(ga.data(), batch, m, b0, grad_x);
     return kOk;
   });
 }
+
+#undef SKSIG_LANES
 
 // Lyndon coordinates (planar methods 1 and 2): out[i] = log[pos[i]], then (method 2)
 // the unitriangular solve c_i = out_i - sum_{p in row i} val[p] * c_{idx[p]}.
