@@ -24,12 +24,13 @@ cdef extern from "sksig/branched.hpp" namespace "sksig" nogil:
         const int32_t* order_start
 
     int branched_sig[T](const T* path, T* out, int64_t batch, int64_t length,
-                        int64_t dim, const BranchedTables[T]& tb,
+                        int64_t dim, const BranchedTables[T]& tb, cbool scalar_out,
                         int n_threads) noexcept
     int branched_log[T](const T* x, T* out, int64_t batch, const BranchedTables[T]& tb,
-                        int n_threads) noexcept
+                        cbool scalar_in, cbool scalar_out, int n_threads) noexcept
     int branched_log_backprop[T](const T* x, const T* grad_out, T* grad_x,
                                  int64_t batch, const BranchedTables[T]& tb,
+                                 cbool scalar_in, cbool scalar_grad,
                                  int n_threads) noexcept
     int lyndon_project[T](const T* log, T* out, int64_t batch, int64_t m,
                           int64_t n_lyndon, const int64_t* pos, cbool solve,
@@ -77,53 +78,56 @@ cdef void _fill(BranchedTables[floating]* tb, dict t, int64_t n,
 
 
 def sig(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
-        floating[:, ::1] out,            # OUT (batch, n + 1)
-        dict tables, int n_threads):
+        floating[:, ::1] out,            # OUT (batch, n + scalar_out)
+        dict tables, int64_t n, bint scalar_out, int n_threads):
     cdef BranchedTables[floating] tb
     cdef str suffix = "float64" if floating is double else "float32"
     cdef const floating[::1] coef = tables["term_coef_" + suffix]
     cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
     cdef int status
-    _fill(&tb, tables, out.shape[1] - 1, coef, ratio)
-    if path.shape[0] == 0:
+    _fill(&tb, tables, n, coef, ratio)
+    if path.shape[0] == 0 or out.shape[1] == 0:
         return
     with nogil:
         status = branched_sig(&path[0, 0, 0], &out[0, 0], path.shape[0], path.shape[1],
-                              path.shape[2], tb, n_threads)
+                              path.shape[2], tb, scalar_out, n_threads)
     raise_for_status(status, "branched_sig")
 
 
-def log(const floating[:, ::1] x,  # IN  (batch, n + 1), entry 0 ignored
-        floating[:, ::1] out,      # OUT (batch, n + 1)
-        dict tables, int n_threads):
+def log(const floating[:, ::1] x,  # IN  (batch, n + scalar_in), scalar entry ignored
+        floating[:, ::1] out,      # OUT (batch, n + scalar_out)
+        dict tables, int64_t n, bint scalar_in, bint scalar_out, int n_threads):
     cdef BranchedTables[floating] tb
     cdef str suffix = "float64" if floating is double else "float32"
     cdef const floating[::1] coef = tables["term_coef_" + suffix]
     cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
     cdef int status
-    _fill(&tb, tables, x.shape[1] - 1, coef, ratio)
+    _fill(&tb, tables, n, coef, ratio)
     if x.shape[0] == 0:
         return
     with nogil:
-        status = branched_log(&x[0, 0], &out[0, 0], x.shape[0], tb, n_threads)
+        status = branched_log(&x[0, 0], &out[0, 0], x.shape[0], tb, scalar_in, scalar_out,
+                              n_threads)
     raise_for_status(status, "branched_sig_to_log_sig")
 
 
-def log_backprop(const floating[:, ::1] x,         # IN  (batch, n + 1)
-                 const floating[:, ::1] grad_out,  # IN  (batch, n + 1)
-                 floating[:, ::1] grad_x,          # OUT (batch, n + 1)
-                 dict tables, int n_threads):
+def log_backprop(const floating[:, ::1] x,         # IN  (batch, n + scalar_in)
+                 const floating[:, ::1] grad_out,  # IN  (batch, n + scalar_grad)
+                 floating[:, ::1] grad_x,          # OUT (batch, n + scalar_in)
+                 dict tables, int64_t n, bint scalar_in, bint scalar_grad,
+                 int n_threads):
     cdef BranchedTables[floating] tb
     cdef str suffix = "float64" if floating is double else "float32"
     cdef const floating[::1] coef = tables["term_coef_" + suffix]
     cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
     cdef int status
-    _fill(&tb, tables, x.shape[1] - 1, coef, ratio)
+    _fill(&tb, tables, n, coef, ratio)
     if x.shape[0] == 0:
         return
     with nogil:
         status = branched_log_backprop(&x[0, 0], &grad_out[0, 0], &grad_x[0, 0],
-                                       x.shape[0], tb, n_threads)
+                                       x.shape[0], tb, scalar_in, scalar_grad,
+                                       n_threads)
     raise_for_status(status, "branched_sig_to_log_sig_backprop")
 
 

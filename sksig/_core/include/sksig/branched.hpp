@@ -148,32 +148,42 @@ inline std::int64_t n_blocks(std::int64_t batch) noexcept {
   return (batch + kLanes - 1) / kLanes;
 }
 
-// Copy rows [b0, b0 + kLanes) of a (batch, m) array into lane layout (missing rows: 0).
+// Copy rows [b0, b0 + kLanes) of a (batch, n or n + 1) array into lane layout over
+// the n + 1 entries (missing rows: 0). Without the scalar entry in the rows
+// (scalar = false), lane entry 0 is set to 0.
 template <class T>
-inline void load_block(const T* x, std::int64_t batch, std::int64_t m, std::int64_t b0,
-                       T* blk) noexcept {
+inline void load_block(const T* x, std::int64_t batch, std::int64_t m, bool scalar,
+                       std::int64_t b0, T* blk) noexcept {
+  const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
   for (int j = 0; j < kLanes; ++j) {
     const bool live = b0 + j < batch;
-    const T* row = x + (b0 + j) * m;
-    for (std::int64_t i = 0; i < m; ++i) blk[i * kLanes + j] = live ? row[i] : T(0);
+    const T* row = x + (b0 + j) * width;
+    blk[j] = live && scalar ? row[0] : T(0);
+    for (std::int64_t i = 1; i < m; ++i)
+      blk[i * kLanes + j] = live ? row[i - shift] : T(0);
   }
 }
 
+// Inverse of load_block (scalar = false drops lane entry 0).
 template <class T>
-inline void store_block(const T* blk, std::int64_t batch, std::int64_t m, std::int64_t b0,
-                        T* x) noexcept {
+inline void store_block(const T* blk, std::int64_t batch, std::int64_t m, bool scalar,
+                        std::int64_t b0, T* x) noexcept {
+  const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
   for (int j = 0; j < kLanes && b0 + j < batch; ++j) {
-    T* row = x + (b0 + j) * m;
-    for (std::int64_t i = 0; i < m; ++i) row[i] = blk[i * kLanes + j];
+    T* row = x + (b0 + j) * width;
+    if (scalar) row[0] = blk[j];
+    for (std::int64_t i = 1; i < m; ++i) row[i - shift] = blk[i * kLanes + j];
   }
 }
 
 }  // namespace detail
 
-// out: (batch, n + 1) branched signatures of piecewise-linear paths (batch, length, dim).
+// out: (batch, n + scalar_out) branched signatures of piecewise-linear paths
+// (batch, length, dim).
 template <class T>
 int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
-                 std::int64_t dim, const BranchedTables<T>& tb, int n_threads) noexcept {
+                 std::int64_t dim, const BranchedTables<T>& tb, bool scalar_out,
+                 int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
   return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
@@ -197,23 +207,23 @@ int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
       detail::segment_values(tb, v.data(), seg.data());
       detail::chen_in_place(tb, x.data(), seg.data());
     }
-    detail::store_block(x.data(), batch, m, b0, out);
+    detail::store_block(x.data(), batch, m, scalar_out, b0, out);
     return kOk;
   });
 }
 
-// out: (batch, n + 1) log of (batch, n + 1) inputs whose scalar entry is taken as 1;
-// out[., 0] = 0.
+// out: (batch, n + scalar_out) log of (batch, n + scalar_in) inputs; an input scalar
+// entry is ignored (taken as 1), an output one is 0.
 template <class T>
 int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
-                 int n_threads) noexcept {
+                 bool scalar_in, bool scalar_out, int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
   return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     const std::int64_t b0 = blk * kLanes;
     std::vector<T> a(static_cast<std::size_t>((m + tb.n_forest) * kLanes));
     std::vector<T> p(static_cast<std::size_t>(m * kLanes)), q(p.size()), o(p.size());
-    detail::load_block(x, batch, m, b0, a.data());
+    detail::load_block(x, batch, m, scalar_in, b0, a.data());
     for (int j = 0; j < kLanes; ++j) a[j] = T(0);
     detail::forest_products(tb, a.data());
     for (std::int64_t i = 0; i < m * kLanes; ++i) p[i] = o[i] = a[i];
@@ -223,16 +233,18 @@ int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>
       for (std::int64_t i = tb.order_start[k] * kLanes; i < m * kLanes; ++i) o[i] += c * q[i];
       p.swap(q);
     }
-    detail::store_block(o.data(), batch, m, b0, out);
+    detail::store_block(o.data(), batch, m, scalar_out, b0, out);
     return kOk;
   });
 }
 
-// grad_x: (batch, n + 1) vector-Jacobian product of branched_log with cotangent grad_out
-// (batch, n + 1; entry 0 ignored). grad_x[., 0] = 0.
+// grad_x: (batch, n + scalar_in) vector-Jacobian product of branched_log at x (same
+// shape) with cotangent grad_out (batch, n + scalar_grad; a scalar entry is ignored);
+// grad_x[., 0] = 0 when present.
 template <class T>
 int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
-                          const BranchedTables<T>& tb, int n_threads) noexcept {
+                          const BranchedTables<T>& tb, bool scalar_in, bool scalar_grad,
+                          int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
   const int degree = tb.degree;
@@ -241,8 +253,8 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
     const std::size_t ext = static_cast<std::size_t>((m + tb.n_forest) * kLanes);
     const std::size_t mw = static_cast<std::size_t>(m * kLanes);
     std::vector<T> a(ext), ga(ext, T(0)), g(mw);
-    detail::load_block(x, batch, m, b0, a.data());
-    detail::load_block(grad_out, batch, m, b0, g.data());
+    detail::load_block(x, batch, m, scalar_in, b0, a.data());
+    detail::load_block(grad_out, batch, m, scalar_grad, b0, g.data());
     for (int j = 0; j < kLanes; ++j) a[j] = g[j] = T(0);
     detail::forest_products(tb, a.data());
     // Forward: P_1 .. P_degree (P_k vanishes below k nodes).
@@ -287,7 +299,7 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
     for (std::size_t i = kLanes; i < mw; ++i) ga[i] += h[i];
     detail::forest_products_backprop(tb, a.data(), ga.data());
     for (int j = 0; j < kLanes; ++j) ga[j] = T(0);
-    detail::store_block(ga.data(), batch, m, b0, grad_x);
+    detail::store_block(ga.data(), batch, m, scalar_in, b0, grad_x);
     return kOk;
   });
 }
