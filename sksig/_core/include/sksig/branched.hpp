@@ -51,6 +51,14 @@ namespace detail {
 constexpr int kLanes = 8;
 using Lanes = std::int64_t;
 
+// The lane loops get an AVX2 clone on x86-64 GCC, picked at load time. No FMA: every
+// clone performs the same IEEE operations, so results are identical on every CPU.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SKSIG_LANE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SKSIG_LANE_CLONES
+#endif
+
 #if defined(_OPENMP)
 #define SKSIG_LANES _Pragma("omp simd") for (int j = 0; j < kLanes; ++j)
 #else
@@ -58,7 +66,7 @@ using Lanes = std::int64_t;
 #endif
 
 template <class T>
-inline void forest_products(const BranchedTables<T>& tb, T* a) noexcept {
+SKSIG_LANE_CLONES void forest_products(const BranchedTables<T>& tb, T* a) noexcept {
   T* f = a + (tb.n + 1) * kLanes;
   for (std::int64_t i = 0; i < tb.n_forest; ++i) {
     const T* x = a + Lanes{tb.forest_first[i]} * kLanes;
@@ -70,7 +78,7 @@ inline void forest_products(const BranchedTables<T>& tb, T* a) noexcept {
 
 // Adjoint of forest_products: pushes g at the product entries back onto the trees.
 template <class T>
-inline void forest_products_backprop(const BranchedTables<T>& tb, const T* a,
+SKSIG_LANE_CLONES void forest_products_backprop(const BranchedTables<T>& tb, const T* a,
                                      T* g) noexcept {
   const std::int64_t off = tb.n + 1;
   for (std::int64_t i = tb.n_forest - 1; i >= 0; --i) {
@@ -84,7 +92,7 @@ inline void forest_products_backprop(const BranchedTables<T>& tb, const T* a,
 // Value of one straight segment with increments v (dim x lanes) on every element:
 // E[e] = E[parent] * v[label] * c(e) / c(parent).
 template <class T>
-inline void segment_values(const BranchedTables<T>& tb, const T* v, T* e) noexcept {
+SKSIG_LANE_CLONES void segment_values(const BranchedTables<T>& tb, const T* v, T* e) noexcept {
   SKSIG_LANES e[j] = T(1);
   for (std::int64_t i = 1; i <= tb.n; ++i) {
     const T* p = e + Lanes{tb.seg_parent[i]} * kLanes;
@@ -97,7 +105,7 @@ inline void segment_values(const BranchedTables<T>& tb, const T* v, T* e) noexce
 
 // x <- x * b in place (Chen's identity, x from the earlier piece); x is extended.
 template <class T>
-inline void chen_in_place(const BranchedTables<T>& tb, T* x, const T* b) noexcept {
+SKSIG_LANE_CLONES void chen_in_place(const BranchedTables<T>& tb, T* x, const T* b) noexcept {
   forest_products(tb, x);
   alignas(64) T acc[kLanes];
   for (std::int64_t e = tb.n; e >= 1; --e) {
@@ -118,7 +126,7 @@ inline void chen_in_place(const BranchedTables<T>& tb, T* x, const T* b) noexcep
 // filled): the (X - eps) * P_k step of the log. The scan of each element stops at the
 // first right index with fewer than k nodes; out vanishes below k + 1 nodes.
 template <class T>
-inline void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p, int k,
+SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p, int k,
                             T* out) noexcept {
   const std::int32_t first = tb.order_start[k];
   const std::int64_t lo = tb.order_start[k + 1];
@@ -136,6 +144,32 @@ inline void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
     }
     T* o = out + e * kLanes;
     SKSIG_LANES o[j] = acc[j];
+  }
+}
+
+// Adjoint of reduced_product(a, p, k - 1) -> P_k at cotangent h: accumulates into
+// hprev (w.r.t. p) and ga (w.r.t. a).
+template <class T>
+SKSIG_LANE_CLONES void reverse_step(const BranchedTables<T>& tb, const T* a, const T* p,
+                                    const T* h, int k, T* hprev, T* ga) noexcept {
+  const std::int32_t first = tb.order_start[k - 1];
+  for (std::int64_t e = tb.order_start[k]; e <= tb.n; ++e) {
+    const T* he = h + e * kLanes;
+    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
+      const std::int32_t r = tb.term_right[t];
+      if (r < first) break;
+      const Lanes l = Lanes{tb.term_left[t]} * kLanes, rr = Lanes{r} * kLanes;
+      const T coef = tb.term_coef[t];
+      T* hp = hprev + rr;
+      T* gl = ga + l;
+      const T* al = a + l;
+      const T* pr = p + rr;
+      SKSIG_LANES {
+        const T w = coef * he[j];
+        hp[j] += w * al[j];
+        gl[j] += w * pr[j];
+      }
+    }
   }
 }
 
@@ -272,28 +306,9 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
     }
     for (int k = degree; k >= 2; --k) {
       const T* pk1 = P.data() + (k - 2) * mw;
-      const std::int32_t first = tb.order_start[k - 1];
       const T c = detail::log_coef<T>(k - 1);
       for (std::size_t i = 0; i < mw; ++i) hprev[i] = c * g[i];
-      for (std::int64_t e = tb.order_start[k]; e <= tb.n; ++e) {
-        const T* he = h.data() + e * kLanes;
-        for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
-          const std::int32_t r = tb.term_right[t];
-          if (r < first) break;
-          const detail::Lanes l = detail::Lanes{tb.term_left[t]} * kLanes;
-          const detail::Lanes rr = detail::Lanes{r} * kLanes;
-          const T coef = tb.term_coef[t];
-          T* hp = hprev.data() + rr;
-          T* gl = ga.data() + l;
-          const T* al = a.data() + l;
-          const T* pr = pk1 + rr;
-          SKSIG_LANES {
-            const T w = coef * he[j];
-            hp[j] += w * al[j];
-            gl[j] += w * pr[j];
-          }
-        }
-      }
+      detail::reverse_step(tb, a.data(), pk1, h.data(), k, hprev.data(), ga.data());
       h.swap(hprev);
     }
     for (std::size_t i = kLanes; i < mw; ++i) ga[i] += h[i];
@@ -305,6 +320,7 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
 }
 
 #undef SKSIG_LANES
+#undef SKSIG_LANE_CLONES
 
 // Lyndon coordinates (planar methods 1 and 2): out[i] = log[pos[i]], then (method 2)
 // the unitriangular solve c_i = out_i - sum_{p in row i} val[p] * c_{idx[p]}.
