@@ -124,13 +124,15 @@ SKSIG_LANE_CLONES void chen_in_place(const BranchedTables<T>& tb, T* x, const T*
 
 // out = (reduced) a * p where p vanishes below k nodes (a extended, forest products
 // filled): the (X - eps) * P_k step of the log. The scan of each element stops at the
-// first right index with fewer than k nodes; out vanishes below k + 1 nodes.
+// first right index with fewer than k nodes; out vanishes below k + 1 nodes and is
+// written only from there on (callers never read the rest). If log_out is given,
+// log_out += c * out as well.
 template <class T>
-SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p, int k,
-                            T* out) noexcept {
+SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
+                                       int k, T* out, T c = T(0),
+                                       T* log_out = nullptr) noexcept {
   const std::int32_t first = tb.order_start[k];
   const std::int64_t lo = tb.order_start[k + 1];
-  for (std::int64_t i = 0; i < lo * kLanes; ++i) out[i] = T(0);
   alignas(64) T acc[kLanes];
   for (std::int64_t e = lo; e <= tb.n; ++e) {
     SKSIG_LANES acc[j] = T(0);
@@ -144,6 +146,10 @@ SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, 
     }
     T* o = out + e * kLanes;
     SKSIG_LANES o[j] = acc[j];
+    if (log_out != nullptr) {
+      T* lo_e = log_out + e * kLanes;
+      SKSIG_LANES lo_e[j] += c * acc[j];
+    }
   }
 }
 
@@ -262,9 +268,8 @@ int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>
     detail::forest_products(tb, a.data());
     for (std::int64_t i = 0; i < m * kLanes; ++i) p[i] = o[i] = a[i];
     for (int k = 2; k <= tb.degree; ++k) {
-      detail::reduced_product(tb, a.data(), p.data(), k - 1, q.data());
-      const T c = detail::log_coef<T>(k);
-      for (std::int64_t i = tb.order_start[k] * kLanes; i < m * kLanes; ++i) o[i] += c * q[i];
+      detail::reduced_product(tb, a.data(), p.data(), k - 1, q.data(),
+                              detail::log_coef<T>(k), o.data());
       p.swap(q);
     }
     detail::store_block(o.data(), batch, m, scalar_out, b0, out);
