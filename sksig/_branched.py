@@ -171,10 +171,12 @@ def _log(flat, had_scalar, tb, method, scalar_out, n_threads):
     core = _core()
     if method == 0:
         out = np.empty((flat.shape[0], tb.n + scalar_out), flat.dtype)
-        core.log(flat, out, tb.native(), tb.n, had_scalar, scalar_out, n_threads)
+        core.log(flat, out, tb.native(), tb.levels(False), tb.n, had_scalar, scalar_out,
+                 n_threads)
         return out
     log = np.empty((flat.shape[0], tb.n + 1), flat.dtype)
-    core.log(flat, log, tb.native(), tb.n, had_scalar, True, n_threads)
+    # Only the Lyndon entries of the log are computed (and read).
+    core.log(flat, log, tb.native(), tb.levels(True), tb.n, had_scalar, True, n_threads)
     lyn = tb.lyndon()
     out = np.empty((flat.shape[0], lyn["positions"].shape[0]), flat.dtype)
     core.lyndon(log, out, lyn, method == 2, n_threads)
@@ -365,8 +367,8 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                              n_threads)
         scalar_grad = True
     grad = np.empty_like(flat)
-    core.log_backprop(flat, grad_log, grad, tb.native(), tb.n, had_scalar, scalar_grad,
-                      n_threads)
+    core.log_backprop(flat, grad_log, grad, tb.native(), tb.levels(method != 0), tb.n,
+                      had_scalar, scalar_grad, n_threads)
     return caller.out(grad.reshape(tuple(batch_shape) + grad.shape[1:]))
 
 

@@ -295,6 +295,48 @@ class BranchedTables:
                 self._native = self._build_native()
             return self._native
 
+    def levels(self, lyndon_only):
+        """Elements at which the log computes P_K (K = 2..degree), as CSR over K.
+
+        All elements with >= K nodes, or (``lyndon_only``, planar methods 1-2) only
+        those the Lyndon-forest outputs depend on: Lyndon forests with >= K nodes
+        and the right factors that level K + 1 reads.
+        """
+        key = "levels_lyndon" if lyndon_only else "levels_full"
+        nat = self.native()
+        with self._lock:
+            if key in nat:
+                return nat[key]
+        order_start = nat["order_start"]
+        per_level = {}
+        if lyndon_only:
+            wanted = np.zeros(self.n + 1, bool)
+            wanted[self.lyndon()["positions"]] = True
+            term_ptr, right = nat["term_ptr"], nat["term_right"]
+            required = np.zeros(self.n + 1, bool)
+            for k in range(self.degree, 1, -1):
+                elems = np.arange(order_start[k], self.n + 1)
+                elems = elems[wanted[elems] | required[elems]]
+                per_level[k] = elems
+                required = np.zeros(self.n + 1, bool)
+                first = order_start[k - 1]
+                for e in elems:
+                    r = right[term_ptr[e - 1]:term_ptr[e]]
+                    required[r[r >= first]] = True
+        else:
+            for k in range(2, self.degree + 1):
+                per_level[k] = np.arange(order_start[k], self.n + 1)
+        ptr = [0, 0, 0]
+        idx = []
+        for k in range(2, self.degree + 1):
+            idx.extend(per_level[k].tolist())
+            ptr.append(len(idx))
+        out = {"level_ptr": np.asarray(ptr[: self.degree + 2], np.int32),
+               "level_idx": np.asarray(idx, np.int32)}
+        with self._lock:
+            nat[key] = out
+        return out
+
     # -- single segment ----------------------------------------------------------------
     def _tree_factorial(self, t):
         children, _ = self.tl.nodes[t]

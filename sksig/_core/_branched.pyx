@@ -22,6 +22,8 @@ cdef extern from "sksig/branched.hpp" namespace "sksig" nogil:
         const int32_t* seg_label
         const T* seg_ratio
         const int32_t* order_start
+        const int32_t* level_ptr
+        const int32_t* level_idx
 
     int branched_sig[T](const T* path, T* out, int64_t batch, int64_t length,
                         int64_t dim, const BranchedTables[T]& tb, cbool scalar_out,
@@ -60,7 +62,7 @@ cdef const double* _dptr(const double[::1] a):
     return &a[0] if a.shape[0] else &_dummy_d
 
 
-cdef void _fill(BranchedTables[floating]* tb, dict t, int64_t n,
+cdef void _fill(BranchedTables[floating]* tb, dict t, dict levels, int64_t n,
                 const floating[::1] coef, const floating[::1] ratio):
     tb.n = n
     tb.degree = t["degree"]
@@ -75,6 +77,8 @@ cdef void _fill(BranchedTables[floating]* tb, dict t, int64_t n,
     tb.seg_label = _i32(t["seg_label"])
     tb.seg_ratio = &ratio[0]
     tb.order_start = _i32(t["order_start"])
+    tb.level_ptr = _i32(levels["level_ptr"]) if levels else NULL
+    tb.level_idx = _i32(levels["level_idx"]) if levels else NULL
 
 
 def sig(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
@@ -85,7 +89,7 @@ def sig(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
     cdef const floating[::1] coef = tables["term_coef_" + suffix]
     cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
     cdef int status
-    _fill(&tb, tables, n, coef, ratio)
+    _fill(&tb, tables, None, n, coef, ratio)
     if path.shape[0] == 0 or out.shape[1] == 0:
         return
     with nogil:
@@ -96,13 +100,14 @@ def sig(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
 
 def log(const floating[:, ::1] x,  # IN  (batch, n + scalar_in), scalar entry ignored
         floating[:, ::1] out,      # OUT (batch, n + scalar_out)
-        dict tables, int64_t n, bint scalar_in, bint scalar_out, int n_threads):
+        dict tables, dict levels, int64_t n, bint scalar_in, bint scalar_out,
+        int n_threads):
     cdef BranchedTables[floating] tb
     cdef str suffix = "float64" if floating is double else "float32"
     cdef const floating[::1] coef = tables["term_coef_" + suffix]
     cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
     cdef int status
-    _fill(&tb, tables, n, coef, ratio)
+    _fill(&tb, tables, levels, n, coef, ratio)
     if x.shape[0] == 0:
         return
     with nogil:
@@ -114,14 +119,14 @@ def log(const floating[:, ::1] x,  # IN  (batch, n + scalar_in), scalar entry ig
 def log_backprop(const floating[:, ::1] x,         # IN  (batch, n + scalar_in)
                  const floating[:, ::1] grad_out,  # IN  (batch, n + scalar_grad)
                  floating[:, ::1] grad_x,          # OUT (batch, n + scalar_in)
-                 dict tables, int64_t n, bint scalar_in, bint scalar_grad,
+                 dict tables, dict levels, int64_t n, bint scalar_in, bint scalar_grad,
                  int n_threads):
     cdef BranchedTables[floating] tb
     cdef str suffix = "float64" if floating is double else "float32"
     cdef const floating[::1] coef = tables["term_coef_" + suffix]
     cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
     cdef int status
-    _fill(&tb, tables, n, coef, ratio)
+    _fill(&tb, tables, levels, n, coef, ratio)
     if x.shape[0] == 0:
         return
     with nogil:

@@ -40,6 +40,10 @@ struct BranchedTables {
   const std::int32_t* seg_label;    // n + 1: label of the removed node
   const T* seg_ratio;               // n + 1: c(e) / c(parent)
   const std::int32_t* order_start;  // degree + 2: first element with >= k nodes
+  // Log only: elements where P_K is needed, level_idx[level_ptr[K] .. level_ptr[K+1])
+  // for K = 2..degree (all elements with >= K nodes, or what Lyndon outputs need).
+  const std::int32_t* level_ptr;
+  const std::int32_t* level_idx;
 };
 
 namespace detail {
@@ -124,25 +128,25 @@ SKSIG_LANE_CLONES void chen_in_place(const BranchedTables<T>& tb, T* x, const T*
 
 // out = (reduced) a * p where p vanishes below k nodes (a extended, forest products
 // filled): the (X - eps) * P_k step of the log. The scan of each element stops at the
-// first right index with fewer than k nodes; out vanishes below k + 1 nodes and is
-// written only from there on (callers never read the rest). If log_out is given,
-// log_out += c * out as well.
+// first right index with fewer than k nodes; out is written only at the elements of
+// level k + 1 (callers never read the rest). If log_out is given, log_out += c * out
+// there as well.
 template <class T>
 SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
                                        int k, T* out, T c = T(0),
                                        T* log_out = nullptr) noexcept {
   const std::int32_t first = tb.order_start[k];
-  const std::int64_t lo = tb.order_start[k + 1];
   alignas(64) T acc[kLanes];
-  for (std::int64_t e = lo; e <= tb.n; ++e) {
+  for (std::int32_t i = tb.level_ptr[k + 1]; i < tb.level_ptr[k + 2]; ++i) {
+    const std::int64_t e = tb.level_idx[i];
     SKSIG_LANES acc[j] = T(0);
     for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
       const std::int32_t r = tb.term_right[t];
       if (r < first) break;
-      const T c = tb.term_coef[t];
+      const T coef = tb.term_coef[t];
       const T* al = a + Lanes{tb.term_left[t]} * kLanes;
       const T* pr = p + Lanes{r} * kLanes;
-      SKSIG_LANES acc[j] += c * al[j] * pr[j];
+      SKSIG_LANES acc[j] += coef * al[j] * pr[j];
     }
     T* o = out + e * kLanes;
     SKSIG_LANES o[j] = acc[j];
@@ -159,7 +163,8 @@ template <class T>
 SKSIG_LANE_CLONES void reverse_step(const BranchedTables<T>& tb, const T* a, const T* p,
                                     const T* h, int k, T* hprev, T* ga) noexcept {
   const std::int32_t first = tb.order_start[k - 1];
-  for (std::int64_t e = tb.order_start[k]; e <= tb.n; ++e) {
+  for (std::int32_t i = tb.level_ptr[k]; i < tb.level_ptr[k + 1]; ++i) {
+    const std::int64_t e = tb.level_idx[i];
     const T* he = h + e * kLanes;
     for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
       const std::int32_t r = tb.term_right[t];
