@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "parallel.hpp"
@@ -189,6 +190,16 @@ inline T log_coef(int k) noexcept {
   return (k % 2 ? T(1) : T(-1)) / static_cast<T>(k);
 }
 
+// Per-thread scratch memory reused across blocks and calls (large blocks would
+// otherwise be mapped and faulted in afresh for every block). Contents are undefined.
+template <class T>
+T* workspace(std::int64_t size) {
+  static thread_local std::vector<T> buffer;
+  if (static_cast<std::int64_t>(buffer.size()) < size)
+    buffer.resize(static_cast<std::size_t>(size));
+  return buffer.data();
+}
+
 inline std::int64_t n_blocks(std::int64_t batch) noexcept {
   return (batch + kLanes - 1) / kLanes;
 }
@@ -266,18 +277,18 @@ int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>
   const std::int64_t m = tb.n + 1;
   return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     const std::int64_t b0 = blk * kLanes;
-    std::vector<T> a(static_cast<std::size_t>((m + tb.n_forest) * kLanes));
-    std::vector<T> p(static_cast<std::size_t>(m * kLanes)), q(p.size()), o(p.size());
-    detail::load_block(x, batch, m, scalar_in, b0, a.data());
+    const std::int64_t mw = m * kLanes;
+    T* a = detail::workspace<T>((m + tb.n_forest) * kLanes + 3 * mw);
+    T *p = a + (m + tb.n_forest) * kLanes, *q = p + mw, *o = q + mw;
+    detail::load_block(x, batch, m, scalar_in, b0, a);
     for (int j = 0; j < kLanes; ++j) a[j] = T(0);
-    detail::forest_products(tb, a.data());
-    for (std::int64_t i = 0; i < m * kLanes; ++i) p[i] = o[i] = a[i];
+    detail::forest_products(tb, a);
+    for (std::int64_t i = 0; i < mw; ++i) p[i] = o[i] = a[i];
     for (int k = 2; k <= tb.degree; ++k) {
-      detail::reduced_product(tb, a.data(), p.data(), k - 1, q.data(),
-                              detail::log_coef<T>(k), o.data());
-      p.swap(q);
+      detail::reduced_product(tb, a, p, k - 1, q, detail::log_coef<T>(k), o);
+      std::swap(p, q);
     }
-    detail::store_block(o.data(), batch, m, scalar_out, b0, out);
+    detail::store_block(o, batch, m, scalar_out, b0, out);
     return kOk;
   });
 }
@@ -294,37 +305,35 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
   const int degree = tb.degree;
   return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     const std::int64_t b0 = blk * kLanes;
-    const std::size_t ext = static_cast<std::size_t>((m + tb.n_forest) * kLanes);
-    const std::size_t mw = static_cast<std::size_t>(m * kLanes);
-    std::vector<T> a(ext), ga(ext, T(0)), g(mw);
-    detail::load_block(x, batch, m, scalar_in, b0, a.data());
-    detail::load_block(grad_out, batch, m, scalar_grad, b0, g.data());
+    const std::int64_t ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
+    // a, ga (extended), g, h, hprev, then P_1 .. P_degree.
+    T* a = detail::workspace<T>(2 * ext + (3 + degree) * mw);
+    T *ga = a + ext, *g = ga + ext, *h = g + mw, *hprev = h + mw, *P = hprev + mw;
+    for (std::int64_t i = 0; i < ext; ++i) ga[i] = T(0);
+    detail::load_block(x, batch, m, scalar_in, b0, a);
+    detail::load_block(grad_out, batch, m, scalar_grad, b0, g);
     for (int j = 0; j < kLanes; ++j) a[j] = g[j] = T(0);
-    detail::forest_products(tb, a.data());
-    // Forward: P_1 .. P_degree (P_k vanishes below k nodes).
-    std::vector<T> P(mw * static_cast<std::size_t>(degree));
-    for (std::size_t i = 0; i < mw; ++i) P[i] = a[i];
+    detail::forest_products(tb, a);
+    // Forward: P_1 .. P_degree, each written only where a later step reads it.
+    for (std::int64_t i = 0; i < mw; ++i) P[i] = a[i];
     for (int k = 2; k <= degree; ++k)
-      detail::reduced_product(tb, a.data(), P.data() + (k - 2) * mw, k - 1,
-                              P.data() + (k - 1) * mw);
+      detail::reduced_product(tb, a, P + (k - 2) * mw, k - 1, P + (k - 1) * mw);
     // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
     // identically (below k nodes) carry no gradient and are skipped.
-    std::vector<T> h(mw), hprev(mw);
     {
       const T c = detail::log_coef<T>(degree);
-      for (std::size_t i = 0; i < mw; ++i) h[i] = c * g[i];
+      for (std::int64_t i = 0; i < mw; ++i) h[i] = c * g[i];
     }
     for (int k = degree; k >= 2; --k) {
-      const T* pk1 = P.data() + (k - 2) * mw;
       const T c = detail::log_coef<T>(k - 1);
-      for (std::size_t i = 0; i < mw; ++i) hprev[i] = c * g[i];
-      detail::reverse_step(tb, a.data(), pk1, h.data(), k, hprev.data(), ga.data());
-      h.swap(hprev);
+      for (std::int64_t i = 0; i < mw; ++i) hprev[i] = c * g[i];
+      detail::reverse_step(tb, a, P + (k - 2) * mw, h, k, hprev, ga);
+      std::swap(h, hprev);
     }
-    for (std::size_t i = kLanes; i < mw; ++i) ga[i] += h[i];
-    detail::forest_products_backprop(tb, a.data(), ga.data());
+    for (std::int64_t i = kLanes; i < mw; ++i) ga[i] += h[i];
+    detail::forest_products_backprop(tb, a, ga);
     for (int j = 0; j < kLanes; ++j) ga[j] = T(0);
-    detail::store_block(ga.data(), batch, m, scalar_in, b0, grad_x);
+    detail::store_block(ga, batch, m, scalar_in, b0, grad_x);
     return kOk;
   });
 }
