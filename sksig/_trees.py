@@ -89,8 +89,14 @@ def _index_sequences(sizes, count, total, *, non_decreasing):
     """Sequences of indices into sizes[:count] whose sizes add up to ``total``.
 
     Lexicographic order (depth first, indices tried in increasing order); only
-    non-decreasing sequences (multisets) when asked.
+    non-decreasing sequences (multisets) when asked. ``sizes`` is non-decreasing, so
+    the indices that still fit form a prefix.
     """
+    fits = [0] * (total + 1)  # fits[r] = number of indices with size <= r
+    for r in range(total + 1):
+        fits[r] = fits[r - 1] if r else 0
+        while fits[r] < count and sizes[fits[r]] <= r:
+            fits[r] += 1
     out = []
     seq = []
 
@@ -98,11 +104,10 @@ def _index_sequences(sizes, count, total, *, non_decreasing):
         if remaining == 0:
             out.append(tuple(seq))
             return
-        for i in range(start, count):
-            if sizes[i] <= remaining:
-                seq.append(i)
-                dfs(remaining - sizes[i], i if non_decreasing else 0)
-                seq.pop()
+        for i in range(start, fits[remaining]):
+            seq.append(i)
+            dfs(remaining - sizes[i], i if non_decreasing else 0)
+            seq.pop()
 
     dfs(total, 0)
     return out
@@ -346,7 +351,14 @@ class BranchedTables:
         return out
 
     def _planar_coef(self, forest):
-        """c(omega) of SPEC.md section 10.3 (exact rational)."""
+        """c(omega) of SPEC.md section 10.3 (exact rational, memoised)."""
+        memo = self.__dict__.setdefault("_coef_memo", {})
+        if forest in memo:
+            return memo[forest]
+        memo[forest] = value = self._planar_coef_uncached(forest)
+        return value
+
+    def _planar_coef_uncached(self, forest):
         if not forest:
             return Fraction(1)
         head, last = forest[:-1], forest[-1]
