@@ -194,3 +194,19 @@ def test_prepare_is_optional_and_validated():
         sksig.prepare_branched_sig(2, 3, device="tpu")
     with pytest.raises(ValueError, match="dimension"):
         sksig.prepare_branched_sig(0, 3)
+
+
+def test_concurrent_first_use_builds_consistent_tables(rng):
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = rng.normal(size=(3, 4, 5)) * 0.3  # d=5 is used by no other test
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(
+            lambda planar: sksig.branched_log_sig(path, 3, planar=planar, method=0),
+            [True, False, True, False],
+        ))
+    np.testing.assert_array_equal(results[0], results[2])
+    np.testing.assert_array_equal(results[1], results[3])
+    np.testing.assert_allclose(
+        results[1][..., : 5], sksig.branched_sig(path, 1), rtol=1e-14, atol=0
+    )
