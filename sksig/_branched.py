@@ -16,6 +16,20 @@ __all__ = [
 ]
 
 
+# Below about this many coproduct-term evaluations per thread, starting and joining
+# threads costs more than it saves (notably on busy machines); results never depend
+# on the thread count.
+_WORK_PER_THREAD = 4_000_000
+
+
+def _threads_for(n_threads, work):
+    return max(1, min(n_threads, int(work // _WORK_PER_THREAD)))
+
+
+def _n_terms(tb):
+    return tb.native()["term_coef_float64"].shape[0] + tb.n
+
+
 def _check_correction(correction):
     if correction is not None:
         raise ValueError("correction is not supported by sksig; pass correction=None")
@@ -73,7 +87,9 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
                           end_time=end_time, n_threads=n_threads)
     tb = tables(batch.dim, degree, planar)
     out = np.empty((batch.n_paths, tb.n + scalar_term), batch.data.dtype)
-    _core().sig(batch.data, out, tb.native(), tb.n, scalar_term, n_threads)
+    work = batch.n_paths * max(batch.length - 1, 0) * _n_terms(tb)
+    _core().sig(batch.data, out, tb.native(), tb.n, scalar_term,
+                _threads_for(n_threads, work))
     return out, batch.batch_shape, batch.caller, tb
 
 
@@ -169,6 +185,7 @@ def _log_args(dimension, degree, time_aug, lead_lag, planar, method):
 def _log(flat, had_scalar, tb, method, scalar_out, n_threads):
     """Branched log of (batch, n + had_scalar) values in the layout of ``method``."""
     core = _core()
+    n_threads = _threads_for(n_threads, flat.shape[0] * _n_terms(tb))
     if method == 0:
         out = np.empty((flat.shape[0], tb.n + scalar_out), flat.dtype)
         core.log(flat, out, tb.native(), tb.levels(False), tb.n, had_scalar, scalar_out,
@@ -345,6 +362,7 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     derivs, _ = as_array(blogsig_derivs, "blogsig_derivs", caller=caller, min_ndim=1)
     check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
     core = _core()
+    n_threads = _threads_for(n_threads, 3 * flat.shape[0] * _n_terms(tb))
     if method == 0:
         length = derivs.shape[-1]
         if length not in (tb.n, tb.n + 1):

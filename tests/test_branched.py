@@ -113,14 +113,17 @@ def test_transforms_match_transform_path(rng, planar):
 
 
 @pytest.mark.parametrize("planar", [False, True])
-def test_batch_axes_ragged_and_n_jobs(rng, planar):
-    paths = rng.normal(size=(2, 3, 5, 2))
+def test_batch_axes_ragged_and_n_jobs(rng, planar, monkeypatch):
+    import sksig._branched
+
+    monkeypatch.setattr(sksig._branched, "_WORK_PER_THREAD", 1)  # thread tiny batches
+    paths = rng.normal(size=(2, 11, 5, 2))
     out = sksig.branched_sig(paths, 3, planar=planar)
     n = sksig.branched_sig_length(2, 3, planar=planar)
-    assert out.shape == (2, 3, n)
+    assert out.shape == (2, 11, n)
     single = sksig.branched_sig(paths[1, 2], 3, planar=planar)
     np.testing.assert_array_equal(out[1, 2], single)
-    threaded = sksig.branched_sig(paths, 3, planar=planar, n_jobs=-1)
+    threaded = sksig.branched_sig(paths, 3, planar=planar, n_jobs=3)
     np.testing.assert_array_equal(out, threaded)
     ragged = [paths[0, 0], paths[0, 1, :3], paths[1, 0, :1]]
     got = sksig.branched_sig(ragged, 3, planar=planar)

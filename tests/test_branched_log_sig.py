@@ -173,13 +173,23 @@ def test_scalar_entry_is_ignored_and_mirrored(rng):
     )
 
 
-def test_batch_axes_n_jobs_float32_torch(rng):
+def test_batch_axes_n_jobs_float32_torch(rng, monkeypatch):
+    import sksig._branched
+
     torch = pytest.importorskip("torch")
-    paths = rng.normal(size=(2, 3, 5, 2)) * 0.5
+    monkeypatch.setattr(sksig._branched, "_WORK_PER_THREAD", 1)  # thread tiny batches
+    paths = rng.normal(size=(2, 11, 5, 2)) * 0.5
     out = sksig.branched_log_sig(paths, 3, planar=True, method=2)
-    assert out.shape == (2, 3, sksig.branched_log_sig_length(2, 3, planar=True))
+    assert out.shape == (2, 11, sksig.branched_log_sig_length(2, 3, planar=True))
     np.testing.assert_array_equal(
-        out, sksig.branched_log_sig(paths, 3, planar=True, method=2, n_jobs=-1))
+        out, sksig.branched_log_sig(paths, 3, planar=True, method=2, n_jobs=3))
+    for planar, method in [(False, 0), (True, 0), (True, 1)]:
+        bsig = sksig.branched_sig(paths, 3, planar=planar)
+        derivs = rng.normal(size=sksig.branched_sig_to_log_sig(
+            bsig, 2, 3, planar=planar, method=method).shape)
+        grads = [sksig.branched_sig_to_log_sig_backprop(
+            bsig, derivs, 2, 3, planar=planar, method=method, n_jobs=j) for j in (1, 3)]
+        np.testing.assert_array_equal(grads[0], grads[1])
     np.testing.assert_array_equal(
         out[1, 0], sksig.branched_log_sig(paths[1, 0], 3, planar=True, method=2))
     out32 = sksig.branched_log_sig(paths.astype(np.float32), 3, planar=True, method=2)
