@@ -2,11 +2,39 @@
 
 __version__ = "0.1.0"
 
+from sksig._branched import (
+    branched_log_sig,
+    branched_sig,
+    branched_sig_to_log_sig,
+    branched_sig_to_log_sig_backprop,
+    prepare_branched_log_sig,
+    prepare_branched_sig,
+)
 from sksig._config import show_config
 from sksig._transform_path import transform_path, transform_path_backprop
+from sksig._trees import (
+    branched_log_sig_length,
+    branched_sig_length,
+    idx_to_tree,
+    tree_to_idx,
+    trees,
+    trees_of_order,
+)
 
 __all__ = [
+    "branched_log_sig",
+    "branched_log_sig_length",
+    "branched_sig",
+    "branched_sig_length",
+    "branched_sig_to_log_sig",
+    "branched_sig_to_log_sig_backprop",
+    "idx_to_tree",
+    "prepare_branched_log_sig",
+    "prepare_branched_sig",
     "show_config",
     "transform_path",
     "transform_path_backprop",
+    "tree_to_idx",
+    "trees",
+    "trees_of_order",
 ]

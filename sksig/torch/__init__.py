@@ -8,4 +8,6 @@ functional API and whose backward calls the matching ``*_backprop``, so
 
 import torch  # noqa: F401  (fail early with a clear ImportError when torch is missing)
 
-__all__ = []
+from sksig.torch._branched import branched_sig_to_log_sig
+
+__all__ = ["branched_sig_to_log_sig"]

@@ -1,0 +1,385 @@
+// Branched signatures (SPEC.md sections 10-11): Chen products with the BCK (non-planar)
+// or MKW (planar) coproduct, the log in the same Hopf algebra, and its adjoint.
+//
+// The combinatorics live in flat tables built once in Python (sksig/_trees.py). A basis
+// vector has n + 1 entries, entry 0 being the scalar term. For every basis element e
+// (1..n) the *reduced* coproduct terms (both sides non-empty) are
+//   t in [term_ptr[e-1], term_ptr[e]):  term_coef[t] * A[term_left[t]] * B[term_right[t]]
+// The two remaining terms e (x) 1 and 1 (x) e are added explicitly. Planar: left is a
+// forest, read directly. Non-planar: A is a character, so a left forest of several
+// trees is the product of their values; such products are computed once per use into
+// the extended entries A[n + 1 + j] = A[forest_first[j]] * A[forest_rest[j]] (the rest
+// being a tree or an earlier forest), making every term a single lookup. Every left and
+// right index of element e has fewer nodes than e, which allows in-place updates in
+// descending order; right indices are sorted descending within each element.
+//
+// One straight segment with increment v has the value c(e) * prod of v over the node
+// labels of e; it is built from a parent element with one node fewer.
+#pragma once
+
+#include <cstdint>
+#include <utility>
+#include <vector>
+
+#include "parallel.hpp"
+#include "status.hpp"
+
+namespace sksig {
+
+template <class T>
+struct BranchedTables {
+  std::int64_t n;                   // basis size without the scalar term
+  int degree;
+  const std::int32_t* term_ptr;     // n + 1
+  const T* term_coef;               // n_terms
+  const std::int32_t* term_right;   // n_terms, descending within each element
+  const std::int32_t* term_left;    // n_terms, index into the extended vector
+  std::int64_t n_forest;            // extended entries (non-planar products)
+  const std::int32_t* forest_first;
+  const std::int32_t* forest_rest;
+  const std::int32_t* seg_parent;   // n + 1: element with one node fewer
+  const std::int32_t* seg_label;    // n + 1: label of the removed node
+  const T* seg_ratio;               // n + 1: c(e) / c(parent)
+  const std::int32_t* order_start;  // degree + 2: first element with >= k nodes
+  // Log only: elements where P_K is needed, level_idx[level_ptr[K] .. level_ptr[K+1])
+  // for K = 2..degree (all elements with >= K nodes, or what Lyndon outputs need).
+  const std::int32_t* level_ptr;
+  const std::int32_t* level_idx;
+};
+
+namespace detail {
+
+// Items are processed in blocks of kLanes with the block index innermost
+// (value of element i for lane j at [i * kLanes + j]): every table lookup serves all
+// lanes and the lane loops vectorise. Each lane does exactly the arithmetic of a
+// one-item computation, so results do not depend on the blocking or on n_jobs.
+constexpr int kLanes = 8;
+using Lanes = std::int64_t;
+
+// The lane loops get an AVX2 clone on x86-64 GCC, picked at load time. No FMA: every
+// clone performs the same IEEE operations, so results are identical on every CPU.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SKSIG_LANE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SKSIG_LANE_CLONES
+#endif
+
+#if defined(_OPENMP)
+#define SKSIG_LANES _Pragma("omp simd") for (int j = 0; j < kLanes; ++j)
+#else
+#define SKSIG_LANES for (int j = 0; j < kLanes; ++j)
+#endif
+
+template <class T>
+SKSIG_LANE_CLONES void forest_products(const BranchedTables<T>& tb, T* a) noexcept {
+  T* f = a + (tb.n + 1) * kLanes;
+  for (std::int64_t i = 0; i < tb.n_forest; ++i) {
+    const T* x = a + Lanes{tb.forest_first[i]} * kLanes;
+    const T* y = a + Lanes{tb.forest_rest[i]} * kLanes;
+    T* o = f + i * kLanes;
+    SKSIG_LANES o[j] = x[j] * y[j];
+  }
+}
+
+// Adjoint of forest_products: pushes g at the product entries back onto the trees.
+template <class T>
+SKSIG_LANE_CLONES void forest_products_backprop(const BranchedTables<T>& tb, const T* a,
+                                     T* g) noexcept {
+  const std::int64_t off = tb.n + 1;
+  for (std::int64_t i = tb.n_forest - 1; i >= 0; --i) {
+    const Lanes f = Lanes{tb.forest_first[i]} * kLanes, r = Lanes{tb.forest_rest[i]} * kLanes;
+    const T* gi = g + (off + i) * kLanes;
+    SKSIG_LANES g[f + j] += gi[j] * a[r + j];
+    SKSIG_LANES g[r + j] += gi[j] * a[f + j];
+  }
+}
+
+// Value of one straight segment with increments v (dim x lanes) on every element:
+// E[e] = E[parent] * v[label] * c(e) / c(parent).
+template <class T>
+SKSIG_LANE_CLONES void segment_values(const BranchedTables<T>& tb, const T* v, T* e) noexcept {
+  SKSIG_LANES e[j] = T(1);
+  for (std::int64_t i = 1; i <= tb.n; ++i) {
+    const T* p = e + Lanes{tb.seg_parent[i]} * kLanes;
+    const T* w = v + Lanes{tb.seg_label[i]} * kLanes;
+    const T ratio = tb.seg_ratio[i];
+    T* o = e + i * kLanes;
+    SKSIG_LANES o[j] = p[j] * w[j] * ratio;
+  }
+}
+
+// x <- x * b in place (Chen's identity, x from the earlier piece); x is extended.
+template <class T>
+SKSIG_LANE_CLONES void chen_in_place(const BranchedTables<T>& tb, T* x, const T* b) noexcept {
+  forest_products(tb, x);
+  alignas(64) T acc[kLanes];
+  for (std::int64_t e = tb.n; e >= 1; --e) {
+    T* xe = x + e * kLanes;
+    const T* be = b + e * kLanes;
+    SKSIG_LANES acc[j] = xe[j] + be[j];
+    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
+      const T c = tb.term_coef[t];
+      const T* xl = x + Lanes{tb.term_left[t]} * kLanes;
+      const T* br = b + Lanes{tb.term_right[t]} * kLanes;
+      SKSIG_LANES acc[j] += c * xl[j] * br[j];
+    }
+    SKSIG_LANES xe[j] = acc[j];
+  }
+}
+
+// out = (reduced) a * p where p vanishes below k nodes (a extended, forest products
+// filled): the (X - eps) * P_k step of the log. The scan of each element stops at the
+// first right index with fewer than k nodes; out is written only at the elements of
+// level k + 1 (callers never read the rest). If log_out is given, log_out += c * out
+// there as well.
+template <class T>
+SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
+                                       int k, T* out, T c = T(0),
+                                       T* log_out = nullptr) noexcept {
+  const std::int32_t first = tb.order_start[k];
+  alignas(64) T acc[kLanes];
+  for (std::int32_t i = tb.level_ptr[k + 1]; i < tb.level_ptr[k + 2]; ++i) {
+    const std::int64_t e = tb.level_idx[i];
+    SKSIG_LANES acc[j] = T(0);
+    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
+      const std::int32_t r = tb.term_right[t];
+      if (r < first) break;
+      const T coef = tb.term_coef[t];
+      const T* al = a + Lanes{tb.term_left[t]} * kLanes;
+      const T* pr = p + Lanes{r} * kLanes;
+      SKSIG_LANES acc[j] += coef * al[j] * pr[j];
+    }
+    T* o = out + e * kLanes;
+    SKSIG_LANES o[j] = acc[j];
+    if (log_out != nullptr) {
+      T* lo_e = log_out + e * kLanes;
+      SKSIG_LANES lo_e[j] += c * acc[j];
+    }
+  }
+}
+
+// Adjoint of reduced_product(a, p, k - 1) -> P_k at cotangent h: accumulates into
+// hprev (w.r.t. p) and ga (w.r.t. a).
+template <class T>
+SKSIG_LANE_CLONES void reverse_step(const BranchedTables<T>& tb, const T* a, const T* p,
+                                    const T* h, int k, T* hprev, T* ga) noexcept {
+  const std::int32_t first = tb.order_start[k - 1];
+  for (std::int32_t i = tb.level_ptr[k]; i < tb.level_ptr[k + 1]; ++i) {
+    const std::int64_t e = tb.level_idx[i];
+    const T* he = h + e * kLanes;
+    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
+      const std::int32_t r = tb.term_right[t];
+      if (r < first) break;
+      const Lanes l = Lanes{tb.term_left[t]} * kLanes, rr = Lanes{r} * kLanes;
+      const T coef = tb.term_coef[t];
+      T* hp = hprev + rr;
+      T* gl = ga + l;
+      const T* al = a + l;
+      const T* pr = p + rr;
+      SKSIG_LANES {
+        const T w = coef * he[j];
+        hp[j] += w * al[j];
+        gl[j] += w * pr[j];
+      }
+    }
+  }
+}
+
+template <class T>
+inline T log_coef(int k) noexcept {
+  return (k % 2 ? T(1) : T(-1)) / static_cast<T>(k);
+}
+
+// Per-thread scratch memory reused across blocks and calls (large blocks would
+// otherwise be mapped and faulted in afresh for every block). Contents are undefined.
+template <class T>
+T* workspace(std::int64_t size) {
+  static thread_local std::vector<T> buffer;
+  if (static_cast<std::int64_t>(buffer.size()) < size)
+    buffer.resize(static_cast<std::size_t>(size));
+  return buffer.data();
+}
+
+inline std::int64_t n_blocks(std::int64_t batch) noexcept {
+  return (batch + kLanes - 1) / kLanes;
+}
+
+// Copy rows [b0, b0 + kLanes) of a (batch, n or n + 1) array into lane layout over
+// the n + 1 entries (missing rows: 0). Without the scalar entry in the rows
+// (scalar = false), lane entry 0 is set to 0.
+template <class T>
+inline void load_block(const T* x, std::int64_t batch, std::int64_t m, bool scalar,
+                       std::int64_t b0, T* blk) noexcept {
+  const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
+  for (int j = 0; j < kLanes; ++j) {
+    const bool live = b0 + j < batch;
+    const T* row = x + (b0 + j) * width;
+    blk[j] = live && scalar ? row[0] : T(0);
+    for (std::int64_t i = 1; i < m; ++i)
+      blk[i * kLanes + j] = live ? row[i - shift] : T(0);
+  }
+}
+
+// Inverse of load_block (scalar = false drops lane entry 0).
+template <class T>
+inline void store_block(const T* blk, std::int64_t batch, std::int64_t m, bool scalar,
+                        std::int64_t b0, T* x) noexcept {
+  const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
+  for (int j = 0; j < kLanes && b0 + j < batch; ++j) {
+    T* row = x + (b0 + j) * width;
+    if (scalar) row[0] = blk[j];
+    for (std::int64_t i = 1; i < m; ++i) row[i - shift] = blk[i * kLanes + j];
+  }
+}
+
+}  // namespace detail
+
+// out: (batch, n + scalar_out) branched signatures of piecewise-linear paths
+// (batch, length, dim).
+template <class T>
+int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
+                 std::int64_t dim, const BranchedTables<T>& tb, bool scalar_out,
+                 int n_threads) noexcept {
+  using detail::kLanes;
+  const std::int64_t m = tb.n + 1;
+  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+    const std::int64_t b0 = blk * kLanes;
+    std::vector<T> x(static_cast<std::size_t>((m + tb.n_forest) * kLanes), T(0));
+    std::vector<T> seg(static_cast<std::size_t>(m * kLanes));
+    std::vector<T> v(static_cast<std::size_t>(dim * kLanes));
+    for (int j = 0; j < kLanes; ++j) x[j] = T(1);
+    for (std::int64_t s = 0; s + 1 < length; ++s) {
+      bool zero = true;
+      for (int j = 0; j < kLanes; ++j) {
+        const bool live = b0 + j < batch;
+        const T* p = path + (b0 + j) * length * dim + s * dim;
+        for (std::int64_t c = 0; c < dim; ++c) {
+          const T inc = live ? p[dim + c] - p[c] : T(0);
+          v[c * kLanes + j] = inc;
+          zero = zero && inc == T(0);
+        }
+      }
+      if (zero) continue;  // constant pieces (e.g. ragged padding) are the identity
+      detail::segment_values(tb, v.data(), seg.data());
+      detail::chen_in_place(tb, x.data(), seg.data());
+    }
+    detail::store_block(x.data(), batch, m, scalar_out, b0, out);
+    return kOk;
+  });
+}
+
+// out: (batch, n + scalar_out) log of (batch, n + scalar_in) inputs; an input scalar
+// entry is ignored (taken as 1), an output one is 0.
+template <class T>
+int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
+                 bool scalar_in, bool scalar_out, int n_threads) noexcept {
+  using detail::kLanes;
+  const std::int64_t m = tb.n + 1;
+  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+    const std::int64_t b0 = blk * kLanes;
+    const std::int64_t mw = m * kLanes;
+    T* a = detail::workspace<T>((m + tb.n_forest) * kLanes + 3 * mw);
+    T *p = a + (m + tb.n_forest) * kLanes, *q = p + mw, *o = q + mw;
+    detail::load_block(x, batch, m, scalar_in, b0, a);
+    for (int j = 0; j < kLanes; ++j) a[j] = T(0);
+    detail::forest_products(tb, a);
+    for (std::int64_t i = 0; i < mw; ++i) p[i] = o[i] = a[i];
+    for (int k = 2; k <= tb.degree; ++k) {
+      detail::reduced_product(tb, a, p, k - 1, q, detail::log_coef<T>(k), o);
+      std::swap(p, q);
+    }
+    detail::store_block(o, batch, m, scalar_out, b0, out);
+    return kOk;
+  });
+}
+
+// grad_x: (batch, n + scalar_in) vector-Jacobian product of branched_log at x (same
+// shape) with cotangent grad_out (batch, n + scalar_grad; a scalar entry is ignored);
+// grad_x[., 0] = 0 when present.
+template <class T>
+int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
+                          const BranchedTables<T>& tb, bool scalar_in, bool scalar_grad,
+                          int n_threads) noexcept {
+  using detail::kLanes;
+  const std::int64_t m = tb.n + 1;
+  const int degree = tb.degree;
+  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+    const std::int64_t b0 = blk * kLanes;
+    const std::int64_t ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
+    // a, ga (extended), g, h, hprev, then P_1 .. P_degree.
+    T* a = detail::workspace<T>(2 * ext + (3 + degree) * mw);
+    T *ga = a + ext, *g = ga + ext, *h = g + mw, *hprev = h + mw, *P = hprev + mw;
+    for (std::int64_t i = 0; i < ext; ++i) ga[i] = T(0);
+    detail::load_block(x, batch, m, scalar_in, b0, a);
+    detail::load_block(grad_out, batch, m, scalar_grad, b0, g);
+    for (int j = 0; j < kLanes; ++j) a[j] = g[j] = T(0);
+    detail::forest_products(tb, a);
+    // Forward: P_1 .. P_degree, each written only where a later step reads it.
+    for (std::int64_t i = 0; i < mw; ++i) P[i] = a[i];
+    for (int k = 2; k <= degree; ++k)
+      detail::reduced_product(tb, a, P + (k - 2) * mw, k - 1, P + (k - 1) * mw);
+    // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
+    // identically (below k nodes) carry no gradient and are skipped.
+    {
+      const T c = detail::log_coef<T>(degree);
+      for (std::int64_t i = 0; i < mw; ++i) h[i] = c * g[i];
+    }
+    for (int k = degree; k >= 2; --k) {
+      const T c = detail::log_coef<T>(k - 1);
+      for (std::int64_t i = 0; i < mw; ++i) hprev[i] = c * g[i];
+      detail::reverse_step(tb, a, P + (k - 2) * mw, h, k, hprev, ga);
+      std::swap(h, hprev);
+    }
+    for (std::int64_t i = kLanes; i < mw; ++i) ga[i] += h[i];
+    detail::forest_products_backprop(tb, a, ga);
+    for (int j = 0; j < kLanes; ++j) ga[j] = T(0);
+    detail::store_block(ga, batch, m, scalar_in, b0, grad_x);
+    return kOk;
+  });
+}
+
+#undef SKSIG_LANES
+#undef SKSIG_LANE_CLONES
+
+// Lyndon coordinates (planar methods 1 and 2): out[i] = log[pos[i]], then (method 2)
+// the unitriangular solve c_i = out_i - sum_{p in row i} val[p] * c_{idx[p]}.
+template <class T>
+int lyndon_project(const T* log, T* out, std::int64_t batch, std::int64_t m,
+                   std::int64_t n_lyndon, const std::int64_t* pos, bool solve,
+                   const std::int64_t* tri_ptr, const std::int64_t* tri_idx,
+                   const double* tri_val, int n_threads) noexcept {
+  return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
+    const T* lb = log + b * m;
+    T* ob = out + b * n_lyndon;
+    for (std::int64_t i = 0; i < n_lyndon; ++i) {
+      T acc = lb[pos[i]];
+      if (solve)
+        for (std::int64_t p = tri_ptr[i]; p < tri_ptr[i + 1]; ++p)
+          acc -= static_cast<T>(tri_val[p]) * ob[tri_idx[p]];
+      ob[i] = acc;
+    }
+    return kOk;
+  });
+}
+
+// Adjoint of lyndon_project: grad_log (batch, m) from grad_out (batch, n_lyndon).
+template <class T>
+int lyndon_project_backprop(const T* grad_out, T* grad_log, std::int64_t batch,
+                            std::int64_t m, std::int64_t n_lyndon, const std::int64_t* pos,
+                            bool solve, const std::int64_t* tri_ptr,
+                            const std::int64_t* tri_idx, const double* tri_val,
+                            int n_threads) noexcept {
+  return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
+    std::vector<T> g(grad_out + b * n_lyndon, grad_out + (b + 1) * n_lyndon);
+    if (solve)
+      for (std::int64_t i = n_lyndon - 1; i >= 0; --i)
+        for (std::int64_t p = tri_ptr[i]; p < tri_ptr[i + 1]; ++p)
+          g[tri_idx[p]] -= static_cast<T>(tri_val[p]) * g[i];
+    T* gl = grad_log + b * m;
+    for (std::int64_t i = 0; i < m; ++i) gl[i] = T(0);
+    for (std::int64_t i = 0; i < n_lyndon; ++i) gl[pos[i]] = g[i];
+    return kOk;
+  });
+}
+
+}  // namespace sksig
