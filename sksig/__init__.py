@@ -3,10 +3,29 @@
 __version__ = "0.1.0"
 
 from sksig._config import show_config
+from sksig._log_sig import (
+    log_sig,
+    log_sig_join,
+    log_sig_join_backprop,
+    log_sig_length,
+    prepare_log_sig,
+    sig,
+    sig_length,
+)
+from sksig._lyndon import lyndon_words, lyndon_words_of_length
 from sksig._transform_path import transform_path, transform_path_backprop
 
 __all__ = [
+    "log_sig",
+    "log_sig_join",
+    "log_sig_join_backprop",
+    "log_sig_length",
+    "lyndon_words",
+    "lyndon_words_of_length",
+    "prepare_log_sig",
     "show_config",
+    "sig",
+    "sig_length",
     "transform_path",
     "transform_path_backprop",
 ]
