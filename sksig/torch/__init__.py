@@ -8,4 +8,6 @@ functional API and whose backward calls the matching ``*_backprop``, so
 
 import torch  # noqa: F401  (fail early with a clear ImportError when torch is missing)
 
-__all__ = []
+from sksig.torch._log_sig import log_sig, log_sig_join
+
+__all__ = ["log_sig", "log_sig_join"]
