@@ -1,10 +1,10 @@
 """Tests for log_sig_join, its backprop and the torch autograd wrappers (SPEC.md 9)."""
 
+import _oracles_tensor as ot
 import numpy as np
 import pytest
 from conftest import DATA, assert_close_ref, reference_cases
 
-import _oracles_tensor as ot
 import sksig
 
 JOIN_CASES = reference_cases("log_sig_join.npz", "log_sig_join")

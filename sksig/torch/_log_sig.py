@@ -116,5 +116,6 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     """
     for name, value in (("log_sig", log_sig), ("displacement", displacement)):
         if not isinstance(value, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor, got {type(value).__name__}")
+            raise TypeError(
+                f"{name} must be a torch.Tensor, got {type(value).__name__}")
     return _LogSigJoin.apply(log_sig, displacement, dimension, degree, n_jobs)
