@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lyndon.hpp"
+#include "pack.hpp"
 #include "parallel.hpp"
 #include "status.hpp"
 #include "tensor_algebra.hpp"
@@ -62,6 +63,53 @@ void path_signature(const TensorShape& sh, const T* path, std::int64_t length, T
   }
 }
 
+// Runs body(packs_first, packs_last, valid) over chunks of packs of W items; pack p
+// holds items [p W, p W + valid(p)). Packs are cut at multiples of W whatever the thread
+// count; body allocates its scratch once per chunk.
+template <int W, class Body>
+int parallel_packs(std::int64_t n, int n_threads, Body&& body) noexcept {
+  const std::int64_t n_packs = (n + W - 1) / W;
+  auto valid = [n](std::int64_t p) {
+    return static_cast<int>(std::min<std::int64_t>(W, n - p * W));
+  };
+  return parallel_chunks(n_packs, n_threads, [&](std::int64_t first, std::int64_t last) {
+    return body(first, last, valid);
+  });
+}
+
+// dst[e].x[l] = src[(first + l) * stride + e] for e < count (0 in unused lanes).
+template <class T, int W>
+void load_pack(Pack<T, W>* dst, const T* src, std::int64_t stride, std::int64_t count,
+               std::int64_t first, int valid) {
+  for (std::int64_t e = 0; e < count; ++e)
+    for (int l = 0; l < W; ++l) dst[e].x[l] = l < valid ? src[(first + l) * stride + e] : T(0);
+}
+
+template <class T, int W>
+void store_pack(const Pack<T, W>* src, T* dst, std::int64_t stride, std::int64_t count,
+                std::int64_t first, int valid) {
+  for (int l = 0; l < valid; ++l)
+    for (std::int64_t e = 0; e < count; ++e) dst[(first + l) * stride + e] = src[e].x[l];
+}
+
+// Signatures of the paths first..first+valid-1 into S (one tensor of packs).
+template <int D, class T, int W>
+void pack_signature(const TensorShape& sh, const T* path, std::int64_t length,
+                    std::int64_t first, int valid, Pack<T, W>* S,
+                    SegmentScratch<Pack<T, W>>& w) {
+  const int d = D ? D : sh.d;
+  std::fill(S, S + sh.size(), Pack<T, W>(T(0)));
+  S[0] = Pack<T, W>(T(1));
+  for (std::int64_t i = 0; i + 1 < length; ++i) {
+    for (int c = 0; c < d; ++c)
+      for (int l = 0; l < W; ++l) {
+        const T* x = path + (first + l) * length * d;
+        w.v[c].x[l] = l < valid ? x[(i + 1) * d + c] - x[i * d + c] : T(0);
+      }
+    mul_segment<D>(sh, S, w.v.data(), w);
+  }
+}
+
 }  // namespace detail
 
 // out: (batch, size - 1 + scalar_term).
@@ -70,20 +118,22 @@ int sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int dim,
         bool scalar_term, int n_threads) noexcept {
   if (batch < 0 || length < 0 || dim < 1 || degree < 1) return kInvalidArgument;
   return guarded([&] {
+    constexpr int W = pack_width<T>();
+    using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
     const std::int64_t n = sh.size();
     const std::int64_t skip = scalar_term ? 0 : 1;
     return dispatch_dim(dim, [&](auto dc) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_chunks(batch, n_threads, [&](std::int64_t first,
-                                                           std::int64_t last) {
-        std::vector<T> S(n);
-        detail::SegmentScratch<T> w(sh);
-        for (std::int64_t b = first; b < last; ++b) {
-          detail::path_signature<D>(sh, path + b * length * dim, length, S.data(), w);
-          std::copy(S.begin() + skip, S.end(), out + b * (n - skip));
+      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
+                                                             std::int64_t p1, auto valid) {
+        std::vector<P> S(n);
+        detail::SegmentScratch<P> w(sh);
+        for (std::int64_t p = p0; p < p1; ++p) {
+          detail::pack_signature<D>(sh, path, length, p * W, valid(p), S.data(), w);
+          detail::store_pack(S.data() + skip, out, n - skip, n - skip, p * W, valid(p));
         }
-        return kOk;
+        return static_cast<int>(kOk);
       });
     });
   });
@@ -97,28 +147,35 @@ int log_sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int 
   if (batch < 0 || length < 0 || dim < 1 || degree < 1 || method < 0 || method > 2)
     return kInvalidArgument;
   return guarded([&] {
+    constexpr int W = pack_width<T>();
+    using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
     const std::int64_t n = sh.size();
     const std::int64_t out_len = method == 0 ? n - (scalar_term ? 0 : 1) : tables.n;
-    const auto chain = HornerChain<T>::log_chain(degree);
+    const auto chain = HornerChain<P>::log_chain(degree);
+    // Methods 1 and 2 read level N only at Lyndon words.
+    const TopWords top(sh, tables.top_level(sh.off[degree]));
+    const TopWords* top_p = method == 0 ? nullptr : &top;
     return dispatch_dim(dim, [&](auto dc) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_chunks(batch, n_threads, [&](std::int64_t first,
-                                                           std::int64_t last) {
-        std::vector<T> S(n), Q(2 * n);
-        detail::SegmentScratch<T> w(sh);
-        for (std::int64_t b = first; b < last; ++b) {
-          detail::path_signature<D>(sh, path + b * length * dim, length, S.data(), w);
-          T* Z = chain.template run<D>(sh, S.data(), Q.data(), false);
-          T* o = out + b * out_len;
-          if (method == 0) {
-            std::copy(Z + (scalar_term ? 0 : 1), Z + n, o);  // Z[0] is 0
+      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
+                                                             std::int64_t p1, auto valid) {
+        std::vector<P> S(n), Q(2 * n), o(tables.n);
+        detail::SegmentScratch<P> w(sh);
+        for (std::int64_t p = p0; p < p1; ++p) {
+          const std::int64_t first = p * W;
+          detail::pack_signature<D>(sh, path, length, first, valid(p), S.data(), w);
+          P* Z = chain.template run<D>(sh, S.data(), Q.data(), false, top_p);
+          if (method == 0) {  // Z[0] is 0
+            detail::store_pack(Z + (scalar_term ? 0 : 1), out, out_len, out_len, first,
+                               valid(p));
           } else {
-            tables.gather(Z, o);
-            if (method == 2) tables.solve(o);
+            tables.gather(Z, o.data());
+            if (method == 2) tables.solve(o.data());
+            detail::store_pack(o.data(), out, out_len, out_len, first, valid(p));
           }
         }
-        return kOk;
+        return static_cast<int>(kOk);
       });
     });
   });
@@ -199,28 +256,37 @@ int log_sig_join(const T* ls, const T* disp, T* out, std::int64_t batch, int dim
                  const LyndonTables& tables, int n_threads) noexcept {
   if (batch < 0 || dim < 1 || degree < 1) return kInvalidArgument;
   return guarded([&] {
+    constexpr int W = pack_width<T>();
+    using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
-    const std::int64_t n = sh.size();
-    const auto exp_chain = HornerChain<T>::exp_chain(degree);
-    const auto log_chain = HornerChain<T>::log_chain(degree);
+    const std::int64_t n = sh.size(), m = tables.n;
+    const auto exp_chain = HornerChain<P>::exp_chain(degree);
+    const auto log_chain = HornerChain<P>::log_chain(degree);
+    const TopWords top(sh, tables.top_level(sh.off[degree]));
     return dispatch_dim(dim, [&](auto dc) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_chunks(batch, n_threads, [&](std::int64_t first,
-                                                           std::int64_t last) {
-        std::vector<T> L(n), Q(2 * n);
-        detail::SegmentScratch<T> w(sh);
-        for (std::int64_t b = first; b < last; ++b) {
-          std::fill(L.begin(), L.end(), T(0));
-          tables.expand_add(ls + b * tables.n, L.data());
-          T* A = exp_chain.template run<D>(sh, L.data(), Q.data(), false);
-          std::copy(A, A + n, L.begin());
-          detail::mul_segment<D>(sh, L.data(), disp + b * dim, w);
-          T* Z = log_chain.template run<D>(sh, L.data(), Q.data(), false);
-          T* o = out + b * tables.n;
-          tables.gather(Z, o);
-          tables.solve(o);
+      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
+                                                             std::int64_t p1, auto valid_of) {
+        std::vector<P> L(n), Q(2 * n), c(m), v(dim);
+        detail::SegmentScratch<P> w(sh);
+        for (std::int64_t p = p0; p < p1; ++p) {
+        const std::int64_t first = p * W;
+        const int valid = valid_of(p);
+        std::fill(L.begin(), L.end(), P(T(0)));
+        detail::load_pack(c.data(), ls, m, m, first, valid);
+        detail::load_pack(v.data(), disp, dim, dim, first, valid);
+        tables.expand_add(c.data(), L.data());
+        // Level N is only ever read at Lyndon words: exp(L)_N feeds (exp(L) exp(v))_N
+        // entry by entry, which feeds log(...)_N entry by entry.
+        P* A = exp_chain.template run<D>(sh, L.data(), Q.data(), false, &top);
+        std::copy(A, A + n, L.begin());
+        detail::mul_segment<D>(sh, L.data(), v.data(), w);
+        P* Z = log_chain.template run<D>(sh, L.data(), Q.data(), false, &top);
+        tables.gather(Z, c.data());
+        tables.solve(c.data());
+        detail::store_pack(c.data(), out, m, m, first, valid);
         }
-        return kOk;
+        return static_cast<int>(kOk);
       });
     });
   });
@@ -233,50 +299,52 @@ int log_sig_join_backprop(const T* d_out, const T* ls, const T* disp, T* grad_ls
                           const LyndonTables& tables, int n_threads) noexcept {
   if (batch < 0 || dim < 1 || degree < 1) return kInvalidArgument;
   return guarded([&] {
+    constexpr int W = pack_width<T>();
+    using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
-    const std::int64_t n = sh.size();
-    const auto exp_chain = HornerChain<T>::exp_chain(degree);
-    const auto log_chain = HornerChain<T>::log_chain(degree);
+    const std::int64_t n = sh.size(), m = tables.n;
+    const auto exp_chain = HornerChain<P>::exp_chain(degree);
+    const auto log_chain = HornerChain<P>::log_chain(degree);
     const std::int64_t me = exp_chain.steps(), ml = log_chain.steps();
+    const TopWords top(sh, tables.top_level(sh.off[degree]));
+    const P zero(T(0));
     return dispatch_dim(dim, [&](auto dc) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_chunks(batch, n_threads, [&](std::int64_t first,
-                                                           std::int64_t last) {
-        std::vector<T> L(n), QA((me + 1) * n), QL((ml + 1) * n), C(n), E(n), dZ(n),
-            dQ2(n), dC(n), dA(n), dE(n), dL(n), g(tables.n);
-        detail::SegmentScratch<T> w(sh);
-        for (std::int64_t b = first; b < last; ++b) {
-          const T* v = disp + b * dim;
-          std::fill(L.begin(), L.end(), T(0));
-          tables.expand_add(ls + b * tables.n, L.data());
-          const T* A = exp_chain.template run<D>(sh, L.data(), QA.data(), true);
-          std::copy(A, A + n, C.begin());
-          detail::mul_segment<D>(sh, C.data(), v, w);
-          log_chain.template run<D>(sh, C.data(), QL.data(), true);
-          // Backward through solve, gather, log, the product by exp(v), exp, expand.
-          std::copy(d_out + b * tables.n, d_out + (b + 1) * tables.n, g.begin());
-          tables.solve_transposed(g.data());
-          std::fill(dZ.begin(), dZ.end(), T(0));
-          tables.scatter_add(g.data(), dZ.data());
-          std::fill(dC.begin(), dC.end(), T(0));
-          log_chain.template adjoint<D>(sh, C.data(), QL.data(), dZ.data(), dQ2.data(),
-                                        dC.data());
-          exp_segment<D>(sh, v, E.data());
-          std::fill(dA.begin(), dA.end(), T(0));
-          std::fill(dE.begin(), dE.end(), T(0));
-          tensor_mul_adjoint<D>(sh, A, E.data(), dC.data(), dA.data(), dE.data(), degree,
-                                T(1));
-          T* gv = grad_disp + b * dim;
-          std::fill(gv, gv + dim, T(0));
-          exp_segment_adjoint<D>(sh, E.data(), dE.data(), gv);
-          std::fill(dL.begin(), dL.end(), T(0));
-          exp_chain.template adjoint<D>(sh, L.data(), QA.data(), dA.data(), dQ2.data(),
-                                        dL.data());
-          T* gc = grad_ls + b * tables.n;
-          std::fill(gc, gc + tables.n, T(0));
-          tables.expand_adjoint(dL.data(), gc);
+      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
+                                                             std::int64_t p1, auto valid_of) {
+        std::vector<P> L(n), QA((me + 1) * n), QL((ml + 1) * n), C(n), E(n), dZ(n), dQ2(n),
+            dC(n), dA(n), dE(n), dL(n), c(m), g(m), v(dim), gv(dim), gc(m);
+        detail::SegmentScratch<P> w(sh);
+        for (std::int64_t p = p0; p < p1; ++p) {
+        const std::int64_t first = p * W;
+        const int valid = valid_of(p);
+        for (auto* buf : {&L, &dZ, &dC, &dA, &dE, &dL, &gv, &gc})
+          std::fill(buf->begin(), buf->end(), zero);
+        detail::load_pack(c.data(), ls, m, m, first, valid);
+        detail::load_pack(v.data(), disp, dim, dim, first, valid);
+        detail::load_pack(g.data(), d_out, m, m, first, valid);
+        tables.expand_add(c.data(), L.data());
+        const P* A = exp_chain.template run<D>(sh, L.data(), QA.data(), true, &top);
+        std::copy(A, A + n, C.begin());
+        detail::mul_segment<D>(sh, C.data(), v.data(), w);
+        log_chain.template run<D>(sh, C.data(), QL.data(), true, &top);
+        // Backward through solve, gather, log, the product by exp(v), exp and expand.
+        // Every level-N cotangent below vanishes outside the Lyndon words.
+        tables.solve_transposed(g.data());
+        tables.scatter_add(g.data(), dZ.data());
+        log_chain.template adjoint<D>(sh, C.data(), QL.data(), dZ.data(), dQ2.data(),
+                                      dC.data(), &top);
+        exp_segment<D>(sh, v.data(), E.data());
+        tensor_mul_adjoint_maybe_top<D>(sh, A, E.data(), dC.data(), dA.data(), dE.data(),
+                                        degree, P(T(1)), 0, &top);
+        exp_segment_adjoint<D>(sh, E.data(), dE.data(), gv.data());
+        exp_chain.template adjoint<D>(sh, L.data(), QA.data(), dA.data(), dQ2.data(),
+                                      dL.data(), &top);
+        tables.expand_adjoint(dL.data(), gc.data());
+        detail::store_pack(gc.data(), grad_ls, m, m, first, valid);
+        detail::store_pack(gv.data(), grad_disp, dim, dim, first, valid);
         }
-        return kOk;
+        return static_cast<int>(kOk);
       });
     });
   });

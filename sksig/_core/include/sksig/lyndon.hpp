@@ -11,6 +11,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace sksig {
 
@@ -23,6 +24,15 @@ struct LyndonTables {
   const std::int64_t* exp_ptr = nullptr;
   const std::int64_t* exp_pos = nullptr;
   const double* exp_val = nullptr;
+
+  // Indices within the top level N (offset top_offset) of the Lyndon words of length N,
+  // which come last in Lyndon order.
+  std::vector<std::int64_t> top_level(std::int64_t top_offset) const {
+    std::vector<std::int64_t> top;
+    for (std::int64_t w = 0; w < n; ++w)
+      if (pos[w] >= top_offset) top.push_back(pos[w] - top_offset);
+    return top;
+  }
 
   // Lyndon-word coordinates of a tensor: out[w] = Z[pos[w]].
   template <class T>

@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 // The hot kernels get an AVX2+FMA clone picked at load time on x86-64 CPUs that have
@@ -118,7 +119,6 @@ SKSIG_CLONES void tensor_mul_adjoint(const TensorShape& s, const T* a, const T* 
         }
         if (dbj) {
           T acc = 0;
-#pragma omp simd reduction(+ : acc)
           for (std::int64_t u = 0; u < ni; ++u) acc += ai[u] * o[u];
           dbj[0] += scale * acc;
         }
@@ -141,7 +141,6 @@ SKSIG_CLONES void tensor_mul_adjoint(const TensorShape& s, const T* a, const T* 
           const T* row = o + u * nj;
           if (dai) {
             T acc = 0;
-#pragma omp simd reduction(+ : acc)
             for (std::int64_t w = 0; w < nj; ++w) acc += row[w] * bj[w];
             dai[u] += scale * acc;
           }
@@ -153,6 +152,82 @@ SKSIG_CLONES void tensor_mul_adjoint(const TensorShape& s, const T* a, const T* 
         }
       }
     }
+  }
+}
+
+// A set of words of the top level N (e.g. the Lyndon words of length N), with each word
+// u split for every i = 0..N into prefix u / d^(N-i) and suffix u % d^(N-i), so that the
+// products below need no integer division.
+struct TopWords {
+  std::vector<std::int64_t> word, pre, suf;  // pre, suf: (N + 1) entries per word
+
+  TopWords(const TensorShape& s, std::vector<std::int64_t> words) : word(std::move(words)) {
+    const std::int64_t n = static_cast<std::int64_t>(word.size());
+    pre.resize(n * (s.N + 1));
+    suf.resize(n * (s.N + 1));
+    for (std::int64_t q = 0; q < n; ++q)
+      for (int i = 0; i <= s.N; ++i) {
+        pre[q * (s.N + 1) + i] = s.off[i] + word[q] / s.pw[s.N - i];
+        suf[q * (s.N + 1) + i] = s.off[s.N - i] + word[q] % s.pw[s.N - i];
+      }
+  }
+  std::int64_t size() const { return static_cast<std::int64_t>(word.size()); }
+};
+
+// Top level of tensor_mul at the words of `top` only: out_N[u] for u in top.
+template <class T>
+void tensor_mul_top(const TensorShape& s, const T* a, const T* b, T* out,
+                    const TopWords& top, T scale, int a_lo) {
+  const int N = s.N;
+  T* o = out + s.off[N];
+  for (std::int64_t q = 0; q < top.size(); ++q) {
+    const std::int64_t* pre = top.pre.data() + q * (N + 1);
+    const std::int64_t* suf = top.suf.data() + q * (N + 1);
+    T acc = 0;
+    for (int i = a_lo; i <= N; ++i) acc += a[pre[i]] * b[suf[i]];
+    o[top.word[q]] = scale * acc;
+  }
+}
+
+// Adjoint of tensor_mul_top, for a dout whose level N vanishes outside `top`.
+template <class T>
+void tensor_mul_top_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout,
+                            T* da, T* db, const TopWords& top, T scale, int a_lo) {
+  const int N = s.N;
+  const T* o = dout + s.off[N];
+  for (std::int64_t q = 0; q < top.size(); ++q) {
+    const std::int64_t* pre = top.pre.data() + q * (N + 1);
+    const std::int64_t* suf = top.suf.data() + q * (N + 1);
+    const T g = o[top.word[q]] * scale;
+    for (int i = a_lo; i <= N; ++i) {
+      if (da) da[pre[i]] += g * b[suf[i]];
+      if (db) db[suf[i]] += g * a[pre[i]];
+    }
+  }
+}
+
+// Full product up to max_level, or (top != null and max_level = N) levels below N in
+// full and level N at the words of top only.
+template <int D, class T>
+void tensor_mul_maybe_top(const TensorShape& s, const T* a, const T* b, T* out, int max_level,
+                          T scale, int a_lo, const TopWords* top) {
+  if (top && max_level == s.N) {
+    tensor_mul<D>(s, a, b, out, s.N - 1, scale, a_lo);
+    tensor_mul_top(s, a, b, out, *top, scale, a_lo);
+  } else {
+    tensor_mul<D>(s, a, b, out, max_level, scale, a_lo);
+  }
+}
+
+template <int D, class T>
+void tensor_mul_adjoint_maybe_top(const TensorShape& s, const T* a, const T* b,
+                                  const T* dout, T* da, T* db, int max_level, T scale,
+                                  int a_lo, const TopWords* top) {
+  if (top && max_level == s.N) {
+    tensor_mul_adjoint<D>(s, a, b, dout, da, db, s.N - 1, scale, a_lo);
+    tensor_mul_top_adjoint(s, a, b, dout, da, db, *top, scale, a_lo);
+  } else {
+    tensor_mul_adjoint<D>(s, a, b, dout, da, db, max_level, scale, a_lo);
   }
 }
 
@@ -283,14 +358,16 @@ struct HornerChain {
   // Q holds steps() + 1 tensors of s.size() entries each (all intermediates kept);
   // the result is tensor number steps(). When keep is false only two tensors are used
   // (Q and Q + size, ping-pong) and the result's address is returned.
+  // With top != null the final step computes level N at the words in top only.
   template <int D>
-  T* run(const TensorShape& sh, const T* X, T* Q, bool keep) const {
+  T* run(const TensorShape& sh, const T* X, T* Q, bool keep,
+         const TopWords* top = nullptr) const {
     const std::int64_t n = sh.size();
     T* prev = Q;
     prev[0] = c0;
     for (int t = 0; t < steps(); ++t) {
       T* cur = keep ? Q + (t + 1) * n : (prev == Q ? Q + n : Q);
-      tensor_mul<D>(sh, X, prev, cur, lvl[t], sc[t], 1);
+      tensor_mul_maybe_top<D>(sh, X, prev, cur, lvl[t], sc[t], 1, top);
       cur[0] += c[t];
       prev = cur;
     }
@@ -299,13 +376,15 @@ struct HornerChain {
 
   // Given dQ_m (levels 0..N) in dQ, accumulate dX; Q from run(keep = true). dQ and dQ2
   // are scratch tensors (dQ is consumed).
+  // With top != null (as in run), dQ_m must vanish on level N outside top.
   template <int D>
-  void adjoint(const TensorShape& sh, const T* X, const T* Q, T* dQ, T* dQ2, T* dX) const {
+  void adjoint(const TensorShape& sh, const T* X, const T* Q, T* dQ, T* dQ2, T* dX,
+               const TopWords* top = nullptr) const {
     const std::int64_t n = sh.size();
     for (int t = steps() - 1; t >= 0; --t) {
       const int lo = t > 0 ? lvl[t - 1] : 0;
       std::fill(dQ2, dQ2 + sh.size_to(lo), T(0));
-      tensor_mul_adjoint<D>(sh, X, Q + t * n, dQ, dX, dQ2, lvl[t], sc[t], 1);
+      tensor_mul_adjoint_maybe_top<D>(sh, X, Q + t * n, dQ, dX, dQ2, lvl[t], sc[t], 1, top);
       std::swap(dQ, dQ2);
     }
   }
