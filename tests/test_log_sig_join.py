@@ -217,3 +217,20 @@ def test_torch_wrappers_reject_numpy():
         import torch
 
         st.log_sig_join(torch.zeros(5), np.zeros(2), 2, 3)
+
+
+def test_results_do_not_depend_on_batch_neighbours(rng):
+    # Items are computed in packs of several lanes; each item must come out bitwise the
+    # same alone or in any batch, and for any n_jobs.
+    c = rng.normal(size=(7, 14))
+    v = rng.normal(size=(7, 3))
+    w = rng.normal(size=(7, 14))
+    batched = sksig.log_sig_join(c, v, 3, 3, n_jobs=2)
+    grads = sksig.log_sig_join_backprop(w, c, v, 3, 3, n_jobs=2)
+    paths = rng.normal(size=(7, 5, 3))
+    ls = sksig.log_sig(paths, 3, method=2, n_jobs=2)
+    for i in range(7):
+        assert np.array_equal(sksig.log_sig_join(c[i], v[i], 3, 3), batched[i])
+        g_c, g_v = sksig.log_sig_join_backprop(w[i], c[i], v[i], 3, 3)
+        assert np.array_equal(g_c, grads[0][i]) and np.array_equal(g_v, grads[1][i])
+        assert np.array_equal(sksig.log_sig(paths[i], 3, method=2), ls[i])
