@@ -234,3 +234,26 @@ def test_results_do_not_depend_on_batch_neighbours(rng):
         g_c, g_v = sksig.log_sig_join_backprop(w[i], c[i], v[i], 3, 3)
         assert np.array_equal(g_c, grads[0][i]) and np.array_equal(g_v, grads[1][i])
         assert np.array_equal(sksig.log_sig(paths[i], 3, method=2), ls[i])
+
+
+def test_cross_check_with_pysiglib_if_installed(rng):
+    # Optional peer check beyond the reference files (skipped without pySigLib).
+    pysiglib = pytest.importorskip("pysiglib")
+    d, n = 4, 4
+    paths = 0.3 * rng.normal(size=(5, 7, d))
+    pysiglib.prepare_log_sig(d, n, method=2)
+    pysiglib.prepare_log_sig(d, n, method=3)
+    for method in (0, 1, 2):
+        np.testing.assert_allclose(sksig.log_sig(paths, n, method=method),
+                                   pysiglib.log_sig(paths, n, method=method),
+                                   rtol=1e-10, atol=1e-12)
+    ls = sksig.log_sig(paths, n, method=2).copy()
+    v = 0.3 * rng.normal(size=(5, d))
+    w = rng.normal(size=ls.shape)
+    np.testing.assert_allclose(sksig.log_sig_join(ls, v, d, n),
+                               pysiglib.log_sig_join(ls, v, d, n),
+                               rtol=1e-10, atol=1e-12)
+    theirs_all = pysiglib.log_sig_join_backprop(w, ls, v, d, n)
+    ours_all = sksig.log_sig_join_backprop(w, ls, v, d, n)
+    for ours, theirs in zip(ours_all, theirs_all, strict=True):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
