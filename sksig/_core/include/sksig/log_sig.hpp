@@ -267,7 +267,7 @@ int log_sig_join(const T* ls, const T* disp, T* out, std::int64_t batch, int dim
       constexpr int D = decltype(dc)::value;
       return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
                                                              std::int64_t p1, auto valid_of) {
-        std::vector<P> L(n), Q(2 * n), c(m), v(dim);
+        std::vector<P> L(n), Q(4 * n), c(m), v(dim);
         detail::SegmentScratch<P> w(sh);
         for (std::int64_t p = p0; p < p1; ++p) {
         const std::int64_t first = p * W;
@@ -279,9 +279,8 @@ int log_sig_join(const T* ls, const T* disp, T* out, std::int64_t batch, int dim
         // Level N is only ever read at Lyndon words: exp(L)_N feeds (exp(L) exp(v))_N
         // entry by entry, which feeds log(...)_N entry by entry.
         P* A = exp_chain.template run<D>(sh, L.data(), Q.data(), false, &top);
-        std::copy(A, A + n, L.begin());
-        detail::mul_segment<D>(sh, L.data(), v.data(), w);
-        P* Z = log_chain.template run<D>(sh, L.data(), Q.data(), false, &top);
+        detail::mul_segment<D>(sh, A, v.data(), w);
+        P* Z = log_chain.template run<D>(sh, A, Q.data() + 2 * n, false, &top);
         tables.gather(Z, c.data());
         tables.solve(c.data());
         detail::store_pack(c.data(), out, m, m, first, valid);

@@ -15,15 +15,6 @@
 #include <utility>
 #include <vector>
 
-// The hot kernels get an AVX2+FMA clone picked at load time on x86-64 CPUs that have
-// it (GCC function multi-versioning); the default clone keeps the build portable.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
-    !defined(SKSIG_NO_CLONES)
-#define SKSIG_CLONES __attribute__((target_clones("arch=haswell", "default")))
-#else
-#define SKSIG_CLONES
-#endif
-
 namespace sksig {
 
 struct TensorShape {
@@ -61,34 +52,36 @@ decltype(auto) dispatch_dim(int d, F&& f) {
 // contribute, so a `b` known only to level max_level - a_lo suffices. out must not
 // alias a or b.
 template <int D, class T>
-SKSIG_CLONES void tensor_mul(const TensorShape& s, const T* a, const T* b, T* out, int max_level,
-                T scale, int a_lo = 0) {
+void tensor_mul(const TensorShape& s, const T* a, const T* b, T* out,
+                             int max_level, T scale, int a_lo = 0) {
   const int d = D ? D : s.d;
   for (int k = 0; k <= max_level; ++k) {
     T* o = out + s.off[k];
     const std::int64_t nk = s.pw[k];
-    std::fill(o, o + nk, T(0));
+    if (k < a_lo) std::fill(o, o + nk, T(0));
+    // The first term of each level is assigned, the others added: one pass less.
     for (int i = a_lo; i <= k; ++i) {
+      const bool first = i == a_lo;
       const int j = k - i;
       const T* ai = a + s.off[i];
       const T* bj = b + s.off[j];
       if (j == 0) {  // a_k times a scalar
         const T bs = bj[0] * scale;
-#pragma omp simd
-        for (std::int64_t u = 0; u < nk; ++u) o[u] += ai[u] * bs;
-      } else if (j == 1) {  // rows of one letter
-        for (std::int64_t u = 0; u < s.pw[i]; ++u) {
-          const T au = ai[u] * scale;
-          T* row = o + u * d;
-          for (int c = 0; c < d; ++c) row[c] += au * bj[c];
+        if (first) {
+          for (std::int64_t u = 0; u < nk; ++u) o[u] = ai[u] * bs;
+        } else {
+          for (std::int64_t u = 0; u < nk; ++u) o[u] += ai[u] * bs;
         }
       } else {
-        const std::int64_t nj = s.pw[j];
+        const std::int64_t nj = j == 1 ? d : s.pw[j];  // j = 1: fixed-length rows
         for (std::int64_t u = 0; u < s.pw[i]; ++u) {
           const T au = ai[u] * scale;
           T* row = o + u * nj;
-#pragma omp simd
-          for (std::int64_t w = 0; w < nj; ++w) row[w] += au * bj[w];
+          if (first) {
+            for (std::int64_t w = 0; w < nj; ++w) row[w] = au * bj[w];
+          } else {
+            for (std::int64_t w = 0; w < nj; ++w) row[w] += au * bj[w];
+          }
         }
       }
     }
@@ -99,7 +92,7 @@ SKSIG_CLONES void tensor_mul(const TensorShape& s, const T* a, const T* b, T* ou
 // da += scale * dout contracted with b on the right and
 // db += scale * a contracted with dout on the left. Either of da, db may be null.
 template <int D, class T>
-SKSIG_CLONES void tensor_mul_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout, T* da,
+void tensor_mul_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout, T* da,
                         T* db, int max_level, T scale, int a_lo = 0) {
   const int d = D ? D : s.d;
   for (int k = 0; k <= max_level; ++k) {
@@ -236,7 +229,7 @@ void tensor_mul_adjoint_maybe_top(const TensorShape& s, const T* a, const T* b,
 // Levels are updated from the top so that lower levels are still the old ones.
 // buf1, buf2 hold d^N entries each; vs holds N * d entries (v / j for j = 1..N).
 template <int D, class T>
-SKSIG_CLONES void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2,
+void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2,
                                   T* vs) {
   const int d = D ? D : s.d;
   for (int j = 1; j <= s.N; ++j)
@@ -282,7 +275,7 @@ SKSIG_CLONES void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf
 
 // E = exp(v) for a level-1 element v: E_k = E_{k-1} (x) v / k.
 template <int D, class T>
-SKSIG_CLONES void exp_segment(const TensorShape& s, const T* v, T* E) {
+void exp_segment(const TensorShape& s, const T* v, T* E) {
   const int d = D ? D : s.d;
   E[0] = T(1);
   for (int k = 1; k <= s.N; ++k) {
@@ -298,7 +291,7 @@ SKSIG_CLONES void exp_segment(const TensorShape& s, const T* v, T* E) {
 
 // Adjoint of exp_segment: accumulate dv += d<dE, exp(v)>/dv. dE is overwritten.
 template <int D, class T>
-SKSIG_CLONES void exp_segment_adjoint(const TensorShape& s, const T* E, T* dE, T* dv) {
+void exp_segment_adjoint(const TensorShape& s, const T* E, T* dE, T* dv) {
   const int d = D ? D : s.d;
   for (int k = s.N; k >= 1; --k) {
     const T inv = T(1) / static_cast<T>(k);
