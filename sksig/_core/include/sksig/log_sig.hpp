@@ -44,10 +44,11 @@ struct SegmentScratch {
   T* b2() { return buf.data() + buf.size() / 2; }
 };
 
-// S <- S (x) exp(v).
+// S <- S (x) exp(v) (level N at the words of top only, if given).
 template <int D, class T>
-void mul_segment(const TensorShape& sh, T* S, const T* v, SegmentScratch<T>& w) {
-  mul_exp_segment<D>(sh, S, v, w.b1(), w.b2(), w.vs.data());
+void mul_segment(const TensorShape& sh, T* S, const T* v, SegmentScratch<T>& w,
+                 const TopWords* top = nullptr) {
+  mul_exp_segment<D>(sh, S, v, w.b1(), w.b2(), w.vs.data(), top);
 }
 
 // Signature of one path (length points of dim channels) into S (full layout).
@@ -96,17 +97,16 @@ void store_pack(const Pack<T, W>* src, T* dst, std::int64_t stride, std::int64_t
 template <int D, class T, int W>
 void pack_signature(const TensorShape& sh, const T* path, std::int64_t length,
                     std::int64_t first, int valid, Pack<T, W>* S,
-                    SegmentScratch<Pack<T, W>>& w) {
+                    SegmentScratch<Pack<T, W>>& w, const TopWords* top = nullptr) {
   const int d = D ? D : sh.d;
   std::fill(S, S + sh.size(), Pack<T, W>(T(0)));
   S[0] = Pack<T, W>(T(1));
   for (std::int64_t i = 0; i + 1 < length; ++i) {
-    for (int c = 0; c < d; ++c)
-      for (int l = 0; l < W; ++l) {
-        const T* x = path + (first + l) * length * d;
-        w.v[c].x[l] = l < valid ? x[(i + 1) * d + c] - x[i * d + c] : T(0);
-      }
-    mul_segment<D>(sh, S, w.v.data(), w);
+    for (int l = 0; l < W; ++l) {
+      const T* x = l < valid ? path + (first + l) * length * d : nullptr;
+      for (int c = 0; c < d; ++c) w.v[c].x[l] = x ? x[(i + 1) * d + c] - x[i * d + c] : T(0);
+    }
+    mul_segment<D>(sh, S, w.v.data(), w, top);
   }
 }
 
@@ -164,7 +164,8 @@ int log_sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int 
         detail::SegmentScratch<P> w(sh);
         for (std::int64_t p = p0; p < p1; ++p) {
           const std::int64_t first = p * W;
-          detail::pack_signature<D>(sh, path, length, first, valid(p), S.data(), w);
+          // Methods 1 and 2 need the signature's level N at the Lyndon words only.
+          detail::pack_signature<D>(sh, path, length, first, valid(p), S.data(), w, top_p);
           P* Z = chain.template run<D>(sh, S.data(), Q.data(), false, top_p);
           if (method == 0) {  // Z[0] is 0
             detail::store_pack(Z + (scalar_term ? 0 : 1), out, out_len, out_len, first,

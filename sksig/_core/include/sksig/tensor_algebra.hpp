@@ -228,9 +228,11 @@ void tensor_mul_adjoint_maybe_top(const TensorShape& s, const T* a, const T* b,
 // per level: the new level k is S_k + (((S_0 v/k + S_1) v/(k-1) + ...) + S_{k-1}) v.
 // Levels are updated from the top so that lower levels are still the old ones.
 // buf1, buf2 hold d^N entries each; vs holds N * d entries (v / j for j = 1..N).
+// With top != null, level N is updated at the words of top only (each entry of level N
+// depends only on itself and lower levels, so the others may be left stale).
 template <int D, class T>
-void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2,
-                                  T* vs) {
+void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2, T* vs,
+                     const TopWords* top = nullptr) {
   const int d = D ? D : s.d;
   for (int j = 1; j <= s.N; ++j)
     for (int c = 0; c < d; ++c) vs[(j - 1) * d + c] = v[c] / static_cast<T>(j);
@@ -269,7 +271,17 @@ void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2,
       std::swap(B, B2);
     }
     // Last step (multiplier v / 1) goes straight into level k.
-    step(Sk, B, S + s.off[k - 1], s.pw[k - 1], vs, true);
+    const T* Sl = S + s.off[k - 1];
+    if (top && k == s.N) {
+      const int N = s.N;
+      for (std::int64_t q = 0; q < top->size(); ++q) {
+        const std::int64_t row = top->pre[q * (N + 1) + N - 1] - s.off[N - 1];
+        const std::int64_t c = top->suf[q * (N + 1) + N - 1] - s.off[1];
+        Sk[top->word[q]] += (B[row] + Sl[row]) * v[c];
+      }
+    } else {
+      step(Sk, B, Sl, s.pw[k - 1], vs, true);
+    }
   }
 }
 
