@@ -192,10 +192,10 @@ void tensor_mul_top_adjoint(const TensorShape& s, const T* a, const T* b, const 
     const std::int64_t* pre = top.pre.data() + q * (N + 1);
     const std::int64_t* suf = top.suf.data() + q * (N + 1);
     const T g = o[top.word[q]] * scale;
-    for (int i = a_lo; i <= N; ++i) {
-      if (da) da[pre[i]] += g * b[suf[i]];
-      if (db) db[suf[i]] += g * a[pre[i]];
-    }
+    if (da)
+      for (int i = a_lo; i <= N; ++i) da[pre[i]] += g * b[suf[i]];
+    if (db)
+      for (int i = a_lo; i <= N; ++i) db[suf[i]] += g * a[pre[i]];
   }
 }
 
