@@ -207,8 +207,11 @@ def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs):
     lead_lag = check_bool(lead_lag, "lead_lag")
     end_time = check_end_time(end_time)
     n_threads = resolve_n_jobs(n_jobs)
+    # Without transforms a path of no points has the trivial signature; the transforms
+    # need a point to start from.
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
-                          end_time=end_time, n_threads=n_threads, min_length=0)
+                          end_time=end_time, n_threads=n_threads,
+                          min_length=1 if time_aug or lead_lag else 0)
     check_tensor_size(batch.dim, degree)
     return batch, n_threads
 

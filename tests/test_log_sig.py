@@ -112,6 +112,12 @@ def test_log_sig_short_paths_and_empty_batch():
     assert np.array_equal(sksig.log_sig(np.ones((0, 2)), 3, method=1), np.zeros(5))
     assert sksig.log_sig(np.ones((0, 4, 2)), 3, method=2).shape == (0, 5)
     assert sksig.log_sig(np.ones((0, 4, 2)), 3, method=0).shape == (0, 14)
+    assert np.array_equal(sksig.log_sig(np.ones((1, 2)), 2, lead_lag=True, method=2),
+                          np.zeros(10))
+    with pytest.raises(ValueError, match="at least 1 point"):
+        sksig.log_sig(np.ones((0, 2)), 2, time_aug=True)
+    with pytest.raises(ValueError, match="at least 1 point"):
+        sksig.sig(np.ones((3, 0, 2)), 2, lead_lag=True)
 
 
 def test_log_sig_large_dimension_and_degree(rng):
