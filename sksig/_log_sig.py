@@ -255,8 +255,8 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
     TypeError
         If ``path`` is not a float array, or an argument has the wrong type.
     ValueError
-        If ``path`` has fewer than 2 dimensions, no channel, NaN or inf, or ``degree``
-        is negative.
+        If ``path`` has fewer than 2 dimensions, no channel, NaN or inf, no point
+        while a transform is requested, or ``degree`` is negative.
 
     Examples
     --------
@@ -337,8 +337,8 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     TypeError
         If ``path`` is not a float array, or an argument has the wrong type.
     ValueError
-        If ``path`` has a bad shape or NaN/inf, ``degree < 1`` or ``method`` is not
-        0, 1 or 2.
+        If ``path`` has a bad shape or NaN/inf (or no point while a transform is
+        requested), ``degree < 1`` or ``method`` is not 0, 1 or 2.
 
     Examples
     --------
