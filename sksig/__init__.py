@@ -11,6 +11,16 @@ from sksig._branched import (
     prepare_branched_sig,
 )
 from sksig._config import show_config
+from sksig._log_sig import (
+    log_sig,
+    log_sig_join,
+    log_sig_join_backprop,
+    log_sig_length,
+    prepare_log_sig,
+    sig,
+    sig_length,
+)
+from sksig._lyndon import lyndon_words, lyndon_words_of_length
 from sksig._transform_path import transform_path, transform_path_backprop
 from sksig._trees import (
     branched_log_sig_length,
@@ -29,9 +39,18 @@ __all__ = [
     "branched_sig_to_log_sig",
     "branched_sig_to_log_sig_backprop",
     "idx_to_tree",
+    "log_sig",
+    "log_sig_join",
+    "log_sig_join_backprop",
+    "log_sig_length",
+    "lyndon_words",
+    "lyndon_words_of_length",
     "prepare_branched_log_sig",
     "prepare_branched_sig",
+    "prepare_log_sig",
     "show_config",
+    "sig",
+    "sig_length",
     "transform_path",
     "transform_path_backprop",
     "tree_to_idx",

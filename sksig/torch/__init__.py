@@ -9,5 +9,6 @@ functional API and whose backward calls the matching ``*_backprop``, so
 import torch  # noqa: F401  (fail early with a clear ImportError when torch is missing)
 
 from sksig.torch._branched import branched_sig_to_log_sig
+from sksig.torch._log_sig import log_sig, log_sig_join
 
-__all__ = ["branched_sig_to_log_sig"]
+__all__ = ["branched_sig_to_log_sig", "log_sig", "log_sig_join"]

@@ -1,0 +1,50 @@
+// Pack<T, W>: W independent items computed in lock-step. The tensor-algebra kernels are
+// templates on the scalar type; instantiated with a Pack they process W paths (or join
+// items) at once, so every short inner loop (one letter, d = 2..4) becomes a SIMD loop
+// over items. Lanes never mix, so each item's result does not depend on its lane or on
+// which other items share its pack.
+#pragma once
+
+namespace sksig {
+
+template <class T, int W>
+struct Pack {
+  T x[W];
+
+  Pack() = default;
+  Pack(T s) {  // NOLINT: implicit, so that scalar constants read naturally
+    for (int l = 0; l < W; ++l) x[l] = s;
+  }
+  Pack& operator+=(const Pack& o) {
+    for (int l = 0; l < W; ++l) x[l] += o.x[l];
+    return *this;
+  }
+  Pack& operator-=(const Pack& o) {
+    for (int l = 0; l < W; ++l) x[l] -= o.x[l];
+    return *this;
+  }
+  Pack& operator*=(const Pack& o) {
+    for (int l = 0; l < W; ++l) x[l] *= o.x[l];
+    return *this;
+  }
+  friend Pack operator+(Pack a, const Pack& b) { return a += b; }
+  friend Pack operator-(Pack a, const Pack& b) { return a -= b; }
+  friend Pack operator*(Pack a, const Pack& b) { return a *= b; }
+  friend Pack operator/(Pack a, const Pack& b) {
+    for (int l = 0; l < W; ++l) a.x[l] /= b.x[l];
+    return a;
+  }
+  friend Pack operator-(Pack a) {
+    for (int l = 0; l < W; ++l) a.x[l] = -a.x[l];
+    return a;
+  }
+};
+
+// Items per pack: a few SIMD registers' worth, small enough that the per-thread scratch
+// (about twenty tensors) stays in cache.
+template <class T>
+constexpr int pack_width() {
+  return sizeof(T) == 4 ? 8 : 4;
+}
+
+}  // namespace sksig

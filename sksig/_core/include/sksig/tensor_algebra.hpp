@@ -1,0 +1,398 @@
+// Truncated tensor algebra T^(N)(R^d) (SPEC.md section 7).
+//
+// A tensor is one flat array holding levels 0..N: level 0 (the scalar) at index 0,
+// then level k at offset (d^k - 1) / (d - 1) (k for d = 1), the word (i1, ..., ik)
+// at i1 d^(k-1) + ... + ik within its level (row-major, i.e. lexicographic).
+//
+// Products, exp and log are written as "Horner" chains of products by an element X
+// without scalar term; each chain keeps its intermediates when an adjoint is needed,
+// so every backward pass is the exact reverse of its forward pass.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace sksig {
+
+struct TensorShape {
+  int d = 0;
+  int N = 0;
+  std::vector<std::int64_t> pw;   // pw[k] = d^k, k = 0..N
+  std::vector<std::int64_t> off;  // off[k] = start of level k, off[N + 1] = size
+
+  TensorShape(int dim, int degree) : d(dim), N(degree), pw(degree + 1), off(degree + 2) {
+    pw[0] = 1;
+    off[0] = 0;
+    for (int k = 1; k <= N; ++k) pw[k] = pw[k - 1] * d;
+    for (int k = 0; k <= N; ++k) off[k + 1] = off[k] + pw[k];
+  }
+  std::int64_t size() const { return off[N + 1]; }
+  // Number of entries of levels 0..level.
+  std::int64_t size_to(int level) const { return off[level + 1]; }
+};
+
+// Kernels take the dimension as a template argument D when it is small (the inner
+// loops over one letter are then fixed-length and unrolled); D = 0 reads it from the
+// shape. dispatch_dim picks the instantiation.
+template <class F>
+decltype(auto) dispatch_dim(int d, F&& f) {
+  switch (d) {
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    default: return f(std::integral_constant<int, 0>{});
+  }
+}
+
+// out = scale * (a (x) b), levels 0..max_level. Levels of `a` below a_lo are taken as 0
+// (a_lo = 1 for elements without scalar term). `b` is read only up to the levels that
+// contribute, so a `b` known only to level max_level - a_lo suffices. out must not
+// alias a or b.
+template <int D, class T>
+void tensor_mul(const TensorShape& s, const T* a, const T* b, T* out,
+                             int max_level, T scale, int a_lo = 0) {
+  const int d = D ? D : s.d;
+  for (int k = 0; k <= max_level; ++k) {
+    T* o = out + s.off[k];
+    const std::int64_t nk = s.pw[k];
+    if (k < a_lo) std::fill(o, o + nk, T(0));
+    // The first term of each level is assigned, the others added: one pass less.
+    for (int i = a_lo; i <= k; ++i) {
+      const bool first = i == a_lo;
+      const int j = k - i;
+      const T* ai = a + s.off[i];
+      const T* bj = b + s.off[j];
+      if (j == 0) {  // a_k times a scalar
+        const T bs = bj[0] * scale;
+        if (first) {
+          for (std::int64_t u = 0; u < nk; ++u) o[u] = ai[u] * bs;
+        } else {
+          for (std::int64_t u = 0; u < nk; ++u) o[u] += ai[u] * bs;
+        }
+      } else {
+        const std::int64_t nj = j == 1 ? d : s.pw[j];  // j = 1: fixed-length rows
+        for (std::int64_t u = 0; u < s.pw[i]; ++u) {
+          const T au = ai[u] * scale;
+          T* row = o + u * nj;
+          if (first) {
+            for (std::int64_t w = 0; w < nj; ++w) row[w] = au * bj[w];
+          } else {
+            for (std::int64_t w = 0; w < nj; ++w) row[w] += au * bj[w];
+          }
+        }
+      }
+    }
+  }
+}
+
+// Adjoint of tensor_mul: given dout (levels 0..max_level), accumulate
+// da += scale * dout contracted with b on the right and
+// db += scale * a contracted with dout on the left. Either of da, db may be null.
+template <int D, class T>
+void tensor_mul_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout, T* da,
+                        T* db, int max_level, T scale, int a_lo = 0) {
+  const int d = D ? D : s.d;
+  for (int k = 0; k <= max_level; ++k) {
+    const T* o = dout + s.off[k];
+    for (int i = a_lo; i <= k; ++i) {
+      const int j = k - i;
+      const T* ai = a + s.off[i];
+      const T* bj = b + s.off[j];
+      const std::int64_t ni = s.pw[i];
+      T* dai = da ? da + s.off[i] : nullptr;
+      T* dbj = db ? db + s.off[j] : nullptr;
+      if (j == 0) {
+        if (dai) {
+          const T bs = bj[0] * scale;
+#pragma omp simd
+          for (std::int64_t u = 0; u < ni; ++u) dai[u] += o[u] * bs;
+        }
+        if (dbj) {
+          T acc = 0;
+          for (std::int64_t u = 0; u < ni; ++u) acc += ai[u] * o[u];
+          dbj[0] += scale * acc;
+        }
+      } else if (j == 1) {
+        for (std::int64_t u = 0; u < ni; ++u) {
+          const T* row = o + u * d;
+          if (dai) {
+            T acc = 0;
+            for (int c = 0; c < d; ++c) acc += row[c] * bj[c];
+            dai[u] += scale * acc;
+          }
+          if (dbj) {
+            const T au = ai[u] * scale;
+            for (int c = 0; c < d; ++c) dbj[c] += au * row[c];
+          }
+        }
+      } else {
+        const std::int64_t nj = s.pw[j];
+        for (std::int64_t u = 0; u < ni; ++u) {
+          const T* row = o + u * nj;
+          if (dai) {
+            T acc = 0;
+            for (std::int64_t w = 0; w < nj; ++w) acc += row[w] * bj[w];
+            dai[u] += scale * acc;
+          }
+          if (dbj) {
+            const T au = ai[u] * scale;
+#pragma omp simd
+            for (std::int64_t w = 0; w < nj; ++w) dbj[w] += au * row[w];
+          }
+        }
+      }
+    }
+  }
+}
+
+// A set of words of the top level N (e.g. the Lyndon words of length N), with each word
+// u split for every i = 0..N into prefix u / d^(N-i) and suffix u % d^(N-i), so that the
+// products below need no integer division.
+struct TopWords {
+  std::vector<std::int64_t> word, pre, suf;  // pre, suf: (N + 1) entries per word
+
+  TopWords(const TensorShape& s, std::vector<std::int64_t> words) : word(std::move(words)) {
+    const std::int64_t n = static_cast<std::int64_t>(word.size());
+    pre.resize(n * (s.N + 1));
+    suf.resize(n * (s.N + 1));
+    for (std::int64_t q = 0; q < n; ++q)
+      for (int i = 0; i <= s.N; ++i) {
+        pre[q * (s.N + 1) + i] = s.off[i] + word[q] / s.pw[s.N - i];
+        suf[q * (s.N + 1) + i] = s.off[s.N - i] + word[q] % s.pw[s.N - i];
+      }
+  }
+  std::int64_t size() const { return static_cast<std::int64_t>(word.size()); }
+};
+
+// Top level of tensor_mul at the words of `top` only: out_N[u] for u in top.
+template <class T>
+void tensor_mul_top(const TensorShape& s, const T* a, const T* b, T* out,
+                    const TopWords& top, T scale, int a_lo) {
+  const int N = s.N;
+  T* o = out + s.off[N];
+  for (std::int64_t q = 0; q < top.size(); ++q) {
+    const std::int64_t* pre = top.pre.data() + q * (N + 1);
+    const std::int64_t* suf = top.suf.data() + q * (N + 1);
+    T acc = 0;
+    for (int i = a_lo; i <= N; ++i) acc += a[pre[i]] * b[suf[i]];
+    o[top.word[q]] = scale * acc;
+  }
+}
+
+// Adjoint of tensor_mul_top, for a dout whose level N vanishes outside `top`.
+template <class T>
+void tensor_mul_top_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout,
+                            T* da, T* db, const TopWords& top, T scale, int a_lo) {
+  const int N = s.N;
+  const T* o = dout + s.off[N];
+  for (std::int64_t q = 0; q < top.size(); ++q) {
+    const std::int64_t* pre = top.pre.data() + q * (N + 1);
+    const std::int64_t* suf = top.suf.data() + q * (N + 1);
+    const T g = o[top.word[q]] * scale;
+    if (da)
+      for (int i = a_lo; i <= N; ++i) da[pre[i]] += g * b[suf[i]];
+    if (db)
+      for (int i = a_lo; i <= N; ++i) db[suf[i]] += g * a[pre[i]];
+  }
+}
+
+// Full product up to max_level, or (top != null and max_level = N) levels below N in
+// full and level N at the words of top only.
+template <int D, class T>
+void tensor_mul_maybe_top(const TensorShape& s, const T* a, const T* b, T* out, int max_level,
+                          T scale, int a_lo, const TopWords* top) {
+  if (top && max_level == s.N) {
+    tensor_mul<D>(s, a, b, out, s.N - 1, scale, a_lo);
+    tensor_mul_top(s, a, b, out, *top, scale, a_lo);
+  } else {
+    tensor_mul<D>(s, a, b, out, max_level, scale, a_lo);
+  }
+}
+
+template <int D, class T>
+void tensor_mul_adjoint_maybe_top(const TensorShape& s, const T* a, const T* b,
+                                  const T* dout, T* da, T* db, int max_level, T scale,
+                                  int a_lo, const TopWords* top) {
+  if (top && max_level == s.N) {
+    tensor_mul_adjoint<D>(s, a, b, dout, da, db, s.N - 1, scale, a_lo);
+    tensor_mul_top_adjoint(s, a, b, dout, da, db, *top, scale, a_lo);
+  } else {
+    tensor_mul_adjoint<D>(s, a, b, dout, da, db, max_level, scale, a_lo);
+  }
+}
+
+// S <- S (x) exp(v) for a level-1 element v (d entries), in place, by Horner's rule
+// per level: the new level k is S_k + (((S_0 v/k + S_1) v/(k-1) + ...) + S_{k-1}) v.
+// Levels are updated from the top so that lower levels are still the old ones.
+// buf1, buf2 hold d^N entries each; vs holds N * d entries (v / j for j = 1..N).
+// With top != null, level N is updated at the words of top only (each entry of level N
+// depends only on itself and lower levels, so the others may be left stale).
+template <int D, class T>
+void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2, T* vs,
+                     const TopWords* top = nullptr) {
+  const int d = D ? D : s.d;
+  for (int j = 1; j <= s.N; ++j)
+    for (int c = 0; c < d; ++c) vs[(j - 1) * d + c] = v[c] / static_cast<T>(j);
+  // One Horner step: dst[u d + c] (+)= (src[u] + Si[u]) * w[c]. With D known, w sits in
+  // registers (a local copy: the compiler cannot assume dst does not alias w).
+  auto step = [&](T* __restrict__ dst, const T* __restrict__ src,
+                  const T* __restrict__ Si, std::int64_t n_rows, const T* w,
+                  bool accumulate) {
+    T wl[D ? D : 1];
+    if constexpr (D > 0) {
+      for (int c = 0; c < D; ++c) wl[c] = w[c];
+    }
+    const T* ww = D ? wl : w;
+    for (std::int64_t u = 0; u < n_rows; ++u) {
+      const T bu = (src ? src[u] : T(0)) + Si[u];
+      T* __restrict__ row = dst + u * d;
+      if (accumulate) {
+        for (int c = 0; c < d; ++c) row[c] += bu * ww[c];
+      } else {
+        for (int c = 0; c < d; ++c) row[c] = bu * ww[c];
+      }
+    }
+  };
+  for (int k = s.N; k >= 1; --k) {
+    T* B = buf1;
+    T* B2 = buf2;
+    T* Sk = S + s.off[k];
+    // Level 0 starts every chain: B = S_0 v / k (a "row" of the scalar).
+    if (k == 1) {
+      step(Sk, nullptr, S, 1, vs, true);
+      continue;
+    }
+    step(B, nullptr, S, 1, vs + (k - 1) * d, false);
+    for (int i = 1; i < k - 1; ++i) {
+      step(B2, B, S + s.off[i], s.pw[i], vs + (k - i - 1) * d, false);
+      std::swap(B, B2);
+    }
+    // Last step (multiplier v / 1) goes straight into level k.
+    const T* Sl = S + s.off[k - 1];
+    if (top && k == s.N) {
+      const int N = s.N;
+      for (std::int64_t q = 0; q < top->size(); ++q) {
+        const std::int64_t row = top->pre[q * (N + 1) + N - 1] - s.off[N - 1];
+        const std::int64_t c = top->suf[q * (N + 1) + N - 1] - s.off[1];
+        Sk[top->word[q]] += (B[row] + Sl[row]) * v[c];
+      }
+    } else {
+      step(Sk, B, Sl, s.pw[k - 1], vs, true);
+    }
+  }
+}
+
+// E = exp(v) for a level-1 element v: E_k = E_{k-1} (x) v / k.
+template <int D, class T>
+void exp_segment(const TensorShape& s, const T* v, T* E) {
+  const int d = D ? D : s.d;
+  E[0] = T(1);
+  for (int k = 1; k <= s.N; ++k) {
+    const T inv = T(1) / static_cast<T>(k);
+    const T* prev = E + s.off[k - 1];
+    T* cur = E + s.off[k];
+    for (std::int64_t u = 0; u < s.pw[k - 1]; ++u) {
+      const T pu = prev[u] * inv;
+      for (int c = 0; c < d; ++c) cur[u * d + c] = pu * v[c];
+    }
+  }
+}
+
+// Adjoint of exp_segment: accumulate dv += d<dE, exp(v)>/dv. dE is overwritten.
+template <int D, class T>
+void exp_segment_adjoint(const TensorShape& s, const T* E, T* dE, T* dv) {
+  const int d = D ? D : s.d;
+  for (int k = s.N; k >= 1; --k) {
+    const T inv = T(1) / static_cast<T>(k);
+    const T* prev = E + s.off[k - 1];
+    T* dprev = dE + s.off[k - 1];
+    const T* dcur = dE + s.off[k];
+    for (std::int64_t u = 0; u < s.pw[k - 1]; ++u) {
+      const T* row = dcur + u * d;
+      const T pu = prev[u] * inv;
+      T acc = 0;
+      // v is read back from E_1 = v (level 1 of exp(v)).
+      for (int c = 0; c < d; ++c) {
+        acc += row[c] * E[1 + c];
+        dv[c] += pu * row[c];
+      }
+      dprev[u] += acc * inv;
+    }
+  }
+}
+
+// A Horner chain Q_0 = c0 (a scalar), Q_{t+1} = c[t] + s[t] X (x) Q_t for t < m, where
+// X has no scalar term and Q_{t+1} is needed up to level lvl[t]. With
+//   exp: c0 = 1, steps k = N..1 with (c, s, lvl) = (1, 1/k, N-k+1);
+//   log: c0 = 1/N, steps n = N-1..1 with (1/n, -1, N-n), then (0, 1, N),
+// the chain ends in exp(X) and log(1 + X) truncated at level N.
+template <class T>
+struct HornerChain {
+  T c0 = 0;
+  std::vector<T> c, sc;
+  std::vector<int> lvl;
+
+  static HornerChain exp_chain(int N) {
+    HornerChain h;
+    h.c0 = T(1);
+    for (int k = N; k >= 1; --k) {
+      h.c.push_back(T(1));
+      h.sc.push_back(T(1) / static_cast<T>(k));
+      h.lvl.push_back(N - k + 1);
+    }
+    return h;
+  }
+  static HornerChain log_chain(int N) {
+    HornerChain h;
+    h.c0 = T(1) / static_cast<T>(N);
+    for (int n = N - 1; n >= 1; --n) {
+      h.c.push_back(T(1) / static_cast<T>(n));
+      h.sc.push_back(T(-1));
+      h.lvl.push_back(N - n);
+    }
+    h.c.push_back(T(0));
+    h.sc.push_back(T(1));
+    h.lvl.push_back(N);
+    return h;
+  }
+  int steps() const { return static_cast<int>(c.size()); }
+
+  // Q holds steps() + 1 tensors of s.size() entries each (all intermediates kept);
+  // the result is tensor number steps(). When keep is false only two tensors are used
+  // (Q and Q + size, ping-pong) and the result's address is returned.
+  // With top != null the final step computes level N at the words in top only.
+  template <int D>
+  T* run(const TensorShape& sh, const T* X, T* Q, bool keep,
+         const TopWords* top = nullptr) const {
+    const std::int64_t n = sh.size();
+    T* prev = Q;
+    prev[0] = c0;
+    for (int t = 0; t < steps(); ++t) {
+      T* cur = keep ? Q + (t + 1) * n : (prev == Q ? Q + n : Q);
+      tensor_mul_maybe_top<D>(sh, X, prev, cur, lvl[t], sc[t], 1, top);
+      cur[0] += c[t];
+      prev = cur;
+    }
+    return prev;
+  }
+
+  // Given dQ_m (levels 0..N) in dQ, accumulate dX; Q from run(keep = true). dQ and dQ2
+  // are scratch tensors (dQ is consumed).
+  // With top != null (as in run), dQ_m must vanish on level N outside top.
+  template <int D>
+  void adjoint(const TensorShape& sh, const T* X, const T* Q, T* dQ, T* dQ2, T* dX,
+               const TopWords* top = nullptr) const {
+    const std::int64_t n = sh.size();
+    for (int t = steps() - 1; t >= 0; --t) {
+      const int lo = t > 0 ? lvl[t - 1] : 0;
+      std::fill(dQ2, dQ2 + sh.size_to(lo), T(0));
+      tensor_mul_adjoint_maybe_top<D>(sh, X, Q + t * n, dQ, dX, dQ2, lvl[t], sc[t], 1, top);
+      std::swap(dQ, dQ2);
+    }
+  }
+};
+
+}  // namespace sksig
