@@ -401,6 +401,7 @@ def as_static_kernel(static_kernel):
             or type(static_kernel) is StaticKernel):
         raise ValueError(
             "static_kernel must be None or a static kernel such as "
-            f"sksig.LinearKernel() or sksig.RBFKernel(sigma=1.0), got {type(static_kernel).__name__}"
+            "sksig.LinearKernel() or sksig.RBFKernel(sigma=1.0), got "
+            f"{type(static_kernel).__name__}"
         )
     return static_kernel._native()
