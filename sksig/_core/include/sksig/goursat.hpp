@@ -18,11 +18,24 @@
 #include <cstdint>
 #include <vector>
 
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
 #include "parallel.hpp"
 #include "static_kernels.hpp"
 #include "status.hpp"
 
 namespace sksig {
+
+// Index of the calling thread inside parallel_for (0 when serial).
+inline int thread_index() {
+#if defined(_OPENMP)
+  return omp_get_thread_num();
+#else
+  return 0;
+#endif
+}
 
 template <class T>
 constexpr int kLanes = 128 / sizeof(T);  // 16 doubles or 32 floats: enough chains in flight
@@ -68,11 +81,11 @@ SKSIG_CLONES static void sweep_row(const float* __restrict kold, float* __restri
 // entries (the last one zero); S is the seed row.
 #define SKSIG_ADJOINT_ROW_BODY(T)                                                      \
   constexpr int W = kLanes<T>;                                                         \
-  const std::int64_t M2 = n2 * R2;                                                     \
+  const std::int64_t M2 = n2 << lam2;                                                  \
   for (int w = 0; w < W; ++w) lam[(M2 + 1) * W + w] = T(0);                            \
   for (std::int64_t c = M2; c >= 1; --c) {                                             \
-    const std::int64_t qc = std::min<std::int64_t>(c / R2, n2 - 1);                    \
-    const std::int64_t qm = (c - 1) / R2;                                              \
+    const std::int64_t qc = std::min<std::int64_t>(c >> lam2, n2 - 1);                 \
+    const std::int64_t qm = (c - 1) >> lam2;                                           \
     const T* ar_m = Arow_r + qm * W;                                                   \
     const T* br_c = Brow_r + qc * W;                                                   \
     const T* am_c = Arow_m + qc * W;                                                   \
@@ -96,7 +109,7 @@ SKSIG_CLONES static void adjoint_row(
     const double* __restrict Kr, const double* __restrict Km,
     const double* __restrict Arow_r, const double* __restrict Brow_r,
     const double* __restrict Arow_m, const double* __restrict Drow_m,
-    double* __restrict gamma_row, std::int64_t n2, std::int64_t R2) {
+    double* __restrict gamma_row, std::int64_t n2, int lam2) {
   SKSIG_ADJOINT_ROW_BODY(double)
 }
 SKSIG_CLONES static void adjoint_row(
@@ -104,7 +117,7 @@ SKSIG_CLONES static void adjoint_row(
     const float* __restrict Kr, const float* __restrict Km,
     const float* __restrict Arow_r, const float* __restrict Brow_r,
     const float* __restrict Arow_m, const float* __restrict Drow_m,
-    float* __restrict gamma_row, std::int64_t n2, std::int64_t R2) {
+    float* __restrict gamma_row, std::int64_t n2, int lam2) {
   SKSIG_ADJOINT_ROW_BODY(float)
 }
 
@@ -153,9 +166,9 @@ struct GoursatBlock {
   void prepare(const T* const* xs, const T* const* ys, bool keep_all_rows) {
     const std::int64_t n1 = sh.n1(), n2 = sh.n2(), d = sh.d;
     const std::int64_t nrows = keep_all_rows ? std::max<std::int64_t>(n1, 1) : 1;
-    delta.assign(nrows * n2 * W, T(0));
-    A.assign(nrows * n2 * W, T(0));
-    B.assign(nrows * n2 * W, T(0));
+    delta.resize(nrows * n2 * W);
+    A.resize(nrows * n2 * W);
+    B.resize(nrows * n2 * W);
     if (kernel.is_linear()) {
       dy.resize(W * n2 * d);
       for (int w = 0; w < W; ++w)
@@ -217,13 +230,32 @@ struct GoursatBlock {
       const T* S = seed ? seed + r * (M2 + 1) * W : corner_seed.data();
       adjoint_row(lam, lnext, S, K + r * (M2 + 1) * W, K + (r - 1) * (M2 + 1) * W,
                   A.data() + pr * n2 * W, B.data() + pr * n2 * W, A.data() + pm * n2 * W,
-                  delta.data() + pm * n2 * W, gamma + pm * n2 * W, n2, sh.R2());
+                  delta.data() + pm * n2 * W, gamma + pm * n2 * W, n2, sh.lam2);
       std::swap(lam, lnext);
       if (!seed && r == M1)
         for (int w = 0; w < W; ++w) corner_seed[M2 * W + w] = T(0);
     }
     for (std::int64_t i = 0; i < n1 * n2 * W; ++i) gamma[i] *= f;
   }
+};
+
+// Per-thread buffers, reused from block to block so that large grids are allocated
+// (and page-faulted) once per call and thread, not once per block.
+template <class T>
+struct Workspace {
+  GoursatBlock<T> solver;
+  std::vector<T> grid, gamma, seed, lane;
+  Workspace(const StaticKernel<T>& k, const GoursatShape& s) : solver(k, s) {}
+};
+
+template <class T>
+struct Workspaces {
+  std::vector<Workspace<T>> items;
+  Workspaces(const StaticKernel<T>& k, const GoursatShape& s, int n_threads) {
+    items.reserve(std::max(n_threads, 1));
+    for (int t = 0; t < std::max(n_threads, 1); ++t) items.emplace_back(k, s);
+  }
+  Workspace<T>& mine() { return items[thread_index()]; }
 };
 
 // Pairs of one call: pairwise (pair p = (x[p], y[p])) or Gram (p = i * ny + j).
@@ -286,15 +318,17 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
   const PairSource<T> src{x, y, ny, gram, sh};
   const std::int64_t n_blocks = (n_pairs + W - 1) / W;
   const std::int64_t cells = sh.grid_size();
+  Workspaces<T> spaces(kernel, sh, n_threads);
   return parallel_for(n_blocks, n_threads, [&](std::int64_t blk) {
-    GoursatBlock<T> solver(kernel, sh);
+    Workspace<T>& ws = spaces.mine();
     const std::int64_t p0 = blk * W, count = std::min<std::int64_t>(W, n_pairs - p0);
     const T* xs[W];
     const T* ys[W];
     src.lanes(p0, count, xs, ys);
-    std::vector<T> block_grid(grid ? cells * W : 0);
+    std::vector<T>& block_grid = ws.grid;
+    if (grid) block_grid.resize(cells * W);
     T result[W];
-    solver.forward(xs, ys, grid ? block_grid.data() : nullptr, result, false);
+    ws.solver.forward(xs, ys, grid ? block_grid.data() : nullptr, result, false);
     for (std::int64_t w = 0; w < count; ++w) out[p0 + w] = result[w];
     if (grid) scatter_grid(block_grid.data(), count, cells, grid + p0 * cells);
     return all_finite(result, count) ? kOk : kNonFinite;
@@ -314,6 +348,7 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
     std::vector<std::int64_t> first(n + 1, 0);
     for (std::int64_t i = 0; i < n; ++i) first[i + 1] = first[i] + (n - i + W - 1) / W;
     const std::int64_t cells = sh.grid_size(), side = sh.M1() + 1;
+    Workspaces<T> spaces(kernel, sh, n_threads);
     return parallel_for(first[n], n_threads, [&](std::int64_t blk) {
       const std::int64_t i =
           std::upper_bound(first.begin(), first.end(), blk) - first.begin() - 1;
@@ -325,10 +360,11 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
         xs[w] = x + i * sh.L1 * sh.d;
         ys[w] = x + (j0 + (w < count ? w : 0)) * sh.L1 * sh.d;
       }
-      GoursatBlock<T> solver(kernel, sh);
-      std::vector<T> block_grid(grid ? cells * W : 0);
+      Workspace<T>& ws = spaces.mine();
+      std::vector<T>& block_grid = ws.grid;
+      if (grid) block_grid.resize(cells * W);
       T result[W];
-      solver.forward(xs, ys, grid ? block_grid.data() : nullptr, result, false);
+      ws.solver.forward(xs, ys, grid ? block_grid.data() : nullptr, result, false);
       for (std::int64_t w = 0; w < count; ++w) {
         const std::int64_t j = j0 + w;
         out[i * n + j] = result[w];
@@ -368,14 +404,20 @@ int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
   const std::int64_t n_blocks = (n_pairs + W - 1) / W;
   const std::int64_t cells = sh.grid_size(), n1 = sh.n1(), n2 = sh.n2();
   const std::int64_t sx = sh.L1 * sh.d, sy = sh.L2 * sh.d;
+  Workspaces<T> spaces(kernel, sh, n_threads);
   return parallel_for(n_blocks, n_threads, [&](std::int64_t blk) {
     const std::int64_t q0 = blk * W, count = std::min<std::int64_t>(W, n_pairs - q0);
     const std::int64_t p0 = p_begin + q0;  // global pair index of lane 0
     const T* xs[W];
     const T* ys[W];
     src.lanes(p0, count, xs, ys);
-    GoursatBlock<T> solver(kernel, sh);
-    std::vector<T> K(cells * W), G(n1 * n2 * W), seed;
+    Workspace<T>& ws = spaces.mine();
+    GoursatBlock<T>& solver = ws.solver;
+    std::vector<T>& K = ws.grid;
+    std::vector<T>& G = ws.gamma;
+    std::vector<T>& seed = ws.seed;
+    K.resize(cells * W);
+    G.resize(n1 * n2 * W);
     T result[W];
     solver.forward(xs, ys, K.data(), result, true, k_grid == nullptr);
     if (k_grid) {
@@ -393,12 +435,14 @@ int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
       for (int w = 0; w < W; ++w) corner[w] = w < count ? derivs[p0 + w] : T(0);
     }
     solver.adjoint(K.data(), grid_derivs ? seed.data() : nullptr, corner, G.data());
+    std::vector<T>& lane = ws.lane;
+    lane.resize(n1 * n2);
     for (std::int64_t w = 0; w < count; ++w) {
       const std::int64_t q = q0 + w;
-      if (gamma)
-        for (std::int64_t a = 0; a < n1 * n2; ++a) gamma[q * n1 * n2 + a] = G[a * W + w];
+      T* gw = gamma ? gamma + q * n1 * n2 : lane.data();
+      for (std::int64_t a = 0; a < n1 * n2; ++a) gw[a] = G[a * W + w];
       if (gx || gy)
-        delta_backprop(kernel, G.data() + w, n2 * W, W, xs[w], ys[w], sh.L1, sh.L2, sh.d,
+        delta_backprop(kernel, gw, n2, 1, xs[w], ys[w], sh.L1, sh.L2, sh.d,
                        gx ? gx + q * sx : nullptr, gy ? gy + q * sy : nullptr);
       if (gx && !all_finite(gx + q * sx, sx)) return kNonFinite;
       if (gy && !all_finite(gy + q * sy, sy)) return kNonFinite;

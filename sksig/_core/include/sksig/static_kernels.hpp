@@ -180,26 +180,32 @@ void delta_backprop(const StaticKernel<T>& k, const T* gamma, std::int64_t gs_p,
     return (p < 0 || q < 0 || p >= n1 || q >= n2) ? T(0) : gamma[p * gs_p + q * gs_q];
   };
   if (k.is_linear()) {
-    // Delta[p, q] = s <dx_p, dy_q>; increments pull back as g[a-1] - g[a].
+    // Delta = s dX dY^T: pull back to the increments with two matrix products, then
+    // to the points (x[a] enters dx_{a-1} with + and dx_a with -).
     const T s = k.linear_scale();
+    std::vector<T> dx(n1 * d), dy(n2 * d), gdx(n1 * d, T(0)), gdy(n2 * d, T(0));
+    for (std::int64_t i = 0; i < n1 * d; ++i) dx[i] = x[i + d] - x[i];
+    for (std::int64_t i = 0; i < n2 * d; ++i) dy[i] = y[i + d] - y[i];
     for (std::int64_t p = 0; p < n1; ++p) {
+      T* gp = gdx.data() + p * d;
+      const T* xp = dx.data() + p * d;
       for (std::int64_t q = 0; q < n2; ++q) {
-        const T g = s * G(p, q);
-        if (g == T(0)) continue;
+        const T g = s * gamma[p * gs_p + q * gs_q];
+        const T* yq = dy.data() + q * d;
+        T* gq = gdy.data() + q * d;
         for (std::int64_t c = 0; c < d; ++c) {
-          const T dxc = x[(p + 1) * d + c] - x[p * d + c];
-          const T dyc = y[(q + 1) * d + c] - y[q * d + c];
-          if (gx) {
-            gx[(p + 1) * d + c] += g * dyc;
-            gx[p * d + c] -= g * dyc;
-          }
-          if (gy) {
-            gy[(q + 1) * d + c] += g * dxc;
-            gy[q * d + c] -= g * dxc;
-          }
+          gp[c] += g * yq[c];
+          gq[c] += g * xp[c];
         }
       }
     }
+    auto to_points = [d](const std::vector<T>& gd, std::int64_t n, T* out) {
+      for (std::int64_t a = 0; a <= n; ++a)
+        for (std::int64_t c = 0; c < d; ++c)
+          out[a * d + c] = (a > 0 ? gd[(a - 1) * d + c] : T(0)) - (a < n ? gd[a * d + c] : T(0));
+    };
+    if (gx) to_points(gdx, n1, gx);
+    if (gy) to_points(gdy, n2, gy);
     return;
   }
   const bool radial = k.is_radial();
