@@ -152,9 +152,28 @@ struct GoursatBlock {
   void coefficient_row(const T* const* xs, const T* const* ys, std::int64_t p, T* drow,
                        T* arow, T* brow) {
     const std::int64_t n2 = sh.n2(), d = sh.d;
-    for (int w = 0; w < W; ++w)
-      delta_row(kernel, xs[w], ys[w], kernel.is_linear() ? dy.data() + w * n2 * d : nullptr,
-                sh.L2, d, p, kprev.data() + w * sh.L2, kcur.data() + w * sh.L2, drow + w, W);
+    if (kernel.is_linear()) {
+      // Delta row = s dx_p . dY across lanes: dy is laid out [q][c][lane].
+      const T scale = kernel.linear_scale();
+      T* dx = kcur.data();  // d * W
+      for (std::int64_t c = 0; c < d; ++c)
+        for (int w = 0; w < W; ++w) dx[c * W + w] = xs[w][(p + 1) * d + c] - xs[w][p * d + c];
+      for (std::int64_t q = 0; q < n2; ++q) {
+        T acc[W] = {};
+        for (std::int64_t c = 0; c < d; ++c) {
+          const T* yq = dy.data() + (q * d + c) * W;
+          const T* xc = dx + c * W;
+#pragma omp simd
+          for (int w = 0; w < W; ++w) acc[w] += xc[w] * yq[w];
+        }
+        for (int w = 0; w < W; ++w) drow[q * W + w] = scale * acc[w];
+      }
+    } else {
+      for (int w = 0; w < W; ++w)
+        delta_row(kernel, xs[w], ys[w], static_cast<const T*>(nullptr), sh.L2, d, p,
+                  kprev.data() + w * sh.L2,
+                  kcur.data() + w * sh.L2, drow + w, W);
+    }
     for (std::int64_t i = 0; i < n2 * W; ++i) {
       const T dd = f * drow[i];  // the cell parameter d of SPEC.md 4.2
       arow[i] = T(1) + dd / T(2) + dd * dd / T(12);
@@ -171,10 +190,11 @@ struct GoursatBlock {
     B.resize(nrows * n2 * W);
     if (kernel.is_linear()) {
       dy.resize(W * n2 * d);
-      for (int w = 0; w < W; ++w)
-        for (std::int64_t q = 0; q < n2; ++q)
-          for (std::int64_t c = 0; c < d; ++c)
-            dy[(w * n2 + q) * d + c] = ys[w][(q + 1) * d + c] - ys[w][q * d + c];
+      kcur.resize(W * d);
+      for (std::int64_t q = 0; q < n2; ++q)
+        for (std::int64_t c = 0; c < d; ++c)
+          for (int w = 0; w < W; ++w)
+            dy[(q * d + c) * W + w] = ys[w][(q + 1) * d + c] - ys[w][q * d + c];
     } else {
       kprev.resize(W * sh.L2);
       kcur.resize(W * sh.L2);
@@ -296,15 +316,15 @@ bool all_finite(const T* v, std::int64_t n) {
 template <class T>
 void scatter_grid(const T* block, std::int64_t count, std::int64_t cells, T* out) {
   constexpr int W = kLanes<T>;
-  for (std::int64_t w = 0; w < count; ++w)
-    for (std::int64_t c = 0; c < cells; ++c) out[w * cells + c] = block[c * W + w];
+  for (std::int64_t c = 0; c < cells; ++c)  // block read in order, count output streams
+    for (std::int64_t w = 0; w < count; ++w) out[w * cells + c] = block[c * W + w];
 }
 
 template <class T>
 void gather_grid(const T* const* src, std::int64_t cells, T* block) {
   constexpr int W = kLanes<T>;
-  for (std::int64_t w = 0; w < W; ++w)
-    for (std::int64_t c = 0; c < cells; ++c) block[c * W + w] = src[w][c];
+  for (std::int64_t c = 0; c < cells; ++c)
+    for (std::int64_t w = 0; w < W; ++w) block[c * W + w] = src[w][c];
 }
 
 // Forward for n_pairs pairs: out[p] = k(pair p); grid (optional) (n_pairs, M1+1, M2+1).
@@ -435,12 +455,15 @@ int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
       for (int w = 0; w < W; ++w) corner[w] = w < count ? derivs[p0 + w] : T(0);
     }
     solver.adjoint(K.data(), grid_derivs ? seed.data() : nullptr, corner, G.data());
-    std::vector<T>& lane = ws.lane;
-    lane.resize(n1 * n2);
+    // De-interleave the lanes in one sequential pass over G (a strided pass per lane
+    // would stream G from memory W times).
+    std::vector<T>& lanes = ws.lane;
+    T* dst = gamma ? gamma + q0 * n1 * n2 : (lanes.resize(count * n1 * n2), lanes.data());
+    for (std::int64_t a = 0; a < n1 * n2; ++a)
+      for (std::int64_t w = 0; w < count; ++w) dst[w * n1 * n2 + a] = G[a * W + w];
     for (std::int64_t w = 0; w < count; ++w) {
       const std::int64_t q = q0 + w;
-      T* gw = gamma ? gamma + q * n1 * n2 : lane.data();
-      for (std::int64_t a = 0; a < n1 * n2; ++a) gw[a] = G[a * W + w];
+      const T* gw = dst + w * n1 * n2;
       if (gx || gy)
         delta_backprop(kernel, gw, n2, 1, xs[w], ys[w], sh.L1, sh.L2, sh.d,
                        gx ? gx + q * sx : nullptr, gy ? gy + q * sy : nullptr);
