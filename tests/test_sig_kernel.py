@@ -335,3 +335,21 @@ def test_mixed_numpy_and_torch_rejected(rng):
     x = rng.standard_normal((3, 4, 2))
     with pytest.raises(TypeError, match="torch"):
         sksig.sig_kernel(x, torch.from_numpy(x), 1)
+
+
+def test_polynomial_degree_six_clamps_like_pysiglib():
+    # traps.npz T7: the base <a, b> + gamma is clamped at 0 for integer degrees >= 6;
+    # we keep pySigLib's rule (documented in PolynomialKernel) for parity.
+    z = np.load(DATA / "traps.npz")
+    case = next(c for c in json.loads(str(z["meta"]))["cases"] if "c001" == c["id"])
+    x, y = z[case["inputs"]["path1"]], z[case["inputs"]["path2"]]
+    kernel = sksig.PolynomialKernel(degree=6.0, gamma=0.3, scale=0.5)
+    got = sksig.sig_kernel(x, y, 0, static_kernel=kernel)
+    assert_close_ref(got, z[case["outputs"]["pysiglib"]])
+    params = {"degree": 6.0, "gamma": 0.3, "scale": 0.5}
+    x2, y2 = np.atleast_3d(x).reshape(-1, *x.shape[-2:]), y.reshape(-1, *y.shape[-2:])
+    want = [
+        kernel_grid(a, b, (0, 0), "PolynomialKernel", params)[-1, -1]
+        for a, b in zip(x2, y2, strict=True)
+    ]
+    np.testing.assert_allclose(np.ravel(got), want, rtol=1e-12)
