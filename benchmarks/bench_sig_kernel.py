@@ -27,7 +27,8 @@ def _paths(rng, batch, length, dim):
     # Random walks with total variance about 1, so kernels stay moderate.
     steps = rng.standard_normal((batch, length - 1, dim)) / np.sqrt(length * dim)
     start = np.zeros((batch, 1, dim))
-    return np.ascontiguousarray(np.concatenate([start, np.cumsum(steps, axis=1)], axis=1))
+    walk = np.concatenate([start, np.cumsum(steps, axis=1)], axis=1)
+    return np.ascontiguousarray(walk)
 
 
 def _best(fn, repeats):
@@ -97,7 +98,8 @@ def _memory(lib):
         pysiglib.sig_kernel_gram_backprop(derivs, g1, g2, dyadic_order=1,
                                           left_deriv=True, right_deriv=True, n_jobs=-1)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(f"{lib}: peak RSS {peak / 1024:.0f} MiB (before the call {before / 1024:.0f} MiB)")
+    print(f"{lib}: peak RSS {peak / 1024:.0f} MiB "
+          f"(before the call {before / 1024:.0f} MiB)")
 
 
 def main():
@@ -115,11 +117,11 @@ def main():
     print(f"{'case':42s} {'n_jobs':>6s} {'sksig':>9s} {'pysiglib':>9s} {'ratio':>7s}")
     for label, ours, theirs in _rows(rng):
         for n_jobs in (1, -1):
-            t_ours = _best(lambda: ours(n_jobs), repeats)
+            t_ours = _best(lambda f=ours, n=n_jobs: f(n), repeats)
             if pysiglib is None:
                 print(f"{label:42s} {n_jobs:6d} {t_ours:9.4f} {'-':>9s} {'-':>7s}")
                 continue
-            t_theirs = _best(lambda: theirs(n_jobs), repeats)
+            t_theirs = _best(lambda f=theirs, n=n_jobs: f(n), repeats)
             print(f"{label:42s} {n_jobs:6d} {t_ours:9.4f} {t_theirs:9.4f} "
                   f"{t_theirs / t_ours:6.2f}x", flush=True)
     print("ratio = pySigLib time / sksig time (> 1: sksig is faster)")
