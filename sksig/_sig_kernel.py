@@ -6,6 +6,8 @@ The kernel of two paths solves ``d^2 k / ds dt = k * d^2 kappa(x_s, y_t) / ds dt
 that scheme for gradients, chained through the static kernel and the path transforms.
 """
 
+import numbers
+
 import numpy as np
 
 from sksig._array import as_array, as_path_batch, check_same_batch
@@ -273,6 +275,9 @@ def _pair_derivs(s, derivs, return_grid):
     if return_grid:
         s.no_ragged_grid("return_grid=True")
         return s.grid_array(derivs, "derivs", batch)
+    if isinstance(derivs, numbers.Real) and not isinstance(derivs, (bool, np.bool_)):
+        # A plain number takes the paths' dtype (and kind): sig_kernel_backprop(1.0, ...)
+        derivs = s.caller.out(np.asarray(derivs, dtype=s.caller.dtype))
     array, _ = as_array(derivs, "derivs", caller=s.caller)
     n = s.b1.n_paths
     ok = array.shape == tuple(batch) or array.shape == (n,) or (

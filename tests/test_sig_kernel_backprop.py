@@ -246,6 +246,19 @@ def test_shapes_dtypes_and_flags(rng):
     np.testing.assert_allclose(g1, want, rtol=1e-4)
 
 
+def test_plain_number_derivs_take_the_paths_dtype_and_kind(rng):
+    x = (0.4 * rng.standard_normal((4, 2))).astype(np.float32)
+    g1, _ = sksig.sig_kernel_backprop(2.0, x, x[::-1], 1)
+    want = sksig.sig_kernel_backprop(np.float32(2.0), x, x[::-1], 1)[0]
+    assert g1.dtype == np.float32
+    np.testing.assert_array_equal(g1, want)
+    torch = pytest.importorskip("torch")
+    t = torch.from_numpy(x)
+    g1, _ = sksig.sig_kernel_backprop(2, t, t.flip(0), 1)
+    assert isinstance(g1, torch.Tensor) and g1.dtype == torch.float32
+    np.testing.assert_array_equal(g1.numpy(), want)
+
+
 def test_torch_backprop_returns_tensors(rng):
     torch = pytest.importorskip("torch")
     x = torch.tensor(0.4 * rng.standard_normal((2, 4, 2)))
