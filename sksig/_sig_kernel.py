@@ -276,7 +276,7 @@ def _pair_derivs(s, derivs, return_grid):
         s.no_ragged_grid("return_grid=True")
         return s.grid_array(derivs, "derivs", batch)
     if isinstance(derivs, numbers.Real) and not isinstance(derivs, (bool, np.bool_)):
-        # A plain number takes the paths' dtype (and kind): sig_kernel_backprop(1.0, ...)
+        # A plain number takes the paths' dtype and kind.
         derivs = s.caller.out(np.asarray(derivs, dtype=s.caller.dtype))
     array, _ = as_array(derivs, "derivs", caller=s.caller)
     n = s.b1.n_paths
