@@ -414,3 +414,31 @@ def test_backprop_overflow_raises():
     big = np.linspace(0, 1, 200)[:, None] * np.array([[300.0, 200.0]])
     with pytest.raises(FloatingPointError, match="rescale"):
         sksig.sig_kernel_backprop(1.0, big, big, 1)
+
+
+@pytest.mark.parametrize("return_grid", [False, True])
+def test_large_grids_use_checkpointed_stripes_correctly(return_grid, rng):
+    # Grids this large (> 64 MiB per block of pairs) are recomputed in stripes from
+    # checkpoint rows; check against a directional central difference.
+    x = np.cumsum(0.05 * rng.standard_normal((150, 2)), axis=0)
+    y = np.cumsum(0.05 * rng.standard_normal((150, 2)), axis=0)
+    orders = (3, 2)
+    kw = dict(static_kernel=sksig.RBFKernel(sigma=0.5), return_grid=return_grid)
+    shape = sksig.sig_kernel(x, y, orders, **kw).shape
+    w = rng.standard_normal(shape) if return_grid else np.ones(())
+    g1, g2 = sksig.sig_kernel_backprop(w, x, y, orders, right_deriv=True, **kw)
+    v1, v2 = rng.standard_normal(x.shape), rng.standard_normal(y.shape)
+    h = 1e-5
+
+    def f(t):
+        return float(np.sum(w * sksig.sig_kernel(x + t * v1, y + t * v2, orders, **kw)))
+
+    want = (f(h) - f(-h)) / (2 * h)
+    np.testing.assert_allclose(np.sum(g1 * v1) + np.sum(g2 * v2), want, rtol=1e-6)
+    if return_grid:
+        grid = sksig.sig_kernel(x, y, orders, **kw)
+        k1, k2 = sksig.sig_kernel_backprop(
+            w, x, y, orders, right_deriv=True, k_grid=grid, **kw
+        )
+        np.testing.assert_array_equal(k1, g1)
+        np.testing.assert_array_equal(k2, g2)

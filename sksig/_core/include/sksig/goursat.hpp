@@ -228,32 +228,82 @@ struct GoursatBlock {
       for (int w = 0; w < W; ++w) result[w] = cur[M2 * W + w];
   }
 
-  // Adjoint of the block given the full grid K and the coefficients kept by forward.
-  // seed: (M1+1)(M2+1)W grid seed, or null with corner[w] the seed of K[M1, M2].
-  // gamma: n1 * n2 * W output, dF/dDelta.
-  void adjoint(const T* K, const T* seed, const T* corner, T* gamma) {
+  // Adjoint of the block (SPEC.md 5, steps 2-4) into gamma (n1 * n2 * W, dF/dDelta).
+  // Needs the coefficients of forward(..., keep_coefficients = true, solve = false).
+  // K rows come in stripes of at most `stripe` + 1 rows, from grids[w] (pair-major
+  // user grids, or null to recompute them from checkpoint rows kept every `stripe`
+  // rows), so memory is O((M1 / stripe + stripe) rows) rather than a whole grid per
+  // lane. seeds[w]: grid-shaped seeds, or null with corner[w] seeding K[M1, M2].
+  void adjoint(const T* const* grids, const T* const* seeds, const T* corner,
+               std::int64_t stripe, std::vector<T>& ckpt, std::vector<T>& band,
+               std::vector<T>& seed_band, T* gamma) {
     const std::int64_t n1 = sh.n1(), n2 = sh.n2(), M1 = sh.M1(), M2 = sh.M2();
-    const std::int64_t row = (M2 + 2) * W;
+    const std::int64_t krow = (M2 + 1) * W, lrow = (M2 + 2) * W;
     std::fill(gamma, gamma + n1 * n2 * W, T(0));
     if (n1 == 0 || n2 == 0) return;
-    rows.assign(2 * row, T(0));
-    T* lnext = rows.data();  // row M1 + 1: zero
-    T* lam = rows.data() + row;
-    std::vector<T> corner_seed;  // a zero row, with the corner seed while r = M1
-    if (!seed) {
-      corner_seed.assign((M2 + 1) * W, T(0));
-      for (int w = 0; w < W; ++w) corner_seed[M2 * W + w] = corner[w];
+    stripe = std::max<std::int64_t>(1, std::min(stripe, M1));
+    const std::int64_t R2 = sh.R2();
+    if (!grids) {  // checkpoint rows 0, stripe, 2 stripe, ... (< M1)
+      const std::int64_t last = ((M1 - 1) / stripe) * stripe;
+      ckpt.resize((last / stripe + 1) * krow);
+      rows.resize(2 * krow);
+      T* cur = rows.data();
+      std::fill(cur, cur + krow, T(1));
+      for (std::int64_t r = 0;; ++r) {
+        if (r % stripe == 0) std::copy(cur, cur + krow, ckpt.data() + (r / stripe) * krow);
+        if (r == last) break;
+        T* next = cur == rows.data() ? rows.data() + krow : rows.data();
+        const std::int64_t off = (r >> sh.lam1) * n2 * W;
+        sweep_row(cur, next, A.data() + off, B.data() + off, n2, R2);
+        cur = next;
+      }
     }
-    for (std::int64_t r = M1; r >= 1; --r) {
-      const std::int64_t pr = std::min<std::int64_t>(r >> sh.lam1, n1 - 1);
-      const std::int64_t pm = (r - 1) >> sh.lam1;
-      const T* S = seed ? seed + r * (M2 + 1) * W : corner_seed.data();
-      adjoint_row(lam, lnext, S, K + r * (M2 + 1) * W, K + (r - 1) * (M2 + 1) * W,
-                  A.data() + pr * n2 * W, B.data() + pr * n2 * W, A.data() + pm * n2 * W,
-                  delta.data() + pm * n2 * W, gamma + pm * n2 * W, n2, sh.lam2);
-      std::swap(lam, lnext);
-      if (!seed && r == M1)
-        for (int w = 0; w < W; ++w) corner_seed[M2 * W + w] = T(0);
+    band.resize((stripe + 1) * krow);
+    seed_band.assign(seeds ? stripe * krow : krow, T(0));
+    if (!seeds)
+      for (int w = 0; w < W; ++w) seed_band[M2 * W + w] = corner[w];
+    std::vector<T> lam_rows(2 * lrow, T(0));
+    T* lnext = lam_rows.data();  // row M1 + 1: zero
+    T* lam = lam_rows.data() + lrow;
+    const T* zero_seed = nullptr;
+    std::vector<T> zeros;
+    if (!seeds) {
+      zeros.assign(krow, T(0));
+      zero_seed = zeros.data();
+    }
+    for (std::int64_t hi = M1; hi >= 1;) {
+      const std::int64_t lo = ((hi - 1) / stripe) * stripe;  // rows lo..hi in the band
+      if (grids) {
+        for (std::int64_t r = lo; r <= hi; ++r)
+          for (std::int64_t c = 0; c <= M2; ++c)
+            for (int w = 0; w < W; ++w)
+              band[(r - lo) * krow + c * W + w] = grids[w][r * (M2 + 1) + c];
+      } else {
+        std::copy(ckpt.data() + (lo / stripe) * krow, ckpt.data() + (lo / stripe + 1) * krow,
+                  band.data());
+        for (std::int64_t r = lo; r < hi; ++r) {
+          const std::int64_t off = (r >> sh.lam1) * n2 * W;
+          sweep_row(band.data() + (r - lo) * krow, band.data() + (r - lo + 1) * krow,
+                    A.data() + off, B.data() + off, n2, R2);
+        }
+      }
+      if (seeds)
+        for (std::int64_t r = lo + 1; r <= hi; ++r)
+          for (std::int64_t c = 0; c <= M2; ++c)
+            for (int w = 0; w < W; ++w)
+              seed_band[(r - lo - 1) * krow + c * W + w] = seeds[w][r * (M2 + 1) + c];
+      for (std::int64_t r = hi; r > lo; --r) {
+        const std::int64_t pr = std::min<std::int64_t>(r >> sh.lam1, n1 - 1);
+        const std::int64_t pm = (r - 1) >> sh.lam1;
+        const T* S = seeds ? seed_band.data() + (r - lo - 1) * krow
+                           : (r == M1 ? seed_band.data() : zero_seed);
+        const T* Kr = band.data() + (r - lo) * krow;
+        adjoint_row(lam, lnext, S, Kr, Kr - krow, A.data() + pr * n2 * W,
+                    B.data() + pr * n2 * W, A.data() + pm * n2 * W,
+                    delta.data() + pm * n2 * W, gamma + pm * n2 * W, n2, sh.lam2);
+        std::swap(lam, lnext);
+      }
+      hi = lo;
     }
     for (std::int64_t i = 0; i < n1 * n2 * W; ++i) gamma[i] *= f;
   }
@@ -264,7 +314,7 @@ struct GoursatBlock {
 template <class T>
 struct Workspace {
   GoursatBlock<T> solver;
-  std::vector<T> grid, gamma, seed, lane;
+  std::vector<T> grid, gamma, seed, lane, ckpt;
   Workspace(const StaticKernel<T>& k, const GoursatShape& s) : solver(k, s) {}
 };
 
@@ -312,19 +362,12 @@ bool all_finite(const T* v, std::int64_t n) {
   return true;
 }
 
-// Copies lanes [0, count) of a [cell][lane] block to pair-major outputs and back.
+// Copies lanes [0, count) of a [cell][lane] block to pair-major outputs.
 template <class T>
 void scatter_grid(const T* block, std::int64_t count, std::int64_t cells, T* out) {
   constexpr int W = kLanes<T>;
   for (std::int64_t c = 0; c < cells; ++c)  // block read in order, count output streams
     for (std::int64_t w = 0; w < count; ++w) out[w * cells + c] = block[c * W + w];
-}
-
-template <class T>
-void gather_grid(const T* const* src, std::int64_t cells, T* block) {
-  constexpr int W = kLanes<T>;
-  for (std::int64_t c = 0; c < cells; ++c)
-    for (std::int64_t w = 0; w < W; ++w) block[c * W + w] = src[w][c];
 }
 
 // Forward for n_pairs pairs: out[p] = k(pair p); grid (optional) (n_pairs, M1+1, M2+1).
@@ -424,6 +467,13 @@ int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
   const std::int64_t n_blocks = (n_pairs + W - 1) / W;
   const std::int64_t cells = sh.grid_size(), n1 = sh.n1(), n2 = sh.n2();
   const std::int64_t sx = sh.L1 * sh.d, sy = sh.L2 * sh.d;
+  // Whole grids per block up to kGridBudget bytes; beyond, stripes of about sqrt(M1)
+  // rows with checkpoints (one extra forward sweep, memory O(sqrt(M1)) rows).
+  constexpr std::int64_t kGridBudget = std::int64_t(64) << 20;
+  const std::int64_t row_bytes = (sh.M2() + 1) * W * std::int64_t(sizeof(T));
+  std::int64_t stripe = sh.M1();
+  if ((sh.M1() + 1) * row_bytes > kGridBudget)
+    stripe = std::max<std::int64_t>(1, std::int64_t(std::sqrt(double(sh.M1()))));
   Workspaces<T> spaces(kernel, sh, n_threads);
   return parallel_for(n_blocks, n_threads, [&](std::int64_t blk) {
     const std::int64_t q0 = blk * W, count = std::min<std::int64_t>(W, n_pairs - q0);
@@ -433,28 +483,21 @@ int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
     src.lanes(p0, count, xs, ys);
     Workspace<T>& ws = spaces.mine();
     GoursatBlock<T>& solver = ws.solver;
-    std::vector<T>& K = ws.grid;
     std::vector<T>& G = ws.gamma;
-    std::vector<T>& seed = ws.seed;
-    K.resize(cells * W);
     G.resize(n1 * n2 * W);
     T result[W];
-    solver.forward(xs, ys, K.data(), result, true, k_grid == nullptr);
-    if (k_grid) {
-      const T* grids[W];
-      for (int w = 0; w < W; ++w) grids[w] = k_grid + (p0 + (w < count ? w : 0)) * cells;
-      gather_grid(grids, cells, K.data());
-    }
+    solver.forward(xs, ys, nullptr, result, true, false);  // coefficients only
+    const T* grids[W];
+    const T* seeds[W];
     T corner[W];
-    if (grid_derivs) {
-      seed.resize(cells * W);
-      const T* seeds[W];
-      for (int w = 0; w < W; ++w) seeds[w] = derivs + (p0 + (w < count ? w : 0)) * cells;
-      gather_grid(seeds, cells, seed.data());
-    } else {
-      for (int w = 0; w < W; ++w) corner[w] = w < count ? derivs[p0 + w] : T(0);
+    for (int w = 0; w < W; ++w) {
+      const std::int64_t p = p0 + (w < count ? w : 0);
+      grids[w] = k_grid ? k_grid + p * cells : nullptr;
+      seeds[w] = grid_derivs ? derivs + p * cells : nullptr;
+      corner[w] = w < count ? (grid_derivs ? T(0) : derivs[p0 + w]) : T(0);
     }
-    solver.adjoint(K.data(), grid_derivs ? seed.data() : nullptr, corner, G.data());
+    solver.adjoint(k_grid ? grids : nullptr, grid_derivs ? seeds : nullptr, corner, stripe,
+                   ws.ckpt, ws.grid, ws.seed, G.data());
     // De-interleave the lanes in one sequential pass over G (a strided pass per lane
     // would stream G from memory W times).
     std::vector<T>& lanes = ws.lane;
