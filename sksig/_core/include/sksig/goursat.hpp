@@ -9,8 +9,9 @@
 // on max_batch.
 //
 // Memory: the forward keeps two grid rows per lane (the increment Gram is produced one
-// segment row at a time); only return_grid and the backprop hold a whole grid, for
-// Lanes<T> pairs per thread.
+// segment row at a time) and streams return_grid rows straight to the output. The
+// backprop keeps whole grids per block only up to 64 MiB; beyond that it keeps
+// checkpoint rows and recomputes stripes of about sqrt(M1) rows.
 #pragma once
 
 #include <algorithm>
@@ -204,24 +205,33 @@ struct GoursatBlock {
   // Solves the block. grid: (M1+1)(M2+1)W or null (then only two rows are kept);
   // result: W values. With keep_coefficients all d/A/B rows stay for the adjoint; with
   // solve false only they are computed (the caller supplies the grid).
-  void forward(const T* const* xs, const T* const* ys, T* grid, T* result,
-               bool keep_coefficients, bool solve = true) {
+  void forward(const T* const* xs, const T* const* ys, T* result, bool keep_coefficients,
+               bool solve = true) {
+    forward(xs, ys, result, keep_coefficients, solve, [](std::int64_t, const T*) {});
+  }
+
+  // As above, calling emit(r, row) for every grid row r = 0..M1 ([col][lane] layout)
+  // as soon as it is known, so grids stream to their outputs from two rolling rows.
+  template <class Emit>
+  void forward(const T* const* xs, const T* const* ys, T* result, bool keep_coefficients,
+               bool solve, Emit&& emit) {
     const std::int64_t n1 = sh.n1(), n2 = sh.n2(), R1 = sh.R1(), M2 = sh.M2();
     const std::int64_t row = (M2 + 1) * W;
     prepare(xs, ys, keep_coefficients);
-    if (!grid) rows.resize(2 * row);
-    T* cur = grid ? grid : rows.data();
+    rows.resize(2 * row);
+    T* cur = rows.data();
     std::fill(cur, cur + row, T(1));
+    if (solve) emit(0, cur);
     std::int64_t r = 0;
     for (std::int64_t p = 0; p < n1; ++p) {
       const std::int64_t off = keep_coefficients ? p * n2 * W : 0;
       coefficient_row(xs, ys, p, delta.data() + off, A.data() + off, B.data() + off);
       if (!solve) continue;
       for (std::int64_t s = 0; s < R1; ++s, ++r) {
-        T* next = grid ? grid + (r + 1) * row : (cur == rows.data() ? rows.data() + row
-                                                                    : rows.data());
+        T* next = cur == rows.data() ? rows.data() + row : rows.data();
         sweep_row(cur, next, A.data() + off, B.data() + off, n2, sh.R2());
         cur = next;
+        emit(r + 1, cur);
       }
     }
     if (solve)
@@ -362,14 +372,6 @@ bool all_finite(const T* v, std::int64_t n) {
   return true;
 }
 
-// Copies lanes [0, count) of a [cell][lane] block to pair-major outputs.
-template <class T>
-void scatter_grid(const T* block, std::int64_t count, std::int64_t cells, T* out) {
-  constexpr int W = kLanes<T>;
-  for (std::int64_t c = 0; c < cells; ++c)  // block read in order, count output streams
-    for (std::int64_t w = 0; w < count; ++w) out[w * cells + c] = block[c * W + w];
-}
-
 // Forward for n_pairs pairs: out[p] = k(pair p); grid (optional) (n_pairs, M1+1, M2+1).
 template <class T>
 int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t ny,
@@ -388,12 +390,16 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
     const T* xs[W];
     const T* ys[W];
     src.lanes(p0, count, xs, ys);
-    std::vector<T>& block_grid = ws.grid;
-    if (grid) block_grid.resize(cells * W);
     T result[W];
-    ws.solver.forward(xs, ys, grid ? block_grid.data() : nullptr, result, false);
+    const std::int64_t width = sh.M2() + 1;
+    ws.solver.forward(xs, ys, result, false, true, [&](std::int64_t r, const T* row) {
+      if (!grid) return;
+      for (std::int64_t w = 0; w < count; ++w) {
+        T* g = grid + (p0 + w) * cells + r * width;
+        for (std::int64_t c = 0; c < width; ++c) g[c] = row[c * W + w];
+      }
+    });
     for (std::int64_t w = 0; w < count; ++w) out[p0 + w] = result[w];
-    if (grid) scatter_grid(block_grid.data(), count, cells, grid + p0 * cells);
     return all_finite(result, count) ? kOk : kNonFinite;
   });
 }
@@ -424,23 +430,22 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
         ys[w] = x + (j0 + (w < count ? w : 0)) * sh.L1 * sh.d;
       }
       Workspace<T>& ws = spaces.mine();
-      std::vector<T>& block_grid = ws.grid;
-      if (grid) block_grid.resize(cells * W);
       T result[W];
-      ws.solver.forward(xs, ys, grid ? block_grid.data() : nullptr, result, false);
-      for (std::int64_t w = 0; w < count; ++w) {
-        const std::int64_t j = j0 + w;
-        out[i * n + j] = result[w];
-        out[j * n + i] = result[w];
-        if (!grid) continue;
-        T* gij = grid + (i * n + j) * cells;
-        T* gji = grid + (j * n + i) * cells;
-        for (std::int64_t a = 0; a < side; ++a)
+      ws.solver.forward(xs, ys, result, false, true, [&](std::int64_t a, const T* row) {
+        if (!grid) return;
+        for (std::int64_t w = 0; w < count; ++w) {
+          const std::int64_t j = j0 + w;
+          T* gij = grid + (i * n + j) * cells + a * side;
+          T* gji = grid + (j * n + i) * cells + a;
           for (std::int64_t b = 0; b < side; ++b) {
-            const T v = block_grid[(a * side + b) * W + w];
-            gij[a * side + b] = v;
-            gji[b * side + a] = v;
+            gij[b] = row[b * W + w];
+            gji[b * side] = row[b * W + w];
           }
+        }
+      });
+      for (std::int64_t w = 0; w < count; ++w) {
+        out[i * n + j0 + w] = result[w];
+        out[(j0 + w) * n + i] = result[w];
       }
       return all_finite(result, count) ? kOk : kNonFinite;
     });
@@ -486,7 +491,7 @@ int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
     std::vector<T>& G = ws.gamma;
     G.resize(n1 * n2 * W);
     T result[W];
-    solver.forward(xs, ys, nullptr, result, true, false);  // coefficients only
+    solver.forward(xs, ys, result, true, false);  // coefficients only
     const T* grids[W];
     const T* seeds[W];
     T corner[W];
