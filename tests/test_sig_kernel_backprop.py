@@ -442,3 +442,24 @@ def test_large_grids_use_checkpointed_stripes_correctly(return_grid, rng):
         )
         np.testing.assert_array_equal(k1, g1)
         np.testing.assert_array_equal(k2, g2)
+
+
+def test_very_long_paths_backprop_one_lane_at_a_time(rng):
+    # 900 x 900 segments: 16 lanes of coefficient arrays would exceed the 256 MiB
+    # budget, so pairs are solved one at a time; check a directional difference and
+    # that a pair gets the same gradient whatever else is in the batch.
+    x = np.cumsum(0.02 * rng.standard_normal((2, 901, 2)), axis=1)
+    y = np.cumsum(0.02 * rng.standard_normal((2, 901, 2)), axis=1)
+    w = np.array([1.0, -0.5])
+    g1, g2 = sksig.sig_kernel_backprop(w, x, y, 0, right_deriv=True)
+    v1, v2 = rng.standard_normal(x.shape), rng.standard_normal(y.shape)
+    h = 1e-5
+
+    def f(t):
+        return float(np.sum(w * sksig.sig_kernel(x + t * v1, y + t * v2, 0)))
+
+    want = (f(h) - f(-h)) / (2 * h)
+    np.testing.assert_allclose(np.sum(g1 * v1) + np.sum(g2 * v2), want, rtol=1e-6)
+    a1, a2 = sksig.sig_kernel_backprop(w[1], x[1], y[1], 0, right_deriv=True)
+    np.testing.assert_array_equal(a1, g1[1])
+    np.testing.assert_array_equal(a2, g2[1])

@@ -49,8 +49,8 @@ constexpr int kLanes = 128 / sizeof(T);  // 16 doubles or 32 floats: enough chai
 
 // One refined grid row: knew[j+1] = (kold[j+1] + knew[j]) A - kold[j] B for j < M2,
 // with A, B constant over the 2^lam2 cells of each segment column.
-#define SKSIG_SWEEP_ROW_BODY(T)                                                  \
-  constexpr int W = kLanes<T>;                                                   \
+#define SKSIG_SWEEP_ROW_BODY(T, WIDTH)                                           \
+  constexpr int W = WIDTH;                                                       \
   for (int w = 0; w < W; ++w) knew[w] = T(1);                                    \
   for (std::int64_t q = 0; q < n2; ++q) {                                        \
     const T* a = A + q * W;                                                      \
@@ -65,12 +65,12 @@ constexpr int kLanes = 128 / sizeof(T);  // 16 doubles or 32 floats: enough chai
 SKSIG_CLONES static void sweep_row(const double* __restrict kold, double* __restrict knew,
                                    const double* __restrict A, const double* __restrict B,
                                    std::int64_t n2, std::int64_t R2) {
-  SKSIG_SWEEP_ROW_BODY(double)
+  SKSIG_SWEEP_ROW_BODY(double, kLanes<double>)
 }
 SKSIG_CLONES static void sweep_row(const float* __restrict kold, float* __restrict knew,
                                    const float* __restrict A, const float* __restrict B,
                                    std::int64_t n2, std::int64_t R2) {
-  SKSIG_SWEEP_ROW_BODY(float)
+  SKSIG_SWEEP_ROW_BODY(float, kLanes<float>)
 }
 
 // One row r of the adjoint sweep (SPEC.md 5, step 3) fused with step 4 for the cells
@@ -80,8 +80,8 @@ SKSIG_CLONES static void sweep_row(const float* __restrict kold, float* __restri
 // Arow_r/Brow_r are the coefficient rows of cell row r (any finite row when r = M1, as
 // lnext is then zero), Arow_m/Drow_m those of cell row r-1; lam and lnext have M2+2
 // entries (the last one zero); S is the seed row.
-#define SKSIG_ADJOINT_ROW_BODY(T)                                                      \
-  constexpr int W = kLanes<T>;                                                         \
+#define SKSIG_ADJOINT_ROW_BODY(T, WIDTH)                                               \
+  constexpr int W = WIDTH;                                                             \
   const std::int64_t M2 = n2 << lam2;                                                  \
   for (int w = 0; w < W; ++w) lam[(M2 + 1) * W + w] = T(0);                            \
   for (std::int64_t c = M2; c >= 1; --c) {                                             \
@@ -111,7 +111,7 @@ SKSIG_CLONES static void adjoint_row(
     const double* __restrict Arow_r, const double* __restrict Brow_r,
     const double* __restrict Arow_m, const double* __restrict Drow_m,
     double* __restrict gamma_row, std::int64_t n2, int lam2) {
-  SKSIG_ADJOINT_ROW_BODY(double)
+  SKSIG_ADJOINT_ROW_BODY(double, kLanes<double>)
 }
 SKSIG_CLONES static void adjoint_row(
     float* __restrict lam, const float* __restrict lnext, const float* __restrict S,
@@ -119,7 +119,43 @@ SKSIG_CLONES static void adjoint_row(
     const float* __restrict Arow_r, const float* __restrict Brow_r,
     const float* __restrict Arow_m, const float* __restrict Drow_m,
     float* __restrict gamma_row, std::int64_t n2, int lam2) {
-  SKSIG_ADJOINT_ROW_BODY(float)
+  SKSIG_ADJOINT_ROW_BODY(float, kLanes<float>)
+}
+
+// One lane: for grids too large to hold kLanes<T> of them (see sig_kernel_pairs_backprop).
+template <class T>
+static void sweep_row_1(const T* __restrict kold, T* __restrict knew,
+                        const T* __restrict A, const T* __restrict B, std::int64_t n2,
+                        std::int64_t R2) {
+  SKSIG_SWEEP_ROW_BODY(T, 1)
+}
+template <class T>
+static void adjoint_row_1(T* __restrict lam, const T* __restrict lnext,
+                          const T* __restrict S, const T* __restrict Kr,
+                          const T* __restrict Km, const T* __restrict Arow_r,
+                          const T* __restrict Brow_r, const T* __restrict Arow_m,
+                          const T* __restrict Drow_m, T* __restrict gamma_row,
+                          std::int64_t n2, int lam2) {
+  SKSIG_ADJOINT_ROW_BODY(T, 1)
+}
+
+template <int W, class T>
+inline void sweep(const T* kold, T* knew, const T* A, const T* B, std::int64_t n2,
+                  std::int64_t R2) {
+  if constexpr (W == 1)
+    sweep_row_1(kold, knew, A, B, n2, R2);
+  else
+    sweep_row(kold, knew, A, B, n2, R2);
+}
+
+template <int W, class T>
+inline void adjoint(T* lam, const T* lnext, const T* S, const T* Kr, const T* Km,
+                    const T* Ar, const T* Br, const T* Am, const T* Dm, T* g,
+                    std::int64_t n2, int lam2) {
+  if constexpr (W == 1)
+    adjoint_row_1(lam, lnext, S, Kr, Km, Ar, Br, Am, Dm, g, n2, lam2);
+  else
+    adjoint_row(lam, lnext, S, Kr, Km, Ar, Br, Am, Dm, g, n2, lam2);
 }
 
 // Problem sizes shared by every pair of one call (ragged inputs arrive padded).
@@ -135,10 +171,10 @@ struct GoursatShape {
   std::int64_t grid_size() const { return (M1() + 1) * (M2() + 1); }
 };
 
-// Per-thread solver for one block of kLanes<T> pairs.
-template <class T>
+// Per-thread solver for one block of Width pairs.
+template <class T, int Width = kLanes<T>>
 struct GoursatBlock {
-  static constexpr int W = kLanes<T>;
+  static constexpr int W = Width;
   const StaticKernel<T>& kernel;
   GoursatShape sh;
   T f;
@@ -229,7 +265,7 @@ struct GoursatBlock {
       if (!solve) continue;
       for (std::int64_t s = 0; s < R1; ++s, ++r) {
         T* next = cur == rows.data() ? rows.data() + row : rows.data();
-        sweep_row(cur, next, A.data() + off, B.data() + off, n2, sh.R2());
+        sweep<W>(cur, next, A.data() + off, B.data() + off, n2, sh.R2());
         cur = next;
         emit(r + 1, cur);
       }
@@ -264,7 +300,7 @@ struct GoursatBlock {
         if (r == last) break;
         T* next = cur == rows.data() ? rows.data() + krow : rows.data();
         const std::int64_t off = (r >> sh.lam1) * n2 * W;
-        sweep_row(cur, next, A.data() + off, B.data() + off, n2, R2);
+        sweep<W>(cur, next, A.data() + off, B.data() + off, n2, R2);
         cur = next;
       }
     }
@@ -293,7 +329,7 @@ struct GoursatBlock {
                   band.data());
         for (std::int64_t r = lo; r < hi; ++r) {
           const std::int64_t off = (r >> sh.lam1) * n2 * W;
-          sweep_row(band.data() + (r - lo) * krow, band.data() + (r - lo + 1) * krow,
+          sweep<W>(band.data() + (r - lo) * krow, band.data() + (r - lo + 1) * krow,
                     A.data() + off, B.data() + off, n2, R2);
         }
       }
@@ -308,7 +344,7 @@ struct GoursatBlock {
         const T* S = seeds ? seed_band.data() + (r - lo - 1) * krow
                            : (r == M1 ? seed_band.data() : zero_seed);
         const T* Kr = band.data() + (r - lo) * krow;
-        adjoint_row(lam, lnext, S, Kr, Kr - krow, A.data() + pr * n2 * W,
+        sksig::adjoint<W>(lam, lnext, S, Kr, Kr - krow, A.data() + pr * n2 * W,
                     B.data() + pr * n2 * W, A.data() + pm * n2 * W,
                     delta.data() + pm * n2 * W, gamma + pm * n2 * W, n2, sh.lam2);
         std::swap(lam, lnext);
@@ -321,21 +357,21 @@ struct GoursatBlock {
 
 // Per-thread buffers, reused from block to block so that large grids are allocated
 // (and page-faulted) once per call and thread, not once per block.
-template <class T>
+template <class T, int W = kLanes<T>>
 struct Workspace {
-  GoursatBlock<T> solver;
+  GoursatBlock<T, W> solver;
   std::vector<T> grid, gamma, seed, lane, ckpt;
   Workspace(const StaticKernel<T>& k, const GoursatShape& s) : solver(k, s) {}
 };
 
-template <class T>
+template <class T, int W = kLanes<T>>
 struct Workspaces {
-  std::vector<Workspace<T>> items;
+  std::vector<Workspace<T, W>> items;
   Workspaces(const StaticKernel<T>& k, const GoursatShape& s, int n_threads) {
     items.reserve(std::max(n_threads, 1));
     for (int t = 0; t < std::max(n_threads, 1); ++t) items.emplace_back(k, s);
   }
-  Workspace<T>& mine() { return items[thread_index()]; }
+  Workspace<T, W>& mine() { return items[thread_index()]; }
 };
 
 // Pairs of one call: pairwise (pair p = (x[p], y[p])) or Gram (p = i * ny + j).
@@ -355,8 +391,9 @@ struct PairSource {
     }
   }
   // Lane pointers for pairs [p0, p0 + count); unused lanes repeat the first pair.
+  template <int W = kLanes<T>>
   void lanes(std::int64_t p0, std::int64_t count, const T** xs, const T** ys) const {
-    for (int w = 0; w < kLanes<T>; ++w) {
+    for (int w = 0; w < W; ++w) {
       std::int64_t i, j;
       pair(p0 + (w < count ? w : 0), i, j);
       xs[w] = x + i * sh.L1 * sh.d;
@@ -459,15 +496,11 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
 //     (n_pairs, L2, d), either may be null; gamma: per-pair dF/dDelta (n_pairs, n1, n2)
 //     or null.
 // Pairs [0, n_pairs) are processed independently; callers reduce Gram gradients.
-template <class T>
-int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
-                              std::int64_t n_pairs, std::int64_t ny, bool gram,
-                              GoursatShape sh, KernelParams kp, const T* derivs,
-                              bool grid_derivs, const T* k_grid, T* gx, T* gy, T* gamma,
-                              int n_threads) noexcept {
-  const StaticKernel<T> kernel = make_static_kernel<T>(kp);
-  if (sh.L1 < 1 || sh.L2 < 1 || sh.d < 1 || sh.lam1 < 0 || sh.lam2 < 0) return kInvalidArgument;
-  constexpr int W = kLanes<T>;
+template <int W, class T>
+int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_pairs,
+                   std::int64_t ny, bool gram, GoursatShape sh,
+                   const StaticKernel<T>& kernel, const T* derivs, bool grid_derivs,
+                   const T* k_grid, T* gx, T* gy, T* gamma, int n_threads) {
   const PairSource<T> src{x, y, ny, gram, sh};
   const std::int64_t n_blocks = (n_pairs + W - 1) / W;
   const std::int64_t cells = sh.grid_size(), n1 = sh.n1(), n2 = sh.n2();
@@ -479,15 +512,15 @@ int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
   std::int64_t stripe = sh.M1();
   if ((sh.M1() + 1) * row_bytes > kGridBudget)
     stripe = std::max<std::int64_t>(1, std::int64_t(std::sqrt(double(sh.M1()))));
-  Workspaces<T> spaces(kernel, sh, n_threads);
+  Workspaces<T, W> spaces(kernel, sh, n_threads);
   return parallel_for(n_blocks, n_threads, [&](std::int64_t blk) {
     const std::int64_t q0 = blk * W, count = std::min<std::int64_t>(W, n_pairs - q0);
     const std::int64_t p0 = p_begin + q0;  // global pair index of lane 0
     const T* xs[W];
     const T* ys[W];
-    src.lanes(p0, count, xs, ys);
-    Workspace<T>& ws = spaces.mine();
-    GoursatBlock<T>& solver = ws.solver;
+    src.template lanes<W>(p0, count, xs, ys);
+    Workspace<T, W>& ws = spaces.mine();
+    GoursatBlock<T, W>& solver = ws.solver;
     std::vector<T>& G = ws.gamma;
     G.resize(n1 * n2 * W);
     T result[W];
@@ -519,6 +552,28 @@ int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
       if (gy && !all_finite(gy + q * sy, sy)) return kNonFinite;
     }
     return kOk;
+  });
+}
+
+// Backprop entry point. Blocks hold coefficient and gradient arrays of n1 x n2 per
+// lane; when kLanes<T> of them would exceed 256 MiB, pairs are solved one lane at a
+// time instead (same operations per pair, so identical results).
+template <class T>
+int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
+                              std::int64_t n_pairs, std::int64_t ny, bool gram,
+                              GoursatShape sh, KernelParams kp, const T* derivs,
+                              bool grid_derivs, const T* k_grid, T* gx, T* gy, T* gamma,
+                              int n_threads) noexcept {
+  if (sh.L1 < 1 || sh.L2 < 1 || sh.d < 1 || sh.lam1 < 0 || sh.lam2 < 0) return kInvalidArgument;
+  return guarded([&]() -> int {
+    const StaticKernel<T> kernel = make_static_kernel<T>(kp);
+    const double wide_bytes =
+        4.0 * double(sh.n1()) * double(sh.n2()) * kLanes<T> * double(sizeof(T));
+    if (wide_bytes > double(std::int64_t(256) << 20))
+      return pairs_backprop<1>(x, y, p_begin, n_pairs, ny, gram, sh, kernel, derivs,
+                               grid_derivs, k_grid, gx, gy, gamma, n_threads);
+    return pairs_backprop<kLanes<T>>(x, y, p_begin, n_pairs, ny, gram, sh, kernel, derivs,
+                                     grid_derivs, k_grid, gx, gy, gamma, n_threads);
   });
 }
 
