@@ -2,7 +2,7 @@
 // discrete adjoint (section 5).
 //
 // Speed: the recursion along a grid row is a serial chain, so a single pair is
-// latency bound. We solve Lanes<T> pairs at once with the lanes innermost
+// latency bound. We solve kLanes<T> pairs at once with the lanes innermost
 // ([cell][lane] layout), which turns every update into independent SIMD work with no
 // per-cell branches. Each lane is computed with exactly the same operations whatever
 // the other lanes hold, so results do not depend on how pairs are grouped, on n_jobs or
@@ -11,7 +11,8 @@
 // Memory: the forward keeps two grid rows per lane (the increment Gram is produced one
 // segment row at a time) and streams return_grid rows straight to the output. The
 // backprop keeps whole grids per block only up to 64 MiB; beyond that it keeps
-// checkpoint rows and recomputes stripes of about sqrt(M1) rows.
+// checkpoint rows and recomputes stripes of about sqrt(M1) rows. Its per-segment
+// arrays (n1 x n2 per lane) fall back to one lane per block for very long paths.
 #pragma once
 
 #include <algorithm>
@@ -238,9 +239,9 @@ struct GoursatBlock {
     }
   }
 
-  // Solves the block. grid: (M1+1)(M2+1)W or null (then only two rows are kept);
-  // result: W values. With keep_coefficients all d/A/B rows stay for the adjoint; with
-  // solve false only they are computed (the caller supplies the grid).
+  // Solves the block from two rolling rows: result gets the W kernels. With
+  // keep_coefficients all d/A/B rows stay for the adjoint; with solve false only they
+  // are computed.
   void forward(const T* const* xs, const T* const* ys, T* result, bool keep_coefficients,
                bool solve = true) {
     forward(xs, ys, result, keep_coefficients, solve, [](std::int64_t, const T*) {});
