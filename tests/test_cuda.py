@@ -48,7 +48,7 @@ def _cuda(a):
 def _close(got, want, dtype):
     if isinstance(want, list):
         assert isinstance(got, list) and len(got) == len(want)
-        for g, w in zip(got, want):
+        for g, w in zip(got, want, strict=True):
             _close(g, w, dtype)
         return
     assert isinstance(got, torch.Tensor) and got.device.type == "cuda"
@@ -73,7 +73,9 @@ def test_sig_kernel_matches_cpu(dtype, static_kernel, orders, rng):
 
 @pytest.mark.cuda
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("time_aug, lead_lag", [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize(
+    "time_aug, lead_lag", [(True, False), (False, True), (True, True)]
+)
 def test_transforms_and_grid_match_cpu(dtype, time_aug, lead_lag, rng):
     x = _paths(rng, (2, 3, 6, 2), dtype)
     y = _paths(rng, (2, 3, 5, 2), dtype)
@@ -86,12 +88,18 @@ def test_transforms_and_grid_match_cpu(dtype, time_aug, lead_lag, rng):
 
 @pytest.mark.cuda
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("lengths, orders", [
-    ((4097, 4097), 0),   # 4096 refined points a side: anti-diagonals longer than a block
-    ((1025, 513), (2, 3)),
-    ((16385, 9), 0),     # diagonals too long for shared memory: global scratch
-    ((9, 16385), 0),
-])
+@pytest.mark.parametrize(
+    "lengths, orders",
+    [
+        (
+            (4097, 4097),
+            0,
+        ),  # 4096 refined points a side: anti-diagonals longer than a block
+        ((1025, 513), (2, 3)),
+        ((16385, 9), 0),  # diagonals too long for shared memory: global scratch
+        ((9, 16385), 0),
+    ],
+)
 def test_long_paths_match_cpu(dtype, lengths, orders, rng):
     x = _paths(rng, (2, lengths[0], 2), dtype)
     y = _paths(rng, (2, lengths[1], 2), dtype)
@@ -108,11 +116,14 @@ def test_gram_matches_cpu(dtype, static_kernel, rng):
     y = _paths(rng, (29, 11, 3), dtype)
     for a, b in ((x, y), (x, x)):
         want = sksig.sig_kernel_gram(a, b, (1, 0), static_kernel=static_kernel)
-        got = sksig.sig_kernel_gram(_cuda(a), _cuda(b), (1, 0), static_kernel=static_kernel)
+        got = sksig.sig_kernel_gram(
+            _cuda(a), _cuda(b), (1, 0), static_kernel=static_kernel
+        )
         _close(got, want, dtype)
     want = sksig.sig_kernel_gram(x[:3], y[:4], 1, return_grid=True, lead_lag=True)
-    got = sksig.sig_kernel_gram(_cuda(x[:3]), _cuda(y[:4]), 1, return_grid=True,
-                                lead_lag=True)
+    got = sksig.sig_kernel_gram(
+        _cuda(x[:3]), _cuda(y[:4]), 1, return_grid=True, lead_lag=True
+    )
     _close(got, want, dtype)
 
 
@@ -148,8 +159,11 @@ def test_results_stay_on_device_and_stream(rng):
 def test_one_point_and_empty_batches(rng):
     x = _paths(rng, (3, 1, 2))
     y = _paths(rng, (3, 6, 2))
-    _close(sksig.sig_kernel(_cuda(x), _cuda(y), 1, return_grid=True),
-           sksig.sig_kernel(x, y, 1, return_grid=True), np.float64)
+    _close(
+        sksig.sig_kernel(_cuda(x), _cuda(y), 1, return_grid=True),
+        sksig.sig_kernel(x, y, 1, return_grid=True),
+        np.float64,
+    )
     empty = sksig.sig_kernel(_cuda(x[:0]), _cuda(y[:0]), 1)
     assert empty.shape == (0,) and empty.device.type == "cuda"
     gram = sksig.sig_kernel_gram(_cuda(x[:0]), _cuda(y), 1)
@@ -172,7 +186,9 @@ def test_bad_inputs_are_rejected(rng):
     with pytest.raises(ValueError, match="batch shape"):
         sksig.sig_kernel(x, x[:1], 0)
     with pytest.raises(ValueError, match="derivs"):
-        sksig.sig_kernel_backprop(torch.ones(3, device=x.device, dtype=x.dtype), x, x, 0)
+        sksig.sig_kernel_backprop(
+            torch.ones(3, device=x.device, dtype=x.dtype), x, x, 0
+        )
     with pytest.raises(FloatingPointError, match="rescale"):
         sksig.sig_kernel(x * 1e3, x * 1e3, 0)
 
@@ -203,15 +219,27 @@ def test_grid_backprop_k_grid_and_delta_backprop_match_cpu(time_aug, lead_lag, r
     kw = dict(time_aug=time_aug, lead_lag=lead_lag, static_kernel=sksig.RBFKernel(1.0))
     grid = sksig.sig_kernel(x, y, 1, return_grid=True, **kw)
     derivs = rng.normal(size=grid.shape)
-    want = sksig.sig_kernel_backprop(derivs, x, y, 1, return_grid=True, k_grid=grid,
-                                     right_deriv=True, **kw)
-    got = sksig.sig_kernel_backprop(_cuda(derivs), _cuda(x), _cuda(y), 1, return_grid=True,
-                                    k_grid=_cuda(grid), right_deriv=True, **kw)
+    want = sksig.sig_kernel_backprop(
+        derivs, x, y, 1, return_grid=True, k_grid=grid, right_deriv=True, **kw
+    )
+    got = sksig.sig_kernel_backprop(
+        _cuda(derivs),
+        _cuda(x),
+        _cuda(y),
+        1,
+        return_grid=True,
+        k_grid=_cuda(grid),
+        right_deriv=True,
+        **kw,
+    )
     _close(got[0], want[0], np.float64)
     _close(got[1], want[1], np.float64)
     d = rng.normal(size=4)
-    _close(sksig.sig_kernel_delta_backprop(_cuda(d), _cuda(x), _cuda(y), (2, 1), **kw),
-           sksig.sig_kernel_delta_backprop(d, x, y, (2, 1), **kw), np.float64)
+    _close(
+        sksig.sig_kernel_delta_backprop(_cuda(d), _cuda(x), _cuda(y), (2, 1), **kw),
+        sksig.sig_kernel_delta_backprop(d, x, y, (2, 1), **kw),
+        np.float64,
+    )
 
 
 @pytest.mark.cuda
@@ -222,20 +250,32 @@ def test_gram_backprop_matches_cpu_for_any_max_batch(dtype, max_batch, rng):
     y = _paths(rng, (5, 8, 2), dtype)
     derivs = rng.normal(size=(7, 5)).astype(dtype)
     for static_kernel in (None, sksig.Matern32Kernel(sigma=0.8)):
-        kw = dict(static_kernel=static_kernel, left_deriv=True, right_deriv=True,
-                  lead_lag=True)
+        kw = dict(
+            static_kernel=static_kernel,
+            left_deriv=True,
+            right_deriv=True,
+            lead_lag=True,
+        )
         want = sksig.sig_kernel_gram_backprop(derivs, x, y, 1, **kw)
-        got = sksig.sig_kernel_gram_backprop(_cuda(derivs), _cuda(x), _cuda(y), 1,
-                                             max_batch=max_batch, **kw)
+        got = sksig.sig_kernel_gram_backprop(
+            _cuda(derivs), _cuda(x), _cuda(y), 1, max_batch=max_batch, **kw
+        )
         _close(got[0], want[0], dtype)
         _close(got[1], want[1], dtype)
     grid = sksig.sig_kernel_gram(x[:3], y[:2], 1, return_grid=True)
     gd = rng.normal(size=grid.shape).astype(dtype)
-    want = sksig.sig_kernel_gram_backprop(gd, x[:3], y[:2], 1, return_grid=True,
-                                          right_deriv=True)
-    got = sksig.sig_kernel_gram_backprop(_cuda(gd), _cuda(x[:3]), _cuda(y[:2]), 1,
-                                         return_grid=True, right_deriv=True,
-                                         max_batch=max_batch)
+    want = sksig.sig_kernel_gram_backprop(
+        gd, x[:3], y[:2], 1, return_grid=True, right_deriv=True
+    )
+    got = sksig.sig_kernel_gram_backprop(
+        _cuda(gd),
+        _cuda(x[:3]),
+        _cuda(y[:2]),
+        1,
+        return_grid=True,
+        right_deriv=True,
+        max_batch=max_batch,
+    )
     _close(got[0], want[0], dtype)
     _close(got[1], want[1], dtype)
 
@@ -257,8 +297,9 @@ def test_ragged_backprop_matches_cpu(rng):
     ys = [_paths(rng, (n, 2)) for n in (6, 2, 4)]
     d = rng.normal(size=3)
     want = sksig.sig_kernel_backprop(d, xs, ys, 1, right_deriv=True, lead_lag=True)
-    got = sksig.sig_kernel_backprop(_cuda(d), _cuda(xs), _cuda(ys), 1, right_deriv=True,
-                                    lead_lag=True)
+    got = sksig.sig_kernel_backprop(
+        _cuda(d), _cuda(xs), _cuda(ys), 1, right_deriv=True, lead_lag=True
+    )
     _close(got[0], want[0], np.float64)
     _close(got[1], want[1], np.float64)
 
@@ -284,7 +325,9 @@ def test_torch_autograd_on_device(rng):
 # ------------------------------------------- device-side input layer (runs on the CPU)
 
 
-@pytest.mark.parametrize("time_aug, lead_lag", [(False, True), (True, False), (True, True)])
+@pytest.mark.parametrize(
+    "time_aug, lead_lag", [(False, True), (True, False), (True, True)]
+)
 def test_torch_transform_matches_transform_path(time_aug, lead_lag, rng):
     x = _paths(rng, (3, 5, 2))
     want = sksig.transform_path(x, time_aug=time_aug, lead_lag=lead_lag, end_time=3.0)
@@ -315,7 +358,7 @@ def test_device_paths_and_their_adjoint_match_the_numpy_layer(ragged, rng):
     g_want = want.grad_to_input(grad)
     g_got = got.grad_to_input(torch.from_numpy(grad))
     if ragged:
-        for a, b in zip(g_got, g_want):
+        for a, b in zip(g_got, g_want, strict=True):
             np.testing.assert_allclose(a.numpy(), b, rtol=1e-14, atol=1e-14)
     else:
         np.testing.assert_allclose(g_got.numpy(), g_want, rtol=1e-14, atol=1e-14)
