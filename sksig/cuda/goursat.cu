@@ -134,7 +134,7 @@ __global__ void delta_kernel(const T* __restrict__ x, const T* __restrict__ y, P
 // global buffer when they do not fit.
 template <class T>
 __device__ T* diagonal_buffer(T* global, i64 size) {
-  extern __shared__ unsigned char sksig_shared[];
+  extern __shared__ __align__(16) unsigned char sksig_shared[];
   return global ? global + blockIdx.x * 3 * size : reinterpret_cast<T*>(sksig_shared);
 }
 
