@@ -39,10 +39,26 @@ inline int thread_index() {
 #endif
 }
 
+// The two per-cell formulas of SPEC.md 4.2 and 5, shared with the CUDA cores
+// (sksig/cuda/goursat.cu). Cell parameter d = f Delta:
+//   A(d) = 1 + d/2 + d^2/12,  B(d) = 1 - d^2/12, and
+//   dK_out/dd = (1/2 + d/6)(K_up + K_left) + (d/6) K_diag.
+template <class T>
+SKSIG_HD void cell_coefficients(T d, T& a, T& b) {
+  a = T(1) + d / T(2) + d * d / T(12);
+  b = T(1) - d * d / T(12);
+}
+
+template <class T>
+SKSIG_HD T cell_sensitivity(T d, T k_up, T k_left, T k_diag) {
+  return (T(0.5) + d / T(6)) * (k_up + k_left) + (d / T(6)) * k_diag;
+}
+
 template <class T>
 constexpr int kLanes = 128 / sizeof(T);  // 16 doubles or 32 floats: enough chains in flight
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
+    !defined(__CUDACC__)
 #define SKSIG_CLONES __attribute__((target_clones("avx2", "default")))
 #else
 #define SKSIG_CLONES
@@ -101,8 +117,7 @@ SKSIG_CLONES static void sweep_row(const float* __restrict kold, float* __restri
     _Pragma("omp simd") for (int w = 0; w < W; ++w) {                                  \
       const T v = s[w] + ar_m[w] * ln[w] - br_c[w] * ln[W + w] + am_c[w] * l[W + w];   \
       l[w] = v;                                                                        \
-      const T d = dm[w];                                                               \
-      g[w] += v * ((T(0.5) + d / T(6)) * (km[w] + kr[w - W]) + (d / T(6)) * km[w - W]); \
+      g[w] += v * cell_sensitivity(dm[w], km[w], kr[w - W], km[w - W]);                 \
     }                                                                                  \
   }
 
@@ -163,13 +178,13 @@ inline void adjoint(T* lam, const T* lnext, const T* S, const T* Kr, const T* Km
 struct GoursatShape {
   std::int64_t L1, L2, d;
   int lam1, lam2;
-  std::int64_t n1() const { return L1 - 1; }
-  std::int64_t n2() const { return L2 - 1; }
-  std::int64_t R1() const { return std::int64_t(1) << lam1; }
-  std::int64_t R2() const { return std::int64_t(1) << lam2; }
-  std::int64_t M1() const { return n1() * R1(); }
-  std::int64_t M2() const { return n2() * R2(); }
-  std::int64_t grid_size() const { return (M1() + 1) * (M2() + 1); }
+  SKSIG_HD std::int64_t n1() const { return L1 - 1; }
+  SKSIG_HD std::int64_t n2() const { return L2 - 1; }
+  SKSIG_HD std::int64_t R1() const { return std::int64_t(1) << lam1; }
+  SKSIG_HD std::int64_t R2() const { return std::int64_t(1) << lam2; }
+  SKSIG_HD std::int64_t M1() const { return n1() * R1(); }
+  SKSIG_HD std::int64_t M2() const { return n2() * R2(); }
+  SKSIG_HD std::int64_t grid_size() const { return (M1() + 1) * (M2() + 1); }
 };
 
 // Per-thread solver for one block of Width pairs.
@@ -214,8 +229,7 @@ struct GoursatBlock {
     }
     for (std::int64_t i = 0; i < n2 * W; ++i) {
       const T dd = f * drow[i];  // the cell parameter d of SPEC.md 4.2
-      arow[i] = T(1) + dd / T(2) + dd * dd / T(12);
-      brow[i] = T(1) - dd * dd / T(12);
+      cell_coefficients(dd, arow[i], brow[i]);
       drow[i] = dd;
     }
   }

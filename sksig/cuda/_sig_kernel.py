@@ -1,0 +1,581 @@
+"""Signature kernels of torch CUDA tensors, computed on their GPU.
+
+:mod:`sksig._sig_kernel` sends a call here when a path is a CUDA tensor and the CUDA
+cores are available; arguments and results are those of the CPU functions (same
+checks, same shapes), but nothing leaves the device: transforms and ragged padding are
+torch operations on the device (their adjoints come from torch autograd), the static
+kernel, the PDE and its adjoint run in goursat.cu on the caller's current stream, and
+results are tensors on the inputs' device. ``n_jobs`` is validated and ignored.
+"""
+
+from dataclasses import dataclass
+
+import torch
+
+from sksig import _sig_kernel as _cpu
+from sksig._array import _is_torch
+from sksig._static_kernels import as_static_kernel
+from sksig._validation import (
+    check_bool,
+    check_dyadic_order,
+    check_end_time,
+    check_max_batch,
+    resolve_n_jobs,
+)
+from sksig.cuda import _kernels
+
+__all__ = [
+    "sig_kernel",
+    "sig_kernel_backprop",
+    "sig_kernel_delta_backprop",
+    "sig_kernel_gram",
+    "sig_kernel_gram_backprop",
+]
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """Device and dtype fixed by the first tensor of a call."""
+
+    device: torch.device
+    dtype: torch.dtype
+
+
+def _reference(*values):
+    for v in values:
+        first = v[0] if isinstance(v, (list, tuple)) and v else v
+        if _is_torch(first):
+            dtype = (
+                first.dtype
+                if first.dtype in (torch.float32, torch.float64)
+                else (torch.float64)
+            )
+            return _Ref(first.device, dtype)
+    raise TypeError("no torch tensor among the paths")  # the dispatcher checked this
+
+
+def _tensor(x, name, ref, min_ndim=0):
+    """Validate one tensor argument (the rules of sksig._array.as_array)."""
+    if not _is_torch(x):
+        raise TypeError(
+            f"{name} is a {type(x).__name__} but the other inputs are torch tensors on "
+            f"{ref.device}; pass all arrays of one call as torch tensors on one device"
+        )
+    if x.device != ref.device:
+        raise ValueError(
+            f"{name} is on {x.device} but the other inputs are on {ref.device}"
+        )
+    if x.dtype.is_complex or x.dtype == torch.bool:
+        raise TypeError(f"{name} must be float32 or float64, got torch {x.dtype}")
+    if x.dtype.is_floating_point:
+        if x.dtype not in (torch.float32, torch.float64):
+            raise TypeError(f"{name} must be float32 or float64, got torch {x.dtype}")
+        if x.dtype != ref.dtype:
+            raise TypeError(
+                f"{name} has dtype {x.dtype} but the other inputs have {ref.dtype}; "
+                "use one floating dtype for all arrays of one call"
+            )
+    x = x.detach().to(ref.dtype)
+    if x.ndim < min_ndim:
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimensions, got shape "
+            f"{tuple(x.shape)}"
+        )
+    if x.numel() and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contains NaN or inf values")
+    return x.contiguous()
+
+
+def _transform(x, time_aug, lead_lag, end_time):
+    """transform_path of (n, L, d) paths with torch operations (SPEC.md section 2)."""
+    if lead_lag:
+        length = x.shape[1]
+        doubled = x.repeat_interleave(2, dim=1)
+        # row 2k = (x[k], x[k]), row 2k+1 = (x[k], x[k+1]): lag first, lead second.
+        x = torch.cat([doubled[:, : 2 * length - 1], doubled[:, 1:]], dim=2)
+    if time_aug:
+        n, length = x.shape[:2]
+        t = torch.arange(length, dtype=x.dtype, device=x.device)
+        t = end_time * t / (length - 1) if length > 1 else torch.zeros_like(t)
+        x = torch.cat([x, t[None, :, None].expand(n, length, 1)], dim=2)
+    return x
+
+
+class _Paths:
+    """Transformed, padded paths on the device: ``data`` (n, L', d'), contiguous.
+
+    With ``need_grad`` the transforms and padding are recorded by autograd, whose
+    vector-Jacobian product is their exact adjoint (grad_to_input).
+    """
+
+    def __init__(self, path, name, ref, time_aug, lead_lag, end_time, need_grad):
+        self.ragged = isinstance(path, (list, tuple))
+        if self.ragged and len(path) == 0:
+            raise ValueError(
+                f"{name} is an empty list; for an empty batch pass a tensor of shape "
+                "(0, length, dim)"
+            )
+        items = list(path) if self.ragged else [path]
+        leaves = []
+        for k, p in enumerate(items):
+            label = f"{name}[{k}]" if self.ragged else name
+            t = _tensor(p, label, ref, min_ndim=2)
+            if self.ragged and t.ndim != 2:
+                raise ValueError(
+                    f"{label} must be a 2-D path (length, dim), got shape "
+                    f"{tuple(t.shape)}"
+                )
+            if t.shape[-1] < 1:
+                raise ValueError(
+                    f"{name} must have at least one channel (shape (..., length, dim) "
+                    f"with dim >= 1), got shape {tuple(t.shape)}"
+                )
+            if t.shape[-2] < 1:
+                raise ValueError(
+                    f"{name} must have at least 1 point(s) per path, got shape "
+                    f"{tuple(t.shape)}"
+                )
+            leaves.append(t.requires_grad_(True) if need_grad else t)
+        dims = sorted({t.shape[-1] for t in leaves})
+        if len(dims) != 1:
+            raise ValueError(
+                f"all paths in {name} must have the same dimension, got {dims}"
+            )
+        self.raw_dim = dims[0]
+        self.leaves = leaves
+        with torch.set_grad_enabled(need_grad):
+            if self.ragged:
+                paths = [
+                    _transform(t[None], time_aug, lead_lag, end_time)[0] for t in leaves
+                ]
+                longest = max(p.shape[0] for p in paths)
+                graph = torch.stack(
+                    [
+                        torch.cat([p, p[-1:].expand(longest - p.shape[0], -1)])
+                        for p in paths
+                    ]
+                )
+                self.batch_shape = (len(leaves),)
+            else:
+                t = leaves[0]
+                self.batch_shape = tuple(t.shape[:-2])
+                graph = _transform(
+                    t.reshape((-1,) + tuple(t.shape[-2:])), time_aug, lead_lag, end_time
+                )
+        self._graph = graph
+        self.data = graph.detach().contiguous()
+
+    @property
+    def n_paths(self):
+        return self.data.shape[0]
+
+    @property
+    def length(self):
+        return self.data.shape[1]
+
+    def grad_to_input(self, grad):
+        """Pull a gradient on ``data`` back to the caller's tensor(s)."""
+        grads = torch.autograd.grad(
+            self._graph, self.leaves, grad.reshape(self.data.shape), allow_unused=True
+        )
+        grads = [
+            torch.zeros_like(t) if g is None else g
+            for g, t in zip(grads, self.leaves, strict=True)
+        ]
+        return grads if self.ragged else grads[0]
+
+
+class _Setup:
+    """Validated arguments of one CUDA call (the checks of sksig._sig_kernel._Setup)."""
+
+    def __init__(
+        self,
+        path1,
+        path2,
+        dyadic_order,
+        static_kernel,
+        time_aug,
+        lead_lag,
+        end_time,
+        n_jobs,
+        *,
+        gram,
+        need_grad=(False, False),
+    ):
+        time_aug = check_bool(time_aug, "time_aug")
+        lead_lag = check_bool(lead_lag, "lead_lag")
+        end_time = check_end_time(end_time)
+        resolve_n_jobs(n_jobs)
+        self.orders = check_dyadic_order(dyadic_order)
+        self.kernel = as_static_kernel(static_kernel)
+        self.ref = _reference(path1, path2)
+        args = (self.ref, time_aug, lead_lag, end_time)
+        self.b1 = _Paths(path1, "path1", *args, need_grad[0])
+        self.b2 = _Paths(path2, "path2", *args, need_grad[1])
+        if self.b1.raw_dim != self.b2.raw_dim:
+            raise ValueError(
+                f"path1 and path2 must have the same dimension, got {self.b1.raw_dim} "
+                f"and {self.b2.raw_dim}"
+            )
+        if not gram and self.b1.batch_shape != self.b2.batch_shape:
+            raise ValueError(
+                f"path1 and path2 must have the same batch shape, got "
+                f"{self.b1.batch_shape} and {self.b2.batch_shape}"
+            )
+        lam1, lam2 = self.orders
+        self.grid_shape = (
+            (self.b1.length - 1) * 2**lam1 + 1,
+            (self.b2.length - 1) * 2**lam2 + 1,
+        )
+        if self.grid_shape[0] * self.grid_shape[1] > _cpu._MAX_CELLS:
+            raise ValueError(
+                f"dyadic_order={dyadic_order} refines these paths to a PDE grid of "
+                f"{self.grid_shape[0]} x {self.grid_shape[1]} points per pair, too "
+                "many to compute; use a smaller dyadic order or shorter paths"
+            )
+        self.ragged = self.b1.ragged or self.b2.ragged
+
+    def no_ragged_grid(self, what):
+        if self.ragged:
+            raise ValueError(
+                f"{what} needs paths of one length: ragged lists have grids of "
+                "different shapes; pass arrays, or compute each pair separately"
+            )
+
+    def empty(self, shape):
+        return torch.empty(shape, dtype=self.ref.dtype, device=self.ref.device)
+
+    def grid_tensor(self, value, name, batch_shape):
+        t = _tensor(value, name, self.ref)
+        want = tuple(batch_shape) + self.grid_shape
+        if tuple(t.shape) != want:
+            raise ValueError(
+                f"{name} must have the PDE grid shape {want} (batch shape + "
+                f"((L1'-1)*2**lambda1 + 1, (L2'-1)*2**lambda2 + 1) for the transformed "
+                f"paths), got {tuple(t.shape)}"
+            )
+        return t.reshape(-1)
+
+    def k_grid(self, k_grid, batch_shape):
+        if k_grid is None:
+            return None
+        self.no_ragged_grid("k_grid")
+        return self.grid_tensor(k_grid, "k_grid", batch_shape)
+
+    def _common(self):
+        x, y = self.b1.data, self.b2.data
+        device = self.ref.device
+        stream = torch.cuda.current_stream(device).cuda_stream
+        return (
+            (x.dtype == torch.float64, _ptr(x), _ptr(y)),
+            (x.shape[1], y.shape[1], x.shape[2], self.orders, self.kernel),
+            (device.index, stream),
+        )
+
+    def forward(self, gram, out, grid):
+        (dbl, x, y), shape, (device, stream) = self._common()
+        n_pairs = out.numel()
+        ny = self.b2.n_paths
+        with torch.cuda.device(device):
+            _kernels.sig_kernel_forward(
+                dbl,
+                x,
+                y,
+                n_pairs,
+                ny,
+                gram,
+                *shape,
+                _ptr(out),
+                _ptr(grid),
+                0,
+                device,
+                stream,
+            )
+
+    def backward(self, gram, derivs, grid_derivs, k_grid, gx, gy, gamma, chunk=0):
+        (dbl, x, y), shape, (device, stream) = self._common()
+        with torch.cuda.device(device):
+            _kernels.sig_kernel_backward(
+                dbl,
+                x,
+                y,
+                self.b1.n_paths,
+                self.b2.n_paths,
+                gram,
+                *shape,
+                _ptr(derivs),
+                grid_derivs,
+                _ptr(k_grid),
+                _ptr(gx),
+                _ptr(gy),
+                _ptr(gamma),
+                chunk,
+                device,
+                stream,
+            )
+
+
+def _ptr(t):
+    return t.data_ptr() if t is not None and t.numel() else 0
+
+
+def _check_finite(t, where):
+    if t is not None and t.numel() and not bool(torch.isfinite(t).all()):
+        raise FloatingPointError(_cpu._overflow_message(where))
+
+
+def sig_kernel(
+    path1,
+    path2,
+    dyadic_order,
+    *,
+    static_kernel=None,
+    time_aug=False,
+    lead_lag=False,
+    end_time=1.0,
+    n_jobs=1,
+    return_grid=False,
+):
+    """:func:`sksig.sig_kernel` on the GPU (same arguments and results)."""
+    return_grid = check_bool(return_grid, "return_grid")
+    s = _Setup(
+        path1,
+        path2,
+        dyadic_order,
+        static_kernel,
+        time_aug,
+        lead_lag,
+        end_time,
+        n_jobs,
+        gram=False,
+    )
+    if return_grid:
+        s.no_ragged_grid("return_grid=True")
+    n = s.b1.n_paths
+    out = s.empty(n)
+    grid = s.empty((n,) + s.grid_shape) if return_grid else None
+    if n:
+        s.forward(False, out, grid)
+    result = grid if return_grid else out
+    _check_finite(result, "sig_kernel")
+    return result.reshape(s.b1.batch_shape + (s.grid_shape if return_grid else ()))
+
+
+def sig_kernel_gram(
+    path1,
+    path2,
+    dyadic_order,
+    *,
+    static_kernel=None,
+    time_aug=False,
+    lead_lag=False,
+    end_time=1.0,
+    n_jobs=1,
+    max_batch=-1,
+    return_grid=False,
+):
+    """:func:`sksig.sig_kernel_gram` on the GPU (same arguments and results)."""
+    return_grid = check_bool(return_grid, "return_grid")
+    check_max_batch(max_batch)
+    s = _Setup(
+        path1,
+        path2,
+        dyadic_order,
+        static_kernel,
+        time_aug,
+        lead_lag,
+        end_time,
+        n_jobs,
+        gram=True,
+    )
+    if return_grid:
+        s.no_ragged_grid("return_grid=True")
+    n_pairs = s.b1.n_paths * s.b2.n_paths
+    out = s.empty(n_pairs)
+    grid = s.empty((n_pairs,) + s.grid_shape) if return_grid else None
+    if n_pairs:
+        s.forward(True, out, grid)
+    result = grid if return_grid else out
+    _check_finite(result, "sig_kernel_gram")
+    shape = s.b1.batch_shape + s.b2.batch_shape
+    return result.reshape(shape + (s.grid_shape if return_grid else ()))
+
+
+def _pair_derivs(s, derivs, return_grid):
+    batch = s.b1.batch_shape
+    if return_grid:
+        s.no_ragged_grid("return_grid=True")
+        return s.grid_tensor(derivs, "derivs", batch)
+    t = _tensor(derivs, "derivs", s.ref)
+    n = s.b1.n_paths
+    shape = tuple(t.shape)
+    ok = (
+        shape == tuple(batch)
+        or shape == (n,)
+        or (batch == () and t.numel() == 1 and t.ndim <= 2)
+    )
+    if not ok:
+        raise ValueError(
+            f"derivs must have the kernels' batch shape {tuple(batch)}"
+            + (" (or a flat vector of that size)" if len(batch) > 1 else "")
+            + f", got {shape}"
+        )
+    return t.reshape(-1)
+
+
+def sig_kernel_backprop(
+    derivs,
+    path1,
+    path2,
+    dyadic_order,
+    *,
+    static_kernel=None,
+    time_aug=False,
+    lead_lag=False,
+    end_time=1.0,
+    left_deriv=True,
+    right_deriv=False,
+    k_grid=None,
+    n_jobs=1,
+    return_grid=False,
+):
+    """:func:`sksig.sig_kernel_backprop` on the GPU (same arguments and results)."""
+    left, right = _cpu._check_flags(left_deriv, right_deriv)
+    return_grid = check_bool(return_grid, "return_grid")
+    s = _Setup(
+        path1,
+        path2,
+        dyadic_order,
+        static_kernel,
+        time_aug,
+        lead_lag,
+        end_time,
+        n_jobs,
+        gram=False,
+        need_grad=(left, right),
+    )
+    d = _pair_derivs(s, derivs, return_grid)
+    kg = s.k_grid(k_grid, s.b1.batch_shape)
+    x, y = s.b1.data, s.b2.data
+    gx = torch.zeros_like(x) if left else None
+    gy = torch.zeros_like(y) if right else None
+    if s.b1.n_paths:
+        s.backward(False, d, return_grid, kg, gx, gy, None)
+    for g in (gx, gy):
+        _check_finite(g, "sig_kernel_backprop")
+    return (
+        s.b1.grad_to_input(gx) if left else None,
+        s.b2.grad_to_input(gy) if right else None,
+    )
+
+
+def sig_kernel_delta_backprop(
+    derivs,
+    path1,
+    path2,
+    dyadic_order,
+    *,
+    static_kernel=None,
+    time_aug=False,
+    lead_lag=False,
+    end_time=1.0,
+    k_grid=None,
+    n_jobs=1,
+    return_grid=False,
+):
+    """:func:`sksig.sig_kernel_delta_backprop` on the GPU (same arguments, results)."""
+    return_grid = check_bool(return_grid, "return_grid")
+    s = _Setup(
+        path1,
+        path2,
+        dyadic_order,
+        static_kernel,
+        time_aug,
+        lead_lag,
+        end_time,
+        n_jobs,
+        gram=False,
+    )
+    s.no_ragged_grid("sig_kernel_delta_backprop")
+    d = _pair_derivs(s, derivs, return_grid)
+    kg = s.k_grid(k_grid, s.b1.batch_shape)
+    segments = (s.b1.length - 1, s.b2.length - 1)
+    gamma = torch.zeros(
+        (s.b1.n_paths,) + segments, dtype=s.ref.dtype, device=s.ref.device
+    )
+    if s.b1.n_paths:
+        s.backward(False, d, return_grid, kg, None, None, gamma)
+    _check_finite(gamma, "sig_kernel_delta_backprop")
+    return gamma.reshape(s.b1.batch_shape + segments)
+
+
+def sig_kernel_gram_backprop(
+    derivs,
+    path1,
+    path2,
+    dyadic_order,
+    *,
+    static_kernel=None,
+    time_aug=False,
+    lead_lag=False,
+    end_time=1.0,
+    left_deriv=True,
+    right_deriv=False,
+    k_grid=None,
+    n_jobs=1,
+    return_grid=False,
+    max_batch=-1,
+):
+    """:func:`sksig.sig_kernel_gram_backprop` on the GPU (same arguments and results).
+
+    Pairs are processed in rounds of ``max_batch**2`` (default: about 1 GiB of scratch
+    per round); results never depend on it.
+    """
+    left, right = _cpu._check_flags(left_deriv, right_deriv)
+    return_grid = check_bool(return_grid, "return_grid")
+    max_batch = check_max_batch(max_batch)
+    s = _Setup(
+        path1,
+        path2,
+        dyadic_order,
+        static_kernel,
+        time_aug,
+        lead_lag,
+        end_time,
+        n_jobs,
+        gram=True,
+        need_grad=(left, right),
+    )
+    shape = s.b1.batch_shape + s.b2.batch_shape
+    if return_grid:
+        s.no_ragged_grid("return_grid=True")
+        d = s.grid_tensor(derivs, "derivs", shape)
+    else:
+        t = _tensor(derivs, "derivs", s.ref)
+        if tuple(t.shape) != tuple(shape) and not (shape == () and t.numel() == 1):
+            raise ValueError(
+                f"derivs must have the Gram's shape {tuple(shape)}, got "
+                f"{tuple(t.shape)}"
+            )
+        d = t.reshape(-1)
+    kg = s.k_grid(k_grid, shape)
+    x, y = s.b1.data, s.b2.data
+    gx = torch.zeros_like(x) if left else None
+    gy = torch.zeros_like(y) if right else None
+    if s.b1.n_paths and s.b2.n_paths:
+        s.backward(
+            True,
+            d,
+            return_grid,
+            kg,
+            gx,
+            gy,
+            None,
+            chunk=max_batch**2 if max_batch > 0 else 0,
+        )
+    for g in (gx, gy):
+        _check_finite(g, "sig_kernel_gram_backprop")
+    return (
+        s.b1.grad_to_input(gx) if left else None,
+        s.b2.grad_to_input(gy) if right else None,
+    )
