@@ -7,7 +7,8 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from sksig._estimator_input import check_paths, encoding_tags
-from sksig._log_sig import log_sig, log_sig_join, log_sig_join_backprop, lyndon_words
+from sksig._log_sig import log_sig, log_sig_join, log_sig_join_backprop
+from sksig._lyndon import lyndon_words
 from sksig._validation import Interval, check_end_time, resolve_n_jobs
 
 __all__ = ["LogSigJoin"]
