@@ -2,17 +2,62 @@
 
 __version__ = "0.1.0"
 
+from sksig._branched import (
+    branched_log_sig,
+    branched_sig,
+    branched_sig_to_log_sig,
+    branched_sig_to_log_sig_backprop,
+    prepare_branched_log_sig,
+    prepare_branched_sig,
+)
 from sksig._branched_estimator import BranchedLogSig
 from sksig._config import show_config
+from sksig._log_sig import (
+    log_sig,
+    log_sig_join,
+    log_sig_join_backprop,
+    log_sig_length,
+    prepare_log_sig,
+    sig,
+    sig_length,
+)
 from sksig._log_sig_estimator import LogSigJoin
-from sksig._sig_kernel_estimator import SigKernel
+from sksig._lyndon import lyndon_words, lyndon_words_of_length
 from sksig._transform_path import transform_path, transform_path_backprop
+from sksig._trees import (
+    branched_log_sig_length,
+    branched_sig_length,
+    idx_to_tree,
+    tree_to_idx,
+    trees,
+    trees_of_order,
+)
 
 __all__ = [
     "BranchedLogSig",
     "LogSigJoin",
-    "SigKernel",
+    "branched_log_sig",
+    "branched_log_sig_length",
+    "branched_sig",
+    "branched_sig_length",
+    "branched_sig_to_log_sig",
+    "branched_sig_to_log_sig_backprop",
+    "idx_to_tree",
+    "log_sig",
+    "log_sig_join",
+    "log_sig_join_backprop",
+    "log_sig_length",
+    "lyndon_words",
+    "lyndon_words_of_length",
+    "prepare_branched_log_sig",
+    "prepare_branched_sig",
+    "prepare_log_sig",
     "show_config",
+    "sig",
+    "sig_length",
     "transform_path",
     "transform_path_backprop",
+    "tree_to_idx",
+    "trees",
+    "trees_of_order",
 ]

@@ -1,0 +1,511 @@
+"""Signatures, log-signatures and the log-signature join (SPEC.md sections 7-9)."""
+
+import numpy as np
+
+from sksig._array import (
+    as_array,
+    as_path_batch,
+    check_same_batch,
+    strip_scalar_term,
+    transformed_dim,
+)
+from sksig._lyndon import check_tensor_size, lyndon_tables, tensor_size
+from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
+
+__all__ = [
+    "log_sig",
+    "log_sig_join",
+    "log_sig_join_backprop",
+    "log_sig_length",
+    "prepare_log_sig",
+    "sig",
+    "sig_length",
+]
+
+_NO_TABLES = None
+
+
+def _empty_tables():
+    # Method 0 reads no Lyndon table; it must not pay for (or be limited by) building one.
+    global _NO_TABLES
+    if _NO_TABLES is None:
+        from sksig._core import _log_sig
+
+        i0 = np.zeros(0, np.int64)
+        f0 = np.zeros(0, np.float64)
+        one = np.zeros(1, np.int64)
+        _NO_TABLES = _log_sig.make_tables((i0, one, i0, f0, one, i0, f0))
+    return _NO_TABLES
+
+
+def _mobius(n):
+    result, m, p = 1, n, 2
+    while p * p <= m:
+        if m % p == 0:
+            m //= p
+            if m % p == 0:
+                return 0
+            result = -result
+        p += 1
+    return -result if m > 1 else result
+
+
+def _witt(dim, degree):
+    return sum(
+        sum(_mobius(n // k) * dim**k for k in range(1, n + 1) if n % k == 0) // n
+        for n in range(1, degree + 1)
+    )
+
+
+def sig_length(dimension, degree, *, time_aug=False, lead_lag=False, scalar_term=False):
+    """Length of a truncated signature.
+
+    Parameters
+    ----------
+    dimension : int
+        Dimension of the (untransformed) path, >= 0.
+    degree : int
+        Truncation level, >= 0.
+    time_aug, lead_lag : bool, default=False
+        Count for the transformed dimension (see :func:`sksig.transform_path`).
+    scalar_term : bool, default=False
+        Count the constant level-0 term.
+
+    Returns
+    -------
+    int
+        ``sum_{k=1..degree} d'^k`` (+1 with ``scalar_term``), ``d'`` the transformed
+        dimension.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type.
+    ValueError
+        If ``dimension`` or ``degree`` is negative.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.sig_length(2, 3)
+    14
+    """
+    dimension = check_int(dimension, "dimension")
+    degree = check_int(degree, "degree")
+    dim = transformed_dim(dimension, check_bool(time_aug, "time_aug"),
+                          check_bool(lead_lag, "lead_lag"))
+    scalar_term = check_bool(scalar_term, "scalar_term")
+    if dim == 0:
+        return int(scalar_term)
+    return tensor_size(dim, degree) - 1 + int(scalar_term)
+
+
+def log_sig_length(dimension, degree, *, time_aug=False, lead_lag=False):
+    """Number of Lyndon words, i.e. the length of a log-signature (Witt's formula).
+
+    Parameters
+    ----------
+    dimension : int
+        Dimension of the (untransformed) path, >= 1.
+    degree : int
+        Truncation level, >= 1.
+    time_aug, lead_lag : bool, default=False
+        Count for the transformed dimension.
+
+    Returns
+    -------
+    int
+        ``sum_{n=1..degree} (1/n) sum_{k | n} mu(n/k) d'^k``.
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type.
+    ValueError
+        If ``dimension`` or ``degree`` is below 1.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.log_sig_length(2, 4)
+    8
+    """
+    dimension = check_int(dimension, "dimension", minimum=1)
+    degree = check_int(degree, "degree", minimum=1)
+    dim = transformed_dim(dimension, check_bool(time_aug, "time_aug"),
+                          check_bool(lead_lag, "lead_lag"))
+    return _witt(dim, degree)
+
+
+def _check_method(method):
+    method = check_int(method, "method")
+    if method not in (0, 1, 2):
+        raise ValueError(
+            f"method must be 0 (expanded tensor), 1 (Lyndon words) or 2 (Lyndon "
+            f"brackets), got {method}"
+        )
+    return method
+
+
+def prepare_log_sig(dimension, degree, method=2, *, time_aug=False, lead_lag=False,
+                    use_disk=False, device="both"):
+    """Build the Lyndon-basis tables ahead of time (optional warm-up).
+
+    Every function builds the tables it needs on first use, once per process and
+    dimension/degree, so calling this is never required; it only moves that one-off
+    cost (milliseconds for the usual sizes) out of the first call. Preparing one degree
+    neither covers nor hinders another.
+
+    Parameters
+    ----------
+    dimension : int
+        Dimension of the (untransformed) path, >= 1.
+    degree : int
+        Truncation level, >= 1.
+    method : int, default=2
+        0 needs no table; 1, 2 (and 3, pySigLib's key for :func:`log_sig_join`) build
+        the same tables.
+    time_aug, lead_lag : bool, default=False
+        Prepare for the transformed dimension.
+    use_disk : bool, default=False
+        Accepted for pySigLib compatibility; tables are kept in memory only.
+    device : str, default="both"
+        Accepted for pySigLib compatibility ("cpu", "cuda" or "both").
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError
+        If an argument has the wrong type.
+    ValueError
+        If ``dimension`` or ``degree`` is below 1, or ``method`` is not 0 to 3.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.prepare_log_sig(3, 4, method=2)
+    """
+    dimension = check_int(dimension, "dimension", minimum=1)
+    degree = check_int(degree, "degree", minimum=1)
+    method = check_int(method, "method")
+    if method not in (0, 1, 2, 3):
+        raise ValueError(f"method must be 0, 1, 2 or 3, got {method}")
+    check_bool(use_disk, "use_disk")
+    if device not in ("cpu", "cuda", "both"):
+        raise ValueError(f'device must be "cpu", "cuda" or "both", got {device!r}')
+    dim = transformed_dim(dimension, check_bool(time_aug, "time_aug"),
+                          check_bool(lead_lag, "lead_lag"))
+    if method:
+        lyndon_tables(dim, degree)
+
+
+def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs):
+    time_aug = check_bool(time_aug, "time_aug")
+    lead_lag = check_bool(lead_lag, "lead_lag")
+    end_time = check_end_time(end_time)
+    n_threads = resolve_n_jobs(n_jobs)
+    batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
+                          end_time=end_time, n_threads=n_threads, min_length=0)
+    check_tensor_size(batch.dim, degree)
+    return batch, n_threads
+
+
+def _batched_out(batch, out):
+    return batch.caller.out(out.reshape(batch.batch_shape + out.shape[1:]))
+
+
+def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=True,
+        scalar_term=False, n_jobs=1):
+    """Truncated signatures of piecewise-linear paths.
+
+    ``S(x) = exp(dx_0) (x) exp(dx_1) (x) ... (x) exp(dx_{L-2})`` in the tensor algebra
+    truncated at ``degree``; level ``k`` holds the iterated integrals over words of
+    ``k`` letters, word ``(i1, ..., ik)`` at offset ``i1 d^(k-1) + ... + ik``.
+
+    Parameters
+    ----------
+    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
+        Paths with any number of leading batch axes, or a ragged list of paths.
+    degree : int
+        Truncation level, >= 0.
+    time_aug, lead_lag : bool, default=False
+        Transform the paths first (see :func:`sksig.transform_path`).
+    end_time : float, default=1.0
+        Final value of the time channel.
+    horner : bool, default=True
+        Accepted for pySigLib compatibility; the Horner scheme is always used.
+    scalar_term : bool, default=False
+        Include the constant level-0 term 1 first.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores.
+
+    Returns
+    -------
+    ndarray or torch.Tensor of shape (..., sig_length)
+        Paths with 0 or 1 points have signature 1 (zeros after the scalar term).
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a float array, or an argument has the wrong type.
+    ValueError
+        If ``path`` has fewer than 2 dimensions, no channel, NaN or inf, or ``degree``
+        is negative.
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> sksig.sig(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]), 2)
+    array([1. , 1. , 0.5, 1. , 0. , 0.5])
+    """
+    degree = check_int(degree, "degree")
+    check_bool(horner, "horner")
+    scalar_term = check_bool(scalar_term, "scalar_term")
+    batch, n_threads = _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs)
+    length = sig_length(batch.dim, degree, scalar_term=scalar_term)
+    out = np.zeros((batch.n_paths, length), batch.data.dtype)
+    if degree == 0:
+        out[:] = 1.0  # only the scalar term, when asked for
+    else:
+        from sksig._core import _log_sig
+
+        _log_sig.sig(batch.data, out, degree, scalar_term, n_threads)
+    return _batched_out(batch, out)
+
+
+def _log_sig_setup(path, degree, time_aug, lead_lag, end_time, method, scalar_term,
+                   n_jobs):
+    degree = check_int(degree, "degree", minimum=1)
+    method = _check_method(method)
+    scalar_term = check_bool(scalar_term, "scalar_term")
+    batch, n_threads = _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs)
+    if method == 0:
+        tables = _empty_tables()
+        length = sig_length(batch.dim, degree, scalar_term=scalar_term)
+    else:
+        tables = lyndon_tables(batch.dim, degree)
+        length = log_sig_length(batch.dim, degree)
+    return degree, method, scalar_term, batch, n_threads, tables, length
+
+
+def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, method=1,
+            scalar_term=False, n_jobs=1):
+    """Truncated log-signatures of piecewise-linear paths.
+
+    The log-signature is the tensor logarithm ``l = log S(x)`` of the truncated
+    signature, a Lie element. Its coordinates are given in one of three forms:
+
+    * ``method=0``: every tensor coefficient, laid out like :func:`sig`;
+    * ``method=1``: the coefficients at the Lyndon words, ``<l, w>``;
+    * ``method=2``: the coordinates ``c`` in the Lyndon bracket basis,
+      ``l = sum_w c_w P_w`` (standard bracketing of each Lyndon word ``w``).
+
+    Words are ordered as in :func:`sksig.lyndon_words`.
+
+    Parameters
+    ----------
+    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
+        Paths with any number of leading batch axes, or a ragged list of paths.
+    degree : int
+        Truncation level, >= 1.
+    time_aug, lead_lag : bool, default=False
+        Transform the paths first (see :func:`sksig.transform_path`).
+    end_time : float, default=1.0
+        Final value of the time channel.
+    method : {0, 1, 2}, default=1
+        Output basis (pySigLib's default is 1, the Lyndon-word coordinates).
+    scalar_term : bool, default=False
+        With ``method=0``, put the level-0 coefficient (always 0) first; ignored by
+        methods 1 and 2.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores.
+
+    Returns
+    -------
+    ndarray or torch.Tensor of shape (..., n)
+        ``n = log_sig_length(dim', degree)`` for methods 1 and 2, ``sig_length`` for
+        method 0. Paths with 0 or 1 points give zeros.
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a float array, or an argument has the wrong type.
+    ValueError
+        If ``path`` has a bad shape or NaN/inf, ``degree < 1`` or ``method`` is not
+        0, 1 or 2.
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> sksig.log_sig(x, 3, method=2)
+    array([1.        , 1.        , 0.5       , 0.08333333, 0.08333333])
+    """
+    degree, method, scalar_term, batch, n_threads, tables, length = _log_sig_setup(
+        path, degree, time_aug, lead_lag, end_time, method, scalar_term, n_jobs)
+    from sksig._core import _log_sig
+
+    out = np.empty((batch.n_paths, length), batch.data.dtype)
+    _log_sig.log_sig(batch.data, out, degree, method, scalar_term, tables, n_threads)
+    return _batched_out(batch, out)
+
+
+def _log_sig_backprop(derivs, path, degree, *, time_aug=False, lead_lag=False,
+                      end_time=1.0, method=1, scalar_term=False, n_jobs=1):
+    """Gradient of ``sum(derivs * log_sig(path, ...))`` with respect to ``path``."""
+    degree, method, scalar_term, batch, n_threads, tables, length = _log_sig_setup(
+        path, degree, time_aug, lead_lag, end_time, method, scalar_term, n_jobs)
+    from sksig._core import _log_sig
+
+    grad_out, _ = as_array(derivs, "derivs", caller=batch.caller)
+    expected = batch.batch_shape + (length,)
+    if grad_out.shape != expected:
+        raise ValueError(f"derivs must have shape {expected}, got {grad_out.shape}")
+    grad_out = np.ascontiguousarray(grad_out.reshape(batch.n_paths, length))
+    grad = np.zeros_like(batch.data)
+    _log_sig.log_sig_backprop(batch.data, grad_out, grad, degree, method, scalar_term,
+                              tables, n_threads)
+    return batch.grad_to_input(grad, n_threads)
+
+
+def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None):
+    dimension = check_int(dimension, "dimension", minimum=1)
+    degree = check_int(degree, "degree", minimum=1)
+    n_threads = resolve_n_jobs(n_jobs)
+    check_tensor_size(dimension, degree)
+    n_ls = log_sig_length(dimension, degree)
+    caller = None
+    arrays = []
+    named = [("log_sig", log_sig), ("displacement", displacement)]
+    if d_out is not None:
+        named.insert(0, ("d_out", d_out))
+    for name, value in named:
+        array, caller = as_array(value, name, caller=caller, min_ndim=1)
+        arrays.append(array)
+    *grads, ls, disp = arrays
+    ls = strip_scalar_term(ls, "log_sig", n_ls)
+    # pySigLib drops the first of d + 1 displacement entries (SPEC T6); a displacement
+    # is a vector of exactly `dimension` entries, anything else is an error.
+    if disp.shape[-1] != dimension:
+        raise ValueError(
+            f"displacement must have trailing length dimension={dimension}, got shape "
+            f"{disp.shape}"
+        )
+    check_same_batch(ls.shape[:-1], disp.shape[:-1], "log_sig", "displacement")
+    batch_shape = ls.shape[:-1]
+    if grads:
+        g = strip_scalar_term(grads[0], "d_out", n_ls)
+        check_same_batch(g.shape[:-1], batch_shape, "d_out", "log_sig")
+        grads = [np.ascontiguousarray(g.reshape(-1, n_ls))]
+    return (dimension, degree, n_threads, n_ls, caller, batch_shape,
+            np.ascontiguousarray(ls.reshape(-1, n_ls)),
+            np.ascontiguousarray(disp.reshape(-1, dimension)), grads)
+
+
+def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
+    """Extend log-signatures by one straight segment (truncated BCH product).
+
+    With ``L = sum_w c_w P_w`` the Lie element of the Lyndon-bracket coordinates ``c``
+    (the output of :func:`log_sig` with ``method=2``), returns the coordinates of
+    ``log(exp(L) (x) exp(v))`` truncated at ``degree``. If ``c`` is the log-signature
+    of a path ``x``, this is the log-signature of ``x`` extended by the segment from its
+    last point to ``x[-1] + v``.
+
+    Parameters
+    ----------
+    log_sig : array-like of shape (..., n) or (..., n + 1), or torch.Tensor
+        Lyndon-bracket coordinates, ``n = log_sig_length(dimension, degree)``. With
+        ``n + 1`` entries the first (a scalar term) is ignored.
+    displacement : array-like of shape (..., dimension), or torch.Tensor
+        The segment's increment, with the same batch shape. Exactly ``dimension``
+        entries (unlike pySigLib, ``dimension + 1`` is an error, not shifted).
+    dimension : int
+        Path dimension, >= 1.
+    degree : int
+        Truncation level, >= 1.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores.
+
+    Returns
+    -------
+    ndarray or torch.Tensor of shape (..., n)
+        Lyndon-bracket coordinates of the joined log-signature.
+
+    Raises
+    ------
+    TypeError
+        If an input is not a float array, or inputs mix kinds or dtypes.
+    ValueError
+        If a trailing length is wrong, batch shapes differ, an input has NaN/inf, or
+        ``dimension``/``degree`` is below 1.
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> c = np.array([0.3, -0.2, 0.7, 0.1, -0.4])
+    >>> sksig.log_sig_join(c, np.array([0.5, 2.0]), 2, 3)
+    array([ 0.8       ,  1.8       ,  1.05      , -0.08666667,  0.42833333])
+    """
+    dim, degree, n_threads, n_ls, caller, batch_shape, ls, disp, _ = _join_inputs(
+        log_sig, displacement, dimension, degree, n_jobs)
+    from sksig._core import _log_sig
+
+    out = np.empty_like(ls)
+    _log_sig.log_sig_join(ls, disp, out, dim, degree, lyndon_tables(dim, degree),
+                          n_threads)
+    return caller.out(out.reshape(batch_shape + (n_ls,)))
+
+
+def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_jobs=1):
+    """Gradients of :func:`log_sig_join` with respect to both of its inputs.
+
+    Parameters
+    ----------
+    d_out : array-like of shape (..., n) or (..., n + 1), or torch.Tensor
+        Gradient of a scalar ``F`` with respect to the output of :func:`log_sig_join`
+        (a leading scalar entry, if present, is ignored).
+    log_sig : array-like of shape (..., n) or (..., n + 1), or torch.Tensor
+        The Lyndon-bracket coordinates passed to :func:`log_sig_join`.
+    displacement : array-like of shape (..., dimension), or torch.Tensor
+        The displacement passed to :func:`log_sig_join`.
+    dimension : int
+        Path dimension, >= 1.
+    degree : int
+        Truncation level, >= 1.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores.
+
+    Returns
+    -------
+    grad_log_sig : ndarray or torch.Tensor of shape (..., n)
+    grad_displacement : ndarray or torch.Tensor of shape (..., dimension)
+
+    Raises
+    ------
+    TypeError
+        If an input is not a float array, or inputs mix kinds or dtypes.
+    ValueError
+        If a trailing length is wrong, batch shapes differ, an input has NaN/inf, or
+        ``dimension``/``degree`` is below 1.
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> c, v = np.zeros(5), np.array([0.5, 2.0])
+    >>> g_c, g_v = sksig.log_sig_join_backprop(np.ones(5), c, v, 2, 3)
+    >>> g_v
+    array([1., 1.])
+    """
+    dim, degree, n_threads, n_ls, caller, batch_shape, ls, disp, grads = _join_inputs(
+        log_sig, displacement, dimension, degree, n_jobs, d_out=d_out)
+    from sksig._core import _log_sig
+
+    grad_ls = np.empty_like(ls)
+    grad_disp = np.empty_like(disp)
+    _log_sig.log_sig_join_backprop(grads[0], ls, disp, grad_ls, grad_disp, dim, degree,
+                                   lyndon_tables(dim, degree), n_threads)
+    return (caller.out(grad_ls.reshape(batch_shape + (n_ls,))),
+            caller.out(grad_disp.reshape(batch_shape + (dim,))))

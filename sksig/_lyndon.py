@@ -1,0 +1,208 @@
+"""Lyndon words, their standard bracketing and the sparse tables of the Lyndon bases.
+
+The tables depend only on (dimension, degree); they are built on first use, once per
+process (a lock makes concurrent first calls wait instead of building twice), and read
+by the native cores (sksig/_core/include/sksig/lyndon.hpp documents the layout).
+"""
+
+import threading
+
+import numpy as np
+
+from sksig._validation import check_int
+
+__all__ = [
+    "MAX_TENSOR_SIZE",
+    "check_tensor_size",
+    "lyndon_tables",
+    "lyndon_words",
+    "lyndon_words_of_length",
+    "tensor_size",
+]
+
+# Beyond 2**34 tensor entries (128 GiB in float64, per path) nothing can be computed;
+# refusing up front also keeps every flat index far from int64 overflow.
+MAX_TENSOR_SIZE = 2**34
+
+
+def tensor_size(dim, degree):
+    """Number of entries of levels 0..degree of the tensor algebra over R^dim."""
+    return sum(dim**k for k in range(degree + 1))
+
+
+def check_tensor_size(dim, degree):
+    if tensor_size(dim, degree) > MAX_TENSOR_SIZE:
+        raise ValueError(
+            f"the truncated tensor algebra of dimension {dim} at degree {degree} has "
+            f"{tensor_size(dim, degree)} entries per path, more than can be computed; "
+            "lower the degree"
+        )
+
+
+def _generate(alphabet_size, max_length):
+    """All Lyndon words of length <= max_length, in lexicographic order (Duval)."""
+    word = [-1]
+    while word:
+        word[-1] += 1
+        yield tuple(word)
+        m = len(word)
+        while len(word) < max_length:
+            word.append(word[len(word) - m])
+        while word and word[-1] == alphabet_size - 1:
+            word.pop()
+
+
+def _words(alphabet_size, max_length):
+    # Basis order: by length, then lexicographically.
+    return sorted(_generate(alphabet_size, max_length), key=lambda w: (len(w), w))
+
+
+def lyndon_words(alphabet_size, max_length):
+    """Lyndon words over ``{0, ..., alphabet_size - 1}`` of length 1 to ``max_length``.
+
+    A non-empty word is Lyndon if it is strictly smaller, lexicographically, than all
+    of its proper rotations. The order (by length, then lexicographic) is the order of
+    the coordinates of :func:`sksig.log_sig` with ``method=1`` or ``method=2``.
+
+    Parameters
+    ----------
+    alphabet_size : int
+        Number of letters (the path dimension), >= 0.
+    max_length : int
+        Longest word length (the degree), >= 0.
+
+    Returns
+    -------
+    list of tuple of int
+        Empty for an empty alphabet or ``max_length = 0``.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not an int.
+    ValueError
+        If an argument is negative.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.lyndon_words(2, 3)
+    [(0,), (1,), (0, 1), (0, 0, 1), (0, 1, 1)]
+    """
+    alphabet_size = check_int(alphabet_size, "alphabet_size")
+    max_length = check_int(max_length, "max_length")
+    if alphabet_size == 0 or max_length == 0:
+        return []
+    return _words(alphabet_size, max_length)
+
+
+def lyndon_words_of_length(alphabet_size, length):
+    """Lyndon words over ``{0, ..., alphabet_size - 1}`` of exactly ``length`` letters.
+
+    Parameters
+    ----------
+    alphabet_size : int
+        Number of letters, >= 0.
+    length : int
+        Word length, >= 0.
+
+    Returns
+    -------
+    list of tuple of int
+        In lexicographic order; empty for an empty alphabet or ``length = 0``.
+
+    Raises
+    ------
+    TypeError
+        If an argument is not an int.
+    ValueError
+        If an argument is negative.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.lyndon_words_of_length(2, 4)
+    [(0, 0, 0, 1), (0, 0, 1, 1), (0, 1, 1, 1)]
+    """
+    alphabet_size = check_int(alphabet_size, "alphabet_size")
+    length = check_int(length, "length")
+    if alphabet_size == 0 or length == 0:
+        return []
+    return [w for w in _generate(alphabet_size, length) if len(w) == length]
+
+
+def _index(word, dim):
+    """Row-major index of a word within its level."""
+    i = 0
+    for letter in word:
+        i = i * dim + letter
+    return i
+
+
+def _build_tables(dim, degree):
+    words = _words(dim, degree)
+    id_of = {w: n for n, w in enumerate(words)}
+    offsets = np.cumsum([0] + [dim**k for k in range(degree + 1)])
+    pos = np.array([offsets[len(w)] + _index(w, dim) for w in words], dtype=np.int64)
+
+    # Standard bracketing P_w = [P_u, P_v], v the longest proper Lyndon suffix of w,
+    # expanded as {index within level: integer coefficient}.
+    expansion = []
+    for w in words:
+        if len(w) == 1:
+            expansion.append({w[0]: 1})
+            continue
+        split = next(i for i in range(1, len(w)) if w[i:] in id_of)
+        pu, pv = expansion[id_of[w[:split]]], expansion[id_of[w[split:]]]
+        shift_u, shift_v = dim ** split, dim ** (len(w) - split)
+        terms = {}
+        for a, ca in pu.items():
+            for b, cb in pv.items():
+                for key, coef in ((a * shift_v + b, ca * cb), (b * shift_u + a, -ca * cb)):
+                    terms[key] = terms.get(key, 0) + coef
+        expansion.append({k: c for k, c in terms.items() if c})
+
+    # T[u, w] = <P_w, u> for Lyndon u of the same length: unit diagonal, zero above it
+    # (P_w is w plus lexicographically larger words), stored by row u without the diagonal.
+    rows = [[] for _ in words]
+    level_lyndon = [
+        {_index(w, dim): id_of[w] for w in words if len(w) == k}
+        for k in range(degree + 1)
+    ]
+    for n, w in enumerate(words):
+        lookup = level_lyndon[len(w)]
+        for key, coef in expansion[n].items():
+            u = lookup.get(key)
+            if u is not None and u != n:
+                rows[u].append((n, coef))
+    tri_ptr = np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)
+    tri_col = np.array([c for r in rows for c, _ in r], dtype=np.int64)
+    tri_val = np.array([v for r in rows for _, v in r], dtype=np.float64)
+
+    exp_ptr = np.cumsum([0] + [len(e) for e in expansion]).astype(np.int64)
+    exp_pos = np.array(
+        [offsets[len(w)] + k for w, e in zip(words, expansion) for k in e],
+        dtype=np.int64,
+    )
+    exp_val = np.array([c for e in expansion for c in e.values()], dtype=np.float64)
+    return pos, tri_ptr, tri_col, tri_val, exp_ptr, exp_pos, exp_val
+
+
+_TABLES = {}
+_LOCK = threading.Lock()
+
+
+def lyndon_tables(dim, degree):
+    """Native-ready tables for (dim, degree), built once per process."""
+    key = (dim, degree)
+    tables = _TABLES.get(key)
+    if tables is None:
+        with _LOCK:
+            tables = _TABLES.get(key)
+            if tables is None:
+                from sksig._core import _log_sig
+
+                check_tensor_size(dim, degree)
+                tables = _log_sig.make_tables(_build_tables(dim, degree))
+                _TABLES[key] = tables
+    return tables
