@@ -1,0 +1,475 @@
+"""Branched signatures and branched log-signatures (SPEC.md sections 10-11)."""
+
+import numpy as np
+
+from sksig._array import as_array, as_path_batch, check_same_batch, transformed_dim
+from sksig._trees import tables
+from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
+
+__all__ = [
+    "branched_log_sig",
+    "branched_sig",
+    "branched_sig_to_log_sig",
+    "branched_sig_to_log_sig_backprop",
+    "prepare_branched_log_sig",
+    "prepare_branched_sig",
+]
+
+
+def _check_correction(correction):
+    if correction is not None:
+        raise ValueError("correction is not supported by sksig; pass correction=None")
+
+
+def _check_method(method, planar):
+    """Resolve ``method`` (None -> 0 non-planar, 1 planar)."""
+    if method is None:
+        return 1 if planar else 0
+    method = check_int(method, "method")
+    if method == 3:
+        raise ValueError(
+            "method=3 is not supported for branched log-signatures; use 0, 1 or 2"
+        )
+    if method > 2:
+        raise ValueError(f"method must be 0, 1 or 2, got {method}")
+    if method and not planar:
+        raise ValueError(
+            f"method={method} needs planar=True; non-planar branched log-signatures "
+            "only have method 0"
+        )
+    return method
+
+
+def _core():
+    from sksig._core import _branched
+
+    return _branched
+
+
+def _zero_point_paths(path):
+    """True for an array (not a ragged list) of paths with no points."""
+    if isinstance(path, (list, tuple)):
+        return False
+    shape = getattr(path, "shape", None)
+    return shape is not None and len(shape) >= 2 and shape[-2] == 0
+
+
+def _sig_with_scalar(path, degree, time_aug, lead_lag, end_time, planar, n_threads):
+    """(full (n_paths, n + 1) branched signatures, batch_shape, caller, tables)."""
+    if _zero_point_paths(path):
+        array, caller = as_array(path, "path", min_ndim=2)
+        dim = transformed_dim(array.shape[-1], time_aug, lead_lag)
+        if array.shape[-1] < 1:
+            raise ValueError(
+                f"path must have at least one channel, got shape {array.shape}"
+            )
+        tb = tables(dim, degree, planar)
+        n_paths = int(np.prod(array.shape[:-2], dtype=np.int64))
+        full = np.zeros((n_paths, tb.n + 1), caller.dtype)
+        full[:, 0] = 1
+        return full, array.shape[:-2], caller, tb
+    batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
+                          end_time=end_time, n_threads=n_threads)
+    tb = tables(batch.dim, degree, planar)
+    full = np.empty((batch.n_paths, tb.n + 1), batch.data.dtype)
+    if batch.n_paths:
+        _core().sig(batch.data, full, tb.native(), n_threads)
+    return full, batch.batch_shape, batch.caller, tb
+
+
+def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
+                 planar=False, scalar_term=False, correction=None, n_jobs=1):
+    """Branched (tree-indexed) signatures of piecewise-linear paths.
+
+    Values of the iterated integrals of SPEC.md section 10.3 on every tree (non-planar,
+    Butcher-Connes-Kreimer) or every ordered forest of planar trees (planar,
+    Munthe-Kaas-Wright) with 1..degree nodes, computed by Chen's identity over the
+    segments.
+
+    Parameters
+    ----------
+    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
+        Paths with any number of leading batch axes, or a ragged list of paths.
+    degree : int
+        Truncation degree (maximal number of nodes), >= 0.
+    time_aug, lead_lag : bool, default=False
+        Path transforms applied first (see :func:`sksig.transform_path`); the basis is
+        then that of the transformed dimension.
+    end_time : float, default=1.0
+        Final value of the time channel.
+    planar : bool, default=False
+        Planar branched signature (ordered forests) instead of non-planar (trees).
+    scalar_term : bool, default=False
+        Include the leading constant 1.
+    correction : None
+        Not supported; must be None.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+
+    Returns
+    -------
+    ndarray or torch.Tensor of shape (..., branched_sig_length)
+        Entries in the order of :func:`sksig.trees` for the transformed dimension
+        (without its leading ``None`` unless ``scalar_term``). Paths with fewer than
+        two points give zeros.
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a float array or an argument has the wrong type.
+    ValueError
+        If ``path`` has a bad shape or NaN/inf, or ``degree`` is negative.
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> sksig.branched_sig(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]), 2)
+    array([1. , 1. , 0.5, 1. , 0. , 0.5])
+    """
+    degree = check_int(degree, "degree")
+    time_aug = check_bool(time_aug, "time_aug")
+    lead_lag = check_bool(lead_lag, "lead_lag")
+    end_time = check_end_time(end_time)
+    planar = check_bool(planar, "planar")
+    scalar_term = check_bool(scalar_term, "scalar_term")
+    _check_correction(correction)
+    n_threads = resolve_n_jobs(n_jobs)
+    full, batch_shape, caller, _ = _sig_with_scalar(
+        path, degree, time_aug, lead_lag, end_time, planar, n_threads
+    )
+    out = full if scalar_term else full[:, 1:]
+    return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
+
+
+def _bsig_input(bsig, n):
+    """Validate ``bsig`` (trailing length n or n + 1).
+
+    Returns ``(full, had_scalar, caller, batch_shape)``; ``full`` has shape
+    (batch, n + 1) with the scalar entry set to 1.
+    """
+    array, caller = as_array(bsig, "bsig", min_ndim=1)
+    length = array.shape[-1]
+    if length not in (n, n + 1):
+        raise ValueError(
+            f"bsig must have trailing length {n} (or {n + 1} with the scalar term "
+            f"first), got shape {array.shape}"
+        )
+    had_scalar = length == n + 1
+    flat = array.reshape((-1, length))
+    full = np.empty((flat.shape[0], n + 1), array.dtype)
+    full[:, 0] = 1
+    full[:, 1:] = flat[:, 1:] if had_scalar else flat
+    return full, had_scalar, caller, array.shape[:-1]
+
+
+def _log_args(dimension, degree, time_aug, lead_lag, planar, method):
+    dimension = check_int(dimension, "dimension", minimum=1)
+    degree = check_int(degree, "degree", minimum=1)
+    time_aug = check_bool(time_aug, "time_aug")
+    lead_lag = check_bool(lead_lag, "lead_lag")
+    planar = check_bool(planar, "planar")
+    method = _check_method(method, planar)
+    return transformed_dim(dimension, time_aug, lead_lag), degree, planar, method
+
+
+def _log_from_full(full, tb, degree, method, scalar_entry, n_threads):
+    """Branched log of (batch, n + 1) values in the layout of ``method``."""
+    core = _core()
+    log = np.empty_like(full)
+    core.log(full, log, tb.native(), degree, n_threads)
+    if method == 0:
+        return log if scalar_entry else log[:, 1:]
+    lyn = tb.lyndon()
+    out = np.empty((full.shape[0], lyn["positions"].shape[0]), full.dtype)
+    core.lyndon(log, out, lyn, method == 2, n_threads)
+    return out
+
+
+def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag=False,
+                            planar=False, method=None, n_jobs=1):
+    """Branched log-signatures from branched signatures.
+
+    The logarithm ``sum_k (-1)^(k-1)/k (X - eps)^(*k)`` in the Hopf algebra of the
+    branched signature (SPEC.md section 11). The scalar entry of ``bsig``, if present,
+    is ignored (taken as 1). Any vector is accepted, not only signatures of paths.
+
+    Parameters
+    ----------
+    bsig : array-like of shape (..., n) or (..., n + 1), or torch.Tensor
+        Branched signatures, ``n = branched_sig_length(dim', degree, planar=planar)``.
+    dimension : int
+        Dimension of the original paths (>= 1); the flags give the transformed one.
+    degree : int
+        Truncation degree, >= 1.
+    time_aug, lead_lag : bool, default=False
+        Whether ``bsig`` was computed with these path transforms.
+    planar : bool, default=False
+        Planar branched signatures.
+    method : int or None, default=None
+        0: the log on every basis element (same layout as ``bsig``, a leading 0 when
+        ``bsig`` has the scalar entry); 1: its values at the Lyndon forests; 2:
+        coordinates in the Lyndon bracket basis. None means 0 when non-planar and 1
+        when planar; methods 1 and 2 need ``planar=True``.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores.
+
+    Returns
+    -------
+    ndarray or torch.Tensor
+        Shape ``(..., n)`` or ``(..., n + 1)`` for method 0, ``(...,
+        branched_log_sig_length(dim', degree, planar=True))`` for methods 1 and 2.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad argument types, a trailing length other than n or n + 1, NaN/inf, an
+        unsupported method.
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> sksig.branched_sig_to_log_sig(np.array([1.0, 1.0, 0.5, 1.0, 0.0, 0.5]), 2, 2)
+    array([ 1. ,  1. ,  0. ,  0.5, -0.5,  0. ])
+    """
+    dim, degree, planar, method = _log_args(dimension, degree, time_aug, lead_lag,
+                                            planar, method)
+    n_threads = resolve_n_jobs(n_jobs)
+    tb = tables(dim, degree, planar)
+    full, had_scalar, caller, batch_shape = _bsig_input(bsig, tb.n)
+    out = _log_from_full(full, tb, degree, method, had_scalar, n_threads)
+    return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
+
+
+def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
+                     planar=False, scalar_term=False, method=None, correction=None,
+                     n_jobs=1):
+    """Branched log-signatures of piecewise-linear paths.
+
+    Equal to ``branched_sig_to_log_sig(branched_sig(path, ...), ...)``.
+
+    Parameters
+    ----------
+    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
+        Paths with any number of leading batch axes, or a ragged list of paths.
+    degree : int
+        Truncation degree, >= 1.
+    time_aug, lead_lag : bool, default=False
+        Path transforms applied first.
+    end_time : float, default=1.0
+        Final value of the time channel.
+    planar : bool, default=False
+        Planar branched log-signature.
+    scalar_term : bool, default=False
+        Method 0 only: include a leading 0 for the scalar term.
+    method : int or None, default=None
+        As in :func:`branched_sig_to_log_sig` (None: 0 non-planar, 1 planar).
+    correction : None
+        Not supported; must be None.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores.
+
+    Returns
+    -------
+    ndarray or torch.Tensor of shape (..., length_out)
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad argument types or values, bad path shapes, NaN/inf.
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> path = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> sksig.branched_log_sig(path, 2, planar=True)
+    array([ 1. ,  1. ,  0.5,  0. ,  0.5, -0.5,  0. ])
+    """
+    degree = check_int(degree, "degree", minimum=1)
+    time_aug = check_bool(time_aug, "time_aug")
+    lead_lag = check_bool(lead_lag, "lead_lag")
+    end_time = check_end_time(end_time)
+    planar = check_bool(planar, "planar")
+    scalar_term = check_bool(scalar_term, "scalar_term")
+    method = _check_method(method, planar)
+    _check_correction(correction)
+    n_threads = resolve_n_jobs(n_jobs)
+    full, batch_shape, caller, tb = _sig_with_scalar(
+        path, degree, time_aug, lead_lag, end_time, planar, n_threads
+    )
+    out = _log_from_full(full, tb, degree, method, scalar_term, n_threads)
+    return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
+
+
+def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
+                                     time_aug=False, lead_lag=False, planar=False,
+                                     method=None, n_jobs=1):
+    """Backpropagate through :func:`branched_sig_to_log_sig`.
+
+    Parameters
+    ----------
+    bsig : array-like of shape (..., n) or (..., n + 1), or torch.Tensor
+        The branched signatures of the forward pass.
+    blogsig_derivs : array-like or torch.Tensor
+        Gradient of a scalar function with respect to the output of the forward pass,
+        with the batch shape of ``bsig``. Method 0: trailing length n or n + 1 (first
+        entry dropped); methods 1 and 2: exactly the log-signature length.
+    dimension, degree : int
+        As in the forward pass.
+    time_aug, lead_lag, planar : bool, default=False
+        As in the forward pass.
+    method : int or None, default=None
+        As in the forward pass.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores.
+
+    Returns
+    -------
+    ndarray or torch.Tensor shaped like ``bsig``
+        The gradient with respect to ``bsig`` (0 at the scalar entry, if present).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad argument types, shapes, batch shapes, dtypes, kinds or NaN/inf.
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> bsig = np.array([1.0, 1.0, 0.5, 1.0, 0.0, 0.5])
+    >>> sksig.branched_sig_to_log_sig_backprop(bsig, np.ones(6), 2, 2)
+    array([-1., -1.,  1.,  1.,  1.,  1.])
+    """
+    dim, degree, planar, method = _log_args(dimension, degree, time_aug, lead_lag,
+                                            planar, method)
+    n_threads = resolve_n_jobs(n_jobs)
+    tb = tables(dim, degree, planar)
+    full, had_scalar, caller, batch_shape = _bsig_input(bsig, tb.n)
+    derivs, _ = as_array(blogsig_derivs, "blogsig_derivs", caller=caller, min_ndim=1)
+    check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
+    core = _core()
+    grad_log = np.zeros_like(full)
+    if method == 0:
+        length = derivs.shape[-1]
+        if length not in (tb.n, tb.n + 1):
+            raise ValueError(
+                f"blogsig_derivs must have trailing length {tb.n} (or {tb.n + 1} with "
+                f"the scalar term first), got shape {derivs.shape}"
+            )
+        flat = derivs.reshape((-1, length))
+        grad_log[:, 1:] = flat[:, 1:] if length == tb.n + 1 else flat
+    else:
+        lyn = tb.lyndon()
+        n_lyndon = lyn["positions"].shape[0]
+        if derivs.shape[-1] != n_lyndon:
+            raise ValueError(
+                f"blogsig_derivs must have trailing length {n_lyndon} (the method "
+                f"{method} log-signature length), got shape {derivs.shape}"
+            )
+        flat = np.ascontiguousarray(derivs.reshape((-1, n_lyndon)))
+        if flat.shape[0]:
+            core.lyndon_backprop(flat, grad_log, lyn, method == 2, n_threads)
+    grad = np.empty_like(full)
+    if full.shape[0]:
+        core.log_backprop(full, np.ascontiguousarray(grad_log), grad, tb.native(),
+                          degree, n_threads)
+    out = grad if had_scalar else grad[:, 1:]
+    return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
+
+
+def _check_prepare(dimension, degree, time_aug, lead_lag, planar, use_disk, device):
+    dimension = check_int(dimension, "dimension", minimum=1)
+    degree = check_int(degree, "degree")
+    time_aug = check_bool(time_aug, "time_aug")
+    lead_lag = check_bool(lead_lag, "lead_lag")
+    planar = check_bool(planar, "planar")
+    check_bool(use_disk, "use_disk")
+    if device not in ("cpu", "cuda", "both"):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'both', got {device!r}")
+    return transformed_dim(dimension, time_aug, lead_lag), degree, planar
+
+
+def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
+                         lead_lag=False, planar=False, device="both"):
+    """Build and cache the tables of :func:`branched_sig` ahead of time (optional).
+
+    sksig builds them lazily on first use; calling this only moves that cost.
+
+    Parameters
+    ----------
+    dimension : int
+        Original path dimension, >= 1.
+    degree : int
+        Truncation degree, >= 0.
+    use_disk : bool, default=False
+        Accepted for compatibility; tables are kept in memory.
+    time_aug, lead_lag : bool, default=False
+        Path transforms (the tables are those of the transformed dimension).
+    planar : bool, default=False
+        Planar tables.
+    device : {"both", "cpu", "cuda"}, default="both"
+        Accepted for compatibility; the tables are host-side.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad argument types or values.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.prepare_branched_sig(2, 4, planar=True)
+    """
+    dim, degree, planar = _check_prepare(dimension, degree, time_aug, lead_lag, planar,
+                                         use_disk, device)
+    tables(dim, degree, planar).native()
+
+
+def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
+                             time_aug=False, lead_lag=False, planar=False,
+                             device="both"):
+    """Build and cache the tables of the branched log-signature (optional).
+
+    Parameters
+    ----------
+    dimension : int
+        Original path dimension, >= 1.
+    degree : int
+        Truncation degree, >= 1.
+    method : int or None, default=None
+        As in :func:`branched_sig_to_log_sig`.
+    use_disk : bool, default=False
+        Accepted for compatibility; tables are kept in memory.
+    time_aug, lead_lag : bool, default=False
+        Path transforms (the tables are those of the transformed dimension).
+    planar : bool, default=False
+        Planar tables.
+    device : {"both", "cpu", "cuda"}, default="both"
+        Accepted for compatibility.
+
+    Returns
+    -------
+    None
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad argument types or values (e.g. method 1 with ``planar=False``).
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.prepare_branched_log_sig(2, 3, 2, planar=True)
+    """
+    dim, degree, planar = _check_prepare(dimension, degree, time_aug, lead_lag, planar,
+                                         use_disk, device)
+    check_int(degree, "degree", minimum=1)
+    method = _check_method(method, planar)
+    tb = tables(dim, degree, planar)
+    tb.native()
+    if method:
+        tb.lyndon()
+

@@ -1,0 +1,714 @@
+"""Rooted trees and ordered forests: enumeration, indexing and Hopf-algebra tables.
+
+Pure Python (numpy only for the flat tables handed to the native core). Everything is
+built once per (dimension, planar[, degree]) and cached; the locks make concurrent
+first calls build each table only once.
+
+Internal encodings (indices start at 0 in the tree list ``T(d, N, planar)``):
+
+* a tree is ``(children, label)`` with ``children`` a tuple of tree indices (sorted for
+  non-planar trees, left-to-right = earliest-to-latest for planar ones);
+* a planar basis element is an ordered forest, a tuple of planar tree indices (the
+  empty tuple is the scalar term).
+
+The public encoding (SPEC.md section 10.1) is the nested tuple ``(child_1, ...,
+child_k, label)``; the empty tree/forest is ``None``.
+"""
+
+import threading
+from fractions import Fraction
+
+import numpy as np
+
+from sksig._validation import check_bool, check_int
+
+__all__ = [
+    "branched_log_sig_length",
+    "branched_sig_length",
+    "idx_to_tree",
+    "tree_to_idx",
+    "trees",
+    "trees_of_order",
+]
+
+_LOCK = threading.RLock()
+_TREE_LISTS = {}  # (d, planar) -> _TreeList
+_TABLES = {}  # (d, N, planar) -> BranchedTables
+
+
+class _TreeList:
+    """All trees with at most ``max_order`` nodes, in SPEC.md section 10.2 order.
+
+    The order of trees with fewer nodes does not depend on the degree, so one list per
+    (dimension, planar) grows on demand.
+    """
+
+    def __init__(self, d, planar):
+        self.d = d
+        self.planar = planar
+        self.nodes = []  # (children, label)
+        self.size = []  # node count
+        self.index = {}  # (children, label) -> index
+        self.first_of_order = [0, 0]  # first index with n nodes (n = 0, 1, ...)
+        self.max_order = 0
+
+    def extend(self, order):
+        while self.max_order < order:
+            n = self.max_order + 1
+            sequences = _index_sequences(self.size, len(self.nodes), n - 1,
+                                         non_decreasing=not self.planar)
+            for children in sequences:
+                for label in range(self.d):
+                    key = (children, label)
+                    self.index[key] = len(self.nodes)
+                    self.nodes.append(key)
+                    self.size.append(n)
+            self.first_of_order.append(len(self.nodes))
+            self.max_order = n
+
+    def count(self, order):
+        """Number of trees with at most ``order`` nodes."""
+        self.extend(order)
+        return self.first_of_order[order + 1]
+
+    def to_tuple(self, i):
+        children, label = self.nodes[i]
+        return tuple(self.to_tuple(c) for c in children) + (label,)
+
+
+def _tree_list(d, planar, order):
+    with _LOCK:
+        tl = _TREE_LISTS.get((d, planar))
+        if tl is None:
+            tl = _TREE_LISTS[(d, planar)] = _TreeList(d, planar)
+        tl.extend(order)
+        return tl
+
+
+def _index_sequences(sizes, count, total, *, non_decreasing):
+    """Sequences of indices into sizes[:count] whose sizes add up to ``total``.
+
+    Lexicographic order (depth first, indices tried in increasing order); only
+    non-decreasing sequences (multisets) when asked.
+    """
+    out = []
+    seq = []
+
+    def dfs(remaining, start):
+        if remaining == 0:
+            out.append(tuple(seq))
+            return
+        for i in range(start, count):
+            if sizes[i] <= remaining:
+                seq.append(i)
+                dfs(remaining - sizes[i], i if non_decreasing else 0)
+                seq.pop()
+
+    dfs(total, 0)
+    return out
+
+
+def _forests_of_order(tl, n, order_limit):
+    """Ordered forests (tuples of planar tree indices) with exactly n nodes, sorted."""
+    return _index_sequences(tl.size, tl.count(order_limit), n, non_decreasing=False)
+
+
+class BranchedTables:
+    """Basis and coproduct tables for one (dimension, degree, planar).
+
+    Attributes
+    ----------
+    basis : list
+        Internal basis elements; index 0 is the scalar term. Non-planar: tree indices
+        (``None`` at 0); planar: forests (``()`` at 0).
+    n : int
+        Number of basis elements without the scalar term.
+    """
+
+    def __init__(self, d, degree, planar):
+        self.d, self.degree, self.planar = d, degree, planar
+        self.tl = _tree_list(d, planar, degree)
+        n_trees = self.tl.count(degree)
+        if planar:
+            self.basis = [()]
+            for k in range(1, degree + 1):
+                self.basis.extend(_forests_of_order(self.tl, k, degree))
+        else:
+            self.basis = [None] + list(range(n_trees))
+        self.position = {b: i for i, b in enumerate(self.basis)}
+        self.n = len(self.basis) - 1
+        self._lock = threading.Lock()
+        self._native = None
+        self._lyndon = None
+
+    # -- public-encoding conversions ---------------------------------------------------
+    def element_tuple(self, i):
+        b = self.basis[i]
+        if i == 0:
+            return None
+        if self.planar:
+            return tuple(self.tl.to_tuple(t) for t in b)
+        return self.tl.to_tuple(b)
+
+    def order(self, i):
+        b = self.basis[i]
+        if i == 0:
+            return 0
+        if self.planar:
+            return sum(self.tl.size[t] for t in b)
+        return self.tl.size[b]
+
+    # -- coproducts --------------------------------------------------------------------
+    def _bck_tree(self, t, memo):
+        """BCK coproduct of tree t: dict {(left multiset, right tree or -1): coef}."""
+        if t in memo:
+            return memo[t]
+        children, label = self.tl.nodes[t]
+        forest = {((), ()): 1}
+        for c in children:
+            nxt = {}
+            for (l1, r1), k1 in forest.items():
+                for (l2, r2), k2 in self._bck_tree(c, memo).items():
+                    left = tuple(sorted(l1 + l2))
+                    right = tuple(sorted(r1 + ((r2,) if r2 >= 0 else ())))
+                    key = (left, right)
+                    nxt[key] = nxt.get(key, 0) + k1 * k2
+            forest = nxt
+        out = {((t,), -1): 1}
+        for (left, right), k in forest.items():
+            key = (left, self.tl.index[(right, label)])
+            out[key] = out.get(key, 0) + k
+        memo[t] = out
+        return out
+
+    def _mkw_forest(self, forest, memo):
+        """MKW coproduct of an ordered forest: {(left forest, right forest): coef}."""
+        if forest in memo:
+            return memo[forest]
+        if not forest:
+            out = {((), ()): 1}
+        else:
+            head, last = forest[:-1], forest[-1]
+            children, label = self.tl.nodes[last]
+            out = {(forest, ()): 1}
+            for (l1, r1), k1 in self._mkw_forest(head, memo).items():
+                for (l2, r2), k2 in self._mkw_forest(children, memo).items():
+                    right = r1 + (self.tl.index[(r2, label)],)
+                    for s, k3 in _shuffles(l1, l2).items():
+                        key = (s, right)
+                        out[key] = out.get(key, 0) + k1 * k2 * k3
+        memo[forest] = out
+        return out
+
+    def _build_native(self):
+        """Flat arrays for the native core (see branched.hpp for their meaning)."""
+        pos = self.position
+        term_ptr = [0]
+        coef, right, left_ptr, left_idx = [], [], [0], []
+        seg_coef = np.empty(self.n + 1)
+        label_ptr, labels = [0], []
+        memo = {}
+        for e in range(1, self.n + 1):
+            b = self.basis[e]
+            if self.planar:
+                terms = self._mkw_forest(b, memo)
+                for (s, r), k in terms.items():
+                    if s and r:
+                        coef.append(k)
+                        right.append(pos[r])
+                        left_idx.append(pos[s])
+                        left_ptr.append(len(left_idx))
+            else:
+                terms = self._bck_tree(b, memo)
+                for (s, r), k in terms.items():
+                    if s and r >= 0:
+                        coef.append(k)
+                        right.append(r + 1)
+                        left_idx.extend(t + 1 for t in s)
+                        left_ptr.append(len(left_idx))
+            term_ptr.append(len(coef))
+            seg_coef[e] = self._segment_coef(b)
+            labels.extend(self._labels(b))
+            label_ptr.append(len(labels))
+        seg_coef[0] = 1.0
+        i64 = np.int64
+        return {
+            "term_ptr": np.asarray(term_ptr, i64),
+            "term_coef": np.asarray(coef, np.float64),
+            "term_right": np.asarray(right, i64),
+            "left_ptr": np.asarray(left_ptr, i64),
+            "left_idx": np.asarray(left_idx, i64),
+            "seg_coef": seg_coef,
+            "label_ptr": np.asarray(label_ptr, i64),
+            "labels": np.asarray(labels, i64),
+        }
+
+    def native(self):
+        with self._lock:
+            if self._native is None:
+                self._native = self._build_native()
+            return self._native
+
+    # -- single segment ----------------------------------------------------------------
+    def _tree_labels(self, t):
+        children, label = self.tl.nodes[t]
+        out = [label]
+        for c in children:
+            out.extend(self._tree_labels(c))
+        return out
+
+    def _labels(self, b):
+        if self.planar:
+            return [a for t in b for a in self._tree_labels(t)]
+        return self._tree_labels(b)
+
+    def _tree_factorial(self, t):
+        children, _ = self.tl.nodes[t]
+        out = self.tl.size[t]
+        for c in children:
+            out *= self._tree_factorial(c)
+        return out
+
+    def _planar_coef(self, forest):
+        """c(omega) of SPEC.md section 10.3 (exact rational)."""
+        if not forest:
+            return Fraction(1)
+        head, last = forest[:-1], forest[-1]
+        children, _ = self.tl.nodes[last]
+        size = self.tl.size[last]
+        c_tree = self._planar_coef(children) / size
+        if not head:
+            return c_tree
+        head_size = sum(self.tl.size[t] for t in head)
+        return self._planar_coef(head) * c_tree * Fraction(size, head_size + size)
+
+    def _segment_coef(self, b):
+        if self.planar:
+            return float(self._planar_coef(b))
+        return 1.0 / self._tree_factorial(b)
+
+    # -- Lyndon forests (planar log-signature methods 1 and 2) -------------------------
+    def lyndon(self):
+        """(positions of Lyndon forests in the basis, strictly-lower CSR of T)."""
+        with self._lock:
+            if self._lyndon is None:
+                self._lyndon = self._build_lyndon()
+            return self._lyndon
+
+    def _build_lyndon(self):
+        if not self.planar:
+            raise ValueError("Lyndon forests exist only for planar=True")
+        words = [b for b in self.basis[1:] if _is_lyndon(b)]
+        where = {w: i for i, w in enumerate(words)}
+        positions = np.asarray([self.position[w] for w in words], np.int64)
+        cols, vals = [], []
+        memo = {}
+        for i, w in enumerate(words):
+            for u, k in sorted(_bracket(w, memo).items()):
+                j = where.get(u)
+                if j is None or k == 0:
+                    continue
+                if j == i:
+                    if k != 1:
+                        raise AssertionError("Lyndon bracket matrix not unitriangular")
+                    continue
+                # T[j, i] with j > i (P_w = w + larger words): stored row-wise below.
+                cols.append((j, i, k))
+        # Re-sort into row-major CSR over rows j.
+        cols.sort()
+        rows = [[] for _ in words]
+        for j, i, k in cols:
+            rows[j].append((i, k))
+        ptr, idx = [0], []
+        for r in rows:
+            for i, k in r:
+                idx.append(i)
+                vals.append(k)
+            ptr.append(len(idx))
+        return {
+            "positions": positions,
+            "tri_ptr": np.asarray(ptr, np.int64),
+            "tri_idx": np.asarray(idx, np.int64),
+            "tri_val": np.asarray(vals, np.float64),
+        }
+
+
+def _shuffles(a, b):
+    """Shuffles of two tuples as {sequence: multiplicity}."""
+    out = {}
+    n, m = len(a), len(b)
+    if n == 0 or m == 0:
+        return {a + b: 1}
+    for mask in _interleavings(n, m):
+        ia = ib = 0
+        seq = []
+        for from_a in mask:
+            if from_a:
+                seq.append(a[ia])
+                ia += 1
+            else:
+                seq.append(b[ib])
+                ib += 1
+        key = tuple(seq)
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+def _interleavings(n, m):
+    if n == 0:
+        yield (False,) * m
+        return
+    if m == 0:
+        yield (True,) * n
+        return
+    for rest in _interleavings(n - 1, m):
+        yield (True,) + rest
+    for rest in _interleavings(n, m - 1):
+        yield (False,) + rest
+
+
+def _is_lyndon(w):
+    return all(w < w[i:] + w[:i] for i in range(1, len(w)))
+
+
+def _bracket(w, memo):
+    """Standard bracketing P_w of a Lyndon word as {word: coef} (SPEC.md 8.2)."""
+    if w in memo:
+        return memo[w]
+    if len(w) == 1:
+        out = {w: 1}
+    else:
+        for i in range(1, len(w)):
+            if _is_lyndon(w[i:]):
+                u, v = w[:i], w[i:]
+                break
+        pu, pv = _bracket(u, memo), _bracket(v, memo)
+        out = {}
+        for x, kx in pu.items():
+            for y, ky in pv.items():
+                out[x + y] = out.get(x + y, 0) + kx * ky
+                out[y + x] = out.get(y + x, 0) - kx * ky
+    memo[w] = out
+    return out
+
+
+def tables(d, degree, planar):
+    """The cached :class:`BranchedTables` for (dimension, degree, planar)."""
+    key = (d, degree, planar)
+    with _LOCK:
+        t = _TABLES.get(key)
+        if t is None:
+            t = _TABLES[key] = BranchedTables(d, degree, planar)
+        return t
+
+
+# -- lengths (closed-form counts, no enumeration) --------------------------------------
+def _tree_counts(d, degree, planar):
+    """(trees with n nodes, basis elements with n nodes) for n = 0..degree."""
+    trees = [0] * (degree + 1)
+    forests = [1] + [0] * degree  # planar: ordered forests; non-planar: multisets
+    for n in range(1, degree + 1):
+        trees[n] = d * forests[n - 1]
+        if planar:
+            forests[n] = sum(trees[k] * forests[n - k] for k in range(1, n + 1))
+        else:
+            # Euler transform: multisets of trees with n nodes.
+            weights = [
+                sum(k * trees[k] for k in range(1, j + 1) if j % k == 0)
+                for j in range(n + 1)
+            ]
+            forests[n] = sum(weights[j] * forests[n - j] for j in range(1, n + 1)) // n
+    return trees, (forests if planar else trees)
+
+
+def _mobius(n):
+    result, p = 1, 2
+    while p * p <= n:
+        if n % p == 0:
+            n //= p
+            if n % p == 0:
+                return 0
+            result = -result
+        p += 1
+    return -result if n > 1 else result
+
+
+def _check_dims(dimension, degree, planar):
+    dimension = check_int(dimension, "dimension")
+    degree = check_int(degree, "degree")
+    planar = check_bool(planar, "planar")
+    return dimension, degree, planar
+
+
+def branched_sig_length(dimension, degree, *, planar=False, scalar_term=False):
+    """Length of a branched signature.
+
+    Parameters
+    ----------
+    dimension : int
+        Path dimension (after any transform), >= 0.
+    degree : int
+        Truncation degree (maximal number of nodes), >= 0.
+    planar : bool, default=False
+        Planar (ordered forests) instead of non-planar (trees).
+    scalar_term : bool, default=False
+        Count the leading scalar term.
+
+    Returns
+    -------
+    int
+        Number of trees (non-planar) or ordered forests (planar) with 1..degree nodes,
+        plus one with the scalar term. 0 for degree 0 or dimension 0 without it.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument has the wrong type or is negative.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.branched_sig_length(2, 3), sksig.branched_sig_length(2, 3, planar=True)
+    (20, 50)
+    """
+    dimension, degree, planar = _check_dims(dimension, degree, planar)
+    scalar_term = check_bool(scalar_term, "scalar_term")
+    _, basis = _tree_counts(dimension, degree, planar)
+    return sum(basis[1:]) + (1 if scalar_term else 0)
+
+
+def branched_log_sig_length(dimension, degree, *, planar=False):
+    """Length of a branched log-signature (method 1 or 2 when planar).
+
+    Parameters
+    ----------
+    dimension : int
+        Path dimension (after any transform), >= 0.
+    degree : int
+        Truncation degree, >= 0.
+    planar : bool, default=False
+        Planar: the number of Lyndon forests; non-planar: the number of trees.
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument has the wrong type or is negative.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.branched_log_sig_length(2, 3, planar=True)
+    33
+    """
+    dimension, degree, planar = _check_dims(dimension, degree, planar)
+    trees, basis = _tree_counts(dimension, degree, planar)
+    if not planar:
+        return sum(basis[1:])
+    # c_k = [t^k] log(1 / (1 - P(t))) = sum_m P(t)^m / m, with P(t) = sum_n p_n t^n.
+    c = [Fraction(0)] * (degree + 1)
+    power = [Fraction(1)] + [Fraction(0)] * degree
+    for m in range(1, degree + 1):
+        power = [
+            sum(power[j] * trees[k - j] for j in range(0, k)) for k in range(degree + 1)
+        ]
+        for k in range(degree + 1):
+            c[k] += power[k] / m
+    total = 0
+    for n in range(1, degree + 1):
+        ell = sum(_mobius(n // k) * k * c[k] for k in range(1, n + 1) if n % k == 0) / n
+        total += int(ell)
+    return total
+
+
+# -- public enumeration API ------------------------------------------------------------
+def trees(dimension, degree, *, planar=False):
+    """The branched-signature basis in coefficient order (SPEC.md section 10.2).
+
+    Parameters
+    ----------
+    dimension : int
+        Number of labels (path dimension after transforms), >= 0.
+    degree : int
+        Maximal number of nodes, >= 0.
+    planar : bool, default=False
+        Ordered forests of planar trees instead of non-planar trees.
+
+    Returns
+    -------
+    tuple
+        ``None`` (the scalar term) followed by the trees (non-planar) or ordered
+        forests (planar) in basis order; a tree is ``(child_1, ..., child_k, label)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument has the wrong type or is negative.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.trees(2, 2)
+    (None, (0,), (1,), ((0,), 0), ((0,), 1), ((1,), 0), ((1,), 1))
+    """
+    dimension, degree, planar = _check_dims(dimension, degree, planar)
+    t = tables(dimension, degree, planar)
+    return tuple(t.element_tuple(i) for i in range(t.n + 1))
+
+
+def trees_of_order(dimension, order, *, planar=False):
+    """Basis elements with exactly ``order`` nodes, in basis order.
+
+    Parameters
+    ----------
+    dimension : int
+        Number of labels, >= 0.
+    order : int
+        Number of nodes, >= 0.
+    planar : bool, default=False
+        Ordered forests (planar) instead of trees.
+
+    Returns
+    -------
+    tuple
+        ``(None,)`` for order 0.
+
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument has the wrong type or is negative.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.trees_of_order(1, 3)
+    (((0,), (0,), 0), (((0,), 0), 0))
+    """
+    dimension, order, planar = _check_dims(dimension, order, planar)
+    if order == 0:
+        return (None,)
+    t = tables(dimension, order, planar)
+    return tuple(
+        t.element_tuple(i) for i in range(1, t.n + 1) if t.order(i) == order
+    )
+
+
+def _internal_tree(tree, tl, where):
+    """Index of a public-encoded tree in the tree list, or raise ValueError."""
+    if not isinstance(tree, tuple) or not tree:
+        raise ValueError(f"{where}: {tree!r} is not a tree (a non-empty tuple)")
+    label = tree[-1]
+    if isinstance(label, (bool, np.bool_)) or not isinstance(label, (int, np.integer)):
+        raise ValueError(f"{where}: the last entry of {tree!r} must be an int label")
+    children = tuple(_internal_tree(c, tl, where) for c in tree[:-1])
+    i = tl.index.get((children, int(label)))
+    if i is None:
+        raise ValueError(
+            f"{where}: {tree!r} is not a basis tree (labels must lie in "
+            f"[0, {tl.d}); non-planar children in canonical order)"
+        )
+    return i
+
+
+def tree_to_idx(tree, dimension, degree, *, planar=False, scalar_term=False):
+    """Position of a tree (or planar forest) in the branched-signature layout.
+
+    Parameters
+    ----------
+    tree : tuple or None
+        A tree ``(child_1, ..., child_k, label)``; with ``planar=True`` an ordered
+        forest (tuple of trees) or a bare tree (a one-tree forest). ``None`` is the
+        scalar term (only with ``scalar_term=True``).
+    dimension, degree : int
+        The basis (number of labels, maximal number of nodes).
+    planar : bool, default=False
+        Planar basis.
+    scalar_term : bool, default=False
+        Whether the layout starts with the scalar term (else positions shift by -1).
+
+    Returns
+    -------
+    int
+
+    Raises
+    ------
+    ValueError
+        If ``tree`` is not an element of the basis.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.tree_to_idx(((0,), 1), 2, 2)
+    3
+    """
+    dimension, degree, planar = _check_dims(dimension, degree, planar)
+    scalar_term = check_bool(scalar_term, "scalar_term")
+    t = tables(dimension, degree, planar)
+    shift = 0 if scalar_term else 1
+    if tree is None:
+        if not scalar_term:
+            raise ValueError(
+                "tree None (the scalar term) has no index with scalar_term=False"
+            )
+        return 0
+    where = "tree_to_idx"
+    if planar:
+        is_bare_tree = (
+            isinstance(tree, tuple) and tree
+            and isinstance(tree[-1], (int, np.integer))
+            and not isinstance(tree[-1], (bool, np.bool_))
+        )
+        forest = (tree,) if is_bare_tree else tree
+        if not isinstance(forest, tuple) or not forest:
+            raise ValueError(f"{where}: {tree!r} is not a planar forest")
+        key = tuple(_internal_tree(c, t.tl, where) for c in forest)
+    else:
+        key = _internal_tree(tree, t.tl, where)
+    i = t.position.get(key)
+    if i is None:
+        raise ValueError(f"{where}: {tree!r} has more than degree={degree} nodes")
+    return i - shift
+
+
+def idx_to_tree(idx, dimension, degree, *, planar=False, scalar_term=False):
+    """Tree (or planar forest) at a position of the branched-signature layout.
+
+    Parameters
+    ----------
+    idx : int
+        Position in the layout.
+    dimension, degree : int
+        The basis.
+    planar : bool, default=False
+        Planar basis.
+    scalar_term : bool, default=False
+        Whether the layout starts with the scalar term.
+
+    Returns
+    -------
+    tuple or None
+
+    Raises
+    ------
+    ValueError
+        If ``idx`` is out of range.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.idx_to_tree(3, 2, 2)
+    ((0,), 1)
+    """
+    dimension, degree, planar = _check_dims(dimension, degree, planar)
+    scalar_term = check_bool(scalar_term, "scalar_term")
+    idx = check_int(idx, "idx")
+    t = tables(dimension, degree, planar)
+    i = idx + (0 if scalar_term else 1)
+    if i > t.n:
+        raise ValueError(
+            f"idx must be in [0, {t.n + (1 if scalar_term else 0)}), got {idx}"
+        )
+    return t.element_tuple(i)
