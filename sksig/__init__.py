@@ -22,8 +22,33 @@ from sksig._log_sig import (
     sig_length,
 )
 from sksig._log_sig_estimator import LogSigJoin
-from sksig._lyndon import lyndon_words, lyndon_words_of_length
-from sksig._transform_path import transform_path, transform_path_backprop
+from sksig._lyndon import (
+    lyndon_words,
+    lyndon_words_of_length,
+)
+from sksig._sig_kernel import (
+    sig_kernel,
+    sig_kernel_backprop,
+    sig_kernel_delta_backprop,
+    sig_kernel_gram,
+    sig_kernel_gram_backprop,
+)
+from sksig._sig_kernel_estimator import SigKernel
+from sksig._static_kernels import (
+    LinearKernel,
+    Matern12Kernel,
+    Matern32Kernel,
+    Matern52Kernel,
+    PolynomialKernel,
+    RationalQuadraticKernel,
+    RBFKernel,
+    ScaledLinearKernel,
+    StaticKernel,
+)
+from sksig._transform_path import (
+    transform_path,
+    transform_path_backprop,
+)
 from sksig._trees import (
     branched_log_sig_length,
     branched_sig_length,
@@ -35,7 +60,17 @@ from sksig._trees import (
 
 __all__ = [
     "BranchedLogSig",
+    "LinearKernel",
     "LogSigJoin",
+    "Matern12Kernel",
+    "Matern32Kernel",
+    "Matern52Kernel",
+    "PolynomialKernel",
+    "RBFKernel",
+    "RationalQuadraticKernel",
+    "ScaledLinearKernel",
+    "SigKernel",
+    "StaticKernel",
     "branched_log_sig",
     "branched_log_sig_length",
     "branched_sig",
@@ -54,6 +89,11 @@ __all__ = [
     "prepare_log_sig",
     "show_config",
     "sig",
+    "sig_kernel",
+    "sig_kernel_backprop",
+    "sig_kernel_delta_backprop",
+    "sig_kernel_gram",
+    "sig_kernel_gram_backprop",
     "sig_length",
     "transform_path",
     "transform_path_backprop",

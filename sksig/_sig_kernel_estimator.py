@@ -21,7 +21,7 @@ from sksig._sig_kernel import (
     sig_kernel_gram,
     sig_kernel_gram_backprop,
 )
-from sksig._static_kernels import LinearKernel
+from sksig._static_kernels import LinearKernel, StaticKernel
 from sksig._validation import (
     Interval,
     check_dyadic_order,
@@ -103,7 +103,7 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 
     _parameter_constraints: dict = {
         "dyadic_order": [Interval(Integral, 0, 30, closed="both"), tuple],
-        "static_kernel": [None, BaseEstimator],
+        "static_kernel": [None, StaticKernel],
         "time_aug": ["boolean"],
         "lead_lag": ["boolean"],
         "end_time": [Real],

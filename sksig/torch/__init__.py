@@ -8,4 +8,6 @@ functional API and whose backward calls the matching ``*_backprop``, so
 
 import torch  # noqa: F401  (fail early with a clear ImportError when torch is missing)
 
-__all__ = []
+from sksig.torch._sig_kernel import sig_kernel, sig_kernel_gram
+
+__all__ = ["sig_kernel", "sig_kernel_gram"]

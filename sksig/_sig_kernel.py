@@ -1,0 +1,499 @@
+"""Signature kernels by the Goursat PDE (SPEC.md §4-§6) and their exact gradients.
+
+The kernel of two paths solves ``d^2 k / ds dt = k * d^2 kappa(x_s, y_t) / ds dt`` with
+``k = 1`` on the axes. We use pySigLib's finite-difference scheme on a grid refined
+``2**dyadic_order`` times per segment (SPEC.md §4.2), and the exact discrete adjoint of
+that scheme for gradients, chained through the static kernel and the path transforms.
+"""
+
+import numpy as np
+
+from sksig._array import as_array, as_path_batch, check_same_batch
+from sksig._static_kernels import as_static_kernel
+from sksig._validation import (
+    check_bool,
+    check_dyadic_order,
+    check_end_time,
+    check_max_batch,
+    resolve_n_jobs,
+)
+
+__all__ = [
+    "sig_kernel",
+    "sig_kernel_backprop",
+    "sig_kernel_delta_backprop",
+    "sig_kernel_gram",
+    "sig_kernel_gram_backprop",
+]
+
+# Refined grid cells per pair beyond which a call would run for hours.
+_MAX_CELLS = 2**36
+# Bytes of per-pair gradient buffers the Gram backprop may hold at once by default.
+_GRAM_BUFFER_BYTES = 64 * 2**20
+
+
+class _Setup:
+    """Validated arguments shared by the four kernel functions."""
+
+    def __init__(self, path1, path2, dyadic_order, static_kernel, time_aug, lead_lag,
+                 end_time, n_jobs, *, gram, caller=None):
+        self.time_aug = check_bool(time_aug, "time_aug")
+        self.lead_lag = check_bool(lead_lag, "lead_lag")
+        self.end_time = check_end_time(end_time)
+        self.n_threads = resolve_n_jobs(n_jobs)
+        self.orders = check_dyadic_order(dyadic_order)
+        self.kernel = as_static_kernel(static_kernel)
+        kw = dict(time_aug=self.time_aug, lead_lag=self.lead_lag, end_time=self.end_time,
+                  n_threads=self.n_threads)
+        self.b1 = as_path_batch(path1, "path1", caller=caller, **kw)
+        self.b2 = as_path_batch(path2, "path2", caller=self.b1.caller, **kw)
+        self.caller = self.b1.caller
+        if self.b1.raw_dim != self.b2.raw_dim:
+            raise ValueError(
+                f"path1 and path2 must have the same dimension, got {self.b1.raw_dim} "
+                f"and {self.b2.raw_dim}"
+            )
+        if not gram:
+            check_same_batch(self.b1.batch_shape, self.b2.batch_shape, "path1", "path2")
+        lam1, lam2 = self.orders
+        self.grid_shape = ((self.b1.length - 1) * 2**lam1 + 1,
+                           (self.b2.length - 1) * 2**lam2 + 1)
+        if self.grid_shape[0] * self.grid_shape[1] > _MAX_CELLS:
+            raise ValueError(
+                f"dyadic_order={dyadic_order} refines these paths to a PDE grid of "
+                f"{self.grid_shape[0]} x {self.grid_shape[1]} points per pair, too many "
+                "to compute; use a smaller dyadic order or shorter paths"
+            )
+        self.ragged = self.b1.ragged or self.b2.ragged
+
+    def no_ragged_grid(self, what):
+        if self.ragged:
+            raise ValueError(
+                f"{what} needs paths of one length: ragged lists have grids of "
+                "different shapes; pass arrays, or compute each pair separately"
+            )
+
+    def grid_array(self, value, name, batch_shape):
+        """A grid-shaped argument (derivs or k_grid), shape-checked exactly."""
+        array, _ = as_array(value, name, caller=self.caller)
+        want = tuple(batch_shape) + self.grid_shape
+        if array.shape != want:
+            raise ValueError(
+                f"{name} must have the PDE grid shape {want} (batch shape + "
+                f"((L1'-1)*2**lambda1 + 1, (L2'-1)*2**lambda2 + 1) for the transformed "
+                f"paths), got {array.shape}"
+            )
+        return array.reshape(-1)
+
+
+def _overflow_message(where):
+    return (
+        f"{where}: the signature kernel overflowed to inf/NaN. The kernel grows "
+        "exponentially with the size of the path increments: rescale the paths (e.g. "
+        "divide them by their typical range) or lower the dyadic order (coarse grids "
+        "of large increments are also unstable); float32 overflows much sooner than "
+        "float64"
+    )
+
+
+def _native(where, fn, *args):
+    try:
+        fn(*args)
+    except FloatingPointError:
+        raise FloatingPointError(_overflow_message(where)) from None
+
+
+def _check_finite(array, where):
+    if not np.isfinite(array).all():
+        raise FloatingPointError(_overflow_message(where))
+
+
+def _empty_grid(s):
+    return np.empty(0, s.caller.dtype)
+
+
+def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
+               lead_lag=False, end_time=1.0, n_jobs=1, return_grid=False):
+    """Signature kernels of pairs of paths, ``<S(x), S(y)>``, by the Goursat PDE.
+
+    The PDE of SPEC.md §4 is solved on a grid that splits every pair of segments into
+    ``2**dyadic_order`` sub-steps per side; the value converges to the inner product
+    of full signatures as the order grows. The static kernel ``kappa`` replaces the
+    inner product of the points (the kernel of the lifted paths).
+
+    Parameters
+    ----------
+    path1 : array-like of shape (..., length_1, dim), torch.Tensor or list of 2-D arrays
+        First paths; a ragged list of 2-D paths is a batch of shape ``(n,)``.
+    path2 : array-like of shape (..., length_2, dim), torch.Tensor or list of 2-D arrays
+        Second paths, with the same batch shape and dimension (lengths may differ).
+    dyadic_order : int or pair of ints
+        Refinement of the PDE grid: each segment is split into ``2**dyadic_order``
+        steps; a pair ``(order_1, order_2)`` refines the two paths differently.
+    static_kernel : StaticKernel, optional
+        Kernel on points, e.g. ``RBFKernel(sigma=1.0)``; None means linear.
+    time_aug : bool, default=False
+        Append a time channel to the paths first (see :func:`transform_path`).
+    lead_lag : bool, default=False
+        Apply the lead-lag transform first.
+    end_time : float, default=1.0
+        Last value of the time channel.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    return_grid : bool, default=False
+        Return the whole PDE grid instead of its last entry.
+
+    Returns
+    -------
+    ndarray or torch.Tensor of shape (...) or (..., M1 + 1, M2 + 1)
+        The kernels (0-d for one unbatched pair). With ``return_grid``,
+        ``M_k = (L_k' - 1) * 2**order_k`` for the transformed lengths ``L_k'``; row 0
+        and column 0 are 1 and the last entry is the kernel. A one-point path has
+        kernel 1 (and a grid of ones).
+
+    Raises
+    ------
+    TypeError
+        For non-float arrays, mixed array kinds or dtypes, or non-bool flags.
+    ValueError
+        For mismatched batch shapes or dimensions, NaN/inf, paths without points or
+        channels, negative orders, a non-kernel ``static_kernel``, or
+        ``return_grid`` with ragged lists.
+    FloatingPointError
+        If the kernel overflows (rescale the paths).
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> x = np.array([[0.0], [1.0]]); y = np.array([[0.0], [2.0]])
+    >>> float(sksig.sig_kernel(x, y, 1))
+    4.25830078125
+    """
+    return_grid = check_bool(return_grid, "return_grid")
+    s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
+               n_jobs, gram=False)
+    from sksig._core import _sig_kernel
+
+    if return_grid:
+        s.no_ragged_grid("return_grid=True")
+    n = s.b1.n_paths
+    out = np.empty(n, s.caller.dtype)
+    grid = (np.empty(n * s.grid_shape[0] * s.grid_shape[1], s.caller.dtype)
+            if return_grid else _empty_grid(s))
+    _native("sig_kernel", _sig_kernel.forward, s.b1.data, s.b2.data, False, s.orders,
+            s.kernel, out, grid, s.n_threads)
+    if return_grid:
+        _check_finite(grid, "sig_kernel")
+        return s.caller.out(grid.reshape(s.b1.batch_shape + s.grid_shape))
+    return s.caller.out(out.reshape(s.b1.batch_shape))
+
+
+def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
+                    lead_lag=False, end_time=1.0, n_jobs=1, max_batch=-1,
+                    return_grid=False):
+    """Gram matrix of signature kernels between two batches of paths.
+
+    ``G[i..., j...] = sig_kernel(path1[i...], path2[j...])`` with the same options.
+    When ``path1`` and ``path2`` are equal in content (not only the same object) and
+    the two dyadic orders are equal, only pairs ``i <= j`` are solved and mirrored, so
+    the result is exactly symmetric. With unequal orders ``k(x_j, x_i)`` is a
+    different number from ``k(x_i, x_j)`` and every pair is computed.
+
+    Parameters
+    ----------
+    path1 : array-like of shape (*b1, length_1, dim), torch.Tensor or list of 2-D arrays
+        First batch (an unbatched path contributes no axes).
+    path2 : array-like of shape (*b2, length_2, dim), torch.Tensor or list of 2-D arrays
+        Second batch, same dimension.
+    dyadic_order : int or pair of ints
+        As in :func:`sig_kernel`.
+    static_kernel, time_aug, lead_lag, end_time, n_jobs
+        As in :func:`sig_kernel`.
+    max_batch : int, default=-1
+        Accepted for compatibility: -1 or a positive int. Memory here is already
+        bounded per thread; results never depend on it.
+    return_grid : bool, default=False
+        Return the PDE grid of every pair.
+
+    Returns
+    -------
+    ndarray or torch.Tensor of shape (*b1, *b2) or (*b1, *b2, M1 + 1, M2 + 1)
+
+    Raises
+    ------
+    TypeError, ValueError, FloatingPointError
+        As in :func:`sig_kernel`; ``ValueError`` also for a bad ``max_batch``.
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> X = np.array([[[0.0], [1.0]], [[0.0], [2.0]]])
+    >>> sksig.sig_kernel_gram(X, X, 0)
+    array([[2.25, 4.  ],
+           [4.  , 9.  ]])
+    """
+    return_grid = check_bool(return_grid, "return_grid")
+    check_max_batch(max_batch)
+    s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
+               n_jobs, gram=True)
+    from sksig._core import _sig_kernel
+
+    if return_grid:
+        s.no_ragged_grid("return_grid=True")
+    n1, n2 = s.b1.n_paths, s.b2.n_paths
+    shape = s.b1.batch_shape + s.b2.batch_shape
+    out = np.empty(n1 * n2, s.caller.dtype)
+    cells = s.grid_shape[0] * s.grid_shape[1]
+    grid = np.empty(n1 * n2 * cells, s.caller.dtype) if return_grid else _empty_grid(s)
+    symmetric = (s.orders[0] == s.orders[1] and s.b1.data.shape == s.b2.data.shape
+                 and np.array_equal(s.b1.data, s.b2.data))
+    if symmetric:
+        _native("sig_kernel_gram", _sig_kernel.forward_symmetric, s.b1.data, s.orders,
+                s.kernel, out, grid, s.n_threads)
+    else:
+        _native("sig_kernel_gram", _sig_kernel.forward, s.b1.data, s.b2.data, True,
+                s.orders, s.kernel, out, grid, s.n_threads)
+    if return_grid:
+        _check_finite(grid, "sig_kernel_gram")
+        return s.caller.out(grid.reshape(shape + s.grid_shape))
+    return s.caller.out(out.reshape(shape))
+
+
+def _check_flags(left_deriv, right_deriv):
+    left = check_bool(left_deriv, "left_deriv")
+    right = check_bool(right_deriv, "right_deriv")
+    if not (left or right):
+        raise ValueError("at least one of left_deriv and right_deriv must be True")
+    return left, right
+
+
+def _pair_derivs(s, derivs, return_grid):
+    """derivs of the pairwise backprops, flat, shape-checked."""
+    batch = s.b1.batch_shape
+    if return_grid:
+        s.no_ragged_grid("return_grid=True")
+        return s.grid_array(derivs, "derivs", batch)
+    array, _ = as_array(derivs, "derivs", caller=s.caller)
+    n = s.b1.n_paths
+    ok = array.shape == tuple(batch) or array.shape == (n,) or (
+        batch == () and array.size == 1 and array.ndim <= 2)
+    if not ok:
+        raise ValueError(
+            f"derivs must have the kernels' batch shape {tuple(batch)}"
+            + (" (or a flat vector of that size)" if len(batch) > 1 else "")
+            + f", got {array.shape}"
+        )
+    return array.reshape(-1)
+
+
+def _k_grid(s, k_grid, batch_shape):
+    if k_grid is None:
+        return _empty_grid(s)
+    s.no_ragged_grid("k_grid")
+    return s.grid_array(k_grid, "k_grid", batch_shape)
+
+
+def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
+                        time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
+                        right_deriv=False, k_grid=None, n_jobs=1, return_grid=False):
+    """Gradients of a function of :func:`sig_kernel` with respect to the paths.
+
+    The exact vector-Jacobian product of the discrete scheme (SPEC.md §5), chained
+    through the static kernel and the path transforms.
+
+    Parameters
+    ----------
+    derivs : array-like of shape (...) or (..., M1 + 1, M2 + 1)
+        ``dF/dk`` for each kernel (a 0-d or size-1 array for one unbatched pair), or,
+        with ``return_grid=True``, ``dF/dgrid`` shaped like the PDE grid (entries of
+        row 0 and column 0 have no effect).
+    path1, path2 : array-like, torch.Tensor or list of 2-D arrays
+        The paths passed to :func:`sig_kernel`.
+    dyadic_order : int or pair of ints
+        As in :func:`sig_kernel`.
+    static_kernel, time_aug, lead_lag, end_time : optional
+        As in :func:`sig_kernel`.
+    left_deriv : bool, default=True
+        Return the gradient with respect to ``path1``.
+    right_deriv : bool, default=False
+        Return the gradient with respect to ``path2``.
+    k_grid : array-like of shape (..., M1 + 1, M2 + 1), optional
+        The forward grid (``sig_kernel(..., return_grid=True)``) to reuse instead of
+        recomputing it. Shape-checked.
+    n_jobs : int, default=1
+        CPU threads. Results do not depend on it.
+    return_grid : bool, default=False
+        Whether ``derivs`` is grid-shaped.
+
+    Returns
+    -------
+    grad_path1, grad_path2 : ndarray, torch.Tensor, list or None
+        Shaped like ``path1`` and ``path2`` (``(length, dim)`` for unbatched paths, a
+        list for ragged lists); None where the flag is False.
+
+    Raises
+    ------
+    ValueError
+        If both flags are False, ``derivs`` or ``k_grid`` has the wrong shape, or for
+        the invalid inputs of :func:`sig_kernel`.
+    TypeError
+        For mixed array kinds or dtypes.
+    FloatingPointError
+        If the computation overflows (rescale the paths).
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> x = np.array([[0.0], [1.0]]); y = np.array([[0.0], [2.0]])
+    >>> gx, gy = sksig.sig_kernel_backprop(1.0, x, y, 0, right_deriv=True)
+    >>> gx.ravel(), gy.ravel()
+    (array([-3.,  3.]), array([-1.5,  1.5]))
+    """
+    left, right = _check_flags(left_deriv, right_deriv)
+    return_grid = check_bool(return_grid, "return_grid")
+    s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
+               n_jobs, gram=False)
+    d = _pair_derivs(s, derivs, return_grid)
+    kg = _k_grid(s, k_grid, s.b1.batch_shape)
+    from sksig._core import _sig_kernel
+
+    x, y = s.b1.data, s.b2.data
+    gx = np.empty(x.size if left else 0, x.dtype)
+    gy = np.empty(y.size if right else 0, y.dtype)
+    _native("sig_kernel_backprop", _sig_kernel.backward, x, y, s.orders, s.kernel, d,
+            return_grid, kg, gx, gy, np.empty(0, x.dtype), s.n_threads)
+    return (s.b1.grad_to_input(gx.reshape(x.shape), s.n_threads) if left else None,
+            s.b2.grad_to_input(gy.reshape(y.shape), s.n_threads) if right else None)
+
+
+def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
+                              time_aug=False, lead_lag=False, end_time=1.0, k_grid=None,
+                              n_jobs=1, return_grid=False):
+    """Gradient of a function of :func:`sig_kernel` with respect to the increment Gram.
+
+    The signature kernel depends on the paths and on the static kernel only through
+    the increment Gram ``Delta`` of the transformed paths (SPEC.md §3.2, see
+    :meth:`StaticKernel.increment_gram`). This returns ``Gamma = dF/dDelta``, from
+    which path gradients (:meth:`StaticKernel.increment_gram_backprop`) or gradients
+    with respect to static-kernel hyper-parameters follow by the chain rule.
+
+    Parameters
+    ----------
+    derivs, path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
+    k_grid, n_jobs, return_grid
+        As in :func:`sig_kernel_backprop`. Ragged lists are not accepted.
+
+    Returns
+    -------
+    ndarray or torch.Tensor of shape (..., L1' - 1, L2' - 1)
+        ``dF/dDelta`` over the segments of the transformed paths.
+
+    Raises
+    ------
+    ValueError, TypeError, FloatingPointError
+        As in :func:`sig_kernel_backprop`; ``ValueError`` for ragged lists.
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> x = np.array([[0.0], [1.0]]); y = np.array([[0.0], [2.0]])
+    >>> sksig.sig_kernel_delta_backprop(1.0, x, y, 0)  # d/dD (1 + D + D**2/4) at D = 2
+    array([[2.]])
+    """
+    return_grid = check_bool(return_grid, "return_grid")
+    s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
+               n_jobs, gram=False)
+    s.no_ragged_grid("sig_kernel_delta_backprop")
+    d = _pair_derivs(s, derivs, return_grid)
+    kg = _k_grid(s, k_grid, s.b1.batch_shape)
+    from sksig._core import _sig_kernel
+
+    x, y = s.b1.data, s.b2.data
+    gamma = np.empty(x.shape[0] * (x.shape[1] - 1) * (y.shape[1] - 1), x.dtype)
+    empty = np.empty(0, x.dtype)
+    _native("sig_kernel_delta_backprop", _sig_kernel.backward, x, y, s.orders, s.kernel,
+            d, return_grid, kg, empty, empty, gamma, s.n_threads)
+    _check_finite(gamma, "sig_kernel_delta_backprop")
+    return s.caller.out(gamma.reshape(s.b1.batch_shape + (x.shape[1] - 1, y.shape[1] - 1)))
+
+
+def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
+                             time_aug=False, lead_lag=False, end_time=1.0,
+                             left_deriv=True, right_deriv=False, k_grid=None, n_jobs=1,
+                             return_grid=False, max_batch=-1):
+    """Gradients of a function of :func:`sig_kernel_gram` with respect to the paths.
+
+    ``grad_path1[i] = sum_j`` of the first-slot gradient of ``k(path1[i], path2[j])``
+    weighted by ``derivs[i, j]``, and likewise for ``grad_path2``. When ``path2`` is
+    ``path1`` these are still slot-wise; the total derivative with respect to the
+    shared batch is ``grad_path1 + grad_path2``. Grids are recomputed block by block,
+    so memory stays bounded whatever the Gram size.
+
+    Parameters
+    ----------
+    derivs : array-like of shape (*b1, *b2) or (*b1, *b2, M1 + 1, M2 + 1)
+        ``dF/dG``, or ``dF/dgrid`` with ``return_grid=True``.
+    path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time
+        As in :func:`sig_kernel_gram`.
+    left_deriv : bool, default=True
+        Return the gradient with respect to ``path1``.
+    right_deriv : bool, default=False
+        Return the gradient with respect to ``path2``.
+    k_grid : array-like of shape (*b1, *b2, M1 + 1, M2 + 1), optional
+        Forward grids to reuse (shape-checked).
+    n_jobs : int, default=1
+        CPU threads. Results do not depend on it.
+    return_grid : bool, default=False
+        Whether ``derivs`` is grid-shaped.
+    max_batch : int, default=-1
+        Pairs are processed in rounds of ``max_batch**2`` (default: bounded by memory);
+        results never depend on it.
+
+    Returns
+    -------
+    grad_path1, grad_path2 : ndarray, torch.Tensor, list or None
+        Shaped like the paths, in their dtype; None where the flag is False.
+
+    Raises
+    ------
+    ValueError, TypeError, FloatingPointError
+        As in :func:`sig_kernel_backprop`.
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> X = np.array([[[0.0], [1.0]]])
+    >>> sksig.sig_kernel_gram_backprop(np.ones((1, 1)), X, X, 0)[0]
+    array([[[-1.5],
+            [ 1.5]]])
+    """
+    left, right = _check_flags(left_deriv, right_deriv)
+    return_grid = check_bool(return_grid, "return_grid")
+    max_batch = check_max_batch(max_batch)
+    s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
+               n_jobs, gram=True)
+    shape = s.b1.batch_shape + s.b2.batch_shape
+    if return_grid:
+        s.no_ragged_grid("return_grid=True")
+        d = s.grid_array(derivs, "derivs", shape)
+    else:
+        array, _ = as_array(derivs, "derivs", caller=s.caller)
+        if array.shape != tuple(shape):
+            raise ValueError(
+                f"derivs must have the Gram's shape {tuple(shape)}, got {array.shape}"
+            )
+        d = array.reshape(-1)
+    kg = _k_grid(s, k_grid, shape)
+    from sksig._core import _sig_kernel
+
+    x, y = s.b1.data, s.b2.data
+    per_pair = (x[0].size + y[0].size) * x.itemsize if x.shape[0] else 1
+    chunk = max_batch**2 if max_batch > 0 else max(1024, _GRAM_BUFFER_BYTES // per_pair)
+    gx = np.zeros(x.size if left else 0, x.dtype)
+    gy = np.zeros(y.size if right else 0, y.dtype)
+    _native("sig_kernel_gram_backprop", _sig_kernel.backward_gram, x, y, s.orders,
+            s.kernel, d, return_grid, kg, gx, gy, chunk, s.n_threads)
+    for g in (gx, gy):
+        _check_finite(g, "sig_kernel_gram_backprop")
+    return (s.b1.grad_to_input(gx.reshape(x.shape), s.n_threads) if left else None,
+            s.b2.grad_to_input(gy.reshape(y.shape), s.n_threads) if right else None)

@@ -1,0 +1,403 @@
+"""Static kernels: the kernels on points that signature kernels are built on (SPEC.md §3).
+
+Each kernel is a small scikit-learn estimator (``get_params``/``set_params``, ``clone``,
+``repr``), so a signature-kernel estimator holding one can be tuned with
+``GridSearchCV(..., {"static_kernel__sigma": [...]})``. Parameters are stored verbatim
+and validated both at construction and at use (``ValueError``/``TypeError``).
+
+The formulas and their gradients are evaluated in C++ (``static_kernels.hpp``); the
+signature kernel sees only the *increment Gram*
+``Delta[p, q] = k(x[p+1], y[q+1]) - k(x[p], y[q+1]) - k(x[p+1], y[q]) + k(x[p], y[q])``,
+available here as :meth:`StaticKernel.increment_gram` with its vector-Jacobian product.
+"""
+
+import math
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from sksig._array import as_array, check_same_batch
+from sksig._validation import resolve_n_jobs
+
+__all__ = [
+    "LinearKernel",
+    "Matern12Kernel",
+    "Matern32Kernel",
+    "Matern52Kernel",
+    "PolynomialKernel",
+    "RBFKernel",
+    "RationalQuadraticKernel",
+    "ScaledLinearKernel",
+    "StaticKernel",
+]
+
+# Codes of include/sksig/static_kernels.hpp (enum KernelKind).
+_LINEAR, _SCALED_LINEAR, _RBF, _POLYNOMIAL = 0, 1, 2, 3
+_MATERN12, _MATERN32, _MATERN52, _RATIONAL_QUADRATIC = 4, 5, 6, 7
+
+
+def _check_real(value, name, *, positive=False, nonnegative=False):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+    if positive and value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    if nonnegative and value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+class StaticKernel(BaseEstimator):
+    """Base class of the static kernels; use one of its subclasses."""
+
+    def __init__(self):
+        self._native()  # validate at construction
+
+    def _native(self):
+        """Validated parameters as the native tuple ``(kind, p0, p1, p2, clamp)``."""
+        raise NotImplementedError
+
+    def increment_gram(self, path1, path2, *, n_jobs=1):
+        """Increment Gram ``Delta`` of paired paths (SPEC.md §3.2).
+
+        Parameters
+        ----------
+        path1 : array-like of shape (..., length_1, dim)
+        path2 : array-like of shape (..., length_2, dim)
+            Same batch shape and dimension as ``path1``.
+        n_jobs : int, default=1
+            CPU threads; None means 1, -1 all cores.
+
+        Returns
+        -------
+        ndarray or torch.Tensor of shape (..., length_1 - 1, length_2 - 1)
+            ``Delta[..., p, q] = k(x[p+1], y[q+1]) - k(x[p], y[q+1]) - k(x[p+1], y[q])
+            + k(x[p], y[q])``.
+
+        Raises
+        ------
+        ValueError
+            On mismatched batch shapes or dimensions, NaN/inf, or invalid parameters.
+
+        Examples
+        --------
+        >>> import numpy as np, sksig
+        >>> x = np.array([[0.0, 0.0], [1.0, 0.0]]); y = np.array([[0.0, 0.0], [2.0, 1.0]])
+        >>> sksig.LinearKernel().increment_gram(x, y)
+        array([[2.]])
+        """
+        from sksig._core import _sig_kernel
+
+        x, y, caller, batch = self._pair(path1, path2)
+        out = np.empty((x.shape[0], x.shape[1] - 1, y.shape[1] - 1), caller.dtype)
+        _sig_kernel.delta(x, y, out, self._native(), resolve_n_jobs(n_jobs))
+        return caller.out(out.reshape(batch + out.shape[1:]))
+
+    def increment_gram_backprop(self, derivs, path1, path2, *, n_jobs=1):
+        """Gradients of ``sum(derivs * increment_gram(path1, path2))`` (SPEC.md §3.3).
+
+        Parameters
+        ----------
+        derivs : array-like of shape (..., length_1 - 1, length_2 - 1)
+            Cotangent of the increment Gram.
+        path1, path2 : array-like
+            As in :meth:`increment_gram`.
+        n_jobs : int, default=1
+            CPU threads.
+
+        Returns
+        -------
+        grad_path1, grad_path2 : ndarray or torch.Tensor
+            Shaped like ``path1`` and ``path2``.
+
+        Raises
+        ------
+        ValueError
+            If ``derivs`` does not have the increment Gram's shape.
+
+        Examples
+        --------
+        >>> import numpy as np, sksig
+        >>> x = np.array([[0.0], [1.0]]); y = np.array([[0.0], [2.0]])
+        >>> gx, gy = sksig.LinearKernel().increment_gram_backprop(np.ones((1, 1)), x, y)
+        >>> gx.ravel(), gy.ravel()
+        (array([-2.,  2.]), array([-1.,  1.]))
+        """
+        from sksig._core import _sig_kernel
+
+        x, y, caller, batch = self._pair(path1, path2)
+        g, _ = as_array(derivs, "derivs", caller=caller)
+        want = batch + (x.shape[1] - 1, y.shape[1] - 1)
+        if g.shape != want:
+            raise ValueError(f"derivs must have shape {want}, got {g.shape}")
+        g = g.reshape((x.shape[0],) + want[-2:])
+        gx, gy = np.empty_like(x), np.empty_like(y)
+        _sig_kernel.delta_backward(g, x, y, gx, gy, self._native(), resolve_n_jobs(n_jobs))
+        return (caller.out(gx.reshape(batch + gx.shape[1:])),
+                caller.out(gy.reshape(batch + gy.shape[1:])))
+
+    def _pair(self, path1, path2):
+        x, caller = as_array(path1, "path1", min_ndim=2)
+        y, _ = as_array(path2, "path2", caller=caller, min_ndim=2)
+        check_same_batch(x.shape[:-2], y.shape[:-2], "path1", "path2")
+        if x.shape[-1] != y.shape[-1] or x.shape[-1] < 1:
+            raise ValueError(
+                f"path1 and path2 must have the same dimension >= 1, got shapes "
+                f"{x.shape} and {y.shape}"
+            )
+        if x.shape[-2] < 1 or y.shape[-2] < 1:
+            raise ValueError("path1 and path2 must have at least one point")
+        batch = x.shape[:-2]
+        return (x.reshape((-1,) + x.shape[-2:]), y.reshape((-1,) + y.shape[-2:]),
+                caller, batch)
+
+
+class LinearKernel(StaticKernel):
+    """Linear kernel ``k(a, b) = <a, b>``; the default of every signature kernel.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.LinearKernel()
+    LinearKernel()
+    """
+
+    def _native(self):
+        return (_LINEAR, 0.0, 0.0, 0.0, False)
+
+
+class ScaledLinearKernel(StaticKernel):
+    """Scaled linear kernel ``k(a, b) = scale**2 <a, b>``.
+
+    Parameters
+    ----------
+    scale : float, default=1.0
+        Non-negative scale (it multiplies the paths, so the kernel gets its square).
+
+    Raises
+    ------
+    ValueError
+        If ``scale`` is negative or not finite.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.ScaledLinearKernel(scale=0.5)
+    ScaledLinearKernel(scale=0.5)
+    """
+
+    def __init__(self, scale=1.0):
+        self.scale = scale
+        super().__init__()
+
+    def _native(self):
+        return (_SCALED_LINEAR, _check_real(self.scale, "scale", nonnegative=True),
+                0.0, 0.0, False)
+
+
+class RBFKernel(StaticKernel):
+    """Gaussian (RBF) kernel ``k(a, b) = exp(-|a - b|**2 / sigma)``.
+
+    Note the parametrisation, which follows pySigLib: ``sigma`` divides the squared
+    distance directly (no square, no factor 2). scikit-learn's
+    ``RBF(length_scale=l)`` is ``exp(-|a - b|**2 / (2 l**2))``, i.e. ``sigma = 2 l**2``.
+
+    Parameters
+    ----------
+    sigma : float
+        Positive bandwidth.
+
+    Raises
+    ------
+    ValueError
+        If ``sigma`` is not positive and finite.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.RBFKernel(sigma=2.0)
+    RBFKernel(sigma=2.0)
+    """
+
+    def __init__(self, sigma):
+        self.sigma = sigma
+        super().__init__()
+
+    def _native(self):
+        return (_RBF, _check_real(self.sigma, "sigma", positive=True), 0.0, 0.0, False)
+
+
+class PolynomialKernel(StaticKernel):
+    """Polynomial kernel ``k(a, b) = scale * (<a, b> + gamma)**degree``.
+
+    For ``degree`` 0 or an integer from 1 to 5 the base is used as is. For every other
+    degree (non-integers, and integers of 6 or more, as in pySigLib) the base is
+    clamped at zero, ``max(<a, b> + gamma, 0)``, so that fractional powers are defined;
+    note that this makes an even degree 6 kernel vanish where the base is negative.
+    ``degree=0`` gives a constant kernel, hence a signature kernel of 1.
+
+    Parameters
+    ----------
+    degree : float, default=3.0
+        Non-negative degree.
+    gamma : float, default=1.0
+        Offset added to the inner product.
+    scale : float, default=1.0
+        Non-negative factor.
+
+    Raises
+    ------
+    ValueError
+        If ``degree`` or ``scale`` is negative, or a parameter is not finite.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.PolynomialKernel(degree=2)
+    PolynomialKernel(degree=2)
+    """
+
+    def __init__(self, degree=3.0, gamma=1.0, scale=1.0):
+        self.degree = degree
+        self.gamma = gamma
+        self.scale = scale
+        super().__init__()
+
+    def _native(self):
+        degree = _check_real(self.degree, "degree", nonnegative=True)
+        gamma = _check_real(self.gamma, "gamma")
+        scale = _check_real(self.scale, "scale", nonnegative=True)
+        clamp = not (degree == 0 or (degree.is_integer() and 1 <= degree <= 5))
+        return (_POLYNOMIAL, degree, gamma, scale, clamp)
+
+
+class _SigmaKernel(StaticKernel):
+    _kind = None
+
+    def __init__(self, sigma):
+        self.sigma = sigma
+        super().__init__()
+
+    def _native(self):
+        return (self._kind, _check_real(self.sigma, "sigma", positive=True), 0.0, 0.0,
+                False)
+
+
+class Matern12Kernel(_SigmaKernel):
+    """Matérn-1/2 (exponential) kernel ``k(a, b) = exp(-|a - b| / sigma)``.
+
+    Parameters
+    ----------
+    sigma : float
+        Positive length scale.
+
+    Raises
+    ------
+    ValueError
+        If ``sigma`` is not positive and finite.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.Matern12Kernel(sigma=1.0)
+    Matern12Kernel(sigma=1.0)
+    """
+
+    _kind = _MATERN12
+
+
+class Matern32Kernel(_SigmaKernel):
+    """Matérn-3/2 kernel ``k(a, b) = (1 + u) exp(-u)``, ``u = sqrt(3) |a - b| / sigma``.
+
+    Parameters
+    ----------
+    sigma : float
+        Positive length scale.
+
+    Raises
+    ------
+    ValueError
+        If ``sigma`` is not positive and finite.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.Matern32Kernel(sigma=1.0)
+    Matern32Kernel(sigma=1.0)
+    """
+
+    _kind = _MATERN32
+
+
+class Matern52Kernel(_SigmaKernel):
+    """Matérn-5/2 kernel ``k(a, b) = (1 + u + u**2 / 3) exp(-u)``,
+    ``u = sqrt(5) |a - b| / sigma``.
+
+    Parameters
+    ----------
+    sigma : float
+        Positive length scale.
+
+    Raises
+    ------
+    ValueError
+        If ``sigma`` is not positive and finite.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.Matern52Kernel(sigma=1.0)
+    Matern52Kernel(sigma=1.0)
+    """
+
+    _kind = _MATERN52
+
+
+class RationalQuadraticKernel(StaticKernel):
+    """Rational quadratic kernel
+    ``k(a, b) = (1 + |a - b|**2 / (2 alpha sigma**2))**(-alpha)``.
+
+    This matches scikit-learn's ``RationalQuadratic(length_scale=sigma, alpha=alpha)``.
+
+    Parameters
+    ----------
+    sigma : float
+        Positive length scale.
+    alpha : float, default=1.0
+        Positive scale-mixture parameter.
+
+    Raises
+    ------
+    ValueError
+        If ``sigma`` or ``alpha`` is not positive and finite.
+
+    Examples
+    --------
+    >>> import sksig
+    >>> sksig.RationalQuadraticKernel(sigma=1.0, alpha=2.0)
+    RationalQuadraticKernel(alpha=2.0, sigma=1.0)
+    """
+
+    def __init__(self, sigma, alpha=1.0):
+        self.sigma = sigma
+        self.alpha = alpha
+        super().__init__()
+
+    def _native(self):
+        return (_RATIONAL_QUADRATIC, _check_real(self.sigma, "sigma", positive=True),
+                _check_real(self.alpha, "alpha", positive=True), 0.0, False)
+
+
+def as_static_kernel(static_kernel):
+    """Native tuple for ``static_kernel`` (None means linear)."""
+    if static_kernel is None:
+        return LinearKernel()._native()
+    if not isinstance(static_kernel, StaticKernel) or type(static_kernel) is StaticKernel:
+        raise ValueError(
+            "static_kernel must be None or a static kernel such as sksig.LinearKernel() "
+            f"or sksig.RBFKernel(sigma=1.0), got {type(static_kernel).__name__}"
+        )
+    return static_kernel._native()
