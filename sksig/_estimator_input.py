@@ -23,6 +23,7 @@ DataFrame). Later calls must agree with them.
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.sparse import issparse
 from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
@@ -128,9 +129,11 @@ def check_paths(estimator, X, *, reset, time_aug=False, lead_lag=False, end_time
         channels = {np.shape(p)[1] for p in paths}
     else:
         X, device = _to_numpy(X)
-        if not hasattr(X, "iloc"):  # keep DataFrames for feature-name checks
-            X = np.asarray(X) if not isinstance(X, np.ndarray) else X
-        ndim = np.ndim(X) if not hasattr(X, "iloc") else 2
+        # DataFrames (feature names) and sparse matrices (rejected with sklearn's
+        # message) go to validate_data as they are.
+        if not (hasattr(X, "iloc") or issparse(X) or isinstance(X, np.ndarray)):
+            X = np.asarray(X)
+        ndim = 2 if hasattr(X, "iloc") or issparse(X) else X.ndim
         if ndim == 3:
             encoding = "3d"
             paths = X
