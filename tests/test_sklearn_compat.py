@@ -32,5 +32,7 @@ def test_sklearn_compatible(estimator, check):
 def test_every_estimator_is_checked():
     # A new public transformer cannot silently skip the common checks.
     objects = [getattr(sksig, name) for name in sksig.__all__]
-    public = {o for o in objects if isinstance(o, type) and issubclass(o, TransformerMixin)}
+    public = {
+        o for o in objects if isinstance(o, type) and issubclass(o, TransformerMixin)
+    }
     assert public == {type(e) for e in ESTIMATORS}
