@@ -6,6 +6,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
+from sksig._array import _is_ragged_list
 from sksig._estimator_input import check_paths, encoding_tags
 from sksig._log_sig import log_sig, log_sig_join, log_sig_join_backprop
 from sksig._lyndon import lyndon_words
@@ -214,8 +215,9 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         Parameters
         ----------
         X : array-like, torch.Tensor or list of 2-D arrays
-            New points of every stream (at least one each; a ragged list lets the
-            streams grow by different amounts).
+            New points of every stream. A ragged list lets the streams grow by
+            different amounts, including none (after the first call, which needs at
+            least one point per stream).
 
         Returns
         -------
@@ -235,6 +237,15 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
                 "channel depends on the final length. Use time_aug=False and pass "
                 "time as a channel of X."
             )
+        started = hasattr(self, "stream_log_sig_")
+        streams = None  # stream of each path of X, when some chunks are empty
+        if started and _is_ragged_list(X):
+            lengths = [len(chunk) for chunk in X]
+            streams = np.flatnonzero(lengths)
+            if streams.size == 0:
+                return self.stream_log_sig_.copy()
+            if streams.size < len(X):
+                X = [X[i] for i in streams]
         paths = self._paths(X, reset=None, transforms=False)
         if paths.n_channels != self.n_channels_in_:
             raise ValueError(
@@ -242,27 +253,31 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
                 f"fitted with {self.n_channels_in_}"
             )
         points = paths.data  # raw points, ragged lists padded with last points
-        if not hasattr(self, "stream_log_sig_"):
+        if not started:
             self.stream_log_sig_ = self._log_sig(
                 self._paths(X, reset=None).data
             )
             self.stream_last_point_ = points[:, -1].copy()
             return self.stream_log_sig_.copy()
         n_streams = self.stream_log_sig_.shape[0]
-        if points.shape[0] != n_streams:
+        n_given = points.shape[0] if streams is None else len(lengths)
+        if n_given != n_streams:
             raise ValueError(
-                f"X continues {points.shape[0]} streams but {n_streams} were started; "
+                f"X continues {n_given} streams but {n_streams} were started; "
                 "call reset_streams() to start new ones"
             )
+        if streams is None:
+            streams = np.arange(n_streams)
         lengths = paths.batch.raw_lengths
         if lengths is None:
-            lengths = [points.shape[1]] * n_streams
+            lengths = [points.shape[1]] * points.shape[0]
         lengths = np.asarray(lengths)
         state = self.stream_log_sig_.astype(points.dtype)
         last = self.stream_last_point_.astype(points.dtype)
         for step in range(points.shape[1]):
-            rows = np.flatnonzero(lengths > step)
-            new = points[rows, step]
+            moving = np.flatnonzero(lengths > step)
+            rows = streams[moving]
+            new = points[moving, step]
             increment = new - last[rows]
             if self.lead_lag:  # lag block first: the lead moves, then the lag
                 zero = np.zeros_like(increment)
