@@ -149,6 +149,16 @@ def test_pipeline_with_svc_precomputed(rng):
     assert model.score(X_test, y_test) >= 0.95
 
 
+def test_sig_kernel_as_svc_kernel_callable(rng):
+    # SVC(kernel=callable) passes 2-D arrays: paths flattened point after point.
+    X, y = _spiral_data(rng, 30)
+    X_test = _spiral_data(rng, 10)[0]
+    model = SVC(kernel=SigKernel(n_channels=2)).fit(X.reshape(30, -1), y)
+    reference = SVC(kernel="precomputed").fit(oracle_gram(X, X), y)
+    np.testing.assert_array_equal(model.predict(X_test.reshape(10, -1)),
+                                  reference.predict(oracle_gram(X_test, X)))
+
+
 def test_pipeline_with_kernel_ridge_precomputed(rng):
     X, Z = _paths(rng, 8, 5, 2), _paths(rng, 4, 6, 2)
     y = rng.standard_normal(8)
