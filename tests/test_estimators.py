@@ -486,3 +486,19 @@ def test_branched_bad_method(rng):
         BranchedLogSig(method=1).fit(_paths(rng, 2, 3, 2))
     with pytest.raises(ValueError, match="method"):
         BranchedLogSig(planar=True, method=3).fit(_paths(rng, 2, 3, 2))
+
+
+@pytest.mark.cuda
+def test_estimators_take_cuda_tensors_and_return_gradients_there(rng):
+    torch = pytest.importorskip("torch")
+    X = _paths(rng, 3, 4, 2)
+    X_cuda = torch.from_numpy(X).cuda()
+    est = SigKernel(dyadic_order=1).fit(X_cuda)
+    np.testing.assert_allclose(est.transform(X_cuda), oracle_gram(X, X), rtol=1e-12)
+    grad, _ = est.gram_backprop(np.ones((3, 3)), X_cuda)
+    assert grad.device == X_cuda.device
+    np.testing.assert_allclose(grad.cpu().numpy(),
+                               est.gram_backprop(np.ones((3, 3)), X)[0], rtol=1e-12)
+    log_sigs = LogSigJoin(degree=2).fit(X_cuda).transform(X_cuda)
+    np.testing.assert_allclose(log_sigs, LogSigJoin(degree=2).fit(X).transform(X),
+                               rtol=1e-12)
