@@ -43,8 +43,8 @@ class _Setup:
         self.n_threads = resolve_n_jobs(n_jobs)
         self.orders = check_dyadic_order(dyadic_order)
         self.kernel = as_static_kernel(static_kernel)
-        kw = dict(time_aug=self.time_aug, lead_lag=self.lead_lag, end_time=self.end_time,
-                  n_threads=self.n_threads)
+        kw = dict(time_aug=self.time_aug, lead_lag=self.lead_lag,
+                  end_time=self.end_time, n_threads=self.n_threads)
         self.b1 = as_path_batch(path1, "path1", caller=caller, **kw)
         self.b2 = as_path_batch(path2, "path2", caller=self.b1.caller, **kw)
         self.caller = self.b1.caller
@@ -61,8 +61,8 @@ class _Setup:
         if self.grid_shape[0] * self.grid_shape[1] > _MAX_CELLS:
             raise ValueError(
                 f"dyadic_order={dyadic_order} refines these paths to a PDE grid of "
-                f"{self.grid_shape[0]} x {self.grid_shape[1]} points per pair, too many "
-                "to compute; use a smaller dyadic order or shorter paths"
+                f"{self.grid_shape[0]} x {self.grid_shape[1]} points per pair, too "
+                "many to compute; use a smaller dyadic order or shorter paths"
             )
         self.ragged = self.b1.ragged or self.b2.ragged
 
@@ -347,7 +347,7 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
     >>> x = np.array([[0.0], [1.0]]); y = np.array([[0.0], [2.0]])
     >>> gx, gy = sksig.sig_kernel_backprop(1.0, x, y, 0, right_deriv=True)
     >>> gx.ravel(), gy.ravel()
-    (array([-3.,  3.]), array([-1.5,  1.5]))
+    (array([-4.,  4.]), array([-2.,  2.]))
     """
     left, right = _check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")
@@ -414,7 +414,8 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
     _native("sig_kernel_delta_backprop", _sig_kernel.backward, x, y, s.orders, s.kernel,
             d, return_grid, kg, empty, empty, gamma, s.n_threads)
     _check_finite(gamma, "sig_kernel_delta_backprop")
-    return s.caller.out(gamma.reshape(s.b1.batch_shape + (x.shape[1] - 1, y.shape[1] - 1)))
+    segments = (x.shape[1] - 1, y.shape[1] - 1)
+    return s.caller.out(gamma.reshape(s.b1.batch_shape + segments))
 
 
 def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
@@ -478,7 +479,8 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
         d = s.grid_array(derivs, "derivs", shape)
     else:
         array, _ = as_array(derivs, "derivs", caller=s.caller)
-        if array.shape != tuple(shape):
+        # as_array turns 0-d input into shape (1,): accept it for one unbatched pair.
+        if array.shape != tuple(shape) and not (shape == () and array.size == 1):
             raise ValueError(
                 f"derivs must have the Gram's shape {tuple(shape)}, got {array.shape}"
             )

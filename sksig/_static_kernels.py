@@ -1,4 +1,4 @@
-"""Static kernels: the kernels on points that signature kernels are built on (SPEC.md §3).
+"""Static kernels: kernels on points that signature kernels build on (SPEC.md §3).
 
 Each kernel is a small scikit-learn estimator (``get_params``/``set_params``, ``clone``,
 ``repr``), so a signature-kernel estimator holding one can be tuned with
@@ -85,7 +85,8 @@ class StaticKernel(BaseEstimator):
         Examples
         --------
         >>> import numpy as np, sksig
-        >>> x = np.array([[0.0, 0.0], [1.0, 0.0]]); y = np.array([[0.0, 0.0], [2.0, 1.0]])
+        >>> x = np.array([[0.0, 0.0], [1.0, 0.0]])
+        >>> y = np.array([[0.0, 0.0], [2.0, 1.0]])
         >>> sksig.LinearKernel().increment_gram(x, y)
         array([[2.]])
         """
@@ -135,7 +136,8 @@ class StaticKernel(BaseEstimator):
             raise ValueError(f"derivs must have shape {want}, got {g.shape}")
         g = g.reshape((x.shape[0],) + want[-2:])
         gx, gy = np.empty_like(x), np.empty_like(y)
-        _sig_kernel.delta_backward(g, x, y, gx, gy, self._native(), resolve_n_jobs(n_jobs))
+        _sig_kernel.delta_backward(g, x, y, gx, gy, self._native(),
+                                   resolve_n_jobs(n_jobs))
         return (caller.out(gx.reshape(batch + gx.shape[1:])),
                 caller.out(gy.reshape(batch + gy.shape[1:])))
 
@@ -395,9 +397,11 @@ def as_static_kernel(static_kernel):
     """Native tuple for ``static_kernel`` (None means linear)."""
     if static_kernel is None:
         return LinearKernel()._native()
-    if not isinstance(static_kernel, StaticKernel) or type(static_kernel) is StaticKernel:
+    if (not isinstance(static_kernel, StaticKernel)
+            or type(static_kernel) is StaticKernel):
         raise ValueError(
-            "static_kernel must be None or a static kernel such as sksig.LinearKernel() "
-            f"or sksig.RBFKernel(sigma=1.0), got {type(static_kernel).__name__}"
+            "static_kernel must be None or a static kernel such as "
+            "sksig.LinearKernel() or sksig.RBFKernel(sigma=1.0), got "
+            f"{type(static_kernel).__name__}"
         )
     return static_kernel._native()

@@ -27,24 +27,29 @@ def _kwargs(case):
     if isinstance(kw.get("dyadic_order"), list):
         kw["dyadic_order"] = tuple(kw["dyadic_order"])
     spec = kw.get("static_kernel")
-    kw["static_kernel"] = None if spec is None else getattr(sksig, spec["name"])(
-        **spec["params"])
+    kw["static_kernel"] = (
+        None if spec is None else getattr(sksig, spec["name"])(**spec["params"])
+    )
     return kw
 
 
-@pytest.mark.parametrize("case, inputs, outputs",
-                         reference_cases("sig_kernel.npz", "sig_kernel"))
+@pytest.mark.parametrize(
+    "case, inputs, outputs", reference_cases("sig_kernel.npz", "sig_kernel")
+)
 def test_sig_kernel_reference(case, inputs, outputs):
     kw = _kwargs(case)
     got = sksig.sig_kernel(inputs["path1"], inputs["path2"], **kw)
     assert_close_ref(got, outputs["result"])
     if "grid" in outputs:
-        grid = sksig.sig_kernel(inputs["path1"], inputs["path2"], return_grid=True, **kw)
+        grid = sksig.sig_kernel(
+            inputs["path1"], inputs["path2"], return_grid=True, **kw
+        )
         assert_close_ref(grid, outputs["grid"])
 
 
-@pytest.mark.parametrize("case, inputs, outputs",
-                         reference_cases("sig_kernel_gram.npz", "sig_kernel_gram"))
+@pytest.mark.parametrize(
+    "case, inputs, outputs", reference_cases("sig_kernel_gram.npz", "sig_kernel_gram")
+)
 def test_sig_kernel_gram_reference(case, inputs, outputs):
     x = inputs["path1"]
     y = x if case["kwargs"].get("symmetric") else inputs["path2"]
@@ -62,14 +67,18 @@ def test_sig_kernel_matches_naive_pde(name, params, orders, rng):
         want = kernel_grid(x[b], y[b], orders, name, params)
         np.testing.assert_allclose(got[b], want, rtol=1e-12, atol=1e-12)
     np.testing.assert_array_equal(
-        sksig.sig_kernel(x, y, orders, static_kernel=kernel), got[:, -1, -1])
+        sksig.sig_kernel(x, y, orders, static_kernel=kernel), got[:, -1, -1]
+    )
 
 
-@pytest.mark.parametrize("time_aug, lead_lag", [(True, False), (False, True), (True, True)])
+@pytest.mark.parametrize(
+    "time_aug, lead_lag", [(True, False), (False, True), (True, True)]
+)
 def test_transforms_match_naive_pde(time_aug, lead_lag, rng):
     x, y = 0.4 * rng.standard_normal((4, 2)), 0.4 * rng.standard_normal((3, 2))
-    got = sksig.sig_kernel(x, y, 1, time_aug=time_aug, lead_lag=lead_lag, end_time=2.0,
-                           return_grid=True)
+    got = sksig.sig_kernel(
+        x, y, 1, time_aug=time_aug, lead_lag=lead_lag, end_time=2.0, return_grid=True
+    )
     want = kernel_grid(x, y, (1, 1), time_aug=time_aug, lead_lag=lead_lag, end_time=2.0)
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
@@ -81,7 +90,9 @@ def test_spec_sanity_numbers():
         np.testing.assert_allclose(sksig.sig_kernel(x, y, order), value, rtol=1e-13)
     np.testing.assert_allclose(
         sksig.sig_kernel(x, y, 1, return_grid=True),
-        [[1, 1, 1], [1, 1.5625, 2.27734375], [1, 2.27734375, 4.25830078125]], rtol=1e-15)
+        [[1, 1, 1], [1, 1.5625, 2.27734375], [1, 2.27734375, 4.25830078125]],
+        rtol=1e-15,
+    )
 
 
 def test_converges_to_truncated_signature_inner_product(rng):
@@ -99,10 +110,12 @@ def test_one_point_path_has_kernel_one_and_grid_of_ones(rng):
     x = rng.standard_normal((2, 1, 3))
     y = rng.standard_normal((2, 4, 3))
     np.testing.assert_array_equal(sksig.sig_kernel(x, y, 2), np.ones(2))
-    np.testing.assert_array_equal(sksig.sig_kernel(x, y, 2, return_grid=True),
-                                  np.ones((2, 1, 13)))
-    np.testing.assert_array_equal(sksig.sig_kernel(y, x, 1, return_grid=True),
-                                  np.ones((2, 7, 1)))
+    np.testing.assert_array_equal(
+        sksig.sig_kernel(x, y, 2, return_grid=True), np.ones((2, 1, 13))
+    )
+    np.testing.assert_array_equal(
+        sksig.sig_kernel(y, x, 1, return_grid=True), np.ones((2, 7, 1))
+    )
 
 
 def test_swapping_paths_transposes_grid_with_swapped_orders(rng):
@@ -117,8 +130,13 @@ def test_gram_equals_pairwise(rng):
     kernel = sksig.RBFKernel(sigma=1.0)
     gram = sksig.sig_kernel_gram(x, y, (2, 1), static_kernel=kernel, return_grid=True)
     for i in range(3):
-        want = sksig.sig_kernel(np.repeat(x[i:i + 1], 4, axis=0), y, (2, 1),
-                                static_kernel=kernel, return_grid=True)
+        want = sksig.sig_kernel(
+            np.repeat(x[i : i + 1], 4, axis=0),
+            y,
+            (2, 1),
+            static_kernel=kernel,
+            return_grid=True,
+        )
         np.testing.assert_array_equal(gram[i], want)
 
 
@@ -126,7 +144,9 @@ def test_symmetric_gram_for_equal_content_is_exactly_symmetric(rng):
     x = 0.5 * rng.standard_normal((21, 4, 2))
     g = sksig.sig_kernel_gram(x, x.copy(), 1)
     np.testing.assert_array_equal(g, g.T)
-    general = sksig.sig_kernel_gram(x, x + 0.0 * rng.standard_normal(x.shape) + 1e-300, 1)
+    general = sksig.sig_kernel_gram(
+        x, x + 0.0 * rng.standard_normal(x.shape) + 1e-300, 1
+    )
     np.testing.assert_allclose(g, general, rtol=1e-14)
     grid = sksig.sig_kernel_gram(x, x.copy(), 1, return_grid=True)
     np.testing.assert_array_equal(grid, np.swapaxes(grid, 0, 1).swapaxes(-1, -2))
@@ -136,8 +156,9 @@ def test_symmetric_gram_for_equal_content_is_exactly_symmetric(rng):
 def test_symmetric_gram_with_unequal_orders_is_correct():
     # traps.npz: pySigLib mirrors the upper triangle for X, X with orders (0, 3) (T3).
     z = np.load(DATA / "traps.npz")
-    case = next(c for c in json.loads(str(z["meta"]))["cases"]
-                if "correct" in c["outputs"])
+    case = next(
+        c for c in json.loads(str(z["meta"]))["cases"] if "correct" in c["outputs"]
+    )
     x = z[case["inputs"]["path1"]]
     kw = _kwargs(case)
     kw.pop("same_object", None)
@@ -148,7 +169,9 @@ def test_symmetric_gram_with_unequal_orders_is_correct():
         for j in range(n):
             np.testing.assert_allclose(
                 sksig.sig_kernel_gram(x, x, **kw)[j, i],
-                sksig.sig_kernel(x[j], x[i], **kw), rtol=1e-14)
+                sksig.sig_kernel(x[j], x[i], **kw),
+                rtol=1e-14,
+            )
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2, -1, None])
@@ -160,10 +183,12 @@ def test_results_identical_for_any_n_jobs_and_max_batch(n_jobs, max_batch, rng):
     np.testing.assert_array_equal(sksig.sig_kernel(x, y, 1, n_jobs=n_jobs), ref)
     gref = sksig.sig_kernel_gram(x, y[:9], 1)
     np.testing.assert_array_equal(
-        sksig.sig_kernel_gram(x, y[:9], 1, n_jobs=n_jobs, max_batch=max_batch), gref)
+        sksig.sig_kernel_gram(x, y[:9], 1, n_jobs=n_jobs, max_batch=max_batch), gref
+    )
     sref = sksig.sig_kernel_gram(x, x, 1)
     np.testing.assert_array_equal(
-        sksig.sig_kernel_gram(x, x, 1, n_jobs=n_jobs, max_batch=max_batch), sref)
+        sksig.sig_kernel_gram(x, x, 1, n_jobs=n_jobs, max_batch=max_batch), sref
+    )
 
 
 def test_leading_batch_axes_and_unbatched(rng):
@@ -171,8 +196,9 @@ def test_leading_batch_axes_and_unbatched(rng):
     y = 0.5 * rng.standard_normal((2, 3, 5, 2))
     got = sksig.sig_kernel(x, y, 1)
     assert got.shape == (2, 3)
-    np.testing.assert_array_equal(got.ravel(),
-                                  sksig.sig_kernel(x.reshape(6, 4, 2), y.reshape(6, 5, 2), 1))
+    np.testing.assert_array_equal(
+        got.ravel(), sksig.sig_kernel(x.reshape(6, 4, 2), y.reshape(6, 5, 2), 1)
+    )
     one = sksig.sig_kernel(x[1, 2], y[1, 2], 1)
     assert one.shape == ()
     assert one == got[1, 2]
@@ -185,16 +211,22 @@ def test_leading_batch_axes_and_unbatched(rng):
 def test_ragged_lists_on_both_sides(rng):
     xs = [0.5 * rng.standard_normal((n, 2)) for n in (3, 6, 4)]
     ys = [0.5 * rng.standard_normal((n, 2)) for n in (5, 2, 4)]
-    for kw in ({}, {"time_aug": True, "lead_lag": True},
-               {"static_kernel": sksig.RBFKernel(sigma=1.0)}):
+    for kw in (
+        {},
+        {"time_aug": True, "lead_lag": True},
+        {"static_kernel": sksig.RBFKernel(sigma=1.0)},
+    ):
         got = sksig.sig_kernel(xs, ys, 1, **kw)
         want = [sksig.sig_kernel(a, b, 1, **kw) for a, b in zip(xs, ys, strict=True)]
         np.testing.assert_allclose(got, want, rtol=1e-13)
         gram = sksig.sig_kernel_gram(xs, ys, 1, **kw)
         want = [[sksig.sig_kernel(a, b, 1, **kw) for b in ys] for a in xs]
         np.testing.assert_allclose(gram, want, rtol=1e-13)
-    np.testing.assert_allclose(sksig.sig_kernel_gram(xs, np.stack(ys[:1]), 1)[:, 0],
-                               sksig.sig_kernel(xs, [ys[0]] * 3, 1), rtol=1e-13)
+    np.testing.assert_allclose(
+        sksig.sig_kernel_gram(xs, np.stack(ys[:1]), 1)[:, 0],
+        sksig.sig_kernel(xs, [ys[0]] * 3, 1),
+        rtol=1e-13,
+    )
 
 
 def test_torch_in_torch_out_and_float32(rng):
@@ -208,7 +240,9 @@ def test_torch_in_torch_out_and_float32(rng):
     got32 = sksig.sig_kernel(x.astype(np.float32), y.astype(np.float32), 2)
     assert got32.dtype == np.float32
     np.testing.assert_allclose(got32, want, rtol=1e-5)
-    g32 = sksig.sig_kernel_gram(torch.from_numpy(x).float(), torch.from_numpy(y).float(), 2)
+    g32 = sksig.sig_kernel_gram(
+        torch.from_numpy(x).float(), torch.from_numpy(y).float(), 2
+    )
     assert g32.dtype == torch.float32
     np.testing.assert_allclose(g32.numpy(), sksig.sig_kernel_gram(x, y, 2), rtol=1e-5)
 
@@ -230,7 +264,9 @@ def test_dyadic_order_positional_keyword_and_pair(rng):
 
 
 def test_overflow_raises_with_remedy():
-    x = (np.linspace(0, 1, 200)[:, None] * np.array([[100.0, 100.0]])).astype(np.float32)
+    x = (np.linspace(0, 1, 200)[:, None] * np.array([[100.0, 100.0]])).astype(
+        np.float32
+    )
     with pytest.raises(FloatingPointError, match="rescale"):
         sksig.sig_kernel(x, x, 0)
     big = np.linspace(0, 1, 200)[:, None] * np.array([[300.0, 200.0]])
@@ -240,30 +276,54 @@ def test_overflow_raises_with_remedy():
         sksig.sig_kernel_gram(big[None], big[None], 3)
 
 
-@pytest.mark.parametrize("call, error, match", [
-    (lambda x: sksig.sig_kernel(x, x[:2], 1), ValueError, "batch shape"),
-    (lambda x: sksig.sig_kernel(x, x[..., :1], 1), ValueError, "dimension"),
-    (lambda x: sksig.sig_kernel(x[0, 0], x[0, 0], 1), ValueError, "dimensions"),
-    (lambda x: sksig.sig_kernel(x[:, :0], x, 1), ValueError, "point"),
-    (lambda x: sksig.sig_kernel(x[..., :0], x[..., :0], 1), ValueError, "channel"),
-    (lambda x: sksig.sig_kernel(np.where(x > 0, np.nan, x), x, 1), ValueError, "NaN"),
-    (lambda x: sksig.sig_kernel(x, x, -1), ValueError, "dyadic_order"),
-    (lambda x: sksig.sig_kernel(x, x, (1, 2, 3)), ValueError, "dyadic_order"),
-    (lambda x: sksig.sig_kernel(x, x, 1.5), TypeError, "dyadic_order"),
-    (lambda x: sksig.sig_kernel(x, x, 40), ValueError, "dyadic_order"),
-    (lambda x: sksig.sig_kernel(x, x, (20, 20)), ValueError, "dyadic order"),
-    (lambda x: sksig.sig_kernel(x, x, 1, static_kernel="rbf"), ValueError, "static_kernel"),
-    (lambda x: sksig.sig_kernel(x, x, 1, time_aug=1), TypeError, "time_aug"),
-    (lambda x: sksig.sig_kernel(x, x, 1, n_jobs=0), ValueError, "n_jobs"),
-    (lambda x: sksig.sig_kernel(x.astype(np.float16), x, 1), TypeError, "float"),
-    (lambda x: sksig.sig_kernel(x.astype(np.float32), x, 1), TypeError, "dtype"),
-    (lambda x: sksig.sig_kernel([x[0, :2], x[1]], [x[0], x[1]], 1, return_grid=True),
-     ValueError, "ragged"),
-    (lambda x: sksig.sig_kernel_gram(x, x, 1, max_batch=0), ValueError, "max_batch"),
-    (lambda x: sksig.sig_kernel_gram(x, x, 1, max_batch=-2), ValueError, "max_batch"),
-    (lambda x: sksig.sig_kernel_gram(x, x[..., :1], 1), ValueError, "dimension"),
-    (lambda x: sksig.sig_kernel(x, "path", 1), TypeError, "path2"),
-])
+@pytest.mark.parametrize(
+    "call, error, match",
+    [
+        (lambda x: sksig.sig_kernel(x, x[:2], 1), ValueError, "batch shape"),
+        (lambda x: sksig.sig_kernel(x, x[..., :1], 1), ValueError, "dimension"),
+        (lambda x: sksig.sig_kernel(x[0, 0], x[0, 0], 1), ValueError, "dimensions"),
+        (lambda x: sksig.sig_kernel(x[:, :0], x, 1), ValueError, "point"),
+        (lambda x: sksig.sig_kernel(x[..., :0], x[..., :0], 1), ValueError, "channel"),
+        (
+            lambda x: sksig.sig_kernel(np.where(x > 0, np.nan, x), x, 1),
+            ValueError,
+            "NaN",
+        ),
+        (lambda x: sksig.sig_kernel(x, x, -1), ValueError, "dyadic_order"),
+        (lambda x: sksig.sig_kernel(x, x, (1, 2, 3)), ValueError, "dyadic_order"),
+        (lambda x: sksig.sig_kernel(x, x, 1.5), TypeError, "dyadic_order"),
+        (lambda x: sksig.sig_kernel(x, x, 40), ValueError, "dyadic_order"),
+        (lambda x: sksig.sig_kernel(x, x, (20, 20)), ValueError, "dyadic order"),
+        (
+            lambda x: sksig.sig_kernel(x, x, 1, static_kernel="rbf"),
+            ValueError,
+            "static_kernel",
+        ),
+        (lambda x: sksig.sig_kernel(x, x, 1, time_aug=1), TypeError, "time_aug"),
+        (lambda x: sksig.sig_kernel(x, x, 1, n_jobs=0), ValueError, "n_jobs"),
+        (lambda x: sksig.sig_kernel(x.astype(np.float16), x, 1), TypeError, "float"),
+        (lambda x: sksig.sig_kernel(x.astype(np.float32), x, 1), TypeError, "dtype"),
+        (
+            lambda x: sksig.sig_kernel(
+                [x[0, :2], x[1]], [x[0], x[1]], 1, return_grid=True
+            ),
+            ValueError,
+            "ragged",
+        ),
+        (
+            lambda x: sksig.sig_kernel_gram(x, x, 1, max_batch=0),
+            ValueError,
+            "max_batch",
+        ),
+        (
+            lambda x: sksig.sig_kernel_gram(x, x, 1, max_batch=-2),
+            ValueError,
+            "max_batch",
+        ),
+        (lambda x: sksig.sig_kernel_gram(x, x[..., :1], 1), ValueError, "dimension"),
+        (lambda x: sksig.sig_kernel(x, "path", 1), TypeError, "path2"),
+    ],
+)
 def test_bad_inputs(call, error, match, rng):
     x = rng.standard_normal((3, 4, 2))
     with pytest.raises(error, match=match):

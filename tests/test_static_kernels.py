@@ -25,8 +25,9 @@ KERNELS = [
 IDS = [f"{n}-{i}" for i, (n, _) in enumerate(KERNELS)]
 
 
-@pytest.mark.parametrize("case, inputs, outputs",
-                         reference_cases("static_kernels.npz", "static_kernel"))
+@pytest.mark.parametrize(
+    "case, inputs, outputs", reference_cases("static_kernels.npz", "static_kernel")
+)
 def test_reference(case, inputs, outputs):
     spec = case["kwargs"]["static_kernel"]
     kernel = getattr(sksig, spec["name"])(**spec["params"])
@@ -42,7 +43,9 @@ def test_increment_gram_matches_naive_oracle(name, params, rng):
     x = 0.5 * rng.standard_normal((3, 6, 3))
     y = 0.5 * rng.standard_normal((3, 4, 3))
     got = getattr(sksig, name)(**params).increment_gram(x, y)
-    want = np.stack([increment_gram(name, params, a, b) for a, b in zip(x, y, strict=True)])
+    want = np.stack(
+        [increment_gram(name, params, a, b) for a, b in zip(x, y, strict=True)]
+    )
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
@@ -62,8 +65,9 @@ def test_increment_gram_backprop_matches_finite_differences(name, params, rng):
             minus[idx] -= h
             args_p = (plus, y) if first else (x, plus)
             args_m = (minus, y) if first else (x, minus)
-            fd[idx] = np.sum(w * (kernel.increment_gram(*args_p)
-                                  - kernel.increment_gram(*args_m))) / (2 * h)
+            fd[idx] = np.sum(
+                w * (kernel.increment_gram(*args_p) - kernel.increment_gram(*args_m))
+            ) / (2 * h)
         np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-7)
 
 
@@ -82,8 +86,9 @@ def test_rbf_sigma_is_sklearn_two_length_scale_squared(rng):
 def test_linear_kernel_increment_gram_is_increment_inner_products(rng):
     x, y = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 4, 3))
     want = np.einsum("bpc,bqc->bpq", np.diff(x, axis=1), np.diff(y, axis=1))
-    np.testing.assert_allclose(sksig.LinearKernel().increment_gram(x, y), want,
-                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(
+        sksig.LinearKernel().increment_gram(x, y), want, rtol=1e-12, atol=1e-12
+    )
 
 
 def test_sklearn_estimator_protocol():
@@ -111,8 +116,10 @@ class _KernelRidgeOnPaths(BaseEstimator):
         return self
 
     def predict(self, X):
-        return sksig.sig_kernel_gram(X, self.X_, 0,
-                                     static_kernel=self.static_kernel) @ self.coef_
+        return (
+            sksig.sig_kernel_gram(X, self.X_, 0, static_kernel=self.static_kernel)
+            @ self.coef_
+        )
 
     def score(self, X, y):
         return -float(np.mean((self.predict(X) - y) ** 2))
@@ -121,30 +128,38 @@ class _KernelRidgeOnPaths(BaseEstimator):
 def test_grid_search_over_static_kernel_sigma(rng):
     X = 0.3 * rng.standard_normal((12, 4, 2))
     y = X[:, -1, 0] - X[:, 0, 0]
-    search = GridSearchCV(_KernelRidgeOnPaths(sksig.RBFKernel(sigma=1.0)),
-                          {"static_kernel__sigma": [0.5, 2.0]}, cv=3)
+    search = GridSearchCV(
+        _KernelRidgeOnPaths(sksig.RBFKernel(sigma=1.0)),
+        {"static_kernel__sigma": [0.5, 2.0]},
+        cv=3,
+    )
     search.fit(X, y)
     assert search.best_params_["static_kernel__sigma"] in (0.5, 2.0)
-    assert search.best_estimator_.static_kernel.sigma == search.best_params_[
-        "static_kernel__sigma"]
+    assert (
+        search.best_estimator_.static_kernel.sigma
+        == search.best_params_["static_kernel__sigma"]
+    )
 
 
-@pytest.mark.parametrize("cls, kwargs, error", [
-    (sksig.RBFKernel, {"sigma": 0.0}, ValueError),
-    (sksig.RBFKernel, {"sigma": -1.0}, ValueError),
-    (sksig.RBFKernel, {"sigma": float("nan")}, ValueError),
-    (sksig.RBFKernel, {"sigma": "1"}, TypeError),
-    (sksig.RBFKernel, {"sigma": True}, TypeError),
-    (sksig.ScaledLinearKernel, {"scale": -0.1}, ValueError),
-    (sksig.PolynomialKernel, {"degree": -1.0}, ValueError),
-    (sksig.PolynomialKernel, {"scale": -1.0}, ValueError),
-    (sksig.PolynomialKernel, {"gamma": float("inf")}, ValueError),
-    (sksig.Matern12Kernel, {"sigma": 0}, ValueError),
-    (sksig.Matern32Kernel, {"sigma": -2}, ValueError),
-    (sksig.Matern52Kernel, {"sigma": 0}, ValueError),
-    (sksig.RationalQuadraticKernel, {"sigma": 1.0, "alpha": 0.0}, ValueError),
-    (sksig.RationalQuadraticKernel, {"sigma": 0.0}, ValueError),
-])
+@pytest.mark.parametrize(
+    "cls, kwargs, error",
+    [
+        (sksig.RBFKernel, {"sigma": 0.0}, ValueError),
+        (sksig.RBFKernel, {"sigma": -1.0}, ValueError),
+        (sksig.RBFKernel, {"sigma": float("nan")}, ValueError),
+        (sksig.RBFKernel, {"sigma": "1"}, TypeError),
+        (sksig.RBFKernel, {"sigma": True}, TypeError),
+        (sksig.ScaledLinearKernel, {"scale": -0.1}, ValueError),
+        (sksig.PolynomialKernel, {"degree": -1.0}, ValueError),
+        (sksig.PolynomialKernel, {"scale": -1.0}, ValueError),
+        (sksig.PolynomialKernel, {"gamma": float("inf")}, ValueError),
+        (sksig.Matern12Kernel, {"sigma": 0}, ValueError),
+        (sksig.Matern32Kernel, {"sigma": -2}, ValueError),
+        (sksig.Matern52Kernel, {"sigma": 0}, ValueError),
+        (sksig.RationalQuadraticKernel, {"sigma": 1.0, "alpha": 0.0}, ValueError),
+        (sksig.RationalQuadraticKernel, {"sigma": 0.0}, ValueError),
+    ],
+)
 def test_invalid_parameters_rejected_at_construction(cls, kwargs, error):
     with pytest.raises(error, match="|".join(kwargs)):
         cls(**kwargs)
