@@ -338,7 +338,8 @@ def as_path_batch(path, name, *, caller=None, time_aug=False, lead_lag=False,
     array, caller = as_array(path, name, caller=caller, min_ndim=2)
     _check_path_shape(array, name, min_length)
     batch_shape = array.shape[:-2]
-    flat = array.reshape((-1,) + array.shape[-2:])
+    # An explicit count: -1 is ambiguous for zero-point paths.
+    flat = array.reshape((int(np.prod(batch_shape)),) + array.shape[-2:])
     data = _transform(flat, time_aug, lead_lag, end_time, n_threads)
     return PathBatch(np.ascontiguousarray(data), batch_shape, None, array.shape[-2],
                      array.shape[-1], time_aug, lead_lag, caller)

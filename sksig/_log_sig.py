@@ -26,7 +26,7 @@ _NO_TABLES = None
 
 
 def _empty_tables():
-    # Method 0 reads no Lyndon table; it must not pay for (or be limited by) building one.
+    # Method 0 reads no Lyndon table; it must not pay for building one.
     global _NO_TABLES
     if _NO_TABLES is None:
         from sksig._core import _log_sig

@@ -158,12 +158,13 @@ def _build_tables(dim, degree):
         terms = {}
         for a, ca in pu.items():
             for b, cb in pv.items():
-                for key, coef in ((a * shift_v + b, ca * cb), (b * shift_u + a, -ca * cb)):
-                    terms[key] = terms.get(key, 0) + coef
+                uv, vu = a * shift_v + b, b * shift_u + a
+                terms[uv] = terms.get(uv, 0) + ca * cb
+                terms[vu] = terms.get(vu, 0) - ca * cb
         expansion.append({k: c for k, c in terms.items() if c})
 
     # T[u, w] = <P_w, u> for Lyndon u of the same length: unit diagonal, zero above it
-    # (P_w is w plus lexicographically larger words), stored by row u without the diagonal.
+    # (P_w is w plus lexicographically larger words), stored by row u, no diagonal.
     rows = [[] for _ in words]
     level_lyndon = [
         {_index(w, dim): id_of[w] for w in words if len(w) == k}
@@ -181,7 +182,7 @@ def _build_tables(dim, degree):
 
     exp_ptr = np.cumsum([0] + [len(e) for e in expansion]).astype(np.int64)
     exp_pos = np.array(
-        [offsets[len(w)] + k for w, e in zip(words, expansion) for k in e],
+        [offsets[len(w)] + k for w, e in zip(words, expansion, strict=True) for k in e],
         dtype=np.int64,
     )
     exp_val = np.array([c for e in expansion for c in e.values()], dtype=np.float64)
