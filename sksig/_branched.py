@@ -54,27 +54,27 @@ def _zero_point_paths(path):
     return shape is not None and len(shape) >= 2 and shape[-2] == 0
 
 
-def _sig_with_scalar(path, degree, time_aug, lead_lag, end_time, planar, n_threads):
-    """(full (n_paths, n + 1) branched signatures, batch_shape, caller, tables)."""
+def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_term,
+                  n_threads):
+    """(signatures (n_paths, n + scalar_term), batch_shape, caller, tables)."""
     if _zero_point_paths(path):
         array, caller = as_array(path, "path", min_ndim=2)
-        dim = transformed_dim(array.shape[-1], time_aug, lead_lag)
         if array.shape[-1] < 1:
             raise ValueError(
                 f"path must have at least one channel, got shape {array.shape}"
             )
+        dim = transformed_dim(array.shape[-1], time_aug, lead_lag)
         tb = tables(dim, degree, planar)
         n_paths = int(np.prod(array.shape[:-2], dtype=np.int64))
-        full = np.zeros((n_paths, tb.n + 1), caller.dtype)
-        full[:, 0] = 1
-        return full, array.shape[:-2], caller, tb
+        out = np.zeros((n_paths, tb.n + scalar_term), caller.dtype)
+        out[:, :scalar_term] = 1
+        return out, array.shape[:-2], caller, tb
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
                           end_time=end_time, n_threads=n_threads)
     tb = tables(batch.dim, degree, planar)
-    full = np.empty((batch.n_paths, tb.n + 1), batch.data.dtype)
-    if batch.n_paths:
-        _core().sig(batch.data, full, tb.native(), n_threads)
-    return full, batch.batch_shape, batch.caller, tb
+    out = np.empty((batch.n_paths, tb.n + scalar_term), batch.data.dtype)
+    _core().sig(batch.data, out, tb.native(), tb.n, scalar_term, n_threads)
+    return out, batch.batch_shape, batch.caller, tb
 
 
 def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
@@ -134,18 +134,17 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     scalar_term = check_bool(scalar_term, "scalar_term")
     _check_correction(correction)
     n_threads = resolve_n_jobs(n_jobs)
-    full, batch_shape, caller, _ = _sig_with_scalar(
-        path, degree, time_aug, lead_lag, end_time, planar, n_threads
+    out, batch_shape, caller, _ = _branched_sig(
+        path, degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads
     )
-    out = full if scalar_term else full[:, 1:]
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
 
 def _bsig_input(bsig, n):
     """Validate ``bsig`` (trailing length n or n + 1).
 
-    Returns ``(full, had_scalar, caller, batch_shape)``; ``full`` has shape
-    (batch, n + 1) with the scalar entry set to 1.
+    Returns ``(flat, had_scalar, caller, batch_shape)`` with ``flat`` C-contiguous of
+    shape (batch, n + had_scalar).
     """
     array, caller = as_array(bsig, "bsig", min_ndim=1)
     length = array.shape[-1]
@@ -154,12 +153,7 @@ def _bsig_input(bsig, n):
             f"bsig must have trailing length {n} (or {n + 1} with the scalar term "
             f"first), got shape {array.shape}"
         )
-    had_scalar = length == n + 1
-    flat = array.reshape((-1, length))
-    full = np.empty((flat.shape[0], n + 1), array.dtype)
-    full[:, 0] = 1
-    full[:, 1:] = flat[:, 1:] if had_scalar else flat
-    return full, had_scalar, caller, array.shape[:-1]
+    return array.reshape((-1, length)), length == n + 1, caller, array.shape[:-1]
 
 
 def _log_args(dimension, degree, time_aug, lead_lag, planar, method):
@@ -172,15 +166,19 @@ def _log_args(dimension, degree, time_aug, lead_lag, planar, method):
     return transformed_dim(dimension, time_aug, lead_lag), degree, planar, method
 
 
-def _log_from_full(full, tb, degree, method, scalar_entry, n_threads):
-    """Branched log of (batch, n + 1) values in the layout of ``method``."""
+def _log(flat, had_scalar, tb, method, scalar_out, n_threads):
+    """Branched log of (batch, n + had_scalar) values in the layout of ``method``."""
     core = _core()
-    log = np.empty_like(full)
-    core.log(full, log, tb.native(), degree, n_threads)
     if method == 0:
-        return log if scalar_entry else log[:, 1:]
+        out = np.empty((flat.shape[0], tb.n + scalar_out), flat.dtype)
+        core.log(flat, out, tb.native(), tb.levels(False), tb.n, had_scalar, scalar_out,
+                 n_threads)
+        return out
+    log = np.empty((flat.shape[0], tb.n + 1), flat.dtype)
+    # Only the Lyndon entries of the log are computed (and read).
+    core.log(flat, log, tb.native(), tb.levels(True), tb.n, had_scalar, True, n_threads)
     lyn = tb.lyndon()
-    out = np.empty((full.shape[0], lyn["positions"].shape[0]), full.dtype)
+    out = np.empty((flat.shape[0], lyn["positions"].shape[0]), flat.dtype)
     core.lyndon(log, out, lyn, method == 2, n_threads)
     return out
 
@@ -235,8 +233,8 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
                                             planar, method)
     n_threads = resolve_n_jobs(n_jobs)
     tb = tables(dim, degree, planar)
-    full, had_scalar, caller, batch_shape = _bsig_input(bsig, tb.n)
-    out = _log_from_full(full, tb, degree, method, had_scalar, n_threads)
+    flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb.n)
+    out = _log(flat, had_scalar, tb, method, had_scalar, n_threads)
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
 
@@ -293,10 +291,10 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     method = _check_method(method, planar)
     _check_correction(correction)
     n_threads = resolve_n_jobs(n_jobs)
-    full, batch_shape, caller, tb = _sig_with_scalar(
-        path, degree, time_aug, lead_lag, end_time, planar, n_threads
+    bsig, batch_shape, caller, tb = _branched_sig(
+        path, degree, time_aug, lead_lag, end_time, planar, False, n_threads
     )
-    out = _log_from_full(full, tb, degree, method, scalar_term, n_threads)
+    out = _log(bsig, False, tb, method, scalar_term, n_threads)
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
 
@@ -343,11 +341,10 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                                             planar, method)
     n_threads = resolve_n_jobs(n_jobs)
     tb = tables(dim, degree, planar)
-    full, had_scalar, caller, batch_shape = _bsig_input(bsig, tb.n)
+    flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb.n)
     derivs, _ = as_array(blogsig_derivs, "blogsig_derivs", caller=caller, min_ndim=1)
     check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
     core = _core()
-    grad_log = np.zeros_like(full)
     if method == 0:
         length = derivs.shape[-1]
         if length not in (tb.n, tb.n + 1):
@@ -355,8 +352,8 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                 f"blogsig_derivs must have trailing length {tb.n} (or {tb.n + 1} with "
                 f"the scalar term first), got shape {derivs.shape}"
             )
-        flat = derivs.reshape((-1, length))
-        grad_log[:, 1:] = flat[:, 1:] if length == tb.n + 1 else flat
+        grad_log = derivs.reshape((-1, length))
+        scalar_grad = length == tb.n + 1
     else:
         lyn = tb.lyndon()
         n_lyndon = lyn["positions"].shape[0]
@@ -365,15 +362,14 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                 f"blogsig_derivs must have trailing length {n_lyndon} (the method "
                 f"{method} log-signature length), got shape {derivs.shape}"
             )
-        flat = np.ascontiguousarray(derivs.reshape((-1, n_lyndon)))
-        if flat.shape[0]:
-            core.lyndon_backprop(flat, grad_log, lyn, method == 2, n_threads)
-    grad = np.empty_like(full)
-    if full.shape[0]:
-        core.log_backprop(full, np.ascontiguousarray(grad_log), grad, tb.native(),
-                          degree, n_threads)
-    out = grad if had_scalar else grad[:, 1:]
-    return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
+        grad_log = np.empty((flat.shape[0], tb.n + 1), flat.dtype)
+        core.lyndon_backprop(derivs.reshape((-1, n_lyndon)), grad_log, lyn, method == 2,
+                             n_threads)
+        scalar_grad = True
+    grad = np.empty_like(flat)
+    core.log_backprop(flat, grad_log, grad, tb.native(), tb.levels(method != 0), tb.n,
+                      had_scalar, scalar_grad, n_threads)
+    return caller.out(grad.reshape(tuple(batch_shape) + grad.shape[1:]))
 
 
 def _check_prepare(dimension, degree, time_aug, lead_lag, planar, use_disk, device):

@@ -200,47 +200,93 @@ class BranchedTables:
         memo[forest] = out
         return out
 
+    def _remove_leaf(self, t):
+        """(tree index or None, label): tree t with one leaf removed, and its label."""
+        children, label = self.tl.nodes[t]
+        if not children:
+            return None, label
+        smaller, removed = self._remove_leaf(children[-1])
+        rest = children[:-1] + ((smaller,) if smaller is not None else ())
+        if not self.planar:
+            rest = tuple(sorted(rest))
+        return self.tl.index[(rest, label)], removed
+
+    def _parent(self, b):
+        """(basis position, label): element b with one node fewer, and that label."""
+        if self.planar:
+            smaller, label = self._remove_leaf(b[-1])
+            parent = b[:-1] + ((smaller,) if smaller is not None else ())
+            return self.position[parent], label
+        smaller, label = self._remove_leaf(b)
+        return (0 if smaller is None else smaller + 1), label
+
     def _build_native(self):
         """Flat arrays for the native core (see branched.hpp for their meaning)."""
         pos = self.position
         term_ptr = [0]
-        coef, right, left_ptr, left_idx = [], [], [0], []
-        seg_coef = np.empty(self.n + 1)
-        label_ptr, labels = [0], []
+        coef, right, left = [], [], []
+        seg_coef = np.ones(self.n + 1)
+        seg_parent = np.zeros(self.n + 1, np.int64)
+        seg_label = np.zeros(self.n + 1, np.int64)
+        forest_first, forest_rest, forest_index = [], [], {}
+
+        def extended(trees):
+            """Index of a non-planar forest (sorted basis positions) in the extended
+            vector: the tree itself, or a product entry registered after its rest."""
+            if len(trees) == 1:
+                return trees[0]
+            j = forest_index.get(trees)
+            if j is None:
+                rest = extended(trees[1:])
+                j = forest_index[trees] = self.n + 1 + len(forest_first)
+                forest_first.append(trees[0])
+                forest_rest.append(rest)
+            return j
+
         memo = {}
         for e in range(1, self.n + 1):
             b = self.basis[e]
             if self.planar:
-                terms = self._mkw_forest(b, memo)
-                for (s, r), k in terms.items():
-                    if s and r:
-                        coef.append(k)
-                        right.append(pos[r])
-                        left_idx.append(pos[s])
-                        left_ptr.append(len(left_idx))
+                terms = [(pos[r], pos[s], k)
+                         for (s, r), k in self._mkw_forest(b, memo).items() if s and r]
             else:
-                terms = self._bck_tree(b, memo)
-                for (s, r), k in terms.items():
-                    if s and r >= 0:
-                        coef.append(k)
-                        right.append(r + 1)
-                        left_idx.extend(t + 1 for t in s)
-                        left_ptr.append(len(left_idx))
+                terms = [(r + 1, extended(tuple(t + 1 for t in s)), k)
+                         for (s, r), k in self._bck_tree(b, memo).items()
+                         if s and r >= 0]
+            # Descending right index: the log's scans stop at the first small right.
+            terms.sort(key=lambda term: (-term[0], term[1]))
+            for r, lft, k in terms:
+                coef.append(k)
+                right.append(r)
+                left.append(lft)
             term_ptr.append(len(coef))
             seg_coef[e] = self._segment_coef(b)
-            labels.extend(self._labels(b))
-            label_ptr.append(len(labels))
-        seg_coef[0] = 1.0
-        i64 = np.int64
+            seg_parent[e], seg_label[e] = self._parent(b)
+        order_start = [1] * (self.degree + 2)
+        for k in range(self.degree + 1, 1, -1):
+            order_start[k] = next(
+                (e for e in range(1, self.n + 1) if self.order(e) >= k), self.n + 1
+            )
+        order_start[0] = 0
+        if len(coef) >= 2**31 or self.n + 1 + len(forest_first) >= 2**31:
+            raise MemoryError("branched tables too large for 32-bit indices")
+        i32 = np.int32
+        ratio = seg_coef / seg_coef[seg_parent]
+        coef = np.asarray(coef, np.float64)
         return {
-            "term_ptr": np.asarray(term_ptr, i64),
-            "term_coef": np.asarray(coef, np.float64),
-            "term_right": np.asarray(right, i64),
-            "left_ptr": np.asarray(left_ptr, i64),
-            "left_idx": np.asarray(left_idx, i64),
-            "seg_coef": seg_coef,
-            "label_ptr": np.asarray(label_ptr, i64),
-            "labels": np.asarray(labels, i64),
+            "term_ptr": np.asarray(term_ptr, i32),
+            "term_coef_float64": coef,
+            "term_coef_float32": coef.astype(np.float32),
+            "term_right": np.asarray(right, i32),
+            "term_left": np.asarray(left, i32),
+            "forest_first": np.asarray(forest_first, i32),
+            "forest_rest": np.asarray(forest_rest, i32),
+            "seg_parent": seg_parent.astype(i32),
+            "seg_label": seg_label.astype(i32),
+            "seg_ratio_float64": ratio,
+            "seg_ratio_float32": ratio.astype(np.float32),
+            "order_start": np.asarray(order_start, i32),
+            "degree": self.degree,
         }
 
     def native(self):
@@ -249,19 +295,49 @@ class BranchedTables:
                 self._native = self._build_native()
             return self._native
 
-    # -- single segment ----------------------------------------------------------------
-    def _tree_labels(self, t):
-        children, label = self.tl.nodes[t]
-        out = [label]
-        for c in children:
-            out.extend(self._tree_labels(c))
+    def levels(self, lyndon_only):
+        """Elements at which the log computes P_K (K = 2..degree), as CSR over K.
+
+        All elements with >= K nodes, or (``lyndon_only``, planar methods 1-2) only
+        those the Lyndon-forest outputs depend on: Lyndon forests with >= K nodes
+        and the right factors that level K + 1 reads.
+        """
+        key = "levels_lyndon" if lyndon_only else "levels_full"
+        nat = self.native()
+        with self._lock:
+            if key in nat:
+                return nat[key]
+        order_start = nat["order_start"]
+        per_level = {}
+        if lyndon_only:
+            wanted = np.zeros(self.n + 1, bool)
+            wanted[self.lyndon()["positions"]] = True
+            term_ptr, right = nat["term_ptr"], nat["term_right"]
+            required = np.zeros(self.n + 1, bool)
+            for k in range(self.degree, 1, -1):
+                elems = np.arange(order_start[k], self.n + 1)
+                elems = elems[wanted[elems] | required[elems]]
+                per_level[k] = elems
+                required = np.zeros(self.n + 1, bool)
+                first = order_start[k - 1]
+                for e in elems:
+                    r = right[term_ptr[e - 1]:term_ptr[e]]
+                    required[r[r >= first]] = True
+        else:
+            for k in range(2, self.degree + 1):
+                per_level[k] = np.arange(order_start[k], self.n + 1)
+        ptr = [0, 0, 0]
+        idx = []
+        for k in range(2, self.degree + 1):
+            idx.extend(per_level[k].tolist())
+            ptr.append(len(idx))
+        out = {"level_ptr": np.asarray(ptr[: self.degree + 2], np.int32),
+               "level_idx": np.asarray(idx, np.int32)}
+        with self._lock:
+            nat[key] = out
         return out
 
-    def _labels(self, b):
-        if self.planar:
-            return [a for t in b for a in self._tree_labels(t)]
-        return self._tree_labels(b)
-
+    # -- single segment ----------------------------------------------------------------
     def _tree_factorial(self, t):
         children, _ = self.tl.nodes[t]
         out = self.tl.size[t]

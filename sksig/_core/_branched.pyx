@@ -1,30 +1,38 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True
 """Thin wrapper over include/sksig/branched.hpp; arguments were checked in Python."""
 from cython cimport floating
-from libc.stdint cimport int64_t
+from libc.stdint cimport int32_t, int64_t
 from libcpp cimport bool as cbool
 
 from sksig._core._errors import raise_for_status
 
 
 cdef extern from "sksig/branched.hpp" namespace "sksig" nogil:
-    cdef struct BranchedTables:
+    cdef cppclass BranchedTables[T]:
         int64_t n
-        const int64_t* term_ptr
-        const double* term_coef
-        const int64_t* term_right
-        const int64_t* left_ptr
-        const int64_t* left_idx
-        const double* seg_coef
-        const int64_t* label_ptr
-        const int64_t* labels
+        int degree
+        const int32_t* term_ptr
+        const T* term_coef
+        const int32_t* term_right
+        const int32_t* term_left
+        int64_t n_forest
+        const int32_t* forest_first
+        const int32_t* forest_rest
+        const int32_t* seg_parent
+        const int32_t* seg_label
+        const T* seg_ratio
+        const int32_t* order_start
+        const int32_t* level_ptr
+        const int32_t* level_idx
 
     int branched_sig[T](const T* path, T* out, int64_t batch, int64_t length,
-                        int64_t dim, const BranchedTables& tb, int n_threads) noexcept
-    int branched_log[T](const T* x, T* out, int64_t batch, int degree,
-                        const BranchedTables& tb, int n_threads) noexcept
+                        int64_t dim, const BranchedTables[T]& tb, cbool scalar_out,
+                        int n_threads) noexcept
+    int branched_log[T](const T* x, T* out, int64_t batch, const BranchedTables[T]& tb,
+                        cbool scalar_in, cbool scalar_out, int n_threads) noexcept
     int branched_log_backprop[T](const T* x, const T* grad_out, T* grad_x,
-                                 int64_t batch, int degree, const BranchedTables& tb,
+                                 int64_t batch, const BranchedTables[T]& tb,
+                                 cbool scalar_in, cbool scalar_grad,
                                  int n_threads) noexcept
     int lyndon_project[T](const T* log, T* out, int64_t batch, int64_t m,
                           int64_t n_lyndon, const int64_t* pos, cbool solve,
@@ -38,6 +46,7 @@ cdef extern from "sksig/branched.hpp" namespace "sksig" nogil:
 
 
 cdef int64_t _dummy_i = 0
+cdef int32_t _dummy_i32 = 0
 cdef double _dummy_d = 0.0
 
 
@@ -45,60 +54,85 @@ cdef const int64_t* _iptr(const int64_t[::1] a):
     return &a[0] if a.shape[0] else &_dummy_i
 
 
+cdef const int32_t* _i32(const int32_t[::1] a):
+    return &a[0] if a.shape[0] else &_dummy_i32
+
+
 cdef const double* _dptr(const double[::1] a):
     return &a[0] if a.shape[0] else &_dummy_d
 
 
-cdef BranchedTables _tables(dict t, int64_t n):
-    cdef BranchedTables tb
+cdef void _fill(BranchedTables[floating]* tb, dict t, dict levels, int64_t n,
+                const floating[::1] coef, const floating[::1] ratio):
     tb.n = n
-    tb.term_ptr = _iptr(t["term_ptr"])
-    tb.term_coef = _dptr(t["term_coef"])
-    tb.term_right = _iptr(t["term_right"])
-    tb.left_ptr = _iptr(t["left_ptr"])
-    tb.left_idx = _iptr(t["left_idx"])
-    tb.seg_coef = _dptr(t["seg_coef"])
-    tb.label_ptr = _iptr(t["label_ptr"])
-    tb.labels = _iptr(t["labels"])
-    return tb
+    tb.degree = t["degree"]
+    tb.term_ptr = _i32(t["term_ptr"])
+    tb.term_coef = &coef[0] if coef.shape[0] else NULL
+    tb.term_right = _i32(t["term_right"])
+    tb.term_left = _i32(t["term_left"])
+    tb.n_forest = t["forest_first"].shape[0]
+    tb.forest_first = _i32(t["forest_first"])
+    tb.forest_rest = _i32(t["forest_rest"])
+    tb.seg_parent = _i32(t["seg_parent"])
+    tb.seg_label = _i32(t["seg_label"])
+    tb.seg_ratio = &ratio[0]
+    tb.order_start = _i32(t["order_start"])
+    tb.level_ptr = _i32(levels["level_ptr"]) if levels else NULL
+    tb.level_idx = _i32(levels["level_idx"]) if levels else NULL
 
 
 def sig(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
-        floating[:, ::1] out,            # OUT (batch, n + 1)
-        dict tables, int n_threads):
-    cdef BranchedTables tb = _tables(tables, out.shape[1] - 1)
+        floating[:, ::1] out,            # OUT (batch, n + scalar_out)
+        dict tables, int64_t n, bint scalar_out, int n_threads):
+    cdef BranchedTables[floating] tb
+    cdef str suffix = "float64" if floating is double else "float32"
+    cdef const floating[::1] coef = tables["term_coef_" + suffix]
+    cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
     cdef int status
-    if path.shape[0] == 0:
+    _fill(&tb, tables, None, n, coef, ratio)
+    if path.shape[0] == 0 or out.shape[1] == 0:
         return
     with nogil:
         status = branched_sig(&path[0, 0, 0], &out[0, 0], path.shape[0], path.shape[1],
-                              path.shape[2], tb, n_threads)
+                              path.shape[2], tb, scalar_out, n_threads)
     raise_for_status(status, "branched_sig")
 
 
-def log(const floating[:, ::1] x,  # IN  (batch, n + 1), entry 0 ignored
-        floating[:, ::1] out,      # OUT (batch, n + 1)
-        dict tables, int degree, int n_threads):
-    cdef BranchedTables tb = _tables(tables, x.shape[1] - 1)
+def log(const floating[:, ::1] x,  # IN  (batch, n + scalar_in), scalar entry ignored
+        floating[:, ::1] out,      # OUT (batch, n + scalar_out)
+        dict tables, dict levels, int64_t n, bint scalar_in, bint scalar_out,
+        int n_threads):
+    cdef BranchedTables[floating] tb
+    cdef str suffix = "float64" if floating is double else "float32"
+    cdef const floating[::1] coef = tables["term_coef_" + suffix]
+    cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
     cdef int status
+    _fill(&tb, tables, levels, n, coef, ratio)
     if x.shape[0] == 0:
         return
     with nogil:
-        status = branched_log(&x[0, 0], &out[0, 0], x.shape[0], degree, tb, n_threads)
+        status = branched_log(&x[0, 0], &out[0, 0], x.shape[0], tb, scalar_in, scalar_out,
+                              n_threads)
     raise_for_status(status, "branched_sig_to_log_sig")
 
 
-def log_backprop(const floating[:, ::1] x,         # IN  (batch, n + 1)
-                 const floating[:, ::1] grad_out,  # IN  (batch, n + 1)
-                 floating[:, ::1] grad_x,          # OUT (batch, n + 1)
-                 dict tables, int degree, int n_threads):
-    cdef BranchedTables tb = _tables(tables, x.shape[1] - 1)
+def log_backprop(const floating[:, ::1] x,         # IN  (batch, n + scalar_in)
+                 const floating[:, ::1] grad_out,  # IN  (batch, n + scalar_grad)
+                 floating[:, ::1] grad_x,          # OUT (batch, n + scalar_in)
+                 dict tables, dict levels, int64_t n, bint scalar_in, bint scalar_grad,
+                 int n_threads):
+    cdef BranchedTables[floating] tb
+    cdef str suffix = "float64" if floating is double else "float32"
+    cdef const floating[::1] coef = tables["term_coef_" + suffix]
+    cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
     cdef int status
+    _fill(&tb, tables, levels, n, coef, ratio)
     if x.shape[0] == 0:
         return
     with nogil:
         status = branched_log_backprop(&x[0, 0], &grad_out[0, 0], &grad_x[0, 0],
-                                       x.shape[0], degree, tb, n_threads)
+                                       x.shape[0], tb, scalar_in, scalar_grad,
+                                       n_threads)
     raise_for_status(status, "branched_sig_to_log_sig_backprop")
 
 

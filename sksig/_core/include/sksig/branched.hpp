@@ -4,15 +4,17 @@
 // The combinatorics live in flat tables built once in Python (sksig/_trees.py). A basis
 // vector has n + 1 entries, entry 0 being the scalar term. For every basis element e
 // (1..n) the *reduced* coproduct terms (both sides non-empty) are
-//   t in [term_ptr[e-1], term_ptr[e]):  term_coef[t] * prod_{j in left(t)} A[j] * B[term_right[t]]
-// with left(t) = left_idx[left_ptr[t] .. left_ptr[t+1]) (one forest index when planar,
-// the trees of the pruned forest when non-planar, A being a character there). The two
-// remaining terms e (x) 1 and 1 (x) e are added explicitly. Every left index and every
-// right index is smaller than e (fewer nodes), which allows in-place updates in
-// descending order.
+//   t in [term_ptr[e-1], term_ptr[e]):  term_coef[t] * A[term_left[t]] * B[term_right[t]]
+// The two remaining terms e (x) 1 and 1 (x) e are added explicitly. Planar: left is a
+// forest, read directly. Non-planar: A is a character, so a left forest of several
+// trees is the product of their values; such products are computed once per use into
+// the extended entries A[n + 1 + j] = A[forest_first[j]] * A[forest_rest[j]] (the rest
+// being a tree or an earlier forest), making every term a single lookup. Every left and
+// right index of element e has fewer nodes than e, which allows in-place updates in
+// descending order; right indices are sorted descending within each element.
 //
-// One straight segment with increment v has the value seg_coef[e] * prod of v over the
-// node labels of e (labels[label_ptr[e-1] .. label_ptr[e])).
+// One straight segment with increment v has the value c(e) * prod of v over the node
+// labels of e; it is built from a parent element with one node fewer.
 #pragma once
 
 #include <cstdint>
@@ -23,61 +25,162 @@
 
 namespace sksig {
 
+template <class T>
 struct BranchedTables {
-  std::int64_t n;  // basis size without the scalar term
-  const std::int64_t* term_ptr;   // n + 1
-  const double* term_coef;        // n_terms
-  const std::int64_t* term_right; // n_terms
-  const std::int64_t* left_ptr;   // n_terms + 1
-  const std::int64_t* left_idx;
-  const double* seg_coef;         // n + 1
-  const std::int64_t* label_ptr;  // n + 1
-  const std::int64_t* labels;
+  std::int64_t n;                   // basis size without the scalar term
+  int degree;
+  const std::int32_t* term_ptr;     // n + 1
+  const T* term_coef;               // n_terms
+  const std::int32_t* term_right;   // n_terms, descending within each element
+  const std::int32_t* term_left;    // n_terms, index into the extended vector
+  std::int64_t n_forest;            // extended entries (non-planar products)
+  const std::int32_t* forest_first;
+  const std::int32_t* forest_rest;
+  const std::int32_t* seg_parent;   // n + 1: element with one node fewer
+  const std::int32_t* seg_label;    // n + 1: label of the removed node
+  const T* seg_ratio;               // n + 1: c(e) / c(parent)
+  const std::int32_t* order_start;  // degree + 2: first element with >= k nodes
+  // Log only: elements where P_K is needed, level_idx[level_ptr[K] .. level_ptr[K+1])
+  // for K = 2..degree (all elements with >= K nodes, or what Lyndon outputs need).
+  const std::int32_t* level_ptr;
+  const std::int32_t* level_idx;
 };
 
 namespace detail {
 
+// Items are processed in blocks of kLanes with the block index innermost
+// (value of element i for lane j at [i * kLanes + j]): every table lookup serves all
+// lanes and the lane loops vectorise. Each lane does exactly the arithmetic of a
+// one-item computation, so results do not depend on the blocking or on n_jobs.
+constexpr int kLanes = 8;
+using Lanes = std::int64_t;
+
+// The lane loops get an AVX2 clone on x86-64 GCC, picked at load time. No FMA: every
+// clone performs the same IEEE operations, so results are identical on every CPU.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SKSIG_LANE_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SKSIG_LANE_CLONES
+#endif
+
+#if defined(_OPENMP)
+#define SKSIG_LANES _Pragma("omp simd") for (int j = 0; j < kLanes; ++j)
+#else
+#define SKSIG_LANES for (int j = 0; j < kLanes; ++j)
+#endif
+
 template <class T>
-inline T left_product(const BranchedTables& tb, std::int64_t t, const T* a) noexcept {
-  std::int64_t p = tb.left_ptr[t], q = tb.left_ptr[t + 1];
-  T prod = a[tb.left_idx[p]];
-  for (++p; p < q; ++p) prod *= a[tb.left_idx[p]];
-  return prod;
+SKSIG_LANE_CLONES void forest_products(const BranchedTables<T>& tb, T* a) noexcept {
+  T* f = a + (tb.n + 1) * kLanes;
+  for (std::int64_t i = 0; i < tb.n_forest; ++i) {
+    const T* x = a + Lanes{tb.forest_first[i]} * kLanes;
+    const T* y = a + Lanes{tb.forest_rest[i]} * kLanes;
+    T* o = f + i * kLanes;
+    SKSIG_LANES o[j] = x[j] * y[j];
+  }
 }
 
-// Value of one straight segment with increment v on every basis element.
+// Adjoint of forest_products: pushes g at the product entries back onto the trees.
 template <class T>
-inline void segment_values(const BranchedTables& tb, const T* v, T* e) noexcept {
-  e[0] = T(1);
+SKSIG_LANE_CLONES void forest_products_backprop(const BranchedTables<T>& tb, const T* a,
+                                     T* g) noexcept {
+  const std::int64_t off = tb.n + 1;
+  for (std::int64_t i = tb.n_forest - 1; i >= 0; --i) {
+    const Lanes f = Lanes{tb.forest_first[i]} * kLanes, r = Lanes{tb.forest_rest[i]} * kLanes;
+    const T* gi = g + (off + i) * kLanes;
+    SKSIG_LANES g[f + j] += gi[j] * a[r + j];
+    SKSIG_LANES g[r + j] += gi[j] * a[f + j];
+  }
+}
+
+// Value of one straight segment with increments v (dim x lanes) on every element:
+// E[e] = E[parent] * v[label] * c(e) / c(parent).
+template <class T>
+SKSIG_LANE_CLONES void segment_values(const BranchedTables<T>& tb, const T* v, T* e) noexcept {
+  SKSIG_LANES e[j] = T(1);
   for (std::int64_t i = 1; i <= tb.n; ++i) {
-    T prod = static_cast<T>(tb.seg_coef[i]);
-    for (std::int64_t p = tb.label_ptr[i - 1]; p < tb.label_ptr[i]; ++p)
-      prod *= v[tb.labels[p]];
-    e[i] = prod;
+    const T* p = e + Lanes{tb.seg_parent[i]} * kLanes;
+    const T* w = v + Lanes{tb.seg_label[i]} * kLanes;
+    const T ratio = tb.seg_ratio[i];
+    T* o = e + i * kLanes;
+    SKSIG_LANES o[j] = p[j] * w[j] * ratio;
   }
 }
 
-// x <- x * b in place (Chen's identity, x from the earlier piece).
+// x <- x * b in place (Chen's identity, x from the earlier piece); x is extended.
 template <class T>
-inline void chen_in_place(const BranchedTables& tb, T* x, const T* b) noexcept {
+SKSIG_LANE_CLONES void chen_in_place(const BranchedTables<T>& tb, T* x, const T* b) noexcept {
+  forest_products(tb, x);
+  alignas(64) T acc[kLanes];
   for (std::int64_t e = tb.n; e >= 1; --e) {
-    T acc = x[e] + b[e];
-    for (std::int64_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t)
-      acc += static_cast<T>(tb.term_coef[t]) * left_product(tb, t, x) * b[tb.term_right[t]];
-    x[e] = acc;
+    T* xe = x + e * kLanes;
+    const T* be = b + e * kLanes;
+    SKSIG_LANES acc[j] = xe[j] + be[j];
+    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
+      const T c = tb.term_coef[t];
+      const T* xl = x + Lanes{tb.term_left[t]} * kLanes;
+      const T* br = b + Lanes{tb.term_right[t]} * kLanes;
+      SKSIG_LANES acc[j] += c * xl[j] * br[j];
+    }
+    SKSIG_LANES xe[j] = acc[j];
   }
 }
 
-// out = (reduced) a * p: the (X - eps) * P_k step of the log.
+// out = (reduced) a * p where p vanishes below k nodes (a extended, forest products
+// filled): the (X - eps) * P_k step of the log. The scan of each element stops at the
+// first right index with fewer than k nodes; out is written only at the elements of
+// level k + 1 (callers never read the rest). If log_out is given, log_out += c * out
+// there as well.
 template <class T>
-inline void reduced_product(const BranchedTables& tb, const T* a, const T* p,
-                            T* out) noexcept {
-  out[0] = T(0);
-  for (std::int64_t e = 1; e <= tb.n; ++e) {
-    T acc = T(0);
-    for (std::int64_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t)
-      acc += static_cast<T>(tb.term_coef[t]) * left_product(tb, t, a) * p[tb.term_right[t]];
-    out[e] = acc;
+SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
+                                       int k, T* out, T c = T(0),
+                                       T* log_out = nullptr) noexcept {
+  const std::int32_t first = tb.order_start[k];
+  alignas(64) T acc[kLanes];
+  for (std::int32_t i = tb.level_ptr[k + 1]; i < tb.level_ptr[k + 2]; ++i) {
+    const std::int64_t e = tb.level_idx[i];
+    SKSIG_LANES acc[j] = T(0);
+    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
+      const std::int32_t r = tb.term_right[t];
+      if (r < first) break;
+      const T coef = tb.term_coef[t];
+      const T* al = a + Lanes{tb.term_left[t]} * kLanes;
+      const T* pr = p + Lanes{r} * kLanes;
+      SKSIG_LANES acc[j] += coef * al[j] * pr[j];
+    }
+    T* o = out + e * kLanes;
+    SKSIG_LANES o[j] = acc[j];
+    if (log_out != nullptr) {
+      T* lo_e = log_out + e * kLanes;
+      SKSIG_LANES lo_e[j] += c * acc[j];
+    }
+  }
+}
+
+// Adjoint of reduced_product(a, p, k - 1) -> P_k at cotangent h: accumulates into
+// hprev (w.r.t. p) and ga (w.r.t. a).
+template <class T>
+SKSIG_LANE_CLONES void reverse_step(const BranchedTables<T>& tb, const T* a, const T* p,
+                                    const T* h, int k, T* hprev, T* ga) noexcept {
+  const std::int32_t first = tb.order_start[k - 1];
+  for (std::int32_t i = tb.level_ptr[k]; i < tb.level_ptr[k + 1]; ++i) {
+    const std::int64_t e = tb.level_idx[i];
+    const T* he = h + e * kLanes;
+    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
+      const std::int32_t r = tb.term_right[t];
+      if (r < first) break;
+      const Lanes l = Lanes{tb.term_left[t]} * kLanes, rr = Lanes{r} * kLanes;
+      const T coef = tb.term_coef[t];
+      T* hp = hprev + rr;
+      T* gl = ga + l;
+      const T* al = a + l;
+      const T* pr = p + rr;
+      SKSIG_LANES {
+        const T w = coef * he[j];
+        hp[j] += w * al[j];
+        gl[j] += w * pr[j];
+      }
+    }
   }
 }
 
@@ -86,122 +189,148 @@ inline T log_coef(int k) noexcept {
   return (k % 2 ? T(1) : T(-1)) / static_cast<T>(k);
 }
 
+inline std::int64_t n_blocks(std::int64_t batch) noexcept {
+  return (batch + kLanes - 1) / kLanes;
+}
+
+// Copy rows [b0, b0 + kLanes) of a (batch, n or n + 1) array into lane layout over
+// the n + 1 entries (missing rows: 0). Without the scalar entry in the rows
+// (scalar = false), lane entry 0 is set to 0.
+template <class T>
+inline void load_block(const T* x, std::int64_t batch, std::int64_t m, bool scalar,
+                       std::int64_t b0, T* blk) noexcept {
+  const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
+  for (int j = 0; j < kLanes; ++j) {
+    const bool live = b0 + j < batch;
+    const T* row = x + (b0 + j) * width;
+    blk[j] = live && scalar ? row[0] : T(0);
+    for (std::int64_t i = 1; i < m; ++i)
+      blk[i * kLanes + j] = live ? row[i - shift] : T(0);
+  }
+}
+
+// Inverse of load_block (scalar = false drops lane entry 0).
+template <class T>
+inline void store_block(const T* blk, std::int64_t batch, std::int64_t m, bool scalar,
+                        std::int64_t b0, T* x) noexcept {
+  const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
+  for (int j = 0; j < kLanes && b0 + j < batch; ++j) {
+    T* row = x + (b0 + j) * width;
+    if (scalar) row[0] = blk[j];
+    for (std::int64_t i = 1; i < m; ++i) row[i - shift] = blk[i * kLanes + j];
+  }
+}
+
 }  // namespace detail
 
-// out: (batch, n + 1) branched signatures of piecewise-linear paths (batch, length, dim).
+// out: (batch, n + scalar_out) branched signatures of piecewise-linear paths
+// (batch, length, dim).
 template <class T>
 int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
-                 std::int64_t dim, const BranchedTables& tb, int n_threads) noexcept {
+                 std::int64_t dim, const BranchedTables<T>& tb, bool scalar_out,
+                 int n_threads) noexcept {
+  using detail::kLanes;
   const std::int64_t m = tb.n + 1;
-  return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
-    T* x = out + b * m;
-    const T* p = path + b * length * dim;
-    std::vector<T> seg(static_cast<std::size_t>(m)), v(static_cast<std::size_t>(dim));
-    x[0] = T(1);
-    for (std::int64_t i = 1; i < m; ++i) x[i] = T(0);
-    bool first = true;
+  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+    const std::int64_t b0 = blk * kLanes;
+    std::vector<T> x(static_cast<std::size_t>((m + tb.n_forest) * kLanes), T(0));
+    std::vector<T> seg(static_cast<std::size_t>(m * kLanes));
+    std::vector<T> v(static_cast<std::size_t>(dim * kLanes));
+    for (int j = 0; j < kLanes; ++j) x[j] = T(1);
     for (std::int64_t s = 0; s + 1 < length; ++s) {
       bool zero = true;
-      for (std::int64_t c = 0; c < dim; ++c) {
-        v[c] = p[(s + 1) * dim + c] - p[s * dim + c];
-        zero = zero && v[c] == T(0);
-      }
-      if (zero) continue;  // a constant piece (e.g. ragged padding) is the identity
-      if (first) {
-        detail::segment_values(tb, v.data(), x);
-        first = false;
-      } else {
-        detail::segment_values(tb, v.data(), seg.data());
-        detail::chen_in_place(tb, x, seg.data());
-      }
-    }
-    return kOk;
-  });
-}
-
-// out: (batch, n + 1) log of (batch, n + 1) inputs whose scalar entry is taken as 1;
-// out[., 0] = 0.
-template <class T>
-int branched_log(const T* x, T* out, std::int64_t batch, int degree,
-                 const BranchedTables& tb, int n_threads) noexcept {
-  const std::int64_t m = tb.n + 1;
-  return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
-    const T* xb = x + b * m;
-    T* ob = out + b * m;
-    std::vector<T> a(xb, xb + m), p(a), q(static_cast<std::size_t>(m));
-    a[0] = T(0);
-    p[0] = T(0);
-    for (std::int64_t i = 0; i < m; ++i) ob[i] = a[i];
-    for (int k = 2; k <= degree; ++k) {
-      detail::reduced_product(tb, a.data(), p.data(), q.data());
-      const T c = detail::log_coef<T>(k);
-      for (std::int64_t i = 1; i < m; ++i) ob[i] += c * q[i];
-      p.swap(q);
-    }
-    return kOk;
-  });
-}
-
-// grad_x: (batch, n + 1) vector-Jacobian product of branched_log with cotangent grad_out
-// (batch, n + 1; entry 0 ignored). grad_x[., 0] = 0.
-template <class T>
-int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
-                          int degree, const BranchedTables& tb, int n_threads) noexcept {
-  const std::int64_t m = tb.n + 1;
-  return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
-    const T* xb = x + b * m;
-    const T* g = grad_out + b * m;
-    T* gx = grad_x + b * m;
-    std::vector<T> a(xb, xb + m);
-    a[0] = T(0);
-    // Forward: P_1 .. P_degree.
-    std::vector<T> P(static_cast<std::size_t>(m) * (degree > 0 ? degree : 1));
-    for (std::int64_t i = 0; i < m; ++i) P[i] = a[i];
-    for (int k = 2; k <= degree; ++k)
-      detail::reduced_product(tb, a.data(), P.data() + (k - 2) * m, P.data() + (k - 1) * m);
-    // Reverse: h = dL/dP_k, starting from k = degree.
-    std::vector<T> h(static_cast<std::size_t>(m)), hprev(static_cast<std::size_t>(m));
-    for (std::int64_t i = 0; i < m; ++i) gx[i] = T(0);
-    {
-      const T c = detail::log_coef<T>(degree);
-      h[0] = T(0);
-      for (std::int64_t i = 1; i < m; ++i) h[i] = c * g[i];
-    }
-    for (int k = degree; k >= 2; --k) {
-      const T* pk1 = P.data() + (k - 2) * m;
-      const T c = detail::log_coef<T>(k - 1);
-      hprev[0] = T(0);
-      for (std::int64_t i = 1; i < m; ++i) hprev[i] = c * g[i];
-      for (std::int64_t e = 1; e <= tb.n; ++e) {
-        const T he = h[e];
-        if (he == T(0)) continue;
-        for (std::int64_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
-          const T w = static_cast<T>(tb.term_coef[t]) * he;
-          const std::int64_t r = tb.term_right[t];
-          const std::int64_t p0 = tb.left_ptr[t], p1 = tb.left_ptr[t + 1];
-          T prod = a[tb.left_idx[p0]];
-          for (std::int64_t p = p0 + 1; p < p1; ++p) prod *= a[tb.left_idx[p]];
-          hprev[r] += w * prod;
-          const T wr = w * pk1[r];
-          if (p1 - p0 == 1) {
-            gx[tb.left_idx[p0]] += wr;
-          } else {
-            for (std::int64_t p = p0; p < p1; ++p) {
-              T others = wr;
-              for (std::int64_t q = p0; q < p1; ++q)
-                if (q != p) others *= a[tb.left_idx[q]];
-              gx[tb.left_idx[p]] += others;
-            }
-          }
+      for (int j = 0; j < kLanes; ++j) {
+        const bool live = b0 + j < batch;
+        const T* p = path + (b0 + j) * length * dim + s * dim;
+        for (std::int64_t c = 0; c < dim; ++c) {
+          const T inc = live ? p[dim + c] - p[c] : T(0);
+          v[c * kLanes + j] = inc;
+          zero = zero && inc == T(0);
         }
       }
-      h.swap(hprev);
+      if (zero) continue;  // constant pieces (e.g. ragged padding) are the identity
+      detail::segment_values(tb, v.data(), seg.data());
+      detail::chen_in_place(tb, x.data(), seg.data());
     }
-    for (std::int64_t i = 1; i < m; ++i) gx[i] += h[i];
-    gx[0] = T(0);
+    detail::store_block(x.data(), batch, m, scalar_out, b0, out);
     return kOk;
   });
 }
+
+// out: (batch, n + scalar_out) log of (batch, n + scalar_in) inputs; an input scalar
+// entry is ignored (taken as 1), an output one is 0.
+template <class T>
+int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
+                 bool scalar_in, bool scalar_out, int n_threads) noexcept {
+  using detail::kLanes;
+  const std::int64_t m = tb.n + 1;
+  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+    const std::int64_t b0 = blk * kLanes;
+    std::vector<T> a(static_cast<std::size_t>((m + tb.n_forest) * kLanes));
+    std::vector<T> p(static_cast<std::size_t>(m * kLanes)), q(p.size()), o(p.size());
+    detail::load_block(x, batch, m, scalar_in, b0, a.data());
+    for (int j = 0; j < kLanes; ++j) a[j] = T(0);
+    detail::forest_products(tb, a.data());
+    for (std::int64_t i = 0; i < m * kLanes; ++i) p[i] = o[i] = a[i];
+    for (int k = 2; k <= tb.degree; ++k) {
+      detail::reduced_product(tb, a.data(), p.data(), k - 1, q.data(),
+                              detail::log_coef<T>(k), o.data());
+      p.swap(q);
+    }
+    detail::store_block(o.data(), batch, m, scalar_out, b0, out);
+    return kOk;
+  });
+}
+
+// grad_x: (batch, n + scalar_in) vector-Jacobian product of branched_log at x (same
+// shape) with cotangent grad_out (batch, n + scalar_grad; a scalar entry is ignored);
+// grad_x[., 0] = 0 when present.
+template <class T>
+int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
+                          const BranchedTables<T>& tb, bool scalar_in, bool scalar_grad,
+                          int n_threads) noexcept {
+  using detail::kLanes;
+  const std::int64_t m = tb.n + 1;
+  const int degree = tb.degree;
+  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+    const std::int64_t b0 = blk * kLanes;
+    const std::size_t ext = static_cast<std::size_t>((m + tb.n_forest) * kLanes);
+    const std::size_t mw = static_cast<std::size_t>(m * kLanes);
+    std::vector<T> a(ext), ga(ext, T(0)), g(mw);
+    detail::load_block(x, batch, m, scalar_in, b0, a.data());
+    detail::load_block(grad_out, batch, m, scalar_grad, b0, g.data());
+    for (int j = 0; j < kLanes; ++j) a[j] = g[j] = T(0);
+    detail::forest_products(tb, a.data());
+    // Forward: P_1 .. P_degree (P_k vanishes below k nodes).
+    std::vector<T> P(mw * static_cast<std::size_t>(degree));
+    for (std::size_t i = 0; i < mw; ++i) P[i] = a[i];
+    for (int k = 2; k <= degree; ++k)
+      detail::reduced_product(tb, a.data(), P.data() + (k - 2) * mw, k - 1,
+                              P.data() + (k - 1) * mw);
+    // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
+    // identically (below k nodes) carry no gradient and are skipped.
+    std::vector<T> h(mw), hprev(mw);
+    {
+      const T c = detail::log_coef<T>(degree);
+      for (std::size_t i = 0; i < mw; ++i) h[i] = c * g[i];
+    }
+    for (int k = degree; k >= 2; --k) {
+      const T* pk1 = P.data() + (k - 2) * mw;
+      const T c = detail::log_coef<T>(k - 1);
+      for (std::size_t i = 0; i < mw; ++i) hprev[i] = c * g[i];
+      detail::reverse_step(tb, a.data(), pk1, h.data(), k, hprev.data(), ga.data());
+      h.swap(hprev);
+    }
+    for (std::size_t i = kLanes; i < mw; ++i) ga[i] += h[i];
+    detail::forest_products_backprop(tb, a.data(), ga.data());
+    for (int j = 0; j < kLanes; ++j) ga[j] = T(0);
+    detail::store_block(ga.data(), batch, m, scalar_in, b0, grad_x);
+    return kOk;
+  });
+}
+
+#undef SKSIG_LANES
+#undef SKSIG_LANE_CLONES
 
 // Lyndon coordinates (planar methods 1 and 2): out[i] = log[pos[i]], then (method 2)
 // the unitriangular solve c_i = out_i - sum_{p in row i} val[p] * c_{idx[p]}.

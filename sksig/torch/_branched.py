@@ -1,0 +1,43 @@
+"""Autograd wrapper for the branched log-signature map."""
+
+import torch
+
+import sksig
+
+__all__ = ["branched_sig_to_log_sig"]
+
+
+class _BranchedSigToLogSig(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, bsig, dimension, degree, time_aug, lead_lag, planar, method,
+                n_jobs):
+        ctx.args = (dimension, degree)
+        ctx.kwargs = {"time_aug": time_aug, "lead_lag": lead_lag, "planar": planar,
+                      "method": method, "n_jobs": n_jobs}
+        ctx.save_for_backward(bsig)
+        return sksig.branched_sig_to_log_sig(bsig.detach(), *ctx.args, **ctx.kwargs)
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        (bsig,) = ctx.saved_tensors
+        grad = sksig.branched_sig_to_log_sig_backprop(
+            bsig.detach(), grad_out.contiguous(), *ctx.args, **ctx.kwargs
+        )
+        return (grad,) + (None,) * 7
+
+
+def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag=False,
+                            planar=False, method=None, n_jobs=1):
+    """Differentiable :func:`sksig.branched_sig_to_log_sig` for torch tensors.
+
+    Same arguments and result; ``backward`` calls
+    :func:`sksig.branched_sig_to_log_sig_backprop`.
+
+    Examples
+    --------
+    >>> import torch, sksig.torch
+    >>> bsig = torch.tensor([1.0, 0.5, 0.5], dtype=torch.float64, requires_grad=True)
+    >>> sksig.torch.branched_sig_to_log_sig(bsig, 1, 2, planar=True).sum().backward()
+    """
+    return _BranchedSigToLogSig.apply(bsig, dimension, degree, time_aug, lead_lag,
+                                      planar, method, n_jobs)
