@@ -10,6 +10,7 @@ from sksig._branched import (
     prepare_branched_log_sig,
     prepare_branched_sig,
 )
+from sksig._branched_estimator import BranchedLogSig
 from sksig._config import show_config
 from sksig._log_sig import (
     log_sig,
@@ -20,7 +21,11 @@ from sksig._log_sig import (
     sig,
     sig_length,
 )
-from sksig._lyndon import lyndon_words, lyndon_words_of_length
+from sksig._log_sig_estimator import LogSigJoin
+from sksig._lyndon import (
+    lyndon_words,
+    lyndon_words_of_length,
+)
 from sksig._sig_kernel import (
     sig_kernel,
     sig_kernel_backprop,
@@ -28,6 +33,7 @@ from sksig._sig_kernel import (
     sig_kernel_gram,
     sig_kernel_gram_backprop,
 )
+from sksig._sig_kernel_estimator import SigKernel
 from sksig._static_kernels import (
     LinearKernel,
     Matern12Kernel,
@@ -39,7 +45,10 @@ from sksig._static_kernels import (
     ScaledLinearKernel,
     StaticKernel,
 )
-from sksig._transform_path import transform_path, transform_path_backprop
+from sksig._transform_path import (
+    transform_path,
+    transform_path_backprop,
+)
 from sksig._trees import (
     branched_log_sig_length,
     branched_sig_length,
@@ -50,7 +59,9 @@ from sksig._trees import (
 )
 
 __all__ = [
+    "BranchedLogSig",
     "LinearKernel",
+    "LogSigJoin",
     "Matern12Kernel",
     "Matern32Kernel",
     "Matern52Kernel",
@@ -58,6 +69,7 @@ __all__ = [
     "RBFKernel",
     "RationalQuadraticKernel",
     "ScaledLinearKernel",
+    "SigKernel",
     "StaticKernel",
     "branched_log_sig",
     "branched_log_sig_length",

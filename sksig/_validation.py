@@ -12,7 +12,13 @@ import os
 
 import numpy as np
 
+# The one place that imports scikit-learn's private parameter-constraint classes
+# (the estimators' ``_parameter_constraints`` use them).
+from sklearn.utils._param_validation import Interval, StrOptions
+
 __all__ = [
+    "Interval",
+    "StrOptions",
     "check_bool",
     "check_end_time",
     "check_int",

@@ -1,0 +1,231 @@
+"""``BranchedLogSig``: branched (tree-indexed) log-signatures as a transformer."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils.validation import check_is_fitted
+
+from sksig._branched import branched_log_sig, branched_sig_to_log_sig_backprop
+from sksig._estimator_input import check_paths, encoding_tags
+from sksig._log_sig_estimator import bracket_name, is_lyndon
+from sksig._trees import trees
+from sksig._validation import Interval, check_end_time, resolve_n_jobs
+
+__all__ = ["BranchedLogSig"]
+
+
+def _tree_name(tree):
+    """A tree or forest in the tuple encoding (SPEC.md section 10.1), no spaces."""
+    return repr(tree).replace(" ", "")
+
+
+def branched_feature_names(dimension, degree, planar, method):
+    """Names of ``branched_log_sig``'s coordinates, in output order.
+
+    Non-planar: the trees. Planar, method 0: every ordered forest; method 1: the
+    Lyndon forests (forests whose sequence of tree indices is Lyndon); method 2: the
+    standard bracketings of the Lyndon forests, trees as letters.
+    """
+    basis = list(trees(dimension, degree, planar=planar))[1:]  # drop None
+    if not planar or method == 0:
+        return [_tree_name(element) for element in basis]
+    # Letters are the planar trees, ordered as the single-tree forests of the basis.
+    letters = {forest[0]: i for i, forest in enumerate(f for f in basis if len(f) == 1)}
+    lyndon = [
+        (forest, word) for forest in basis
+        if is_lyndon(word := tuple(letters[tree] for tree in forest))
+    ]
+    if method == 1:
+        return [_tree_name(forest) for forest, _ in lyndon]
+    names = {i: _tree_name(tree) for tree, i in letters.items()}
+    return [bracket_name(word, names.__getitem__) for _, word in lyndon]
+
+
+class BranchedLogSig(TransformerMixin, BaseEstimator):
+    """Branched log-signatures of paths (coordinates indexed by trees or forests).
+
+    ``transform(X)`` returns ``sksig.branched_log_sig`` of every path: the logarithm
+    of the branched signature in the Butcher-Connes-Kreimer Hopf algebra of
+    decorated rooted trees (``planar=False``) or the Munthe-Kaas-Wright algebra of
+    ordered forests (``planar=True``). :meth:`backprop` differentiates the map from
+    branched signatures to branched log-signatures.
+
+    Parameters
+    ----------
+    degree : int, default=2
+        Truncation: trees/forests with at most ``degree`` nodes.
+    planar : bool, default=False
+        Use planar (ordered) trees and forests.
+    method : {0, 1, 2} or None, default=None
+        Output coordinates; None means 0 for non-planar and 1 for planar.
+        0: every tree (non-planar) or every ordered forest (planar); 1 (planar
+        only): the values at the Lyndon forests; 2 (planar only): the coordinates in
+        the Lyndon bracket basis of forests.
+    time_aug : bool, default=False
+        Append a time channel to every path (from 0 to ``end_time``).
+    lead_lag : bool, default=False
+        Apply the lead-lag transform.
+    end_time : float, default=1.0
+        Final value of the time channel.
+    n_channels : int or None, default=None
+        Channels per point of 2-D input ``(n_samples, length * n_channels)``; None
+        means 1. For 3-D and ragged input it is read from the data (if given, it
+        must match).
+    n_jobs : int or None, default=None
+        CPU threads; None means 1 and -1 all cores. Results do not depend on it.
+
+    Attributes
+    ----------
+    dimension_ : int
+        Channels of the paths after the transforms (the tree labels).
+    method_ : int
+        The method in effect.
+    n_channels_in_ : int
+        Channels per point seen in ``fit``.
+    n_features_in_ : int
+        Columns of 2-D input seen in ``fit`` (absent for 3-D or ragged input).
+    feature_names_in_ : ndarray of str
+        Column names of a DataFrame seen in ``fit``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sksig import BranchedLogSig
+    >>> X = np.array([[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]])
+    >>> est = BranchedLogSig(degree=2).fit(X)
+    >>> est.transform(X)
+    array([[ 1. ,  1. ,  0. ,  0.5, -0.5,  0. ]])
+    >>> list(est.get_feature_names_out())
+    ['(0,)', '(1,)', '((0,),0)', '((0,),1)', '((1,),0)', '((1,),1)']
+    """
+
+    _parameter_constraints: dict = {
+        "degree": [Interval(Integral, 1, None, closed="left")],
+        "planar": ["boolean"],
+        "method": [None, Interval(Integral, 0, 2, closed="both")],
+        "time_aug": ["boolean"],
+        "lead_lag": ["boolean"],
+        "end_time": [Real],
+        "n_channels": [None, Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [None, Integral],
+    }
+
+    def __init__(self, *, degree=2, planar=False, method=None, time_aug=False,
+                 lead_lag=False, end_time=1.0, n_channels=None, n_jobs=None):
+        self.degree = degree
+        self.planar = planar
+        self.method = method
+        self.time_aug = time_aug
+        self.lead_lag = lead_lag
+        self.end_time = end_time
+        self.n_channels = n_channels
+        self.n_jobs = n_jobs
+
+    def _method(self):
+        if self.method is None:
+            return 1 if self.planar else 0
+        if self.method != 0 and not self.planar:
+            raise ValueError(
+                f"method={self.method} needs planar=True; non-planar branched "
+                "log-signatures have only method 0 (every tree)"
+            )
+        return int(self.method)
+
+    def _paths(self, X, reset):
+        return check_paths(
+            self, X, reset=reset, time_aug=self.time_aug, lead_lag=self.lead_lag,
+            end_time=check_end_time(self.end_time),
+            n_threads=resolve_n_jobs(self.n_jobs),
+        )
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Record the input format and the tree basis.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, length, n_channels) or (n_samples, \
+length * n_channels), torch.Tensor, or list of 2-D arrays
+            Paths; a list may hold paths of different lengths.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : BranchedLogSig
+        """
+        method = self._method()
+        paths = self._paths(X, reset=True)
+        self.method_ = method
+        self.dimension_ = paths.dim
+        return self
+
+    def transform(self, X):
+        """Branched log-signatures of the paths.
+
+        Parameters
+        ----------
+        X : array-like, torch.Tensor or list of 2-D arrays
+            Paths with the fitted number of channels.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_out)
+            In the dtype of ``X``; columns named by :meth:`get_feature_names_out`.
+        """
+        check_is_fitted(self)
+        data = self._paths(X, reset=False).data
+        return np.asarray(branched_log_sig(data, self.degree, planar=self.planar,
+                                           method=self.method_, n_jobs=self.n_jobs))
+
+    def backprop(self, bsig, blogsig_derivs):
+        """Gradient of ``sum(blogsig_derivs * log(bsig))`` with respect to ``bsig``.
+
+        The vector-Jacobian product of ``sksig.branched_sig_to_log_sig`` with this
+        estimator's degree, planarity, method and (transformed) dimension.
+
+        Parameters
+        ----------
+        bsig : array-like or torch.Tensor of shape (..., n) or (..., n + 1)
+            Branched signatures of transformed paths (``sksig.branched_sig``), with
+            or without the scalar term.
+        blogsig_derivs : array-like or torch.Tensor of shape (..., n_features_out)
+            Gradient of a scalar loss with respect to the branched log-signatures.
+
+        Returns
+        -------
+        ndarray or torch.Tensor shaped like ``bsig``
+        """
+        check_is_fitted(self)
+        return branched_sig_to_log_sig_backprop(
+            bsig, blogsig_derivs, self.dimension_, self.degree, planar=self.planar,
+            method=self.method_, n_jobs=self.n_jobs,
+        )
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the features: trees or forests in the tuple encoding.
+
+        A node with label ``a`` and children ``c1, ..., ck`` is ``(c1,...,ck,a)``
+        (a leaf is ``(a,)``); a planar forest is the tuple of its trees; method 2
+        names are brackets of trees such as ``[(0,),((0,),1)]``. Labels are the
+        channels of the transformed paths, numbered from 0.
+
+        Parameters
+        ----------
+        input_features : None
+            Ignored (the names do not depend on the input column names).
+
+        Returns
+        -------
+        ndarray of str of shape (n_features_out,)
+        """
+        check_is_fitted(self)
+        return np.asarray(
+            branched_feature_names(self.dimension_, self.degree, self.planar,
+                                   self.method_),
+            dtype=object,
+        )
+
+    def __sklearn_tags__(self):
+        return encoding_tags(super().__sklearn_tags__())

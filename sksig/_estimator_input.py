@@ -1,0 +1,196 @@
+"""Input handling shared by the sksig estimators.
+
+Every estimator accepts four encodings of a batch of paths:
+
+* a 3-D array ``(n_samples, length, n_channels)``;
+* a 2-D array ``(n_samples, length * n_channels)``, each row holding the points one
+  after the other (``row[t * n_channels:(t + 1) * n_channels]`` is point ``t``). This is
+  the encoding of scikit-learn's common checks, of ``SVC(kernel=callable)`` and of
+  pandas DataFrames; ``n_channels=None`` means 1 (univariate paths);
+* a ragged list of 2-D arrays ``(length_i, n_channels)`` of different lengths, packed
+  exactly by the input layer (last-point padding after the path transforms);
+* torch tensors (CPU or CUDA) in either array encoding, or in a ragged list.
+
+Estimators compute with numpy: ``transform`` returns numpy arrays as scikit-learn does,
+while gradient methods give results back in the encoding, kind and dtype of the input
+they differentiate (:meth:`EstimatorPaths.to_input`).
+
+Fitting records ``n_channels_in_`` (channels per point) for every encoding, and, for
+2-D input only, scikit-learn's ``n_features_in_`` (and ``feature_names_in_`` for a
+DataFrame). Later calls must agree with them.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.sparse import issparse
+from sklearn.utils import check_array
+from sklearn.utils.validation import validate_data
+
+from sksig._array import _is_ragged_list, _is_torch, as_path_batch
+
+__all__ = ["EstimatorPaths", "check_paths", "encoding_tags"]
+
+
+@dataclass
+class EstimatorPaths:
+    """A validated batch of paths, transformed and padded for the functional API.
+
+    Attributes
+    ----------
+    batch : PathBatch
+        ``batch.data`` of shape ``(n_samples, length', dim')`` holds the transformed,
+        padded paths (pass them on with the transform flags off).
+    encoding : {"2d", "3d", "ragged"}
+        How the caller passed the paths.
+    n_channels : int
+        Channels per point of the untransformed paths.
+    """
+
+    batch: object
+    encoding: str
+    n_channels: int
+    torch_device: object = None  # the caller's torch device, None for numpy input
+
+    @property
+    def data(self):
+        return self.batch.data
+
+    @property
+    def n_samples(self):
+        return self.batch.data.shape[0]
+
+    @property
+    def dim(self):
+        """Channels of the transformed paths."""
+        return self.batch.data.shape[2]
+
+    def to_input(self, grad):
+        """Pull a gradient on ``data`` back to the caller's paths, in their encoding.
+
+        Padding and the path transforms are undone by the input layer; a 2-D input gets
+        its gradient flattened the same way, a ragged list gets a list.
+        """
+        grad = self.batch.grad_to_input(np.asarray(grad, dtype=self.data.dtype))
+        if self.encoding == "2d":
+            grad = grad.reshape(grad.shape[0], -1)
+        if self.torch_device is None:
+            return grad
+        import torch
+
+        if self.encoding == "ragged":
+            return [torch.from_numpy(g).to(self.torch_device) for g in grad]
+        return torch.from_numpy(grad).to(self.torch_device)
+
+
+def _to_numpy(x):
+    """Return ``(x as numpy if it is a torch tensor, its device or None)``."""
+    if _is_torch(x):
+        return x.detach().cpu().resolve_conj().resolve_neg().numpy(), x.device
+    return x, None
+
+
+def check_paths(estimator, X, *, reset, time_aug=False, lead_lag=False, end_time=1.0,
+                n_threads=1, name="X"):
+    """Validate ``X`` for ``estimator`` and pack it (see the module docstring).
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        Has an ``n_channels`` parameter; receives ``n_channels_in_`` (and, for 2-D
+        input, ``n_features_in_``) when ``reset`` is True, and is checked against them
+        otherwise.
+    X : array-like, torch.Tensor or list of 2-D arrays
+        The paths.
+    reset : bool or None
+        True in ``fit`` (record the input format); False in ``transform`` (check
+        against it); None for stateless uses such as ``__call__`` (neither).
+    time_aug, lead_lag, end_time : path transform options.
+    n_threads : int
+        Threads for the transforms.
+    name : str
+        Argument name for messages (``"X"`` or ``"Y"``).
+
+    Returns
+    -------
+    EstimatorPaths
+    """
+    n_channels = estimator.n_channels
+    if _is_ragged_list(X):
+        encoding = "ragged"
+        converted = [_to_numpy(p) for p in X]
+        paths = [p for p, _ in converted]
+        devices = {device for _, device in converted}
+        if len(devices) != 1:
+            raise TypeError(
+                f"the paths in {name} mix numpy arrays and torch tensors or devices"
+            )
+        device = devices.pop()
+        channels = {np.shape(p)[1] for p in paths}
+    else:
+        X, device = _to_numpy(X)
+        # DataFrames (feature names) and sparse matrices (rejected with sklearn's
+        # message) go to validate_data as they are.
+        if not (hasattr(X, "iloc") or issparse(X) or isinstance(X, np.ndarray)):
+            X = np.asarray(X)
+        ndim = 2 if hasattr(X, "iloc") or issparse(X) else X.ndim
+        if ndim == 3:
+            encoding = "3d"
+            paths = X
+            channels = {X.shape[2]}
+            if X.shape[0] == 0:
+                raise ValueError(
+                    f"Found array with 0 sample(s) (shape={X.shape}) while a minimum "
+                    f"of 1 is required by {type(estimator).__name__}."
+                )
+        else:
+            encoding = "2d"
+            if reset or (reset is False and hasattr(estimator, "n_features_in_")):
+                X = validate_data(estimator, X, reset=reset,
+                                  dtype=[np.float64, np.float32])
+            else:  # stateless, or fitted on 3-D or ragged paths: any length
+                X = check_array(X, dtype=[np.float64, np.float32], input_name=name)
+            c = 1 if n_channels is None else n_channels
+            if X.shape[1] % c:
+                raise ValueError(
+                    f"{name} has {X.shape[1]} features per sample, which is not a "
+                    f"multiple of n_channels={c}; 2-D input holds paths as rows of "
+                    "length * n_channels values"
+                )
+            paths = X.reshape(X.shape[0], X.shape[1] // c, c)
+            channels = {c}
+    if len(channels) != 1:
+        raise ValueError(
+            f"all paths in {name} must have the same number of channels, got "
+            f"{sorted(channels)}"
+        )
+    channels = channels.pop()
+    if encoding != "2d" and n_channels is not None and channels != n_channels:
+        raise ValueError(
+            f"{name} has {channels} channels per point but n_channels={n_channels}; "
+            "leave n_channels=None for 3-D or ragged input"
+        )
+    if reset is None:
+        pass
+    elif reset:
+        estimator.n_channels_in_ = channels
+        if encoding != "2d":
+            for attribute in ("n_features_in_", "feature_names_in_"):
+                if hasattr(estimator, attribute):
+                    delattr(estimator, attribute)
+    elif channels != estimator.n_channels_in_:
+        raise ValueError(
+            f"{name} has {channels} channels per point, but "
+            f"{type(estimator).__name__} was fitted with {estimator.n_channels_in_}"
+        )
+    batch = as_path_batch(paths, name, time_aug=time_aug, lead_lag=lead_lag,
+                          end_time=end_time, n_threads=n_threads)
+    return EstimatorPaths(batch, encoding, channels, device)
+
+
+def encoding_tags(tags):
+    """Tags shared by the estimators: 3-D and ragged input, float32 kept, no NaN."""
+    tags.input_tags.three_d_array = True
+    tags.input_tags.allow_nan = False
+    tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+    return tags

@@ -1,0 +1,38 @@
+"""scikit-learn's common estimator checks over the sksig estimators."""
+
+from sklearn.base import TransformerMixin
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+import sksig
+from sksig import BranchedLogSig, LogSigJoin, RBFKernel, SigKernel
+
+ESTIMATORS = [
+    SigKernel(),
+    SigKernel(static_kernel=RBFKernel(2.0), dyadic_order=2, normalize=True, n_jobs=2),
+    SigKernel(dyadic_order=(0, 1), time_aug=True, lead_lag=True, max_batch=3),
+    LogSigJoin(),
+    LogSigJoin(degree=3, time_aug=True, lead_lag=True, n_jobs=2),
+    BranchedLogSig(degree=3),
+    BranchedLogSig(degree=2, planar=True, time_aug=True),
+    BranchedLogSig(degree=2, planar=True, method=2, lead_lag=True),
+]
+
+# Checks that cannot hold for paths, by estimator class, with the reason.
+EXPECTED_FAILURES = {}
+
+
+@parametrize_with_checks(
+    ESTIMATORS,
+    expected_failed_checks=lambda est: EXPECTED_FAILURES.get(type(est).__name__, {}),
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+def test_every_estimator_is_checked():
+    # A new public transformer cannot silently skip the common checks.
+    objects = [getattr(sksig, name) for name in sksig.__all__]
+    public = {
+        o for o in objects if isinstance(o, type) and issubclass(o, TransformerMixin)
+    }
+    assert public == {type(e) for e in ESTIMATORS}
