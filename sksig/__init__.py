@@ -101,3 +101,12 @@ __all__ = [
     "trees",
     "trees_of_order",
 ]
+
+
+def __getattr__(name):
+    # Submodules load on first use: `import sksig` stays light and never imports torch.
+    if name in ("cuda", "datasets", "torch"):
+        import importlib
+
+        return importlib.import_module(f"sksig.{name}")
+    raise AttributeError(f"module 'sksig' has no attribute {name!r}")
