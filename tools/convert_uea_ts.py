@@ -5,7 +5,7 @@ from the UEA & UCR time series classification archive::
 
     pip download --no-deps aeon==1.6.0 -d /tmp/aeon
     cd /tmp/aeon && unzip -q aeon-*.whl && cd -
-    python tools/convert_uea_ts.py /tmp/aeon/aeon/datasets/data sksig/datasets/data
+    python tools/convert_uea_ts.py /tmp/aeon/aeon/datasets/data src/sksig/datasets/data
 
 Each ``<Name>.npz`` holds, for ``split`` in ``train`` and ``test``:
 ``<split>_values`` (all time steps of all series stacked, float64, shape
