@@ -20,12 +20,14 @@ namespace sksig {
 
 namespace detail {
 
-// Runs body(first, last) over contiguous chunks of [0, n).
+// Runs body(first, last) over contiguous chunks of [0, n), handed out dynamically. Many
+// small chunks, so that on a loaded machine a thread that is preempted or starts late
+// holds up the others (which wait for it at the end) by little.
 template <class Body>
 int parallel_chunks(std::int64_t n, int n_threads, Body&& body) noexcept {
   if (n <= 0) return kOk;
   const std::int64_t workers = std::max(1, n_threads);
-  const std::int64_t n_chunks = std::min<std::int64_t>(n, workers * 8);
+  const std::int64_t n_chunks = std::min<std::int64_t>(n, workers * 32);
   const std::int64_t per = (n + n_chunks - 1) / n_chunks;
   const std::int64_t real_chunks = (n + per - 1) / per;
   return parallel_for(real_chunks, n_threads, [&](std::int64_t c) {
