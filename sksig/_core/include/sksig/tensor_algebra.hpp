@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "pack.hpp"
+
 namespace sksig {
 
 struct TensorShape {
@@ -52,7 +54,7 @@ decltype(auto) dispatch_dim(int d, F&& f) {
 // contribute, so a `b` known only to level max_level - a_lo suffices. out must not
 // alias a or b.
 template <int D, class T>
-void tensor_mul(const TensorShape& s, const T* a, const T* b, T* out,
+SKSIG_SIMD_CLONES void tensor_mul(const TensorShape& s, const T* a, const T* b, T* out,
                              int max_level, T scale, int a_lo = 0) {
   const int d = D ? D : s.d;
   for (int k = 0; k <= max_level; ++k) {
@@ -92,7 +94,7 @@ void tensor_mul(const TensorShape& s, const T* a, const T* b, T* out,
 // da += scale * dout contracted with b on the right and
 // db += scale * a contracted with dout on the left. Either of da, db may be null.
 template <int D, class T>
-void tensor_mul_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout, T* da,
+SKSIG_SIMD_CLONES void tensor_mul_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout, T* da,
                         T* db, int max_level, T scale, int a_lo = 0) {
   const int d = D ? D : s.d;
   for (int k = 0; k <= max_level; ++k) {
@@ -169,7 +171,7 @@ struct TopWords {
 
 // Top level of tensor_mul at the words of `top` only: out_N[u] for u in top.
 template <class T>
-void tensor_mul_top(const TensorShape& s, const T* a, const T* b, T* out,
+SKSIG_SIMD_CLONES void tensor_mul_top(const TensorShape& s, const T* a, const T* b, T* out,
                     const TopWords& top, T scale, int a_lo) {
   const int N = s.N;
   T* o = out + s.off[N];
@@ -184,7 +186,7 @@ void tensor_mul_top(const TensorShape& s, const T* a, const T* b, T* out,
 
 // Adjoint of tensor_mul_top, for a dout whose level N vanishes outside `top`.
 template <class T>
-void tensor_mul_top_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout,
+SKSIG_SIMD_CLONES void tensor_mul_top_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout,
                             T* da, T* db, const TopWords& top, T scale, int a_lo) {
   const int N = s.N;
   const T* o = dout + s.off[N];
@@ -231,7 +233,7 @@ void tensor_mul_adjoint_maybe_top(const TensorShape& s, const T* a, const T* b,
 // With top != null, level N is updated at the words of top only (each entry of level N
 // depends only on itself and lower levels, so the others may be left stale).
 template <int D, class T>
-void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2, T* vs,
+SKSIG_SIMD_CLONES void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2, T* vs,
                      const TopWords* top = nullptr) {
   const int d = D ? D : s.d;
   for (int j = 1; j <= s.N; ++j)
@@ -298,7 +300,7 @@ inline std::int64_t mul_exp_segment_adjoint_work(const TensorShape& s) {
 // work: mul_exp_segment_adjoint_work(s) entries. With top != null, level N of dC must
 // vanish outside top.
 template <int D, class T>
-void mul_exp_segment_adjoint(const TensorShape& s, const T* A, const T* v, const T* dC,
+SKSIG_SIMD_CLONES void mul_exp_segment_adjoint(const TensorShape& s, const T* A, const T* v, const T* dC,
                              T* dA, T* dv, T* work, const TopWords* top = nullptr) {
   const int d = D ? D : s.d;
   const int N = s.N;
