@@ -1,9 +1,11 @@
 """sksig vs pySigLib 4 for log_sig, log_sig_join and log_sig_join_backprop.
 
 Plain script: ``python benchmarks/bench_log_sig.py``. Both libraries run in this
-process on the same inputs; the table reports the best of 30 interleaved repeats (after
-a warm-up call, so one-off table building is excluded for both) and the ratio
-pySigLib time / sksig time (> 1 means sksig is faster). pySigLib is skipped if absent.
+process on the same inputs, calls interleaved (after a warm-up call, so one-off table
+building is excluded for both). The table reports median times over 30 repeats and the
+ratio pySigLib time / sksig time (> 1 means sksig is faster): the median of the
+per-repeat ratios, with their 10%-90% range, since on a shared machine single timings
+are noisy. pySigLib is skipped if absent.
 """
 
 import time
@@ -18,18 +20,18 @@ except ImportError:  # the peer is optional
     pysiglib = None
 
 
-def best_times(fns, repeats=30):
-    """Best wall time of each function, calls interleaved so that load spikes on a
-    shared machine hit all of them alike."""
+def interleaved_times(fns, repeats=30):
+    """Wall times (repeats x len(fns)) of each function, calls interleaved so that load
+    spikes on a shared machine hit all of them alike."""
     for fn in fns:
         fn()  # warm-up: builds and caches tables
-    best = [float("inf")] * len(fns)
-    for _ in range(repeats):
+    times = np.empty((repeats, len(fns)))
+    for r in range(repeats):
         for i, fn in enumerate(fns):
             start = time.perf_counter()
             fn()
-            best[i] = min(best[i], time.perf_counter() - start)
-    return best
+            times[r, i] = time.perf_counter() - start
+    return times
 
 
 def rows():
@@ -66,16 +68,19 @@ def rows():
 
 
 def main():
-    print("| case | sksig (ms) | pySigLib (ms) | pySigLib / sksig |")
-    print("|---|---:|---:|---:|")
+    print("| case | sksig (ms) | pySigLib (ms) | pySigLib / sksig | 10%-90% range |")
+    print("|---|---:|---:|---:|---|")
     for name, ours, theirs in rows():
         if theirs:
-            t_ours, t_theirs = best_times([ours, theirs])
-            print(f"| {name} | {1e3 * t_ours:.2f} | {1e3 * t_theirs:.2f} | "
-                  f"{t_theirs / t_ours:.2f} |")
+            times = interleaved_times([ours, theirs])
+            t_ours, t_theirs = 1e3 * np.median(times, axis=0)
+            ratios = times[:, 1] / times[:, 0]
+            lo, mid, hi = np.quantile(ratios, [0.1, 0.5, 0.9])
+            print(f"| {name} | {t_ours:.2f} | {t_theirs:.2f} | {mid:.2f} | "
+                  f"{lo:.2f} - {hi:.2f} |")
         else:
-            (t_ours,) = best_times([ours])
-            print(f"| {name} | {1e3 * t_ours:.2f} | - | - |")
+            (t_ours,) = 1e3 * np.median(interleaved_times([ours]), axis=0)
+            print(f"| {name} | {t_ours:.2f} | - | - | - |")
 
 
 if __name__ == "__main__":

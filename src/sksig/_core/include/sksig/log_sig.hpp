@@ -20,12 +20,14 @@ namespace sksig {
 
 namespace detail {
 
-// Runs body(first, last) over contiguous chunks of [0, n).
+// Runs body(first, last) over contiguous chunks of [0, n), handed out dynamically. Many
+// small chunks, so that on a loaded machine a thread that is preempted or starts late
+// holds up the others (which wait for it at the end) by little.
 template <class Body>
 int parallel_chunks(std::int64_t n, int n_threads, Body&& body) noexcept {
   if (n <= 0) return kOk;
   const std::int64_t workers = std::max(1, n_threads);
-  const std::int64_t n_chunks = std::min<std::int64_t>(n, workers * 8);
+  const std::int64_t n_chunks = std::min<std::int64_t>(n, workers * 32);
   const std::int64_t per = (n + n_chunks - 1) / n_chunks;
   const std::int64_t real_chunks = (n + per - 1) / per;
   return parallel_for(real_chunks, n_threads, [&](std::int64_t c) {
@@ -200,8 +202,8 @@ int log_sig_backprop(const T* path, const T* grad_out, T* grad_path, std::int64_
       constexpr int D = decltype(dc)::value;
       return detail::parallel_chunks(batch, n_threads, [&](std::int64_t first,
                                                            std::int64_t last) {
-        std::vector<T> S(n), Q((m + 1) * n), dZ(n), dQ2(n), G(n), dP(n), E(n), dE(n),
-            v(dim), mv(dim), dv(dim), g(tables.n);
+        std::vector<T> S(n), Q((m + 1) * n), dZ(n), dQ2(n), G(n), dP(n), v(dim), mv(dim),
+            dv(dim), g(tables.n), work(mul_exp_segment_adjoint_work(sh));
         detail::SegmentScratch<T> w(sh);
         for (std::int64_t b = first; b < last; ++b) {
           const T* x = path + b * length * dim;
@@ -230,13 +232,10 @@ int log_sig_backprop(const T* path, const T* grad_out, T* grad_path, std::int64_
               mv[c] = -v[c];
             }
             detail::mul_segment<D>(sh, S.data(), mv.data(), w);  // prefix before i
-            exp_segment<D>(sh, v.data(), E.data());
             std::fill(dP.begin(), dP.end(), T(0));
-            std::fill(dE.begin(), dE.end(), T(0));
-            tensor_mul_adjoint<D>(sh, S.data(), E.data(), G.data(), dP.data(), dE.data(),
-                                  degree, T(1));
             std::fill(dv.begin(), dv.end(), T(0));
-            exp_segment_adjoint<D>(sh, E.data(), dE.data(), dv.data());
+            mul_exp_segment_adjoint<D>(sh, S.data(), v.data(), G.data(), dP.data(),
+                                       dv.data(), work.data());
             for (int c = 0; c < dim; ++c) {
               gx[(i + 1) * dim + c] += dv[c];
               gx[i * dim + c] -= dv[c];
@@ -312,13 +311,14 @@ int log_sig_join_backprop(const T* d_out, const T* ls, const T* disp, T* grad_ls
       constexpr int D = decltype(dc)::value;
       return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
                                                              std::int64_t p1, auto valid_of) {
-        std::vector<P> L(n), QA((me + 1) * n), QL((ml + 1) * n), C(n), E(n), dZ(n), dQ2(n),
-            dC(n), dA(n), dE(n), dL(n), c(m), g(m), v(dim), gv(dim), gc(m);
+        std::vector<P> L(n), QA((me + 1) * n), QL((ml + 1) * n), C(n), dZ(n), dQ2(n), dC(n),
+            dA(n), dL(n), c(m), g(m), v(dim), gv(dim), gc(m),
+            work(mul_exp_segment_adjoint_work(sh));
         detail::SegmentScratch<P> w(sh);
         for (std::int64_t p = p0; p < p1; ++p) {
         const std::int64_t first = p * W;
         const int valid = valid_of(p);
-        for (auto* buf : {&L, &dZ, &dC, &dA, &dE, &dL, &gv, &gc})
+        for (auto* buf : {&L, &dZ, &dC, &dA, &dL, &gv, &gc})
           std::fill(buf->begin(), buf->end(), zero);
         detail::load_pack(c.data(), ls, m, m, first, valid);
         detail::load_pack(v.data(), disp, dim, dim, first, valid);
@@ -334,10 +334,8 @@ int log_sig_join_backprop(const T* d_out, const T* ls, const T* disp, T* grad_ls
         tables.scatter_add(g.data(), dZ.data());
         log_chain.template adjoint<D>(sh, C.data(), QL.data(), dZ.data(), dQ2.data(),
                                       dC.data(), &top);
-        exp_segment<D>(sh, v.data(), E.data());
-        tensor_mul_adjoint_maybe_top<D>(sh, A, E.data(), dC.data(), dA.data(), dE.data(),
-                                        degree, P(T(1)), 0, &top);
-        exp_segment_adjoint<D>(sh, E.data(), dE.data(), gv.data());
+        mul_exp_segment_adjoint<D>(sh, A, v.data(), dC.data(), dA.data(), gv.data(),
+                                   work.data(), &top);
         exp_chain.template adjoint<D>(sh, L.data(), QA.data(), dA.data(), dQ2.data(),
                                       dL.data(), &top);
         tables.expand_adjoint(dL.data(), gc.data());

@@ -5,6 +5,15 @@
 // which other items share its pack.
 #pragma once
 
+// SKSIG_SIMD_CLONES: the hot tensor kernels are compiled twice, for baseline x86-64 and
+// for x86-64-v3 (AVX2 + FMA, where a Pack<double, 4> fills one register), and the CPU
+// picks one at load time. Elsewhere (other compilers or CPUs) it is empty.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define SKSIG_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define SKSIG_SIMD_CLONES
+#endif
+
 namespace sksig {
 
 template <class T, int W>

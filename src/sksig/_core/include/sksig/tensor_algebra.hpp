@@ -15,6 +15,8 @@
 #include <utility>
 #include <vector>
 
+#include "pack.hpp"
+
 namespace sksig {
 
 struct TensorShape {
@@ -52,7 +54,7 @@ decltype(auto) dispatch_dim(int d, F&& f) {
 // contribute, so a `b` known only to level max_level - a_lo suffices. out must not
 // alias a or b.
 template <int D, class T>
-void tensor_mul(const TensorShape& s, const T* a, const T* b, T* out,
+SKSIG_SIMD_CLONES void tensor_mul(const TensorShape& s, const T* a, const T* b, T* out,
                              int max_level, T scale, int a_lo = 0) {
   const int d = D ? D : s.d;
   for (int k = 0; k <= max_level; ++k) {
@@ -92,7 +94,7 @@ void tensor_mul(const TensorShape& s, const T* a, const T* b, T* out,
 // da += scale * dout contracted with b on the right and
 // db += scale * a contracted with dout on the left. Either of da, db may be null.
 template <int D, class T>
-void tensor_mul_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout, T* da,
+SKSIG_SIMD_CLONES void tensor_mul_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout, T* da,
                         T* db, int max_level, T scale, int a_lo = 0) {
   const int d = D ? D : s.d;
   for (int k = 0; k <= max_level; ++k) {
@@ -169,7 +171,7 @@ struct TopWords {
 
 // Top level of tensor_mul at the words of `top` only: out_N[u] for u in top.
 template <class T>
-void tensor_mul_top(const TensorShape& s, const T* a, const T* b, T* out,
+SKSIG_SIMD_CLONES void tensor_mul_top(const TensorShape& s, const T* a, const T* b, T* out,
                     const TopWords& top, T scale, int a_lo) {
   const int N = s.N;
   T* o = out + s.off[N];
@@ -184,7 +186,7 @@ void tensor_mul_top(const TensorShape& s, const T* a, const T* b, T* out,
 
 // Adjoint of tensor_mul_top, for a dout whose level N vanishes outside `top`.
 template <class T>
-void tensor_mul_top_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout,
+SKSIG_SIMD_CLONES void tensor_mul_top_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout,
                             T* da, T* db, const TopWords& top, T scale, int a_lo) {
   const int N = s.N;
   const T* o = dout + s.off[N];
@@ -231,7 +233,7 @@ void tensor_mul_adjoint_maybe_top(const TensorShape& s, const T* a, const T* b,
 // With top != null, level N is updated at the words of top only (each entry of level N
 // depends only on itself and lower levels, so the others may be left stale).
 template <int D, class T>
-void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2, T* vs,
+SKSIG_SIMD_CLONES void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2, T* vs,
                      const TopWords* top = nullptr) {
   const int d = D ? D : s.d;
   for (int j = 1; j <= s.N; ++j)
@@ -285,42 +287,100 @@ void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2, T
   }
 }
 
-// E = exp(v) for a level-1 element v: E_k = E_{k-1} (x) v / k.
-template <int D, class T>
-void exp_segment(const TensorShape& s, const T* v, T* E) {
-  const int d = D ? D : s.d;
-  E[0] = T(1);
-  for (int k = 1; k <= s.N; ++k) {
-    const T inv = T(1) / static_cast<T>(k);
-    const T* prev = E + s.off[k - 1];
-    T* cur = E + s.off[k];
-    for (std::int64_t u = 0; u < s.pw[k - 1]; ++u) {
-      const T pu = prev[u] * inv;
-      for (int c = 0; c < d; ++c) cur[u * d + c] = pu * v[c];
-    }
-  }
+// Scratch entries mul_exp_segment_adjoint needs.
+inline std::int64_t mul_exp_segment_adjoint_work(const TensorShape& s) {
+  return 2 * s.off[s.N] + (s.N + 1) * static_cast<std::int64_t>(s.d);
 }
 
-// Adjoint of exp_segment: accumulate dv += d<dE, exp(v)>/dv. dE is overwritten.
+// Adjoint of mul_exp_segment: with C = A (x) exp(v) (levels 0..N) and a cotangent dC,
+// accumulate dA += dC contracted with exp(v) and dv += the gradient through v.
+// Level k of C is the Horner chain H_0 = A_0, H_i = H_{i-1} (x) v / (k - i + 1) + A_i
+// (i < k), C_k = H_{k-1} (x) v + A_k; each chain is recomputed and run backwards, which
+// costs O(N d^N) instead of the general product adjoint followed by that of exp(v).
+// work: mul_exp_segment_adjoint_work(s) entries. With top != null, level N of dC must
+// vanish outside top.
 template <int D, class T>
-void exp_segment_adjoint(const TensorShape& s, const T* E, T* dE, T* dv) {
+SKSIG_SIMD_CLONES void mul_exp_segment_adjoint(const TensorShape& s, const T* A, const T* v, const T* dC,
+                             T* dA, T* dv, T* work, const TopWords* top = nullptr) {
   const int d = D ? D : s.d;
-  for (int k = s.N; k >= 1; --k) {
-    const T inv = T(1) / static_cast<T>(k);
-    const T* prev = E + s.off[k - 1];
-    T* dprev = dE + s.off[k - 1];
-    const T* dcur = dE + s.off[k];
-    for (std::int64_t u = 0; u < s.pw[k - 1]; ++u) {
-      const T* row = dcur + u * d;
-      const T pu = prev[u] * inv;
-      T acc = 0;
-      // v is read back from E_1 = v (level 1 of exp(v)).
-      for (int c = 0; c < d; ++c) {
-        acc += row[c] * E[1 + c];
-        dv[c] += pu * row[c];
+  const int N = s.N;
+  T* H = work;
+  T* dH = H + s.off[N];
+  T* vs = dH + s.off[N];  // vs[(j - 1) d + c] = v[c] / j, as in the forward pass
+  T* t = vs + N * d;
+  for (int j = 1; j <= N; ++j)
+    for (int c = 0; c < d; ++c) vs[(j - 1) * d + c] = v[c] / static_cast<T>(j);
+  // One reversed step X = P (x) w (+ ...): dP[u] = sum_c dX[u d + c] w[c], and
+  // dv[c] += inv * sum_u dX[u d + c] P[u] (w = v * inv).
+  auto back = [&](const T* __restrict__ dX, const T* __restrict__ P, std::int64_t n_rows,
+                  const T* w, T inv, T* __restrict__ dP) {
+    T wl[D ? D : 1], tl[D ? D : 1];
+    if constexpr (D > 0) {
+      for (int c = 0; c < D; ++c) {
+        wl[c] = w[c];
+        tl[c] = T(0);
       }
-      dprev[u] += acc * inv;
+    } else {
+      std::fill(t, t + d, T(0));
     }
+    const T* ww = D ? wl : w;
+    T* tt = D ? tl : t;
+    for (std::int64_t u = 0; u < n_rows; ++u) {
+      const T* __restrict__ row = dX + u * d;
+      const T pu = P[u];
+      T acc = row[0] * ww[0];
+      tt[0] += row[0] * pu;
+      for (int c = 1; c < d; ++c) {
+        acc += row[c] * ww[c];
+        tt[c] += row[c] * pu;
+      }
+      dP[u] = acc;
+    }
+    for (int c = 0; c < d; ++c) dv[c] += tt[c] * inv;
+  };
+  dA[0] += dC[0];
+  H[0] = A[0];
+  for (int k = 1; k <= N; ++k) {
+    const T* dCk = dC + s.off[k];
+    T* dAk = dA + s.off[k];
+    const bool top_k = top && k == N;
+    if (top_k) {
+      for (std::int64_t q = 0; q < top->size(); ++q) dAk[top->word[q]] += dCk[top->word[q]];
+    } else {
+      for (std::int64_t u = 0; u < s.pw[k]; ++u) dAk[u] += dCk[u];
+    }
+    // Forward chain for level k (H_0 = A_0 is shared by all chains).
+    for (int i = 1; i < k; ++i) {
+      const T* w = vs + (k - i) * d;
+      const T* Hp = H + s.off[i - 1];
+      const T* Ai = A + s.off[i];
+      T* __restrict__ Hi = H + s.off[i];
+      for (std::int64_t u = 0; u < s.pw[i - 1]; ++u)
+        for (int c = 0; c < d; ++c) Hi[u * d + c] = Hp[u] * w[c] + Ai[u * d + c];
+    }
+    // Backwards: dH_{k-1} from dC_k, then down to dH_0.
+    T* dHl = dH + s.off[k - 1];
+    const T* Hl = H + s.off[k - 1];
+    if (top_k) {
+      std::fill(dHl, dHl + s.pw[k - 1], T(0));
+      for (std::int64_t q = 0; q < top->size(); ++q) {
+        const std::int64_t row = top->pre[q * (N + 1) + N - 1] - s.off[N - 1];
+        const std::int64_t c = top->suf[q * (N + 1) + N - 1] - s.off[1];
+        const T g = dCk[top->word[q]];
+        dHl[row] += g * v[c];
+        dv[c] += g * Hl[row];
+      }
+    } else {
+      back(dCk, Hl, s.pw[k - 1], v, T(1), dHl);
+    }
+    for (int i = k - 1; i >= 1; --i) {
+      T* dHi = dH + s.off[i];
+      T* dAi = dA + s.off[i];
+      for (std::int64_t u = 0; u < s.pw[i]; ++u) dAi[u] += dHi[u];
+      back(dHi, H + s.off[i - 1], s.pw[i - 1], vs + (k - i) * d,
+           T(1) / static_cast<T>(k - i + 1), dH + s.off[i - 1]);
+    }
+    dA[0] += dH[0];
   }
 }
 
