@@ -47,6 +47,18 @@ struct BranchedTables {
   const std::int32_t* level_idx;
 };
 
+// Planar methods 1-2: a row holds the log at the Lyndon forests, row[i] = log[pos[i]],
+// then (solve) in the Lyndon bracket basis by the unitriangular solve
+// c_i = row_i - sum_{p in row i of the CSR} val[p] * c_{idx[p]} (idx[p] < i).
+struct LyndonMap {
+  std::int64_t n_lyndon;
+  const std::int64_t* pos;
+  bool solve;
+  const std::int64_t* tri_ptr;
+  const std::int64_t* tri_idx;
+  const double* tri_val;
+};
+
 namespace detail {
 
 // Items are processed in blocks of kLanes with the block index innermost
@@ -232,6 +244,39 @@ inline void store_block(const T* blk, std::int64_t batch, std::int64_t m, bool s
   }
 }
 
+// Rows [b0, b0 + kLanes) of a (batch, n_lyndon) array from the lane layout.
+template <class T>
+inline void store_lyndon(const T* blk, std::int64_t batch, const LyndonMap& ly,
+                         std::int64_t b0, T* x) noexcept {
+  for (int j = 0; j < kLanes && b0 + j < batch; ++j) {
+    T* row = x + (b0 + j) * ly.n_lyndon;
+    for (std::int64_t i = 0; i < ly.n_lyndon; ++i) {
+      T acc = blk[ly.pos[i] * kLanes + j];
+      if (ly.solve)
+        for (std::int64_t p = ly.tri_ptr[i]; p < ly.tri_ptr[i + 1]; ++p)
+          acc -= static_cast<T>(ly.tri_val[p]) * row[ly.tri_idx[p]];
+      row[i] = acc;
+    }
+  }
+}
+
+// Adjoint of store_lyndon: lane layout over m entries (zero off the Lyndon forests)
+// from rows of a (batch, n_lyndon) cotangent; tmp holds n_lyndon values.
+template <class T>
+inline void load_lyndon(const T* x, std::int64_t batch, std::int64_t m,
+                        const LyndonMap& ly, std::int64_t b0, T* blk, T* tmp) noexcept {
+  for (std::int64_t i = 0; i < m * kLanes; ++i) blk[i] = T(0);
+  for (int j = 0; j < kLanes && b0 + j < batch; ++j) {
+    const T* row = x + (b0 + j) * ly.n_lyndon;
+    for (std::int64_t i = 0; i < ly.n_lyndon; ++i) tmp[i] = row[i];
+    if (ly.solve)
+      for (std::int64_t i = ly.n_lyndon - 1; i >= 0; --i)
+        for (std::int64_t p = ly.tri_ptr[i]; p < ly.tri_ptr[i + 1]; ++p)
+          tmp[ly.tri_idx[p]] -= static_cast<T>(ly.tri_val[p]) * tmp[i];
+    for (std::int64_t i = 0; i < ly.n_lyndon; ++i) blk[ly.pos[i] * kLanes + j] = tmp[i];
+  }
+}
+
 }  // namespace detail
 
 // out: (batch, n + scalar_out) branched signatures of piecewise-linear paths
@@ -269,10 +314,12 @@ int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
 }
 
 // out: (batch, n + scalar_out) log of (batch, n + scalar_in) inputs; an input scalar
-// entry is ignored (taken as 1), an output one is 0.
+// entry is ignored (taken as 1), an output one is 0. With lyn, out is (batch,
+// lyn->n_lyndon) in that layout instead.
 template <class T>
 int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
-                 bool scalar_in, bool scalar_out, int n_threads) noexcept {
+                 bool scalar_in, bool scalar_out, const LyndonMap* lyn,
+                 int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
   return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
@@ -288,30 +335,37 @@ int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>
       detail::reduced_product(tb, a, p, k - 1, q, detail::log_coef<T>(k), o);
       std::swap(p, q);
     }
-    detail::store_block(o, batch, m, scalar_out, b0, out);
+    if (lyn != nullptr)
+      detail::store_lyndon(o, batch, *lyn, b0, out);
+    else
+      detail::store_block(o, batch, m, scalar_out, b0, out);
     return kOk;
   });
 }
 
 // grad_x: (batch, n + scalar_in) vector-Jacobian product of branched_log at x (same
-// shape) with cotangent grad_out (batch, n + scalar_grad; a scalar entry is ignored);
-// grad_x[., 0] = 0 when present.
+// shape) with cotangent grad_out (batch, n + scalar_grad; a scalar entry is ignored,
+// or (batch, lyn->n_lyndon) with lyn); grad_x[., 0] = 0 when present.
 template <class T>
 int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
                           const BranchedTables<T>& tb, bool scalar_in, bool scalar_grad,
-                          int n_threads) noexcept {
+                          const LyndonMap* lyn, int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
   const int degree = tb.degree;
   return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     const std::int64_t b0 = blk * kLanes;
     const std::int64_t ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
-    // a, ga (extended), g, h, hprev, then P_1 .. P_degree.
-    T* a = detail::workspace<T>(2 * ext + (3 + degree) * mw);
+    // a, ga (extended), g, h, hprev, P_1 .. P_degree, then Lyndon scratch.
+    const std::int64_t n_lyndon = lyn != nullptr ? lyn->n_lyndon : 0;
+    T* a = detail::workspace<T>(2 * ext + (3 + degree) * mw + n_lyndon);
     T *ga = a + ext, *g = ga + ext, *h = g + mw, *hprev = h + mw, *P = hprev + mw;
     for (std::int64_t i = 0; i < ext; ++i) ga[i] = T(0);
     detail::load_block(x, batch, m, scalar_in, b0, a);
-    detail::load_block(grad_out, batch, m, scalar_grad, b0, g);
+    if (lyn != nullptr)
+      detail::load_lyndon(grad_out, batch, m, *lyn, b0, g, P + degree * mw);
+    else
+      detail::load_block(grad_out, batch, m, scalar_grad, b0, g);
     for (int j = 0; j < kLanes; ++j) a[j] = g[j] = T(0);
     detail::forest_products(tb, a);
     // Forward: P_1 .. P_degree, each written only where a later step reads it.
@@ -340,46 +394,5 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
 
 #undef SKSIG_LANES
 #undef SKSIG_LANE_CLONES
-
-// Lyndon coordinates (planar methods 1 and 2): out[i] = log[pos[i]], then (method 2)
-// the unitriangular solve c_i = out_i - sum_{p in row i} val[p] * c_{idx[p]}.
-template <class T>
-int lyndon_project(const T* log, T* out, std::int64_t batch, std::int64_t m,
-                   std::int64_t n_lyndon, const std::int64_t* pos, bool solve,
-                   const std::int64_t* tri_ptr, const std::int64_t* tri_idx,
-                   const double* tri_val, int n_threads) noexcept {
-  return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
-    const T* lb = log + b * m;
-    T* ob = out + b * n_lyndon;
-    for (std::int64_t i = 0; i < n_lyndon; ++i) {
-      T acc = lb[pos[i]];
-      if (solve)
-        for (std::int64_t p = tri_ptr[i]; p < tri_ptr[i + 1]; ++p)
-          acc -= static_cast<T>(tri_val[p]) * ob[tri_idx[p]];
-      ob[i] = acc;
-    }
-    return kOk;
-  });
-}
-
-// Adjoint of lyndon_project: grad_log (batch, m) from grad_out (batch, n_lyndon).
-template <class T>
-int lyndon_project_backprop(const T* grad_out, T* grad_log, std::int64_t batch,
-                            std::int64_t m, std::int64_t n_lyndon, const std::int64_t* pos,
-                            bool solve, const std::int64_t* tri_ptr,
-                            const std::int64_t* tri_idx, const double* tri_val,
-                            int n_threads) noexcept {
-  return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
-    std::vector<T> g(grad_out + b * n_lyndon, grad_out + (b + 1) * n_lyndon);
-    if (solve)
-      for (std::int64_t i = n_lyndon - 1; i >= 0; --i)
-        for (std::int64_t p = tri_ptr[i]; p < tri_ptr[i + 1]; ++p)
-          g[tri_idx[p]] -= static_cast<T>(tri_val[p]) * g[i];
-    T* gl = grad_log + b * m;
-    for (std::int64_t i = 0; i < m; ++i) gl[i] = T(0);
-    for (std::int64_t i = 0; i < n_lyndon; ++i) gl[pos[i]] = g[i];
-    return kOk;
-  });
-}
 
 }  // namespace sksig
