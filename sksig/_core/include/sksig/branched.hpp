@@ -218,17 +218,23 @@ inline std::int64_t n_blocks(std::int64_t batch) noexcept {
 
 // Copy rows [b0, b0 + kLanes) of a (batch, n or n + 1) array into lane layout over
 // the n + 1 entries (missing rows: 0). Without the scalar entry in the rows
-// (scalar = false), lane entry 0 is set to 0.
+// (scalar = false), lane entry 0 is set to 0. Entries are the outer loop: the rows
+// are read as kLanes streams and the block written in order.
 template <class T>
 inline void load_block(const T* x, std::int64_t batch, std::int64_t m, bool scalar,
                        std::int64_t b0, T* blk) noexcept {
   const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
-  for (int j = 0; j < kLanes; ++j) {
-    const bool live = b0 + j < batch;
-    const T* row = x + (b0 + j) * width;
-    blk[j] = live && scalar ? row[0] : T(0);
+  const std::int64_t live = batch - b0 < kLanes ? batch - b0 : kLanes;
+  const T* rows[kLanes];
+  for (int j = 0; j < kLanes; ++j) rows[j] = x + (b0 + (j < live ? j : 0)) * width;
+  for (int j = 0; j < kLanes; ++j) blk[j] = j < live && scalar ? rows[j][0] : T(0);
+  if (live == kLanes) {
     for (std::int64_t i = 1; i < m; ++i)
-      blk[i * kLanes + j] = live ? row[i - shift] : T(0);
+      for (int j = 0; j < kLanes; ++j) blk[i * kLanes + j] = rows[j][i - shift];
+  } else {
+    for (std::int64_t i = 1; i < m; ++i)
+      for (int j = 0; j < kLanes; ++j)
+        blk[i * kLanes + j] = j < live ? rows[j][i - shift] : T(0);
   }
 }
 
@@ -237,10 +243,17 @@ template <class T>
 inline void store_block(const T* blk, std::int64_t batch, std::int64_t m, bool scalar,
                         std::int64_t b0, T* x) noexcept {
   const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
-  for (int j = 0; j < kLanes && b0 + j < batch; ++j) {
-    T* row = x + (b0 + j) * width;
-    if (scalar) row[0] = blk[j];
-    for (std::int64_t i = 1; i < m; ++i) row[i - shift] = blk[i * kLanes + j];
+  const std::int64_t live = batch - b0 < kLanes ? batch - b0 : kLanes;
+  T* rows[kLanes];
+  for (int j = 0; j < live; ++j) rows[j] = x + (b0 + j) * width;
+  if (scalar)
+    for (int j = 0; j < live; ++j) rows[j][0] = blk[j];
+  if (live == kLanes) {
+    for (std::int64_t i = 1; i < m; ++i)
+      for (int j = 0; j < kLanes; ++j) rows[j][i - shift] = blk[i * kLanes + j];
+  } else {
+    for (std::int64_t i = 1; i < m; ++i)
+      for (int j = 0; j < live; ++j) rows[j][i - shift] = blk[i * kLanes + j];
   }
 }
 
@@ -313,6 +326,74 @@ int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
   });
 }
 
+namespace detail {
+
+// The log of the block at b0; w holds (m + n_forest + 3 * m) * kLanes scratch values.
+template <class T>
+SKSIG_LANE_CLONES void log_block(const T* x, T* out, std::int64_t batch,
+                                 const BranchedTables<T>& tb, bool scalar_in,
+                                 bool scalar_out, const LyndonMap* lyn, std::int64_t b0,
+                                 T* w) noexcept {
+  const std::int64_t m = tb.n + 1, mw = m * kLanes;
+  T *a = w, *q = a + (m + tb.n_forest) * kLanes, *r = q + mw, *o = r + mw;
+  load_block(x, batch, m, scalar_in, b0, a);
+  SKSIG_LANES a[j] = T(0);
+  forest_products(tb, a);
+  for (std::int64_t i = 0; i < mw; ++i) o[i] = a[i];
+  const T* p = a;  // P_1
+  for (int k = 2; k <= tb.degree; ++k) {
+    reduced_product(tb, a, p, k - 1, q, log_coef<T>(k), o);
+    p = q;
+    std::swap(q, r);
+  }
+  if (lyn != nullptr)
+    store_lyndon(o, batch, *lyn, b0, out);
+  else
+    store_block(o, batch, m, scalar_out, b0, out);
+}
+
+// The gradient of the block at b0; w holds log_backprop_scratch values.
+template <class T>
+SKSIG_LANE_CLONES void log_backprop_block(const T* x, const T* grad_out, T* grad_x,
+                                          std::int64_t batch, const BranchedTables<T>& tb,
+                                          bool scalar_in, bool scalar_grad,
+                                          const LyndonMap* lyn, std::int64_t b0,
+                                          T* w) noexcept {
+  const std::int64_t m = tb.n + 1, mw = m * kLanes, ext = (m + tb.n_forest) * kLanes;
+  const int degree = tb.degree;
+  // a, ga (extended), g, h, hprev, P_2 .. P_degree, then Lyndon scratch. P_1 = a.
+  T *a = w, *ga = a + ext, *g = ga + ext, *h = g + mw, *hprev = h + mw, *P2 = hprev + mw;
+  auto P = [&](int k) -> T* { return k == 1 ? a : P2 + (k - 2) * mw; };
+  for (std::int64_t i = 0; i < ext; ++i) ga[i] = T(0);
+  load_block(x, batch, m, scalar_in, b0, a);
+  if (lyn != nullptr)
+    load_lyndon(grad_out, batch, m, *lyn, b0, g, P2 + (degree - 1) * mw);
+  else
+    load_block(grad_out, batch, m, scalar_grad, b0, g);
+  SKSIG_LANES a[j] = g[j] = T(0);
+  forest_products(tb, a);
+  // Forward: P_2 .. P_degree, each written only where a later step reads it.
+  for (int k = 2; k <= degree; ++k) reduced_product(tb, a, P(k - 1), k - 1, P(k));
+  // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
+  // identically (below k nodes) carry no gradient and are skipped.
+  {
+    const T c = log_coef<T>(degree);
+    for (std::int64_t i = 0; i < mw; ++i) h[i] = c * g[i];
+  }
+  for (int k = degree; k >= 2; --k) {
+    const T c = log_coef<T>(k - 1);
+    for (std::int64_t i = 0; i < mw; ++i) hprev[i] = c * g[i];
+    reverse_step(tb, a, P(k - 1), h, k, hprev, ga);
+    std::swap(h, hprev);
+  }
+  for (std::int64_t i = kLanes; i < mw; ++i) ga[i] += h[i];
+  forest_products_backprop(tb, a, ga);
+  SKSIG_LANES ga[j] = T(0);
+  store_block(ga, batch, m, scalar_in, b0, grad_x);
+}
+
+}  // namespace detail
+
 // out: (batch, n + scalar_out) log of (batch, n + scalar_in) inputs; an input scalar
 // entry is ignored (taken as 1), an output one is 0. With lyn, out is (batch,
 // lyn->n_lyndon) in that layout instead.
@@ -323,22 +404,8 @@ int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
   return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
-    const std::int64_t b0 = blk * kLanes;
-    const std::int64_t mw = m * kLanes;
-    T* a = detail::workspace<T>((m + tb.n_forest) * kLanes + 3 * mw);
-    T *p = a + (m + tb.n_forest) * kLanes, *q = p + mw, *o = q + mw;
-    detail::load_block(x, batch, m, scalar_in, b0, a);
-    for (int j = 0; j < kLanes; ++j) a[j] = T(0);
-    detail::forest_products(tb, a);
-    for (std::int64_t i = 0; i < mw; ++i) p[i] = o[i] = a[i];
-    for (int k = 2; k <= tb.degree; ++k) {
-      detail::reduced_product(tb, a, p, k - 1, q, detail::log_coef<T>(k), o);
-      std::swap(p, q);
-    }
-    if (lyn != nullptr)
-      detail::store_lyndon(o, batch, *lyn, b0, out);
-    else
-      detail::store_block(o, batch, m, scalar_out, b0, out);
+    T* w = detail::workspace<T>((m + tb.n_forest) * kLanes + 3 * m * kLanes);
+    detail::log_block(x, out, batch, tb, scalar_in, scalar_out, lyn, blk * kLanes, w);
     return kOk;
   });
 }
@@ -352,42 +419,12 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
                           const LyndonMap* lyn, int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
-  const int degree = tb.degree;
+  const std::int64_t ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
+  const std::int64_t size =
+      2 * ext + (2 + tb.degree) * mw + (lyn != nullptr ? lyn->n_lyndon : 0);
   return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
-    const std::int64_t b0 = blk * kLanes;
-    const std::int64_t ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
-    // a, ga (extended), g, h, hprev, P_1 .. P_degree, then Lyndon scratch.
-    const std::int64_t n_lyndon = lyn != nullptr ? lyn->n_lyndon : 0;
-    T* a = detail::workspace<T>(2 * ext + (3 + degree) * mw + n_lyndon);
-    T *ga = a + ext, *g = ga + ext, *h = g + mw, *hprev = h + mw, *P = hprev + mw;
-    for (std::int64_t i = 0; i < ext; ++i) ga[i] = T(0);
-    detail::load_block(x, batch, m, scalar_in, b0, a);
-    if (lyn != nullptr)
-      detail::load_lyndon(grad_out, batch, m, *lyn, b0, g, P + degree * mw);
-    else
-      detail::load_block(grad_out, batch, m, scalar_grad, b0, g);
-    for (int j = 0; j < kLanes; ++j) a[j] = g[j] = T(0);
-    detail::forest_products(tb, a);
-    // Forward: P_1 .. P_degree, each written only where a later step reads it.
-    for (std::int64_t i = 0; i < mw; ++i) P[i] = a[i];
-    for (int k = 2; k <= degree; ++k)
-      detail::reduced_product(tb, a, P + (k - 2) * mw, k - 1, P + (k - 1) * mw);
-    // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
-    // identically (below k nodes) carry no gradient and are skipped.
-    {
-      const T c = detail::log_coef<T>(degree);
-      for (std::int64_t i = 0; i < mw; ++i) h[i] = c * g[i];
-    }
-    for (int k = degree; k >= 2; --k) {
-      const T c = detail::log_coef<T>(k - 1);
-      for (std::int64_t i = 0; i < mw; ++i) hprev[i] = c * g[i];
-      detail::reverse_step(tb, a, P + (k - 2) * mw, h, k, hprev, ga);
-      std::swap(h, hprev);
-    }
-    for (std::int64_t i = kLanes; i < mw; ++i) ga[i] += h[i];
-    detail::forest_products_backprop(tb, a, ga);
-    for (int j = 0; j < kLanes; ++j) ga[j] = T(0);
-    detail::store_block(ga, batch, m, scalar_in, b0, grad_x);
+    detail::log_backprop_block(x, grad_out, grad_x, batch, tb, scalar_in, scalar_grad, lyn,
+                               blk * kLanes, detail::workspace<T>(size));
     return kOk;
   });
 }
