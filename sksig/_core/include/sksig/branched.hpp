@@ -361,7 +361,8 @@ SKSIG_LANE_CLONES void log_backprop_block(const T* x, const T* grad_out, T* grad
                                           T* w) noexcept {
   const std::int64_t m = tb.n + 1, mw = m * kLanes, ext = (m + tb.n_forest) * kLanes;
   const int degree = tb.degree;
-  // a, ga (extended), g, h, hprev, P_2 .. P_degree, then Lyndon scratch. P_1 = a.
+  // a, ga (extended), g, h, hprev, P_2 .. P_{degree - 1} (room for P_degree), then
+  // Lyndon scratch. P_1 = a.
   T *a = w, *ga = a + ext, *g = ga + ext, *h = g + mw, *hprev = h + mw, *P2 = hprev + mw;
   auto P = [&](int k) -> T* { return k == 1 ? a : P2 + (k - 2) * mw; };
   for (std::int64_t i = 0; i < ext; ++i) ga[i] = T(0);
@@ -372,8 +373,9 @@ SKSIG_LANE_CLONES void log_backprop_block(const T* x, const T* grad_out, T* grad
     load_block(grad_out, batch, m, scalar_grad, b0, g);
   SKSIG_LANES a[j] = g[j] = T(0);
   forest_products(tb, a);
-  // Forward: P_2 .. P_degree, each written only where a later step reads it.
-  for (int k = 2; k <= degree; ++k) reduced_product(tb, a, P(k - 1), k - 1, P(k));
+  // Forward: P_2 .. P_{degree - 1} (the reverse pass never reads P_degree), each
+  // written only where a later step reads it.
+  for (int k = 2; k < degree; ++k) reduced_product(tb, a, P(k - 1), k - 1, P(k));
   // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
   // identically (below k nodes) carry no gradient and are skipped.
   {
