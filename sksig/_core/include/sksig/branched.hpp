@@ -149,15 +149,20 @@ SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, 
                                        int k, T* out, T c = T(0),
                                        T* log_out = nullptr) noexcept {
   const std::int32_t first = tb.order_start[k];
+  // Local copies: the table pointers stay in registers across the term loop.
+  const std::int32_t* const term_ptr = tb.term_ptr;
+  const std::int32_t* const term_right = tb.term_right;
+  const std::int32_t* const term_left = tb.term_left;
+  const T* const term_coef = tb.term_coef;
   alignas(64) T acc[kLanes];
   for (std::int32_t i = tb.level_ptr[k + 1]; i < tb.level_ptr[k + 2]; ++i) {
     const std::int64_t e = tb.level_idx[i];
     SKSIG_LANES acc[j] = T(0);
-    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
-      const std::int32_t r = tb.term_right[t];
+    for (std::int32_t t = term_ptr[e - 1]; t < term_ptr[e]; ++t) {
+      const std::int32_t r = term_right[t];
       if (r < first) break;
-      const T coef = tb.term_coef[t];
-      const T* al = a + Lanes{tb.term_left[t]} * kLanes;
+      const T coef = term_coef[t];
+      const T* al = a + Lanes{term_left[t]} * kLanes;
       const T* pr = p + Lanes{r} * kLanes;
       SKSIG_LANES acc[j] += coef * al[j] * pr[j];
     }
@@ -176,14 +181,18 @@ template <class T>
 SKSIG_LANE_CLONES void reverse_step(const BranchedTables<T>& tb, const T* a, const T* p,
                                     const T* h, int k, T* hprev, T* ga) noexcept {
   const std::int32_t first = tb.order_start[k - 1];
+  const std::int32_t* const term_ptr = tb.term_ptr;
+  const std::int32_t* const term_right = tb.term_right;
+  const std::int32_t* const term_left = tb.term_left;
+  const T* const term_coef = tb.term_coef;
   for (std::int32_t i = tb.level_ptr[k]; i < tb.level_ptr[k + 1]; ++i) {
     const std::int64_t e = tb.level_idx[i];
     const T* he = h + e * kLanes;
-    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
-      const std::int32_t r = tb.term_right[t];
+    for (std::int32_t t = term_ptr[e - 1]; t < term_ptr[e]; ++t) {
+      const std::int32_t r = term_right[t];
       if (r < first) break;
-      const Lanes l = Lanes{tb.term_left[t]} * kLanes, rr = Lanes{r} * kLanes;
-      const T coef = tb.term_coef[t];
+      const Lanes l = Lanes{term_left[t]} * kLanes, rr = Lanes{r} * kLanes;
+      const T coef = term_coef[t];
       T* hp = hprev + rr;
       T* gl = ga + l;
       const T* al = a + l;
