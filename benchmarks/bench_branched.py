@@ -2,8 +2,10 @@
 
 Rows of issue 5: d=3, degree 4, batch 1024, length 64, planar and non-planar, n_jobs 1
 and -1, for branched_sig, branched_sig_to_log_sig (default method) and its backprop.
-Each timing is the best of ``--repeat`` runs after a warm-up (tables prepared first).
-pySigLib columns are skipped when it is not installed.
+After a warm-up (tables prepared first) the two libraries are timed alternately
+``--repeat`` times; the table shows median times, the ratio of the medians and the
+interquartile range of the per-repeat ratios (shared machines are noisy). pySigLib
+columns are skipped when it is not installed.
 
     python benchmarks/bench_branched.py [--batch 1024] [--length 64] [--repeat 3]
 """
@@ -22,14 +24,17 @@ except ImportError:  # the peer is optional
     pysiglib = None
 
 
-def best_time(func, repeat):
-    func()  # warm-up
-    best = float("inf")
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        best = min(best, time.perf_counter() - start)
-    return best
+def interleaved_times(funcs, repeat):
+    """Median-ready timings: each repeat runs every function once, in turn."""
+    for func in funcs:
+        func()  # warm-up
+    times = np.empty((repeat, len(funcs)))
+    for i in range(repeat):
+        for j, func in enumerate(funcs):
+            start = time.perf_counter()
+            func()
+            times[i, j] = time.perf_counter() - start
+    return times
 
 
 def main():
@@ -38,7 +43,7 @@ def main():
     parser.add_argument("--length", type=int, default=64)
     parser.add_argument("--dim", type=int, default=3)
     parser.add_argument("--degree", type=int, default=4)
-    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--repeat", type=int, default=21)
     args = parser.parse_args()
     d, degree = args.dim, args.degree
     rng = np.random.default_rng(0)
@@ -47,7 +52,7 @@ def main():
           f"cpus={len(os.sched_getaffinity(0))} pysiglib="
           f"{getattr(pysiglib, '__version__', 'absent')}")
     header = f"{'function':<34}{'planar':>7}{'n_jobs':>7}{'sksig s':>10}"
-    header += f"{'pysiglib s':>12}{'ratio':>8}" if pysiglib else ""
+    header += f"{'pysiglib s':>12}{'ratio':>8}{'ratio IQR':>12}" if pysiglib else ""
     print(header)
     for planar in (False, True):
         method = 1 if planar else 0
@@ -74,14 +79,19 @@ def main():
                                                          **kw)),
             }
             for name, call in rows.items():
-                ours = best_time(lambda call=call: call(sksig), args.repeat)
+                libs = (sksig, pysiglib) if pysiglib else (sksig,)
+                times = interleaved_times(
+                    [lambda call=call, lib=lib: call(lib) for lib in libs], args.repeat)
+                ours = np.median(times[:, 0])
                 line = f"{name:<34}{planar!s:>7}{n_jobs:>7}{ours:>10.4f}"
                 if pysiglib:
-                    theirs = best_time(lambda call=call: call(pysiglib), args.repeat)
+                    theirs = np.median(times[:, 1])
+                    low, high = np.percentile(times[:, 1] / times[:, 0], [25, 75])
                     line += f"{theirs:>12.4f}{theirs / ours:>8.2f}"
+                    line += f"{low:>6.2f}-{high:.2f}"
                 print(line, flush=True)
     if pysiglib:
-        print("ratio = pysiglib time / sksig time (> 1: sksig faster)")
+        print("ratio = median pysiglib time / median sksig time (> 1: sksig faster)")
 
 
 if __name__ == "__main__":

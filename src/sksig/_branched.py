@@ -191,12 +191,11 @@ def _log(flat, had_scalar, tb, method, scalar_out, n_threads):
         core.log(flat, out, tb.native(), tb.levels(False), tb.n, had_scalar, scalar_out,
                  n_threads)
         return out
-    log = np.empty((flat.shape[0], tb.n + 1), flat.dtype)
-    # Only the Lyndon entries of the log are computed (and read).
-    core.log(flat, log, tb.native(), tb.levels(True), tb.n, had_scalar, True, n_threads)
+    # Only the Lyndon entries of the log are computed, and stored straight into out.
     lyn = tb.lyndon()
     out = np.empty((flat.shape[0], lyn["positions"].shape[0]), flat.dtype)
-    core.lyndon(log, out, lyn, method == 2, n_threads)
+    core.log(flat, out, tb.native(), tb.levels(True), tb.n, had_scalar, False,
+             n_threads, lyn, method == 2)
     return out
 
 
@@ -363,6 +362,7 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
     core = _core()
     n_threads = _threads_for(n_threads, 3 * flat.shape[0] * _n_terms(tb))
+    lyn = None
     if method == 0:
         length = derivs.shape[-1]
         if length not in (tb.n, tb.n + 1):
@@ -370,23 +370,20 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                 f"blogsig_derivs must have trailing length {tb.n} (or {tb.n + 1} with "
                 f"the scalar term first), got shape {derivs.shape}"
             )
-        grad_log = derivs.reshape((-1, length))
         scalar_grad = length == tb.n + 1
     else:
         lyn = tb.lyndon()
-        n_lyndon = lyn["positions"].shape[0]
-        if derivs.shape[-1] != n_lyndon:
+        length = lyn["positions"].shape[0]
+        if derivs.shape[-1] != length:
             raise ValueError(
-                f"blogsig_derivs must have trailing length {n_lyndon} (the method "
+                f"blogsig_derivs must have trailing length {length} (the method "
                 f"{method} log-signature length), got shape {derivs.shape}"
             )
-        grad_log = np.empty((flat.shape[0], tb.n + 1), flat.dtype)
-        core.lyndon_backprop(derivs.reshape((-1, n_lyndon)), grad_log, lyn, method == 2,
-                             n_threads)
-        scalar_grad = True
+        scalar_grad = False
     grad = np.empty_like(flat)
-    core.log_backprop(flat, grad_log, grad, tb.native(), tb.levels(method != 0), tb.n,
-                      had_scalar, scalar_grad, n_threads)
+    core.log_backprop(flat, derivs.reshape((-1, length)), grad, tb.native(),
+                      tb.levels(method != 0), tb.n, had_scalar, scalar_grad, n_threads,
+                      lyn, method == 2)
     return caller.out(grad.reshape(tuple(batch_shape) + grad.shape[1:]))
 
 

@@ -25,24 +25,24 @@ cdef extern from "sksig/branched.hpp" namespace "sksig" nogil:
         const int32_t* level_ptr
         const int32_t* level_idx
 
+    cdef cppclass LyndonMap:
+        int64_t n_lyndon
+        const int64_t* pos
+        cbool solve
+        const int64_t* tri_ptr
+        const int64_t* tri_idx
+        const double* tri_val
+
     int branched_sig[T](const T* path, T* out, int64_t batch, int64_t length,
                         int64_t dim, const BranchedTables[T]& tb, cbool scalar_out,
                         int n_threads) noexcept
     int branched_log[T](const T* x, T* out, int64_t batch, const BranchedTables[T]& tb,
-                        cbool scalar_in, cbool scalar_out, int n_threads) noexcept
+                        cbool scalar_in, cbool scalar_out, const LyndonMap* lyn,
+                        int n_threads) noexcept
     int branched_log_backprop[T](const T* x, const T* grad_out, T* grad_x,
                                  int64_t batch, const BranchedTables[T]& tb,
                                  cbool scalar_in, cbool scalar_grad,
-                                 int n_threads) noexcept
-    int lyndon_project[T](const T* log, T* out, int64_t batch, int64_t m,
-                          int64_t n_lyndon, const int64_t* pos, cbool solve,
-                          const int64_t* tri_ptr, const int64_t* tri_idx,
-                          const double* tri_val, int n_threads) noexcept
-    int lyndon_project_backprop[T](const T* grad_out, T* grad_log, int64_t batch,
-                                   int64_t m, int64_t n_lyndon, const int64_t* pos,
-                                   cbool solve, const int64_t* tri_ptr,
-                                   const int64_t* tri_idx, const double* tri_val,
-                                   int n_threads) noexcept
+                                 const LyndonMap* lyn, int n_threads) noexcept
 
 
 cdef int64_t _dummy_i = 0
@@ -60,6 +60,19 @@ cdef const int32_t* _i32(const int32_t[::1] a):
 
 cdef const double* _dptr(const double[::1] a):
     return &a[0] if a.shape[0] else &_dummy_d
+
+
+cdef const LyndonMap* _lyndon_map(LyndonMap* ly, dict lyn, bint solve):
+    """Fill ly from the Lyndon tables (None: method 0, returns NULL)."""
+    if lyn is None:
+        return NULL
+    ly.n_lyndon = lyn["positions"].shape[0]
+    ly.pos = _iptr(lyn["positions"])
+    ly.solve = solve
+    ly.tri_ptr = _iptr(lyn["tri_ptr"])
+    ly.tri_idx = _iptr(lyn["tri_idx"])
+    ly.tri_val = _dptr(lyn["tri_val"])
+    return ly
 
 
 cdef void _fill(BranchedTables[floating]* tb, dict t, dict levels, int64_t n,
@@ -99,10 +112,12 @@ def sig(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
 
 
 def log(const floating[:, ::1] x,  # IN  (batch, n + scalar_in), scalar entry ignored
-        floating[:, ::1] out,      # OUT (batch, n + scalar_out)
+        floating[:, ::1] out,      # OUT (batch, n + scalar_out) or (batch, n_lyndon)
         dict tables, dict levels, int64_t n, bint scalar_in, bint scalar_out,
-        int n_threads):
+        int n_threads, dict lyn=None, bint solve=False):
     cdef BranchedTables[floating] tb
+    cdef LyndonMap ly
+    cdef const LyndonMap* lyp = _lyndon_map(&ly, lyn, solve)
     cdef str suffix = "float64" if floating is double else "float32"
     cdef const floating[::1] coef = tables["term_coef_" + suffix]
     cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
@@ -112,16 +127,19 @@ def log(const floating[:, ::1] x,  # IN  (batch, n + scalar_in), scalar entry ig
         return
     with nogil:
         status = branched_log(&x[0, 0], &out[0, 0], x.shape[0], tb, scalar_in, scalar_out,
-                              n_threads)
+                              lyp, n_threads)
     raise_for_status(status, "branched_sig_to_log_sig")
 
 
 def log_backprop(const floating[:, ::1] x,         # IN  (batch, n + scalar_in)
-                 const floating[:, ::1] grad_out,  # IN  (batch, n + scalar_grad)
+                 const floating[:, ::1] grad_out,  # IN  (batch, n + scalar_grad) or
+                                                   #     (batch, n_lyndon)
                  floating[:, ::1] grad_x,          # OUT (batch, n + scalar_in)
                  dict tables, dict levels, int64_t n, bint scalar_in, bint scalar_grad,
-                 int n_threads):
+                 int n_threads, dict lyn=None, bint solve=False):
     cdef BranchedTables[floating] tb
+    cdef LyndonMap ly
+    cdef const LyndonMap* lyp = _lyndon_map(&ly, lyn, solve)
     cdef str suffix = "float64" if floating is double else "float32"
     cdef const floating[::1] coef = tables["term_coef_" + suffix]
     cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
@@ -132,40 +150,5 @@ def log_backprop(const floating[:, ::1] x,         # IN  (batch, n + scalar_in)
     with nogil:
         status = branched_log_backprop(&x[0, 0], &grad_out[0, 0], &grad_x[0, 0],
                                        x.shape[0], tb, scalar_in, scalar_grad,
-                                       n_threads)
-    raise_for_status(status, "branched_sig_to_log_sig_backprop")
-
-
-def lyndon(const floating[:, ::1] log,  # IN  (batch, n + 1)
-           floating[:, ::1] out,        # OUT (batch, n_lyndon)
-           dict lyn, bint solve, int n_threads):
-    cdef const int64_t* pos = _iptr(lyn["positions"])
-    cdef const int64_t* tri_ptr = _iptr(lyn["tri_ptr"])
-    cdef const int64_t* tri_idx = _iptr(lyn["tri_idx"])
-    cdef const double* tri_val = _dptr(lyn["tri_val"])
-    cdef int status
-    if log.shape[0] == 0:
-        return
-    with nogil:
-        status = lyndon_project(&log[0, 0], &out[0, 0], log.shape[0], log.shape[1],
-                                out.shape[1], pos, solve, tri_ptr, tri_idx, tri_val,
-                                n_threads)
-    raise_for_status(status, "branched_sig_to_log_sig")
-
-
-def lyndon_backprop(const floating[:, ::1] grad_out,  # IN  (batch, n_lyndon)
-                    floating[:, ::1] grad_log,        # OUT (batch, n + 1)
-                    dict lyn, bint solve, int n_threads):
-    cdef const int64_t* pos = _iptr(lyn["positions"])
-    cdef const int64_t* tri_ptr = _iptr(lyn["tri_ptr"])
-    cdef const int64_t* tri_idx = _iptr(lyn["tri_idx"])
-    cdef const double* tri_val = _dptr(lyn["tri_val"])
-    cdef int status
-    if grad_out.shape[0] == 0:
-        return
-    with nogil:
-        status = lyndon_project_backprop(&grad_out[0, 0], &grad_log[0, 0],
-                                         grad_out.shape[0], grad_log.shape[1],
-                                         grad_out.shape[1], pos, solve, tri_ptr, tri_idx,
-                                         tri_val, n_threads)
+                                       lyp, n_threads)
     raise_for_status(status, "branched_sig_to_log_sig_backprop")

@@ -47,6 +47,18 @@ struct BranchedTables {
   const std::int32_t* level_idx;
 };
 
+// Planar methods 1-2: a row holds the log at the Lyndon forests, row[i] = log[pos[i]],
+// then (solve) in the Lyndon bracket basis by the unitriangular solve
+// c_i = row_i - sum_{p in row i of the CSR} val[p] * c_{idx[p]} (idx[p] < i).
+struct LyndonMap {
+  std::int64_t n_lyndon;
+  const std::int64_t* pos;
+  bool solve;
+  const std::int64_t* tri_ptr;
+  const std::int64_t* tri_idx;
+  const double* tri_val;
+};
+
 namespace detail {
 
 // Items are processed in blocks of kLanes with the block index innermost
@@ -137,15 +149,20 @@ SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, 
                                        int k, T* out, T c = T(0),
                                        T* log_out = nullptr) noexcept {
   const std::int32_t first = tb.order_start[k];
+  // Local copies: the table pointers stay in registers across the term loop.
+  const std::int32_t* const term_ptr = tb.term_ptr;
+  const std::int32_t* const term_right = tb.term_right;
+  const std::int32_t* const term_left = tb.term_left;
+  const T* const term_coef = tb.term_coef;
   alignas(64) T acc[kLanes];
   for (std::int32_t i = tb.level_ptr[k + 1]; i < tb.level_ptr[k + 2]; ++i) {
     const std::int64_t e = tb.level_idx[i];
     SKSIG_LANES acc[j] = T(0);
-    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
-      const std::int32_t r = tb.term_right[t];
+    for (std::int32_t t = term_ptr[e - 1]; t < term_ptr[e]; ++t) {
+      const std::int32_t r = term_right[t];
       if (r < first) break;
-      const T coef = tb.term_coef[t];
-      const T* al = a + Lanes{tb.term_left[t]} * kLanes;
+      const T coef = term_coef[t];
+      const T* al = a + Lanes{term_left[t]} * kLanes;
       const T* pr = p + Lanes{r} * kLanes;
       SKSIG_LANES acc[j] += coef * al[j] * pr[j];
     }
@@ -164,14 +181,18 @@ template <class T>
 SKSIG_LANE_CLONES void reverse_step(const BranchedTables<T>& tb, const T* a, const T* p,
                                     const T* h, int k, T* hprev, T* ga) noexcept {
   const std::int32_t first = tb.order_start[k - 1];
+  const std::int32_t* const term_ptr = tb.term_ptr;
+  const std::int32_t* const term_right = tb.term_right;
+  const std::int32_t* const term_left = tb.term_left;
+  const T* const term_coef = tb.term_coef;
   for (std::int32_t i = tb.level_ptr[k]; i < tb.level_ptr[k + 1]; ++i) {
     const std::int64_t e = tb.level_idx[i];
     const T* he = h + e * kLanes;
-    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
-      const std::int32_t r = tb.term_right[t];
+    for (std::int32_t t = term_ptr[e - 1]; t < term_ptr[e]; ++t) {
+      const std::int32_t r = term_right[t];
       if (r < first) break;
-      const Lanes l = Lanes{tb.term_left[t]} * kLanes, rr = Lanes{r} * kLanes;
-      const T coef = tb.term_coef[t];
+      const Lanes l = Lanes{term_left[t]} * kLanes, rr = Lanes{r} * kLanes;
+      const T coef = term_coef[t];
       T* hp = hprev + rr;
       T* gl = ga + l;
       const T* al = a + l;
@@ -206,17 +227,23 @@ inline std::int64_t n_blocks(std::int64_t batch) noexcept {
 
 // Copy rows [b0, b0 + kLanes) of a (batch, n or n + 1) array into lane layout over
 // the n + 1 entries (missing rows: 0). Without the scalar entry in the rows
-// (scalar = false), lane entry 0 is set to 0.
+// (scalar = false), lane entry 0 is set to 0. Entries are the outer loop: the rows
+// are read as kLanes streams and the block written in order.
 template <class T>
 inline void load_block(const T* x, std::int64_t batch, std::int64_t m, bool scalar,
                        std::int64_t b0, T* blk) noexcept {
   const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
-  for (int j = 0; j < kLanes; ++j) {
-    const bool live = b0 + j < batch;
-    const T* row = x + (b0 + j) * width;
-    blk[j] = live && scalar ? row[0] : T(0);
+  const std::int64_t live = batch - b0 < kLanes ? batch - b0 : kLanes;
+  const T* rows[kLanes];
+  for (int j = 0; j < kLanes; ++j) rows[j] = x + (b0 + (j < live ? j : 0)) * width;
+  for (int j = 0; j < kLanes; ++j) blk[j] = j < live && scalar ? rows[j][0] : T(0);
+  if (live == kLanes) {
     for (std::int64_t i = 1; i < m; ++i)
-      blk[i * kLanes + j] = live ? row[i - shift] : T(0);
+      for (int j = 0; j < kLanes; ++j) blk[i * kLanes + j] = rows[j][i - shift];
+  } else {
+    for (std::int64_t i = 1; i < m; ++i)
+      for (int j = 0; j < kLanes; ++j)
+        blk[i * kLanes + j] = j < live ? rows[j][i - shift] : T(0);
   }
 }
 
@@ -225,10 +252,50 @@ template <class T>
 inline void store_block(const T* blk, std::int64_t batch, std::int64_t m, bool scalar,
                         std::int64_t b0, T* x) noexcept {
   const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
+  const std::int64_t live = batch - b0 < kLanes ? batch - b0 : kLanes;
+  T* rows[kLanes];
+  for (int j = 0; j < live; ++j) rows[j] = x + (b0 + j) * width;
+  if (scalar)
+    for (int j = 0; j < live; ++j) rows[j][0] = blk[j];
+  if (live == kLanes) {
+    for (std::int64_t i = 1; i < m; ++i)
+      for (int j = 0; j < kLanes; ++j) rows[j][i - shift] = blk[i * kLanes + j];
+  } else {
+    for (std::int64_t i = 1; i < m; ++i)
+      for (int j = 0; j < live; ++j) rows[j][i - shift] = blk[i * kLanes + j];
+  }
+}
+
+// Rows [b0, b0 + kLanes) of a (batch, n_lyndon) array from the lane layout.
+template <class T>
+inline void store_lyndon(const T* blk, std::int64_t batch, const LyndonMap& ly,
+                         std::int64_t b0, T* x) noexcept {
   for (int j = 0; j < kLanes && b0 + j < batch; ++j) {
-    T* row = x + (b0 + j) * width;
-    if (scalar) row[0] = blk[j];
-    for (std::int64_t i = 1; i < m; ++i) row[i - shift] = blk[i * kLanes + j];
+    T* row = x + (b0 + j) * ly.n_lyndon;
+    for (std::int64_t i = 0; i < ly.n_lyndon; ++i) {
+      T acc = blk[ly.pos[i] * kLanes + j];
+      if (ly.solve)
+        for (std::int64_t p = ly.tri_ptr[i]; p < ly.tri_ptr[i + 1]; ++p)
+          acc -= static_cast<T>(ly.tri_val[p]) * row[ly.tri_idx[p]];
+      row[i] = acc;
+    }
+  }
+}
+
+// Adjoint of store_lyndon: lane layout over m entries (zero off the Lyndon forests)
+// from rows of a (batch, n_lyndon) cotangent; tmp holds n_lyndon values.
+template <class T>
+inline void load_lyndon(const T* x, std::int64_t batch, std::int64_t m,
+                        const LyndonMap& ly, std::int64_t b0, T* blk, T* tmp) noexcept {
+  for (std::int64_t i = 0; i < m * kLanes; ++i) blk[i] = T(0);
+  for (int j = 0; j < kLanes && b0 + j < batch; ++j) {
+    const T* row = x + (b0 + j) * ly.n_lyndon;
+    for (std::int64_t i = 0; i < ly.n_lyndon; ++i) tmp[i] = row[i];
+    if (ly.solve)
+      for (std::int64_t i = ly.n_lyndon - 1; i >= 0; --i)
+        for (std::int64_t p = ly.tri_ptr[i]; p < ly.tri_ptr[i + 1]; ++p)
+          tmp[ly.tri_idx[p]] -= static_cast<T>(ly.tri_val[p]) * tmp[i];
+    for (std::int64_t i = 0; i < ly.n_lyndon; ++i) blk[ly.pos[i] * kLanes + j] = tmp[i];
   }
 }
 
@@ -268,118 +335,112 @@ int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
   });
 }
 
+namespace detail {
+
+// The log of the block at b0; w holds (m + n_forest + 3 * m) * kLanes scratch values.
+template <class T>
+SKSIG_LANE_CLONES void log_block(const T* x, T* out, std::int64_t batch,
+                                 const BranchedTables<T>& tb, bool scalar_in,
+                                 bool scalar_out, const LyndonMap* lyn, std::int64_t b0,
+                                 T* w) noexcept {
+  const std::int64_t m = tb.n + 1, mw = m * kLanes;
+  T *a = w, *q = a + (m + tb.n_forest) * kLanes, *r = q + mw, *o = r + mw;
+  load_block(x, batch, m, scalar_in, b0, a);
+  SKSIG_LANES a[j] = T(0);
+  forest_products(tb, a);
+  for (std::int64_t i = 0; i < mw; ++i) o[i] = a[i];
+  const T* p = a;  // P_1
+  for (int k = 2; k <= tb.degree; ++k) {
+    reduced_product(tb, a, p, k - 1, q, log_coef<T>(k), o);
+    p = q;
+    std::swap(q, r);
+  }
+  if (lyn != nullptr)
+    store_lyndon(o, batch, *lyn, b0, out);
+  else
+    store_block(o, batch, m, scalar_out, b0, out);
+}
+
+// The gradient of the block at b0; w holds log_backprop_scratch values.
+template <class T>
+SKSIG_LANE_CLONES void log_backprop_block(const T* x, const T* grad_out, T* grad_x,
+                                          std::int64_t batch, const BranchedTables<T>& tb,
+                                          bool scalar_in, bool scalar_grad,
+                                          const LyndonMap* lyn, std::int64_t b0,
+                                          T* w) noexcept {
+  const std::int64_t m = tb.n + 1, mw = m * kLanes, ext = (m + tb.n_forest) * kLanes;
+  const int degree = tb.degree;
+  // a, ga (extended), g, h, hprev, P_2 .. P_{degree - 1} (room for P_degree), then
+  // Lyndon scratch. P_1 = a.
+  T *a = w, *ga = a + ext, *g = ga + ext, *h = g + mw, *hprev = h + mw, *P2 = hprev + mw;
+  auto P = [&](int k) -> T* { return k == 1 ? a : P2 + (k - 2) * mw; };
+  for (std::int64_t i = 0; i < ext; ++i) ga[i] = T(0);
+  load_block(x, batch, m, scalar_in, b0, a);
+  if (lyn != nullptr)
+    load_lyndon(grad_out, batch, m, *lyn, b0, g, P2 + (degree - 1) * mw);
+  else
+    load_block(grad_out, batch, m, scalar_grad, b0, g);
+  SKSIG_LANES a[j] = g[j] = T(0);
+  forest_products(tb, a);
+  // Forward: P_2 .. P_{degree - 1} (the reverse pass never reads P_degree), each
+  // written only where a later step reads it.
+  for (int k = 2; k < degree; ++k) reduced_product(tb, a, P(k - 1), k - 1, P(k));
+  // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
+  // identically (below k nodes) carry no gradient and are skipped.
+  {
+    const T c = log_coef<T>(degree);
+    for (std::int64_t i = 0; i < mw; ++i) h[i] = c * g[i];
+  }
+  for (int k = degree; k >= 2; --k) {
+    const T c = log_coef<T>(k - 1);
+    for (std::int64_t i = 0; i < mw; ++i) hprev[i] = c * g[i];
+    reverse_step(tb, a, P(k - 1), h, k, hprev, ga);
+    std::swap(h, hprev);
+  }
+  for (std::int64_t i = kLanes; i < mw; ++i) ga[i] += h[i];
+  forest_products_backprop(tb, a, ga);
+  SKSIG_LANES ga[j] = T(0);
+  store_block(ga, batch, m, scalar_in, b0, grad_x);
+}
+
+}  // namespace detail
+
 // out: (batch, n + scalar_out) log of (batch, n + scalar_in) inputs; an input scalar
-// entry is ignored (taken as 1), an output one is 0.
+// entry is ignored (taken as 1), an output one is 0. With lyn, out is (batch,
+// lyn->n_lyndon) in that layout instead.
 template <class T>
 int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
-                 bool scalar_in, bool scalar_out, int n_threads) noexcept {
+                 bool scalar_in, bool scalar_out, const LyndonMap* lyn,
+                 int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
   return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
-    const std::int64_t b0 = blk * kLanes;
-    const std::int64_t mw = m * kLanes;
-    T* a = detail::workspace<T>((m + tb.n_forest) * kLanes + 3 * mw);
-    T *p = a + (m + tb.n_forest) * kLanes, *q = p + mw, *o = q + mw;
-    detail::load_block(x, batch, m, scalar_in, b0, a);
-    for (int j = 0; j < kLanes; ++j) a[j] = T(0);
-    detail::forest_products(tb, a);
-    for (std::int64_t i = 0; i < mw; ++i) p[i] = o[i] = a[i];
-    for (int k = 2; k <= tb.degree; ++k) {
-      detail::reduced_product(tb, a, p, k - 1, q, detail::log_coef<T>(k), o);
-      std::swap(p, q);
-    }
-    detail::store_block(o, batch, m, scalar_out, b0, out);
+    T* w = detail::workspace<T>((m + tb.n_forest) * kLanes + 3 * m * kLanes);
+    detail::log_block(x, out, batch, tb, scalar_in, scalar_out, lyn, blk * kLanes, w);
     return kOk;
   });
 }
 
 // grad_x: (batch, n + scalar_in) vector-Jacobian product of branched_log at x (same
-// shape) with cotangent grad_out (batch, n + scalar_grad; a scalar entry is ignored);
-// grad_x[., 0] = 0 when present.
+// shape) with cotangent grad_out (batch, n + scalar_grad; a scalar entry is ignored,
+// or (batch, lyn->n_lyndon) with lyn); grad_x[., 0] = 0 when present.
 template <class T>
 int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
                           const BranchedTables<T>& tb, bool scalar_in, bool scalar_grad,
-                          int n_threads) noexcept {
+                          const LyndonMap* lyn, int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
-  const int degree = tb.degree;
+  const std::int64_t ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
+  const std::int64_t size =
+      2 * ext + (2 + tb.degree) * mw + (lyn != nullptr ? lyn->n_lyndon : 0);
   return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
-    const std::int64_t b0 = blk * kLanes;
-    const std::int64_t ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
-    // a, ga (extended), g, h, hprev, then P_1 .. P_degree.
-    T* a = detail::workspace<T>(2 * ext + (3 + degree) * mw);
-    T *ga = a + ext, *g = ga + ext, *h = g + mw, *hprev = h + mw, *P = hprev + mw;
-    for (std::int64_t i = 0; i < ext; ++i) ga[i] = T(0);
-    detail::load_block(x, batch, m, scalar_in, b0, a);
-    detail::load_block(grad_out, batch, m, scalar_grad, b0, g);
-    for (int j = 0; j < kLanes; ++j) a[j] = g[j] = T(0);
-    detail::forest_products(tb, a);
-    // Forward: P_1 .. P_degree, each written only where a later step reads it.
-    for (std::int64_t i = 0; i < mw; ++i) P[i] = a[i];
-    for (int k = 2; k <= degree; ++k)
-      detail::reduced_product(tb, a, P + (k - 2) * mw, k - 1, P + (k - 1) * mw);
-    // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
-    // identically (below k nodes) carry no gradient and are skipped.
-    {
-      const T c = detail::log_coef<T>(degree);
-      for (std::int64_t i = 0; i < mw; ++i) h[i] = c * g[i];
-    }
-    for (int k = degree; k >= 2; --k) {
-      const T c = detail::log_coef<T>(k - 1);
-      for (std::int64_t i = 0; i < mw; ++i) hprev[i] = c * g[i];
-      detail::reverse_step(tb, a, P + (k - 2) * mw, h, k, hprev, ga);
-      std::swap(h, hprev);
-    }
-    for (std::int64_t i = kLanes; i < mw; ++i) ga[i] += h[i];
-    detail::forest_products_backprop(tb, a, ga);
-    for (int j = 0; j < kLanes; ++j) ga[j] = T(0);
-    detail::store_block(ga, batch, m, scalar_in, b0, grad_x);
+    detail::log_backprop_block(x, grad_out, grad_x, batch, tb, scalar_in, scalar_grad, lyn,
+                               blk * kLanes, detail::workspace<T>(size));
     return kOk;
   });
 }
 
 #undef SKSIG_LANES
 #undef SKSIG_LANE_CLONES
-
-// Lyndon coordinates (planar methods 1 and 2): out[i] = log[pos[i]], then (method 2)
-// the unitriangular solve c_i = out_i - sum_{p in row i} val[p] * c_{idx[p]}.
-template <class T>
-int lyndon_project(const T* log, T* out, std::int64_t batch, std::int64_t m,
-                   std::int64_t n_lyndon, const std::int64_t* pos, bool solve,
-                   const std::int64_t* tri_ptr, const std::int64_t* tri_idx,
-                   const double* tri_val, int n_threads) noexcept {
-  return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
-    const T* lb = log + b * m;
-    T* ob = out + b * n_lyndon;
-    for (std::int64_t i = 0; i < n_lyndon; ++i) {
-      T acc = lb[pos[i]];
-      if (solve)
-        for (std::int64_t p = tri_ptr[i]; p < tri_ptr[i + 1]; ++p)
-          acc -= static_cast<T>(tri_val[p]) * ob[tri_idx[p]];
-      ob[i] = acc;
-    }
-    return kOk;
-  });
-}
-
-// Adjoint of lyndon_project: grad_log (batch, m) from grad_out (batch, n_lyndon).
-template <class T>
-int lyndon_project_backprop(const T* grad_out, T* grad_log, std::int64_t batch,
-                            std::int64_t m, std::int64_t n_lyndon, const std::int64_t* pos,
-                            bool solve, const std::int64_t* tri_ptr,
-                            const std::int64_t* tri_idx, const double* tri_val,
-                            int n_threads) noexcept {
-  return parallel_for(batch, n_threads, [&](std::int64_t b) -> int {
-    std::vector<T> g(grad_out + b * n_lyndon, grad_out + (b + 1) * n_lyndon);
-    if (solve)
-      for (std::int64_t i = n_lyndon - 1; i >= 0; --i)
-        for (std::int64_t p = tri_ptr[i]; p < tri_ptr[i + 1]; ++p)
-          g[tri_idx[p]] -= static_cast<T>(tri_val[p]) * g[i];
-    T* gl = grad_log + b * m;
-    for (std::int64_t i = 0; i < m; ++i) gl[i] = T(0);
-    for (std::int64_t i = 0; i < n_lyndon; ++i) gl[pos[i]] = g[i];
-    return kOk;
-  });
-}
 
 }  // namespace sksig
