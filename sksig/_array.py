@@ -47,7 +47,8 @@ class Caller:
             return array
         import torch
 
-        tensor = torch.from_numpy(np.ascontiguousarray(array))
+        # np.asarray keeps 0-d results 0-d (np.ascontiguousarray would make them 1-d).
+        tensor = torch.from_numpy(np.asarray(array, order="C"))
         return tensor.to(self.device) if self.device.type != "cpu" else tensor
 
     def describe(self):
@@ -144,7 +145,8 @@ def as_array(x, name, *, caller=None, min_ndim=0, check_finite=True):
         raise ValueError(
             f"{name} must have at least {min_ndim} dimensions, got shape {array.shape}"
         )
-    array = np.ascontiguousarray(array, dtype=dtype)
+    # Not np.ascontiguousarray: it turns 0-d arrays into shape (1,).
+    array = np.asarray(array, dtype=dtype, order="C")
     if check_finite and array.size and not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or inf values")
     return array, caller
