@@ -243,6 +243,9 @@ class PathBatch:
         grads = []
         for i, raw_len in enumerate(self.raw_lengths):
             n = transformed_length(raw_len, self.lead_lag)
+            if n == 0:
+                grads.append(self.caller.out(np.zeros((0, self.raw_dim), grad.dtype)))
+                continue
             g = grad[i, :n].copy()
             g[n - 1] += grad[i, n:].sum(axis=0)
             out = np.empty((1, raw_len, self.raw_dim), grad.dtype)
@@ -335,7 +338,8 @@ def as_path_batch(path, name, *, caller=None, time_aug=False, lead_lag=False,
         data = np.empty((len(arrays), longest, transformed[0].shape[1]), caller.dtype)
         for i, t in enumerate(transformed):
             data[i, : t.shape[0]] = t
-            data[i, t.shape[0]:] = t[-1]
+            # A path without points (allowed when min_length=0) pads with zeros.
+            data[i, t.shape[0]:] = t[-1] if t.shape[0] else 0
         return PathBatch(data, (len(arrays),), raw_lengths, max(raw_lengths), raw_dim,
                          time_aug, lead_lag, caller)
     array, caller = as_array(path, name, caller=caller, min_ndim=2)
