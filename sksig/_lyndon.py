@@ -41,7 +41,7 @@ def tensor_size(dim, degree):
     if (degree + 1) * math.log2(dim) > 64:
         raise ValueError(
             f"degree={degree} is too large: the truncated tensor algebra of dimension "
-            f"{dim} would have more than 2**64 entries"
+            f"{dim} would have more than 2**64 entries; lower the degree"
         )
     return (dim ** (degree + 1) - 1) // (dim - 1)
 
