@@ -291,3 +291,12 @@ def test_counts_for_huge_but_trivial_degrees():
     assert sksig.branched_log_sig_length(0, 10**20, planar=True) == 0
     assert sksig.trees(0, 10**20) == (None,)
     assert sksig.trees_of_order(0, 10**20) == ()
+
+
+def test_estimator_absurd_degree_names_degree():
+    X = np.random.default_rng(0).normal(size=(2, 3, 2))
+    for est in (sksig.LogSigJoin(degree=10**20), sksig.BranchedLogSig(degree=10**20)):
+        with pytest.raises(ValueError, match="degree"):
+            est.fit(X)
+    with pytest.raises(ValueError, match="degree must be at most"):
+        sksig.LogSigJoin(degree=10**20).fit(X)
