@@ -297,6 +297,6 @@ def test_estimator_absurd_degree_names_degree():
     X = np.random.default_rng(0).normal(size=(2, 3, 2))
     for est in (sksig.LogSigJoin(degree=10**20), sksig.BranchedLogSig(degree=10**20)):
         with pytest.raises(ValueError, match="degree"):
-            est.fit(X)
+            est.fit_transform(X)
     with pytest.raises(ValueError, match="degree must be at most"):
         sksig.LogSigJoin(degree=10**20).fit(X)
