@@ -41,8 +41,19 @@ class Caller:
     device: object = None  # a torch.device for torch callers
 
     def out(self, array):
-        """Return a native result (numpy) as the caller's kind, dtype and device."""
+        """Return a native result (numpy) as the caller's kind, dtype and device.
+
+        Inputs are finite, so an inf or NaN here is an overflow: raise instead of
+        returning it (a later NaN would otherwise poison everything downstream).
+        """
         array = np.asarray(array, dtype=self.dtype)
+        if array.size and not np.isfinite(array).all():
+            raise FloatingPointError(
+                f"the result overflowed to inf/NaN in {self.dtype.name}: the inputs "
+                "are too large (signature terms grow like |increment|**k / k!); "
+                "rescale the paths (e.g. divide them by their typical range) or lower "
+                "the degree" + (", or use float64" if self.dtype == np.float32 else "")
+            )
         if self.kind == "numpy":
             return array
         import torch

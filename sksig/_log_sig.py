@@ -262,6 +262,9 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
         If ``path`` has fewer than 2 dimensions, no channel, NaN or inf, no point
         while a transform is requested, or ``degree`` is negative.
 
+    FloatingPointError
+        If the result overflows (rescale the paths).
+
     Examples
     --------
     >>> import numpy as np, sksig
@@ -343,6 +346,9 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     ValueError
         If ``path`` has a bad shape or NaN/inf (or no point while a transform is
         requested), ``degree < 1`` or ``method`` is not 0, 1 or 2.
+
+    FloatingPointError
+        If the result overflows (rescale the paths).
 
     Examples
     --------

@@ -306,6 +306,8 @@ def _check_flags(left_deriv, right_deriv):
 
 def _derivs_array(s, derivs):
     if isinstance(derivs, numbers.Real) and not isinstance(derivs, (bool, np.bool_)):
+        if not np.isfinite(derivs):
+            raise ValueError(f"derivs must be finite, got {derivs}")
         # A plain number takes the paths' dtype and kind.
         derivs = s.caller.out(np.asarray(derivs, dtype=s.caller.dtype))
     return as_array(derivs, "derivs", caller=s.caller)[0]

@@ -300,3 +300,18 @@ def test_estimator_absurd_degree_names_degree():
             est.fit_transform(X)
     with pytest.raises(ValueError, match="degree must be at most"):
         sksig.LogSigJoin(degree=10**20).fit(X)
+
+
+def test_overflow_raises_instead_of_returning_nan():
+    x = np.random.default_rng(0).normal(size=(4, 2))
+    for dtype, scale in ((np.float64, 1e200), (np.float32, 1e30)):
+        big = (x * scale).astype(dtype)
+        for fn, arg in ((sksig.sig, big), (sksig.log_sig, big),
+                        (sksig.branched_log_sig, big),
+                        (sksig.sig, torch.from_numpy(big))):
+            with pytest.raises(FloatingPointError, match="rescale"):
+                fn(arg, 3)
+    with pytest.raises(FloatingPointError):
+        sksig.sig(x, 2, time_aug=True, end_time=1e308)
+    with pytest.raises(ValueError, match="derivs"):
+        sksig.sig_kernel_backprop(float("nan"), x, x, 0)
