@@ -41,13 +41,25 @@ class Caller:
     device: object = None  # a torch.device for torch callers
 
     def out(self, array):
-        """Return a native result (numpy) as the caller's kind, dtype and device."""
+        """Return a native result (numpy) as the caller's kind, dtype and device.
+
+        Inputs are finite, so an inf or NaN here is an overflow: raise instead of
+        returning it (a later NaN would otherwise poison everything downstream).
+        """
         array = np.asarray(array, dtype=self.dtype)
+        if array.size and not np.isfinite(array).all():
+            raise FloatingPointError(
+                f"the result overflowed to inf/NaN in {self.dtype.name}: the inputs "
+                "are too large (signature terms grow like |increment|**k / k!); "
+                "rescale the paths (e.g. divide them by their typical range) or lower "
+                "the degree" + (", or use float64" if self.dtype == np.float32 else "")
+            )
         if self.kind == "numpy":
             return array
         import torch
 
-        tensor = torch.from_numpy(np.ascontiguousarray(array))
+        # np.asarray keeps 0-d results 0-d (np.ascontiguousarray would make them 1-d).
+        tensor = torch.from_numpy(np.asarray(array, order="C"))
         return tensor.to(self.device) if self.device.type != "cpu" else tensor
 
     def describe(self):
@@ -144,7 +156,8 @@ def as_array(x, name, *, caller=None, min_ndim=0, check_finite=True):
         raise ValueError(
             f"{name} must have at least {min_ndim} dimensions, got shape {array.shape}"
         )
-    array = np.ascontiguousarray(array, dtype=dtype)
+    # Not np.ascontiguousarray: it turns 0-d arrays into shape (1,).
+    array = np.asarray(array, dtype=dtype, order="C")
     if check_finite and array.size and not np.isfinite(array).all():
         raise ValueError(f"{name} contains NaN or inf values")
     return array, caller
@@ -241,6 +254,9 @@ class PathBatch:
         grads = []
         for i, raw_len in enumerate(self.raw_lengths):
             n = transformed_length(raw_len, self.lead_lag)
+            if n == 0:
+                grads.append(self.caller.out(np.zeros((0, self.raw_dim), grad.dtype)))
+                continue
             g = grad[i, :n].copy()
             g[n - 1] += grad[i, n:].sum(axis=0)
             out = np.empty((1, raw_len, self.raw_dim), grad.dtype)
@@ -333,7 +349,8 @@ def as_path_batch(path, name, *, caller=None, time_aug=False, lead_lag=False,
         data = np.empty((len(arrays), longest, transformed[0].shape[1]), caller.dtype)
         for i, t in enumerate(transformed):
             data[i, : t.shape[0]] = t
-            data[i, t.shape[0]:] = t[-1]
+            # A path without points (allowed when min_length=0) pads with zeros.
+            data[i, t.shape[0]:] = t[-1] if t.shape[0] else 0
         return PathBatch(data, (len(arrays),), raw_lengths, max(raw_lengths), raw_dim,
                          time_aug, lead_lag, caller)
     array, caller = as_array(path, name, caller=caller, min_ndim=2)

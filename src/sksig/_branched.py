@@ -136,6 +136,9 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     ValueError
         If ``path`` has a bad shape or NaN/inf, or ``degree`` is negative.
 
+    FloatingPointError
+        If the result overflows (rescale the paths).
+
     Examples
     --------
     >>> import numpy as np, sksig
@@ -290,6 +293,9 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     ------
     TypeError, ValueError
         Bad argument types or values, bad path shapes, NaN/inf.
+
+    FloatingPointError
+        If the result overflows (rescale the paths).
 
     Examples
     --------

@@ -82,7 +82,7 @@ def sig_length(dimension, degree, *, time_aug=False, lead_lag=False, scalar_term
     TypeError
         If an argument has the wrong type.
     ValueError
-        If ``dimension`` or ``degree`` is negative.
+        If ``dimension`` or ``degree`` is negative, or the length would exceed 2**64.
 
     Examples
     --------
@@ -122,7 +122,7 @@ def log_sig_length(dimension, degree, *, time_aug=False, lead_lag=False):
     TypeError
         If an argument has the wrong type.
     ValueError
-        If ``dimension`` or ``degree`` is below 1.
+        If ``dimension`` or ``degree`` is below 1, or ``degree`` is absurdly large.
 
     Examples
     --------
@@ -134,6 +134,9 @@ def log_sig_length(dimension, degree, *, time_aug=False, lead_lag=False):
     degree = check_int(degree, "degree", minimum=1)
     dim = transformed_dim(dimension, check_bool(time_aug, "time_aug"),
                           check_bool(lead_lag, "lead_lag"))
+    if dim == 1:
+        return 1  # the single letter; Witt's sum would loop over every degree
+    tensor_size(dim, degree)  # refuses absurd degrees before counting
     return _witt(dim, degree)
 
 
@@ -198,6 +201,7 @@ def prepare_log_sig(dimension, degree, method=2, *, time_aug=False, lead_lag=Fal
         raise ValueError(f'device must be "cpu", "cuda" or "both", got {device!r}')
     dim = transformed_dim(dimension, check_bool(time_aug, "time_aug"),
                           check_bool(lead_lag, "lead_lag"))
+    check_tensor_size(dim, degree)
     if method:
         lyndon_tables(dim, degree)
 
@@ -257,6 +261,9 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
     ValueError
         If ``path`` has fewer than 2 dimensions, no channel, NaN or inf, no point
         while a transform is requested, or ``degree`` is negative.
+
+    FloatingPointError
+        If the result overflows (rescale the paths).
 
     Examples
     --------
@@ -339,6 +346,9 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     ValueError
         If ``path`` has a bad shape or NaN/inf (or no point while a transform is
         requested), ``degree < 1`` or ``method`` is not 0, 1 or 2.
+
+    FloatingPointError
+        If the result overflows (rescale the paths).
 
     Examples
     --------

@@ -9,7 +9,7 @@ from sklearn.utils.validation import check_is_fitted
 from sksig._array import _is_ragged_list
 from sksig._estimator_input import check_paths, encoding_tags
 from sksig._log_sig import log_sig, log_sig_join, log_sig_join_backprop
-from sksig._lyndon import lyndon_words
+from sksig._lyndon import check_tensor_size, lyndon_words
 from sksig._validation import Interval, check_end_time, resolve_n_jobs
 
 __all__ = ["LogSigJoin"]
@@ -144,6 +144,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         """
         paths = self._paths(X, reset=True)
         self.dimension_ = paths.dim
+        check_tensor_size(paths.dim, self.degree)  # names degree, not max_length
         self.lyndon_words_ = [tuple(w) for w in lyndon_words(paths.dim, self.degree)]
         return self
 

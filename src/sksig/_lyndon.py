@@ -5,6 +5,7 @@ process (a lock makes concurrent first calls wait instead of building twice), an
 by the native cores (sksig/_core/include/sksig/lyndon.hpp documents the layout).
 """
 
+import math
 import threading
 
 import numpy as np
@@ -25,12 +26,32 @@ __all__ = [
 MAX_TENSOR_SIZE = 2**34
 
 
+# Only dimension 1 reaches higher degrees under MAX_TENSOR_SIZE, where the cost grows
+# like degree**2 (signature) or degree**3 (log) per segment: beyond this, a call hangs.
+MAX_DEGREE = 1000
+
+
 def tensor_size(dim, degree):
-    """Number of entries of levels 0..degree of the tensor algebra over R^dim."""
-    return sum(dim**k for k in range(degree + 1))
+    """Number of entries of levels 0..degree of the tensor algebra over R^dim.
+
+    Raises ValueError beyond 2**64 entries instead of computing a giant integer.
+    """
+    if dim <= 1:
+        return dim * degree + 1
+    if (degree + 1) * math.log2(dim) > 64:
+        raise ValueError(
+            f"degree={degree} is too large: the truncated tensor algebra of dimension "
+            f"{dim} would have more than 2**64 entries; lower the degree"
+        )
+    return (dim ** (degree + 1) - 1) // (dim - 1)
 
 
-def check_tensor_size(dim, degree):
+def check_tensor_size(dim, degree, name="degree"):
+    if degree > MAX_DEGREE:
+        raise ValueError(
+            f"{name} must be at most {MAX_DEGREE} (higher truncation levels cannot be "
+            f"computed in reasonable time), got {degree}"
+        )
     if tensor_size(dim, degree) > MAX_TENSOR_SIZE:
         raise ValueError(
             f"the truncated tensor algebra of dimension {dim} at degree {degree} has "
@@ -81,7 +102,8 @@ def lyndon_words(alphabet_size, max_length):
     TypeError
         If an argument is not an int.
     ValueError
-        If an argument is negative.
+        If an argument is negative, or the words of this length cannot be listed
+        (more than 2**34 tensor entries, or ``max_length`` above 1000).
 
     Examples
     --------
@@ -93,6 +115,7 @@ def lyndon_words(alphabet_size, max_length):
     max_length = check_int(max_length, "max_length")
     if alphabet_size == 0 or max_length == 0:
         return []
+    check_tensor_size(alphabet_size, max_length, "max_length")
     return _words(alphabet_size, max_length)
 
 
@@ -116,7 +139,8 @@ def lyndon_words_of_length(alphabet_size, length):
     TypeError
         If an argument is not an int.
     ValueError
-        If an argument is negative.
+        If an argument is negative, or ``length`` is too large to list the words
+        (as in :func:`lyndon_words`).
 
     Examples
     --------
@@ -128,6 +152,7 @@ def lyndon_words_of_length(alphabet_size, length):
     length = check_int(length, "length")
     if alphabet_size == 0 or length == 0:
         return []
+    check_tensor_size(alphabet_size, length, "length")
     return [w for w in _generate(alphabet_size, length) if len(w) == length]
 
 

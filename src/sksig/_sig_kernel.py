@@ -304,16 +304,22 @@ def _check_flags(left_deriv, right_deriv):
     return left, right
 
 
+def _derivs_array(s, derivs):
+    if isinstance(derivs, numbers.Real) and not isinstance(derivs, (bool, np.bool_)):
+        if not np.isfinite(derivs):
+            raise ValueError(f"derivs must be finite, got {derivs}")
+        # A plain number takes the paths' dtype and kind.
+        derivs = s.caller.out(np.asarray(derivs, dtype=s.caller.dtype))
+    return as_array(derivs, "derivs", caller=s.caller)[0]
+
+
 def _pair_derivs(s, derivs, return_grid):
     """derivs of the pairwise backprops, flat, shape-checked."""
     batch = s.b1.batch_shape
     if return_grid:
         s.no_ragged_grid("return_grid=True")
         return s.grid_array(derivs, "derivs", batch)
-    if isinstance(derivs, numbers.Real) and not isinstance(derivs, (bool, np.bool_)):
-        # A plain number takes the paths' dtype and kind.
-        derivs = s.caller.out(np.asarray(derivs, dtype=s.caller.dtype))
-    array, _ = as_array(derivs, "derivs", caller=s.caller)
+    array = _derivs_array(s, derivs)
     n = s.b1.n_paths
     ok = array.shape == tuple(batch) or array.shape == (n,) or (
         batch == () and array.size == 1 and array.ndim <= 2)
@@ -521,9 +527,8 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
         s.no_ragged_grid("return_grid=True")
         d = s.grid_array(derivs, "derivs", shape)
     else:
-        array, _ = as_array(derivs, "derivs", caller=s.caller)
-        # as_array turns 0-d input into shape (1,): accept it for one unbatched pair.
-        if array.shape != tuple(shape) and not (shape == () and array.size == 1):
+        array = _derivs_array(s, derivs)
+        if array.shape != tuple(shape):
             raise ValueError(
                 f"derivs must have the Gram's shape {tuple(shape)}, got {array.shape}"
             )

@@ -480,12 +480,28 @@ def _bracket(w, memo):
     return out
 
 
+# The tables are built in Python: beyond this many basis elements (minutes of work and
+# gigabytes) a call would appear to hang, so it is refused up front.
+_MAX_BASIS = 2**22
+# Lengths beyond 2**63 index nothing; refusing them bounds the counting loops.
+_MAX_LENGTH = 2**63
+
+
 def tables(d, degree, planar):
     """The cached :class:`BranchedTables` for (dimension, degree, planar)."""
+    if d == 0:
+        degree = min(degree, 1)  # no labels: the basis is the scalar term at any degree
     key = (d, degree, planar)
     with _LOCK:
         t = _TABLES.get(key)
         if t is None:
+            n = sum(_tree_counts(d, degree, planar)[1][1:])
+            if n > _MAX_BASIS:
+                raise ValueError(
+                    f"the branched basis of dimension {d} at degree {degree} "
+                    f"(planar={planar}) has {n} elements, more than the {_MAX_BASIS} "
+                    "sksig can build tables for; lower the degree"
+                )
             t = _TABLES[key] = BranchedTables(d, degree, planar)
         return t
 
@@ -493,10 +509,14 @@ def tables(d, degree, planar):
 # -- lengths (closed-form counts, no enumeration) --------------------------------------
 def _tree_counts(d, degree, planar):
     """(trees with n nodes, basis elements with n nodes) for n = 0..degree."""
-    trees = [0] * (degree + 1)
-    forests = [1] + [0] * degree  # planar: ordered forests; non-planar: multisets
+    if d == 0:  # no labels, no trees (and no loop over an absurd degree)
+        return [0] * 2, [1 if planar else 0, 0]
+    # Grown one order at a time: an absurd degree stops at the size check below.
+    trees = [0]
+    forests = [1]  # planar: ordered forests; non-planar: multisets
     for n in range(1, degree + 1):
-        trees[n] = d * forests[n - 1]
+        trees.append(d * forests[n - 1])
+        forests.append(0)
         if planar:
             forests[n] = sum(trees[k] * forests[n - k] for k in range(1, n + 1))
         else:
@@ -506,6 +526,12 @@ def _tree_counts(d, degree, planar):
                 for j in range(n + 1)
             ]
             forests[n] = sum(weights[j] * forests[n - j] for j in range(1, n + 1)) // n
+        # The counts grow exponentially: this stops absurd degrees after ~50 steps.
+        if sum((forests if planar else trees)[: n + 1]) > _MAX_LENGTH:
+            raise ValueError(
+                f"degree={degree} is too large: the branched basis of dimension {d} "
+                f"(planar={planar}) would have more than 2**63 elements"
+            )
     return trees, (forests if planar else trees)
 
 
@@ -593,6 +619,8 @@ def branched_log_sig_length(dimension, degree, *, planar=False):
     33
     """
     dimension, degree, planar = _check_dims(dimension, degree, planar)
+    if dimension == 0:
+        return 0
     trees, basis = _tree_counts(dimension, degree, planar)
     if not planar:
         return sum(basis[1:])

@@ -99,10 +99,14 @@ def _cpu_count():
         return os.cpu_count() or 1
 
 
+_MAX_THREADS = 256
+
+
 def resolve_n_jobs(n_jobs, name="n_jobs"):
     """Number of threads for ``n_jobs``, following scikit-learn.
 
     ``None`` means 1, ``-1`` all cores, ``-k`` all cores but ``k - 1``; 0 is an error.
+    Large values are capped at ``max(cores, 256)`` threads.
     """
     if n_jobs is None:
         return 1
@@ -112,5 +116,7 @@ def resolve_n_jobs(n_jobs, name="n_jobs"):
     if n_jobs == 0:
         raise ValueError(f"{name} must not be 0 (use None or 1 for one thread)")
     if n_jobs > 0:
-        return n_jobs
+        # Threads beyond the cores only add overhead, and asking OpenMP for millions
+        # of them crashes the process; the result never depends on the count.
+        return min(n_jobs, max(_cpu_count(), _MAX_THREADS))
     return max(1, _cpu_count() + 1 + n_jobs)

@@ -552,7 +552,7 @@ def sig_kernel_gram_backprop(
         d = s.grid_tensor(derivs, "derivs", shape)
     else:
         t = _tensor(derivs, "derivs", s.ref)
-        if tuple(t.shape) != tuple(shape) and not (shape == () and t.numel() == 1):
+        if tuple(t.shape) != tuple(shape):
             raise ValueError(
                 f"derivs must have the Gram's shape {tuple(shape)}, got "
                 f"{tuple(t.shape)}"

@@ -39,5 +39,7 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     >>> bsig = torch.tensor([1.0, 0.5, 0.5], dtype=torch.float64, requires_grad=True)
     >>> sksig.torch.branched_sig_to_log_sig(bsig, 1, 2, planar=True).sum().backward()
     """
+    if not isinstance(bsig, torch.Tensor):
+        raise TypeError(f"bsig must be a torch.Tensor, got {type(bsig).__name__}")
     return _BranchedSigToLogSig.apply(bsig, dimension, degree, time_aug, lead_lag,
                                       planar, method, n_jobs)

@@ -13,6 +13,13 @@ import sksig
 __all__ = ["sig_kernel", "sig_kernel_gram"]
 
 
+def _check_tensors(path1, path2):
+    for name, value in (("path1", path1), ("path2", path2)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(
+                f"{name} must be a torch.Tensor, got {type(value).__name__}")
+
+
 class _SigKernel(torch.autograd.Function):
     @staticmethod
     def forward(ctx, path1, path2, dyadic_order, options, gram):
@@ -52,6 +59,7 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     >>> [round(v, 12) for v in x.grad.ravel().tolist()]
     [-4.0, 4.0]
     """
+    _check_tensors(path1, path2)
     options = dict(static_kernel=static_kernel, time_aug=time_aug, lead_lag=lead_lag,
                    end_time=end_time, n_jobs=n_jobs, return_grid=return_grid)
     return _SigKernel.apply(path1, path2, dyadic_order, options, False)
@@ -73,6 +81,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
     >>> X.grad.ravel()
     tensor([-3.,  3.], dtype=torch.float64)
     """
+    _check_tensors(path1, path2)
     options = dict(static_kernel=static_kernel, time_aug=time_aug, lead_lag=lead_lag,
                    end_time=end_time, n_jobs=n_jobs, max_batch=max_batch,
                    return_grid=return_grid)
