@@ -200,3 +200,17 @@ def test_mixed_kinds_rejected():
         sksig.transform_path([np.zeros((3, 2)), torch.zeros(3, 2, dtype=torch.float64)])
     with pytest.raises(TypeError, match="dtype"):
         sksig.transform_path([np.zeros((3, 2)), np.zeros((3, 2), np.float32)])
+
+
+def test_all_finite_fast_path_and_overflowing_sums():
+    from sksig._array import all_finite
+
+    assert all_finite(np.zeros(0))
+    assert all_finite(np.array([1.0, 2.0]))
+    # Finite entries whose sum overflows must still count as finite.
+    assert all_finite(np.array([1e308, 1e308, -1e308]))
+    assert all_finite(np.array([3e38, 3e38], dtype=np.float32))
+    for bad in (np.nan, np.inf, -np.inf):
+        assert not all_finite(np.array([1.0, bad, 2.0]))
+    assert not all_finite(np.array([np.inf, -np.inf]))
+    assert not all_finite(np.array([1e308, 1e308, np.nan]))

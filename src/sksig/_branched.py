@@ -16,10 +16,10 @@ __all__ = [
 ]
 
 
-# Below about this many coproduct-term evaluations per thread, starting and joining
-# threads costs more than it saves (notably on busy machines); results never depend
-# on the thread count.
-_WORK_PER_THREAD = 4_000_000
+# Below about this many coproduct-term evaluations per thread (~0.1 ms), starting and
+# joining threads costs more than it saves; results never depend on the thread count.
+# Tuned on an idle machine: a busy one would favour fewer threads.
+_WORK_PER_THREAD = 100_000
 
 
 def _threads_for(n_threads, work):

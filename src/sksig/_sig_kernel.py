@@ -12,7 +12,13 @@ import numbers
 
 import numpy as np
 
-from sksig._array import _is_torch, as_array, as_path_batch, check_same_batch
+from sksig._array import (
+    _is_torch,
+    all_finite,
+    as_array,
+    as_path_batch,
+    check_same_batch,
+)
 from sksig._static_kernels import as_static_kernel
 from sksig._validation import (
     check_bool,
@@ -139,7 +145,7 @@ def _native(where, fn, *args):
 
 
 def _check_finite(array, where):
-    if not np.isfinite(array).all():
+    if not all_finite(array):
         raise FloatingPointError(_overflow_message(where))
 
 
