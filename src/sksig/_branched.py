@@ -135,7 +135,6 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
         If ``path`` is not a float array or an argument has the wrong type.
     ValueError
         If ``path`` has a bad shape or NaN/inf, or ``degree`` is negative.
-
     FloatingPointError
         If the result overflows (rescale the paths).
 
@@ -293,7 +292,6 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     ------
     TypeError, ValueError
         Bad argument types or values, bad path shapes, NaN/inf.
-
     FloatingPointError
         If the result overflows (rescale the paths).
 

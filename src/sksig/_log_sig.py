@@ -261,7 +261,6 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
     ValueError
         If ``path`` has fewer than 2 dimensions, no channel, NaN or inf, no point
         while a transform is requested, or ``degree`` is negative.
-
     FloatingPointError
         If the result overflows (rescale the paths).
 
@@ -346,7 +345,6 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     ValueError
         If ``path`` has a bad shape or NaN/inf (or no point while a transform is
         requested), ``degree < 1`` or ``method`` is not 0, 1 or 2.
-
     FloatingPointError
         If the result overflows (rescale the paths).
 
