@@ -40,19 +40,23 @@ def rng():
     return np.random.default_rng(20261123)
 
 
-def _cuda_available():
-    try:
-        import sksig.cuda
+@pytest.fixture(params=["gpu", "emulated"])
+def cuda_target(request):
+    """A CUDA target (tests/_cuda_targets.py): a GPU, or the CPU emulation."""
+    from _cuda_targets import make_target
 
-        return sksig.cuda.is_available()
-    except ImportError:
-        return False
+    return make_target(request.param)
 
 
 def pytest_collection_modifyitems(config, items):
-    if _cuda_available():
+    from _cuda_targets import gpu_available
+
+    if gpu_available():
         return
     skip = pytest.mark.skip(reason="no CUDA GPU visible")
     for item in items:
-        if item.get_closest_marker("cuda") is not None:
+        # Tests with a cuda_target run on the emulation too; the target skips itself.
+        if item.get_closest_marker("cuda") is not None and (
+            "cuda_target" not in getattr(item, "fixturenames", ())
+        ):
             item.add_marker(skip)

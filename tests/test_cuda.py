@@ -63,12 +63,13 @@ def _close(got, want, dtype):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("static_kernel", STATIC)
 @pytest.mark.parametrize("orders", [0, 1, (2, 0), (0, 3)])
-def test_sig_kernel_matches_cpu(dtype, static_kernel, orders, rng):
+def test_sig_kernel_matches_cpu(cuda_target, dtype, static_kernel, orders, rng):
+    on = cuda_target
     x = _paths(rng, (37, 9, 3), dtype)  # 37 pairs: not a multiple of any block size
     y = _paths(rng, (37, 14, 3), dtype)
     want = sksig.sig_kernel(x, y, orders, static_kernel=static_kernel)
-    got = sksig.sig_kernel(_cuda(x), _cuda(y), orders, static_kernel=static_kernel)
-    _close(got, want, dtype)
+    got = on.sig_kernel(on.put(x), on.put(y), orders, static_kernel=static_kernel)
+    assert_close_ref(on.check(got, dtype), want, rtol=TOL[dtype])
 
 
 @pytest.mark.cuda

@@ -6,19 +6,17 @@ The kernel of two paths solves ``d^2 k / ds dt = k * d^2 kappa(x_s, y_t) / ds dt
 that scheme for gradients, chained through the static kernel and the path transforms.
 """
 
-import functools
-import inspect
 import numbers
 
 import numpy as np
 
 from sksig._array import (
-    _is_torch,
     all_finite,
     as_array,
     as_path_batch,
     check_same_batch,
 )
+from sksig._dispatch import cuda_dispatch
 from sksig._static_kernels import as_static_kernel
 from sksig._validation import (
     check_bool,
@@ -41,36 +39,7 @@ _MAX_CELLS = 2**36
 # Bytes of per-pair gradient buffers the Gram backprop may hold at once by default.
 _GRAM_BUFFER_BYTES = 64 * 2**20
 
-
-def _on_gpu(*paths):
-    """True when a path is a torch CUDA tensor (or a list of them) and the CUDA cores
-    are usable; without them such tensors are computed on the CPU and moved back."""
-    for p in paths:
-        first = p[0] if isinstance(p, (list, tuple)) and p else p
-        if _is_torch(first) and first.device.type == "cuda":
-            from sksig import cuda
-
-            return cuda.is_available()
-    return False
-
-
-def _cuda_dispatch(fn):
-    """Run ``fn``'s twin in sksig/cuda/_sig_kernel.py for CUDA tensors."""
-    signature = inspect.signature(fn)
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        try:
-            bound = signature.bind(*args, **kwargs).arguments
-        except TypeError:
-            return fn(*args, **kwargs)  # let fn report the bad call
-        if _on_gpu(bound.get("path1"), bound.get("path2")):
-            from sksig.cuda import _sig_kernel as gpu
-
-            return getattr(gpu, fn.__name__)(*args, **kwargs)
-        return fn(*args, **kwargs)
-
-    return wrapper
+_on_cuda = cuda_dispatch("sksig.cuda._sig_kernel", "path1", "path2")
 
 
 class _Setup:
@@ -153,7 +122,7 @@ def _empty_grid(s):
     return np.empty(0, s.caller.dtype)
 
 
-@_cuda_dispatch
+@_on_cuda
 def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
                lead_lag=False, end_time=1.0, n_jobs=1, return_grid=False):
     """Signature kernels of pairs of paths, ``<S(x), S(y)>``, by the Goursat PDE.
@@ -230,7 +199,7 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     return s.caller.out(out.reshape(s.b1.batch_shape))
 
 
-@_cuda_dispatch
+@_on_cuda
 def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
                     lead_lag=False, end_time=1.0, n_jobs=1, max_batch=-1,
                     return_grid=False):
@@ -345,7 +314,7 @@ def _k_grid(s, k_grid, batch_shape):
     return s.grid_array(k_grid, "k_grid", batch_shape)
 
 
-@_cuda_dispatch
+@_on_cuda
 def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                         time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
                         right_deriv=False, k_grid=None, n_jobs=1, return_grid=False):
@@ -419,7 +388,7 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
             s.b2.grad_to_input(gy.reshape(y.shape), s.n_threads) if right else None)
 
 
-@_cuda_dispatch
+@_on_cuda
 def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                               time_aug=False, lead_lag=False, end_time=1.0, k_grid=None,
                               n_jobs=1, return_grid=False):
@@ -472,7 +441,7 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
     return s.caller.out(gamma.reshape(s.b1.batch_shape + segments))
 
 
-@_cuda_dispatch
+@_on_cuda
 def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                              time_aug=False, lead_lag=False, end_time=1.0,
                              left_deriv=True, right_deriv=False, k_grid=None, n_jobs=1,

@@ -13,6 +13,8 @@ from sksig._core._errors import raise_for_status
 cdef extern from "launchers.cuh" namespace "sksig::cuda" nogil:
     int c_device_count "sksig::cuda::device_count"(int* count) noexcept
     int c_device_name "sksig::cuda::device_name"(int device, char* buf, int length) noexcept
+    int c_emulation_control "sksig::cuda::emulation_control"(
+        int order, unsigned seed, char* buf, int length) noexcept
 
 
 cdef extern from "sksig/goursat.hpp" namespace "sksig" nogil:
@@ -49,6 +51,15 @@ def device_name(int device=0):
     """Name of a CUDA device."""
     cdef char buf[256]
     raise_for_status(c_device_name(device, buf, 256), "sksig.cuda.device_name")
+    return buf.decode("utf-8", "replace")
+
+
+def emulation_control(int order=0, unsigned seed=0):
+    """CPU emulation only: set the thread order of barrier phases (0 ascending,
+    1 descending, 2 random from seed) and return the memory fault seen since the
+    last call ("" when none)."""
+    cdef char buf[512]
+    raise_for_status(c_emulation_control(order, seed, buf, 512), "emulation_control")
     return buf.decode("utf-8", "replace")
 
 

@@ -8,12 +8,9 @@ kernel, the PDE and its adjoint run in goursat.cu on the caller's current stream
 results are tensors on the inputs' device. ``n_jobs`` is validated and ignored.
 """
 
-from dataclasses import dataclass
-
 import torch
 
 from sksig import _sig_kernel as _cpu
-from sksig._array import _is_torch
 from sksig._static_kernels import as_static_kernel
 from sksig._validation import (
     check_bool,
@@ -22,7 +19,14 @@ from sksig._validation import (
     check_max_batch,
     resolve_n_jobs,
 )
-from sksig.cuda import _kernels
+from sksig.cuda._device_arrays import (
+    check_finite,
+    launch,
+    native,
+    pointer,
+    reference,
+    tensor,
+)
 
 __all__ = [
     "sig_kernel",
@@ -31,59 +35,6 @@ __all__ = [
     "sig_kernel_gram",
     "sig_kernel_gram_backprop",
 ]
-
-
-@dataclass(frozen=True)
-class _Ref:
-    """Device and dtype fixed by the first tensor of a call."""
-
-    device: torch.device
-    dtype: torch.dtype
-
-
-def _reference(*values):
-    for v in values:
-        first = v[0] if isinstance(v, (list, tuple)) and v else v
-        if _is_torch(first):
-            dtype = (
-                first.dtype
-                if first.dtype in (torch.float32, torch.float64)
-                else (torch.float64)
-            )
-            return _Ref(first.device, dtype)
-    raise TypeError("no torch tensor among the paths")  # the dispatcher checked this
-
-
-def _tensor(x, name, ref, min_ndim=0):
-    """Validate one tensor argument (the rules of sksig._array.as_array)."""
-    if not _is_torch(x):
-        raise TypeError(
-            f"{name} is a {type(x).__name__} but the other inputs are torch tensors on "
-            f"{ref.device}; pass all arrays of one call as torch tensors on one device"
-        )
-    if x.device != ref.device:
-        raise ValueError(
-            f"{name} is on {x.device} but the other inputs are on {ref.device}"
-        )
-    if x.dtype.is_complex or x.dtype == torch.bool:
-        raise TypeError(f"{name} must be float32 or float64, got torch {x.dtype}")
-    if x.dtype.is_floating_point:
-        if x.dtype not in (torch.float32, torch.float64):
-            raise TypeError(f"{name} must be float32 or float64, got torch {x.dtype}")
-        if x.dtype != ref.dtype:
-            raise TypeError(
-                f"{name} has dtype {x.dtype} but the other inputs have {ref.dtype}; "
-                "use one floating dtype for all arrays of one call"
-            )
-    x = x.detach().to(ref.dtype)
-    if x.ndim < min_ndim:
-        raise ValueError(
-            f"{name} must have at least {min_ndim} dimensions, got shape "
-            f"{tuple(x.shape)}"
-        )
-    if x.numel() and not bool(torch.isfinite(x).all()):
-        raise ValueError(f"{name} contains NaN or inf values")
-    return x.contiguous()
 
 
 def _transform(x, time_aug, lead_lag, end_time):
@@ -119,7 +70,7 @@ class _Paths:
         leaves = []
         for k, p in enumerate(items):
             label = f"{name}[{k}]" if self.ragged else name
-            t = _tensor(p, label, ref, min_ndim=2)
+            t = tensor(p, label, ref, min_ndim=2)
             if self.ragged and t.ndim != 2:
                 raise ValueError(
                     f"{label} must be a 2-D path (length, dim), got shape "
@@ -208,7 +159,7 @@ class _Setup:
         resolve_n_jobs(n_jobs)
         self.orders = check_dyadic_order(dyadic_order)
         self.kernel = as_static_kernel(static_kernel)
-        self.ref = _reference(path1, path2)
+        self.ref = reference(path1, path2)
         args = (self.ref, time_aug, lead_lag, end_time)
         self.b1 = _Paths(path1, "path1", *args, need_grad[0])
         self.b2 = _Paths(path2, "path2", *args, need_grad[1])
@@ -245,8 +196,8 @@ class _Setup:
     def empty(self, shape):
         return torch.empty(shape, dtype=self.ref.dtype, device=self.ref.device)
 
-    def grid_tensor(self, value, name, batch_shape):
-        t = _tensor(value, name, self.ref)
+    def gridtensor(self, value, name, batch_shape):
+        t = tensor(value, name, self.ref)
         want = tuple(batch_shape) + self.grid_shape
         if tuple(t.shape) != want:
             raise ValueError(
@@ -260,68 +211,54 @@ class _Setup:
         if k_grid is None:
             return None
         self.no_ragged_grid("k_grid")
-        return self.grid_tensor(k_grid, "k_grid", batch_shape)
+        return self.gridtensor(k_grid, "k_grid", batch_shape)
 
-    def _common(self):
+    def _launch(self, name, *args):
         x, y = self.b1.data, self.b2.data
-        device = self.ref.device
-        stream = torch.cuda.current_stream(device).cuda_stream
-        return (
-            (x.dtype == torch.float64, _ptr(x), _ptr(y)),
-            (x.shape[1], y.shape[1], x.shape[2], self.orders, self.kernel),
-            (device.index, stream),
-        )
+        with launch(self.ref) as (device, stream):
+            getattr(native(), name)(
+                x.dtype == torch.float64,
+                pointer(x),
+                pointer(y),
+                *args[:3],
+                x.shape[1],
+                y.shape[1],
+                x.shape[2],
+                self.orders,
+                self.kernel,
+                *(_argument(a) for a in args[3:]),
+                device,
+                stream,
+            )
 
     def forward(self, gram, out, grid):
-        (dbl, x, y), shape, (device, stream) = self._common()
-        n_pairs = out.numel()
-        ny = self.b2.n_paths
-        with torch.cuda.device(device):
-            _kernels.sig_kernel_forward(
-                dbl,
-                x,
-                y,
-                n_pairs,
-                ny,
-                gram,
-                *shape,
-                _ptr(out),
-                _ptr(grid),
-                0,
-                device,
-                stream,
-            )
+        self._launch(
+            "sig_kernel_forward", out.numel(), self.b2.n_paths, gram, out, grid, 0
+        )
 
     def backward(self, gram, derivs, grid_derivs, k_grid, gx, gy, gamma, chunk=0):
-        (dbl, x, y), shape, (device, stream) = self._common()
-        with torch.cuda.device(device):
-            _kernels.sig_kernel_backward(
-                dbl,
-                x,
-                y,
-                self.b1.n_paths,
-                self.b2.n_paths,
-                gram,
-                *shape,
-                _ptr(derivs),
-                grid_derivs,
-                _ptr(k_grid),
-                _ptr(gx),
-                _ptr(gy),
-                _ptr(gamma),
-                chunk,
-                device,
-                stream,
-            )
+        self._launch(
+            "sig_kernel_backward",
+            self.b1.n_paths,
+            self.b2.n_paths,
+            gram,
+            derivs,
+            grid_derivs,
+            k_grid,
+            gx,
+            gy,
+            gamma,
+            chunk,
+        )
 
 
-def _ptr(t):
-    return t.data_ptr() if t is not None and t.numel() else 0
+def _argument(a):
+    """Tensors (or None for "not wanted") travel as pointers, flags and counts as is."""
+    return pointer(a) if a is None or isinstance(a, torch.Tensor) else a
 
 
 def _check_finite(t, where):
-    if t is not None and t.numel() and not bool(torch.isfinite(t).all()):
-        raise FloatingPointError(_cpu._overflow_message(where))
+    check_finite(t, _cpu._overflow_message(where))
 
 
 def sig_kernel(
@@ -405,8 +342,8 @@ def _pair_derivs(s, derivs, return_grid):
     batch = s.b1.batch_shape
     if return_grid:
         s.no_ragged_grid("return_grid=True")
-        return s.grid_tensor(derivs, "derivs", batch)
-    t = _tensor(derivs, "derivs", s.ref)
+        return s.gridtensor(derivs, "derivs", batch)
+    t = tensor(derivs, "derivs", s.ref)
     n = s.b1.n_paths
     shape = tuple(t.shape)
     ok = (
@@ -549,9 +486,9 @@ def sig_kernel_gram_backprop(
     shape = s.b1.batch_shape + s.b2.batch_shape
     if return_grid:
         s.no_ragged_grid("return_grid=True")
-        d = s.grid_tensor(derivs, "derivs", shape)
+        d = s.gridtensor(derivs, "derivs", shape)
     else:
-        t = _tensor(derivs, "derivs", s.ref)
+        t = tensor(derivs, "derivs", s.ref)
         if tuple(t.shape) != tuple(shape):
             raise ValueError(
                 f"derivs must have the Gram's shape {tuple(shape)}, got "

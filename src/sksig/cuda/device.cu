@@ -1,9 +1,8 @@
 // Device queries used by sksig.cuda.is_available() and show_config().
-#include <cuda_runtime.h>
-
 #include <cstring>
 
 #include "launchers.cuh"
+#include "runtime.cuh"
 #include "sksig/status.hpp"
 
 namespace sksig {
@@ -32,6 +31,19 @@ int device_name(int device, char* buf, int len) noexcept {
   std::strncpy(buf, prop.name, static_cast<size_t>(len - 1));
   buf[len - 1] = '\0';
   return kOk;
+}
+
+int emulation_control(int order, unsigned seed, char* buf, int len) noexcept {
+#if defined(SKSIG_CUDA_EMULATION)
+  if (len <= 0 || order < 0 || order > 2) return kInvalidArgument;
+  emulation::set_schedule(order, seed);
+  std::strncpy(buf, emulation::take_fault().c_str(), static_cast<size_t>(len - 1));
+  buf[len - 1] = '\0';
+  return kOk;
+#else
+  (void)order, (void)seed, (void)buf, (void)len;
+  return kInvalidArgument;
+#endif
 }
 
 }  // namespace cuda

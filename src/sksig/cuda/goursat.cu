@@ -16,12 +16,11 @@
 //      (deterministic order), and chain_kernel pulls Gamma back to the path points, one
 //      thread per output point, looping over that path's pairs in ascending order (no
 //      atomics, so results are reproducible run to run).
-#include <cuda_runtime.h>
-
 #include <algorithm>
 #include <cstdint>
 
 #include "goursat.cuh"
+#include "runtime.cuh"
 #include "sksig/goursat.hpp"
 #include "sksig/static_kernels.hpp"
 #include "sksig/status.hpp"
@@ -32,7 +31,11 @@ namespace {
 
 using i64 = std::int64_t;
 
-constexpr int kMaxThreads = 512;        // threads per wavefront block
+#ifndef SKSIG_CUDA_MAX_THREADS
+#define SKSIG_CUDA_MAX_THREADS 512
+#endif
+// Threads per wavefront block (the CPU emulation uses fewer, to exercise the loops).
+constexpr int kMaxThreads = SKSIG_CUDA_MAX_THREADS;
 constexpr int kElementwiseThreads = 256;
 constexpr i64 kScratchBudget = i64(1) << 30;  // default bytes of per-chunk scratch
 constexpr i64 kMaxBlocks = (i64(1) << 31) - 1;
@@ -134,8 +137,8 @@ __global__ void delta_kernel(const T* __restrict__ x, const T* __restrict__ y, P
 // global buffer when they do not fit.
 template <class T>
 __device__ T* diagonal_buffer(T* global, i64 size) {
-  extern __shared__ __align__(16) unsigned char sksig_shared[];
-  return global ? global + blockIdx.x * 3 * size : reinterpret_cast<T*>(sksig_shared);
+  SKSIG_DYNAMIC_SHARED(T, shared);
+  return global ? global + blockIdx.x * 3 * size : shared;
 }
 
 // One block per pair lp: K[i, j] = (K[i-1, j] + K[i, j-1]) A - K[i-1, j-1] B on
@@ -374,9 +377,8 @@ int forward_impl(const T* x, const T* y, i64 n_pairs, i64 ny, bool gram, Goursat
   for (i64 p0 = 0; p0 < n_pairs; p0 += chunk) {
     const i64 count = std::min(chunk, n_pairs - p0);
     if (count * n_delta > 0)
-      delta_kernel<T><<<elementwise_blocks(count * n_delta), kElementwiseThreads, 0,
-                        stream>>>(x, y, pairs, p0, count, sh, k, delta);
-    forward_kernel<T><<<static_cast<unsigned>(count), wf.threads, wf.shared, stream>>>(
+      SKSIG_LAUNCH(delta_kernel<T>, elementwise_blocks(count * n_delta), kElementwiseThreads, 0, stream)(x, y, pairs, p0, count, sh, k, delta);
+    SKSIG_LAUNCH(forward_kernel<T>, static_cast<unsigned>(count), wf.threads, wf.shared, stream)(
         delta, sh, f, diag, out + p0, grid ? grid + p0 * sh.grid_size() : nullptr);
     status = status_of(cudaGetLastError());
     if (status != kOk) return status;
@@ -421,31 +423,29 @@ int backward_impl(const T* x, const T* y, i64 nx, i64 ny, bool gram, GoursatShap
     const i64 count = std::min(chunk, n_pairs - p0);
     T* G = gamma ? gamma + p0 * n_delta : gbuf;
     if (count * n_delta > 0)
-      delta_kernel<T><<<elementwise_blocks(count * n_delta), kElementwiseThreads, 0,
-                        stream>>>(x, y, pairs, p0, count, sh, k, delta);
+      SKSIG_LAUNCH(delta_kernel<T>, elementwise_blocks(count * n_delta), kElementwiseThreads, 0, stream)(x, y, pairs, p0, count, sh, k, delta);
     if (k_grid) {
       status = status_of(cudaMemcpyAsync(K, k_grid + p0 * cells, count * cells * sizeof(T),
                                          cudaMemcpyDeviceToDevice, stream));
       if (status != kOk) return status;
     } else {
-      forward_kernel<T><<<static_cast<unsigned>(count), wf.threads, wf.shared, stream>>>(
+      SKSIG_LAUNCH(forward_kernel<T>, static_cast<unsigned>(count), wf.threads, wf.shared, stream)(
           delta, sh, f, diag, nullptr, K);
     }
-    adjoint_kernel<T><<<static_cast<unsigned>(count), wf.threads, wf.shared, stream>>>(
+    SKSIG_LAUNCH(adjoint_kernel<T>, static_cast<unsigned>(count), wf.threads, wf.shared, stream)(
         delta, sh, f, diag, K, grid_derivs ? derivs + p0 * cells : nullptr,
         grid_derivs ? nullptr : derivs + p0);
     if (count * n_delta > 0)
-      gamma_kernel<T><<<elementwise_blocks(count * n_delta), kElementwiseThreads, 0,
-                        stream>>>(K, sh, f, count, G);
+      SKSIG_LAUNCH(gamma_kernel<T>, elementwise_blocks(count * n_delta), kElementwiseThreads, 0, stream)(K, sh, f, count, G);
     if (gx) {
       const i64 o_lo = gram ? p0 / ny : p0;
       const i64 n_out = gram ? (p0 + count - 1) / ny - o_lo + 1 : count;
-      chain_kernel<T><<<elementwise_blocks(n_out * sh.L1), kElementwiseThreads, 0, stream>>>(
+      SKSIG_LAUNCH(chain_kernel<T>, elementwise_blocks(n_out * sh.L1), kElementwiseThreads, 0, stream)(
           G, x, y, sh.L1, sh.L2, sh.d, k, pairs, true, o_lo, n_out, p0, count, gx);
     }
     if (gy) {
       const i64 o_lo = gram ? 0 : p0, n_out = gram ? ny : count;
-      chain_kernel<T><<<elementwise_blocks(n_out * sh.L2), kElementwiseThreads, 0, stream>>>(
+      SKSIG_LAUNCH(chain_kernel<T>, elementwise_blocks(n_out * sh.L2), kElementwiseThreads, 0, stream)(
           G, y, x, sh.L2, sh.L1, sh.d, k, pairs, false, o_lo, n_out, p0, count, gy);
     }
     status = status_of(cudaGetLastError());

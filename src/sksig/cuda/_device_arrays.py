@@ -1,0 +1,136 @@
+"""The device-side input layer shared by the CUDA twins of the public functions.
+
+Tensors are validated with the rules of :mod:`sksig._array` (dtype, device, NaN/inf)
+but never leave their device; native launchers receive raw pointers, the device index
+and the caller's current stream. :func:`native` is the compiled launcher module: the
+real CUDA one, or, inside :func:`emulated`, the same sources compiled for the CPU
+(``sksig.cuda._emulation``, built with ``SKSIG_CUDA_EMULATION=ON``), which then takes
+CPU tensors. The emulation is how the CUDA code is tested on machines without a GPU.
+"""
+
+import contextlib
+import threading
+from dataclasses import dataclass
+
+import torch
+
+from sksig._array import _is_torch
+
+__all__ = [
+    "Reference",
+    "check_finite",
+    "emulated",
+    "launch",
+    "native",
+    "pointer",
+    "reference",
+    "tensor",
+]
+
+_state = threading.local()
+
+
+def native():
+    """The launcher module: the CUDA one, or the CPU emulation inside emulated()."""
+    module = getattr(_state, "module", None)
+    if module is not None:
+        return module
+    from sksig.cuda import _kernels
+
+    return _kernels
+
+
+@contextlib.contextmanager
+def emulated():
+    """Run the CUDA twins on CPU tensors with the CPU emulation of the CUDA cores."""
+    from sksig.cuda import _emulation
+
+    previous = getattr(_state, "module", None)
+    _state.module = _emulation
+    try:
+        yield _emulation
+    finally:
+        _state.module = previous
+
+
+@dataclass(frozen=True)
+class Reference:
+    """Device and dtype fixed by the first tensor of a call."""
+
+    device: torch.device
+    dtype: torch.dtype
+
+    def empty(self, shape):
+        return torch.empty(shape, dtype=self.dtype, device=self.device)
+
+    def zeros(self, shape):
+        return torch.zeros(shape, dtype=self.dtype, device=self.device)
+
+
+def reference(*values):
+    """The Reference of the first tensor among values (lists: their first item)."""
+    for v in values:
+        first = v[0] if isinstance(v, (list, tuple)) and v else v
+        if _is_torch(first):
+            dtype = first.dtype if first.dtype in (torch.float32, torch.float64) else (
+                torch.float64)
+            return Reference(first.device, dtype)
+    raise TypeError("no torch tensor among the inputs")  # the dispatcher checked this
+
+
+def tensor(x, name, ref, min_ndim=0):
+    """Validate one tensor argument (the rules of sksig._array.as_array), contiguous."""
+    if not _is_torch(x):
+        raise TypeError(
+            f"{name} is a {type(x).__name__} but the other inputs are torch tensors on "
+            f"{ref.device}; pass all arrays of one call as torch tensors on one device"
+        )
+    if x.device != ref.device:
+        raise ValueError(
+            f"{name} is on {x.device} but the other inputs are on {ref.device}"
+        )
+    if x.dtype.is_complex or x.dtype == torch.bool:
+        raise TypeError(f"{name} must be float32 or float64, got torch {x.dtype}")
+    if x.dtype.is_floating_point:
+        if x.dtype not in (torch.float32, torch.float64):
+            raise TypeError(f"{name} must be float32 or float64, got torch {x.dtype}")
+        if x.dtype != ref.dtype:
+            raise TypeError(
+                f"{name} has dtype {x.dtype} but the other inputs have {ref.dtype}; "
+                "use one floating dtype for all arrays of one call"
+            )
+    x = x.detach().to(ref.dtype)
+    if x.ndim < min_ndim:
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimensions, got shape "
+            f"{tuple(x.shape)}"
+        )
+    if x.numel() and not bool(torch.isfinite(x).all()):
+        raise ValueError(f"{name} contains NaN or inf values")
+    return x.contiguous()
+
+
+def pointer(t):
+    """Data pointer of a tensor for the launchers (0 for None or empty)."""
+    return t.data_ptr() if t is not None and t.numel() else 0
+
+
+@contextlib.contextmanager
+def launch(ref):
+    """(device index, stream handle) for the launchers, with the device made current.
+
+    Work goes on the caller's current stream of that device; the CPU emulation (CPU
+    tensors inside emulated()) has device 0 and stream 0.
+    """
+    if ref.device.type != "cuda":
+        yield 0, 0
+        return
+    stream = torch.cuda.current_stream(ref.device).cuda_stream
+    with torch.cuda.device(ref.device):
+        yield ref.device.index, stream
+
+
+def check_finite(t, message):
+    """Raise FloatingPointError(message) when a result holds NaN or inf."""
+    if t is not None and t.numel() and not bool(torch.isfinite(t).all()):
+        raise FloatingPointError(message)
