@@ -1,20 +1,24 @@
 """CUDA signature kernels against the CPU cores.
 
-The tests marked ``cuda`` run only where a GPU is visible (conftest skips them
-elsewhere); they compare every CUDA result with the CPU implementation (itself tested
-against reference files and naive oracles) to 1e-10 (float64) and 1e-5 (float32)
-relative. The unmarked tests check the device-side input layer (torch transforms,
-ragged padding and their autograd adjoints) on CPU tensors against the numpy layer.
+The tests marked ``cuda`` compare every CUDA result with the CPU implementation (itself
+tested against reference files and naive oracles) to 1e-10 (float64) and 1e-5 (float32)
+relative. Those taking ``cuda_target`` run twice: on a GPU where one is visible, and on
+the CPU emulation of the CUDA cores where it is built (tests/_cuda_targets.py); the
+others need a GPU. The unmarked tests check the device-side input layer (torch
+transforms, ragged padding and their autograd adjoints) on CPU tensors against the
+numpy layer.
 """
 
 import numpy as np
 import pytest
+from _cuda_targets import Target
 from conftest import assert_close_ref
 
 import sksig
 
 torch = pytest.importorskip("torch")
 gpu = pytest.importorskip("sksig.cuda._sig_kernel")
+device_arrays = pytest.importorskip("sksig.cuda._device_arrays")
 
 TOL = {np.float64: 1e-10, np.float32: 1e-5}
 
@@ -45,15 +49,14 @@ def _cuda(a):
     return torch.from_numpy(np.ascontiguousarray(a)).cuda()
 
 
-def _close(got, want, dtype):
+def _close(on, got, want, dtype):
+    """got (on the target) equals the CPU result want to TOL[dtype] relative."""
     if isinstance(want, list):
         assert isinstance(got, list) and len(got) == len(want)
         for g, w in zip(got, want, strict=True):
-            _close(g, w, dtype)
+            _close(on, g, w, dtype)
         return
-    assert isinstance(got, torch.Tensor) and got.device.type == "cuda"
-    assert got.dtype == (torch.float64 if dtype == np.float64 else torch.float32)
-    assert_close_ref(got.cpu().numpy(), want, rtol=TOL[dtype])
+    assert_close_ref(on.check(got, dtype), want, rtol=TOL[dtype])
 
 
 # ---------------------------------------------------------------- forward
@@ -77,14 +80,15 @@ def test_sig_kernel_matches_cpu(cuda_target, dtype, static_kernel, orders, rng):
 @pytest.mark.parametrize(
     "time_aug, lead_lag", [(True, False), (False, True), (True, True)]
 )
-def test_transforms_and_grid_match_cpu(dtype, time_aug, lead_lag, rng):
+def test_transforms_and_grid_match_cpu(cuda_target, dtype, time_aug, lead_lag, rng):
+    on = cuda_target
     x = _paths(rng, (2, 3, 6, 2), dtype)
     y = _paths(rng, (2, 3, 5, 2), dtype)
     kw = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=2.0, return_grid=True)
     want = sksig.sig_kernel(x, y, (1, 2), **kw)
-    got = sksig.sig_kernel(_cuda(x), _cuda(y), (1, 2), **kw)
+    got = on.sig_kernel(on.put(x), on.put(y), (1, 2), **kw)
     assert got.shape == want.shape
-    _close(got, want, dtype)
+    _close(on, got, want, dtype)
 
 
 @pytest.mark.cuda
@@ -101,44 +105,47 @@ def test_transforms_and_grid_match_cpu(dtype, time_aug, lead_lag, rng):
         ((9, 16385), 0),
     ],
 )
-def test_long_paths_match_cpu(dtype, lengths, orders, rng):
+def test_long_paths_match_cpu(cuda_target, dtype, lengths, orders, rng):
+    on = cuda_target
     x = _paths(rng, (2, lengths[0], 2), dtype)
     y = _paths(rng, (2, lengths[1], 2), dtype)
     want = sksig.sig_kernel(x, y, orders, n_jobs=-1)
-    got = sksig.sig_kernel(_cuda(x), _cuda(y), orders)
-    _close(got, want, dtype)
+    got = on.sig_kernel(on.put(x), on.put(y), orders)
+    _close(on, got, want, dtype)
 
 
 @pytest.mark.cuda
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("static_kernel", [None, sksig.RBFKernel(sigma=0.5)])
-def test_gram_matches_cpu(dtype, static_kernel, rng):
+def test_gram_matches_cpu(cuda_target, dtype, static_kernel, rng):
+    on = cuda_target
     x = _paths(rng, (37, 7, 3), dtype)
     y = _paths(rng, (29, 11, 3), dtype)
     for a, b in ((x, y), (x, x)):
         want = sksig.sig_kernel_gram(a, b, (1, 0), static_kernel=static_kernel)
-        got = sksig.sig_kernel_gram(
-            _cuda(a), _cuda(b), (1, 0), static_kernel=static_kernel
+        got = on.sig_kernel_gram(
+            on.put(a), on.put(b), (1, 0), static_kernel=static_kernel
         )
-        _close(got, want, dtype)
+        _close(on, got, want, dtype)
     want = sksig.sig_kernel_gram(x[:3], y[:4], 1, return_grid=True, lead_lag=True)
-    got = sksig.sig_kernel_gram(
-        _cuda(x[:3]), _cuda(y[:4]), 1, return_grid=True, lead_lag=True
+    got = on.sig_kernel_gram(
+        on.put(x[:3]), on.put(y[:4]), 1, return_grid=True, lead_lag=True
     )
-    _close(got, want, dtype)
+    _close(on, got, want, dtype)
 
 
 @pytest.mark.cuda
-def test_ragged_lists_match_cpu(rng):
+def test_ragged_lists_match_cpu(cuda_target, rng):
+    on = cuda_target
     xs = [_paths(rng, (n, 2)) for n in (3, 8, 1, 5)]
     ys = [_paths(rng, (n, 2)) for n in (6, 2, 4, 9)]
     for time_aug in (False, True):
         want = sksig.sig_kernel(xs, ys, 1, time_aug=time_aug)
-        got = sksig.sig_kernel(_cuda(xs), _cuda(ys), 1, time_aug=time_aug)
-        _close(got, want, np.float64)
+        got = on.sig_kernel(on.put(xs), on.put(ys), 1, time_aug=time_aug)
+        _close(on, got, want, np.float64)
         want = sksig.sig_kernel_gram(xs, ys, 1, time_aug=time_aug)
-        got = sksig.sig_kernel_gram(_cuda(xs), _cuda(ys), 1, time_aug=time_aug)
-        _close(got, want, np.float64)
+        got = on.sig_kernel_gram(on.put(xs), on.put(ys), 1, time_aug=time_aug)
+        _close(on, got, want, np.float64)
 
 
 @pytest.mark.cuda
@@ -151,47 +158,52 @@ def test_results_stay_on_device_and_stream(rng):
         xc, yc = _cuda(x), _cuda(y)
         got = sksig.sig_kernel(xc, yc, 2)
     stream.synchronize()
-    _close(got, want, np.float64)
+    _close(Target("gpu"), got, want, np.float64)
     unbatched = sksig.sig_kernel(_cuda(x[0]), _cuda(y[0]), 2)
     assert unbatched.shape == () and unbatched.device == xc.device
 
 
 @pytest.mark.cuda
-def test_one_point_and_empty_batches(rng):
+def test_one_point_and_empty_batches(cuda_target, rng):
+    on = cuda_target
     x = _paths(rng, (3, 1, 2))
     y = _paths(rng, (3, 6, 2))
     _close(
-        sksig.sig_kernel(_cuda(x), _cuda(y), 1, return_grid=True),
+        on,
+        on.sig_kernel(on.put(x), on.put(y), 1, return_grid=True),
         sksig.sig_kernel(x, y, 1, return_grid=True),
         np.float64,
     )
-    empty = sksig.sig_kernel(_cuda(x[:0]), _cuda(y[:0]), 1)
-    assert empty.shape == (0,) and empty.device.type == "cuda"
-    gram = sksig.sig_kernel_gram(_cuda(x[:0]), _cuda(y), 1)
+    empty = on.sig_kernel(on.put(x[:0]), on.put(y[:0]), 1)
+    assert empty.shape == (0,) and empty.device.type == on.device.type
+    gram = on.sig_kernel_gram(on.put(x[:0]), on.put(y), 1)
     assert gram.shape == (0, 3)
 
 
 @pytest.mark.cuda
-def test_bad_inputs_are_rejected(rng):
-    x = _cuda(_paths(rng, (2, 4, 2)))
+def test_bad_inputs_are_rejected(cuda_target, rng):
+    on = cuda_target
+    x = on.put(_paths(rng, (2, 4, 2)))
     with pytest.raises(TypeError, match="torch"):
-        sksig.sig_kernel(x, _paths(rng, (2, 4, 2)), 0)
-    with pytest.raises(ValueError, match="path2 is on cpu"):
-        sksig.sig_kernel(x, x.cpu(), 0)
+        on.sig_kernel(x, _paths(rng, (2, 4, 2)), 0)
+    if on.kind == "gpu":
+        with pytest.raises(ValueError, match="path2 is on cpu"):
+            on.sig_kernel(x, x.cpu(), 0)
     with pytest.raises(TypeError, match="dtype"):
-        sksig.sig_kernel(x, x.float(), 0)
+        on.sig_kernel(x, x.float(), 0)
     bad = x.clone()
     bad[0, 1, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
-        sksig.sig_kernel(x, bad, 0)
+        on.sig_kernel(x, bad, 0)
     with pytest.raises(ValueError, match="batch shape"):
-        sksig.sig_kernel(x, x[:1], 0)
+        on.sig_kernel(x, x[:1], 0)
     with pytest.raises(ValueError, match="derivs"):
-        sksig.sig_kernel_backprop(
-            torch.ones(3, device=x.device, dtype=x.dtype), x, x, 0
-        )
+        on.sig_kernel_backprop(torch.ones(3, device=x.device, dtype=x.dtype), x, x, 0)
+    huge = _paths(rng, (2, 4, 2)) * 1e100  # the CPU overflows too
     with pytest.raises(FloatingPointError, match="rescale"):
-        sksig.sig_kernel(x * 1e3, x * 1e3, 0)
+        sksig.sig_kernel(huge, huge, 0)
+    with pytest.raises(FloatingPointError, match="rescale"):
+        on.sig_kernel(on.put(huge), on.put(huge), 0)
 
 
 # ---------------------------------------------------------------- backprops
@@ -201,20 +213,24 @@ def test_bad_inputs_are_rejected(rng):
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("static_kernel", STATIC)
 @pytest.mark.parametrize("orders", [0, (1, 2)])
-def test_backprop_matches_cpu(dtype, static_kernel, orders, rng):
+def test_backprop_matches_cpu(cuda_target, dtype, static_kernel, orders, rng):
+    on = cuda_target
     x = _paths(rng, (19, 8, 3), dtype)
     y = _paths(rng, (19, 6, 3), dtype)
     derivs = rng.normal(size=19).astype(dtype)
     kw = dict(static_kernel=static_kernel, left_deriv=True, right_deriv=True)
     want = sksig.sig_kernel_backprop(derivs, x, y, orders, **kw)
-    got = sksig.sig_kernel_backprop(_cuda(derivs), _cuda(x), _cuda(y), orders, **kw)
-    _close(got[0], want[0], dtype)
-    _close(got[1], want[1], dtype)
+    got = on.sig_kernel_backprop(on.put(derivs), on.put(x), on.put(y), orders, **kw)
+    _close(on, got[0], want[0], dtype)
+    _close(on, got[1], want[1], dtype)
 
 
 @pytest.mark.cuda
 @pytest.mark.parametrize("time_aug, lead_lag", [(False, False), (True, True)])
-def test_grid_backprop_k_grid_and_delta_backprop_match_cpu(time_aug, lead_lag, rng):
+def test_grid_backprop_k_grid_and_delta_backprop_match_cpu(
+    cuda_target, time_aug, lead_lag, rng
+):
+    on = cuda_target
     x = _paths(rng, (4, 5, 2))
     y = _paths(rng, (4, 7, 2))
     kw = dict(time_aug=time_aug, lead_lag=lead_lag, static_kernel=sksig.RBFKernel(1.0))
@@ -223,21 +239,22 @@ def test_grid_backprop_k_grid_and_delta_backprop_match_cpu(time_aug, lead_lag, r
     want = sksig.sig_kernel_backprop(
         derivs, x, y, 1, return_grid=True, k_grid=grid, right_deriv=True, **kw
     )
-    got = sksig.sig_kernel_backprop(
-        _cuda(derivs),
-        _cuda(x),
-        _cuda(y),
+    got = on.sig_kernel_backprop(
+        on.put(derivs),
+        on.put(x),
+        on.put(y),
         1,
         return_grid=True,
-        k_grid=_cuda(grid),
+        k_grid=on.put(grid),
         right_deriv=True,
         **kw,
     )
-    _close(got[0], want[0], np.float64)
-    _close(got[1], want[1], np.float64)
+    _close(on, got[0], want[0], np.float64)
+    _close(on, got[1], want[1], np.float64)
     d = rng.normal(size=4)
     _close(
-        sksig.sig_kernel_delta_backprop(_cuda(d), _cuda(x), _cuda(y), (2, 1), **kw),
+        on,
+        on.sig_kernel_delta_backprop(on.put(d), on.put(x), on.put(y), (2, 1), **kw),
         sksig.sig_kernel_delta_backprop(d, x, y, (2, 1), **kw),
         np.float64,
     )
@@ -246,7 +263,10 @@ def test_grid_backprop_k_grid_and_delta_backprop_match_cpu(time_aug, lead_lag, r
 @pytest.mark.cuda
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("max_batch", [-1, 1, 2, 5])
-def test_gram_backprop_matches_cpu_for_any_max_batch(dtype, max_batch, rng):
+def test_gram_backprop_matches_cpu_for_any_max_batch(
+    cuda_target, dtype, max_batch, rng
+):
+    on = cuda_target
     x = _paths(rng, (7, 6, 2), dtype)
     y = _paths(rng, (5, 8, 2), dtype)
     derivs = rng.normal(size=(7, 5)).astype(dtype)
@@ -258,51 +278,53 @@ def test_gram_backprop_matches_cpu_for_any_max_batch(dtype, max_batch, rng):
             lead_lag=True,
         )
         want = sksig.sig_kernel_gram_backprop(derivs, x, y, 1, **kw)
-        got = sksig.sig_kernel_gram_backprop(
-            _cuda(derivs), _cuda(x), _cuda(y), 1, max_batch=max_batch, **kw
+        got = on.sig_kernel_gram_backprop(
+            on.put(derivs), on.put(x), on.put(y), 1, max_batch=max_batch, **kw
         )
-        _close(got[0], want[0], dtype)
-        _close(got[1], want[1], dtype)
+        _close(on, got[0], want[0], dtype)
+        _close(on, got[1], want[1], dtype)
     grid = sksig.sig_kernel_gram(x[:3], y[:2], 1, return_grid=True)
     gd = rng.normal(size=grid.shape).astype(dtype)
     want = sksig.sig_kernel_gram_backprop(
         gd, x[:3], y[:2], 1, return_grid=True, right_deriv=True
     )
-    got = sksig.sig_kernel_gram_backprop(
-        _cuda(gd),
-        _cuda(x[:3]),
-        _cuda(y[:2]),
+    got = on.sig_kernel_gram_backprop(
+        on.put(gd),
+        on.put(x[:3]),
+        on.put(y[:2]),
         1,
         return_grid=True,
         right_deriv=True,
         max_batch=max_batch,
     )
-    _close(got[0], want[0], dtype)
-    _close(got[1], want[1], dtype)
+    _close(on, got[0], want[0], dtype)
+    _close(on, got[1], want[1], dtype)
 
 
 @pytest.mark.cuda
-def test_long_path_backprop_matches_cpu(rng):
+def test_long_path_backprop_matches_cpu(cuda_target, rng):
+    on = cuda_target
     x = _paths(rng, (2, 4097, 2))
     y = _paths(rng, (2, 33, 2))
     d = rng.normal(size=2)
     want = sksig.sig_kernel_backprop(d, x, y, 0, right_deriv=True, n_jobs=-1)
-    got = sksig.sig_kernel_backprop(_cuda(d), _cuda(x), _cuda(y), 0, right_deriv=True)
-    _close(got[0], want[0], np.float64)
-    _close(got[1], want[1], np.float64)
+    got = on.sig_kernel_backprop(on.put(d), on.put(x), on.put(y), 0, right_deriv=True)
+    _close(on, got[0], want[0], np.float64)
+    _close(on, got[1], want[1], np.float64)
 
 
 @pytest.mark.cuda
-def test_ragged_backprop_matches_cpu(rng):
+def test_ragged_backprop_matches_cpu(cuda_target, rng):
+    on = cuda_target
     xs = [_paths(rng, (n, 2)) for n in (3, 8, 5)]
     ys = [_paths(rng, (n, 2)) for n in (6, 2, 4)]
     d = rng.normal(size=3)
     want = sksig.sig_kernel_backprop(d, xs, ys, 1, right_deriv=True, lead_lag=True)
-    got = sksig.sig_kernel_backprop(
-        _cuda(d), _cuda(xs), _cuda(ys), 1, right_deriv=True, lead_lag=True
+    got = on.sig_kernel_backprop(
+        on.put(d), on.put(xs), on.put(ys), 1, right_deriv=True, lead_lag=True
     )
-    _close(got[0], want[0], np.float64)
-    _close(got[1], want[1], np.float64)
+    _close(on, got[0], want[0], np.float64)
+    _close(on, got[1], want[1], np.float64)
 
 
 @pytest.mark.cuda
@@ -315,12 +337,13 @@ def test_torch_autograd_on_device(rng):
     yc = _cuda(y).requires_grad_(True)
     sksig.torch.sig_kernel_gram(xc, yc, 1).sum().backward()
     want = sksig.sig_kernel_gram_backprop(np.ones((4, 3)), x, y, 1, right_deriv=True)
-    _close(xc.grad, want[0], np.float64)
-    _close(yc.grad, want[1], np.float64)
+    on = Target("gpu")
+    _close(on, xc.grad, want[0], np.float64)
+    _close(on, yc.grad, want[1], np.float64)
     xc.grad = None
     sksig.torch.sig_kernel(xc, xc, 2).sum().backward()
     w1, w2 = sksig.sig_kernel_backprop(np.ones(4), x, x, 2, right_deriv=True)
-    _close(xc.grad, w1 + w2, np.float64)
+    _close(on, xc.grad, w1 + w2, np.float64)
 
 
 # ------------------------------------------- device-side input layer (runs on the CPU)
@@ -351,7 +374,7 @@ def test_device_paths_and_their_adjoint_match_the_numpy_layer(ragged, rng):
         tensors = torch.from_numpy(path)
     kw = dict(time_aug=True, lead_lag=True, end_time=1.5)
     want = as_path_batch(path, "path1", **kw)
-    ref = gpu._reference(tensors)
+    ref = device_arrays.reference(tensors)
     got = gpu._Paths(tensors, "path1", ref, True, True, 1.5, True)
     np.testing.assert_allclose(got.data.numpy(), want.data, rtol=1e-15, atol=1e-15)
     assert got.batch_shape == want.batch_shape
@@ -367,18 +390,18 @@ def test_device_paths_and_their_adjoint_match_the_numpy_layer(ragged, rng):
 
 def test_device_layer_rejects_bad_tensors(rng):
     x = torch.from_numpy(_paths(rng, (2, 4, 2)))
-    ref = gpu._reference(x)
+    ref = device_arrays.reference(x)
     with pytest.raises(TypeError, match="torch tensors"):
-        gpu._tensor(np.zeros((2, 4, 2)), "path2", ref)
+        device_arrays.tensor(np.zeros((2, 4, 2)), "path2", ref)
     with pytest.raises(TypeError, match="dtype"):
-        gpu._tensor(x.float(), "path2", ref)
+        device_arrays.tensor(x.float(), "path2", ref)
     with pytest.raises(TypeError, match="float32 or float64"):
-        gpu._tensor(x.bool(), "path2", ref)
+        device_arrays.tensor(x.bool(), "path2", ref)
     with pytest.raises(ValueError, match="NaN"):
-        gpu._tensor(x / 0, "path2", ref)
+        device_arrays.tensor(x / 0, "path2", ref)
     with pytest.raises(ValueError, match="empty list"):
         gpu._Paths([], "path1", ref, False, False, 1.0, False)
-    assert gpu._tensor(x.long(), "path2", ref).dtype == torch.float64
+    assert device_arrays.tensor(x.long(), "path2", ref).dtype == torch.float64
 
 
 def test_cpu_inputs_never_reach_the_cuda_layer(rng, monkeypatch):

@@ -27,13 +27,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <random>
 #include <string>
 #include <tuple>
 #include <utility>
 #include <vector>
-
-#include <ucontext.h>
 
 #define __global__
 #define __device__
@@ -149,120 +146,13 @@ inline void set_schedule(int order, unsigned seed) {
 inline thread_local unsigned char* t_dynamic_shared = nullptr;
 inline void* dynamic_shared() { return t_dynamic_shared; }
 
-// The threads of a block are fibers (ucontext) of the launching thread: one runs at a time
-// and hands back to the scheduler at __syncthreads and at exit.
-struct Fiber {
-  ucontext_t context;
-  std::unique_ptr<char[]> stack;
-  unsigned index = 0;
-};
+// Runs body() as every thread of every block of a launch (emulation.cpp): blocks one
+// after the other, the threads of a block as fibers of the calling thread.
+void run(dim3 grid, dim3 block, std::size_t shared, const void* kernel,
+         const std::function<void()>& body);
 
-struct Block {
-  ucontext_t scheduler;
-  std::vector<Fiber> fibers;
-  Fiber* running = nullptr;
-  std::vector<unsigned> arrived;  // threads waiting at the barrier of this phase
-  const std::function<void()>* body = nullptr;
-};
-
-inline thread_local Block* t_block = nullptr;
-constexpr std::size_t kFiberStack = 256 * 1024;
-
-inline void fiber_main() {
-  (*t_block->body)();
-  // Returning ends the fiber: uc_link resumes the scheduler.
-}
-
-inline void barrier() {
-  Block& b = *t_block;
-  Fiber* self = b.running;
-  b.arrived.push_back(self->index);
-  swapcontext(&self->context, &b.scheduler);
-}
-
-inline cudaError_t check_configuration(dim3 grid, dim3 block, std::size_t shared,
-                                       const void* kernel) {
-  const long long threads = 1LL * block.x * block.y * block.z;
-  if (threads < 1 || threads > kMaxThreadsPerBlock || block.z > 64)
-    return cudaErrorInvalidConfiguration;
-  if (grid.x < 1 || grid.y < 1 || grid.z < 1 || grid.y > 65535 || grid.z > 65535)
-    return cudaErrorInvalidConfiguration;
-  int limit = kSharedDefault;
-  auto it = state().max_dynamic_shared.find(kernel);
-  if (it != state().max_dynamic_shared.end()) limit = std::max(limit, it->second);
-  if (shared > static_cast<std::size_t>(limit)) return cudaErrorInvalidValue;
-  return cudaSuccess;
-}
-
-inline void arrange(std::vector<unsigned>& order, std::mt19937& rng) {
-  switch (state().order) {
-    case Order::kAscending:
-      std::sort(order.begin(), order.end());
-      break;
-    case Order::kDescending:
-      std::sort(order.rbegin(), order.rend());
-      break;
-    case Order::kRandom:
-      std::shuffle(order.begin(), order.end(), rng);
-      break;
-  }
-}
-
-// Runs body() as every thread of every block of the launch, blocks one after the other.
-inline void run(dim3 grid, dim3 block, std::size_t shared, const void* kernel,
-                const std::function<void()>& body) {
-  if (state().sticky != cudaSuccess) return;
-  const cudaError_t err = check_configuration(grid, block, shared, kernel);
-  if (err != cudaSuccess) {
-    record(err);
-    return;
-  }
-  const unsigned n = block.x * block.y * block.z;
-  const long long n_blocks = 1LL * grid.x * grid.y * grid.z;
-  std::vector<unsigned char> shared_memory(shared + 16, 0xFF);
-  t_dynamic_shared = shared_memory.data() +
-                     (16 - reinterpret_cast<std::uintptr_t>(shared_memory.data()) % 16) % 16;
-  Block b;
-  b.body = &body;
-  b.fibers.resize(n);
-  for (unsigned t = 0; t < n; ++t) {
-    b.fibers[t].stack.reset(new char[kFiberStack]);
-    b.fibers[t].index = t;
-  }
-  Block* outer = t_block;
-  t_block = &b;
-  std::mt19937 rng(state().seed);
-  blockDim = block;
-  gridDim = grid;
-  std::vector<unsigned> order;
-  for (long long id = 0; id < n_blocks; ++id) {
-    blockIdx = dim3(static_cast<unsigned>(id % grid.x),
-                    static_cast<unsigned>((id / grid.x) % grid.y),
-                    static_cast<unsigned>(id / (1LL * grid.x * grid.y)));
-    for (Fiber& f : b.fibers) {
-      getcontext(&f.context);
-      f.context.uc_stack.ss_sp = f.stack.get();
-      f.context.uc_stack.ss_size = kFiberStack;
-      f.context.uc_link = &b.scheduler;
-      makecontext(&f.context, fiber_main, 0);
-    }
-    order.resize(n);
-    for (unsigned t = 0; t < n; ++t) order[t] = t;
-    while (!order.empty()) {  // one barrier phase per round
-      arrange(order, rng);
-      b.arrived.clear();
-      for (unsigned t : order) {
-        Fiber& f = b.fibers[t];
-        threadIdx = dim3(t % block.x, (t / block.x) % block.y, t / (block.x * block.y));
-        b.running = &f;
-        swapcontext(&b.scheduler, &f.context);
-      }
-      order.swap(b.arrived);
-    }
-  }
-  threadIdx = blockIdx = dim3(0, 0, 0);
-  t_block = outer;
-}
+// __syncthreads(): the running fiber waits for the next barrier phase.
+void barrier();
 
 // kernel<<<grid, block, shared, stream>>>(args...) as Launch(kernel, grid, ...)(args...).
 template <class... P>
