@@ -82,6 +82,21 @@ def all_finite(array):
     return bool(np.isfinite(array).all())
 
 
+_DLPACK_CUDA_DEVICES = (2, 13)  # kDLCUDA, kDLCUDAManaged
+
+
+def foreign_cuda_array(x):
+    """True for a CUDA array that is neither numpy nor torch (CuPy, JAX, Numba...)."""
+    if _is_torch(x) or isinstance(x, np.ndarray):
+        return False
+    if hasattr(x, "__dlpack_device__"):
+        try:
+            return int(x.__dlpack_device__()[0]) in _DLPACK_CUDA_DEVICES
+        except Exception:  # a broken producer: not ours to diagnose here
+            return False
+    return hasattr(x, "__cuda_array_interface__")
+
+
 def _numpy_from(x, name):
     """Convert one array-like to numpy without changing a float32/float64 dtype."""
     if _is_torch(x):
@@ -100,6 +115,12 @@ def _numpy_from(x, name):
         return array, "torch", caller_device
     if isinstance(x, np.ndarray):
         return x, "numpy", None
+    if foreign_cuda_array(x):  # the GPU-aware functions convert these before this point
+        raise TypeError(
+            f"{name} is a CUDA array of {type(x).__module__.split('.')[0]}, which this "
+            "function does not take; pass a numpy array or a torch tensor (e.g. "
+            "torch.from_dlpack(x))"
+        )
     if isinstance(x, (list, tuple, numbers.Number)) or hasattr(x, "__array__"):
         try:
             array = np.asarray(x)
@@ -348,6 +369,11 @@ def as_path_batch(path, name, *, caller=None, time_aug=False, lead_lag=False,
         arrays = []
         for i, p in enumerate(path):
             array, caller = as_array(p, f"{name}[{i}]", caller=caller, min_ndim=2)
+            if array.ndim != 2:
+                raise ValueError(
+                    f"{name}[{i}] must be a 2-D path (length, dim) in a list of paths, "
+                    f"got shape {array.shape}"
+                )
             arrays.append(array)
         dims = {a.shape[1] for a in arrays}
         if len(dims) != 1:

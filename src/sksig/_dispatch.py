@@ -5,15 +5,58 @@ in a module of :mod:`sksig.cuda` when one of its array arguments lives on a CUDA
 device and the CUDA cores are usable. Otherwise it runs as written (CUDA tensors are
 then copied to the host and results copied back). CPU inputs never import or touch
 CUDA.
+
+CUDA arrays of other libraries (CuPy, JAX, Numba: anything exporting DLPack or
+``__cuda_array_interface__``) are viewed as torch tensors without a copy, and results go
+back through the producing library's ``from_dlpack``, on the same device; the DLPack
+protocol orders the work after the producer's stream and hands results to the
+consumer's.
 """
 
 import functools
 import importlib
 import inspect
 
-from sksig._array import _is_torch
+from sksig._array import _is_torch, foreign_cuda_array
 
-__all__ = ["cuda_dispatch", "on_cuda_device"]
+__all__ = ["cuda_dispatch", "foreign_cuda_array", "on_cuda_device"]
+
+def _as_torch(x):
+    try:
+        import torch
+    except ImportError as exc:
+        raise ImportError(
+            f"CUDA arrays of {type(x).__module__} are computed through torch; install "
+            "it (pip install 'sksig[torch]') or pass numpy arrays"
+        ) from exc
+    if hasattr(x, "__dlpack__"):
+        return torch.from_dlpack(x)
+    return torch.as_tensor(x, device="cuda")  # __cuda_array_interface__ only
+
+
+def _returner(x):
+    """Function giving results back in the library of the foreign array x."""
+    library = importlib.import_module(type(x).__module__.split(".")[0])
+    from_dlpack = getattr(library, "from_dlpack", None)
+    if from_dlpack is None:  # e.g. Numba: results stay torch tensors on the device
+        return lambda t: t
+    return from_dlpack
+
+
+def _convert(value, fn, leaf):
+    """Apply fn to the leaves of value (lists and tuples are walked)."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_convert(v, fn, leaf) for v in value)
+    return fn(value) if leaf(value) else value
+
+
+def _first_foreign(values):
+    for v in values:
+        items = v if isinstance(v, (list, tuple)) else (v,)
+        for item in items:
+            if foreign_cuda_array(item):
+                return item
+    return None
 
 
 def on_cuda_device(*values):
@@ -41,6 +84,15 @@ def cuda_dispatch(twin_module, *array_args):
                 bound = signature.bind(*args, **kwargs).arguments
             except TypeError:
                 return fn(*args, **kwargs)  # let fn report the bad call
+            foreign = _first_foreign(bound.values())
+            if foreign is not None:
+                back = _returner(foreign)
+                bound = {
+                    name: _convert(v, _as_torch, foreign_cuda_array)
+                    for name, v in bound.items()
+                }
+                result = wrapper(**bound)
+                return _convert(result, back, _is_torch)
             if on_cuda_device(*(bound.get(name) for name in array_args)):
                 twin = importlib.import_module(twin_module)
                 return getattr(twin, fn.__name__)(*args, **kwargs)
