@@ -43,7 +43,8 @@ _on_cuda = cuda_dispatch("sksig.cuda._sig_kernel", "path1", "path2")
 
 
 class _Setup:
-    """Validated arguments shared by the four kernel functions."""
+    """Validated arguments shared by the kernel functions (also on the GPU, where
+    sksig.cuda._sig_kernel overrides how the paths are prepared)."""
 
     def __init__(self, path1, path2, dyadic_order, static_kernel, time_aug, lead_lag,
                  end_time, n_jobs, *, gram, caller=None):
@@ -53,11 +54,7 @@ class _Setup:
         self.n_threads = resolve_n_jobs(n_jobs)
         self.orders = check_dyadic_order(dyadic_order)
         self.kernel = as_static_kernel(static_kernel)
-        kw = dict(time_aug=self.time_aug, lead_lag=self.lead_lag,
-                  end_time=self.end_time, n_threads=self.n_threads)
-        self.b1 = as_path_batch(path1, "path1", caller=caller, **kw)
-        self.b2 = as_path_batch(path2, "path2", caller=self.b1.caller, **kw)
-        self.caller = self.b1.caller
+        self.b1, self.b2 = self._path_batches(path1, path2, caller)
         if self.b1.raw_dim != self.b2.raw_dim:
             raise ValueError(
                 f"path1 and path2 must have the same dimension, got {self.b1.raw_dim} "
@@ -76,6 +73,23 @@ class _Setup:
             )
         self.ragged = self.b1.ragged or self.b2.ragged
 
+    def _path_batches(self, path1, path2, caller):
+        """Both paths transformed and padded (numpy PathBatch); sets self.caller."""
+        kw = dict(time_aug=self.time_aug, lead_lag=self.lead_lag,
+                  end_time=self.end_time, n_threads=self.n_threads)
+        b1 = as_path_batch(path1, "path1", caller=caller, **kw)
+        b2 = as_path_batch(path2, "path2", caller=b1.caller, **kw)
+        self.caller = b1.caller
+        return b1, b2
+
+    @staticmethod
+    def grid_shape_error(name, want, got):
+        return ValueError(
+            f"{name} must have the PDE grid shape {want} (batch shape + "
+            f"((L1'-1)*2**lambda1 + 1, (L2'-1)*2**lambda2 + 1) for the transformed "
+            f"paths), got {got}"
+        )
+
     def no_ragged_grid(self, what):
         if self.ragged:
             raise ValueError(
@@ -88,11 +102,7 @@ class _Setup:
         array, _ = as_array(value, name, caller=self.caller)
         want = tuple(batch_shape) + self.grid_shape
         if array.shape != want:
-            raise ValueError(
-                f"{name} must have the PDE grid shape {want} (batch shape + "
-                f"((L1'-1)*2**lambda1 + 1, (L2'-1)*2**lambda2 + 1) for the transformed "
-                f"paths), got {array.shape}"
-            )
+            raise self.grid_shape_error(name, want, array.shape)
         return array.reshape(-1)
 
 

@@ -11,13 +11,9 @@ results are tensors on the inputs' device. ``n_jobs`` is validated and ignored.
 import torch
 
 from sksig import _sig_kernel as _cpu
-from sksig._static_kernels import as_static_kernel
 from sksig._validation import (
     check_bool,
-    check_dyadic_order,
-    check_end_time,
     check_max_batch,
-    resolve_n_jobs,
 )
 from sksig.cuda._device_arrays import (
     check_finite,
@@ -136,62 +132,21 @@ class _Paths:
         return grads if self.ragged else grads[0]
 
 
-class _Setup:
-    """Validated arguments of one CUDA call (the checks of sksig._sig_kernel._Setup)."""
+class _Setup(_cpu._Setup):
+    """The CPU's validated arguments, with the paths prepared on the device."""
 
-    def __init__(
-        self,
-        path1,
-        path2,
-        dyadic_order,
-        static_kernel,
-        time_aug,
-        lead_lag,
-        end_time,
-        n_jobs,
-        *,
-        gram,
-        need_grad=(False, False),
-    ):
-        time_aug = check_bool(time_aug, "time_aug")
-        lead_lag = check_bool(lead_lag, "lead_lag")
-        end_time = check_end_time(end_time)
-        resolve_n_jobs(n_jobs)
-        self.orders = check_dyadic_order(dyadic_order)
-        self.kernel = as_static_kernel(static_kernel)
-        self.ref = reference(path1, path2)
-        args = (self.ref, time_aug, lead_lag, end_time)
-        self.b1 = _Paths(path1, "path1", *args, need_grad[0])
-        self.b2 = _Paths(path2, "path2", *args, need_grad[1])
-        if self.b1.raw_dim != self.b2.raw_dim:
-            raise ValueError(
-                f"path1 and path2 must have the same dimension, got {self.b1.raw_dim} "
-                f"and {self.b2.raw_dim}"
-            )
-        if not gram and self.b1.batch_shape != self.b2.batch_shape:
-            raise ValueError(
-                f"path1 and path2 must have the same batch shape, got "
-                f"{self.b1.batch_shape} and {self.b2.batch_shape}"
-            )
-        lam1, lam2 = self.orders
-        self.grid_shape = (
-            (self.b1.length - 1) * 2**lam1 + 1,
-            (self.b2.length - 1) * 2**lam2 + 1,
+    def __init__(self, *args, gram, need_grad=(False, False)):
+        self.need_grad = need_grad
+        self.ref = reference(args[0], args[1])
+        super().__init__(*args, gram=gram)
+
+    def _path_batches(self, path1, path2, caller):
+        args = (self.ref, self.time_aug, self.lead_lag, self.end_time)
+        self.caller = None
+        return (
+            _Paths(path1, "path1", *args, self.need_grad[0]),
+            _Paths(path2, "path2", *args, self.need_grad[1]),
         )
-        if self.grid_shape[0] * self.grid_shape[1] > _cpu._MAX_CELLS:
-            raise ValueError(
-                f"dyadic_order={dyadic_order} refines these paths to a PDE grid of "
-                f"{self.grid_shape[0]} x {self.grid_shape[1]} points per pair, too "
-                "many to compute; use a smaller dyadic order or shorter paths"
-            )
-        self.ragged = self.b1.ragged or self.b2.ragged
-
-    def no_ragged_grid(self, what):
-        if self.ragged:
-            raise ValueError(
-                f"{what} needs paths of one length: ragged lists have grids of "
-                "different shapes; pass arrays, or compute each pair separately"
-            )
 
     def empty(self, shape):
         return torch.empty(shape, dtype=self.ref.dtype, device=self.ref.device)
@@ -200,11 +155,7 @@ class _Setup:
         t = tensor(value, name, self.ref)
         want = tuple(batch_shape) + self.grid_shape
         if tuple(t.shape) != want:
-            raise ValueError(
-                f"{name} must have the PDE grid shape {want} (batch shape + "
-                f"((L1'-1)*2**lambda1 + 1, (L2'-1)*2**lambda2 + 1) for the transformed "
-                f"paths), got {tuple(t.shape)}"
-            )
+            raise self.grid_shape_error(name, want, tuple(t.shape))
         return t.reshape(-1)
 
     def k_grid(self, k_grid, batch_shape):
