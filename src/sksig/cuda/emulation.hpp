@@ -4,15 +4,18 @@
 //
 // Execution model. A launch runs its blocks one after the other; the threads of a block
 // are fibers of the calling thread, so exactly one runs at a time, handing over at
-// __syncthreads and at exit. Within a barrier phase the threads run in an order chosen by the schedule:
-// ascending, descending or seeded random. A kernel whose result depends on that order has
-// a race between two threads of one phase (what racecheck would flag), so tests compare
-// the schedules bitwise. Threads that return leave later barriers (as on Volta and newer).
+// __syncthreads and at exit. The schedule orders the blocks of a launch and the threads
+// of every barrier phase: ascending, descending or seeded random. A kernel whose result
+// depends on that order has a race (between two threads of one phase, what racecheck
+// flags, or between blocks of one launch), so tests compare schedules bitwise. Threads
+// that return leave later barriers (as on Volta and newer). Static __shared__ arrays are
+// function statics: they keep the previous block's values instead of garbage, so prefer
+// dynamic shared memory (SKSIG_DYNAMIC_SHARED), which is NaN-poisoned for every block.
 //
 // Memory. "Device" memory is host memory: pointers may be dereferenced on the host.
 // Allocations are filled with 0xFF bytes (NaN for floats), so reading scratch before
 // writing it shows in the results, and are fenced by canaries that are checked at free:
-// an overrun becomes a sticky cudaErrorIllegalAddress, reported by fault().
+// an overrun becomes a sticky cudaErrorIllegalAddress, reported by take_fault().
 // Launch configurations are checked like the hardware's (block size, grid size, dynamic
 // shared memory above 48 KiB only after cudaFuncSetAttribute), emulating an H100.
 #pragma once

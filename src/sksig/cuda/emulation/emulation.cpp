@@ -179,11 +179,18 @@ void run(dim3 grid, dim3 block, std::size_t shared, const void* kernel,
   std::mt19937 rng(state().seed);
   blockDim = block;
   gridDim = grid;
+  // Blocks run in the schedule's order too, so that a dependence between the blocks of
+  // one launch (a race on a GPU) shows as a difference between schedules.
+  std::vector<long long> blocks(static_cast<std::size_t>(n_blocks));
+  for (long long id = 0; id < n_blocks; ++id) blocks[static_cast<std::size_t>(id)] = id;
+  if (state().order == Order::kDescending) std::reverse(blocks.begin(), blocks.end());
+  if (state().order == Order::kRandom) std::shuffle(blocks.begin(), blocks.end(), rng);
   std::vector<unsigned> order;
-  for (long long id = 0; id < n_blocks; ++id) {
+  for (long long id : blocks) {
     blockIdx = dim3(static_cast<unsigned>(id % grid.x),
                     static_cast<unsigned>((id / grid.x) % grid.y),
                     static_cast<unsigned>(id / (1LL * grid.x * grid.y)));
+    std::fill(shared_memory.begin(), shared_memory.end(), 0xFF);  // fresh garbage per block
     for (Fiber& f : b.fibers) start(b, f);
     order.resize(n);
     for (unsigned t = 0; t < n; ++t) order[t] = t;
