@@ -12,6 +12,16 @@
 
 #include "emulation.hpp"
 
+// AddressSanitizer builds (CXXFLAGS=-fsanitize=address) are told about fiber switches.
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define SKSIG_ASAN_START(save, bottom, size) __sanitizer_start_switch_fiber(save, bottom, size)
+#define SKSIG_ASAN_FINISH(save, bottom, size) __sanitizer_finish_switch_fiber(save, bottom, size)
+#else
+#define SKSIG_ASAN_START(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#define SKSIG_ASAN_FINISH(save, bottom, size) ((void)(save), (void)(bottom), (void)(size))
+#endif
+
 #if defined(__x86_64__) && defined(__GNUC__)
 #define SKSIG_FAST_FIBERS 1
 // void sksig_fiber_switch(void** save_sp, void* load_sp): saves the callee-saved
@@ -68,32 +78,44 @@ struct Block {
   Fiber* running = nullptr;
   std::vector<unsigned> arrived;  // threads waiting at the barrier of this phase
   const std::function<void()>* body = nullptr;
+  const void* scheduler_stack = nullptr;  // for AddressSanitizer
+  std::size_t scheduler_stack_size = 0;
 };
 
 thread_local Block* t_block = nullptr;
 
 void to_scheduler(Fiber& f) {
+  Block& b = *t_block;
+  void* fake_stack = nullptr;
+  SKSIG_ASAN_START(&fake_stack, b.scheduler_stack, b.scheduler_stack_size);
 #if SKSIG_FAST_FIBERS
-  sksig_fiber_switch(&f.sp, t_block->scheduler_sp);
+  sksig_fiber_switch(&f.sp, b.scheduler_sp);
 #else
-  swapcontext(&f.context, &t_block->scheduler);
+  swapcontext(&f.context, &b.scheduler);
 #endif
+  SKSIG_ASAN_FINISH(fake_stack, &b.scheduler_stack, &b.scheduler_stack_size);
 }
 
 void resume(Block& b, Fiber& f) {
   b.running = &f;
+  void* fake_stack = nullptr;
+  SKSIG_ASAN_START(&fake_stack, f.stack.get(), kFiberStack);
 #if SKSIG_FAST_FIBERS
   sksig_fiber_switch(&b.scheduler_sp, f.sp);
 #else
   swapcontext(&b.scheduler, &f.context);
 #endif
+  SKSIG_ASAN_FINISH(fake_stack, nullptr, nullptr);
 }
 
 void fiber_main() {
-  (*t_block->body)();
+  Block& b = *t_block;
+  SKSIG_ASAN_FINISH(nullptr, &b.scheduler_stack, &b.scheduler_stack_size);
+  (*b.body)();
+  SKSIG_ASAN_START(nullptr, b.scheduler_stack, b.scheduler_stack_size);  // this fiber ends
 #if SKSIG_FAST_FIBERS
   void* finished;  // never resumed
-  sksig_fiber_switch(&finished, t_block->scheduler_sp);
+  sksig_fiber_switch(&finished, b.scheduler_sp);
 #endif
   // ucontext: returning resumes uc_link, the scheduler.
 }
