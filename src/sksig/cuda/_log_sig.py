@@ -79,8 +79,9 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None):
         g = _strip_scalar_term(grads[0], "d_out", n_ls)
         check_same_batch(g.shape[:-1], batch_shape, "d_out", "log_sig")
         grads = [g.reshape(-1, n_ls).contiguous()]
-    return (dimension, degree, n_ls, ref, batch_shape, ls.reshape(-1, n_ls).contiguous(),
-            disp.reshape(-1, dimension).contiguous(), grads)
+    ls = ls.reshape(-1, n_ls).contiguous()
+    disp = disp.reshape(-1, dimension).contiguous()
+    return dimension, degree, n_ls, ref, batch_shape, ls, disp, grads
 
 
 def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):

@@ -51,7 +51,11 @@ using i64 = std::int64_t;
 #endif
 constexpr int kMaxThreads = SKSIG_CUDA_MAX_THREADS < 256 ? SKSIG_CUDA_MAX_THREADS : 256;
 constexpr i64 kScratchBudget = i64(1) << 30;  // bytes of global scratch per call
+#ifdef SKSIG_CUDA_EMULATION
+constexpr i64 kMaxBlocks = 16;  // so that tests run several items per block
+#else
 constexpr i64 kMaxBlocks = i64(1) << 20;
+#endif
 
 int status_of(cudaError_t err) {
   if (err == cudaSuccess) return kOk;
@@ -620,7 +624,8 @@ struct Geometry {
     global = bytes > optin;
     if (global) {
       shared = 0;
-      grid = std::max<i64>(1, std::min<i64>(batch, kScratchBudget / std::max<i64>(1, bytes)));
+      grid = std::max<i64>(
+          1, std::min({batch, kMaxBlocks, kScratchBudget / std::max<i64>(1, bytes)}));
     } else {
       shared = static_cast<size_t>(bytes);
       grid = std::min<i64>(batch, kMaxBlocks);
