@@ -195,35 +195,123 @@ __device__ void mul_stage(const Tables& t, const T* a, const T* b, T b0, T* out,
 //   da_i[p] (+)= scale sum_{k=i..K} sum_s dout_k[p s] b_{k-i}[s]     (levels 1..K)
 //   db_j[q]  = scale sum_{i=a_lo..K-j} sum_p a_i[p] dout_{i+j}[p q]  (levels 1..K-a_lo)
 // The scalar gradients are dead (the scalars of Q_s, A and E are constants).
+// The sums of the low levels are long (d^(K-1) terms at level 1) while there are few
+// of them, so each sum is cut into chunks of at most `len` terms, len >= total / P, and
+// the chunks are the units handed to the threads. A sum of one chunk is written
+// directly; the chunks of longer sums leave partials in red (at most 2 P of them, since
+// such a sum has ceil(W / len) < 2 W / len chunks), which a second phase adds in chunk
+// order. Each unit and each output has one writer: deterministic, race-free.
+__device__ __forceinline__ i64 da_terms(const Tables& t, bool has_b, int i, int K) {
+  if (!has_b) return 1;
+  i64 w = 0;
+  for (int k = i; k <= K; ++k) w += t.pw[k - i];
+  return w;
+}
+
+__device__ __forceinline__ i64 db_terms(const Tables& t, int j, int K, int a_lo) {
+  i64 w = 0;
+  for (int i = a_lo; i <= K - j; ++i) w += t.pw[i];
+  return w;
+}
+
+// Visits the units level by level: da levels 1..K (kind 0), then db levels 1..K-a_lo
+// (kind 1); f(kind, level, terms, chunks, red_base) per level, in the same order for
+// every thread.
+template <class F>
+__device__ void for_adjoint_levels(const Tables& t, bool has_b, bool has_db, int K,
+                                   int a_lo, i64 len, F&& f) {
+  i64 red = 0;
+  for (int kind = 0; kind < (has_db ? 2 : 1); ++kind) {
+    const int hi = kind == 0 ? K : K - a_lo;
+    for (int lvl = 1; lvl <= hi; ++lvl) {
+      const i64 w = kind == 0 ? da_terms(t, has_b, lvl, K) : db_terms(t, lvl, K, a_lo);
+      const i64 chunks = (w + len - 1) / len;
+      f(kind, lvl, w, chunks, red);
+      if (chunks > 1) red += t.pw[lvl] * chunks;
+    }
+  }
+}
+
 template <class T>
 __device__ void mul_adjoint_stage(const Tables& t, const T* a, const T* b, T b0,
                                   const T* dout, int K, T scale, int a_lo, T* da,
-                                  bool accumulate, T* db) {
-  for_coords(t, 1, K, false, [&](int i, i64 p) {
-    T acc = 0;
-    if (!b) {
-      acc = dout[t.off[i] + p] * b0;
+                                  bool accumulate, T* db, T* red) {
+  const i64 P = blockDim.x, tid = threadIdx.x;
+  i64 total = 0;
+  for_adjoint_levels(t, b != nullptr, db != nullptr, K, a_lo, 1,
+                     [&](int, int lvl, i64 w, i64, i64) { total += t.pw[lvl] * w; });
+  const i64 len = (total + P - 1) / P > 32 ? (total + P - 1) / P : 32;
+  auto finish = [&](int kind, int lvl, i64 o, T acc) {
+    if (kind == 0) {
+      T* x = da + t.off[lvl] + o;
+      *x = accumulate ? *x + scale * acc : scale * acc;
     } else {
-      for (int k = i; k <= K; ++k) {
-        const i64 nj = t.pw[k - i];
-        const T* row = dout + t.off[k] + p * nj;
-        const T* bj = b + t.off[k - i];
-        for (i64 s = 0; s < nj; ++s) acc += row[s] * bj[s];
+      db[t.off[lvl] + o] = scale * acc;
+    }
+  };
+  bool split = false;
+  i64 flat = 0;
+  for_adjoint_levels(t, b != nullptr, db != nullptr, K, a_lo, len,
+                     [&](int kind, int lvl, i64 w, i64 chunks, i64 red_base) {
+    const i64 units = t.pw[lvl] * chunks;
+    split = split || chunks > 1;
+    for (i64 e = ((tid - flat) % P + P) % P; e < units; e += P) {
+      const i64 o = e / chunks, c = e - o * chunks;
+      const i64 t0 = c * len, t1 = t0 + len < w ? t0 + len : w;
+      T acc = 0;
+      if (kind == 0 && !b) {
+        acc = dout[t.off[lvl] + o] * b0;
+      } else if (kind == 0) {  // terms (k, s), k = lvl.., s < d^(k-lvl)
+        int k = lvl;
+        i64 base = 0;
+        while (t0 >= base + t.pw[k - lvl]) base += t.pw[k++ - lvl];
+        i64 s = t0 - base, nj = t.pw[k - lvl];
+        const T* row = dout + t.off[k] + o * nj;
+        const T* bj = b + t.off[k - lvl];
+        for (i64 tt = t0; tt < t1; ++tt) {
+          acc += row[s] * bj[s];
+          if (++s == nj && tt + 1 < t1) {
+            s = 0;
+            ++k;
+            nj = t.pw[k - lvl];
+            row = dout + t.off[k] + o * nj;
+            bj = b + t.off[k - lvl];
+          }
+        }
+      } else {  // terms (i, p), i = a_lo.., p < d^i
+        const i64 nj = t.pw[lvl];
+        int i = a_lo;
+        i64 base = 0;
+        while (t0 >= base + t.pw[i]) base += t.pw[i++];
+        i64 p = t0 - base;
+        for (i64 tt = t0; tt < t1; ++tt) {
+          acc += a[t.off[i] + p] * dout[t.off[i + lvl] + p * nj + o];
+          if (++p == t.pw[i] && tt + 1 < t1) {
+            p = 0;
+            ++i;
+          }
+        }
+      }
+      if (chunks == 1) {
+        finish(kind, lvl, o, acc);
+      } else {
+        red[red_base + e] = acc;
       }
     }
-    T* o = da + t.off[i] + p;
-    *o = accumulate ? *o + scale * acc : scale * acc;
+    flat += units;
   });
-  if (db) {
-    for_coords(t, 1, K - a_lo, false, [&](int j, i64 q) {
-      const i64 nj = t.pw[j];
-      T acc = 0;
-      for (int i = a_lo; i <= K - j; ++i) {
-        const T* ai = a + t.off[i];
-        const T* o = dout + t.off[i + j] + q;
-        for (i64 p = 0; p < t.pw[i]; ++p) acc += ai[p] * o[p * nj];
+  if (split) {  // uniform over the block: every thread computed the same plan
+    __syncthreads();
+    flat = 0;
+    for_adjoint_levels(t, b != nullptr, db != nullptr, K, a_lo, len,
+                       [&](int kind, int lvl, i64, i64 chunks, i64 red_base) {
+      if (chunks == 1) return;
+      for (i64 o = ((tid - flat) % P + P) % P; o < t.pw[lvl]; o += P) {
+        T acc = 0;
+        for (i64 c = 0; c < chunks; ++c) acc += red[red_base + o * chunks + c];
+        finish(kind, lvl, o, acc);
       }
-      db[t.off[j] + q] = scale * acc;
+      flat += t.pw[lvl];
     });
   }
   __syncthreads();
@@ -335,7 +423,8 @@ __global__ void __launch_bounds__(kMaxThreads)
 }
 
 // Workspace per block: L, E, C, Q_1..Q_N (exp), R_1..R_N (log), two cotangent buffers,
-// dC, dE, dL (tensors), g (m entries), the dv partial sums (blockDim * d).
+// dC, dE, dL (tensors), g (m entries), the dv partial sums (blockDim * d), and the
+// adjoint stages' chunk partials (2 blockDim + 64).
 template <class T>
 __global__ void __launch_bounds__(kMaxThreads)
     join_backprop_kernel(Tables t, const T* __restrict__ d_out, const T* __restrict__ ls,
@@ -355,6 +444,7 @@ __global__ void __launch_bounds__(kMaxThreads)
   T* dL = dE + n;
   T* g = dL + n;
   T* part = g + t.m + threadIdx.x * i64(d);
+  T* red = g + t.m + blockDim.x * i64(d);
   auto Q = [&](T* base, int s) -> T* { return s == 0 ? nullptr : base + (s - 1) * n; };
   for (i64 b = blockIdx.x; b < batch; b += gridDim.x) {
     const T* c = ls + b * t.m;
@@ -386,11 +476,11 @@ __global__ void __launch_bounds__(kMaxThreads)
     for (int s = N - 1; s >= 0; --s) {  // log chain
       const bool last = s == N - 1;
       mul_adjoint_stage(t, C, Q(QL, s), T(1) / T(N), D[cur], s + 1, last ? T(1) : T(-1), 1,
-                        dC, true, s > 0 ? D[1 - cur] : nullptr);
+                        dC, true, s > 0 ? D[1 - cur] : nullptr, red);
       cur = 1 - cur;
     }
     // C = A (x) E: dA into D[0] (free: the last log step wrote nothing), dE.
-    mul_adjoint_stage(t, A, E, T(0), dC, N, T(1), 0, D[0], false, dE);
+    mul_adjoint_stage(t, A, E, T(0), dC, N, T(1), 0, D[0], false, dE, red);
     cur = 0;
     // dv through E_j[q l] = E_{j-1}[q] v_l / j, top level first (dE becomes the total
     // cotangent G level by level); thread partials per letter.
@@ -414,7 +504,7 @@ __global__ void __launch_bounds__(kMaxThreads)
     }
     for (int s = N - 1; s >= 0; --s) {  // exp chain
       mul_adjoint_stage(t, L, Q(QA, s), T(1), D[cur], s + 1, T(1) / T(N - s), 1, dL, true,
-                        s > 0 ? D[1 - cur] : nullptr);
+                        s > 0 ? D[1 - cur] : nullptr, red);
       cur = 1 - cur;
     }
     // Outputs: dv (partials summed in thread order) and the expansion's adjoint.
@@ -666,8 +756,8 @@ int join_backprop_impl(const T* d_out, const T* ls, const T* disp, T* grad_ls,
   DeviceGuard guard(device);
   if (!guard.ok()) return kCudaError;
   Geometry<T> geo;
-  int status = geo.setup(join_backprop_kernel<T>, t, batch, (2 * i64(t.N) + 8) * t.n + t.m,
-                         t.d, device);
+  int status = geo.setup(join_backprop_kernel<T>, t, batch,
+                         (2 * i64(t.N) + 8) * t.n + t.m + 64, t.d + 2, device);
   if (status != kOk) return status;
   Scratch scratch(stream);
   if (geo.global) {
