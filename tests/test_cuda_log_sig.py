@@ -174,3 +174,25 @@ def test_bad_inputs_are_rejected_like_cpu(cuda_target, rng):
     with pytest.raises(ValueError, match="is on"):
         on.log_sig_join_backprop(
             on.put(g), on.put(c), torch.from_numpy(v).to(elsewhere), dim, degree)
+
+
+@pytest.mark.cuda
+def test_torch_autograd_wrapper_on_gpu(cuda_target, rng):
+    # sksig.torch.log_sig_join calls the public functions: CUDA tensors stay on the GPU.
+    if cuda_target.kind != "gpu":
+        pytest.skip("the autograd wrapper dispatches CUDA tensors only")
+    import sksig.torch as st
+
+    dim, degree = 3, 4
+    c, v, g = _inputs(rng, dim, degree, (6,), np.float64)
+    grads = []
+    for device in ("cpu", "cuda"):
+        ct = torch.tensor(c, device=device, requires_grad=True)
+        vt = torch.tensor(v, device=device, requires_grad=True)
+        out = st.log_sig_join(ct, vt, dim, degree)
+        assert out.device.type == device
+        (out * torch.tensor(g, device=device)).sum().backward()
+        grads.append((out.detach().cpu().numpy(), ct.grad.cpu().numpy(),
+                      vt.grad.cpu().numpy()))
+    for got, want in zip(grads[1], grads[0], strict=True):
+        assert_close_ref(got, want, rtol=1e-10)
