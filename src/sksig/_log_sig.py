@@ -9,6 +9,7 @@ from sksig._array import (
     strip_scalar_term,
     transformed_dim,
 )
+from sksig._dispatch import cuda_dispatch
 from sksig._lyndon import check_tensor_size, lyndon_tables, tensor_size
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
 
@@ -23,6 +24,8 @@ __all__ = [
 ]
 
 _NO_TABLES = None
+
+_on_cuda = cuda_dispatch("sksig.cuda._log_sig", "d_out", "log_sig", "displacement")
 
 
 def _empty_tables():
@@ -416,6 +419,7 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None):
             np.ascontiguousarray(disp.reshape(-1, dimension)), grads)
 
 
+@_on_cuda
 def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     """Extend log-signatures by one straight segment (truncated BCH product).
 
@@ -470,6 +474,7 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     return caller.out(out.reshape(batch_shape + (n_ls,)))
 
 
+@_on_cuda
 def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_jobs=1):
     """Gradients of :func:`log_sig_join` with respect to both of its inputs.
 

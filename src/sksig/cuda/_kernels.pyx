@@ -112,3 +112,67 @@ def sig_kernel_backward(bint dbl, uintptr_t x, uintptr_t y, int64_t nx, int64_t 
                             <void*>gx, <void*>gy, <void*>gamma, chunk, device,
                             <void*>stream)
     raise_for_status(status, "sig_kernel_backprop (CUDA)")
+
+
+# ---------------- log_sig
+
+cdef extern from "log_sig.cuh" namespace "sksig::cuda" nogil:
+    int c_log_sig_tables "sksig::cuda::log_sig_tables"(
+        int dim, int degree, int64_t n_words, const int64_t* pos, const int64_t* tri_ptr,
+        const int64_t* tri_col, const double* tri_val, const int64_t* exp_ptr,
+        const int64_t* exp_pos, const double* exp_val, int device,
+        uintptr_t* handle) noexcept
+    int c_log_sig_join "sksig::cuda::log_sig_join"(
+        cbool dbl, const void* ls, const void* disp, void* out, int64_t batch,
+        uintptr_t tables, int device, void* stream) noexcept
+    int c_log_sig_join_backprop "sksig::cuda::log_sig_join_backprop"(
+        cbool dbl, const void* d_out, const void* ls, const void* disp, void* grad_ls,
+        void* grad_disp, int64_t batch, uintptr_t tables, int device,
+        void* stream) noexcept
+
+
+def log_sig_tables(int dim, int degree, tuple tables, int device):
+    """Handle of the device copy of the Lyndon tables of (dim, degree), uploaded on the
+    first call per device (tables: the host arrays of sksig._lyndon._build_tables)."""
+    cdef const int64_t[::1] pos = tables[0]
+    cdef const int64_t[::1] tri_ptr = tables[1]
+    cdef const int64_t[::1] tri_col = tables[2]
+    cdef const double[::1] tri_val = tables[3]
+    cdef const int64_t[::1] exp_ptr = tables[4]
+    cdef const int64_t[::1] exp_pos = tables[5]
+    cdef const double[::1] exp_val = tables[6]
+    cdef uintptr_t handle = 0
+    cdef int status
+    cdef int64_t n_words = pos.shape[0]
+    with nogil:
+        status = c_log_sig_tables(
+            dim, degree, n_words, &pos[0] if pos.shape[0] else NULL, &tri_ptr[0],
+            &tri_col[0] if tri_col.shape[0] else NULL,
+            &tri_val[0] if tri_val.shape[0] else NULL, &exp_ptr[0],
+            &exp_pos[0] if exp_pos.shape[0] else NULL,
+            &exp_val[0] if exp_val.shape[0] else NULL, device, &handle)
+    raise_for_status(status, "log_sig tables (CUDA)")
+    return handle
+
+
+def log_sig_join(bint dbl, uintptr_t ls, uintptr_t disp, uintptr_t out, int64_t batch,
+                 uintptr_t tables, int device, uintptr_t stream):
+    """Joined log-signatures of batch items into out."""
+    cdef int status
+    with nogil:
+        status = c_log_sig_join(dbl, <const void*>ls, <const void*>disp, <void*>out, batch,
+                                tables, device, <void*>stream)
+    raise_for_status(status, "log_sig_join (CUDA)")
+
+
+def log_sig_join_backprop(bint dbl, uintptr_t d_out, uintptr_t ls, uintptr_t disp,
+                          uintptr_t grad_ls, uintptr_t grad_disp, int64_t batch,
+                          uintptr_t tables, int device, uintptr_t stream):
+    """Gradients of log_sig_join with respect to ls and disp (overwritten)."""
+    cdef int status
+    with nogil:
+        status = c_log_sig_join_backprop(dbl, <const void*>d_out, <const void*>ls,
+                                         <const void*>disp, <void*>grad_ls,
+                                         <void*>grad_disp, batch, tables, device,
+                                         <void*>stream)
+    raise_for_status(status, "log_sig_join_backprop (CUDA)")
