@@ -154,6 +154,17 @@ def test_bad_inputs_are_rejected_like_cpu(cuda_target, rng):
         lambda: on.log_sig_join(torch.tensor(c[0, 0]).to(on.device), on.put(v), dim,
                                 degree),
     )
+    # Finite inputs whose result overflows: the CPU's FloatingPointError.
+    huge = (np.full_like(c, 1e200), np.full_like(v, 1e200))
+    _raises_like_cpu(
+        lambda: sksig.log_sig_join(*huge, dim, degree),
+        lambda: on.log_sig_join(on.put(huge[0]), on.put(huge[1]), dim, degree),
+    )
+    _raises_like_cpu(
+        lambda: sksig.log_sig_join_backprop(g, *huge, dim, degree),
+        lambda: on.log_sig_join_backprop(
+            on.put(g), on.put(huge[0]), on.put(huge[1]), dim, degree),
+    )
     # Backprop: bad d_out (length, batch shape, NaN).
     for bad in (g[:, :4], g[:2], np.where(np.arange(5) == 3, np.inf, g)):
         _raises_like_cpu(

@@ -48,12 +48,7 @@ class Caller:
         """
         array = np.asarray(array, dtype=self.dtype)
         if not all_finite(array):
-            raise FloatingPointError(
-                f"the result overflowed to inf/NaN in {self.dtype.name}: the inputs "
-                "are too large (signature terms grow like |increment|**k / k!); "
-                "rescale the paths (e.g. divide them by their typical range) or lower "
-                "the degree" + (", or use float64" if self.dtype == np.float32 else "")
-            )
+            raise overflow_error(self.dtype.name)
         if self.kind == "numpy":
             return array
         import torch
@@ -65,6 +60,16 @@ class Caller:
     def describe(self):
         where = f" on {self.device}" if self.kind == "torch" else ""
         return f"{self.kind} {self.dtype.name}{where}"
+
+
+def overflow_error(dtype_name):
+    """The error for a non-finite result of finite inputs (signature-type functions)."""
+    return FloatingPointError(
+        f"the result overflowed to inf/NaN in {dtype_name}: the inputs are too large "
+        "(signature terms grow like |increment|**k / k!); rescale the paths (e.g. "
+        "divide them by their typical range) or lower the degree"
+        + (", or use float64" if dtype_name == "float32" else "")
+    )
 
 
 def all_finite(array):

@@ -14,12 +14,13 @@ from dataclasses import dataclass
 
 import torch
 
-from sksig._array import _is_torch
+from sksig._array import _is_torch, overflow_error
 
 __all__ = [
     "Reference",
     "check_finite",
     "emulated",
+    "finite_result",
     "launch",
     "native",
     "pointer",
@@ -134,3 +135,11 @@ def check_finite(t, message):
     """Raise FloatingPointError(message) when a result holds NaN or inf."""
     if t is not None and t.numel() and not bool(torch.isfinite(t).all()):
         raise FloatingPointError(message)
+
+
+def finite_result(t):
+    """t, or the CPU functions' overflow error when it holds NaN or inf (the inputs
+    were checked finite)."""
+    if t.numel() and not bool(torch.isfinite(t).all()):
+        raise overflow_error(str(t.dtype).removeprefix("torch."))
+    return t

@@ -15,7 +15,14 @@ from sksig._array import check_same_batch
 from sksig._log_sig import log_sig_length
 from sksig._lyndon import _build_tables, check_tensor_size
 from sksig._validation import check_int, resolve_n_jobs
-from sksig.cuda._device_arrays import launch, native, pointer, reference, tensor
+from sksig.cuda._device_arrays import (
+    finite_result,
+    launch,
+    native,
+    pointer,
+    reference,
+    tensor,
+)
 
 __all__ = ["log_sig_join", "log_sig_join_backprop"]
 
@@ -94,7 +101,7 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
             native().log_sig_join(
                 ls.dtype == torch.float64, pointer(ls), pointer(disp),
                 pointer(out), ls.shape[0], _tables(dim, degree, device), device, stream)
-    return out.reshape(batch_shape + (n_ls,))
+    return finite_result(out).reshape(batch_shape + (n_ls,))
 
 
 def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_jobs=1):
@@ -109,5 +116,5 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
                 ls.dtype == torch.float64, pointer(grads[0]),
                 pointer(ls), pointer(disp), pointer(grad_ls), pointer(grad_disp),
                 ls.shape[0], _tables(dim, degree, device), device, stream)
-    return (grad_ls.reshape(batch_shape + (n_ls,)),
-            grad_disp.reshape(batch_shape + (dim,)))
+    return (finite_result(grad_ls).reshape(batch_shape + (n_ls,)),
+            finite_result(grad_disp).reshape(batch_shape + (dim,)))
