@@ -46,7 +46,7 @@ _DEVICE = {}  # (device, dtype, key) -> (dict for the launchers, tensors kept al
 def _csr(keys, size):
     """(ptr of length size + 1, order) grouping the positions of keys (stable)."""
     order = np.argsort(keys, kind="stable").astype(np.int32)
-    counts = np.bincount(keys, minlength=size) if len(keys) else np.zeros(size, np.int64)
+    counts = np.bincount(np.asarray(keys, np.int64), minlength=size)
     ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     return ptr, order
 
@@ -169,9 +169,8 @@ def _device_tables(tb, part, ref):
             host = _HOST[key] = _BUILDERS[part](tb)
         ints, floats, counts = host
         keep = {k: torch.from_numpy(v).to(ref.device) for k, v in ints.items()}
-        keep.update(
-            {k: torch.from_numpy(v).to(ref.device, ref.dtype) for k, v in floats.items()}
-        )
+        for k, v in floats.items():
+            keep[k] = torch.from_numpy(v).to(ref.device, ref.dtype)
         out = dict(counts)
         out.update({k: pointer(t) for k, t in keep.items()})
         _DEVICE[dkey] = (out, keep)
@@ -196,7 +195,7 @@ def _zero_point_paths(path):
 
 
 def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_term):
-    """(signatures (n_paths, n + scalar_term), batch_shape, ref, tables) on the device."""
+    """(signatures (n_paths, n + scalar_term), batch_shape, ref, tables), on device."""
     ref = reference(path)
     if _zero_point_paths(path):
         t = tensor(path, "path", ref, min_ndim=2)
@@ -256,7 +255,7 @@ def _bsig_input(bsig, n, ref):
 
 
 def _log(flat, had_scalar, tb, method, scalar_out, ref):
-    """The branched log of (batch, n + had_scalar) values in the layout of ``method``."""
+    """Branched log of (batch, n + had_scalar) values in the layout of ``method``."""
     batch = flat.shape[0]
     lyn = None
     if method == 0:
