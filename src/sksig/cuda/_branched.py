@@ -145,7 +145,12 @@ def _build_lyndon(tb):
         "tri_idx": np.ascontiguousarray(ly["tri_idx"], np.int64),
         "tri_val": np.ascontiguousarray(ly["tri_val"], np.float64),
     }
-    return ints, {}, {"n_lyndon": int(ly["positions"].shape[0])}
+    ints["solve_rows"] = np.flatnonzero(np.diff(ints["tri_ptr"])).astype(np.int64)
+    counts = {
+        "n_lyndon": int(ly["positions"].shape[0]),
+        "n_solve": int(ints["solve_rows"].shape[0]),
+    }
+    return ints, {}, counts
 
 
 _BUILDERS = {

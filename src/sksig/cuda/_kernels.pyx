@@ -158,6 +158,8 @@ cdef extern from "branched.cuh" namespace "sksig::cuda" nogil:
         const int64_t* tri_ptr
         const int64_t* tri_idx
         const double* tri_val
+        int64_t n_solve
+        const int64_t* solve_rows
 
     int c_branched_sig "sksig::cuda::branched_sig"(
         cbool dbl, const void* path, void* out, int64_t batch, int64_t length,
@@ -224,6 +226,8 @@ cdef BranchedDeviceLyndon _branched_lyndon(dict ly, bint solve):
     out.tri_ptr = NULL
     out.tri_idx = NULL
     out.tri_val = NULL
+    out.n_solve = 0
+    out.solve_rows = NULL
     if ly is not None:
         out.n_lyndon = ly["n_lyndon"]
         out.pos = <const int64_t*><uintptr_t>ly["pos"]
@@ -231,6 +235,8 @@ cdef BranchedDeviceLyndon _branched_lyndon(dict ly, bint solve):
         out.tri_ptr = <const int64_t*><uintptr_t>ly["tri_ptr"]
         out.tri_idx = <const int64_t*><uintptr_t>ly["tri_idx"]
         out.tri_val = <const double*><uintptr_t>ly["tri_val"]
+        out.n_solve = ly["n_solve"]
+        out.solve_rows = <const int64_t*><uintptr_t>ly["solve_rows"]
     return out
 
 

@@ -29,7 +29,8 @@
 // Race freedom: within a phase every written entry has one owner, and the entries read
 // were written in earlier phases (before a __syncthreads) or are the owner's own; the
 // increment is double-buffered because a skipped segment has no barrier after its reads.
-// The planar Lyndon solve (methods 1-2) is sequential per item and done by thread 0.
+// The planar Lyndon solve (method 2) is sequential per item: thread 0 does the few rows
+// with off-diagonal entries after all threads have gathered the Lyndon values.
 //
 // Flops per item, for a "% of peak" figure (n_terms = reduced coproduct terms):
 //   branched_sig: (length - 1) * (3 n_terms + 2 n + n_forest) (Chen: 3 per term + 1 per
@@ -240,15 +241,21 @@ __global__ void __launch_bounds__(kMaxThreads)
     r = swap;
   }
   if (ly.n_lyndon >= 0) {
+    // Values at the Lyndon forests; then (method 2) the unitriangular solve, row by row
+    // in ascending order over the rows that have off-diagonal entries (thread 0: a row
+    // reads the solved values of earlier rows).
     T* orow = out + item * ly.n_lyndon;
-    if (!ly.solve) {
-      for (i64 i = threadIdx.x; i < ly.n_lyndon; i += blockDim.x) orow[i] = o[ly.pos[i]];
-    } else if (threadIdx.x == 0) {
-      for (i64 i = 0; i < ly.n_lyndon; ++i) {
-        T acc = o[ly.pos[i]];
-        for (i64 z = ly.tri_ptr[i]; z < ly.tri_ptr[i + 1]; ++z)
-          acc -= static_cast<T>(ly.tri_val[z]) * orow[ly.tri_idx[z]];
-        orow[i] = acc;
+    for (i64 i = threadIdx.x; i < ly.n_lyndon; i += blockDim.x) orow[i] = o[ly.pos[i]];
+    if (ly.solve) {
+      __syncthreads();
+      if (threadIdx.x == 0) {
+        for (i64 w = 0; w < ly.n_solve; ++w) {
+          const i64 i = ly.solve_rows[w];
+          T acc = o[ly.pos[i]];
+          for (i64 z = ly.tri_ptr[i]; z < ly.tri_ptr[i + 1]; ++z)
+            acc -= static_cast<T>(ly.tri_val[z]) * orow[ly.tri_idx[z]];
+          orow[i] = acc;
+        }
       }
     }
     return;
@@ -288,15 +295,19 @@ __global__ void __launch_bounds__(kMaxThreads)
     const T* grow = gout + item * ly.n_lyndon;
     for (i64 i = threadIdx.x; i < m; i += blockDim.x) g[i] = T(0);
     __syncthreads();
-    if (!ly.solve) {
-      for (i64 i = threadIdx.x; i < ly.n_lyndon; i += blockDim.x) g[ly.pos[i]] = grow[i];
-    } else if (threadIdx.x == 0) {
-      T* tmp = hp;  // free until the reverse pass
-      for (i64 i = 0; i < ly.n_lyndon; ++i) tmp[i] = grow[i];
-      for (i64 i = ly.n_lyndon - 1; i >= 0; --i)
-        for (i64 z = ly.tri_ptr[i]; z < ly.tri_ptr[i + 1]; ++z)
-          tmp[ly.tri_idx[z]] -= static_cast<T>(ly.tri_val[z]) * tmp[i];
-      for (i64 i = 0; i < ly.n_lyndon; ++i) g[ly.pos[i]] = tmp[i];
+    for (i64 i = threadIdx.x; i < ly.n_lyndon; i += blockDim.x) g[ly.pos[i]] = grow[i];
+    if (ly.solve) {
+      // Adjoint of the solve: rows with off-diagonal entries in descending order
+      // (g[pos[i]] holds the cotangent of row i; pos is injective).
+      __syncthreads();
+      if (threadIdx.x == 0) {
+        for (i64 w = ly.n_solve - 1; w >= 0; --w) {
+          const i64 i = ly.solve_rows[w];
+          const T gi = g[ly.pos[i]];
+          for (i64 z = ly.tri_ptr[i]; z < ly.tri_ptr[i + 1]; ++z)
+            g[ly.pos[ly.tri_idx[z]]] -= static_cast<T>(ly.tri_val[z]) * gi;
+        }
+      }
     }
   }
   __syncthreads();

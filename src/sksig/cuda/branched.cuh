@@ -64,6 +64,8 @@ struct BranchedDeviceLyndon {
   const std::int64_t* tri_ptr;
   const std::int64_t* tri_idx;
   const double* tri_val;
+  std::int64_t n_solve;             // rows i with off-diagonal entries, ascending
+  const std::int64_t* solve_rows;
 };
 
 // out (batch, n + scalar_out): branched signatures of paths (batch, length, dim).
