@@ -9,15 +9,26 @@ Run: ``python -P benchmarks/bench_cuda_branched.py [--quick]``.
 """
 
 import argparse
+import importlib.util
+import pathlib
 from functools import partial
 
 import numpy as np
 import torch
-from bench_cuda import cpu_time, gpu_time, peak_fp64
 
 import sksig
 import sksig.cuda
 from sksig._trees import tables
+
+# The timing helpers of bench_cuda.py (loaded by path: ``python -P`` does not put this
+# folder on sys.path).
+_spec = importlib.util.spec_from_file_location(
+    "bench_cuda", pathlib.Path(__file__).with_name("bench_cuda.py")
+)
+_bench_cuda = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_bench_cuda)
+cpu_time, gpu_time = _bench_cuda.cpu_time, _bench_cuda.gpu_time
+peak_fp64 = _bench_cuda.peak_fp64
 
 
 def sig_flops(tb, n_paths, length):
