@@ -232,3 +232,21 @@ def test_bad_inputs(cuda_target, rng):
         with pytest.raises(ValueError, match="is on cpu"):
             on.branched_sig_to_log_sig_backprop(on.put(bsig), torch.from_numpy(bsig),
                                                 2, 2)
+
+
+@pytest.mark.cuda
+def test_torch_autograd_on_gpu(rng):
+    """sksig.torch.branched_sig_to_log_sig on CUDA tensors: forward and backward run
+    on the GPU twins and match the CPU."""
+    import sksig.torch
+
+    x = _paths(rng, (5, 6, 2))
+    bsig = sksig.branched_sig(x, 3, planar=True)
+    derivs = rng.normal(size=(5, sksig.branched_log_sig_length(2, 3, planar=True)))
+    want = sksig.branched_sig_to_log_sig_backprop(bsig, derivs, 2, 3, planar=True,
+                                                  method=2)
+    t = torch.from_numpy(bsig).cuda().requires_grad_(True)
+    out = sksig.torch.branched_sig_to_log_sig(t, 2, 3, planar=True, method=2)
+    assert out.device.type == "cuda"
+    out.backward(torch.from_numpy(derivs).cuda())
+    assert_close_ref(t.grad.cpu().numpy(), want, rtol=1e-10)

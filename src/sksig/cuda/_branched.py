@@ -176,6 +176,10 @@ def _device_tables(tb, part, ref):
         keep = {k: torch.from_numpy(v).to(ref.device) for k, v in ints.items()}
         for k, v in floats.items():
             keep[k] = torch.from_numpy(v).to(ref.device, ref.dtype)
+        if ref.device.type == "cuda":
+            # Once per device and table: the copies must have landed before kernels on
+            # any stream read them.
+            torch.cuda.synchronize(ref.device)
         out = dict(counts)
         out.update({k: pointer(t) for k, t in keep.items()})
         _DEVICE[dkey] = (out, keep)
