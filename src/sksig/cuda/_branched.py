@@ -62,8 +62,12 @@ def _build_gathers(tb):
     # is a tree or an earlier product).
     trees_of = np.ones(ext, np.int64)
     trees_of[0] = 0
-    for j in range(n_forest):  # rest index < m + j: one pass in order suffices
-        trees_of[m + j] = 1 + trees_of[rest[j]]
+    trees_of[m:] = 0  # unknown yet
+    todo = np.arange(n_forest)
+    while todo.size:  # one round per number of trees (at most degree)
+        known = trees_of[rest[todo]] > 0
+        trees_of[m + todo[known]] = 1 + trees_of[rest[todo[known]]]
+        todo = todo[~known]
     forest_trees = trees_of[m:]
     forest_levels = int(forest_trees.max()) if n_forest else 1
     order = np.argsort(forest_trees, kind="stable").astype(np.int32)
