@@ -88,6 +88,26 @@ def test_branched_sig_ragged_and_degenerate(cuda_target, planar, rng):
         assert_close_ref(on.check(got, np.float64), want, rtol=1e-10)
 
 
+@pytest.mark.cuda
+@pytest.mark.parametrize("planar, method", [(False, 0), (True, 1), (True, 2)])
+def test_small_every_kernel(cuda_target, planar, method, rng):
+    """Every kernel on a tiny case (what tools/gpu_session.sh runs under
+    compute-sanitizer): forest products (non-planar), the Lyndon solve (method 2)."""
+    on = cuda_target
+    x = _paths(rng, (3, 4, 2))
+    bsig = sksig.branched_sig(x, 3, planar=planar, scalar_term=True)
+    got = on.branched_sig(on.put(x), 3, planar=planar, scalar_term=True)
+    assert_close_ref(on.check(got, np.float64), bsig, rtol=1e-10)
+    kw = dict(planar=planar, method=method)
+    log = sksig.branched_sig_to_log_sig(bsig, 2, 3, **kw)
+    got = on.branched_sig_to_log_sig(on.put(bsig), 2, 3, **kw)
+    assert_close_ref(on.check(got, np.float64), log, rtol=1e-10)
+    derivs = rng.normal(size=log.shape)
+    grad = sksig.branched_sig_to_log_sig_backprop(bsig, derivs, 2, 3, **kw)
+    got = on.branched_sig_to_log_sig_backprop(on.put(bsig), on.put(derivs), 2, 3, **kw)
+    assert_close_ref(on.check(got, np.float64), grad, rtol=1e-10)
+
+
 # ---------------------------------------------------------------- log and backprop
 
 
