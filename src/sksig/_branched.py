@@ -3,6 +3,7 @@
 import numpy as np
 
 from sksig._array import as_array, as_path_batch, check_same_batch, transformed_dim
+from sksig._dispatch import cuda_dispatch
 from sksig._trees import tables
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
 
@@ -20,6 +21,10 @@ __all__ = [
 # joining threads costs more than it saves; results never depend on the thread count.
 # Tuned on an idle machine: a busy one would favour fewer threads.
 _WORK_PER_THREAD = 100_000
+
+
+# Calls with a torch CUDA tensor among these arguments run in sksig/cuda/_branched.py.
+_on_cuda = cuda_dispatch("sksig.cuda._branched", "path", "bsig", "blogsig_derivs")
 
 
 def _threads_for(n_threads, work):
@@ -93,6 +98,7 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
     return out, batch.batch_shape, batch.caller, tb
 
 
+@_on_cuda
 def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                  planar=False, scalar_term=False, correction=None, n_jobs=1):
     """Branched (tree-indexed) signatures of piecewise-linear paths.
@@ -201,6 +207,7 @@ def _log(flat, had_scalar, tb, method, scalar_out, n_threads):
     return out
 
 
+@_on_cuda
 def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag=False,
                             planar=False, method=None, n_jobs=1):
     """Branched log-signatures from branched signatures.
@@ -256,6 +263,7 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
 
+@_on_cuda
 def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                      planar=False, scalar_term=False, method=None, correction=None,
                      n_jobs=1):
@@ -318,6 +326,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
 
+@_on_cuda
 def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                                      time_aug=False, lead_lag=False, planar=False,
                                      method=None, n_jobs=1):

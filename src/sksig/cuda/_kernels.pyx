@@ -4,7 +4,7 @@ Device arrays travel as raw pointers (``uintptr_t``) with the caller's CUDA stre
 handle and device index; the Python layer (sksig/cuda/_sig_kernel.py) has checked
 every shape, dtype and device.
 """
-from libc.stdint cimport int64_t, uintptr_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uintptr_t
 from libcpp cimport bool as cbool
 
 from sksig._core._errors import raise_for_status
@@ -176,3 +176,167 @@ def log_sig_join_backprop(bint dbl, uintptr_t d_out, uintptr_t ls, uintptr_t dis
                                          <void*>grad_disp, batch, tables, device,
                                          <void*>stream)
     raise_for_status(status, "log_sig_join_backprop (CUDA)")
+
+
+# ---------------- branched
+
+cdef extern from "branched.cuh" namespace "sksig::cuda" nogil:
+    cdef struct BranchedDeviceTables:
+        int64_t n, n_forest
+        int degree, forest_levels
+        const int32_t* term_ptr
+        const int32_t* term_right
+        const int32_t* term_left
+        const int32_t* term_elem
+        const void* term_coef
+        const int32_t* seg_parent
+        const int32_t* seg_label
+        const void* seg_ratio
+        const int32_t* order_start
+        const int32_t* forest_first
+        const int32_t* forest_rest
+        const int32_t* fl_ptr
+        const int32_t* fl_idx
+        const int32_t* tr_ptr
+        const int32_t* tr_term
+        const int32_t* tl_ptr
+        const int32_t* tl_term
+        const int32_t* fb_ptr
+        const int32_t* fb_src
+        const int32_t* fb_other
+        const int32_t* ft_ptr
+        const int32_t* ft_idx
+
+    cdef struct BranchedDeviceLevels:
+        const int32_t* level_ptr
+        const int32_t* level_idx
+        const uint8_t* mask
+
+    cdef struct BranchedDeviceLyndon:
+        int64_t n_lyndon
+        const int64_t* pos
+        cbool solve
+        const int64_t* tri_ptr
+        const int64_t* tri_idx
+        const double* tri_val
+        int64_t n_solve
+        const int64_t* solve_rows
+
+    int c_branched_sig "sksig::cuda::branched_sig"(
+        cbool dbl, const void* path, void* out, int64_t batch, int64_t length,
+        int64_t dim, const BranchedDeviceTables& tb, cbool scalar_out, int device,
+        void* stream) noexcept
+    int c_branched_log "sksig::cuda::branched_log"(
+        cbool dbl, const void* x, void* out, int64_t batch,
+        const BranchedDeviceTables& tb, const BranchedDeviceLevels& levels,
+        cbool scalar_in, cbool scalar_out, const BranchedDeviceLyndon& lyn, int device,
+        void* stream) noexcept
+    int c_branched_log_backprop "sksig::cuda::branched_log_backprop"(
+        cbool dbl, const void* x, const void* grad_out, void* grad_x, int64_t batch,
+        const BranchedDeviceTables& tb, const BranchedDeviceLevels& levels,
+        cbool scalar_in, cbool scalar_grad, const BranchedDeviceLyndon& lyn, int device,
+        void* stream) noexcept
+
+
+cdef BranchedDeviceTables _branched_tables(dict t):
+    """The device tables from the dict of sksig/cuda/_branched.py (pointers, counts)."""
+    cdef BranchedDeviceTables tb
+    tb.n = t["n"]
+    tb.n_forest = t["n_forest"]
+    tb.degree = t["degree"]
+    tb.forest_levels = t["forest_levels"]
+    tb.term_ptr = <const int32_t*><uintptr_t>t["term_ptr"]
+    tb.term_right = <const int32_t*><uintptr_t>t["term_right"]
+    tb.term_left = <const int32_t*><uintptr_t>t["term_left"]
+    tb.term_elem = <const int32_t*><uintptr_t>t["term_elem"]
+    tb.term_coef = <const void*><uintptr_t>t["term_coef"]
+    tb.seg_parent = <const int32_t*><uintptr_t>t["seg_parent"]
+    tb.seg_label = <const int32_t*><uintptr_t>t["seg_label"]
+    tb.seg_ratio = <const void*><uintptr_t>t["seg_ratio"]
+    tb.order_start = <const int32_t*><uintptr_t>t["order_start"]
+    tb.forest_first = <const int32_t*><uintptr_t>t["forest_first"]
+    tb.forest_rest = <const int32_t*><uintptr_t>t["forest_rest"]
+    tb.fl_ptr = <const int32_t*><uintptr_t>t["fl_ptr"]
+    tb.fl_idx = <const int32_t*><uintptr_t>t["fl_idx"]
+    tb.tr_ptr = <const int32_t*><uintptr_t>t["tr_ptr"]
+    tb.tr_term = <const int32_t*><uintptr_t>t["tr_term"]
+    tb.tl_ptr = <const int32_t*><uintptr_t>t["tl_ptr"]
+    tb.tl_term = <const int32_t*><uintptr_t>t["tl_term"]
+    tb.fb_ptr = <const int32_t*><uintptr_t>t["fb_ptr"]
+    tb.fb_src = <const int32_t*><uintptr_t>t["fb_src"]
+    tb.fb_other = <const int32_t*><uintptr_t>t["fb_other"]
+    tb.ft_ptr = <const int32_t*><uintptr_t>t["ft_ptr"]
+    tb.ft_idx = <const int32_t*><uintptr_t>t["ft_idx"]
+    return tb
+
+
+cdef BranchedDeviceLevels _branched_levels(dict lv):
+    cdef BranchedDeviceLevels out
+    out.level_ptr = <const int32_t*><uintptr_t>lv["level_ptr"]
+    out.level_idx = <const int32_t*><uintptr_t>lv["level_idx"]
+    out.mask = <const uint8_t*><uintptr_t>lv["mask"]
+    return out
+
+
+cdef BranchedDeviceLyndon _branched_lyndon(dict ly, bint solve):
+    """Method 0 when ly is None (n_lyndon = -1)."""
+    cdef BranchedDeviceLyndon out
+    out.n_lyndon = -1
+    out.pos = NULL
+    out.solve = False
+    out.tri_ptr = NULL
+    out.tri_idx = NULL
+    out.tri_val = NULL
+    out.n_solve = 0
+    out.solve_rows = NULL
+    if ly is not None:
+        out.n_lyndon = ly["n_lyndon"]
+        out.pos = <const int64_t*><uintptr_t>ly["pos"]
+        out.solve = solve
+        out.tri_ptr = <const int64_t*><uintptr_t>ly["tri_ptr"]
+        out.tri_idx = <const int64_t*><uintptr_t>ly["tri_idx"]
+        out.tri_val = <const double*><uintptr_t>ly["tri_val"]
+        out.n_solve = ly["n_solve"]
+        out.solve_rows = <const int64_t*><uintptr_t>ly["solve_rows"]
+    return out
+
+
+def branched_sig(bint dbl, uintptr_t path, uintptr_t out, int64_t batch, int64_t length,
+                 int64_t dim, dict tables, bint scalar_out, int device, uintptr_t stream):
+    """Branched signatures (batch, n + scalar_out) of paths (batch, length, dim)."""
+    cdef int status
+    cdef BranchedDeviceTables tb = _branched_tables(tables)
+    with nogil:
+        status = c_branched_sig(dbl, <const void*>path, <void*>out, batch, length, dim, tb,
+                                scalar_out, device, <void*>stream)
+    raise_for_status(status, "branched_sig (CUDA)")
+
+
+def branched_log(bint dbl, uintptr_t x, uintptr_t out, int64_t batch, dict tables,
+                 dict levels, bint scalar_in, bint scalar_out, dict lyndon, bint solve,
+                 int device, uintptr_t stream):
+    """The branched log of (batch, n + scalar_in) values (lyndon None: method 0)."""
+    cdef int status
+    cdef BranchedDeviceTables tb = _branched_tables(tables)
+    cdef BranchedDeviceLevels lv = _branched_levels(levels)
+    cdef BranchedDeviceLyndon ly = _branched_lyndon(lyndon, solve)
+    with nogil:
+        status = c_branched_log(dbl, <const void*>x, <void*>out, batch, tb, lv, scalar_in,
+                                scalar_out, ly, device, <void*>stream)
+    raise_for_status(status, "branched_sig_to_log_sig (CUDA)")
+
+
+def branched_log_backprop(bint dbl, uintptr_t x, uintptr_t grad_out, uintptr_t grad_x,
+                          int64_t batch, dict tables, dict levels, bint scalar_in,
+                          bint scalar_grad, dict lyndon, bint solve, int device,
+                          uintptr_t stream):
+    """Vector-Jacobian product of branched_log (lyndon None: method 0)."""
+    cdef int status
+    cdef BranchedDeviceTables tb = _branched_tables(tables)
+    cdef BranchedDeviceLevels lv = _branched_levels(levels)
+    cdef BranchedDeviceLyndon ly = _branched_lyndon(lyndon, solve)
+    with nogil:
+        status = c_branched_log_backprop(dbl, <const void*>x, <const void*>grad_out,
+                                         <void*>grad_x, batch, tb, lv, scalar_in,
+                                         scalar_grad, ly, device, <void*>stream)
+    raise_for_status(status, "branched_sig_to_log_sig_backprop (CUDA)")

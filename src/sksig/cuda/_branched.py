@@ -1,0 +1,370 @@
+"""Branched signatures and branched log-signatures of torch CUDA tensors, on their GPU.
+
+:mod:`sksig._branched` sends a call here when an array argument is a CUDA tensor and the
+CUDA cores are available; arguments, checks and results are those of the CPU functions,
+but nothing leaves the device: path transforms and ragged padding are torch operations
+(:class:`sksig.cuda._sig_kernel._Paths`), the Chen products, the log and its adjoint run
+in branched.cu on the caller's current stream. ``n_jobs`` is validated and ignored.
+
+The coproduct tables come from the CPU builders (:func:`sksig._trees.tables`); the
+gather tables the kernels need (terms by right and by left factor, forest products by
+number of trees and their adjoint, level masks) are derived here once per (dimension,
+degree, planar) and uploaded once per (device, dtype), then kept for the process.
+"""
+
+import threading
+
+import numpy as np
+import torch
+
+from sksig import _branched as _cpu
+from sksig._array import check_same_batch, transformed_dim
+from sksig._trees import tables
+from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
+from sksig.cuda._device_arrays import (
+    check_finite,
+    launch,
+    native,
+    pointer,
+    reference,
+    tensor,
+)
+from sksig.cuda._sig_kernel import _Paths
+
+__all__ = [
+    "branched_log_sig",
+    "branched_sig",
+    "branched_sig_to_log_sig",
+    "branched_sig_to_log_sig_backprop",
+]
+
+_LOCK = threading.Lock()
+_HOST = {}  # (dim, degree, planar[, part]) -> dict of numpy arrays and counts
+_DEVICE = {}  # (device, dtype, key) -> (dict for the launchers, tensors kept alive)
+
+
+def _csr(keys, size):
+    """(ptr of length size + 1, order) grouping the positions of keys (stable)."""
+    order = np.argsort(keys, kind="stable").astype(np.int32)
+    counts = np.bincount(np.asarray(keys, np.int64), minlength=size)
+    ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return ptr, order
+
+
+def _build_gathers(tb):
+    """The tables of branched.cuh for one BranchedTables (host arrays)."""
+    nat = tb.native()
+    m = tb.n + 1
+    first, rest = nat["forest_first"], nat["forest_rest"]
+    n_forest = first.shape[0]
+    ext = m + n_forest
+    # Number of trees of each extended entry (trees 1, products L >= 2; a product's rest
+    # is a tree or an earlier product).
+    trees_of = np.ones(ext, np.int64)
+    trees_of[0] = 0
+    trees_of[m:] = 0  # unknown yet
+    todo = np.arange(n_forest)
+    while todo.size:  # one round per number of trees (at most degree)
+        known = trees_of[rest[todo]] > 0
+        trees_of[m + todo[known]] = 1 + trees_of[rest[todo[known]]]
+        todo = todo[~known]
+    forest_trees = trees_of[m:]
+    forest_levels = int(forest_trees.max()) if n_forest else 1
+    order = np.argsort(forest_trees, kind="stable").astype(np.int32)
+    fl_ptr = np.searchsorted(forest_trees[order], np.arange(forest_levels + 2)).astype(
+        np.int32
+    )
+    term_ptr = nat["term_ptr"]
+    right, left = nat["term_right"], nat["term_left"]
+    term_elem = np.repeat(np.arange(1, m, dtype=np.int32), np.diff(term_ptr))
+    tr_ptr, tr_term = _csr(right, m)
+    tl_ptr, tl_term = _csr(left, ext)
+    # Adjoint of x[m + j] = x[first[j]] * x[rest[j]]: target first gets g[m + j] *
+    # x[rest], target rest gets g[m + j] * x[first]; per target in descending j.
+    src = np.arange(m, ext, dtype=np.int32)
+    target = np.concatenate([first, rest]).astype(np.int64)
+    fb_src = np.concatenate([src, src])
+    fb_other = np.concatenate([rest, first]).astype(np.int32)
+    perm = np.lexsort((-fb_src.astype(np.int64), target))
+    fb_ptr = np.concatenate(
+        [[0], np.cumsum(np.bincount(target, minlength=ext))]
+    ).astype(np.int32)
+    targets = np.flatnonzero(np.diff(fb_ptr))
+    t_order = np.argsort(trees_of[targets], kind="stable")
+    ft_idx = targets[t_order].astype(np.int32)
+    ft_ptr = np.searchsorted(
+        trees_of[targets][t_order], np.arange(forest_levels + 1)
+    ).astype(np.int32)
+    ints = {
+        "term_ptr": term_ptr,
+        "term_right": right,
+        "term_left": left,
+        "term_elem": term_elem,
+        "seg_parent": nat["seg_parent"],
+        "seg_label": nat["seg_label"],
+        "order_start": nat["order_start"],
+        "forest_first": first,
+        "forest_rest": rest,
+        "fl_ptr": fl_ptr,
+        "fl_idx": order,
+        "tr_ptr": tr_ptr,
+        "tr_term": tr_term,
+        "tl_ptr": tl_ptr,
+        "tl_term": tl_term,
+        "fb_ptr": fb_ptr,
+        "fb_src": fb_src[perm],
+        "fb_other": fb_other[perm],
+        "ft_ptr": ft_ptr,
+        "ft_idx": ft_idx,
+    }
+    ints = {k: np.ascontiguousarray(v, np.int32) for k, v in ints.items()}
+    counts = {
+        "n": tb.n,
+        "n_forest": n_forest,
+        "degree": tb.degree,
+        "forest_levels": forest_levels,
+    }
+    floats = {
+        "term_coef": nat["term_coef_float64"],
+        "seg_ratio": nat["seg_ratio_float64"],
+    }
+    return ints, floats, counts
+
+
+def _build_levels(tb, lyndon_only):
+    lv = tb.levels(lyndon_only)
+    ptr, idx = lv["level_ptr"], lv["level_idx"]
+    mask = np.zeros((tb.degree + 1, tb.n + 1), np.uint8)
+    for k in range(2, tb.degree + 1):
+        mask[k, idx[ptr[k]: ptr[k + 1]]] = 1
+    ints = {"level_ptr": ptr, "level_idx": idx, "mask": mask.reshape(-1)}
+    return ints, {}, {}
+
+
+def _build_lyndon(tb):
+    ly = tb.lyndon()
+    ints = {
+        "pos": np.ascontiguousarray(ly["positions"], np.int64),
+        "tri_ptr": np.ascontiguousarray(ly["tri_ptr"], np.int64),
+        "tri_idx": np.ascontiguousarray(ly["tri_idx"], np.int64),
+        "tri_val": np.ascontiguousarray(ly["tri_val"], np.float64),
+    }
+    ints["solve_rows"] = np.flatnonzero(np.diff(ints["tri_ptr"])).astype(np.int64)
+    counts = {
+        "n_lyndon": int(ly["positions"].shape[0]),
+        "n_solve": int(ints["solve_rows"].shape[0]),
+    }
+    return ints, {}, counts
+
+
+_BUILDERS = {
+    "gathers": _build_gathers,
+    "levels_full": lambda tb: _build_levels(tb, False),
+    "levels_lyndon": lambda tb: _build_levels(tb, True),
+    "lyndon": _build_lyndon,
+}
+
+
+def _device_tables(tb, part, ref):
+    """Launcher dict (pointers and counts) of one part of the tables on ref's device."""
+    key = (tb.d, tb.degree, tb.planar, part)
+    dkey = (str(ref.device), ref.dtype, key)
+    with _LOCK:
+        hit = _DEVICE.get(dkey)
+        if hit is not None:
+            return hit[0]
+        host = _HOST.get(key)
+        if host is None:
+            host = _HOST[key] = _BUILDERS[part](tb)
+        ints, floats, counts = host
+        keep = {k: torch.from_numpy(v).to(ref.device) for k, v in ints.items()}
+        for k, v in floats.items():
+            keep[k] = torch.from_numpy(v).to(ref.device, ref.dtype)
+        if ref.device.type == "cuda":
+            # Once per device and table: the copies must have landed before kernels on
+            # any stream read them.
+            torch.cuda.synchronize(ref.device)
+        out = dict(counts)
+        out.update({k: pointer(t) for k, t in keep.items()})
+        _DEVICE[dkey] = (out, keep)
+        return out
+
+
+def _overflow_message(dtype):
+    name = "float64" if dtype == torch.float64 else "float32"
+    return (
+        f"the result overflowed to inf/NaN in {name}: the inputs are too large "
+        "(signature terms grow like |increment|**k / k!); rescale the paths (e.g. "
+        "divide them by their typical range) or lower the degree"
+        + (", or use float64" if dtype == torch.float32 else "")
+    )
+
+
+def _zero_point_paths(path):
+    if isinstance(path, (list, tuple)):
+        return False
+    shape = getattr(path, "shape", None)
+    return shape is not None and len(shape) >= 2 and shape[-2] == 0
+
+
+def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_term):
+    """(signatures (n_paths, n + scalar_term), batch_shape, ref, tables), on device."""
+    ref = reference(path)
+    if _zero_point_paths(path):
+        t = tensor(path, "path", ref, min_ndim=2)
+        if t.shape[-1] < 1:
+            raise ValueError(
+                f"path must have at least one channel, got shape {tuple(t.shape)}"
+            )
+        tb = tables(transformed_dim(t.shape[-1], time_aug, lead_lag), degree, planar)
+        n_paths = int(np.prod(t.shape[:-2], dtype=np.int64))
+        out = ref.zeros((n_paths, tb.n + scalar_term))
+        out[:, :scalar_term] = 1
+        return out, tuple(t.shape[:-2]), ref, tb
+    paths = _Paths(path, "path", ref, time_aug, lead_lag, end_time, False)
+    data = paths.data
+    tb = tables(data.shape[2], degree, planar)
+    out = ref.empty((paths.n_paths, tb.n + scalar_term))
+    if tb.n == 0:
+        out.fill_(1)
+    elif paths.n_paths:
+        dev = _device_tables(tb, "gathers", ref)
+        with launch(ref) as (device, stream):
+            native().branched_sig(
+                data.dtype == torch.float64, pointer(data), pointer(out), paths.n_paths,
+                data.shape[1], data.shape[2], dev, scalar_term, device, stream,
+            )
+    return out, paths.batch_shape, ref, tb
+
+
+def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
+                 planar=False, scalar_term=False, correction=None, n_jobs=1):
+    """:func:`sksig.branched_sig` on the GPU (same arguments and results)."""
+    degree = check_int(degree, "degree")
+    time_aug = check_bool(time_aug, "time_aug")
+    lead_lag = check_bool(lead_lag, "lead_lag")
+    end_time = check_end_time(end_time)
+    planar = check_bool(planar, "planar")
+    scalar_term = check_bool(scalar_term, "scalar_term")
+    _cpu._check_correction(correction)
+    resolve_n_jobs(n_jobs)
+    out, batch_shape, ref, _ = _branched_sig(
+        path, degree, time_aug, lead_lag, end_time, planar, scalar_term
+    )
+    check_finite(out, _overflow_message(ref.dtype))
+    return out.reshape(tuple(batch_shape) + (out.shape[1],))
+
+
+def _bsig_input(bsig, n, ref):
+    """(flat (batch, n + had_scalar), had_scalar, batch_shape); messages of the CPU."""
+    x = tensor(bsig, "bsig", ref, min_ndim=1)
+    length = x.shape[-1]
+    if length not in (n, n + 1):
+        raise ValueError(
+            f"bsig must have trailing length {n} (or {n + 1} with the scalar term "
+            f"first), got shape {tuple(x.shape)}"
+        )
+    return x.reshape((-1, length)), length == n + 1, tuple(x.shape[:-1])
+
+
+def _log(flat, had_scalar, tb, method, scalar_out, ref):
+    """Branched log of (batch, n + had_scalar) values in the layout of ``method``."""
+    batch = flat.shape[0]
+    lyn = None
+    if method == 0:
+        out = ref.empty((batch, tb.n + scalar_out))
+    else:
+        lyn = _device_tables(tb, "lyndon", ref)
+        out = ref.empty((batch, lyn["n_lyndon"]))
+    if batch and out.shape[1]:
+        dev = _device_tables(tb, "gathers", ref)
+        levels = _device_tables(tb, "levels_lyndon" if method else "levels_full", ref)
+        with launch(ref) as (device, stream):
+            native().branched_log(
+                flat.dtype == torch.float64, pointer(flat), pointer(out), batch, dev,
+                levels, had_scalar, bool(scalar_out and method == 0), lyn, method == 2,
+                device, stream,
+            )
+    check_finite(out, _overflow_message(ref.dtype))
+    return out
+
+
+def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag=False,
+                            planar=False, method=None, n_jobs=1):
+    """:func:`sksig.branched_sig_to_log_sig` on the GPU (same arguments and results)."""
+    dim, degree, planar, method = _cpu._log_args(dimension, degree, time_aug, lead_lag,
+                                                 planar, method)
+    resolve_n_jobs(n_jobs)
+    tb = tables(dim, degree, planar)
+    ref = reference(bsig)
+    flat, had_scalar, batch_shape = _bsig_input(bsig, tb.n, ref)
+    out = _log(flat, had_scalar, tb, method, had_scalar, ref)
+    return out.reshape(batch_shape + (out.shape[1],))
+
+
+def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
+                     planar=False, scalar_term=False, method=None, correction=None,
+                     n_jobs=1):
+    """:func:`sksig.branched_log_sig` on the GPU (same arguments and results)."""
+    degree = check_int(degree, "degree", minimum=1)
+    time_aug = check_bool(time_aug, "time_aug")
+    lead_lag = check_bool(lead_lag, "lead_lag")
+    end_time = check_end_time(end_time)
+    planar = check_bool(planar, "planar")
+    scalar_term = check_bool(scalar_term, "scalar_term")
+    method = _cpu._check_method(method, planar)
+    _cpu._check_correction(correction)
+    resolve_n_jobs(n_jobs)
+    bsig, batch_shape, ref, tb = _branched_sig(
+        path, degree, time_aug, lead_lag, end_time, planar, False
+    )
+    check_finite(bsig, _overflow_message(ref.dtype))
+    out = _log(bsig, False, tb, method, scalar_term, ref)
+    return out.reshape(tuple(batch_shape) + (out.shape[1],))
+
+
+def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
+                                     time_aug=False, lead_lag=False, planar=False,
+                                     method=None, n_jobs=1):
+    """:func:`sksig.branched_sig_to_log_sig_backprop` on the GPU (same arguments and
+    results)."""
+    dim, degree, planar, method = _cpu._log_args(dimension, degree, time_aug, lead_lag,
+                                                 planar, method)
+    resolve_n_jobs(n_jobs)
+    tb = tables(dim, degree, planar)
+    ref = reference(bsig, blogsig_derivs)
+    flat, had_scalar, batch_shape = _bsig_input(bsig, tb.n, ref)
+    derivs = tensor(blogsig_derivs, "blogsig_derivs", ref, min_ndim=1)
+    check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
+    lyn = None
+    length = derivs.shape[-1]
+    if method == 0:
+        if length not in (tb.n, tb.n + 1):
+            raise ValueError(
+                f"blogsig_derivs must have trailing length {tb.n} (or {tb.n + 1} with "
+                f"the scalar term first), got shape {tuple(derivs.shape)}"
+            )
+        scalar_grad = length == tb.n + 1
+    else:
+        lyn = _device_tables(tb, "lyndon", ref)
+        if length != lyn["n_lyndon"]:
+            raise ValueError(
+                f"blogsig_derivs must have trailing length {lyn['n_lyndon']} (the "
+                f"method {method} log-signature length), got shape "
+                f"{tuple(derivs.shape)}"
+            )
+        scalar_grad = False
+    grad = torch.empty_like(flat)
+    batch = flat.shape[0]
+    if batch:
+        g = derivs.reshape((-1, length))
+        dev = _device_tables(tb, "gathers", ref)
+        levels = _device_tables(tb, "levels_lyndon" if method else "levels_full", ref)
+        with launch(ref) as (device, stream):
+            native().branched_log_backprop(
+                flat.dtype == torch.float64, pointer(flat), pointer(g), pointer(grad),
+                batch, dev, levels, had_scalar, scalar_grad, lyn, method == 2, device,
+                stream,
+            )
+    check_finite(grad, _overflow_message(ref.dtype))
+    return grad.reshape(batch_shape + (grad.shape[1],))
