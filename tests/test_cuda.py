@@ -355,9 +355,9 @@ def test_torch_autograd_on_device(rng):
 def test_torch_transform_matches_transform_path(time_aug, lead_lag, rng):
     x = _paths(rng, (3, 5, 2))
     want = sksig.transform_path(x, time_aug=time_aug, lead_lag=lead_lag, end_time=3.0)
-    got = gpu._transform(torch.from_numpy(x), time_aug, lead_lag, 3.0)
+    got = device_arrays.transform(torch.from_numpy(x), time_aug, lead_lag, 3.0)
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-15, atol=1e-15)
-    one = gpu._transform(torch.from_numpy(x[:, :1]), time_aug, lead_lag, 3.0)
+    one = device_arrays.transform(torch.from_numpy(x[:, :1]), time_aug, lead_lag, 3.0)
     want_one = sksig.transform_path(x[:, :1], time_aug=time_aug, lead_lag=lead_lag)
     np.testing.assert_array_equal(one.numpy(), want_one)
 
@@ -375,7 +375,7 @@ def test_device_paths_and_their_adjoint_match_the_numpy_layer(ragged, rng):
     kw = dict(time_aug=True, lead_lag=True, end_time=1.5)
     want = as_path_batch(path, "path1", **kw)
     ref = device_arrays.reference(tensors)
-    got = gpu._Paths(tensors, "path1", ref, True, True, 1.5, True)
+    got = device_arrays.Paths(tensors, "path1", ref, True, True, 1.5, True)
     np.testing.assert_allclose(got.data.numpy(), want.data, rtol=1e-15, atol=1e-15)
     assert got.batch_shape == want.batch_shape
     grad = rng.normal(size=want.data.shape)
@@ -400,7 +400,7 @@ def test_device_layer_rejects_bad_tensors(rng):
     with pytest.raises(ValueError, match="NaN"):
         device_arrays.tensor(x / 0, "path2", ref)
     with pytest.raises(ValueError, match="empty list"):
-        gpu._Paths([], "path1", ref, False, False, 1.0, False)
+        device_arrays.Paths([], "path1", ref, False, False, 1.0, False)
     assert device_arrays.tensor(x.long(), "path2", ref).dtype == torch.float64
 
 

@@ -3,8 +3,8 @@
 :mod:`sksig._branched` sends a call here when an array argument is a CUDA tensor and the
 CUDA cores are available; arguments, checks and results are those of the CPU functions,
 but nothing leaves the device: path transforms and ragged padding are torch operations
-(:class:`sksig.cuda._sig_kernel._Paths`), the Chen products, the log and its adjoint run
-in branched.cu on the caller's current stream. ``n_jobs`` is validated and ignored.
+(:class:`sksig.cuda._device_arrays.Paths`), the Chen products, the log and its adjoint
+run in branched.cu on the caller's current stream. ``n_jobs`` is validated and ignored.
 
 The coproduct tables come from the CPU builders (:func:`sksig._trees.tables`); the
 gather tables the kernels need (terms by right and by left factor, forest products by
@@ -22,14 +22,14 @@ from sksig._array import check_same_batch, transformed_dim
 from sksig._trees import tables
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
 from sksig.cuda._device_arrays import (
-    check_finite,
+    Paths,
+    finite_result,
     launch,
     native,
     pointer,
     reference,
     tensor,
 )
-from sksig.cuda._sig_kernel import _Paths
 
 __all__ = [
     "branched_log_sig",
@@ -190,16 +190,6 @@ def _device_tables(tb, part, ref):
         return out
 
 
-def _overflow_message(dtype):
-    name = "float64" if dtype == torch.float64 else "float32"
-    return (
-        f"the result overflowed to inf/NaN in {name}: the inputs are too large "
-        "(signature terms grow like |increment|**k / k!); rescale the paths (e.g. "
-        "divide them by their typical range) or lower the degree"
-        + (", or use float64" if dtype == torch.float32 else "")
-    )
-
-
 def _zero_point_paths(path):
     if isinstance(path, (list, tuple)):
         return False
@@ -221,7 +211,7 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
         out = ref.zeros((n_paths, tb.n + scalar_term))
         out[:, :scalar_term] = 1
         return out, tuple(t.shape[:-2]), ref, tb
-    paths = _Paths(path, "path", ref, time_aug, lead_lag, end_time, False)
+    paths = Paths(path, "path", ref, time_aug, lead_lag, end_time, False)
     data = paths.data
     tb = tables(data.shape[2], degree, planar)
     out = ref.empty((paths.n_paths, tb.n + scalar_term))
@@ -251,7 +241,7 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     out, batch_shape, ref, _ = _branched_sig(
         path, degree, time_aug, lead_lag, end_time, planar, scalar_term
     )
-    check_finite(out, _overflow_message(ref.dtype))
+    finite_result(out)
     return out.reshape(tuple(batch_shape) + (out.shape[1],))
 
 
@@ -285,7 +275,7 @@ def _log(flat, had_scalar, tb, method, scalar_out, ref):
                 levels, had_scalar, bool(scalar_out and method == 0), lyn, method == 2,
                 device, stream,
             )
-    check_finite(out, _overflow_message(ref.dtype))
+    finite_result(out)
     return out
 
 
@@ -318,7 +308,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     bsig, batch_shape, ref, tb = _branched_sig(
         path, degree, time_aug, lead_lag, end_time, planar, False
     )
-    check_finite(bsig, _overflow_message(ref.dtype))
+    finite_result(bsig)
     out = _log(bsig, False, tb, method, scalar_term, ref)
     return out.reshape(tuple(batch_shape) + (out.shape[1],))
 
@@ -366,5 +356,5 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                 batch, dev, levels, had_scalar, scalar_grad, lyn, method == 2, device,
                 stream,
             )
-    check_finite(grad, _overflow_message(ref.dtype))
+    finite_result(grad)
     return grad.reshape(batch_shape + (grad.shape[1],))

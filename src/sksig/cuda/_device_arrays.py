@@ -17,6 +17,7 @@ import torch
 from sksig._array import _is_torch, overflow_error
 
 __all__ = [
+    "Paths",
     "Reference",
     "check_finite",
     "emulated",
@@ -26,6 +27,7 @@ __all__ = [
     "pointer",
     "reference",
     "tensor",
+    "transform",
 ]
 
 _state = threading.local()
@@ -143,3 +145,102 @@ def finite_result(t):
     if t.numel() and not bool(torch.isfinite(t).all()):
         raise overflow_error(str(t.dtype).removeprefix("torch."))
     return t
+
+
+def transform(x, time_aug, lead_lag, end_time):
+    """transform_path of (n, L, d) paths with torch operations (SPEC.md section 2)."""
+    if lead_lag:
+        length = x.shape[1]
+        doubled = x.repeat_interleave(2, dim=1)
+        # row 2k = (x[k], x[k]), row 2k+1 = (x[k], x[k+1]): lag first, lead second.
+        x = torch.cat([doubled[:, : 2 * length - 1], doubled[:, 1:]], dim=2)
+    if time_aug:
+        n, length = x.shape[:2]
+        t = torch.arange(length, dtype=x.dtype, device=x.device)
+        t = end_time * t / (length - 1) if length > 1 else torch.zeros_like(t)
+        x = torch.cat([x, t[None, :, None].expand(n, length, 1)], dim=2)
+    return x
+
+
+class Paths:
+    """Transformed, padded paths on the device: ``data`` (n, L', d'), contiguous.
+
+    With ``need_grad`` the transforms and padding are recorded by autograd, whose
+    vector-Jacobian product is their exact adjoint (grad_to_input).
+    """
+
+    def __init__(self, path, name, ref, time_aug, lead_lag, end_time, need_grad):
+        self.ragged = isinstance(path, (list, tuple))
+        if self.ragged and len(path) == 0:
+            raise ValueError(
+                f"{name} is an empty list; for an empty batch pass a tensor of shape "
+                "(0, length, dim)"
+            )
+        items = list(path) if self.ragged else [path]
+        leaves = []
+        for k, p in enumerate(items):
+            label = f"{name}[{k}]" if self.ragged else name
+            t = tensor(p, label, ref, min_ndim=2)
+            if self.ragged and t.ndim != 2:
+                raise ValueError(
+                    f"{label} must be a 2-D path (length, dim), got shape "
+                    f"{tuple(t.shape)}"
+                )
+            if t.shape[-1] < 1:
+                raise ValueError(
+                    f"{name} must have at least one channel (shape (..., length, dim) "
+                    f"with dim >= 1), got shape {tuple(t.shape)}"
+                )
+            if t.shape[-2] < 1:
+                raise ValueError(
+                    f"{name} must have at least 1 point(s) per path, got shape "
+                    f"{tuple(t.shape)}"
+                )
+            leaves.append(t.requires_grad_(True) if need_grad else t)
+        dims = sorted({t.shape[-1] for t in leaves})
+        if len(dims) != 1:
+            raise ValueError(
+                f"all paths in {name} must have the same dimension, got {dims}"
+            )
+        self.raw_dim = dims[0]
+        self.leaves = leaves
+        with torch.set_grad_enabled(need_grad):
+            if self.ragged:
+                paths = [
+                    transform(t[None], time_aug, lead_lag, end_time)[0] for t in leaves
+                ]
+                longest = max(p.shape[0] for p in paths)
+                graph = torch.stack(
+                    [
+                        torch.cat([p, p[-1:].expand(longest - p.shape[0], -1)])
+                        for p in paths
+                    ]
+                )
+                self.batch_shape = (len(leaves),)
+            else:
+                t = leaves[0]
+                self.batch_shape = tuple(t.shape[:-2])
+                graph = transform(
+                    t.reshape((-1,) + tuple(t.shape[-2:])), time_aug, lead_lag, end_time
+                )
+        self._graph = graph
+        self.data = graph.detach().contiguous()
+
+    @property
+    def n_paths(self):
+        return self.data.shape[0]
+
+    @property
+    def length(self):
+        return self.data.shape[1]
+
+    def grad_to_input(self, grad):
+        """Pull a gradient on ``data`` back to the caller's tensor(s)."""
+        grads = torch.autograd.grad(
+            self._graph, self.leaves, grad.reshape(self.data.shape), allow_unused=True
+        )
+        grads = [
+            torch.zeros_like(t) if g is None else g
+            for g, t in zip(grads, self.leaves, strict=True)
+        ]
+        return grads if self.ragged else grads[0]
