@@ -1,14 +1,13 @@
 """Lyndon words, their standard bracketing and the sparse tables of the Lyndon bases.
 
-The tables depend only on (dimension, degree); they are built on first use, once per
-process (a lock makes concurrent first calls wait instead of building twice), and read
-by the native cores (sksig/_core/include/sksig/lyndon.hpp documents the layout).
+The tables depend only on (dimension, degree); they are built natively on first use,
+once per process (a lock makes concurrent first calls wait instead of building twice),
+and read by the native cores (sksig/_core/include/sksig/lyndon.hpp builds them and
+documents the layout; tests/_oracles_lyndon.py is the pure-Python definition).
 """
 
 import math
 import threading
-
-import numpy as np
 
 from sksig._validation import check_int
 
@@ -156,62 +155,16 @@ def lyndon_words_of_length(alphabet_size, length):
     return [w for w in _generate(alphabet_size, length) if len(w) == length]
 
 
-def _index(word, dim):
-    """Row-major index of a word within its level."""
-    i = 0
-    for letter in word:
-        i = i * dim + letter
-    return i
-
-
 def _build_tables(dim, degree):
-    words = _words(dim, degree)
-    id_of = {w: n for n, w in enumerate(words)}
-    offsets = np.cumsum([0] + [dim**k for k in range(degree + 1)])
-    pos = np.array([offsets[len(w)] + _index(w, dim) for w in words], dtype=np.int64)
+    """(pos, tri_ptr, tri_col, tri_val, exp_ptr, exp_pos, exp_val) of (dim, degree).
 
-    # Standard bracketing P_w = [P_u, P_v], v the longest proper Lyndon suffix of w,
-    # expanded as {index within level: integer coefficient}.
-    expansion = []
-    for w in words:
-        if len(w) == 1:
-            expansion.append({w[0]: 1})
-            continue
-        split = next(i for i in range(1, len(w)) if w[i:] in id_of)
-        pu, pv = expansion[id_of[w[:split]]], expansion[id_of[w[split:]]]
-        shift_u, shift_v = dim ** split, dim ** (len(w) - split)
-        terms = {}
-        for a, ca in pu.items():
-            for b, cb in pv.items():
-                uv, vu = a * shift_v + b, b * shift_u + a
-                terms[uv] = terms.get(uv, 0) + ca * cb
-                terms[vu] = terms.get(vu, 0) - ca * cb
-        expansion.append({k: c for k, c in terms.items() if c})
+    Built natively (sksig/_core/include/sksig/lyndon.hpp documents the arrays); not
+    cached: use :func:`lyndon_tables`.
+    """
+    from sksig._core import _log_sig
 
-    # T[u, w] = <P_w, u> for Lyndon u of the same length: unit diagonal, zero above it
-    # (P_w is w plus lexicographically larger words), stored by row u, no diagonal.
-    rows = [[] for _ in words]
-    level_lyndon = [
-        {_index(w, dim): id_of[w] for w in words if len(w) == k}
-        for k in range(degree + 1)
-    ]
-    for n, w in enumerate(words):
-        lookup = level_lyndon[len(w)]
-        for key, coef in expansion[n].items():
-            u = lookup.get(key)
-            if u is not None and u != n:
-                rows[u].append((n, coef))
-    tri_ptr = np.cumsum([0] + [len(r) for r in rows]).astype(np.int64)
-    tri_col = np.array([c for r in rows for c, _ in r], dtype=np.int64)
-    tri_val = np.array([v for r in rows for _, v in r], dtype=np.float64)
-
-    exp_ptr = np.cumsum([0] + [len(e) for e in expansion]).astype(np.int64)
-    exp_pos = np.array(
-        [offsets[len(w)] + k for w, e in zip(words, expansion, strict=True) for k in e],
-        dtype=np.int64,
-    )
-    exp_val = np.array([c for e in expansion for c in e.values()], dtype=np.float64)
-    return pos, tri_ptr, tri_col, tri_val, exp_ptr, exp_pos, exp_val
+    check_tensor_size(dim, degree)
+    return _log_sig.build_tables(dim, degree)
 
 
 _TABLES = {}
@@ -228,7 +181,6 @@ def lyndon_tables(dim, degree):
             if tables is None:
                 from sksig._core import _log_sig
 
-                check_tensor_size(dim, degree)
                 tables = _log_sig.make_tables(_build_tables(dim, degree))
                 _TABLES[key] = tables
     return tables

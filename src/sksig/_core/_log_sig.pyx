@@ -2,11 +2,16 @@
 """Thin wrapper over include/sksig/log_sig.hpp; arguments were checked in Python.
 
 ``tables`` is the tuple built by sksig._lyndon.lyndon_tables:
-(pos, tri_ptr, tri_col, tri_val, exp_ptr, exp_pos, exp_val).
+(pos, tri_ptr, tri_col, tri_val, exp_ptr, exp_pos, exp_val), the arrays of
+``build_tables`` (include/sksig/lyndon.hpp).
 """
+from cpython.buffer cimport PyBUF_FORMAT
 from cython cimport floating
 from libc.stdint cimport int64_t
 from libcpp cimport bool as cbool
+from libcpp.vector cimport vector
+
+import numpy as np
 
 from sksig._core._errors import raise_for_status
 
@@ -21,6 +26,12 @@ cdef extern from "sksig/lyndon.hpp" namespace "sksig" nogil:
         const int64_t* exp_ptr
         const int64_t* exp_pos
         const double* exp_val
+
+    cdef cppclass LyndonTableArrays:
+        vector[int64_t] pos, tri_ptr, tri_col, exp_ptr, exp_pos
+        vector[double] tri_val, exp_val
+
+    void build_lyndon_tables(int dim, int degree, LyndonTableArrays& out) except +
 
 
 cdef extern from "sksig/log_sig.hpp" namespace "sksig" nogil:
@@ -71,6 +82,87 @@ cdef class _Tables:
 
 def make_tables(tables):
     return _Tables(tables)
+
+
+cdef class _Int64Vector:
+    """A std::vector<int64_t> lent to numpy without a copy (buffer protocol)."""
+    cdef vector[int64_t] v
+    cdef Py_ssize_t shape[1]
+    cdef Py_ssize_t strides[1]
+
+    def __getbuffer__(self, Py_buffer* buf, int flags):
+        self.shape[0] = self.v.size()
+        self.strides[0] = sizeof(int64_t)
+        buf.buf = self.v.data()
+        buf.obj = self
+        buf.len = self.shape[0] * sizeof(int64_t)
+        buf.itemsize = sizeof(int64_t)
+        buf.format = NULL
+        if flags & PyBUF_FORMAT:
+            buf.format = b"q"
+        buf.ndim = 1
+        buf.shape = self.shape
+        buf.strides = self.strides
+        buf.suboffsets = NULL
+        buf.readonly = 0
+        buf.internal = NULL
+
+    def __releasebuffer__(self, Py_buffer* buf):
+        pass
+
+
+cdef class _Float64Vector:
+    """A std::vector<double> lent to numpy without a copy (buffer protocol)."""
+    cdef vector[double] v
+    cdef Py_ssize_t shape[1]
+    cdef Py_ssize_t strides[1]
+
+    def __getbuffer__(self, Py_buffer* buf, int flags):
+        self.shape[0] = self.v.size()
+        self.strides[0] = sizeof(double)
+        buf.buf = self.v.data()
+        buf.obj = self
+        buf.len = self.shape[0] * sizeof(double)
+        buf.itemsize = sizeof(double)
+        buf.format = NULL
+        if flags & PyBUF_FORMAT:
+            buf.format = b"d"
+        buf.ndim = 1
+        buf.shape = self.shape
+        buf.strides = self.strides
+        buf.suboffsets = NULL
+        buf.readonly = 0
+        buf.internal = NULL
+
+    def __releasebuffer__(self, Py_buffer* buf):
+        pass
+
+
+cdef _int64_array(vector[int64_t]& v):
+    if v.size() == 0:
+        return np.empty(0, dtype=np.int64)
+    cdef _Int64Vector owner = _Int64Vector()
+    owner.v.swap(v)
+    return np.asarray(owner)
+
+
+cdef _float64_array(vector[double]& v):
+    if v.size() == 0:
+        return np.empty(0, dtype=np.float64)
+    cdef _Float64Vector owner = _Float64Vector()
+    owner.v.swap(v)
+    return np.asarray(owner)
+
+
+def build_tables(int dim, int degree):
+    """(pos, tri_ptr, tri_col, tri_val, exp_ptr, exp_pos, exp_val) of (dim, degree),
+    dim >= 1 and degree >= 1: int64 and float64 numpy arrays, built without the GIL."""
+    cdef LyndonTableArrays t
+    with nogil:
+        build_lyndon_tables(dim, degree, t)
+    return (_int64_array(t.pos), _int64_array(t.tri_ptr), _int64_array(t.tri_col),
+            _float64_array(t.tri_val), _int64_array(t.exp_ptr), _int64_array(t.exp_pos),
+            _float64_array(t.exp_val))
 
 
 def sig(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
