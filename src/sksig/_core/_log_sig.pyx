@@ -8,8 +8,8 @@
 from cpython.buffer cimport PyBUF_FORMAT
 from cython cimport floating
 from libc.stdint cimport int64_t
+from libc.stdlib cimport free
 from libcpp cimport bool as cbool
-from libcpp.vector cimport vector
 
 import numpy as np
 
@@ -27,9 +27,13 @@ cdef extern from "sksig/lyndon.hpp" namespace "sksig" nogil:
         const int64_t* exp_pos
         const double* exp_val
 
+    cdef cppclass PodArray[T]:
+        size_t size()
+        T* release()
+
     cdef cppclass LyndonTableArrays:
-        vector[int64_t] pos, tri_ptr, tri_col, exp_ptr, exp_pos
-        vector[double] tri_val, exp_val
+        PodArray[int64_t] pos, tri_ptr, tri_col, exp_ptr, exp_pos
+        PodArray[double] tri_val, exp_val
 
     void build_lyndon_tables(int dim, int degree, LyndonTableArrays& out) except +
 
@@ -84,22 +88,25 @@ def make_tables(tables):
     return _Tables(tables)
 
 
-cdef class _Int64Vector:
-    """A std::vector<int64_t> lent to numpy without a copy (buffer protocol)."""
-    cdef vector[int64_t] v
+cdef class _Memory:
+    """malloc'd memory of `size` items of 8 bytes (format "q" or "d"), lent to numpy
+    without a copy through the buffer protocol and freed with the last array using it."""
+    cdef void* data
     cdef Py_ssize_t shape[1]
     cdef Py_ssize_t strides[1]
+    cdef bytes format
+
+    def __dealloc__(self):
+        free(self.data)
 
     def __getbuffer__(self, Py_buffer* buf, int flags):
-        self.shape[0] = self.v.size()
-        self.strides[0] = sizeof(int64_t)
-        buf.buf = self.v.data()
+        buf.buf = self.data
         buf.obj = self
-        buf.len = self.shape[0] * sizeof(int64_t)
-        buf.itemsize = sizeof(int64_t)
+        buf.len = self.shape[0] * 8
+        buf.itemsize = 8
         buf.format = NULL
         if flags & PyBUF_FORMAT:
-            buf.format = b"q"
+            buf.format = self.format
         buf.ndim = 1
         buf.shape = self.shape
         buf.strides = self.strides
@@ -111,47 +118,26 @@ cdef class _Int64Vector:
         pass
 
 
-cdef class _Float64Vector:
-    """A std::vector<double> lent to numpy without a copy (buffer protocol)."""
-    cdef vector[double] v
-    cdef Py_ssize_t shape[1]
-    cdef Py_ssize_t strides[1]
-
-    def __getbuffer__(self, Py_buffer* buf, int flags):
-        self.shape[0] = self.v.size()
-        self.strides[0] = sizeof(double)
-        buf.buf = self.v.data()
-        buf.obj = self
-        buf.len = self.shape[0] * sizeof(double)
-        buf.itemsize = sizeof(double)
-        buf.format = NULL
-        if flags & PyBUF_FORMAT:
-            buf.format = b"d"
-        buf.ndim = 1
-        buf.shape = self.shape
-        buf.strides = self.strides
-        buf.suboffsets = NULL
-        buf.readonly = 0
-        buf.internal = NULL
-
-    def __releasebuffer__(self, Py_buffer* buf):
-        pass
-
-
-cdef _int64_array(vector[int64_t]& v):
-    if v.size() == 0:
-        return np.empty(0, dtype=np.int64)
-    cdef _Int64Vector owner = _Int64Vector()
-    owner.v.swap(v)
+cdef _array(void* data, size_t size, bytes fmt):
+    """A numpy array owning data (taken even when size is 0, so always freed)."""
+    cdef _Memory owner = _Memory()
+    owner.data = data
+    owner.shape[0] = size
+    owner.strides[0] = 8
+    owner.format = fmt
+    if size == 0:
+        return np.empty(0, dtype=np.int64 if fmt == b"q" else np.float64)
     return np.asarray(owner)
 
 
-cdef _float64_array(vector[double]& v):
-    if v.size() == 0:
-        return np.empty(0, dtype=np.float64)
-    cdef _Float64Vector owner = _Float64Vector()
-    owner.v.swap(v)
-    return np.asarray(owner)
+cdef _int64_array(PodArray[int64_t]& a):
+    cdef size_t size = a.size()
+    return _array(a.release(), size, b"q")
+
+
+cdef _float64_array(PodArray[double]& a):
+    cdef size_t size = a.size()
+    return _array(a.release(), size, b"d")
 
 
 def build_tables(int dim, int degree):
