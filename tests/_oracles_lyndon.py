@@ -78,7 +78,8 @@ def build_tables(dim, degree):
 
     exp_ptr = np.cumsum([0] + [len(e) for e in expansion]).astype(np.int64)
     exp_pos = np.array(
-        [offsets[len(w)] + k for w, e in zip(words_, expansion, strict=True) for k in e],
+        [offsets[len(w)] + k
+         for w, e in zip(words_, expansion, strict=True) for k in e],
         dtype=np.int64,
     )
     exp_val = np.array([c for e in expansion for c in e.values()], dtype=np.float64)

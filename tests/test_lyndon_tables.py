@@ -51,7 +51,8 @@ def test_native_tables_equal_the_python_definition_larger(dim, degree):
 def test_tables_match_the_brute_force_brackets(dim, degree):
     # The meaning, from the independent tensor oracle: pos[w] is the flat index of w,
     # row w of the expansion is the tensor of P_w, and T[u, w] = <P_w, u>.
-    pos, tri_ptr, tri_col, tri_val, exp_ptr, exp_pos, exp_val = _build_tables(dim, degree)
+    tables = _build_tables(dim, degree)
+    pos, tri_ptr, tri_col, tri_val, exp_ptr, exp_pos, exp_val = tables
     words = ot.lyndon_words(dim, degree)
     brackets = [ot.flatten(ot.bracket(w, dim, degree), scalar_term=True) for w in words]
     flat = np.zeros_like(brackets[0])
@@ -65,7 +66,8 @@ def test_tables_match_the_brute_force_brackets(dim, degree):
         assert np.all(exp_val[exp_ptr[n]:exp_ptr[n + 1]] != 0)
     dense = np.eye(len(words))
     for u in range(len(words)):
-        dense[u, tri_col[tri_ptr[u]:tri_ptr[u + 1]]] = tri_val[tri_ptr[u]:tri_ptr[u + 1]]
+        row = slice(tri_ptr[u], tri_ptr[u + 1])
+        dense[u, tri_col[row]] = tri_val[row]
     want = np.array([[brackets[w][int(pos[u])] if len(words[u]) == len(words[w]) else 0
                       for w in range(len(words))] for u in range(len(words))])
     assert np.array_equal(dense, want)
