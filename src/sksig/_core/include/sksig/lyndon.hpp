@@ -189,6 +189,7 @@ class OrderedTerms {
  public:
   // Starts a bracket of up to max_terms distinct keys (load factor <= 1/2).
   void start(std::size_t max_terms) {
+    if (max_terms >= (std::size_t{1} << 31)) throw std::bad_alloc();  // 32-bit places
     std::size_t size = 16;
     int bits = 4;
     while (size < 2 * max_terms) size *= 2, ++bits;
@@ -213,7 +214,7 @@ class OrderedTerms {
     while (true) {
       Entry& e = table_[h];
       if (e.generation != generation_) {
-        e = Entry{key, count, generation_};
+        e = Entry{key, static_cast<std::uint32_t>(count), generation_};
         pos[count] = key;
         val[count] = coef;
         ++count;
@@ -230,13 +231,13 @@ class OrderedTerms {
  private:
   struct Entry {
     std::int64_t key = -1;
-    std::int64_t place = 0;
-    std::uint64_t generation = 0;
+    std::uint32_t place = 0;
+    std::uint32_t generation = 0;
   };
   std::vector<Entry> table_;
   std::size_t mask_ = 0;
   int shift_ = 63;
-  std::uint64_t generation_ = 0;
+  std::uint32_t generation_ = 0;
 };
 
 }  // namespace detail
@@ -375,14 +376,15 @@ inline void build_lyndon_tables(int dim, int degree, LyndonTableArrays& t) {
       }
     }
     i64 kept = 0;  // drop cancelled terms, keeping the order
+    const i64 pos_w = t.pos[w];
     for (i64 j = 0; j < count; ++j) {
-      if (out_val[j] != 0.0) {
-        const i64 key = out_pos[j];
-        out_pos[kept] = key;
-        out_val[kept] = out_val[j];
-        ++kept;
-        if (key != t.pos[w] && lyndon_at(key)) ++t.tri_ptr[id_of(key) + 1];
-      }
+      const i64 key = out_pos[j];
+      const double c = out_val[j];
+      out_pos[kept] = key;
+      out_val[kept] = c;
+      const bool nonzero = c != 0.0;
+      kept += nonzero;
+      if (nonzero && lyndon_at(key) && key != pos_w) ++t.tri_ptr[id_of(key) + 1];
     }
     t.exp_pos.set_size(first + kept);
     t.exp_val.set_size(first + kept);
