@@ -172,7 +172,8 @@ _LOCK = threading.Lock()
 
 
 def lyndon_tables(dim, degree):
-    """Native-ready tables for (dim, degree), built once per process."""
+    """Native-ready tables for (dim, degree), built once per process (their read-only
+    numpy arrays: ``.arrays``)."""
     key = (dim, degree)
     tables = _TABLES.get(key)
     if tables is None:
@@ -181,6 +182,9 @@ def lyndon_tables(dim, degree):
             if tables is None:
                 from sksig._core import _log_sig
 
-                tables = _log_sig.make_tables(_build_tables(dim, degree))
+                arrays = _build_tables(dim, degree)
+                for a in arrays:  # shared by every caller (and the CUDA join)
+                    a.flags.writeable = False
+                tables = _log_sig.make_tables(arrays)
                 _TABLES[key] = tables
     return tables

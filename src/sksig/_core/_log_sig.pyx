@@ -60,9 +60,10 @@ cdef extern from "sksig/log_sig.hpp" namespace "sksig" nogil:
 
 
 cdef class _Tables:
-    """Keeps the table arrays alive while native code reads them."""
+    """Keeps the table arrays alive while native code reads them (``arrays``: the
+    tuple of numpy arrays, also uploaded by the CUDA join)."""
     cdef LyndonTables t
-    cdef object arrays
+    cdef readonly tuple arrays
 
     def __init__(self, tables):
         cdef const int64_t[::1] pos = tables[0]
@@ -72,7 +73,7 @@ cdef class _Tables:
         cdef const int64_t[::1] exp_ptr = tables[4]
         cdef const int64_t[::1] exp_pos = tables[5]
         cdef const double[::1] exp_val = tables[6]
-        self.arrays = tables
+        self.arrays = tuple(tables)
         self.t.n = pos.shape[0]
         # Empty arrays have no element 0; the native code never reads them then.
         self.t.pos = &pos[0] if pos.shape[0] else NULL

@@ -133,7 +133,7 @@ cdef extern from "log_sig.cuh" namespace "sksig::cuda" nogil:
 
 def log_sig_tables(int dim, int degree, tuple tables, int device):
     """Handle of the device copy of the Lyndon tables of (dim, degree), uploaded on the
-    first call per device (tables: the host arrays of sksig._lyndon._build_tables)."""
+    first call per device (tables: the host arrays of sksig._lyndon.lyndon_tables)."""
     cdef const int64_t[::1] pos = tables[0]
     cdef const int64_t[::1] tri_ptr = tables[1]
     cdef const int64_t[::1] tri_col = tables[2]

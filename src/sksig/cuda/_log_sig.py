@@ -13,7 +13,7 @@ import torch
 
 from sksig._array import check_same_batch
 from sksig._log_sig import log_sig_length
-from sksig._lyndon import _build_tables, check_tensor_size
+from sksig._lyndon import check_tensor_size, lyndon_tables
 from sksig._validation import check_int, resolve_n_jobs
 from sksig.cuda._device_arrays import (
     finite_result,
@@ -26,7 +26,6 @@ from sksig.cuda._device_arrays import (
 
 __all__ = ["log_sig_join", "log_sig_join_backprop"]
 
-_HOST = {}
 _HANDLES = {}
 _LOCK = threading.Lock()
 
@@ -40,9 +39,8 @@ def _tables(dim, degree, device):
         with _LOCK:
             handle = _HANDLES.get(key)
             if handle is None:
-                host = _HOST.get((dim, degree))
-                if host is None:
-                    host = _HOST[(dim, degree)] = _build_tables(dim, degree)
+                # The host arrays of the CPU cores (built once per process).
+                host = lyndon_tables(dim, degree).arrays
                 handle = module.log_sig_tables(dim, degree, host, device)
                 _HANDLES[key] = handle
     return handle

@@ -14,7 +14,7 @@ namespace sksig {
 namespace cuda {
 
 // Device copy of the Lyndon tables of (dim, degree) (the host arrays of
-// sksig._lyndon._build_tables, layout in sksig/lyndon.hpp) plus the schedules derived
+// sksig._lyndon.lyndon_tables, layout in sksig/lyndon.hpp) plus the schedules derived
 // from them, uploaded once per (device, dim, degree) and kept for the process lifetime.
 // *handle receives an opaque handle for the functions below (the same one on every call
 // with the same key; the arrays are read only on the first). This one call synchronises
