@@ -253,9 +253,11 @@ class OrderedTerms {
 //   * T stored by row u, columns w increasing, diagonal left out.
 // Coefficients are integers of magnitude at most 2^(degree-1) (the terms of a bracket of
 // n letters have absolute values summing to at most 2^(n-1)); degree <= 53 whenever
-// dim >= 2 keeps every partial sum exact in double. Memory: the arrays plus two bits per
-// tensor entry. Throws std::invalid_argument on bad sizes, std::bad_alloc when out of
-// memory. The arrays are written to t (emptied first).
+// dim >= 2 keeps every partial sum exact in double. Memory: the arrays (the expansion's
+// reserved capacity at most doubles as it grows, untouched beyond the terms written, and
+// is given back at the end), two bits per tensor entry and a hash of at most 64 bytes
+// per term of the largest bracket. Throws std::invalid_argument on bad sizes,
+// std::bad_alloc when out of memory. The arrays are written to t (emptied first).
 inline void build_lyndon_tables(int dim, int degree, LyndonTableArrays& t) {
   using i64 = std::int64_t;
   if (dim < 1 || degree < 1)
