@@ -255,9 +255,10 @@ class OrderedTerms {
 // n letters have absolute values summing to at most 2^(n-1)); degree <= 53 whenever
 // dim >= 2 keeps every partial sum exact in double. Memory: the arrays (the expansion's
 // reserved capacity at most doubles as it grows, untouched beyond the terms written, and
-// is given back at the end), two bits per tensor entry and a hash of at most 64 bytes
-// per term of the largest bracket. Throws std::invalid_argument on bad sizes,
-// std::bad_alloc when out of memory. The arrays are written to t (emptied first).
+// is given back at the end), two bits per tensor entry, 16 bytes per entry of T (and 8
+// per word) until T is sorted by row, and a hash of at most 64 bytes per term of the
+// largest bracket. Throws std::invalid_argument on bad sizes, std::bad_alloc when out
+// of memory. The arrays are written to t (emptied first).
 inline void build_lyndon_tables(int dim, int degree, LyndonTableArrays& t) {
   using i64 = std::int64_t;
   if (dim < 1 || degree < 1)
@@ -324,10 +325,14 @@ inline void build_lyndon_tables(int dim, int degree, LyndonTableArrays& t) {
     }
   }
 
-  // Expansions, word after word (the factors u, v of w come before w), counting the
-  // entries of each row of T on the way.
+  // Expansions, word after word (the factors u, v of w come before w), collecting the
+  // off-diagonal entries of T (the terms of P_w at other Lyndon words) on the way.
   t.exp_ptr.resize(n + 1);
   t.tri_ptr.resize(n + 1);
+  // The entries of T in order of w (then transposed): row u and value, per w.
+  PodArray<i64> entry_row, entry_ptr;
+  PodArray<double> entry_val;
+  entry_ptr.resize(n + 1);
   detail::OrderedTerms terms;
   for (i64 w = 0; w < n; ++w) {
     const int len = length[w];
@@ -357,6 +362,7 @@ inline void build_lyndon_tables(int dim, int degree, LyndonTableArrays& t) {
       t.exp_pos.set_size(first + 1);
       t.exp_val.set_size(first + 1);
       t.exp_ptr[w + 1] = static_cast<i64>(first + 1);
+      entry_ptr[w + 1] = static_cast<i64>(entry_row.size());
       continue;
     }
     const i64 shift_u = power[split], shift_v = power[len - split];
@@ -386,30 +392,38 @@ inline void build_lyndon_tables(int dim, int degree, LyndonTableArrays& t) {
       out_val[kept] = c;
       const bool nonzero = c != 0.0;
       kept += nonzero;
-      if (nonzero && lyndon_at(key) && key != pos_w) ++t.tri_ptr[id_of(key) + 1];
+      if (nonzero && lyndon_at(key) && key != pos_w) {
+        const i64 row = id_of(key);
+        ++t.tri_ptr[row + 1];
+        if (entry_row.size() == entry_row.capacity()) {
+          entry_row.reserve(std::max<std::size_t>(1024, 2 * entry_row.capacity()));
+          entry_val.reserve(entry_row.capacity());
+        }
+        entry_row.push_back(row);
+        entry_val.push_back(c);
+      }
     }
+    entry_ptr[w + 1] = static_cast<i64>(entry_row.size());
     t.exp_pos.set_size(first + kept);
     t.exp_val.set_size(first + kept);
     t.exp_ptr[w + 1] = static_cast<i64>(first + kept);
   }
 
-  // T[u, w] = <P_w, u> off the diagonal, by row u, filled in order of w.
+  // T[u, w] = <P_w, u> off the diagonal, by row u: the entries, collected in order of
+  // w, are sorted by row (stably, so columns increase along each row).
   for (i64 u = 0; u < n; ++u) t.tri_ptr[u + 1] += t.tri_ptr[u];
   t.tri_col.resize(t.tri_ptr[n]);
   t.tri_val.resize(t.tri_ptr[n]);
   {
     std::vector<i64> next(t.tri_ptr.begin(), t.tri_ptr.end() - 1);  // next slot per row
-    const i64* const exp_pos = t.exp_pos.data();
-    const double* const exp_val = t.exp_val.data();
     i64* const tri_col = t.tri_col.data();
     double* const tri_val = t.tri_val.data();
     for (i64 w = 0; w < n; ++w)
-      for (i64 p = t.exp_ptr[w]; p < t.exp_ptr[w + 1]; ++p)
-        if (exp_pos[p] != t.pos[w] && lyndon_at(exp_pos[p])) {
-          const i64 slot = next[id_of(exp_pos[p])]++;
-          tri_col[slot] = w;
-          tri_val[slot] = exp_val[p];
-        }
+      for (i64 e = entry_ptr[w]; e < entry_ptr[w + 1]; ++e) {
+        const i64 slot = next[entry_row[e]]++;
+        tri_col[slot] = w;
+        tri_val[slot] = entry_val[e];
+      }
   }
   // Give back the capacity beyond the last term (a realloc that moves nothing).
   t.exp_pos.shrink_to_fit();
