@@ -76,6 +76,35 @@ def test_sig_kernel_matches_cpu(cuda_target, dtype, static_kernel, orders, rng):
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("delta", ["fused", "scratch"])
+@pytest.mark.parametrize(
+    "shape1, shape2, orders",
+    [
+        ((37, 9, 3), (37, 14, 3), (1, 2)),
+        ((3, 1, 2), (3, 5, 2), 1),
+        ((2, 300, 4), (2, 7, 4), 0),
+    ],
+)
+def test_linear_kernels_with_fused_or_scratch_delta_match_cpu(
+    cuda_target, delta, shape1, shape2, orders, monkeypatch, rng
+):
+    # Linear kernels compute Delta inside the wavefront unless SKSIG_CUDA_DELTA=scratch.
+    on = cuda_target
+    if delta == "scratch":
+        monkeypatch.setenv("SKSIG_CUDA_DELTA", "scratch")
+    x, y = _paths(rng, shape1), _paths(rng, shape2)
+    for kernel in (None, sksig.ScaledLinearKernel(scale=1.3)):
+        want = sksig.sig_kernel(x, y, orders, static_kernel=kernel, return_grid=True)
+        got = on.sig_kernel(
+            on.put(x), on.put(y), orders, static_kernel=kernel, return_grid=True
+        )
+        _close(on, got, want, np.float64)
+        want = sksig.sig_kernel_gram(x, y[:2], orders, static_kernel=kernel)
+        got = on.sig_kernel_gram(on.put(x), on.put(y[:2]), orders, static_kernel=kernel)
+        _close(on, got, want, np.float64)
+
+
+@pytest.mark.cuda
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(
     "time_aug, lead_lag", [(True, False), (False, True), (True, True)]
