@@ -163,8 +163,8 @@ def main():
                 print(f"  (pySigLib failed on this row: {type(exc).__name__}: {exc})")
         frac = (cells * flops / t_gpu / (peak * 1e12) * 100) if peak else float("nan")
         print(
-            f"{label:48s} {t_gpu:9.4f} {t_scratch:9.4f} {t_cpu:9.3f} {t_cpu / t_gpu:8.1f} "
-            f"{t_peer:9.4f} {t_peer / t_gpu:8.2f} {frac:6.2f}"
+            f"{label:48s} {t_gpu:9.4f} {t_scratch:9.4f} {t_cpu:9.3f} "
+            f"{t_cpu / t_gpu:8.1f} {t_peer:9.4f} {t_peer / t_gpu:8.2f} {frac:6.2f}"
         )
 
 
