@@ -51,6 +51,17 @@ def test_branched_sig_matches_cpu(cuda_target, dtype, planar, dim, degree, rng):
 
 @pytest.mark.cuda
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("planar", [False, True])
+def test_long_paths_match_cpu(cuda_target, dtype, planar, rng):
+    on = cuda_target
+    x = _paths(rng, (3, 4096, 2), dtype)  # 4,095 sequential Chen steps per path
+    want = sksig.branched_sig(x, 3, planar=planar)
+    got = on.branched_sig(on.put(x), 3, planar=planar)
+    assert_close_ref(on.check(got, dtype), want, rtol=TOL[dtype])
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(
     "time_aug, lead_lag", [(True, False), (False, True), (True, True)]
 )
