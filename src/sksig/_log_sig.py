@@ -175,8 +175,10 @@ def prepare_log_sig(dimension, degree, method=2, *, time_aug=False, lead_lag=Fal
         Prepare for the transformed dimension.
     use_disk : bool, default=False
         Accepted for pySigLib compatibility; tables are kept in memory only.
-    device : str, default="both"
-        Accepted for pySigLib compatibility ("cpu", "cuda" or "both").
+    device : {"both", "cpu", "cuda"}, default="both"
+        Where to prepare: "cuda" and "both" also upload the tables of
+        :func:`log_sig_join` to the current CUDA device when sksig's CUDA cores are
+        available (elsewhere they are skipped without error).
 
     Returns
     -------
@@ -207,6 +209,19 @@ def prepare_log_sig(dimension, degree, method=2, *, time_aug=False, lead_lag=Fal
     check_tensor_size(dim, degree)
     if method:
         lyndon_tables(dim, degree)
+    if device != "cpu" and _cuda_available():
+        # The join's tables on the current CUDA device (CPU-only machines skip this).
+        import torch
+
+        from sksig.cuda import _log_sig as gpu
+
+        gpu.device_tables(dim, degree, torch.cuda.current_device())
+
+
+def _cuda_available():
+    from sksig import cuda
+
+    return cuda.is_available()
 
 
 def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs):

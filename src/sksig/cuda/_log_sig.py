@@ -31,7 +31,7 @@ _HANDLES = {}
 _LOCK = threading.Lock()
 
 
-def _tables(dim, degree, device):
+def device_tables(dim, degree, device):
     """Handle of the device tables of (dim, degree) for the launcher module in use."""
     module = native()
     key = (module.__name__, device, dim, degree)
@@ -100,7 +100,7 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
         with launch(ref) as (device, stream):
             native().log_sig_join(
                 ls.dtype == torch.float64, pointer(ls), pointer(disp),
-                pointer(out), ls.shape[0], _tables(dim, degree, device), device, stream)
+                pointer(out), ls.shape[0], device_tables(dim, degree, device), device, stream)
     return finite_result(out).reshape(batch_shape + (n_ls,))
 
 
@@ -115,6 +115,6 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
             native().log_sig_join_backprop(
                 ls.dtype == torch.float64, pointer(grads[0]),
                 pointer(ls), pointer(disp), pointer(grad_ls), pointer(grad_disp),
-                ls.shape[0], _tables(dim, degree, device), device, stream)
+                ls.shape[0], device_tables(dim, degree, device), device, stream)
     return (finite_result(grad_ls).reshape(batch_shape + (n_ls,)),
             finite_result(grad_disp).reshape(batch_shape + (dim,)))
