@@ -100,7 +100,8 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
         with launch(ref) as (device, stream):
             native().log_sig_join(
                 ls.dtype == torch.float64, pointer(ls), pointer(disp),
-                pointer(out), ls.shape[0], device_tables(dim, degree, device), device, stream)
+                pointer(out), ls.shape[0], device_tables(dim, degree, device), device,
+                stream)
     return finite_result(out).reshape(batch_shape + (n_ls,))
 
 
