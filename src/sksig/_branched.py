@@ -412,6 +412,17 @@ def _check_prepare(dimension, degree, time_aug, lead_lag, planar, use_disk, devi
     return transformed_dim(dimension, time_aug, lead_lag), degree, planar
 
 
+def _prepare_gpu(device, tb, parts):
+    """Upload table parts to the current CUDA device when device asks for it and the
+    CUDA cores are available (CPU-only machines skip this)."""
+    from sksig import cuda
+
+    if device != "cpu" and cuda.is_available():
+        from sksig.cuda import _branched as gpu
+
+        gpu.prepare(tb, parts)
+
+
 def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
                          lead_lag=False, planar=False, device="both"):
     """Build and cache the tables of :func:`branched_sig` ahead of time (optional).
@@ -431,7 +442,8 @@ def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
     planar : bool, default=False
         Planar tables.
     device : {"both", "cpu", "cuda"}, default="both"
-        Accepted for compatibility; the tables are host-side.
+        Where to prepare: "cuda" and "both" also upload the tables to the current CUDA
+        device when sksig's CUDA cores are available (elsewhere they are skipped).
 
     Returns
     -------
@@ -449,7 +461,9 @@ def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
     """
     dim, degree, planar = _check_prepare(dimension, degree, time_aug, lead_lag, planar,
                                          use_disk, device)
-    tables(dim, degree, planar).native()
+    tb = tables(dim, degree, planar)
+    tb.native()
+    _prepare_gpu(device, tb, ("gathers",))
 
 
 def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
@@ -472,7 +486,8 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
     planar : bool, default=False
         Planar tables.
     device : {"both", "cpu", "cuda"}, default="both"
-        Accepted for compatibility.
+        Where to prepare: "cuda" and "both" also upload the tables to the current CUDA
+        device when sksig's CUDA cores are available (elsewhere they are skipped).
 
     Returns
     -------
@@ -496,4 +511,6 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
     tb.native()
     if method:
         tb.lyndon()
+    levels = "levels_lyndon" if method else "levels_full"
+    _prepare_gpu(device, tb, ("gathers", levels) + (("lyndon",) if method else ()))
 

@@ -23,6 +23,7 @@ from sksig._trees import tables
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
 from sksig.cuda._device_arrays import (
     Paths,
+    Reference,
     finite_result,
     launch,
     native,
@@ -188,6 +189,14 @@ def _device_tables(tb, part, ref):
         out.update({k: pointer(t) for k, t in keep.items()})
         _DEVICE[dkey] = (out, keep)
         return out
+
+
+def prepare(tb, parts):
+    """Upload the table parts of tb to the current CUDA device, for both dtypes."""
+    device = torch.device("cuda", torch.cuda.current_device())
+    for dtype in (torch.float64, torch.float32):
+        for part in parts:
+            _device_tables(tb, part, Reference(device, dtype))
 
 
 def _zero_point_paths(path):
