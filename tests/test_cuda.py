@@ -164,6 +164,29 @@ def test_gram_matches_cpu(cuda_target, dtype, static_kernel, rng):
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("n, length", [(1, 5), (23, 6), (200, 2)])
+def test_gram_of_paths_with_themselves_is_exactly_symmetric(
+    cuda_target, n, length, rng
+):
+    # Solved on the upper triangle and mirrored, as on the CPU; n = 200 checks that the
+    # triangle's pair numbering reaches every pair once.
+    on = cuda_target
+    x = _paths(rng, (n, length, 3))
+    for kernel in (None, sksig.RBFKernel(sigma=0.7)):
+        want = sksig.sig_kernel_gram(x, x, 1, static_kernel=kernel)
+        got = on.check(
+            on.sig_kernel_gram(on.put(x), on.put(x), 1, static_kernel=kernel),
+            np.float64,
+        )
+        np.testing.assert_array_equal(got, got.T)
+        assert_close_ref(got, want, rtol=TOL[np.float64])
+    xs = [_paths(rng, (k, 2)) for k in (3, 7, 1, 4)]
+    got = on.check(on.sig_kernel_gram(on.put(xs), on.put(xs), 2), np.float64)
+    np.testing.assert_array_equal(got, got.T)
+    assert_close_ref(got, sksig.sig_kernel_gram(xs, xs, 2), rtol=TOL[np.float64])
+
+
+@pytest.mark.cuda
 def test_ragged_lists_match_cpu(cuda_target, rng):
     on = cuda_target
     xs = [_paths(rng, (n, 2)) for n in (3, 8, 1, 5)]

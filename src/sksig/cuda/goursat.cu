@@ -17,6 +17,7 @@
 //      thread per output point, looping over that path's pairs in ascending order (no
 //      atomics, so results are reproducible run to run).
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -40,12 +41,24 @@ constexpr int kElementwiseThreads = 256;
 constexpr i64 kScratchBudget = i64(1) << 30;  // default bytes of per-chunk scratch
 constexpr i64 kMaxBlocks = (i64(1) << 31) - 1;
 
-// Pair p of a call -> (index in x, index in y).
+// Pair p of a call -> (index in x, index in y): pairwise (i = j = p), Gram (row-major
+// over nx x ny) or, for a symmetric Gram, the upper triangle i <= j of ny x ny, row-major.
 struct Pairs {
   i64 ny;
   bool gram;
+  bool upper = false;
+  __host__ __device__ static i64 row_start(i64 i, i64 n) { return i * n - i * (i - 1) / 2; }
   __host__ __device__ void operator()(i64 p, i64& i, i64& j) const {
-    if (gram) {
+    if (upper) {
+      // The row from the quadratic formula, then corrected for floating-point rounding.
+      const double m = 2.0 * double(ny) + 1.0;
+      i64 r = static_cast<i64>((m - sqrt(m * m - 8.0 * double(p))) / 2.0);
+      r = r < 0 ? 0 : (r > ny - 1 ? ny - 1 : r);
+      while (r > 0 && row_start(r, ny) > p) --r;
+      while (r + 1 < ny && row_start(r + 1, ny) <= p) ++r;
+      i = r;
+      j = r + (p - row_start(r, ny));
+    } else if (gram) {
       i = p / ny;
       j = p - i * ny;
     } else {
@@ -53,6 +66,17 @@ struct Pairs {
     }
   }
 };
+
+// The full n x n Gram from its upper triangle (row-major, i <= j): exactly symmetric.
+template <class T>
+__global__ void mirror_kernel(const T* __restrict__ upper, i64 n, T* __restrict__ out) {
+  for (i64 e = blockIdx.x * i64(blockDim.x) + threadIdx.x; e < n * n;
+       e += i64(gridDim.x) * blockDim.x) {
+    const i64 r = e / n, c = e - r * n;
+    const i64 a = r < c ? r : c, b = r < c ? c : r;
+    out[e] = upper[Pairs::row_start(a, n) + (b - a)];
+  }
+}
 
 unsigned elementwise_blocks(i64 n) {
   return static_cast<unsigned>(
@@ -366,9 +390,9 @@ i64 pick_chunk(i64 chunk, i64 n_pairs, i64 bytes_per_pair) {
 }
 
 template <class T>
-int forward_impl(const T* x, const T* y, i64 n_pairs, i64 ny, bool gram, GoursatShape sh,
-                 KernelParams kp, T* out, T* grid, i64 chunk, int device,
-                 cudaStream_t stream) {
+int forward_pairs(const T* x, const T* y, i64 n_pairs, Pairs pairs, GoursatShape sh,
+                  KernelParams kp, T* out, T* grid, i64 chunk, int device,
+                  cudaStream_t stream) {
   if (!valid_shape(sh) || n_pairs < 0) return kInvalidArgument;
   if (n_pairs == 0) return kOk;
   DeviceGuard guard(device);
@@ -378,7 +402,6 @@ int forward_impl(const T* x, const T* y, i64 n_pairs, i64 ny, bool gram, Goursat
   Wavefront<T> wf;
   int status = wf.setup(sh, device);
   if (status != kOk) return status;
-  const Pairs pairs{ny, gram};
   if (const i64 fused = fused_shared_bytes(sh, k, wf.optin)) {
     if (fused > 48 * 1024) {
       status = status_of(cudaFuncSetAttribute(fused_linear_forward_kernel<T>,
@@ -415,6 +438,32 @@ int forward_impl(const T* x, const T* y, i64 n_pairs, i64 ny, bool gram, Goursat
     if (status != kOk) return status;
   }
   return kOk;
+}
+
+// A call of sig_kernel_forward. symmetric: a Gram of x with itself (y == x in content,
+// equal dyadic orders, no grids): only the upper triangle is solved, then mirrored.
+template <class T>
+int forward_impl(const T* x, const T* y, i64 n_pairs, i64 ny, bool gram, bool symmetric,
+                 GoursatShape sh, KernelParams kp, T* out, T* grid, i64 chunk, int device,
+                 cudaStream_t stream) {
+  if (!symmetric)
+    return forward_pairs(x, y, n_pairs, Pairs{ny, gram}, sh, kp, out, grid, chunk, device,
+                         stream);
+  if (!gram || grid || ny < 0 || n_pairs != ny * ny || sh.L1 != sh.L2 || sh.lam1 != sh.lam2)
+    return kInvalidArgument;
+  if (n_pairs == 0) return kOk;
+  DeviceGuard guard(device);
+  if (!guard.ok()) return kCudaError;
+  const i64 n_upper = ny * (ny + 1) / 2;
+  Scratch upper(stream);
+  int status = upper.allocate(static_cast<size_t>(n_upper) * sizeof(T));
+  if (status != kOk) return status;
+  status = forward_pairs(x, x, n_upper, Pairs{ny, true, true}, sh, kp, upper.as<T>(),
+                         static_cast<T*>(nullptr), chunk, device, stream);
+  if (status != kOk) return status;
+  SKSIG_LAUNCH(mirror_kernel<T>, elementwise_blocks(n_pairs), kElementwiseThreads, 0,
+               stream)(upper.as<T>(), ny, out);
+  return status_of(cudaGetLastError());
 }
 
 template <class T>
@@ -492,17 +541,17 @@ int backward_impl(const T* x, const T* y, i64 nx, i64 ny, bool gram, GoursatShap
 }  // namespace
 
 int sig_kernel_forward(bool dbl, const void* x, const void* y, std::int64_t n_pairs,
-                       std::int64_t ny, bool gram, GoursatShape sh, KernelParams kernel,
-                       void* out, void* grid, std::int64_t chunk, int device,
-                       void* stream) noexcept {
+                       std::int64_t ny, bool gram, bool symmetric, GoursatShape sh,
+                       KernelParams kernel, void* out, void* grid, std::int64_t chunk,
+                       int device, void* stream) noexcept {
   return guarded([&] {
     auto s = static_cast<cudaStream_t>(stream);
     if (dbl)
       return forward_impl(static_cast<const double*>(x), static_cast<const double*>(y),
-                          n_pairs, ny, gram, sh, kernel, static_cast<double*>(out),
+                          n_pairs, ny, gram, symmetric, sh, kernel, static_cast<double*>(out),
                           static_cast<double*>(grid), chunk, device, s);
     return forward_impl(static_cast<const float*>(x), static_cast<const float*>(y), n_pairs,
-                        ny, gram, sh, kernel, static_cast<float*>(out),
+                        ny, gram, symmetric, sh, kernel, static_cast<float*>(out),
                         static_cast<float*>(grid), chunk, device, s);
   });
 }
