@@ -2,7 +2,8 @@
 
 Rows: sig_kernel forward and backward on 1,024 pairs of length 1,024 (d = 8, dyadic
 orders 0 and 1) and a 1,000 x 1,000 Gram of length-128 paths, in float64. For each row:
-sksig on the GPU (median of CUDA-event timings after warm-up), sksig on the CPU
+sksig on the GPU (median of CUDA-event timings after warm-up), the same with the
+materialised Delta (``SKSIG_CUDA_DELTA=scratch``), sksig on the CPU
 (n_jobs=-1, median of fewer runs), pySigLib's CUDA plugin when installed, the ratios,
 and the fraction of the device's FP64 peak from a flop count per PDE cell (see
 sksig/cuda/NOTES.md). Run: ``python -P benchmarks/bench_cuda.py [--quick]``.
@@ -10,6 +11,7 @@ sksig/cuda/NOTES.md). Run: ``python -P benchmarks/bench_cuda.py [--quick]``.
 
 import argparse
 import functools
+import os
 import statistics
 import time
 
@@ -107,7 +109,8 @@ def rows(quick):
         )
     yield (
         f"sig_kernel_gram {n_gram}x{n_gram} L={gram_len} d={d} order 0",
-        n_gram**2 * (gram_len - 1) ** 2,
+        # A Gram of paths with themselves: only pairs i <= j are solved.
+        n_gram * (n_gram + 1) // 2 * (gram_len - 1) ** 2,
         FLOPS_FORWARD,
         lambda m, a, b: m.sig_kernel_gram(a, b, dyadic_order=0),
         (g, g),
@@ -135,7 +138,7 @@ def main():
         f"{'present' if pysiglib else 'absent'}"
     )
     header = (
-        f"{'row':48s} {'GPU s':>9s} {'CPU s':>9s} {'CPU/GPU':>8s} "
+        f"{'row':48s} {'GPU s':>9s} {'scratch':>9s} {'CPU s':>9s} {'CPU/GPU':>8s} "
         f"{'peer s':>9s} {'peer/GPU':>8s} {'%peak':>6s}"
     )
     print(header)
@@ -143,6 +146,13 @@ def main():
         ac = torch.from_numpy(a).cuda()
         bc = torch.from_numpy(b).cuda()
         t_gpu = gpu_time(functools.partial(call, sksig, ac, bc), repeats=5)
+        # The same row with the materialised Delta (the design before the fused
+        # wavefront; only forward passes of linear kernels differ).
+        os.environ["SKSIG_CUDA_DELTA"] = "scratch"
+        try:
+            t_scratch = gpu_time(functools.partial(call, sksig, ac, bc), repeats=5)
+        finally:
+            del os.environ["SKSIG_CUDA_DELTA"]
         t_cpu = float("nan")
         if not args.no_cpu:
             t_cpu = cpu_time(functools.partial(call, _CpuSksig, a, b), repeats=1)
@@ -154,8 +164,8 @@ def main():
                 print(f"  (pySigLib failed on this row: {type(exc).__name__}: {exc})")
         frac = (cells * flops / t_gpu / (peak * 1e12) * 100) if peak else float("nan")
         print(
-            f"{label:48s} {t_gpu:9.4f} {t_cpu:9.3f} {t_cpu / t_gpu:8.1f} "
-            f"{t_peer:9.4f} {t_peer / t_gpu:8.2f} {frac:6.2f}"
+            f"{label:48s} {t_gpu:9.4f} {t_scratch:9.4f} {t_cpu:9.3f} "
+            f"{t_cpu / t_gpu:8.1f} {t_peer:9.4f} {t_peer / t_gpu:8.2f} {frac:6.2f}"
         )
 
 

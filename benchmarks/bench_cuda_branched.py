@@ -9,8 +9,8 @@ Run: ``python -P benchmarks/bench_cuda_branched.py [--quick]``.
 """
 
 import argparse
-import importlib.util
 import pathlib
+import sys
 from functools import partial
 
 import numpy as np
@@ -20,15 +20,8 @@ import sksig
 import sksig.cuda
 from sksig._trees import tables
 
-# The timing helpers of bench_cuda.py (loaded by path: ``python -P`` does not put this
-# folder on sys.path).
-_spec = importlib.util.spec_from_file_location(
-    "bench_cuda", pathlib.Path(__file__).with_name("bench_cuda.py")
-)
-_bench_cuda = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_bench_cuda)
-cpu_time, gpu_time = _bench_cuda.cpu_time, _bench_cuda.gpu_time
-peak_fp64 = _bench_cuda.peak_fp64
+sys.path.insert(0, str(pathlib.Path(__file__).parent))  # also under python -P
+from bench_cuda import cpu_time, gpu_time, peak_fp64  # noqa: E402
 
 
 def sig_flops(tb, n_paths, length):

@@ -9,8 +9,8 @@ Run: ``python -P benchmarks/bench_cuda_log_sig.py [--quick] [--no-cpu]``.
 
 import argparse
 import functools
-import statistics
-import time
+import pathlib
+import sys
 
 import numpy as np
 import torch
@@ -19,8 +19,8 @@ import sksig
 import sksig.cuda
 from sksig._lyndon import _build_tables
 
-PEAK_FP64 = {"H100 SXM": 34.0, "H100 PCIe": 26.0, "H100": 34.0, "H200": 34.0,
-             "A100": 9.7}
+sys.path.insert(0, str(pathlib.Path(__file__).parent))  # also under python -P
+from bench_cuda import cpu_time, gpu_time, peak_fp64  # noqa: E402
 
 
 def flops(dim, degree, backward):
@@ -53,32 +53,6 @@ def flops(dim, degree, backward):
     return fwd + adj + 2 * tri_ptr[-1] + 2 * exp_ptr[-1]
 
 
-def gpu_time(fn, repeats=5, warmup=2):
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    times = []
-    for _ in range(repeats):
-        start = torch.cuda.Event(enable_timing=True)
-        end = torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        end.record()
-        end.synchronize()
-        times.append(start.elapsed_time(end) / 1e3)
-    return statistics.median(times)
-
-
-def cpu_time(fn, repeats=1):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="smaller batches")
@@ -87,7 +61,7 @@ def main():
     if not sksig.cuda.is_available():
         raise SystemExit("no CUDA GPU visible (sksig.cuda.is_available() is False)")
     name = sksig.cuda.device_name(0)
-    peak = next((v for k, v in PEAK_FP64.items() if k in name), None)
+    peak = peak_fp64(name)
     print(f"device: {name}; FP64 peak {peak} TFLOP/s")
     print(f"{'row':44s} {'GPU s':>9s} {'CPU s':>9s} {'CPU/GPU':>8s} {'%peak':>6s}")
     scale = 10 if args.quick else 1
@@ -107,11 +81,12 @@ def main():
                     gpu_arrays = (gc, cc, vc)
                 else:
                     fn, arrays, gpu_arrays = sksig.log_sig_join, (c, v), (cc, vc)
-                t_gpu = gpu_time(functools.partial(fn, *gpu_arrays, dim, degree))
+                t_gpu = gpu_time(
+                    functools.partial(fn, *gpu_arrays, dim, degree), repeats=5)
                 t_cpu = float("nan")
                 if not args.no_cpu:
-                    t_cpu = cpu_time(
-                        functools.partial(fn, *arrays, dim, degree, n_jobs=-1))
+                    on_cpu = functools.partial(fn, *arrays, dim, degree, n_jobs=-1)
+                    t_cpu = cpu_time(on_cpu, repeats=1)
                 frac = float("nan")
                 if peak and dtype == np.float64:
                     frac = batch * flops(dim, degree, backward) / t_gpu / peak / 1e10

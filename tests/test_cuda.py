@@ -76,6 +76,35 @@ def test_sig_kernel_matches_cpu(cuda_target, dtype, static_kernel, orders, rng):
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("delta", ["fused", "scratch"])
+@pytest.mark.parametrize(
+    "shape1, shape2, orders",
+    [
+        ((37, 9, 3), (37, 14, 3), (1, 2)),
+        ((3, 1, 2), (3, 5, 2), 1),
+        ((2, 300, 4), (2, 7, 4), 0),
+    ],
+)
+def test_linear_kernels_with_fused_or_scratch_delta_match_cpu(
+    cuda_target, delta, shape1, shape2, orders, monkeypatch, rng
+):
+    # Linear kernels compute Delta inside the wavefront unless SKSIG_CUDA_DELTA=scratch.
+    on = cuda_target
+    if delta == "scratch":
+        monkeypatch.setenv("SKSIG_CUDA_DELTA", "scratch")
+    x, y = _paths(rng, shape1), _paths(rng, shape2)
+    for kernel in (None, sksig.ScaledLinearKernel(scale=1.3)):
+        want = sksig.sig_kernel(x, y, orders, static_kernel=kernel, return_grid=True)
+        got = on.sig_kernel(
+            on.put(x), on.put(y), orders, static_kernel=kernel, return_grid=True
+        )
+        _close(on, got, want, np.float64)
+        want = sksig.sig_kernel_gram(x, y[:2], orders, static_kernel=kernel)
+        got = on.sig_kernel_gram(on.put(x), on.put(y[:2]), orders, static_kernel=kernel)
+        _close(on, got, want, np.float64)
+
+
+@pytest.mark.cuda
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(
     "time_aug, lead_lag", [(True, False), (False, True), (True, True)]
@@ -132,6 +161,29 @@ def test_gram_matches_cpu(cuda_target, dtype, static_kernel, rng):
         on.put(x[:3]), on.put(y[:4]), 1, return_grid=True, lead_lag=True
     )
     _close(on, got, want, dtype)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("n, length", [(1, 5), (23, 6), (200, 2)])
+def test_gram_of_paths_with_themselves_is_exactly_symmetric(
+    cuda_target, n, length, rng
+):
+    # Solved on the upper triangle and mirrored, as on the CPU; n = 200 checks that the
+    # triangle's pair numbering reaches every pair once.
+    on = cuda_target
+    x = _paths(rng, (n, length, 3))
+    for kernel in (None, sksig.RBFKernel(sigma=0.7)):
+        want = sksig.sig_kernel_gram(x, x, 1, static_kernel=kernel)
+        got = on.check(
+            on.sig_kernel_gram(on.put(x), on.put(x), 1, static_kernel=kernel),
+            np.float64,
+        )
+        np.testing.assert_array_equal(got, got.T)
+        assert_close_ref(got, want, rtol=TOL[np.float64])
+    xs = [_paths(rng, (k, 2)) for k in (3, 7, 1, 4)]
+    got = on.check(on.sig_kernel_gram(on.put(xs), on.put(xs), 2), np.float64)
+    np.testing.assert_array_equal(got, got.T)
+    assert_close_ref(got, sksig.sig_kernel_gram(xs, xs, 2), rtol=TOL[np.float64])
 
 
 @pytest.mark.cuda

@@ -51,6 +51,17 @@ def test_branched_sig_matches_cpu(cuda_target, dtype, planar, dim, degree, rng):
 
 @pytest.mark.cuda
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("planar", [False, True])
+def test_long_paths_match_cpu(cuda_target, dtype, planar, rng):
+    on = cuda_target
+    x = _paths(rng, (3, 4096, 2), dtype)  # 4,095 sequential Chen steps per path
+    want = sksig.branched_sig(x, 3, planar=planar)
+    got = on.branched_sig(on.put(x), 3, planar=planar)
+    assert_close_ref(on.check(got, dtype), want, rtol=TOL[dtype])
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize(
     "time_aug, lead_lag", [(True, False), (False, True), (True, True)]
 )
@@ -270,3 +281,17 @@ def test_torch_autograd_on_gpu(rng):
     assert out.device.type == "cuda"
     out.backward(torch.from_numpy(derivs).cuda())
     assert_close_ref(t.grad.cpu().numpy(), want, rtol=1e-10)
+
+
+@pytest.mark.cuda
+def test_prepare_uploads_tables_to_the_gpu():
+    from _cuda_targets import gpu_available
+
+    if not gpu_available():
+        pytest.skip("no CUDA GPU visible")
+    from sksig.cuda import _branched as gpu
+
+    sksig.prepare_branched_log_sig(2, 4, 2, planar=True, device="cuda")
+    device = str(torch.device("cuda", torch.cuda.current_device()))
+    parts = {key[2][3] for key in gpu._DEVICE if key[0] == device}
+    assert {"gathers", "levels_lyndon", "lyndon"} <= parts

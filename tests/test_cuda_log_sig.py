@@ -207,3 +207,16 @@ def test_torch_autograd_wrapper_on_gpu(cuda_target, rng):
                       vt.grad.cpu().numpy()))
     for got, want in zip(grads[1], grads[0], strict=True):
         assert_close_ref(got, want, rtol=1e-10)
+
+
+@pytest.mark.cuda
+def test_prepare_uploads_the_join_tables_to_the_gpu():
+    from _cuda_targets import gpu_available
+
+    if not gpu_available():
+        pytest.skip("no CUDA GPU visible")
+    from sksig.cuda import _log_sig as gpu
+
+    sksig.prepare_log_sig(3, 5, device="cuda")
+    device = torch.cuda.current_device()
+    assert any(key[1:] == (device, 3, 5) for key in gpu._HANDLES)

@@ -204,20 +204,25 @@ def as_array(x, name, *, caller=None, min_ndim=0, check_finite=True):
     return array, caller
 
 
+def contiguous(array):
+    """A C-contiguous numpy array or torch tensor (no copy when it already is)."""
+    return array.contiguous() if _is_torch(array) else np.ascontiguousarray(array)
+
+
 def strip_scalar_term(array, name, length):
     """Accept a trailing axis of ``length`` or ``length + 1`` (drop the leading 1).
 
-    Signature-shaped inputs may carry the constant scalar term first; any other
-    trailing length is an error, never silently shifted.
+    Signature-shaped inputs (numpy arrays or torch tensors) may carry the constant
+    scalar term first; any other trailing length is an error, never silently shifted.
     """
     n = array.shape[-1] if array.ndim else None
     if n == length:
         return array
     if n == length + 1:
-        return np.ascontiguousarray(array[..., 1:])
+        return contiguous(array[..., 1:])
     raise ValueError(
         f"{name} must have trailing length {length} (or {length + 1} with the "
-        f"scalar term first), got shape {array.shape}"
+        f"scalar term first), got shape {tuple(array.shape)}"
     )
 
 

@@ -375,29 +375,33 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
     core = _core()
     n_threads = _threads_for(n_threads, 3 * flat.shape[0] * _n_terms(tb))
-    lyn = None
-    if method == 0:
-        length = derivs.shape[-1]
-        if length not in (tb.n, tb.n + 1):
-            raise ValueError(
-                f"blogsig_derivs must have trailing length {tb.n} (or {tb.n + 1} with "
-                f"the scalar term first), got shape {derivs.shape}"
-            )
-        scalar_grad = length == tb.n + 1
-    else:
-        lyn = tb.lyndon()
-        length = lyn["positions"].shape[0]
-        if derivs.shape[-1] != length:
-            raise ValueError(
-                f"blogsig_derivs must have trailing length {length} (the method "
-                f"{method} log-signature length), got shape {derivs.shape}"
-            )
-        scalar_grad = False
+    scalar_grad = _check_log_derivs_length(tb, method, derivs.shape)
+    length = derivs.shape[-1]
+    lyn = tb.lyndon() if method else None
     grad = np.empty_like(flat)
     core.log_backprop(flat, derivs.reshape((-1, length)), grad, tb.native(),
                       tb.levels(method != 0), tb.n, had_scalar, scalar_grad, n_threads,
                       lyn, method == 2)
     return caller.out(grad.reshape(tuple(batch_shape) + grad.shape[1:]))
+
+
+def _check_log_derivs_length(tb, method, shape):
+    """Check the trailing length of blogsig_derivs; True when it has a scalar entry."""
+    length = shape[-1]
+    if method == 0:
+        if length not in (tb.n, tb.n + 1):
+            raise ValueError(
+                f"blogsig_derivs must have trailing length {tb.n} (or {tb.n + 1} with "
+                f"the scalar term first), got shape {tuple(shape)}"
+            )
+        return length == tb.n + 1
+    expected = tb.lyndon()["positions"].shape[0]
+    if length != expected:
+        raise ValueError(
+            f"blogsig_derivs must have trailing length {expected} (the method "
+            f"{method} log-signature length), got shape {tuple(shape)}"
+        )
+    return False
 
 
 def _check_prepare(dimension, degree, time_aug, lead_lag, planar, use_disk, device):
@@ -410,6 +414,17 @@ def _check_prepare(dimension, degree, time_aug, lead_lag, planar, use_disk, devi
     if device not in ("cpu", "cuda", "both"):
         raise ValueError(f"device must be 'cpu', 'cuda' or 'both', got {device!r}")
     return transformed_dim(dimension, time_aug, lead_lag), degree, planar
+
+
+def _prepare_gpu(device, tb, parts):
+    """Upload table parts to the current CUDA device when device asks for it and the
+    CUDA cores are available (CPU-only machines skip this)."""
+    from sksig import cuda
+
+    if device != "cpu" and cuda.is_available():
+        from sksig.cuda import _branched as gpu
+
+        gpu.prepare(tb, parts)
 
 
 def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
@@ -431,7 +446,8 @@ def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
     planar : bool, default=False
         Planar tables.
     device : {"both", "cpu", "cuda"}, default="both"
-        Accepted for compatibility; the tables are host-side.
+        Where to prepare: "cuda" and "both" also upload the tables to the current CUDA
+        device when sksig's CUDA cores are available (elsewhere they are skipped).
 
     Returns
     -------
@@ -449,7 +465,9 @@ def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
     """
     dim, degree, planar = _check_prepare(dimension, degree, time_aug, lead_lag, planar,
                                          use_disk, device)
-    tables(dim, degree, planar).native()
+    tb = tables(dim, degree, planar)
+    tb.native()
+    _prepare_gpu(device, tb, ("gathers",))
 
 
 def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
@@ -472,7 +490,8 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
     planar : bool, default=False
         Planar tables.
     device : {"both", "cpu", "cuda"}, default="both"
-        Accepted for compatibility.
+        Where to prepare: "cuda" and "both" also upload the tables to the current CUDA
+        device when sksig's CUDA cores are available (elsewhere they are skipped).
 
     Returns
     -------
@@ -496,4 +515,6 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
     tb.native()
     if method:
         tb.lyndon()
+    levels = "levels_lyndon" if method else "levels_full"
+    _prepare_gpu(device, tb, ("gathers", levels) + (("lyndon",) if method else ()))
 

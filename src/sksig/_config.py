@@ -26,7 +26,8 @@ def show_config(print_out=True):
     -------
     dict
         ``version``, ``python``, ``compiler``, ``openmp``, ``cuda_built``,
-        ``cuda_architectures``, ``cuda_available``, ``cuda_devices`` and more.
+        ``cuda_architectures``, ``cuda_available``, ``cuda_devices``,
+        ``cuda_emulation_built`` and more.
 
     Examples
     --------
@@ -44,6 +45,12 @@ def show_config(print_out=True):
     info["cuda_built"] = cuda.is_built()
     info["cuda_available"] = cuda.is_available()
     info["cuda_devices"] = [cuda.device_name(i) for i in range(cuda.device_count())]
+    try:  # the CPU emulation of the CUDA cores (SKSIG_CUDA_EMULATION=ON, for tests)
+        from sksig.cuda import _emulation  # noqa: F401
+
+        info["cuda_emulation_built"] = True
+    except ImportError:
+        info["cuda_emulation_built"] = False
     if print_out:
         width = max(len(k) for k in info)
         for key, value in info.items():

@@ -6,6 +6,7 @@ from sksig._array import (
     as_array,
     as_path_batch,
     check_same_batch,
+    contiguous,
     strip_scalar_term,
     transformed_dim,
 )
@@ -176,8 +177,10 @@ def prepare_log_sig(dimension, degree, method=2, *, time_aug=False, lead_lag=Fal
         Prepare for the transformed dimension.
     use_disk : bool, default=False
         Accepted for pySigLib compatibility; tables are kept in memory only.
-    device : str, default="both"
-        Accepted for pySigLib compatibility ("cpu", "cuda" or "both").
+    device : {"both", "cpu", "cuda"}, default="both"
+        Where to prepare: "cuda" and "both" also upload the tables of
+        :func:`log_sig_join` to the current CUDA device when sksig's CUDA cores are
+        available (elsewhere they are skipped without error).
 
     Returns
     -------
@@ -208,6 +211,19 @@ def prepare_log_sig(dimension, degree, method=2, *, time_aug=False, lead_lag=Fal
     check_tensor_size(dim, degree)
     if method:
         lyndon_tables(dim, degree)
+    if device != "cpu" and _cuda_available():
+        # The join's tables on the current CUDA device (CPU-only machines skip this).
+        import torch
+
+        from sksig.cuda import _log_sig as gpu
+
+        gpu.device_tables(dim, degree, torch.cuda.current_device())
+
+
+def _cuda_available():
+    from sksig import cuda
+
+    return cuda.is_available()
 
 
 def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs):
@@ -386,20 +402,23 @@ def _log_sig_backprop(derivs, path, degree, *, time_aug=False, lead_lag=False,
     return batch.grad_to_input(grad, n_threads)
 
 
-def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None):
+def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None, *,
+                 as_arrays=None):
+    """Validated join inputs, flattened to (n, length) C-contiguous arrays.
+
+    ``as_arrays(named)`` converts the (name, value) pairs of the array arguments and
+    returns ``(caller, arrays)``; the default makes numpy arrays (the CUDA twin passes
+    one that keeps torch tensors on their device).
+    """
     dimension = check_int(dimension, "dimension", minimum=1)
     degree = check_int(degree, "degree", minimum=1)
     n_threads = resolve_n_jobs(n_jobs)
     check_tensor_size(dimension, degree)
     n_ls = log_sig_length(dimension, degree)
-    caller = None
-    arrays = []
     named = [("log_sig", log_sig), ("displacement", displacement)]
     if d_out is not None:
         named.insert(0, ("d_out", d_out))
-    for name, value in named:
-        array, caller = as_array(value, name, caller=caller, min_ndim=1)
-        arrays.append(array)
+    caller, arrays = (as_arrays or _as_numpy_arrays)(named)
     *grads, ls, disp = arrays
     ls = strip_scalar_term(ls, "log_sig", n_ls)
     # pySigLib drops the first of d + 1 displacement entries (SPEC T6); a displacement
@@ -407,17 +426,26 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None):
     if disp.shape[-1] != dimension:
         raise ValueError(
             f"displacement must have trailing length dimension={dimension}, got shape "
-            f"{disp.shape}"
+            f"{tuple(disp.shape)}"
         )
     check_same_batch(ls.shape[:-1], disp.shape[:-1], "log_sig", "displacement")
-    batch_shape = ls.shape[:-1]
+    batch_shape = tuple(ls.shape[:-1])
     if grads:
         g = strip_scalar_term(grads[0], "d_out", n_ls)
         check_same_batch(g.shape[:-1], batch_shape, "d_out", "log_sig")
-        grads = [np.ascontiguousarray(g.reshape(-1, n_ls))]
+        grads = [contiguous(g.reshape(-1, n_ls))]
     return (dimension, degree, n_threads, n_ls, caller, batch_shape,
-            np.ascontiguousarray(ls.reshape(-1, n_ls)),
-            np.ascontiguousarray(disp.reshape(-1, dimension)), grads)
+            contiguous(ls.reshape(-1, n_ls)), contiguous(disp.reshape(-1, dimension)),
+            grads)
+
+
+def _as_numpy_arrays(named):
+    caller = None
+    arrays = []
+    for name, value in named:
+        array, caller = as_array(value, name, caller=caller, min_ndim=1)
+        arrays.append(array)
+    return caller, arrays
 
 
 @_on_cuda

@@ -23,6 +23,7 @@ from sksig._trees import tables
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
 from sksig.cuda._device_arrays import (
     Paths,
+    Reference,
     finite_result,
     launch,
     native,
@@ -190,6 +191,14 @@ def _device_tables(tb, part, ref):
         return out
 
 
+def prepare(tb, parts):
+    """Upload the table parts of tb to the current CUDA device, for both dtypes."""
+    device = torch.device("cuda", torch.cuda.current_device())
+    for dtype in (torch.float64, torch.float32):
+        for part in parts:
+            _device_tables(tb, part, Reference(device, dtype))
+
+
 def _zero_point_paths(path):
     if isinstance(path, (list, tuple)):
         return False
@@ -326,24 +335,9 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     flat, had_scalar, batch_shape = _bsig_input(bsig, tb.n, ref)
     derivs = tensor(blogsig_derivs, "blogsig_derivs", ref, min_ndim=1)
     check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
-    lyn = None
+    scalar_grad = _cpu._check_log_derivs_length(tb, method, tuple(derivs.shape))
     length = derivs.shape[-1]
-    if method == 0:
-        if length not in (tb.n, tb.n + 1):
-            raise ValueError(
-                f"blogsig_derivs must have trailing length {tb.n} (or {tb.n + 1} with "
-                f"the scalar term first), got shape {tuple(derivs.shape)}"
-            )
-        scalar_grad = length == tb.n + 1
-    else:
-        lyn = _device_tables(tb, "lyndon", ref)
-        if length != lyn["n_lyndon"]:
-            raise ValueError(
-                f"blogsig_derivs must have trailing length {lyn['n_lyndon']} (the "
-                f"method {method} log-signature length), got shape "
-                f"{tuple(derivs.shape)}"
-            )
-        scalar_grad = False
+    lyn = _device_tables(tb, "lyndon", ref) if method else None
     grad = torch.empty_like(flat)
     batch = flat.shape[0]
     if batch:

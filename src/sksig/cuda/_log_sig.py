@@ -11,10 +11,8 @@ import threading
 
 import torch
 
-from sksig._array import check_same_batch
-from sksig._log_sig import log_sig_length
-from sksig._lyndon import check_tensor_size, lyndon_tables
-from sksig._validation import check_int, resolve_n_jobs
+from sksig import _log_sig as _cpu
+from sksig._lyndon import lyndon_tables
 from sksig.cuda._device_arrays import (
     finite_result,
     launch,
@@ -30,7 +28,7 @@ _HANDLES = {}
 _LOCK = threading.Lock()
 
 
-def _tables(dim, degree, device):
+def device_tables(dim, degree, device):
     """Handle of the device tables of (dim, degree) for the launcher module in use."""
     module = native()
     key = (module.__name__, device, dim, degree)
@@ -46,47 +44,15 @@ def _tables(dim, degree, device):
     return handle
 
 
-def _strip_scalar_term(t, name, length):
-    # The rule of sksig._array.strip_scalar_term, on a tensor.
-    n = t.shape[-1] if t.ndim else None
-    if n == length:
-        return t
-    if n == length + 1:
-        return t[..., 1:].contiguous()
-    raise ValueError(
-        f"{name} must have trailing length {length} (or {length + 1} with the "
-        f"scalar term first), got shape {tuple(t.shape)}"
-    )
-
-
 def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None):
-    # The checks of sksig._log_sig._join_inputs, in the same order.
-    dimension = check_int(dimension, "dimension", minimum=1)
-    degree = check_int(degree, "degree", minimum=1)
-    resolve_n_jobs(n_jobs)
-    check_tensor_size(dimension, degree)
-    n_ls = log_sig_length(dimension, degree)
-    named = [("log_sig", log_sig), ("displacement", displacement)]
-    if d_out is not None:
-        named.insert(0, ("d_out", d_out))
-    ref = reference(*(value for _, value in named))
-    arrays = [tensor(value, name, ref, min_ndim=1) for name, value in named]
-    *grads, ls, disp = arrays
-    ls = _strip_scalar_term(ls, "log_sig", n_ls)
-    if disp.shape[-1] != dimension:
-        raise ValueError(
-            f"displacement must have trailing length dimension={dimension}, got shape "
-            f"{tuple(disp.shape)}"
-        )
-    check_same_batch(ls.shape[:-1], disp.shape[:-1], "log_sig", "displacement")
-    batch_shape = tuple(ls.shape[:-1])
-    if grads:
-        g = _strip_scalar_term(grads[0], "d_out", n_ls)
-        check_same_batch(g.shape[:-1], batch_shape, "d_out", "log_sig")
-        grads = [g.reshape(-1, n_ls).contiguous()]
-    ls = ls.reshape(-1, n_ls).contiguous()
-    disp = disp.reshape(-1, dimension).contiguous()
-    return dimension, degree, n_ls, ref, batch_shape, ls, disp, grads
+    # The CPU's checks (same order, same messages), on tensors kept on their device.
+    def as_tensors(named):
+        ref = reference(*(value for _, value in named))
+        return ref, [tensor(value, name, ref, min_ndim=1) for name, value in named]
+
+    dim, degree, _, n_ls, ref, batch_shape, ls, disp, grads = _cpu._join_inputs(
+        log_sig, displacement, dimension, degree, n_jobs, d_out, as_arrays=as_tensors)
+    return dim, degree, n_ls, ref, batch_shape, ls, disp, grads
 
 
 def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
@@ -98,7 +64,8 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
         with launch(ref) as (device, stream):
             native().log_sig_join(
                 ls.dtype == torch.float64, pointer(ls), pointer(disp),
-                pointer(out), ls.shape[0], _tables(dim, degree, device), device, stream)
+                pointer(out), ls.shape[0], device_tables(dim, degree, device), device,
+                stream)
     return finite_result(out).reshape(batch_shape + (n_ls,))
 
 
@@ -113,6 +80,6 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
             native().log_sig_join_backprop(
                 ls.dtype == torch.float64, pointer(grads[0]),
                 pointer(ls), pointer(disp), pointer(grad_ls), pointer(grad_disp),
-                ls.shape[0], _tables(dim, degree, device), device, stream)
+                ls.shape[0], device_tables(dim, degree, device), device, stream)
     return (finite_result(grad_ls).reshape(batch_shape + (n_ls,)),
             finite_result(grad_disp).reshape(batch_shape + (dim,)))

@@ -66,35 +66,43 @@ class _Setup(_cpu._Setup):
         self.no_ragged_grid("k_grid")
         return self.gridtensor(k_grid, "k_grid", batch_shape)
 
-    def _launch(self, name, *args):
+    def _launch(self, name, counts, *args):
+        """Call a launcher: (dtype, x, y, *counts, shapes, orders, kernel, *args)."""
         x, y = self.b1.data, self.b2.data
         with launch(self.ref) as (device, stream):
             getattr(native(), name)(
                 x.dtype == torch.float64,
                 pointer(x),
                 pointer(y),
-                *args[:3],
+                *counts,
                 x.shape[1],
                 y.shape[1],
                 x.shape[2],
                 self.orders,
                 self.kernel,
-                *(_argument(a) for a in args[3:]),
+                *(_argument(a) for a in args),
                 device,
                 stream,
             )
 
-    def forward(self, gram, out, grid):
-        self._launch(
-            "sig_kernel_forward", out.numel(), self.b2.n_paths, gram, out, grid, 0
+    def forward(self, gram, out, grid, symmetric=False):
+        counts = (out.numel(), self.b2.n_paths, gram, symmetric)
+        self._launch("sig_kernel_forward", counts, out, grid, 0)
+
+    def symmetric(self):
+        """A Gram of the paths with themselves, solvable on its upper triangle: equal
+        dyadic orders and equal transformed paths (the CPU's rule)."""
+        x, y = self.b1.data, self.b2.data
+        return (
+            self.orders[0] == self.orders[1]
+            and x.shape == y.shape
+            and bool(torch.equal(x, y))
         )
 
     def backward(self, gram, derivs, grid_derivs, k_grid, gx, gy, gamma, chunk=0):
         self._launch(
             "sig_kernel_backward",
-            self.b1.n_paths,
-            self.b2.n_paths,
-            gram,
+            (self.b1.n_paths, self.b2.n_paths, gram),
             derivs,
             grid_derivs,
             k_grid,
@@ -184,7 +192,9 @@ def sig_kernel_gram(
     out = s.empty(n_pairs)
     grid = s.empty((n_pairs,) + s.grid_shape) if return_grid else None
     if n_pairs:
-        s.forward(True, out, grid)
+        # Like the CPU, a Gram of paths with themselves is solved on i <= j and
+        # mirrored (exactly symmetric); grids are computed for every pair.
+        s.forward(True, out, grid, symmetric=not return_grid and s.symmetric())
     result = grid if return_grid else out
     _check_finite(result, "sig_kernel_gram")
     shape = s.b1.batch_shape + s.b2.batch_shape

@@ -17,9 +17,13 @@
 //      thread per output point, looping over that path's pairs in ascending order (no
 //      atomics, so results are reproducible run to run).
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 
 #include "goursat.cuh"
+#include "common.cuh"
 #include "runtime.cuh"
 #include "sksig/goursat.hpp"
 #include "sksig/static_kernels.hpp"
@@ -31,21 +35,30 @@ namespace {
 
 using i64 = std::int64_t;
 
-#ifndef SKSIG_CUDA_MAX_THREADS
-#define SKSIG_CUDA_MAX_THREADS 512
-#endif
 // Threads per wavefront block (the CPU emulation uses fewer, to exercise the loops).
 constexpr int kMaxThreads = SKSIG_CUDA_MAX_THREADS;
 constexpr int kElementwiseThreads = 256;
 constexpr i64 kScratchBudget = i64(1) << 30;  // default bytes of per-chunk scratch
 constexpr i64 kMaxBlocks = (i64(1) << 31) - 1;
 
-// Pair p of a call -> (index in x, index in y).
+// Pair p of a call -> (index in x, index in y): pairwise (i = j = p), Gram (row-major
+// over nx x ny) or, for a symmetric Gram, the upper triangle i <= j of ny x ny, row-major.
 struct Pairs {
   i64 ny;
   bool gram;
+  bool upper = false;
+  __host__ __device__ static i64 row_start(i64 i, i64 n) { return i * n - i * (i - 1) / 2; }
   __host__ __device__ void operator()(i64 p, i64& i, i64& j) const {
-    if (gram) {
+    if (upper) {
+      // The row from the quadratic formula, then corrected for floating-point rounding.
+      const double m = 2.0 * double(ny) + 1.0;
+      i64 r = static_cast<i64>((m - sqrt(m * m - 8.0 * double(p))) / 2.0);
+      r = r < 0 ? 0 : (r > ny - 1 ? ny - 1 : r);
+      while (r > 0 && row_start(r, ny) > p) --r;
+      while (r + 1 < ny && row_start(r + 1, ny) <= p) ++r;
+      i = r;
+      j = r + (p - row_start(r, ny));
+    } else if (gram) {
       i = p / ny;
       j = p - i * ny;
     } else {
@@ -54,51 +67,16 @@ struct Pairs {
   }
 };
 
-int status_of(cudaError_t err) {
-  if (err == cudaSuccess) return kOk;
-  cudaGetLastError();  // clear a non-sticky error so that later calls can proceed
-  return err == cudaErrorMemoryAllocation ? kOutOfMemory : kCudaError;
+// The full n x n Gram from its upper triangle (row-major, i <= j): exactly symmetric.
+template <class T>
+__global__ void mirror_kernel(const T* __restrict__ upper, i64 n, T* __restrict__ out) {
+  for (i64 e = blockIdx.x * i64(blockDim.x) + threadIdx.x; e < n * n;
+       e += i64(gridDim.x) * blockDim.x) {
+    const i64 r = e / n, c = e - r * n;
+    const i64 a = r < c ? r : c, b = r < c ? c : r;
+    out[e] = upper[Pairs::row_start(a, n) + (b - a)];
+  }
 }
-
-// Stream-ordered scratch buffer, freed (on the stream) when it goes out of scope.
-class Scratch {
- public:
-  explicit Scratch(cudaStream_t s) : stream_(s) {}
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  ~Scratch() {
-    if (ptr_) cudaFreeAsync(ptr_, stream_);
-  }
-  int allocate(size_t bytes) {
-    if (bytes == 0) return kOk;
-    return status_of(cudaMallocAsync(&ptr_, bytes, stream_));
-  }
-  template <class T>
-  T* as() const {
-    return static_cast<T*>(ptr_);
-  }
-
- private:
-  cudaStream_t stream_;
-  void* ptr_ = nullptr;
-};
-
-// Sets the device for the duration of a call and restores the caller's.
-class DeviceGuard {
- public:
-  explicit DeviceGuard(int device) {
-    ok_ = cudaGetDevice(&previous_) == cudaSuccess && cudaSetDevice(device) == cudaSuccess;
-    if (!ok_) cudaGetLastError();
-  }
-  ~DeviceGuard() {
-    if (ok_) cudaSetDevice(previous_);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  int previous_ = 0;
-  bool ok_ = false;
-};
 
 unsigned elementwise_blocks(i64 n) {
   return static_cast<unsigned>(
@@ -141,20 +119,15 @@ __device__ T* diagonal_buffer(T* global, i64 size) {
   return global ? global + blockIdx.x * 3 * size : shared;
 }
 
-// One block per pair lp: K[i, j] = (K[i-1, j] + K[i, j-1]) A - K[i-1, j-1] B on
-// anti-diagonal s = i + j, with the coefficients of the cell (i-1, j-1). Diagonals are
-// indexed by the row i (size M1 + 1). Diagonal s is written into slot s % 3, which last
-// held diagonal s - 3, read for the last time at step s - 1 (before its barrier).
-template <class T>
-__global__ void __launch_bounds__(kMaxThreads)
-    forward_kernel(const T* __restrict__ delta, GoursatShape sh, T f, T* diag_global,
-                   T* __restrict__ out, T* __restrict__ grid) {
-  const i64 lp = blockIdx.x;
-  const i64 n1 = sh.L1 - 1, n2 = sh.L2 - 1, M1 = sh.M1(), M2 = sh.M2();
-  const i64 size = M1 + 1;
-  T* buf = diagonal_buffer(diag_global, size);
-  const T* dl = delta + lp * n1 * n2;
-  T* g = grid ? grid + lp * (M1 + 1) * (M2 + 1) : nullptr;
+// The wavefront of one pair, run by one block: K[i, j] = (K[i-1, j] + K[i, j-1]) A -
+// K[i-1, j-1] B on anti-diagonal s = i + j, with the coefficients of f Delta of the cell
+// (i-1, j-1), given by fdelta(i-1, j-1). Diagonals are indexed by the row i (size
+// M1 + 1). Diagonal s is written into slot s % 3, which last held diagonal s - 3, read
+// for the last time at step s - 1 (before its barrier).
+template <class T, class CellDelta>
+__device__ void forward_sweep(const GoursatShape& sh, T* buf, const CellDelta& fdelta,
+                              T* out, T* g) {
+  const i64 M1 = sh.M1(), M2 = sh.M2(), size = M1 + 1;
   for (i64 s = 0; s <= M1 + M2; ++s) {
     T* cur = buf + (s % 3) * size;
     const T* prev = buf + ((s + 2) % 3) * size;   // diagonal s - 1
@@ -165,15 +138,66 @@ __global__ void __launch_bounds__(kMaxThreads)
       T v = T(1);
       if (i > 0 && j > 0) {
         T a, b;
-        cell_coefficients(f * dl[((i - 1) >> sh.lam1) * n2 + ((j - 1) >> sh.lam2)], a, b);
+        cell_coefficients(fdelta(i - 1, j - 1), a, b);
         v = (prev[i - 1] + prev[i]) * a - prev2[i - 1] * b;
       }
       cur[i] = v;
       if (g) g[i * (M2 + 1) + j] = v;
-      if (out && i == M1 && j == M2) out[lp] = v;
+      if (out && i == M1 && j == M2) *out = v;
     }
     __syncthreads();
   }
+}
+
+// One block per pair lp of the chunk, Delta read from the delta_kernel's scratch.
+template <class T>
+__global__ void __launch_bounds__(kMaxThreads)
+    forward_kernel(const T* __restrict__ delta, GoursatShape sh, T f, T* diag_global,
+                   T* __restrict__ out, T* __restrict__ grid) {
+  const i64 lp = blockIdx.x;
+  const i64 n2 = sh.n2();
+  const T* dl = delta + lp * sh.n1() * n2;
+  auto fdelta = [&](i64 r, i64 c) { return f * dl[(r >> sh.lam1) * n2 + (c >> sh.lam2)]; };
+  forward_sweep(sh, diagonal_buffer(diag_global, sh.M1() + 1), fdelta,
+                out ? out + lp : nullptr, grid ? grid + lp * sh.grid_size() : nullptr);
+}
+
+// Linear static kernels without a Delta scratch: the block stages both paths'
+// increments in shared memory, transposed (channel-major, so that the threads of an
+// anti-diagonal read consecutive addresses), and each cell computes its
+// Delta = scale <dx_p, dy_q> in delta_kernel's operation order (the same values).
+// Shared layout: 3 (M1 + 1) diagonal entries, then dx (d x n1), then dy (d x n2).
+template <class T>
+__global__ void __launch_bounds__(kMaxThreads)
+    fused_linear_forward_kernel(const T* __restrict__ x, const T* __restrict__ y,
+                                Pairs pairs, i64 p0, GoursatShape sh, T f, T scale,
+                                T* __restrict__ out, T* __restrict__ grid) {
+  const i64 lp = blockIdx.x;
+  const i64 n1 = sh.n1(), n2 = sh.n2(), d = sh.d;
+  i64 i, j;
+  pairs(p0 + lp, i, j);
+  SKSIG_DYNAMIC_SHARED(T, shared);
+  T* dx = shared + 3 * (sh.M1() + 1);
+  T* dy = dx + d * n1;
+  const T* xa = x + i * sh.L1 * d;
+  const T* yb = y + j * sh.L2 * d;
+  for (i64 e = threadIdx.x; e < d * n1; e += blockDim.x) {
+    const i64 c = e / n1, p = e - c * n1;
+    dx[e] = xa[(p + 1) * d + c] - xa[p * d + c];
+  }
+  for (i64 e = threadIdx.x; e < d * n2; e += blockDim.x) {
+    const i64 c = e / n2, q = e - c * n2;
+    dy[e] = yb[(q + 1) * d + c] - yb[q * d + c];
+  }
+  __syncthreads();
+  auto fdelta = [&](i64 r, i64 c) {
+    const i64 p = r >> sh.lam1, q = c >> sh.lam2;
+    T acc = 0;
+    for (i64 k = 0; k < d; ++k) acc += dx[k * n1 + p] * dy[k * n2 + q];
+    return f * (scale * acc);
+  };
+  forward_sweep(sh, shared, fdelta, out ? out + lp : nullptr,
+                grid ? grid + lp * sh.grid_size() : nullptr);
 }
 
 // Adjoint sweep of pair lp (SPEC.md 5, steps 2-4) over diagonals s = M1 + M2 .. 2 of the
@@ -315,13 +339,13 @@ struct Wavefront {
   unsigned threads = 32;
   size_t shared = 0;  // dynamic shared bytes (0 with global diagonals)
   bool global_diagonals = false;
+  int optin = 0;  // the device's opt-in limit of shared bytes per block
 
   int setup(const GoursatShape& sh, int device) {
     const i64 rows = sh.M1() + 1, width = std::min(sh.M1(), sh.M2()) + 1;
     threads = static_cast<unsigned>(
         std::min<i64>(kMaxThreads, std::max<i64>(32, (width + 31) / 32 * 32)));
     const i64 bytes = 3 * rows * static_cast<i64>(sizeof(T));
-    int optin = 0;
     int status = status_of(
         cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
     if (status != kOk) return status;
@@ -343,6 +367,18 @@ struct Wavefront {
   }
 };
 
+// Dynamic shared bytes of fused_linear_forward_kernel for this shape, or 0 when the
+// fused wavefront does not apply: non-linear static kernel, staged increments beyond the
+// opt-in limit, or SKSIG_CUDA_DELTA=scratch (which keeps the materialised Delta, to
+// compare the two designs in benchmarks/bench_cuda.py).
+template <class T>
+i64 fused_shared_bytes(const GoursatShape& sh, const StaticKernel<T>& k, int optin) {
+  const char* choice = std::getenv("SKSIG_CUDA_DELTA");
+  if (!k.is_linear() || (choice && std::strcmp(choice, "scratch") == 0)) return 0;
+  const i64 bytes = (3 * (sh.M1() + 1) + sh.d * (sh.n1() + sh.n2())) * i64(sizeof(T));
+  return bytes <= optin ? bytes : 0;
+}
+
 bool valid_shape(const GoursatShape& sh) {
   return sh.L1 >= 1 && sh.L2 >= 1 && sh.d >= 1 && sh.lam1 >= 0 && sh.lam2 >= 0 &&
          sh.lam1 < 31 && sh.lam2 < 31;
@@ -354,9 +390,9 @@ i64 pick_chunk(i64 chunk, i64 n_pairs, i64 bytes_per_pair) {
 }
 
 template <class T>
-int forward_impl(const T* x, const T* y, i64 n_pairs, i64 ny, bool gram, GoursatShape sh,
-                 KernelParams kp, T* out, T* grid, i64 chunk, int device,
-                 cudaStream_t stream) {
+int forward_pairs(const T* x, const T* y, i64 n_pairs, Pairs pairs, GoursatShape sh,
+                  KernelParams kp, T* out, T* grid, i64 chunk, int device,
+                  cudaStream_t stream) {
   if (!valid_shape(sh) || n_pairs < 0) return kInvalidArgument;
   if (n_pairs == 0) return kOk;
   DeviceGuard guard(device);
@@ -366,6 +402,24 @@ int forward_impl(const T* x, const T* y, i64 n_pairs, i64 ny, bool gram, Goursat
   Wavefront<T> wf;
   int status = wf.setup(sh, device);
   if (status != kOk) return status;
+  if (const i64 fused = fused_shared_bytes(sh, k, wf.optin)) {
+    if (fused > 48 * 1024) {
+      status = status_of(cudaFuncSetAttribute(fused_linear_forward_kernel<T>,
+                                              cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                              static_cast<int>(fused)));
+      if (status != kOk) return status;
+    }
+    for (i64 p0 = 0; p0 < n_pairs; p0 += kMaxBlocks) {
+      const i64 count = std::min(kMaxBlocks, n_pairs - p0);
+      SKSIG_LAUNCH(fused_linear_forward_kernel<T>, static_cast<unsigned>(count), wf.threads,
+                   static_cast<size_t>(fused), stream)(
+          x, y, pairs, p0, sh, f, k.linear_scale(), out + p0,
+          grid ? grid + p0 * sh.grid_size() : nullptr);
+      status = status_of(cudaGetLastError());
+      if (status != kOk) return status;
+    }
+    return kOk;
+  }
   const i64 n_delta = sh.n1() * sh.n2(), n_diag = wf.global_elements(sh);
   chunk = pick_chunk(chunk, n_pairs, (n_delta + n_diag) * i64(sizeof(T)));
   Scratch scratch(stream);
@@ -373,17 +427,43 @@ int forward_impl(const T* x, const T* y, i64 n_pairs, i64 ny, bool gram, Goursat
   if (status != kOk) return status;
   T* delta = scratch.as<T>();
   T* diag = wf.global_diagonals ? delta + chunk * n_delta : nullptr;
-  const Pairs pairs{ny, gram};
   for (i64 p0 = 0; p0 < n_pairs; p0 += chunk) {
     const i64 count = std::min(chunk, n_pairs - p0);
     if (count * n_delta > 0)
-      SKSIG_LAUNCH(delta_kernel<T>, elementwise_blocks(count * n_delta), kElementwiseThreads, 0, stream)(x, y, pairs, p0, count, sh, k, delta);
+      SKSIG_LAUNCH(delta_kernel<T>, elementwise_blocks(count * n_delta), kElementwiseThreads,
+                   0, stream)(x, y, pairs, p0, count, sh, k, delta);
     SKSIG_LAUNCH(forward_kernel<T>, static_cast<unsigned>(count), wf.threads, wf.shared, stream)(
         delta, sh, f, diag, out + p0, grid ? grid + p0 * sh.grid_size() : nullptr);
     status = status_of(cudaGetLastError());
     if (status != kOk) return status;
   }
   return kOk;
+}
+
+// A call of sig_kernel_forward. symmetric: a Gram of x with itself (y == x in content,
+// equal dyadic orders, no grids): only the upper triangle is solved, then mirrored.
+template <class T>
+int forward_impl(const T* x, const T* y, i64 n_pairs, i64 ny, bool gram, bool symmetric,
+                 GoursatShape sh, KernelParams kp, T* out, T* grid, i64 chunk, int device,
+                 cudaStream_t stream) {
+  if (!symmetric)
+    return forward_pairs(x, y, n_pairs, Pairs{ny, gram}, sh, kp, out, grid, chunk, device,
+                         stream);
+  if (!gram || grid || ny < 0 || n_pairs != ny * ny || sh.L1 != sh.L2 || sh.lam1 != sh.lam2)
+    return kInvalidArgument;
+  if (n_pairs == 0) return kOk;
+  DeviceGuard guard(device);
+  if (!guard.ok()) return kCudaError;
+  const i64 n_upper = ny * (ny + 1) / 2;
+  Scratch upper(stream);
+  int status = upper.allocate(static_cast<size_t>(n_upper) * sizeof(T));
+  if (status != kOk) return status;
+  status = forward_pairs(x, x, n_upper, Pairs{ny, true, true}, sh, kp, upper.as<T>(),
+                         static_cast<T*>(nullptr), chunk, device, stream);
+  if (status != kOk) return status;
+  SKSIG_LAUNCH(mirror_kernel<T>, elementwise_blocks(n_pairs), kElementwiseThreads, 0,
+               stream)(upper.as<T>(), ny, out);
+  return status_of(cudaGetLastError());
 }
 
 template <class T>
@@ -423,30 +503,34 @@ int backward_impl(const T* x, const T* y, i64 nx, i64 ny, bool gram, GoursatShap
     const i64 count = std::min(chunk, n_pairs - p0);
     T* G = gamma ? gamma + p0 * n_delta : gbuf;
     if (count * n_delta > 0)
-      SKSIG_LAUNCH(delta_kernel<T>, elementwise_blocks(count * n_delta), kElementwiseThreads, 0, stream)(x, y, pairs, p0, count, sh, k, delta);
+      SKSIG_LAUNCH(delta_kernel<T>, elementwise_blocks(count * n_delta), kElementwiseThreads,
+                   0, stream)(x, y, pairs, p0, count, sh, k, delta);
     if (k_grid) {
       status = status_of(cudaMemcpyAsync(K, k_grid + p0 * cells, count * cells * sizeof(T),
                                          cudaMemcpyDeviceToDevice, stream));
       if (status != kOk) return status;
     } else {
-      SKSIG_LAUNCH(forward_kernel<T>, static_cast<unsigned>(count), wf.threads, wf.shared, stream)(
-          delta, sh, f, diag, nullptr, K);
+      SKSIG_LAUNCH(forward_kernel<T>, static_cast<unsigned>(count), wf.threads, wf.shared,
+                   stream)(delta, sh, f, diag, nullptr, K);
     }
-    SKSIG_LAUNCH(adjoint_kernel<T>, static_cast<unsigned>(count), wf.threads, wf.shared, stream)(
-        delta, sh, f, diag, K, grid_derivs ? derivs + p0 * cells : nullptr,
-        grid_derivs ? nullptr : derivs + p0);
+    SKSIG_LAUNCH(adjoint_kernel<T>, static_cast<unsigned>(count), wf.threads, wf.shared,
+                 stream)(delta, sh, f, diag, K, grid_derivs ? derivs + p0 * cells : nullptr,
+                         grid_derivs ? nullptr : derivs + p0);
     if (count * n_delta > 0)
-      SKSIG_LAUNCH(gamma_kernel<T>, elementwise_blocks(count * n_delta), kElementwiseThreads, 0, stream)(K, sh, f, count, G);
+      SKSIG_LAUNCH(gamma_kernel<T>, elementwise_blocks(count * n_delta), kElementwiseThreads,
+                   0, stream)(K, sh, f, count, G);
     if (gx) {
       const i64 o_lo = gram ? p0 / ny : p0;
       const i64 n_out = gram ? (p0 + count - 1) / ny - o_lo + 1 : count;
-      SKSIG_LAUNCH(chain_kernel<T>, elementwise_blocks(n_out * sh.L1), kElementwiseThreads, 0, stream)(
-          G, x, y, sh.L1, sh.L2, sh.d, k, pairs, true, o_lo, n_out, p0, count, gx);
+      SKSIG_LAUNCH(chain_kernel<T>, elementwise_blocks(n_out * sh.L1), kElementwiseThreads,
+                   0, stream)(G, x, y, sh.L1, sh.L2, sh.d, k, pairs, true, o_lo, n_out, p0,
+                              count, gx);
     }
     if (gy) {
       const i64 o_lo = gram ? 0 : p0, n_out = gram ? ny : count;
-      SKSIG_LAUNCH(chain_kernel<T>, elementwise_blocks(n_out * sh.L2), kElementwiseThreads, 0, stream)(
-          G, y, x, sh.L2, sh.L1, sh.d, k, pairs, false, o_lo, n_out, p0, count, gy);
+      SKSIG_LAUNCH(chain_kernel<T>, elementwise_blocks(n_out * sh.L2), kElementwiseThreads,
+                   0, stream)(G, y, x, sh.L2, sh.L1, sh.d, k, pairs, false, o_lo, n_out, p0,
+                              count, gy);
     }
     status = status_of(cudaGetLastError());
     if (status != kOk) return status;
@@ -457,17 +541,17 @@ int backward_impl(const T* x, const T* y, i64 nx, i64 ny, bool gram, GoursatShap
 }  // namespace
 
 int sig_kernel_forward(bool dbl, const void* x, const void* y, std::int64_t n_pairs,
-                       std::int64_t ny, bool gram, GoursatShape sh, KernelParams kernel,
-                       void* out, void* grid, std::int64_t chunk, int device,
-                       void* stream) noexcept {
+                       std::int64_t ny, bool gram, bool symmetric, GoursatShape sh,
+                       KernelParams kernel, void* out, void* grid, std::int64_t chunk,
+                       int device, void* stream) noexcept {
   return guarded([&] {
     auto s = static_cast<cudaStream_t>(stream);
     if (dbl)
       return forward_impl(static_cast<const double*>(x), static_cast<const double*>(y),
-                          n_pairs, ny, gram, sh, kernel, static_cast<double*>(out),
+                          n_pairs, ny, gram, symmetric, sh, kernel, static_cast<double*>(out),
                           static_cast<double*>(grid), chunk, device, s);
     return forward_impl(static_cast<const float*>(x), static_cast<const float*>(y), n_pairs,
-                        ny, gram, sh, kernel, static_cast<float*>(out),
+                        ny, gram, symmetric, sh, kernel, static_cast<float*>(out),
                         static_cast<float*>(grid), chunk, device, s);
   });
 }

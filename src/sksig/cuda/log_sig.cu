@@ -42,6 +42,7 @@
 #include <vector>
 
 #include "log_sig.cuh"
+#include "common.cuh"
 #include "runtime.cuh"
 #include "sksig/status.hpp"
 
@@ -51,9 +52,6 @@ namespace {
 
 using i64 = std::int64_t;
 
-#ifndef SKSIG_CUDA_MAX_THREADS
-#define SKSIG_CUDA_MAX_THREADS 512
-#endif
 constexpr int kMaxThreads = SKSIG_CUDA_MAX_THREADS < 256 ? SKSIG_CUDA_MAX_THREADS : 256;
 constexpr i64 kScratchBudget = i64(1) << 30;  // bytes of global scratch per call
 #ifdef SKSIG_CUDA_EMULATION
@@ -61,52 +59,6 @@ constexpr i64 kMaxBlocks = 16;  // so that tests run several items per block
 #else
 constexpr i64 kMaxBlocks = i64(1) << 20;
 #endif
-
-int status_of(cudaError_t err) {
-  if (err == cudaSuccess) return kOk;
-  cudaGetLastError();  // clear a non-sticky error so that later calls can proceed
-  return err == cudaErrorMemoryAllocation ? kOutOfMemory : kCudaError;
-}
-
-// Stream-ordered scratch buffer, freed (on the stream) when it goes out of scope.
-class Scratch {
- public:
-  explicit Scratch(cudaStream_t s) : stream_(s) {}
-  Scratch(const Scratch&) = delete;
-  Scratch& operator=(const Scratch&) = delete;
-  ~Scratch() {
-    if (ptr_) cudaFreeAsync(ptr_, stream_);
-  }
-  int allocate(size_t bytes) {
-    if (bytes == 0) return kOk;
-    return status_of(cudaMallocAsync(&ptr_, bytes, stream_));
-  }
-  template <class T>
-  T* as() const {
-    return static_cast<T*>(ptr_);
-  }
-
- private:
-  cudaStream_t stream_;
-  void* ptr_ = nullptr;
-};
-
-// Sets the device for the duration of a call and restores the caller's.
-class DeviceGuard {
- public:
-  explicit DeviceGuard(int device) {
-    ok_ = cudaGetDevice(&previous_) == cudaSuccess && cudaSetDevice(device) == cudaSuccess;
-    if (!ok_) cudaGetLastError();
-  }
-  ~DeviceGuard() {
-    if (ok_) cudaSetDevice(previous_);
-  }
-  bool ok() const { return ok_; }
-
- private:
-  int previous_ = 0;
-  bool ok_ = false;
-};
 
 // Device tables of one (dim, degree), all pointers into one device allocation.
 struct Tables {

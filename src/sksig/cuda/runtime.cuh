@@ -9,7 +9,8 @@
 // kernel<<<grid, block, shared, stream>>>(args...) becomes SKSIG_LAUNCH(...)(args...).
 #define SKSIG_LAUNCH(kernel, grid, block, shared, stream) \
   ::sksig::emulation::Launch((kernel), (grid), (block), (shared), (stream))
-#define SKSIG_DYNAMIC_SHARED(T, name) T* name = static_cast<T*>(::sksig::emulation::dynamic_shared())
+#define SKSIG_DYNAMIC_SHARED(T, name) \
+  T* name = static_cast<T*>(::sksig::emulation::dynamic_shared())
 #else
 #include <cuda_runtime.h>
 #define SKSIG_LAUNCH(kernel, grid, block, shared, stream) \
