@@ -23,7 +23,8 @@ for stage in "$@"; do
   case "$stage" in
     build)
       CUDAARCHS="${CUDAARCHS:-90}" SKSIG_CUDA=ON python3 -m pip install -q \
-        --no-build-isolation --no-deps -e . 2>&1 | tee "$OUT/build.log" | tail -20
+        --no-build-isolation --no-deps -e . 2>&1 | tee "$OUT/build.log" | tail -20 \
+        || { status=1; continue; }
       python3 -c "import sksig; sksig.show_config()" | tee -a "$OUT/build.log"
       ;;
     test)
