@@ -73,8 +73,12 @@ class Target:
                     emulation.emulation_control(order, 0)
                     try:
                         results.append(twin(*args, **kwargs))
-                    finally:
+                    except Exception as exc:  # a fault surfaces as a CUDA error
                         fault = emulation.emulation_control(0, 0)
+                        if fault:
+                            raise AssertionError(f"{name}: {fault}") from exc
+                        raise
+                    fault = emulation.emulation_control(0, 0)
                     assert fault == "", f"{name}: {fault}"
             assert _same(*results), f"{name}: the result depends on the thread order"
             return results[0]

@@ -8,7 +8,8 @@
 // of every barrier phase: ascending, descending or seeded random. A kernel whose result
 // depends on that order has a race (between two threads of one phase, what racecheck
 // flags, or between blocks of one launch), so tests compare schedules bitwise. Threads
-// that return leave later barriers (as on Volta and newer). Static __shared__ arrays are
+// that return leave later barriers (as on Volta and newer); threads of one phase waiting
+// at different __syncthreads (a barrier in divergent code) are a fault. Static __shared__ arrays are
 // function statics: they keep the previous block's values instead of garbage, so prefer
 // dynamic shared memory (SKSIG_DYNAMIC_SHARED), which is NaN-poisoned for every block.
 //
@@ -154,8 +155,10 @@ inline void* dynamic_shared() { return t_dynamic_shared; }
 void run(dim3 grid, dim3 block, std::size_t shared, const void* kernel,
          const std::function<void()>& body);
 
-// __syncthreads(): the running fiber waits for the next barrier phase.
-void barrier();
+// __syncthreads() at file:line: the running fiber waits for the next barrier phase. All
+// the threads of a phase must wait at the same __syncthreads; a phase that gathers
+// threads from different ones (a barrier in divergent code) is a fault.
+void barrier(const char* file, int line);
 
 // kernel<<<grid, block, shared, stream>>>(args...) as Launch(kernel, grid, ...)(args...).
 template <class... P>
@@ -180,7 +183,7 @@ class Launch {
 }  // namespace emulation
 }  // namespace sksig
 
-inline void __syncthreads() { sksig::emulation::barrier(); }
+#define __syncthreads() ::sksig::emulation::barrier(__FILE__, __LINE__)
 inline void __threadfence() {}
 
 // One thread runs at a time, so atomics are plain read-modify-writes.

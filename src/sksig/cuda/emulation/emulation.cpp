@@ -6,7 +6,9 @@
 // few instructions (callee-saved registers and the stack pointer); elsewhere it is
 // ucontext's swapcontext, which also saves the signal mask (a system call) and is slower.
 #include <algorithm>
+#include <cstring>
 #include <memory>
+#include <string>
 #include <random>
 #include <vector>
 
@@ -66,6 +68,8 @@ struct Fiber {
   ucontext_t context;
 #endif
   unsigned index = 0;
+  const char* barrier_file = nullptr;  // where the fiber waits
+  int barrier_line = 0;
 };
 
 struct Block {
@@ -167,11 +171,29 @@ void arrange(std::vector<unsigned>& order, std::mt19937& rng) {
   }
 }
 
+// Every thread of the next phase waits at the same __syncthreads.
+void check_same_barrier(const Block& b) {
+  if (b.arrived.empty()) return;
+  const Fiber& first = b.fibers[b.arrived[0]];
+  for (unsigned t : b.arrived) {
+    const Fiber& f = b.fibers[t];
+    if (f.barrier_line != first.barrier_line ||
+        std::strcmp(f.barrier_file, first.barrier_file) != 0) {
+      set_fault(std::string("threads of one block wait at different __syncthreads (") +
+                first.barrier_file + ":" + std::to_string(first.barrier_line) + " and " +
+                f.barrier_file + ":" + std::to_string(f.barrier_line) + ")");
+      return;
+    }
+  }
+}
+
 }  // namespace
 
-void barrier() {
+void barrier(const char* file, int line) {
   Block& b = *t_block;
   Fiber& self = *b.running;
+  self.barrier_file = file;
+  self.barrier_line = line;
   b.arrived.push_back(self.index);
   to_scheduler(self);
 }
@@ -223,6 +245,7 @@ void run(dim3 grid, dim3 block, std::size_t shared, const void* kernel,
         threadIdx = dim3(t % block.x, (t / block.x) % block.y, t / (block.x * block.y));
         resume(b, b.fibers[t]);
       }
+      check_same_barrier(b);
       order.swap(b.arrived);
     }
   }
