@@ -9,9 +9,10 @@
 // depends on that order has a race (between two threads of one phase, what racecheck
 // flags, or between blocks of one launch), so tests compare schedules bitwise. Threads
 // that return leave later barriers (as on Volta and newer); threads of one phase waiting
-// at different __syncthreads (a barrier in divergent code) are a fault. Static __shared__ arrays are
-// function statics: they keep the previous block's values instead of garbage, so prefer
-// dynamic shared memory (SKSIG_DYNAMIC_SHARED), which is NaN-poisoned for every block.
+// at different __syncthreads (a barrier in divergent code) are a fault. Static
+// __shared__ arrays are function statics: they keep the previous block's values instead
+// of garbage, so prefer dynamic shared memory (SKSIG_DYNAMIC_SHARED), which is
+// NaN-poisoned for every block.
 //
 // Memory. "Device" memory is host memory: pointers may be dereferenced on the host.
 // Allocations are filled with 0xFF bytes (NaN for floats), so reading scratch before
