@@ -541,7 +541,8 @@ int build_tables(int dim, int degree, i64 m, const i64* pos, const i64* tri_ptr,
   std::vector<std::tuple<i64, i64, double>> by_pos;
   by_pos.reserve(n_exp);
   for (i64 w = 0; w < m; ++w)
-    for (i64 p = exp_ptr[w]; p < exp_ptr[w + 1]; ++p) by_pos.emplace_back(exp_pos[p], w, exp_val[p]);
+    for (i64 p = exp_ptr[w]; p < exp_ptr[w + 1]; ++p)
+      by_pos.emplace_back(exp_pos[p], w, exp_val[p]);
   std::stable_sort(by_pos.begin(), by_pos.end(), [](const auto& a, const auto& b) {
     return std::get<0>(a) < std::get<0>(b);
   });
