@@ -464,3 +464,20 @@ def test_cpu_inputs_never_reach_the_cuda_layer(rng, monkeypatch):
     x = _paths(rng, (2, 4, 2))
     assert sksig.sig_kernel(x, x, 0).shape == (2,)
     assert sksig.sig_kernel(torch.from_numpy(x), torch.from_numpy(x), 0).shape == (2,)
+
+
+@pytest.mark.cuda
+def test_bad_delta_choice_and_emulation_controls_are_rejected(
+    cuda_target, monkeypatch, rng
+):
+    on = cuda_target
+    x = on.put(_paths(rng, (2, 4, 2)))
+    monkeypatch.setenv("SKSIG_CUDA_DELTA", "scrach")
+    with pytest.raises(ValueError, match='SKSIG_CUDA_DELTA must be "fused" or'):
+        on.sig_kernel(x, x, 0)
+    if on.kind == "emulated":
+        from sksig.cuda import _emulation
+
+        with pytest.raises(ValueError, match="emulation_control"):
+            _emulation.emulation_control(3, 0)
+        assert _emulation.emulation_control(0, 0) == ""

@@ -31,8 +31,8 @@ cdef extern from "sksig/goursat.hpp" namespace "sksig" nogil:
 cdef extern from "goursat.cuh" namespace "sksig::cuda" nogil:
     int c_forward "sksig::cuda::sig_kernel_forward"(
         cbool dbl, const void* x, const void* y, int64_t n_pairs, int64_t ny, cbool gram,
-        cbool symmetric, GoursatShape sh, KernelParams kernel, void* out, void* grid,
-        int64_t chunk, int device, void* stream) noexcept
+        cbool symmetric, GoursatShape sh, KernelParams kernel, cbool fused_delta,
+        void* out, void* grid, int64_t chunk, int device, void* stream) noexcept
     int c_backward "sksig::cuda::sig_kernel_backward"(
         cbool dbl, const void* x, const void* y, int64_t nx, int64_t ny, cbool gram,
         GoursatShape sh, KernelParams kernel, const void* derivs, cbool grid_derivs,
@@ -85,16 +85,18 @@ cdef KernelParams _kernel(tuple kernel):
 
 def sig_kernel_forward(bint dbl, uintptr_t x, uintptr_t y, int64_t n_pairs, int64_t ny,
                        bint gram, bint symmetric, int64_t L1, int64_t L2, int64_t d,
-                       tuple orders, tuple kernel, uintptr_t out, uintptr_t grid,
-                       int64_t chunk, int device, uintptr_t stream):
+                       tuple orders, tuple kernel, bint fused_delta, uintptr_t out,
+                       uintptr_t grid, int64_t chunk, int device, uintptr_t stream):
     """Kernels of n_pairs pairs into out (and their grids into grid unless it is 0);
-    symmetric: a Gram of x with itself, solved on the upper triangle."""
+    symmetric: a Gram of x with itself, solved on the upper triangle; fused_delta:
+    linear kernels compute Delta inside the wavefront."""
     cdef int status
     cdef GoursatShape sh = _shape(L1, L2, d, orders)
     cdef KernelParams k = _kernel(kernel)
     with nogil:
         status = c_forward(dbl, <const void*>x, <const void*>y, n_pairs, ny, gram, symmetric,
-                           sh, k, <void*>out, <void*>grid, chunk, device, <void*>stream)
+                           sh, k, fused_delta, <void*>out, <void*>grid, chunk, device,
+                           <void*>stream)
     raise_for_status(status, "sig_kernel (CUDA)")
 
 

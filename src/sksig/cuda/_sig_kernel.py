@@ -8,6 +8,8 @@ kernel, the PDE and its adjoint run in goursat.cu on the caller's current stream
 results are tensors on the inputs' device. ``n_jobs`` is validated and ignored.
 """
 
+import os
+
 import torch
 
 from sksig import _sig_kernel as _cpu
@@ -87,7 +89,7 @@ class _Setup(_cpu._Setup):
 
     def forward(self, gram, out, grid, symmetric=False):
         counts = (out.numel(), self.b2.n_paths, gram, symmetric)
-        self._launch("sig_kernel_forward", counts, out, grid, 0)
+        self._launch("sig_kernel_forward", counts, _fused_delta(), out, grid, 0)
 
     def symmetric(self):
         """A Gram of the paths with themselves, solvable on its upper triangle: equal
@@ -111,6 +113,18 @@ class _Setup(_cpu._Setup):
             gamma,
             chunk,
         )
+
+
+def _fused_delta():
+    """SKSIG_CUDA_DELTA: "fused" (default) lets linear kernels compute Delta inside the
+    wavefront; "scratch" keeps the materialised Delta (to compare the two designs)."""
+    choice = os.environ.get("SKSIG_CUDA_DELTA", "fused")
+    if choice not in ("fused", "scratch"):
+        raise ValueError(
+            f'the environment variable SKSIG_CUDA_DELTA must be "fused" or "scratch", '
+            f"got {choice!r}"
+        )
+    return choice == "fused"
 
 
 def _argument(a):

@@ -19,8 +19,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <cstring>
 
 #include "goursat.cuh"
 #include "common.cuh"
@@ -368,13 +366,13 @@ struct Wavefront {
 };
 
 // Dynamic shared bytes of fused_linear_forward_kernel for this shape, or 0 when the
-// fused wavefront does not apply: non-linear static kernel, staged increments beyond the
-// opt-in limit, or SKSIG_CUDA_DELTA=scratch (which keeps the materialised Delta, to
-// compare the two designs in benchmarks/bench_cuda.py).
+// fused wavefront does not apply: not allowed by the caller (SKSIG_CUDA_DELTA=scratch,
+// to compare the two designs in benchmarks/bench_cuda.py), non-linear static kernel, or
+// staged increments beyond the opt-in limit.
 template <class T>
-i64 fused_shared_bytes(const GoursatShape& sh, const StaticKernel<T>& k, int optin) {
-  const char* choice = std::getenv("SKSIG_CUDA_DELTA");
-  if (!k.is_linear() || (choice && std::strcmp(choice, "scratch") == 0)) return 0;
+i64 fused_shared_bytes(const GoursatShape& sh, const StaticKernel<T>& k, int optin,
+                       bool allow_fused) {
+  if (!allow_fused || !k.is_linear()) return 0;
   const i64 bytes = (3 * (sh.M1() + 1) + sh.d * (sh.n1() + sh.n2())) * i64(sizeof(T));
   return bytes <= optin ? bytes : 0;
 }
@@ -391,8 +389,8 @@ i64 pick_chunk(i64 chunk, i64 n_pairs, i64 bytes_per_pair) {
 
 template <class T>
 int forward_pairs(const T* x, const T* y, i64 n_pairs, Pairs pairs, GoursatShape sh,
-                  KernelParams kp, T* out, T* grid, i64 chunk, int device,
-                  cudaStream_t stream) {
+                  KernelParams kp, bool allow_fused, T* out, T* grid, i64 chunk,
+                  int device, cudaStream_t stream) {
   if (!valid_shape(sh) || n_pairs < 0) return kInvalidArgument;
   if (n_pairs == 0) return kOk;
   DeviceGuard guard(device);
@@ -402,7 +400,7 @@ int forward_pairs(const T* x, const T* y, i64 n_pairs, Pairs pairs, GoursatShape
   Wavefront<T> wf;
   int status = wf.setup(sh, device);
   if (status != kOk) return status;
-  if (const i64 fused = fused_shared_bytes(sh, k, wf.optin)) {
+  if (const i64 fused = fused_shared_bytes(sh, k, wf.optin, allow_fused)) {
     if (fused > 48 * 1024) {
       status = status_of(cudaFuncSetAttribute(fused_linear_forward_kernel<T>,
                                               cudaFuncAttributeMaxDynamicSharedMemorySize,
@@ -444,11 +442,11 @@ int forward_pairs(const T* x, const T* y, i64 n_pairs, Pairs pairs, GoursatShape
 // equal dyadic orders, no grids): only the upper triangle is solved, then mirrored.
 template <class T>
 int forward_impl(const T* x, const T* y, i64 n_pairs, i64 ny, bool gram, bool symmetric,
-                 GoursatShape sh, KernelParams kp, T* out, T* grid, i64 chunk, int device,
-                 cudaStream_t stream) {
+                 GoursatShape sh, KernelParams kp, bool allow_fused, T* out, T* grid,
+                 i64 chunk, int device, cudaStream_t stream) {
   if (!symmetric)
-    return forward_pairs(x, y, n_pairs, Pairs{ny, gram}, sh, kp, out, grid, chunk, device,
-                         stream);
+    return forward_pairs(x, y, n_pairs, Pairs{ny, gram}, sh, kp, allow_fused, out, grid,
+                         chunk, device, stream);
   if (!gram || grid || ny < 0 || n_pairs != ny * ny || sh.L1 != sh.L2 || sh.lam1 != sh.lam2)
     return kInvalidArgument;
   if (n_pairs == 0) return kOk;
@@ -458,8 +456,8 @@ int forward_impl(const T* x, const T* y, i64 n_pairs, i64 ny, bool gram, bool sy
   Scratch upper(stream);
   int status = upper.allocate(static_cast<size_t>(n_upper) * sizeof(T));
   if (status != kOk) return status;
-  status = forward_pairs(x, x, n_upper, Pairs{ny, true, true}, sh, kp, upper.as<T>(),
-                         static_cast<T*>(nullptr), chunk, device, stream);
+  status = forward_pairs(x, x, n_upper, Pairs{ny, true, true}, sh, kp, allow_fused,
+                         upper.as<T>(), static_cast<T*>(nullptr), chunk, device, stream);
   if (status != kOk) return status;
   SKSIG_LAUNCH(mirror_kernel<T>, elementwise_blocks(n_pairs), kElementwiseThreads, 0,
                stream)(upper.as<T>(), ny, out);
@@ -542,16 +540,17 @@ int backward_impl(const T* x, const T* y, i64 nx, i64 ny, bool gram, GoursatShap
 
 int sig_kernel_forward(bool dbl, const void* x, const void* y, std::int64_t n_pairs,
                        std::int64_t ny, bool gram, bool symmetric, GoursatShape sh,
-                       KernelParams kernel, void* out, void* grid, std::int64_t chunk,
-                       int device, void* stream) noexcept {
+                       KernelParams kernel, bool fused_delta, void* out, void* grid,
+                       std::int64_t chunk, int device, void* stream) noexcept {
   return guarded([&] {
     auto s = static_cast<cudaStream_t>(stream);
     if (dbl)
       return forward_impl(static_cast<const double*>(x), static_cast<const double*>(y),
-                          n_pairs, ny, gram, symmetric, sh, kernel, static_cast<double*>(out),
+                          n_pairs, ny, gram, symmetric, sh, kernel, fused_delta,
+                          static_cast<double*>(out),
                           static_cast<double*>(grid), chunk, device, s);
     return forward_impl(static_cast<const float*>(x), static_cast<const float*>(y), n_pairs,
-                        ny, gram, symmetric, sh, kernel, static_cast<float*>(out),
+                        ny, gram, symmetric, sh, kernel, fused_delta, static_cast<float*>(out),
                         static_cast<float*>(grid), chunk, device, s);
   });
 }

@@ -18,11 +18,13 @@ namespace cuda {
 // x: (*, L1, d), y: (*, L2, d) (transformed, padded). out: n_pairs kernels. grid: null or
 // (n_pairs, M1 + 1, M2 + 1). symmetric: a Gram of x with itself (y equal to x, equal
 // orders, grid null), solved on the upper triangle and mirrored, exactly symmetric.
-// chunk: pairs per round (bounds scratch memory), <= 0 means automatic.
+// fused_delta: linear static kernels compute Delta per cell in the wavefront (false:
+// through a Delta scratch, as for every other kernel). chunk: pairs per round (bounds
+// scratch memory), <= 0 means automatic.
 int sig_kernel_forward(bool dbl, const void* x, const void* y, std::int64_t n_pairs,
                        std::int64_t ny, bool gram, bool symmetric, GoursatShape sh,
-                       KernelParams kernel, void* out, void* grid, std::int64_t chunk,
-                       int device, void* stream) noexcept;
+                       KernelParams kernel, bool fused_delta, void* out, void* grid,
+                       std::int64_t chunk, int device, void* stream) noexcept;
 
 // Backprop of the nx * ny Gram pairs (gram) or of the nx = ny pairs (x[p], y[p]).
 // derivs: one value per pair, or one grid per pair when grid_derivs. k_grid: forward
