@@ -150,17 +150,8 @@ def sig_kernel(
 ):
     """:func:`sksig.sig_kernel` on the GPU (same arguments and results)."""
     return_grid = check_bool(return_grid, "return_grid")
-    s = _Setup(
-        path1,
-        path2,
-        dyadic_order,
-        static_kernel,
-        time_aug,
-        lead_lag,
-        end_time,
-        n_jobs,
-        gram=False,
-    )
+    s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
+               n_jobs, gram=False)
     if return_grid:
         s.no_ragged_grid("return_grid=True")
     n = s.b1.n_paths
@@ -189,17 +180,8 @@ def sig_kernel_gram(
     """:func:`sksig.sig_kernel_gram` on the GPU (same arguments and results)."""
     return_grid = check_bool(return_grid, "return_grid")
     check_max_batch(max_batch)
-    s = _Setup(
-        path1,
-        path2,
-        dyadic_order,
-        static_kernel,
-        time_aug,
-        lead_lag,
-        end_time,
-        n_jobs,
-        gram=True,
-    )
+    s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
+               n_jobs, gram=True)
     if return_grid:
         s.no_ragged_grid("return_grid=True")
     n_pairs = s.b1.n_paths * s.b2.n_paths
@@ -256,18 +238,8 @@ def sig_kernel_backprop(
     """:func:`sksig.sig_kernel_backprop` on the GPU (same arguments and results)."""
     left, right = _cpu._check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")
-    s = _Setup(
-        path1,
-        path2,
-        dyadic_order,
-        static_kernel,
-        time_aug,
-        lead_lag,
-        end_time,
-        n_jobs,
-        gram=False,
-        need_grad=(left, right),
-    )
+    s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
+               n_jobs, gram=False, need_grad=(left, right))
     d = _pair_derivs(s, derivs, return_grid)
     kg = s.k_grid(k_grid, s.b1.batch_shape)
     x, y = s.b1.data, s.b2.data
@@ -299,17 +271,8 @@ def sig_kernel_delta_backprop(
 ):
     """:func:`sksig.sig_kernel_delta_backprop` on the GPU (same arguments, results)."""
     return_grid = check_bool(return_grid, "return_grid")
-    s = _Setup(
-        path1,
-        path2,
-        dyadic_order,
-        static_kernel,
-        time_aug,
-        lead_lag,
-        end_time,
-        n_jobs,
-        gram=False,
-    )
+    s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
+               n_jobs, gram=False)
     s.no_ragged_grid("sig_kernel_delta_backprop")
     d = _pair_derivs(s, derivs, return_grid)
     kg = s.k_grid(k_grid, s.b1.batch_shape)
@@ -348,18 +311,8 @@ def sig_kernel_gram_backprop(
     left, right = _cpu._check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")
     max_batch = check_max_batch(max_batch)
-    s = _Setup(
-        path1,
-        path2,
-        dyadic_order,
-        static_kernel,
-        time_aug,
-        lead_lag,
-        end_time,
-        n_jobs,
-        gram=True,
-        need_grad=(left, right),
-    )
+    s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
+               n_jobs, gram=True, need_grad=(left, right))
     shape = s.b1.batch_shape + s.b2.batch_shape
     if return_grid:
         s.no_ragged_grid("return_grid=True")
