@@ -7,12 +7,14 @@ import sys
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import sksig
-import sksig.torch as skt
+
+# Random inputs are numpy arrays or torch tensors; torch is optional (sksig[torch]).
+torch = pytest.importorskip("torch")
+skt = pytest.importorskip("sksig.torch")
 
 SETTINGS = settings(max_examples=25, deadline=None, derandomize=True)
 DTYPES = [np.float32, np.float64]
