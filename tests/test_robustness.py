@@ -247,7 +247,16 @@ def test_torch_wrappers_reject_numpy():
 def test_huge_n_jobs_is_capped():
     from sksig._validation import resolve_n_jobs
 
-    assert 1 <= resolve_n_jobs(2**40) <= max(256, resolve_n_jobs(-1))
+    cores = resolve_n_jobs(-1)
+    assert resolve_n_jobs(2**40) == max(256, cores)
+    assert resolve_n_jobs(257) == min(257, max(256, cores))
+    small = (None, 1, np.int64(1), 3, 256)
+    assert [resolve_n_jobs(n) for n in small] == [1, 1, 1, 3, 256]
+    assert resolve_n_jobs(-2) == max(1, cores - 1)
+    for bad, error in ((0, ValueError), (True, TypeError), (1.0, TypeError),
+                       ("1", TypeError), (np.ones(2), TypeError)):
+        with pytest.raises(error, match="n_jobs"):
+            resolve_n_jobs(bad)
     x = np.random.default_rng(0).normal(size=(300, 3, 2))
     # In a subprocess (-P: the installed package): uncapped, OpenMP was asked for
     # 10**6 threads and crashed.

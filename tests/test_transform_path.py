@@ -214,3 +214,23 @@ def test_all_finite_fast_path_and_overflowing_sums():
         assert not all_finite(np.array([1.0, bad, 2.0]))
     assert not all_finite(np.array([np.inf, -np.inf]))
     assert not all_finite(np.array([1e308, 1e308, np.nan]))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_all_finite_finds_a_bad_entry_at_every_position(dtype):
+    # The native check sums in four strands plus a tail: every position must count.
+    from sksig._array import all_finite
+
+    info = np.finfo(dtype)
+    for n in range(1, 10):
+        good = np.full(n, info.max, dtype)
+        good[::2] = -info.tiny / 4  # subnormal
+        assert all_finite(good)
+        assert all_finite(good.reshape(1, n, 1))
+        for i in range(n):
+            for bad in (np.nan, np.inf, -np.inf):
+                x = good.copy()
+                x[i] = bad
+                assert not all_finite(x), (n, i, bad)
+                assert not all_finite(np.repeat(x, 2)[::2]), (n, i, bad)  # strided
+    assert all_finite(np.arange(6).reshape(2, 3))  # not a float array: numpy's check

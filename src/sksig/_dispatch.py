@@ -17,6 +17,8 @@ import functools
 import importlib
 import inspect
 
+import numpy as np
+
 from sksig._array import _is_torch, foreign_cuda_array
 
 __all__ = ["cuda_dispatch", "foreign_cuda_array", "on_cuda_device"]
@@ -59,6 +61,23 @@ def _first_foreign(values):
     return None
 
 
+_HOST_TYPES = frozenset((np.ndarray, int, float, bool, str, type(None)))
+
+
+def _all_host(values):
+    """True when no value (nor list item) is a torch tensor or a foreign CUDA array:
+    the common case, in which a call needs no argument binding."""
+    for v in values:
+        if type(v) in _HOST_TYPES:
+            continue
+        if isinstance(v, (list, tuple)):
+            if not _all_host(v):
+                return False
+        elif _is_torch(v) or foreign_cuda_array(v):
+            return False
+    return True
+
+
 def on_cuda_device(*values):
     """True when a value (or the first item of a list) is a torch CUDA tensor and
     the CUDA cores are available."""
@@ -80,6 +99,8 @@ def cuda_dispatch(twin_module, *array_args):
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
+            if _all_host(args) and _all_host(kwargs.values()):
+                return fn(*args, **kwargs)  # the common case, without binding
             try:
                 bound = signature.bind(*args, **kwargs).arguments
             except TypeError:

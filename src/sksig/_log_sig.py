@@ -1,5 +1,7 @@
 """Signatures, log-signatures and the log-signature join (SPEC.md sections 7-9)."""
 
+import functools
+
 import numpy as np
 
 from sksig._array import (
@@ -54,6 +56,7 @@ def _mobius(n):
     return -result if m > 1 else result
 
 
+@functools.lru_cache(maxsize=256)
 def _witt(dim, degree):
     return sum(
         sum(_mobius(n // k) * dim**k for k in range(1, n + 1) if n % k == 0) // n

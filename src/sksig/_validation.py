@@ -37,9 +37,11 @@ def check_bool(value, name):
 
 def check_int(value, name, *, minimum=0):
     """Return ``value`` as a Python int >= ``minimum`` (numpy integers accepted)."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-    value = int(value)
+    if type(value) is not int:  # the common case skips the slower ABC checks
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value,
+                                                                 numbers.Integral):
+            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+        value = int(value)
     if value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
     return value
@@ -108,7 +110,7 @@ def resolve_n_jobs(n_jobs, name="n_jobs"):
     ``None`` means 1, ``-1`` all cores, ``-k`` all cores but ``k - 1``; 0 is an error.
     Large values are capped at ``max(cores, 256)`` threads.
     """
-    if n_jobs is None:
+    if n_jobs is None or type(n_jobs) is int and n_jobs == 1:
         return 1
     if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Integral):
         raise TypeError(f"{name} must be an int or None, got {type(n_jobs).__name__}")
@@ -118,5 +120,7 @@ def resolve_n_jobs(n_jobs, name="n_jobs"):
     if n_jobs > 0:
         # Threads beyond the cores only add overhead, and asking OpenMP for millions
         # of them crashes the process; the result never depends on the count.
+        if n_jobs <= _MAX_THREADS:
+            return n_jobs
         return min(n_jobs, max(_cpu_count(), _MAX_THREADS))
     return max(1, _cpu_count() + 1 + n_jobs)
