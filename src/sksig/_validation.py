@@ -38,8 +38,8 @@ def check_bool(value, name):
 def check_int(value, name, *, minimum=0):
     """Return ``value`` as a Python int >= ``minimum`` (numpy integers accepted)."""
     if type(value) is not int:  # the common case skips the slower ABC checks
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value,
-                                                                 numbers.Integral):
+        integral = isinstance(value, numbers.Integral)
+        if not integral or isinstance(value, (bool, np.bool_)):
             raise TypeError(f"{name} must be an int, got {type(value).__name__}")
         value = int(value)
     if value < minimum:
