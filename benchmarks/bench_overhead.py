@@ -7,7 +7,9 @@ alternately in rounds of ``--number`` calls, ``--repeat`` rounds, and the table 
 the median time per call and the ratio of the medians (pySigLib time / sksig time:
 above 1 means sksig is faster). pySigLib columns are skipped when it is absent.
 
-    python benchmarks/bench_overhead.py [--repeat 15] [--number 300]
+    python benchmarks/bench_overhead.py [--repeat 15] [--number 300] [--torch]
+
+With ``--torch`` every array is a torch CPU tensor (the autograd path).
 """
 
 import argparse
@@ -39,13 +41,13 @@ def per_call(funcs, repeat, number):
     return np.median(times, axis=0)
 
 
-def cases(lib):
+def cases(lib, as_input):
     """(name, zero-argument call) rows for ``lib`` (sksig or pysiglib)."""
     rng = np.random.default_rng(0)
     d, degree = 2, 3
-    x, y = rng.normal(size=(2, 1, 8, d))
-    k_derivs = np.ones(1)
-    v = rng.normal(size=(1, d))
+    x, y = map(as_input, rng.normal(size=(2, 1, 8, d)))
+    k_derivs = as_input(np.ones(1))
+    v = as_input(rng.normal(size=(1, d)))
     lib.prepare_log_sig(d, degree, method=2)
     if lib is pysiglib:
         lib.prepare_log_sig(d, degree, method=3)  # its join reads this basis
@@ -74,13 +76,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--number", type=int, default=300)
+    parser.add_argument("--torch", action="store_true", help="torch CPU tensors")
     args = parser.parse_args()
+    as_input = np.asarray
+    if args.torch:
+        import torch
+
+        as_input = torch.from_numpy
     warnings.simplefilter("ignore")  # pySigLib warns about copies; not timed here
-    ours = cases(sksig)
-    peers = cases(pysiglib) if pysiglib else [None] * len(ours)
+    ours = cases(sksig, as_input)
+    peers = cases(pysiglib, as_input) if pysiglib else [None] * len(ours)
     peer_version = getattr(pysiglib, "__version__", "absent")
-    print(f"one item, d=2, degree 3, paths of 8 points; median of {args.repeat} rounds "
-          f"of {args.number} calls; pysiglib={peer_version}")
+    kind = "torch CPU tensors" if args.torch else "numpy arrays"
+    print(f"one item ({kind}), d=2, degree 3, paths of 8 points; median of "
+          f"{args.repeat} rounds of {args.number} calls; pysiglib={peer_version}")
     print(f"{'function':<34}{'sksig us':>10}" + (f"{'pysiglib us':>13}{'ratio':>8}"
                                                   if pysiglib else ""))
     for (name, ours_call), peer in zip(ours, peers):

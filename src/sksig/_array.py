@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sksig._core._finite import all_finite as _native_all_finite
+from sksig._core import _finite
 
 __all__ = [
     "Caller",
@@ -32,7 +32,16 @@ __all__ = [
 
 def _is_torch(x):
     # Check the type's module instead of importing torch: `import sksig` stays light.
-    return type(x).__module__.split(".")[0] == "torch" and hasattr(x, "detach")
+    # The answer is remembered per type: this runs several times per call.
+    cls = type(x)
+    known = _TORCH_TYPES.get(cls)
+    if known is None:
+        known = cls.__module__.split(".")[0] == "torch" and hasattr(cls, "detach")
+        _TORCH_TYPES[cls] = known
+    return known
+
+
+_TORCH_TYPES = {}
 
 
 @dataclass(frozen=True)
@@ -77,12 +86,14 @@ def overflow_error(dtype_name):
 
 def all_finite(array):
     """Return True when the numpy ``array`` holds no NaN or inf."""
-    if array.dtype in _NATIVE_FLOATS and array.flags.c_contiguous:
-        return _native_all_finite(array.reshape(-1))
+    native = _NATIVE_CHECKS.get(array.dtype)
+    if native is not None and array.flags.c_contiguous:
+        return native(array.reshape(-1))
     return bool(np.isfinite(array).all())
 
 
-_NATIVE_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_NATIVE_CHECKS = {np.dtype(np.float64): _finite.all_finite_float64,
+                  np.dtype(np.float32): _finite.all_finite_float32}
 
 
 _DLPACK_CUDA_DEVICES = (2, 13)  # kDLCUDA, kDLCUDAManaged

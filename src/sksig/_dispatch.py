@@ -66,7 +66,7 @@ _HOST_TYPES = frozenset((np.ndarray, int, float, bool, str, type(None)))
 
 def _all_host(values):
     """True when no value (nor list item) is a torch tensor or a foreign CUDA array:
-    the common case, in which a call needs no argument binding."""
+    the common case, in which a call needs no routing."""
     for v in values:
         if type(v) in _HOST_TYPES:
             continue
@@ -95,26 +95,23 @@ def cuda_dispatch(twin_module, *array_args):
     of the same name in ``twin_module`` (imported on first use)."""
 
     def decorate(fn):
-        signature = inspect.signature(fn)
+        names = list(inspect.signature(fn).parameters)
+        positions = [(name, names.index(name)) for name in array_args if name in names]
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             if _all_host(args) and _all_host(kwargs.values()):
-                return fn(*args, **kwargs)  # the common case, without binding
-            try:
-                bound = signature.bind(*args, **kwargs).arguments
-            except TypeError:
-                return fn(*args, **kwargs)  # let fn report the bad call
-            foreign = _first_foreign(bound.values())
+                return fn(*args, **kwargs)  # the common case
+            foreign = _first_foreign((*args, *kwargs.values()))
             if foreign is not None:
                 back = _returner(foreign)
-                bound = {
-                    name: _convert(v, _as_torch, foreign_cuda_array)
-                    for name, v in bound.items()
-                }
-                result = wrapper(**bound)
-                return _convert(result, back, _is_torch)
-            if on_cuda_device(*(bound.get(name) for name in array_args)):
+                args = [_convert(v, _as_torch, foreign_cuda_array) for v in args]
+                kwargs = {name: _convert(v, _as_torch, foreign_cuda_array)
+                          for name, v in kwargs.items()}
+                return _convert(wrapper(*args, **kwargs), back, _is_torch)
+            arrays = (args[i] if i < len(args) else kwargs.get(name)
+                      for name, i in positions)
+            if on_cuda_device(*arrays):
                 twin = importlib.import_module(twin_module)
                 return getattr(twin, fn.__name__)(*args, **kwargs)
             return fn(*args, **kwargs)

@@ -21,11 +21,19 @@ cdef bint _all_finite(const floating* x, Py_ssize_t n) noexcept nogil:
     return (s0 + s1) + (s2 + s3) == 0
 
 
-def all_finite(const floating[::1] x):
-    """True when the 1-D contiguous float32/float64 array ``x`` has no NaN or inf."""
+# Two entry points instead of one fused def: fused dispatch costs more than the check
+# itself on the small arrays of a single-item call.
+def all_finite_float64(const double[::1] x):
+    """True when the 1-D contiguous float64 array ``x`` has no NaN or inf."""
     cdef bint result
-    if x.shape[0] == 0:
-        return True
     with nogil:
-        result = _all_finite(&x[0], x.shape[0])
+        result = _all_finite(&x[0], x.shape[0]) if x.shape[0] else True
+    return result
+
+
+def all_finite_float32(const float[::1] x):
+    """True when the 1-D contiguous float32 array ``x`` has no NaN or inf."""
+    cdef bint result
+    with nogil:
+        result = _all_finite(&x[0], x.shape[0]) if x.shape[0] else True
     return result
