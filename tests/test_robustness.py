@@ -326,3 +326,21 @@ def test_overflow_raises_instead_of_returning_nan():
         sksig.sig(x, 2, time_aug=True, end_time=1e308)
     with pytest.raises(ValueError, match="derivs"):
         sksig.sig_kernel_backprop(float("nan"), x, x, 0)
+
+
+def test_unusual_torch_tensors():
+    # A real tensor can carry torch's lazy negation bit (the imaginary part of a
+    # conjugate view): it must be read with its sign, not copied raw or refused.
+    z = torch.complex(torch.randn(4, 3, 2, dtype=torch.float64),
+                      torch.randn(4, 3, 2, dtype=torch.float64))
+    negated = z.conj().imag
+    assert negated.is_neg()
+    plain = negated.resolve_neg()
+    assert torch.equal(sksig.sig(negated, 3), sksig.sig(plain, 3))
+    assert torch.equal(sksig.sig_kernel(negated, plain, 0),
+                       sksig.sig_kernel(plain, plain, 0))
+    for dtype in (torch.bfloat16, torch.float16, torch.complex128, torch.bool):
+        with pytest.raises(TypeError, match="path"):
+            sksig.sig(torch.zeros(3, 2, dtype=dtype), 2)
+    ints = torch.arange(6).reshape(3, 2)  # integers are taken as float64
+    assert torch.equal(sksig.sig(ints, 2), sksig.sig(ints.double(), 2))

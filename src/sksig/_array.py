@@ -12,6 +12,7 @@ padding adds only zero increments. Transforms are applied to each path before pa
 so a time channel always runs over the path's own points.
 """
 
+import functools
 import math
 import numbers
 from dataclasses import dataclass
@@ -111,24 +112,42 @@ def foreign_cuda_array(x):
     return hasattr(x, "__cuda_array_interface__")
 
 
+def _torch_numpy(x, name):
+    """``(array, device)`` for a torch tensor: a view when it can be one."""
+    try:
+        # A CPU tensor without autograd history or lazy negation: a plain view, and
+        # the quickest test for all that (this runs on every array of every call).
+        return x.numpy(), _torch_cpu()
+    except (RuntimeError, TypeError):
+        pass
+    tensor = x.detach()
+    device = tensor.device
+    if device.type != "cpu":
+        tensor = tensor.cpu()
+    if tensor.dtype.is_complex:
+        raise TypeError(f"{name} must be a real float32 or float64 tensor")
+    try:
+        return tensor.resolve_neg().numpy(), device
+    except TypeError as exc:  # bfloat16 and other dtypes numpy does not know
+        raise TypeError(
+            f"{name} must be float32 or float64, got torch {tensor.dtype}"
+        ) from exc
+
+
+@functools.cache
+def _torch_cpu():
+    import torch
+
+    return torch.device("cpu")
+
+
 def _numpy_from(x, name):
     """Convert one array-like to numpy without changing a float32/float64 dtype."""
-    if _is_torch(x):
-        tensor = x.detach()
-        caller_device = tensor.device
-        if tensor.device.type != "cpu":
-            tensor = tensor.cpu()
-        if tensor.dtype.is_complex:
-            raise TypeError(f"{name} must be a real float32 or float64 tensor")
-        try:
-            array = tensor.resolve_conj().resolve_neg().numpy()
-        except TypeError as exc:  # bfloat16 and other dtypes numpy does not know
-            raise TypeError(
-                f"{name} must be float32 or float64, got torch {tensor.dtype}"
-            ) from exc
-        return array, "torch", caller_device
     if isinstance(x, np.ndarray):
         return x, "numpy", None
+    if _is_torch(x):
+        array, device = _torch_numpy(x, name)
+        return array, "torch", device
     if foreign_cuda_array(x):  # the GPU-aware functions convert these before this point
         raise TypeError(
             f"{name} is a CUDA array of {type(x).__module__.split('.')[0]}, which this "
@@ -192,7 +211,7 @@ def as_array(x, name, *, caller=None, min_ndim=0, check_finite=True):
                 f"{name} is a {kind} array but the other inputs are {caller.kind}; "
                 "pass all arrays of one call as numpy or all as torch"
             )
-        if kind == "torch" and device != caller.device:
+        if kind == "torch" and device is not caller.device and device != caller.device:
             raise ValueError(
                 f"{name} is on {device} but the other inputs are on {caller.device}"
             )
