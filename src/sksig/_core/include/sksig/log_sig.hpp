@@ -8,6 +8,9 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <initializer_list>
+#include <type_traits>
 #include <vector>
 
 #include "lyndon.hpp"
@@ -93,6 +96,51 @@ void store_pack(const Pack<T, W>* src, T* dst, std::int64_t stride, std::int64_t
                 std::int64_t first, int valid) {
   for (int l = 0; l < valid; ++l)
     for (std::int64_t e = 0; e < count; ++e) dst[(first + l) * stride + e] = src[e].x[l];
+}
+
+// Scratch of one chunk: one allocation cut into consecutive buffers of the given sizes
+// (zero-initialized), handed out in order by next().
+template <class P>
+class Carver {
+ public:
+  Carver(std::initializer_list<std::int64_t> sizes) {
+    std::int64_t total = 0;
+    for (std::int64_t s : sizes) {
+      starts_.push_back(total);
+      total += s;
+    }
+    mem_.resize(static_cast<std::size_t>(total));
+  }
+  P* next() { return mem_.data() + starts_[i_++]; }
+
+ private:
+  std::vector<P> mem_;
+  std::vector<std::int64_t> starts_;
+  std::size_t i_ = 0;
+};
+
+// x[0..count) = 0 (Pack and float types: zero is all bits 0).
+template <class P>
+void zero(P* x, std::int64_t count) {
+  static_assert(std::is_trivially_copyable<P>::value, "memset needs a trivial type");
+  std::memset(static_cast<void*>(x), 0, static_cast<std::size_t>(count) * sizeof(P));
+}
+
+// Zeroes levels 0..N-1 and level N at the words of top (the rest is left as it is).
+template <class P>
+void zero_lower_and_top(const TensorShape& sh, P* X, const TopWords& top) {
+  zero(X, sh.off[sh.N]);
+  P* XN = X + sh.off[sh.N];
+  for (std::int64_t q = 0; q < top.size(); ++q) XN[top.word[q]] = P(0);
+}
+
+// dst = src on levels 0..N-1 and level N at the words of top.
+template <class P>
+void copy_lower_and_top(const TensorShape& sh, const P* src, P* dst, const TopWords& top) {
+  std::copy(src, src + sh.off[sh.N], dst);
+  const P* sN = src + sh.off[sh.N];
+  P* dN = dst + sh.off[sh.N];
+  for (std::int64_t q = 0; q < top.size(); ++q) dN[top.word[q]] = sN[top.word[q]];
 }
 
 // Signatures of the paths first..first+valid-1 into S (one tensor of packs).
@@ -267,23 +315,29 @@ int log_sig_join(const T* ls, const T* disp, T* out, std::int64_t batch, int dim
       constexpr int D = decltype(dc)::value;
       return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
                                                              std::int64_t p1, auto valid_of) {
-        std::vector<P> L(n), Q(4 * n), c(m), v(dim);
-        detail::SegmentScratch<P> w(sh);
+        // All scratch in one allocation.
+        detail::Carver<P> mem({n, 4 * n, m, dim, 2 * sh.pw[sh.N], sh.N * dim});
+        P* const L = mem.next();
+        P* const Q = mem.next();
+        P* const c = mem.next();
+        P* const v = mem.next();
+        P* const buf = mem.next();
+        P* const vs = mem.next();
         for (std::int64_t p = p0; p < p1; ++p) {
-        const std::int64_t first = p * W;
-        const int valid = valid_of(p);
-        std::fill(L.begin(), L.end(), P(T(0)));
-        detail::load_pack(c.data(), ls, m, m, first, valid);
-        detail::load_pack(v.data(), disp, dim, dim, first, valid);
-        tables.expand_add(c.data(), L.data());
-        // Level N is only ever read at Lyndon words: exp(L)_N feeds (exp(L) exp(v))_N
-        // entry by entry, which feeds log(...)_N entry by entry.
-        P* A = exp_chain.template run<D>(sh, L.data(), Q.data(), false, &top);
-        detail::mul_segment<D>(sh, A, v.data(), w);
-        P* Z = log_chain.template run<D>(sh, A, Q.data() + 2 * n, false, &top);
-        tables.gather(Z, c.data());
-        tables.solve(c.data());
-        detail::store_pack(c.data(), out, m, m, first, valid);
+          const std::int64_t first = p * W;
+          const int valid = valid_of(p);
+          detail::zero(L, n);
+          detail::load_pack(c, ls, m, m, first, valid);
+          detail::load_pack(v, disp, dim, dim, first, valid);
+          tables.expand_add(c, L);
+          // Level N is only ever read at Lyndon words: exp(L)_N feeds (exp(L) exp(v))_N
+          // entry by entry, which feeds log(...)_N entry by entry.
+          P* A = exp_chain.template run<D>(sh, L, Q, false, &top);
+          mul_exp_segment<D>(sh, A, v, buf, buf + sh.pw[sh.N], vs, &top);
+          P* Z = log_chain.template run<D>(sh, A, Q + 2 * n, false, &top);
+          tables.gather(Z, c);
+          tables.solve(c);
+          detail::store_pack(c, out, m, m, first, valid);
         }
         return static_cast<int>(kOk);
       });
@@ -306,41 +360,57 @@ int log_sig_join_backprop(const T* d_out, const T* ls, const T* disp, T* grad_ls
     const auto log_chain = HornerChain<P>::log_chain(degree);
     const std::int64_t me = exp_chain.steps(), ml = log_chain.steps();
     const TopWords top(sh, tables.top_level(sh.off[degree]));
-    const P zero(T(0));
     return dispatch_dim(dim, [&](auto dc) {
       constexpr int D = decltype(dc)::value;
       return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
                                                              std::int64_t p1, auto valid_of) {
-        std::vector<P> L(n), QA((me + 1) * n), QL((ml + 1) * n), C(n), dZ(n), dQ2(n), dC(n),
-            dA(n), dL(n), c(m), g(m), v(dim), gv(dim), gc(m),
-            work(mul_exp_segment_adjoint_work(sh));
-        detail::SegmentScratch<P> w(sh);
+        // All scratch in one allocation.
+        detail::Carver<P> mem({n, (me + 1) * n, (ml + 1) * n, n, n, n, n, n, n, m, m, dim,
+                               dim, mul_exp_segment_adjoint_work(sh), 2 * sh.pw[sh.N],
+                               sh.N * dim});
+        P* const L = mem.next();
+        P* const QA = mem.next();
+        P* const QL = mem.next();
+        P* const C = mem.next();
+        P* const dZ = mem.next();
+        P* const dQ2 = mem.next();
+        P* const dC = mem.next();
+        P* const dA = mem.next();
+        P* const dL = mem.next();
+        P* const c = mem.next();  // gc, the gradient, reuses it
+        P* const g = mem.next();
+        P* const v = mem.next();
+        P* const gv = mem.next();
+        P* const work = mem.next();
+        P* const buf = mem.next();
+        P* const vs = mem.next();
         for (std::int64_t p = p0; p < p1; ++p) {
-        const std::int64_t first = p * W;
-        const int valid = valid_of(p);
-        for (auto* buf : {&L, &dZ, &dC, &dA, &dL, &gv, &gc})
-          std::fill(buf->begin(), buf->end(), zero);
-        detail::load_pack(c.data(), ls, m, m, first, valid);
-        detail::load_pack(v.data(), disp, dim, dim, first, valid);
-        detail::load_pack(g.data(), d_out, m, m, first, valid);
-        tables.expand_add(c.data(), L.data());
-        const P* A = exp_chain.template run<D>(sh, L.data(), QA.data(), true, &top);
-        std::copy(A, A + n, C.begin());
-        detail::mul_segment<D>(sh, C.data(), v.data(), w);
-        log_chain.template run<D>(sh, C.data(), QL.data(), true, &top);
-        // Backward through solve, gather, log, the product by exp(v), exp and expand.
-        // Every level-N cotangent below vanishes outside the Lyndon words.
-        tables.solve_transposed(g.data());
-        tables.scatter_add(g.data(), dZ.data());
-        log_chain.template adjoint<D>(sh, C.data(), QL.data(), dZ.data(), dQ2.data(),
-                                      dC.data(), &top);
-        mul_exp_segment_adjoint<D>(sh, A, v.data(), dC.data(), dA.data(), gv.data(),
-                                   work.data(), &top);
-        exp_chain.template adjoint<D>(sh, L.data(), QA.data(), dA.data(), dQ2.data(),
-                                      dL.data(), &top);
-        tables.expand_adjoint(dL.data(), gc.data());
-        detail::store_pack(gc.data(), grad_ls, m, m, first, valid);
-        detail::store_pack(gv.data(), grad_disp, dim, dim, first, valid);
+          const std::int64_t first = p * W;
+          const int valid = valid_of(p);
+          detail::zero(L, n);
+          detail::load_pack(c, ls, m, m, first, valid);
+          detail::load_pack(v, disp, dim, dim, first, valid);
+          detail::load_pack(g, d_out, m, m, first, valid);
+          tables.expand_add(c, L);
+          // Below, every level-N entry is read (and written) at the Lyndon words only,
+          // so the other level-N entries of the buffers are neither zeroed nor copied.
+          const P* A = exp_chain.template run<D>(sh, L, QA, true, &top);
+          detail::copy_lower_and_top(sh, A, C, top);
+          mul_exp_segment<D>(sh, C, v, buf, buf + sh.pw[sh.N], vs, &top);
+          log_chain.template run<D>(sh, C, QL, true, &top);
+          // Backward through solve, gather, log, the product by exp(v), exp and expand.
+          // Every level-N cotangent below vanishes outside the Lyndon words.
+          for (P* buf_ : {dZ, dC, dA, dL}) detail::zero_lower_and_top(sh, buf_, top);
+          detail::zero(gv, dim);
+          detail::zero(c, m);
+          tables.solve_transposed(g);
+          tables.scatter_add(g, dZ);
+          log_chain.template adjoint<D>(sh, C, QL, dZ, dQ2, dC, &top);
+          mul_exp_segment_adjoint<D>(sh, A, v, dC, dA, gv, work, &top);
+          exp_chain.template adjoint<D>(sh, L, QA, dA, dQ2, dL, &top);
+          tables.expand_adjoint(dL, c);
+          detail::store_pack(c, grad_ls, m, m, first, valid);
+          detail::store_pack(gv, grad_disp, dim, dim, first, valid);
         }
         return static_cast<int>(kOk);
       });
