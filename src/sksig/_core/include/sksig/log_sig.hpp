@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
-#include <initializer_list>
 #include <type_traits>
 #include <vector>
 
@@ -87,8 +86,14 @@ int parallel_packs(std::int64_t n, int n_threads, Body&& body) noexcept {
 template <class T, int W>
 void load_pack(Pack<T, W>* dst, const T* src, std::int64_t stride, std::int64_t count,
                std::int64_t first, int valid) {
+  const T* rows = src + first * stride;
+  if (valid == W) {  // no test per entry
+    for (std::int64_t e = 0; e < count; ++e)
+      for (int l = 0; l < W; ++l) dst[e].x[l] = rows[l * stride + e];
+    return;
+  }
   for (std::int64_t e = 0; e < count; ++e)
-    for (int l = 0; l < W; ++l) dst[e].x[l] = l < valid ? src[(first + l) * stride + e] : T(0);
+    for (int l = 0; l < W; ++l) dst[e].x[l] = l < valid ? rows[l * stride + e] : T(0);
 }
 
 template <class T, int W>
@@ -97,27 +102,6 @@ void store_pack(const Pack<T, W>* src, T* dst, std::int64_t stride, std::int64_t
   for (int l = 0; l < valid; ++l)
     for (std::int64_t e = 0; e < count; ++e) dst[(first + l) * stride + e] = src[e].x[l];
 }
-
-// Scratch of one chunk: one allocation cut into consecutive buffers of the given sizes
-// (zero-initialized), handed out in order by next().
-template <class P>
-class Carver {
- public:
-  Carver(std::initializer_list<std::int64_t> sizes) {
-    std::int64_t total = 0;
-    for (std::int64_t s : sizes) {
-      starts_.push_back(total);
-      total += s;
-    }
-    mem_.resize(static_cast<std::size_t>(total));
-  }
-  P* next() { return mem_.data() + starts_[i_++]; }
-
- private:
-  std::vector<P> mem_;
-  std::vector<std::int64_t> starts_;
-  std::size_t i_ = 0;
-};
 
 // x[0..count) = 0 (Pack and float types: zero is all bits 0).
 template <class P>
@@ -297,6 +281,109 @@ int log_sig_backprop(const T* path, const T* grad_out, T* grad_path, std::int64_
   });
 }
 
+namespace detail {
+
+// Scratch of the join and its backprop for one chunk, in one allocation.
+template <class P>
+struct JoinScratch {
+  std::vector<P> mem;
+  P *L, *Q, *c, *g, *v, *gv, *buf, *vs, *work, *C, *dZ, *dQ2, *dC, *dA, *dL;
+  // Q: q_tensors tensors; backprop also allocates the cotangents and work.
+  JoinScratch(const TensorShape& sh, std::int64_t m, std::int64_t q_tensors, bool backprop) {
+    const std::int64_t n = sh.size(), d = sh.d;
+    const std::int64_t sizes[] = {n, q_tensors * n, m, m, d, d, 2 * sh.pw[sh.N], sh.N * d,
+                                  backprop ? mul_exp_segment_adjoint_work(sh) : 0,
+                                  backprop ? 6 * n : 0};
+    std::int64_t total = 0;
+    for (std::int64_t x : sizes) total += x;
+    mem.resize(static_cast<std::size_t>(total));
+    P* p = mem.data();
+    P** const slots[] = {&L, &Q, &c, &g, &v, &gv, &buf, &vs, &work, &C};
+    for (int i = 0; i < 10; ++i) {
+      *slots[i] = p;
+      p += sizes[i];
+    }
+    dZ = C + n;
+    dQ2 = C + 2 * n;
+    dC = C + 3 * n;
+    dA = C + 4 * n;
+    dL = C + 5 * n;
+  }
+};
+
+// What the join of one pack needs besides its scratch.
+template <class P>
+struct JoinSetup {
+  const TensorShape& sh;
+  const LyndonTables& tables;
+  const TopWords& top;
+  const HornerChain<P>& exp_chain;
+  const HornerChain<P>& log_chain;
+  std::int64_t top_first;  // first Lyndon word of the top level
+};
+
+// The join of the items first..first+valid-1 (one pack). Level N is only ever read at
+// Lyndon words: exp(L)_N feeds (exp(L) exp(v))_N entry by entry, which feeds log(...)_N
+// entry by entry; the other level-N entries of the buffers are left stale. (Not a
+// SKSIG_SIMD_CLONES function: GCC's code for its inlined lane loops then made some
+// lanes round differently from others; the kernels it calls are cloned.)
+template <int D, class T, int W>
+void join_pack(const JoinSetup<Pack<T, W>>& j, const T* ls, const T* disp,
+                                 T* out, std::int64_t first, int valid,
+                                 JoinScratch<Pack<T, W>>& s) {
+  const TensorShape& sh = j.sh;
+  const std::int64_t n = sh.size(), m = j.tables.n;
+  const int dim = sh.d;
+  zero(s.L, sh.off[sh.N]);
+  load_pack(s.c, ls, m, m, first, valid);
+  load_pack(s.v, disp, dim, dim, first, valid);
+  j.tables.expand_lower_and_top(s.c, s.L, j.top_first);
+  auto* A = j.exp_chain.template run<D>(sh, s.L, s.Q, false, &j.top);
+  mul_exp_segment<D>(sh, A, s.v, s.buf, s.buf + sh.pw[sh.N], s.vs, &j.top);
+  auto* Z = j.log_chain.template run<D>(sh, A, s.Q + 2 * n, false, &j.top);
+  j.tables.gather(Z, s.c);
+  j.tables.solve(s.c);
+  store_pack(s.c, out, m, m, first, valid);
+}
+
+// Its vector-Jacobian product (Q holds the exp and then the log intermediates).
+template <int D, class T, int W>
+void join_backprop_pack(const JoinSetup<Pack<T, W>>& j, const T* d_out,
+                                          const T* ls, const T* disp, T* grad_ls,
+                                          T* grad_disp, std::int64_t first, int valid,
+                                          JoinScratch<Pack<T, W>>& s) {
+  const TensorShape& sh = j.sh;
+  const TopWords& top = j.top;
+  const std::int64_t n = sh.size(), m = j.tables.n;
+  const int dim = sh.d;
+  auto* const QA = s.Q;
+  auto* const QL = s.Q + (j.exp_chain.steps() + 1) * n;
+  zero(s.L, sh.off[sh.N]);
+  load_pack(s.c, ls, m, m, first, valid);
+  load_pack(s.v, disp, dim, dim, first, valid);
+  load_pack(s.g, d_out, m, m, first, valid);
+  j.tables.expand_lower_and_top(s.c, s.L, j.top_first);
+  const auto* A = j.exp_chain.template run<D>(sh, s.L, QA, true, &top);
+  copy_lower_and_top(sh, A, s.C, top);
+  mul_exp_segment<D>(sh, s.C, s.v, s.buf, s.buf + sh.pw[sh.N], s.vs, &top);
+  j.log_chain.template run<D>(sh, s.C, QL, true, &top);
+  // Backward through solve, gather, log, the product by exp(v), exp and expand. Every
+  // level-N cotangent below vanishes outside the Lyndon words.
+  for (auto* x : {s.dZ, s.dC, s.dA, s.dL}) zero_lower_and_top(sh, x, top);
+  zero(s.gv, dim);
+  zero(s.c, m);  // now the gradient of ls
+  j.tables.solve_transposed(s.g);
+  j.tables.scatter_add(s.g, s.dZ);
+  j.log_chain.template adjoint<D>(sh, s.C, QL, s.dZ, s.dQ2, s.dC, &top);
+  mul_exp_segment_adjoint<D>(sh, A, s.v, s.dC, s.dA, s.gv, s.work, &top);
+  j.exp_chain.template adjoint<D>(sh, s.L, QA, s.dA, s.dQ2, s.dL, &top);
+  j.tables.expand_lower_and_top_adjoint(s.dL, s.c, j.top_first);
+  store_pack(s.c, grad_ls, m, m, first, valid);
+  store_pack(s.gv, grad_disp, dim, dim, first, valid);
+}
+
+}  // namespace detail
+
 // log_sig_join: ls (batch, tables.n) Lyndon-bracket coordinates, disp (batch, dim),
 // out (batch, tables.n) = coordinates of log(exp(sum_w c_w P_w) (x) exp(v)).
 template <class T>
@@ -307,38 +394,18 @@ int log_sig_join(const T* ls, const T* disp, T* out, std::int64_t batch, int dim
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
-    const std::int64_t n = sh.size(), m = tables.n;
     const auto exp_chain = HornerChain<P>::exp_chain(degree);
     const auto log_chain = HornerChain<P>::log_chain(degree);
     const TopWords top(sh, tables.top_level(sh.off[degree]));
+    const detail::JoinSetup<P> setup{sh, tables, top, exp_chain, log_chain,
+                                     tables.first_at(sh.off[degree])};
     return dispatch_dim(dim, [&](auto dc) {
       constexpr int D = decltype(dc)::value;
       return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid_of) {
-        // All scratch in one allocation.
-        detail::Carver<P> mem({n, 4 * n, m, dim, 2 * sh.pw[sh.N], sh.N * dim});
-        P* const L = mem.next();
-        P* const Q = mem.next();
-        P* const c = mem.next();
-        P* const v = mem.next();
-        P* const buf = mem.next();
-        P* const vs = mem.next();
-        for (std::int64_t p = p0; p < p1; ++p) {
-          const std::int64_t first = p * W;
-          const int valid = valid_of(p);
-          detail::zero(L, n);
-          detail::load_pack(c, ls, m, m, first, valid);
-          detail::load_pack(v, disp, dim, dim, first, valid);
-          tables.expand_add(c, L);
-          // Level N is only ever read at Lyndon words: exp(L)_N feeds (exp(L) exp(v))_N
-          // entry by entry, which feeds log(...)_N entry by entry.
-          P* A = exp_chain.template run<D>(sh, L, Q, false, &top);
-          mul_exp_segment<D>(sh, A, v, buf, buf + sh.pw[sh.N], vs, &top);
-          P* Z = log_chain.template run<D>(sh, A, Q + 2 * n, false, &top);
-          tables.gather(Z, c);
-          tables.solve(c);
-          detail::store_pack(c, out, m, m, first, valid);
-        }
+                                                             std::int64_t p1, auto valid) {
+        detail::JoinScratch<P> s(sh, tables.n, 4, false);
+        for (std::int64_t p = p0; p < p1; ++p)
+          detail::join_pack<D>(setup, ls, disp, out, p * W, valid(p), s);
         return static_cast<int>(kOk);
       });
     });
@@ -355,63 +422,20 @@ int log_sig_join_backprop(const T* d_out, const T* ls, const T* disp, T* grad_ls
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
-    const std::int64_t n = sh.size(), m = tables.n;
     const auto exp_chain = HornerChain<P>::exp_chain(degree);
     const auto log_chain = HornerChain<P>::log_chain(degree);
-    const std::int64_t me = exp_chain.steps(), ml = log_chain.steps();
     const TopWords top(sh, tables.top_level(sh.off[degree]));
+    const detail::JoinSetup<P> setup{sh, tables, top, exp_chain, log_chain,
+                                     tables.first_at(sh.off[degree])};
+    const std::int64_t q_tensors = exp_chain.steps() + 1 + log_chain.steps() + 1;
     return dispatch_dim(dim, [&](auto dc) {
       constexpr int D = decltype(dc)::value;
       return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid_of) {
-        // All scratch in one allocation.
-        detail::Carver<P> mem({n, (me + 1) * n, (ml + 1) * n, n, n, n, n, n, n, m, m, dim,
-                               dim, mul_exp_segment_adjoint_work(sh), 2 * sh.pw[sh.N],
-                               sh.N * dim});
-        P* const L = mem.next();
-        P* const QA = mem.next();
-        P* const QL = mem.next();
-        P* const C = mem.next();
-        P* const dZ = mem.next();
-        P* const dQ2 = mem.next();
-        P* const dC = mem.next();
-        P* const dA = mem.next();
-        P* const dL = mem.next();
-        P* const c = mem.next();  // gc, the gradient, reuses it
-        P* const g = mem.next();
-        P* const v = mem.next();
-        P* const gv = mem.next();
-        P* const work = mem.next();
-        P* const buf = mem.next();
-        P* const vs = mem.next();
-        for (std::int64_t p = p0; p < p1; ++p) {
-          const std::int64_t first = p * W;
-          const int valid = valid_of(p);
-          detail::zero(L, n);
-          detail::load_pack(c, ls, m, m, first, valid);
-          detail::load_pack(v, disp, dim, dim, first, valid);
-          detail::load_pack(g, d_out, m, m, first, valid);
-          tables.expand_add(c, L);
-          // Below, every level-N entry is read (and written) at the Lyndon words only,
-          // so the other level-N entries of the buffers are neither zeroed nor copied.
-          const P* A = exp_chain.template run<D>(sh, L, QA, true, &top);
-          detail::copy_lower_and_top(sh, A, C, top);
-          mul_exp_segment<D>(sh, C, v, buf, buf + sh.pw[sh.N], vs, &top);
-          log_chain.template run<D>(sh, C, QL, true, &top);
-          // Backward through solve, gather, log, the product by exp(v), exp and expand.
-          // Every level-N cotangent below vanishes outside the Lyndon words.
-          for (P* buf_ : {dZ, dC, dA, dL}) detail::zero_lower_and_top(sh, buf_, top);
-          detail::zero(gv, dim);
-          detail::zero(c, m);
-          tables.solve_transposed(g);
-          tables.scatter_add(g, dZ);
-          log_chain.template adjoint<D>(sh, C, QL, dZ, dQ2, dC, &top);
-          mul_exp_segment_adjoint<D>(sh, A, v, dC, dA, gv, work, &top);
-          exp_chain.template adjoint<D>(sh, L, QA, dA, dQ2, dL, &top);
-          tables.expand_adjoint(dL, c);
-          detail::store_pack(c, grad_ls, m, m, first, valid);
-          detail::store_pack(gv, grad_disp, dim, dim, first, valid);
-        }
+                                                             std::int64_t p1, auto valid) {
+        detail::JoinScratch<P> s(sh, tables.n, q_tensors, true);
+        for (std::int64_t p = p0; p < p1; ++p)
+          detail::join_backprop_pack<D>(setup, d_out, ls, disp, grad_ls, grad_disp, p * W,
+                                        valid(p), s);
         return static_cast<int>(kOk);
       });
     });
