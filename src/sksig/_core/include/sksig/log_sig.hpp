@@ -8,6 +8,8 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "lyndon.hpp"
@@ -84,8 +86,14 @@ int parallel_packs(std::int64_t n, int n_threads, Body&& body) noexcept {
 template <class T, int W>
 void load_pack(Pack<T, W>* dst, const T* src, std::int64_t stride, std::int64_t count,
                std::int64_t first, int valid) {
+  const T* rows = src + first * stride;
+  if (valid == W) {  // no test per entry
+    for (std::int64_t e = 0; e < count; ++e)
+      for (int l = 0; l < W; ++l) dst[e].x[l] = rows[l * stride + e];
+    return;
+  }
   for (std::int64_t e = 0; e < count; ++e)
-    for (int l = 0; l < W; ++l) dst[e].x[l] = l < valid ? src[(first + l) * stride + e] : T(0);
+    for (int l = 0; l < W; ++l) dst[e].x[l] = l < valid ? rows[l * stride + e] : T(0);
 }
 
 template <class T, int W>
@@ -93,6 +101,30 @@ void store_pack(const Pack<T, W>* src, T* dst, std::int64_t stride, std::int64_t
                 std::int64_t first, int valid) {
   for (int l = 0; l < valid; ++l)
     for (std::int64_t e = 0; e < count; ++e) dst[(first + l) * stride + e] = src[e].x[l];
+}
+
+// x[0..count) = 0 (Pack and float types: zero is all bits 0).
+template <class P>
+void zero(P* x, std::int64_t count) {
+  static_assert(std::is_trivially_copyable<P>::value, "memset needs a trivial type");
+  std::memset(static_cast<void*>(x), 0, static_cast<std::size_t>(count) * sizeof(P));
+}
+
+// Zeroes levels 0..N-1 and level N at the words of top (the rest is left as it is).
+template <class P>
+void zero_lower_and_top(const TensorShape& sh, P* X, const TopWords& top) {
+  zero(X, sh.off[sh.N]);
+  P* XN = X + sh.off[sh.N];
+  for (std::int64_t q = 0; q < top.size(); ++q) XN[top.word[q]] = P(0);
+}
+
+// dst = src on levels 0..N-1 and level N at the words of top.
+template <class P>
+void copy_lower_and_top(const TensorShape& sh, const P* src, P* dst, const TopWords& top) {
+  std::copy(src, src + sh.off[sh.N], dst);
+  const P* sN = src + sh.off[sh.N];
+  P* dN = dst + sh.off[sh.N];
+  for (std::int64_t q = 0; q < top.size(); ++q) dN[top.word[q]] = sN[top.word[q]];
 }
 
 // Signatures of the paths first..first+valid-1 into S (one tensor of packs).
@@ -249,6 +281,109 @@ int log_sig_backprop(const T* path, const T* grad_out, T* grad_path, std::int64_
   });
 }
 
+namespace detail {
+
+// Scratch of the join and its backprop for one chunk, in one allocation.
+template <class P>
+struct JoinScratch {
+  std::vector<P> mem;
+  P *L, *Q, *c, *g, *v, *gv, *buf, *vs, *work, *C, *dZ, *dQ2, *dC, *dA, *dL;
+  // Q: q_tensors tensors; backprop also allocates the cotangents and work.
+  JoinScratch(const TensorShape& sh, std::int64_t m, std::int64_t q_tensors, bool backprop) {
+    const std::int64_t n = sh.size(), d = sh.d;
+    const std::int64_t sizes[] = {n, q_tensors * n, m, m, d, d, 2 * sh.pw[sh.N], sh.N * d,
+                                  backprop ? mul_exp_segment_adjoint_work(sh) : 0,
+                                  backprop ? 6 * n : 0};
+    std::int64_t total = 0;
+    for (std::int64_t x : sizes) total += x;
+    mem.resize(static_cast<std::size_t>(total));
+    P* p = mem.data();
+    P** const slots[] = {&L, &Q, &c, &g, &v, &gv, &buf, &vs, &work, &C};
+    for (int i = 0; i < 10; ++i) {
+      *slots[i] = p;
+      p += sizes[i];
+    }
+    dZ = C + n;
+    dQ2 = C + 2 * n;
+    dC = C + 3 * n;
+    dA = C + 4 * n;
+    dL = C + 5 * n;
+  }
+};
+
+// What the join of one pack needs besides its scratch.
+template <class P>
+struct JoinSetup {
+  const TensorShape& sh;
+  const LyndonTables& tables;
+  const TopWords& top;
+  const HornerChain<P>& exp_chain;
+  const HornerChain<P>& log_chain;
+  std::int64_t top_first;  // first Lyndon word of the top level
+};
+
+// The join of the items first..first+valid-1 (one pack). Level N is only ever read at
+// Lyndon words: exp(L)_N feeds (exp(L) exp(v))_N entry by entry, which feeds log(...)_N
+// entry by entry; the other level-N entries of the buffers are left stale. (Not a
+// SKSIG_SIMD_CLONES function: GCC's code for its inlined lane loops then made some
+// lanes round differently from others; the kernels it calls are cloned.)
+template <int D, class T, int W>
+void join_pack(const JoinSetup<Pack<T, W>>& j, const T* ls, const T* disp,
+                                 T* out, std::int64_t first, int valid,
+                                 JoinScratch<Pack<T, W>>& s) {
+  const TensorShape& sh = j.sh;
+  const std::int64_t n = sh.size(), m = j.tables.n;
+  const int dim = sh.d;
+  zero(s.L, sh.off[sh.N]);
+  load_pack(s.c, ls, m, m, first, valid);
+  load_pack(s.v, disp, dim, dim, first, valid);
+  j.tables.expand_lower_and_top(s.c, s.L, j.top_first);
+  auto* A = j.exp_chain.template run<D>(sh, s.L, s.Q, false, &j.top);
+  mul_exp_segment<D>(sh, A, s.v, s.buf, s.buf + sh.pw[sh.N], s.vs, &j.top);
+  auto* Z = j.log_chain.template run<D>(sh, A, s.Q + 2 * n, false, &j.top);
+  j.tables.gather(Z, s.c);
+  j.tables.solve(s.c);
+  store_pack(s.c, out, m, m, first, valid);
+}
+
+// Its vector-Jacobian product (Q holds the exp and then the log intermediates).
+template <int D, class T, int W>
+void join_backprop_pack(const JoinSetup<Pack<T, W>>& j, const T* d_out,
+                                          const T* ls, const T* disp, T* grad_ls,
+                                          T* grad_disp, std::int64_t first, int valid,
+                                          JoinScratch<Pack<T, W>>& s) {
+  const TensorShape& sh = j.sh;
+  const TopWords& top = j.top;
+  const std::int64_t n = sh.size(), m = j.tables.n;
+  const int dim = sh.d;
+  auto* const QA = s.Q;
+  auto* const QL = s.Q + (j.exp_chain.steps() + 1) * n;
+  zero(s.L, sh.off[sh.N]);
+  load_pack(s.c, ls, m, m, first, valid);
+  load_pack(s.v, disp, dim, dim, first, valid);
+  load_pack(s.g, d_out, m, m, first, valid);
+  j.tables.expand_lower_and_top(s.c, s.L, j.top_first);
+  const auto* A = j.exp_chain.template run<D>(sh, s.L, QA, true, &top);
+  copy_lower_and_top(sh, A, s.C, top);
+  mul_exp_segment<D>(sh, s.C, s.v, s.buf, s.buf + sh.pw[sh.N], s.vs, &top);
+  j.log_chain.template run<D>(sh, s.C, QL, true, &top);
+  // Backward through solve, gather, log, the product by exp(v), exp and expand. Every
+  // level-N cotangent below vanishes outside the Lyndon words.
+  for (auto* x : {s.dZ, s.dC, s.dA, s.dL}) zero_lower_and_top(sh, x, top);
+  zero(s.gv, dim);
+  zero(s.c, m);  // now the gradient of ls
+  j.tables.solve_transposed(s.g);
+  j.tables.scatter_add(s.g, s.dZ);
+  j.log_chain.template adjoint<D>(sh, s.C, QL, s.dZ, s.dQ2, s.dC, &top);
+  mul_exp_segment_adjoint<D>(sh, A, s.v, s.dC, s.dA, s.gv, s.work, &top);
+  j.exp_chain.template adjoint<D>(sh, s.L, QA, s.dA, s.dQ2, s.dL, &top);
+  j.tables.expand_lower_and_top_adjoint(s.dL, s.c, j.top_first);
+  store_pack(s.c, grad_ls, m, m, first, valid);
+  store_pack(s.gv, grad_disp, dim, dim, first, valid);
+}
+
+}  // namespace detail
+
 // log_sig_join: ls (batch, tables.n) Lyndon-bracket coordinates, disp (batch, dim),
 // out (batch, tables.n) = coordinates of log(exp(sum_w c_w P_w) (x) exp(v)).
 template <class T>
@@ -259,32 +394,18 @@ int log_sig_join(const T* ls, const T* disp, T* out, std::int64_t batch, int dim
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
-    const std::int64_t n = sh.size(), m = tables.n;
     const auto exp_chain = HornerChain<P>::exp_chain(degree);
     const auto log_chain = HornerChain<P>::log_chain(degree);
     const TopWords top(sh, tables.top_level(sh.off[degree]));
+    const detail::JoinSetup<P> setup{sh, tables, top, exp_chain, log_chain,
+                                     tables.first_at(sh.off[degree])};
     return dispatch_dim(dim, [&](auto dc) {
       constexpr int D = decltype(dc)::value;
       return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid_of) {
-        std::vector<P> L(n), Q(4 * n), c(m), v(dim);
-        detail::SegmentScratch<P> w(sh);
-        for (std::int64_t p = p0; p < p1; ++p) {
-        const std::int64_t first = p * W;
-        const int valid = valid_of(p);
-        std::fill(L.begin(), L.end(), P(T(0)));
-        detail::load_pack(c.data(), ls, m, m, first, valid);
-        detail::load_pack(v.data(), disp, dim, dim, first, valid);
-        tables.expand_add(c.data(), L.data());
-        // Level N is only ever read at Lyndon words: exp(L)_N feeds (exp(L) exp(v))_N
-        // entry by entry, which feeds log(...)_N entry by entry.
-        P* A = exp_chain.template run<D>(sh, L.data(), Q.data(), false, &top);
-        detail::mul_segment<D>(sh, A, v.data(), w);
-        P* Z = log_chain.template run<D>(sh, A, Q.data() + 2 * n, false, &top);
-        tables.gather(Z, c.data());
-        tables.solve(c.data());
-        detail::store_pack(c.data(), out, m, m, first, valid);
-        }
+                                                             std::int64_t p1, auto valid) {
+        detail::JoinScratch<P> s(sh, tables.n, 4, false);
+        for (std::int64_t p = p0; p < p1; ++p)
+          detail::join_pack<D>(setup, ls, disp, out, p * W, valid(p), s);
         return static_cast<int>(kOk);
       });
     });
@@ -301,47 +422,20 @@ int log_sig_join_backprop(const T* d_out, const T* ls, const T* disp, T* grad_ls
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
-    const std::int64_t n = sh.size(), m = tables.n;
     const auto exp_chain = HornerChain<P>::exp_chain(degree);
     const auto log_chain = HornerChain<P>::log_chain(degree);
-    const std::int64_t me = exp_chain.steps(), ml = log_chain.steps();
     const TopWords top(sh, tables.top_level(sh.off[degree]));
-    const P zero(T(0));
+    const detail::JoinSetup<P> setup{sh, tables, top, exp_chain, log_chain,
+                                     tables.first_at(sh.off[degree])};
+    const std::int64_t q_tensors = exp_chain.steps() + 1 + log_chain.steps() + 1;
     return dispatch_dim(dim, [&](auto dc) {
       constexpr int D = decltype(dc)::value;
       return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid_of) {
-        std::vector<P> L(n), QA((me + 1) * n), QL((ml + 1) * n), C(n), dZ(n), dQ2(n), dC(n),
-            dA(n), dL(n), c(m), g(m), v(dim), gv(dim), gc(m),
-            work(mul_exp_segment_adjoint_work(sh));
-        detail::SegmentScratch<P> w(sh);
-        for (std::int64_t p = p0; p < p1; ++p) {
-        const std::int64_t first = p * W;
-        const int valid = valid_of(p);
-        for (auto* buf : {&L, &dZ, &dC, &dA, &dL, &gv, &gc})
-          std::fill(buf->begin(), buf->end(), zero);
-        detail::load_pack(c.data(), ls, m, m, first, valid);
-        detail::load_pack(v.data(), disp, dim, dim, first, valid);
-        detail::load_pack(g.data(), d_out, m, m, first, valid);
-        tables.expand_add(c.data(), L.data());
-        const P* A = exp_chain.template run<D>(sh, L.data(), QA.data(), true, &top);
-        std::copy(A, A + n, C.begin());
-        detail::mul_segment<D>(sh, C.data(), v.data(), w);
-        log_chain.template run<D>(sh, C.data(), QL.data(), true, &top);
-        // Backward through solve, gather, log, the product by exp(v), exp and expand.
-        // Every level-N cotangent below vanishes outside the Lyndon words.
-        tables.solve_transposed(g.data());
-        tables.scatter_add(g.data(), dZ.data());
-        log_chain.template adjoint<D>(sh, C.data(), QL.data(), dZ.data(), dQ2.data(),
-                                      dC.data(), &top);
-        mul_exp_segment_adjoint<D>(sh, A, v.data(), dC.data(), dA.data(), gv.data(),
-                                   work.data(), &top);
-        exp_chain.template adjoint<D>(sh, L.data(), QA.data(), dA.data(), dQ2.data(),
-                                      dL.data(), &top);
-        tables.expand_adjoint(dL.data(), gc.data());
-        detail::store_pack(gc.data(), grad_ls, m, m, first, valid);
-        detail::store_pack(gv.data(), grad_disp, dim, dim, first, valid);
-        }
+                                                             std::int64_t p1, auto valid) {
+        detail::JoinScratch<P> s(sh, tables.n, q_tensors, true);
+        for (std::int64_t p = p0; p < p1; ++p)
+          detail::join_backprop_pack<D>(setup, d_out, ls, disp, grad_ls, grad_disp, p * W,
+                                        valid(p), s);
         return static_cast<int>(kOk);
       });
     });

@@ -81,6 +81,47 @@ struct LyndonTables {
         Z[exp_pos[p]] += static_cast<T>(exp_val[p]) * c[w];
   }
 
+  // Index of the first Lyndon word at flat index >= top_offset (the words of the top
+  // level come last).
+  std::int64_t first_at(std::int64_t top_offset) const {
+    return std::lower_bound(pos, pos + n, top_offset) - pos;
+  }
+
+  // The Lie element sum_w c_w P_w on the levels below the top (Z zeroed there by the
+  // caller) and at the Lyndon words u of the top level, which are assigned: there the
+  // coefficient is sum_w T[u, w] c_w (T is block diagonal by level), so the expansions
+  // of the top-level brackets are not needed. top_first = first_at(top offset).
+  template <class T>
+  void expand_lower_and_top(const T* c, T* Z, std::int64_t top_first) const {
+    for (std::int64_t w = 0; w < top_first; ++w)
+      for (std::int64_t p = exp_ptr[w]; p < exp_ptr[w + 1]; ++p)
+        Z[exp_pos[p]] += static_cast<T>(exp_val[p]) * c[w];
+    for (std::int64_t u = top_first; u < n; ++u) {
+      T acc = c[u];
+      for (std::int64_t p = tri_ptr[u]; p < tri_ptr[u + 1]; ++p)
+        acc += static_cast<T>(tri_val[p]) * c[tri_col[p]];
+      Z[pos[u]] = acc;
+    }
+  }
+
+  // Adjoint of expand_lower_and_top: dc[w] += <dZ, P_w> for a dZ whose top level
+  // vanishes outside the Lyndon words.
+  template <class T>
+  void expand_lower_and_top_adjoint(const T* dZ, T* dc, std::int64_t top_first) const {
+    for (std::int64_t w = 0; w < top_first; ++w) {
+      T acc = 0;
+      for (std::int64_t p = exp_ptr[w]; p < exp_ptr[w + 1]; ++p)
+        acc += static_cast<T>(exp_val[p]) * dZ[exp_pos[p]];
+      dc[w] += acc;
+    }
+    for (std::int64_t u = top_first; u < n; ++u) {
+      const T g = dZ[pos[u]];
+      dc[u] += g;
+      for (std::int64_t p = tri_ptr[u]; p < tri_ptr[u + 1]; ++p)
+        dc[tri_col[p]] += static_cast<T>(tri_val[p]) * g;
+    }
+  }
+
   // Adjoint of expand_add: dc[w] += <dZ, P_w>.
   template <class T>
   void expand_adjoint(const T* dZ, T* dc) const {
