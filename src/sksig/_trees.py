@@ -332,12 +332,26 @@ class BranchedTables:
             for k in range(2, self.degree + 1):
                 per_level[k] = np.arange(order_start[k], self.n + 1)
         ptr = [0, 0, 0]
-        idx = []
+        idx, end, run_idx, run_end = [], [], [], []
+        term_ptr, right = nat["term_ptr"], nat["term_right"]
         for k in range(2, self.degree + 1):
-            idx.extend(per_level[k].tolist())
+            elems = per_level[k]
+            # End of the terms whose right factor has >= k - 1 nodes (rights descend).
+            first = order_start[k - 1]
+            ends = np.array([term_ptr[e - 1] + np.count_nonzero(
+                right[term_ptr[e - 1]:term_ptr[e]] >= first) for e in elems], np.int64)
+            # Run order: descending term count, ties in level order.
+            order = np.argsort(-(ends - term_ptr[elems - 1]), kind="stable")
+            idx.extend(elems.tolist())
+            end.extend(ends.tolist())
+            run_idx.extend(elems[order].tolist())
+            run_end.extend(ends[order].tolist())
             ptr.append(len(idx))
         out = {"level_ptr": np.asarray(ptr[: self.degree + 2], np.int32),
-               "level_idx": np.asarray(idx, np.int32)}
+               "level_idx": np.asarray(idx, np.int32),
+               "level_end": np.asarray(end, np.int32),
+               "run_idx": np.asarray(run_idx, np.int32),
+               "run_end": np.asarray(run_end, np.int32)}
         with self._lock:
             nat[key] = out
         return out

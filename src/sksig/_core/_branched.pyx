@@ -24,6 +24,9 @@ cdef extern from "sksig/branched.hpp" namespace "sksig" nogil:
         const int32_t* order_start
         const int32_t* level_ptr
         const int32_t* level_idx
+        const int32_t* level_end
+        const int32_t* run_idx
+        const int32_t* run_end
 
     cdef cppclass LyndonMap:
         int64_t n_lyndon
@@ -92,6 +95,9 @@ cdef void _fill(BranchedTables[floating]* tb, dict t, dict levels, int64_t n,
     tb.order_start = _i32(t["order_start"])
     tb.level_ptr = _i32(levels["level_ptr"]) if levels else NULL
     tb.level_idx = _i32(levels["level_idx"]) if levels else NULL
+    tb.level_end = _i32(levels["level_end"]) if levels else NULL
+    tb.run_idx = _i32(levels["run_idx"]) if levels else NULL
+    tb.run_end = _i32(levels["run_end"]) if levels else NULL
 
 
 def sig(const floating[:, :, ::1] path,  # IN  (batch, length, dim)

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <utility>
 #include <vector>
 
@@ -45,6 +46,14 @@ struct BranchedTables {
   // for K = 2..degree (all elements with >= K nodes, or what Lyndon outputs need).
   const std::int32_t* level_ptr;
   const std::int32_t* level_idx;
+  // Parallel to level_idx: the end of the terms of that element whose right index has
+  // at least K - 1 nodes (the scan of P_K stops there; rights are sorted descending).
+  const std::int32_t* level_end;
+  // The elements of each level again, by descending number of such terms (ties in
+  // level_idx order), with their ends: the forward pass walks them in this order, two
+  // at a time, so neighbouring elements have equal term counts.
+  const std::int32_t* run_idx;
+  const std::int32_t* run_end;
 };
 
 // Planar methods 1-2: a row holds the log at the Lyndon forests, row[i] = log[pos[i]],
@@ -81,6 +90,29 @@ using Lanes = std::int64_t;
 #else
 #define SKSIG_LANES for (int j = 0; j < kLanes; ++j)
 #endif
+
+// A lane block as kPacks GCC/Clang vectors of 32 bytes: accumulators stay in
+// registers and every lane operation is the plain IEEE one (no contraction: the
+// clones lack FMA).
+template <class T>
+struct Pack {
+  static constexpr int size = 32 / static_cast<int>(sizeof(T));
+  static constexpr int count = kLanes / size;
+  typedef T vec __attribute__((vector_size(32)));
+};
+
+template <class T>
+__attribute__((always_inline)) inline typename Pack<T>::vec load_pack(const T* p) noexcept {
+  typename Pack<T>::vec v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+template <class T>
+__attribute__((always_inline)) inline void store_pack(T* p,
+                                                      typename Pack<T>::vec v) noexcept {
+  std::memcpy(p, &v, sizeof v);
+}
 
 template <class T>
 SKSIG_LANE_CLONES void forest_products(const BranchedTables<T>& tb, T* a) noexcept {
@@ -140,58 +172,81 @@ SKSIG_LANE_CLONES void chen_in_place(const BranchedTables<T>& tb, T* x, const T*
 }
 
 // out = (reduced) a * p where p vanishes below k nodes (a extended, forest products
-// filled): the (X - eps) * P_k step of the log. The scan of each element stops at the
-// first right index with fewer than k nodes; out is written only at the elements of
-// level k + 1 (callers never read the rest). If log_out is given, log_out += c * out
-// there as well.
+// filled): the (X - eps) * P_k step of the log. Each element of level k + 1 sums its
+// terms whose right index has at least k nodes, in table order; out is written only
+// there (callers never read the rest). If log_out is given, log_out += c * out there
+// as well. Elements are taken two at a time in run order, their sums interleaved
+// (independent chains); each sum is still formed term by term in table order.
 template <class T>
 SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
                                        int k, T* out, T c = T(0),
                                        T* log_out = nullptr) noexcept {
-  const std::int32_t first = tb.order_start[k];
   // Local copies: the table pointers stay in registers across the term loop.
   const std::int32_t* const term_ptr = tb.term_ptr;
   const std::int32_t* const term_right = tb.term_right;
   const std::int32_t* const term_left = tb.term_left;
   const T* const term_coef = tb.term_coef;
-  alignas(64) T acc[kLanes];
-  for (std::int32_t i = tb.level_ptr[k + 1]; i < tb.level_ptr[k + 2]; ++i) {
-    const std::int64_t e = tb.level_idx[i];
-    SKSIG_LANES acc[j] = T(0);
-    for (std::int32_t t = term_ptr[e - 1]; t < term_ptr[e]; ++t) {
-      const std::int32_t r = term_right[t];
-      if (r < first) break;
-      const T coef = term_coef[t];
-      const T* al = a + Lanes{term_left[t]} * kLanes;
-      const T* pr = p + Lanes{r} * kLanes;
-      SKSIG_LANES acc[j] += coef * al[j] * pr[j];
+  const std::int32_t* const run_idx = tb.run_idx;
+  const std::int32_t* const run_end = tb.run_end;
+  const std::int32_t hi = tb.level_ptr[k + 2];
+  using V = typename Pack<T>::vec;
+  constexpr int np = Pack<T>::count, ps = Pack<T>::size;
+#define SKSIG_TERM(acc, t)                                               \
+  do {                                                                   \
+    const T cf = term_coef[t];                                           \
+    const T* al = a + Lanes{term_left[t]} * kLanes;                      \
+    const T* pr = p + Lanes{term_right[t]} * kLanes;                     \
+    for (int h = 0; h < np; ++h)                                         \
+      acc[h] += cf * load_pack(al + h * ps) * load_pack(pr + h * ps);    \
+  } while (false)
+#define SKSIG_FINISH(e, acc)                                             \
+  do {                                                                   \
+    T* o = out + Lanes{e} * kLanes;                                      \
+    for (int h = 0; h < np; ++h) store_pack(o + h * ps, acc[h]);         \
+    if (log_out != nullptr) {                                            \
+      T* lo = log_out + Lanes{e} * kLanes;                               \
+      for (int h = 0; h < np; ++h)                                       \
+        store_pack(lo + h * ps, load_pack(lo + h * ps) + c * acc[h]);    \
+    }                                                                    \
+  } while (false)
+  std::int32_t i = tb.level_ptr[k + 1];
+  for (; i + 1 < hi; i += 2) {
+    const std::int32_t end0 = run_end[i], end1 = run_end[i + 1];
+    std::int32_t t0 = term_ptr[run_idx[i] - 1], t1 = term_ptr[run_idx[i + 1] - 1];
+    V acc0[np] = {}, acc1[np] = {};
+    for (; t1 < end1; ++t0, ++t1) {  // run order: element 1 has no more terms than 0
+      SKSIG_TERM(acc0, t0);
+      SKSIG_TERM(acc1, t1);
     }
-    T* o = out + e * kLanes;
-    SKSIG_LANES o[j] = acc[j];
-    if (log_out != nullptr) {
-      T* lo_e = log_out + e * kLanes;
-      SKSIG_LANES lo_e[j] += c * acc[j];
-    }
+    for (; t0 < end0; ++t0) SKSIG_TERM(acc0, t0);
+    SKSIG_FINISH(run_idx[i], acc0);
+    SKSIG_FINISH(run_idx[i + 1], acc1);
   }
+  if (i < hi) {
+    V acc0[np] = {};
+    for (std::int32_t t = term_ptr[run_idx[i] - 1]; t < run_end[i]; ++t)
+      SKSIG_TERM(acc0, t);
+    SKSIG_FINISH(run_idx[i], acc0);
+  }
+#undef SKSIG_TERM
+#undef SKSIG_FINISH
 }
 
 // Adjoint of reduced_product(a, p, k - 1) -> P_k at cotangent h: accumulates into
-// hprev (w.r.t. p) and ga (w.r.t. a).
+// hprev (w.r.t. p) and ga (w.r.t. a), element by element in level order.
 template <class T>
 SKSIG_LANE_CLONES void reverse_step(const BranchedTables<T>& tb, const T* a, const T* p,
                                     const T* h, int k, T* hprev, T* ga) noexcept {
-  const std::int32_t first = tb.order_start[k - 1];
   const std::int32_t* const term_ptr = tb.term_ptr;
   const std::int32_t* const term_right = tb.term_right;
   const std::int32_t* const term_left = tb.term_left;
+  const std::int32_t* const level_end = tb.level_end;
   const T* const term_coef = tb.term_coef;
   for (std::int32_t i = tb.level_ptr[k]; i < tb.level_ptr[k + 1]; ++i) {
     const std::int64_t e = tb.level_idx[i];
     const T* he = h + e * kLanes;
-    for (std::int32_t t = term_ptr[e - 1]; t < term_ptr[e]; ++t) {
-      const std::int32_t r = term_right[t];
-      if (r < first) break;
-      const Lanes l = Lanes{term_left[t]} * kLanes, rr = Lanes{r} * kLanes;
+    for (std::int32_t t = term_ptr[e - 1]; t < level_end[i]; ++t) {
+      const Lanes l = Lanes{term_left[t]} * kLanes, rr = Lanes{term_right[t]} * kLanes;
       const T coef = term_coef[t];
       T* hp = hprev + rr;
       T* gl = ga + l;
@@ -216,9 +271,11 @@ inline T log_coef(int k) noexcept {
 template <class T>
 T* workspace(std::int64_t size) {
   static thread_local std::vector<T> buffer;
-  if (static_cast<std::int64_t>(buffer.size()) < size)
-    buffer.resize(static_cast<std::size_t>(size));
-  return buffer.data();
+  constexpr std::int64_t pad = 64 / sizeof(T);
+  if (static_cast<std::int64_t>(buffer.size()) < size + pad)
+    buffer.resize(static_cast<std::size_t>(size + pad));
+  const auto addr = reinterpret_cast<std::uintptr_t>(buffer.data());
+  return buffer.data() + ((64 - addr % 64) % 64) / sizeof(T);
 }
 
 inline std::int64_t n_blocks(std::int64_t batch) noexcept {
