@@ -25,6 +25,13 @@
 #include "parallel.hpp"
 #include "status.hpp"
 
+// The 32-byte vector helpers below are always inlined; GCC's note that passing such
+// vectors by value changes the ABI without AVX does not apply.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 namespace sksig {
 
 template <class T>
@@ -74,7 +81,10 @@ namespace detail {
 // (value of element i for lane j at [i * kLanes + j]): every table lookup serves all
 // lanes and the lane loops vectorise. Each lane does exactly the arithmetic of a
 // one-item computation, so results do not depend on the blocking or on n_jobs.
-constexpr int kLanes = 8;
+// 16 lanes: the index and coefficient loads of a term serve twice as many items as
+// with 8 and the two interleaved sums still fit the 16 AVX2 registers (d=3, degree
+// 4, batch 1024: log -25%, backprop -20% against 8; 24 and 32 spill and are slower).
+constexpr int kLanes = 16;
 using Lanes = std::int64_t;
 
 // The lane loops get an AVX2 clone on x86-64 GCC, picked at load time. No FMA: every
@@ -315,7 +325,33 @@ inline void store_block(const T* blk, std::int64_t batch, std::int64_t m, bool s
   if (scalar)
     for (int j = 0; j < live; ++j) rows[j][0] = blk[j];
   if (live == kLanes) {
-    for (std::int64_t i = 1; i < m; ++i)
+    std::int64_t i = 1;
+    if constexpr (Pack<T>::size == 4) {
+      // 4 x 4 tiles: four entries of four lanes become four row pieces.
+      using V = typename Pack<T>::vec;
+#if defined(__clang__)
+#define SKSIG_SHUFFLE(x, y, i0, i1, i2, i3) __builtin_shufflevector(x, y, i0, i1, i2, i3)
+#else
+      using M = std::int64_t __attribute__((vector_size(32)));
+#define SKSIG_SHUFFLE(x, y, i0, i1, i2, i3) __builtin_shuffle(x, y, M{i0, i1, i2, i3})
+#endif
+      for (; i + 4 <= m; i += 4)
+        for (int j = 0; j < kLanes; j += 4) {
+          const T* b = blk + i * kLanes + j;
+          const V e0 = load_pack(b), e1 = load_pack(b + kLanes),
+                  e2 = load_pack(b + 2 * kLanes), e3 = load_pack(b + 3 * kLanes);
+          const V t0 = SKSIG_SHUFFLE(e0, e1, 0, 4, 2, 6);
+          const V t1 = SKSIG_SHUFFLE(e0, e1, 1, 5, 3, 7);
+          const V t2 = SKSIG_SHUFFLE(e2, e3, 0, 4, 2, 6);
+          const V t3 = SKSIG_SHUFFLE(e2, e3, 1, 5, 3, 7);
+          store_pack(rows[j] + i - shift, SKSIG_SHUFFLE(t0, t2, 0, 1, 4, 5));
+          store_pack(rows[j + 1] + i - shift, SKSIG_SHUFFLE(t1, t3, 0, 1, 4, 5));
+          store_pack(rows[j + 2] + i - shift, SKSIG_SHUFFLE(t0, t2, 2, 3, 6, 7));
+          store_pack(rows[j + 3] + i - shift, SKSIG_SHUFFLE(t1, t3, 2, 3, 6, 7));
+        }
+    }
+#undef SKSIG_SHUFFLE
+    for (; i < m; ++i)
       for (int j = 0; j < kLanes; ++j) rows[j][i - shift] = blk[i * kLanes + j];
   } else {
     for (std::int64_t i = 1; i < m; ++i)
@@ -501,3 +537,7 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
 #undef SKSIG_LANE_CLONES
 
 }  // namespace sksig
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
