@@ -183,14 +183,15 @@ SKSIG_LANE_CLONES void chen_in_place(const BranchedTables<T>& tb, T* x, const T*
 
 // out = (reduced) a * p where p vanishes below k nodes (a extended, forest products
 // filled): the (X - eps) * P_k step of the log. Each element of level k + 1 sums its
-// terms whose right index has at least k nodes, in table order; out is written only
-// there (callers never read the rest). If log_out is given, log_out += c * out there
-// as well. Elements are taken two at a time in run order, their sums interleaved
+// terms whose right index has at least k nodes, in table order; out (if given) is
+// written only there (callers never read the rest). If log_out is given, log_out =
+// base + c * out there as well, base being log_base if given, else log_out. Elements are taken two at a time in run order, their sums interleaved
 // (independent chains); each sum is still formed term by term in table order.
 template <class T>
 SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
                                        int k, T* out, T c = T(0),
-                                       T* log_out = nullptr) noexcept {
+                                       T* log_out = nullptr,
+                                       const T* log_base = nullptr) noexcept {
   // Local copies: the table pointers stay in registers across the term loop.
   const std::int32_t* const term_ptr = tb.term_ptr;
   const std::int32_t* const term_right = tb.term_right;
@@ -211,12 +212,15 @@ SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, 
   } while (false)
 #define SKSIG_FINISH(e, acc)                                             \
   do {                                                                   \
-    T* o = out + Lanes{e} * kLanes;                                      \
-    for (int h = 0; h < np; ++h) store_pack(o + h * ps, acc[h]);         \
+    if (out != nullptr) {                                                \
+      T* o = out + Lanes{e} * kLanes;                                    \
+      for (int h = 0; h < np; ++h) store_pack(o + h * ps, acc[h]);       \
+    }                                                                    \
     if (log_out != nullptr) {                                            \
       T* lo = log_out + Lanes{e} * kLanes;                               \
+      const T* lb = (log_base != nullptr ? log_base : log_out) + Lanes{e} * kLanes; \
       for (int h = 0; h < np; ++h)                                       \
-        store_pack(lo + h * ps, load_pack(lo + h * ps) + c * acc[h]);    \
+        store_pack(lo + h * ps, load_pack(lb + h * ps) + c * acc[h]);    \
     }                                                                    \
   } while (false)
   std::int32_t i = tb.level_ptr[k + 1];
@@ -441,10 +445,16 @@ SKSIG_LANE_CLONES void log_block(const T* x, T* out, std::int64_t batch,
   load_block(x, batch, m, scalar_in, b0, a);
   SKSIG_LANES a[j] = T(0);
   forest_products(tb, a);
-  for (std::int64_t i = 0; i < mw; ++i) o[i] = a[i];
+  // o = a + sum_k c_k P_k. Method 0 (every element with >= 2 nodes in level 2): o
+  // is copied from a below level 2 only and level 2 writes a + c_2 P_2 itself.
+  const bool full = tb.degree >= 2 && tb.level_ptr[3] - tb.level_ptr[2] == m - tb.order_start[2];
+  const std::int64_t copy = full ? Lanes{tb.order_start[2]} * kLanes : mw;
+  for (std::int64_t i = 0; i < copy; ++i) o[i] = a[i];
   const T* p = a;  // P_1
   for (int k = 2; k <= tb.degree; ++k) {
-    reduced_product(tb, a, p, k - 1, q, log_coef<T>(k), o);
+    // P_degree is never read: only its multiple is added to o.
+    reduced_product(tb, a, p, k - 1, k < tb.degree ? q : nullptr, log_coef<T>(k), o,
+                    full && k == 2 ? a : nullptr);
     p = q;
     std::swap(q, r);
   }
