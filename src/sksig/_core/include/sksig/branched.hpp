@@ -53,14 +53,24 @@ struct BranchedTables {
   // for K = 2..degree (all elements with >= K nodes, or what Lyndon outputs need).
   const std::int32_t* level_ptr;
   const std::int32_t* level_idx;
-  // Parallel to level_idx: the end of the terms of that element whose right index has
-  // at least K - 1 nodes (the scan of P_K stops there; rights are sorted descending).
-  const std::int32_t* level_end;
-  // The elements of each level again, by descending number of such terms (ties in
-  // level_idx order), with their ends: the forward pass walks them in this order, two
-  // at a time, so neighbouring elements have equal term counts.
+  // The elements of each level again, by descending number of terms whose right
+  // index has at least K - 1 nodes (ties in level_idx order), with the end of those
+  // terms (rights are sorted descending, so they come first): the forward pass walks
+  // them in this order, two at a time, so neighbouring elements have equal counts.
   const std::int32_t* run_idx;
   const std::int32_t* run_end;
+  // Backprop gathers, by right (_r) and by left (_l) index: groups
+  // [rev_lev[K], rev_lev[K + 1]) of level K, group g holding the entries
+  // [rev_ptr[g], rev_ptr[g + 1]) = (term rev_t, element rev_e) that share that index,
+  // in the (element, term) order of the level.
+  const std::int32_t* rev_lev_r;
+  const std::int32_t* rev_ptr_r;
+  const std::int32_t* rev_t_r;
+  const std::int32_t* rev_e_r;
+  const std::int32_t* rev_lev_l;
+  const std::int32_t* rev_ptr_l;
+  const std::int32_t* rev_t_l;
+  const std::int32_t* rev_e_l;
 };
 
 // Planar methods 1-2: a row holds the log at the Lyndon forests, row[i] = log[pos[i]],
@@ -247,30 +257,42 @@ SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, 
 }
 
 // Adjoint of reduced_product(a, p, k - 1) -> P_k at cotangent h: accumulates into
-// hprev (w.r.t. p) and ga (w.r.t. a), element by element in level order.
+// hprev (w.r.t. p) and ga (w.r.t. a). Each entry gathers its contributions
+// (coef * h[e]) * a[left] (resp. * p[right]) in the (element, term) order of the
+// level, i.e. exactly the additions of a scatter over the level's terms.
 template <class T>
 SKSIG_LANE_CLONES void reverse_step(const BranchedTables<T>& tb, const T* a, const T* p,
                                     const T* h, int k, T* hprev, T* ga) noexcept {
-  const std::int32_t* const term_ptr = tb.term_ptr;
+  using V = typename Pack<T>::vec;
+  constexpr int np = Pack<T>::count, ps = Pack<T>::size;
   const std::int32_t* const term_right = tb.term_right;
   const std::int32_t* const term_left = tb.term_left;
-  const std::int32_t* const level_end = tb.level_end;
   const T* const term_coef = tb.term_coef;
-  for (std::int32_t i = tb.level_ptr[k]; i < tb.level_ptr[k + 1]; ++i) {
-    const std::int64_t e = tb.level_idx[i];
-    const T* he = h + e * kLanes;
-    for (std::int32_t t = term_ptr[e - 1]; t < level_end[i]; ++t) {
-      const Lanes l = Lanes{term_left[t]} * kLanes, rr = Lanes{term_right[t]} * kLanes;
-      const T coef = term_coef[t];
-      T* hp = hprev + rr;
-      T* gl = ga + l;
-      const T* al = a + l;
-      const T* pr = p + rr;
-      SKSIG_LANES {
-        const T w = coef * he[j];
-        hp[j] += w * al[j];
-        gl[j] += w * pr[j];
+  // side 0: hprev[right] += w * a[left]; side 1: ga[left] += w * p[right].
+  for (int side = 0; side < 2; ++side) {
+    const std::int32_t* const lev = side ? tb.rev_lev_l : tb.rev_lev_r;
+    const std::int32_t* const ptr = side ? tb.rev_ptr_l : tb.rev_ptr_r;
+    const std::int32_t* const rt = side ? tb.rev_t_l : tb.rev_t_r;
+    const std::int32_t* const re = side ? tb.rev_e_l : tb.rev_e_r;
+    const std::int32_t* const key = side ? term_left : term_right;
+    const std::int32_t* const other = side ? term_right : term_left;
+    const T* const src = side ? p : a;
+    T* const dst = side ? ga : hprev;
+    for (std::int32_t g = lev[k]; g < lev[k + 1]; ++g) {
+      std::int32_t q = ptr[g];
+      const std::int32_t q_end = ptr[g + 1];
+      T* d = dst + Lanes{key[rt[q]]} * kLanes;
+      V acc[np];
+      for (int hh = 0; hh < np; ++hh) acc[hh] = load_pack(d + hh * ps);
+      for (; q < q_end; ++q) {
+        const std::int32_t t = rt[q];
+        const T cf = term_coef[t];
+        const T* he = h + Lanes{re[q]} * kLanes;
+        const T* s = src + Lanes{other[t]} * kLanes;
+        for (int hh = 0; hh < np; ++hh)
+          acc[hh] += cf * load_pack(he + hh * ps) * load_pack(s + hh * ps);
       }
+      for (int hh = 0; hh < np; ++hh) store_pack(d + hh * ps, acc[hh]);
     }
   }
 }
@@ -296,6 +318,26 @@ inline std::int64_t n_blocks(std::int64_t batch) noexcept {
   return (batch + kLanes - 1) / kLanes;
 }
 
+// 4 x 4 transpose of doubles: v[l][k] <- v[k][l].
+template <class V>
+__attribute__((always_inline)) inline void transpose4(V& v0, V& v1, V& v2, V& v3) noexcept {
+#if defined(__clang__)
+#define SKSIG_SHUFFLE(x, y, i0, i1, i2, i3) __builtin_shufflevector(x, y, i0, i1, i2, i3)
+#else
+  using M = std::int64_t __attribute__((vector_size(32)));
+#define SKSIG_SHUFFLE(x, y, i0, i1, i2, i3) __builtin_shuffle(x, y, M{i0, i1, i2, i3})
+#endif
+  const V t0 = SKSIG_SHUFFLE(v0, v1, 0, 4, 2, 6);
+  const V t1 = SKSIG_SHUFFLE(v0, v1, 1, 5, 3, 7);
+  const V t2 = SKSIG_SHUFFLE(v2, v3, 0, 4, 2, 6);
+  const V t3 = SKSIG_SHUFFLE(v2, v3, 1, 5, 3, 7);
+  v0 = SKSIG_SHUFFLE(t0, t2, 0, 1, 4, 5);
+  v1 = SKSIG_SHUFFLE(t1, t3, 0, 1, 4, 5);
+  v2 = SKSIG_SHUFFLE(t0, t2, 2, 3, 6, 7);
+  v3 = SKSIG_SHUFFLE(t1, t3, 2, 3, 6, 7);
+#undef SKSIG_SHUFFLE
+}
+
 // Copy rows [b0, b0 + kLanes) of a (batch, n or n + 1) array into lane layout over
 // the n + 1 entries (missing rows: 0). Without the scalar entry in the rows
 // (scalar = false), lane entry 0 is set to 0. Entries are the outer loop: the rows
@@ -309,7 +351,23 @@ inline void load_block(const T* x, std::int64_t batch, std::int64_t m, bool scal
   for (int j = 0; j < kLanes; ++j) rows[j] = x + (b0 + (j < live ? j : 0)) * width;
   for (int j = 0; j < kLanes; ++j) blk[j] = j < live && scalar ? rows[j][0] : T(0);
   if (live == kLanes) {
-    for (std::int64_t i = 1; i < m; ++i)
+    std::int64_t i = 1;
+    if constexpr (Pack<T>::size == 4) {
+      // 4 x 4 tiles: four row pieces become four entries of four lanes.
+      for (; i + 4 <= m; i += 4)
+        for (int j = 0; j < kLanes; j += 4) {
+          auto v0 = load_pack(rows[j] + i - shift), v1 = load_pack(rows[j + 1] + i - shift),
+               v2 = load_pack(rows[j + 2] + i - shift),
+               v3 = load_pack(rows[j + 3] + i - shift);
+          transpose4(v0, v1, v2, v3);
+          T* b = blk + i * kLanes + j;
+          store_pack(b, v0);
+          store_pack(b + kLanes, v1);
+          store_pack(b + 2 * kLanes, v2);
+          store_pack(b + 3 * kLanes, v3);
+        }
+    }
+    for (; i < m; ++i)
       for (int j = 0; j < kLanes; ++j) blk[i * kLanes + j] = rows[j][i - shift];
   } else {
     for (std::int64_t i = 1; i < m; ++i)
@@ -332,29 +390,18 @@ inline void store_block(const T* blk, std::int64_t batch, std::int64_t m, bool s
     std::int64_t i = 1;
     if constexpr (Pack<T>::size == 4) {
       // 4 x 4 tiles: four entries of four lanes become four row pieces.
-      using V = typename Pack<T>::vec;
-#if defined(__clang__)
-#define SKSIG_SHUFFLE(x, y, i0, i1, i2, i3) __builtin_shufflevector(x, y, i0, i1, i2, i3)
-#else
-      using M = std::int64_t __attribute__((vector_size(32)));
-#define SKSIG_SHUFFLE(x, y, i0, i1, i2, i3) __builtin_shuffle(x, y, M{i0, i1, i2, i3})
-#endif
       for (; i + 4 <= m; i += 4)
         for (int j = 0; j < kLanes; j += 4) {
           const T* b = blk + i * kLanes + j;
-          const V e0 = load_pack(b), e1 = load_pack(b + kLanes),
-                  e2 = load_pack(b + 2 * kLanes), e3 = load_pack(b + 3 * kLanes);
-          const V t0 = SKSIG_SHUFFLE(e0, e1, 0, 4, 2, 6);
-          const V t1 = SKSIG_SHUFFLE(e0, e1, 1, 5, 3, 7);
-          const V t2 = SKSIG_SHUFFLE(e2, e3, 0, 4, 2, 6);
-          const V t3 = SKSIG_SHUFFLE(e2, e3, 1, 5, 3, 7);
-          store_pack(rows[j] + i - shift, SKSIG_SHUFFLE(t0, t2, 0, 1, 4, 5));
-          store_pack(rows[j + 1] + i - shift, SKSIG_SHUFFLE(t1, t3, 0, 1, 4, 5));
-          store_pack(rows[j + 2] + i - shift, SKSIG_SHUFFLE(t0, t2, 2, 3, 6, 7));
-          store_pack(rows[j + 3] + i - shift, SKSIG_SHUFFLE(t1, t3, 2, 3, 6, 7));
+          auto v0 = load_pack(b), v1 = load_pack(b + kLanes), v2 = load_pack(b + 2 * kLanes),
+               v3 = load_pack(b + 3 * kLanes);
+          transpose4(v0, v1, v2, v3);
+          store_pack(rows[j] + i - shift, v0);
+          store_pack(rows[j + 1] + i - shift, v1);
+          store_pack(rows[j + 2] + i - shift, v2);
+          store_pack(rows[j + 3] + i - shift, v3);
         }
     }
-#undef SKSIG_SHUFFLE
     for (; i < m; ++i)
       for (int j = 0; j < kLanes; ++j) rows[j][i - shift] = blk[i * kLanes + j];
   } else {
