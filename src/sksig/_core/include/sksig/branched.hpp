@@ -342,9 +342,12 @@ __attribute__((always_inline)) inline void transpose4(V& v0, V& v1, V& v2, V& v3
 // the n + 1 entries (missing rows: 0). Without the scalar entry in the rows
 // (scalar = false), lane entry 0 is set to 0. Entries are the outer loop: the rows
 // are read as kLanes streams and the block written in order.
+// Always inlined (as store_block): the callers' AVX2 clone then compiles the
+// transposes for AVX2 too instead of calling a baseline copy.
 template <class T>
-inline void load_block(const T* x, std::int64_t batch, std::int64_t m, bool scalar,
-                       std::int64_t b0, T* blk) noexcept {
+__attribute__((always_inline)) inline void load_block(const T* x, std::int64_t batch,
+                                                      std::int64_t m, bool scalar,
+                                                      std::int64_t b0, T* blk) noexcept {
   const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
   const std::int64_t live = batch - b0 < kLanes ? batch - b0 : kLanes;
   const T* rows[kLanes];
@@ -378,8 +381,9 @@ inline void load_block(const T* x, std::int64_t batch, std::int64_t m, bool scal
 
 // Inverse of load_block (scalar = false drops lane entry 0).
 template <class T>
-inline void store_block(const T* blk, std::int64_t batch, std::int64_t m, bool scalar,
-                        std::int64_t b0, T* x) noexcept {
+__attribute__((always_inline)) inline void store_block(const T* blk, std::int64_t batch,
+                                                       std::int64_t m, bool scalar,
+                                                       std::int64_t b0, T* x) noexcept {
   const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
   const std::int64_t live = batch - b0 < kLanes ? batch - b0 : kLanes;
   T* rows[kLanes];
