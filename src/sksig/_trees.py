@@ -332,12 +332,48 @@ class BranchedTables:
             for k in range(2, self.degree + 1):
                 per_level[k] = np.arange(order_start[k], self.n + 1)
         ptr = [0, 0, 0]
-        idx = []
+        idx, run_idx, run_end = [], [], []
+        term_ptr, right, left = nat["term_ptr"], nat["term_right"], nat["term_left"]
+        # Backprop gathers: the level's terms grouped by right (by left) index, groups
+        # ascending, each group in the (element, term) order of the level.
+        rev = {side: {"lev": [0, 0, 0], "ptr": [0], "t": [], "e": []}
+               for side in ("r", "l")}
         for k in range(2, self.degree + 1):
-            idx.extend(per_level[k].tolist())
+            elems = per_level[k]
+            # End of the terms whose right factor has >= k - 1 nodes (rights descend).
+            first = order_start[k - 1]
+            ends = np.array([term_ptr[e - 1] + np.count_nonzero(
+                right[term_ptr[e - 1]:term_ptr[e]] >= first) for e in elems], np.int64)
+            # Run order: descending term count, ties in level order.
+            order = np.argsort(-(ends - term_ptr[elems - 1]), kind="stable")
+            idx.extend(elems.tolist())
+            run_idx.extend(elems[order].tolist())
+            run_end.extend(ends[order].tolist())
             ptr.append(len(idx))
+            starts = term_ptr[elems - 1].astype(np.int64)
+            counts = ends - starts
+            terms = (np.repeat(starts - np.cumsum(counts) + counts, counts)
+                     + np.arange(counts.sum()))
+            owner = np.repeat(elems, counts)
+            for side, keys in (("r", right), ("l", left)):
+                r = rev[side]
+                by = keys[terms]
+                order = np.argsort(by, kind="stable")
+                _, first_of = np.unique(by[order], return_index=True)
+                bounds = np.append(first_of[1:], len(order)) if len(order) else first_of
+                bounds = bounds + len(r["t"])
+                r["ptr"].extend(bounds.tolist())
+                r["lev"].append(len(r["ptr"]) - 1)
+                r["t"].extend(terms[order].tolist())
+                r["e"].extend(owner[order].tolist())
         out = {"level_ptr": np.asarray(ptr[: self.degree + 2], np.int32),
-               "level_idx": np.asarray(idx, np.int32)}
+               "level_idx": np.asarray(idx, np.int32),
+               "run_idx": np.asarray(run_idx, np.int32),
+               "run_end": np.asarray(run_end, np.int32)}
+        for side, r in rev.items():
+            for name in ("lev", "ptr", "t", "e"):
+                values = r[name][: self.degree + 2] if name == "lev" else r[name]
+                out[f"rev_{name}_{side}"] = np.asarray(values, np.int32)
         with self._lock:
             nat[key] = out
         return out

@@ -24,6 +24,16 @@ cdef extern from "sksig/branched.hpp" namespace "sksig" nogil:
         const int32_t* order_start
         const int32_t* level_ptr
         const int32_t* level_idx
+        const int32_t* run_idx
+        const int32_t* run_end
+        const int32_t* rev_lev_r
+        const int32_t* rev_ptr_r
+        const int32_t* rev_t_r
+        const int32_t* rev_e_r
+        const int32_t* rev_lev_l
+        const int32_t* rev_ptr_l
+        const int32_t* rev_t_l
+        const int32_t* rev_e_l
 
     cdef cppclass LyndonMap:
         int64_t n_lyndon
@@ -92,6 +102,16 @@ cdef void _fill(BranchedTables[floating]* tb, dict t, dict levels, int64_t n,
     tb.order_start = _i32(t["order_start"])
     tb.level_ptr = _i32(levels["level_ptr"]) if levels else NULL
     tb.level_idx = _i32(levels["level_idx"]) if levels else NULL
+    tb.run_idx = _i32(levels["run_idx"]) if levels else NULL
+    tb.run_end = _i32(levels["run_end"]) if levels else NULL
+    tb.rev_lev_r = _i32(levels["rev_lev_r"]) if levels else NULL
+    tb.rev_ptr_r = _i32(levels["rev_ptr_r"]) if levels else NULL
+    tb.rev_t_r = _i32(levels["rev_t_r"]) if levels else NULL
+    tb.rev_e_r = _i32(levels["rev_e_r"]) if levels else NULL
+    tb.rev_lev_l = _i32(levels["rev_lev_l"]) if levels else NULL
+    tb.rev_ptr_l = _i32(levels["rev_ptr_l"]) if levels else NULL
+    tb.rev_t_l = _i32(levels["rev_t_l"]) if levels else NULL
+    tb.rev_e_l = _i32(levels["rev_e_l"]) if levels else NULL
 
 
 def sig(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
