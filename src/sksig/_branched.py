@@ -93,7 +93,7 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
     tb = tables(batch.dim, degree, planar)
     out = np.empty((batch.n_paths, tb.n + scalar_term), batch.data.dtype)
     work = batch.n_paths * max(batch.length - 1, 0) * _n_terms(tb)
-    _core().sig(batch.data, out, tb.native(), tb.n, scalar_term,
+    _core().sig(batch.data, out, tb.core("sig"), scalar_term,
                 _threads_for(n_threads, work))
     return out, batch.batch_shape, batch.caller, tb
 
@@ -196,14 +196,11 @@ def _log(flat, had_scalar, tb, method, scalar_out, n_threads):
     n_threads = _threads_for(n_threads, flat.shape[0] * _n_terms(tb))
     if method == 0:
         out = np.empty((flat.shape[0], tb.n + scalar_out), flat.dtype)
-        core.log(flat, out, tb.native(), tb.levels(False), tb.n, had_scalar, scalar_out,
-                 n_threads)
+        core.log(flat, out, tb.core("log"), had_scalar, scalar_out, n_threads)
         return out
     # Only the Lyndon entries of the log are computed, and stored straight into out.
-    lyn = tb.lyndon()
-    out = np.empty((flat.shape[0], lyn["positions"].shape[0]), flat.dtype)
-    core.log(flat, out, tb.native(), tb.levels(True), tb.n, had_scalar, False,
-             n_threads, lyn, method == 2)
+    out = np.empty((flat.shape[0], tb.lyndon()["positions"].shape[0]), flat.dtype)
+    core.log(flat, out, tb.core("lyndon"), had_scalar, False, n_threads, method == 2)
     return out
 
 
@@ -377,11 +374,10 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     n_threads = _threads_for(n_threads, 3 * flat.shape[0] * _n_terms(tb))
     scalar_grad = _check_log_derivs_length(tb, method, derivs.shape)
     length = derivs.shape[-1]
-    lyn = tb.lyndon() if method else None
     grad = np.empty_like(flat)
-    core.log_backprop(flat, derivs.reshape((-1, length)), grad, tb.native(),
-                      tb.levels(method != 0), tb.n, had_scalar, scalar_grad, n_threads,
-                      lyn, method == 2)
+    core.log_backprop(flat, derivs.reshape((-1, length)), grad,
+                      tb.core("lyndon" if method else "log"), had_scalar, scalar_grad,
+                      n_threads, method == 2)
     return caller.out(grad.reshape(tuple(batch_shape) + grad.shape[1:]))
 
 

@@ -145,6 +145,7 @@ class BranchedTables:
         self._lock = threading.Lock()
         self._native = None
         self._lyndon = None
+        self._core = {}
 
     # -- public-encoding conversions ---------------------------------------------------
     def element_tuple(self, i):
@@ -299,6 +300,25 @@ class BranchedTables:
             if self._native is None:
                 self._native = self._build_native()
             return self._native
+
+    def core(self, kind):
+        """The tables as the CPU core reads them, made once per kind: "sig" (the
+        signature), "log" (the log on every element) or "lyndon" (planar methods 1-2).
+        """
+        cached = self._core.get(kind)
+        if cached is None:
+            from sksig._core import _branched
+
+            if kind == "sig":
+                cached = _branched.Tables(self.native(), self.n)
+            elif kind == "log":
+                cached = _branched.Tables(self.native(), self.n, self.levels(False))
+            else:
+                cached = _branched.Tables(self.native(), self.n, self.levels(True),
+                                          self.lyndon())
+            with self._lock:
+                cached = self._core.setdefault(kind, cached)
+        return cached
 
     def levels(self, lyndon_only):
         """Elements at which the log computes P_K (K = 2..degree), as CSR over K.

@@ -72,17 +72,13 @@ cdef const double* _dptr(const double[::1] a):
     return &a[0] if a.shape[0] else &_dummy_d
 
 
-cdef const LyndonMap* _lyndon_map(LyndonMap* ly, dict lyn, bint solve):
-    """Fill ly from the Lyndon tables (None: method 0, returns NULL)."""
-    if lyn is None:
-        return NULL
+cdef void _lyndon_map(LyndonMap* ly, dict lyn):
     ly.n_lyndon = lyn["positions"].shape[0]
     ly.pos = _iptr(lyn["positions"])
-    ly.solve = solve
+    ly.solve = False
     ly.tri_ptr = _iptr(lyn["tri_ptr"])
     ly.tri_idx = _iptr(lyn["tri_idx"])
     ly.tri_val = _dptr(lyn["tri_val"])
-    return ly
 
 
 cdef void _fill(BranchedTables[floating]* tb, dict t, dict levels, int64_t n,
@@ -114,40 +110,66 @@ cdef void _fill(BranchedTables[floating]* tb, dict t, dict levels, int64_t n,
     tb.rev_e_l = _i32(levels["rev_e_l"]) if levels else NULL
 
 
+cdef class Tables:
+    """Native views of one set of branched tables, made once and reused by every call
+    (taking ~25 memoryviews per call cost more than a small batch's arithmetic).
+
+    ``tables`` is the dict of ``_trees.Tables.native()``, ``levels`` that of
+    ``levels()`` (None for the signature), ``lyn`` that of ``lyndon()`` (planar
+    methods 1-2 only). The dicts are kept alive with the views.
+    """
+    cdef BranchedTables[double] f64
+    cdef BranchedTables[float] f32
+    cdef LyndonMap lyn
+    cdef bint has_lyn
+    cdef readonly tuple source
+
+    def __init__(self, dict tables, int64_t n, dict levels=None, dict lyn=None):
+        self.source = (tables, levels, lyn)
+        _fill[double](&self.f64, tables, levels, n, tables["term_coef_float64"],
+                      tables["seg_ratio_float64"])
+        _fill[float](&self.f32, tables, levels, n, tables["term_coef_float32"],
+                     tables["seg_ratio_float32"])
+        self.has_lyn = lyn is not None
+        if self.has_lyn:
+            _lyndon_map(&self.lyn, lyn)
+
+
 def sig(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
         floating[:, ::1] out,            # OUT (batch, n + scalar_out)
-        dict tables, int64_t n, bint scalar_out, int n_threads):
-    cdef BranchedTables[floating] tb
-    cdef str suffix = "float64" if floating is double else "float32"
-    cdef const floating[::1] coef = tables["term_coef_" + suffix]
-    cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
+        Tables tables, bint scalar_out, int n_threads):
     cdef int status
-    _fill(&tb, tables, None, n, coef, ratio)
     if path.shape[0] == 0 or out.shape[1] == 0:
         return
     with nogil:
-        status = branched_sig(&path[0, 0, 0], &out[0, 0], path.shape[0], path.shape[1],
-                              path.shape[2], tb, scalar_out, n_threads)
+        if floating is double:
+            status = branched_sig(&path[0, 0, 0], &out[0, 0], path.shape[0],
+                                  path.shape[1], path.shape[2], tables.f64, scalar_out,
+                                  n_threads)
+        else:
+            status = branched_sig(&path[0, 0, 0], &out[0, 0], path.shape[0],
+                                  path.shape[1], path.shape[2], tables.f32, scalar_out,
+                                  n_threads)
     raise_for_status(status, "branched_sig")
 
 
 def log(const floating[:, ::1] x,  # IN  (batch, n + scalar_in), scalar entry ignored
         floating[:, ::1] out,      # OUT (batch, n + scalar_out) or (batch, n_lyndon)
-        dict tables, dict levels, int64_t n, bint scalar_in, bint scalar_out,
-        int n_threads, dict lyn=None, bint solve=False):
-    cdef BranchedTables[floating] tb
-    cdef LyndonMap ly
-    cdef const LyndonMap* lyp = _lyndon_map(&ly, lyn, solve)
-    cdef str suffix = "float64" if floating is double else "float32"
-    cdef const floating[::1] coef = tables["term_coef_" + suffix]
-    cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
+        Tables tables, bint scalar_in, bint scalar_out, int n_threads,
+        bint solve=False):
     cdef int status
-    _fill(&tb, tables, levels, n, coef, ratio)
+    cdef LyndonMap ly = tables.lyn
+    cdef const LyndonMap* lyp = &ly if tables.has_lyn else NULL
+    ly.solve = solve
     if x.shape[0] == 0:
         return
     with nogil:
-        status = branched_log(&x[0, 0], &out[0, 0], x.shape[0], tb, scalar_in, scalar_out,
-                              lyp, n_threads)
+        if floating is double:
+            status = branched_log(&x[0, 0], &out[0, 0], x.shape[0], tables.f64,
+                                  scalar_in, scalar_out, lyp, n_threads)
+        else:
+            status = branched_log(&x[0, 0], &out[0, 0], x.shape[0], tables.f32,
+                                  scalar_in, scalar_out, lyp, n_threads)
     raise_for_status(status, "branched_sig_to_log_sig")
 
 
@@ -155,20 +177,21 @@ def log_backprop(const floating[:, ::1] x,         # IN  (batch, n + scalar_in)
                  const floating[:, ::1] grad_out,  # IN  (batch, n + scalar_grad) or
                                                    #     (batch, n_lyndon)
                  floating[:, ::1] grad_x,          # OUT (batch, n + scalar_in)
-                 dict tables, dict levels, int64_t n, bint scalar_in, bint scalar_grad,
-                 int n_threads, dict lyn=None, bint solve=False):
-    cdef BranchedTables[floating] tb
-    cdef LyndonMap ly
-    cdef const LyndonMap* lyp = _lyndon_map(&ly, lyn, solve)
-    cdef str suffix = "float64" if floating is double else "float32"
-    cdef const floating[::1] coef = tables["term_coef_" + suffix]
-    cdef const floating[::1] ratio = tables["seg_ratio_" + suffix]
+                 Tables tables, bint scalar_in, bint scalar_grad, int n_threads,
+                 bint solve=False):
     cdef int status
-    _fill(&tb, tables, levels, n, coef, ratio)
+    cdef LyndonMap ly = tables.lyn
+    cdef const LyndonMap* lyp = &ly if tables.has_lyn else NULL
+    ly.solve = solve
     if x.shape[0] == 0:
         return
     with nogil:
-        status = branched_log_backprop(&x[0, 0], &grad_out[0, 0], &grad_x[0, 0],
-                                       x.shape[0], tb, scalar_in, scalar_grad,
-                                       lyp, n_threads)
+        if floating is double:
+            status = branched_log_backprop(&x[0, 0], &grad_out[0, 0], &grad_x[0, 0],
+                                           x.shape[0], tables.f64, scalar_in,
+                                           scalar_grad, lyp, n_threads)
+        else:
+            status = branched_log_backprop(&x[0, 0], &grad_out[0, 0], &grad_x[0, 0],
+                                           x.shape[0], tables.f32, scalar_in,
+                                           scalar_grad, lyp, n_threads)
     raise_for_status(status, "branched_sig_to_log_sig_backprop")
