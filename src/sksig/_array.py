@@ -59,16 +59,16 @@ class Caller:
         Inputs are finite, so an inf or NaN here is an overflow: raise instead of
         returning it (a later NaN would otherwise poison everything downstream).
         """
-        array = np.asarray(array, dtype=self.dtype)
+        # np.asarray keeps 0-d results 0-d (np.ascontiguousarray would make them 1-d).
+        array = np.asarray(array, dtype=self.dtype, order="C")
         if not all_finite(array):
             raise overflow_error(self.dtype.name)
         if self.kind == "numpy":
             return array
-        import torch
-
-        # np.asarray keeps 0-d results 0-d (np.ascontiguousarray would make them 1-d).
-        tensor = torch.from_numpy(np.asarray(array, order="C"))
-        return tensor.to(self.device) if self.device.type != "cpu" else tensor
+        tensor = _torch().from_numpy(array)
+        if self.device is _torch_cpu() or self.device.type == "cpu":
+            return tensor
+        return tensor.to(self.device)
 
     def describe(self):
         where = f" on {self.device}" if self.kind == "torch" else ""
@@ -114,13 +114,17 @@ def foreign_cuda_array(x):
 
 def _torch_numpy(x, name):
     """``(array, device)`` for a torch tensor: a view when it can be one."""
+    # The quickest test for a CPU tensor of a dtype numpy knows, without lazy
+    # negation (this runs on every array of every call); then the same once detached
+    # from autograd.
     try:
-        # A CPU tensor without autograd history or lazy negation: a plain view, and
-        # the quickest test for all that (this runs on every array of every call).
         return x.numpy(), _torch_cpu()
     except (RuntimeError, TypeError):
+        tensor = x.detach()
+    try:
+        return tensor.numpy(), _torch_cpu()
+    except (RuntimeError, TypeError):
         pass
-    tensor = x.detach()
     device = tensor.device
     if device.type != "cpu":
         tensor = tensor.cpu()
@@ -135,10 +139,15 @@ def _torch_numpy(x, name):
 
 
 @functools.cache
-def _torch_cpu():
+def _torch():
     import torch
 
-    return torch.device("cpu")
+    return torch
+
+
+@functools.cache
+def _torch_cpu():
+    return _torch().device("cpu")
 
 
 def _numpy_from(x, name):

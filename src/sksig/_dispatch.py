@@ -54,10 +54,14 @@ def _convert(value, fn, leaf):
 
 def _first_foreign(values):
     for v in values:
-        items = v if isinstance(v, (list, tuple)) else (v,)
-        for item in items:
-            if foreign_cuda_array(item):
-                return item
+        if type(v) in _HOST_TYPES or _is_torch(v):
+            continue
+        if isinstance(v, (list, tuple)):
+            found = _first_foreign(v)
+            if found is not None:
+                return found
+        elif foreign_cuda_array(v):
+            return v
     return None
 
 
@@ -83,7 +87,7 @@ def on_cuda_device(*values):
     the CUDA cores are available."""
     for v in values:
         first = v[0] if isinstance(v, (list, tuple)) and v else v
-        if _is_torch(first) and first.device.type == "cuda":
+        if _is_torch(first) and first.is_cuda:
             from sksig import cuda
 
             return cuda.is_available()
