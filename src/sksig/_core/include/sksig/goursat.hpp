@@ -24,6 +24,7 @@
 #include <omp.h>
 #endif
 
+#include "finite.hpp"
 #include "parallel.hpp"
 #include "static_kernels.hpp"
 #include "status.hpp"
@@ -416,13 +417,6 @@ struct PairSource {
     }
   }
 };
-
-template <class T>
-bool all_finite(const T* v, std::int64_t n) {
-  for (std::int64_t i = 0; i < n; ++i)
-    if (!std::isfinite(v[i])) return false;
-  return true;
-}
 
 // Forward for n_pairs pairs: out[p] = k(pair p); grid (optional) (n_pairs, M1+1, M2+1).
 template <class T>
