@@ -96,18 +96,23 @@ cdef void _fill(BranchedTables[floating]* tb, dict t, dict levels, int64_t n,
     tb.seg_label = _i32(t["seg_label"])
     tb.seg_ratio = &ratio[0]
     tb.order_start = _i32(t["order_start"])
-    tb.level_ptr = _i32(levels["level_ptr"]) if levels else NULL
-    tb.level_idx = _i32(levels["level_idx"]) if levels else NULL
-    tb.run_idx = _i32(levels["run_idx"]) if levels else NULL
-    tb.run_end = _i32(levels["run_end"]) if levels else NULL
-    tb.rev_lev_r = _i32(levels["rev_lev_r"]) if levels else NULL
-    tb.rev_ptr_r = _i32(levels["rev_ptr_r"]) if levels else NULL
-    tb.rev_t_r = _i32(levels["rev_t_r"]) if levels else NULL
-    tb.rev_e_r = _i32(levels["rev_e_r"]) if levels else NULL
-    tb.rev_lev_l = _i32(levels["rev_lev_l"]) if levels else NULL
-    tb.rev_ptr_l = _i32(levels["rev_ptr_l"]) if levels else NULL
-    tb.rev_t_l = _i32(levels["rev_t_l"]) if levels else NULL
-    tb.rev_e_l = _i32(levels["rev_e_l"]) if levels else NULL
+    if not levels:  # the signature reads no level tables
+        tb.level_ptr = tb.level_idx = tb.run_idx = tb.run_end = NULL
+        tb.rev_lev_r = tb.rev_ptr_r = tb.rev_t_r = tb.rev_e_r = NULL
+        tb.rev_lev_l = tb.rev_ptr_l = tb.rev_t_l = tb.rev_e_l = NULL
+        return
+    tb.level_ptr = _i32(levels["level_ptr"])
+    tb.level_idx = _i32(levels["level_idx"])
+    tb.run_idx = _i32(levels["run_idx"])
+    tb.run_end = _i32(levels["run_end"])
+    tb.rev_lev_r = _i32(levels["rev_lev_r"])
+    tb.rev_ptr_r = _i32(levels["rev_ptr_r"])
+    tb.rev_t_r = _i32(levels["rev_t_r"])
+    tb.rev_e_r = _i32(levels["rev_e_r"])
+    tb.rev_lev_l = _i32(levels["rev_lev_l"])
+    tb.rev_ptr_l = _i32(levels["rev_ptr_l"])
+    tb.rev_t_l = _i32(levels["rev_t_l"])
+    tb.rev_e_l = _i32(levels["rev_e_l"])
 
 
 cdef class Tables:
