@@ -114,17 +114,14 @@ def foreign_cuda_array(x):
 
 def _torch_numpy(x, name):
     """``(array, device)`` for a torch tensor: a view when it can be one."""
-    # The quickest test for a CPU tensor of a dtype numpy knows, without lazy
-    # negation (this runs on every array of every call); then the same once detached
-    # from autograd.
-    try:
-        return x.numpy(), _torch_cpu()
-    except (RuntimeError, TypeError):
-        tensor = x.detach()
-    try:
-        return tensor.numpy(), _torch_cpu()
-    except (RuntimeError, TypeError):
-        pass
+    if not x.requires_grad:
+        # The quickest way to view a CPU tensor (this runs for every array of every
+        # call); it raises for another device, a lazy negation or a dtype numpy lacks.
+        try:
+            return x.numpy(), _torch_cpu()
+        except (RuntimeError, TypeError):
+            pass
+    tensor = x.detach()
     device = tensor.device
     if device.type != "cpu":
         tensor = tensor.cpu()
