@@ -35,6 +35,15 @@ def reference_cases(filename, function=None):
     return out
 
 
+@pytest.fixture(autouse=True)
+def _fresh_clamping_report(monkeypatch):
+    # The polynomial kernel's clamping warning is shown once per process: each test
+    # starts as a fresh process would, so whether a test sees it never depends on order.
+    import sksig._sig_kernel
+
+    monkeypatch.setattr(sksig._sig_kernel, "_clamping_reported", False)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(20261123)

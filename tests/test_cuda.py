@@ -9,6 +9,8 @@ transforms, ragged padding and their autograd adjoints) on CPU tensors against t
 numpy layer.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 from _cuda_targets import Target
@@ -27,7 +29,10 @@ STATIC = [
     sksig.ScaledLinearKernel(scale=0.7),
     sksig.RBFKernel(sigma=0.5),
     sksig.PolynomialKernel(degree=3.0, gamma=1.0, scale=0.5),
-    sksig.PolynomialKernel(degree=2.5, gamma=0.5, scale=0.5),  # clamped
+    pytest.param(  # clamped (the warning itself is tested below)
+        sksig.PolynomialKernel(degree=2.5, gamma=0.5, scale=0.5),
+        marks=pytest.mark.filterwarnings("ignore:PolynomialKernel clamps"),
+    ),
     sksig.Matern12Kernel(sigma=0.8),
     sksig.Matern32Kernel(sigma=0.8),
     sksig.Matern52Kernel(sigma=1.2),
@@ -481,3 +486,17 @@ def test_bad_delta_choice_and_emulation_controls_are_rejected(
         with pytest.raises(ValueError, match="emulation_control"):
             _emulation.emulation_control(3, 0)
         assert _emulation.emulation_control(0, 0) == ""
+
+
+@pytest.mark.cuda
+def test_clamping_warning_on_the_device_as_on_the_cpu(cuda_target):
+    on = cuda_target
+    x, y = np.array([[[0.0], [1.0]]]), np.array([[[0.0], [-1.0]]])  # <x1, y1> = -1
+    kernel = sksig.PolynomialKernel(degree=1.5, gamma=0.5)
+    with pytest.warns(RuntimeWarning, match="PolynomialKernel clamps"):
+        on.sig_kernel(on.put(x), on.put(y), 0, static_kernel=kernel)
+    sksig._sig_kernel._clamping_reported = False  # as in a fresh process
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        on.sig_kernel(on.put(x), on.put(-y), 0, static_kernel=kernel)
+        on.sig_kernel_gram(on.put(x), on.put(-y), 0, static_kernel=kernel)

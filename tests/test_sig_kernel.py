@@ -1,6 +1,7 @@
 """sig_kernel and sig_kernel_gram: reference files, naive oracles, traps, bad input."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
@@ -344,7 +345,8 @@ def test_polynomial_degree_six_clamps_like_pysiglib():
     case = next(c for c in json.loads(str(z["meta"]))["cases"] if "c001" == c["id"])
     x, y = z[case["inputs"]["path1"]], z[case["inputs"]["path2"]]
     kernel = sksig.PolynomialKernel(degree=6.0, gamma=0.3, scale=0.5)
-    got = sksig.sig_kernel(x, y, 0, static_kernel=kernel)
+    with pytest.warns(RuntimeWarning, match="PolynomialKernel clamps"):
+        got = sksig.sig_kernel(x, y, 0, static_kernel=kernel)
     assert_close_ref(got, z[case["outputs"]["pysiglib"]])
     params = {"degree": 6.0, "gamma": 0.3, "scale": 0.5}
     x2, y2 = np.atleast_3d(x).reshape(-1, *x.shape[-2:]), y.reshape(-1, *y.shape[-2:])
@@ -353,3 +355,64 @@ def test_polynomial_degree_six_clamps_like_pysiglib():
         for a, b in zip(x2, y2, strict=True)
     ]
     np.testing.assert_allclose(np.ravel(got), want, rtol=1e-12)
+
+
+def _clamps_brute_force(x, y, gram, gamma):
+    """Whether <a, b> + gamma < 0 for a point a of a path of x and b of its partner."""
+    if gram:
+        dots = np.einsum("ild,jmd->ijlm", x, y)
+    else:
+        dots = np.einsum("pld,pmd->plm", x, y)
+    return bool((dots + gamma < 0).any())
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_polynomial_clamping_test_matches_brute_force(dtype):
+    from sksig._core import _sig_kernel as core
+
+    rng = np.random.default_rng(7)
+    seen = set()
+    for trial in range(60):
+        nx, ny = rng.integers(1, 4, size=2)
+        lx, ly, d = rng.integers(1, 6, size=3)
+        x = rng.normal(size=(nx, lx, d)).astype(dtype)
+        y = rng.normal(size=(nx if trial % 2 else ny, ly, d)).astype(dtype)
+        gram = trial % 2 == 0
+        gamma = float(rng.uniform(0, 4))
+        want = _clamps_brute_force(x.astype(np.float64), y.astype(np.float64), gram,
+                                   gamma)
+        for n_threads in (1, 2):
+            assert core.polynomial_kernel_clamps(x, y, gram, gamma, n_threads) == want
+        seen.add(want)
+    assert seen == {True, False}  # both answers were exercised
+
+
+def test_polynomial_clamping_warns_once_and_only_when_clamping():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(3, 5, 2))
+    far = x + 10.0  # every <a, b> is large and positive: no clamping
+    fractional = sksig.PolynomialKernel(degree=2.5, gamma=0.1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sksig.sig_kernel(far, far, 0, static_kernel=fractional)
+        sksig.sig_kernel_gram(far, far, 0, static_kernel=fractional)
+        # Integer degrees 1-5 never clamp, whatever the sign of <a, b> + gamma.
+        sksig.sig_kernel(x, -x, 0, static_kernel=sksig.PolynomialKernel(degree=3.0))
+    with pytest.warns(RuntimeWarning, match="PolynomialKernel clamps") as record:
+        sksig.sig_kernel_gram_backprop(np.ones((3, 3)), x, -x, 0,
+                                       static_kernel=fractional)
+    assert len(record) == 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # once per process: no second warning
+        sksig.sig_kernel(x, -x, 1, static_kernel=fractional)
+
+
+def test_polynomial_clamping_sees_the_transformed_paths():
+    # <x1, y1> = -1 < 0 clamps; with the time channel (0 then 2) it becomes 4 - 1 = 3.
+    x, y = np.array([[0.0], [1.0]]), np.array([[0.0], [-1.0]])
+    kernel = sksig.PolynomialKernel(degree=1.5, gamma=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sksig.sig_kernel(x, y, 0, static_kernel=kernel, time_aug=True, end_time=2.0)
+    with pytest.warns(RuntimeWarning, match="PolynomialKernel clamps"):
+        sksig.sig_kernel(x, y, 0, static_kernel=kernel)

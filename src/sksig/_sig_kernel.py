@@ -7,6 +7,9 @@ that scheme for gradients, chained through the static kernel and the path transf
 """
 
 import numbers
+import os
+import sys
+import warnings
 
 import numpy as np
 
@@ -41,6 +44,19 @@ _GRAM_BUFFER_BYTES = 64 * 2**20
 
 _on_cuda = cuda_dispatch("sksig.cuda._sig_kernel", "path1", "path2")
 
+# Whether the polynomial kernel's clamping was reported (once per process, as pySigLib).
+_clamping_reported = False
+
+
+def _caller_level():
+    """The stacklevel, for a warning issued by the caller, of the first frame outside
+    sksig: the warning then points at the user's line."""
+    package = os.path.dirname(__file__)
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(package):
+        frame, level = frame.f_back, level + 1
+    return level
+
 
 class _Setup:
     """Validated arguments shared by the kernel functions (also on the GPU, where
@@ -72,6 +88,29 @@ class _Setup:
                 "many to compute; use a smaller dyadic order or shorter paths"
             )
         self.ragged = self.b1.ragged or self.b2.ragged
+        if self.kernel[4] and not _clamping_reported:  # a clamping polynomial kernel
+            self._report_clamping(gram)
+
+    def _host_paths(self):
+        """The transformed paths as numpy arrays (the GPU twin copies them)."""
+        return self.b1.data, self.b2.data
+
+    def _report_clamping(self, gram):
+        """pySigLib's one-time RuntimeWarning when the polynomial kernel clamps."""
+        global _clamping_reported
+        from sksig._core import _sig_kernel
+
+        x, y = self._host_paths()
+        gamma = self.kernel[2]
+        if _sig_kernel.polynomial_kernel_clamps(x, y, gram, gamma, self.n_threads):
+            _clamping_reported = True
+            warnings.warn(
+                "PolynomialKernel clamps: <a, b> + gamma < 0 at some pairs of points, "
+                "where max(<a, b> + gamma, 0) is used instead (pySigLib's rule for "
+                "degrees other than 0-5; see PolynomialKernel). Shown once per "
+                "process.",
+                RuntimeWarning, stacklevel=_caller_level(),
+            )
 
     def _path_batches(self, path1, path2, caller):
         """Both paths transformed and padded (numpy PathBatch); sets self.caller."""

@@ -239,7 +239,9 @@ class PolynomialKernel(StaticKernel):
     degree (non-integers, and integers of 6 or more, as in pySigLib) the base is
     clamped at zero, ``max(<a, b> + gamma, 0)``, so that fractional powers are defined;
     note that this makes an even degree 6 kernel vanish where the base is negative.
-    ``degree=0`` gives a constant kernel, hence a signature kernel of 1.
+    The first signature-kernel call of a process in which the clamp takes effect warns
+    (``RuntimeWarning``, as pySigLib does). ``degree=0`` gives a constant kernel, hence
+    a signature kernel of 1.
 
     Parameters
     ----------

@@ -38,6 +38,9 @@ cdef extern from "sksig/goursat.hpp" namespace "sksig" nogil:
                                      GoursatShape sh, KernelParams kernel,
                                      const T* derivs, cbool grid_derivs, const T* k_grid,
                                      T* gx, T* gy, T* gamma, int n_threads) noexcept
+    int polynomial_clamps[T](const T* x, int64_t nx, int64_t L1, const T* y, int64_t ny,
+                             int64_t L2, int64_t d, cbool gram, T gamma, int n_threads,
+                             cbool* clamps) noexcept
     int sig_kernel_gram_backprop[T](const T* x, int64_t nx, const T* y, int64_t ny,
                                     GoursatShape sh, KernelParams kernel,
                                     const T* derivs, cbool grid_derivs, const T* k_grid,
@@ -164,3 +167,19 @@ def backward_gram(const floating[:, :, ::1] x, const floating[:, :, ::1] y,
                                           y.shape[0], sh, k, &derivs[0], grid_derivs,
                                           kg, _ptr(gx), _ptr(gy), chunk, n_threads)
     raise_for_status(status, "sig_kernel_gram_backprop")
+
+
+def polynomial_kernel_clamps(const floating[:, :, ::1] x,  # IN (nx, L1, d)
+                             const floating[:, :, ::1] y,  # IN (ny, L2, d)
+                             bint gram, double gamma, int n_threads):
+    """True when <a, b> + gamma < 0 for some evaluated pair of points (see the header)."""
+    cdef cbool clamps = False
+    cdef int status
+    if x.shape[0] == 0 or y.shape[0] == 0 or x.shape[1] == 0 or y.shape[1] == 0:
+        return False
+    with nogil:
+        status = polynomial_clamps(&x[0, 0, 0], x.shape[0], x.shape[1], &y[0, 0, 0],
+                                   y.shape[0], y.shape[1], x.shape[2], gram,
+                                   <floating> gamma, n_threads, &clamps)
+    raise_for_status(status, "sig_kernel")
+    return clamps

@@ -52,6 +52,9 @@ class _Setup(_cpu._Setup):
             Paths(path2, "path2", *args, self.need_grad[1]),
         )
 
+    def _host_paths(self):
+        return tuple(b.data.detach().cpu().numpy() for b in (self.b1, self.b2))
+
     def empty(self, shape):
         return torch.empty(shape, dtype=self.ref.dtype, device=self.ref.device)
 

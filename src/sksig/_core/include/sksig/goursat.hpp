@@ -16,6 +16,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -417,6 +418,35 @@ struct PairSource {
     }
   }
 };
+
+// Whether the polynomial kernel clamps (beta = <a, b> + gamma < 0, SPEC.md 3.1) at some
+// static-Gram entry the kernel functions evaluate: point a of path p of x (nx paths of
+// L1 points) against every point b of path p of y, or (gram) of every path of y (ny
+// paths of L2 points). beta is formed exactly as StaticKernel::value forms it. Rows of
+// x are independent items, so the answer does not depend on n_threads.
+template <class T>
+int polynomial_clamps(const T* x, std::int64_t nx, std::int64_t L1, const T* y,
+                      std::int64_t ny, std::int64_t L2, std::int64_t d, bool gram,
+                      T gamma, int n_threads, bool* clamps) noexcept {
+  std::atomic<bool> found{false};
+  const int status = parallel_for(nx * L1, n_threads, [&](std::int64_t row) -> int {
+    if (found.load(std::memory_order_relaxed)) return kOk;
+    const T* a = x + row * d;
+    const T* b = gram ? y : y + (row / L1) * L2 * d;
+    const std::int64_t count = gram ? ny * L2 : L2;
+    for (std::int64_t j = 0; j < count; ++j, b += d) {
+      T dot = 0;
+      for (std::int64_t c = 0; c < d; ++c) dot += a[c] * b[c];
+      if (dot + gamma < T(0)) {
+        found.store(true, std::memory_order_relaxed);
+        break;
+      }
+    }
+    return kOk;
+  });
+  *clamps = found.load();
+  return status;
+}
 
 // Forward for n_pairs pairs: out[p] = k(pair p); grid (optional) (n_pairs, M1+1, M2+1).
 template <class T>
