@@ -1,29 +1,13 @@
 """Pure-Python builder of the Lyndon tables: the oracle of the native builder.
 
 This is the former ``sksig._lyndon._build_tables`` (the tables' definition, SPEC.md
-section 8): the native builder in sksig/_core/include/sksig/lyndon.hpp must return
-exactly these arrays, entry by entry and in the same order.
+section 8), on words enumerated by brute force: the native builder in
+sksig/_core/include/sksig/lyndon.hpp must return exactly these arrays, entry by entry
+and in the same order.
 """
 
 import numpy as np
-
-
-def _generate(alphabet_size, max_length):
-    """All Lyndon words of length <= max_length, in lexicographic order (Duval)."""
-    word = [-1]
-    while word:
-        word[-1] += 1
-        yield tuple(word)
-        m = len(word)
-        while len(word) < max_length:
-            word.append(word[len(word) - m])
-        while word and word[-1] == alphabet_size - 1:
-            word.pop()
-
-
-def words(alphabet_size, max_length):
-    """Lyndon words by length, then lexicographically."""
-    return sorted(_generate(alphabet_size, max_length), key=lambda w: (len(w), w))
+from _oracles_tensor import lyndon_words
 
 
 def _index(word, dim):
@@ -36,7 +20,9 @@ def _index(word, dim):
 
 def build_tables(dim, degree):
     """(pos, tri_ptr, tri_col, tri_val, exp_ptr, exp_pos, exp_val) of (dim, degree)."""
-    words_ = words(dim, degree)
+    # From the definition (smaller than every proper rotation), by length then
+    # lexicographically: not the library's generator.
+    words_ = lyndon_words(dim, degree)
     id_of = {w: n for n, w in enumerate(words_)}
     offsets = np.cumsum([0] + [dim**k for k in range(degree + 1)])
     pos = np.array([offsets[len(w)] + _index(w, dim) for w in words_], dtype=np.int64)
