@@ -339,20 +339,15 @@ struct Plan {
 
 template <class T, class Kernel>
 int make_plan(Kernel kernel, i64 m, i64 per_item, i64 batch, int device, Plan& plan) {
-  plan.threads = static_cast<unsigned>(
-      std::min<i64>(kMaxThreads, std::max<i64>(32, (m + 31) / 32 * 32)));
+  plan.threads = block_threads(m, kMaxThreads);
   const i64 bytes = per_item * static_cast<i64>(sizeof(T));
   int optin = 0;
-  int status = status_of(
-      cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+  int status = shared_optin(device, optin);
   if (status != kOk) return status;
   plan.global = bytes > optin;
   plan.shared = plan.global ? 0 : static_cast<size_t>(bytes);
-  if (plan.shared > 48 * 1024) {
-    status = status_of(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                            static_cast<int>(plan.shared)));
-    if (status != kOk) return status;
-  }
+  status = allow_shared(kernel, plan.shared);
+  if (status != kOk) return status;
   plan.chunk = plan.global ? std::max<i64>(1, kScratchBudget / std::max<i64>(1, bytes)) : batch;
   plan.chunk = std::max<i64>(1, std::min({plan.chunk, batch, kMaxBlocks}));
   return kOk;
@@ -362,18 +357,16 @@ bool valid(const BranchedDeviceTables& tb) {
   return tb.n >= 1 && tb.n_forest >= 0 && tb.degree >= 1 && tb.forest_levels >= 1;
 }
 
-template <class T>
-int sig_impl(const T* path, T* out, i64 batch, i64 length, i64 dim,
-             const BranchedDeviceTables& tb, bool scalar_out, int device,
-             cudaStream_t stream) {
-  if (!valid(tb) || batch < 0 || length < 1 || dim < 1) return kInvalidArgument;
-  if (batch == 0) return kOk;
+// Runs launch(blocks, plan, b0, scratch) over the batch in chunks of plan.chunk items,
+// one block per item, with per_item values of global scratch per block when an item's
+// working vectors do not fit in shared memory.
+template <class T, class Kernel, class Launch>
+int run_in_chunks(Kernel kernel, i64 m, i64 per_item, i64 batch, int device,
+                  cudaStream_t stream, Launch&& launch) {
   DeviceGuard guard(device);
   if (!guard.ok()) return kCudaError;
-  const i64 m = tb.n + 1, ext = m + tb.n_forest;
-  const i64 per_item = 2 * ext + m + 2 * dim;
   Plan plan;
-  int status = make_plan<T>(sig_kernel<T>, m, per_item, batch, device, plan);
+  int status = make_plan<T>(kernel, m, per_item, batch, device, plan);
   if (status != kOk) return status;
   Scratch scratch(stream);
   if (plan.global) {
@@ -381,13 +374,26 @@ int sig_impl(const T* path, T* out, i64 batch, i64 length, i64 dim,
     if (status != kOk) return status;
   }
   for (i64 b0 = 0; b0 < batch; b0 += plan.chunk) {
-    const i64 count = std::min(plan.chunk, batch - b0);
-    SKSIG_LAUNCH(sig_kernel<T>, static_cast<unsigned>(count), plan.threads, plan.shared,
-                 stream)(path, out, b0, length, dim, tb, scalar_out, scratch.as<T>());
+    launch(static_cast<unsigned>(std::min(plan.chunk, batch - b0)), plan, b0,
+           scratch.as<T>());
     status = status_of(cudaGetLastError());
     if (status != kOk) return status;
   }
   return kOk;
+}
+
+template <class T>
+int sig_impl(const T* path, T* out, i64 batch, i64 length, i64 dim,
+             const BranchedDeviceTables& tb, bool scalar_out, int device,
+             cudaStream_t stream) {
+  if (!valid(tb) || batch < 0 || length < 1 || dim < 1) return kInvalidArgument;
+  if (batch == 0) return kOk;
+  const i64 m = tb.n + 1, ext = m + tb.n_forest;
+  return run_in_chunks<T>(sig_kernel<T>, m, 2 * ext + m + 2 * dim, batch, device, stream,
+                          [&](unsigned blocks, const Plan& p, i64 b0, T* w) {
+    SKSIG_LAUNCH(sig_kernel<T>, blocks, p.threads, p.shared, stream)(
+        path, out, b0, length, dim, tb, scalar_out, w);
+  });
 }
 
 template <class T>
@@ -396,26 +402,12 @@ int log_impl(const T* x, T* out, i64 batch, const BranchedDeviceTables& tb,
              const BranchedDeviceLyndon& ly, int device, cudaStream_t stream) {
   if (!valid(tb) || batch < 0) return kInvalidArgument;
   if (batch == 0) return kOk;
-  DeviceGuard guard(device);
-  if (!guard.ok()) return kCudaError;
   const i64 m = tb.n + 1, ext = m + tb.n_forest;
-  const i64 per_item = ext + 3 * m;
-  Plan plan;
-  int status = make_plan<T>(log_kernel<T>, m, per_item, batch, device, plan);
-  if (status != kOk) return status;
-  Scratch scratch(stream);
-  if (plan.global) {
-    status = scratch.allocate(static_cast<size_t>(plan.chunk * per_item) * sizeof(T));
-    if (status != kOk) return status;
-  }
-  for (i64 b0 = 0; b0 < batch; b0 += plan.chunk) {
-    const i64 count = std::min(plan.chunk, batch - b0);
-    SKSIG_LAUNCH(log_kernel<T>, static_cast<unsigned>(count), plan.threads, plan.shared,
-                 stream)(x, out, b0, tb, lv, scalar_in, scalar_out, ly, scratch.as<T>());
-    status = status_of(cudaGetLastError());
-    if (status != kOk) return status;
-  }
-  return kOk;
+  return run_in_chunks<T>(log_kernel<T>, m, ext + 3 * m, batch, device, stream,
+                          [&](unsigned blocks, const Plan& p, i64 b0, T* w) {
+    SKSIG_LAUNCH(log_kernel<T>, blocks, p.threads, p.shared, stream)(
+        x, out, b0, tb, lv, scalar_in, scalar_out, ly, w);
+  });
 }
 
 template <class T>
@@ -425,27 +417,13 @@ int backprop_impl(const T* x, const T* grad_out, T* grad_x, i64 batch,
                   int device, cudaStream_t stream) {
   if (!valid(tb) || batch < 0 || lv.mask == nullptr) return kInvalidArgument;
   if (batch == 0) return kOk;
-  DeviceGuard guard(device);
-  if (!guard.ok()) return kCudaError;
   const i64 m = tb.n + 1, ext = m + tb.n_forest;
   const i64 per_item = 2 * ext + (tb.degree > 2 ? tb.degree + 1 : 3) * m;
-  Plan plan;
-  int status = make_plan<T>(log_backprop_kernel<T>, m, per_item, batch, device, plan);
-  if (status != kOk) return status;
-  Scratch scratch(stream);
-  if (plan.global) {
-    status = scratch.allocate(static_cast<size_t>(plan.chunk * per_item) * sizeof(T));
-    if (status != kOk) return status;
-  }
-  for (i64 b0 = 0; b0 < batch; b0 += plan.chunk) {
-    const i64 count = std::min(plan.chunk, batch - b0);
-    SKSIG_LAUNCH(log_backprop_kernel<T>, static_cast<unsigned>(count), plan.threads,
-                 plan.shared, stream)(x, grad_out, grad_x, b0, tb, lv, scalar_in, scalar_grad,
-                                      ly, scratch.as<T>());
-    status = status_of(cudaGetLastError());
-    if (status != kOk) return status;
-  }
-  return kOk;
+  return run_in_chunks<T>(log_backprop_kernel<T>, m, per_item, batch, device, stream,
+                          [&](unsigned blocks, const Plan& p, i64 b0, T* w) {
+    SKSIG_LAUNCH(log_backprop_kernel<T>, blocks, p.threads, p.shared, stream)(
+        x, grad_out, grad_x, b0, tb, lv, scalar_in, scalar_grad, ly, w);
+  });
 }
 
 }  // namespace

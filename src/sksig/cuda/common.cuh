@@ -1,8 +1,10 @@
 // Host-side helpers shared by the CUDA cores: error codes, stream-ordered scratch, the
-// device guard, and the thread budget of a block.
+// device guard, the thread budget of a block and its dynamic shared memory.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 
 #include "runtime.cuh"
 #include "sksig/status.hpp"
@@ -62,6 +64,26 @@ class DeviceGuard {
   int previous_ = 0;
   bool ok_ = false;
 };
+
+// Threads of a block whose work is `width` wide: whole warps, at most max_threads.
+inline unsigned block_threads(std::int64_t width, int max_threads) {
+  return static_cast<unsigned>(
+      std::min<std::int64_t>(max_threads, std::max<std::int64_t>(32, (width + 31) / 32 * 32)));
+}
+
+// The device's limit of dynamic shared bytes per block for kernels that opt in.
+inline int shared_optin(int device, int& optin) {
+  return status_of(
+      cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+}
+
+// Opts kernel in to `bytes` of dynamic shared memory (needed above the default 48 KiB).
+template <class Kernel>
+int allow_shared(Kernel kernel, std::size_t bytes) {
+  if (bytes <= 48 * 1024) return kOk;
+  return status_of(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                        static_cast<int>(bytes)));
+}
 
 }  // namespace cuda
 }  // namespace sksig

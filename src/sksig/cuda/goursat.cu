@@ -341,24 +341,15 @@ struct Wavefront {
 
   int setup(const GoursatShape& sh, int device) {
     const i64 rows = sh.M1() + 1, width = std::min(sh.M1(), sh.M2()) + 1;
-    threads = static_cast<unsigned>(
-        std::min<i64>(kMaxThreads, std::max<i64>(32, (width + 31) / 32 * 32)));
+    threads = block_threads(width, kMaxThreads);
     const i64 bytes = 3 * rows * static_cast<i64>(sizeof(T));
-    int status = status_of(
-        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+    int status = shared_optin(device, optin);
     if (status != kOk) return status;
     global_diagonals = bytes > optin;
     shared = global_diagonals ? 0 : static_cast<size_t>(bytes);
-    if (shared > 48 * 1024) {
-      status = status_of(cudaFuncSetAttribute(forward_kernel<T>,
-                                              cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                              static_cast<int>(shared)));
-      if (status != kOk) return status;
-      status = status_of(cudaFuncSetAttribute(adjoint_kernel<T>,
-                                              cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                              static_cast<int>(shared)));
-    }
-    return status;
+    status = allow_shared(forward_kernel<T>, shared);
+    if (status != kOk) return status;
+    return allow_shared(adjoint_kernel<T>, shared);
   }
   i64 global_elements(const GoursatShape& sh) const {
     return global_diagonals ? 3 * (sh.M1() + 1) : 0;
@@ -401,12 +392,8 @@ int forward_pairs(const T* x, const T* y, i64 n_pairs, Pairs pairs, GoursatShape
   int status = wf.setup(sh, device);
   if (status != kOk) return status;
   if (const i64 fused = fused_shared_bytes(sh, k, wf.optin, allow_fused)) {
-    if (fused > 48 * 1024) {
-      status = status_of(cudaFuncSetAttribute(fused_linear_forward_kernel<T>,
-                                              cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                              static_cast<int>(fused)));
-      if (status != kOk) return status;
-    }
+    status = allow_shared(fused_linear_forward_kernel<T>, static_cast<size_t>(fused));
+    if (status != kOk) return status;
     for (i64 p0 = 0; p0 < n_pairs; p0 += kMaxBlocks) {
       const i64 count = std::min(kMaxBlocks, n_pairs - p0);
       SKSIG_LAUNCH(fused_linear_forward_kernel<T>, static_cast<unsigned>(count), wf.threads,

@@ -661,12 +661,10 @@ struct Geometry {
             int device) {
     // The widest level (d^N, host values only: t's pointers are device memory).
     const i64 widest = std::max<i64>(t.m, t.width);
-    threads = static_cast<unsigned>(
-        std::min<i64>(kMaxThreads, std::max<i64>(32, (widest + 31) / 32 * 32)));
+    threads = block_threads(widest, kMaxThreads);
     ws = ws_fixed + ws_per_thread * threads;
     int optin = 0;
-    int status = status_of(
-        cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, device));
+    int status = shared_optin(device, optin);
     if (status != kOk) return status;
     const i64 bytes = ws * i64(sizeof(T));
     global = bytes > optin;
@@ -677,9 +675,7 @@ struct Geometry {
     } else {
       shared = static_cast<size_t>(bytes);
       grid = std::min<i64>(batch, kMaxBlocks);
-      if (shared > 48 * 1024)
-        status = status_of(cudaFuncSetAttribute(
-            kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(shared)));
+      status = allow_shared(kernel, shared);
     }
     return status;
   }
