@@ -35,6 +35,18 @@ def _n_terms(tb):
     return tb.native()["term_coef_float64"].shape[0] + tb.n
 
 
+def _path_args(degree, time_aug, lead_lag, end_time, planar, scalar_term, correction,
+               n_jobs, *, min_degree=0):
+    """Validated arguments of the functions of paths (also used by the GPU twins):
+    ``(degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads)``."""
+    args = (check_int(degree, "degree", minimum=min_degree),
+            check_bool(time_aug, "time_aug"), check_bool(lead_lag, "lead_lag"),
+            check_end_time(end_time), check_bool(planar, "planar"),
+            check_bool(scalar_term, "scalar_term"))
+    _check_correction(correction)
+    return args + (resolve_n_jobs(n_jobs),)
+
+
 def _check_correction(correction):
     if correction is not None:
         raise ValueError("correction is not supported by sksig; pass correction=None")
@@ -150,14 +162,8 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     >>> sksig.branched_sig(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]), 2)
     array([1. , 1. , 0.5, 1. , 0. , 0.5])
     """
-    degree = check_int(degree, "degree")
-    time_aug = check_bool(time_aug, "time_aug")
-    lead_lag = check_bool(lead_lag, "lead_lag")
-    end_time = check_end_time(end_time)
-    planar = check_bool(planar, "planar")
-    scalar_term = check_bool(scalar_term, "scalar_term")
-    _check_correction(correction)
-    n_threads = resolve_n_jobs(n_jobs)
+    degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads = _path_args(
+        degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs)
     out, batch_shape, caller, _ = _branched_sig(
         path, degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads
     )
@@ -307,15 +313,10 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     >>> sksig.branched_log_sig(path, 2, planar=True)
     array([ 1. ,  1. ,  0.5,  0. ,  0.5, -0.5,  0. ])
     """
-    degree = check_int(degree, "degree", minimum=1)
-    time_aug = check_bool(time_aug, "time_aug")
-    lead_lag = check_bool(lead_lag, "lead_lag")
-    end_time = check_end_time(end_time)
-    planar = check_bool(planar, "planar")
-    scalar_term = check_bool(scalar_term, "scalar_term")
+    degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads = _path_args(
+        degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs,
+        min_degree=1)
     method = _check_method(method, planar)
-    _check_correction(correction)
-    n_threads = resolve_n_jobs(n_jobs)
     bsig, batch_shape, caller, tb = _branched_sig(
         path, degree, time_aug, lead_lag, end_time, planar, False, n_threads
     )

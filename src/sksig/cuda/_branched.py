@@ -20,7 +20,7 @@ import torch
 from sksig import _branched as _cpu
 from sksig._array import check_same_batch, transformed_dim
 from sksig._trees import tables
-from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
+from sksig._validation import resolve_n_jobs
 from sksig.cuda._device_arrays import (
     Paths,
     Reference,
@@ -239,14 +239,8 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
 def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                  planar=False, scalar_term=False, correction=None, n_jobs=1):
     """:func:`sksig.branched_sig` on the GPU (same arguments and results)."""
-    degree = check_int(degree, "degree")
-    time_aug = check_bool(time_aug, "time_aug")
-    lead_lag = check_bool(lead_lag, "lead_lag")
-    end_time = check_end_time(end_time)
-    planar = check_bool(planar, "planar")
-    scalar_term = check_bool(scalar_term, "scalar_term")
-    _cpu._check_correction(correction)
-    resolve_n_jobs(n_jobs)
+    degree, time_aug, lead_lag, end_time, planar, scalar_term, _ = _cpu._path_args(
+        degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs)
     out, batch_shape, ref, _ = _branched_sig(
         path, degree, time_aug, lead_lag, end_time, planar, scalar_term
     )
@@ -305,15 +299,10 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
                      planar=False, scalar_term=False, method=None, correction=None,
                      n_jobs=1):
     """:func:`sksig.branched_log_sig` on the GPU (same arguments and results)."""
-    degree = check_int(degree, "degree", minimum=1)
-    time_aug = check_bool(time_aug, "time_aug")
-    lead_lag = check_bool(lead_lag, "lead_lag")
-    end_time = check_end_time(end_time)
-    planar = check_bool(planar, "planar")
-    scalar_term = check_bool(scalar_term, "scalar_term")
+    degree, time_aug, lead_lag, end_time, planar, scalar_term, _ = _cpu._path_args(
+        degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs,
+        min_degree=1)
     method = _cpu._check_method(method, planar)
-    _cpu._check_correction(correction)
-    resolve_n_jobs(n_jobs)
     bsig, batch_shape, ref, tb = _branched_sig(
         path, degree, time_aug, lead_lag, end_time, planar, False
     )
