@@ -41,6 +41,20 @@ def peak_fp64(name):
     return None
 
 
+def gpu_setup(with_no_cpu=True):
+    """Parse the GPU scripts' options (--quick, --no-cpu) and find the device; returns
+    ``(args, device name, FP64 peak in TFLOP/s or None)``. Exits without a GPU."""
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--quick", action="store_true", help="smaller rows")
+    if with_no_cpu:
+        parser.add_argument("--no-cpu", action="store_true", help="no CPU timings")
+    args = parser.parse_args()
+    if not sksig.cuda.is_available():
+        raise SystemExit("no CUDA GPU visible (sksig.cuda.is_available() is False)")
+    name = sksig.cuda.device_name(0)
+    return args, name, peak_fp64(name)
+
+
 def gpu_time(fn, repeats, warmup=2):
     for _ in range(warmup):
         fn()
@@ -124,14 +138,7 @@ def _ones(a):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="smaller rows")
-    parser.add_argument("--no-cpu", action="store_true", help="skip the CPU timings")
-    args = parser.parse_args()
-    if not sksig.cuda.is_available():
-        raise SystemExit("no CUDA GPU visible (sksig.cuda.is_available() is False)")
-    name = sksig.cuda.device_name(0)
-    peak = peak_fp64(name)
+    args, name, peak = gpu_setup()
     pysiglib = peer()
     print(
         f"device: {name}; FP64 peak {peak} TFLOP/s; pySigLib: "

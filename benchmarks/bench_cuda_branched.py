@@ -8,7 +8,6 @@ flop counts of the header of sksig/cuda/branched.cu, counted exactly from the ta
 Run: ``python -P benchmarks/bench_cuda_branched.py [--quick]``.
 """
 
-import argparse
 import pathlib
 import sys
 from functools import partial
@@ -21,7 +20,7 @@ import sksig.cuda
 from sksig._trees import tables
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))  # also under python -P
-from bench_cuda import cpu_time, gpu_time, peak_fp64  # noqa: E402
+from bench_cuda import cpu_time, gpu_setup, gpu_time  # noqa: E402
 
 
 def sig_flops(tb, n_paths, length):
@@ -47,13 +46,7 @@ def log_flops(tb, batch, lyndon_only):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    if not sksig.cuda.is_available():
-        raise SystemExit("no CUDA GPU visible")
-    name = sksig.cuda.device_name()
-    peak = peak_fp64(name)
+    args, name, peak = gpu_setup(with_no_cpu=False)
     n_paths, length, dim, degree = (512 if args.quick else 4096), 128, 3, 4
     rng = np.random.default_rng(0)
     x = np.cumsum(rng.normal(size=(n_paths, length, dim)) * 0.1, axis=1)

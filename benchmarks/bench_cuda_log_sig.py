@@ -7,7 +7,6 @@ src/sksig/cuda/log_sig.cu (``flops`` below: a multiply-add counts 2).
 Run: ``python -P benchmarks/bench_cuda_log_sig.py [--quick] [--no-cpu]``.
 """
 
-import argparse
 import functools
 import pathlib
 import sys
@@ -20,7 +19,7 @@ import sksig.cuda
 from sksig._lyndon import _build_tables
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))  # also under python -P
-from bench_cuda import cpu_time, gpu_time, peak_fp64  # noqa: E402
+from bench_cuda import cpu_time, gpu_setup, gpu_time  # noqa: E402
 
 
 def flops(dim, degree, backward):
@@ -54,14 +53,7 @@ def flops(dim, degree, backward):
 
 
 def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--quick", action="store_true", help="smaller batches")
-    parser.add_argument("--no-cpu", action="store_true", help="skip the CPU timings")
-    args = parser.parse_args()
-    if not sksig.cuda.is_available():
-        raise SystemExit("no CUDA GPU visible (sksig.cuda.is_available() is False)")
-    name = sksig.cuda.device_name(0)
-    peak = peak_fp64(name)
+    args, name, peak = gpu_setup()
     print(f"device: {name}; FP64 peak {peak} TFLOP/s")
     print(f"{'row':44s} {'GPU s':>9s} {'CPU s':>9s} {'CPU/GPU':>8s} {'%peak':>6s}")
     scale = 10 if args.quick else 1
