@@ -35,6 +35,17 @@ def reference_cases(filename, function=None):
     return out
 
 
+def central_differences(f, x, h=1e-6):
+    """Gradient of the scalar function f at the array x by central differences."""
+    x = np.array(x, dtype=np.float64)
+    grad = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        step = np.zeros_like(x)
+        step[i] = h
+        grad[i] = (f(x + step) - f(x - step)) / (2 * h)
+    return grad
+
+
 @pytest.fixture(autouse=True)
 def _fresh_clamping_report(monkeypatch):
     # The polynomial kernel's clamping warning is shown once per process: each test

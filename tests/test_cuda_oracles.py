@@ -12,20 +12,11 @@ import numpy as np
 import pytest
 from _oracles_branched import iterated_integral
 from _oracles_kernel import kernel_grid
+from conftest import central_differences
 
 import sksig
 
 torch = pytest.importorskip("torch")
-
-
-def _central_differences(f, x, h=1e-6):
-    """Gradient of the scalar f at x by central differences."""
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        step = np.zeros_like(x)
-        step[i] = h
-        grad[i] = (f(x + step) - f(x - step)) / (2 * h)
-    return grad
 
 
 KERNELS = [
@@ -98,8 +89,8 @@ def test_sig_kernel_backprops_match_finite_differences_of_naive_pde(
         def total(a, b):
             return sum(w[i] * k(a[i], b[i]) for i in range(2))
 
-    fd1 = _central_differences(lambda a: total(a, y), x)
-    fd2 = _central_differences(lambda b: total(x, b), y)
+    fd1 = central_differences(lambda a: total(a, y), x)
+    fd2 = central_differences(lambda b: total(x, b), y)
     np.testing.assert_allclose(on.check(g1, np.float64), fd1, rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(on.check(g2, np.float64), fd2, rtol=1e-6, atol=1e-8)
 
@@ -125,8 +116,8 @@ def test_log_sig_join_backprop_matches_finite_differences_of_naive_bch(
     n = sksig.log_sig_length(dim, degree)
     c, v, w = rng.normal(size=n), rng.normal(size=dim), rng.normal(size=n)
     g_c, g_v = on.log_sig_join_backprop(on.put(w), on.put(c), on.put(v), dim, degree)
-    fd_c = _central_differences(lambda a: w @ ot.log_sig_join(a, v, dim, degree), c)
-    fd_v = _central_differences(lambda a: w @ ot.log_sig_join(c, a, dim, degree), v)
+    fd_c = central_differences(lambda a: w @ ot.log_sig_join(a, v, dim, degree), c)
+    fd_v = central_differences(lambda a: w @ ot.log_sig_join(c, a, dim, degree), v)
     np.testing.assert_allclose(on.check(g_c, np.float64), fd_c, rtol=1e-7, atol=1e-8)
     np.testing.assert_allclose(on.check(g_v, np.float64), fd_v, rtol=1e-7, atol=1e-8)
 
@@ -164,5 +155,5 @@ def test_branched_log_backprop_matches_finite_differences(cuda_target, planar, m
     w = rng.normal(size=forward(bsig).shape)
     got = on.branched_sig_to_log_sig_backprop(on.put(bsig), on.put(w), d, degree,
                                               planar=planar, method=method)
-    want = _central_differences(lambda x: float(w @ forward(x)), bsig)
+    want = central_differences(lambda x: float(w @ forward(x)), bsig)
     np.testing.assert_allclose(on.check(got, np.float64), want, rtol=1e-7, atol=1e-8)

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from _oracles_estimators import sig_kernel_gram as oracle_gram
 from _oracles_estimators import time_aug as oracle_time_aug
+from conftest import central_differences
 from sklearn.base import clone
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.model_selection import GridSearchCV
@@ -35,17 +36,6 @@ def _pad(paths):
     longest = max(len(p) for p in paths)
     return np.stack([np.concatenate([p, np.repeat(p[-1:], longest - len(p), 0)])
                      for p in paths])
-
-
-def _finite_differences(f, x, eps=1e-6):
-    """Central differences of the scalar function f at the array x."""
-    x = np.array(x, dtype=np.float64)
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        step = np.zeros_like(x)
-        step[i] = eps
-        grad[i] = (f(x + step) - f(x - step)) / (2 * eps)
-    return grad
 
 
 def _spiral_data(rng, n):
@@ -192,17 +182,17 @@ def test_grid_search_over_sigma_and_dyadic_order(rng):
 
 @pytest.mark.parametrize("normalize", [False, True])
 @pytest.mark.parametrize("with_y", [False, True])
-def test_gram_backprop_matches_finite_differences(rng, normalize, with_y):
+def test_gram_backprop_matchescentral_differences(rng, normalize, with_y):
     X, Y = _paths(rng, 3, 4, 2), _paths(rng, 2, 3, 2)
     est = SigKernel(dyadic_order=1, static_kernel=RBFKernel(2.0), normalize=normalize,
                     time_aug=True)
     Y_arg = Y if with_y else None
     grad_gram = rng.standard_normal((3, 2 if with_y else 3))
     grad_X, grad_Y = est.gram_backprop(grad_gram, X, Y_arg)
-    fd_X = _finite_differences(lambda x: np.sum(grad_gram * est(x, Y_arg)), X)
+    fd_X = central_differences(lambda x: np.sum(grad_gram * est(x, Y_arg)), X)
     np.testing.assert_allclose(grad_X, fd_X, rtol=1e-6, atol=1e-8)
     if with_y:
-        fd_Y = _finite_differences(lambda y: np.sum(grad_gram * est(X, y)), Y)
+        fd_Y = central_differences(lambda y: np.sum(grad_gram * est(X, y)), Y)
         np.testing.assert_allclose(grad_Y, fd_Y, rtol=1e-6, atol=1e-8)
     else:
         assert grad_Y is None
@@ -220,7 +210,7 @@ def test_gram_backprop_ragged_2d_and_torch(rng):
             paths = list(X)
             paths[i] = xi
             return np.sum(grad_gram * est(paths, Y))
-        np.testing.assert_allclose(grad_X[i], _finite_differences(f, x), rtol=1e-6,
+        np.testing.assert_allclose(grad_X[i], central_differences(f, x), rtol=1e-6,
                                    atol=1e-8)
     # 2-D encoding: gradients come back flattened like the input
     flat = SigKernel(dyadic_order=1, n_channels=2)
@@ -375,10 +365,10 @@ def test_join_extends_the_path_and_join_backprop_matches_fd(rng):
     grad_out = rng.standard_normal(head.shape)
     grad_ls, grad_v = est.join_backprop(grad_out, head, step)
     np.testing.assert_allclose(
-        grad_ls, _finite_differences(lambda c: np.sum(grad_out * est.join(c, step)),
+        grad_ls, central_differences(lambda c: np.sum(grad_out * est.join(c, step)),
                                      head), rtol=1e-6, atol=1e-8)
     np.testing.assert_allclose(
-        grad_v, _finite_differences(lambda v: np.sum(grad_out * est.join(head, v)),
+        grad_v, central_differences(lambda v: np.sum(grad_out * est.join(head, v)),
                                     step), rtol=1e-6, atol=1e-8)
 
 
@@ -457,7 +447,7 @@ def test_branched_names_count_and_order(rng, planar, method):
 
 
 @pytest.mark.parametrize("planar, method", [(False, None), (True, 1), (True, 2)])
-def test_branched_backprop_matches_finite_differences(rng, planar, method):
+def test_branched_backprop_matchescentral_differences(rng, planar, method):
     X = _paths(rng, 2, 4, 2)
     est = BranchedLogSig(degree=3, planar=planar, method=method).fit(X)
     bsig = sksig.branched_sig(X, 3, planar=planar)
@@ -468,7 +458,7 @@ def test_branched_backprop_matches_finite_differences(rng, planar, method):
         return np.sum(derivs * sksig.branched_sig_to_log_sig(
             b, 2, 3, planar=planar, method=est.method_))
 
-    np.testing.assert_allclose(got, _finite_differences(f, bsig), rtol=1e-6,
+    np.testing.assert_allclose(got, central_differences(f, bsig), rtol=1e-6,
                                atol=1e-8)
 
 

@@ -3,7 +3,7 @@
 import _oracles_tensor as ot
 import numpy as np
 import pytest
-from conftest import DATA, assert_close_ref, reference_cases
+from conftest import DATA, assert_close_ref, central_differences, reference_cases
 
 import sksig
 
@@ -61,22 +61,13 @@ def test_log_sig_join_extends_the_path(rng, dim, degree):
                                rtol=1e-10, atol=1e-12)
 
 
-def _central_differences(f, x, h=1e-6):
-    grad = np.zeros_like(x)
-    for i in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[i] = h
-        grad[i] = (f(x + e) - f(x - e)) / (2 * h)
-    return grad
-
-
 @pytest.mark.parametrize(("dim", "degree"), [(2, 4), (3, 3)])
 def test_log_sig_join_backprop_finite_differences(rng, dim, degree):
     n = sksig.log_sig_length(dim, degree)
     c, v, w = rng.normal(size=n), rng.normal(size=dim), rng.normal(size=n)
     g_c, g_v = sksig.log_sig_join_backprop(w, c, v, dim, degree)
-    fd_c = _central_differences(lambda x: w @ sksig.log_sig_join(x, v, dim, degree), c)
-    fd_v = _central_differences(lambda x: w @ sksig.log_sig_join(c, x, dim, degree), v)
+    fd_c = central_differences(lambda x: w @ sksig.log_sig_join(x, v, dim, degree), c)
+    fd_v = central_differences(lambda x: w @ sksig.log_sig_join(c, x, dim, degree), v)
     np.testing.assert_allclose(g_c, fd_c, rtol=1e-7, atol=1e-8)
     np.testing.assert_allclose(g_v, fd_v, rtol=1e-7, atol=1e-8)
 
@@ -203,7 +194,7 @@ def test_torch_log_sig_gradient_matches_finite_differences(rng):
     w = rng.normal(size=sksig.log_sig_length(3, 4))
     xt = torch.tensor(x, requires_grad=True)
     (st.log_sig(xt, 4, method=2) @ torch.tensor(w)).backward()
-    fd = _central_differences(lambda p: w @ sksig.log_sig(p, 4, method=2), x)
+    fd = central_differences(lambda p: w @ sksig.log_sig(p, 4, method=2), x)
     np.testing.assert_allclose(xt.grad.numpy(), fd, rtol=1e-7, atol=1e-8)
 
 
