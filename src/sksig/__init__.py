@@ -22,6 +22,11 @@ from sksig._log_sig import (
     sig_length,
 )
 from sksig._log_sig_estimator import LogSigJoin
+from sksig._kernel_learning import (
+    sig_kernel_gram_param_backprop,
+    sig_kernel_param_backprop,
+    static_kernel_parameters,
+)
 from sksig._lyndon import (
     lyndon_words,
     lyndon_words_of_length,
@@ -94,7 +99,10 @@ __all__ = [
     "sig_kernel_delta_backprop",
     "sig_kernel_gram",
     "sig_kernel_gram_backprop",
+    "sig_kernel_gram_param_backprop",
+    "sig_kernel_param_backprop",
     "sig_length",
+    "static_kernel_parameters",
     "transform_path",
     "transform_path_backprop",
     "tree_to_idx",
@@ -105,7 +113,7 @@ __all__ = [
 
 def __getattr__(name):
     # Submodules load on first use: `import sksig` stays light and never imports torch.
-    if name in ("cuda", "datasets", "torch"):
+    if name in ("cuda", "datasets", "gaussian_process", "torch"):
         import importlib
 
         return importlib.import_module(f"sksig.{name}")

@@ -100,6 +100,57 @@ struct StaticKernel {
     }
   }
 
+  // Derivatives of the value with respect to the parameters p0, p1, p2 (kernel
+  // learning), from <a,b>, |a-b|^2 and the value itself. Parameters a kind lacks get
+  // zero, and so does the polynomial degree (a discrete choice, not learned).
+  SKSIG_HD void param_grad(T dot, T r2, T value, T* dp) const {
+    dp[0] = dp[1] = dp[2] = T(0);
+    switch (kind) {
+      case kScaledLinear:  // p0^2 <a, b>
+        dp[0] = T(2) * p0 * dot;
+        return;
+      case kRBF:  // exp(-r2 / p0)
+        dp[0] = value * r2 / (p0 * p0);
+        return;
+      case kPolynomial: {  // p2 beta^p0, beta = <a, b> + p1
+        const T beta = dot + p1;
+        if (p0 == T(0)) {
+          dp[2] = T(1);
+          return;
+        }
+        if (clamp && beta < T(0)) return;
+        const T power = std::pow(beta, p0 - T(1));
+        dp[1] = p2 * p0 * power;
+        dp[2] = power * beta;
+        return;
+      }
+      case kMatern12: {  // exp(-rho / p0)
+        const T rho = std::sqrt(r2 + T(1e-30));
+        dp[0] = value * rho / (p0 * p0);
+        return;
+      }
+      case kMatern32: {  // (1 + u) exp(-u), u = sqrt(3) rho / p0: dk/du = -u exp(-u)
+        const T u = std::sqrt(T(3)) * std::sqrt(r2 + T(1e-30)) / p0;
+        dp[0] = u * u * std::exp(-u) / p0;
+        return;
+      }
+      case kMatern52: {  // (1 + u + u^2/3) exp(-u): dk/du = -u (1 + u) exp(-u) / 3
+        const T u = std::sqrt(T(5)) * std::sqrt(r2 + T(1e-30)) / p0;
+        dp[0] = u * u * (T(1) + u) * std::exp(-u) / (T(3) * p0);
+        return;
+      }
+      case kRationalQuadratic: {  // base^(-p1), base = 1 + r2 / (2 p1 p0^2)
+        const T z = r2 / (T(2) * p1 * p0 * p0);
+        const T base = T(1) + z;
+        dp[0] = value * r2 / (base * p0 * p0 * p0);
+        dp[1] = value * (z / base - std::log1p(z));
+        return;
+      }
+      default:  // kLinear: no parameters
+        return;
+    }
+  }
+
   SKSIG_HD T value(const T* a, const T* b, std::int64_t d) const {
     T dot = 0, r2 = 0;
     for (std::int64_t c = 0; c < d; ++c) {
