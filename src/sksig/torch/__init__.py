@@ -2,17 +2,20 @@
 
 Each function here is a ``torch.autograd.Function`` whose forward calls the sksig
 functional API and whose backward calls the matching ``*_backprop``, so
-``loss.backward()`` reaches the input paths. Importing this module imports torch;
+``loss.backward()`` reaches the input paths; :class:`SigKernelGram` is a module whose
+Gram also backpropagates to the static kernel's parameters. Importing this module imports torch;
 ``import sksig`` alone never does.
 """
 
 import torch  # noqa: F401  (fail early with a clear ImportError when torch is missing)
 
 from sksig.torch._branched import branched_sig_to_log_sig
+from sksig.torch._kernel_learning import SigKernelGram
 from sksig.torch._log_sig import log_sig, log_sig_join
 from sksig.torch._sig_kernel import sig_kernel, sig_kernel_gram
 
 __all__ = [
+    "SigKernelGram",
     "branched_sig_to_log_sig",
     "log_sig",
     "log_sig_join",
