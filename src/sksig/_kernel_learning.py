@@ -301,3 +301,45 @@ def sig_kernel_gram_param_backprop(derivs, path1, path2, dyadic_order, *,
 def default_static_kernel():
     """The static kernel of :class:`sksig.gaussian_process.SignatureKernel` by default."""
     return RBFKernel(sigma=1.0)
+
+
+def estimator_param_backprop(estimator, grad_gram, X, Y):
+    """:meth:`SigKernel.static_kernel_backprop` (normalization included)."""
+    from sksig._array import as_array
+    from sksig._sig_kernel_estimator import _check_pair
+
+    estimator._validate_params()
+    A = estimator._paths(X, reset=None).data
+    B = A if Y is None else estimator._paths(Y, reset=None, name="Y").data
+    if Y is not None:
+        _check_pair(A, B)
+    grad, _ = as_array(grad_gram, "grad_gram")
+    if grad.shape != (A.shape[0], B.shape[0]):
+        raise ValueError(
+            f"grad_gram must have the Gram's shape {(A.shape[0], B.shape[0])}, got "
+            f"{grad.shape}"
+        )
+    grad = grad.astype(A.dtype, copy=False)
+    options = estimator._options()
+    diag_terms = []
+    if estimator.normalize:  # d(k / sqrt(k_x k_y)): the diagonals move too
+        gram = estimator._gram(A, B, symmetric=Y is None)
+        diag_A = estimator._check_diag(estimator._diag(A), "X")
+        diag_B = diag_A if Y is None else estimator._check_diag(estimator._diag(B), "Y")
+        inv = 1.0 / np.sqrt(np.multiply.outer(diag_A, diag_B))
+        weighted = grad * gram * inv
+        grad_diag_A = -0.5 * weighted.sum(axis=1) / diag_A
+        grad_diag_B = -0.5 * weighted.sum(axis=0) / diag_B
+        grad = grad * inv
+        if Y is None:
+            diag_terms.append((grad_diag_A + grad_diag_B, A))
+        else:
+            diag_terms += [(grad_diag_A, A), (grad_diag_B, B)]
+    total = sig_kernel_gram_param_backprop(grad, A, B, max_batch=estimator.max_batch,
+                                           **options)
+    for weights, paths in diag_terms:
+        if paths.shape[0]:
+            for name, value in sig_kernel_param_backprop(weights, paths, paths,
+                                                         **options).items():
+                total[name] = total[name] + value
+    return {name: float(value) for name, value in total.items()}

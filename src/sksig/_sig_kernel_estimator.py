@@ -378,6 +378,42 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
             grad_B += _diag_backprop(grad_diag_B, B, options)
         return X_paths.to_input(grad_A), Y_paths.to_input(grad_B)
 
+    def static_kernel_backprop(self, grad_gram, X, Y=None):
+        """Gradient of ``sum(grad_gram * self(X, Y))`` with respect to the parameters
+        of the static kernel (kernel learning).
+
+        Parameters
+        ----------
+        grad_gram : array-like of shape (n_samples_X, n_samples_Y)
+            Gradient of a scalar loss with respect to the Gram matrix.
+        X : array-like, torch.Tensor or list of 2-D arrays
+            Paths.
+        Y : array-like, torch.Tensor, list of 2-D arrays or None, default=None
+            Paths; None means the Gram ``K(X, X)``.
+
+        Returns
+        -------
+        dict of str to float
+            ``dF/dtheta`` for every name of
+            :func:`sksig.static_kernel_parameters` (normalization included).
+
+        Raises
+        ------
+        ValueError
+            If ``grad_gram`` does not have the Gram's shape, or the paths are invalid.
+
+        Examples
+        --------
+        >>> import numpy as np, sksig
+        >>> X = np.random.default_rng(0).normal(size=(3, 5, 2)) / 3
+        >>> est = sksig.SigKernel(static_kernel=sksig.RBFKernel(sigma=1.0))
+        >>> sorted(est.static_kernel_backprop(np.ones((3, 3)), X))
+        ['sigma']
+        """
+        from sksig._kernel_learning import estimator_param_backprop
+
+        return estimator_param_backprop(self, grad_gram, X, Y)
+
     def __sklearn_tags__(self):
         return encoding_tags(super().__sklearn_tags__())
 
