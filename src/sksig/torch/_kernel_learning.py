@@ -18,7 +18,8 @@ class _Kernel(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, path1, path2, template, names, options, gram, *log_params):
-        values = {n: float(torch.exp(p)) for n, p in zip(names, log_params, strict=True)}
+        values = {n: float(torch.exp(p.detach()))
+                  for n, p in zip(names, log_params, strict=True)}
         static = clone(template).set_params(**values) if names else template
         if not gram:
             options = {k: v for k, v in options.items() if k != "max_batch"}
@@ -145,7 +146,7 @@ class SigKernelGram(torch.nn.Module):
         -------
         StaticKernel
         """
-        values = {n: float(torch.exp(self.log_params[n])) for n in self._names}
+        values = {n: float(torch.exp(self.log_params[n].detach())) for n in self._names}
         return clone(self._template).set_params(**values)
 
     def _kernel(self, X, Y, gram):
