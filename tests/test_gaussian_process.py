@@ -43,8 +43,9 @@ def _fd_jacobian(kernel, X, h=1e-5):
 
 @pytest.mark.parametrize("key", sorted(STATIC))
 @pytest.mark.parametrize("order", [0, 1])
-@pytest.mark.parametrize("transforms", [(False, False), (True, False), (False, True),
-                                        (True, True)], ids=["none", "time", "ll", "both"])
+@pytest.mark.parametrize("transforms",
+                         [(False, False), (True, False), (False, True), (True, True)],
+                         ids=["none", "time", "ll", "both"])
 @pytest.mark.parametrize("normalize", [False, True])
 def test_gradient_matches_finite_differences(rng, key, order, transforms, normalize):
     X = _rows(rng, 4, 5)
@@ -77,7 +78,8 @@ def test_values_match_the_functional_api(rng):
     # Normalized: unit diagonal, k / sqrt(kxx kyy) off it.
     normed = clone(kernel).set_params(normalize=True)
     dx, dy = sksig.sig_kernel(P, P, 1, **opts), sksig.sig_kernel(Q, Q, 1, **opts)
-    np.testing.assert_allclose(normed(X, Y), want / np.sqrt(np.outer(dx, dy)), rtol=1e-12)
+    np.testing.assert_allclose(normed(X, Y), want / np.sqrt(np.outer(dx, dy)),
+                               rtol=1e-12)
     np.testing.assert_allclose(np.diag(normed(X)), 1.0, rtol=1e-15)
     np.testing.assert_array_equal(normed.diag(X), np.ones(5))
     # 3-D input is accepted as well.
@@ -123,7 +125,8 @@ def test_hyperparameters_theta_and_bounds():
     assert grad.shape == (2, 2, 0)
     # The default static kernel is RBF(sigma=1).
     default = SignatureKernel()
-    assert [h.name for h in default.hyperparameters] == ["static_kernel__sigma", "scale"]
+    names = [h.name for h in default.hyperparameters]
+    assert names == ["static_kernel__sigma", "scale"]
     np.testing.assert_allclose(default.theta, [0.0, 0.0])
     default.set_params(static_kernel__sigma=2.0)
     assert isinstance(default.static_kernel, sksig.RBFKernel)
@@ -133,9 +136,9 @@ def test_hyperparameters_theta_and_bounds():
 def test_clone_pickle_get_params_round_trip(rng):
     X = _rows(rng, 3, 4)
     kernel = SignatureKernel(sksig.PolynomialKernel(degree=2, gamma=0.5, scale=2.0),
-                             dyadic_order=2, time_aug=True, lead_lag=True, n_channels=2,
-                             scale=0.5, static_kernel_bounds=(1e-3, 1e3), normalize=True,
-                             n_jobs=2, max_batch=4)
+                             dyadic_order=2, time_aug=True, lead_lag=True,
+                             n_channels=2, scale=0.5, static_kernel_bounds=(1e-3, 1e3),
+                             normalize=True, n_jobs=2, max_batch=4)
     for copy in (clone(kernel), pickle.loads(pickle.dumps(kernel)),
                  SignatureKernel(**kernel.get_params(deep=False))):
         assert copy == kernel
@@ -178,17 +181,19 @@ def test_pad_paths_keeps_every_kernel(rng):
     paths = [rng.normal(size=(n, 2)).cumsum(axis=0) / 4 for n in (3, 7, 5)]
     rows = pad_paths(paths)
     assert rows.shape == (3, 14)
-    np.testing.assert_array_equal(rows[0].reshape(7, 2)[3:], np.repeat(paths[0][-1:], 4, 0))
+    np.testing.assert_array_equal(rows[0].reshape(7, 2)[3:],
+                                  np.repeat(paths[0][-1:], 4, axis=0))
     longer = pad_paths(paths, length=9)
     assert longer.shape == (3, 18)
+    rbf = sksig.RBFKernel(sigma=1.0)
     for lead_lag in (False, True):
         kernel = SignatureKernel(n_channels=2, lead_lag=lead_lag)
-        want = sksig.sig_kernel_gram(paths, paths, 1, static_kernel=sksig.RBFKernel(1.0),
+        want = sksig.sig_kernel_gram(paths, paths, 1, static_kernel=rbf,
                                      lead_lag=lead_lag)
         np.testing.assert_allclose(kernel(rows), want, rtol=1e-12)
         np.testing.assert_allclose(kernel(longer), want, rtol=1e-12)
         # Each pair from its own unpadded paths, as an independent check.
-        k01 = sksig.sig_kernel(paths[0], paths[1], 1, static_kernel=sksig.RBFKernel(1.0),
+        k01 = sksig.sig_kernel(paths[0], paths[1], 1, static_kernel=rbf,
                                lead_lag=lead_lag)
         np.testing.assert_allclose(kernel(rows)[0, 1], k01, rtol=1e-12)
     np.testing.assert_array_equal(pad_paths(np.stack([paths[1]] * 2)),
@@ -208,9 +213,9 @@ def test_bad_parameters_and_input(rng):
     with pytest.raises(ValueError, match="static_kernel_bounds"):
         SignatureKernel(static_kernel_bounds="free")(X)
     with pytest.raises(ValueError, match="not hyperparameters of RBFKernel"):
-        SignatureKernel(static_kernel_bounds={"alpha": (1, 2)}).hyperparameters
+        _ = SignatureKernel(static_kernel_bounds={"alpha": (1, 2)}).hyperparameters
     with pytest.raises(ValueError, match="'gamma': 'fixed'"):
-        SignatureKernel(sksig.PolynomialKernel(degree=2, gamma=0.0)).theta
+        _ = SignatureKernel(sksig.PolynomialKernel(degree=2, gamma=0.0)).theta
     assert SignatureKernel(sksig.PolynomialKernel(degree=2, gamma=-1.0),
                            static_kernel_bounds={"gamma": "fixed"}).n_dims == 2
     with pytest.raises(ValueError, match="scale must be positive"):
@@ -281,7 +286,21 @@ def test_classification_on_gunpoint():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         gpc.fit(prepare(X_train), y_train)
-    assert gpc.log_marginal_likelihood_value_ > gpc.log_marginal_likelihood(kernel.theta)
+    start = gpc.log_marginal_likelihood(kernel.theta)
+    assert gpc.log_marginal_likelihood_value_ > start
     accuracy = gpc.score(prepare(X_test), y_test)
     print(f"GunPoint (50 train / 150 test, 15 points): accuracy {accuracy:.3f}")
     assert accuracy > 0.85
+
+
+@pytest.mark.parametrize("obj", [SignatureKernel, pad_paths,
+                                 sksig.SigKernel.static_kernel_backprop],
+                         ids=["SignatureKernel", "pad_paths", "static_kernel_backprop"])
+def test_docstring_examples_run(obj):
+    import doctest
+
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    for test in doctest.DocTestFinder(recurse=False).find(obj, globs={}):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.attempted > 0 and result.failed == 0

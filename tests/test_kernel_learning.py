@@ -52,8 +52,8 @@ def test_gram_param_backprop_matches_finite_differences(rng, key, order, transfo
     cls, params = KERNELS[key]
     X, Y = _paths(rng, 3, 5), _paths(rng, 2, 4)
     D = rng.normal(size=(3, 2))
-    got = sksig.sig_kernel_gram_param_backprop(D, X, Y, order, static_kernel=cls(**params),
-                                               **transforms)
+    got = sksig.sig_kernel_gram_param_backprop(
+        D, X, Y, order, static_kernel=cls(**params), **transforms)
     assert sorted(got) == sorted(NAMES[key])
 
     def F(p):
@@ -93,7 +93,8 @@ def test_paired_param_backprop(rng, key):
     got = sksig.sig_kernel_param_backprop(d, X, Y, (1, 0), static_kernel=cls(**params),
                                           time_aug=True)
     per_pair = sksig.sig_kernel_param_backprop(d, X, Y, (1, 0), reduce=False,
-                                               static_kernel=cls(**params), time_aug=True)
+                                               static_kernel=cls(**params),
+                                               time_aug=True)
     for name in NAMES[key]:
         want = _fd_param(lambda p: d * sksig.sig_kernel(X, Y, (1, 0),
                                                         static_kernel=cls(**p),
@@ -162,8 +163,8 @@ def test_float32_agrees_with_float64(rng):
     D = rng.normal(size=(3, 4))
     rq = sksig.RationalQuadraticKernel(sigma=0.8, alpha=1.5)
     g64 = sksig.sig_kernel_gram_param_backprop(D, X, Y, 1, static_kernel=rq)
-    g32 = sksig.sig_kernel_gram_param_backprop(D.astype(np.float32), X.astype(np.float32),
-                                               Y.astype(np.float32), 1, static_kernel=rq)
+    f32 = [a.astype(np.float32) for a in (D, X, Y)]
+    g32 = sksig.sig_kernel_gram_param_backprop(*f32, 1, static_kernel=rq)
     for name in g64:
         assert g32[name].dtype == np.float32
         np.testing.assert_allclose(g32[name], g64[name], rtol=1e-4)
@@ -173,7 +174,8 @@ def test_bad_input():
     X = np.zeros((2, 3, 1))
     rbf = sksig.RBFKernel(sigma=1.0)
     with pytest.raises(ValueError, match="derivs must have the Gram's shape"):
-        sksig.sig_kernel_gram_param_backprop(np.ones((2, 3)), X, X, 1, static_kernel=rbf)
+        sksig.sig_kernel_gram_param_backprop(np.ones((2, 3)), X, X, 1,
+                                             static_kernel=rbf)
     with pytest.raises(ValueError, match="derivs"):
         sksig.sig_kernel_param_backprop(np.ones(3), X, X, 1, static_kernel=rbf)
     with pytest.raises(ValueError, match="NaN"):
@@ -237,7 +239,10 @@ def _functional(module):
 def test_torch_module_gradcheck(rng, key, normalize):
     import sksig.torch
 
-    static = sksig.LinearKernel() if key == "linear" else KERNELS[key][0](**KERNELS[key][1])
+    if key == "linear":
+        static = sksig.LinearKernel()
+    else:
+        static = KERNELS[key][0](**KERNELS[key][1])
     module = sksig.torch.SigKernelGram(static, 1, time_aug=True, scale=0.8,
                                        normalize=normalize)
     X = torch.tensor(_paths(rng, 3, 4), requires_grad=True)
@@ -283,3 +288,16 @@ def test_torch_module_bad_input():
     with pytest.raises(TypeError, match="torch.Tensor"):
         sksig.torch.SigKernelGram()(np.zeros((2, 3, 1)))
     assert clone(sksig.RBFKernel(sigma=1.0)).sigma == 1.0
+
+
+def test_torch_module_docstring_example_runs():
+    import doctest
+
+    import sksig.torch
+
+    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
+    for test in doctest.DocTestFinder(recurse=False).find(sksig.torch.SigKernelGram,
+                                                          globs={}):
+        runner.run(test)
+    result = runner.summarize(verbose=False)
+    assert result.attempted > 0 and result.failed == 0

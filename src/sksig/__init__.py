@@ -12,6 +12,11 @@ from sksig._branched import (
 )
 from sksig._branched_estimator import BranchedLogSig
 from sksig._config import show_config
+from sksig._kernel_learning import (
+    sig_kernel_gram_param_backprop,
+    sig_kernel_param_backprop,
+    static_kernel_parameters,
+)
 from sksig._log_sig import (
     log_sig,
     log_sig_join,
@@ -22,11 +27,6 @@ from sksig._log_sig import (
     sig_length,
 )
 from sksig._log_sig_estimator import LogSigJoin
-from sksig._kernel_learning import (
-    sig_kernel_gram_param_backprop,
-    sig_kernel_param_backprop,
-    static_kernel_parameters,
-)
 from sksig._lyndon import (
     lyndon_words,
     lyndon_words_of_length,

@@ -108,9 +108,10 @@ def param_jacobian(x, y, i1, i2, orders, kernel, *, derivs=None, time_last=False
     jac = np.empty((n, 4), dtype)
     out = np.empty(n if values else 0, dtype)
     d = np.empty(0, dtype) if derivs is None else np.ascontiguousarray(derivs, dtype)
+    i1 = np.ascontiguousarray(i1, np.int64)
+    i2 = np.ascontiguousarray(i2, np.int64)
     _native("signature kernel parameter gradient", _kernel_learning.param_jacobian,
-            x, y, np.ascontiguousarray(i1, np.int64), np.ascontiguousarray(i2, np.int64),
-            orders, kernel, d, time_last, out, jac, n_threads)
+            x, y, i1, i2, orders, kernel, d, time_last, out, jac, n_threads)
     return (out if values else None), jac
 
 
@@ -148,8 +149,8 @@ def sig_kernel_param_backprop(derivs, path1, path2, dyadic_order, *, static_kern
     path2[i])``, returns ``dF/dtheta`` for every differentiable parameter ``theta`` of
     ``static_kernel`` (see :func:`static_kernel_parameters`), in the parameter's own
     units (not in log space). It is exact for the discrete scheme: the adjoint of the
-    PDE gives ``dF/dDelta`` for the increment Gram, which is contracted natively with the
-    derivatives of the static kernel at every pair of points.
+    PDE gives ``dF/dDelta`` for the increment Gram, which is contracted natively with
+    the derivatives of the static kernel at every pair of points.
 
     Parameters
     ----------
@@ -185,8 +186,8 @@ def sig_kernel_param_backprop(derivs, path1, path2, dyadic_order, *, static_kern
     --------
     >>> import numpy as np, sksig
     >>> x = np.array([[0.0], [1.0]]); y = np.array([[0.0], [2.0]])
-    >>> grad = sksig.sig_kernel_param_backprop(1.0, x, y, 0,
-    ...                                        static_kernel=sksig.ScaledLinearKernel(1.0))
+    >>> kernel = sksig.ScaledLinearKernel(scale=1.0)
+    >>> grad = sksig.sig_kernel_param_backprop(1.0, x, y, 0, static_kernel=kernel)
     >>> float(grad["scale"])  # k = 1 + 2 s**2 + s**4, dk/ds = 4 s + 4 s**3 at s = 1
     8.0
     """
@@ -299,7 +300,7 @@ def sig_kernel_gram_param_backprop(derivs, path1, path2, dyadic_order, *,
 
 
 def default_static_kernel():
-    """The static kernel of :class:`sksig.gaussian_process.SignatureKernel` by default."""
+    """The default static kernel of :class:`sksig.gaussian_process.SignatureKernel`."""
     return RBFKernel(sigma=1.0)
 
 

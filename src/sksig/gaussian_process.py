@@ -1,7 +1,8 @@
 """Gaussian processes over paths: the signature kernel as a scikit-learn GP kernel.
 
-:class:`SignatureKernel` plugs into :class:`sklearn.gaussian_process.GaussianProcessRegressor`
-and :class:`~sklearn.gaussian_process.GaussianProcessClassifier`, alone or in sums and
+:class:`SignatureKernel` plugs into
+:class:`~sklearn.gaussian_process.GaussianProcessRegressor` and
+:class:`~sklearn.gaussian_process.GaussianProcessClassifier`, alone or in sums and
 products with scikit-learn's kernels. Its hyperparameters are the positive parameters of
 the static kernel and a scale applied to the paths; the gradient of the Gram matrix
 with respect to them, which the GP optimisers need, comes from the adjoint of the PDE
@@ -232,7 +233,8 @@ class SignatureKernel(Kernel):
                 f"{len(free) + learn_scale}; given are {theta.size}"
             )
         if free:  # a new static kernel: the one passed in is never modified
-            values = {name: float(np.exp(t)) for name, t in zip(free, theta, strict=False)}
+            values = {name: float(np.exp(t))
+                      for name, t in zip(free, theta, strict=False)}
             self.static_kernel = clone(self._static()).set_params(**values)
         if learn_scale:
             self.scale = float(np.exp(theta[-1]))
@@ -351,8 +353,8 @@ class SignatureKernel(Kernel):
         if bad.size:
             raise ValueError(
                 f"normalize=True needs k(x, x) > 0, but the signature kernel of "
-                f"{name}[{bad[0]}] with itself is {diag[bad[0]]}; raise dyadic_order or "
-                "scale the paths down"
+                f"{name}[{bad[0]}] with itself is {diag[bad[0]]}; raise dyadic_order "
+                "or scale the paths down"
             )
         return diag
 
@@ -420,7 +422,8 @@ class SignatureKernel(Kernel):
             # d/dlog(theta) = theta d/dtheta
             grad = np.stack([value * jac[..., column] for column, value in free], -1)
         else:
-            gram = np.asarray(sig_kernel_gram(A, A, max_batch=self.max_batch, **options))
+            gram = np.asarray(sig_kernel_gram(A, A, max_batch=self.max_batch,
+                                              **options))
             grad = np.empty((n, n, 0), gram.dtype)
         if self.normalize:
             diag = np.diagonal(gram).copy()

@@ -3,8 +3,8 @@
 Each function here is a ``torch.autograd.Function`` whose forward calls the sksig
 functional API and whose backward calls the matching ``*_backprop``, so
 ``loss.backward()`` reaches the input paths; :class:`SigKernelGram` is a module whose
-Gram also backpropagates to the static kernel's parameters. Importing this module imports torch;
-``import sksig`` alone never does.
+Gram also backpropagates to the static kernel's parameters. Importing this module
+imports torch; ``import sksig`` alone never does.
 """
 
 import torch  # noqa: F401  (fail early with a clear ImportError when torch is missing)

@@ -36,7 +36,8 @@ class _Kernel(torch.autograd.Function):
         left, right = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
         g1 = g2 = None
         if left or right:
-            fn = sksig.sig_kernel_gram_backprop if ctx.gram else sksig.sig_kernel_backprop
+            fn = (sksig.sig_kernel_gram_backprop if ctx.gram
+                  else sksig.sig_kernel_backprop)
             g1, g2 = fn(grad, path1.detach(), path2.detach(), left_deriv=left,
                         right_deriv=right, **options)
         grads = [None] * len(log_params)
@@ -120,8 +121,8 @@ class SigKernelGram(torch.nn.Module):
             value = getattr(template, name)
             if not value > 0:
                 raise ValueError(
-                    f"{type(template).__name__}.{name} must be > 0 to be learned in log "
-                    f"space, got {value!r}"
+                    f"{type(template).__name__}.{name} must be > 0 to be learned in "
+                    f"log space, got {value!r}"
                 )
             params[name] = torch.nn.Parameter(
                 torch.tensor(math.log(value), dtype=torch.float64))
