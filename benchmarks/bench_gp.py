@@ -93,7 +93,7 @@ def main():
                   f"{t_gradient:8.3f} {t_gradient / t_forward:5.2f}x", flush=True)
         if pysiglib is not None:
             t_peer = _best(lambda n=n_jobs: pysiglib.sig_kernel_gram(
-                paths, paths.copy(), dyadic_order=ORDER,
+                paths, paths, dyadic_order=ORDER,
                 static_kernel=pysiglib.RBFKernel(1.0), n_jobs=n), repeats)
             print(f"{'pySigLib gram (rbf)':20s} {n_jobs:6d} {'-':>7s} {t_peer:8.3f} "
                   f"{'-':>8s} {'-':>6s}", flush=True)
