@@ -347,8 +347,8 @@ class SignatureKernel(Kernel):
             "so that the optimiser stays in a usable range, or lower dyadic_order"
         )
 
-    def _diagonal(self, A, options, name):
-        diag = np.asarray(sig_kernel(A, A, **options))
+    @staticmethod
+    def _check_diagonal(diag, name):
         bad = np.flatnonzero(~(diag > 0))
         if bad.size:
             raise ValueError(
@@ -357,6 +357,9 @@ class SignatureKernel(Kernel):
                 "or scale the paths down"
             )
         return diag
+
+    def _diagonal(self, A, options, name):
+        return self._check_diagonal(np.asarray(sig_kernel(A, A, **options)), name)
 
     def __call__(self, X, Y=None, eval_gradient=False):
         """The Gram matrix ``K(X, Y)`` and, optionally, its gradient.
@@ -426,10 +429,7 @@ class SignatureKernel(Kernel):
                                               **options))
             grad = np.empty((n, n, 0), gram.dtype)
         if self.normalize:
-            diag = np.diagonal(gram).copy()
-            bad = np.flatnonzero(~(diag > 0))
-            if bad.size:
-                self._diagonal(A[bad[:1]], options, "X")  # raises with the message
+            diag = self._check_diagonal(np.diagonal(gram).copy(), "X")
             inv = 1.0 / np.sqrt(np.multiply.outer(diag, diag))
             gram = gram * inv
             if eval_gradient:
