@@ -282,7 +282,7 @@ def test_classification_on_gunpoint():
         return ((X - X.mean(axis=1, keepdims=True)) / std).reshape(len(X), -1)
 
     kernel = ConstantKernel() * SignatureKernel(n_channels=1, time_aug=True)
-    gpc = GaussianProcessClassifier(kernel, random_state=0)
+    gpc = GaussianProcessClassifier(kernel, random_state=0, n_restarts_optimizer=1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         gpc.fit(prepare(X_train), y_train)
