@@ -198,6 +198,9 @@ def test_pad_paths_keeps_every_kernel(rng):
         np.testing.assert_allclose(kernel(rows)[0, 1], k01, rtol=1e-12)
     np.testing.assert_array_equal(pad_paths(np.stack([paths[1]] * 2)),
                                   np.stack([paths[1].ravel()] * 2))
+    assert pad_paths([p.astype(np.float32) for p in paths]).dtype == np.float32
+    integers = pad_paths([[[1], [2]], [[3]]])
+    np.testing.assert_array_equal(integers, [[1.0, 2.0], [3.0, 3.0]])
     with pytest.raises(ValueError, match="shorter than the longest"):
         pad_paths(paths, length=6)
     with pytest.raises(ValueError, match="same dimension"):
