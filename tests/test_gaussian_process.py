@@ -203,6 +203,11 @@ def test_pad_paths_keeps_every_kernel(rng):
     np.testing.assert_array_equal(integers, [[1.0, 2.0], [3.0, 3.0]])
     with pytest.raises(ValueError, match="shorter than the longest"):
         pad_paths(paths, length=6)
+    # A ragged list passed directly keeps each path's own time axis.
+    timed = SignatureKernel(n_channels=2, time_aug=True, scale=0.5)
+    want = sksig.sig_kernel_gram([0.5 * p for p in paths], [0.5 * p for p in paths], 1,
+                                 static_kernel=rbf, time_aug=True)
+    np.testing.assert_allclose(timed(paths), want, rtol=1e-12)
     with pytest.raises(ValueError, match="same dimension"):
         pad_paths([np.zeros((2, 1)), np.zeros((2, 2))])
 

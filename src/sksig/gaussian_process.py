@@ -329,11 +329,14 @@ class SignatureKernel(Kernel):
                     n_jobs=resolve_n_jobs(self.n_jobs))
 
     def _paths(self, X, name):
-        """Scaled and transformed paths ``(n, length', dim')`` of 2-D (or 3-D) input."""
-        raw = check_paths(self, X, reset=None, name=name).data
-        scale = self._scale()
-        if scale != 1.0:
-            raw = raw * np.asarray(scale, raw.dtype)
+        """Scaled and transformed paths ``(n, length', dim')`` of 2-D input (3-D arrays
+        and ragged lists of 2-D paths are accepted too)."""
+        batch = check_paths(self, X, reset=None, name=name).batch
+        scale = np.asarray(self._scale(), batch.data.dtype)
+        if batch.ragged:  # each path transformed before padding (its own time axis)
+            raw = [batch.data[i, :n] * scale for i, n in enumerate(batch.raw_lengths)]
+        else:
+            raw = batch.data * scale
         return as_path_batch(raw, name, time_aug=self.time_aug, lead_lag=self.lead_lag,
                              end_time=self.end_time,
                              n_threads=resolve_n_jobs(self.n_jobs)).data
@@ -367,8 +370,8 @@ class SignatureKernel(Kernel):
         Parameters
         ----------
         X : ndarray of shape (n_samples_X, length * n_channels)
-            Paths, one per row (3-D arrays ``(n, length, n_channels)`` are accepted
-            too).
+            Paths, one per row (3-D arrays ``(n, length, n_channels)`` and lists of
+            2-D paths of different lengths are accepted too).
         Y : ndarray of shape (n_samples_Y, length_Y * n_channels), default=None
             Paths; None means ``Y = X`` (the Gram is then exactly symmetric).
         eval_gradient : bool, default=False
