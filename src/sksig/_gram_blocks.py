@@ -5,8 +5,9 @@ block:
 
 * memory: a block holds at most ``working_memory`` MiB of kernel values, scikit-learn's
   convention (``sklearn.set_config(working_memory=...)``, 1024 MiB by default);
-* time: a block solves at most about ``2**28`` PDE grid cells per thread (a fraction of a
-  second), so that progress is reported often and Ctrl-C is answered between blocks;
+* time: a block solves at most about ``2**28`` PDE grid cells per thread (a fraction
+  of a second), so that progress is reported often and Ctrl-C is answered between
+  blocks;
 * parallelism: under a joblib backend with several workers there are at least four
   blocks per worker, so the workers share the load.
 
@@ -149,8 +150,8 @@ def gram_blocks(A, B, *, symmetric, dyadic_order, static_kernel=None, n_jobs=1,
                 max_batch=-1, out=None, verbose=0, label="sksig"):
     """The Gram ``K(A, B)`` of transformed, padded paths (3-D numpy arrays), in blocks.
 
-    ``symmetric`` means ``B`` holds the paths of ``A``; it is ignored with unequal dyadic
-    orders. See the module docstring for the block sizes and the backends.
+    ``symmetric`` means ``B`` holds the paths of ``A``; it is ignored with unequal
+    dyadic orders. See the module docstring for the block sizes and the backends.
     """
     orders = check_dyadic_order(dyadic_order)
     symmetric = symmetric and orders[0] == orders[1]
@@ -172,7 +173,8 @@ def gram_blocks(A, B, *, symmetric, dyadic_order, static_kernel=None, n_jobs=1,
                    max_batch=max_batch)
     backend, backend_jobs = get_active_backend()
     workers = _backend_workers(backend, backend_jobs)
-    cells = (((A.shape[1] - 1) << orders[0]) + 1) * (((B.shape[1] - 1) << orders[1]) + 1)
+    cells = ((((A.shape[1] - 1) << orders[0]) + 1)
+             * (((B.shape[1] - 1) << orders[1]) + 1))
     tasks = _plan(n1, n2, symmetric, max_pairs=_max_pairs(
         n1, n2, symmetric, A.itemsize, cells, resolve_n_jobs(n_jobs), workers))
     if workers > 1 or backend_jobs is not None:
@@ -240,7 +242,8 @@ def _plan(n1, n2, symmetric, max_pairs):
 
 
 def _block(A, B, task, options):
-    """One block of the Gram (a joblib task: the paths travel once, slices are local)."""
+    """One block of the Gram (a joblib task: the paths travel once, slices are
+    taken where the task runs)."""
     rows, cols = task
     # A diagonal block of a symmetric Gram has equal halves: sig_kernel_gram then
     # takes the native symmetric path.

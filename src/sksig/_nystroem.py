@@ -31,7 +31,8 @@ from sksig._validation import (
 __all__ = ["SigKernelNystroem"]
 
 
-class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                        BaseEstimator):
     """Signature-kernel features of fixed size, by the Nyström approximation.
 
     ``fit(X)`` picks ``n_components`` landmark paths ``L`` of ``X`` and computes
@@ -97,9 +98,11 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseE
     component_indices_ : ndarray of shape (n_components,)
         Indices of the landmarks in the training paths.
     normalization_ : ndarray of shape (n_components, n_components)
-        ``K(L, L)^(-1/2)``, symmetric; eigenvalues below ``n_components * eps`` times
-        the largest are dropped (a pseudo-inverse), which keeps near-singular landmark
-        Grams stable.
+        ``K(L, L)^(-1/2)``, symmetric, as a pseudo-inverse: eigenvalues below
+        ``n_components * eps`` times the largest are dropped, which keeps
+        near-singular landmark Grams stable. On a coarse PDE grid the discretised
+        kernel may have small negative eigenvalues (they vanish as ``dyadic_order``
+        grows); features carry only the positive part of the kernel.
     diag_components_ : ndarray of shape (n_components,)
         ``k(l, l)`` of the landmarks (only with ``normalize=True``).
     n_channels_in_ : int
@@ -304,9 +307,9 @@ length * n_channels), torch.Tensor, list of 2-D arrays or dask.array
 
 
 def _inverse_sqrt(gram):
-    """``gram^(-1/2)`` of a symmetric positive semi-definite matrix, as a pseudo-inverse:
-    eigenvalues below ``n * eps * max`` (rounding noise, or the tiny negative ones a
-    discretised kernel may have) are dropped."""
+    """``gram^(-1/2)`` of a symmetric positive semi-definite matrix, as a
+    pseudo-inverse: eigenvalues below ``n * eps * max`` (rounding noise, or the tiny
+    negative ones a discretised kernel may have) are dropped."""
     w, V = eigh(gram)
     keep = w > gram.shape[0] * np.finfo(np.float64).eps * max(w.max(), 0.0)
     inv = np.zeros_like(w)

@@ -17,7 +17,6 @@ from sksig._gram_blocks import gram_blocks, is_dask_array, map_path_chunks
 from sksig._sig_kernel import (
     sig_kernel,
     sig_kernel_backprop,
-    sig_kernel_gram,
     sig_kernel_gram_backprop,
 )
 from sksig._static_kernels import LinearKernel, StaticKernel
