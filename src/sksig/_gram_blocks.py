@@ -116,9 +116,12 @@ def sig_kernel_gram_blocks(path1, path2, dyadic_order, *, static_kernel=None,
     >>> sksig.sig_kernel_gram_blocks(X, None, 0)
     array([[2.25, 4.  ],
            [4.  , 9.  ]])
-    >>> out = np.zeros((2, 2), dtype=np.float32)
+    >>> out = np.zeros((2, 1), dtype=np.float32)  # or a numpy.memmap, a zarr array
     >>> sksig.sig_kernel_gram_blocks(X, X[:1], 0, out=out) is out
     True
+    >>> out
+    array([[2.25],
+           [4.  ]], dtype=float32)
     """
     check_int(verbose, "verbose")
     n_threads = resolve_n_jobs(n_jobs)
