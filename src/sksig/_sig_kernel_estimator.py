@@ -69,7 +69,11 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     n_jobs : int or None, default=None
         CPU threads; None means 1 and -1 all cores. Results do not depend on it.
     verbose : int, default=0
-        If positive, print the progress of every Gram computation.
+        If positive, print the progress of every Gram computation (blocks done, rate,
+        time left). Grams are computed in blocks sized by scikit-learn's
+        ``working_memory`` and run through joblib (a Dask cluster under
+        ``joblib.parallel_config(backend="dask")``): see
+        :func:`sksig.sig_kernel_gram_blocks`.
 
     Attributes
     ----------
