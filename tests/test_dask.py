@@ -61,8 +61,9 @@ def test_gram_under_dask_backend_runs_on_the_workers(client, rng):
     workers = set(client.scheduler_info()["workers"])
     assert {r["worker"] for r in stream.data} == workers  # both workers took blocks
     # Every block of both Grams ran as a task: at least 4 per worker each time.
-    n_sym = len(gb._plan(60, 60, True, gb._max_pairs(60, 60, True, 8, 121, 1, 2)))
-    n_cross = len(gb._plan(60, 25, False, gb._max_pairs(60, 25, False, 8, 99, 1, 2)))
+    n_sym = gb._Plan(60, 60, True, gb._max_pairs(60, 60, True, 8, 121, 1, 2)).n_blocks
+    n_cross = gb._Plan(60, 25, False,
+                       gb._max_pairs(60, 25, False, 8, 99, 1, 2)).n_blocks
     assert n_sym >= 8 and n_cross >= 8
     assert _block_calls(stream.data) == n_sym + n_cross
 
@@ -124,8 +125,18 @@ def test_dask_array_chunked_along_paths_is_an_error(rng):
         est.transform(da.from_array(np.array([[["a"]]])))
 
 
-def test_small_working_memory_many_tasks(client, rng):
+def test_large_sig_kernel_gram_runs_on_the_cluster(client, rng):
+    # sig_kernel_gram hands a Gram larger than one block to the engine, and so to
+    # the cluster under the dask backend.
     X = _paths(rng, 30, 4, 2)
-    with sklearn.config_context(working_memory=1e-3), parallel_config(backend="dask"):
-        G = SigKernel()(X)
-    np.testing.assert_array_equal(G, sksig.sig_kernel_gram(X, X, 1))
+    want = oracle_gram(X, X, (1, 1))
+    with sklearn.config_context(working_memory=1e-3):
+        with distributed.get_task_stream(client) as stream, \
+                parallel_config(backend="dask"):
+            G = sksig.sig_kernel_gram(X, X, 1)
+            G_est = SigKernel()(X)
+        local = sksig.sig_kernel_gram(X, X, 1)
+    assert _block_calls(stream.data) >= 16
+    np.testing.assert_allclose(G, want, rtol=1e-10)
+    np.testing.assert_array_equal(G, local)
+    np.testing.assert_array_equal(G_est, local)

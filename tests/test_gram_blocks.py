@@ -91,6 +91,39 @@ def test_blocks_equal_one_native_call_bitwise(rng, tiny_blocks, symmetric):
     np.testing.assert_array_equal(got, want)
 
 
+def test_large_sig_kernel_gram_goes_through_blocks(rng, tiny_blocks, block_log):
+    # sig_kernel_gram hands a Gram larger than one block to the engine; batch shapes,
+    # float32 and unequal orders keep their meaning.
+    X = _paths(rng, 24, 4, 2)
+    Y = _paths(rng, 30, 3, 2)
+    got = sksig.sig_kernel_gram(X.reshape(4, 6, 4, 2), Y, 1)
+    assert got.shape == (4, 6, 30) and len(block_log) > 1
+    np.testing.assert_allclose(got.reshape(24, 30), oracle_gram(X, Y, (1, 1)),
+                               rtol=1e-10)
+    block_log.clear()
+    sym = sksig.sig_kernel_gram(X, X.copy(), (1, 1))
+    assert sum(1 for *_, diag in block_log if not diag) > 0
+    np.testing.assert_allclose(sym, oracle_gram(X, X, (1, 1)), rtol=1e-10)
+    np.testing.assert_array_equal(sym, sym.T)
+    got32 = sksig.sig_kernel_gram(X.astype(np.float32), Y.astype(np.float32), (0, 1))
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, oracle_gram(X, Y, (0, 1)), rtol=1e-4)
+
+
+def test_large_sig_kernel_gram_torch_in_torch_out(rng, tiny_blocks):
+    torch = pytest.importorskip("torch")
+    X = _paths(rng, 25, 4, 2)
+    got = sksig.sig_kernel_gram(torch.from_numpy(X), torch.from_numpy(X[:20]), 1)
+    assert isinstance(got, torch.Tensor) and got.dtype == torch.float64
+    np.testing.assert_allclose(got.numpy(), oracle_gram(X, X[:20], (1, 1)), rtol=1e-10)
+
+
+def test_sig_kernel_gram_one_block_is_one_native_call(rng, block_log):
+    X = _paths(rng, 30, 4, 2)
+    sksig.sig_kernel_gram(X, X, 1)
+    assert block_log == []
+
+
 def test_symmetric_gram_computes_each_pair_once(rng, tiny_blocks, block_log):
     X = _paths(rng, 50, 3, 2)
     sksig.sig_kernel_gram_blocks(X, None, 0)

@@ -45,7 +45,7 @@ from sksig._validation import (
     resolve_n_jobs,
 )
 
-__all__ = ["gram_blocks", "map_path_chunks", "sig_kernel_gram_blocks"]
+__all__ = ["gram_blocks", "map_path_chunks", "needs_blocks", "sig_kernel_gram_blocks"]
 
 # PDE grid cells one block may solve per thread: about a quarter of a second.
 _BLOCK_CELLS = 2**28
@@ -178,23 +178,31 @@ def gram_blocks(A, B, *, symmetric, dyadic_order, static_kernel=None, n_jobs=1,
     workers = _backend_workers(backend, backend_jobs)
     cells = ((((A.shape[1] - 1) << orders[0]) + 1)
              * (((B.shape[1] - 1) << orders[1]) + 1))
-    tasks = _plan(n1, n2, symmetric, max_pairs=_max_pairs(
+    plan = _Plan(n1, n2, symmetric, _max_pairs(
         n1, n2, symmetric, A.itemsize, cells, resolve_n_jobs(n_jobs), workers))
     if workers > 1 or backend_jobs is not None:
         results = Parallel(return_as="generator_unordered")(
-            delayed(_block)(A, B, task, options) for task in tasks)
+            delayed(_block)(A, B, task, options) for task in plan.blocks())
     else:  # in this process: one block after the other, Ctrl-C between blocks
-        results = (_block(A, B, task, options) for task in tasks)
-    progress = _Progress(label, n1, n2, tasks, symmetric) if verbose else None
+        results = (_block(A, B, task, options) for task in plan.blocks())
+    progress = _Progress(label, plan) if verbose else None
     for (rows, cols), block in results:
         out[rows, cols] = block
         if symmetric and rows != cols:
             out[cols, rows] = block.T
         if progress is not None:
-            progress.update(rows, cols)
+            progress.update(plan.pairs(rows, cols))
     if progress is not None:
         progress.close()
     return out
+
+
+def needs_blocks(n1, n2, symmetric, itemsize, cells, n_threads):
+    """Whether a Gram exceeds one block under the memory and time limits (then
+    :func:`sksig.sig_kernel_gram` hands it to :func:`gram_blocks`; each block, within
+    the limits by construction, goes back to it as one native call)."""
+    max_pairs = _max_pairs(n1, n2, symmetric, itemsize, cells, n_threads, 1)
+    return _Plan(n1, n2, symmetric, max_pairs).n_blocks > 1
 
 
 def _backend_workers(backend, n_jobs):
@@ -224,24 +232,39 @@ def _max_pairs(n1, n2, symmetric, itemsize, cells, n_threads, workers):
     return max(1, limit)
 
 
-def _batches(n, size):
-    return [slice(lo, min(lo + size, n)) for lo in range(0, n, size)]
+class _Plan:
+    """The blocks of a Gram: square tiles on and above the diagonal for a symmetric
+    Gram; otherwise full rows when they fit, else tiles. Blocks are generated lazily
+    (a huge out-of-core Gram has millions)."""
 
+    def __init__(self, n1, n2, symmetric, max_pairs):
+        self.n1, self.n2, self.symmetric = n1, n2, symmetric
+        side = max(1, math.isqrt(max_pairs))
+        if symmetric:
+            self.rows = self.cols = side
+        elif n2 <= side:
+            self.rows, self.cols = max(1, max_pairs // n2), n2
+        elif n1 <= side:
+            self.rows, self.cols = n1, max(1, max_pairs // n1)
+        else:
+            self.rows = self.cols = side
+        tiles1, tiles2 = -(-n1 // self.rows), -(-n2 // self.cols)
+        self.n_blocks = tiles1 * (tiles1 + 1) // 2 if symmetric else tiles1 * tiles2
+        self.total = n1 * (n1 + 1) // 2 if symmetric else n1 * n2
 
-def _plan(n1, n2, symmetric, max_pairs):
-    """The blocks as ``(rows, cols)`` slices: square tiles on and above the diagonal
-    for a symmetric Gram; otherwise full rows when they fit, else tiles."""
-    side = max(1, math.isqrt(max_pairs))
-    if symmetric:
-        tiles = _batches(n1, side)
-        return [(r, c) for i, r in enumerate(tiles) for c in tiles[i:]]
-    if n2 <= side:
-        rows, cols = max(1, max_pairs // n2), n2
-    elif n1 <= side:
-        rows, cols = n1, max(1, max_pairs // n1)
-    else:
-        rows = cols = side
-    return [(r, c) for r in _batches(n1, rows) for c in _batches(n2, cols)]
+    def blocks(self):
+        """``(rows, cols)`` slices, row by row."""
+        for lo in range(0, self.n1, self.rows):
+            rows = slice(lo, min(lo + self.rows, self.n1))
+            for c in range(lo if self.symmetric else 0, self.n2, self.cols):
+                yield rows, slice(c, min(c + self.cols, self.n2))
+
+    def pairs(self, rows, cols):
+        """Path pairs solved by a block (a diagonal tile solves each pair once)."""
+        n_rows, n_cols = rows.stop - rows.start, cols.stop - cols.start
+        if self.symmetric and rows == cols:
+            return n_rows * (n_rows + 1) // 2
+        return n_rows * n_cols
 
 
 def _block(A, B, task, options):
@@ -256,37 +279,28 @@ def _block(A, B, task, options):
 class _Progress:
     """``verbose`` output: blocks done, rate and time left, on one updated line."""
 
-    def __init__(self, label, n1, n2, tasks, symmetric):
-        self.label, self.shape, self.n_blocks = label, (n1, n2), len(tasks)
-        self.total = sum(_pairs(t, symmetric) for t in tasks)
-        self.symmetric = symmetric
+    def __init__(self, label, plan):
+        self.label, self.plan = label, plan
         self.done = self.blocks = 0
         self.start = self.shown = time.perf_counter()
 
-    def update(self, rows, cols):
+    def update(self, pairs):
+        plan = self.plan
         self.blocks += 1
-        self.done += _pairs((rows, cols), self.symmetric)
+        self.done += pairs
         now = time.perf_counter()
-        if now - self.shown < 0.2 and self.blocks < self.n_blocks:
+        if now - self.shown < 0.2 and self.blocks < plan.n_blocks:
             return
         self.shown = now
         elapsed = now - self.start
-        left = elapsed * (self.total - self.done) / self.done if self.done else 0.0
-        print(f"\r[{self.label}] Gram {self.shape[0]} x {self.shape[1]}: block "
-              f"{self.blocks}/{self.n_blocks} ({100 * self.done / self.total:5.1f}%), "
+        left = elapsed * (plan.total - self.done) / self.done if self.done else 0.0
+        print(f"\r[{self.label}] Gram {plan.n1} x {plan.n2}: block "
+              f"{self.blocks}/{plan.n_blocks} ({100 * self.done / plan.total:5.1f}%), "
               f"{self.blocks / max(elapsed, 1e-9):.1f} blocks/s, {elapsed:.1f} s "
               f"elapsed, {left:.1f} s left", end="", file=sys.stdout, flush=True)
 
     def close(self):
         print(file=sys.stdout, flush=True)
-
-
-def _pairs(task, symmetric):
-    rows, cols = task
-    n_rows, n_cols = rows.stop - rows.start, cols.stop - cols.start
-    if symmetric and rows == cols:
-        return n_rows * (n_rows + 1) // 2
-    return n_rows * n_cols
 
 
 # ---------------------------------------------------------------------- dask arrays
