@@ -1,8 +1,10 @@
 """Scaling benchmarks of issue 16: Nyström features, out-of-core Grams, a Dask cluster.
 
 Run ``python benchmarks/bench_scale.py`` for the full sizes (minutes on a quiet
-machine, about 3.5 GB of temporary disk) or ``--quick`` for reduced sizes. Each row runs
-in a fresh Python process so that its peak resident memory (``ru_maxrss``) is its own.
+machine, about 3.5 GB of temporary disk) or ``--quick`` for reduced sizes; ``--rows``
+picks rows and ``--set gram_n=8000`` (any key of ``FULL``) overrides one size. Each row
+runs in a fresh Python process so that its peak resident memory (``ru_maxrss``) is its
+own.
 
 1. ``nystroem``: ``SigKernelNystroem`` (300 components) on 100,000 synthetic paths
    (length 50, 3 channels, two classes) then ``LinearSVC``: wall time and peak RSS;
@@ -167,8 +169,18 @@ def run_gram(size, order, n_jobs, tmpdir, workers=0):
 
 
 # ------------------------------------------------------------------------ driver
+def _sizes(args):
+    size = dict(QUICK if args.quick else FULL)
+    for item in args.set or []:
+        key, value = item.split("=")
+        if key not in size:
+            raise SystemExit(f"--set: unknown size {key!r}; one of {sorted(size)}")
+        size[key] = int(value)
+    return size
+
+
 def _child(args):
-    size = QUICK if args.quick else FULL
+    size = _sizes(args)
     if args.row == "nystroem":
         result = run_nystroem(size, args.dyadic_order, args.n_jobs)
     else:
@@ -184,6 +196,8 @@ def main():
                         help="comma-separated subset of nystroem,gram,cluster")
     parser.add_argument("--dyadic-order", type=int, default=0)
     parser.add_argument("--tmpdir", default=None, help="where the Gram file goes")
+    parser.add_argument("--set", action="append", metavar="KEY=N",
+                        help="override one size, e.g. --set gram_n=8000")
     parser.add_argument("--row", help=argparse.SUPPRESS)
     parser.add_argument("--n-jobs", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--workers", type=int, default=0, help=argparse.SUPPRESS)
@@ -204,6 +218,8 @@ def main():
                        str(args.dyadic_order), "--tmpdir", tmpdir, *extra]
             if args.quick:
                 command.append("--quick")
+            for item in args.set or []:
+                command += ["--set", item]
             done = subprocess.run(command, capture_output=True, text=True)
             lines = [ln for ln in done.stdout.splitlines() if ln.startswith("RESULT ")]
             if done.returncode or not lines:
