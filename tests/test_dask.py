@@ -68,6 +68,25 @@ def test_gram_under_dask_backend_runs_on_the_workers(client, rng):
     assert _block_calls(stream.data) == n_sym + n_cross
 
 
+def test_paths_are_shipped_to_the_cluster_once(client, rng, monkeypatch):
+    # joblib's dask backend scatters each path array once per Gram; the tasks then
+    # refer to it (they slice their block where they run).
+    scattered = []
+    scatter = client.scatter
+
+    def counting(data, *args, **kwargs):
+        scattered.append(getattr(data, "shape", None))
+        return scatter(data, *args, **kwargs)
+
+    monkeypatch.setattr(client, "scatter", counting)
+    X, Y = _paths(rng, 50, 6, 2), _paths(rng, 30, 5, 2)
+    with distributed.get_task_stream(client) as stream, parallel_config(backend="dask"):
+        G = sksig.sig_kernel_gram_blocks(X, Y, 1)
+    assert _block_calls(stream.data) >= 8
+    assert sorted(scattered) == [(30, 5, 2), (50, 6, 2)]
+    np.testing.assert_array_equal(G, sksig.sig_kernel_gram(X, Y, 1))
+
+
 def test_estimator_grams_under_dask_backend(client, rng):
     X, Z = _paths(rng, 40, 5, 2), _paths(rng, 15, 7, 2)
     est = SigKernel(normalize=True)
