@@ -124,10 +124,18 @@ def test_dask_array_in_dask_array_out(client, rng):
 
 def test_nystroem_dask_array(client, rng):
     X = _paths(rng, 40, 5, 2)
-    ny = SigKernelNystroem(12, random_state=0).fit(da.from_array(X, chunks=(10, 5, 2)))
-    F = ny.transform(da.from_array(X, chunks=(16, 5, 2)))
-    assert isinstance(F, da.Array) and F.shape == (40, 12)
-    np.testing.assert_array_equal(F.compute(), ny.transform(X))
+    Xd = da.from_array(X, chunks=(10, 5, 2))
+    for landmarks in ("random", "kmeans++"):
+        ny = SigKernelNystroem(12, landmarks=landmarks, random_state=0).fit(Xd)
+        local = SigKernelNystroem(12, landmarks=landmarks, random_state=0).fit(X)
+        # The same landmarks as from numpy (random: only they were loaded).
+        np.testing.assert_array_equal(ny.component_indices_, local.component_indices_)
+        np.testing.assert_array_equal(ny.components_, X[local.component_indices_])
+        F = ny.transform(da.from_array(X, chunks=(16, 5, 2)))
+        assert isinstance(F, da.Array) and F.shape == (40, 12)
+        np.testing.assert_array_equal(F.compute(), local.transform(X))
+    with pytest.raises(ValueError, match="n_components=41 must not exceed"):
+        SigKernelNystroem(41).fit(Xd)
 
 
 def test_dask_array_chunked_along_paths_is_an_error(rng):

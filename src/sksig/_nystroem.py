@@ -193,6 +193,14 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def _diag(self, A):
         return np.asarray(sig_kernel(A, A, **self._options()))
 
+    def _check_n_components(self, n):
+        if self.n_components > n:
+            raise ValueError(
+                f"n_components={self.n_components} must not exceed the number of "
+                f"training paths (n_samples={n}); lower n_components or fit on more "
+                "paths"
+            )
+
     def _choose(self, A, rng):
         """Indices of the landmarks among the transformed training paths ``A``."""
         n, m = A.shape[0], self.n_components
@@ -229,8 +237,9 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         ----------
         X : array-like of shape (n_samples, length, n_channels) or (n_samples, \
 length * n_channels), torch.Tensor, list of 2-D arrays or dask.array
-            Training paths; a list may hold paths of different lengths. A dask array
-            is loaded into memory (fit on a subsample of a large dataset).
+            Training paths; a list may hold paths of different lengths. From a dask
+            array only the landmarks are computed and loaded with
+            ``landmarks="random"``; k-means++ loads the whole array.
         y : None
             Ignored.
 
@@ -245,19 +254,22 @@ length * n_channels), torch.Tensor, list of 2-D arrays or dask.array
         FloatingPointError
             If the landmarks' Gram overflows (rescale the paths with ``scale``).
         """
+        rng = check_random_state(self.random_state)
+        index = None
         if is_dask_array(X):
+            if self.landmarks == "random":  # only the landmarks leave the cluster
+                self._check_n_components(X.shape[0])
+                index = np.sort(rng.choice(X.shape[0], size=self.n_components,
+                                           replace=False))
+                X = X[index]
             X = X.compute()
         paths = self._paths(X, reset=True)
-        n = paths.n_samples
-        if self.n_components > n:
-            raise ValueError(
-                f"n_components={self.n_components} must not exceed the number of "
-                f"training paths (n_samples={n}); lower n_components or fit on more "
-                "paths"
-            )
-        rng = check_random_state(self.random_state)
-        index = self._choose(paths.data, rng)
-        L = np.ascontiguousarray(paths.data[index])
+        if index is None:
+            self._check_n_components(paths.n_samples)
+            index = self._choose(paths.data, rng)
+            L = np.ascontiguousarray(paths.data[index])
+        else:
+            L = paths.data
         gram = self._gram(L, L, symmetric=True).astype(np.float64)
         if self.normalize:
             diag = np.diagonal(gram).copy()
