@@ -148,6 +148,15 @@ def test_ragged_input_matches_padded_oracle(rng):
     np.testing.assert_allclose(ny.transform([X[1]]), F[1:2], rtol=1e-12)
 
 
+@pytest.mark.parametrize("landmarks", ["random", "kmeans++"])
+def test_results_do_not_depend_on_n_jobs(rng, landmarks):
+    X = _paths(rng, 40, 5, 2)
+    one = SigKernelNystroem(10, landmarks=landmarks, random_state=0).fit_transform(X)
+    many = SigKernelNystroem(10, landmarks=landmarks, random_state=0,
+                             n_jobs=-1).fit_transform(X)
+    np.testing.assert_array_equal(one, many)
+
+
 def test_float32_and_2d_input(rng):
     X = _paths(rng, 20, 4, 3)
     ny = SigKernelNystroem(8, n_channels=3, random_state=0)
