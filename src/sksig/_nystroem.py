@@ -209,6 +209,8 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         # k-means++ seeding with the kernel distance
         # d(x, l)^2 = k(x, x) + k(l, l) - 2 k(x, l) (of the normalized kernel if asked).
         diag = self._diag(A).astype(np.float64)
+        if self.normalize:
+            SigKernel._check_diag(diag, "X")
         chosen = [int(rng.randint(n))]
         nearest = np.full(n, np.inf)
         for _ in range(1, m):
