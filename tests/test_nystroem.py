@@ -226,6 +226,15 @@ def test_errors(rng):
     # A Gram that overflows is refused with advice, not turned into NaN features.
     with pytest.raises(FloatingPointError, match="overflowed.*rescale"):
         SigKernelNystroem(3, scale=100.0, dyadic_order=2).fit(X.astype(np.float32))
+    # A coarse grid can give k(x, x) <= 0 for rough paths: normalizing is refused.
+    rough = np.array([[-1.92, 0.95], [0.87, 1.94], [-1.13, 2.53], [-0.43, 2.36],
+                      [-0.65, -1.10], [0.37, 1.55]])
+    assert oracle_gram([rough], [rough], (0, 0))[0, 0] < 0
+    paths = [rough] + list(X)
+    for landmarks in ("random", "kmeans++"):
+        with pytest.raises(ValueError, match="normalize=True needs k"):
+            SigKernelNystroem(7, landmarks=landmarks, normalize=True, dyadic_order=0,
+                              random_state=0).fit(paths)
     fitted = SigKernelNystroem(3, random_state=0).fit(X)
     with pytest.raises(ValueError, match="X has 3 channels per point, but "
                                          "SigKernelNystroem was fitted with 2"):
