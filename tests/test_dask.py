@@ -114,6 +114,9 @@ def test_dask_array_in_dask_array_out(client, rng):
     np.testing.assert_allclose(got, oracle_gram(Z, X, (1, 1)), rtol=1e-10)
     ran = {r["worker"] for r in stream.data if "transform_chunk" in str(r["key"])}
     assert ran == set(client.scheduler_info()["workers"])
+    # Normalized, with path transforms: each chunk is normalized by its own k(z, z).
+    est_n = SigKernel(normalize=True, time_aug=True, lead_lag=True).fit(X)
+    np.testing.assert_array_equal(est_n.transform(Zd).compute(), est_n.transform(Z))
     # 2-D rows (length * n_channels) and float32 are kept.
     est2 = SigKernel(n_channels=2).fit(X.reshape(20, -1))
     rows = Z.reshape(31, -1).astype(np.float32)
