@@ -203,6 +203,16 @@ def test_pandas_output_and_feature_names(rng):
     assert list(ny.get_feature_names_out()) == list(df.columns)
 
 
+def test_verbose_reports_the_grams(rng, capsys):
+    X = _paths(rng, 20, 4, 2)
+    quiet = SigKernelNystroem(6, random_state=0).fit_transform(X)
+    loud = SigKernelNystroem(6, random_state=0, verbose=1).fit_transform(X)
+    text = capsys.readouterr().out
+    assert "[SigKernelNystroem] Gram 6 x 6" in text
+    assert "[SigKernelNystroem] Gram 20 x 6" in text and "s left" in text
+    np.testing.assert_array_equal(loud, quiet)
+
+
 def test_random_state_reproducible_and_landmarks_distinct(rng):
     X = _paths(rng, 30, 4, 2)
     a = SigKernelNystroem(10, random_state=3).fit(X)
