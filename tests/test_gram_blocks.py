@@ -311,3 +311,18 @@ def test_ctrl_c_stops_a_long_gram_between_blocks():
     assert lines[0].startswith("interrupted"), (out, err)
     assert float(lines[0].split()[1]) - sent < 2.0  # perf_counter is system-wide
     assert lines[1].startswith("after")
+
+
+def test_dask_is_imported_only_when_used():
+    code = textwrap.dedent("""
+        import sys
+        import numpy as np
+        import sksig
+        X = np.zeros((3, 4, 2))
+        sksig.sig_kernel_gram_blocks(X, None, 0)
+        sksig.SigKernelNystroem(2, random_state=0).fit_transform(X)
+        print(sorted({m.split(".")[0] for m in sys.modules} & {"dask", "distributed"}))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd="/")
+    assert out.stdout.strip() == "[]"
