@@ -11,8 +11,8 @@ own.
    and on a 5,000-path subset (4,000 train, 1,000 test) the accuracy of the same
    features against the exact kernel (``SigKernel`` + ``SVC(kernel="precomputed")``).
 2. ``gram``: a 20,000 x 20,000 Gram of length-20 paths written out of core into a
-   ``.npy`` file by ``sig_kernel_gram_blocks`` (``working_memory=256`` MiB): time and
-   peak RSS (the target is under 1 GiB; the Gram itself is 3.2 GB).
+   ``.npy`` file by ``sig_kernel_gram_blocks(..., out=path)`` (``working_memory=256``
+   MiB): time and peak RSS (the target is under 1 GiB; the Gram itself is 3.2 GB).
 3. ``cluster``: the same Gram on a ``dask.distributed.LocalCluster`` with 1 and 2 worker
    processes (one thread each) under ``joblib.parallel_config(backend="dask")``, next
    to the in-process Gram at ``n_jobs=1`` and ``2``.
@@ -51,30 +51,6 @@ def _labelled_paths(rng, n, length, dim=3):
 
 def _peak_rss_mib():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # kB on Linux
-
-
-class NpyFile:
-    """A ``.npy`` file written by slice assignment, holding no pages in this process
-    (unlike a ``numpy.memmap``, whose written pages stay in its resident set)."""
-
-    def __init__(self, path, shape, dtype=np.float64):
-        header = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
-        self.offset, self.shape = header.offset, shape
-        self.itemsize = np.dtype(dtype).itemsize
-        self.dtype = np.dtype(dtype)
-        del header
-        self.fd = os.open(path, os.O_RDWR)
-
-    def __setitem__(self, key, value):
-        rows, cols = key
-        value = np.asarray(value, dtype=self.dtype)
-        for i, row in enumerate(value):
-            at = self.offset + ((rows.start + i) * self.shape[1] + cols.start) \
-                * self.itemsize
-            os.pwrite(self.fd, row.tobytes(), at)
-
-    def close(self):
-        os.close(self.fd)
 
 
 # ------------------------------------------------------------------------ rows
@@ -132,7 +108,6 @@ def run_gram(size, order, n_jobs, tmpdir, workers=0):
     rng = np.random.default_rng(1)
     X, _ = _labelled_paths(rng, n, size["gram_length"])
     path = os.path.join(tmpdir, f"gram_{workers}.npy")
-    out = NpyFile(path, (n, n))
     cluster = client = None
     try:
         if workers:
@@ -150,10 +125,9 @@ def run_gram(size, order, n_jobs, tmpdir, workers=0):
             context = contextlib.nullcontext()
         with context, sklearn.config_context(working_memory=256):
             t0 = time.perf_counter()
-            sksig.sig_kernel_gram_blocks(X, None, order, n_jobs=n_jobs, out=out)
+            sksig.sig_kernel_gram_blocks(X, None, order, n_jobs=n_jobs, out=path)
             elapsed = time.perf_counter() - t0
     finally:
-        out.close()
         if client is not None:
             client.close()
             cluster.close()

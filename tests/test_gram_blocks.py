@@ -169,6 +169,46 @@ def test_out_of_core_memmap_equals_in_memory(rng, tiny_blocks, tmp_path):
                                   sksig.sig_kernel_gram(X, X, 1))
 
 
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_out_file_path(rng, tiny_blocks, tmp_path, symmetric):
+    X = _paths(rng, 29, 4, 2).astype(np.float32)
+    Y = None if symmetric else X[:11]
+    got = sksig.sig_kernel_gram_blocks(X, Y, 1, out=tmp_path / "gram.npy")
+    assert isinstance(got, np.memmap) and got.dtype == np.float32
+    assert not got.flags.writeable
+    np.testing.assert_array_equal(np.load(tmp_path / "gram.npy"),
+                                  sksig.sig_kernel_gram(X, X if symmetric else Y, 1))
+    del got
+
+
+_RSS_SCRIPT = textwrap.dedent("""
+    import resource, sys
+    import numpy as np, sklearn, sksig
+
+    X = np.random.default_rng(0).standard_normal((4000, 3, 2)) / 5  # 128 MB Gram
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with sklearn.config_context(working_memory=8):
+        sksig.sig_kernel_gram_blocks(X, None, 0, out=sys.argv[1])
+    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print((after - before) / 1024)  # MiB (ru_maxrss is in KiB on Linux)
+""")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="ru_maxrss in KiB")
+def test_out_file_path_keeps_resident_memory_bounded(tmp_path):
+    # A 128 MB Gram written to a file path in blocks of at most 8 MiB: the peak
+    # resident set grows by a few blocks, not by the Gram (a memmap's would).
+    path = tmp_path / "gram.npy"
+    done = subprocess.run([sys.executable, "-c", _RSS_SCRIPT, str(path)],
+                          capture_output=True, text=True, check=True)
+    growth = float(done.stdout.strip())
+    assert growth < 48, f"resident set grew by {growth:.0f} MiB"
+    gram = np.load(path, mmap_mode="r")
+    X = np.random.default_rng(0).standard_normal((4000, 3, 2)) / 5
+    rows = [0, 1234, 3999]
+    np.testing.assert_array_equal(gram[rows], sksig.sig_kernel_gram(X[rows], X, 0))
+
+
 def test_out_any_slice_assignable_array_and_dtype_cast(rng, tiny_blocks):
     class Store:
         """A minimal array store (like a zarr array): shape and slice assignment."""

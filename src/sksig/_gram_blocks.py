@@ -26,6 +26,7 @@ Dask arrays of paths are handled by :func:`map_path_chunks`: a transformer's
 """
 
 import math
+import os
 import sys
 import time
 
@@ -83,17 +84,21 @@ def sig_kernel_gram_blocks(path1, path2, dyadic_order, *, static_kernel=None,
         OpenMP threads per block; None means 1, -1 all cores. Under a parallel joblib
         backend this is the number of threads of each task. Results do not depend on
         it.
-    out : array-like of shape (n1, n2), optional
-        Where to write the Gram (any object with ``shape`` and slice assignment, e.g.
-        ``numpy.memmap`` or a zarr array); values are cast to its dtype. None
-        allocates a numpy array.
+    out : array-like of shape (n1, n2), str, os.PathLike or None, default=None
+        Where to write the Gram: any object with ``shape`` and slice assignment (e.g.
+        ``numpy.memmap`` or a zarr array; values are cast to its dtype), or the path
+        of a new ``.npy`` file, written block by block without mapping it, so that
+        this process holds one block at a time (the written pages of a
+        ``numpy.memmap`` instead stay in its resident set). None allocates a numpy
+        array.
     verbose : int, default=0
         If positive, print the progress (blocks done, rate, time left).
 
     Returns
     -------
-    ndarray of shape (n1, n2) or out
-        The Gram, in the dtype of the paths (``out`` itself when given).
+    ndarray of shape (n1, n2), out, or numpy.memmap
+        The Gram, in the dtype of the paths: ``out`` itself when it is an array, a
+        read-only ``numpy.memmap`` of the file when it is a path.
 
     Raises
     ------
@@ -122,6 +127,13 @@ def sig_kernel_gram_blocks(path1, path2, dyadic_order, *, static_kernel=None,
     >>> out
     array([[2.25],
            [4.  ]], dtype=float32)
+    >>> import os, tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     gram = sksig.sig_kernel_gram_blocks(X, None, 0,
+    ...                                         out=os.path.join(folder, "gram.npy"))
+    ...     print(gram[1])
+    ...     del gram  # close the file before the folder goes
+    [4. 9.]
     """
     check_int(verbose, "verbose")
     n_threads = resolve_n_jobs(n_jobs)
@@ -144,9 +156,44 @@ def sig_kernel_gram_blocks(path1, path2, dyadic_order, *, static_kernel=None,
             f"path1 and path2 must have the same dimension, got {b1.raw_dim} and "
             f"{b2.raw_dim}"
         )
-    return gram_blocks(b1.data, b2.data, symmetric=symmetric, out=out,
-                       verbose=verbose, dyadic_order=orders,
-                       static_kernel=static_kernel, n_jobs=n_threads)
+    run = dict(symmetric=symmetric, verbose=verbose, dyadic_order=orders,
+               static_kernel=static_kernel, n_jobs=n_threads)
+    if not isinstance(out, (str, os.PathLike)):
+        return gram_blocks(b1.data, b2.data, out=out, **run)
+    with _NpyFile(out, (b1.n_paths, b2.n_paths), b1.data.dtype) as writer:
+        gram_blocks(b1.data, b2.data, out=writer, **run)
+    return np.load(out, mmap_mode="r")
+
+
+class _NpyFile:
+    """A new ``.npy`` file written by slice assignment through plain file writes (no
+    page of it is mapped in this process)."""
+
+    def __init__(self, path, shape, dtype):
+        # open_memmap writes the header and sizes the (sparse) file, touching no page.
+        header = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=shape)
+        self.offset, self.shape, self.dtype = header.offset, shape, np.dtype(dtype)
+        del header
+        self.file = open(path, "r+b")  # closed by __exit__
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.file.close()
+
+    def __setitem__(self, key, value):
+        rows, cols = key
+        value = np.asarray(value, dtype=self.dtype)
+        row_bytes = self.shape[1] * self.dtype.itemsize
+        start = self.offset + cols.start * self.dtype.itemsize
+        if cols.start == 0 and cols.stop == self.shape[1]:  # whole rows: one write
+            self.file.seek(start + rows.start * row_bytes)
+            self.file.write(np.ascontiguousarray(value).tobytes())
+            return
+        for i, row in enumerate(value):
+            self.file.seek(start + (rows.start + i) * row_bytes)
+            self.file.write(row.tobytes())
 
 
 def gram_blocks(A, B, *, symmetric, dyadic_order, static_kernel=None, n_jobs=1,
