@@ -4,12 +4,16 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sksig
-from sksig import BranchedLogSig, LogSigJoin, RBFKernel, SigKernel
+from sksig import BranchedLogSig, LogSigJoin, RBFKernel, SigKernel, SigKernelNystroem
 
 ESTIMATORS = [
     SigKernel(),
     SigKernel(static_kernel=RBFKernel(2.0), dyadic_order=2, normalize=True, n_jobs=2),
     SigKernel(dyadic_order=(0, 1), time_aug=True, lead_lag=True, max_batch=3),
+    SigKernelNystroem(n_components=5),
+    SigKernelNystroem(n_components=4, landmarks="kmeans++",
+                      static_kernel=RBFKernel(2.0), normalize=True, time_aug=True,
+                      scale=0.5, n_jobs=2),
     LogSigJoin(),
     LogSigJoin(degree=3, time_aug=True, lead_lag=True, n_jobs=2),
     BranchedLogSig(degree=3),

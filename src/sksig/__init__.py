@@ -12,6 +12,7 @@ from sksig._branched import (
 )
 from sksig._branched_estimator import BranchedLogSig
 from sksig._config import show_config
+from sksig._gram_blocks import sig_kernel_gram_blocks
 from sksig._kernel_learning import (
     sig_kernel_gram_param_backprop,
     sig_kernel_param_backprop,
@@ -31,6 +32,7 @@ from sksig._lyndon import (
     lyndon_words,
     lyndon_words_of_length,
 )
+from sksig._nystroem import SigKernelNystroem
 from sksig._sig_kernel import (
     sig_kernel,
     sig_kernel_backprop,
@@ -75,6 +77,7 @@ __all__ = [
     "RationalQuadraticKernel",
     "ScaledLinearKernel",
     "SigKernel",
+    "SigKernelNystroem",
     "StaticKernel",
     "branched_log_sig",
     "branched_log_sig_length",
@@ -99,6 +102,7 @@ __all__ = [
     "sig_kernel_delta_backprop",
     "sig_kernel_gram",
     "sig_kernel_gram_backprop",
+    "sig_kernel_gram_blocks",
     "sig_kernel_gram_param_backprop",
     "sig_kernel_param_backprop",
     "sig_length",

@@ -258,7 +258,11 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
     When ``path1`` and ``path2`` are equal in content (not only the same object) and
     the two dyadic orders are equal, only pairs ``i <= j`` are solved and mirrored, so
     the result is exactly symmetric. With unequal orders ``k(x_j, x_i)`` is a
-    different number from ``k(x_i, x_j)`` and every pair is computed.
+    different number from ``k(x_i, x_j)`` and every pair is computed. A Gram larger
+    than one block of :func:`sig_kernel_gram_blocks` (scikit-learn's
+    ``working_memory``, a fraction of a second of work) is computed in such blocks,
+    with the same values: Ctrl-C stops it between blocks, and under
+    ``joblib.parallel_config(backend="dask")`` the blocks run on a Dask cluster.
 
     Parameters
     ----------
@@ -308,7 +312,16 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
     grid = np.empty(n1 * n2 * cells, s.caller.dtype) if return_grid else _empty_grid(s)
     symmetric = (s.orders[0] == s.orders[1] and s.b1.data.shape == s.b2.data.shape
                  and np.array_equal(s.b1.data, s.b2.data))
-    if symmetric:
+    from sksig import _gram_blocks
+
+    if not return_grid and _gram_blocks.needs_blocks(n1, n2, symmetric, out.itemsize,
+                                                     cells, s.n_threads):
+        # Larger than one block: blocks of bounded memory and time (Ctrl-C between
+        # them), run through joblib (a Dask cluster under its joblib backend).
+        _gram_blocks.gram_blocks(s.b1.data, s.b2.data, symmetric=symmetric,
+                                 dyadic_order=s.orders, static_kernel=static_kernel,
+                                 n_jobs=n_jobs, out=out.reshape(n1, n2))
+    elif symmetric:
         _native("sig_kernel_gram", _sig_kernel.forward_symmetric, s.b1.data, s.orders,
                 s.kernel, out, grid, s.n_threads)
     else:

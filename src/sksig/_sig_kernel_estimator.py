@@ -1,7 +1,5 @@
 """``SigKernel``: the signature kernel as a scikit-learn transformer and kernel."""
 
-import sys
-import time
 from numbers import Integral, Real
 
 import numpy as np
@@ -15,10 +13,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from sksig._array import as_array
 from sksig._estimator_input import check_paths, encoding_tags
+from sksig._gram_blocks import gram_blocks, is_dask_array, map_path_chunks
 from sksig._sig_kernel import (
     sig_kernel,
     sig_kernel_backprop,
-    sig_kernel_gram,
     sig_kernel_gram_backprop,
 )
 from sksig._static_kernels import LinearKernel, StaticKernel
@@ -71,7 +69,11 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     n_jobs : int or None, default=None
         CPU threads; None means 1 and -1 all cores. Results do not depend on it.
     verbose : int, default=0
-        If positive, print the progress of every Gram computation.
+        If positive, print the progress of every Gram computation (blocks done, rate,
+        time left). Grams are computed in blocks sized by scikit-learn's
+        ``working_memory`` and run through joblib (a Dask cluster under
+        ``joblib.parallel_config(backend="dask")``): see
+        :func:`sksig.sig_kernel_gram_blocks`.
 
     Attributes
     ----------
@@ -149,38 +151,14 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         return order[0] == order[1]  # with unequal orders k(x, y) != k(y, x)
 
     def _gram(self, A, B, symmetric=False):
-        """Gram matrix of transformed paths; ``symmetric`` means ``B is A``."""
-        options = self._options()
-        n1, n2 = A.shape[0], B.shape[0]
-        if n1 == 0 or n2 == 0:
-            return np.zeros((n1, n2), A.dtype)
-        symmetric = symmetric and self._symmetric()
-        if not self.verbose:
-            return np.asarray(sig_kernel_gram(A, A if symmetric else B,
-                                              max_batch=self.max_batch, **options))
-        # Row blocks so that progress can be shown; a symmetric Gram computes only
-        # the blocks on and above the diagonal and mirrors them.
-        gram = np.empty((n1, n2), A.dtype)
-        n_blocks = min(n1, 10)
-        bounds = np.linspace(0, n1, n_blocks + 1).astype(int)
-        total = n1 * (n1 + 1) / 2 if symmetric else n1 * n2
-        done, start = 0, time.perf_counter()
-        for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
-            if symmetric:
-                block = np.asarray(sig_kernel_gram(A[lo:hi], A[lo:],
-                                                   max_batch=self.max_batch, **options))
-                gram[lo:hi, lo:] = block
-                gram[lo:, lo:hi] = block.T
-                done += (hi - lo) * (n1 - lo) - (hi - lo) * (hi - lo - 1) / 2
-            else:
-                gram[lo:hi] = sig_kernel_gram(A[lo:hi], B, max_batch=self.max_batch,
-                                              **options)
-                done += (hi - lo) * n2
-            print(f"\r[SigKernel] Gram {n1} x {n2}: {100 * done / total:5.1f}% "
-                  f"({time.perf_counter() - start:.1f} s)", end="", file=sys.stdout,
-                  flush=True)
-        print(file=sys.stdout, flush=True)
-        return gram
+        """Gram matrix of transformed paths; ``symmetric`` means ``B is A``.
+
+        Computed in blocks (bounded memory, progress with ``verbose``, Ctrl-C between
+        blocks, joblib backends such as dask): see :func:`sksig.sig_kernel_gram_blocks`.
+        """
+        return gram_blocks(A, B, symmetric=symmetric and self._symmetric(),
+                           max_batch=self.max_batch, verbose=self.verbose,
+                           label=type(self).__name__, **self._options())
 
     def _diag(self, A):
         """``k(x, x)`` for every transformed path, checked positive when normalizing."""
@@ -258,16 +236,20 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Parameters
         ----------
-        X : array-like, torch.Tensor or list of 2-D arrays
+        X : array-like, torch.Tensor, list of 2-D arrays or dask.array
             Paths with the fitted number of channels (any lengths for 3-D or ragged
-            input; the fitted number of columns for 2-D input).
+            input; the fitted number of columns for 2-D input). A dask array must be
+            chunked along samples only.
 
         Returns
         -------
-        K : ndarray of shape (n_samples, n_samples_fit)
-            ``K[i, j] = k(X[i], X_fit[j])``, in the dtype of ``X``.
+        K : ndarray or dask.array of shape (n_samples, n_samples_fit)
+            ``K[i, j] = k(X[i], X_fit[j])``, in the dtype of ``X``; a lazy dask array
+            (computed chunk by chunk) for a dask array ``X``.
         """
         check_is_fitted(self)
+        if is_dask_array(X):
+            return map_path_chunks(self, X, self._n_features_out)
         paths = self._paths(X, reset=False)
         A = paths.data
         B = self.paths_fit_.astype(A.dtype, copy=False)
