@@ -27,6 +27,7 @@ extensions = [
     "sphinx.ext.intersphinx",
     "numpydoc",
     "sphinx_gallery.gen_gallery",
+    "sphinx_design",
 ]
 
 templates_path = ["_templates"]
@@ -75,6 +76,9 @@ sphinx_gallery_conf = {
     # Every examples/plot_*.py is executed; other scripts are shown without running.
     "filename_pattern": r"/plot_",
     "ignore_pattern": r"__init__\.py",
+    # Back-references: every API page lists the gallery examples that use it.
+    "doc_module": ("sksig",),
+    "backreferences_dir": "generated/backreferences",
     "download_all_examples": False,
     "remove_config_comments": True,
     "within_subsection_order": "FileNameSortKey",

@@ -1,7 +1,7 @@
 """
-==============================================
+===============================================
 Convergence of the signature kernel in the grid
-==============================================
+===============================================
 
 sksig solves the Goursat PDE of the signature kernel on a grid that splits every
 pair of path segments into :math:`2^\\lambda \\times 2^\\lambda` cells, where

@@ -1,7 +1,7 @@
 """
-=============================
+==============================
 Time augmentation and lead-lag
-=============================
+==============================
 
 The two path transforms of sksig change what a signature can see.
 **Time augmentation** appends a clock channel running from 0 to ``end_time``, so

@@ -81,7 +81,7 @@ class LogSigJoin(TransformerMixin, BaseEstimator):
         Column names of a DataFrame seen in ``fit``.
     stream_log_sig_ : ndarray of shape (n_streams, n_features_out)
         Log-signatures of the streams fed to :meth:`partial_transform` so far.
-    stream_last_point_ : ndarray of shape (n_streams, n_channels_in_)
+    stream_last_point_ : ndarray of shape (n_streams, ``n_channels_in_``)
         Last point of every stream.
 
     Examples
@@ -171,7 +171,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         ----------
         log_sig : array-like or torch.Tensor of shape (..., n_features_out)
             Log-signatures in this estimator's basis (``transform`` output).
-        displacement : array-like or torch.Tensor of shape (..., dimension_)
+        displacement : array-like or torch.Tensor of shape (..., ``dimension_``)
             The segments' increments, in the channels of the *transformed* paths
             (a time channel, if any, is the last one).
 
@@ -198,7 +198,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         Returns
         -------
         grad_log_sig : ndarray or torch.Tensor of shape (..., n_features_out)
-        grad_displacement : ndarray or torch.Tensor of shape (..., dimension_)
+        grad_displacement : ndarray or torch.Tensor of shape (..., ``dimension_``)
         """
         check_is_fitted(self)
         return log_sig_join_backprop(grad_output, log_sig, displacement,

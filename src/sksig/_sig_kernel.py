@@ -262,9 +262,9 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
 
     Parameters
     ----------
-    path1 : array-like of shape (*b1, length_1, dim), torch.Tensor or list of 2-D arrays
+    path1 : array-like of shape (b1..., length_1, dim), torch.Tensor or list of 2-D arrays
         First batch (an unbatched path contributes no axes).
-    path2 : array-like of shape (*b2, length_2, dim), torch.Tensor or list of 2-D arrays
+    path2 : array-like of shape (b2..., length_2, dim), torch.Tensor or list of 2-D arrays
         Second batch, same dimension.
     dyadic_order : int or pair of ints
         As in :func:`sig_kernel`.
@@ -278,7 +278,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
 
     Returns
     -------
-    ndarray or torch.Tensor of shape (*b1, *b2) or (*b1, *b2, M1 + 1, M2 + 1)
+    ndarray or torch.Tensor of shape (b1..., b2...) or (b1..., b2..., M1 + 1, M2 + 1)
 
     Raises
     ------
@@ -505,7 +505,7 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
 
     Parameters
     ----------
-    derivs : array-like of shape (*b1, *b2) or (*b1, *b2, M1 + 1, M2 + 1)
+    derivs : array-like of shape (b1..., b2...) or (b1..., b2..., M1 + 1, M2 + 1)
         ``dF/dG``, or ``dF/dgrid`` with ``return_grid=True``.
     path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time
         As in :func:`sig_kernel_gram`.
@@ -513,7 +513,7 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
         Return the gradient with respect to ``path1``.
     right_deriv : bool, default=False
         Return the gradient with respect to ``path2``.
-    k_grid : array-like of shape (*b1, *b2, M1 + 1, M2 + 1), optional
+    k_grid : array-like of shape (b1..., b2..., M1 + 1, M2 + 1), optional
         Forward grids to reuse (shape-checked).
     n_jobs : int, default=1
         CPU threads. Results do not depend on it.
