@@ -15,8 +15,9 @@ pair of path segments into :math:`2^\\lambda \\times 2^\\lambda` cells, where
 Each extra dyadic order halves the cell size in both directions: once the grid is
 fine enough, the error falls by about a factor 4 per order (the scheme is
 second-order accurate in the cell size; at the first orders the value can cross the
-exact one, which makes a lucky dip), while the work grows by a factor 4. For smooth, small increments a low order is
-already accurate; large or rough increments need more refinement.
+exact one, which makes a lucky dip), while the work grows by a factor 4. For smooth,
+small increments a low order is already accurate; large or rough increments need
+more refinement.
 """
 
 # %%
