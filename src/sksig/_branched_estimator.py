@@ -16,7 +16,7 @@ __all__ = ["BranchedLogSig"]
 
 
 def _tree_name(tree):
-    """A tree or forest in the tuple encoding (SPEC.md section 10.1), no spaces."""
+    """A tree or forest in the tuple encoding of :func:`sksig.trees`, no spaces."""
     return repr(tree).replace(" ", "")
 
 

@@ -1,4 +1,4 @@
-"""Signatures, log-signatures and the log-signature join (SPEC.md sections 7-9)."""
+"""Signatures, log-signatures and the log-signature join."""
 
 import functools
 
@@ -424,7 +424,7 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None, *
     caller, arrays = (as_arrays or _as_numpy_arrays)(named)
     *grads, ls, disp = arrays
     ls = strip_scalar_term(ls, "log_sig", n_ls)
-    # pySigLib drops the first of d + 1 displacement entries (SPEC T6); a displacement
+    # pySigLib drops the first of d + 1 displacement entries silently; a displacement
     # is a vector of exactly `dimension` entries, anything else is an error.
     if disp.shape[-1] != dimension:
         raise ValueError(

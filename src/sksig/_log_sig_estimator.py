@@ -28,8 +28,8 @@ def is_lyndon(word):
 def bracket_name(word, letter_name=str):
     """Standard bracketing of a Lyndon word as text: ``(0, 0, 1)`` -> ``[0,[0,1]]``.
 
-    The word splits as ``u v`` with ``v`` its longest proper Lyndon suffix (SPEC.md
-    section 8.2); ``letter_name`` writes one letter.
+    The word splits as ``u v`` with ``v`` its longest proper Lyndon suffix;
+    ``letter_name`` writes one letter.
     """
     word = tuple(word)
     if len(word) == 1:

@@ -1,8 +1,8 @@
-"""Signature kernels by the Goursat PDE (SPEC.md §4-§6) and their exact gradients.
+"""Signature kernels by the Goursat PDE and their exact gradients.
 
 The kernel of two paths solves ``d^2 k / ds dt = k * d^2 kappa(x_s, y_t) / ds dt`` with
 ``k = 1`` on the axes. We use pySigLib's finite-difference scheme on a grid refined
-``2**dyadic_order`` times per segment (SPEC.md §4.2), and the exact discrete adjoint of
+``2**dyadic_order`` times per segment, and the exact discrete adjoint of
 that scheme for gradients, chained through the static kernel and the path transforms.
 """
 
@@ -176,9 +176,10 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
                lead_lag=False, end_time=1.0, n_jobs=1, return_grid=False):
     """Signature kernels of pairs of paths, ``<S(x), S(y)>``, by the Goursat PDE.
 
-    The PDE of SPEC.md §4 is solved on a grid that splits every pair of segments into
-    ``2**dyadic_order`` sub-steps per side; the value converges to the inner product
-    of full signatures as the order grows. The static kernel ``kappa`` replaces the
+    The Goursat PDE ``d2k/dsdt = k * <dx_s, dy_t>`` (``k = 1`` on the axes) is solved
+    on a grid that splits every pair of segments into ``2**dyadic_order`` sub-steps
+    per side; the value converges to the inner product of full signatures as the
+    order grows. The static kernel ``kappa`` replaces the
     inner product of the points (the kernel of the lifted paths).
 
     Parameters
@@ -262,9 +263,9 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
 
     Parameters
     ----------
-    path1 : array-like of shape (b1..., length_1, dim), torch.Tensor or list of 2-D arrays
+    path1 : array-like of shape (b1..., length_1, dim), torch.Tensor or list of arrays
         First batch (an unbatched path contributes no axes).
-    path2 : array-like of shape (b2..., length_2, dim), torch.Tensor or list of 2-D arrays
+    path2 : array-like of shape (b2..., length_2, dim), torch.Tensor or list of arrays
         Second batch, same dimension.
     dyadic_order : int or pair of ints
         As in :func:`sig_kernel`.
@@ -369,7 +370,7 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
                         right_deriv=False, k_grid=None, n_jobs=1, return_grid=False):
     """Gradients of a function of :func:`sig_kernel` with respect to the paths.
 
-    The exact vector-Jacobian product of the discrete scheme (SPEC.md §5), chained
+    The exact vector-Jacobian product of the discrete scheme (its adjoint), chained
     through the static kernel and the path transforms.
 
     Parameters
@@ -444,7 +445,7 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
     """Gradient of a function of :func:`sig_kernel` with respect to the increment Gram.
 
     The signature kernel depends on the paths and on the static kernel only through
-    the increment Gram ``Delta`` of the transformed paths (SPEC.md §3.2, see
+    the increment Gram ``Delta`` of the transformed paths (see
     :meth:`StaticKernel.increment_gram`). This returns ``Gamma = dF/dDelta``, from
     which path gradients (:meth:`StaticKernel.increment_gram_backprop`) or gradients
     with respect to static-kernel hyper-parameters follow by the chain rule.

@@ -1,4 +1,4 @@
-"""Static kernels: kernels on points that signature kernels build on (SPEC.md §3).
+"""Static kernels: kernels on points that signature kernels build on.
 
 Each kernel is a small scikit-learn estimator (``get_params``/``set_params``, ``clone``,
 ``repr``), so a signature-kernel estimator holding one can be tuned with
@@ -61,7 +61,7 @@ class StaticKernel(BaseEstimator):
         raise NotImplementedError
 
     def increment_gram(self, path1, path2, *, n_jobs=1):
-        """Increment Gram ``Delta`` of paired paths (SPEC.md §3.2).
+        """Return the increment Gram ``Delta`` of paired paths.
 
         Parameters
         ----------
@@ -98,7 +98,7 @@ class StaticKernel(BaseEstimator):
         return caller.out(out.reshape(batch + out.shape[1:]))
 
     def increment_gram_backprop(self, derivs, path1, path2, *, n_jobs=1):
-        """Gradients of ``sum(derivs * increment_gram(path1, path2))`` (SPEC.md §3.3).
+        """Return the gradients of ``sum(derivs * increment_gram(path1, path2))``.
 
         Parameters
         ----------

@@ -11,7 +11,7 @@ Internal encodings (indices start at 0 in the tree list ``T(d, N, planar)``):
 * a planar basis element is an ordered forest, a tuple of planar tree indices (the
   empty tuple is the scalar term).
 
-The public encoding (SPEC.md section 10.1) is the nested tuple ``(child_1, ...,
+The public encoding is the nested tuple ``(child_1, ...,
 child_k, label)``; the empty tree/forest is ``None``.
 """
 
@@ -37,7 +37,7 @@ _TABLES = {}  # (d, N, planar) -> BranchedTables
 
 
 class _TreeList:
-    """All trees with at most ``max_order`` nodes, in SPEC.md section 10.2 order.
+    """All trees with at most ``max_order`` nodes, in basis order (see ``trees``).
 
     The order of trees with fewer nodes does not depend on the degree, so one list per
     (dimension, planar) grows on demand.
@@ -407,7 +407,7 @@ class BranchedTables:
         return out
 
     def _planar_coef(self, forest):
-        """c(omega) of SPEC.md section 10.3 (exact rational, memoised)."""
+        """c(omega), the planar value on a unit segment (exact rational, memoised)."""
         memo = self.__dict__.setdefault("_coef_memo", {})
         if forest in memo:
             return memo[forest]
@@ -516,7 +516,7 @@ def _is_lyndon(w):
 
 
 def _bracket(w, memo):
-    """Standard bracketing P_w of a Lyndon word as {word: coef} (SPEC.md 8.2)."""
+    """Standard bracketing P_w of a Lyndon word as {word: coef}."""
     if w in memo:
         return memo[w]
     if len(w) == 1:
@@ -698,7 +698,7 @@ def branched_log_sig_length(dimension, degree, *, planar=False):
 
 # -- public enumeration API ------------------------------------------------------------
 def trees(dimension, degree, *, planar=False):
-    """The branched-signature basis in coefficient order (SPEC.md section 10.2).
+    """Return the branched-signature basis in coefficient order.
 
     Parameters
     ----------
