@@ -299,6 +299,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     Returns
     -------
     ndarray or torch.Tensor of shape (..., length_out)
+        The branched log-signatures (the layout of :func:`branched_sig_to_log_sig`).
 
     Raises
     ------
@@ -450,6 +451,7 @@ def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
     Returns
     -------
     None
+        The tables are cached in memory for later calls.
 
     Raises
     ------
@@ -494,6 +496,7 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
     Returns
     -------
     None
+        The tables are cached in memory for later calls.
 
     Raises
     ------

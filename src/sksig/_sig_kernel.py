@@ -269,7 +269,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
         Second batch, same dimension.
     dyadic_order : int or pair of ints
         As in :func:`sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, n_jobs
+    static_kernel, time_aug, lead_lag, end_time, n_jobs : optional
         As in :func:`sig_kernel`.
     max_batch : int, default=-1
         Accepted for compatibility: -1 or a positive int. Memory here is already
@@ -280,6 +280,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
     Returns
     -------
     ndarray or torch.Tensor of shape (b1..., b2...) or (b1..., b2..., M1 + 1, M2 + 1)
+        The Gram matrix (with ``return_grid``, the grid of every pair).
 
     Raises
     ------
@@ -368,7 +369,7 @@ def _k_grid(s, k_grid, batch_shape):
 def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                         time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
                         right_deriv=False, k_grid=None, n_jobs=1, return_grid=False):
-    """Gradients of a function of :func:`sig_kernel` with respect to the paths.
+    """Differentiate a function of :func:`sig_kernel` with respect to the paths.
 
     The exact vector-Jacobian product of the discrete scheme (its adjoint), chained
     through the static kernel and the path transforms.
@@ -399,9 +400,12 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
 
     Returns
     -------
-    grad_path1, grad_path2 : ndarray, torch.Tensor, list or None
-        Shaped like ``path1`` and ``path2`` (``(length, dim)`` for unbatched paths, a
-        list for ragged lists); None where the flag is False.
+    grad_path1 : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``path1``, shaped like it (``(length, dim)`` for an
+        unbatched path, a list for a ragged list); None if ``left_deriv`` is False.
+    grad_path2 : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``path2``, likewise; None if ``right_deriv`` is
+        False.
 
     Raises
     ------
@@ -452,9 +456,14 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
 
     Parameters
     ----------
-    derivs, path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
-    k_grid, n_jobs, return_grid
-        As in :func:`sig_kernel_backprop`. Ragged lists are not accepted.
+    derivs : array-like of shape (...) or (..., M1 + 1, M2 + 1)
+        As in :func:`sig_kernel_backprop`.
+    path1, path2 : array-like or torch.Tensor
+        The paths passed to :func:`sig_kernel` (ragged lists are not accepted).
+    dyadic_order : int or pair of ints
+        As in :func:`sig_kernel`.
+    static_kernel, time_aug, lead_lag, end_time, k_grid, n_jobs, return_grid : optional
+        As in :func:`sig_kernel_backprop`.
 
     Returns
     -------
@@ -496,7 +505,7 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
                              time_aug=False, lead_lag=False, end_time=1.0,
                              left_deriv=True, right_deriv=False, k_grid=None, n_jobs=1,
                              return_grid=False, max_batch=-1):
-    """Gradients of a function of :func:`sig_kernel_gram` with respect to the paths.
+    """Differentiate a function of :func:`sig_kernel_gram` with respect to the paths.
 
     ``grad_path1[i] = sum_j`` of the first-slot gradient of ``k(path1[i], path2[j])``
     weighted by ``derivs[i, j]``, and likewise for ``grad_path2``. When ``path2`` is
@@ -508,8 +517,12 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
     ----------
     derivs : array-like of shape (b1..., b2...) or (b1..., b2..., M1 + 1, M2 + 1)
         ``dF/dG``, or ``dF/dgrid`` with ``return_grid=True``.
-    path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time
-        As in :func:`sig_kernel_gram`.
+    path1, path2 : array-like, torch.Tensor or list of 2-D arrays
+        The paths passed to :func:`sig_kernel_gram`.
+    dyadic_order : int or pair of ints
+        As in :func:`sig_kernel`.
+    static_kernel, time_aug, lead_lag, end_time : optional
+        As in :func:`sig_kernel`.
     left_deriv : bool, default=True
         Return the gradient with respect to ``path1``.
     right_deriv : bool, default=False
@@ -526,8 +539,12 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
 
     Returns
     -------
-    grad_path1, grad_path2 : ndarray, torch.Tensor, list or None
-        Shaped like the paths, in their dtype; None where the flag is False.
+    grad_path1 : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``path1``, shaped like it and in its dtype; None if
+        ``left_deriv`` is False.
+    grad_path2 : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``path2``, likewise; None if ``right_deriv`` is
+        False.
 
     Raises
     ------

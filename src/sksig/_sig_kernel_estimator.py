@@ -218,7 +218,8 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Returns
         -------
-        self : SigKernel
+        SigKernel
+            The fitted estimator (``self``).
         """
         paths = self._paths(X, reset=True)
         self.paths_fit_ = paths.data
@@ -240,7 +241,8 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Returns
         -------
-        K : ndarray of shape (n_samples, n_samples)
+        ndarray of shape (n_samples, n_samples)
+            The Gram matrix ``K[i, j] = k(X[i], X[j])`` of the fitted paths.
         """
         paths = self._paths(X, reset=True)
         A = paths.data
@@ -254,7 +256,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         return gram
 
     def transform(self, X):
-        """Gram matrix of ``X`` against the fitted paths.
+        """Compute the Gram matrix of ``X`` against the fitted paths.
 
         Parameters
         ----------
@@ -264,8 +266,8 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Returns
         -------
-        K : ndarray of shape (n_samples, n_samples_fit)
-            ``K[i, j] = k(X[i], X_fit[j])``, in the dtype of ``X``.
+        ndarray of shape (n_samples, n_samples_fit)
+            The Gram matrix ``K[i, j] = k(X[i], X_fit[j])``, in the dtype of ``X``.
         """
         check_is_fitted(self)
         paths = self._paths(X, reset=False)
@@ -278,7 +280,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         return gram
 
     def __call__(self, X, Y=None):
-        """Gram matrix ``K(X, Y)`` (``K(X, X)`` when ``Y`` is None), without fitting.
+        """Compute the Gram matrix ``K(X, Y)`` (``K(X, X)`` if ``Y`` is None), unfitted.
 
         Parameters
         ----------
@@ -289,7 +291,8 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Returns
         -------
-        K : ndarray of shape (n_samples_X, n_samples_Y)
+        ndarray of shape (n_samples_X, n_samples_Y)
+            The Gram matrix ``K[i, j] = k(X[i], Y[j])``.
         """
         self._validate_params()
         A = self._paths(X, reset=None).data
@@ -306,7 +309,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         return gram
 
     def gram_backprop(self, grad_gram, X, Y=None):
-        """Gradients of ``sum(grad_gram * self(X, Y))`` with respect to the paths.
+        """Differentiate ``sum(grad_gram * self(X, Y))`` with respect to the paths.
 
         This differentiates the Gram returned by :meth:`__call__` (normalization
         included) with respect to every point of every path, for kernel learning or

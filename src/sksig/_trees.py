@@ -662,6 +662,7 @@ def branched_log_sig_length(dimension, degree, *, planar=False):
     Returns
     -------
     int
+        The number of coordinates of the branched log-signature.
 
     Raises
     ------
@@ -732,7 +733,7 @@ def trees(dimension, degree, *, planar=False):
 
 
 def trees_of_order(dimension, order, *, planar=False):
-    """Basis elements with exactly ``order`` nodes, in basis order.
+    """Return the basis elements with exactly ``order`` nodes, in basis order.
 
     Parameters
     ----------
@@ -804,6 +805,7 @@ def tree_to_idx(tree, dimension, degree, *, planar=False, scalar_term=False):
     Returns
     -------
     int
+        The 0-based position of ``tree`` in the output of :func:`branched_sig`.
 
     Raises
     ------
@@ -862,6 +864,7 @@ def idx_to_tree(idx, dimension, degree, *, planar=False, scalar_term=False):
     Returns
     -------
     tuple or None
+        The tree or forest (``None`` for the scalar term).
 
     Raises
     ------
