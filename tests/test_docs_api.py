@@ -66,3 +66,31 @@ def test_api_reference_lists_only_existing_names():
             pytest.importorskip("torch")
         module = importlib.import_module(modname)
         assert hasattr(module, name), f"docs/api.rst lists {qualname}, which is unknown"
+
+
+DOCS = API_RST.parent
+USER_GUIDE_PAGES = sorted((DOCS / "user_guide").glob("*.rst"))
+
+
+@pytest.mark.parametrize("page", USER_GUIDE_PAGES, ids=lambda p: p.name)
+def test_user_guide_examples_run(page):
+    # The ``>>>`` examples of the user guide are doctests.
+    import doctest
+
+    result = doctest.testfile(str(page), module_relative=False, report=False,
+                              optionflags=doctest.NORMALIZE_WHITESPACE
+                              | doctest.ELLIPSIS)
+    assert result.failed == 0, f"{result.failed} failing example(s) in {page.name}"
+
+
+def test_getting_started_tour_runs():
+    # The tour's code blocks, run in order as one script.
+    pytest.importorskip("torch")
+    text = (DOCS / "getting_started.rst").read_text(encoding="utf-8")
+    blocks = re.findall(r"\.\. code-block:: python\n\n((?:   .*\n|\n)+)", text)
+    assert len(blocks) >= 4
+    code = "\n".join("\n".join(line[3:] for line in block.splitlines())
+                     for block in blocks)
+    namespace = {}
+    exec(compile(code, "getting_started.rst", "exec"), namespace)
+    assert namespace["x"].grad.shape == namespace["x"].shape
