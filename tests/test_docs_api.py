@@ -6,6 +6,7 @@ Parses the reStructuredText directly (no sphinx needed): the names listed in eac
 """
 
 import importlib
+import pkgutil
 import re
 from pathlib import Path
 
@@ -14,7 +15,16 @@ import pytest
 import sksig
 
 API_RST = Path(__file__).resolve().parents[1] / "docs" / "api.rst"
-SUBMODULES = ["sksig.datasets", "sksig.cuda", "sksig.torch"]
+
+
+def public_submodules():
+    """``sksig.<name>`` for every subpackage or module without a leading underscore
+    (sksig.cuda, sksig.datasets, sksig.torch, and any added later)."""
+    return sorted(f"sksig.{m.name}" for m in pkgutil.iter_modules(sksig.__path__)
+                  if not m.name.startswith("_"))
+
+
+SUBMODULES = public_submodules()
 
 
 def documented_names(text):
@@ -38,10 +48,14 @@ def public_names():
     for modname in SUBMODULES:
         try:
             module = importlib.import_module(modname)
-        except ImportError:  # sksig.torch without torch
+        except ImportError:  # an optional dependency (torch) is missing
             continue
-        names |= {f"{modname}.{n}" for n in module.__all__}
+        names |= {f"{modname}.{n}" for n in getattr(module, "__all__", ())}
     return names
+
+
+def test_known_submodules_are_found():
+    assert {"sksig.cuda", "sksig.datasets", "sksig.torch"} <= set(SUBMODULES)
 
 
 def test_parser_reads_autosummary_blocks():
