@@ -392,7 +392,7 @@ def as_path_batch(path, name, *, caller=None, time_aug=False, lead_lag=False,
     caller : Caller, optional
         Kind/dtype/device fixed by an earlier argument of the same call.
     time_aug, lead_lag : bool
-        Path transforms (SPEC.md section 2), applied to each path before padding.
+        Path transforms (see ``transform_path``), applied to each path before padding.
     end_time : float
         Final value of the time channel.
     n_threads : int

@@ -1,4 +1,4 @@
-"""Branched signatures and branched log-signatures (SPEC.md sections 10-11)."""
+"""Branched signatures and branched log-signatures."""
 
 import numpy as np
 
@@ -115,7 +115,7 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                  planar=False, scalar_term=False, correction=None, n_jobs=1):
     """Branched (tree-indexed) signatures of piecewise-linear paths.
 
-    Values of the iterated integrals of SPEC.md section 10.3 on every tree (non-planar,
+    Values of the tree-indexed iterated integrals on every tree (non-planar,
     Butcher-Connes-Kreimer) or every ordered forest of planar trees (planar,
     Munthe-Kaas-Wright) with 1..degree nodes, computed by Chen's identity over the
     segments.
@@ -216,8 +216,9 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     """Branched log-signatures from branched signatures.
 
     The logarithm ``sum_k (-1)^(k-1)/k (X - eps)^(*k)`` in the Hopf algebra of the
-    branched signature (SPEC.md section 11). The scalar entry of ``bsig``, if present,
-    is ignored (taken as 1). Any vector is accepted, not only signatures of paths.
+    branched signature, truncated at ``degree`` nodes. The scalar entry of ``bsig``,
+    if present, is ignored (taken as 1). Any vector is accepted, not only signatures
+    of paths.
 
     Parameters
     ----------
@@ -298,6 +299,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     Returns
     -------
     ndarray or torch.Tensor of shape (..., length_out)
+        The branched log-signatures (the layout of :func:`branched_sig_to_log_sig`).
 
     Raises
     ------
@@ -449,6 +451,7 @@ def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
     Returns
     -------
     None
+        The tables are cached in memory for later calls.
 
     Raises
     ------
@@ -493,6 +496,7 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
     Returns
     -------
     None
+        The tables are cached in memory for later calls.
 
     Raises
     ------

@@ -16,7 +16,7 @@ __all__ = ["BranchedLogSig"]
 
 
 def _tree_name(tree):
-    """A tree or forest in the tuple encoding (SPEC.md section 10.1), no spaces."""
+    """A tree or forest in the tuple encoding of :func:`sksig.trees`, no spaces."""
     return repr(tree).replace(" ", "")
 
 
@@ -153,7 +153,8 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Returns
         -------
-        self : BranchedLogSig
+        BranchedLogSig
+            The fitted estimator (``self``).
         """
         method = self._method()
         paths = self._paths(X, reset=True)
@@ -162,7 +163,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         return self
 
     def transform(self, X):
-        """Branched log-signatures of the paths.
+        """Compute the branched log-signatures of the paths.
 
         Parameters
         ----------
@@ -196,6 +197,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         Returns
         -------
         ndarray or torch.Tensor shaped like ``bsig``
+            The gradient with respect to ``bsig``.
         """
         check_is_fitted(self)
         return branched_sig_to_log_sig_backprop(
@@ -204,7 +206,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         )
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the features: trees or forests in the tuple encoding.
+        """Return the names of the features: trees or forests as tuples.
 
         A node with label ``a`` and children ``c1, ..., ck`` is ``(c1,...,ck,a)``
         (a leaf is ``(a,)``); a planar forest is the tuple of its trees; method 2
@@ -219,6 +221,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         Returns
         -------
         ndarray of str of shape (n_features_out,)
+            One name per output column.
         """
         check_is_fitted(self)
         return np.asarray(

@@ -1,4 +1,4 @@
-"""Signatures, log-signatures and the log-signature join (SPEC.md sections 7-9)."""
+"""Signatures, log-signatures and the log-signature join."""
 
 import functools
 
@@ -188,6 +188,7 @@ def prepare_log_sig(dimension, degree, method=2, *, time_aug=False, lead_lag=Fal
     Returns
     -------
     None
+        The tables are cached in memory for later calls.
 
     Raises
     ------
@@ -424,7 +425,7 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None, *
     caller, arrays = (as_arrays or _as_numpy_arrays)(named)
     *grads, ls, disp = arrays
     ls = strip_scalar_term(ls, "log_sig", n_ls)
-    # pySigLib drops the first of d + 1 displacement entries (SPEC T6); a displacement
+    # pySigLib drops the first of d + 1 displacement entries silently; a displacement
     # is a vector of exactly `dimension` entries, anything else is an error.
     if disp.shape[-1] != dimension:
         raise ValueError(
@@ -508,7 +509,7 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
 
 @_on_cuda
 def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_jobs=1):
-    """Gradients of :func:`log_sig_join` with respect to both of its inputs.
+    """Differentiate :func:`log_sig_join` with respect to both of its inputs.
 
     Parameters
     ----------
@@ -529,7 +530,9 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
     Returns
     -------
     grad_log_sig : ndarray or torch.Tensor of shape (..., n)
+        Gradient with respect to ``log_sig``.
     grad_displacement : ndarray or torch.Tensor of shape (..., dimension)
+        Gradient with respect to ``displacement``.
 
     Raises
     ------

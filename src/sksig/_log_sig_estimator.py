@@ -28,8 +28,8 @@ def is_lyndon(word):
 def bracket_name(word, letter_name=str):
     """Standard bracketing of a Lyndon word as text: ``(0, 0, 1)`` -> ``[0,[0,1]]``.
 
-    The word splits as ``u v`` with ``v`` its longest proper Lyndon suffix (SPEC.md
-    section 8.2); ``letter_name`` writes one letter.
+    The word splits as ``u v`` with ``v`` its longest proper Lyndon suffix;
+    ``letter_name`` writes one letter.
     """
     word = tuple(word)
     if len(word) == 1:
@@ -81,7 +81,7 @@ class LogSigJoin(TransformerMixin, BaseEstimator):
         Column names of a DataFrame seen in ``fit``.
     stream_log_sig_ : ndarray of shape (n_streams, n_features_out)
         Log-signatures of the streams fed to :meth:`partial_transform` so far.
-    stream_last_point_ : ndarray of shape (n_streams, n_channels_in_)
+    stream_last_point_ : ndarray of shape (n_streams, ``n_channels_in_``)
         Last point of every stream.
 
     Examples
@@ -140,7 +140,8 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Returns
         -------
-        self : LogSigJoin
+        LogSigJoin
+            The fitted estimator (``self``).
         """
         paths = self._paths(X, reset=True)
         self.dimension_ = paths.dim
@@ -149,7 +150,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         return self
 
     def transform(self, X):
-        """Log-signatures of the paths in the Lyndon bracket basis.
+        """Compute the log-signatures of the paths in the Lyndon bracket basis.
 
         Parameters
         ----------
@@ -171,7 +172,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         ----------
         log_sig : array-like or torch.Tensor of shape (..., n_features_out)
             Log-signatures in this estimator's basis (``transform`` output).
-        displacement : array-like or torch.Tensor of shape (..., dimension_)
+        displacement : array-like or torch.Tensor of shape (..., ``dimension_``)
             The segments' increments, in the channels of the *transformed* paths
             (a time channel, if any, is the last one).
 
@@ -186,7 +187,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
                             n_jobs=self.n_jobs)
 
     def join_backprop(self, grad_output, log_sig, displacement):
-        """Gradients of ``sum(grad_output * self.join(log_sig, displacement))``.
+        """Differentiate ``sum(grad_output * self.join(log_sig, displacement))``.
 
         Parameters
         ----------
@@ -198,7 +199,9 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         Returns
         -------
         grad_log_sig : ndarray or torch.Tensor of shape (..., n_features_out)
-        grad_displacement : ndarray or torch.Tensor of shape (..., dimension_)
+            Gradient with respect to ``log_sig``.
+        grad_displacement : ndarray or torch.Tensor of shape (..., ``dimension_``)
+            Gradient with respect to ``displacement``.
         """
         check_is_fitted(self)
         return log_sig_join_backprop(grad_output, log_sig, displacement,
@@ -223,6 +226,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         Returns
         -------
         ndarray of shape (n_streams, n_features_out)
+            The log-signatures of the streams so far (:attr:`stream_log_sig_`).
 
         Raises
         ------
@@ -297,7 +301,8 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Returns
         -------
-        self : LogSigJoin
+        LogSigJoin
+            The estimator (``self``), without streams.
         """
         for attribute in ("stream_log_sig_", "stream_last_point_"):
             if hasattr(self, attribute):
@@ -305,7 +310,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         return self
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the features: the Lyndon brackets, e.g. ``[0,[0,1]]``.
+        """Return the names of the features: Lyndon brackets, e.g. ``[0,[0,1]]``.
 
         Letters are the channels of the transformed paths, numbered from 0 (with
         lead-lag, the lag channels come first; a time channel comes last).
@@ -318,6 +323,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         Returns
         -------
         ndarray of str of shape (n_features_out,)
+            One name per output column.
         """
         check_is_fitted(self)
         return np.asarray([bracket_name(w) for w in self.lyndon_words_], dtype=object)

@@ -1,8 +1,8 @@
-"""Signature kernels by the Goursat PDE (SPEC.md §4-§6) and their exact gradients.
+"""Signature kernels by the Goursat PDE and their exact gradients.
 
 The kernel of two paths solves ``d^2 k / ds dt = k * d^2 kappa(x_s, y_t) / ds dt`` with
 ``k = 1`` on the axes. We use pySigLib's finite-difference scheme on a grid refined
-``2**dyadic_order`` times per segment (SPEC.md §4.2), and the exact discrete adjoint of
+``2**dyadic_order`` times per segment, and the exact discrete adjoint of
 that scheme for gradients, chained through the static kernel and the path transforms.
 """
 
@@ -176,9 +176,10 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
                lead_lag=False, end_time=1.0, n_jobs=1, return_grid=False):
     """Signature kernels of pairs of paths, ``<S(x), S(y)>``, by the Goursat PDE.
 
-    The PDE of SPEC.md §4 is solved on a grid that splits every pair of segments into
-    ``2**dyadic_order`` sub-steps per side; the value converges to the inner product
-    of full signatures as the order grows. The static kernel ``kappa`` replaces the
+    The Goursat PDE ``d2k/dsdt = k * <dx_s, dy_t>`` (``k = 1`` on the axes) is solved
+    on a grid that splits every pair of segments into ``2**dyadic_order`` sub-steps
+    per side; the value converges to the inner product of full signatures as the
+    order grows. The static kernel ``kappa`` replaces the
     inner product of the points (the kernel of the lifted paths).
 
     Parameters
@@ -266,13 +267,13 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
 
     Parameters
     ----------
-    path1 : array-like of shape (*b1, length_1, dim), torch.Tensor or list of 2-D arrays
+    path1 : array-like of shape (b1..., length_1, dim), torch.Tensor or list of arrays
         First batch (an unbatched path contributes no axes).
-    path2 : array-like of shape (*b2, length_2, dim), torch.Tensor or list of 2-D arrays
+    path2 : array-like of shape (b2..., length_2, dim), torch.Tensor or list of arrays
         Second batch, same dimension.
     dyadic_order : int or pair of ints
         As in :func:`sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, n_jobs
+    static_kernel, time_aug, lead_lag, end_time, n_jobs : optional
         As in :func:`sig_kernel`.
     max_batch : int, default=-1
         Accepted for compatibility: -1 or a positive int. Memory here is already
@@ -282,7 +283,8 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
 
     Returns
     -------
-    ndarray or torch.Tensor of shape (*b1, *b2) or (*b1, *b2, M1 + 1, M2 + 1)
+    ndarray or torch.Tensor of shape (b1..., b2...) or (b1..., b2..., M1 + 1, M2 + 1)
+        The Gram matrix (with ``return_grid``, the grid of every pair).
 
     Raises
     ------
@@ -380,9 +382,9 @@ def _k_grid(s, k_grid, batch_shape):
 def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                         time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
                         right_deriv=False, k_grid=None, n_jobs=1, return_grid=False):
-    """Gradients of a function of :func:`sig_kernel` with respect to the paths.
+    """Differentiate a function of :func:`sig_kernel` with respect to the paths.
 
-    The exact vector-Jacobian product of the discrete scheme (SPEC.md §5), chained
+    The exact vector-Jacobian product of the discrete scheme (its adjoint), chained
     through the static kernel and the path transforms.
 
     Parameters
@@ -411,9 +413,12 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
 
     Returns
     -------
-    grad_path1, grad_path2 : ndarray, torch.Tensor, list or None
-        Shaped like ``path1`` and ``path2`` (``(length, dim)`` for unbatched paths, a
-        list for ragged lists); None where the flag is False.
+    grad_path1 : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``path1``, shaped like it (``(length, dim)`` for an
+        unbatched path, a list for a ragged list); None if ``left_deriv`` is False.
+    grad_path2 : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``path2``, likewise; None if ``right_deriv`` is
+        False.
 
     Raises
     ------
@@ -457,16 +462,21 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
     """Gradient of a function of :func:`sig_kernel` with respect to the increment Gram.
 
     The signature kernel depends on the paths and on the static kernel only through
-    the increment Gram ``Delta`` of the transformed paths (SPEC.md §3.2, see
+    the increment Gram ``Delta`` of the transformed paths (see
     :meth:`StaticKernel.increment_gram`). This returns ``Gamma = dF/dDelta``, from
     which path gradients (:meth:`StaticKernel.increment_gram_backprop`) or gradients
     with respect to static-kernel hyper-parameters follow by the chain rule.
 
     Parameters
     ----------
-    derivs, path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
-    k_grid, n_jobs, return_grid
-        As in :func:`sig_kernel_backprop`. Ragged lists are not accepted.
+    derivs : array-like of shape (...) or (..., M1 + 1, M2 + 1)
+        As in :func:`sig_kernel_backprop`.
+    path1, path2 : array-like or torch.Tensor
+        The paths passed to :func:`sig_kernel` (ragged lists are not accepted).
+    dyadic_order : int or pair of ints
+        As in :func:`sig_kernel`.
+    static_kernel, time_aug, lead_lag, end_time, k_grid, n_jobs, return_grid : optional
+        As in :func:`sig_kernel_backprop`.
 
     Returns
     -------
@@ -508,7 +518,7 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
                              time_aug=False, lead_lag=False, end_time=1.0,
                              left_deriv=True, right_deriv=False, k_grid=None, n_jobs=1,
                              return_grid=False, max_batch=-1):
-    """Gradients of a function of :func:`sig_kernel_gram` with respect to the paths.
+    """Differentiate a function of :func:`sig_kernel_gram` with respect to the paths.
 
     ``grad_path1[i] = sum_j`` of the first-slot gradient of ``k(path1[i], path2[j])``
     weighted by ``derivs[i, j]``, and likewise for ``grad_path2``. When ``path2`` is
@@ -518,15 +528,19 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
 
     Parameters
     ----------
-    derivs : array-like of shape (*b1, *b2) or (*b1, *b2, M1 + 1, M2 + 1)
+    derivs : array-like of shape (b1..., b2...) or (b1..., b2..., M1 + 1, M2 + 1)
         ``dF/dG``, or ``dF/dgrid`` with ``return_grid=True``.
-    path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time
-        As in :func:`sig_kernel_gram`.
+    path1, path2 : array-like, torch.Tensor or list of 2-D arrays
+        The paths passed to :func:`sig_kernel_gram`.
+    dyadic_order : int or pair of ints
+        As in :func:`sig_kernel`.
+    static_kernel, time_aug, lead_lag, end_time : optional
+        As in :func:`sig_kernel`.
     left_deriv : bool, default=True
         Return the gradient with respect to ``path1``.
     right_deriv : bool, default=False
         Return the gradient with respect to ``path2``.
-    k_grid : array-like of shape (*b1, *b2, M1 + 1, M2 + 1), optional
+    k_grid : array-like of shape (b1..., b2..., M1 + 1, M2 + 1), optional
         Forward grids to reuse (shape-checked).
     n_jobs : int, default=1
         CPU threads. Results do not depend on it.
@@ -538,8 +552,12 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
 
     Returns
     -------
-    grad_path1, grad_path2 : ndarray, torch.Tensor, list or None
-        Shaped like the paths, in their dtype; None where the flag is False.
+    grad_path1 : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``path1``, shaped like it and in its dtype; None if
+        ``left_deriv`` is False.
+    grad_path2 : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``path2``, likewise; None if ``right_deriv`` is
+        False.
 
     Raises
     ------

@@ -196,7 +196,8 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Returns
         -------
-        self : SigKernel
+        SigKernel
+            The fitted estimator (``self``).
         """
         paths = self._paths(X, reset=True)
         self.paths_fit_ = paths.data
@@ -218,7 +219,8 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Returns
         -------
-        K : ndarray of shape (n_samples, n_samples)
+        ndarray of shape (n_samples, n_samples)
+            The Gram matrix ``K[i, j] = k(X[i], X[j])`` of the fitted paths.
         """
         paths = self._paths(X, reset=True)
         A = paths.data
@@ -232,7 +234,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         return gram
 
     def transform(self, X):
-        """Gram matrix of ``X`` against the fitted paths.
+        """Compute the Gram matrix of ``X`` against the fitted paths.
 
         Parameters
         ----------
@@ -243,9 +245,9 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Returns
         -------
-        K : ndarray or dask.array of shape (n_samples, n_samples_fit)
-            ``K[i, j] = k(X[i], X_fit[j])``, in the dtype of ``X``; a lazy dask array
-            (computed chunk by chunk) for a dask array ``X``.
+        ndarray or dask.array of shape (n_samples, n_samples_fit)
+            The Gram matrix ``K[i, j] = k(X[i], X_fit[j])``, in the dtype of ``X``; a
+            lazy dask array (computed chunk by chunk) for a dask array ``X``.
         """
         check_is_fitted(self)
         if is_dask_array(X):
@@ -260,7 +262,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         return gram
 
     def __call__(self, X, Y=None):
-        """Gram matrix ``K(X, Y)`` (``K(X, X)`` when ``Y`` is None), without fitting.
+        """Compute the Gram matrix ``K(X, Y)`` (``K(X, X)`` if ``Y`` is None), unfitted.
 
         Parameters
         ----------
@@ -271,7 +273,8 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Returns
         -------
-        K : ndarray of shape (n_samples_X, n_samples_Y)
+        ndarray of shape (n_samples_X, n_samples_Y)
+            The Gram matrix ``K[i, j] = k(X[i], Y[j])``.
         """
         self._validate_params()
         A = self._paths(X, reset=None).data
@@ -288,7 +291,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         return gram
 
     def gram_backprop(self, grad_gram, X, Y=None):
-        """Gradients of ``sum(grad_gram * self(X, Y))`` with respect to the paths.
+        """Differentiate ``sum(grad_gram * self(X, Y))`` with respect to the paths.
 
         This differentiates the Gram returned by :meth:`__call__` (normalization
         included) with respect to every point of every path, for kernel learning or

@@ -1,4 +1,4 @@
-"""Static kernels: kernels on points that signature kernels build on (SPEC.md §3).
+"""Static kernels: kernels on points that signature kernels build on.
 
 Each kernel is a small scikit-learn estimator (``get_params``/``set_params``, ``clone``,
 ``repr``), so a signature-kernel estimator holding one can be tuned with
@@ -51,7 +51,22 @@ def _check_real(value, name, *, positive=False, nonnegative=False):
 
 
 class StaticKernel(BaseEstimator):
-    """Base class of the static kernels; use one of its subclasses."""
+    """Base class of the static kernels; use one of its subclasses.
+
+    A static kernel ``k(a, b)`` compares two points. Signature kernels use it through
+    :meth:`increment_gram`, the second differences of ``k`` over consecutive points
+    of two paths; every subclass also knows the gradient of ``k`` in both arguments,
+    which the signature-kernel backprops chain through.
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> x = np.array([[0.0], [1.0]]); y = np.array([[0.0], [2.0]])
+    >>> isinstance(sksig.RBFKernel(1.0), sksig.StaticKernel)
+    True
+    >>> sksig.LinearKernel().increment_gram(x, y)  # <x1 - x0, y1 - y0>
+    array([[2.]])
+    """
 
     def __init__(self):
         self._native()  # validate at construction
@@ -61,13 +76,14 @@ class StaticKernel(BaseEstimator):
         raise NotImplementedError
 
     def increment_gram(self, path1, path2, *, n_jobs=1):
-        """Increment Gram ``Delta`` of paired paths (SPEC.md §3.2).
+        """Return the increment Gram ``Delta`` of paired paths.
 
         Parameters
         ----------
         path1 : array-like of shape (..., length_1, dim)
+            First paths.
         path2 : array-like of shape (..., length_2, dim)
-            Same batch shape and dimension as ``path1``.
+            Second paths, same batch shape and dimension as ``path1``.
         n_jobs : int, default=1
             CPU threads; None means 1, -1 all cores.
 
@@ -98,7 +114,7 @@ class StaticKernel(BaseEstimator):
         return caller.out(out.reshape(batch + out.shape[1:]))
 
     def increment_gram_backprop(self, derivs, path1, path2, *, n_jobs=1):
-        """Gradients of ``sum(derivs * increment_gram(path1, path2))`` (SPEC.md §3.3).
+        """Return the gradients of ``sum(derivs * increment_gram(path1, path2))``.
 
         Parameters
         ----------
@@ -111,8 +127,10 @@ class StaticKernel(BaseEstimator):
 
         Returns
         -------
-        grad_path1, grad_path2 : ndarray or torch.Tensor
-            Shaped like ``path1`` and ``path2``.
+        grad_path1 : ndarray or torch.Tensor
+            Gradient with respect to ``path1``, shaped like it.
+        grad_path2 : ndarray or torch.Tensor
+            Gradient with respect to ``path2``, shaped like it.
 
         Raises
         ------
@@ -337,8 +355,9 @@ class Matern32Kernel(_SigmaKernel):
 
 
 class Matern52Kernel(_SigmaKernel):
-    """Matérn-5/2 kernel ``k(a, b) = (1 + u + u**2 / 3) exp(-u)``,
-    ``u = sqrt(5) |a - b| / sigma``.
+    """Matérn-5/2 kernel ``k(a, b) = (1 + u + u**2 / 3) exp(-u)``.
+
+    Here ``u = sqrt(5) |a - b| / sigma``.
 
     Parameters
     ----------
@@ -361,8 +380,9 @@ class Matern52Kernel(_SigmaKernel):
 
 
 class RationalQuadraticKernel(StaticKernel):
-    """Rational quadratic kernel
-    ``k(a, b) = (1 + |a - b|**2 / (2 alpha sigma**2))**(-alpha)``.
+    """Rational quadratic kernel ``k(a, b) = (1 + r**2 / (2 alpha sigma**2))**-alpha``.
+
+    Here ``r = |a - b|``.
 
     This matches scikit-learn's ``RationalQuadratic(length_scale=sigma, alpha=alpha)``.
 

@@ -1,4 +1,4 @@
-"""Path transforms: time augmentation and lead-lag (SPEC.md section 2)."""
+"""Path transforms: time augmentation and lead-lag."""
 
 import numpy as np
 

@@ -11,7 +11,7 @@ Internal encodings (indices start at 0 in the tree list ``T(d, N, planar)``):
 * a planar basis element is an ordered forest, a tuple of planar tree indices (the
   empty tuple is the scalar term).
 
-The public encoding (SPEC.md section 10.1) is the nested tuple ``(child_1, ...,
+The public encoding is the nested tuple ``(child_1, ...,
 child_k, label)``; the empty tree/forest is ``None``.
 """
 
@@ -37,7 +37,7 @@ _TABLES = {}  # (d, N, planar) -> BranchedTables
 
 
 class _TreeList:
-    """All trees with at most ``max_order`` nodes, in SPEC.md section 10.2 order.
+    """All trees with at most ``max_order`` nodes, in basis order (see ``trees``).
 
     The order of trees with fewer nodes does not depend on the degree, so one list per
     (dimension, planar) grows on demand.
@@ -407,7 +407,7 @@ class BranchedTables:
         return out
 
     def _planar_coef(self, forest):
-        """c(omega) of SPEC.md section 10.3 (exact rational, memoised)."""
+        """c(omega), the planar value on a unit segment (exact rational, memoised)."""
         memo = self.__dict__.setdefault("_coef_memo", {})
         if forest in memo:
             return memo[forest]
@@ -516,7 +516,7 @@ def _is_lyndon(w):
 
 
 def _bracket(w, memo):
-    """Standard bracketing P_w of a Lyndon word as {word: coef} (SPEC.md 8.2)."""
+    """Standard bracketing P_w of a Lyndon word as {word: coef}."""
     if w in memo:
         return memo[w]
     if len(w) == 1:
@@ -662,6 +662,7 @@ def branched_log_sig_length(dimension, degree, *, planar=False):
     Returns
     -------
     int
+        The number of coordinates of the branched log-signature.
 
     Raises
     ------
@@ -698,7 +699,7 @@ def branched_log_sig_length(dimension, degree, *, planar=False):
 
 # -- public enumeration API ------------------------------------------------------------
 def trees(dimension, degree, *, planar=False):
-    """The branched-signature basis in coefficient order (SPEC.md section 10.2).
+    """Return the branched-signature basis in coefficient order.
 
     Parameters
     ----------
@@ -732,7 +733,7 @@ def trees(dimension, degree, *, planar=False):
 
 
 def trees_of_order(dimension, order, *, planar=False):
-    """Basis elements with exactly ``order`` nodes, in basis order.
+    """Return the basis elements with exactly ``order`` nodes, in basis order.
 
     Parameters
     ----------
@@ -804,6 +805,7 @@ def tree_to_idx(tree, dimension, degree, *, planar=False, scalar_term=False):
     Returns
     -------
     int
+        The 0-based position of ``tree`` in the output of :func:`branched_sig`.
 
     Raises
     ------
@@ -862,6 +864,7 @@ def idx_to_tree(idx, dimension, degree, *, planar=False, scalar_term=False):
     Returns
     -------
     tuple or None
+        The tree or forest (``None`` for the scalar term).
 
     Raises
     ------

@@ -148,7 +148,7 @@ def finite_result(t):
 
 
 def transform(x, time_aug, lead_lag, end_time):
-    """transform_path of (n, L, d) paths with torch operations (SPEC.md section 2)."""
+    """transform_path of (n, L, d) paths with torch operations."""
     if lead_lag:
         length = x.shape[1]
         doubled = x.repeat_interleave(2, dim=1)

@@ -33,6 +33,27 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     Same arguments and result; ``backward`` calls
     :func:`sksig.branched_sig_to_log_sig_backprop`.
 
+    Parameters
+    ----------
+    bsig : torch.Tensor of shape (..., n) or (..., n + 1)
+        Branched signatures (a leading scalar entry is ignored); gradients flow back
+        to them.
+    dimension, degree : int
+        As in :func:`sksig.branched_sig_to_log_sig`.
+    time_aug, lead_lag, planar, method, n_jobs : optional
+        As in :func:`sksig.branched_sig_to_log_sig`.
+
+    Returns
+    -------
+    torch.Tensor
+        The branched log-signatures, attached to the autograd graph.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sksig.branched_sig_to_log_sig`; also ``TypeError`` if ``bsig`` is
+        not a tensor.
+
     Examples
     --------
     >>> import torch, sksig.torch

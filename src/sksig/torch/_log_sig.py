@@ -53,7 +53,9 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     ----------
     path : torch.Tensor of shape (..., length, dim)
         Paths (float32 or float64); gradients flow back to them.
-    degree, time_aug, lead_lag, end_time, method, scalar_term, n_jobs
+    degree : int
+        Truncation degree, as in :func:`sksig.log_sig`.
+    time_aug, lead_lag, end_time, method, scalar_term, n_jobs : optional
         As in :func:`sksig.log_sig`.
 
     Returns
@@ -92,8 +94,10 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
         Lyndon-bracket coordinates (a leading scalar entry is ignored).
     displacement : torch.Tensor of shape (..., dimension)
         Segment increments with the same batch shape.
-    dimension, degree, n_jobs
+    dimension, degree : int
         As in :func:`sksig.log_sig_join`.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores.
 
     Returns
     -------

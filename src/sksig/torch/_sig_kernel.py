@@ -50,6 +50,25 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
 
     Parameters and returns are those of :func:`sksig.sig_kernel` (tensors only).
 
+    Parameters
+    ----------
+    path1, path2 : torch.Tensor of shape (..., length, dim)
+        Paired paths with the same batch shape; gradients flow back to both.
+    dyadic_order : int or pair of ints
+        As in :func:`sksig.sig_kernel`.
+    static_kernel, time_aug, lead_lag, end_time, n_jobs, return_grid : optional
+        As in :func:`sksig.sig_kernel`.
+
+    Returns
+    -------
+    torch.Tensor of shape (...) or (..., M1 + 1, M2 + 1)
+        The kernels (or grids), attached to the autograd graph.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sksig.sig_kernel`; also ``TypeError`` for non-tensor paths.
+
     Examples
     --------
     >>> import torch, sksig.torch
@@ -72,6 +91,27 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
 
     When the same tensor is passed twice, autograd adds the two slot-wise gradients,
     giving the total derivative.
+
+    Parameters
+    ----------
+    path1, path2 : torch.Tensor of shape (..., length, dim)
+        The two batches; gradients flow back to both.
+    dyadic_order : int or pair of ints
+        As in :func:`sksig.sig_kernel`.
+    static_kernel, time_aug, lead_lag, end_time, n_jobs : optional
+        As in :func:`sksig.sig_kernel`.
+    max_batch, return_grid : optional
+        As in :func:`sksig.sig_kernel_gram`.
+
+    Returns
+    -------
+    torch.Tensor of shape (b1..., b2...) or (b1..., b2..., M1 + 1, M2 + 1)
+        The Gram matrix (or grids), attached to the autograd graph.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sksig.sig_kernel_gram`; also ``TypeError`` for non-tensor paths.
 
     Examples
     --------
