@@ -60,7 +60,7 @@ _CHUNK_PAIRS = 2**18
 
 
 def static_kernel_parameters(static_kernel):
-    """Names of the differentiable parameters of a static kernel.
+    """Return the names of the differentiable parameters of a static kernel.
 
     Parameters
     ----------
@@ -142,8 +142,7 @@ def _named(s, jac_sum, shape):
 def sig_kernel_param_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                               time_aug=False, lead_lag=False, end_time=1.0, n_jobs=1,
                               reduce=True):
-    """Gradient of a function of :func:`sig_kernel` with respect to the static kernel's
-    parameters.
+    """Differentiate a function of :func:`sig_kernel` in the static kernel's parameters.
 
     Given ``derivs = dF/dk`` for the kernels ``k`` of the pairs ``(path1[i],
     path2[i])``, returns ``dF/dtheta`` for every differentiable parameter ``theta`` of
@@ -209,8 +208,7 @@ def sig_kernel_param_backprop(derivs, path1, path2, dyadic_order, *, static_kern
 def sig_kernel_gram_param_backprop(derivs, path1, path2, dyadic_order, *,
                                    static_kernel=None, time_aug=False, lead_lag=False,
                                    end_time=1.0, n_jobs=1, max_batch=-1, reduce=True):
-    """Gradient of a function of :func:`sig_kernel_gram` with respect to the static
-    kernel's parameters.
+    """Differentiate a function of :func:`sig_kernel_gram` in static-kernel parameters.
 
     Given ``derivs = dF/dG`` for the Gram ``G = sig_kernel_gram(path1, path2, ...)``,
     returns ``dF/dtheta`` for every differentiable parameter of ``static_kernel`` (see
@@ -220,9 +218,13 @@ def sig_kernel_gram_param_backprop(derivs, path1, path2, dyadic_order, *,
 
     Parameters
     ----------
-    derivs : array-like of shape (*b1, *b2)
+    derivs : array-like of shape (b1..., b2...)
         ``dF/dG``.
-    path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs
+    path1, path2 : array-like, torch.Tensor or list of 2-D arrays
+        The paths passed to :func:`sig_kernel_gram`.
+    dyadic_order : int or pair of ints
+        As in :func:`sig_kernel`.
+    static_kernel, time_aug, lead_lag, end_time, n_jobs : optional
         As in :func:`sig_kernel_gram`.
     max_batch : int, default=-1
         Pairs are solved in rounds of about ``max_batch**2`` (default: 262 144), which

@@ -247,7 +247,8 @@ length * n_channels), torch.Tensor, list of 2-D arrays or dask.array
 
         Returns
         -------
-        self : SigKernelNystroem
+        SigKernelNystroem
+            The fitted estimator (``self``).
 
         Raises
         ------
@@ -295,9 +296,9 @@ length * n_channels), torch.Tensor, list of 2-D arrays or dask.array
 
         Returns
         -------
-        features : ndarray or dask.array of shape (n_samples, n_components)
-            In the dtype of ``X``; a lazy dask array (computed chunk by chunk) for a
-            dask array ``X``.
+        ndarray or dask.array of shape (n_samples, n_components)
+            The Nyström features, in the dtype of ``X``; a lazy dask array
+            (computed chunk by chunk) for a dask array ``X``.
 
         Raises
         ------

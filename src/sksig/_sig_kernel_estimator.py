@@ -364,8 +364,9 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         return X_paths.to_input(grad_A), Y_paths.to_input(grad_B)
 
     def static_kernel_backprop(self, grad_gram, X, Y=None):
-        """Gradient of ``sum(grad_gram * self(X, Y))`` with respect to the parameters
-        of the static kernel (kernel learning).
+        """Differentiate ``sum(grad_gram * self(X, Y))`` in static-kernel parameters.
+
+        This is what kernel learning needs.
 
         Parameters
         ----------

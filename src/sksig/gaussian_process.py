@@ -213,8 +213,13 @@ class SignatureKernel(Kernel):
 
     @property
     def theta(self):
-        """Logarithms of the non-fixed hyperparameters, in :attr:`hyperparameters`
-        order."""
+        """Logarithms of the non-fixed hyperparameters.
+
+        Returns
+        -------
+        ndarray of shape (n_dims,)
+            In :attr:`hyperparameters` order.
+        """
         static = self._static()
         values = [getattr(static, name) for name, _, bounds in self._static_hyper()
                   if bounds != "fixed"]
@@ -240,7 +245,7 @@ class SignatureKernel(Kernel):
             self.scale = float(np.exp(theta[-1]))
 
     def get_params(self, deep=True):
-        """Parameters of the kernel (with ``static_kernel__<name>`` when ``deep``).
+        """Get the parameters of the kernel (``static_kernel__<name>`` when ``deep``).
 
         Parameters
         ----------
@@ -249,7 +254,8 @@ class SignatureKernel(Kernel):
 
         Returns
         -------
-        params : dict
+        dict
+            Parameter names mapped to their values.
         """
         params = super().get_params(deep=False)
         if deep and self.static_kernel is not None:
@@ -267,7 +273,8 @@ class SignatureKernel(Kernel):
 
         Returns
         -------
-        self : SignatureKernel
+        SignatureKernel
+            The kernel (``self``).
         """
         if self.static_kernel is None and any(k.startswith("static_kernel__")
                                               for k in params):
@@ -307,7 +314,13 @@ class SignatureKernel(Kernel):
         return False
 
     def is_stationary(self):
-        """False: signature kernels are not functions of ``x - y``."""
+        """Return False: signature kernels are not functions of ``x - y``.
+
+        Returns
+        -------
+        bool
+            Always False.
+        """
         return False
 
     # -------------------------------------------------------------- computing
@@ -381,6 +394,7 @@ class SignatureKernel(Kernel):
         Returns
         -------
         K : ndarray of shape (n_samples_X, n_samples_Y)
+            The Gram matrix.
         K_gradient : ndarray of shape (n_samples_X, n_samples_X, n_dims)
             ``dK/dtheta``; only when ``eval_gradient`` is True.
 
@@ -451,8 +465,8 @@ class SignatureKernel(Kernel):
 
         Returns
         -------
-        K_diag : ndarray of shape (n_samples,)
-            Ones when ``normalize`` is True.
+        ndarray of shape (n_samples,)
+            The diagonal ``k(x, x)``; ones when ``normalize`` is True.
         """
         options = self._config()
         try:

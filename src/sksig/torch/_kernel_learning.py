@@ -146,6 +146,7 @@ class SigKernelGram(torch.nn.Module):
         Returns
         -------
         StaticKernel
+            A new static kernel holding the learned parameter values.
         """
         values = {n: float(torch.exp(self.log_params[n].detach())) for n in self._names}
         return clone(self._template).set_params(**values)
@@ -168,6 +169,7 @@ class SigKernelGram(torch.nn.Module):
         Returns
         -------
         torch.Tensor of shape (n_x, n_y)
+            The Gram matrix, attached to the autograd graph.
         """
         for name, value in (("X", X), ("Y", Y)):
             if value is not None and not isinstance(value, torch.Tensor):
