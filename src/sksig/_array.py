@@ -27,7 +27,8 @@ __all__ = [
     "as_array",
     "as_path_batch",
     "check_same_batch",
-    "strip_scalar_term",
+    "check_trailing_length",
+    "scalar_term_length",
 ]
 
 
@@ -243,21 +244,56 @@ def contiguous(array):
     return array.contiguous() if _is_torch(array) else np.ascontiguousarray(array)
 
 
-def strip_scalar_term(array, name, length):
-    """Accept a trailing axis of ``length`` or ``length + 1`` (drop the leading 1).
+def scalar_term_length(shape, name, length, scalar_term=None, *, next_length=None):
+    """Decide whether an input with trailing axis ``shape[-1]`` carries a scalar term.
 
-    Signature-shaped inputs (numpy arrays or torch tensors) may carry the constant
-    scalar term first; any other trailing length is an error, never silently shifted.
+    Signature-shaped inputs may carry the constant level-0 term first. ``scalar_term``
+    True or False demands exactly ``length + 1`` or ``length`` entries. ``None`` infers
+    it from the length, which is ambiguous when ``length + 1`` is also the length
+    without the scalar term of the next degree (``next_length``): an array of the
+    wrong degree would otherwise be misread silently, so that case is refused. Any
+    other length is an error, never silently shifted.
+
+    Returns
+    -------
+    bool
+        Whether the first entry is the scalar term.
     """
-    n = array.shape[-1] if array.ndim else None
-    if n == length:
-        return array
-    if n == length + 1:
-        return contiguous(array[..., 1:])
-    raise ValueError(
-        f"{name} must have trailing length {length} (or {length + 1} with the "
-        f"scalar term first), got shape {tuple(array.shape)}"
-    )
+    n = shape[-1] if len(shape) else None
+    if scalar_term is None:
+        if n == length:
+            return False
+        if n == length + 1:
+            if next_length == length + 1:
+                raise ValueError(
+                    f"{name} has trailing length {n}, which is ambiguous here: the "
+                    f"{length} entries of this degree with the scalar term first, or "
+                    "the entries of the next degree without it; pass scalar_term=True "
+                    "or scalar_term=False"
+                )
+            return True
+        raise ValueError(
+            f"{name} must have trailing length {length} (or {length + 1} with the "
+            f"scalar term first), got shape {tuple(shape)}"
+        )
+    want = length + int(scalar_term)
+    if n != want:
+        raise ValueError(
+            f"{name} must have trailing length {want} "
+            f"({'with' if scalar_term else 'without'} the scalar term, as "
+            f"scalar_term={scalar_term}), got shape {tuple(shape)}"
+        )
+    return bool(scalar_term)
+
+
+def check_trailing_length(shape, name, length, what=""):
+    """Inputs with no scalar-term convention: exactly ``length`` trailing entries."""
+    n = shape[-1] if len(shape) else None
+    if n != length:
+        raise ValueError(
+            f"{name} must have trailing length {length}{what}, got shape "
+            f"{tuple(shape)}"
+        )
 
 
 def check_same_batch(shape1, shape2, name1, name2):

@@ -2,9 +2,15 @@
 
 import numpy as np
 
-from sksig._array import as_array, as_path_batch, check_same_batch, transformed_dim
+from sksig._array import (
+    as_array,
+    as_path_batch,
+    check_same_batch,
+    scalar_term_length,
+    transformed_dim,
+)
 from sksig._dispatch import cuda_dispatch
-from sksig._trees import tables
+from sksig._trees import branched_sig_length, tables
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
 
 __all__ = [
@@ -170,20 +176,27 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
 
-def _bsig_input(bsig, n):
-    """Validate ``bsig`` (trailing length n or n + 1).
+def bsig_has_scalar(shape, tb, scalar_term):
+    """Whether ``bsig`` of this shape has the scalar entry first (see
+    :func:`sksig._array.scalar_term_length`; the GPU twins use this too)."""
+    if scalar_term is not None:
+        scalar_term = check_bool(scalar_term, "scalar_term")
+    # n + 1 is also the length of the next degree when that degree adds a single
+    # tree (dimension 1 at degree 1): then only an explicit scalar_term decides.
+    next_n = branched_sig_length(tb.d, tb.degree + 1, planar=tb.planar)
+    return scalar_term_length(shape, "bsig", tb.n, scalar_term, next_length=next_n)
+
+
+def _bsig_input(bsig, tb, scalar_term):
+    """Validate ``bsig`` (trailing length n or n + 1, see :func:`bsig_has_scalar`).
 
     Returns ``(flat, had_scalar, caller, batch_shape)`` with ``flat`` C-contiguous of
     shape (batch, n + had_scalar).
     """
     array, caller = as_array(bsig, "bsig", min_ndim=1)
-    length = array.shape[-1]
-    if length not in (n, n + 1):
-        raise ValueError(
-            f"bsig must have trailing length {n} (or {n + 1} with the scalar term "
-            f"first), got shape {array.shape}"
-        )
-    return array.reshape((-1, length)), length == n + 1, caller, array.shape[:-1]
+    had_scalar = bsig_has_scalar(array.shape, tb, scalar_term)
+    return (array.reshape((-1, tb.n + had_scalar)), had_scalar, caller,
+            array.shape[:-1])
 
 
 def _log_args(dimension, degree, time_aug, lead_lag, planar, method):
@@ -212,7 +225,7 @@ def _log(flat, had_scalar, tb, method, scalar_out, n_threads):
 
 @_on_cuda
 def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag=False,
-                            planar=False, method=None, n_jobs=1):
+                            planar=False, method=None, scalar_term=None, n_jobs=1):
     """Branched log-signatures from branched signatures.
 
     The logarithm ``sum_k (-1)^(k-1)/k (X - eps)^(*k)`` in the Hopf algebra of the
@@ -236,6 +249,11 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
         ``bsig`` has the scalar entry); 1: its values at the Lyndon forests; 2:
         coordinates in the Lyndon bracket basis. None means 0 when non-planar and 1
         when planar; methods 1 and 2 need ``planar=True``.
+    scalar_term : bool or None, default=None
+        Whether ``bsig`` has the scalar entry first: True demands ``n + 1`` entries,
+        False ``n``. None infers it from the length, except where ``n + 1`` is also
+        the length of the next degree (dimension 1, degree 1), which is refused as
+        ambiguous.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores.
 
@@ -248,8 +266,9 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     Raises
     ------
     TypeError, ValueError
-        Bad argument types, a trailing length other than n or n + 1, NaN/inf, an
-        unsupported method.
+        Bad argument types, a trailing length other than n or n + 1 (or not the one
+        ``scalar_term`` asks for, or an ambiguous one), NaN/inf, an unsupported
+        method.
 
     Examples
     --------
@@ -261,7 +280,7 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
                                             planar, method)
     n_threads = resolve_n_jobs(n_jobs)
     tb = tables(dim, degree, planar)
-    flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb.n)
+    flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb, scalar_term)
     out = _log(flat, had_scalar, tb, method, had_scalar, n_threads)
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
@@ -327,7 +346,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
 @_on_cuda
 def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                                      time_aug=False, lead_lag=False, planar=False,
-                                     method=None, n_jobs=1):
+                                     method=None, scalar_term=None, n_jobs=1):
     """Backpropagate through :func:`branched_sig_to_log_sig`.
 
     Parameters
@@ -336,13 +355,15 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
         The branched signatures of the forward pass.
     blogsig_derivs : array-like or torch.Tensor
         Gradient of a scalar function with respect to the output of the forward pass,
-        with the batch shape of ``bsig``. Method 0: trailing length n or n + 1 (first
-        entry dropped); methods 1 and 2: exactly the log-signature length.
+        with its shape: method 0, the trailing length of ``bsig`` (the gradient at
+        a scalar entry is ignored); methods 1 and 2, the log-signature length.
     dimension, degree : int
         As in the forward pass.
     time_aug, lead_lag, planar : bool, default=False
         As in the forward pass.
     method : int or None, default=None
+        As in the forward pass.
+    scalar_term : bool or None, default=None
         As in the forward pass.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores.
@@ -368,12 +389,12 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                                             planar, method)
     n_threads = resolve_n_jobs(n_jobs)
     tb = tables(dim, degree, planar)
-    flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb.n)
+    flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb, scalar_term)
     derivs, _ = as_array(blogsig_derivs, "blogsig_derivs", caller=caller, min_ndim=1)
     check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
     core = _core()
     n_threads = _threads_for(n_threads, 3 * flat.shape[0] * _n_terms(tb))
-    scalar_grad = _check_log_derivs_length(tb, method, derivs.shape)
+    scalar_grad = _check_log_derivs_length(tb, method, derivs.shape, had_scalar)
     length = derivs.shape[-1]
     grad = np.empty_like(flat)
     core.log_backprop(flat, derivs.reshape((-1, length)), grad,
@@ -382,16 +403,18 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     return caller.out(grad.reshape(tuple(batch_shape) + grad.shape[1:]))
 
 
-def _check_log_derivs_length(tb, method, shape):
-    """Check the trailing length of blogsig_derivs; True when it has a scalar entry."""
+def _check_log_derivs_length(tb, method, shape, had_scalar):
+    """Check the trailing length of blogsig_derivs: that of the forward's output (for
+    method 0, ``bsig``'s). Returns whether it has a scalar entry."""
     length = shape[-1]
     if method == 0:
-        if length not in (tb.n, tb.n + 1):
+        if length != tb.n + had_scalar:
             raise ValueError(
-                f"blogsig_derivs must have trailing length {tb.n} (or {tb.n + 1} with "
-                f"the scalar term first), got shape {tuple(shape)}"
+                f"blogsig_derivs must have trailing length {tb.n + had_scalar} (that "
+                f"of the method 0 output, {'with' if had_scalar else 'without'} the "
+                f"scalar term like bsig), got shape {tuple(shape)}"
             )
-        return length == tb.n + 1
+        return had_scalar
     expected = tb.lyndon()["positions"].shape[0]
     if length != expected:
         raise ValueError(

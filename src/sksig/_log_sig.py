@@ -8,8 +8,8 @@ from sksig._array import (
     as_array,
     as_path_batch,
     check_same_batch,
+    check_trailing_length,
     contiguous,
-    strip_scalar_term,
     transformed_dim,
 )
 from sksig._dispatch import cuda_dispatch
@@ -405,7 +405,11 @@ def _log_sig_backprop(derivs, path, degree, *, time_aug=False, lead_lag=False,
     return batch.grad_to_input(grad, n_threads)
 
 
-def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None, *,
+# d_out of the forward join, which has none (None is a bad d_out of the backprop).
+NO_D_OUT = object()
+
+
+def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=NO_D_OUT, *,
                  as_arrays=None):
     """Validated join inputs, flattened to (n, length) C-contiguous arrays.
 
@@ -419,11 +423,15 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None, *
     check_tensor_size(dimension, degree)
     n_ls = log_sig_length(dimension, degree)
     named = [("log_sig", log_sig), ("displacement", displacement)]
-    if d_out is not None:
+    if d_out is not NO_D_OUT:
         named.insert(0, ("d_out", d_out))
     caller, arrays = (as_arrays or _as_numpy_arrays)(named)
     *grads, ls, disp = arrays
-    ls = strip_scalar_term(ls, "log_sig", n_ls)
+    # Lyndon-bracket coordinates never carry a scalar term (log_sig's methods 1 and 2
+    # have none), so exactly n_ls entries: n_ls + 1 is the length of another degree
+    # (e.g. dimension 2 at degrees 1 and 2) and must not be read as shifted.
+    what = f" (log_sig_length({dimension}, {degree}); no scalar term)"
+    check_trailing_length(ls.shape, "log_sig", n_ls, what)
     # pySigLib drops the first of d + 1 displacement entries (SPEC T6); a displacement
     # is a vector of exactly `dimension` entries, anything else is an error.
     if disp.shape[-1] != dimension:
@@ -434,7 +442,8 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None, *
     check_same_batch(ls.shape[:-1], disp.shape[:-1], "log_sig", "displacement")
     batch_shape = tuple(ls.shape[:-1])
     if grads:
-        g = strip_scalar_term(grads[0], "d_out", n_ls)
+        g = grads[0]
+        check_trailing_length(g.shape, "d_out", n_ls, what)
         check_same_batch(g.shape[:-1], batch_shape, "d_out", "log_sig")
         grads = [contiguous(g.reshape(-1, n_ls))]
     return (dimension, degree, n_threads, n_ls, caller, batch_shape,
@@ -463,9 +472,10 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
 
     Parameters
     ----------
-    log_sig : array-like of shape (..., n) or (..., n + 1), or torch.Tensor
-        Lyndon-bracket coordinates, ``n = log_sig_length(dimension, degree)``. With
-        ``n + 1`` entries the first (a scalar term) is ignored.
+    log_sig : array-like of shape (..., n), or torch.Tensor
+        Lyndon-bracket coordinates, ``n = log_sig_length(dimension, degree)``. They
+        have no scalar term, so any other trailing length (``n + 1`` included) is an
+        error: it would be the length of another degree.
     displacement : array-like of shape (..., dimension), or torch.Tensor
         The segment's increment, with the same batch shape. Exactly ``dimension``
         entries (unlike pySigLib, ``dimension + 1`` is an error, not shifted).
@@ -512,10 +522,9 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
 
     Parameters
     ----------
-    d_out : array-like of shape (..., n) or (..., n + 1), or torch.Tensor
-        Gradient of a scalar ``F`` with respect to the output of :func:`log_sig_join`
-        (a leading scalar entry, if present, is ignored).
-    log_sig : array-like of shape (..., n) or (..., n + 1), or torch.Tensor
+    d_out : array-like of shape (..., n), or torch.Tensor
+        Gradient of a scalar ``F`` with respect to the output of :func:`log_sig_join`.
+    log_sig : array-like of shape (..., n), or torch.Tensor
         The Lyndon-bracket coordinates passed to :func:`log_sig_join`.
     displacement : array-like of shape (..., dimension), or torch.Tensor
         The displacement passed to :func:`log_sig_join`.

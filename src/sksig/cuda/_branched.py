@@ -248,16 +248,11 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     return out.reshape(tuple(batch_shape) + (out.shape[1],))
 
 
-def _bsig_input(bsig, n, ref):
-    """(flat (batch, n + had_scalar), had_scalar, batch_shape); messages of the CPU."""
+def _bsig_input(bsig, tb, scalar_term, ref):
+    """(flat (batch, n + had_scalar), had_scalar, batch_shape); rules of the CPU."""
     x = tensor(bsig, "bsig", ref, min_ndim=1)
-    length = x.shape[-1]
-    if length not in (n, n + 1):
-        raise ValueError(
-            f"bsig must have trailing length {n} (or {n + 1} with the scalar term "
-            f"first), got shape {tuple(x.shape)}"
-        )
-    return x.reshape((-1, length)), length == n + 1, tuple(x.shape[:-1])
+    had_scalar = _cpu.bsig_has_scalar(tuple(x.shape), tb, scalar_term)
+    return x.reshape((-1, tb.n + had_scalar)), had_scalar, tuple(x.shape[:-1])
 
 
 def _log(flat, had_scalar, tb, method, scalar_out, ref):
@@ -283,14 +278,14 @@ def _log(flat, had_scalar, tb, method, scalar_out, ref):
 
 
 def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag=False,
-                            planar=False, method=None, n_jobs=1):
+                            planar=False, method=None, scalar_term=None, n_jobs=1):
     """:func:`sksig.branched_sig_to_log_sig` on the GPU (same arguments and results)."""
     dim, degree, planar, method = _cpu._log_args(dimension, degree, time_aug, lead_lag,
                                                  planar, method)
     resolve_n_jobs(n_jobs)
     tb = tables(dim, degree, planar)
     ref = reference(bsig)
-    flat, had_scalar, batch_shape = _bsig_input(bsig, tb.n, ref)
+    flat, had_scalar, batch_shape = _bsig_input(bsig, tb, scalar_term, ref)
     out = _log(flat, had_scalar, tb, method, had_scalar, ref)
     return out.reshape(batch_shape + (out.shape[1],))
 
@@ -313,7 +308,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
 
 def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                                      time_aug=False, lead_lag=False, planar=False,
-                                     method=None, n_jobs=1):
+                                     method=None, scalar_term=None, n_jobs=1):
     """:func:`sksig.branched_sig_to_log_sig_backprop` on the GPU (same arguments and
     results)."""
     dim, degree, planar, method = _cpu._log_args(dimension, degree, time_aug, lead_lag,
@@ -321,10 +316,11 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     resolve_n_jobs(n_jobs)
     tb = tables(dim, degree, planar)
     ref = reference(bsig, blogsig_derivs)
-    flat, had_scalar, batch_shape = _bsig_input(bsig, tb.n, ref)
+    flat, had_scalar, batch_shape = _bsig_input(bsig, tb, scalar_term, ref)
     derivs = tensor(blogsig_derivs, "blogsig_derivs", ref, min_ndim=1)
     check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
-    scalar_grad = _cpu._check_log_derivs_length(tb, method, tuple(derivs.shape))
+    scalar_grad = _cpu._check_log_derivs_length(tb, method, tuple(derivs.shape),
+                                                had_scalar)
     length = derivs.shape[-1]
     lyn = _device_tables(tb, "lyndon", ref) if method else None
     grad = torch.empty_like(flat)
