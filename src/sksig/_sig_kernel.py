@@ -160,6 +160,15 @@ def _native(where, fn, *args):
         fn(*args)
     except FloatingPointError:
         raise FloatingPointError(_overflow_message(where)) from None
+    except MemoryError:
+        # Name the arguments this function has (only the Gram backprop has a
+        # max_batch that bounds its buffers).
+        raise MemoryError(
+            f"{where}: out of memory for the PDE work buffers; lower dyadic_order or "
+            "pass fewer or shorter paths"
+            + (", or a smaller max_batch" if where == "sig_kernel_gram_backprop" else "")
+            + (" (return_grid=True stores every grid)" if "gram" in where else "")
+        ) from None
 
 
 def _check_finite(array, where):

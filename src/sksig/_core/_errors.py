@@ -15,7 +15,10 @@ def raise_for_status(status, where):
     if status == _INVALID_ARGUMENT:
         raise ValueError(f"{where}: the native core rejected its arguments")
     if status == _OUT_OF_MEMORY:
-        raise MemoryError(f"{where}: out of memory; try a smaller max_batch")
+        raise MemoryError(
+            f"{where}: out of memory (the native core could not allocate its work "
+            "buffers); use fewer or smaller inputs"
+        )
     if status == _CUDA_ERROR:
         raise RuntimeError(f"{where}: a CUDA call failed")
     if status == _NON_FINITE:
