@@ -2,9 +2,9 @@
 
 One pair ``x2 = [[0, 0], [0.1, 0.1]]`` against itself at dyadic orders ``(0, k)``,
 the forward ``sig_kernel`` and ``sig_kernel_backprop``, sksig and pySigLib 4 side by
-side. Each measurement runs in a fresh subprocess so that the peak resident memory
-(VmHWM, reset before the call) is that call's alone; the table shows the peak minus the resident
-memory just before the call, and the wall time of the call.
+side. Each measurement runs in a fresh subprocess so that the peak resident
+memory (VmHWM, reset before the call) is that call's alone; the table shows the peak
+minus the resident memory just before the call, and the wall time of the call.
 
     python benchmarks/bench_single_pair.py            # the table
     python benchmarks/bench_single_pair.py --orders 0,14 0,24 --backprop 0,22
@@ -65,10 +65,11 @@ def measure(lib, what, order, python=sys.executable):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--orders", nargs="*", default=["0,14", "0,20", "0,24", "14,14"])
+    parser.add_argument("--orders", nargs="*",
+                        default=["0,14", "0,20", "0,24", "14,14"])
     parser.add_argument("--backprop", nargs="*", default=["0,22"])
     parser.add_argument("--before", metavar="PYTHON",
-                        help="also run sksig with this interpreter (e.g. an older build)")
+                        help="also run sksig with this interpreter (an older build)")
     args = parser.parse_args()
     columns = [("sksig", sys.executable)]
     if args.before:
@@ -79,13 +80,17 @@ def main():
         columns.append(("pysiglib", sys.executable))
     except ImportError:
         pass
-    rows = [("forward", k) for k in args.orders] + [("backprop", k) for k in args.backprop]
-    print(f"{'case':<22}" + "".join(f"{n + ' s':>12}{n + ' MiB':>14}" for n, _ in columns))
+    rows = ([("forward", k) for k in args.orders]
+            + [("backprop", k) for k in args.backprop])
+    print(f"{'case':<22}"
+          + "".join(f"{n + ' s':>12}{n + ' MiB':>14}" for n, _ in columns))
     for what, order in rows:
         line = f"{what + f' ({order})':<22}"
         for name, python in columns:
-            r = measure("pysiglib" if name == "pysiglib" else "sksig", what, order, python)
-            line += (f"{r['seconds']:>12.3f}{r['mib']:>14.1f}" if r else f"{'failed':>26}")
+            lib = "pysiglib" if name == "pysiglib" else "sksig"
+            r = measure(lib, what, order, python)
+            line += (f"{r['seconds']:>12.3f}{r['mib']:>14.1f}" if r
+                     else f"{'failed':>26}")
         print(line, flush=True)
 
 

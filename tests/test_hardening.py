@@ -115,7 +115,77 @@ def test_branched_to_log_sig_length_convention(planar, dim, degree):
 def test_branched_backprop_derivs_follow_the_bsig_format():
     n = sksig.branched_sig_length(2, 2)
     bsig = np.r_[1.0, np.linspace(0.1, 0.5, n)]
-    with pytest.raises(ValueError, match=f"blogsig_derivs must have trailing length {n + 1}"):
+    match = f"blogsig_derivs must have trailing length {n + 1}"
+    with pytest.raises(ValueError, match=match):
         sksig.branched_sig_to_log_sig_backprop(bsig, np.ones(n), 2, 2)
     grad = sksig.branched_sig_to_log_sig_backprop(bsig, np.ones(n + 1), 2, 2)
     assert grad.shape == (n + 1,) and grad[0] == 0
+
+
+# --- Sizes and times estimated before building, refused with the argument named ----
+
+
+def test_lyndon_table_estimate_bounds_the_built_size():
+    from sksig._lyndon import _build_tables, table_bytes
+
+    for dim, degrees in ((2, range(1, 13)), (3, range(1, 9)), (5, range(1, 6))):
+        for degree in degrees:
+            built = sum(a.nbytes for a in _build_tables(dim, degree))
+            estimate = table_bytes(dim, degree)
+            assert built <= estimate <= 3 * built + 4096, (dim, degree)
+
+
+def test_branched_table_estimate_bounds_the_built_size():
+    from sksig._branched import _n_terms
+    from sksig._trees import build_estimate, tables
+
+    for planar in (False, True):
+        for dim, degree in ((1, 6), (2, 4), (3, 3)):
+            tb = tables(dim, degree, planar)
+            terms = _n_terms(tb) - tb.n
+            estimate = build_estimate(dim, degree, planar)[0]
+            assert terms <= estimate <= 3 * terms + 100, (planar, dim, degree)
+
+
+def _refused(call, match):
+    with pytest.raises(ValueError, match=match) as info:
+        call()
+    return str(info.value)
+
+
+@pytest.mark.parametrize("call, argument", [
+    (lambda: sksig.lyndon_words(2, 30), "max_length"),
+    (lambda: sksig.lyndon_words_of_length(3, 21), "length"),
+    (lambda: sksig.log_sig(X2, 23, method=2), "degree"),
+    (lambda: sksig.log_sig(X2, 24, method=1), "degree"),
+    (lambda: sksig.prepare_log_sig(2, 25), "degree"),
+    (lambda: sksig.log_sig_join(np.zeros(10), np.ones(2), 2, 26), "degree"),
+    (lambda: sksig.branched_sig(X2, 11), "degree"),
+    (lambda: sksig.branched_log_sig(X1, 13, planar=True), "degree"),
+    (lambda: sksig.prepare_branched_sig(3, 9), "degree"),
+])
+def test_oversized_tables_are_refused_before_building(call, argument):
+    # Far beyond this machine (the estimates are terabytes or hours), refused at once.
+    message = _refused(call, "would (need|take) about")
+    assert f"lower {argument}" in message
+
+
+def test_limits_follow_the_environment(monkeypatch):
+    from sksig._lyndon import table_bytes
+
+    # A fresh (dimension, degree), so no cached table skips the check.
+    need = table_bytes(7, 4)
+    monkeypatch.setenv("SKSIG_MEMORY_LIMIT", str(need / 2))
+    message = _refused(lambda: sksig.prepare_log_sig(7, 4), "Lyndon-basis tables")
+    assert "SKSIG_MEMORY_LIMIT" in message and "lower degree" in message
+    monkeypatch.setenv("SKSIG_MEMORY_LIMIT", str(need * 2))
+    sksig.prepare_log_sig(7, 4)  # allowed: legitimately large calls stay possible
+    # Work tensors are checked at every call (they are not cached).
+    monkeypatch.setenv("SKSIG_MEMORY_LIMIT", "1000")
+    _refused(lambda: sksig.sig(np.zeros((3, 2)), 6), "work tensors.*degree")
+    monkeypatch.setenv("SKSIG_MEMORY_LIMIT", "bad")
+    _refused(lambda: sksig.sig(np.zeros((3, 2)), 2), "SKSIG_MEMORY_LIMIT")
+    monkeypatch.delenv("SKSIG_MEMORY_LIMIT")
+    monkeypatch.setenv("SKSIG_TIME_LIMIT", "1e-9")
+    _refused(lambda: sksig.lyndon_words(4, 4), "would take about.*max_length")
+    _refused(lambda: sksig.branched_sig(np.zeros((2, 4)), 3), "branched tables.*degree")

@@ -10,7 +10,7 @@ from sksig._array import (
     transformed_dim,
 )
 from sksig._dispatch import cuda_dispatch
-from sksig._trees import branched_sig_length, tables
+from sksig._trees import branched_sig_length, native_tables
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
 
 __all__ = [
@@ -101,14 +101,14 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
                 f"path must have at least one channel, got shape {array.shape}"
             )
         dim = transformed_dim(array.shape[-1], time_aug, lead_lag)
-        tb = tables(dim, degree, planar)
+        tb = native_tables(dim, degree, planar)
         n_paths = int(np.prod(array.shape[:-2], dtype=np.int64))
         out = np.zeros((n_paths, tb.n + scalar_term), caller.dtype)
         out[:, :scalar_term] = 1
         return out, array.shape[:-2], caller, tb
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
                           end_time=end_time, n_threads=n_threads)
-    tb = tables(batch.dim, degree, planar)
+    tb = native_tables(batch.dim, degree, planar)
     out = np.empty((batch.n_paths, tb.n + scalar_term), batch.data.dtype)
     work = batch.n_paths * max(batch.length - 1, 0) * _n_terms(tb)
     _core().sig(batch.data, out, tb.core("sig"), scalar_term,
@@ -279,7 +279,7 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     dim, degree, planar, method = _log_args(dimension, degree, time_aug, lead_lag,
                                             planar, method)
     n_threads = resolve_n_jobs(n_jobs)
-    tb = tables(dim, degree, planar)
+    tb = native_tables(dim, degree, planar)
     flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb, scalar_term)
     out = _log(flat, had_scalar, tb, method, had_scalar, n_threads)
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
@@ -388,7 +388,7 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     dim, degree, planar, method = _log_args(dimension, degree, time_aug, lead_lag,
                                             planar, method)
     n_threads = resolve_n_jobs(n_jobs)
-    tb = tables(dim, degree, planar)
+    tb = native_tables(dim, degree, planar)
     flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb, scalar_term)
     derivs, _ = as_array(blogsig_derivs, "blogsig_derivs", caller=caller, min_ndim=1)
     check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
@@ -485,7 +485,7 @@ def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
     """
     dim, degree, planar = _check_prepare(dimension, degree, time_aug, lead_lag, planar,
                                          use_disk, device)
-    tb = tables(dim, degree, planar)
+    tb = native_tables(dim, degree, planar)
     tb.native()
     _prepare_gpu(device, tb, ("gathers",))
 
@@ -531,7 +531,7 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
                                          use_disk, device)
     check_int(degree, "degree", minimum=1)
     method = _check_method(method, planar)
-    tb = tables(dim, degree, planar)
+    tb = native_tables(dim, degree, planar)
     tb.native()
     if method:
         tb.lyndon()

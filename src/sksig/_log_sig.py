@@ -1,7 +1,5 @@
 """Signatures, log-signatures and the log-signature join (SPEC.md sections 7-9)."""
 
-import functools
-
 import numpy as np
 
 from sksig._array import (
@@ -13,7 +11,8 @@ from sksig._array import (
     transformed_dim,
 )
 from sksig._dispatch import cuda_dispatch
-from sksig._lyndon import check_tensor_size, lyndon_tables, tensor_size
+from sksig._limits import check_memory
+from sksig._lyndon import check_tensor_size, lyndon_count, lyndon_tables, tensor_size
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
 
 __all__ = [
@@ -44,24 +43,8 @@ def _empty_tables():
     return _NO_TABLES
 
 
-def _mobius(n):
-    result, m, p = 1, n, 2
-    while p * p <= m:
-        if m % p == 0:
-            m //= p
-            if m % p == 0:
-                return 0
-            result = -result
-        p += 1
-    return -result if m > 1 else result
-
-
-@functools.lru_cache(maxsize=256)
 def _witt(dim, degree):
-    return sum(
-        sum(_mobius(n // k) * dim**k for k in range(1, n + 1) if n % k == 0) // n
-        for n in range(1, degree + 1)
-    )
+    return sum(lyndon_count(dim, n) for n in range(1, degree + 1))
 
 
 def sig_length(dimension, degree, *, time_aug=False, lead_lag=False, scalar_term=False):
@@ -229,6 +212,14 @@ def _cuda_available():
     return cuda.is_available()
 
 
+def _check_work(dim, degree, n_threads, itemsize):
+    """Each thread holds about degree + 8 truncated tensors (the log's Horner chain and
+    the backprop's cotangents); refuse what cannot be allocated."""
+    check_memory(n_threads * (degree + 8) * tensor_size(dim, degree) * itemsize,
+                 f"the work tensors of degree {degree} in dimension {dim} for "
+                 f"{n_threads} thread(s)", "degree (or n_jobs)")
+
+
 def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs):
     time_aug = check_bool(time_aug, "time_aug")
     lead_lag = check_bool(lead_lag, "lead_lag")
@@ -240,6 +231,7 @@ def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs):
                           end_time=end_time, n_threads=n_threads,
                           min_length=1 if time_aug or lead_lag else 0)
     check_tensor_size(batch.dim, degree)
+    _check_work(batch.dim, degree, n_threads, batch.data.itemsize)
     return batch, n_threads
 
 
@@ -421,6 +413,7 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=NO_D_OU
     degree = check_int(degree, "degree", minimum=1)
     n_threads = resolve_n_jobs(n_jobs)
     check_tensor_size(dimension, degree)
+    _check_work(dimension, degree, n_threads, 8)
     n_ls = log_sig_length(dimension, degree)
     named = [("log_sig", log_sig), ("displacement", displacement)]
     if d_out is not NO_D_OUT:

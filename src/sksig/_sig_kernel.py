@@ -166,8 +166,7 @@ def _native(where, fn, *args):
         raise MemoryError(
             f"{where}: out of memory for the PDE work buffers; lower dyadic_order or "
             "pass fewer or shorter paths"
-            + (", or a smaller max_batch" if where == "sig_kernel_gram_backprop" else "")
-            + (" (return_grid=True stores every grid)" if "gram" in where else "")
+            + (", or a smaller max_batch" if "gram_backprop" in where else "")
         ) from None
 
 

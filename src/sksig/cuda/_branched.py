@@ -19,7 +19,7 @@ import torch
 
 from sksig import _branched as _cpu
 from sksig._array import check_same_batch, transformed_dim
-from sksig._trees import tables
+from sksig._trees import native_tables
 from sksig._validation import resolve_n_jobs
 from sksig.cuda._device_arrays import (
     Paths,
@@ -215,14 +215,15 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
             raise ValueError(
                 f"path must have at least one channel, got shape {tuple(t.shape)}"
             )
-        tb = tables(transformed_dim(t.shape[-1], time_aug, lead_lag), degree, planar)
+        tb = native_tables(transformed_dim(t.shape[-1], time_aug, lead_lag), degree,
+                           planar)
         n_paths = int(np.prod(t.shape[:-2], dtype=np.int64))
         out = ref.zeros((n_paths, tb.n + scalar_term))
         out[:, :scalar_term] = 1
         return out, tuple(t.shape[:-2]), ref, tb
     paths = Paths(path, "path", ref, time_aug, lead_lag, end_time, False)
     data = paths.data
-    tb = tables(data.shape[2], degree, planar)
+    tb = native_tables(data.shape[2], degree, planar)
     out = ref.empty((paths.n_paths, tb.n + scalar_term))
     if tb.n == 0:
         out.fill_(1)
@@ -283,7 +284,7 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     dim, degree, planar, method = _cpu._log_args(dimension, degree, time_aug, lead_lag,
                                                  planar, method)
     resolve_n_jobs(n_jobs)
-    tb = tables(dim, degree, planar)
+    tb = native_tables(dim, degree, planar)
     ref = reference(bsig)
     flat, had_scalar, batch_shape = _bsig_input(bsig, tb, scalar_term, ref)
     out = _log(flat, had_scalar, tb, method, had_scalar, ref)
@@ -314,7 +315,7 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     dim, degree, planar, method = _cpu._log_args(dimension, degree, time_aug, lead_lag,
                                                  planar, method)
     resolve_n_jobs(n_jobs)
-    tb = tables(dim, degree, planar)
+    tb = native_tables(dim, degree, planar)
     ref = reference(bsig, blogsig_derivs)
     flat, had_scalar, batch_shape = _bsig_input(bsig, tb, scalar_term, ref)
     derivs = tensor(blogsig_derivs, "blogsig_derivs", ref, min_ndim=1)
