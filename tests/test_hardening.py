@@ -188,4 +188,195 @@ def test_limits_follow_the_environment(monkeypatch):
     monkeypatch.delenv("SKSIG_MEMORY_LIMIT")
     monkeypatch.setenv("SKSIG_TIME_LIMIT", "1e-9")
     _refused(lambda: sksig.lyndon_words(4, 4), "would take about.*max_length")
-    _refused(lambda: sksig.branched_sig(np.zeros((2, 4)), 3), "branched tables.*degree")
+    _refused(lambda: sksig.branched_sig(np.zeros((2, 13)), 2, planar=True),
+             "branched tables.*degree")  # a fresh (uncached) table
+
+
+# --- Ctrl-C: long native calls stop within about a second --------------------------
+
+# Each family runs a call that takes far longer than the test (tens of seconds on a
+# 2-core machine); SIGINT arrives 0.5 s in, from another thread (as a terminal sends it
+# to the process). The child reports, per family, whether the call was interrupted and
+# how long after the signal KeyboardInterrupt arrived, then checks that the process
+# still computes.
+_CHILD = r"""
+import json, os, signal, sys, threading, time
+import numpy as np
+import sksig
+
+rng = np.random.default_rng(0)
+P = rng.normal(size=(3, 200, 3)) / 10
+X = rng.random((1500, 50, 3)) / 7
+L = rng.normal(size=(200, 10000, 3)) / 100
+
+
+def torch_backward():
+    import torch
+    import sksig.torch as st
+
+    x = torch.tensor(L[:100, :4000], requires_grad=True)
+    st.log_sig(x, 8, method=2).sum().backward()
+
+
+FAMILIES = {
+    "sig_kernel_gram": lambda: sksig.sig_kernel_gram(X, X[::-1].copy(), 2),
+    "sig_kernel_gram_symmetric": lambda: sksig.sig_kernel_gram(X, X, 2),
+    "sig_kernel": lambda: sksig.sig_kernel(P[0], P[1], 9),
+    "sig_kernel_backprop": lambda: sksig.sig_kernel_backprop(1.0, P[0], P[1], 8),
+    "sig_kernel_gram_backprop": lambda: sksig.sig_kernel_gram_backprop(
+        np.ones((300, 300)), X[:300], X[300:600], 2, right_deriv=True),
+    "sig": lambda: sksig.sig(L, 8),
+    "log_sig": lambda: sksig.log_sig(L, 8, method=2),
+    "log_sig_backprop": torch_backward,
+    "log_sig_join": lambda: sksig.log_sig_join(
+        np.zeros((8000, sksig.log_sig_length(2, 14))), np.ones((8000, 2)), 2, 14),
+    "lyndon_tables": lambda: sksig.prepare_log_sig(6, 9),
+    "branched_sig": lambda: sksig.branched_sig(L, 5),
+    "branched_log_sig": lambda: sksig.branched_log_sig(L, 5),
+}
+
+results = {}
+for name in sys.argv[1:]:
+    sent = []
+
+    def fire():
+        time.sleep(0.5)
+        sent.append(time.perf_counter())
+        os.kill(os.getpid(), signal.SIGINT)
+
+    timer = threading.Thread(target=fire)
+    timer.start()
+    try:
+        FAMILIES[name]()
+        outcome = "finished"
+    except KeyboardInterrupt:
+        outcome = "interrupted"
+    except ImportError:
+        outcome = "skipped"
+    stop = time.perf_counter()
+    timer.join()
+    results[name] = {"outcome": outcome, "latency": stop - sent[0] if sent else None}
+# The process is still usable, and Python's own handler is back in place.
+assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+value = float(sksig.sig_kernel(P[0, :5], P[1, :5], 1))
+results["after"] = value
+print(json.dumps(results))
+"""
+
+_FAMILIES = ["sig_kernel_gram", "sig_kernel_gram_symmetric", "sig_kernel",
+             "sig_kernel_backprop", "sig_kernel_gram_backprop", "sig", "log_sig",
+             "log_sig_backprop", "log_sig_join", "lyndon_tables", "branched_sig",
+             "branched_log_sig"]
+
+
+@pytest.fixture(scope="module")
+def sigint_results():
+    import json
+    import subprocess
+    import sys
+
+    if sys.platform == "win32":
+        pytest.skip("SIGINT from another thread is a POSIX test")
+    done = subprocess.run([sys.executable, "-c", _CHILD, *_FAMILIES],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.parametrize("family", _FAMILIES)
+def test_sigint_stops_long_native_calls(sigint_results, family):
+    result = sigint_results[family]
+    if result["outcome"] == "skipped":
+        pytest.skip("torch is not installed")
+    assert result["outcome"] == "interrupted"
+    assert result["latency"] < 2.0, result
+
+
+def test_process_is_usable_after_interrupts(sigint_results):
+    x = np.random.default_rng(0).normal(size=(3, 200, 3))[:, :5] / 10
+    want = float(sksig.sig_kernel(x[0], x[1], 1))
+    assert sigint_results["after"] == want
+
+
+def _polling_cases():
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(3, 6, 2)) / 4
+    n_ls = sksig.log_sig_length(2, 3)
+    n_b = sksig.branched_sig_length(2, 3)
+
+    def torch_backward():
+        torch = pytest.importorskip("torch")
+        import sksig.torch as st
+
+        st.log_sig(torch.tensor(x, requires_grad=True), 3, method=2).sum().backward()
+
+    return [
+        ("_sig_kernel", lambda: sksig.sig_kernel(x, x, 1)),
+        ("_sig_kernel", lambda: sksig.sig_kernel_gram(x, x[::-1].copy(), 1)),
+        ("_sig_kernel", lambda: sksig.sig_kernel_gram(x, x, 1)),
+        ("_sig_kernel", lambda: sksig.sig_kernel_backprop(np.ones(3), x, x, 1)),
+        ("_sig_kernel", lambda: sksig.sig_kernel_delta_backprop(np.ones(3), x, x, 1)),
+        ("_sig_kernel",
+         lambda: sksig.sig_kernel_gram_backprop(np.ones((3, 3)), x, x, 1)),
+        ("_log_sig", lambda: sksig.sig(x, 3)),
+        ("_log_sig", lambda: sksig.log_sig(x, 3, method=0)),
+        ("_log_sig", lambda: sksig.log_sig(x, 3, method=2)),
+        ("_log_sig", torch_backward),
+        ("_log_sig", lambda: sksig.log_sig_join(np.zeros((3, n_ls)), x[:, 0], 2, 3)),
+        ("_log_sig", lambda: sksig.log_sig_join_backprop(
+            np.ones((3, n_ls)), np.zeros((3, n_ls)), x[:, 0], 2, 3)),
+        ("_log_sig", lambda: sksig.prepare_log_sig(11, 3)),  # a fresh table build
+        ("_branched", lambda: sksig.branched_sig(x, 3)),
+        ("_branched", lambda: sksig.branched_log_sig(x, 3)),
+        ("_branched", lambda: sksig.branched_sig_to_log_sig(np.zeros((3, n_b)), 2, 3)),
+        ("_branched", lambda: sksig.branched_sig_to_log_sig_backprop(
+            np.zeros((3, n_b)), np.ones((3, n_b)), 2, 3)),
+    ]
+
+
+def test_every_native_entry_polls_the_interrupt_flag(monkeypatch):
+    """With the flag already set, each native core stops at its first poll."""
+    import importlib
+    import signal
+
+    import sksig._interrupt
+
+    # The flag is set by hand below: the call must not install (and clear) it again.
+    monkeypatch.setattr(sksig._interrupt, "_installable", lambda: False)
+    for module_name, fn in _polling_cases():
+        module = importlib.import_module(f"sksig._core.{module_name}")
+        assert module.interrupt_begin() == 0
+        try:
+            signal.raise_signal(signal.SIGINT)  # only sets this module's flag
+            with pytest.raises(KeyboardInterrupt, match="interrupted"):
+                fn()
+        finally:
+            assert module.interrupt_end()  # previous handler back, flag cleared
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # Nothing is left behind: every case computes again.
+    monkeypatch.undo()
+    for _, fn in _polling_cases():
+        fn()
+
+
+def test_interrupt_goes_to_a_custom_handler(monkeypatch):
+    """A SIGINT during a call reaches the handler the user installed."""
+    import signal
+
+    import sksig._interrupt
+
+    seen = []
+    previous = signal.signal(signal.SIGINT, lambda *a: seen.append("handled"))
+    try:
+        from sksig._core import _sig_kernel
+
+        def native(*args):  # a native call during which SIGINT arrives
+            signal.raise_signal(signal.SIGINT)
+            return _sig_kernel.interrupt_begin  # any result
+
+        native.__module__ = _sig_kernel.__name__
+        result = sksig._interrupt.call(native)
+        # The call completed: its result stands, and the user's handler ran once.
+        assert result is _sig_kernel.interrupt_begin and seen == ["handled"]
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -10,6 +10,7 @@ from sksig._array import (
     transformed_dim,
 )
 from sksig._dispatch import cuda_dispatch
+from sksig._interrupt import call
 from sksig._trees import branched_sig_length, native_tables
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
 
@@ -111,8 +112,8 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
     tb = native_tables(batch.dim, degree, planar)
     out = np.empty((batch.n_paths, tb.n + scalar_term), batch.data.dtype)
     work = batch.n_paths * max(batch.length - 1, 0) * _n_terms(tb)
-    _core().sig(batch.data, out, tb.core("sig"), scalar_term,
-                _threads_for(n_threads, work))
+    call(_core().sig, batch.data, out, tb.core("sig"), scalar_term,
+         _threads_for(n_threads, work))
     return out, batch.batch_shape, batch.caller, tb
 
 
@@ -215,11 +216,12 @@ def _log(flat, had_scalar, tb, method, scalar_out, n_threads):
     n_threads = _threads_for(n_threads, flat.shape[0] * _n_terms(tb))
     if method == 0:
         out = np.empty((flat.shape[0], tb.n + scalar_out), flat.dtype)
-        core.log(flat, out, tb.core("log"), had_scalar, scalar_out, n_threads)
+        call(core.log, flat, out, tb.core("log"), had_scalar, scalar_out, n_threads)
         return out
     # Only the Lyndon entries of the log are computed, and stored straight into out.
     out = np.empty((flat.shape[0], tb.lyndon()["positions"].shape[0]), flat.dtype)
-    core.log(flat, out, tb.core("lyndon"), had_scalar, False, n_threads, method == 2)
+    call(core.log, flat, out, tb.core("lyndon"), had_scalar, False, n_threads,
+         method == 2)
     return out
 
 
@@ -397,9 +399,9 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     scalar_grad = _check_log_derivs_length(tb, method, derivs.shape, had_scalar)
     length = derivs.shape[-1]
     grad = np.empty_like(flat)
-    core.log_backprop(flat, derivs.reshape((-1, length)), grad,
-                      tb.core("lyndon" if method else "log"), had_scalar, scalar_grad,
-                      n_threads, method == 2)
+    call(core.log_backprop, flat, derivs.reshape((-1, length)), grad,
+         tb.core("lyndon" if method else "log"), had_scalar, scalar_grad, n_threads,
+         method == 2)
     return caller.out(grad.reshape(tuple(batch_shape) + grad.shape[1:]))
 
 

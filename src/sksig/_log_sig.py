@@ -11,6 +11,7 @@ from sksig._array import (
     transformed_dim,
 )
 from sksig._dispatch import cuda_dispatch
+from sksig._interrupt import call
 from sksig._limits import check_memory
 from sksig._lyndon import check_tensor_size, lyndon_count, lyndon_tables, tensor_size
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
@@ -296,7 +297,7 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
     else:
         from sksig._core import _log_sig
 
-        _log_sig.sig(batch.data, out, degree, scalar_term, n_threads)
+        call(_log_sig.sig, batch.data, out, degree, scalar_term, n_threads)
     return _batched_out(batch, out)
 
 
@@ -375,7 +376,8 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     from sksig._core import _log_sig
 
     out = np.empty((batch.n_paths, length), batch.data.dtype)
-    _log_sig.log_sig(batch.data, out, degree, method, scalar_term, tables, n_threads)
+    call(_log_sig.log_sig, batch.data, out, degree, method, scalar_term, tables,
+         n_threads)
     return _batched_out(batch, out)
 
 
@@ -392,8 +394,8 @@ def _log_sig_backprop(derivs, path, degree, *, time_aug=False, lead_lag=False,
         raise ValueError(f"derivs must have shape {expected}, got {grad_out.shape}")
     grad_out = np.ascontiguousarray(grad_out.reshape(batch.n_paths, length))
     grad = np.zeros_like(batch.data)
-    _log_sig.log_sig_backprop(batch.data, grad_out, grad, degree, method, scalar_term,
-                              tables, n_threads)
+    call(_log_sig.log_sig_backprop, batch.data, grad_out, grad, degree, method,
+         scalar_term, tables, n_threads)
     return batch.grad_to_input(grad, n_threads)
 
 
@@ -504,8 +506,8 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     from sksig._core import _log_sig
 
     out = np.empty_like(ls)
-    _log_sig.log_sig_join(ls, disp, out, dim, degree, lyndon_tables(dim, degree),
-                          n_threads)
+    call(_log_sig.log_sig_join, ls, disp, out, dim, degree, lyndon_tables(dim, degree),
+         n_threads)
     return caller.out(out.reshape(batch_shape + (n_ls,)))
 
 
@@ -555,7 +557,7 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
 
     grad_ls = np.empty_like(ls)
     grad_disp = np.empty_like(disp)
-    _log_sig.log_sig_join_backprop(grads[0], ls, disp, grad_ls, grad_disp, dim, degree,
-                                   lyndon_tables(dim, degree), n_threads)
+    call(_log_sig.log_sig_join_backprop, grads[0], ls, disp, grad_ls, grad_disp, dim,
+         degree, lyndon_tables(dim, degree), n_threads)
     return (caller.out(grad_ls.reshape(batch_shape + (n_ls,))),
             caller.out(grad_disp.reshape(batch_shape + (dim,))))

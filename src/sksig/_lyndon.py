@@ -10,6 +10,7 @@ import functools
 import math
 import threading
 
+from sksig._interrupt import call
 from sksig._limits import check_memory, check_time
 from sksig._validation import check_int
 
@@ -226,7 +227,7 @@ def _build_tables(dim, degree):
     check_memory(table_bytes(dim, degree),
                  f"the Lyndon-basis tables of dimension {dim} at degree {degree}",
                  "degree")
-    return _log_sig.build_tables(dim, degree)
+    return call(_log_sig.build_tables, dim, degree)
 
 
 _TABLES = {}

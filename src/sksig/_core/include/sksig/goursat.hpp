@@ -282,6 +282,7 @@ struct GoursatBlock {
       coefficient_row(xs, ys, p, delta.data() + off, A.data() + off, B.data() + off);
       if (!solve) continue;
       for (std::int64_t s = 0; s < R1; ++s, ++r) {
+        check_interrupt();
         T* next = cur == rows.data() ? rows.data() + row : rows.data();
         sweep<W>(cur, next, A.data() + off, B.data() + off, n2, sh.R2());
         cur = next;
@@ -316,6 +317,7 @@ struct GoursatBlock {
       for (std::int64_t r = 0;; ++r) {
         if (r % stripe == 0) std::copy(cur, cur + krow, ckpt.data() + (r / stripe) * krow);
         if (r == last) break;
+        check_interrupt();
         T* next = cur == rows.data() ? rows.data() + krow : rows.data();
         const std::int64_t off = (r >> sh.lam1) * n2 * W;
         sweep<W>(cur, next, A.data() + off, B.data() + off, n2, R2);
@@ -357,6 +359,7 @@ struct GoursatBlock {
             for (int w = 0; w < W; ++w)
               seed_band[(r - lo - 1) * krow + c * W + w] = seeds[w][r * (M2 + 1) + c];
       for (std::int64_t r = hi; r > lo; --r) {
+        check_interrupt();
         const std::int64_t pr = std::min<std::int64_t>(r >> sh.lam1, n1 - 1);
         const std::int64_t pm = (r - 1) >> sh.lam1;
         const T* S = seeds ? seed_band.data() + (r - lo - 1) * krow
