@@ -380,3 +380,109 @@ def test_interrupt_goes_to_a_custom_handler(monkeypatch):
         assert result is _sig_kernel.interrupt_begin and seen == ["handled"]
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+# --- Clear errors and accepted inputs ------------------------------------------------
+
+
+def test_huge_max_batch_is_a_bound_not_an_overflow():
+    derivs = np.ones((1, 1))
+    want = sksig.sig_kernel_gram_backprop(derivs, X2[None], X2[None], 0)
+    for max_batch in (2**40, 2**62, np.int64(2**40)):
+        got = sksig.sig_kernel_gram_backprop(derivs, X2[None], X2[None], 0,
+                                             max_batch=max_batch)
+        np.testing.assert_array_equal(got[0], want[0])
+    # Oracle: the kernel of two straight segments is 1 + <dx, dy> (+ ...): here
+    # d/dx of k at dyadic order 0 is the increment of y scaled (2 segments, 1 cell).
+    np.testing.assert_allclose(want[0][0, 1], [0.101, 0.101])
+
+
+def test_log_sig_join_backprop_none_derivative_is_a_type_error():
+    with pytest.raises(TypeError, match="d_out must be a numpy array or a torch"):
+        sksig.log_sig_join_backprop(None, np.zeros(3), np.ones(2), 2, 2)
+
+
+def test_zero_dimensional_integer_arrays_are_ints():
+    want = sksig.sig_kernel(X2, X2, 1)
+    assert sksig.sig_kernel(X2, X2, np.array(1)) == want
+    assert sksig.sig_kernel(X2, X2, np.array([1, 1])) == want
+    assert sksig.sig_kernel(X2, X2, (np.array(1), np.int32(1))) == want
+    np.testing.assert_array_equal(sksig.sig(X2, np.array(2), n_jobs=np.array(2)),
+                                  sksig.sig(X2, 2))
+    assert sksig.log_sig_length(np.array(2), np.array(3)) == 5
+    for bad, exc, match in [(np.array(1.0), TypeError, "dtype float64"),
+                            (np.array(True), TypeError, "dtype bool"),
+                            (np.array([[1]]), ValueError, r"shape \(1, 1\)"),
+                            (np.array([1, 2, 3]), ValueError, "3 values")]:
+        with pytest.raises(exc, match=match):
+            sksig.sig_kernel(X2, X2, bad)
+
+
+def test_torch_meta_and_sparse_tensors_get_clear_errors():
+    torch = pytest.importorskip("torch")
+    meta = torch.zeros(3, 2, device="meta", dtype=torch.float64)
+    sparse = torch.tensor(X2).to_sparse()
+    for fn in (lambda p: sksig.sig(p, 2), lambda p: sksig.sig_kernel(p, p, 0),
+               lambda p: sksig.transform_path(p, time_aug=True)):
+        with pytest.raises(TypeError, match="path1? is a meta tensor"):
+            fn(meta)
+        with pytest.raises(TypeError, match=r"dense \(strided\).*to_dense"):
+            fn(sparse)
+    with pytest.raises(TypeError, match="got torch.bfloat16$"):
+        sksig.sig(torch.zeros(3, 2, dtype=torch.bfloat16), 2)
+    # Densified, the same values work (oracle: the signature of a segment is exp(v)).
+    np.testing.assert_allclose(sksig.sig(sparse.to_dense(), 2).numpy(),
+                               [0.1, 0.1, 0.005, 0.005, 0.005, 0.005])
+
+
+@pytest.mark.parametrize("dtype", [">f8", ">f4", "<f8", "=f4"])
+def test_non_native_byte_order_is_converted_like_numpy(dtype):
+    x = np.random.default_rng(2).normal(size=(4, 5, 2)).astype(dtype)
+    native = x.astype(x.dtype.newbyteorder("="))
+    got = sksig.sig(x, 3)
+    assert got.dtype == native.dtype and got.dtype.isnative
+    np.testing.assert_array_equal(got, sksig.sig(native, 3))
+    np.testing.assert_array_equal(sksig.sig_kernel(x, x, 1),
+                                  sksig.sig_kernel(native, native, 1))
+    other = np.float32 if x.dtype.itemsize == 8 else np.float64
+    with pytest.raises(TypeError, match="use one floating dtype"):
+        sksig.sig_kernel(x, native.astype(other), 1)
+
+
+def test_time_channel_near_the_largest_float_is_finite():
+    out = sksig.transform_path(np.zeros((1, 2, 1)), lead_lag=True, time_aug=True,
+                               end_time=1e308)
+    np.testing.assert_array_equal(out[0, :, -1], [0.0, 5e307, 1e308])
+    # Ordinary values keep their usual rounding (end_time * i / (L - 1)).
+    got = sksig.transform_path(np.zeros((7, 1)), time_aug=True, end_time=0.3)[:, -1]
+    np.testing.assert_array_equal(got, [0.3 * i / 6 for i in range(7)])
+    with pytest.raises(ValueError, match="end_time=1e.308 does not fit in float32"):
+        sksig.transform_path(np.zeros((2, 1), np.float32), time_aug=True,
+                             end_time=1e308)
+
+
+def test_sig_kernel_estimator_rejects_max_batch_zero_at_fit():
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X = np.random.default_rng(3).normal(size=(3, 4, 2)) / 4
+    for bad in (0, -2):
+        with pytest.raises(InvalidParameterError, match="max_batch"):
+            sksig.SigKernel(max_batch=bad).fit(X)
+    for good in (-1, 1, 2**40):
+        sksig.SigKernel(max_batch=good).fit(X)
+
+
+def test_memory_errors_name_the_calls_own_arguments():
+    from sksig._core import _errors
+    from sksig._sig_kernel import _native
+
+    def oom(*args):
+        _errors.raise_for_status(_errors._OUT_OF_MEMORY, "core")
+
+    oom.__module__ = "sksig._core._sig_kernel"  # run as the native core would be
+
+    with pytest.raises(MemoryError) as info:
+        _native("sig_kernel", oom)
+    assert "dyadic_order" in str(info.value) and "max_batch" not in str(info.value)
+    with pytest.raises(MemoryError, match="max_batch"):
+        _native("sig_kernel_gram_backprop", oom)

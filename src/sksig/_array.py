@@ -124,6 +124,15 @@ def _torch_numpy(x, name):
             pass
     tensor = x.detach()
     device = tensor.device
+    if device.type == "meta":
+        raise TypeError(
+            f"{name} is a meta tensor (a shape without data); pass a tensor with values"
+        )
+    if tensor.layout is not _torch().strided:
+        raise TypeError(
+            f"{name} must be a dense (strided) tensor, got layout {tensor.layout}; "
+            "convert it with .to_dense()"
+        )
     if device.type != "cpu":
         tensor = tensor.cpu()
     if tensor.dtype.is_complex:
@@ -132,7 +141,7 @@ def _torch_numpy(x, name):
         return tensor.resolve_neg().numpy(), device
     except TypeError as exc:  # bfloat16 and other dtypes numpy does not know
         raise TypeError(
-            f"{name} must be float32 or float64, got torch {tensor.dtype}"
+            f"{name} must be float32 or float64, got {tensor.dtype}"
         ) from exc
 
 
@@ -174,8 +183,9 @@ def _numpy_from(x, name):
 
 def _float_dtype(array, name):
     kind = array.dtype.kind
-    if array.dtype in (np.float32, np.float64):
-        return array.dtype
+    if kind == "f" and array.dtype.itemsize in (4, 8):
+        # Either byte order: non-native ('>f8' on little-endian) is converted.
+        return np.dtype(f"f{array.dtype.itemsize}")
     if kind in "iu":
         return np.dtype(np.float64)
     raise TypeError(
@@ -222,7 +232,7 @@ def as_array(x, name, *, caller=None, min_ndim=0, check_finite=True):
             raise ValueError(
                 f"{name} is on {device} but the other inputs are on {caller.device}"
             )
-        if array.dtype in (np.float32, np.float64) and dtype != caller.dtype:
+        if array.dtype.kind == "f" and dtype != caller.dtype:
             raise TypeError(
                 f"{name} has dtype {dtype} but the other inputs have {caller.dtype}; "
                 "use one floating dtype for all arrays of one call"
@@ -391,11 +401,22 @@ def transformed_dim(dim, time_aug, lead_lag):
     return (2 * dim if lead_lag else dim) + (1 if time_aug else 0)
 
 
+def check_time_channel(end_time, dtype_name, largest):
+    """The time channel ends at ``end_time``: it must be finite in the paths' dtype."""
+    if abs(end_time) > largest:
+        raise ValueError(
+            f"end_time={end_time:g} does not fit in {dtype_name} paths (largest value "
+            f"{largest:g}); use float64 paths or a smaller end_time"
+        )
+
+
 def _transform(paths, time_aug, lead_lag, end_time, n_threads):
     from sksig._core import _transform_path
 
     if not (time_aug or lead_lag):
         return paths
+    if time_aug:
+        check_time_channel(end_time, paths.dtype.name, float(np.finfo(paths.dtype).max))
     n, length, dim = paths.shape
     shape = (n, transformed_length(length, lead_lag),
              transformed_dim(dim, time_aug, lead_lag))

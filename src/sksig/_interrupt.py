@@ -58,7 +58,8 @@ def call(fn, *args):
     Parameters
     ----------
     fn : callable
-        A function of ``sksig._core`` (e.g. ``sksig._core._sig_kernel.forward``).
+        A function of ``sksig._core`` (e.g. ``sksig._core._sig_kernel.forward``);
+        any other callable is simply called.
     *args
         Its arguments.
 
@@ -72,9 +73,9 @@ def call(fn, *args):
     KeyboardInterrupt
         If SIGINT arrived during the call (with Python's default handler).
     """
-    module = sys.modules[fn.__module__]
-    if not _installable():
-        return fn(*args)
+    module = sys.modules.get(getattr(fn, "__module__", None))
+    if not hasattr(module, "interrupt_begin") or not _installable():
+        return fn(*args)  # not a native core of sksig, or not the main thread
     if module.interrupt_begin() != 0:  # could not install: run as is
         return fn(*args)
     _state.depth = 1

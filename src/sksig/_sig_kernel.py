@@ -572,6 +572,8 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
     x, y = s.b1.data, s.b2.data
     per_pair = (x[0].size + y[0].size) * x.itemsize if x.shape[0] else 1
     chunk = max_batch**2 if max_batch > 0 else max(1024, _GRAM_BUFFER_BYTES // per_pair)
+    # At most all pairs: max_batch=2**40 would not fit the native int64.
+    chunk = min(chunk, max(1, x.shape[0] * y.shape[0]))
     gx = np.zeros(x.size if left else 0, x.dtype)
     gy = np.zeros(y.size if right else 0, y.dtype)
     _native("sig_kernel_gram_backprop", _sig_kernel.backward_gram, x, y, s.orders,
