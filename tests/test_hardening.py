@@ -2,6 +2,8 @@
 memory, interrupts and clear errors. Each property is checked across every function
 that has it, not only on the reported reproducer."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -201,6 +203,8 @@ def test_limits_follow_the_environment(monkeypatch):
 # still computes.
 _CHILD = r"""
 import json, os, signal, sys, threading, time
+import math
+
 import numpy as np
 import sksig
 
@@ -486,3 +490,55 @@ def test_memory_errors_name_the_calls_own_arguments():
     assert "dyadic_order" in str(info.value) and "max_batch" not in str(info.value)
     with pytest.raises(MemoryError, match="max_batch"):
         _native("sig_kernel_gram_backprop", oom)
+
+
+# --- Goursat blocks: few pairs cost what they cost, results independent of the cut ---
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("kernel", [None, "rbf", "poly"])
+def test_any_pair_count_gives_the_bits_of_one_pair(dtype, kernel):
+    """Full SIMD blocks, padded tails and one-lane pairs compute every pair alike."""
+    static = {None: None, "rbf": sksig.RBFKernel(1.3),
+              "poly": sksig.PolynomialKernel(2, 1.0, 0.5)}[kernel]
+    rng = np.random.default_rng(4)
+    x = (rng.normal(size=(40, 5, 2)) / 4).astype(dtype)
+    y = (rng.normal(size=(40, 4, 2)) / 4).astype(dtype)
+    kw = dict(static_kernel=static)
+    one = np.array([sksig.sig_kernel(x[i], y[i], (1, 2), **kw) for i in range(40)])
+    for n in (1, 2, 9, 16, 17, 31, 33, 40):  # tails of 1 to 15 pairs, padded or not
+        np.testing.assert_array_equal(sksig.sig_kernel(x[:n], y[:n], (1, 2), **kw),
+                                      one[:n])
+    gram = sksig.sig_kernel_gram(x[:18], y[:17], (1, 2), **kw)
+    np.testing.assert_array_equal(np.diag(gram[:17]), one[:17])
+    sym = sksig.sig_kernel_gram(x[:19], x[:19], 1, **kw)
+    assert sym[3, 17] == sym[17, 3] == sksig.sig_kernel(x[3], x[17], 1, **kw)
+    ones = np.ones(17, dtype)
+    gx, gy = sksig.sig_kernel_backprop(ones, x[:17], y[:17], (1, 2), right_deriv=True,
+                                       **kw)
+    for i in (0, 15, 16):
+        gx1, gy1 = sksig.sig_kernel_backprop(ones[:1], x[i:i + 1], y[i:i + 1], (1, 2),
+                                             right_deriv=True, **kw)
+        np.testing.assert_array_equal(gx[i], gx1[0])
+        np.testing.assert_array_equal(gy[i], gy1[0])
+
+
+def test_long_second_side_is_solved_transposed_with_the_same_bits():
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 3, 2)) / 4
+    y = rng.normal(size=(3, 9, 2)) / 4
+    grid = sksig.sig_kernel(x, y, (0, 3), return_grid=True)
+    assert grid.shape == (3, 3, 8 * 8 + 1)
+    np.testing.assert_array_equal(grid[..., -1, -1], sksig.sig_kernel(x, y, (0, 3)))
+    swapped = sksig.sig_kernel(y, x, (3, 0), return_grid=True)
+    np.testing.assert_array_equal(grid, np.swapaxes(swapped, -1, -2))
+    w = rng.normal(size=3)
+    a = sksig.sig_kernel_backprop(w, x, y, (0, 3), right_deriv=True)
+    b = sksig.sig_kernel_backprop(w, x, y, (0, 3), right_deriv=True, k_grid=grid)
+    np.testing.assert_array_equal(a[0], b[0])
+    np.testing.assert_array_equal(a[1], b[1])
+    # Oracle: two straight segments have k = sum_n <dx, dy>^n / (n!)^2.
+    d = 0.02
+    exact = sum(d**n / math.factorial(n) ** 2 for n in range(10))
+    assert abs(float(sksig.sig_kernel(X2, X2, (0, 14))) - exact) < 1e-6
+    assert abs(float(sksig.sig_kernel(X2, X2, (14, 0))) - exact) < 1e-6

@@ -488,6 +488,13 @@ int polynomial_clamps(const T* x, std::int64_t nx, std::int64_t L1, const T* y,
 }
 
 // Forward for n_pairs pairs: out[p] = k(pair p); grid (optional) (n_pairs, M1+1, M2+1).
+// With the linear kernel, when the second path is refined longer (M2 > M1), the pair
+// is solved transposed, k(x, y) = k(y, x) on the transposed grid, so that the rolling
+// rows run along the shorter side (one pair at dyadic order (0, 24) needs two rows of
+// 2 cells, not of 2^24). Its increment Gram and the sweep are exactly symmetric, so the
+// values are bitwise those of the other orientation (the backprop, which recomputes
+// grids untransposed, agrees bit for bit); other kernels form Delta from four kernel
+// values in an order that transposition changes, so they keep their orientation.
 template <class T>
 int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t ny,
                      bool gram, GoursatShape sh, KernelParams kp, T* out, T* grid,
@@ -497,22 +504,29 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
   constexpr int W = kLanes<T>;
   return guarded([&]() -> int {
     const PairSource<T> src{x, y, ny, gram, sh};
-    const BlockSplit split(n_pairs, W, 2.0 * double(sh.M2() + 1) * W * sizeof(T));
-    const std::int64_t cells = sh.grid_size();
-    Workspaces<T> wide(kernel, sh, n_threads);
-    Workspaces<T, 1> narrow(kernel, sh, n_threads);
+    const bool transpose = kernel.is_linear() && sh.M2() > sh.M1();
+    const GoursatShape solved =
+        transpose ? GoursatShape{sh.L2, sh.L1, sh.d, sh.lam2, sh.lam1} : sh;
+    const BlockSplit split(n_pairs, W, 2.0 * double(solved.M2() + 1) * W * sizeof(T));
+    const std::int64_t cells = sh.grid_size(), row_len = sh.M2() + 1;
+    Workspaces<T> wide(kernel, solved, n_threads);
+    Workspaces<T, 1> narrow(kernel, solved, n_threads);
     auto solve = [&](auto& ws, std::int64_t p0, std::int64_t count) -> int {
       constexpr int V = std::remove_reference_t<decltype(ws)>::width;
       const T* xs[V];
       const T* ys[V];
       src.template lanes<V>(p0, count, xs, ys);
       T result[V];
-      const std::int64_t row_len = sh.M2() + 1;
-      ws.solver.forward(xs, ys, result, false, true, [&](std::int64_t r, const T* row) {
+      const std::int64_t solved_len = solved.M2() + 1;
+      ws.solver.forward(transpose ? ys : xs, transpose ? xs : ys, result, false, true,
+                        [&](std::int64_t r, const T* row) {
         if (!grid) return;
         for (std::int64_t w = 0; w < count; ++w) {
-          T* g = grid + (p0 + w) * cells + r * row_len;
-          for (std::int64_t c = 0; c < row_len; ++c) g[c] = row[c * V + w];
+          T* g = grid + (p0 + w) * cells;
+          if (transpose)  // solved row r is column r of the pair's grid
+            for (std::int64_t c = 0; c < solved_len; ++c) g[c * row_len + r] = row[c * V + w];
+          else
+            for (std::int64_t c = 0; c < solved_len; ++c) g[r * row_len + c] = row[c * V + w];
         }
       });
       for (std::int64_t w = 0; w < count; ++w) out[p0 + w] = result[w];
