@@ -11,7 +11,7 @@ import math
 import threading
 
 from sksig._interrupt import call
-from sksig._limits import check_memory, check_time
+from sksig._limits import check_memory, check_time, format_bytes
 from sksig._validation import check_int
 
 __all__ = [
@@ -224,10 +224,16 @@ def _build_tables(dim, degree):
     from sksig._core import _log_sig
 
     check_tensor_size(dim, degree)
-    check_memory(table_bytes(dim, degree),
-                 f"the Lyndon-basis tables of dimension {dim} at degree {degree}",
-                 "degree")
-    return call(_log_sig.build_tables, dim, degree)
+    what = f"the Lyndon-basis tables of dimension {dim} at degree {degree}"
+    estimate = table_bytes(dim, degree)
+    check_memory(estimate, what, "degree")
+    try:
+        return call(_log_sig.build_tables, dim, degree)
+    except MemoryError:  # under the limit, but the memory is taken by others
+        raise MemoryError(
+            f"{what} (about {format_bytes(estimate)}) do not fit in the free memory; "
+            "lower degree"
+        ) from None
 
 
 _TABLES = {}
