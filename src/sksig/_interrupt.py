@@ -11,7 +11,9 @@ instead). The process stays usable: no native state outlives the call.
 
 Other code that runs long loops of native calls (e.g. blocked Gram matrices) gets the
 same behaviour by calling native functions through :func:`call`; between calls,
-Python's own handler is active anyway.
+Python's own handler is active anyway. Calls from other threads never install the
+handler, but they poll the same per-module flag: a Ctrl-C that stops the main thread's
+call also stops theirs (they raise ``KeyboardInterrupt`` too).
 """
 
 import signal
