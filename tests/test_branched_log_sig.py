@@ -18,7 +18,7 @@ L23 = sksig.branched_log_sig_length(2, 3, planar=True)
 )
 def test_to_log_sig_reference(case, inputs, outputs):
     kw = dict(case["kwargs"])
-    kw.pop("scalar_term_in_bsig")
+    kw["scalar_term"] = bool(kw.pop("scalar_term_in_bsig"))
     d, n = kw.pop("dimension"), kw.pop("degree")
     got = sksig.branched_sig_to_log_sig(inputs["bsig"], d, n, **kw)
     assert_close_ref(got, outputs["result"])

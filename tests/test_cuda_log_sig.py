@@ -87,17 +87,14 @@ def test_batch_shapes_scalar_term_and_empty(cuda_target, dtype, rng):
     n = sksig.log_sig_length(dim, degree)
     c, v, g = _inputs(rng, dim, degree, (2, 3, 5), dtype)
     _check_join(on, c, v, g, dim, degree, dtype)
-    # A leading scalar term is dropped from log_sig and d_out.
+    # A leading scalar term is not a log_sig convention: n + 1 entries are refused
+    # like on the CPU.
     c1 = np.concatenate([np.ones(c.shape[:-1] + (1,), dtype), c], axis=-1)
-    g1 = np.concatenate([np.full(g.shape[:-1] + (1,), 7.0, dtype), g], axis=-1)
-    want = sksig.log_sig_join(c, v, dim, degree)
-    got = on.log_sig_join(on.put(c1), on.put(v), dim, degree)
-    assert_close_ref(on.check(got, dtype), want, rtol=TOL[dtype])
-    want_c, want_v = sksig.log_sig_join_backprop(g, c, v, dim, degree)
-    got_c, got_v = on.log_sig_join_backprop(
-        on.put(g1), on.put(c1), on.put(v), dim, degree)
-    assert_close_ref(on.check(got_c, dtype), want_c, rtol=TOL[dtype])
-    assert_close_ref(on.check(got_v, dtype), want_v, rtol=TOL[dtype])
+    _raises_like_cpu(lambda: sksig.log_sig_join(c1, v, dim, degree),
+                     lambda: on.log_sig_join(on.put(c1), on.put(v), dim, degree))
+    _raises_like_cpu(
+        lambda: sksig.log_sig_join_backprop(c1, c, v, dim, degree),
+        lambda: on.log_sig_join_backprop(on.put(c1), on.put(c), on.put(v), dim, degree))
     # One item without batch axes, and empty batches.
     _check_join(on, c[0, 0, 0], v[0, 0, 0], g[0, 0, 0], dim, degree, dtype)
     for shape in [(0,), (2, 0)]:
@@ -129,6 +126,7 @@ def test_bad_inputs_are_rejected_like_cpu(cuda_target, rng):
         ((c[:, :3], v), {}),                     # wrong log_sig length
         ((c, v[:, :1]), {}),                     # wrong displacement length
         ((c, np.zeros((4, 3))), {}),             # dimension + 1 entries: an error
+        ((np.zeros((4, 6)), v), {}),             # log_sig_length + 1: an error
         ((c[:3], v), {}),                        # batch shapes differ
         ((c, v), {"dim": 0}),                    # dimension < 1
         ((c, v), {"degree": 0}),                 # degree < 1

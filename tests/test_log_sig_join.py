@@ -72,7 +72,7 @@ def test_log_sig_join_backprop_finite_differences(rng, dim, degree):
     np.testing.assert_allclose(g_v, fd_v, rtol=1e-7, atol=1e-8)
 
 
-def test_log_sig_join_batch_float32_n_jobs_scalar_term(rng):
+def test_log_sig_join_batch_float32_n_jobs(rng):
     c = rng.normal(size=(2, 3, 8))
     v = rng.normal(size=(2, 3, 2))
     w = rng.normal(size=(2, 3, 8))
@@ -83,12 +83,6 @@ def test_log_sig_join_batch_float32_n_jobs_scalar_term(rng):
     grads = sksig.log_sig_join_backprop(w, c, v, 2, 4)
     grads_par = sksig.log_sig_join_backprop(w, c, v, 2, 4, n_jobs=-1)
     assert all(np.array_equal(a, b) for a, b in zip(grads, grads_par, strict=True))
-    # A leading scalar term on log_sig and d_out is dropped.
-    with_scalar = np.concatenate([np.ones((2, 3, 1)), c], axis=-1)
-    assert np.array_equal(sksig.log_sig_join(with_scalar, v, 2, 4), out)
-    w_scalar = np.concatenate([np.ones((2, 3, 1)), w], axis=-1)
-    g_ls, _ = sksig.log_sig_join_backprop(w_scalar, with_scalar, v, 2, 4)
-    assert np.array_equal(g_ls, grads[0])
     out32 = sksig.log_sig_join(c.astype(np.float32), v.astype(np.float32), 2, 4)
     assert out32.dtype == np.float32
     np.testing.assert_allclose(out32, out, rtol=1e-4, atol=1e-5)
@@ -166,7 +160,7 @@ def test_torch_gradcheck_log_sig_join(rng):
     c = torch.tensor(rng.normal(size=(2, 5)), requires_grad=True)
     v = torch.tensor(rng.normal(size=(2, 2)), requires_grad=True)
     assert torch.autograd.gradcheck(lambda a, b: st.log_sig_join(a, b, 2, 3), (c, v))
-    c1 = torch.tensor(rng.normal(size=6), requires_grad=True)  # scalar term first
+    c1 = torch.tensor(rng.normal(size=5), requires_grad=True)  # unbatched
     v1 = torch.tensor(rng.normal(size=2), requires_grad=True)
     assert torch.autograd.gradcheck(lambda a, b: st.log_sig_join(a, b, 2, 3), (c1, v1))
 

@@ -27,7 +27,8 @@ __all__ = [
     "as_array",
     "as_path_batch",
     "check_same_batch",
-    "strip_scalar_term",
+    "check_trailing_length",
+    "scalar_term_length",
 ]
 
 
@@ -123,6 +124,15 @@ def _torch_numpy(x, name):
             pass
     tensor = x.detach()
     device = tensor.device
+    if device.type == "meta":
+        raise TypeError(
+            f"{name} is a meta tensor (a shape without data); pass a tensor with values"
+        )
+    if tensor.layout is not _torch().strided:
+        raise TypeError(
+            f"{name} must be a dense (strided) tensor, got layout {tensor.layout}; "
+            "convert it with .to_dense()"
+        )
     if device.type != "cpu":
         tensor = tensor.cpu()
     if tensor.dtype.is_complex:
@@ -131,7 +141,7 @@ def _torch_numpy(x, name):
         return tensor.resolve_neg().numpy(), device
     except TypeError as exc:  # bfloat16 and other dtypes numpy does not know
         raise TypeError(
-            f"{name} must be float32 or float64, got torch {tensor.dtype}"
+            f"{name} must be float32 or float64, got {tensor.dtype}"
         ) from exc
 
 
@@ -173,8 +183,9 @@ def _numpy_from(x, name):
 
 def _float_dtype(array, name):
     kind = array.dtype.kind
-    if array.dtype in (np.float32, np.float64):
-        return array.dtype
+    if kind == "f" and array.dtype.itemsize in (4, 8):
+        # Either byte order: non-native ('>f8' on little-endian) is converted.
+        return np.dtype(f"f{array.dtype.itemsize}")
     if kind in "iu":
         return np.dtype(np.float64)
     raise TypeError(
@@ -221,7 +232,7 @@ def as_array(x, name, *, caller=None, min_ndim=0, check_finite=True):
             raise ValueError(
                 f"{name} is on {device} but the other inputs are on {caller.device}"
             )
-        if array.dtype in (np.float32, np.float64) and dtype != caller.dtype:
+        if array.dtype.kind == "f" and dtype != caller.dtype:
             raise TypeError(
                 f"{name} has dtype {dtype} but the other inputs have {caller.dtype}; "
                 "use one floating dtype for all arrays of one call"
@@ -243,21 +254,56 @@ def contiguous(array):
     return array.contiguous() if _is_torch(array) else np.ascontiguousarray(array)
 
 
-def strip_scalar_term(array, name, length):
-    """Accept a trailing axis of ``length`` or ``length + 1`` (drop the leading 1).
+def scalar_term_length(shape, name, length, scalar_term=None, *, next_length=None):
+    """Decide whether an input with trailing axis ``shape[-1]`` carries a scalar term.
 
-    Signature-shaped inputs (numpy arrays or torch tensors) may carry the constant
-    scalar term first; any other trailing length is an error, never silently shifted.
+    Signature-shaped inputs may carry the constant level-0 term first. ``scalar_term``
+    True or False demands exactly ``length + 1`` or ``length`` entries. ``None`` infers
+    it from the length, which is ambiguous when ``length + 1`` is also the length
+    without the scalar term of the next degree (``next_length``): an array of the
+    wrong degree would otherwise be misread silently, so that case is refused. Any
+    other length is an error, never silently shifted.
+
+    Returns
+    -------
+    bool
+        Whether the first entry is the scalar term.
     """
-    n = array.shape[-1] if array.ndim else None
-    if n == length:
-        return array
-    if n == length + 1:
-        return contiguous(array[..., 1:])
-    raise ValueError(
-        f"{name} must have trailing length {length} (or {length + 1} with the "
-        f"scalar term first), got shape {tuple(array.shape)}"
-    )
+    n = shape[-1] if len(shape) else None
+    if scalar_term is None:
+        if n == length:
+            return False
+        if n == length + 1:
+            if next_length == length + 1:
+                raise ValueError(
+                    f"{name} has trailing length {n}, which is ambiguous here: the "
+                    f"{length} entries of this degree with the scalar term first, or "
+                    "the entries of the next degree without it; pass scalar_term=True "
+                    "or scalar_term=False"
+                )
+            return True
+        raise ValueError(
+            f"{name} must have trailing length {length} (or {length + 1} with the "
+            f"scalar term first), got shape {tuple(shape)}"
+        )
+    want = length + int(scalar_term)
+    if n != want:
+        raise ValueError(
+            f"{name} must have trailing length {want} "
+            f"({'with' if scalar_term else 'without'} the scalar term, as "
+            f"scalar_term={scalar_term}), got shape {tuple(shape)}"
+        )
+    return bool(scalar_term)
+
+
+def check_trailing_length(shape, name, length, what=""):
+    """Inputs with no scalar-term convention: exactly ``length`` trailing entries."""
+    n = shape[-1] if len(shape) else None
+    if n != length:
+        raise ValueError(
+            f"{name} must have trailing length {length}{what}, got shape "
+            f"{tuple(shape)}"
+        )
 
 
 def check_same_batch(shape1, shape2, name1, name2):
@@ -355,11 +401,22 @@ def transformed_dim(dim, time_aug, lead_lag):
     return (2 * dim if lead_lag else dim) + (1 if time_aug else 0)
 
 
+def check_time_channel(end_time, dtype_name, largest):
+    """The time channel ends at ``end_time``: it must be finite in the paths' dtype."""
+    if abs(end_time) > largest:
+        raise ValueError(
+            f"end_time={end_time:g} does not fit in {dtype_name} paths (largest value "
+            f"{largest:g}); use float64 paths or a smaller end_time"
+        )
+
+
 def _transform(paths, time_aug, lead_lag, end_time, n_threads):
     from sksig._core import _transform_path
 
     if not (time_aug or lead_lag):
         return paths
+    if time_aug:
+        check_time_channel(end_time, paths.dtype.name, float(np.finfo(paths.dtype).max))
     n, length, dim = paths.shape
     shape = (n, transformed_length(length, lead_lag),
              transformed_dim(dim, time_aug, lead_lag))

@@ -2,9 +2,16 @@
 
 import numpy as np
 
-from sksig._array import as_array, as_path_batch, check_same_batch, transformed_dim
+from sksig._array import (
+    as_array,
+    as_path_batch,
+    check_same_batch,
+    scalar_term_length,
+    transformed_dim,
+)
 from sksig._dispatch import cuda_dispatch
-from sksig._trees import tables
+from sksig._interrupt import call
+from sksig._trees import branched_sig_length, native_tables
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
 
 __all__ = [
@@ -95,18 +102,18 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
                 f"path must have at least one channel, got shape {array.shape}"
             )
         dim = transformed_dim(array.shape[-1], time_aug, lead_lag)
-        tb = tables(dim, degree, planar)
+        tb = native_tables(dim, degree, planar)
         n_paths = int(np.prod(array.shape[:-2], dtype=np.int64))
         out = np.zeros((n_paths, tb.n + scalar_term), caller.dtype)
         out[:, :scalar_term] = 1
         return out, array.shape[:-2], caller, tb
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
                           end_time=end_time, n_threads=n_threads)
-    tb = tables(batch.dim, degree, planar)
+    tb = native_tables(batch.dim, degree, planar)
     out = np.empty((batch.n_paths, tb.n + scalar_term), batch.data.dtype)
     work = batch.n_paths * max(batch.length - 1, 0) * _n_terms(tb)
-    _core().sig(batch.data, out, tb.core("sig"), scalar_term,
-                _threads_for(n_threads, work))
+    call(_core().sig, batch.data, out, tb.core("sig"), scalar_term,
+         _threads_for(n_threads, work))
     return out, batch.batch_shape, batch.caller, tb
 
 
@@ -170,20 +177,27 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
 
-def _bsig_input(bsig, n):
-    """Validate ``bsig`` (trailing length n or n + 1).
+def bsig_has_scalar(shape, tb, scalar_term):
+    """Whether ``bsig`` of this shape has the scalar entry first (see
+    :func:`sksig._array.scalar_term_length`; the GPU twins use this too)."""
+    if scalar_term is not None:
+        scalar_term = check_bool(scalar_term, "scalar_term")
+    # n + 1 is also the length of the next degree when that degree adds a single
+    # tree (dimension 1 at degree 1): then only an explicit scalar_term decides.
+    next_n = branched_sig_length(tb.d, tb.degree + 1, planar=tb.planar)
+    return scalar_term_length(shape, "bsig", tb.n, scalar_term, next_length=next_n)
+
+
+def _bsig_input(bsig, tb, scalar_term):
+    """Validate ``bsig`` (trailing length n or n + 1, see :func:`bsig_has_scalar`).
 
     Returns ``(flat, had_scalar, caller, batch_shape)`` with ``flat`` C-contiguous of
     shape (batch, n + had_scalar).
     """
     array, caller = as_array(bsig, "bsig", min_ndim=1)
-    length = array.shape[-1]
-    if length not in (n, n + 1):
-        raise ValueError(
-            f"bsig must have trailing length {n} (or {n + 1} with the scalar term "
-            f"first), got shape {array.shape}"
-        )
-    return array.reshape((-1, length)), length == n + 1, caller, array.shape[:-1]
+    had_scalar = bsig_has_scalar(array.shape, tb, scalar_term)
+    return (array.reshape((-1, tb.n + had_scalar)), had_scalar, caller,
+            array.shape[:-1])
 
 
 def _log_args(dimension, degree, time_aug, lead_lag, planar, method):
@@ -202,17 +216,18 @@ def _log(flat, had_scalar, tb, method, scalar_out, n_threads):
     n_threads = _threads_for(n_threads, flat.shape[0] * _n_terms(tb))
     if method == 0:
         out = np.empty((flat.shape[0], tb.n + scalar_out), flat.dtype)
-        core.log(flat, out, tb.core("log"), had_scalar, scalar_out, n_threads)
+        call(core.log, flat, out, tb.core("log"), had_scalar, scalar_out, n_threads)
         return out
     # Only the Lyndon entries of the log are computed, and stored straight into out.
     out = np.empty((flat.shape[0], tb.lyndon()["positions"].shape[0]), flat.dtype)
-    core.log(flat, out, tb.core("lyndon"), had_scalar, False, n_threads, method == 2)
+    call(core.log, flat, out, tb.core("lyndon"), had_scalar, False, n_threads,
+         method == 2)
     return out
 
 
 @_on_cuda
 def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag=False,
-                            planar=False, method=None, n_jobs=1):
+                            planar=False, method=None, scalar_term=None, n_jobs=1):
     """Branched log-signatures from branched signatures.
 
     The logarithm ``sum_k (-1)^(k-1)/k (X - eps)^(*k)`` in the Hopf algebra of the
@@ -237,6 +252,11 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
         ``bsig`` has the scalar entry); 1: its values at the Lyndon forests; 2:
         coordinates in the Lyndon bracket basis. None means 0 when non-planar and 1
         when planar; methods 1 and 2 need ``planar=True``.
+    scalar_term : bool or None, default=None
+        Whether ``bsig`` has the scalar entry first: True demands ``n + 1`` entries,
+        False ``n``. None infers it from the length, except where ``n + 1`` is also
+        the length of the next degree (dimension 1, degree 1), which is refused as
+        ambiguous.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores.
 
@@ -249,8 +269,9 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     Raises
     ------
     TypeError, ValueError
-        Bad argument types, a trailing length other than n or n + 1, NaN/inf, an
-        unsupported method.
+        Bad argument types, a trailing length other than n or n + 1 (or not the one
+        ``scalar_term`` asks for, or an ambiguous one), NaN/inf, an unsupported
+        method.
 
     Examples
     --------
@@ -261,8 +282,8 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     dim, degree, planar, method = _log_args(dimension, degree, time_aug, lead_lag,
                                             planar, method)
     n_threads = resolve_n_jobs(n_jobs)
-    tb = tables(dim, degree, planar)
-    flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb.n)
+    tb = native_tables(dim, degree, planar)
+    flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb, scalar_term)
     out = _log(flat, had_scalar, tb, method, had_scalar, n_threads)
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
@@ -329,7 +350,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
 @_on_cuda
 def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                                      time_aug=False, lead_lag=False, planar=False,
-                                     method=None, n_jobs=1):
+                                     method=None, scalar_term=None, n_jobs=1):
     """Backpropagate through :func:`branched_sig_to_log_sig`.
 
     Parameters
@@ -338,13 +359,15 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
         The branched signatures of the forward pass.
     blogsig_derivs : array-like or torch.Tensor
         Gradient of a scalar function with respect to the output of the forward pass,
-        with the batch shape of ``bsig``. Method 0: trailing length n or n + 1 (first
-        entry dropped); methods 1 and 2: exactly the log-signature length.
+        with its shape: method 0, the trailing length of ``bsig`` (the gradient at
+        a scalar entry is ignored); methods 1 and 2, the log-signature length.
     dimension, degree : int
         As in the forward pass.
     time_aug, lead_lag, planar : bool, default=False
         As in the forward pass.
     method : int or None, default=None
+        As in the forward pass.
+    scalar_term : bool or None, default=None
         As in the forward pass.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores.
@@ -369,31 +392,33 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     dim, degree, planar, method = _log_args(dimension, degree, time_aug, lead_lag,
                                             planar, method)
     n_threads = resolve_n_jobs(n_jobs)
-    tb = tables(dim, degree, planar)
-    flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb.n)
+    tb = native_tables(dim, degree, planar)
+    flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb, scalar_term)
     derivs, _ = as_array(blogsig_derivs, "blogsig_derivs", caller=caller, min_ndim=1)
     check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
     core = _core()
     n_threads = _threads_for(n_threads, 3 * flat.shape[0] * _n_terms(tb))
-    scalar_grad = _check_log_derivs_length(tb, method, derivs.shape)
+    scalar_grad = _check_log_derivs_length(tb, method, derivs.shape, had_scalar)
     length = derivs.shape[-1]
     grad = np.empty_like(flat)
-    core.log_backprop(flat, derivs.reshape((-1, length)), grad,
-                      tb.core("lyndon" if method else "log"), had_scalar, scalar_grad,
-                      n_threads, method == 2)
+    call(core.log_backprop, flat, derivs.reshape((-1, length)), grad,
+         tb.core("lyndon" if method else "log"), had_scalar, scalar_grad, n_threads,
+         method == 2)
     return caller.out(grad.reshape(tuple(batch_shape) + grad.shape[1:]))
 
 
-def _check_log_derivs_length(tb, method, shape):
-    """Check the trailing length of blogsig_derivs; True when it has a scalar entry."""
+def _check_log_derivs_length(tb, method, shape, had_scalar):
+    """Check the trailing length of blogsig_derivs: that of the forward's output (for
+    method 0, ``bsig``'s). Returns whether it has a scalar entry."""
     length = shape[-1]
     if method == 0:
-        if length not in (tb.n, tb.n + 1):
+        if length != tb.n + had_scalar:
             raise ValueError(
-                f"blogsig_derivs must have trailing length {tb.n} (or {tb.n + 1} with "
-                f"the scalar term first), got shape {tuple(shape)}"
+                f"blogsig_derivs must have trailing length {tb.n + had_scalar} (that "
+                f"of the method 0 output, {'with' if had_scalar else 'without'} the "
+                f"scalar term like bsig), got shape {tuple(shape)}"
             )
-        return length == tb.n + 1
+        return had_scalar
     expected = tb.lyndon()["positions"].shape[0]
     if length != expected:
         raise ValueError(
@@ -465,7 +490,7 @@ def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
     """
     dim, degree, planar = _check_prepare(dimension, degree, time_aug, lead_lag, planar,
                                          use_disk, device)
-    tb = tables(dim, degree, planar)
+    tb = native_tables(dim, degree, planar)
     tb.native()
     _prepare_gpu(device, tb, ("gathers",))
 
@@ -512,7 +537,7 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
                                          use_disk, device)
     check_int(degree, "degree", minimum=1)
     method = _check_method(method, planar)
-    tb = tables(dim, degree, planar)
+    tb = native_tables(dim, degree, planar)
     tb.native()
     if method:
         tb.lyndon()

@@ -1,19 +1,19 @@
 """Signatures, log-signatures and the log-signature join."""
 
-import functools
-
 import numpy as np
 
 from sksig._array import (
     as_array,
     as_path_batch,
     check_same_batch,
+    check_trailing_length,
     contiguous,
-    strip_scalar_term,
     transformed_dim,
 )
 from sksig._dispatch import cuda_dispatch
-from sksig._lyndon import check_tensor_size, lyndon_tables, tensor_size
+from sksig._interrupt import call
+from sksig._limits import check_memory
+from sksig._lyndon import check_tensor_size, lyndon_count, lyndon_tables, tensor_size
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
 
 __all__ = [
@@ -44,24 +44,8 @@ def _empty_tables():
     return _NO_TABLES
 
 
-def _mobius(n):
-    result, m, p = 1, n, 2
-    while p * p <= m:
-        if m % p == 0:
-            m //= p
-            if m % p == 0:
-                return 0
-            result = -result
-        p += 1
-    return -result if m > 1 else result
-
-
-@functools.lru_cache(maxsize=256)
 def _witt(dim, degree):
-    return sum(
-        sum(_mobius(n // k) * dim**k for k in range(1, n + 1) if n % k == 0) // n
-        for n in range(1, degree + 1)
-    )
+    return sum(lyndon_count(dim, n) for n in range(1, degree + 1))
 
 
 def sig_length(dimension, degree, *, time_aug=False, lead_lag=False, scalar_term=False):
@@ -230,6 +214,14 @@ def _cuda_available():
     return cuda.is_available()
 
 
+def _check_work(dim, degree, n_threads, itemsize):
+    """Each thread holds about degree + 8 truncated tensors (the log's Horner chain and
+    the backprop's cotangents); refuse what cannot be allocated."""
+    check_memory(n_threads * (degree + 8) * tensor_size(dim, degree) * itemsize,
+                 f"the work tensors of degree {degree} in dimension {dim} for "
+                 f"{n_threads} thread(s)", "degree (or n_jobs)")
+
+
 def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs):
     time_aug = check_bool(time_aug, "time_aug")
     lead_lag = check_bool(lead_lag, "lead_lag")
@@ -241,6 +233,7 @@ def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs):
                           end_time=end_time, n_threads=n_threads,
                           min_length=1 if time_aug or lead_lag else 0)
     check_tensor_size(batch.dim, degree)
+    _check_work(batch.dim, degree, n_threads, batch.data.itemsize)
     return batch, n_threads
 
 
@@ -305,7 +298,7 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
     else:
         from sksig._core import _log_sig
 
-        _log_sig.sig(batch.data, out, degree, scalar_term, n_threads)
+        call(_log_sig.sig, batch.data, out, degree, scalar_term, n_threads)
     return _batched_out(batch, out)
 
 
@@ -384,7 +377,8 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     from sksig._core import _log_sig
 
     out = np.empty((batch.n_paths, length), batch.data.dtype)
-    _log_sig.log_sig(batch.data, out, degree, method, scalar_term, tables, n_threads)
+    call(_log_sig.log_sig, batch.data, out, degree, method, scalar_term, tables,
+         n_threads)
     return _batched_out(batch, out)
 
 
@@ -401,12 +395,16 @@ def _log_sig_backprop(derivs, path, degree, *, time_aug=False, lead_lag=False,
         raise ValueError(f"derivs must have shape {expected}, got {grad_out.shape}")
     grad_out = np.ascontiguousarray(grad_out.reshape(batch.n_paths, length))
     grad = np.zeros_like(batch.data)
-    _log_sig.log_sig_backprop(batch.data, grad_out, grad, degree, method, scalar_term,
-                              tables, n_threads)
+    call(_log_sig.log_sig_backprop, batch.data, grad_out, grad, degree, method,
+         scalar_term, tables, n_threads)
     return batch.grad_to_input(grad, n_threads)
 
 
-def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None, *,
+# d_out of the forward join, which has none (None is a bad d_out of the backprop).
+NO_D_OUT = object()
+
+
+def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=NO_D_OUT, *,
                  as_arrays=None):
     """Validated join inputs, flattened to (n, length) C-contiguous arrays.
 
@@ -418,13 +416,18 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None, *
     degree = check_int(degree, "degree", minimum=1)
     n_threads = resolve_n_jobs(n_jobs)
     check_tensor_size(dimension, degree)
+    _check_work(dimension, degree, n_threads, 8)
     n_ls = log_sig_length(dimension, degree)
     named = [("log_sig", log_sig), ("displacement", displacement)]
-    if d_out is not None:
+    if d_out is not NO_D_OUT:
         named.insert(0, ("d_out", d_out))
     caller, arrays = (as_arrays or _as_numpy_arrays)(named)
     *grads, ls, disp = arrays
-    ls = strip_scalar_term(ls, "log_sig", n_ls)
+    # Lyndon-bracket coordinates never carry a scalar term (log_sig's methods 1 and 2
+    # have none), so exactly n_ls entries: n_ls + 1 is the length of another degree
+    # (e.g. dimension 2 at degrees 1 and 2) and must not be read as shifted.
+    what = f" (log_sig_length({dimension}, {degree}); no scalar term)"
+    check_trailing_length(ls.shape, "log_sig", n_ls, what)
     # pySigLib drops the first of d + 1 displacement entries silently; a displacement
     # is a vector of exactly `dimension` entries, anything else is an error.
     if disp.shape[-1] != dimension:
@@ -435,7 +438,8 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None, *
     check_same_batch(ls.shape[:-1], disp.shape[:-1], "log_sig", "displacement")
     batch_shape = tuple(ls.shape[:-1])
     if grads:
-        g = strip_scalar_term(grads[0], "d_out", n_ls)
+        g = grads[0]
+        check_trailing_length(g.shape, "d_out", n_ls, what)
         check_same_batch(g.shape[:-1], batch_shape, "d_out", "log_sig")
         grads = [contiguous(g.reshape(-1, n_ls))]
     return (dimension, degree, n_threads, n_ls, caller, batch_shape,
@@ -464,9 +468,10 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
 
     Parameters
     ----------
-    log_sig : array-like of shape (..., n) or (..., n + 1), or torch.Tensor
-        Lyndon-bracket coordinates, ``n = log_sig_length(dimension, degree)``. With
-        ``n + 1`` entries the first (a scalar term) is ignored.
+    log_sig : array-like of shape (..., n), or torch.Tensor
+        Lyndon-bracket coordinates, ``n = log_sig_length(dimension, degree)``. They
+        have no scalar term, so any other trailing length (``n + 1`` included) is an
+        error: it would be the length of another degree.
     displacement : array-like of shape (..., dimension), or torch.Tensor
         The segment's increment, with the same batch shape. Exactly ``dimension``
         entries (unlike pySigLib, ``dimension + 1`` is an error, not shifted).
@@ -502,8 +507,8 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     from sksig._core import _log_sig
 
     out = np.empty_like(ls)
-    _log_sig.log_sig_join(ls, disp, out, dim, degree, lyndon_tables(dim, degree),
-                          n_threads)
+    call(_log_sig.log_sig_join, ls, disp, out, dim, degree, lyndon_tables(dim, degree),
+         n_threads)
     return caller.out(out.reshape(batch_shape + (n_ls,)))
 
 
@@ -513,10 +518,9 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
 
     Parameters
     ----------
-    d_out : array-like of shape (..., n) or (..., n + 1), or torch.Tensor
-        Gradient of a scalar ``F`` with respect to the output of :func:`log_sig_join`
-        (a leading scalar entry, if present, is ignored).
-    log_sig : array-like of shape (..., n) or (..., n + 1), or torch.Tensor
+    d_out : array-like of shape (..., n), or torch.Tensor
+        Gradient of a scalar ``F`` with respect to the output of :func:`log_sig_join`.
+    log_sig : array-like of shape (..., n), or torch.Tensor
         The Lyndon-bracket coordinates passed to :func:`log_sig_join`.
     displacement : array-like of shape (..., dimension), or torch.Tensor
         The displacement passed to :func:`log_sig_join`.
@@ -556,7 +560,7 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
 
     grad_ls = np.empty_like(ls)
     grad_disp = np.empty_like(disp)
-    _log_sig.log_sig_join_backprop(grads[0], ls, disp, grad_ls, grad_disp, dim, degree,
-                                   lyndon_tables(dim, degree), n_threads)
+    call(_log_sig.log_sig_join_backprop, grads[0], ls, disp, grad_ls, grad_disp, dim,
+         degree, lyndon_tables(dim, degree), n_threads)
     return (caller.out(grad_ls.reshape(batch_shape + (n_ls,))),
             caller.out(grad_disp.reshape(batch_shape + (dim,))))

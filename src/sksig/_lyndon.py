@@ -6,14 +6,18 @@ and read by the native cores (sksig/_core/include/sksig/lyndon.hpp builds them a
 documents the layout; tests/_oracles_lyndon.py is the pure-Python definition).
 """
 
+import functools
 import math
 import threading
 
+from sksig._interrupt import call
+from sksig._limits import check_memory, check_time, format_bytes
 from sksig._validation import check_int
 
 __all__ = [
     "MAX_TENSOR_SIZE",
     "check_tensor_size",
+    "lyndon_count",
     "lyndon_tables",
     "lyndon_words",
     "lyndon_words_of_length",
@@ -57,6 +61,46 @@ def check_tensor_size(dim, degree, name="degree"):
             f"{tensor_size(dim, degree)} entries per path, more than can be computed; "
             "lower the degree"
         )
+
+
+def _mobius(n):
+    result, m, p = 1, n, 2
+    while p * p <= m:
+        if m % p == 0:
+            m //= p
+            if m % p == 0:
+                return 0
+            result = -result
+        p += 1
+    return -result if m > 1 else result
+
+
+@functools.lru_cache(maxsize=1024)
+def lyndon_count(dim, length):
+    """Number of Lyndon words of exactly ``length`` letters over ``dim`` (necklace
+    formula ``(1/n) sum_{k | n} mu(n/k) dim^k``)."""
+    n = length
+    return sum(_mobius(n // k) * dim**k for k in range(1, n + 1) if n % k == 0) // n
+
+
+def table_bytes(dim, degree):
+    """Estimated bytes of the Lyndon tables of (dim, degree), from the sizes alone.
+
+    The tables are dominated by the expansions of the brackets ``P_w`` into words
+    (16 bytes per term): a word of ``k`` letters expands into at most ``2**(k-1)``
+    words, and over few letters into far fewer (merged repeats), which grows like
+    ``rho**(k-1)`` with ``rho`` from 1.62 (two letters) towards 2. The estimate
+    ``1.2 rho**(k-1)`` with ``rho = 2 - 0.6 / dim`` is above the measured sizes by at
+    most 2.5x for dimensions 2 to 10 (tests/test_hardening.py checks it).
+    """
+    if dim <= 1:
+        return 64 * (degree + 1)
+    rho = 2.0 - 0.6 / dim
+    total = 0.0
+    for k in range(1, degree + 1):
+        terms = 1.2 * min(2.0 ** (k - 1), rho ** (k - 1))
+        total += lyndon_count(dim, k) * (16.0 * terms + 48.0)
+    return total
 
 
 def _generate(alphabet_size, max_length):
@@ -115,7 +159,21 @@ def lyndon_words(alphabet_size, max_length):
     if alphabet_size == 0 or max_length == 0:
         return []
     check_tensor_size(alphabet_size, max_length, "max_length")
+    _check_word_list(alphabet_size, range(1, max_length + 1), "max_length")
     return _words(alphabet_size, max_length)
+
+
+# A listed word costs a tuple (56 bytes + 8 per letter) and a list slot, and about a
+# microsecond to generate and sort.
+_WORD_SECONDS = 1e-6
+
+
+def _check_word_list(alphabet_size, lengths, argument):
+    counts = [(k, lyndon_count(alphabet_size, k)) for k in lengths]
+    n_words = sum(c for _, c in counts)
+    what = f"the list of {n_words} Lyndon words"
+    check_memory(sum(c * (64 + 8 * k) for k, c in counts), what, argument)
+    check_time(n_words * _WORD_SECONDS, what, argument)
 
 
 def lyndon_words_of_length(alphabet_size, length):
@@ -152,6 +210,8 @@ def lyndon_words_of_length(alphabet_size, length):
     if alphabet_size == 0 or length == 0:
         return []
     check_tensor_size(alphabet_size, length, "length")
+    # The generator walks every shorter word too.
+    _check_word_list(alphabet_size, range(1, length + 1), "length")
     return [w for w in _generate(alphabet_size, length) if len(w) == length]
 
 
@@ -164,7 +224,16 @@ def _build_tables(dim, degree):
     from sksig._core import _log_sig
 
     check_tensor_size(dim, degree)
-    return _log_sig.build_tables(dim, degree)
+    what = f"the Lyndon-basis tables of dimension {dim} at degree {degree}"
+    estimate = table_bytes(dim, degree)
+    check_memory(estimate, what, "degree")
+    try:
+        return call(_log_sig.build_tables, dim, degree)
+    except MemoryError:  # under the limit, but the memory is taken by others
+        raise MemoryError(
+            f"{what} (about {format_bytes(estimate)}) do not fit in the free memory; "
+            "lower degree"
+        ) from None
 
 
 _TABLES = {}

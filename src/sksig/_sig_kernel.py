@@ -20,6 +20,7 @@ from sksig._array import (
     check_same_batch,
 )
 from sksig._dispatch import cuda_dispatch
+from sksig._interrupt import call
 from sksig._static_kernels import as_static_kernel
 from sksig._validation import (
     check_bool,
@@ -157,9 +158,17 @@ def _overflow_message(where):
 
 def _native(where, fn, *args):
     try:
-        fn(*args)
+        call(fn, *args)
     except FloatingPointError:
         raise FloatingPointError(_overflow_message(where)) from None
+    except MemoryError:
+        # Name the arguments this function has (only the Gram backprop has a
+        # max_batch that bounds its buffers).
+        raise MemoryError(
+            f"{where}: out of memory for the PDE work buffers; lower dyadic_order or "
+            "pass fewer or shorter paths"
+            + (", or a smaller max_batch" if "gram_backprop" in where else "")
+        ) from None
 
 
 def _check_finite(array, where):
@@ -594,6 +603,8 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
     x, y = s.b1.data, s.b2.data
     per_pair = (x[0].size + y[0].size) * x.itemsize if x.shape[0] else 1
     chunk = max_batch**2 if max_batch > 0 else max(1024, _GRAM_BUFFER_BYTES // per_pair)
+    # At most all pairs: max_batch=2**40 would not fit the native int64.
+    chunk = min(chunk, max(1, x.shape[0] * y.shape[0]))
     gx = np.zeros(x.size if left else 0, x.dtype)
     gy = np.zeros(y.size if right else 0, y.dtype)
     _native("sig_kernel_gram_backprop", _sig_kernel.backward_gram, x, y, s.orders,

@@ -21,6 +21,7 @@ from sksig._sig_kernel import (
 )
 from sksig._static_kernels import LinearKernel, StaticKernel
 from sksig._validation import (
+    MAX_BATCH_CONSTRAINT,
     Interval,
     check_dyadic_order,
     check_end_time,
@@ -111,7 +112,7 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         "end_time": [Real],
         "normalize": ["boolean"],
         "n_channels": [None, Interval(Integral, 1, None, closed="left")],
-        "max_batch": [Interval(Integral, -1, None, closed="left")],
+        "max_batch": MAX_BATCH_CONSTRAINT,
         "n_jobs": [None, Integral],
         "verbose": ["verbose"],
     }

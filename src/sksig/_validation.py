@@ -14,10 +14,12 @@ import numpy as np
 
 # The one place that imports scikit-learn's private parameter-constraint classes
 # (the estimators' ``_parameter_constraints`` use them).
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 __all__ = [
+    "MAX_BATCH_CONSTRAINT",
     "Interval",
+    "Options",
     "StrOptions",
     "check_bool",
     "check_end_time",
@@ -35,13 +37,26 @@ def check_bool(value, name):
     raise TypeError(f"{name} must be a bool, got {type(value).__name__}")
 
 
+def _integral(value):
+    """``value`` as an int when it is an integer (numpy scalars and 0-d integer arrays
+    included, bools not), else None."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iu":
+        return int(value)
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_)):
+        return int(value)
+    return None
+
+
 def check_int(value, name, *, minimum=0):
-    """Return ``value`` as a Python int >= ``minimum`` (numpy integers accepted)."""
+    """Return ``value`` as a Python int >= ``minimum`` (numpy integers and 0-d integer
+    arrays accepted)."""
     if type(value) is not int:  # the common case skips the slower ABC checks
-        integral = isinstance(value, numbers.Integral)
-        if not integral or isinstance(value, (bool, np.bool_)):
-            raise TypeError(f"{name} must be an int, got {type(value).__name__}")
-        value = int(value)
+        integral = _integral(value)
+        if integral is None:
+            kind = (f"an array of shape {value.shape} and dtype {value.dtype}"
+                    if isinstance(value, np.ndarray) else type(value).__name__)
+            raise TypeError(f"{name} must be an int, got {kind}")
+        value = integral
     if value < minimum:
         raise ValueError(f"{name} must be an int >= {minimum}, got {value}")
     return value
@@ -66,6 +81,11 @@ def check_dyadic_order(value, name="dyadic_order"):
 
     Each order must lie in ``[0, 30]``; an int means the same order on both sides.
     """
+    if isinstance(value, np.ndarray) and value.ndim != 1:
+        if value.ndim > 1:
+            raise ValueError(f"{name} must be an int or a pair of ints, got an array "
+                             f"of shape {value.shape}")
+        value = check_int(value, name)  # a 0-d array: one order for both paths
     if isinstance(value, (tuple, list, np.ndarray)):
         if len(value) != 2:
             raise ValueError(
@@ -82,6 +102,11 @@ def check_dyadic_order(value, name="dyadic_order"):
                 + (f" for path {i + 1}" if pair[0] != pair[1] else "")
             )
     return pair
+
+
+# The estimators' constraint matching check_max_batch: -1 (no limit) or a positive int.
+MAX_BATCH_CONSTRAINT = [Interval(numbers.Integral, 1, None, closed="left"),
+                        Options(numbers.Integral, {-1})]
 
 
 def check_max_batch(value, name="max_batch"):
@@ -112,9 +137,10 @@ def resolve_n_jobs(n_jobs, name="n_jobs"):
     """
     if n_jobs is None or type(n_jobs) is int and n_jobs == 1:
         return 1
-    if isinstance(n_jobs, (bool, np.bool_)) or not isinstance(n_jobs, numbers.Integral):
+    integral = _integral(n_jobs)
+    if integral is None:
         raise TypeError(f"{name} must be an int or None, got {type(n_jobs).__name__}")
-    n_jobs = int(n_jobs)
+    n_jobs = integral
     if n_jobs == 0:
         raise ValueError(f"{name} must not be 0 (use None or 1 for one thread)")
     if n_jobs > 0:

@@ -6,6 +6,11 @@ _OUT_OF_MEMORY = 2
 _CUDA_ERROR = 3
 _INTERNAL = 4
 _NON_FINITE = 5
+_INTERRUPTED = 6
+
+
+class NativeInterrupt(KeyboardInterrupt):
+    """SIGINT stopped a native call (see sksig/_interrupt.py, which delivers it)."""
 
 
 def raise_for_status(status, where):
@@ -15,7 +20,12 @@ def raise_for_status(status, where):
     if status == _INVALID_ARGUMENT:
         raise ValueError(f"{where}: the native core rejected its arguments")
     if status == _OUT_OF_MEMORY:
-        raise MemoryError(f"{where}: out of memory; try a smaller max_batch")
+        raise MemoryError(
+            f"{where}: out of memory (the native core could not allocate its work "
+            "buffers); use fewer or smaller inputs"
+        )
+    if status == _INTERRUPTED:
+        raise NativeInterrupt(f"{where}: interrupted")
     if status == _CUDA_ERROR:
         raise RuntimeError(f"{where}: a CUDA call failed")
     if status == _NON_FINITE:

@@ -15,6 +15,8 @@ import numpy as np
 
 from sksig._core._errors import raise_for_status
 
+include "_interrupt.pxi"
+
 
 cdef extern from "sksig/lyndon.hpp" namespace "sksig" nogil:
     cdef cppclass LyndonTables:
@@ -35,10 +37,9 @@ cdef extern from "sksig/lyndon.hpp" namespace "sksig" nogil:
         PodArray[int64_t] pos, tri_ptr, tri_col, exp_ptr, exp_pos
         PodArray[double] tri_val, exp_val
 
-    void build_lyndon_tables(int dim, int degree, LyndonTableArrays& out) except +
-
 
 cdef extern from "sksig/log_sig.hpp" namespace "sksig" nogil:
+    int build_lyndon_tables_status(int dim, int degree, LyndonTableArrays& out) noexcept
     int c_sig "sksig::sig"[T](const T* path, T* out, int64_t batch, int64_t length,
                               int dim, int degree, cbool scalar_term,
                               int n_threads) noexcept
@@ -145,8 +146,10 @@ def build_tables(int dim, int degree):
     """(pos, tri_ptr, tri_col, tri_val, exp_ptr, exp_pos, exp_val) of (dim, degree),
     dim >= 1 and degree >= 1: int64 and float64 numpy arrays, built without the GIL."""
     cdef LyndonTableArrays t
+    cdef int status
     with nogil:
-        build_lyndon_tables(dim, degree, t)
+        status = build_lyndon_tables_status(dim, degree, t)
+    raise_for_status(status, "Lyndon tables")
     return (_int64_array(t.pos), _int64_array(t.tri_ptr), _int64_array(t.tri_col),
             _float64_array(t.tri_val), _int64_array(t.exp_ptr), _int64_array(t.exp_pos),
             _float64_array(t.exp_val))

@@ -10,6 +10,8 @@ from libcpp cimport bool as cbool
 
 from sksig._core._errors import raise_for_status
 
+include "_interrupt.pxi"
+
 
 cdef extern from "sksig/goursat.hpp" namespace "sksig" nogil:
     cdef struct KernelParams:

@@ -19,7 +19,7 @@ import torch
 
 from sksig import _branched as _cpu
 from sksig._array import check_same_batch, transformed_dim
-from sksig._trees import tables
+from sksig._trees import native_tables
 from sksig._validation import resolve_n_jobs
 from sksig.cuda._device_arrays import (
     Paths,
@@ -215,14 +215,15 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
             raise ValueError(
                 f"path must have at least one channel, got shape {tuple(t.shape)}"
             )
-        tb = tables(transformed_dim(t.shape[-1], time_aug, lead_lag), degree, planar)
+        tb = native_tables(transformed_dim(t.shape[-1], time_aug, lead_lag), degree,
+                           planar)
         n_paths = int(np.prod(t.shape[:-2], dtype=np.int64))
         out = ref.zeros((n_paths, tb.n + scalar_term))
         out[:, :scalar_term] = 1
         return out, tuple(t.shape[:-2]), ref, tb
     paths = Paths(path, "path", ref, time_aug, lead_lag, end_time, False)
     data = paths.data
-    tb = tables(data.shape[2], degree, planar)
+    tb = native_tables(data.shape[2], degree, planar)
     out = ref.empty((paths.n_paths, tb.n + scalar_term))
     if tb.n == 0:
         out.fill_(1)
@@ -248,16 +249,11 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     return out.reshape(tuple(batch_shape) + (out.shape[1],))
 
 
-def _bsig_input(bsig, n, ref):
-    """(flat (batch, n + had_scalar), had_scalar, batch_shape); messages of the CPU."""
+def _bsig_input(bsig, tb, scalar_term, ref):
+    """(flat (batch, n + had_scalar), had_scalar, batch_shape); rules of the CPU."""
     x = tensor(bsig, "bsig", ref, min_ndim=1)
-    length = x.shape[-1]
-    if length not in (n, n + 1):
-        raise ValueError(
-            f"bsig must have trailing length {n} (or {n + 1} with the scalar term "
-            f"first), got shape {tuple(x.shape)}"
-        )
-    return x.reshape((-1, length)), length == n + 1, tuple(x.shape[:-1])
+    had_scalar = _cpu.bsig_has_scalar(tuple(x.shape), tb, scalar_term)
+    return x.reshape((-1, tb.n + had_scalar)), had_scalar, tuple(x.shape[:-1])
 
 
 def _log(flat, had_scalar, tb, method, scalar_out, ref):
@@ -283,14 +279,14 @@ def _log(flat, had_scalar, tb, method, scalar_out, ref):
 
 
 def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag=False,
-                            planar=False, method=None, n_jobs=1):
+                            planar=False, method=None, scalar_term=None, n_jobs=1):
     """:func:`sksig.branched_sig_to_log_sig` on the GPU (same arguments and results)."""
     dim, degree, planar, method = _cpu._log_args(dimension, degree, time_aug, lead_lag,
                                                  planar, method)
     resolve_n_jobs(n_jobs)
-    tb = tables(dim, degree, planar)
+    tb = native_tables(dim, degree, planar)
     ref = reference(bsig)
-    flat, had_scalar, batch_shape = _bsig_input(bsig, tb.n, ref)
+    flat, had_scalar, batch_shape = _bsig_input(bsig, tb, scalar_term, ref)
     out = _log(flat, had_scalar, tb, method, had_scalar, ref)
     return out.reshape(batch_shape + (out.shape[1],))
 
@@ -313,18 +309,19 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
 
 def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                                      time_aug=False, lead_lag=False, planar=False,
-                                     method=None, n_jobs=1):
+                                     method=None, scalar_term=None, n_jobs=1):
     """:func:`sksig.branched_sig_to_log_sig_backprop` on the GPU (same arguments and
     results)."""
     dim, degree, planar, method = _cpu._log_args(dimension, degree, time_aug, lead_lag,
                                                  planar, method)
     resolve_n_jobs(n_jobs)
-    tb = tables(dim, degree, planar)
+    tb = native_tables(dim, degree, planar)
     ref = reference(bsig, blogsig_derivs)
-    flat, had_scalar, batch_shape = _bsig_input(bsig, tb.n, ref)
+    flat, had_scalar, batch_shape = _bsig_input(bsig, tb, scalar_term, ref)
     derivs = tensor(blogsig_derivs, "blogsig_derivs", ref, min_ndim=1)
     check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
-    scalar_grad = _cpu._check_log_derivs_length(tb, method, tuple(derivs.shape))
+    scalar_grad = _cpu._check_log_derivs_length(tb, method, tuple(derivs.shape),
+                                                had_scalar)
     length = derivs.shape[-1]
     lyn = _device_tables(tb, "lyndon", ref) if method else None
     grad = torch.empty_like(flat)

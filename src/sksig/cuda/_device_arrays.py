@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import torch
 
-from sksig._array import _is_torch, overflow_error
+from sksig._array import _is_torch, check_time_channel, overflow_error
 
 __all__ = [
     "Paths",
@@ -93,10 +93,10 @@ def tensor(x, name, ref, min_ndim=0):
             f"{name} is on {x.device} but the other inputs are on {ref.device}"
         )
     if x.dtype.is_complex or x.dtype == torch.bool:
-        raise TypeError(f"{name} must be float32 or float64, got torch {x.dtype}")
+        raise TypeError(f"{name} must be float32 or float64, got {x.dtype}")
     if x.dtype.is_floating_point:
         if x.dtype not in (torch.float32, torch.float64):
-            raise TypeError(f"{name} must be float32 or float64, got torch {x.dtype}")
+            raise TypeError(f"{name} must be float32 or float64, got {x.dtype}")
         if x.dtype != ref.dtype:
             raise TypeError(
                 f"{name} has dtype {x.dtype} but the other inputs have {ref.dtype}; "
@@ -155,9 +155,16 @@ def transform(x, time_aug, lead_lag, end_time):
         # row 2k = (x[k], x[k]), row 2k+1 = (x[k], x[k+1]): lag first, lead second.
         x = torch.cat([doubled[:, : 2 * length - 1], doubled[:, 1:]], dim=2)
     if time_aug:
+        check_time_channel(end_time, str(x.dtype).replace("torch.", ""),
+                           torch.finfo(x.dtype).max)
         n, length = x.shape[:2]
         t = torch.arange(length, dtype=x.dtype, device=x.device)
-        t = end_time * t / (length - 1) if length > 1 else torch.zeros_like(t)
+        if length <= 1:
+            t = torch.zeros_like(t)
+        elif abs(end_time) > torch.finfo(x.dtype).max / (length - 1):
+            t = end_time / (length - 1) * t  # end_time * t would overflow (as on CPU)
+        else:
+            t = end_time * t / (length - 1)
         x = torch.cat([x, t[None, :, None].expand(n, length, 1)], dim=2)
     return x
 

@@ -44,7 +44,7 @@ def device_tables(dim, degree, device):
     return handle
 
 
-def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=None):
+def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=_cpu.NO_D_OUT):
     # The CPU's checks (same order, same messages), on tensors kept on their device.
     def as_tensors(named):
         ref = reference(*(value for _, value in named))

@@ -10,10 +10,10 @@ __all__ = ["branched_sig_to_log_sig"]
 class _BranchedSigToLogSig(torch.autograd.Function):
     @staticmethod
     def forward(ctx, bsig, dimension, degree, time_aug, lead_lag, planar, method,
-                n_jobs):
+                scalar_term, n_jobs):
         ctx.args = (dimension, degree)
         ctx.kwargs = {"time_aug": time_aug, "lead_lag": lead_lag, "planar": planar,
-                      "method": method, "n_jobs": n_jobs}
+                      "method": method, "scalar_term": scalar_term, "n_jobs": n_jobs}
         ctx.save_for_backward(bsig)
         return sksig.branched_sig_to_log_sig(bsig.detach(), *ctx.args, **ctx.kwargs)
 
@@ -23,11 +23,11 @@ class _BranchedSigToLogSig(torch.autograd.Function):
         grad = sksig.branched_sig_to_log_sig_backprop(
             bsig.detach(), grad_out.contiguous(), *ctx.args, **ctx.kwargs
         )
-        return (grad,) + (None,) * 7
+        return (grad,) + (None,) * 8
 
 
 def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag=False,
-                            planar=False, method=None, n_jobs=1):
+                            planar=False, method=None, scalar_term=None, n_jobs=1):
     """Differentiable :func:`sksig.branched_sig_to_log_sig` for torch tensors.
 
     Same arguments and result; ``backward`` calls
@@ -63,4 +63,4 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     if not isinstance(bsig, torch.Tensor):
         raise TypeError(f"bsig must be a torch.Tensor, got {type(bsig).__name__}")
     return _BranchedSigToLogSig.apply(bsig, dimension, degree, time_aug, lead_lag,
-                                      planar, method, n_jobs)
+                                      planar, method, scalar_term, n_jobs)

@@ -40,8 +40,6 @@ class _LogSigJoin(torch.autograd.Function):
         grad_ls, grad_disp = _log_sig_join_backprop(
             grad.contiguous(), ls.detach(), displacement.detach(), dimension, degree,
             n_jobs=n_jobs)
-        if grad_ls.shape != ls.shape:  # ls carried a scalar term: it gets no gradient
-            grad_ls = torch.cat([torch.zeros_like(ls[..., :1]), grad_ls], dim=-1)
         return grad_ls, grad_disp, None, None, None
 
 
@@ -90,8 +88,8 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
 
     Parameters
     ----------
-    log_sig : torch.Tensor of shape (..., n) or (..., n + 1)
-        Lyndon-bracket coordinates (a leading scalar entry is ignored).
+    log_sig : torch.Tensor of shape (..., n)
+        Lyndon-bracket coordinates (no scalar term).
     displacement : torch.Tensor of shape (..., dimension)
         Segment increments with the same batch shape.
     dimension, degree : int

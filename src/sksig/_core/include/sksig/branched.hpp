@@ -464,6 +464,7 @@ int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
     std::vector<T> v(static_cast<std::size_t>(dim * kLanes));
     for (int j = 0; j < kLanes; ++j) x[j] = T(1);
     for (std::int64_t s = 0; s + 1 < length; ++s) {
+      check_interrupt();
       bool zero = true;
       for (int j = 0; j < kLanes; ++j) {
         const bool live = b0 + j < batch;

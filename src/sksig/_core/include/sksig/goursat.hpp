@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 #include <vector>
 
 #if defined(_OPENMP)
@@ -281,6 +282,7 @@ struct GoursatBlock {
       coefficient_row(xs, ys, p, delta.data() + off, A.data() + off, B.data() + off);
       if (!solve) continue;
       for (std::int64_t s = 0; s < R1; ++s, ++r) {
+        check_interrupt();
         T* next = cur == rows.data() ? rows.data() + row : rows.data();
         sweep<W>(cur, next, A.data() + off, B.data() + off, n2, sh.R2());
         cur = next;
@@ -315,6 +317,7 @@ struct GoursatBlock {
       for (std::int64_t r = 0;; ++r) {
         if (r % stripe == 0) std::copy(cur, cur + krow, ckpt.data() + (r / stripe) * krow);
         if (r == last) break;
+        check_interrupt();
         T* next = cur == rows.data() ? rows.data() + krow : rows.data();
         const std::int64_t off = (r >> sh.lam1) * n2 * W;
         sweep<W>(cur, next, A.data() + off, B.data() + off, n2, R2);
@@ -356,6 +359,7 @@ struct GoursatBlock {
             for (int w = 0; w < W; ++w)
               seed_band[(r - lo - 1) * krow + c * W + w] = seeds[w][r * (M2 + 1) + c];
       for (std::int64_t r = hi; r > lo; --r) {
+        check_interrupt();
         const std::int64_t pr = std::min<std::int64_t>(r >> sh.lam1, n1 - 1);
         const std::int64_t pm = (r - 1) >> sh.lam1;
         const T* S = seeds ? seed_band.data() + (r - lo - 1) * krow
@@ -376,6 +380,7 @@ struct GoursatBlock {
 // (and page-faulted) once per call and thread, not once per block.
 template <class T, int W = kLanes<T>>
 struct Workspace {
+  static constexpr int width = W;
   GoursatBlock<T, W> solver;
   std::vector<T> grid, gamma, seed, lane, ckpt;
   Workspace(const StaticKernel<T>& k, const GoursatShape& s) : solver(k, s) {}
@@ -419,6 +424,40 @@ struct PairSource {
   }
 };
 
+// How the pairs of one call are cut into blocks. Full blocks of kLanes<T> pairs fill
+// every SIMD lane; the remaining `tail` pairs go one per block, solved with one lane,
+// unless there are enough of them to pay for a padded wide block (its unused lanes
+// repeat a pair: solving one pair in a wide block costs kLanes<T> times its memory and,
+// as the lanes share the loop, more time than one lane). Grids whose wide rows would
+// exceed kWideBudget bytes per block use one lane throughout. Every lane performs the
+// same operations whatever the width, so results do not depend on the cut.
+struct BlockSplit {
+  static constexpr std::int64_t kWideBudget = std::int64_t(256) << 20;
+  std::int64_t width, n_wide, n_blocks;
+  // n_pairs pairs; wide_row_bytes: bytes per block that grow with the width (per lane
+  // times kLanes<T>).
+  BlockSplit(std::int64_t n_pairs, int lanes, double wide_row_bytes) : width(lanes) {
+    const bool wide_ok = lanes > 1 && wide_row_bytes <= double(kWideBudget);
+    const std::int64_t full = wide_ok ? n_pairs / lanes : 0;
+    const std::int64_t tail = n_pairs - full * lanes;
+    const bool pad = wide_ok && tail > lanes / 2;
+    n_wide = full + (pad ? 1 : 0);
+    n_blocks = n_wide + (pad ? 0 : tail);
+  }
+  bool wide(std::int64_t blk) const { return blk < n_wide; }
+  // First pair and pair count of block blk (pairs [0, n_pairs)).
+  void range(std::int64_t blk, std::int64_t n_pairs, std::int64_t& p0,
+             std::int64_t& count) const {
+    if (blk < n_wide) {
+      p0 = blk * width;
+      count = std::min<std::int64_t>(width, n_pairs - p0);
+    } else {
+      p0 = n_wide * width + (blk - n_wide);
+      count = 1;
+    }
+  }
+};
+
 // Whether the polynomial kernel clamps (beta = <a, b> + gamma < 0, SPEC.md 3.1) at some
 // static-Gram entry the kernel functions evaluate: point a of path p of x (nx paths of
 // L1 points) against every point b of path p of y, or (gram) of every path of y (ny
@@ -449,6 +488,13 @@ int polynomial_clamps(const T* x, std::int64_t nx, std::int64_t L1, const T* y,
 }
 
 // Forward for n_pairs pairs: out[p] = k(pair p); grid (optional) (n_pairs, M1+1, M2+1).
+// With the linear kernel, when the second path is refined longer (M2 > M1), the pair
+// is solved transposed, k(x, y) = k(y, x) on the transposed grid, so that the rolling
+// rows run along the shorter side (one pair at dyadic order (0, 24) needs two rows of
+// 2 cells, not of 2^24). Its increment Gram and the sweep are exactly symmetric, so the
+// values are bitwise those of the other orientation (the backprop, which recomputes
+// grids untransposed, agrees bit for bit); other kernels form Delta from four kernel
+// values in an order that transposition changes, so they keep their orientation.
 template <class T>
 int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t ny,
                      bool gram, GoursatShape sh, KernelParams kp, T* out, T* grid,
@@ -456,32 +502,48 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
   const StaticKernel<T> kernel = make_static_kernel<T>(kp);
   if (sh.L1 < 1 || sh.L2 < 1 || sh.d < 1 || sh.lam1 < 0 || sh.lam2 < 0) return kInvalidArgument;
   constexpr int W = kLanes<T>;
-  const PairSource<T> src{x, y, ny, gram, sh};
-  const std::int64_t n_blocks = (n_pairs + W - 1) / W;
-  const std::int64_t cells = sh.grid_size();
-  Workspaces<T> spaces(kernel, sh, n_threads);
-  return parallel_for(n_blocks, n_threads, [&](std::int64_t blk) {
-    Workspace<T>& ws = spaces.mine();
-    const std::int64_t p0 = blk * W, count = std::min<std::int64_t>(W, n_pairs - p0);
-    const T* xs[W];
-    const T* ys[W];
-    src.lanes(p0, count, xs, ys);
-    T result[W];
-    const std::int64_t width = sh.M2() + 1;
-    ws.solver.forward(xs, ys, result, false, true, [&](std::int64_t r, const T* row) {
-      if (!grid) return;
-      for (std::int64_t w = 0; w < count; ++w) {
-        T* g = grid + (p0 + w) * cells + r * width;
-        for (std::int64_t c = 0; c < width; ++c) g[c] = row[c * W + w];
-      }
+  return guarded([&]() -> int {
+    const PairSource<T> src{x, y, ny, gram, sh};
+    const bool transpose = kernel.is_linear() && sh.M2() > sh.M1();
+    const GoursatShape solved =
+        transpose ? GoursatShape{sh.L2, sh.L1, sh.d, sh.lam2, sh.lam1} : sh;
+    const BlockSplit split(n_pairs, W, 2.0 * double(solved.M2() + 1) * W * sizeof(T));
+    const std::int64_t cells = sh.grid_size(), row_len = sh.M2() + 1;
+    Workspaces<T> wide(kernel, solved, n_threads);
+    Workspaces<T, 1> narrow(kernel, solved, n_threads);
+    auto solve = [&](auto& ws, std::int64_t p0, std::int64_t count) -> int {
+      constexpr int V = std::remove_reference_t<decltype(ws)>::width;
+      const T* xs[V];
+      const T* ys[V];
+      src.template lanes<V>(p0, count, xs, ys);
+      T result[V];
+      const std::int64_t solved_len = solved.M2() + 1;
+      ws.solver.forward(transpose ? ys : xs, transpose ? xs : ys, result, false, true,
+                        [&](std::int64_t r, const T* row) {
+        if (!grid) return;
+        for (std::int64_t w = 0; w < count; ++w) {
+          T* g = grid + (p0 + w) * cells;
+          if (transpose)  // solved row r is column r of the pair's grid
+            for (std::int64_t c = 0; c < solved_len; ++c) g[c * row_len + r] = row[c * V + w];
+          else
+            for (std::int64_t c = 0; c < solved_len; ++c) g[r * row_len + c] = row[c * V + w];
+        }
+      });
+      for (std::int64_t w = 0; w < count; ++w) out[p0 + w] = result[w];
+      return all_finite(result, count) ? kOk : kNonFinite;
+    };
+    return parallel_for(split.n_blocks, n_threads, [&](std::int64_t blk) {
+      std::int64_t p0, count;
+      split.range(blk, n_pairs, p0, count);
+      return split.wide(blk) ? solve(wide.mine(), p0, count)
+                             : solve(narrow.mine(), p0, count);
     });
-    for (std::int64_t w = 0; w < count; ++w) out[p0 + w] = result[w];
-    return all_finite(result, count) ? kOk : kNonFinite;
   });
 }
 
 // Symmetric Gram of n paths with equal dyadic orders: pairs i <= j are solved in blocks
-// along each row and mirrored (grids transposed), so the result is exactly symmetric.
+// along each row (cut as in BlockSplit) and mirrored (grids transposed), so the result
+// is exactly symmetric.
 template <class T>
 int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, KernelParams kp,
                               T* out, T* grid, int n_threads) noexcept {
@@ -489,24 +551,23 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
   if (sh.L1 != sh.L2 || sh.lam1 != sh.lam2 || sh.L1 < 1 || sh.d < 1) return kInvalidArgument;
   constexpr int W = kLanes<T>;
   return guarded([&]() -> int {
-    // Row i holds pairs (i, i..n-1) in ceil((n - i) / W) blocks.
+    const double wide_bytes = 2.0 * double(sh.M2() + 1) * W * sizeof(T);
+    // Row i holds pairs (i, i..n-1) in BlockSplit(n - i).n_blocks blocks.
     std::vector<std::int64_t> first(n + 1, 0);
-    for (std::int64_t i = 0; i < n; ++i) first[i + 1] = first[i] + (n - i + W - 1) / W;
+    for (std::int64_t i = 0; i < n; ++i)
+      first[i + 1] = first[i] + BlockSplit(n - i, W, wide_bytes).n_blocks;
     const std::int64_t cells = sh.grid_size(), side = sh.M1() + 1;
-    Workspaces<T> spaces(kernel, sh, n_threads);
-    return parallel_for(first[n], n_threads, [&](std::int64_t blk) {
-      const std::int64_t i =
-          std::upper_bound(first.begin(), first.end(), blk) - first.begin() - 1;
-      const std::int64_t j0 = i + (blk - first[i]) * W;
-      const std::int64_t count = std::min<std::int64_t>(W, n - j0);
-      const T* xs[W];
-      const T* ys[W];
-      for (int w = 0; w < W; ++w) {
+    Workspaces<T> wide(kernel, sh, n_threads);
+    Workspaces<T, 1> narrow(kernel, sh, n_threads);
+    auto solve = [&](auto& ws, std::int64_t i, std::int64_t j0, std::int64_t count) -> int {
+      constexpr int V = std::remove_reference_t<decltype(ws)>::width;
+      const T* xs[V];
+      const T* ys[V];
+      for (int w = 0; w < V; ++w) {
         xs[w] = x + i * sh.L1 * sh.d;
         ys[w] = x + (j0 + (w < count ? w : 0)) * sh.L1 * sh.d;
       }
-      Workspace<T>& ws = spaces.mine();
-      T result[W];
+      T result[V];
       ws.solver.forward(xs, ys, result, false, true, [&](std::int64_t a, const T* row) {
         if (!grid) return;
         for (std::int64_t w = 0; w < count; ++w) {
@@ -514,8 +575,8 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
           T* gij = grid + (i * n + j) * cells + a * side;
           T* gji = grid + (j * n + i) * cells + a;
           for (std::int64_t b = 0; b < side; ++b) {
-            gij[b] = row[b * W + w];
-            gji[b * side] = row[b * W + w];
+            gij[b] = row[b * V + w];
+            gji[b * side] = row[b * V + w];
           }
         }
       });
@@ -524,6 +585,15 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
         out[(j0 + w) * n + i] = result[w];
       }
       return all_finite(result, count) ? kOk : kNonFinite;
+    };
+    return parallel_for(first[n], n_threads, [&](std::int64_t blk) {
+      const std::int64_t i =
+          std::upper_bound(first.begin(), first.end(), blk) - first.begin() - 1;
+      const BlockSplit split(n - i, W, wide_bytes);
+      std::int64_t q0, count;
+      split.range(blk - first[i], n - i, q0, count);
+      return split.wide(blk - first[i]) ? solve(wide.mine(), i, i + q0, count)
+                                        : solve(narrow.mine(), i, i + q0, count);
     });
   });
 }
@@ -594,9 +664,10 @@ int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_
   });
 }
 
-// Backprop entry point. Blocks hold coefficient and gradient arrays of n1 x n2 per
-// lane; when kLanes<T> of them would exceed 256 MiB, pairs are solved one lane at a
-// time instead (same operations per pair, so identical results).
+// Backprop entry point. Pairs are cut as in BlockSplit: full blocks of kLanes<T>
+// pairs, the rest one lane each; blocks hold coefficient and gradient arrays of
+// n1 x n2 per lane and rows of M2 + 1 per lane, so large grids use one lane throughout
+// (same operations per pair, so identical results).
 template <class T>
 int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
                               std::int64_t n_pairs, std::int64_t ny, bool gram,
@@ -606,13 +677,25 @@ int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
   if (sh.L1 < 1 || sh.L2 < 1 || sh.d < 1 || sh.lam1 < 0 || sh.lam2 < 0) return kInvalidArgument;
   return guarded([&]() -> int {
     const StaticKernel<T> kernel = make_static_kernel<T>(kp);
-    const double wide_bytes =
-        4.0 * double(sh.n1()) * double(sh.n2()) * kLanes<T> * double(sizeof(T));
-    if (wide_bytes > double(std::int64_t(256) << 20))
-      return pairs_backprop<1>(x, y, p_begin, n_pairs, ny, gram, sh, kernel, derivs,
-                               grid_derivs, k_grid, gx, gy, gamma, n_threads);
-    return pairs_backprop<kLanes<T>>(x, y, p_begin, n_pairs, ny, gram, sh, kernel, derivs,
-                                     grid_derivs, k_grid, gx, gy, gamma, n_threads);
+    constexpr int W = kLanes<T>;
+    const double per_lane = (4.0 * double(sh.n1()) * double(sh.n2()) +
+                             8.0 * double(sh.M2() + 2)) * double(sizeof(T));
+    const BlockSplit split(n_pairs, W, per_lane * W);
+    // Wide blocks first, then the one-lane pairs (outputs are indexed from p_begin).
+    const std::int64_t n_wide = std::min(n_pairs, split.n_wide * W);
+    if (n_wide > 0) {
+      const int status = pairs_backprop<W>(x, y, p_begin, n_wide, ny, gram, sh, kernel,
+                                           derivs, grid_derivs, k_grid, gx, gy, gamma,
+                                           n_threads);
+      if (status != kOk) return status;
+    }
+    if (n_wide == n_pairs) return kOk;
+    const std::int64_t sx = sh.L1 * sh.d, sy = sh.L2 * sh.d, ng = sh.n1() * sh.n2();
+    return pairs_backprop<1>(x, y, p_begin + n_wide, n_pairs - n_wide, ny, gram, sh,
+                             kernel, derivs, grid_derivs, k_grid,
+                             gx ? gx + n_wide * sx : nullptr,
+                             gy ? gy + n_wide * sy : nullptr,
+                             gamma ? gamma + n_wide * ng : nullptr, n_threads);
   });
 }
 

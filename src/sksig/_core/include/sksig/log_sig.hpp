@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
 #include <type_traits>
 #include <vector>
 
@@ -19,6 +20,23 @@
 #include "tensor_algebra.hpp"
 
 namespace sksig {
+
+// build_lyndon_tables (lyndon.hpp) with its exceptions as a status, for the Python
+// layer: kInvalidArgument, kOutOfMemory, kInterrupted.
+inline int build_lyndon_tables_status(int dim, int degree, LyndonTableArrays& out) noexcept {
+  try {
+    build_lyndon_tables(dim, degree, out);
+    return kOk;
+  } catch (const std::invalid_argument&) {
+    return kInvalidArgument;
+  } catch (const std::bad_alloc&) {
+    return kOutOfMemory;
+  } catch (const Interrupted&) {
+    return kInterrupted;
+  } catch (...) {
+    return kInternal;
+  }
+}
 
 namespace detail {
 
@@ -63,6 +81,7 @@ void path_signature(const TensorShape& sh, const T* path, std::int64_t length, T
   std::fill(S, S + sh.size(), T(0));
   S[0] = T(1);
   for (std::int64_t i = 0; i + 1 < length; ++i) {
+    check_interrupt();
     for (int c = 0; c < d; ++c) w.v[c] = path[(i + 1) * d + c] - path[i * d + c];
     mul_segment<D>(sh, S, w.v.data(), w);
   }
@@ -136,6 +155,7 @@ void pack_signature(const TensorShape& sh, const T* path, std::int64_t length,
   std::fill(S, S + sh.size(), Pack<T, W>(T(0)));
   S[0] = Pack<T, W>(T(1));
   for (std::int64_t i = 0; i + 1 < length; ++i) {
+    check_interrupt();
     for (int l = 0; l < W; ++l) {
       const T* x = l < valid ? path + (first + l) * length * d : nullptr;
       for (int c = 0; c < d; ++c) w.v[c].x[l] = x ? x[(i + 1) * d + c] - x[i * d + c] : T(0);
@@ -164,6 +184,7 @@ int sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int dim,
         std::vector<P> S(n);
         detail::SegmentScratch<P> w(sh);
         for (std::int64_t p = p0; p < p1; ++p) {
+          check_interrupt();
           detail::pack_signature<D>(sh, path, length, p * W, valid(p), S.data(), w);
           detail::store_pack(S.data() + skip, out, n - skip, n - skip, p * W, valid(p));
         }
@@ -197,6 +218,7 @@ int log_sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int 
         std::vector<P> S(n), Q(2 * n), o(tables.n);
         detail::SegmentScratch<P> w(sh);
         for (std::int64_t p = p0; p < p1; ++p) {
+          check_interrupt();
           const std::int64_t first = p * W;
           // Methods 1 and 2 need the signature's level N at the Lyndon words only.
           detail::pack_signature<D>(sh, path, length, first, valid(p), S.data(), w, top_p);
@@ -259,6 +281,7 @@ int log_sig_backprop(const T* path, const T* grad_out, T* grad_path, std::int64_
                                     G.data());
           // Reverse sweep: S = P_i (x) exp(v_i); peel one segment at a time.
           for (std::int64_t i = length - 2; i >= 0; --i) {
+            check_interrupt();
             for (int c = 0; c < dim; ++c) {
               v[c] = x[(i + 1) * dim + c] - x[i * dim + c];
               mv[c] = -v[c];
@@ -404,8 +427,10 @@ int log_sig_join(const T* ls, const T* disp, T* out, std::int64_t batch, int dim
       return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
                                                              std::int64_t p1, auto valid) {
         detail::JoinScratch<P> s(sh, tables.n, 4, false);
-        for (std::int64_t p = p0; p < p1; ++p)
+        for (std::int64_t p = p0; p < p1; ++p) {
+          check_interrupt();
           detail::join_pack<D>(setup, ls, disp, out, p * W, valid(p), s);
+        }
         return static_cast<int>(kOk);
       });
     });
@@ -433,9 +458,11 @@ int log_sig_join_backprop(const T* d_out, const T* ls, const T* disp, T* grad_ls
       return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
                                                              std::int64_t p1, auto valid) {
         detail::JoinScratch<P> s(sh, tables.n, q_tensors, true);
-        for (std::int64_t p = p0; p < p1; ++p)
+        for (std::int64_t p = p0; p < p1; ++p) {
+          check_interrupt();
           detail::join_backprop_pack<D>(setup, d_out, ls, disp, grad_ls, grad_disp, p * W,
                                         valid(p), s);
+        }
         return static_cast<int>(kOk);
       });
     });

@@ -19,6 +19,8 @@
 #include <utility>
 #include <vector>
 
+#include "interrupt.hpp"
+
 namespace sksig {
 
 struct LyndonTables {
@@ -299,7 +301,8 @@ class OrderedTerms {
 // is given back at the end), two bits per tensor entry, 16 bytes per entry of T (and 8
 // per word) until T is sorted by row, and a hash of at most 64 bytes per term of the
 // largest bracket. Throws std::invalid_argument on bad sizes, std::bad_alloc when out
-// of memory. The arrays are written to t (emptied first).
+// of memory, Interrupted on Ctrl-C (interrupt.hpp). The arrays are written to t
+// (emptied first).
 inline void build_lyndon_tables(int dim, int degree, LyndonTableArrays& t) {
   using i64 = std::int64_t;
   if (dim < 1 || degree < 1)
@@ -376,6 +379,7 @@ inline void build_lyndon_tables(int dim, int degree, LyndonTableArrays& t) {
   entry_ptr.resize(n + 1);
   detail::OrderedTerms terms;
   for (i64 w = 0; w < n; ++w) {
+    if ((w & 1023) == 0) check_interrupt();  // throws Interrupted on Ctrl-C
     const int len = length[w];
     const i64 index = t.pos[w] - offset[len];
     const std::size_t first = t.exp_pos.size();

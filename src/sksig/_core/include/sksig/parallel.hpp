@@ -12,7 +12,8 @@
 namespace sksig {
 
 // Calls body(i) for i in [0, n). body returns a Status; the first failure is kept and
-// the remaining items are skipped. Exceptions never leave the parallel region.
+// the remaining items are skipped. Exceptions never leave the parallel region. An
+// interrupt (interrupt.hpp) is noticed before every item and skips the rest.
 template <class Body>
 int parallel_for(std::int64_t n, int n_threads, Body&& body) noexcept {
   std::atomic<int> status{kOk};
@@ -20,9 +21,11 @@ int parallel_for(std::int64_t n, int n_threads, Body&& body) noexcept {
     if (status.load(std::memory_order_relaxed) != kOk) return;
     int s;
     try {
-      s = static_cast<int>(body(i));
+      s = interrupt_requested() ? kInterrupted : static_cast<int>(body(i));
     } catch (const std::bad_alloc&) {
       s = kOutOfMemory;
+    } catch (const Interrupted&) {
+      s = kInterrupted;
     } catch (...) {
       s = kInternal;
     }

@@ -6,6 +6,8 @@
 #include <exception>
 #include <new>
 
+#include "interrupt.hpp"
+
 namespace sksig {
 
 enum Status : int {
@@ -15,6 +17,7 @@ enum Status : int {
   kCudaError = 3,        // a CUDA runtime call failed
   kInternal = 4,         // any other exception
   kNonFinite = 5,        // the computation overflowed to inf/NaN
+  kInterrupted = 6,      // SIGINT arrived during the call (see interrupt.hpp)
 };
 
 // Runs `body` (which returns a Status) and turns any exception into a status code, so
@@ -25,6 +28,8 @@ int guarded(Body&& body) noexcept {
     return static_cast<int>(body());
   } catch (const std::bad_alloc&) {
     return kOutOfMemory;
+  } catch (const Interrupted&) {
+    return kInterrupted;
   } catch (...) {
     return kInternal;
   }

@@ -2,7 +2,9 @@
 // time augmentation (a last channel t_i = end_time * i / (L' - 1)), lead-lag first.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "parallel.hpp"
 #include "status.hpp"
@@ -37,8 +39,12 @@ void transform_one_path(const T* in, T* out, std::int64_t length, std::int64_t d
     }
     if (time_aug) {
       // A one-point path sits at time 0 (its signature quantities are all trivial).
-      row[out_dim - 1] =
-          out_len > 1 ? end_time * static_cast<T>(r) / static_cast<T>(out_len - 1) : T(0);
+      // end_time * r overflows for end_time near the largest float: divide first then.
+      const T steps = static_cast<T>(out_len > 1 ? out_len - 1 : 1);
+      const bool huge = std::abs(end_time) > std::numeric_limits<T>::max() / steps;
+      row[out_dim - 1] = out_len <= 1 ? T(0)
+                         : huge       ? end_time / steps * static_cast<T>(r)
+                                      : end_time * static_cast<T>(r) / steps;
     }
   }
 }
