@@ -14,11 +14,13 @@ from sksig._branched_estimator import BranchedLogSig
 from sksig._config import show_config
 from sksig._log_sig import (
     log_sig,
+    log_sig_backprop,
     log_sig_join,
     log_sig_join_backprop,
     log_sig_length,
     prepare_log_sig,
     sig,
+    sig_backprop,
     sig_length,
 )
 from sksig._log_sig_estimator import LogSigJoin
@@ -79,6 +81,7 @@ __all__ = [
     "branched_sig_to_log_sig_backprop",
     "idx_to_tree",
     "log_sig",
+    "log_sig_backprop",
     "log_sig_join",
     "log_sig_join_backprop",
     "log_sig_length",
@@ -89,6 +92,7 @@ __all__ = [
     "prepare_log_sig",
     "show_config",
     "sig",
+    "sig_backprop",
     "sig_kernel",
     "sig_kernel_backprop",
     "sig_kernel_delta_backprop",

@@ -10,12 +10,14 @@ import torch  # noqa: F401  (fail early with a clear ImportError when torch is m
 
 from sksig.torch._branched import branched_sig_to_log_sig
 from sksig.torch._log_sig import log_sig, log_sig_join
+from sksig.torch._sig import sig
 from sksig.torch._sig_kernel import sig_kernel, sig_kernel_gram
 
 __all__ = [
     "branched_sig_to_log_sig",
     "log_sig",
     "log_sig_join",
+    "sig",
     "sig_kernel",
     "sig_kernel_gram",
 ]
