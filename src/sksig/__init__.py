@@ -5,6 +5,7 @@ __version__ = "0.1.0"
 from sksig._branched import (
     branched_log_sig,
     branched_sig,
+    branched_sig_backprop,
     branched_sig_to_log_sig,
     branched_sig_to_log_sig_backprop,
     prepare_branched_log_sig,
@@ -87,6 +88,7 @@ __all__ = [
     "branched_log_sig",
     "branched_log_sig_length",
     "branched_sig",
+    "branched_sig_backprop",
     "branched_sig_length",
     "branched_sig_to_log_sig",
     "branched_sig_to_log_sig_backprop",

@@ -594,6 +594,118 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
   });
 }
 
+namespace detail {
+
+// Adjoint of segment_values at increments v with values E: pushes gE (consumed, from
+// the largest elements down) onto gv (dim x lanes, accumulated).
+template <class T>
+SKSIG_LANE_CLONES void segment_values_backprop(const BranchedTables<T>& tb, const T* v,
+                                               const T* E, T* gE, T* gv) noexcept {
+  for (std::int64_t i = tb.n; i >= 1; --i) {
+    T* gp = gE + Lanes{tb.seg_parent[i]} * kLanes;
+    const T* p = E + Lanes{tb.seg_parent[i]} * kLanes;
+    const T* w = v + Lanes{tb.seg_label[i]} * kLanes;
+    T* gw = gv + Lanes{tb.seg_label[i]} * kLanes;
+    const T ratio = tb.seg_ratio[i];
+    const T* g = gE + i * kLanes;
+    SKSIG_LANES {
+      const T gr = g[j] * ratio;
+      gp[j] += gr * w[j];
+      gw[j] += gr * p[j];
+    }
+  }
+}
+
+// Adjoint of chen_in_place: with x (extended, forest products filled) the prefix and b
+// the segment, x_new(e) = x(e) + b(e) + sum_t coef_t x(left_t) b(right_t) for e >= 1.
+// Given g = dF/dx_new, accumulates gx (extended; the caller folds the forest entries
+// back with forest_products_backprop) and gb.
+template <class T>
+SKSIG_LANE_CLONES void chen_backprop(const BranchedTables<T>& tb, const T* x, const T* b,
+                                     const T* g, T* gx, T* gb) noexcept {
+  for (std::int64_t e = 1; e <= tb.n; ++e) {
+    const T* ge = g + e * kLanes;
+    T* gxe = gx + e * kLanes;
+    T* gbe = gb + e * kLanes;
+    SKSIG_LANES {
+      gxe[j] += ge[j];
+      gbe[j] += ge[j];
+    }
+    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
+      const T c = tb.term_coef[t];
+      const Lanes l = Lanes{tb.term_left[t]} * kLanes, r = Lanes{tb.term_right[t]} * kLanes;
+      SKSIG_LANES {
+        const T w = c * ge[j];
+        gx[l + j] += w * b[r + j];
+        gb[r + j] += w * x[l + j];
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
+// grad_path (batch, length, dim), overwritten: the vector-Jacobian product of
+// branched_sig at path, given its output bsig and the cotangent grad (both (batch,
+// n + scalar); a scalar entry is taken as 1 and gets no gradient). Segments are taken
+// off bsig from the last one back, each by Chen's product with the segment of
+// increment -v (its inverse: a straight line run backwards), and the adjoints of
+// Chen's product and of the segment's values are accumulated on the way.
+template <class T>
+int branched_sig_backprop(const T* path, const T* bsig, const T* grad, T* grad_path,
+                          std::int64_t batch, std::int64_t length, std::int64_t dim,
+                          const BranchedTables<T>& tb, bool scalar, int n_threads) noexcept {
+  using detail::kLanes;
+  const std::int64_t m = tb.n + 1, ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
+  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+    const std::int64_t b0 = blk * kLanes;
+    const std::int64_t live = batch - b0 < kLanes ? batch - b0 : kLanes;
+    // g and gx trade places after every segment: both extended.
+    std::vector<T> mem(static_cast<std::size_t>(3 * ext + 3 * mw + 3 * dim * kLanes));
+    T *x = mem.data(), *gx = x + ext, *g = gx + ext, *gb = g + ext, *seg = gb + mw,
+      *neg = seg + mw, *v = neg + mw, *mv = v + dim * kLanes, *gv = mv + dim * kLanes;
+    detail::load_block(bsig, batch, m, scalar, b0, x);
+    detail::load_block(grad, batch, m, scalar, b0, g);
+    for (int j = 0; j < kLanes; ++j) {
+      x[j] = T(1);
+      g[j] = T(0);
+    }
+    for (std::int64_t j = 0; j < live; ++j) {
+      T* gp = grad_path + (b0 + j) * length * dim;
+      for (std::int64_t i = 0; i < length * dim; ++i) gp[i] = T(0);
+    }
+    for (std::int64_t s = length - 2; s >= 0; --s) {
+      for (int j = 0; j < kLanes; ++j) {
+        const T* p = path + (b0 + (j < live ? j : 0)) * length * dim + s * dim;
+        for (std::int64_t c = 0; c < dim; ++c) {
+          const T inc = j < live ? p[dim + c] - p[c] : T(0);
+          v[c * kLanes + j] = inc;
+          mv[c * kLanes + j] = -inc;
+        }
+      }
+      detail::segment_values(tb, mv, neg);
+      detail::chen_in_place(tb, x, neg);  // x: the prefix before segment s
+      detail::forest_products(tb, x);
+      detail::segment_values(tb, v, seg);
+      for (std::int64_t i = 0; i < ext; ++i) gx[i] = T(0);
+      for (std::int64_t i = 0; i < mw; ++i) gb[i] = T(0);
+      for (std::int64_t i = 0; i < dim * kLanes; ++i) gv[i] = T(0);
+      detail::chen_backprop(tb, x, seg, g, gx, gb);
+      detail::forest_products_backprop(tb, x, gx);
+      detail::segment_values_backprop(tb, v, seg, gb, gv);
+      std::swap(g, gx);  // the prefix's cotangent (entries past m are scratch)
+      for (std::int64_t j = 0; j < live; ++j) {
+        T* gp = grad_path + (b0 + j) * length * dim + s * dim;
+        for (std::int64_t c = 0; c < dim; ++c) {
+          gp[dim + c] += gv[c * kLanes + j];
+          gp[c] -= gv[c * kLanes + j];
+        }
+      }
+    }
+    return kOk;
+  });
+}
+
 #undef SKSIG_LANES
 #undef SKSIG_LANE_CLONES
 
