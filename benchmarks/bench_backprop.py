@@ -6,6 +6,8 @@ Plain script: ``python benchmarks/bench_backprop.py``. Rows:
   given the same signatures and cotangent (numpy);
 * ``log_sig`` (method 1) forward + backward on 128 x 256 x 4 at degree 4, through each
   library's torch autograd wrapper (``loss.backward()``);
+* ``branched_sig_backprop`` planar and non-planar on 1024 x 64 x 3 at degree 4 (numpy,
+  same branched signatures and cotangent);
 * ``sig_mmd`` forward + backward on 64 + 64 paths x 128 points x 4 channels, dyadic
   order 1, through torch autograd (gradient with respect to the first sample);
 
@@ -49,8 +51,14 @@ def rows():
     sample1 = torch.tensor(0.1 * rng.normal(size=(64, 128, 4)).cumsum(axis=1),
                            requires_grad=True)
     sample2 = torch.tensor(0.1 * rng.normal(size=(64, 128, 4)).cumsum(axis=1))
+    branched = 0.1 * rng.normal(size=(1024, 64, 3))
+    bsigs = {planar: sksig.branched_sig(branched, 4, planar=planar).copy()
+             for planar in (False, True)}
+    bderivs = {planar: rng.normal(size=b.shape) for planar, b in bsigs.items()}
     if pysiglib is not None:
         pysiglib.prepare_log_sig(4, 4, method=1)
+        for planar in (False, True):
+            pysiglib.prepare_branched_sig(3, 4, planar=planar)
     for n_jobs in (1, 2):
         yield (
             f"sig_backprop, 128 x 256 x 4, degree 6, n_jobs={n_jobs}", 5,
@@ -67,6 +75,15 @@ def rows():
                 lambda x, j=n_jobs: pysiglib_torch.log_sig(x, 4, method=1, n_jobs=j),
                 xt),
         )
+        for planar in (False, True):
+            yield (
+                f"branched_sig_backprop planar={planar}, 1024 x 64 x 3, degree 4, "
+                f"n_jobs={n_jobs}", 10,
+                lambda j=n_jobs, p=planar: sksig.branched_sig_backprop(
+                    branched, bsigs[p], bderivs[p], 4, planar=p, n_jobs=j),
+                pysiglib and (lambda j=n_jobs, p=planar: pysiglib.branched_sig_backprop(
+                    branched, bsigs[p], bderivs[p], 4, planar=p, n_jobs=j)),
+            )
         yield (
             f"sig_mmd fwd+bwd (torch), 64 + 64 x 128 x 4, dyadic 1, n_jobs={n_jobs}", 2,
             _backward(lambda x, j=n_jobs: sksig.torch.sig_mmd(x, sample2, 1, n_jobs=j),

@@ -98,6 +98,22 @@ def test_torch_branched_sig_gradcheck(rng, planar):
                                   time_aug=True), (x,))
 
 
+@pytest.mark.parametrize("method", [0, 1, 2])
+def test_torch_branched_log_sig_gradcheck(rng, method):
+    torch = pytest.importorskip("torch")
+    import sksig.torch as st
+
+    x = torch.tensor(0.5 * rng.normal(size=(2, 4, 2)), requires_grad=True)
+    out = st.branched_log_sig(x, 3, planar=True, method=method)
+    np.testing.assert_allclose(
+        out.detach().numpy(),
+        sksig.branched_log_sig(x.detach().numpy(), 3, planar=True, method=method),
+        rtol=1e-13, atol=1e-15)
+    assert torch.autograd.gradcheck(
+        lambda p: st.branched_log_sig(p, 3, planar=True, method=method,
+                                      lead_lag=True), (x,))
+
+
 @pytest.mark.filterwarnings("ignore:Detected a non-contiguous")  # pySigLib, on views
 @pytest.mark.parametrize("planar", [False, True])
 def test_branched_sig_backprop_cross_check_with_pysiglib(rng, planar):

@@ -8,13 +8,18 @@ functional API and whose backward calls the matching ``*_backprop``, so
 
 import torch  # noqa: F401  (fail early with a clear ImportError when torch is missing)
 
-from sksig.torch._branched import branched_sig, branched_sig_to_log_sig
+from sksig.torch._branched import (
+    branched_log_sig,
+    branched_sig,
+    branched_sig_to_log_sig,
+)
 from sksig.torch._log_sig import log_sig, log_sig_join
 from sksig.torch._scores import expected_sig_score, sig_mmd, sig_score, transform_path
 from sksig.torch._sig import sig
 from sksig.torch._sig_kernel import sig_kernel, sig_kernel_gram
 
 __all__ = [
+    "branched_log_sig",
     "branched_sig",
     "branched_sig_to_log_sig",
     "expected_sig_score",

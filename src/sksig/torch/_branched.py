@@ -1,10 +1,10 @@
-"""Autograd wrappers for the branched signature and the branched log-signature map."""
+"""Autograd wrappers for branched signatures and log-signatures."""
 
 import torch
 
 import sksig
 
-__all__ = ["branched_sig", "branched_sig_to_log_sig"]
+__all__ = ["branched_log_sig", "branched_sig", "branched_sig_to_log_sig"]
 
 
 class _BranchedSigToLogSig(torch.autograd.Function):
@@ -86,3 +86,28 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                    planar=planar, scalar_term=scalar_term, correction=correction,
                    n_jobs=n_jobs)
     return _BranchedSig.apply(path, degree, options)
+
+
+def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
+                     planar=False, scalar_term=False, method=None, correction=None,
+                     n_jobs=1):
+    """Differentiable :func:`sksig.branched_log_sig` for a torch tensor of paths.
+
+    Computed as :func:`branched_sig_to_log_sig` of :func:`branched_sig` (both exact
+    autograd functions), which is how :func:`sksig.branched_log_sig` is defined.
+
+    Examples
+    --------
+    >>> import torch, sksig.torch
+    >>> x = torch.tensor([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]], dtype=torch.float64,
+    ...                  requires_grad=True)
+    >>> sksig.torch.branched_log_sig(x, 2, planar=True).sum().backward()
+    >>> x.grad.shape
+    torch.Size([3, 2])
+    """
+    bsig = branched_sig(path, degree, time_aug=time_aug, lead_lag=lead_lag,
+                        end_time=end_time, planar=planar, scalar_term=scalar_term,
+                        correction=correction, n_jobs=n_jobs)
+    return branched_sig_to_log_sig(bsig, path.shape[-1], degree, time_aug=time_aug,
+                                   lead_lag=lead_lag, planar=planar, method=method,
+                                   n_jobs=n_jobs)
