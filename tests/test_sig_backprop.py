@@ -146,6 +146,16 @@ def test_backprops_bad_input(rng):
         sksig.log_sig_backprop(x, ls, ls, 2, method=0)
 
 
+def test_backprops_overflow_is_an_error():
+    x = np.array([[0.0], [1e120], [0.0]])
+    s = np.ones(4)  # any finite signature: the reverse pass overflows on the way
+    with pytest.raises(FloatingPointError, match="overflow"):
+        sksig.sig_backprop(x, s, np.ones(4), 4)
+    b = np.ones(sksig.branched_sig_length(1, 4))
+    with pytest.raises(FloatingPointError, match="overflow"):
+        sksig.branched_sig_backprop(x, b, b, 4)
+
+
 def test_backprops_cross_check_with_pysiglib(rng):
     pysiglib = pytest.importorskip("pysiglib")
     x = 0.4 * rng.normal(size=(5, 7, 3))
