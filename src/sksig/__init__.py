@@ -5,6 +5,7 @@ __version__ = "0.1.0"
 from sksig._branched import (
     branched_log_sig,
     branched_sig,
+    branched_sig_backprop,
     branched_sig_to_log_sig,
     branched_sig_to_log_sig_backprop,
     prepare_branched_log_sig,
@@ -20,11 +21,13 @@ from sksig._kernel_learning import (
 )
 from sksig._log_sig import (
     log_sig,
+    log_sig_backprop,
     log_sig_join,
     log_sig_join_backprop,
     log_sig_length,
     prepare_log_sig,
     sig,
+    sig_backprop,
     sig_length,
 )
 from sksig._log_sig_estimator import LogSigJoin
@@ -33,6 +36,16 @@ from sksig._lyndon import (
     lyndon_words_of_length,
 )
 from sksig._nystroem import SigKernelNystroem
+from sksig._scores import (
+    SigMMDTestResult,
+    expected_sig_score,
+    expected_sig_score_backprop,
+    sig_mmd,
+    sig_mmd_backprop,
+    sig_mmd_test,
+    sig_score,
+    sig_score_backprop,
+)
 from sksig._sig_kernel import (
     sig_kernel,
     sig_kernel_backprop,
@@ -78,15 +91,20 @@ __all__ = [
     "ScaledLinearKernel",
     "SigKernel",
     "SigKernelNystroem",
+    "SigMMDTestResult",
     "StaticKernel",
     "branched_log_sig",
     "branched_log_sig_length",
     "branched_sig",
+    "branched_sig_backprop",
     "branched_sig_length",
     "branched_sig_to_log_sig",
     "branched_sig_to_log_sig_backprop",
+    "expected_sig_score",
+    "expected_sig_score_backprop",
     "idx_to_tree",
     "log_sig",
+    "log_sig_backprop",
     "log_sig_join",
     "log_sig_join_backprop",
     "log_sig_length",
@@ -97,6 +115,7 @@ __all__ = [
     "prepare_log_sig",
     "show_config",
     "sig",
+    "sig_backprop",
     "sig_kernel",
     "sig_kernel_backprop",
     "sig_kernel_delta_backprop",
@@ -107,6 +126,11 @@ __all__ = [
     "sig_kernel_param_backprop",
     "sig_length",
     "static_kernel_parameters",
+    "sig_mmd",
+    "sig_mmd_backprop",
+    "sig_mmd_test",
+    "sig_score",
+    "sig_score_backprop",
     "transform_path",
     "transform_path_backprop",
     "tree_to_idx",

@@ -17,6 +17,7 @@ from sksig._validation import check_bool, check_end_time, check_int, resolve_n_j
 __all__ = [
     "branched_log_sig",
     "branched_sig",
+    "branched_sig_backprop",
     "branched_sig_to_log_sig",
     "branched_sig_to_log_sig_backprop",
     "prepare_branched_log_sig",
@@ -175,6 +176,87 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
         path, degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads
     )
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
+
+
+def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
+                          lead_lag=False, end_time=1.0, planar=False, correction=None,
+                          n_jobs=1):
+    """Gradient with respect to the paths of a scalar function of their branched
+    signatures.
+
+    Given ``bsig = branched_sig(path, degree, ...)`` and ``bsig_derivs`` the
+    derivatives ``dF/d bsig`` of a scalar ``F``, returns ``dF/d path``. The exact
+    reverse of the forward pass: the segments are taken off ``bsig`` from the last one
+    back (Chen's product with the segment run backwards, its inverse), while the
+    adjoints of each Chen product and of the segment's values are accumulated; no
+    intermediate signature is stored.
+
+    Parameters
+    ----------
+    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
+        The paths given to :func:`sksig.branched_sig`.
+    bsig : array-like or torch.Tensor of shape (..., n) or (..., n + 1)
+        Their branched signatures (with or without the scalar term), the starting
+        point of the reverse pass.
+    bsig_derivs : array-like or torch.Tensor, same shape as ``bsig``
+        ``dF/d bsig``; a scalar term, if present, gets no gradient.
+    degree : int
+        Truncation degree used for ``bsig``, >= 0.
+    time_aug, lead_lag : bool, default=False
+        The transforms used for ``bsig``.
+    end_time : float, default=1.0
+        Final value of the time channel.
+    planar : bool, default=False
+        Whether ``bsig`` is the planar branched signature.
+    correction : None
+        Not supported; must be None.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+
+    Returns
+    -------
+    ndarray, torch.Tensor or list
+        ``dF/d path``, of the shape and kind of ``path`` (a list for a ragged list).
+
+    Raises
+    ------
+    TypeError
+        If an input is not a float array, inputs mix kinds or dtypes, or an argument
+        has the wrong type.
+    ValueError
+        If a shape does not fit the path and degree, an input has NaN or inf, or
+        ``degree`` is negative.
+    FloatingPointError
+        If the gradient overflows (rescale the paths).
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> b = sksig.branched_sig(x, 2)
+    >>> sksig.branched_sig_backprop(x, b, np.ones_like(b), 2)
+    array([[-3., -3.],
+           [ 0.,  0.],
+           [ 3.,  3.]])
+    """
+    from sksig._log_sig import _cotangent
+
+    degree, time_aug, lead_lag, end_time, planar, _, n_threads = _path_args(
+        degree, time_aug, lead_lag, end_time, planar, False, correction, n_jobs)
+    if _zero_point_paths(path):  # no segment: no gradient
+        array, caller = as_array(path, "path", min_ndim=2)
+        return caller.out(np.zeros_like(array))
+    batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
+                          end_time=end_time, n_threads=n_threads)
+    tb = native_tables(batch.dim, degree, planar)
+    next_n = branched_sig_length(batch.dim, degree + 1, planar=planar)
+    flat, scalar = _cotangent(bsig, "bsig", batch, tb.n, None, next_n)
+    derivs, _ = _cotangent(bsig_derivs, "bsig_derivs", batch, tb.n, scalar)
+    grad = np.zeros_like(batch.data)
+    work = 4 * batch.n_paths * max(batch.length - 1, 0) * _n_terms(tb)
+    call(_core().sig_backprop, batch.data, flat, derivs, grad, tb.core("sig"), scalar,
+         _threads_for(n_threads, work))
+    return batch.grad_to_input(grad, n_threads)
 
 
 def bsig_has_scalar(shape, tb, scalar_term):

@@ -8,6 +8,7 @@ from sksig._array import (
     check_same_batch,
     check_trailing_length,
     contiguous,
+    scalar_term_length,
     transformed_dim,
 )
 from sksig._dispatch import cuda_dispatch
@@ -18,11 +19,13 @@ from sksig._validation import check_bool, check_end_time, check_int, resolve_n_j
 
 __all__ = [
     "log_sig",
+    "log_sig_backprop",
     "log_sig_join",
     "log_sig_join_backprop",
     "log_sig_length",
     "prepare_log_sig",
     "sig",
+    "sig_backprop",
     "sig_length",
 ]
 
@@ -382,21 +385,182 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     return _batched_out(batch, out)
 
 
-def _log_sig_backprop(derivs, path, degree, *, time_aug=False, lead_lag=False,
-                      end_time=1.0, method=1, scalar_term=False, n_jobs=1):
-    """Gradient of ``sum(derivs * log_sig(path, ...))`` with respect to ``path``."""
-    degree, method, scalar_term, batch, n_threads, tables, length = _log_sig_setup(
-        path, degree, time_aug, lead_lag, end_time, method, scalar_term, n_jobs)
+def _cotangent(value, name, batch, length, scalar_term, next_length=None):
+    """Validate a signature-shaped array of ``batch``: ``length`` trailing entries, or
+    ``length + 1`` with the scalar term first, as decided by
+    :func:`sksig._array.scalar_term_length` (``scalar_term`` True, False or None;
+    ``next_length`` is the next degree's length, which makes ``length + 1`` ambiguous
+    when equal to it).
+
+    Returns the (n_paths, trailing) C-contiguous array and whether it has the term.
+    """
+    array, _ = as_array(value, name, caller=batch.caller, min_ndim=1)
+    if array.shape[:-1] != batch.batch_shape:
+        raise ValueError(f"{name} must have the paths' batch shape {batch.batch_shape} "
+                         f"before its last axis, got shape {array.shape}")
+    has_term = scalar_term_length(array.shape, name, length, scalar_term,
+                                  next_length=next_length)
+    return (np.ascontiguousarray(array.reshape(batch.n_paths, length + has_term)),
+            has_term)
+
+
+def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=False,
+                 end_time=1.0, horner=True, scalar_term=None, n_jobs=1):
+    """Gradient with respect to the paths of a scalar function of their signatures.
+
+    Given ``sig = sksig.sig(path, degree, ...)`` and ``sig_derivs`` the derivatives
+    ``dF/d sig`` of a scalar ``F``, returns ``dF/d path``. The exact reverse of the
+    forward product ``exp(dx_0) (x) ... (x) exp(dx_{L-2})``: the segments are taken off
+    ``sig`` from the last one back (each by multiplying with ``exp(-dx_i)``), and the
+    adjoint of each segment's factor is accumulated on the way; no intermediate
+    signature is stored. Through ``time_aug``/``lead_lag`` the gradient is pulled back
+    to the untransformed path (see :func:`sksig.transform_path_backprop`).
+
+    Parameters
+    ----------
+    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
+        The paths given to :func:`sksig.sig`.
+    sig : array-like or torch.Tensor of shape (..., sig_length)
+        Their signatures, as returned by :func:`sksig.sig` (with or without the scalar
+        term); the reverse pass starts from them instead of recomputing them.
+    sig_derivs : array-like or torch.Tensor, same shape as ``sig``
+        ``dF/d sig``. The scalar term, if present, is a constant and gets no gradient.
+    degree : int
+        Truncation level used for ``sig``, >= 0.
+    time_aug, lead_lag : bool, default=False
+        The transforms used for ``sig``.
+    end_time : float, default=1.0
+        Final value of the time channel.
+    horner : bool, default=True
+        Accepted for pySigLib compatibility (the forward always uses Horner's rule).
+    scalar_term : bool or None, default=None
+        Whether ``sig`` and ``sig_derivs`` start with the scalar term; None infers it
+        from their trailing length.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+
+    Returns
+    -------
+    ndarray, torch.Tensor or list
+        ``dF/d path``, of the shape and kind of ``path`` (a list for a ragged list).
+
+    Raises
+    ------
+    TypeError
+        If an input is not a float array, inputs mix kinds or dtypes, or an argument
+        has the wrong type.
+    ValueError
+        If a shape does not fit the path and degree, an input has NaN or inf, or
+        ``degree`` is negative.
+    FloatingPointError
+        If the gradient overflows (rescale the paths).
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> s = sksig.sig(x, 2)
+    >>> sksig.sig_backprop(x, s, np.ones_like(s), 2)
+    array([[-3., -3.],
+           [ 0.,  0.],
+           [ 3.,  3.]])
+    """
+    degree = check_int(degree, "degree")
+    check_bool(horner, "horner")
+    if scalar_term is not None:
+        scalar_term = check_bool(scalar_term, "scalar_term")
+    batch, n_threads = _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs)
+    length = sig_length(batch.dim, degree)
+    sig, has_term = _cotangent(sig, "sig", batch, length, scalar_term,
+                               sig_length(batch.dim, degree + 1))
+    derivs, _ = _cotangent(sig_derivs, "sig_derivs", batch, length, has_term)
+    grad = np.zeros_like(batch.data)
+    if degree > 0:
+        from sksig._core import _log_sig
+
+        call(_log_sig.sig_backprop, batch.data, sig, derivs, grad, degree, has_term,
+             n_threads)
+    return batch.grad_to_input(grad, n_threads)
+
+
+def log_sig_backprop(path, log_sig, log_sig_derivs, degree, *, time_aug=False,
+                     lead_lag=False, end_time=1.0, method=1, scalar_term=None,
+                     n_jobs=1):
+    """Gradient with respect to the paths of a scalar function of their log-signatures.
+
+    Given ``log_sig = sksig.log_sig(path, degree, method=method, ...)`` and
+    ``log_sig_derivs`` the derivatives ``dF/d log_sig`` of a scalar ``F``, returns
+    ``dF/d path``, for every output basis. The cotangent is pulled back exactly through
+    each step of the forward map: the Lyndon triangular solve (``method=2``) and the
+    selection of Lyndon-word coefficients (methods 1 and 2), the truncated tensor
+    logarithm, then the signature (as in :func:`sksig.sig_backprop`) and the path
+    transforms. The signature is recomputed from ``path``; ``log_sig`` is only checked
+    for its shape.
+
+    Parameters
+    ----------
+    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
+        The paths given to :func:`sksig.log_sig`.
+    log_sig : array-like or torch.Tensor of shape (..., n)
+        Their log-signatures, as returned by :func:`sksig.log_sig`.
+    log_sig_derivs : array-like or torch.Tensor, same shape as ``log_sig``
+        ``dF/d log_sig``.
+    degree : int
+        Truncation level, >= 1.
+    time_aug, lead_lag : bool, default=False
+        The transforms used for ``log_sig``.
+    end_time : float, default=1.0
+        Final value of the time channel.
+    method : {0, 1, 2}, default=1
+        The output basis used for ``log_sig`` (see :func:`sksig.log_sig`).
+    scalar_term : bool or None, default=None
+        With ``method=0``, whether the arrays start with the (zero) level-0 entry;
+        None infers it from their trailing length. Methods 1 and 2 have none.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+
+    Returns
+    -------
+    ndarray, torch.Tensor or list
+        ``dF/d path``, of the shape and kind of ``path`` (a list for a ragged list).
+
+    Raises
+    ------
+    TypeError
+        If an input is not a float array, inputs mix kinds or dtypes, or an argument
+        has the wrong type.
+    ValueError
+        If a shape does not fit the path, degree and method, an input has NaN or inf,
+        ``degree < 1`` or ``method`` is not 0, 1 or 2.
+    FloatingPointError
+        If the gradient overflows (rescale the paths).
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> ls = sksig.log_sig(x, 2, method=2)
+    >>> sksig.log_sig_backprop(x, ls, np.ones_like(ls), 2, method=2)
+    array([[-1.5, -1. ],
+           [ 0.5, -0.5],
+           [ 1. ,  1.5]])
+    """
+    if scalar_term is not None:
+        scalar_term = check_bool(scalar_term, "scalar_term")
+    degree, method, _, batch, n_threads, tables, length = _log_sig_setup(
+        path, degree, time_aug, lead_lag, end_time, method, False, n_jobs)
+    if method:
+        scalar_term = False
+    # Method 0 has the signature's layout, where n + 1 may be the next degree's length.
+    next_length = None if method else sig_length(batch.dim, degree + 1)
+    _, has_term = _cotangent(log_sig, "log_sig", batch, length, scalar_term,
+                             next_length)
+    derivs, _ = _cotangent(log_sig_derivs, "log_sig_derivs", batch, length, has_term)
     from sksig._core import _log_sig
 
-    grad_out, _ = as_array(derivs, "derivs", caller=batch.caller)
-    expected = batch.batch_shape + (length,)
-    if grad_out.shape != expected:
-        raise ValueError(f"derivs must have shape {expected}, got {grad_out.shape}")
-    grad_out = np.ascontiguousarray(grad_out.reshape(batch.n_paths, length))
     grad = np.zeros_like(batch.data)
-    call(_log_sig.log_sig_backprop, batch.data, grad_out, grad, degree, method,
-         scalar_term, tables, n_threads)
+    call(_log_sig.log_sig_backprop, batch.data, derivs, grad, degree, method, has_term,
+         tables, n_threads)
     return batch.grad_to_input(grad, n_threads)
 
 

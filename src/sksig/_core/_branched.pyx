@@ -48,6 +48,10 @@ cdef extern from "sksig/branched.hpp" namespace "sksig" nogil:
     int branched_sig[T](const T* path, T* out, int64_t batch, int64_t length,
                         int64_t dim, const BranchedTables[T]& tb, cbool scalar_out,
                         int n_threads) noexcept
+    int branched_sig_backprop[T](const T* path, const T* bsig, const T* grad,
+                                 T* grad_path, int64_t batch, int64_t length,
+                                 int64_t dim, const BranchedTables[T]& tb, cbool scalar,
+                                 int n_threads) noexcept
     int branched_log[T](const T* x, T* out, int64_t batch, const BranchedTables[T]& tb,
                         cbool scalar_in, cbool scalar_out, const LyndonMap* lyn,
                         int n_threads) noexcept
@@ -158,6 +162,28 @@ def sig(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
                                   path.shape[1], path.shape[2], tables.f32, scalar_out,
                                   n_threads)
     raise_for_status(status, "branched_sig")
+
+
+def sig_backprop(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
+                 const floating[:, ::1] bsig,        # IN  (batch, n + scalar)
+                 const floating[:, ::1] grad,        # IN  (batch, n + scalar)
+                 floating[:, :, ::1] grad_path,      # OUT (batch, length, dim)
+                 Tables tables, bint scalar, int n_threads):
+    cdef int status
+    if path.shape[0] == 0 or path.shape[1] == 0 or bsig.shape[1] == 0:
+        return
+    with nogil:
+        if floating is double:
+            status = branched_sig_backprop(&path[0, 0, 0], &bsig[0, 0], &grad[0, 0],
+                                           &grad_path[0, 0, 0], path.shape[0],
+                                           path.shape[1], path.shape[2], tables.f64,
+                                           scalar, n_threads)
+        else:
+            status = branched_sig_backprop(&path[0, 0, 0], &bsig[0, 0], &grad[0, 0],
+                                           &grad_path[0, 0, 0], path.shape[0],
+                                           path.shape[1], path.shape[2], tables.f32,
+                                           scalar, n_threads)
+    raise_for_status(status, "branched_sig_backprop")
 
 
 def log(const floating[:, ::1] x,  # IN  (batch, n + scalar_in), scalar entry ignored

@@ -43,6 +43,9 @@ cdef extern from "sksig/log_sig.hpp" namespace "sksig" nogil:
     int c_sig "sksig::sig"[T](const T* path, T* out, int64_t batch, int64_t length,
                               int dim, int degree, cbool scalar_term,
                               int n_threads) noexcept
+    int c_sig_backprop "sksig::sig_backprop"[T](
+        const T* path, const T* sig, const T* grad_sig, T* grad_path, int64_t batch,
+        int64_t length, int dim, int degree, cbool scalar_term, int n_threads) noexcept
     int c_log_sig "sksig::log_sig"[T](const T* path, T* out, int64_t batch,
                                       int64_t length, int dim, int degree, int method,
                                       cbool scalar_term, const LyndonTables& tables,
@@ -169,6 +172,21 @@ def sig(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
                        path.shape[0], path.shape[1], path.shape[2], degree, scalar_term,
                        n_threads)
     raise_for_status(status, "sig")
+
+
+def sig_backprop(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
+                 const floating[:, ::1] sig,         # IN  (batch, sig_length)
+                 const floating[:, ::1] grad_sig,    # IN  (batch, sig_length)
+                 floating[:, :, ::1] grad_path,      # OUT (batch, length, dim)
+                 int degree, bint scalar_term, int n_threads):
+    cdef int status
+    if path.shape[0] == 0 or path.shape[1] == 0:
+        return
+    with nogil:
+        status = c_sig_backprop(&path[0, 0, 0], &sig[0, 0], &grad_sig[0, 0],
+                                &grad_path[0, 0, 0], path.shape[0], path.shape[1],
+                                path.shape[2], degree, scalar_term, n_threads)
+    raise_for_status(status, "sig_backprop")
 
 
 def log_sig(const floating[:, :, ::1] path,  # IN  (batch, length, dim)

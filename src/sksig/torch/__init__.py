@@ -9,16 +9,29 @@ imports torch; ``import sksig`` alone never does.
 
 import torch  # noqa: F401  (fail early with a clear ImportError when torch is missing)
 
-from sksig.torch._branched import branched_sig_to_log_sig
+from sksig.torch._branched import (
+    branched_log_sig,
+    branched_sig,
+    branched_sig_to_log_sig,
+)
 from sksig.torch._kernel_learning import SigKernelGram
 from sksig.torch._log_sig import log_sig, log_sig_join
+from sksig.torch._scores import expected_sig_score, sig_mmd, sig_score, transform_path
+from sksig.torch._sig import sig
 from sksig.torch._sig_kernel import sig_kernel, sig_kernel_gram
 
 __all__ = [
     "SigKernelGram",
+    "branched_log_sig",
+    "branched_sig",
     "branched_sig_to_log_sig",
+    "expected_sig_score",
     "log_sig",
     "log_sig_join",
+    "sig",
     "sig_kernel",
     "sig_kernel_gram",
+    "sig_mmd",
+    "sig_score",
+    "transform_path",
 ]

@@ -1,10 +1,10 @@
-"""Autograd wrapper for the branched log-signature map."""
+"""Autograd wrappers for branched signatures and log-signatures."""
 
 import torch
 
 import sksig
 
-__all__ = ["branched_sig_to_log_sig"]
+__all__ = ["branched_log_sig", "branched_sig", "branched_sig_to_log_sig"]
 
 
 class _BranchedSigToLogSig(torch.autograd.Function):
@@ -64,3 +64,71 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
         raise TypeError(f"bsig must be a torch.Tensor, got {type(bsig).__name__}")
     return _BranchedSigToLogSig.apply(bsig, dimension, degree, time_aug, lead_lag,
                                       planar, method, scalar_term, n_jobs)
+
+
+class _BranchedSig(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, path, degree, options):
+        out = sksig.branched_sig(path.detach(), degree, **options)
+        ctx.save_for_backward(path, out)
+        ctx.degree, ctx.options = degree, options
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        path, out = ctx.saved_tensors
+        options = dict(ctx.options)
+        options.pop("scalar_term")  # told by the output's length
+        grad = sksig.branched_sig_backprop(path.detach(), out, grad_out.contiguous(),
+                                           ctx.degree, **options)
+        return grad, None, None
+
+
+def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
+                 planar=False, scalar_term=False, correction=None, n_jobs=1):
+    """Differentiable :func:`sksig.branched_sig` for a torch tensor of paths.
+
+    Same arguments and result; ``backward`` calls :func:`sksig.branched_sig_backprop`
+    from the saved branched signatures.
+
+    Examples
+    --------
+    >>> import torch, sksig.torch
+    >>> x = torch.tensor([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]], requires_grad=True)
+    >>> sksig.torch.branched_sig(x, 2).sum().backward()
+    >>> x.grad
+    tensor([[-3., -3.],
+            [ 0.,  0.],
+            [ 3.,  3.]])
+    """
+    if not isinstance(path, torch.Tensor):
+        raise TypeError(f"path must be a torch.Tensor, got {type(path).__name__}")
+    options = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=end_time,
+                   planar=planar, scalar_term=scalar_term, correction=correction,
+                   n_jobs=n_jobs)
+    return _BranchedSig.apply(path, degree, options)
+
+
+def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
+                     planar=False, scalar_term=False, method=None, correction=None,
+                     n_jobs=1):
+    """Differentiable :func:`sksig.branched_log_sig` for a torch tensor of paths.
+
+    Computed as :func:`branched_sig_to_log_sig` of :func:`branched_sig` (both exact
+    autograd functions), which is how :func:`sksig.branched_log_sig` is defined.
+
+    Examples
+    --------
+    >>> import torch, sksig.torch
+    >>> x = torch.tensor([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]], dtype=torch.float64,
+    ...                  requires_grad=True)
+    >>> sksig.torch.branched_log_sig(x, 2, planar=True).sum().backward()
+    >>> x.grad.shape
+    torch.Size([3, 2])
+    """
+    bsig = branched_sig(path, degree, time_aug=time_aug, lead_lag=lead_lag,
+                        end_time=end_time, planar=planar, scalar_term=scalar_term,
+                        correction=correction, n_jobs=n_jobs)
+    return branched_sig_to_log_sig(bsig, path.shape[-1], degree, time_aug=time_aug,
+                                   lead_lag=lead_lag, planar=planar, method=method,
+                                   scalar_term=scalar_term, n_jobs=n_jobs)

@@ -2,8 +2,8 @@
 
 import torch
 
-from sksig._log_sig import _log_sig_backprop
 from sksig._log_sig import log_sig as _log_sig
+from sksig._log_sig import log_sig_backprop as _log_sig_backprop
 from sksig._log_sig import log_sig_join as _log_sig_join
 from sksig._log_sig import log_sig_join_backprop as _log_sig_join_backprop
 
@@ -13,14 +13,15 @@ __all__ = ["log_sig", "log_sig_join"]
 class _LogSig(torch.autograd.Function):
     @staticmethod
     def forward(ctx, path, degree, options):
-        ctx.save_for_backward(path)
+        out = _log_sig(path.detach(), degree, **options)
+        ctx.save_for_backward(path, out)
         ctx.degree, ctx.options = degree, options
-        return _log_sig(path.detach(), degree, **options)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        (path,) = ctx.saved_tensors
-        grad_path = _log_sig_backprop(grad.contiguous(), path.detach(), ctx.degree,
+        path, out = ctx.saved_tensors
+        grad_path = _log_sig_backprop(path.detach(), out, grad.contiguous(), ctx.degree,
                                       **ctx.options)
         return grad_path, None, None
 

@@ -595,6 +595,153 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
   });
 }
 
+namespace detail {
+
+// Adjoint of segment_values at increments v with values E: pushes gE (consumed, from
+// the largest elements down) onto gv (dim x lanes, accumulated).
+template <class T>
+SKSIG_LANE_CLONES void segment_values_backprop(const BranchedTables<T>& tb, const T* v,
+                                               const T* E, T* gE, T* gv) noexcept {
+  for (std::int64_t i = tb.n; i >= 1; --i) {
+    T* gp = gE + Lanes{tb.seg_parent[i]} * kLanes;
+    const T* p = E + Lanes{tb.seg_parent[i]} * kLanes;
+    const T* w = v + Lanes{tb.seg_label[i]} * kLanes;
+    T* gw = gv + Lanes{tb.seg_label[i]} * kLanes;
+    const T ratio = tb.seg_ratio[i];
+    const T* g = gE + i * kLanes;
+    SKSIG_LANES {
+      const T gr = g[j] * ratio;
+      gp[j] += gr * w[j];
+      gw[j] += gr * p[j];
+    }
+  }
+}
+
+// The coproduct terms grouped by one of their indices (right or left): group k holds
+// the entries [ptr[k], ptr[k + 1]) = (term, its element), in (element, term) order.
+struct TermGroups {
+  std::vector<std::int32_t> ptr, term, elem;
+  template <class T>
+  TermGroups(const BranchedTables<T>& tb, const std::int32_t* key, std::int64_t size)
+      : ptr(static_cast<std::size_t>(size + 1), 0) {
+    const std::int32_t n_terms = tb.term_ptr[tb.n];
+    term.resize(static_cast<std::size_t>(n_terms));
+    elem.resize(static_cast<std::size_t>(n_terms));
+    for (std::int32_t t = 0; t < n_terms; ++t) ++ptr[key[t] + 1];
+    for (std::int64_t k = 0; k < size; ++k) ptr[k + 1] += ptr[k];
+    std::vector<std::int32_t> fill(ptr.begin(), ptr.end() - 1);
+    for (std::int64_t e = 1; e <= tb.n; ++e)
+      for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
+        const std::int32_t q = fill[key[t]]++;
+        term[q] = t;
+        elem[q] = static_cast<std::int32_t>(e);
+      }
+  }
+};
+
+// Adjoint of chen_in_place: with x (extended, forest products filled) the prefix and b
+// the segment, x_new(e) = x(e) + b(e) + sum_t coef_t x(left_t) b(right_t) for e >= 1.
+// Given g = dF/dx_new, writes gx (extended, entries 1..; the caller folds the forest
+// entries back with forest_products_backprop) and gb (entries 1..n). Each entry sums
+// its own terms in registers (by_left, by_right: the terms grouped by that index).
+template <class T>
+SKSIG_LANE_CLONES void chen_backprop(const BranchedTables<T>& tb, const TermGroups& by_left,
+                                     const TermGroups& by_right, const T* x, const T* b,
+                                     const T* g, T* gx, T* gb) noexcept {
+  using V = typename Pack<T>::vec;
+  constexpr int np = Pack<T>::count, ps = Pack<T>::size;
+  const T* const term_coef = tb.term_coef;
+  // side 0: gb[r] = g[r] + sum (coef g[e]) x[left]; side 1: gx[l] = g[l] + ... b[right].
+  for (int side = 0; side < 2; ++side) {
+    const TermGroups& grp = side ? by_left : by_right;
+    const std::int32_t* const other = side ? tb.term_right : tb.term_left;
+    const T* const src = side ? b : x;
+    T* const dst = side ? gx : gb;
+    const std::int64_t size = side ? tb.n + 1 + tb.n_forest : tb.n + 1;
+    for (std::int64_t k = 1; k < size; ++k) {
+      V acc[np];
+      for (int h = 0; h < np; ++h)
+        acc[h] = k <= tb.n ? load_pack(g + k * kLanes + h * ps) : V{};
+      for (std::int32_t q = grp.ptr[k]; q < grp.ptr[k + 1]; ++q) {
+        const std::int32_t t = grp.term[q];
+        const T cf = term_coef[t];
+        const T* ge = g + Lanes{grp.elem[q]} * kLanes;
+        const T* sv = src + Lanes{other[t]} * kLanes;
+        for (int h = 0; h < np; ++h)
+          acc[h] += cf * load_pack(ge + h * ps) * load_pack(sv + h * ps);
+      }
+      for (int h = 0; h < np; ++h) store_pack(dst + k * kLanes + h * ps, acc[h]);
+    }
+  }
+}
+
+}  // namespace detail
+
+// grad_path (batch, length, dim), overwritten: the vector-Jacobian product of
+// branched_sig at path, given its output bsig and the cotangent grad (both (batch,
+// n + scalar); a scalar entry is taken as 1 and gets no gradient). Segments are taken
+// off bsig from the last one back, each by Chen's product with the segment of
+// increment -v (its inverse: a straight line run backwards), and the adjoints of
+// Chen's product and of the segment's values are accumulated on the way.
+template <class T>
+int branched_sig_backprop(const T* path, const T* bsig, const T* grad, T* grad_path,
+                          std::int64_t batch, std::int64_t length, std::int64_t dim,
+                          const BranchedTables<T>& tb, bool scalar, int n_threads) noexcept {
+  using detail::kLanes;
+  const std::int64_t m = tb.n + 1, ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
+  return guarded([&] {
+    const detail::TermGroups by_left(tb, tb.term_left, m + tb.n_forest);
+    const detail::TermGroups by_right(tb, tb.term_right, m);
+    return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+      const std::int64_t b0 = blk * kLanes;
+      const std::int64_t live = batch - b0 < kLanes ? batch - b0 : kLanes;
+      // g and gx trade places after every segment: both extended.
+      std::vector<T> mem(static_cast<std::size_t>(3 * ext + 3 * mw + 3 * dim * kLanes));
+      T *x = mem.data(), *gx = x + ext, *g = gx + ext, *gb = g + ext, *seg = gb + mw,
+        *neg = seg + mw, *v = neg + mw, *mv = v + dim * kLanes, *gv = mv + dim * kLanes;
+      detail::load_block(bsig, batch, m, scalar, b0, x);
+      detail::load_block(grad, batch, m, scalar, b0, g);
+      for (int j = 0; j < kLanes; ++j) {
+        x[j] = T(1);
+        g[j] = T(0);
+      }
+      for (std::int64_t j = 0; j < live; ++j) {
+        T* gp = grad_path + (b0 + j) * length * dim;
+        for (std::int64_t i = 0; i < length * dim; ++i) gp[i] = T(0);
+      }
+      for (std::int64_t s = length - 2; s >= 0; --s) {
+        check_interrupt();
+        for (int j = 0; j < kLanes; ++j) {
+          const T* p = path + (b0 + (j < live ? j : 0)) * length * dim + s * dim;
+          for (std::int64_t c = 0; c < dim; ++c) {
+            const T inc = j < live ? p[dim + c] - p[c] : T(0);
+            v[c * kLanes + j] = inc;
+            mv[c * kLanes + j] = -inc;
+          }
+        }
+        detail::segment_values(tb, mv, neg);
+        detail::chen_in_place(tb, x, neg);  // x: the prefix before segment s
+        detail::forest_products(tb, x);
+        detail::segment_values(tb, v, seg);
+        for (std::int64_t i = 0; i < dim * kLanes; ++i) gv[i] = T(0);
+        for (int j = 0; j < kLanes; ++j) gb[j] = T(0);  // the empty forest (unused)
+        detail::chen_backprop(tb, by_left, by_right, x, seg, g, gx, gb);
+        detail::forest_products_backprop(tb, x, gx);
+        detail::segment_values_backprop(tb, v, seg, gb, gv);
+        std::swap(g, gx);  // the prefix's cotangent (entries past m are scratch)
+        for (std::int64_t j = 0; j < live; ++j) {
+          T* gp = grad_path + (b0 + j) * length * dim + s * dim;
+          for (std::int64_t c = 0; c < dim; ++c) {
+            gp[dim + c] += gv[c * kLanes + j];
+            gp[c] -= gv[c * kLanes + j];
+          }
+        }
+      }
+      return kOk;
+    });
+  });
+}
+
 #undef SKSIG_LANES
 #undef SKSIG_LANE_CLONES
 

@@ -238,8 +238,109 @@ int log_sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int 
   });
 }
 
+namespace detail {
+
+// Scratch of the reverse sweep for one pack: the cotangent G and its successor dP, the
+// increment v and -v, its gradient dv, and the work of mul_exp_segment_adjoint.
+template <class P>
+struct SweepScratch {
+  std::vector<P> G, dP, v, mv, dv, work;
+  // The top level is never read by the sweep's adjoint (see reverse_sweep): the
+  // signature is peeled on levels 0..N-1 only (no words at level N).
+  TopWords no_top;
+  explicit SweepScratch(const TensorShape& sh)
+      : G(sh.size()), dP(sh.size()), v(sh.d), mv(sh.d), dv(sh.d),
+        work(mul_exp_segment_adjoint_work(sh)), no_top(sh, {}) {}
+};
+
+// The exact reverse pass of S = exp(dx_0) (x) ... (x) exp(dx_{L-2}) for the paths
+// first..first+valid-1 (one pack). On entry S holds their signatures (levels 0..N-1 are
+// read) and s.G the cotangent dF/dS (all levels); grad_path rows of the pack's paths are
+// overwritten with dF/dx. Segments are walked backwards: the prefix signature before
+// segment i is recovered as S (x) exp(-dx_i) (the exact inverse of exp(dx_i)), then the
+// adjoint of "prefix (x) exp(dx_i)" gives the prefix's cotangent and dF/d(dx_i). Only
+// levels 0..N-1 of each prefix are read by that adjoint, so level N is never peeled.
+template <int D, class T, int W>
+void reverse_sweep(const TensorShape& sh, const T* path, std::int64_t length,
+                   std::int64_t first, int valid, Pack<T, W>* S, SweepScratch<Pack<T, W>>& s,
+                   SegmentScratch<Pack<T, W>>& w, T* grad_path) {
+  using P = Pack<T, W>;
+  const int d = D ? D : sh.d;
+  for (int l = 0; l < valid; ++l) {
+    T* gx = grad_path + (first + l) * length * d;
+    std::fill(gx, gx + length * d, T(0));
+  }
+  P* G = s.G.data();
+  P* dP = s.dP.data();
+  for (std::int64_t i = length - 2; i >= 0; --i) {
+    check_interrupt();
+    for (int l = 0; l < W; ++l) {
+      const T* x = l < valid ? path + (first + l) * length * d : nullptr;
+      for (int c = 0; c < d; ++c) {
+        const T inc = x ? x[(i + 1) * d + c] - x[i * d + c] : T(0);
+        s.v[c].x[l] = inc;
+        s.mv[c].x[l] = -inc;
+      }
+    }
+    mul_segment<D>(sh, S, s.mv.data(), w, &s.no_top);  // prefix before segment i
+    zero(dP, sh.size());
+    zero(s.dv.data(), d);
+    mul_exp_segment_adjoint<D>(sh, S, s.v.data(), G, dP, s.dv.data(), s.work.data());
+    for (int l = 0; l < valid; ++l) {
+      T* gx = grad_path + (first + l) * length * d;
+      for (int c = 0; c < d; ++c) {
+        gx[(i + 1) * d + c] += s.dv[c].x[l];
+        gx[i * d + c] -= s.dv[c].x[l];
+      }
+    }
+    std::swap(G, dP);
+  }
+}
+
+}  // namespace detail
+
+// Vector-Jacobian product of sig with respect to the (transformed) paths, given their
+// signatures: sig and grad_sig are (batch, size - 1 + scalar_term) as sig's output (a
+// scalar term, if present, is taken as 1 and gets no gradient); grad_path (batch,
+// length, dim) is overwritten.
+template <class T>
+int sig_backprop(const T* path, const T* sig, const T* grad_sig, T* grad_path,
+                 std::int64_t batch, std::int64_t length, int dim, int degree,
+                 bool scalar_term, int n_threads) noexcept {
+  if (batch < 0 || length < 0 || dim < 1 || degree < 1) return kInvalidArgument;
+  return guarded([&] {
+    constexpr int W = pack_width<T>();
+    using P = Pack<T, W>;
+    const TensorShape sh(dim, degree);
+    const std::int64_t n = sh.size();
+    const std::int64_t skip = scalar_term ? 0 : 1;
+    const std::int64_t len = n - skip;
+    return dispatch_dim(dim, [&](auto dc) {
+      constexpr int D = decltype(dc)::value;
+      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
+                                                             std::int64_t p1, auto valid) {
+        std::vector<P> S(n);
+        detail::SweepScratch<P> s(sh);
+        detail::SegmentScratch<P> w(sh);
+        for (std::int64_t p = p0; p < p1; ++p) {
+          detail::load_pack(S.data() + 1, sig + 1 - skip, len, n - 1, p * W, valid(p));
+          S[0] = P(T(1));
+          detail::load_pack(s.G.data() + 1, grad_sig + 1 - skip, len, n - 1, p * W,
+                            valid(p));
+          s.G[0] = P(T(0));
+          detail::reverse_sweep<D>(sh, path, length, p * W, valid(p), S.data(), s, w,
+                                   grad_path);
+        }
+        return static_cast<int>(kOk);
+      });
+    });
+  });
+}
+
 // Vector-Jacobian product of log_sig with respect to the (transformed) paths.
 // grad_out: (batch, out_len) as in log_sig; grad_path: (batch, length, dim), overwritten.
+// The signature is recomputed, the cotangent pulled back through the Lyndon solve and
+// gather (methods 1, 2) and the tensor log, then the signature's reverse sweep.
 template <class T>
 int log_sig_backprop(const T* path, const T* grad_out, T* grad_path, std::int64_t batch,
                      std::int64_t length, int dim, int degree, int method, bool scalar_term,
@@ -247,58 +348,41 @@ int log_sig_backprop(const T* path, const T* grad_out, T* grad_path, std::int64_
   if (batch < 0 || length < 0 || dim < 1 || degree < 1 || method < 0 || method > 2)
     return kInvalidArgument;
   return guarded([&] {
+    constexpr int W = pack_width<T>();
+    using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
     const std::int64_t n = sh.size();
     const std::int64_t out_len = method == 0 ? n - (scalar_term ? 0 : 1) : tables.n;
-    const auto chain = HornerChain<T>::log_chain(degree);
+    const auto chain = HornerChain<P>::log_chain(degree);
     const std::int64_t m = chain.steps();
     return dispatch_dim(dim, [&](auto dc) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_chunks(batch, n_threads, [&](std::int64_t first,
-                                                           std::int64_t last) {
-        std::vector<T> S(n), Q((m + 1) * n), dZ(n), dQ2(n), G(n), dP(n), v(dim), mv(dim),
-            dv(dim), g(tables.n), work(mul_exp_segment_adjoint_work(sh));
-        detail::SegmentScratch<T> w(sh);
-        for (std::int64_t b = first; b < last; ++b) {
-          const T* x = path + b * length * dim;
-          T* gx = grad_path + b * length * dim;
-          std::fill(gx, gx + length * dim, T(0));
-          if (length < 2) continue;
-          detail::path_signature<D>(sh, x, length, S.data(), w);
+      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
+                                                             std::int64_t p1, auto valid) {
+        std::vector<P> S(n), Q((m + 1) * n), dZ(n), dQ2(n), g(tables.n);
+        detail::SweepScratch<P> s(sh);
+        detail::SegmentScratch<P> w(sh);
+        for (std::int64_t p = p0; p < p1; ++p) {
+          const std::int64_t first = p * W;
+          detail::pack_signature<D>(sh, path, length, first, valid(p), S.data(), w);
           chain.template run<D>(sh, S.data(), Q.data(), true);
-          // Cotangent on the tensor log.
-          std::fill(dZ.begin(), dZ.end(), T(0));
-          const T* go = grad_out + b * out_len;
+          // Cotangent on the tensor log (its scalar term gets none).
+          detail::zero(dZ.data(), n);
           if (method == 0) {
-            std::copy(go + (scalar_term ? 1 : 0), go + out_len, dZ.begin() + 1);
+            detail::load_pack(dZ.data() + 1, grad_out + (scalar_term ? 1 : 0), out_len,
+                              n - 1, first, valid(p));
           } else {
-            std::copy(go, go + tables.n, g.begin());
+            detail::load_pack(g.data(), grad_out, out_len, tables.n, first, valid(p));
             if (method == 2) tables.solve_transposed(g.data());
             tables.scatter_add(g.data(), dZ.data());
           }
-          std::fill(G.begin(), G.end(), T(0));
+          detail::zero(s.G.data(), n);
           chain.template adjoint<D>(sh, S.data(), Q.data(), dZ.data(), dQ2.data(),
-                                    G.data());
-          // Reverse sweep: S = P_i (x) exp(v_i); peel one segment at a time.
-          for (std::int64_t i = length - 2; i >= 0; --i) {
-            check_interrupt();
-            for (int c = 0; c < dim; ++c) {
-              v[c] = x[(i + 1) * dim + c] - x[i * dim + c];
-              mv[c] = -v[c];
-            }
-            detail::mul_segment<D>(sh, S.data(), mv.data(), w);  // prefix before i
-            std::fill(dP.begin(), dP.end(), T(0));
-            std::fill(dv.begin(), dv.end(), T(0));
-            mul_exp_segment_adjoint<D>(sh, S.data(), v.data(), G.data(), dP.data(),
-                                       dv.data(), work.data());
-            for (int c = 0; c < dim; ++c) {
-              gx[(i + 1) * dim + c] += dv[c];
-              gx[i * dim + c] -= dv[c];
-            }
-            std::swap(G, dP);
-          }
+                                    s.G.data());
+          detail::reverse_sweep<D>(sh, path, length, first, valid(p), S.data(), s, w,
+                                   grad_path);
         }
-        return kOk;
+        return static_cast<int>(kOk);
       });
     });
   });

@@ -14,6 +14,16 @@
 #define SKSIG_SIMD_CLONES
 #endif
 
+// SKSIG_NO_FP_CONTRACT: GCC's default -ffp-contract=fast may fuse a product and a sum
+// of different statements into one FMA in some lanes of a Pack and not in others (after
+// partial vectorisation), so that an item's result would depend on its lane. Kernels
+// where this was seen are compiled without contraction (the cost measured was nil).
+#if defined(__GNUC__) && !defined(__clang__)
+#define SKSIG_NO_FP_CONTRACT __attribute__((optimize("fp-contract=off")))
+#else
+#define SKSIG_NO_FP_CONTRACT
+#endif
+
 namespace sksig {
 
 template <class T, int W>

@@ -231,7 +231,8 @@ void tensor_mul_adjoint_maybe_top(const TensorShape& s, const T* a, const T* b,
 // Levels are updated from the top so that lower levels are still the old ones.
 // buf1, buf2 hold d^N entries each; vs holds N * d entries (v / j for j = 1..N).
 // With top != null, level N is updated at the words of top only (each entry of level N
-// depends only on itself and lower levels, so the others may be left stale).
+// depends only on itself and lower levels, so the others may be left stale; with an
+// empty top, level N is not updated at all).
 template <int D, class T>
 SKSIG_SIMD_CLONES void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2, T* vs,
                      const TopWords* top = nullptr) {
@@ -259,6 +260,7 @@ SKSIG_SIMD_CLONES void mul_exp_segment(const TensorShape& s, T* S, const T* v, T
     }
   };
   for (int k = s.N; k >= 1; --k) {
+    if (top && k == s.N && top->size() == 0) continue;
     T* B = buf1;
     T* B2 = buf2;
     T* Sk = S + s.off[k];
@@ -300,7 +302,7 @@ inline std::int64_t mul_exp_segment_adjoint_work(const TensorShape& s) {
 // work: mul_exp_segment_adjoint_work(s) entries. With top != null, level N of dC must
 // vanish outside top.
 template <int D, class T>
-SKSIG_SIMD_CLONES void mul_exp_segment_adjoint(const TensorShape& s, const T* A, const T* v, const T* dC,
+SKSIG_NO_FP_CONTRACT SKSIG_SIMD_CLONES void mul_exp_segment_adjoint(const TensorShape& s, const T* A, const T* v, const T* dC,
                              T* dA, T* dv, T* work, const TopWords* top = nullptr) {
   const int d = D ? D : s.d;
   const int N = s.N;
