@@ -12,6 +12,7 @@ from sksig._branched import (
 )
 from sksig._branched_estimator import BranchedLogSig
 from sksig._config import show_config
+from sksig._gram_warning import GramWarning
 from sksig._log_sig import (
     log_sig,
     log_sig_join,
@@ -26,6 +27,7 @@ from sksig._lyndon import (
     lyndon_words,
     lyndon_words_of_length,
 )
+from sksig._path_scaler import PathScaler
 from sksig._sig_kernel import (
     sig_kernel,
     sig_kernel_backprop,
@@ -60,11 +62,13 @@ from sksig._trees import (
 
 __all__ = [
     "BranchedLogSig",
+    "GramWarning",
     "LinearKernel",
     "LogSigJoin",
     "Matern12Kernel",
     "Matern32Kernel",
     "Matern52Kernel",
+    "PathScaler",
     "PolynomialKernel",
     "RBFKernel",
     "RationalQuadraticKernel",

@@ -91,7 +91,7 @@ def _to_numpy(x):
 
 
 def check_paths(estimator, X, *, reset, time_aug=False, lead_lag=False, end_time=1.0,
-                n_threads=1, name="X"):
+                n_threads=1, name="X", basepoint=None, scale=1.0):
     """Validate ``X`` for ``estimator`` and pack it (see the module docstring).
 
     Parameters
@@ -110,6 +110,9 @@ def check_paths(estimator, X, *, reset, time_aug=False, lead_lag=False, end_time
         Threads for the transforms.
     name : str
         Argument name for messages (``"X"`` or ``"Y"``).
+    basepoint, scale :
+        A point prepended to every path and a factor on the raw values, applied
+        before the transforms (see :func:`sksig._array.as_path_batch`).
 
     Returns
     -------
@@ -184,7 +187,8 @@ def check_paths(estimator, X, *, reset, time_aug=False, lead_lag=False, end_time
             f"{type(estimator).__name__} was fitted with {estimator.n_channels_in_}"
         )
     batch = as_path_batch(paths, name, time_aug=time_aug, lead_lag=lead_lag,
-                          end_time=end_time, n_threads=n_threads)
+                          end_time=end_time, n_threads=n_threads, basepoint=basepoint,
+                          scale=scale)
     return EstimatorPaths(batch, encoding, channels, device)
 
 
