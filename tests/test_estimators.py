@@ -283,7 +283,7 @@ def test_sig_kernel_normalize_rejects_nonpositive_self_kernel():
     x = np.array([[3.3, 0.0], [-0.4, 0.1], [0.2, -0.4]])
     assert oracle_gram([x], [x], (0, 0))[0, 0] <= 0
     with pytest.raises(ValueError, match="normalize=True needs k"):
-        SigKernel(dyadic_order=0, normalize=True).fit(x[None])
+        SigKernel(dyadic_order=0, normalize=True).fit_transform(x[None])
 
 
 # --------------------------------------------------------------------- LogSigJoin

@@ -1,4 +1,4 @@
-"""``PathScaler``: per-channel centring and scaling of paths, learnt from training paths."""
+"""``PathScaler``: per-channel centring and scaling of paths, learnt in ``fit``."""
 
 from numbers import Integral
 

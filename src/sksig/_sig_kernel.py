@@ -244,8 +244,8 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     >>> float(sksig.sig_kernel(x, y, 1))
     4.25830078125
     >>> big = 30 * np.array([[0.0], [1.0]])
-    >>> float(sksig.sig_kernel(big, big, 0, return_log=True))  # k = 1 + 900 + 900**2/4
-    12.23063...
+    >>> round(float(sksig.sig_kernel(big, big, 0, return_log=True)), 6)  # log 203401
+    12.222935
     """
     return_grid = check_bool(return_grid, "return_grid")
     normalize, return_log = _check_output(normalize, return_log, return_grid)

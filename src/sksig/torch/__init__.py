@@ -6,7 +6,13 @@ functional API and whose backward calls the matching ``*_backprop``, so
 ``import sksig`` alone never does.
 """
 
-import torch  # noqa: F401  (fail early with a clear ImportError when torch is missing)
+try:
+    import torch  # noqa: F401
+except ImportError as exc:  # a clear message instead of a bare "No module named torch"
+    raise ImportError(
+        "sksig.torch needs PyTorch, which is not installed; install it with "
+        "`pip install sksig[torch]` (or `pip install torch`, see https://pytorch.org)"
+    ) from exc
 
 from sksig.torch._branched import branched_sig_to_log_sig
 from sksig.torch._log_sig import log_sig, log_sig_join
