@@ -343,7 +343,7 @@ class PathBatch:
         return grads
 
     def _untransform(self, grad, length, n_threads):
-        """The transform's adjoint: gradients on the transformed points -> raw points."""
+        """The transform adjoint: gradients on transformed points -> raw points."""
         from sksig._core import _transform_path
 
         if not (self.time_aug or self.lead_lag):
