@@ -86,7 +86,7 @@ def _zero_point_paths(path):
 
 
 def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_term,
-                  n_threads):
+                  n_threads, basepoint=None):
     """(signatures (n_paths, n + scalar_term), batch_shape, caller, tables)."""
     if _zero_point_paths(path):
         array, caller = as_array(path, "path", min_ndim=2)
@@ -101,7 +101,7 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
         out[:, :scalar_term] = 1
         return out, array.shape[:-2], caller, tb
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
-                          end_time=end_time, n_threads=n_threads)
+                          end_time=end_time, n_threads=n_threads, basepoint=basepoint)
     tb = tables(batch.dim, degree, planar)
     out = np.empty((batch.n_paths, tb.n + scalar_term), batch.data.dtype)
     work = batch.n_paths * max(batch.length - 1, 0) * _n_terms(tb)
@@ -112,7 +112,8 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
 
 @_on_cuda
 def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
-                 planar=False, scalar_term=False, correction=None, n_jobs=1):
+                 planar=False, scalar_term=False, correction=None, basepoint=None,
+                 n_jobs=1):
     """Branched (tree-indexed) signatures of piecewise-linear paths.
 
     Values of the iterated integrals of SPEC.md section 10.3 on every tree (non-planar,
@@ -137,6 +138,9 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
         Include the leading constant 1.
     correction : None
         Not supported; must be None.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        A point prepended to every path before the transforms (True: the origin),
+        so that the result depends on where the paths start.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
 
@@ -165,7 +169,8 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads = _path_args(
         degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs)
     out, batch_shape, caller, _ = _branched_sig(
-        path, degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads
+        path, degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads,
+        basepoint
     )
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
@@ -269,7 +274,7 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
 @_on_cuda
 def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                      planar=False, scalar_term=False, method=None, correction=None,
-                     n_jobs=1):
+                     basepoint=None, n_jobs=1):
     """Branched log-signatures of piecewise-linear paths.
 
     Equal to ``branched_sig_to_log_sig(branched_sig(path, ...), ...)``.
@@ -292,6 +297,9 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
         As in :func:`branched_sig_to_log_sig` (None: 0 non-planar, 1 planar).
     correction : None
         Not supported; must be None.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        A point prepended to every path before the transforms (True: the origin),
+        so that the result depends on where the paths start.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores.
 
@@ -318,7 +326,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
         min_degree=1)
     method = _check_method(method, planar)
     bsig, batch_shape, caller, tb = _branched_sig(
-        path, degree, time_aug, lead_lag, end_time, planar, False, n_threads
+        path, degree, time_aug, lead_lag, end_time, planar, False, n_threads, basepoint
     )
     out = _log(bsig, False, tb, method, scalar_term, n_threads)
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))

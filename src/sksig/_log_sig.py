@@ -229,7 +229,7 @@ def _cuda_available():
     return cuda.is_available()
 
 
-def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs):
+def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs, basepoint=None):
     time_aug = check_bool(time_aug, "time_aug")
     lead_lag = check_bool(lead_lag, "lead_lag")
     end_time = check_end_time(end_time)
@@ -238,7 +238,8 @@ def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs):
     # need a point to start from.
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
                           end_time=end_time, n_threads=n_threads,
-                          min_length=1 if time_aug or lead_lag else 0)
+                          min_length=1 if time_aug or lead_lag else 0,
+                          basepoint=basepoint)
     check_tensor_size(batch.dim, degree)
     return batch, n_threads
 
@@ -248,7 +249,7 @@ def _batched_out(batch, out):
 
 
 def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=True,
-        scalar_term=False, n_jobs=1):
+        scalar_term=False, basepoint=None, n_jobs=1):
     """Truncated signatures of piecewise-linear paths.
 
     ``S(x) = exp(dx_0) (x) exp(dx_1) (x) ... (x) exp(dx_{L-2})`` in the tensor algebra
@@ -269,6 +270,9 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
         Accepted for pySigLib compatibility; the Horner scheme is always used.
     scalar_term : bool, default=False
         Include the constant level-0 term 1 first.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        A point prepended to every path before the transforms (True: the origin),
+        so that the result depends on where the paths start.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores.
 
@@ -296,7 +300,8 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
     degree = check_int(degree, "degree")
     check_bool(horner, "horner")
     scalar_term = check_bool(scalar_term, "scalar_term")
-    batch, n_threads = _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs)
+    batch, n_threads = _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs,
+                                   basepoint)
     length = sig_length(batch.dim, degree, scalar_term=scalar_term)
     out = np.zeros((batch.n_paths, length), batch.data.dtype)
     if degree == 0:
@@ -309,11 +314,12 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
 
 
 def _log_sig_setup(path, degree, time_aug, lead_lag, end_time, method, scalar_term,
-                   n_jobs):
+                   n_jobs, basepoint=None):
     degree = check_int(degree, "degree", minimum=1)
     method = _check_method(method)
     scalar_term = check_bool(scalar_term, "scalar_term")
-    batch, n_threads = _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs)
+    batch, n_threads = _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs,
+                                   basepoint)
     if method == 0:
         tables = _empty_tables()
         length = sig_length(batch.dim, degree, scalar_term=scalar_term)
@@ -324,7 +330,7 @@ def _log_sig_setup(path, degree, time_aug, lead_lag, end_time, method, scalar_te
 
 
 def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, method=1,
-            scalar_term=False, n_jobs=1):
+            scalar_term=False, basepoint=None, n_jobs=1):
     """Truncated log-signatures of piecewise-linear paths.
 
     The log-signature is the tensor logarithm ``l = log S(x)`` of the truncated
@@ -352,6 +358,9 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     scalar_term : bool, default=False
         With ``method=0``, put the level-0 coefficient (always 0) first; ignored by
         methods 1 and 2.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        A point prepended to every path before the transforms (True: the origin),
+        so that the result depends on where the paths start.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores.
 
@@ -379,7 +388,8 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     array([1.        , 1.        , 0.5       , 0.08333333, 0.08333333])
     """
     degree, method, scalar_term, batch, n_threads, tables, length = _log_sig_setup(
-        path, degree, time_aug, lead_lag, end_time, method, scalar_term, n_jobs)
+        path, degree, time_aug, lead_lag, end_time, method, scalar_term, n_jobs,
+        basepoint)
     from sksig._core import _log_sig
 
     out = np.empty((batch.n_paths, length), batch.data.dtype)
@@ -388,10 +398,12 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
 
 
 def _log_sig_backprop(derivs, path, degree, *, time_aug=False, lead_lag=False,
-                      end_time=1.0, method=1, scalar_term=False, n_jobs=1):
+                      end_time=1.0, method=1, scalar_term=False, basepoint=None,
+                      n_jobs=1):
     """Gradient of ``sum(derivs * log_sig(path, ...))`` with respect to ``path``."""
     degree, method, scalar_term, batch, n_threads, tables, length = _log_sig_setup(
-        path, degree, time_aug, lead_lag, end_time, method, scalar_term, n_jobs)
+        path, degree, time_aug, lead_lag, end_time, method, scalar_term, n_jobs,
+        basepoint)
     from sksig._core import _log_sig
 
     grad_out, _ = as_array(derivs, "derivs", caller=batch.caller)

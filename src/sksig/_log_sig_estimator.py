@@ -60,6 +60,9 @@ class LogSigJoin(TransformerMixin, BaseEstimator):
         Apply the lead-lag transform.
     end_time : float, default=1.0
         Final value of the time channel.
+    basepoint : None, True or array-like of shape (n_channels,), default=None
+        A point prepended to every path before the transforms (True: the origin), so
+        that the features depend on where the paths start.
     n_channels : int or None, default=None
         Channels per point of 2-D input ``(n_samples, length * n_channels)``; None
         means 1. For 3-D and ragged input it is read from the data (if given, it
@@ -101,16 +104,18 @@ class LogSigJoin(TransformerMixin, BaseEstimator):
         "time_aug": ["boolean"],
         "lead_lag": ["boolean"],
         "end_time": [Real],
+        "basepoint": [None, "boolean", "array-like"],
         "n_channels": [None, Interval(Integral, 1, None, closed="left")],
         "n_jobs": [None, Integral],
     }
 
     def __init__(self, *, degree=2, time_aug=False, lead_lag=False, end_time=1.0,
-                 n_channels=None, n_jobs=None):
+                 basepoint=None, n_channels=None, n_jobs=None):
         self.degree = degree
         self.time_aug = time_aug
         self.lead_lag = lead_lag
         self.end_time = end_time
+        self.basepoint = basepoint
         self.n_channels = n_channels
         self.n_jobs = n_jobs
 
@@ -120,6 +125,7 @@ class LogSigJoin(TransformerMixin, BaseEstimator):
             lead_lag=self.lead_lag and transforms,
             end_time=check_end_time(self.end_time),
             n_threads=resolve_n_jobs(self.n_jobs),
+            basepoint=self.basepoint if transforms else None,
         )
 
     def _log_sig(self, data):
