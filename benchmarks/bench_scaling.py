@@ -24,7 +24,8 @@ def main():
     X_train, X_test = np.asarray(X_train), np.asarray(X_test)
     grid = {"sigkernel__scale": [0.3, 0.6, 1.2],
             "sigkernel__static_kernel": [sksig.RBFKernel(1.0), sksig.RBFKernel(2.0)]}
-    for name, steps in (("raw", []), ("PathScaler", [sksig.PathScaler(method="minmax")])):
+    scaler = sksig.PathScaler(method="minmax")
+    for name, steps in (("raw", []), ("PathScaler", [scaler])):
         pipe = make_pipeline(*steps, sksig.SigKernel(dyadic_order=1, time_aug=True),
                              SVC(kernel="precomputed", C=10.0))
         start = time.perf_counter()
