@@ -302,6 +302,21 @@ def test_extended_range_equals_plain_where_finite(rng, kernel):
         np.log(np.diagonal(want)), rtol=1e-12, atol=1e-13)
 
 
+def test_normalized_kernel_where_products_of_kernels_overflow():
+    # k ~ 1e160 and 1e240 are float64 numbers, but k(x, x) k(y, y) is not.
+    t = np.linspace(0, 1, 20)[None, :, None]
+    lines = 40 * t * np.array([[[1.0, 2.0, 3.0]], [[3.0, -1.0, 2.0]]])
+    K = sksig.sig_kernel_gram(lines, lines, 2)
+    assert np.isinf(K[0, 0] * K[1, 1])
+    d = np.sqrt(np.diagonal(K))
+    want = K / d[:, None] / d[None, :]
+    np.testing.assert_allclose(sksig.sig_kernel_gram(lines, lines, 2, normalize=True),
+                               want, rtol=1e-13)
+    G = np.array([[0.0, 1.0], [0.0, 0.0]])
+    g = sksig.sig_kernel_gram_backprop(G, lines, lines, 2, normalize=True)[0]
+    assert np.all(np.isfinite(g))
+
+
 def _longdouble_log_kernel(x, y, order):
     """log k(x, y), linear static kernel, by the PDE scheme in numpy long double
     (written out here from the cell formula, independently of the library)."""

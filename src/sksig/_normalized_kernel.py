@@ -97,15 +97,15 @@ def split_kernels(s, x, y, kind, extended=None):
     itself, solved on i <= j). ``extended`` forces (True) or forbids (False) the
     extended-range cores; None tries double precision first.
     """
-    if extended is None:
+    if not extended:
         try:
-            k = _plain(s, x, y, kind)
-            return k, np.zeros(k.shape, np.int64)
+            # Split form of the float64 kernels too: products of two of them may
+            # overflow, products of mantissas never do.
+            m, e = np.frexp(_plain(s, x, y, kind))
+            return m, e.astype(np.int64)
         except FloatingPointError:
-            pass
-    elif not extended:
-        k = _plain(s, x, y, kind)
-        return k, np.zeros(k.shape, np.int64)
+            if extended is False:
+                raise
     return _extended(s, x, y, kind)
 
 
@@ -239,8 +239,12 @@ def normalized_backprop(s, derivs, gram, left, right, extended=None):
     W = np.asarray(derivs, dtype=np.float64).reshape((x.shape[0], y.shape[0])
                                                      if gram else (x.shape[0],))
     kn, (m, e, mx, ex, my, ey) = normalized(s, kind, extended)
-    use_extended = bool(extended) or bool(
-        np.any(e) or np.any(ex) or np.any(ey))
+    # Kernels beyond float64's range need the extended adjoint (in float64 their
+    # seeds would underflow to zero and silently drop terms).
+    use_extended = extended
+    if use_extended is None:
+        exponents = np.concatenate([np.ravel(e), ex, ey])
+        use_extended = bool(np.any(np.abs(exponents) > 1000))
     # d kn = kn (d k / k - d kx / (2 kx) - d ky / (2 ky)):
     #   pair seed W / sqrt(kx ky), diagonal seeds -sum(W kn) / (2 kx) and / (2 ky).
     wk = W * kn
