@@ -303,9 +303,9 @@ def test_extended_range_equals_plain_where_finite(rng, kernel):
 
 
 def test_normalized_kernel_where_products_of_kernels_overflow():
-    # k ~ 1e160 and 1e240 are float64 numbers, but k(x, x) k(y, y) is not.
+    # k(x, x) ~ 1e225 is a float64 number, but k(x, x) k(y, y) is not.
     t = np.linspace(0, 1, 20)[None, :, None]
-    lines = 40 * t * np.array([[[1.0, 2.0, 3.0]], [[3.0, -1.0, 2.0]]])
+    lines = 65 * t * np.array([[[1.0, 2.0, 3.0]], [[3.0, -1.0, 2.0]]])
     K = sksig.sig_kernel_gram(lines, lines, 2)
     assert np.isinf(K[0, 0] * K[1, 1])
     d = np.sqrt(np.diagonal(K))
