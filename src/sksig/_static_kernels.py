@@ -209,7 +209,7 @@ class RBFKernel(StaticKernel):
 
     Parameters
     ----------
-    sigma : float
+    sigma : float, default=1.0
         Positive bandwidth.
 
     Raises
@@ -224,7 +224,7 @@ class RBFKernel(StaticKernel):
     RBFKernel(sigma=2.0)
     """
 
-    def __init__(self, sigma):
+    def __init__(self, sigma=1.0):
         self.sigma = sigma
         super().__init__()
 
@@ -281,7 +281,7 @@ class PolynomialKernel(StaticKernel):
 class _SigmaKernel(StaticKernel):
     _kind = None
 
-    def __init__(self, sigma):
+    def __init__(self, sigma=1.0):
         self.sigma = sigma
         super().__init__()
 
@@ -295,7 +295,7 @@ class Matern12Kernel(_SigmaKernel):
 
     Parameters
     ----------
-    sigma : float
+    sigma : float, default=1.0
         Positive length scale.
 
     Raises
@@ -318,7 +318,7 @@ class Matern32Kernel(_SigmaKernel):
 
     Parameters
     ----------
-    sigma : float
+    sigma : float, default=1.0
         Positive length scale.
 
     Raises
@@ -342,7 +342,7 @@ class Matern52Kernel(_SigmaKernel):
 
     Parameters
     ----------
-    sigma : float
+    sigma : float, default=1.0
         Positive length scale.
 
     Raises
@@ -368,7 +368,7 @@ class RationalQuadraticKernel(StaticKernel):
 
     Parameters
     ----------
-    sigma : float
+    sigma : float, default=1.0
         Positive length scale.
     alpha : float, default=1.0
         Positive scale-mixture parameter.
@@ -385,7 +385,7 @@ class RationalQuadraticKernel(StaticKernel):
     RationalQuadraticKernel(alpha=2.0, sigma=1.0)
     """
 
-    def __init__(self, sigma, alpha=1.0):
+    def __init__(self, sigma=1.0, alpha=1.0):
         self.sigma = sigma
         self.alpha = alpha
         super().__init__()
