@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from sksig._array import _is_ragged_list
-from sksig._estimator_input import check_paths, encoding_tags
+from sksig._estimator_input import channel_names, check_paths, encoding_tags
 from sksig._log_sig import log_sig, log_sig_join, log_sig_join_backprop
 from sksig._lyndon import check_tensor_size, lyndon_words
 from sksig._validation import Interval, check_end_time, resolve_n_jobs
@@ -313,20 +313,25 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
     def get_feature_names_out(self, input_features=None):
         """Names of the features: the Lyndon brackets, e.g. ``[0,[0,1]]``.
 
-        Letters are the channels of the transformed paths, numbered from 0 (with
-        lead-lag, the lag channels come first; a time channel comes last).
+        Letters are the channels of the transformed paths (with lead-lag, the lag
+        channels come first; a time channel comes last): numbered from 0, or named
+        after the channels, e.g. ``[x,[x,y]]`` (and ``x_lag``, ``x_lead``, ``time``).
 
         Parameters
         ----------
-        input_features : None
-            Ignored (the names do not depend on the input column names).
+        input_features : array-like of str or None, default=None
+            Channel names (one per channel), or the input column names of 2-D input
+            (the first ``n_channels_in_`` name the channels). None uses the
+            DataFrame columns seen in ``fit``, if any, else channel numbers.
 
         Returns
         -------
         ndarray of str of shape (n_features_out,)
         """
         check_is_fitted(self)
-        return np.asarray([bracket_name(w) for w in self.lyndon_words_], dtype=object)
+        letters = channel_names(self, input_features, self.dimension_)
+        return np.asarray([bracket_name(w, letters.__getitem__)
+                           for w in self.lyndon_words_], dtype=object)
 
     def __sklearn_tags__(self):
         return encoding_tags(super().__sklearn_tags__())

@@ -306,8 +306,8 @@ class Matern12Kernel(_SigmaKernel):
     Examples
     --------
     >>> import sksig
-    >>> sksig.Matern12Kernel(sigma=1.0)
-    Matern12Kernel(sigma=1.0)
+    >>> sksig.Matern12Kernel(sigma=2.0)
+    Matern12Kernel(sigma=2.0)
     """
 
     _kind = _MATERN12
@@ -329,8 +329,8 @@ class Matern32Kernel(_SigmaKernel):
     Examples
     --------
     >>> import sksig
-    >>> sksig.Matern32Kernel(sigma=1.0)
-    Matern32Kernel(sigma=1.0)
+    >>> sksig.Matern32Kernel(sigma=2.0)
+    Matern32Kernel(sigma=2.0)
     """
 
     _kind = _MATERN32
@@ -353,8 +353,8 @@ class Matern52Kernel(_SigmaKernel):
     Examples
     --------
     >>> import sksig
-    >>> sksig.Matern52Kernel(sigma=1.0)
-    Matern52Kernel(sigma=1.0)
+    >>> sksig.Matern52Kernel(sigma=2.0)
+    Matern52Kernel(sigma=2.0)
     """
 
     _kind = _MATERN52
@@ -381,8 +381,8 @@ class RationalQuadraticKernel(StaticKernel):
     Examples
     --------
     >>> import sksig
-    >>> sksig.RationalQuadraticKernel(sigma=1.0, alpha=2.0)
-    RationalQuadraticKernel(alpha=2.0, sigma=1.0)
+    >>> sksig.RationalQuadraticKernel(sigma=2.0, alpha=2.0)
+    RationalQuadraticKernel(alpha=2.0, sigma=2.0)
     """
 
     def __init__(self, sigma=1.0, alpha=1.0):
