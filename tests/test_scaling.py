@@ -456,3 +456,57 @@ def test_gram_warning_modes():
     assert "orders of magnitude" in _problem(good * np.logspace(0, 20, 6))
     assert "nearly constant" in _problem(np.full((6, 6), 3.0) + 1e-9 * good)
     assert "diagonal dwarfs" in _problem(np.eye(6) + 1e-6 * np.abs(good))
+
+
+def test_transform_path_backprop_drops_the_basepoint(rng):
+    X = _paths(rng)
+    Xp = _prepend(X, np.zeros(2))
+    D = rng.normal(size=sksig.transform_path(Xp, time_aug=True, lead_lag=True).shape)
+    got = sksig.transform_path_backprop(D, time_aug=True, lead_lag=True,
+                                        basepoint=True)
+    want = sksig.transform_path_backprop(D, time_aug=True, lead_lag=True)[:, 1:]
+    np.testing.assert_allclose(got, want, rtol=1e-14)
+
+
+def test_path_scaler_before_signature_features(rng):
+    X = rng.normal(loc=50.0, scale=20.0, size=(6, 5, 2))
+    for est in (sksig.LogSigJoin(degree=3), sksig.BranchedLogSig(degree=2)):
+        pipe = make_pipeline(sksig.PathScaler(), est).fit(X)
+        want = est.fit_transform(sksig.PathScaler().fit_transform(X))
+        np.testing.assert_allclose(pipe.transform(X), want, rtol=1e-13)
+
+
+# ---------------------------------------------------------------- frictions
+def test_static_kernels_have_unit_bandwidth_defaults():
+    x = np.array([[[0.0, 0.0], [1.0, 0.5], [0.2, 1.0]]])
+    for cls in (sksig.RBFKernel, sksig.Matern12Kernel, sksig.Matern32Kernel,
+                sksig.Matern52Kernel, sksig.RationalQuadraticKernel):
+        np.testing.assert_array_equal(cls().increment_gram(x, x),
+                                      cls(sigma=1.0).increment_gram(x, x))
+
+
+def test_import_sksig_torch_without_torch_names_the_install_command():
+    import subprocess
+    import sys
+
+    # sksig (and scipy) first: scipy looks torch up in sys.modules as it loads.
+    code = ("import sys, sksig; sys.modules['torch'] = None\n"
+            "try:\n    import sksig.torch\n"
+            "except ImportError as e:\n    print(e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, check=True).stdout
+    assert "pip install sksig[torch]" in out
+
+
+def test_cuda_twins_reject_cpu_only_options():
+    pytest.importorskip("torch")
+    try:
+        twin = __import__("sksig.cuda._sig_kernel", fromlist=["sig_kernel"])
+    except ImportError:
+        pytest.skip("no CUDA module built")
+    x = np.zeros((3, 2))
+    with pytest.raises(NotImplementedError, match="normalize"):
+        twin.sig_kernel(x, x, 0, normalize=True)
+    with pytest.raises(NotImplementedError, match="basepoint"):
+        twin.sig_kernel_gram_backprop(np.ones((1, 1)), x[None], x[None], 0,
+                                      basepoint=True)
