@@ -202,6 +202,18 @@ def test_basepoint_equals_prepending_by_hand(rng, basepoint):
     np.testing.assert_allclose(gy, hy[:, 1:], rtol=1e-12)
 
 
+def test_torch_log_sig_basepoint_gradient(rng):
+    torch = pytest.importorskip("torch")
+    import sksig.torch as st
+
+    X = _paths(rng, n=2, length=4)
+    t = torch.tensor(X, requires_grad=True)
+    st.log_sig(t, 3, basepoint=True).sum().backward()
+    want = central_differences(
+        lambda Z: float(sksig.log_sig(Z, 3, basepoint=True).sum()), X)
+    np.testing.assert_allclose(t.grad.numpy(), want, rtol=1e-6, atol=1e-8)
+
+
 def test_basepoint_with_ragged_lists(rng):
     X = _paths(rng)
     ragged = [X[0], X[1, :4], X[2, :2]]
