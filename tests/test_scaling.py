@@ -522,3 +522,18 @@ def test_cuda_twins_reject_cpu_only_options():
     with pytest.raises(NotImplementedError, match="basepoint"):
         twin.sig_kernel_gram_backprop(np.ones((1, 1)), x[None], x[None], 0,
                                       basepoint=True)
+
+
+def test_extended_range_in_chunks_of_pairs(rng, monkeypatch):
+    monkeypatch.setattr(_normalized_kernel, "_CHUNK", 7)
+    X = _paths(rng, n=9, length=5)
+    s = _Setup(X, X, 1, None, False, False, 1.0, 1, gram=True)
+    got, _ = _normalized_kernel.normalized(s, "symmetric", extended=True)
+    np.testing.assert_allclose(got, _plain_normalized(X, X, 1), rtol=1e-12)
+    s = _Setup(X, X[:4], 1, None, False, False, 1.0, 1, gram=True)
+    D = rng.normal(size=(9, 4))
+    ext = _normalized_kernel.normalized_backprop(s, D, True, True, True, extended=True)
+    plain = _normalized_kernel.normalized_backprop(s, D, True, True, True,
+                                                   extended=False)
+    for a, b in zip(ext, plain, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-11, atol=1e-14)

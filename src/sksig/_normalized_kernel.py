@@ -79,7 +79,10 @@ def _extended(s, x, y, kind):
     ii, jj = _pair_indices(n1, n2, kind)
     m = np.empty(ii.size)
     e = np.empty(ii.size, np.int64)
-    _sig_kernel.forward_extended(x, y, ii, jj, s.orders, s.kernel, m, e, s.n_threads)
+    for lo in range(0, ii.size, _CHUNK):  # the cores copy the paths of their pairs
+        hi = lo + _CHUNK
+        _sig_kernel.forward_extended(x, y, ii[lo:hi], jj[lo:hi], s.orders, s.kernel,
+                                     m[lo:hi], e[lo:hi], s.n_threads)
     if kind == "pairs":
         return m, e
     M = np.empty((n1, n2))
