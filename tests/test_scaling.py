@@ -451,6 +451,8 @@ def test_gram_warning_fires_on_raw_data_and_not_on_scaled(basic_motions):
     est = sksig.SigKernel(static_kernel=sksig.RBFKernel(1.0), time_aug=True)
     with pytest.warns(sksig.GramWarning, match="PathScaler"):
         est.fit_transform(X)
+    with pytest.warns(sksig.GramWarning, match="SigKernel\\(\\)\\(X\\)"):
+        est(X)  # SVC(kernel=SigKernel(...)) calls it so on the training paths
     scaled = sksig.PathScaler(method="minmax").fit_transform(X)
     with warnings.catch_warnings():
         warnings.simplefilter("error")

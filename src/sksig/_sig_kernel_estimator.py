@@ -284,6 +284,8 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         Returns
         -------
         K : ndarray of shape (n_samples_X, n_samples_Y)
+            With ``Y`` None, a :class:`sksig.GramWarning` is issued when ``K`` is
+            numerically useless (as in :meth:`fit_transform`).
         """
         self._validate_params()
         A = self._paths(X, reset=None).data
@@ -292,7 +294,10 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         else:
             B = self._paths(Y, reset=None, name="Y").data
             _check_pair(A, B)
-        return self._gram(A, B, symmetric=Y is None)
+        gram = self._gram(A, B, symmetric=Y is None)
+        if Y is None:
+            warn_if_useless(gram, "SigKernel()(X)")
+        return gram
 
     def gram_backprop(self, grad_gram, X, Y=None):
         """Gradients of ``sum(grad_gram * self(X, Y))`` with respect to the paths.
