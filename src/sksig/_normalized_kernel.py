@@ -112,7 +112,8 @@ def split_kernels(s, x, y, kind, extended=None):
     return _extended(s, x, y, kind)
 
 
-def _check_diag(m, name):
+def check_positive_diagonal(m, name):
+    """``m`` (kernels ``k(x, x)`` or their mantissas), checked > 0 for normalizing."""
     bad = np.flatnonzero(~(m > 0))
     if bad.size:
         raise ValueError(
@@ -143,8 +144,8 @@ def normalized(s, kind, extended=None):
     else:
         mx, ex = split_kernels(s, x, x, "pairs", extended)
         my, ey = split_kernels(s, y, y, "pairs", extended)
-    _check_diag(mx, "path1")
-    _check_diag(my, "path2")
+    check_positive_diagonal(mx, "path1")
+    check_positive_diagonal(my, "path2")
     if kind == "pairs":
         dm, de = np.sqrt(mx * my), ex + ey
     else:

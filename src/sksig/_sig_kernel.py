@@ -92,6 +92,13 @@ class _Setup:
         if self.kernel[4] and not _clamping_reported:  # a clamping polynomial kernel
             self._report_clamping(gram)
 
+    def symmetric(self):
+        """A Gram of the paths with themselves, solvable on its upper triangle: equal
+        dyadic orders and equal transformed paths (as the GPU twin's)."""
+        x, y = self.b1.data, self.b2.data
+        return (self.orders[0] == self.orders[1] and x.shape == y.shape
+                and bool(np.array_equal(x, y)))
+
     def _host_paths(self):
         """The transformed paths as numpy arrays (the GPU twin copies them)."""
         return self.b1.data, self.b2.data
@@ -330,15 +337,15 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
         s.no_ragged_grid("return_grid=True")
     n1, n2 = s.b1.n_paths, s.b2.n_paths
     shape = s.b1.batch_shape + s.b2.batch_shape
-    symmetric = (s.orders[0] == s.orders[1] and s.b1.data.shape == s.b2.data.shape
-                 and np.array_equal(s.b1.data, s.b2.data))
     if normalize or return_log:
-        kind = "symmetric" if symmetric else "gram"
+        kind = "symmetric" if s.symmetric() else "gram"
         return s.caller.out(_scaled_output(s, kind, normalize, return_log)
                             .reshape(shape))
     out = np.empty(n1 * n2, s.caller.dtype)
     cells = s.grid_shape[0] * s.grid_shape[1]
     grid = np.empty(n1 * n2 * cells, s.caller.dtype) if return_grid else _empty_grid(s)
+    symmetric = (s.orders[0] == s.orders[1] and s.b1.data.shape == s.b2.data.shape
+                 and np.array_equal(s.b1.data, s.b2.data))
     if symmetric:
         _native("sig_kernel_gram", _sig_kernel.forward_symmetric, s.b1.data, s.orders,
                 s.kernel, out, grid, s.n_threads)

@@ -16,7 +16,9 @@ from sklearn.utils.validation import check_is_fitted
 from sksig._array import as_array
 from sksig._estimator_input import check_paths, encoding_tags
 from sksig._gram_warning import warn_if_useless
+from sksig._normalized_kernel import check_positive_diagonal
 from sksig._sig_kernel import (
+    sig_kernel,
     sig_kernel_gram,
     sig_kernel_gram_backprop,
 )
@@ -163,7 +165,7 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         # The estimator has already transformed the paths: the flags stay off here.
         static = LinearKernel() if self.static_kernel is None else self.static_kernel
         return dict(dyadic_order=self.dyadic_order, static_kernel=static,
-                    normalize=self.normalize, n_jobs=self.n_jobs)
+                    n_jobs=self.n_jobs)
 
     def _symmetric(self):
         order = check_dyadic_order(self.dyadic_order)
@@ -171,7 +173,7 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 
     def _gram(self, A, B, symmetric=False):
         """Gram matrix of transformed paths; ``symmetric`` means ``B is A``."""
-        options = self._options()
+        options = dict(self._options(), normalize=self.normalize)
         n1, n2 = A.shape[0], B.shape[0]
         if n1 == 0 or n2 == 0:
             return np.zeros((n1, n2), A.dtype)
@@ -202,6 +204,22 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                   flush=True)
         print(file=sys.stdout, flush=True)
         return gram
+
+    # Helpers of the plain normalization, for estimators that normalize Gram blocks
+    # themselves (SigKernel itself normalizes through the functional API).
+    def _diag(self, A):
+        """``k(x, x)`` for every transformed path."""
+        if A.shape[0] == 0:
+            return np.zeros(0, A.dtype)
+        return np.asarray(sig_kernel(A, A, **self._options()))
+
+    @staticmethod
+    def _check_diag(diag, name):
+        return check_positive_diagonal(diag, name)
+
+    @staticmethod
+    def _normalized(gram, diag1, diag2):
+        return gram / np.sqrt(np.multiply.outer(diag1, diag2))
 
     # ------------------------------------------------------------------ sklearn API
     @_fit_context(prefer_skip_nested_validation=True)
@@ -351,7 +369,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         else:
             grad_A, grad_B = sig_kernel_gram_backprop(
                 grad, A, B, left_deriv=True, right_deriv=True, max_batch=self.max_batch,
-                **self._options(),
+                normalize=self.normalize, **self._options(),
             )
         grad_A = np.array(grad_A, dtype=A.dtype)
         grad_B = np.array(grad_B, dtype=A.dtype)
