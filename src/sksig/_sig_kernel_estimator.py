@@ -173,7 +173,7 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 
     def _gram(self, A, B, symmetric=False):
         """Gram matrix of transformed paths; ``symmetric`` means ``B is A``."""
-        options = dict(self._options(), normalize=self.normalize)
+        options = self._options()
         n1, n2 = A.shape[0], B.shape[0]
         if n1 == 0 or n2 == 0:
             return np.zeros((n1, n2), A.dtype)
@@ -204,6 +204,17 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                   flush=True)
         print(file=sys.stdout, flush=True)
         return gram
+
+    def _kernel(self, A, B, symmetric=False):
+        """The estimator's Gram (normalized with ``normalize``, overflow-safe, through
+        the functional API); ``_gram`` is the plain Gram."""
+        if not self.normalize or A.shape[0] == 0 or B.shape[0] == 0:
+            return self._gram(A, B, symmetric=symmetric)
+        from sksig._sig_kernel import sig_kernel_gram
+
+        symmetric = symmetric and self._symmetric()
+        return np.asarray(sig_kernel_gram(A, A if symmetric else B, normalize=True,
+                                          max_batch=self.max_batch, **self._options()))
 
     # Helpers of the plain normalization, for estimators that normalize Gram blocks
     # themselves (SigKernel itself normalizes through the functional API).
@@ -265,7 +276,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         A = paths.data
         self.paths_fit_ = A
         self._n_features_out = paths.n_samples
-        gram = self._gram(A, A, symmetric=True)
+        gram = self._kernel(A, A, symmetric=True)
         warn_if_useless(gram, "SigKernel.fit_transform")
         return gram
 
@@ -287,7 +298,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         paths = self._paths(X, reset=False)
         A = paths.data
         B = self.paths_fit_.astype(A.dtype, copy=False)
-        return self._gram(A, B)
+        return self._kernel(A, B)
 
     def __call__(self, X, Y=None):
         """Gram matrix ``K(X, Y)`` (``K(X, X)`` when ``Y`` is None), without fitting.
@@ -312,7 +323,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         else:
             B = self._paths(Y, reset=None, name="Y").data
             _check_pair(A, B)
-        gram = self._gram(A, B, symmetric=Y is None)
+        gram = self._kernel(A, B, symmetric=Y is None)
         if Y is None:
             warn_if_useless(gram, "SigKernel()(X)")
         return gram
