@@ -398,6 +398,18 @@ def test_normalized_gradients_equal_finite_differences(rng):
                                rtol=1e-6, atol=1e-9)
 
 
+def test_estimator_normalizes_where_the_kernel_overflows(basic_motions):
+    X, _ = basic_motions
+    X = X[10:14, :40]
+    est = sksig.SigKernel(dyadic_order=2, normalize=True)
+    K = est.fit_transform(X)
+    np.testing.assert_allclose(K, sksig.sig_kernel_gram(X, X, 2, normalize=True),
+                               rtol=1e-14)
+    np.testing.assert_allclose(est.transform(X[:2]), K[:2], rtol=1e-13)
+    grad, _ = est.gram_backprop(np.ones((4, 4)), X)
+    assert np.all(np.isfinite(grad))
+
+
 def test_normalized_gradient_where_the_kernel_overflows(basic_motions):
     X, _ = basic_motions
     x, y = X[10, :40], X[11, :40]

@@ -130,6 +130,28 @@ def _half_power(m, e):
     return m * np.where(odd == 1, np.sqrt(2.0), 1.0), (e - odd) // 2
 
 
+def normalize_split(m, e, mx, ex, my, ey, names=("path1", "path2")):
+    """``k / sqrt(kx ky)`` from split kernels: pairs (all 1-D) or a Gram (``m``,
+    ``e`` 2-D, diagonals 1-D). Raises ValueError for a diagonal kernel <= 0."""
+    check_positive_diagonal(mx, names[0])
+    check_positive_diagonal(my, names[1])
+    if np.ndim(m) == 1:
+        dm, de = np.sqrt(mx * my), ex + ey
+    else:
+        dm, de = np.sqrt(np.multiply.outer(mx, my)), np.add.outer(ex, ey)
+    # k / sqrt(kx ky) = (m / sqrt(mx my)) * 2**((2 e - ex - ey) / 2)
+    hm, he = _half_power(m / dm, 2 * e - de)
+    return np.ldexp(hm, he)
+
+
+def normalize_gram(gram, diag1, diag2, names=("X", "Y")):
+    """Normalized Gram from a float64-finite Gram and diagonals (no product of two
+    kernels is formed, so it does not overflow either)."""
+    parts = [np.frexp(np.asarray(a, dtype=np.float64)) for a in (gram, diag1, diag2)]
+    (m, e), (mx, ex), (my, ey) = parts
+    return normalize_split(m, e, mx, ex, my, ey, names)
+
+
 def normalized(s, kind, extended=None):
     """Normalized kernels (n,) or (n1, n2), and the split parts for the gradients.
 
@@ -144,15 +166,7 @@ def normalized(s, kind, extended=None):
     else:
         mx, ex = split_kernels(s, x, x, "pairs", extended)
         my, ey = split_kernels(s, y, y, "pairs", extended)
-    check_positive_diagonal(mx, "path1")
-    check_positive_diagonal(my, "path2")
-    if kind == "pairs":
-        dm, de = np.sqrt(mx * my), ex + ey
-    else:
-        dm, de = np.sqrt(np.multiply.outer(mx, my)), np.add.outer(ex, ey)
-    # k / sqrt(kx ky) = (m / sqrt(mx my)) * 2**((2 e - ex - ey) / 2)
-    hm, he = _half_power(m / dm, 2 * e - de)
-    return np.ldexp(hm, he), (m, e, mx, ex, my, ey)
+    return normalize_split(m, e, mx, ex, my, ey), (m, e, mx, ex, my, ey)
 
 
 def log_kernels(s, kind, normalize, extended=None):

@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 from sksig._array import as_array
 from sksig._estimator_input import check_paths, encoding_tags
 from sksig._gram_warning import warn_if_useless
-from sksig._normalized_kernel import check_positive_diagonal
+from sksig._normalized_kernel import check_positive_diagonal, normalize_gram
 from sksig._sig_kernel import (
     sig_kernel,
     sig_kernel_gram,
@@ -206,15 +206,22 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         return gram
 
     def _kernel(self, A, B, symmetric=False):
-        """The estimator's Gram (normalized with ``normalize``, overflow-safe, through
-        the functional API); ``_gram`` is the plain Gram."""
+        """The estimator's Gram: ``_gram``, normalized with ``normalize`` (without
+        overflow: beyond float64, by the extended-range functional API)."""
         if not self.normalize or A.shape[0] == 0 or B.shape[0] == 0:
             return self._gram(A, B, symmetric=symmetric)
-        from sksig._sig_kernel import sig_kernel_gram
-
         symmetric = symmetric and self._symmetric()
-        return np.asarray(sig_kernel_gram(A, A if symmetric else B, normalize=True,
-                                          max_batch=self.max_batch, **self._options()))
+        try:
+            gram = self._gram(A, B, symmetric=symmetric)
+            diag_A = np.diagonal(gram).copy() if symmetric else self._diag(A)
+            diag_B = diag_A if symmetric else self._diag(B)
+        except FloatingPointError:
+            from sksig._sig_kernel import sig_kernel_gram
+
+            return np.asarray(sig_kernel_gram(
+                A, A if symmetric else B, normalize=True, max_batch=self.max_batch,
+                **self._options()))
+        return normalize_gram(gram, diag_A, diag_B).astype(A.dtype)
 
     # Helpers of the plain normalization, for estimators that normalize Gram blocks
     # themselves (SigKernel itself normalizes through the functional API).
