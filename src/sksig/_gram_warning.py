@@ -67,7 +67,7 @@ def _problem(gram):
     return None
 
 
-def warn_if_useless(gram, where):
+def warn_if_useless(gram, where, normalized=False):
     """Issue a :class:`GramWarning` when the symmetric ``gram`` is useless."""
     problem = _problem(gram)
     if problem is not None:
@@ -77,6 +77,6 @@ def warn_if_useless(gram, where):
             f"{where}: the signature-kernel Gram is numerically useless for a "
             f"downstream model: {problem}. Rescale the paths (sksig.PathScaler "
             "first in the pipeline), then search SigKernel's scale parameter on a "
-            "log grid, or use normalize=True.",
+            "log grid" + ("." if normalized else ", or use normalize=True."),
             GramWarning, stacklevel=_caller_level(),
         )

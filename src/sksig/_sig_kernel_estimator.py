@@ -284,7 +284,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         self.paths_fit_ = A
         self._n_features_out = paths.n_samples
         gram = self._kernel(A, A, symmetric=True)
-        warn_if_useless(gram, "SigKernel.fit_transform")
+        warn_if_useless(gram, "SigKernel.fit_transform", self.normalize)
         return gram
 
     def transform(self, X):
@@ -332,7 +332,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
             _check_pair(A, B)
         gram = self._kernel(A, B, symmetric=Y is None)
         if Y is None:
-            warn_if_useless(gram, "SigKernel()(X)")
+            warn_if_useless(gram, "SigKernel()(X)", self.normalize)
         return gram
 
     def gram_backprop(self, grad_gram, X, Y=None):
