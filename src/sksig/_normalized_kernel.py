@@ -39,23 +39,16 @@ def _no_extended(where):
 
 
 def _plain(s, x, y, kind):
-    """Kernels by the double-precision cores: (n,) pairs or (n1, n2) Grams."""
-    from sksig._core import _sig_kernel
+    """Kernels by the double-precision functions: (n,) pairs or (n1, n2) Grams of the
+    transformed paths (the transforms are off here), float64."""
+    from sksig._sig_kernel import sig_kernel, sig_kernel_gram
 
-    empty = np.empty(0, x.dtype)
+    options = dict(static_kernel=s.static_kernel, n_jobs=s.n_threads)
     if kind == "pairs":
-        out = np.empty(x.shape[0], x.dtype)
-        _native("sig_kernel", _sig_kernel.forward, x, y, False, s.orders, s.kernel, out,
-                empty, s.n_threads)
-        return out.astype(np.float64)
-    out = np.empty(x.shape[0] * y.shape[0], x.dtype)
-    if kind == "symmetric":
-        _native("sig_kernel_gram", _sig_kernel.forward_symmetric, x, s.orders, s.kernel,
-                out, empty, s.n_threads)
-    else:
-        _native("sig_kernel_gram", _sig_kernel.forward, x, y, True, s.orders, s.kernel,
-                out, empty, s.n_threads)
-    return out.reshape(x.shape[0], y.shape[0]).astype(np.float64)
+        k = sig_kernel(x, y, s.orders, **options)
+    else:  # the Gram function finds the symmetric case itself
+        k = sig_kernel_gram(x, x if kind == "symmetric" else y, s.orders, **options)
+    return np.asarray(k, dtype=np.float64)
 
 
 def _pair_indices(n1, n2, kind):

@@ -70,6 +70,7 @@ class _Setup:
         self.end_time = check_end_time(end_time)
         self.n_threads = resolve_n_jobs(n_jobs)
         self.orders = check_dyadic_order(dyadic_order)
+        self.static_kernel = static_kernel
         self.kernel = as_static_kernel(static_kernel)
         self.b1, self.b2 = self._path_batches(path1, path2, caller)
         if self.b1.raw_dim != self.b2.raw_dim:
