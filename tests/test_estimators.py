@@ -283,7 +283,7 @@ def test_sig_kernel_normalize_rejects_nonpositive_self_kernel():
     x = np.array([[3.3, 0.0], [-0.4, 0.1], [0.2, -0.4]])
     assert oracle_gram([x], [x], (0, 0))[0, 0] <= 0
     with pytest.raises(ValueError, match="normalize=True needs k"):
-        SigKernel(dyadic_order=0, normalize=True).fit(x[None])
+        SigKernel(dyadic_order=0, normalize=True).fit_transform(x[None])
 
 
 # --------------------------------------------------------------------- LogSigJoin
@@ -412,13 +412,12 @@ def test_branched_spec_examples():
     est = BranchedLogSig(degree=2).fit(X)
     np.testing.assert_allclose(est.transform(X), [[1, 1, 0, 0.5, -0.5, 0]], atol=1e-15)
     assert list(est.get_feature_names_out()) == [
-        "(0,)", "(1,)", "((0,),0)", "((0,),1)", "((1,),0)", "((1,),1)"]
+        "0", "1", "0(0)", "1(0)", "0(1)", "1(1)"]
     planar = BranchedLogSig(degree=2, planar=True).fit(X)  # method 1 by default
     np.testing.assert_allclose(planar.transform(X), [[1, 1, 0.5, 0, 0.5, -0.5, 0]],
                                atol=1e-15)
     assert list(planar.get_feature_names_out()) == [
-        "((0,),)", "((1,),)", "((0,),(1,))", "(((0,),0),)", "(((0,),1),)",
-        "(((1,),0),)", "(((1,),1),)"]
+        "0", "1", "0 1", "0(0)", "1(0)", "0(1)", "1(1)"]
 
 
 @pytest.mark.parametrize("degree", [2, 3])
@@ -442,8 +441,13 @@ def test_branched_names_count_and_order(rng, planar, method):
     names = est.get_feature_names_out()
     assert len(names) == est.transform(X).shape[1] == len(set(names))
     if not planar or method == 0:
+        # In the order of sksig.trees: the labels of a name's nodes, read off its
+        # text, are those of the tree's tuple (children before the root's label).
         basis = sksig.trees(3, 3, planar=planar)[1:]
-        assert list(names) == [repr(t).replace(" ", "") for t in basis]
+        labels = ["".join(c for c in repr(t) if c.isdigit()) for t in basis]
+        assert len(names) == len(basis)
+        for name, want in zip(names, labels):
+            assert sorted(c for c in name if c.isdigit()) == sorted(want)
 
 
 @pytest.mark.parametrize("planar, method", [(False, None), (True, 1), (True, 2)])
@@ -492,3 +496,26 @@ def test_estimators_take_cuda_tensors_and_return_gradients_there(rng):
     log_sigs = LogSigJoin(degree=2).fit(X_cuda).transform(X_cuda)
     np.testing.assert_allclose(log_sigs, LogSigJoin(degree=2).fit(X).transform(X),
                                rtol=1e-12)
+
+
+def test_feature_names_use_channel_names():
+    X = np.zeros((2, 3, 2))
+    est = LogSigJoin(degree=2, lead_lag=True).fit(X)
+    assert list(est.get_feature_names_out(["x", "y"]))[:5] == [
+        "x_lag", "y_lag", "x_lead", "y_lead", "[x_lag,y_lag]"]
+    tree = BranchedLogSig(degree=2, time_aug=True).fit(X)
+    assert list(tree.get_feature_names_out(["x", "y"]))[:5] == [
+        "x", "y", "time", "x(x)", "y(x)"]
+    with pytest.raises(ValueError, match="input_features must name the 2 channels"):
+        est.get_feature_names_out(["x"])
+
+
+def test_feature_names_from_dataframe_columns():
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(np.arange(8.0).reshape(2, 4), columns=["a0", "b0", "a1", "b1"])
+    est = LogSigJoin(degree=2, n_channels=2).fit(frame)
+    assert list(est.get_feature_names_out()) == ["a0", "b0", "[a0,b0]"]
+    assert list(est.get_feature_names_out(["a0", "b0", "a1", "b1"])) == [
+        "a0", "b0", "[a0,b0]"]
+    with pytest.raises(ValueError, match="feature_names_in_"):
+        est.get_feature_names_out(["p", "q", "r", "s"])

@@ -4,7 +4,14 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import sksig
-from sksig import BranchedLogSig, LogSigJoin, RBFKernel, SigKernel, SigKernelNystroem
+from sksig import (
+    BranchedLogSig,
+    LogSigJoin,
+    PathScaler,
+    RBFKernel,
+    SigKernel,
+    SigKernelNystroem,
+)
 
 ESTIMATORS = [
     SigKernel(),
@@ -19,6 +26,10 @@ ESTIMATORS = [
     BranchedLogSig(degree=3),
     BranchedLogSig(degree=2, planar=True, time_aug=True),
     BranchedLogSig(degree=2, planar=True, method=2, lead_lag=True),
+    SigKernel(scale=0.05, basepoint=True, normalize=True),
+    PathScaler(),
+    PathScaler(method="increment_rms", common_scale=True, with_centering=False),
+    PathScaler(method="minmax"),
 ]
 
 # Checks that cannot hold for paths, by estimator class, with the reason.

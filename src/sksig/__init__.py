@@ -14,6 +14,7 @@ from sksig._branched import (
 from sksig._branched_estimator import BranchedLogSig
 from sksig._config import show_config
 from sksig._gram_blocks import sig_kernel_gram_blocks
+from sksig._gram_warning import GramWarning
 from sksig._kernel_learning import (
     sig_kernel_gram_param_backprop,
     sig_kernel_param_backprop,
@@ -36,6 +37,7 @@ from sksig._lyndon import (
     lyndon_words_of_length,
 )
 from sksig._nystroem import SigKernelNystroem
+from sksig._path_scaler import PathScaler
 from sksig._scores import (
     SigMMDTestResult,
     expected_sig_score,
@@ -80,11 +82,13 @@ from sksig._trees import (
 
 __all__ = [
     "BranchedLogSig",
+    "GramWarning",
     "LinearKernel",
     "LogSigJoin",
     "Matern12Kernel",
     "Matern32Kernel",
     "Matern52Kernel",
+    "PathScaler",
     "PolynomialKernel",
     "RBFKernel",
     "RationalQuadraticKernel",

@@ -26,9 +26,11 @@ __all__ = [
     "PathBatch",
     "as_array",
     "as_path_batch",
+    "check_basepoint",
     "check_same_batch",
     "check_trailing_length",
     "scalar_term_length",
+    "check_scale",
 ]
 
 
@@ -342,6 +344,8 @@ class PathBatch:
     time_aug: bool
     lead_lag: bool
     caller: Caller
+    basepoint: bool = False  # a point was prepended to every path (not an input)
+    scale: float = 1.0  # factor applied to the raw values before the transforms
 
     @property
     def n_paths(self):
@@ -363,32 +367,37 @@ class PathBatch:
         """Pull a gradient on ``data`` back to the caller's input (caller's kind).
 
         Padded points are copies of the last point, so their gradients add up there;
-        then the transform's adjoint is applied.
+        then the transform's adjoint is applied, the gradient of a prepended basepoint
+        dropped (it is not an input) and the ``scale`` factor applied.
         """
-        from sksig._core import _transform_path
-
         grad = np.ascontiguousarray(grad, dtype=self.data.dtype)
+        first = int(self.basepoint)
         if not self.ragged:
-            out = np.empty((self.n_paths, self.raw_length, self.raw_dim), grad.dtype)
-            if self.time_aug or self.lead_lag:
-                _transform_path.backward(
-                    grad, out, self.time_aug, self.lead_lag, n_threads
-                )
-            else:
-                out[...] = grad
+            out = self._untransform(grad, self.raw_length + first, n_threads)
+            out = out[:, first:] * self.scale if first or self.scale != 1.0 else out
             return self.caller.out(out.reshape(self.batch_shape + out.shape[1:]))
         grads = []
         for i, raw_len in enumerate(self.raw_lengths):
-            n = transformed_length(raw_len, self.lead_lag)
+            n = transformed_length(raw_len + first, self.lead_lag)
             if n == 0:
                 grads.append(self.caller.out(np.zeros((0, self.raw_dim), grad.dtype)))
                 continue
             g = grad[i, :n].copy()
             g[n - 1] += grad[i, n:].sum(axis=0)
-            out = np.empty((1, raw_len, self.raw_dim), grad.dtype)
-            _transform_path.backward(g[None], out, self.time_aug, self.lead_lag, 1)
-            grads.append(self.caller.out(out[0]))
+            out = self._untransform(g[None], raw_len + first, 1)
+            grads.append(self.caller.out(out[0, first:] * self.scale))
         return grads
+
+    def _untransform(self, grad, length, n_threads):
+        """The transform adjoint: gradients on transformed points -> raw points."""
+        from sksig._core import _transform_path
+
+        if not (self.time_aug or self.lead_lag):
+            return grad
+        out = np.empty((grad.shape[0], length, self.raw_dim), grad.dtype)
+        _transform_path.backward(np.ascontiguousarray(grad), out, self.time_aug,
+                                 self.lead_lag, n_threads)
+        return out
 
 
 def transformed_length(length, lead_lag):
@@ -435,8 +444,57 @@ def _is_ragged_list(path):
     )
 
 
+def check_basepoint(basepoint):
+    """Validate ``basepoint``: None/False (none), True (the origin) or a point.
+
+    Returns None or a 1-D float64 numpy array (the origin as an empty array, whose
+    dimension is taken from the paths).
+    """
+    if basepoint is None or basepoint is False or (
+            isinstance(basepoint, np.bool_) and not basepoint):
+        return None
+    if basepoint is True or isinstance(basepoint, np.bool_):
+        return np.zeros(0)
+    point, _ = as_array(basepoint, "basepoint")
+    if point.ndim != 1 or point.size == 0:
+        raise ValueError(
+            "basepoint must be None, True (the origin) or a point of shape (dim,), got "
+            f"shape {point.shape}"
+        )
+    return point.astype(np.float64)
+
+
+def check_scale(scale, name="scale"):
+    """Return ``scale`` as a finite Python float > 0."""
+    if isinstance(scale, (bool, np.bool_)) or not isinstance(scale, numbers.Real):
+        raise TypeError(f"{name} must be a positive real number, got "
+                        f"{type(scale).__name__}")
+    scale = float(scale)
+    if not (math.isfinite(scale) and scale > 0):
+        raise ValueError(f"{name} must be a finite number > 0, got {scale}")
+    return scale
+
+
+def _prepend(paths, point, scale, name):
+    """Paths (n, length, dim) with ``point`` prepended (None: none) and scaled."""
+    if point is not None:
+        dim = paths.shape[-1]
+        if point.size == 0:
+            point = np.zeros(dim)
+        elif point.size != dim:
+            raise ValueError(
+                f"basepoint has {point.size} coordinates but the paths of {name} have "
+                f"dim={dim}"
+            )
+        start = np.broadcast_to(point.astype(paths.dtype), paths[:, :1].shape)
+        paths = np.concatenate([start, paths], axis=1)
+    if scale != 1.0:
+        paths = paths * paths.dtype.type(scale)
+    return paths
+
+
 def as_path_batch(path, name, *, caller=None, time_aug=False, lead_lag=False,
-                  end_time=1.0, n_threads=1, min_length=1):
+                  end_time=1.0, n_threads=1, min_length=1, basepoint=None, scale=1.0):
     """Validate, transform and pack paths for a native core.
 
     Parameters
@@ -455,12 +513,19 @@ def as_path_batch(path, name, *, caller=None, time_aug=False, lead_lag=False,
     n_threads : int
         Threads for the transform.
     min_length : int, default=1
-        Minimum number of points per path.
+        Minimum number of points per path (before a basepoint is prepended).
+    basepoint : None, bool or array-like of shape (dim,), default=None
+        A point prepended to every path (True: the origin), before ``scale``.
+    scale : float, default=1.0
+        Factor applied to the raw values (basepoint included) before the transforms.
 
     Returns
     -------
     PathBatch
     """
+    point = check_basepoint(basepoint)
+    scale = check_scale(scale)
+    first = point is not None
     if isinstance(path, (list, tuple)) and len(path) == 0:
         raise ValueError(
             f"{name} is an empty list; for an empty batch pass an array of shape "
@@ -485,7 +550,9 @@ def as_path_batch(path, name, *, caller=None, time_aug=False, lead_lag=False,
         raw_dim = dims.pop()
         _check_path_shape(arrays[int(np.argmin(raw_lengths))][None], name, min_length)
         transformed = [
-            _transform(a[None], time_aug, lead_lag, end_time, 1)[0] for a in arrays
+            _transform(_prepend(a[None], point, scale, name), time_aug, lead_lag,
+                       end_time, 1)[0]
+            for a in arrays
         ]
         longest = max(t.shape[0] for t in transformed)
         data = np.empty((len(arrays), longest, transformed[0].shape[1]), caller.dtype)
@@ -494,15 +561,16 @@ def as_path_batch(path, name, *, caller=None, time_aug=False, lead_lag=False,
             # A path without points (allowed when min_length=0) pads with zeros.
             data[i, t.shape[0]:] = t[-1] if t.shape[0] else 0
         return PathBatch(data, (len(arrays),), raw_lengths, max(raw_lengths), raw_dim,
-                         time_aug, lead_lag, caller)
+                         time_aug, lead_lag, caller, first, scale)
     array, caller = as_array(path, name, caller=caller, min_ndim=2)
     _check_path_shape(array, name, min_length)
     batch_shape = array.shape[:-2]
     # An explicit count: -1 is ambiguous for zero-point paths.
     flat = array.reshape((math.prod(batch_shape),) + array.shape[-2:])
+    flat = _prepend(flat, point, scale, name)
     data = _transform(flat, time_aug, lead_lag, end_time, n_threads)
     return PathBatch(np.ascontiguousarray(data), batch_shape, None, array.shape[-2],
-                     array.shape[-1], time_aug, lead_lag, caller)
+                     array.shape[-1], time_aug, lead_lag, caller, first, scale)
 
 
 def _check_path_shape(array, name, min_length):

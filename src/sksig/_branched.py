@@ -94,7 +94,7 @@ def _zero_point_paths(path):
 
 
 def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_term,
-                  n_threads):
+                  n_threads, basepoint=None):
     """(signatures (n_paths, n + scalar_term), batch_shape, caller, tables)."""
     if _zero_point_paths(path):
         array, caller = as_array(path, "path", min_ndim=2)
@@ -109,7 +109,7 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
         out[:, :scalar_term] = 1
         return out, array.shape[:-2], caller, tb
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
-                          end_time=end_time, n_threads=n_threads)
+                          end_time=end_time, n_threads=n_threads, basepoint=basepoint)
     tb = native_tables(batch.dim, degree, planar)
     out = np.empty((batch.n_paths, tb.n + scalar_term), batch.data.dtype)
     work = batch.n_paths * max(batch.length - 1, 0) * _n_terms(tb)
@@ -120,7 +120,8 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
 
 @_on_cuda
 def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
-                 planar=False, scalar_term=False, correction=None, n_jobs=1):
+                 planar=False, scalar_term=False, correction=None, basepoint=None,
+                 n_jobs=1):
     """Branched (tree-indexed) signatures of piecewise-linear paths.
 
     Values of the tree-indexed iterated integrals on every tree (non-planar,
@@ -145,6 +146,9 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
         Include the leading constant 1.
     correction : None
         Not supported; must be None.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        A point prepended to every path before the transforms (True: the origin),
+        so that the result depends on where the paths start.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
 
@@ -173,14 +177,15 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads = _path_args(
         degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs)
     out, batch_shape, caller, _ = _branched_sig(
-        path, degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads
+        path, degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads,
+        basepoint
     )
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
 
 def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
                           lead_lag=False, end_time=1.0, planar=False, correction=None,
-                          n_jobs=1):
+                          basepoint=None, n_jobs=1):
     """Gradient with respect to the paths of a scalar function of their branched
     signatures.
 
@@ -210,6 +215,9 @@ def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
         Whether ``bsig`` is the planar branched signature.
     correction : None
         Not supported; must be None.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        The basepoint used for the forward (see :func:`sksig.branched_sig`); the
+        prepended point is not an input and gets no gradient.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
 
@@ -247,7 +255,7 @@ def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
         array, caller = as_array(path, "path", min_ndim=2)
         return caller.out(np.zeros_like(array))
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
-                          end_time=end_time, n_threads=n_threads)
+                          end_time=end_time, n_threads=n_threads, basepoint=basepoint)
     tb = native_tables(batch.dim, degree, planar)
     next_n = branched_sig_length(batch.dim, degree + 1, planar=planar)
     flat, scalar = _cotangent(bsig, "bsig", batch, tb.n, None, next_n)
@@ -373,7 +381,7 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
 @_on_cuda
 def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                      planar=False, scalar_term=False, method=None, correction=None,
-                     n_jobs=1):
+                     basepoint=None, n_jobs=1):
     """Branched log-signatures of piecewise-linear paths.
 
     Equal to ``branched_sig_to_log_sig(branched_sig(path, ...), ...)``.
@@ -396,6 +404,9 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
         As in :func:`branched_sig_to_log_sig` (None: 0 non-planar, 1 planar).
     correction : None
         Not supported; must be None.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        A point prepended to every path before the transforms (True: the origin),
+        so that the result depends on where the paths start.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores.
 
@@ -423,7 +434,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
         min_degree=1)
     method = _check_method(method, planar)
     bsig, batch_shape, caller, tb = _branched_sig(
-        path, degree, time_aug, lead_lag, end_time, planar, False, n_threads
+        path, degree, time_aug, lead_lag, end_time, planar, False, n_threads, basepoint
     )
     out = _log(bsig, False, tb, method, scalar_term, n_threads)
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))

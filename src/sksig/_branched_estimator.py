@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from sksig._branched import branched_log_sig, branched_sig_to_log_sig_backprop
-from sksig._estimator_input import check_paths, encoding_tags
+from sksig._estimator_input import channel_names, check_paths, encoding_tags
 from sksig._log_sig_estimator import bracket_name, is_lyndon
 from sksig._trees import trees
 from sksig._validation import Interval, check_end_time, resolve_n_jobs
@@ -15,21 +15,29 @@ from sksig._validation import Interval, check_end_time, resolve_n_jobs
 __all__ = ["BranchedLogSig"]
 
 
-def _tree_name(tree):
-    """A tree or forest in the tuple encoding of :func:`sksig.trees`, no spaces."""
-    return repr(tree).replace(" ", "")
+def _tree_name(tree, letter=str):
+    """A tree as text: its root's label, followed by its children in parentheses
+    (``1(0,0)``: a root labelled 1 with two leaves labelled 0); a planar forest is its
+    trees separated by spaces (``0 1(0)``). ``letter`` writes a label."""
+    if isinstance(tree[-1], tuple):  # a forest: a tuple of trees
+        return " ".join(_tree_name(t, letter) for t in tree)
+    *children, label = tree
+    if not children:
+        return letter(label)
+    return f"{letter(label)}({','.join(_tree_name(c, letter) for c in children)})"
 
 
-def branched_feature_names(dimension, degree, planar, method):
+def branched_feature_names(dimension, degree, planar, method, letter=str):
     """Names of ``branched_log_sig``'s coordinates, in output order.
 
     Non-planar: the trees. Planar, method 0: every ordered forest; method 1: the
     Lyndon forests (forests whose sequence of tree indices is Lyndon); method 2: the
-    standard bracketings of the Lyndon forests, trees as letters.
+    standard bracketings of the Lyndon forests, trees as letters. ``letter`` writes
+    a node label.
     """
     basis = list(trees(dimension, degree, planar=planar))[1:]  # drop None
     if not planar or method == 0:
-        return [_tree_name(element) for element in basis]
+        return [_tree_name(element, letter) for element in basis]
     # Letters are the planar trees, ordered as the single-tree forests of the basis.
     letters = {forest[0]: i for i, forest in enumerate(f for f in basis if len(f) == 1)}
     lyndon = [
@@ -37,8 +45,8 @@ def branched_feature_names(dimension, degree, planar, method):
         if is_lyndon(word := tuple(letters[tree] for tree in forest))
     ]
     if method == 1:
-        return [_tree_name(forest) for forest, _ in lyndon]
-    names = {i: _tree_name(tree) for tree, i in letters.items()}
+        return [_tree_name(forest, letter) for forest, _ in lyndon]
+    names = {i: _tree_name(tree, letter) for tree, i in letters.items()}
     return [bracket_name(word, names.__getitem__) for _, word in lyndon]
 
 
@@ -68,6 +76,9 @@ class BranchedLogSig(TransformerMixin, BaseEstimator):
         Apply the lead-lag transform.
     end_time : float, default=1.0
         Final value of the time channel.
+    basepoint : None, True or array-like of shape (n_channels,), default=None
+        A point prepended to every path before the transforms (True: the origin), so
+        that the features depend on where the paths start.
     n_channels : int or None, default=None
         Channels per point of 2-D input ``(n_samples, length * n_channels)``; None
         means 1. For 3-D and ragged input it is read from the data (if given, it
@@ -97,7 +108,9 @@ class BranchedLogSig(TransformerMixin, BaseEstimator):
     >>> est.transform(X)
     array([[ 1. ,  1. ,  0. ,  0.5, -0.5,  0. ]])
     >>> list(est.get_feature_names_out())
-    ['(0,)', '(1,)', '((0,),0)', '((0,),1)', '((1,),0)', '((1,),1)']
+    ['0', '1', '0(0)', '1(0)', '0(1)', '1(1)']
+    >>> list(est.get_feature_names_out(["x", "y"]))
+    ['x', 'y', 'x(x)', 'y(x)', 'x(y)', 'y(y)']
     """
 
     _parameter_constraints: dict = {
@@ -107,18 +120,21 @@ class BranchedLogSig(TransformerMixin, BaseEstimator):
         "time_aug": ["boolean"],
         "lead_lag": ["boolean"],
         "end_time": [Real],
+        "basepoint": [None, "boolean", "array-like"],
         "n_channels": [None, Interval(Integral, 1, None, closed="left")],
         "n_jobs": [None, Integral],
     }
 
     def __init__(self, *, degree=2, planar=False, method=None, time_aug=False,
-                 lead_lag=False, end_time=1.0, n_channels=None, n_jobs=None):
+                 lead_lag=False, end_time=1.0, basepoint=None, n_channels=None,
+                 n_jobs=None):
         self.degree = degree
         self.planar = planar
         self.method = method
         self.time_aug = time_aug
         self.lead_lag = lead_lag
         self.end_time = end_time
+        self.basepoint = basepoint
         self.n_channels = n_channels
         self.n_jobs = n_jobs
 
@@ -137,6 +153,7 @@ class BranchedLogSig(TransformerMixin, BaseEstimator):
             self, X, reset=reset, time_aug=self.time_aug, lead_lag=self.lead_lag,
             end_time=check_end_time(self.end_time),
             n_threads=resolve_n_jobs(self.n_jobs),
+            basepoint=self.basepoint,
         )
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -206,17 +223,22 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         )
 
     def get_feature_names_out(self, input_features=None):
-        """Return the names of the features: trees or forests as tuples.
+        """Names of the features: trees, forests or brackets of trees.
 
-        A node with label ``a`` and children ``c1, ..., ck`` is ``(c1,...,ck,a)``
-        (a leaf is ``(a,)``); a planar forest is the tuple of its trees; method 2
-        names are brackets of trees such as ``[(0,),((0,),1)]``. Labels are the
-        channels of the transformed paths, numbered from 0.
+        A tree is its root's label followed by its children in parentheses:
+        ``1(0,0)`` is a root labelled 1 with two leaves labelled 0 (the tuple
+        ``((0,),(0,),1)`` of :func:`sksig.trees`); a planar forest is its trees
+        separated by spaces, ``0 1(0)``; method 2 names are brackets of trees such as
+        ``[0,1(0)]``. Labels are the channels of the transformed paths: numbered from
+        0, or named after the channels (``y(x)``; ``x_lag``, ``x_lead``, ``time``
+        with the transforms).
 
         Parameters
         ----------
-        input_features : None
-            Ignored (the names do not depend on the input column names).
+        input_features : array-like of str or None, default=None
+            Channel names (one per channel), or the input column names of 2-D input
+            (the first ``n_channels_in_`` name the channels). None uses the
+            DataFrame columns seen in ``fit``, if any, else channel numbers.
 
         Returns
         -------
@@ -224,9 +246,10 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
             One name per output column.
         """
         check_is_fitted(self)
+        letters = channel_names(self, input_features, self.dimension_)
         return np.asarray(
             branched_feature_names(self.dimension_, self.degree, self.planar,
-                                   self.method_),
+                                   self.method_, letters.__getitem__),
             dtype=object,
         )
 

@@ -29,7 +29,7 @@ from sklearn.utils.validation import validate_data
 
 from sksig._array import _is_ragged_list, _is_torch, as_path_batch
 
-__all__ = ["EstimatorPaths", "check_paths", "encoding_tags"]
+__all__ = ["EstimatorPaths", "channel_names", "check_paths", "encoding_tags"]
 
 
 @dataclass
@@ -91,7 +91,7 @@ def _to_numpy(x):
 
 
 def check_paths(estimator, X, *, reset, time_aug=False, lead_lag=False, end_time=1.0,
-                n_threads=1, name="X"):
+                n_threads=1, name="X", basepoint=None, scale=1.0):
     """Validate ``X`` for ``estimator`` and pack it (see the module docstring).
 
     Parameters
@@ -110,6 +110,9 @@ def check_paths(estimator, X, *, reset, time_aug=False, lead_lag=False, end_time
         Threads for the transforms.
     name : str
         Argument name for messages (``"X"`` or ``"Y"``).
+    basepoint, scale :
+        A point prepended to every path and a factor on the raw values, applied
+        before the transforms (see :func:`sksig._array.as_path_batch`).
 
     Returns
     -------
@@ -184,8 +187,44 @@ def check_paths(estimator, X, *, reset, time_aug=False, lead_lag=False, end_time
             f"{type(estimator).__name__} was fitted with {estimator.n_channels_in_}"
         )
     batch = as_path_batch(paths, name, time_aug=time_aug, lead_lag=lead_lag,
-                          end_time=end_time, n_threads=n_threads)
+                          end_time=end_time, n_threads=n_threads, basepoint=basepoint,
+                          scale=scale)
     return EstimatorPaths(batch, encoding, channels, device)
+
+
+def channel_names(estimator, input_features, dimension):
+    """Names of the ``dimension`` channels of the transformed paths, for feature names.
+
+    Without names (``input_features`` None and no DataFrame seen in ``fit``) the
+    channels are numbered from 0. Names come from ``input_features`` of length
+    ``n_channels_in_`` (one per channel), or of length ``n_features_in_`` (2-D
+    columns, the first ``n_channels_in_`` of which belong to point 0), or from the
+    DataFrame columns seen in ``fit``; lead-lag turns a name ``x`` into ``x_lag`` and
+    ``x_lead``, and time augmentation adds ``time``.
+    """
+    n = estimator.n_channels_in_
+    if input_features is None:
+        input_features = getattr(estimator, "feature_names_in_", None)
+        if input_features is None:
+            return [str(i) for i in range(dimension)]
+    names = [str(f) for f in input_features]
+    if len(names) != n:
+        n_features = getattr(estimator, "n_features_in_", None)
+        if len(names) != n_features:
+            raise ValueError(
+                f"input_features must name the {n} channels"
+                + (f" (or the {n_features} input columns)" if n_features else "")
+                + f", got {len(names)} names"
+            )
+        known = getattr(estimator, "feature_names_in_", None)
+        if known is not None and list(known) != names:
+            raise ValueError("input_features is not equal to feature_names_in_")
+        names = names[:n]
+    if getattr(estimator, "lead_lag", False):
+        names = [f"{c}_lag" for c in names] + [f"{c}_lead" for c in names]
+    if getattr(estimator, "time_aug", False):
+        names.append("time")
+    return names
 
 
 def encoding_tags(tags):

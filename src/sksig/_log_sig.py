@@ -225,7 +225,7 @@ def _check_work(dim, degree, n_threads, itemsize):
                  f"{n_threads} thread(s)", "degree (or n_jobs)")
 
 
-def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs):
+def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs, basepoint=None):
     time_aug = check_bool(time_aug, "time_aug")
     lead_lag = check_bool(lead_lag, "lead_lag")
     end_time = check_end_time(end_time)
@@ -234,7 +234,8 @@ def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs):
     # need a point to start from.
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
                           end_time=end_time, n_threads=n_threads,
-                          min_length=1 if time_aug or lead_lag else 0)
+                          min_length=1 if time_aug or lead_lag else 0,
+                          basepoint=basepoint)
     check_tensor_size(batch.dim, degree)
     _check_work(batch.dim, degree, n_threads, batch.data.itemsize)
     return batch, n_threads
@@ -245,7 +246,7 @@ def _batched_out(batch, out):
 
 
 def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=True,
-        scalar_term=False, n_jobs=1):
+        scalar_term=False, basepoint=None, n_jobs=1):
     """Truncated signatures of piecewise-linear paths.
 
     ``S(x) = exp(dx_0) (x) exp(dx_1) (x) ... (x) exp(dx_{L-2})`` in the tensor algebra
@@ -266,6 +267,9 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
         Accepted for pySigLib compatibility; the Horner scheme is always used.
     scalar_term : bool, default=False
         Include the constant level-0 term 1 first.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        A point prepended to every path before the transforms (True: the origin),
+        so that the result depends on where the paths start.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores.
 
@@ -293,7 +297,8 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
     degree = check_int(degree, "degree")
     check_bool(horner, "horner")
     scalar_term = check_bool(scalar_term, "scalar_term")
-    batch, n_threads = _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs)
+    batch, n_threads = _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs,
+                                   basepoint)
     length = sig_length(batch.dim, degree, scalar_term=scalar_term)
     out = np.zeros((batch.n_paths, length), batch.data.dtype)
     if degree == 0:
@@ -306,11 +311,12 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
 
 
 def _log_sig_setup(path, degree, time_aug, lead_lag, end_time, method, scalar_term,
-                   n_jobs):
+                   n_jobs, basepoint=None):
     degree = check_int(degree, "degree", minimum=1)
     method = _check_method(method)
     scalar_term = check_bool(scalar_term, "scalar_term")
-    batch, n_threads = _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs)
+    batch, n_threads = _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs,
+                                   basepoint)
     if method == 0:
         tables = _empty_tables()
         length = sig_length(batch.dim, degree, scalar_term=scalar_term)
@@ -321,7 +327,7 @@ def _log_sig_setup(path, degree, time_aug, lead_lag, end_time, method, scalar_te
 
 
 def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, method=1,
-            scalar_term=False, n_jobs=1):
+            scalar_term=False, basepoint=None, n_jobs=1):
     """Truncated log-signatures of piecewise-linear paths.
 
     The log-signature is the tensor logarithm ``l = log S(x)`` of the truncated
@@ -349,6 +355,9 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     scalar_term : bool, default=False
         With ``method=0``, put the level-0 coefficient (always 0) first; ignored by
         methods 1 and 2.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        A point prepended to every path before the transforms (True: the origin),
+        so that the result depends on where the paths start.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores.
 
@@ -376,7 +385,8 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     array([1.        , 1.        , 0.5       , 0.08333333, 0.08333333])
     """
     degree, method, scalar_term, batch, n_threads, tables, length = _log_sig_setup(
-        path, degree, time_aug, lead_lag, end_time, method, scalar_term, n_jobs)
+        path, degree, time_aug, lead_lag, end_time, method, scalar_term, n_jobs,
+        basepoint)
     from sksig._core import _log_sig
 
     out = np.empty((batch.n_paths, length), batch.data.dtype)
@@ -405,7 +415,7 @@ def _cotangent(value, name, batch, length, scalar_term, next_length=None):
 
 
 def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=False,
-                 end_time=1.0, horner=True, scalar_term=None, n_jobs=1):
+                 end_time=1.0, horner=True, scalar_term=None, basepoint=None, n_jobs=1):
     """Gradient with respect to the paths of a scalar function of their signatures.
 
     Given ``sig = sksig.sig(path, degree, ...)`` and ``sig_derivs`` the derivatives
@@ -436,6 +446,9 @@ def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=Fals
     scalar_term : bool or None, default=None
         Whether ``sig`` and ``sig_derivs`` start with the scalar term; None infers it
         from their trailing length.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        The basepoint used for the forward (see :func:`sksig.sig`); the prepended
+        point is not an input and gets no gradient.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
 
@@ -469,7 +482,8 @@ def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=Fals
     check_bool(horner, "horner")
     if scalar_term is not None:
         scalar_term = check_bool(scalar_term, "scalar_term")
-    batch, n_threads = _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs)
+    batch, n_threads = _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs,
+                                   basepoint)
     length = sig_length(batch.dim, degree)
     sig, has_term = _cotangent(sig, "sig", batch, length, scalar_term,
                                sig_length(batch.dim, degree + 1))
@@ -485,7 +499,7 @@ def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=Fals
 
 def log_sig_backprop(path, log_sig, log_sig_derivs, degree, *, time_aug=False,
                      lead_lag=False, end_time=1.0, method=1, scalar_term=None,
-                     n_jobs=1):
+                     basepoint=None, n_jobs=1):
     """Gradient with respect to the paths of a scalar function of their log-signatures.
 
     Given ``log_sig = sksig.log_sig(path, degree, method=method, ...)`` and
@@ -516,6 +530,9 @@ def log_sig_backprop(path, log_sig, log_sig_derivs, degree, *, time_aug=False,
     scalar_term : bool or None, default=None
         With ``method=0``, whether the arrays start with the (zero) level-0 entry;
         None infers it from their trailing length. Methods 1 and 2 have none.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        The basepoint used for the forward (see :func:`sksig.sig`); the prepended
+        point is not an input and gets no gradient.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
 
@@ -548,7 +565,7 @@ def log_sig_backprop(path, log_sig, log_sig_derivs, degree, *, time_aug=False,
     if scalar_term is not None:
         scalar_term = check_bool(scalar_term, "scalar_term")
     degree, method, _, batch, n_threads, tables, length = _log_sig_setup(
-        path, degree, time_aug, lead_lag, end_time, method, False, n_jobs)
+        path, degree, time_aug, lead_lag, end_time, method, False, n_jobs, basepoint)
     if method:
         scalar_term = False
     # Method 0 has the signature's layout, where n + 1 may be the next degree's length.

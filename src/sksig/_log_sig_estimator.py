@@ -7,7 +7,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from sksig._array import _is_ragged_list
-from sksig._estimator_input import check_paths, encoding_tags
+from sksig._estimator_input import channel_names, check_paths, encoding_tags
 from sksig._log_sig import log_sig, log_sig_join, log_sig_join_backprop
 from sksig._lyndon import check_tensor_size, lyndon_words
 from sksig._validation import Interval, check_end_time, resolve_n_jobs
@@ -60,6 +60,9 @@ class LogSigJoin(TransformerMixin, BaseEstimator):
         Apply the lead-lag transform.
     end_time : float, default=1.0
         Final value of the time channel.
+    basepoint : None, True or array-like of shape (n_channels,), default=None
+        A point prepended to every path before the transforms (True: the origin), so
+        that the features depend on where the paths start.
     n_channels : int or None, default=None
         Channels per point of 2-D input ``(n_samples, length * n_channels)``; None
         means 1. For 3-D and ragged input it is read from the data (if given, it
@@ -101,16 +104,18 @@ class LogSigJoin(TransformerMixin, BaseEstimator):
         "time_aug": ["boolean"],
         "lead_lag": ["boolean"],
         "end_time": [Real],
+        "basepoint": [None, "boolean", "array-like"],
         "n_channels": [None, Interval(Integral, 1, None, closed="left")],
         "n_jobs": [None, Integral],
     }
 
     def __init__(self, *, degree=2, time_aug=False, lead_lag=False, end_time=1.0,
-                 n_channels=None, n_jobs=None):
+                 basepoint=None, n_channels=None, n_jobs=None):
         self.degree = degree
         self.time_aug = time_aug
         self.lead_lag = lead_lag
         self.end_time = end_time
+        self.basepoint = basepoint
         self.n_channels = n_channels
         self.n_jobs = n_jobs
 
@@ -120,6 +125,7 @@ class LogSigJoin(TransformerMixin, BaseEstimator):
             lead_lag=self.lead_lag and transforms,
             end_time=check_end_time(self.end_time),
             n_threads=resolve_n_jobs(self.n_jobs),
+            basepoint=self.basepoint if transforms else None,
         )
 
     def _log_sig(self, data):
@@ -312,13 +318,16 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
     def get_feature_names_out(self, input_features=None):
         """Return the names of the features: Lyndon brackets, e.g. ``[0,[0,1]]``.
 
-        Letters are the channels of the transformed paths, numbered from 0 (with
-        lead-lag, the lag channels come first; a time channel comes last).
+        Letters are the channels of the transformed paths (with lead-lag, the lag
+        channels come first; a time channel comes last): numbered from 0, or named
+        after the channels, e.g. ``[x,[x,y]]`` (and ``x_lag``, ``x_lead``, ``time``).
 
         Parameters
         ----------
-        input_features : None
-            Ignored (the names do not depend on the input column names).
+        input_features : array-like of str or None, default=None
+            Channel names (one per channel), or the input column names of 2-D input
+            (the first ``n_channels_in_`` name the channels). None uses the
+            DataFrame columns seen in ``fit``, if any, else channel numbers.
 
         Returns
         -------
@@ -326,7 +335,9 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
             One name per output column.
         """
         check_is_fitted(self)
-        return np.asarray([bracket_name(w) for w in self.lyndon_words_], dtype=object)
+        letters = channel_names(self, input_features, self.dimension_)
+        return np.asarray([bracket_name(w, letters.__getitem__)
+                           for w in self.lyndon_words_], dtype=object)
 
     def __sklearn_tags__(self):
         return encoding_tags(super().__sklearn_tags__())

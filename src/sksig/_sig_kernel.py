@@ -64,12 +64,14 @@ class _Setup:
     sksig.cuda._sig_kernel overrides how the paths are prepared)."""
 
     def __init__(self, path1, path2, dyadic_order, static_kernel, time_aug, lead_lag,
-                 end_time, n_jobs, *, gram, caller=None):
+                 end_time, n_jobs, *, gram, caller=None, basepoint=None):
+        self.basepoint = basepoint
         self.time_aug = check_bool(time_aug, "time_aug")
         self.lead_lag = check_bool(lead_lag, "lead_lag")
         self.end_time = check_end_time(end_time)
         self.n_threads = resolve_n_jobs(n_jobs)
         self.orders = check_dyadic_order(dyadic_order)
+        self.static_kernel = static_kernel
         self.kernel = as_static_kernel(static_kernel)
         self.b1, self.b2 = self._path_batches(path1, path2, caller)
         if self.b1.raw_dim != self.b2.raw_dim:
@@ -91,6 +93,13 @@ class _Setup:
         self.ragged = self.b1.ragged or self.b2.ragged
         if self.kernel[4] and not _clamping_reported:  # a clamping polynomial kernel
             self._report_clamping(gram)
+
+    def symmetric(self):
+        """A Gram of the paths with themselves, solvable on its upper triangle: equal
+        dyadic orders and equal transformed paths (as the GPU twin's)."""
+        x, y = self.b1.data, self.b2.data
+        return (self.orders[0] == self.orders[1] and x.shape == y.shape
+                and bool(np.array_equal(x, y)))
 
     def _host_paths(self):
         """The transformed paths as numpy arrays (the GPU twin copies them)."""
@@ -116,7 +125,8 @@ class _Setup:
     def _path_batches(self, path1, path2, caller):
         """Both paths transformed and padded (numpy PathBatch); sets self.caller."""
         kw = dict(time_aug=self.time_aug, lead_lag=self.lead_lag,
-                  end_time=self.end_time, n_threads=self.n_threads)
+                  end_time=self.end_time, n_threads=self.n_threads,
+                  basepoint=self.basepoint)
         b1 = as_path_batch(path1, "path1", caller=caller, **kw)
         b2 = as_path_batch(path2, "path2", caller=b1.caller, **kw)
         self.caller = b1.caller
@@ -182,7 +192,8 @@ def _empty_grid(s):
 
 @_on_cuda
 def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
-               lead_lag=False, end_time=1.0, n_jobs=1, return_grid=False):
+               lead_lag=False, end_time=1.0, basepoint=None, normalize=False,
+               return_log=False, n_jobs=1, return_grid=False):
     """Signature kernels of pairs of paths, ``<S(x), S(y)>``, by the Goursat PDE.
 
     The Goursat PDE ``d2k/dsdt = k * <dx_s, dy_t>`` (``k = 1`` on the axes) is solved
@@ -208,10 +219,22 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
         Apply the lead-lag transform first.
     end_time : float, default=1.0
         Last value of the time channel.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        A point prepended to every path before the transforms (True: the origin), so
+        that the kernel sees where the paths start; gradients are those of the
+        original points.
+    normalize : bool, default=False
+        Return ``k(x, y) / sqrt(k(x, x) k(y, y))``. It is computed without forming
+        overflowing values: where the kernels exceed the float64 range, they are
+        solved in extended range and combined as mantissas and powers of two.
+    return_log : bool, default=False
+        Return ``log k(x, y)`` (of the normalized kernel with ``normalize``), finite
+        even where ``k`` itself overflows float64. Needs ``k > 0``.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
     return_grid : bool, default=False
-        Return the whole PDE grid instead of its last entry.
+        Return the whole PDE grid instead of its last entry (not with
+        ``normalize`` or ``return_log``).
 
     Returns
     -------
@@ -238,11 +261,19 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     >>> x = np.array([[0.0], [1.0]]); y = np.array([[0.0], [2.0]])
     >>> float(sksig.sig_kernel(x, y, 1))
     4.25830078125
+    >>> big = 30 * np.array([[0.0], [1.0]])
+    >>> round(float(sksig.sig_kernel(big, big, 0, return_log=True)), 6)  # log 203401
+    12.222935
     """
     return_grid = check_bool(return_grid, "return_grid")
+    normalize, return_log = _check_output(normalize, return_log, return_grid)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
-               n_jobs, gram=False)
+               n_jobs, gram=False, basepoint=basepoint)
     from sksig._core import _sig_kernel
+
+    if normalize or return_log:
+        return s.caller.out(_scaled_output(s, "pairs", normalize, return_log)
+                            .reshape(s.b1.batch_shape))
 
     if return_grid:
         s.no_ragged_grid("return_grid=True")
@@ -260,8 +291,8 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
 
 @_on_cuda
 def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
-                    lead_lag=False, end_time=1.0, n_jobs=1, max_batch=-1,
-                    return_grid=False):
+                    lead_lag=False, end_time=1.0, basepoint=None, normalize=False,
+                    return_log=False, n_jobs=1, max_batch=-1, return_grid=False):
     """Gram matrix of signature kernels between two batches of paths.
 
     ``G[i..., j...] = sig_kernel(path1[i...], path2[j...])`` with the same options.
@@ -282,8 +313,12 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
         Second batch, same dimension.
     dyadic_order : int or pair of ints
         As in :func:`sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, n_jobs : optional
+    static_kernel, time_aug, lead_lag, end_time, basepoint, n_jobs : optional
         As in :func:`sig_kernel`.
+        As in :func:`sig_kernel`.
+    normalize, return_log : bool, default=False
+        As in :func:`sig_kernel`. With ``normalize``, the diagonal kernels of a Gram
+        of paths with themselves are taken from the Gram (computed once).
     max_batch : int, default=-1
         Accepted for compatibility: -1 or a positive int. Memory here is already
         bounded per thread; results never depend on it.
@@ -309,15 +344,20 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
            [4.  , 9.  ]])
     """
     return_grid = check_bool(return_grid, "return_grid")
+    normalize, return_log = _check_output(normalize, return_log, return_grid)
     check_max_batch(max_batch)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
-               n_jobs, gram=True)
+               n_jobs, gram=True, basepoint=basepoint)
     from sksig._core import _sig_kernel
 
     if return_grid:
         s.no_ragged_grid("return_grid=True")
     n1, n2 = s.b1.n_paths, s.b2.n_paths
     shape = s.b1.batch_shape + s.b2.batch_shape
+    if normalize or return_log:
+        kind = "symmetric" if s.symmetric() else "gram"
+        return s.caller.out(_scaled_output(s, kind, normalize, return_log)
+                            .reshape(shape))
     out = np.empty(n1 * n2, s.caller.dtype)
     cells = s.grid_shape[0] * s.grid_shape[1]
     grid = np.empty(n1 * n2 * cells, s.caller.dtype) if return_grid else _empty_grid(s)
@@ -342,6 +382,45 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
         _check_finite(grid, "sig_kernel_gram")
         return s.caller.out(grid.reshape(shape + s.grid_shape))
     return s.caller.out(out.reshape(shape))
+
+
+def _check_output(normalize, return_log, return_grid):
+    normalize = check_bool(normalize, "normalize")
+    return_log = check_bool(return_log, "return_log")
+    if return_grid and (normalize or return_log):
+        raise ValueError("return_grid=True cannot be combined with normalize=True or "
+                         "return_log=True (grids are those of the plain kernel)")
+    return normalize, return_log
+
+
+def _scaled_output(s, kind, normalize, return_log):
+    """Normalized kernels and/or log-kernels, overflow-safe (_normalized_kernel)."""
+    from sksig import _normalized_kernel
+
+    if return_log:
+        out = _normalized_kernel.log_kernels(s, kind, normalize)
+    else:
+        out = _normalized_kernel.normalized(s, kind)[0]
+    return out.astype(s.caller.dtype)
+
+
+def _check_normalize_backprop(normalize, k_grid, return_grid):
+    normalize = check_bool(normalize, "normalize")
+    if normalize and (k_grid is not None or return_grid):
+        raise ValueError("normalize=True cannot be combined with k_grid or "
+                         "return_grid=True (grids are those of the plain kernel)")
+    return normalize
+
+
+def _normalized_grads(s, d, gram, left, right):
+    from sksig import _normalized_kernel
+
+    gx, gy = _normalized_kernel.normalized_backprop(s, d, gram, left, right)
+    x, y = s.b1.data, s.b2.data
+    return (s.b1.grad_to_input(gx.reshape(x.shape).astype(x.dtype), s.n_threads)
+            if left else None,
+            s.b2.grad_to_input(gy.reshape(y.shape).astype(y.dtype), s.n_threads)
+            if right else None)
 
 
 def _check_flags(left_deriv, right_deriv):
@@ -389,8 +468,9 @@ def _k_grid(s, k_grid, batch_shape):
 
 @_on_cuda
 def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
-                        time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
-                        right_deriv=False, k_grid=None, n_jobs=1, return_grid=False):
+                        time_aug=False, lead_lag=False, end_time=1.0, basepoint=None,
+                        normalize=False, left_deriv=True, right_deriv=False,
+                        k_grid=None, n_jobs=1, return_grid=False):
     """Differentiate a function of :func:`sig_kernel` with respect to the paths.
 
     The exact vector-Jacobian product of the discrete scheme (its adjoint), chained
@@ -406,8 +486,12 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
         The paths passed to :func:`sig_kernel`.
     dyadic_order : int or pair of ints
         As in :func:`sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time : optional
+    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
         As in :func:`sig_kernel`.
+    normalize : bool, default=False
+        Differentiate the normalized kernel ``k(x, y) / sqrt(k(x, x) k(y, y))``
+        (overflow-safe as in :func:`sig_kernel`); not with ``k_grid`` or
+        ``return_grid``.
     left_deriv : bool, default=True
         Return the gradient with respect to ``path1``.
     right_deriv : bool, default=False
@@ -449,9 +533,12 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
     """
     left, right = _check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")
+    normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
-               n_jobs, gram=False)
+               n_jobs, gram=False, basepoint=basepoint)
     d = _pair_derivs(s, derivs, return_grid)
+    if normalize:
+        return _normalized_grads(s, d, False, left, right)
     kg = _k_grid(s, k_grid, s.b1.batch_shape)
     from sksig._core import _sig_kernel
 
@@ -466,8 +553,8 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
 
 @_on_cuda
 def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
-                              time_aug=False, lead_lag=False, end_time=1.0, k_grid=None,
-                              n_jobs=1, return_grid=False):
+                              time_aug=False, lead_lag=False, end_time=1.0,
+                              basepoint=None, k_grid=None, n_jobs=1, return_grid=False):
     """Gradient of a function of :func:`sig_kernel` with respect to the increment Gram.
 
     The signature kernel depends on the paths and on the static kernel only through
@@ -484,7 +571,9 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
         The paths passed to :func:`sig_kernel` (ragged lists are not accepted).
     dyadic_order : int or pair of ints
         As in :func:`sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, k_grid, n_jobs, return_grid : optional
+    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
+        As in :func:`sig_kernel_backprop`.
+    k_grid, n_jobs, return_grid : optional
         As in :func:`sig_kernel_backprop`.
 
     Returns
@@ -506,7 +595,7 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
     """
     return_grid = check_bool(return_grid, "return_grid")
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
-               n_jobs, gram=False)
+               n_jobs, gram=False, basepoint=basepoint)
     s.no_ragged_grid("sig_kernel_delta_backprop")
     d = _pair_derivs(s, derivs, return_grid)
     kg = _k_grid(s, k_grid, s.b1.batch_shape)
@@ -525,7 +614,8 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
 @_on_cuda
 def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                              time_aug=False, lead_lag=False, end_time=1.0,
-                             left_deriv=True, right_deriv=False, k_grid=None, n_jobs=1,
+                             basepoint=None, normalize=False, left_deriv=True,
+                             right_deriv=False, k_grid=None, n_jobs=1,
                              return_grid=False, max_batch=-1):
     """Differentiate a function of :func:`sig_kernel_gram` with respect to the paths.
 
@@ -543,8 +633,11 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
         The paths passed to :func:`sig_kernel_gram`.
     dyadic_order : int or pair of ints
         As in :func:`sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time : optional
+    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
         As in :func:`sig_kernel`.
+    normalize : bool, default=False
+        Differentiate the normalized Gram (see :func:`sig_kernel_backprop`); each
+        slot's diagonal kernels are differentiated with that slot.
     left_deriv : bool, default=True
         Return the gradient with respect to ``path1``.
     right_deriv : bool, default=False
@@ -583,9 +676,10 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
     """
     left, right = _check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")
+    normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
     max_batch = check_max_batch(max_batch)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
-               n_jobs, gram=True)
+               n_jobs, gram=True, basepoint=basepoint)
     shape = s.b1.batch_shape + s.b2.batch_shape
     if return_grid:
         s.no_ragged_grid("return_grid=True")
@@ -597,6 +691,8 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
                 f"derivs must have the Gram's shape {tuple(shape)}, got {array.shape}"
             )
         d = array.reshape(-1)
+    if normalize:
+        return _normalized_grads(s, d, True, left, right)
     kg = _k_grid(s, k_grid, shape)
     from sksig._core import _sig_kernel
 

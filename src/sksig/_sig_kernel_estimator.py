@@ -14,9 +14,10 @@ from sklearn.utils.validation import check_is_fitted
 from sksig._array import as_array
 from sksig._estimator_input import check_paths, encoding_tags
 from sksig._gram_blocks import gram_blocks, is_dask_array, map_path_chunks
+from sksig._gram_warning import warn_if_useless
+from sksig._normalized_kernel import check_positive_diagonal, normalize_gram
 from sksig._sig_kernel import (
     sig_kernel,
-    sig_kernel_backprop,
     sig_kernel_gram_backprop,
 )
 from sksig._static_kernels import LinearKernel, StaticKernel
@@ -44,6 +45,17 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     The kernel is the solution of the Goursat PDE of :func:`sksig.sig_kernel`,
     discretised on a grid refined ``2**dyadic_order`` times per path increment.
 
+    Signature kernels grow exponentially with the size of the path increments, so
+    raw data (sensor units, prices) gives astronomical or overflowing Grams that no
+    downstream model can use. Put a :class:`sksig.PathScaler` first and search
+    ``scale`` on a log grid: ``scale`` multiplies the paths, so it acts like the
+    inverse of a length scale. A larger ``scale`` makes the increments larger, which
+    needs a finer grid (raise ``dyadic_order`` until the increments of one grid
+    cell, ``scale * |dx| / 2**dyadic_order``, are well below 1) and, for radial static
+    kernels, is equivalent to a smaller bandwidth (``RBFKernel(sigma)`` on
+    ``scale * x`` equals ``RBFKernel(sigma / scale**2)`` on ``x``). A
+    :class:`sksig.GramWarning` is issued when a Gram is numerically useless.
+
     Parameters
     ----------
     dyadic_order : int or tuple of two ints, default=1
@@ -58,8 +70,16 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Apply the lead-lag transform.
     end_time : float, default=1.0
         Final value of the time channel.
+    scale : float, default=1.0
+        Factor multiplying the path values (after ``basepoint``, before the
+        transforms; the time channel is not scaled). Search it on a log grid, e.g.
+        ``[0.25, 0.5, 1, 2, 4]`` after a :class:`sksig.PathScaler`.
+    basepoint : None, True or array-like of shape (n_channels,), default=None
+        A point prepended to every path (True: the origin), so that the kernel
+        depends on where the paths start, not only on their increments.
     normalize : bool, default=False
-        Return ``k(x, y) / sqrt(k(x, x) k(y, y))`` (unit diagonal).
+        Return ``k(x, y) / sqrt(k(x, x) k(y, y))`` (unit diagonal), computed without
+        overflow even where the kernels themselves exceed the float64 range.
     n_channels : int or None, default=None
         Channels per point of 2-D input ``(n_samples, length * n_channels)``; None
         means 1. For 3-D and ragged input it is read from the data (if given, it
@@ -79,10 +99,8 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     Attributes
     ----------
     paths_fit_ : ndarray of shape (n_samples_fit, length', dim')
-        The fitted paths after the path transforms (ragged input padded exactly with
-        last points).
-    diag_fit_ : ndarray of shape (n_samples_fit,)
-        ``k(x, x)`` of the fitted paths (only with ``normalize=True``).
+        The fitted paths after ``basepoint``, ``scale`` and the path transforms
+        (ragged input padded exactly with last points).
     n_channels_in_ : int
         Channels per point seen in ``fit``.
     n_features_in_ : int
@@ -110,6 +128,8 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         "time_aug": ["boolean"],
         "lead_lag": ["boolean"],
         "end_time": [Real],
+        "scale": [Interval(Real, 0, None, closed="neither")],
+        "basepoint": [None, "boolean", "array-like"],
         "normalize": ["boolean"],
         "n_channels": [None, Interval(Integral, 1, None, closed="left")],
         "max_batch": MAX_BATCH_CONSTRAINT,
@@ -118,13 +138,16 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     }
 
     def __init__(self, *, dyadic_order=1, static_kernel=None, time_aug=False,
-                 lead_lag=False, end_time=1.0, normalize=False, n_channels=None,
-                 max_batch=-1, n_jobs=None, verbose=0):
+                 lead_lag=False, end_time=1.0, scale=1.0, basepoint=None,
+                 normalize=False, n_channels=None, max_batch=-1, n_jobs=None,
+                 verbose=0):
         self.dyadic_order = dyadic_order
         self.static_kernel = static_kernel
         self.time_aug = time_aug
         self.lead_lag = lead_lag
         self.end_time = end_time
+        self.scale = scale
+        self.basepoint = basepoint
         self.normalize = normalize
         self.n_channels = n_channels
         self.max_batch = max_batch
@@ -138,7 +161,7 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
             self, X, reset=reset, time_aug=self.time_aug, lead_lag=self.lead_lag,
             end_time=check_end_time(self.end_time),
             n_threads=resolve_n_jobs(self.n_jobs),
-            name=name,
+            name=name, basepoint=self.basepoint, scale=self.scale,
         )
 
     def _options(self):
@@ -161,22 +184,35 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                            max_batch=self.max_batch, verbose=self.verbose,
                            label=type(self).__name__, **self._options())
 
+    def _kernel(self, A, B, symmetric=False):
+        """The estimator's Gram: ``_gram``, normalized with ``normalize`` (without
+        overflow: beyond float64, by the extended-range functional API)."""
+        if not self.normalize or A.shape[0] == 0 or B.shape[0] == 0:
+            return self._gram(A, B, symmetric=symmetric)
+        symmetric = symmetric and self._symmetric()
+        try:
+            gram = self._gram(A, B, symmetric=symmetric)
+            diag_A = np.diagonal(gram).copy() if symmetric else self._diag(A)
+            diag_B = diag_A if symmetric else self._diag(B)
+        except FloatingPointError:
+            from sksig._sig_kernel import sig_kernel_gram
+
+            return np.asarray(sig_kernel_gram(
+                A, A if symmetric else B, normalize=True, max_batch=self.max_batch,
+                **self._options()))
+        return normalize_gram(gram, diag_A, diag_B).astype(A.dtype)
+
+    # Helpers of the plain normalization, for estimators that normalize Gram blocks
+    # themselves (SigKernel itself normalizes through the functional API).
     def _diag(self, A):
-        """``k(x, x)`` for every transformed path, checked positive when normalizing."""
+        """``k(x, x)`` for every transformed path."""
         if A.shape[0] == 0:
             return np.zeros(0, A.dtype)
         return np.asarray(sig_kernel(A, A, **self._options()))
 
     @staticmethod
     def _check_diag(diag, name):
-        bad = np.flatnonzero(~(diag > 0))
-        if bad.size:
-            raise ValueError(
-                f"normalize=True needs k(x, x) > 0, but the signature kernel of "
-                f"{name}[{bad[0]}] with itself is {diag[bad[0]]}; the PDE grid is too "
-                "coarse for these paths: raise dyadic_order or scale the paths down"
-            )
-        return diag
+        return check_positive_diagonal(diag, name)
 
     @staticmethod
     def _normalized(gram, diag1, diag2):
@@ -185,7 +221,7 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     # ------------------------------------------------------------------ sklearn API
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
-        """Store the paths of ``X`` (and their ``k(x, x)`` when normalizing).
+        """Store the paths of ``X``.
 
         Parameters
         ----------
@@ -202,14 +238,15 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         """
         paths = self._paths(X, reset=True)
         self.paths_fit_ = paths.data
-        if self.normalize:
-            self.diag_fit_ = self._check_diag(self._diag(paths.data), "X")
         self._n_features_out = paths.n_samples
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit_transform(self, X, y=None):
         """Fit on ``X`` and return its Gram matrix ``K(X, X)`` (computed symmetrically).
+
+        A :class:`sksig.GramWarning` is issued when this Gram is numerically useless
+        for a downstream model (see :class:`sksig.GramWarning`).
 
         Parameters
         ----------
@@ -227,11 +264,8 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         A = paths.data
         self.paths_fit_ = A
         self._n_features_out = paths.n_samples
-        gram = self._gram(A, A, symmetric=True)
-        if self.normalize:
-            diag = np.diagonal(gram).copy() if self._symmetric() else self._diag(A)
-            self.diag_fit_ = self._check_diag(diag, "X")
-            gram = self._normalized(gram, diag, diag)
+        gram = self._kernel(A, A, symmetric=True)
+        warn_if_useless(gram, "SigKernel.fit_transform", self.normalize)
         return gram
 
     def transform(self, X):
@@ -256,11 +290,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         paths = self._paths(X, reset=False)
         A = paths.data
         B = self.paths_fit_.astype(A.dtype, copy=False)
-        gram = self._gram(A, B)
-        if self.normalize:
-            diag = self._check_diag(self._diag(A), "X")
-            gram = self._normalized(gram, diag, self.diag_fit_.astype(A.dtype))
-        return gram
+        return self._kernel(A, B)
 
     def __call__(self, X, Y=None):
         """Compute the Gram matrix ``K(X, Y)`` (``K(X, X)`` if ``Y`` is None), unfitted.
@@ -275,7 +305,9 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         Returns
         -------
         ndarray of shape (n_samples_X, n_samples_Y)
-            The Gram matrix ``K[i, j] = k(X[i], Y[j])``.
+            The Gram matrix ``K[i, j] = k(X[i], Y[j])``. With ``Y`` None, a
+            :class:`sksig.GramWarning` is issued when ``K`` is numerically useless (as
+            in :meth:`fit_transform`).
         """
         self._validate_params()
         A = self._paths(X, reset=None).data
@@ -284,19 +316,18 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         else:
             B = self._paths(Y, reset=None, name="Y").data
             _check_pair(A, B)
-        gram = self._gram(A, B, symmetric=Y is None)
-        if self.normalize:
-            diag1 = self._check_diag(self._diag(A), "X")
-            diag2 = diag1 if Y is None else self._check_diag(self._diag(B), "Y")
-            gram = self._normalized(gram, diag1, diag2)
+        gram = self._kernel(A, B, symmetric=Y is None)
+        if Y is None:
+            warn_if_useless(gram, "SigKernel()(X)", self.normalize)
         return gram
 
     def gram_backprop(self, grad_gram, X, Y=None):
         """Differentiate ``sum(grad_gram * self(X, Y))`` with respect to the paths.
 
-        This differentiates the Gram returned by :meth:`__call__` (normalization
-        included) with respect to every point of every path, for kernel learning or
-        for moving the paths themselves (adversarial examples, generative models).
+        This differentiates the Gram returned by :meth:`__call__` (normalization,
+        ``scale`` and ``basepoint`` included) with respect to every point of every
+        path, for kernel learning or for moving the paths themselves (adversarial
+        examples, generative models).
 
         Parameters
         ----------
@@ -337,31 +368,17 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
                 f"got {grad.shape}"
             )
         grad = grad.astype(A.dtype, copy=False)
-        options = self._options()
-        grad_diag_A = grad_diag_B = None
-        if self.normalize:
-            gram = self._gram(A, B, symmetric=Y is None)
-            diag_A = self._check_diag(self._diag(A), "X")
-            diag_B = diag_A if Y is None else self._check_diag(self._diag(B), "Y")
-            scale = 1.0 / np.sqrt(np.multiply.outer(diag_A, diag_B))
-            weighted = grad * gram * scale  # grad * normalized Gram
-            grad_diag_A = -0.5 * weighted.sum(axis=1) / diag_A
-            grad_diag_B = -0.5 * weighted.sum(axis=0) / diag_B
-            grad = grad * scale
-        grad_A, grad_B = sig_kernel_gram_backprop(
-            grad, A, B, left_deriv=True, right_deriv=True, max_batch=self.max_batch,
-            **options,
-        )
+        if A.shape[0] == 0 or B.shape[0] == 0:
+            grad_A, grad_B = np.zeros_like(A), np.zeros_like(B)
+        else:
+            grad_A, grad_B = sig_kernel_gram_backprop(
+                grad, A, B, left_deriv=True, right_deriv=True, max_batch=self.max_batch,
+                normalize=self.normalize, **self._options(),
+            )
         grad_A = np.array(grad_A, dtype=A.dtype)
         grad_B = np.array(grad_B, dtype=A.dtype)
         if Y is None:
-            grad_A += grad_B
-            if self.normalize:
-                grad_A += _diag_backprop(grad_diag_A + grad_diag_B, A, options)
-            return X_paths.to_input(grad_A), None
-        if self.normalize:
-            grad_A += _diag_backprop(grad_diag_A, A, options)
-            grad_B += _diag_backprop(grad_diag_B, B, options)
+            return X_paths.to_input(grad_A + grad_B), None
         return X_paths.to_input(grad_A), Y_paths.to_input(grad_B)
 
     def static_kernel_backprop(self, grad_gram, X, Y=None):
@@ -403,15 +420,6 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
     def __sklearn_tags__(self):
         return encoding_tags(super().__sklearn_tags__())
-
-
-def _diag_backprop(grad_diag, A, options):
-    """Gradient of ``sum(grad_diag[i] * k(A[i], A[i]))`` with respect to ``A``."""
-    if A.shape[0] == 0:
-        return np.zeros_like(A)
-    grad1, grad2 = sig_kernel_backprop(grad_diag, A, A, left_deriv=True,
-                                       right_deriv=True, **options)
-    return np.asarray(grad1, dtype=A.dtype) + np.asarray(grad2, dtype=A.dtype)
 
 
 def _check_pair(A, B):

@@ -227,7 +227,7 @@ class RBFKernel(StaticKernel):
 
     Parameters
     ----------
-    sigma : float
+    sigma : float, default=1.0
         Positive bandwidth.
 
     Raises
@@ -242,7 +242,7 @@ class RBFKernel(StaticKernel):
     RBFKernel(sigma=2.0)
     """
 
-    def __init__(self, sigma):
+    def __init__(self, sigma=1.0):
         self.sigma = sigma
         super().__init__()
 
@@ -299,7 +299,7 @@ class PolynomialKernel(StaticKernel):
 class _SigmaKernel(StaticKernel):
     _kind = None
 
-    def __init__(self, sigma):
+    def __init__(self, sigma=1.0):
         self.sigma = sigma
         super().__init__()
 
@@ -313,7 +313,7 @@ class Matern12Kernel(_SigmaKernel):
 
     Parameters
     ----------
-    sigma : float
+    sigma : float, default=1.0
         Positive length scale.
 
     Raises
@@ -324,8 +324,8 @@ class Matern12Kernel(_SigmaKernel):
     Examples
     --------
     >>> import sksig
-    >>> sksig.Matern12Kernel(sigma=1.0)
-    Matern12Kernel(sigma=1.0)
+    >>> sksig.Matern12Kernel(sigma=2.0)
+    Matern12Kernel(sigma=2.0)
     """
 
     _kind = _MATERN12
@@ -336,7 +336,7 @@ class Matern32Kernel(_SigmaKernel):
 
     Parameters
     ----------
-    sigma : float
+    sigma : float, default=1.0
         Positive length scale.
 
     Raises
@@ -347,8 +347,8 @@ class Matern32Kernel(_SigmaKernel):
     Examples
     --------
     >>> import sksig
-    >>> sksig.Matern32Kernel(sigma=1.0)
-    Matern32Kernel(sigma=1.0)
+    >>> sksig.Matern32Kernel(sigma=2.0)
+    Matern32Kernel(sigma=2.0)
     """
 
     _kind = _MATERN32
@@ -361,7 +361,7 @@ class Matern52Kernel(_SigmaKernel):
 
     Parameters
     ----------
-    sigma : float
+    sigma : float, default=1.0
         Positive length scale.
 
     Raises
@@ -372,8 +372,8 @@ class Matern52Kernel(_SigmaKernel):
     Examples
     --------
     >>> import sksig
-    >>> sksig.Matern52Kernel(sigma=1.0)
-    Matern52Kernel(sigma=1.0)
+    >>> sksig.Matern52Kernel(sigma=2.0)
+    Matern52Kernel(sigma=2.0)
     """
 
     _kind = _MATERN52
@@ -388,7 +388,7 @@ class RationalQuadraticKernel(StaticKernel):
 
     Parameters
     ----------
-    sigma : float
+    sigma : float, default=1.0
         Positive length scale.
     alpha : float, default=1.0
         Positive scale-mixture parameter.
@@ -401,11 +401,11 @@ class RationalQuadraticKernel(StaticKernel):
     Examples
     --------
     >>> import sksig
-    >>> sksig.RationalQuadraticKernel(sigma=1.0, alpha=2.0)
-    RationalQuadraticKernel(alpha=2.0, sigma=1.0)
+    >>> sksig.RationalQuadraticKernel(sigma=2.0, alpha=2.0)
+    RationalQuadraticKernel(alpha=2.0, sigma=2.0)
     """
 
-    def __init__(self, sigma, alpha=1.0):
+    def __init__(self, sigma=1.0, alpha=1.0):
         self.sigma = sigma
         self.alpha = alpha
         super().__init__()

@@ -6,6 +6,7 @@ from sksig._array import (
     PathBatch,
     as_array,
     as_path_batch,
+    check_basepoint,
     transformed_length,
 )
 from sksig._validation import check_bool, check_end_time, resolve_n_jobs
@@ -13,7 +14,8 @@ from sksig._validation import check_bool, check_end_time, resolve_n_jobs
 __all__ = ["transform_path", "transform_path_backprop"]
 
 
-def transform_path(path, *, time_aug=False, lead_lag=False, end_time=1.0, n_jobs=1):
+def transform_path(path, *, time_aug=False, lead_lag=False, end_time=1.0,
+                   basepoint=None, n_jobs=1):
     """Apply lead-lag and/or time augmentation to paths.
 
     Lead-lag turns ``L`` points in ``R^d`` into ``2L - 1`` points in ``R^{2d}``: row
@@ -31,15 +33,19 @@ def transform_path(path, *, time_aug=False, lead_lag=False, end_time=1.0, n_jobs
         Apply the lead-lag transform (before time augmentation).
     end_time : float, default=1.0
         Value of the time channel at the last point.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        A point prepended to every path before the transforms (True: the origin),
+        so that the result depends on where the paths start.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores.
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., length', dim')
-        ``length' = 2 * length - 1`` with lead-lag, else ``length``;
+        ``length' = 2 * length - 1`` with lead-lag, else ``length`` (plus one point
+        before the transforms with a ``basepoint``);
         ``dim' = (2 * dim if lead_lag else dim) + time_aug``. A list for ragged input.
-        With both flags off, the input is returned unchanged.
+        With both flags off and no basepoint, the input is returned unchanged.
 
     Raises
     ------
@@ -61,12 +67,13 @@ def transform_path(path, *, time_aug=False, lead_lag=False, end_time=1.0, n_jobs
     end_time = check_end_time(end_time)
     n_threads = resolve_n_jobs(n_jobs)
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
-                          end_time=end_time, n_threads=n_threads)
-    if not (time_aug or lead_lag):
+                          end_time=end_time, n_threads=n_threads, basepoint=basepoint)
+    if not (time_aug or lead_lag or batch.basepoint):
         return path
     if batch.ragged:
         return [
-            batch.caller.out(batch.data[i, : transformed_length(n, lead_lag)])
+            batch.caller.out(
+                batch.data[i, : transformed_length(n + batch.basepoint, lead_lag)])
             for i, n in enumerate(batch.raw_lengths)
         ]
     shape = batch.batch_shape + batch.data.shape[1:]
@@ -74,7 +81,7 @@ def transform_path(path, *, time_aug=False, lead_lag=False, end_time=1.0, n_jobs
 
 
 def transform_path_backprop(derivs, *, time_aug=False, lead_lag=False, end_time=1.0,
-                            n_jobs=1):
+                            basepoint=None, n_jobs=1):
     """Backpropagate gradients through :func:`transform_path`.
 
     Parameters
@@ -86,6 +93,9 @@ def transform_path_backprop(derivs, *, time_aug=False, lead_lag=False, end_time=
     end_time : float, default=1.0
         Accepted for symmetry with :func:`transform_path`; it does not affect the result
         (the time channel does not depend on the path).
+    basepoint : None, True or array-like, default=None
+        The ``basepoint`` passed to :func:`transform_path`: the gradient of the
+        prepended point is dropped (it is not an input).
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores.
 
@@ -110,13 +120,14 @@ def transform_path_backprop(derivs, *, time_aug=False, lead_lag=False, end_time=
     time_aug = check_bool(time_aug, "time_aug")
     lead_lag = check_bool(lead_lag, "lead_lag")
     check_end_time(end_time)
+    first = int(check_basepoint(basepoint) is not None)
     n_threads = resolve_n_jobs(n_jobs)
     if isinstance(derivs, (list, tuple)) and derivs and all(
         np.ndim(d) == 2 for d in derivs
     ):
         return [
             transform_path_backprop(d, time_aug=time_aug, lead_lag=lead_lag,
-                                    n_jobs=n_threads)
+                                    basepoint=basepoint, n_jobs=n_threads)
             for d in derivs
         ]
     array, caller = as_array(derivs, "derivs", min_ndim=2)
@@ -140,8 +151,8 @@ def transform_path_backprop(derivs, *, time_aug=False, lead_lag=False, end_time=
             f"derivs has shape {array.shape}, which transform_path cannot produce with "
             f"time_aug={time_aug}, lead_lag={lead_lag}"
         )
-    length = (length_t + 1) // 2 if lead_lag else length_t
+    length = ((length_t + 1) // 2 if lead_lag else length_t) - first
     flat = array.reshape((-1, length_t, dim_t))
     batch = PathBatch(flat, array.shape[:-2], None, length, dim, time_aug, lead_lag,
-                      caller)
+                      caller, bool(first))
     return batch.grad_to_input(flat, n_threads)

@@ -49,6 +49,20 @@ cdef extern from "sksig/goursat.hpp" namespace "sksig" nogil:
                                     T* gx, T* gy, int64_t chunk, int n_threads) noexcept
 
 
+cdef extern from "sksig/goursat_log.hpp" namespace "sksig" nogil:
+    cbool extended_range()
+    int sig_kernel_pairs_extended[T](const T* x, const T* y, int64_t n_pairs,
+                                     const int64_t* ii, const int64_t* jj, GoursatShape sh,
+                                     KernelParams kernel, double* mantissa,
+                                     int64_t* exponent, int n_threads) noexcept
+    int sig_kernel_pairs_backprop_extended[T](const T* x, const T* y, int64_t n_pairs,
+                                              const int64_t* ii, const int64_t* jj,
+                                              GoursatShape sh, KernelParams kernel,
+                                              const double* seed_mantissa,
+                                              const int64_t* seed_exponent, T* gx, T* gy,
+                                              int n_threads) noexcept
+
+
 cdef GoursatShape _shape(int64_t L1, int64_t L2, int64_t d, tuple orders):
     cdef GoursatShape sh
     sh.L1 = L1
@@ -185,3 +199,43 @@ def polynomial_kernel_clamps(const floating[:, :, ::1] x,  # IN (nx, L1, d)
                                    <floating> gamma, n_threads, &clamps)
     raise_for_status(status, "sig_kernel")
     return clamps
+
+
+def has_extended_range():
+    """True when this build's extended-range kernels reach beyond double's range."""
+    return extended_range()
+
+
+def forward_extended(const floating[:, :, ::1] x, const floating[:, :, ::1] y,
+                     const int64_t[::1] ii, const int64_t[::1] jj, tuple orders,
+                     tuple kernel, double[::1] mantissa, int64_t[::1] exponent,
+                     int n_threads):
+    """k(x[ii[p]], y[jj[p]]) = mantissa[p] * 2**exponent[p], in extended range."""
+    cdef int status
+    cdef KernelParams k = _kernel(kernel)
+    cdef GoursatShape sh = _shape(x.shape[1], y.shape[1], x.shape[2], orders)
+    if ii.shape[0] == 0:
+        return
+    with nogil:
+        status = sig_kernel_pairs_extended(&x[0, 0, 0], &y[0, 0, 0], ii.shape[0], &ii[0],
+                                           &jj[0], sh, k, &mantissa[0], &exponent[0],
+                                           n_threads)
+    raise_for_status(status, "sig_kernel")
+
+
+def backward_extended(const floating[:, :, ::1] x, const floating[:, :, ::1] y,
+                      const int64_t[::1] ii, const int64_t[::1] jj, tuple orders,
+                      tuple kernel, const double[::1] seed_mantissa,
+                      const int64_t[::1] seed_exponent, floating[::1] gx,
+                      floating[::1] gy, int n_threads):
+    """Per-pair gradients of sum_p seed[p] k(x[ii[p]], y[jj[p]]) in extended range."""
+    cdef int status
+    cdef KernelParams k = _kernel(kernel)
+    cdef GoursatShape sh = _shape(x.shape[1], y.shape[1], x.shape[2], orders)
+    if ii.shape[0] == 0:
+        return
+    with nogil:
+        status = sig_kernel_pairs_backprop_extended(
+            &x[0, 0, 0], &y[0, 0, 0], ii.shape[0], &ii[0], &jj[0], sh, k,
+            &seed_mantissa[0], &seed_exponent[0], _ptr(gx), _ptr(gy), n_threads)
+    raise_for_status(status, "sig_kernel_backprop")

@@ -199,6 +199,14 @@ def prepare(tb, parts):
             _device_tables(tb, part, Reference(device, dtype))
 
 
+def _no_basepoint(where, basepoint):
+    if basepoint is not None:
+        raise NotImplementedError(
+            f"{where}(basepoint=...) is not implemented for CUDA tensors; prepend the "
+            "point with torch.cat, or pass CPU tensors"
+        )
+
+
 def _zero_point_paths(path):
     if isinstance(path, (list, tuple)):
         return False
@@ -238,8 +246,10 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
 
 
 def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
-                 planar=False, scalar_term=False, correction=None, n_jobs=1):
+                 planar=False, scalar_term=False, correction=None, basepoint=None,
+                 n_jobs=1):
     """:func:`sksig.branched_sig` on the GPU (same arguments and results)."""
+    _no_basepoint("branched_sig", basepoint)
     degree, time_aug, lead_lag, end_time, planar, scalar_term, _ = _cpu._path_args(
         degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs)
     out, batch_shape, ref, _ = _branched_sig(
@@ -293,8 +303,9 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
 
 def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                      planar=False, scalar_term=False, method=None, correction=None,
-                     n_jobs=1):
+                     basepoint=None, n_jobs=1):
     """:func:`sksig.branched_log_sig` on the GPU (same arguments and results)."""
+    _no_basepoint("branched_log_sig", basepoint)
     degree, time_aug, lead_lag, end_time, planar, scalar_term, _ = _cpu._path_args(
         degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs,
         min_degree=1)

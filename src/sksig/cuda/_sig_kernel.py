@@ -118,6 +118,16 @@ class _Setup(_cpu._Setup):
         )
 
 
+def _cpu_only(where, **options):
+    """basepoint, normalize and return_log are CPU features: a clear error here."""
+    for name, value in options.items():
+        if value is not None and value is not False:
+            raise NotImplementedError(
+                f"{where}({name}=...) is not implemented for CUDA tensors; pass CPU "
+                "tensors (or, for basepoint, prepend the point with torch.cat)"
+            )
+
+
 def _fused_delta():
     """SKSIG_CUDA_DELTA: "fused" (default) lets linear kernels compute Delta inside the
     wavefront; "scratch" keeps the materialised Delta (to compare the two designs)."""
@@ -150,8 +160,14 @@ def sig_kernel(
     end_time=1.0,
     n_jobs=1,
     return_grid=False,
+    basepoint=None,
+    normalize=False,
+    return_log=False,
 ):
     """:func:`sksig.sig_kernel` on the GPU (same arguments and results)."""
+    _cpu_only(
+        "sig_kernel", basepoint=basepoint, normalize=normalize, return_log=return_log
+    )
     return_grid = check_bool(return_grid, "return_grid")
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
                n_jobs, gram=False)
@@ -179,8 +195,15 @@ def sig_kernel_gram(
     n_jobs=1,
     max_batch=-1,
     return_grid=False,
+    basepoint=None,
+    normalize=False,
+    return_log=False,
 ):
     """:func:`sksig.sig_kernel_gram` on the GPU (same arguments and results)."""
+    _cpu_only(
+        "sig_kernel_gram", basepoint=basepoint, normalize=normalize,
+        return_log=return_log,
+    )
     return_grid = check_bool(return_grid, "return_grid")
     check_max_batch(max_batch)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
@@ -237,8 +260,13 @@ def sig_kernel_backprop(
     k_grid=None,
     n_jobs=1,
     return_grid=False,
+    basepoint=None,
+    normalize=False,
 ):
     """:func:`sksig.sig_kernel_backprop` on the GPU (same arguments and results)."""
+    _cpu_only(
+        "sig_kernel_backprop", basepoint=basepoint, normalize=normalize
+    )
     left, right = _cpu._check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
@@ -271,8 +299,12 @@ def sig_kernel_delta_backprop(
     k_grid=None,
     n_jobs=1,
     return_grid=False,
+    basepoint=None,
 ):
     """:func:`sksig.sig_kernel_delta_backprop` on the GPU (same arguments, results)."""
+    _cpu_only(
+        "sig_kernel_delta_backprop", basepoint=basepoint
+    )
     return_grid = check_bool(return_grid, "return_grid")
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
                n_jobs, gram=False)
@@ -305,12 +337,17 @@ def sig_kernel_gram_backprop(
     n_jobs=1,
     return_grid=False,
     max_batch=-1,
+    basepoint=None,
+    normalize=False,
 ):
     """:func:`sksig.sig_kernel_gram_backprop` on the GPU (same arguments and results).
 
     Pairs are processed in rounds of ``max_batch**2`` (default: about 1 GiB of scratch
     per round); results never depend on it.
     """
+    _cpu_only(
+        "sig_kernel_gram_backprop", basepoint=basepoint, normalize=normalize
+    )
     left, right = _cpu._check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")
     max_batch = check_max_batch(max_batch)

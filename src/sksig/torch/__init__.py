@@ -7,7 +7,13 @@ Gram also backpropagates to the static kernel's parameters. Importing this modul
 imports torch; ``import sksig`` alone never does.
 """
 
-import torch  # noqa: F401  (fail early with a clear ImportError when torch is missing)
+try:
+    import torch  # noqa: F401
+except ImportError as exc:  # a clear message instead of a bare "No module named torch"
+    raise ImportError(
+        "sksig.torch needs PyTorch, which is not installed; install it with "
+        "`pip install sksig[torch]` (or `pip install torch`, see https://pytorch.org)"
+    ) from exc
 
 from sksig.torch._branched import (
     branched_log_sig,

@@ -45,17 +45,15 @@ class _LogSigJoin(torch.autograd.Function):
 
 
 def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, method=1,
-            scalar_term=False, n_jobs=1):
+            scalar_term=False, basepoint=None, n_jobs=1):
     """Differentiable :func:`sksig.log_sig` for a torch tensor of paths.
 
     Parameters
     ----------
     path : torch.Tensor of shape (..., length, dim)
         Paths (float32 or float64); gradients flow back to them.
-    degree : int
-        Truncation degree, as in :func:`sksig.log_sig`.
-    time_aug, lead_lag, end_time, method, scalar_term, n_jobs : optional
-        As in :func:`sksig.log_sig`.
+    degree, time_aug, lead_lag, end_time, method, scalar_term, basepoint, n_jobs
+        As in :func:`sksig.log_sig` (a basepoint gets no gradient).
 
     Returns
     -------
@@ -80,7 +78,8 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     if not isinstance(path, torch.Tensor):
         raise TypeError(f"path must be a torch.Tensor, got {type(path).__name__}")
     options = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=end_time,
-                   method=method, scalar_term=scalar_term, n_jobs=n_jobs)
+                   method=method, scalar_term=scalar_term, basepoint=basepoint,
+                   n_jobs=n_jobs)
     return _LogSig.apply(path, degree, options)
 
 

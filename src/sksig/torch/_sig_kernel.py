@@ -20,6 +20,17 @@ def _check_tensors(path1, path2):
                 f"{name} must be a torch.Tensor, got {type(value).__name__}")
 
 
+def _extra(basepoint, normalize):
+    """basepoint and normalize, passed on only when set (the CUDA functions take
+    neither)."""
+    extra = {}
+    if basepoint is not None:
+        extra["basepoint"] = basepoint
+    if normalize is not False:
+        extra["normalize"] = normalize
+    return extra
+
+
 class _SigKernel(torch.autograd.Function):
     @staticmethod
     def forward(ctx, path1, path2, dyadic_order, options, gram):
@@ -45,10 +56,13 @@ class _SigKernel(torch.autograd.Function):
 
 
 def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
-               lead_lag=False, end_time=1.0, n_jobs=1, return_grid=False):
+               lead_lag=False, end_time=1.0, basepoint=None, normalize=False, n_jobs=1,
+               return_grid=False):
     """:func:`sksig.sig_kernel` for tensors, differentiable with respect to both paths.
 
-    Parameters and returns are those of :func:`sksig.sig_kernel` (tensors only).
+    Parameters and returns are those of :func:`sksig.sig_kernel` (tensors only);
+    ``basepoint`` and ``normalize`` are differentiated too (a basepoint gets no
+    gradient: it is not an input).
 
     Parameters
     ----------
@@ -80,13 +94,14 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     """
     _check_tensors(path1, path2)
     options = dict(static_kernel=static_kernel, time_aug=time_aug, lead_lag=lead_lag,
-                   end_time=end_time, n_jobs=n_jobs, return_grid=return_grid)
+                   end_time=end_time, n_jobs=n_jobs, return_grid=return_grid,
+                   **_extra(basepoint, normalize))
     return _SigKernel.apply(path1, path2, dyadic_order, options, False)
 
 
 def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
-                    lead_lag=False, end_time=1.0, n_jobs=1, max_batch=-1,
-                    return_grid=False):
+                    lead_lag=False, end_time=1.0, basepoint=None, normalize=False,
+                    n_jobs=1, max_batch=-1, return_grid=False):
     """:func:`sksig.sig_kernel_gram` for tensors, differentiable in both paths.
 
     When the same tensor is passed twice, autograd adds the two slot-wise gradients,
@@ -124,5 +139,5 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
     _check_tensors(path1, path2)
     options = dict(static_kernel=static_kernel, time_aug=time_aug, lead_lag=lead_lag,
                    end_time=end_time, n_jobs=n_jobs, max_batch=max_batch,
-                   return_grid=return_grid)
+                   return_grid=return_grid, **_extra(basepoint, normalize))
     return _SigKernel.apply(path1, path2, dyadic_order, options, True)

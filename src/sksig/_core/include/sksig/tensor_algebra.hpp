@@ -375,12 +375,15 @@ SKSIG_NO_FP_CONTRACT SKSIG_SIMD_CLONES void mul_exp_segment_adjoint(const Tensor
     } else {
       back(dCk, Hl, s.pw[k - 1], v, T(1), dHl);
     }
-    for (int i = k - 1; i >= 1; --i) {
+    // Levels i = k-1 down to 1, counted upwards by j = k - i (a down-counting int
+    // loop let GCC assume a 2^31-iteration wrap in the runtime-dimension build).
+    for (int j = 1; j < k; ++j) {
+      const int i = k - j;
       T* dHi = dH + s.off[i];
       T* dAi = dA + s.off[i];
       for (std::int64_t u = 0; u < s.pw[i]; ++u) dAi[u] += dHi[u];
-      back(dHi, H + s.off[i - 1], s.pw[i - 1], vs + (k - i) * d,
-           T(1) / static_cast<T>(k - i + 1), dH + s.off[i - 1]);
+      back(dHi, H + s.off[i - 1], s.pw[i - 1], vs + static_cast<std::int64_t>(j) * d,
+           T(1) / static_cast<T>(j + 1), dH + s.off[i - 1]);
     }
     dA[0] += dH[0];
   }
