@@ -10,8 +10,6 @@ from conftest import central_differences
 
 import sksig
 
-_SHAPE_ERROR = "(trailing length|the paths' batch shape)"
-
 
 def _fd_check(forward, backprop, x, w, rtol=1e-6):
     """backprop(x, w) equals the central-difference gradient of w . forward(x)."""
@@ -124,13 +122,13 @@ def test_backprops_short_paths_degree_zero_and_empty_batch(rng):
 def test_backprops_bad_input(rng):
     x = rng.normal(size=(2, 4, 2))
     s = sksig.sig(x, 2)
-    with pytest.raises(ValueError, match="sig must have " + _SHAPE_ERROR):
+    with pytest.raises(ValueError, match="sig must have (trailing length|the paths' batch shape)"):
         sksig.sig_backprop(x, s[:, :-1], s, 2)
-    with pytest.raises(ValueError, match="sig must have " + _SHAPE_ERROR):
+    with pytest.raises(ValueError, match="sig must have (trailing length|the paths' batch shape)"):
         sksig.sig_backprop(x, s[:1], s[:1], 2)
-    with pytest.raises(ValueError, match="sig_derivs must have " + _SHAPE_ERROR):
+    with pytest.raises(ValueError, match="sig_derivs must have (trailing length|the paths' batch shape)"):
         sksig.sig_backprop(x, s, np.ones((2, 7)), 2)  # with a scalar term, sig without
-    with pytest.raises(ValueError, match="sig must have " + _SHAPE_ERROR):
+    with pytest.raises(ValueError, match="sig must have (trailing length|the paths' batch shape)"):
         sksig.sig_backprop(x, s, s, 2, scalar_term=True)
     with pytest.raises(ValueError, match="NaN"):
         sksig.sig_backprop(x, s, np.full_like(s, np.nan), 2)
@@ -143,9 +141,9 @@ def test_backprops_bad_input(rng):
     ls = sksig.log_sig(x, 2, method=1)
     with pytest.raises(ValueError, match="method"):
         sksig.log_sig_backprop(x, ls, ls, 2, method=3)
-    with pytest.raises(ValueError, match="log_sig_derivs must have " + _SHAPE_ERROR):
+    with pytest.raises(ValueError, match="log_sig_derivs must have (trailing length|the paths' batch shape)"):
         sksig.log_sig_backprop(x, ls, np.ones((2, 4)), 2, method=1)
-    with pytest.raises(ValueError, match="log_sig must have " + _SHAPE_ERROR):
+    with pytest.raises(ValueError, match="log_sig must have (trailing length|the paths' batch shape)"):
         sksig.log_sig_backprop(x, ls, ls, 2, method=0)
 
 
