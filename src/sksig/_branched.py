@@ -186,8 +186,7 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
 def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
                           lead_lag=False, end_time=1.0, planar=False, correction=None,
                           basepoint=None, n_jobs=1):
-    """Gradient with respect to the paths of a scalar function of their branched
-    signatures.
+    """Compute the gradient of a scalar function of branched signatures in the paths.
 
     Given ``bsig = branched_sig(path, degree, ...)`` and ``bsig_derivs`` the
     derivatives ``dF/d bsig`` of a scalar ``F``, returns ``dF/d path``. The exact

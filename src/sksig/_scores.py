@@ -143,8 +143,9 @@ _COMMON_PARAMS = """static_kernel : StaticKernel, optional
     time_aug, lead_lag : bool, default=False
         Transform every path first (see :func:`sksig.transform_path`).
     end_time : float, default=1.0
-        Final value of the time channel.
-    n_jobs : int, default=1
+        Final value of the time channel."""
+
+_JOBS_PARAMS = """n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
     max_batch : int, default=-1
         Bounds the pairs whose PDE buffers are held at once in the gradients (see
@@ -178,6 +179,7 @@ def sig_mmd(sample1, sample2, dyadic_order, *, static_kernel=None, time_aug=Fals
         PDE refinement (see :func:`sksig.sig_kernel`); a pair refines the two samples
         differently.
     {common}
+    {jobs}
 
     Returns
     -------
@@ -214,24 +216,33 @@ def sig_mmd(sample1, sample2, dyadic_order, *, static_kernel=None, time_aug=Fals
 def sig_mmd_backprop(derivs, sample1, sample2, dyadic_order, *, static_kernel=None,
                      time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
                      right_deriv=False, n_jobs=1, max_batch=-1):
-    """Gradients of a function of :func:`sig_mmd` with respect to the samples.
+    """Compute the gradients of a function of :func:`sig_mmd` in the samples.
 
     Parameters
     ----------
     derivs : float or array-like of size 1
         ``dF/d mmd``.
-    sample1, sample2, dyadic_order
-        As in :func:`sig_mmd`.
+    sample1 : array-like of shape (..., length_1, dim), torch.Tensor or list of paths
+        First sample, as in :func:`sig_mmd`.
+    sample2 : array-like of shape (..., length_2, dim), torch.Tensor or list of paths
+        Second sample, as in :func:`sig_mmd`.
+    dyadic_order : int or pair of ints
+        PDE refinement, as in :func:`sig_mmd`.
     {common}
     left_deriv : bool, default=True
         Return the gradient with respect to ``sample1``.
     right_deriv : bool, default=False
         Return the gradient with respect to ``sample2``.
+    {jobs}
 
     Returns
     -------
-    grad_sample1, grad_sample2 : ndarray, torch.Tensor, list or None
-        Shaped like the samples; None where the flag is False.
+    grad_sample1 : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``sample1``, shaped like it; None if ``left_deriv``
+        is False.
+    grad_sample2 : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``sample2``, shaped like it; None if
+        ``right_deriv`` is False.
 
     Raises
     ------
@@ -291,10 +302,12 @@ def sig_score(sample, y, dyadic_order, *, lam=1.0, static_kernel=None, time_aug=
     lam : float, default=1.0
         Weight of the sample's self-similarity term.
     {common}
+    {jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape y's batch shape, or (1,) for one 2-D path ``y``
+        One score per observed path, in the sample's kind and dtype.
 
     Raises
     ------
@@ -323,24 +336,35 @@ def sig_score(sample, y, dyadic_order, *, lam=1.0, static_kernel=None, time_aug=
 def sig_score_backprop(derivs, sample, y, dyadic_order, *, lam=1.0, static_kernel=None,
                        time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
                        right_deriv=False, n_jobs=1, max_batch=-1):
-    """Gradients of a function of :func:`sig_score` with respect to sample and y.
+    """Compute the gradients of a function of :func:`sig_score` in sample and y.
 
     Parameters
     ----------
     derivs : array-like of the scores' shape (or a float for one score)
         ``dF/d score``.
-    sample, y, dyadic_order, lam
-        As in :func:`sig_score`.
+    sample : array-like of shape (..., length_1, dim), torch.Tensor or list of paths
+        Paths of the forecast distribution, as in :func:`sig_score`.
+    y : array-like of shape (..., length_2, dim), torch.Tensor or list of 2-D arrays
+        The observed path(s), as in :func:`sig_score`.
+    dyadic_order : int or pair of ints
+        PDE refinement, as in :func:`sig_score`.
+    lam : float, default=1.0
+        Weight of the sample's self-similarity term.
     {common}
     left_deriv : bool, default=True
         Return the gradient with respect to ``sample``.
     right_deriv : bool, default=False
         Return the gradient with respect to ``y``.
+    {jobs}
 
     Returns
     -------
-    grad_sample, grad_y : ndarray, torch.Tensor, list or None
-        Shaped like ``sample`` and ``y``; None where the flag is False.
+    grad_sample : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``sample``, shaped like it; None if ``left_deriv``
+        is False.
+    grad_y : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``y``, shaped like it; None if ``right_deriv`` is
+        False.
 
     Raises
     ------
@@ -398,10 +422,12 @@ def expected_sig_score(sample1, sample2, dyadic_order, *, lam=1.0, static_kernel
     lam : float, default=1.0
         Weight of the self-similarity term.
     {common}
+    {jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (1,)
+        The estimate, in the samples' kind and dtype.
 
     Raises
     ------
@@ -432,24 +458,35 @@ def expected_sig_score_backprop(derivs, sample1, sample2, dyadic_order, *, lam=1
                                 static_kernel=None, time_aug=False, lead_lag=False,
                                 end_time=1.0, left_deriv=True, right_deriv=False,
                                 n_jobs=1, max_batch=-1):
-    """Gradients of a function of :func:`expected_sig_score` in the samples.
+    """Compute the gradients of a function of :func:`expected_sig_score`.
 
     Parameters
     ----------
     derivs : float or array-like of size 1
         ``dF/d score``.
-    sample1, sample2, dyadic_order, lam
-        As in :func:`expected_sig_score`.
+    sample1 : array-like of shape (..., length_1, dim), torch.Tensor or list of paths
+        Paths of the forecast distribution, as in :func:`expected_sig_score`.
+    sample2 : array-like of shape (..., length_2, dim), torch.Tensor or list of paths
+        The observed paths, as in :func:`expected_sig_score`.
+    dyadic_order : int or pair of ints
+        PDE refinement, as in :func:`expected_sig_score`.
+    lam : float, default=1.0
+        Weight of the self-similarity term.
     {common}
     left_deriv : bool, default=True
         Return the gradient with respect to ``sample1``.
     right_deriv : bool, default=False
         Return the gradient with respect to ``sample2``.
+    {jobs}
 
     Returns
     -------
-    grad_sample1, grad_sample2 : ndarray, torch.Tensor, list or None
-        Shaped like the samples; None where the flag is False.
+    grad_sample1 : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``sample1``, shaped like it; None if ``left_deriv``
+        is False.
+    grad_sample2 : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``sample2``, shaped like it; None if
+        ``right_deriv`` is False.
 
     Raises
     ------
@@ -489,6 +526,17 @@ pvalue : float
     The permutation p-value, ``(1 + #{permuted >= statistic}) / (1 + n_permutations)``.
 null_distribution : ndarray of shape (n_permutations,)
     The statistic of every permuted assignment, in the order drawn.
+
+Examples
+--------
+>>> import numpy as np, sksig
+>>> rng = np.random.default_rng(0)
+>>> x, y = rng.normal(size=(4, 5, 2)), rng.normal(size=(4, 5, 2))
+>>> result = sksig.sig_mmd_test(x, y, 0, n_permutations=20, random_state=0)
+>>> result.null_distribution.shape
+(20,)
+>>> bool(0.0 < result.pvalue <= 1.0)
+True
 """
 
 
@@ -532,6 +580,7 @@ def sig_mmd_test(sample1, sample2, dyadic_order, *, n_permutations=500,
     random_state : int, RandomState instance or None, default=None
         Seeds the permutations (as in scikit-learn).
     {common}
+    {jobs}
 
     Returns
     -------
@@ -595,5 +644,6 @@ def sig_mmd_test(sample1, sample2, dyadic_order, *, n_permutations=500,
 
 for _f in (sig_mmd, sig_mmd_backprop, sig_score, sig_score_backprop, expected_sig_score,
            expected_sig_score_backprop, sig_mmd_test):
-    _f.__doc__ = _f.__doc__.replace("{common}", _COMMON_PARAMS)
+    _f.__doc__ = _f.__doc__.replace("{common}", _COMMON_PARAMS).replace(
+        "{jobs}", _JOBS_PARAMS)
 del _f

@@ -40,7 +40,7 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
         to them.
     dimension, degree : int
         As in :func:`sksig.branched_sig_to_log_sig`.
-    time_aug, lead_lag, planar, method, n_jobs : optional
+    time_aug, lead_lag, planar, method, scalar_term, n_jobs : optional
         As in :func:`sksig.branched_sig_to_log_sig`.
 
     Returns
@@ -91,6 +91,26 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     Same arguments and result; ``backward`` calls :func:`sksig.branched_sig_backprop`
     from the saved branched signatures.
 
+    Parameters
+    ----------
+    path : torch.Tensor of shape (..., length, dim)
+        Paths (float32 or float64); gradients flow back to them.
+    degree : int
+        Truncation order of the trees, as in :func:`sksig.branched_sig`.
+    time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs : optional
+        As in :func:`sksig.branched_sig`.
+
+    Returns
+    -------
+    torch.Tensor of shape (..., n) or (..., n + 1)
+        The branched signatures (with the scalar term if asked), attached to the
+        autograd graph.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sksig.branched_sig`; also ``TypeError`` if ``path`` is not a tensor.
+
     Examples
     --------
     >>> import torch, sksig.torch
@@ -116,6 +136,28 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
 
     Computed as :func:`branched_sig_to_log_sig` of :func:`branched_sig` (both exact
     autograd functions), which is how :func:`sksig.branched_log_sig` is defined.
+
+    Parameters
+    ----------
+    path : torch.Tensor of shape (..., length, dim)
+        Paths (float32 or float64); gradients flow back to them.
+    degree : int
+        Truncation order of the trees, as in :func:`sksig.branched_log_sig`.
+    time_aug, lead_lag, end_time, planar, scalar_term : optional
+        As in :func:`sksig.branched_log_sig`.
+    method, correction, n_jobs : optional
+        As in :func:`sksig.branched_log_sig`.
+
+    Returns
+    -------
+    torch.Tensor of shape (..., n) or (..., n + 1)
+        The branched log-signatures, attached to the autograd graph.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sksig.branched_log_sig`; also ``TypeError`` if ``path`` is not a
+        tensor.
 
     Examples
     --------

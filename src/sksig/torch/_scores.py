@@ -31,6 +31,24 @@ def transform_path(path, *, time_aug=False, lead_lag=False, end_time=1.0, n_jobs
     Same arguments and result; ``backward`` calls
     :func:`sksig.transform_path_backprop`.
 
+    Parameters
+    ----------
+    path : torch.Tensor of shape (..., length, dim)
+        Paths (float32 or float64); gradients flow back to them.
+    time_aug, lead_lag, end_time, n_jobs : optional
+        As in :func:`sksig.transform_path`.
+
+    Returns
+    -------
+    torch.Tensor of shape (..., new_length, new_dim)
+        The transformed paths, attached to the autograd graph.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As :func:`sksig.transform_path`; also ``TypeError`` if ``path`` is not a
+        tensor.
+
     Examples
     --------
     >>> import torch, sksig.torch
@@ -83,6 +101,27 @@ def sig_mmd(sample1, sample2, dyadic_order, *, static_kernel=None, time_aug=Fals
     Same arguments and result; ``backward`` calls :func:`sksig.sig_mmd_backprop`
     for the samples that require gradients.
 
+    Parameters
+    ----------
+    sample1 : torch.Tensor of shape (..., length_1, dim)
+        First sample of paths, at least 2.
+    sample2 : torch.Tensor of shape (..., length_2, dim)
+        Second sample of paths, at least 2.
+    dyadic_order : int or pair of ints
+        PDE refinement, as in :func:`sksig.sig_mmd`.
+    static_kernel, time_aug, lead_lag, end_time, n_jobs, max_batch : optional
+        As in :func:`sksig.sig_mmd`.
+
+    Returns
+    -------
+    torch.Tensor of shape ()
+        The MMD estimate, attached to the autograd graph.
+
+    Raises
+    ------
+    TypeError, ValueError, FloatingPointError
+        As :func:`sksig.sig_mmd`; also ``TypeError`` if a sample is not a tensor.
+
     Examples
     --------
     >>> import torch, sksig.torch
@@ -104,6 +143,30 @@ def sig_score(sample, y, dyadic_order, *, lam=1.0, static_kernel=None, time_aug=
     """Differentiable :func:`sksig.sig_score` for torch tensors (sample and y).
 
     Same arguments and result; ``backward`` calls :func:`sksig.sig_score_backprop`.
+
+    Parameters
+    ----------
+    sample : torch.Tensor of shape (..., length_1, dim)
+        Paths of the forecast distribution, at least 2.
+    y : torch.Tensor of shape (..., length_2, dim)
+        The observed path(s); each gets its own score.
+    dyadic_order : int or pair of ints
+        PDE refinement, as in :func:`sksig.sig_score`.
+    lam : float, default=1.0
+        Weight of the sample's self-similarity term.
+    static_kernel, time_aug, lead_lag, end_time, n_jobs, max_batch : optional
+        As in :func:`sksig.sig_score`.
+
+    Returns
+    -------
+    torch.Tensor of shape y's batch shape, or (1,) for one 2-D path ``y``
+        The scores, attached to the autograd graph.
+
+    Raises
+    ------
+    TypeError, ValueError, FloatingPointError
+        As :func:`sksig.sig_score`; also ``TypeError`` if ``sample`` or ``y`` is not
+        a tensor.
 
     Examples
     --------
@@ -128,6 +191,30 @@ def expected_sig_score(sample1, sample2, dyadic_order, *, lam=1.0, static_kernel
 
     Same arguments and result; ``backward`` calls
     :func:`sksig.expected_sig_score_backprop`.
+
+    Parameters
+    ----------
+    sample1 : torch.Tensor of shape (..., length_1, dim)
+        Paths of the forecast distribution, at least 2.
+    sample2 : torch.Tensor of shape (..., length_2, dim)
+        The observed paths.
+    dyadic_order : int or pair of ints
+        PDE refinement, as in :func:`sksig.expected_sig_score`.
+    lam : float, default=1.0
+        Weight of the self-similarity term.
+    static_kernel, time_aug, lead_lag, end_time, n_jobs, max_batch : optional
+        As in :func:`sksig.expected_sig_score`.
+
+    Returns
+    -------
+    torch.Tensor of shape (1,)
+        The score, attached to the autograd graph.
+
+    Raises
+    ------
+    TypeError, ValueError, FloatingPointError
+        As :func:`sksig.expected_sig_score`; also ``TypeError`` if a sample is not a
+        tensor.
 
     Examples
     --------

@@ -36,7 +36,9 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
     ----------
     path : torch.Tensor of shape (..., length, dim)
         Paths (float32 or float64); gradients flow back to them.
-    degree, time_aug, lead_lag, end_time, horner, scalar_term, n_jobs
+    degree : int
+        Truncation degree, as in :func:`sksig.sig`.
+    time_aug, lead_lag, end_time, horner, scalar_term, n_jobs : optional
         As in :func:`sksig.sig`.
 
     Returns
