@@ -223,7 +223,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         )
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the features: trees, forests or brackets of trees.
+        """Return the names of the features: trees, forests or brackets of trees.
 
         A tree is its root's label followed by its children in parentheses:
         ``1(0,0)`` is a root labelled 1 with two leaves labelled 0 (the tuple

@@ -27,11 +27,6 @@ class GramWarning(RuntimeWarning):
     then to search the ``scale`` parameter of :class:`sksig.SigKernel` on a log grid;
     ``normalize=True`` removes the differences in magnitude between paths.
 
-    Parameters
-    ----------
-    *args : str
-        The message, as for any warning.
-
     Examples
     --------
     >>> import warnings, sksig

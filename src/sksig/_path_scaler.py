@@ -103,7 +103,8 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Returns
         -------
-        self : PathScaler
+        PathScaler
+            The fitted scaler.
         """
         paths = check_paths(self, X, reset=True)
         points, increments = _points_and_increments(paths)
@@ -143,7 +144,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Returns
         -------
-        X_scaled : ndarray, torch.Tensor or list
+        ndarray, torch.Tensor or list
             The same encoding, kind and dtype as ``X`` (a DataFrame gives an array;
             torch tensors keep their device and autograd graph).
         """
@@ -160,7 +161,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Returns
         -------
-        X_original : ndarray, torch.Tensor or list
+        ndarray, torch.Tensor or list
             The same encoding, kind and dtype as ``X``.
         """
         check_is_fitted(self)

@@ -313,12 +313,13 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
         Second batch, same dimension.
     dyadic_order : int or pair of ints
         As in :func:`sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, basepoint, n_jobs : optional
-        As in :func:`sig_kernel`.
+    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
         As in :func:`sig_kernel`.
     normalize, return_log : bool, default=False
         As in :func:`sig_kernel`. With ``normalize``, the diagonal kernels of a Gram
         of paths with themselves are taken from the Gram (computed once).
+    n_jobs : int, default=1
+        As in :func:`sig_kernel`.
     max_batch : int, default=-1
         Accepted for compatibility: -1 or a positive int. Memory here is already
         bounded per thread; results never depend on it.

@@ -52,7 +52,9 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     ----------
     path : torch.Tensor of shape (..., length, dim)
         Paths (float32 or float64); gradients flow back to them.
-    degree, time_aug, lead_lag, end_time, method, scalar_term, basepoint, n_jobs
+    degree : int
+        Truncation degree, as in :func:`sksig.log_sig`.
+    time_aug, lead_lag, end_time, method, scalar_term, basepoint, n_jobs : optional
         As in :func:`sksig.log_sig` (a basepoint gets no gradient).
 
     Returns

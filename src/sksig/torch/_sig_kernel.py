@@ -70,7 +70,9 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
         Paired paths with the same batch shape; gradients flow back to both.
     dyadic_order : int or pair of ints
         As in :func:`sksig.sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, n_jobs, return_grid : optional
+    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
+        As in :func:`sksig.sig_kernel`.
+    normalize, n_jobs, return_grid : optional
         As in :func:`sksig.sig_kernel`.
 
     Returns
@@ -113,8 +115,8 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
         The two batches; gradients flow back to both.
     dyadic_order : int or pair of ints
         As in :func:`sksig.sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, n_jobs : optional
-        As in :func:`sksig.sig_kernel`.
+    static_kernel, time_aug, lead_lag, end_time, basepoint, normalize, n_jobs : optional
+        As in :func:`sksig.sig_kernel_gram`.
     max_batch, return_grid : optional
         As in :func:`sksig.sig_kernel_gram`.
 
