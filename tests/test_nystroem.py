@@ -139,6 +139,16 @@ def test_scale_multiplies_the_raw_paths(rng):
                                rtol=1e-12)
 
 
+def test_basepoint_prepends_a_point(rng):
+    X = _paths(rng, 10, 5, 2) + 1.0  # paths away from the origin
+    point = np.array([0.5, -1.0])
+    with_bp = SigKernelNystroem(6, basepoint=point, scale=0.5, random_state=0)
+    plain = SigKernelNystroem(6, scale=0.5, random_state=0)
+    prepended = np.concatenate([np.broadcast_to(point, (10, 1, 2)), X], axis=1)
+    np.testing.assert_allclose(with_bp.fit_transform(X), plain.fit_transform(prepended),
+                               rtol=1e-12, atol=1e-12)
+
+
 def test_ragged_input_matches_padded_oracle(rng):
     X = [0.3 * rng.standard_normal((n, 2)).cumsum(axis=0) for n in [3, 6, 4, 5] * 4]
     ny = SigKernelNystroem(16, random_state=0).fit(X)

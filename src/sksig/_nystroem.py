@@ -4,7 +4,6 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.linalg import eigh
-from scipy.sparse import issparse
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -14,7 +13,6 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from sksig._array import _is_ragged_list, _is_torch
 from sksig._estimator_input import check_paths, encoding_tags
 from sksig._gram_blocks import gram_blocks, is_dask_array, map_path_chunks
 from sksig._sig_kernel import sig_kernel
@@ -73,9 +71,13 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     end_time : float, default=1.0
         Final value of the time channel.
     scale : float, default=1.0
-        Factor applied to the path values before the path transforms (the time
-        channel is not scaled). The signature kernel grows quickly with the size of
-        the increments; scaling paths down keeps it well conditioned.
+        Factor applied to the path values (after ``basepoint``, before the path
+        transforms; the time channel is not scaled). The signature kernel grows
+        quickly with the size of the increments; scaling paths down keeps it well
+        conditioned.
+    basepoint : None, True or array-like of shape (n_channels,), default=None
+        Point prepended to every path (True: the origin), so that the kernel sees
+        where paths start, as in :class:`SigKernel`.
     normalize : bool, default=False
         Approximate the normalized kernel ``k(x, y) / sqrt(k(x, x) k(y, y))``.
     n_channels : int or None, default=None
@@ -143,6 +145,7 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         "lead_lag": ["boolean"],
         "end_time": [Real],
         "scale": [Interval(Real, 0, None, closed="neither")],
+        "basepoint": [None, "boolean", "array-like"],
         "normalize": ["boolean"],
         "n_channels": [None, Interval(Integral, 1, None, closed="left")],
         "max_batch": [Interval(Integral, -1, None, closed="left")],
@@ -153,8 +156,8 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
 
     def __init__(self, n_components=100, *, landmarks="random", dyadic_order=1,
                  static_kernel=None, time_aug=False, lead_lag=False, end_time=1.0,
-                 scale=1.0, normalize=False, n_channels=None, max_batch=-1,
-                 n_jobs=None, random_state=None, verbose=0):
+                 scale=1.0, basepoint=None, normalize=False, n_channels=None,
+                 max_batch=-1, n_jobs=None, random_state=None, verbose=0):
         self.n_components = n_components
         self.landmarks = landmarks
         self.dyadic_order = dyadic_order
@@ -163,6 +166,7 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         self.lead_lag = lead_lag
         self.end_time = end_time
         self.scale = scale
+        self.basepoint = basepoint
         self.normalize = normalize
         self.n_channels = n_channels
         self.max_batch = max_batch
@@ -174,9 +178,10 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     def _paths(self, X, reset):
         check_dyadic_order(self.dyadic_order)
         return check_paths(
-            self, _scaled(X, self.scale), reset=reset, time_aug=self.time_aug,
-            lead_lag=self.lead_lag, end_time=check_end_time(self.end_time),
-            n_threads=resolve_n_jobs(self.n_jobs),
+            self, X, reset=reset, time_aug=self.time_aug, lead_lag=self.lead_lag,
+            end_time=check_end_time(self.end_time),
+            n_threads=resolve_n_jobs(self.n_jobs), basepoint=self.basepoint,
+            scale=self.scale,
         )
 
     def _options(self):
@@ -330,16 +335,3 @@ def _inverse_sqrt(gram):
     inv = np.zeros_like(w)
     inv[keep] = 1.0 / np.sqrt(w[keep])
     return (V * inv) @ V.T
-
-
-def _scaled(X, scale):
-    """The paths of ``X`` times ``scale`` (before any path transform); input that
-    check_paths will reject (sparse, non-numeric) is passed on unchanged."""
-    if scale == 1.0 or issparse(X):
-        return X
-    if _is_ragged_list(X):
-        return [p * scale if _is_torch(p) else np.asarray(p) * scale for p in X]
-    if _is_torch(X) or hasattr(X, "iloc"):
-        return X * scale
-    array = np.asarray(X)
-    return array * scale if array.dtype.kind in "fiu" else X
