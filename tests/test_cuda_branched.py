@@ -220,6 +220,160 @@ def test_tables_beyond_shared_memory(cuda_target, rng):
         assert_close_ref(on.check(got, np.float64), grad, rtol=1e-10)
 
 
+# ---------------------------------------------------------------- branched_sig_backprop
+
+
+def _backprop_both(on, path, degree, dtype, scalar_term=False, **kw):
+    """(device gradient as numpy, CPU gradient) at random cotangents."""
+    rng = np.random.default_rng(degree)
+    bsig = sksig.branched_sig(path, degree, scalar_term=scalar_term, **kw)
+    derivs = rng.normal(size=bsig.shape).astype(dtype)
+    want = sksig.branched_sig_backprop(path, bsig, derivs, degree, **kw)
+    got = on.branched_sig_backprop(on.put(path), on.put(bsig), on.put(derivs), degree,
+                                   **kw)
+    if isinstance(want, list):
+        assert isinstance(got, list) and len(got) == len(want)
+        return [on.check(g, dtype) for g in got], want
+    assert got.shape == want.shape
+    return on.check(got, dtype), want
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("planar", [False, True])
+@pytest.mark.parametrize("dim, degree", [(3, 1), (3, 2), (2, 3), (2, 4), (1, 4)])
+def test_branched_sig_backprop_matches_cpu(cuda_target, dtype, planar, dim, degree,
+                                           rng):
+    on = cuda_target
+    x = _paths(rng, (37, 5, dim), dtype)
+    for scalar_term in (False, True):
+        got, want = _backprop_both(on, x, degree, dtype, scalar_term, planar=planar)
+        assert_close_ref(got, want, rtol=TOL[dtype])
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("planar", [False, True])
+def test_branched_sig_backprop_finite_differences(cuda_target, planar, rng):
+    """An oracle independent of the CPU core: the directional derivative of the
+    device's own forward, by central differences."""
+    on = cuda_target
+    x = _paths(rng, (3, 4, 2))
+    bsig = sksig.branched_sig(x, 3, planar=planar)
+    w = rng.normal(size=bsig.shape)
+    grad = on.check(on.branched_sig_backprop(on.put(x), on.put(bsig), on.put(w), 3,
+                                             planar=planar), np.float64)
+    step, h = rng.normal(size=x.shape), 1e-5
+
+    def f(y):
+        return float((on.check(on.branched_sig(on.put(y), 3, planar=planar),
+                               np.float64) * w).sum())
+
+    fd = (f(x + h * step) - f(x - h * step)) / (2 * h)
+    assert abs(fd - float((grad * step).sum())) <= 1e-7 * max(1.0, abs(fd))
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(
+    "time_aug, lead_lag", [(True, False), (False, True), (True, True)]
+)
+def test_branched_sig_backprop_transforms_multi_axis(cuda_target, dtype, time_aug,
+                                                     lead_lag, rng):
+    on = cuda_target
+    x = _paths(rng, (2, 3, 4, 2), dtype)
+    kw = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=2.0, planar=lead_lag)
+    got, want = _backprop_both(on, x, 3, dtype, **kw)
+    assert_close_ref(got, want, rtol=TOL[dtype])
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("planar", [False, True])
+def test_branched_sig_backprop_ragged_and_degenerate(cuda_target, planar, rng):
+    on = cuda_target
+    ragged = [_paths(rng, (k, 2)) for k in (4, 1, 6, 2)]  # padded with constant pieces
+    for kw in ({}, {"time_aug": True}, {"lead_lag": True}):
+        got, want = _backprop_both(on, ragged, 3, np.float64, planar=planar, **kw)
+        for g, w in zip(got, want, strict=True):
+            assert_close_ref(g, w, rtol=1e-10)
+    cases = [
+        (np.zeros((0, 5, 2)), 3, {}),  # empty batch
+        (np.zeros((3, 0, 2)), 2, {}),  # paths without points
+        (_paths(rng, (4, 1, 2)), 3, {"scalar_term": True}),  # a single point
+        (_paths(rng, (3, 5, 2)), 0, {"scalar_term": True}),  # degree 0
+        (_paths(rng, (3, 5, 2)), 0, {}),
+    ]
+    for x, degree, kw in cases:
+        got, want = _backprop_both(on, x, degree, np.float64, planar=planar, **kw)
+        assert_close_ref(got, want, rtol=1e-10)
+
+
+@pytest.mark.cuda
+def test_branched_sig_backprop_beyond_shared_memory(cuda_target, rng):
+    """Planar dimension 2, degree 6: the working vectors live in global scratch."""
+    on = cuda_target
+    got, want = _backprop_both(on, _paths(rng, (2, 4, 2)), 6, np.float64, planar=True)
+    assert_close_ref(got, want, rtol=1e-10)
+
+
+@pytest.mark.cuda
+def test_branched_sig_backprop_bad_inputs(cuda_target, rng):
+    on = cuda_target
+    x = _paths(rng, (3, 4, 2))
+    bsig = sksig.branched_sig(x, 2)
+    nan = x.copy()
+    nan[1, 2, 0] = np.nan
+    calls = [
+        ((nan, bsig, bsig, 2), {}),
+        ((x, bsig * np.inf, bsig, 2), {}),
+        ((x, bsig, bsig * np.nan, 2), {}),
+        ((x, bsig[:, 1:], bsig[:, 1:], 2), {}),  # wrong length
+        ((x, bsig, bsig[:, 1:], 2), {}),  # derivs shorter than bsig
+        ((x, bsig[:2], bsig[:2], 2), {}),  # batch shape
+        ((x, bsig, bsig, 2), {"planar": True}),  # non-planar bsig, planar call
+        ((x, bsig, bsig, -1), {}),
+        ((x, bsig, bsig, 2), {"correction": 1}),
+        ((x[..., :0], bsig, bsig, 2), {}),
+        ((x[0, 0], bsig, bsig, 2), {}),
+    ]
+    for args, kw in calls:
+        _same_error(
+            lambda args=args, kw=kw: sksig.branched_sig_backprop(*args, **kw),
+            lambda args=args, kw=kw: on.branched_sig_backprop(
+                *(on.put(a) if isinstance(a, np.ndarray) else a for a in args), **kw
+            ),
+        )
+    with pytest.raises(TypeError):  # mixed dtypes
+        on.branched_sig_backprop(on.put(x), on.put(bsig),
+                                 on.put(bsig.astype(np.float32)), 2)
+    with pytest.raises(TypeError):  # a numpy array beside tensors
+        on.branched_sig_backprop(on.put(x), on.put(bsig), bsig, 2)
+    with pytest.raises(NotImplementedError, match="basepoint"):
+        on.branched_sig_backprop(on.put(x), on.put(bsig), on.put(bsig), 2,
+                                 basepoint=True)
+
+
+@pytest.mark.cuda
+def test_torch_branched_sig_autograd_on_gpu(rng):
+    """sksig.torch.branched_sig on CUDA tensors: the backward runs on the GPU twin of
+    branched_sig_backprop and matches the CPU."""
+    from _cuda_targets import gpu_available
+
+    import sksig.torch
+
+    if not gpu_available():
+        pytest.skip("no CUDA GPU visible")
+    x = _paths(rng, (5, 6, 2))
+    bsig = sksig.branched_sig(x, 3, planar=True)
+    w = rng.normal(size=bsig.shape)
+    want = sksig.branched_sig_backprop(x, bsig, w, 3, planar=True)
+    t = torch.from_numpy(x).cuda().requires_grad_(True)
+    out = sksig.torch.branched_sig(t, 3, planar=True)
+    assert out.device.type == "cuda"
+    out.backward(torch.from_numpy(w).cuda())
+    assert t.grad.device.type == "cuda"
+    assert_close_ref(t.grad.cpu().numpy(), want, rtol=1e-10)
+
+
 # ---------------------------------------------------------------- bad inputs
 
 

@@ -121,3 +121,39 @@ def test_cupy_arrays_run_on_the_gpu_and_come_back_as_cupy(rng):
     for g, w in zip((gx, gy), want, strict=True):
         assert isinstance(g, cupy.ndarray)
         assert_close_ref(cupy.asnumpy(g), w, rtol=1e-10)
+
+
+def test_functions_without_a_gpu_twin_refuse_foreign_cuda_arrays(rng):
+    """sig_backprop, log_sig_backprop and sig_mmd have no CUDA core: a CUDA array of
+    another library gets the TypeError of every such function (torch CUDA tensors are
+    copied to the host and the result back, see the GPU test below)."""
+    x = np.cumsum(rng.normal(size=(3, 4, 2)) * 0.3, axis=1)
+    fx = ForeignArray(torch.from_numpy(x))
+    s, ls = sksig.sig(x, 2), sksig.log_sig(x, 2)
+    calls = [lambda: sksig.sig_backprop(fx, s, s, 2),
+             lambda: sksig.log_sig_backprop(fx, ls, ls, 2),
+             lambda: sksig.sig_mmd(fx, x, 0),
+             lambda: sksig.sig_mmd(x, fx, 0)]
+    for call in calls:
+        with pytest.raises(TypeError, match="is a CUDA array of foreign_library, which "
+                                            "this function does not take"):
+            call()
+
+
+@pytest.mark.cuda
+def test_functions_without_a_gpu_twin_copy_torch_cuda_tensors(rng):
+    from _cuda_targets import gpu_available
+
+    if not gpu_available():
+        pytest.skip("no CUDA GPU visible")
+    x = np.cumsum(rng.normal(size=(3, 4, 2)) * 0.3, axis=1)
+    y = np.cumsum(rng.normal(size=(4, 5, 2)) * 0.3, axis=1)
+    s, ls = sksig.sig(x, 2), sksig.log_sig(x, 2)
+    cases = [(sksig.sig_backprop, (x, s, s, 2)),
+             (sksig.log_sig_backprop, (x, ls, ls, 2)),
+             (sksig.sig_mmd, (x, y, 0))]
+    for fn, args in cases:
+        got = fn(*(torch.from_numpy(a).cuda() if isinstance(a, np.ndarray) else a
+                   for a in args))
+        assert got.device.type == "cuda"
+        assert_close_ref(got.cpu().numpy(), fn(*args), rtol=1e-10)

@@ -32,7 +32,8 @@ _WORK_PER_THREAD = 100_000
 
 
 # Calls with a torch CUDA tensor among these arguments run in sksig/cuda/_branched.py.
-_on_cuda = cuda_dispatch("sksig.cuda._branched", "path", "bsig", "blogsig_derivs")
+_on_cuda = cuda_dispatch("sksig.cuda._branched", "path", "bsig", "bsig_derivs",
+                         "blogsig_derivs")
 
 
 def _threads_for(n_threads, work):
@@ -183,6 +184,7 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
 
+@_on_cuda
 def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
                           lead_lag=False, end_time=1.0, planar=False, correction=None,
                           basepoint=None, n_jobs=1):

@@ -17,7 +17,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from sksig._array import _is_ragged_list, as_array
+from sksig._array import _is_ragged_list, as_array, foreign_cuda_array
 from sksig._sig_kernel import sig_kernel_gram, sig_kernel_gram_backprop
 from sksig._validation import (
     check_bool,
@@ -43,6 +43,8 @@ def _batch_shape(sample, name):
     """Batch shape of a sample (array, tensor or ragged list) without converting it."""
     if _is_ragged_list(sample):
         return (len(sample),)
+    if foreign_cuda_array(sample):  # the TypeError of every function without a GPU twin
+        as_array(sample, name)
     shape = tuple(sample.shape) if hasattr(sample, "shape") else np.shape(sample)
     if len(shape) < 2:
         raise ValueError(

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from sksig import _branched as _cpu
-from sksig._array import check_same_batch, transformed_dim
-from sksig._trees import native_tables
+from sksig._array import check_same_batch, scalar_term_length, transformed_dim
+from sksig._trees import branched_sig_length, native_tables
 from sksig._validation import resolve_n_jobs
 from sksig.cuda._device_arrays import (
     Paths,
@@ -35,6 +35,7 @@ from sksig.cuda._device_arrays import (
 __all__ = [
     "branched_log_sig",
     "branched_sig",
+    "branched_sig_backprop",
     "branched_sig_to_log_sig",
     "branched_sig_to_log_sig_backprop",
 ]
@@ -96,6 +97,12 @@ def _build_gathers(tb):
     ft_ptr = np.searchsorted(
         trees_of[targets][t_order], np.arange(forest_levels + 1)
     ).astype(np.int32)
+    # Adjoint of the segment values: children by parent and elements by label, each
+    # group in descending element order (that of the CPU's scatter).
+    desc = np.arange(m - 1, 0, -1, dtype=np.int32)
+    sc_ptr, by_parent = _csr(nat["seg_parent"][desc], m)
+    sl_ptr, by_label = _csr(nat["seg_label"][desc], tb.d)
+    sc_idx, sl_idx = desc[by_parent], desc[by_label]
     ints = {
         "term_ptr": term_ptr,
         "term_right": right,
@@ -117,6 +124,10 @@ def _build_gathers(tb):
         "fb_other": fb_other[perm],
         "ft_ptr": ft_ptr,
         "ft_idx": ft_idx,
+        "sc_ptr": sc_ptr,
+        "sc_idx": sc_idx,
+        "sl_ptr": sl_ptr,
+        "sl_idx": sl_idx,
     }
     ints = {k: np.ascontiguousarray(v, np.int32) for k, v in ints.items()}
     counts = {
@@ -257,6 +268,48 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     )
     finite_result(out)
     return out.reshape(tuple(batch_shape) + (out.shape[1],))
+
+
+def _cotangent(value, name, paths, n, scalar_term, ref, next_length=None):
+    """(flat (n_paths, n + has_term), has_term): sksig._log_sig._cotangent on device."""
+    t = tensor(value, name, ref, min_ndim=1)
+    if tuple(t.shape[:-1]) != tuple(paths.batch_shape):
+        raise ValueError(f"{name} must have the paths' batch shape "
+                         f"{tuple(paths.batch_shape)} before its last axis, got shape "
+                         f"{tuple(t.shape)}")
+    has_term = scalar_term_length(tuple(t.shape), name, n, scalar_term,
+                                  next_length=next_length)
+    return t.reshape((paths.n_paths, n + has_term)).contiguous(), has_term
+
+
+def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
+                          lead_lag=False, end_time=1.0, planar=False, correction=None,
+                          basepoint=None, n_jobs=1):
+    """:func:`sksig.branched_sig_backprop` on the GPU (same arguments and results)."""
+    _no_basepoint("branched_sig_backprop", basepoint)
+    degree, time_aug, lead_lag, end_time, planar, _, _ = _cpu._path_args(
+        degree, time_aug, lead_lag, end_time, planar, False, correction, n_jobs)
+    ref = reference(path, bsig, bsig_derivs)
+    if _zero_point_paths(path):  # no segment: no gradient
+        return torch.zeros_like(tensor(path, "path", ref, min_ndim=2))
+    paths = Paths(path, "path", ref, time_aug, lead_lag, end_time, True)
+    data = paths.data
+    dim = data.shape[2]
+    tb = native_tables(dim, degree, planar)
+    next_n = branched_sig_length(dim, degree + 1, planar=planar)
+    flat, scalar = _cotangent(bsig, "bsig", paths, tb.n, None, ref, next_n)
+    derivs, _ = _cotangent(bsig_derivs, "bsig_derivs", paths, tb.n, scalar, ref)
+    grad = torch.zeros_like(data)
+    if paths.n_paths and tb.n:
+        dev = _device_tables(tb, "gathers", ref)
+        with launch(ref) as (device, stream):
+            native().branched_sig_backprop(
+                data.dtype == torch.float64, pointer(data), pointer(flat),
+                pointer(derivs), pointer(grad), paths.n_paths, data.shape[1], dim, dev,
+                scalar, device, stream,
+            )
+    finite_result(grad)
+    return paths.grad_to_input(grad)
 
 
 def _bsig_input(bsig, tb, scalar_term, ref):

@@ -209,6 +209,10 @@ cdef extern from "branched.cuh" namespace "sksig::cuda" nogil:
         const int32_t* fb_other
         const int32_t* ft_ptr
         const int32_t* ft_idx
+        const int32_t* sc_ptr
+        const int32_t* sc_idx
+        const int32_t* sl_ptr
+        const int32_t* sl_idx
 
     cdef struct BranchedDeviceLevels:
         const int32_t* level_ptr
@@ -229,6 +233,10 @@ cdef extern from "branched.cuh" namespace "sksig::cuda" nogil:
         cbool dbl, const void* path, void* out, int64_t batch, int64_t length,
         int64_t dim, const BranchedDeviceTables& tb, cbool scalar_out, int device,
         void* stream) noexcept
+    int c_branched_sig_backprop "sksig::cuda::branched_sig_backprop"(
+        cbool dbl, const void* path, const void* bsig, const void* grad, void* grad_path,
+        int64_t batch, int64_t length, int64_t dim, const BranchedDeviceTables& tb,
+        cbool scalar, int device, void* stream) noexcept
     int c_branched_log "sksig::cuda::branched_log"(
         cbool dbl, const void* x, void* out, int64_t batch,
         const BranchedDeviceTables& tb, const BranchedDeviceLevels& levels,
@@ -270,6 +278,10 @@ cdef BranchedDeviceTables _branched_tables(dict t):
     tb.fb_other = <const int32_t*><uintptr_t>t["fb_other"]
     tb.ft_ptr = <const int32_t*><uintptr_t>t["ft_ptr"]
     tb.ft_idx = <const int32_t*><uintptr_t>t["ft_idx"]
+    tb.sc_ptr = <const int32_t*><uintptr_t>t["sc_ptr"]
+    tb.sc_idx = <const int32_t*><uintptr_t>t["sc_idx"]
+    tb.sl_ptr = <const int32_t*><uintptr_t>t["sl_ptr"]
+    tb.sl_idx = <const int32_t*><uintptr_t>t["sl_idx"]
     return tb
 
 
@@ -313,6 +325,19 @@ def branched_sig(bint dbl, uintptr_t path, uintptr_t out, int64_t batch, int64_t
         status = c_branched_sig(dbl, <const void*>path, <void*>out, batch, length, dim, tb,
                                 scalar_out, device, <void*>stream)
     raise_for_status(status, "branched_sig (CUDA)")
+
+
+def branched_sig_backprop(bint dbl, uintptr_t path, uintptr_t bsig, uintptr_t grad,
+                          uintptr_t grad_path, int64_t batch, int64_t length, int64_t dim,
+                          dict tables, bint scalar, int device, uintptr_t stream):
+    """Gradient (batch, length, dim) of branched_sig at paths (batch, length, dim)."""
+    cdef int status
+    cdef BranchedDeviceTables tb = _branched_tables(tables)
+    with nogil:
+        status = c_branched_sig_backprop(dbl, <const void*>path, <const void*>bsig,
+                                         <const void*>grad, <void*>grad_path, batch,
+                                         length, dim, tb, scalar, device, <void*>stream)
+    raise_for_status(status, "branched_sig_backprop (CUDA)")
 
 
 def branched_log(bint dbl, uintptr_t x, uintptr_t out, int64_t batch, dict tables,

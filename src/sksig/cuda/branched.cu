@@ -26,6 +26,15 @@
 //     whose left index is l (tl_*), both restricted to the elements of level k by a
 //     membership mask; then the adjoint of the forest products, from products of many
 //     trees down to trees (fb_*, ft_*). A barrier per phase.
+//   * branched_sig_backprop: the CPU core's reverse pass, per segment from the last:
+//     x <- x * seg(-v) (the Chen product above, into the free buffer of three rotating
+//     extended ones), the forest products of the prefix, then the adjoint of x * seg(v)
+//     in gather form (by right index over tr_*, by left index over tl_*), the forest
+//     products' adjoint, the segment values' adjoint level by level from the top (each
+//     element gathers from its children, sc_*) and onto the increment (each channel
+//     gathers the elements with its label, sl_*; that thread owns the channel's column
+//     of the output throughout). Segments with zero increment are not skipped: their
+//     gradient is not zero.
 // Race freedom: within a phase every written entry has one owner, and the entries read
 // were written in earlier phases (before a __syncthreads) or are the owner's own; the
 // increment is double-buffered because a skipped segment has no barrier after its reads.
@@ -37,7 +46,10 @@
 //   element; segment: 2 per element; forest products: 1 each);
 //   branched_sig_to_log_sig: about 3 n_terms_used * (degree - 1) (terms of the level
 //   lists up to the first right factor that vanishes) + n_forest;
-//   backprop: about 3x the log (forward, then two gathers of 3 flops per term and step).
+//   backprop: about 3x the log (forward, then two gathers of 3 flops per term and step);
+//   branched_sig_backprop: about (length - 1) * (12 n_terms + 12 n + 6 n_forest) (two
+//   Chen products and two gathers, 3 per term; two segments, 2 per element, and their
+//   adjoint, 6; the forest products twice, 1 each, and their adjoint, 4).
 #include <algorithm>
 #include <cstdint>
 
@@ -113,6 +125,58 @@ __device__ void reduced_product(const BranchedDeviceTables& tb, const BranchedDe
   }
 }
 
+// The one-segment signature seg (entries 1..n; seg[0] = 1 set by the caller) of the
+// increment v, level by level (an element with k nodes reads its parent with k - 1),
+// and in the same phases the forest products of x (entries 0..n complete before the
+// call); a barrier after each phase.
+template <class T>
+__device__ void segment_and_forests(const BranchedDeviceTables& tb, const T* v, T* seg,
+                                    T* x) {
+  const T* ratio = static_cast<const T*>(tb.seg_ratio);
+  const int phases = tb.degree > tb.forest_levels - 1 ? tb.degree : tb.forest_levels - 1;
+  for (int k = 1; k <= phases; ++k) {
+    if (k <= tb.degree) {
+      for (i64 i = tb.order_start[k] + threadIdx.x; i < tb.order_start[k + 1];
+           i += blockDim.x)
+        seg[i] = seg[tb.seg_parent[i]] * v[tb.seg_label[i]] * ratio[i];
+    }
+    if (k + 1 <= tb.forest_levels) forest_level(tb, k + 1, x);
+    __syncthreads();
+  }
+}
+
+// Chen's product y = x * seg on entries 1..n (x extended with its forest products):
+// every owner reads only x and seg, so y must be another buffer.
+template <class T>
+__device__ void chen_product(const BranchedDeviceTables& tb, const T* x, const T* seg,
+                             T* y) {
+  const T* coef = static_cast<const T*>(tb.term_coef);
+  for (i64 e = 1 + threadIdx.x; e <= tb.n; e += blockDim.x) {
+    T acc = x[e] + seg[e];
+    for (i32 t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t)
+      acc += coef[t] * x[tb.term_left[t]] * seg[tb.term_right[t]];
+    y[e] = acc;
+  }
+}
+
+// Adjoint of the forest products of a: the cotangent ga of the product entries is
+// pushed back onto their factors, a product of L trees being complete once the
+// products of L + 1 trees have been pushed back (targets with l trees at phase l); a
+// barrier after each phase.
+template <class T>
+__device__ void forest_products_adjoint(const BranchedDeviceTables& tb, const T* a, T* ga) {
+  for (int l = tb.forest_levels - 1; l >= 1; --l) {
+    for (i64 q = tb.ft_ptr[l] + threadIdx.x; q < tb.ft_ptr[l + 1]; q += blockDim.x) {
+      const i64 u = tb.ft_idx[q];
+      T acc = ga[u];
+      for (i32 z = tb.fb_ptr[u]; z < tb.fb_ptr[u + 1]; ++z)
+        acc += ga[tb.fb_src[z]] * a[tb.fb_other[z]];
+      ga[u] = acc;
+    }
+    __syncthreads();
+  }
+}
+
 template <class T>
 __global__ void __launch_bounds__(kMaxThreads)
     sig_kernel(const T* __restrict__ path, T* __restrict__ out, i64 b0, i64 length, i64 dim,
@@ -123,13 +187,10 @@ __global__ void __launch_bounds__(kMaxThreads)
   T* y = x + ext;
   T* seg = y + ext;
   T* v = seg + m;
-  const T* coef = static_cast<const T*>(tb.term_coef);
-  const T* ratio = static_cast<const T*>(tb.seg_ratio);
   for (i64 i = threadIdx.x; i < m; i += blockDim.x) x[i] = i ? T(0) : T(1);
   if (threadIdx.x == 0) y[0] = seg[0] = T(1);  // never written again
   __syncthreads();
   const T* p = path + item * length * dim;
-  const int phases = tb.degree > tb.forest_levels - 1 ? tb.degree : tb.forest_levels - 1;
   for (i64 s = 0; s + 1 < length; ++s) {
     T* vs = v + (s & 1) * dim;
     for (i64 c = threadIdx.x; c < dim; c += blockDim.x)
@@ -138,21 +199,8 @@ __global__ void __launch_bounds__(kMaxThreads)
     bool zero = true;
     for (i64 c = 0; c < dim; ++c) zero = zero && vs[c] == T(0);
     if (zero) continue;  // the identity (uniform over the block)
-    for (int k = 1; k <= phases; ++k) {
-      if (k <= tb.degree) {
-        for (i64 i = tb.order_start[k] + threadIdx.x; i < tb.order_start[k + 1];
-             i += blockDim.x)
-          seg[i] = seg[tb.seg_parent[i]] * vs[tb.seg_label[i]] * ratio[i];
-      }
-      if (k + 1 <= tb.forest_levels) forest_level(tb, k + 1, x);
-      __syncthreads();
-    }
-    for (i64 e = 1 + threadIdx.x; e < m; e += blockDim.x) {
-      T acc = x[e] + seg[e];
-      for (i32 t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t)
-        acc += coef[t] * x[tb.term_left[t]] * seg[tb.term_right[t]];
-      y[e] = acc;
-    }
+    segment_and_forests(tb, vs, seg, x);
+    chen_product(tb, x, seg, y);
     __syncthreads();
     T* swap = x;
     x = y;
@@ -310,22 +358,111 @@ __global__ void __launch_bounds__(kMaxThreads)
   for (i64 i = threadIdx.x; i < m; i += blockDim.x)
     if (i) ga[i] += h[i];
   __syncthreads();
-  // Adjoint of the forest products: a product of L trees is complete once the products
-  // of L + 1 trees have been pushed back (targets with l trees at phase l).
-  for (int l = tb.forest_levels - 1; l >= 1; --l) {
-    for (i64 q = tb.ft_ptr[l] + threadIdx.x; q < tb.ft_ptr[l + 1]; q += blockDim.x) {
-      const i64 u = tb.ft_idx[q];
-      T acc = ga[u];
-      for (i32 z = tb.fb_ptr[u]; z < tb.fb_ptr[u + 1]; ++z)
-        acc += ga[tb.fb_src[z]] * a[tb.fb_other[z]];
-      ga[u] = acc;
-    }
-    __syncthreads();
-  }
+  forest_products_adjoint(tb, a, ga);
   T* orow = gx + item * width_in;
   for (i64 i = threadIdx.x; i < m; i += blockDim.x) {
     if (i) orow[i - shift_in] = ga[i];
     else if (scalar_in) orow[0] = T(0);
+  }
+}
+
+// The gradient of branched_sig at one path (the CPU core's reverse pass): starting from
+// its signature x and cotangent g, each segment s from the last is taken off x by
+// Chen's product with the segment of increment -v (its inverse), then the adjoint of
+// the product x * seg is gathered (gE by right index, gx by left index, over tr_*,
+// tl_*), the forest products' adjoint folded into gx, and gE pushed through the
+// segment's values: level by level from the top (an element gathers from its children,
+// sc_*), then onto the increment (each channel gathers its elements, sl_*). Three
+// extended buffers rotate: x, g and a free one (receiving x * (-v), then gx).
+template <class T>
+__global__ void __launch_bounds__(kMaxThreads)
+    sig_backprop_kernel(const T* __restrict__ path, const T* __restrict__ bsig,
+                        const T* __restrict__ grad, T* __restrict__ gpath, i64 b0,
+                        i64 length, i64 dim, BranchedDeviceTables tb, bool scalar,
+                        T* scratch) {
+  const i64 m = tb.n + 1, ext = m + tb.n_forest;
+  const i64 item = b0 + blockIdx.x;
+  T* x = item_buffer(scratch, 3 * ext + 2 * m + 2 * dim);
+  T* g = x + ext;
+  T* f = g + ext;
+  T* seg = f + ext;
+  T* gE = seg + m;
+  T* v = gE + m;
+  T* mv = v + dim;
+  const T* coef = static_cast<const T*>(tb.term_coef);
+  const T* ratio = static_cast<const T*>(tb.seg_ratio);
+  const i64 width = tb.n + (scalar ? 1 : 0), shift = scalar ? 0 : 1;
+  const T* xrow = bsig + item * width;
+  const T* grow = grad + item * width;
+  for (i64 i = threadIdx.x; i < m; i += blockDim.x) {
+    x[i] = i ? xrow[i - shift] : T(1);
+    g[i] = i ? grow[i - shift] : T(0);
+  }
+  if (threadIdx.x == 0) f[0] = seg[0] = T(1);  // never written again
+  const T* p = path + item * length * dim;
+  T* gp = gpath + item * length * dim;
+  // Channel c of gp is owned by the thread of channel c throughout.
+  for (i64 c = threadIdx.x; c < dim; c += blockDim.x)
+    for (i64 i = 0; i < length; ++i) gp[i * dim + c] = T(0);
+  for (i64 s = length - 2; s >= 0; --s) {
+    for (i64 c = threadIdx.x; c < dim; c += blockDim.x) {
+      const T inc = p[(s + 1) * dim + c] - p[s * dim + c];
+      v[c] = inc;
+      mv[c] = -inc;
+    }
+    __syncthreads();
+    segment_and_forests(tb, mv, seg, x);
+    chen_product(tb, x, seg, f);  // the prefix before segment s
+    __syncthreads();
+    T* swap = x;
+    x = f;
+    f = swap;
+    segment_and_forests(tb, v, seg, x);
+    // Adjoint of x * seg: gE[r] (r = 1..n) by right index, f = gx (extended) by left.
+    for (i64 r = 1 + threadIdx.x; r < m; r += blockDim.x) {
+      T acc = g[r];
+      for (i32 z = tb.tr_ptr[r]; z < tb.tr_ptr[r + 1]; ++z) {
+        const i32 t = tb.tr_term[z];
+        acc += coef[t] * g[tb.term_elem[t]] * x[tb.term_left[t]];
+      }
+      gE[r] = acc;
+    }
+    for (i64 l = 1 + threadIdx.x; l < ext; l += blockDim.x) {
+      T acc = l < m ? g[l] : T(0);
+      for (i32 z = tb.tl_ptr[l]; z < tb.tl_ptr[l + 1]; ++z) {
+        const i32 t = tb.tl_term[z];
+        acc += coef[t] * g[tb.term_elem[t]] * seg[tb.term_right[t]];
+      }
+      f[l] = acc;
+    }
+    __syncthreads();
+    forest_products_adjoint(tb, x, f);
+    // Adjoint of the segment's values, from the largest elements down.
+    for (int k = tb.degree - 1; k >= 1; --k) {
+      for (i64 i = tb.order_start[k] + threadIdx.x; i < tb.order_start[k + 1];
+           i += blockDim.x) {
+        T acc = gE[i];
+        for (i32 z = tb.sc_ptr[i]; z < tb.sc_ptr[i + 1]; ++z) {
+          const i32 ch = tb.sc_idx[z];
+          acc += gE[ch] * ratio[ch] * v[tb.seg_label[ch]];
+        }
+        gE[i] = acc;
+      }
+      __syncthreads();
+    }
+    for (i64 c = threadIdx.x; c < dim; c += blockDim.x) {
+      T acc = T(0);
+      for (i32 z = tb.sl_ptr[c]; z < tb.sl_ptr[c + 1]; ++z) {
+        const i32 i = tb.sl_idx[z];
+        acc += gE[i] * ratio[i] * seg[tb.seg_parent[i]];
+      }
+      gp[(s + 1) * dim + c] += acc;
+      gp[s * dim + c] -= acc;
+    }
+    __syncthreads();
+    swap = g;  // the prefix's cotangent (entries past m are scratch)
+    g = f;
+    f = swap;
   }
 }
 
@@ -426,6 +563,20 @@ int backprop_impl(const T* x, const T* grad_out, T* grad_x, i64 batch,
   });
 }
 
+template <class T>
+int sig_backprop_impl(const T* path, const T* bsig, const T* grad, T* grad_path, i64 batch,
+                      i64 length, i64 dim, const BranchedDeviceTables& tb, bool scalar,
+                      int device, cudaStream_t stream) {
+  if (!valid(tb) || batch < 0 || length < 1 || dim < 1) return kInvalidArgument;
+  if (batch == 0) return kOk;
+  const i64 m = tb.n + 1, ext = m + tb.n_forest;
+  return run_in_chunks<T>(sig_backprop_kernel<T>, m, 3 * ext + 2 * m + 2 * dim, batch,
+                          device, stream, [&](unsigned blocks, const Plan& p, i64 b0, T* w) {
+    SKSIG_LAUNCH(sig_backprop_kernel<T>, blocks, p.threads, p.shared, stream)(
+        path, bsig, grad, grad_path, b0, length, dim, tb, scalar, w);
+  });
+}
+
 }  // namespace
 
 int branched_sig(bool dbl, const void* path, void* out, std::int64_t batch,
@@ -438,6 +589,24 @@ int branched_sig(bool dbl, const void* path, void* out, std::int64_t batch,
                       length, dim, tb, scalar_out, device, s);
     return sig_impl(static_cast<const float*>(path), static_cast<float*>(out), batch, length,
                     dim, tb, scalar_out, device, s);
+  });
+}
+
+int branched_sig_backprop(bool dbl, const void* path, const void* bsig, const void* grad,
+                          void* grad_path, std::int64_t batch, std::int64_t length,
+                          std::int64_t dim, const BranchedDeviceTables& tb, bool scalar,
+                          int device, void* stream) noexcept {
+  return guarded([&] {
+    const cudaStream_t s = static_cast<cudaStream_t>(stream);
+    if (dbl)
+      return sig_backprop_impl(static_cast<const double*>(path),
+                               static_cast<const double*>(bsig),
+                               static_cast<const double*>(grad),
+                               static_cast<double*>(grad_path), batch, length, dim, tb,
+                               scalar, device, s);
+    return sig_backprop_impl(static_cast<const float*>(path), static_cast<const float*>(bsig),
+                             static_cast<const float*>(grad), static_cast<float*>(grad_path),
+                             batch, length, dim, tb, scalar, device, s);
   });
 }
 

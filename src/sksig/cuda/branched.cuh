@@ -46,6 +46,13 @@ struct BranchedDeviceTables {
   const std::int32_t* fb_other;
   const std::int32_t* ft_ptr;
   const std::int32_t* ft_idx;
+  // Adjoint of the segment values: the children of element i (elements whose
+  // seg_parent is i), sc_idx[sc_ptr[i] .. sc_ptr[i + 1]) (descending), and the elements
+  // whose seg_label is channel c, sl_idx[sl_ptr[c] .. sl_ptr[c + 1]) (descending).
+  const std::int32_t* sc_ptr;
+  const std::int32_t* sc_idx;
+  const std::int32_t* sl_ptr;
+  const std::int32_t* sl_idx;
 };
 
 // Elements where the log computes P_K (as BranchedTables::level_ptr/level_idx), and for
@@ -72,6 +79,14 @@ struct BranchedDeviceLyndon {
 int branched_sig(bool dbl, const void* path, void* out, std::int64_t batch,
                  std::int64_t length, std::int64_t dim, const BranchedDeviceTables& tb,
                  bool scalar_out, int device, void* stream) noexcept;
+
+// grad_path (batch, length, dim), overwritten: the vector-Jacobian product of
+// branched_sig at path, given its output bsig and the cotangent grad (both (batch,
+// n + scalar); a scalar entry is taken as 1 and gets no gradient).
+int branched_sig_backprop(bool dbl, const void* path, const void* bsig, const void* grad,
+                          void* grad_path, std::int64_t batch, std::int64_t length,
+                          std::int64_t dim, const BranchedDeviceTables& tb, bool scalar,
+                          int device, void* stream) noexcept;
 
 // out (batch, n + scalar_out) or (batch, n_lyndon): the log of x (batch, n + scalar_in).
 int branched_log(bool dbl, const void* x, void* out, std::int64_t batch,
