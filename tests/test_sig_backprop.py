@@ -213,3 +213,28 @@ def test_sig_backprop_refuses_an_ambiguous_scalar_term():
     # sum of levels 1 and 2 of a 1-D path: h + h**2/2 with h = x[-1] - x[0]
     h = x[-1, 0] - x[0, 0]
     assert np.allclose(g[:, 0], np.array([-1.0, 0.0, 1.0]) * (1 + h))
+
+
+@pytest.mark.parametrize("name", ["sig", "branched_sig", "branched_log_sig"])
+def test_torch_basepoint_is_a_prepended_point(rng, name):
+    # Oracle: prepend the basepoint by hand; its gradient row is dropped (not an input).
+    torch = pytest.importorskip("torch")
+    import sksig.torch
+
+    fn = getattr(sksig.torch, name)
+    x = rng.normal(size=(3, 4, 2)) + 1.0
+    point = np.array([0.5, -0.25])
+    a = torch.tensor(x, requires_grad=True)
+    out = fn(a, 3, basepoint=point)
+    w = torch.tensor(rng.normal(size=tuple(out.shape)))
+    (out * w).sum().backward()
+    prepended = np.concatenate([np.broadcast_to(point, (3, 1, 2)), x], axis=1)
+    b = torch.tensor(prepended, requires_grad=True)
+    want = fn(b, 3)
+    (want * w).sum().backward()
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-13)
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy()[:, 1:], rtol=1e-12,
+                               atol=1e-13)
+    gradcheck = torch.autograd.gradcheck
+    assert gradcheck(lambda p: fn(p, 2, basepoint=point),
+                     (torch.tensor(x[:1, :3], requires_grad=True),))

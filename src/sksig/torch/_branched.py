@@ -3,6 +3,7 @@
 import torch
 
 import sksig
+from sksig.torch._sig import PathFeatures, without_scalar_term
 
 __all__ = ["branched_log_sig", "branched_sig", "branched_sig_to_log_sig"]
 
@@ -66,26 +67,9 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
                                       planar, method, scalar_term, n_jobs)
 
 
-class _BranchedSig(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, path, degree, options):
-        out = sksig.branched_sig(path.detach(), degree, **options)
-        ctx.save_for_backward(path, out)
-        ctx.degree, ctx.options = degree, options
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        path, out = ctx.saved_tensors
-        options = dict(ctx.options)
-        options.pop("scalar_term")  # told by the output's length
-        grad = sksig.branched_sig_backprop(path.detach(), out, grad_out.contiguous(),
-                                           ctx.degree, **options)
-        return grad, None, None
-
-
 def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
-                 planar=False, scalar_term=False, correction=None, n_jobs=1):
+                 planar=False, scalar_term=False, correction=None, basepoint=None,
+                 n_jobs=1):
     """Differentiable :func:`sksig.branched_sig` for a torch tensor of paths.
 
     Same arguments and result; ``backward`` calls :func:`sksig.branched_sig_backprop`
@@ -97,8 +81,10 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
         Paths (float32 or float64); gradients flow back to them.
     degree : int
         Truncation order of the trees, as in :func:`sksig.branched_sig`.
-    time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs : optional
+    time_aug, lead_lag, end_time, planar, scalar_term, correction : optional
         As in :func:`sksig.branched_sig`.
+    basepoint, n_jobs : optional
+        As in :func:`sksig.branched_sig` (a basepoint gets no gradient).
 
     Returns
     -------
@@ -125,13 +111,14 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
         raise TypeError(f"path must be a torch.Tensor, got {type(path).__name__}")
     options = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=end_time,
                    planar=planar, scalar_term=scalar_term, correction=correction,
-                   n_jobs=n_jobs)
-    return _BranchedSig.apply(path, degree, options)
+                   basepoint=basepoint, n_jobs=n_jobs)
+    return PathFeatures.apply(path, sksig.branched_sig, sksig.branched_sig_backprop,
+                              degree, options, without_scalar_term(options))
 
 
 def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                      planar=False, scalar_term=False, method=None, correction=None,
-                     n_jobs=1):
+                     basepoint=None, n_jobs=1):
     """Differentiable :func:`sksig.branched_log_sig` for a torch tensor of paths.
 
     Computed as :func:`branched_sig_to_log_sig` of :func:`branched_sig` (both exact
@@ -145,8 +132,8 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
         Truncation order of the trees, as in :func:`sksig.branched_log_sig`.
     time_aug, lead_lag, end_time, planar, scalar_term : optional
         As in :func:`sksig.branched_log_sig`.
-    method, correction, n_jobs : optional
-        As in :func:`sksig.branched_log_sig`.
+    method, correction, basepoint, n_jobs : optional
+        As in :func:`sksig.branched_log_sig` (a basepoint gets no gradient).
 
     Returns
     -------
@@ -170,7 +157,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     """
     bsig = branched_sig(path, degree, time_aug=time_aug, lead_lag=lead_lag,
                         end_time=end_time, planar=planar, scalar_term=scalar_term,
-                        correction=correction, n_jobs=n_jobs)
+                        correction=correction, basepoint=basepoint, n_jobs=n_jobs)
     return branched_sig_to_log_sig(bsig, path.shape[-1], degree, time_aug=time_aug,
                                    lead_lag=lead_lag, planar=planar, method=method,
                                    scalar_term=scalar_term, n_jobs=n_jobs)

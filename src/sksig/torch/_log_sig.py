@@ -6,24 +6,9 @@ from sksig._log_sig import log_sig as _log_sig
 from sksig._log_sig import log_sig_backprop as _log_sig_backprop
 from sksig._log_sig import log_sig_join as _log_sig_join
 from sksig._log_sig import log_sig_join_backprop as _log_sig_join_backprop
+from sksig.torch._sig import PathFeatures
 
 __all__ = ["log_sig", "log_sig_join"]
-
-
-class _LogSig(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, path, degree, options):
-        out = _log_sig(path.detach(), degree, **options)
-        ctx.save_for_backward(path, out)
-        ctx.degree, ctx.options = degree, options
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        path, out = ctx.saved_tensors
-        grad_path = _log_sig_backprop(path.detach(), out, grad.contiguous(), ctx.degree,
-                                      **ctx.options)
-        return grad_path, None, None
 
 
 class _LogSigJoin(torch.autograd.Function):
@@ -82,7 +67,8 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     options = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=end_time,
                    method=method, scalar_term=scalar_term, basepoint=basepoint,
                    n_jobs=n_jobs)
-    return _LogSig.apply(path, degree, options)
+    return PathFeatures.apply(path, _log_sig, _log_sig_backprop, degree, options,
+                              options)
 
 
 def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):

@@ -8,26 +8,37 @@ from sksig._log_sig import sig_backprop as _sig_backprop
 __all__ = ["sig"]
 
 
-class _Sig(torch.autograd.Function):
+class PathFeatures(torch.autograd.Function):
+    """A feature map of paths (``sig``, ``log_sig``, ``branched_sig``) whose backward
+    is the matching native ``*_backprop``, started from the saved output.
+
+    ``apply(path, forward, backprop, degree, options, backprop_options)`` computes
+    ``forward(path, degree, **options)``; the backward calls
+    ``backprop(path, out, grad, degree, **backprop_options)``.
+    """
+
     @staticmethod
-    def forward(ctx, path, degree, options):
-        out = _sig(path.detach(), degree, **options)
+    def forward(ctx, path, forward, backprop, degree, options, backprop_options):
+        out = forward(path.detach(), degree, **options)
         ctx.save_for_backward(path, out)
-        ctx.degree, ctx.options = degree, options
+        ctx.backprop, ctx.degree, ctx.options = backprop, degree, backprop_options
         return out
 
     @staticmethod
     def backward(ctx, grad):
         path, out = ctx.saved_tensors
-        options = dict(ctx.options)
-        options.pop("scalar_term")  # told by the output's length
-        grad_path = _sig_backprop(path.detach(), out, grad.contiguous(), ctx.degree,
-                                  **options)
-        return grad_path, None, None
+        grad_path = ctx.backprop(path.detach(), out, grad.contiguous(), ctx.degree,
+                                 **ctx.options)
+        return grad_path, None, None, None, None, None
+
+
+def without_scalar_term(options):
+    """The backprop's options: the scalar term is told by the output's length."""
+    return {k: v for k, v in options.items() if k != "scalar_term"}
 
 
 def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=True,
-        scalar_term=False, n_jobs=1):
+        scalar_term=False, basepoint=None, n_jobs=1):
     """Differentiable :func:`sksig.sig` for a torch tensor of paths.
 
     ``backward`` runs :func:`sksig.sig_backprop` from the saved signatures.
@@ -38,8 +49,8 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
         Paths (float32 or float64); gradients flow back to them.
     degree : int
         Truncation degree, as in :func:`sksig.sig`.
-    time_aug, lead_lag, end_time, horner, scalar_term, n_jobs : optional
-        As in :func:`sksig.sig`.
+    time_aug, lead_lag, end_time, horner, scalar_term, basepoint, n_jobs : optional
+        As in :func:`sksig.sig` (a basepoint gets no gradient).
 
     Returns
     -------
@@ -64,5 +75,7 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
     if not isinstance(path, torch.Tensor):
         raise TypeError(f"path must be a torch.Tensor, got {type(path).__name__}")
     options = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=end_time,
-                   horner=horner, scalar_term=scalar_term, n_jobs=n_jobs)
-    return _Sig.apply(path, degree, options)
+                   horner=horner, scalar_term=scalar_term, basepoint=basepoint,
+                   n_jobs=n_jobs)
+    return PathFeatures.apply(path, _sig, _sig_backprop, degree, options,
+                              without_scalar_term(options))
