@@ -83,5 +83,7 @@ def test_numpydoc_validation(qualname, is_method):
 
 @pytest.mark.parametrize("modname", MODULES)
 def test_module_docstring_cites_no_file_outside_the_package(modname):
-    module = pytest.importorskip(modname)
+    if modname == "sksig.torch":
+        pytest.importorskip("torch")
+    module = importlib.import_module(modname)
     assert "SPEC" not in (module.__doc__ or ""), f"{modname} cites SPEC.md"
