@@ -2,14 +2,15 @@
 
 A :class:`Target` puts numpy arrays on its device (``put``) and exposes the public
 functions of :mod:`sksig` by name. On a GPU they are called as users call them, with
-CUDA tensors (the dispatcher picks the CUDA twin). In the emulation (``sksig.cuda.
-_emulation``, built with ``SKSIG_CUDA_EMULATION=ON``) the CUDA twin of the function is
-called on CPU tensors, once with the threads of every barrier phase in ascending and
-once in descending order: the results must be bitwise equal (an order-dependent result
-is a race between threads), and no allocation may have been overrun.
+CUDA tensors (they pick the CUDA backend). In the emulation (``sksig.cuda._emulation``,
+built with ``SKSIG_CUDA_EMULATION=ON``) the same public function is called on CPU
+tensors inside :func:`sksig.cuda._runtime.emulated`, where they pick the CUDA backend
+running on the emulated cores, once with the threads of every barrier phase in
+ascending and once in descending order: the results must be bitwise equal (an
+order-dependent result is a race between threads), and no allocation may have been
+overrun.
 """
 
-import importlib
 import os
 
 import numpy as np
@@ -65,17 +66,16 @@ class Target:
         public = getattr(sksig, name)
         if self.kind == "gpu":
             return public
-        twin = getattr(importlib.import_module(public.cuda_twin), name)
 
         def emulated(*args, **kwargs):
-            from sksig.cuda._device_arrays import emulated as context
+            from sksig.cuda._runtime import emulated as context
 
             results = []
             for order in (0, 1):  # ascending, then descending threads per phase
                 with context() as emulation:
                     emulation.emulation_control(order, 0)
                     try:
-                        results.append(twin(*args, **kwargs))
+                        results.append(public(*args, **kwargs))
                     except Exception as exc:  # a fault surfaces as a CUDA error
                         fault = emulation.emulation_control(0, 0)
                         if fault:

@@ -13,6 +13,7 @@ from _oracles_branched import (
 from conftest import assert_close_ref, reference_cases
 
 import sksig
+from sksig._core import _backend
 
 
 @pytest.mark.parametrize(
@@ -116,7 +117,7 @@ def test_transforms_match_transform_path(rng, planar):
 def test_batch_axes_ragged_and_n_jobs(rng, planar, monkeypatch):
     import sksig._branched
 
-    monkeypatch.setattr(sksig._branched, "_WORK_PER_THREAD", 1)  # thread tiny batches
+    monkeypatch.setattr(_backend, "_WORK_PER_THREAD", 1)  # thread tiny batches
     paths = rng.normal(size=(2, 11, 5, 2))
     out = sksig.branched_sig(paths, 3, planar=planar)
     n = sksig.branched_sig_length(2, 3, planar=planar)

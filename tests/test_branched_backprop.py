@@ -9,6 +9,7 @@ import pytest
 from conftest import central_differences
 
 import sksig
+from sksig._core import _backend
 
 # The length and batch-shape errors of signature-shaped inputs.
 BAD_SHAPE = "must have (trailing length|the paths' batch shape)"
@@ -48,7 +49,7 @@ def test_branched_sig_backprop_transforms(rng, planar):
 def test_branched_sig_backprop_batches_ragged_n_jobs(rng, planar, monkeypatch):
     import sksig._branched
 
-    monkeypatch.setattr(sksig._branched, "_WORK_PER_THREAD", 1)  # thread tiny batches
+    monkeypatch.setattr(_backend, "_WORK_PER_THREAD", 1)  # thread tiny batches
     x = 0.4 * rng.normal(size=(3, 7, 5, 2))  # 21 paths: two lane blocks
     b = sksig.branched_sig(x, 3, planar=planar)
     w = rng.normal(size=b.shape)

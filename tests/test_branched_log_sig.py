@@ -6,6 +6,7 @@ from _oracles_branched import derivative_at_zero_weights, lyndon_bracket, repeat
 from conftest import assert_close_ref, reference_cases
 
 import sksig
+from sksig._core import _backend
 
 FILE = "branched_log_sig.npz"
 N23 = sksig.branched_sig_length(2, 3)
@@ -177,7 +178,7 @@ def test_batch_axes_n_jobs_float32_torch(rng, monkeypatch):
     import sksig._branched
 
     torch = pytest.importorskip("torch")
-    monkeypatch.setattr(sksig._branched, "_WORK_PER_THREAD", 1)  # thread tiny batches
+    monkeypatch.setattr(_backend, "_WORK_PER_THREAD", 1)  # thread tiny batches
     paths = rng.normal(size=(2, 11, 5, 2)) * 0.5
     out = sksig.branched_log_sig(paths, 3, planar=True, method=2)
     assert out.shape == (2, 11, sksig.branched_log_sig_length(2, 3, planar=True))

@@ -17,10 +17,16 @@ from _cuda_targets import Target
 from conftest import assert_close_ref
 
 import sksig
+from sksig._array import (
+    DevicePathBatch,
+    as_path_batch,
+    device_caller,
+    device_tensor,
+    device_transform,
+)
 
 torch = pytest.importorskip("torch")
-gpu = pytest.importorskip("sksig.cuda._sig_kernel")
-device_arrays = pytest.importorskip("sksig.cuda._device_arrays")
+gpu = pytest.importorskip("sksig.cuda._backend")
 
 TOL = {np.float64: 1e-10, np.float32: 1e-5}
 
@@ -412,9 +418,9 @@ def test_torch_autograd_on_device(rng):
 def test_torch_transform_matches_transform_path(time_aug, lead_lag, rng):
     x = _paths(rng, (3, 5, 2))
     want = sksig.transform_path(x, time_aug=time_aug, lead_lag=lead_lag, end_time=3.0)
-    got = device_arrays.transform(torch.from_numpy(x), time_aug, lead_lag, 3.0)
+    got = device_transform(torch.from_numpy(x), time_aug, lead_lag, 3.0)
     np.testing.assert_allclose(got.numpy(), want, rtol=1e-15, atol=1e-15)
-    one = device_arrays.transform(torch.from_numpy(x[:, :1]), time_aug, lead_lag, 3.0)
+    one = device_transform(torch.from_numpy(x[:, :1]), time_aug, lead_lag, 3.0)
     want_one = sksig.transform_path(x[:, :1], time_aug=time_aug, lead_lag=lead_lag)
     np.testing.assert_array_equal(one.numpy(), want_one)
 
@@ -431,8 +437,9 @@ def test_device_paths_and_their_adjoint_match_the_numpy_layer(ragged, rng):
         tensors = torch.from_numpy(path)
     kw = dict(time_aug=True, lead_lag=True, end_time=1.5)
     want = as_path_batch(path, "path1", **kw)
-    ref = device_arrays.reference(tensors)
-    got = device_arrays.Paths(tensors, "path1", ref, True, True, 1.5, True)
+    head = tensors[0] if ragged else tensors
+    got = DevicePathBatch(tensors, "path1", device_caller(head), True, True, 1.5, 1,
+                          None, 1.0)
     np.testing.assert_allclose(got.data.numpy(), want.data, rtol=1e-15, atol=1e-15)
     assert got.batch_shape == want.batch_shape
     grad = rng.normal(size=want.data.shape)
@@ -447,25 +454,25 @@ def test_device_paths_and_their_adjoint_match_the_numpy_layer(ragged, rng):
 
 def test_device_layer_rejects_bad_tensors(rng):
     x = torch.from_numpy(_paths(rng, (2, 4, 2)))
-    ref = device_arrays.reference(x)
+    ref = device_caller(x)
     with pytest.raises(TypeError, match="torch tensors"):
-        device_arrays.tensor(np.zeros((2, 4, 2)), "path2", ref)
+        device_tensor(np.zeros((2, 4, 2)), "path2", ref)
     with pytest.raises(TypeError, match="dtype"):
-        device_arrays.tensor(x.float(), "path2", ref)
+        device_tensor(x.float(), "path2", ref)
     with pytest.raises(TypeError, match="float32 or float64"):
-        device_arrays.tensor(x.bool(), "path2", ref)
+        device_tensor(x.bool(), "path2", ref)
     with pytest.raises(ValueError, match="NaN"):
-        device_arrays.tensor(x / 0, "path2", ref)
+        device_tensor(x / 0, "path2", ref)
     with pytest.raises(ValueError, match="empty list"):
-        device_arrays.Paths([], "path1", ref, False, False, 1.0, False)
-    assert device_arrays.tensor(x.long(), "path2", ref).dtype == torch.float64
+        as_path_batch([], "path1", caller=ref)
+    assert device_tensor(x.long(), "path2", ref).dtype == torch.float64
 
 
 def test_cpu_inputs_never_reach_the_cuda_layer(rng, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("CUDA layer called for CPU input")
 
-    monkeypatch.setattr(gpu, "sig_kernel", boom)
+    monkeypatch.setattr(gpu, "sig_kernel_forward", boom)
     x = _paths(rng, (2, 4, 2))
     assert sksig.sig_kernel(x, x, 0).shape == (2,)
     assert sksig.sig_kernel(torch.from_numpy(x), torch.from_numpy(x), 0).shape == (2,)

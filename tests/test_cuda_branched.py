@@ -347,9 +347,17 @@ def test_branched_sig_backprop_bad_inputs(cuda_target, rng):
                                  on.put(bsig.astype(np.float32)), 2)
     with pytest.raises(TypeError):  # a numpy array beside tensors
         on.branched_sig_backprop(on.put(x), on.put(bsig), bsig, 2)
-    with pytest.raises(NotImplementedError, match="basepoint"):
-        on.branched_sig_backprop(on.put(x), on.put(bsig), on.put(bsig), 2,
-                                 basepoint=True)
+    # basepoint is prepended on the device (torch operations), as on the CPU.
+    point = np.array([0.3, -0.2]) if x.shape[-1] == 2 else np.full(x.shape[-1], 0.3)
+    want_b = sksig.branched_sig(x, 2, basepoint=point)
+    got_b = on.branched_sig(on.put(x), 2, basepoint=point)
+    np.testing.assert_allclose(on.check(got_b, x.dtype), want_b, rtol=1e-12)
+    want_g = sksig.branched_sig_backprop(x, want_b, np.ones_like(want_b), 2,
+                                         basepoint=point)
+    got_g = on.branched_sig_backprop(on.put(x), got_b, on.put(np.ones_like(want_b)),
+                                     2, basepoint=point)
+    np.testing.assert_allclose(on.check(got_g, x.dtype), want_g, rtol=1e-12,
+                               atol=1e-14)
 
 
 @pytest.mark.cuda
@@ -443,7 +451,7 @@ def test_prepare_uploads_tables_to_the_gpu():
 
     if not gpu_available():
         pytest.skip("no CUDA GPU visible")
-    from sksig.cuda import _branched as gpu
+    from sksig.cuda import _tables as gpu
 
     sksig.prepare_branched_log_sig(2, 4, 2, planar=True, device="cuda")
     device = str(torch.device("cuda", torch.cuda.current_device()))

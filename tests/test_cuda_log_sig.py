@@ -15,7 +15,7 @@ from conftest import assert_close_ref
 import sksig
 
 torch = pytest.importorskip("torch")
-pytest.importorskip("sksig.cuda._log_sig")
+pytest.importorskip("sksig.cuda._backend")
 
 TOL = {np.float64: 1e-10, np.float32: 1e-5}
 
@@ -213,7 +213,7 @@ def test_prepare_uploads_the_join_tables_to_the_gpu():
 
     if not gpu_available():
         pytest.skip("no CUDA GPU visible")
-    from sksig.cuda import _log_sig as gpu
+    from sksig.cuda import _tables as gpu
 
     sksig.prepare_log_sig(3, 5, device="cuda")
     device = torch.cuda.current_device()

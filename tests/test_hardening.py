@@ -138,7 +138,7 @@ def test_lyndon_table_estimate_bounds_the_built_size():
 
 
 def test_branched_table_estimate_bounds_the_built_size():
-    from sksig._branched import _n_terms
+    from sksig._core._backend import _n_terms
     from sksig._trees import build_estimate, tables
 
     for planar in (False, True):

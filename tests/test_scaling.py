@@ -525,18 +525,16 @@ def test_import_sksig_torch_without_torch_names_the_install_command():
     assert "pip install sksig[torch]" in out
 
 
-def test_cuda_twins_reject_cpu_only_options():
-    pytest.importorskip("torch")
-    try:
-        twin = __import__("sksig.cuda._sig_kernel", fromlist=["sig_kernel"])
-    except ImportError:
-        pytest.skip("no CUDA module built")
-    x = np.zeros((3, 2))
-    with pytest.raises(NotImplementedError, match="normalize"):
-        twin.sig_kernel(x, x, 0, normalize=True)
-    with pytest.raises(NotImplementedError, match="basepoint"):
-        twin.sig_kernel_gram_backprop(np.ones((1, 1)), x[None], x[None], 0,
-                                      basepoint=True)
+def test_cuda_backend_refuses_cpu_only_options():
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("sksig.cuda._emulation")
+    from sksig.cuda._runtime import emulated
+
+    x = torch.zeros((3, 2), dtype=torch.float64)
+    with emulated(), pytest.raises(NotImplementedError, match="normalize"):
+        sksig.sig_kernel(x, x, 0, normalize=True)
+    with emulated(), pytest.raises(NotImplementedError, match="return_log"):
+        sksig.sig_kernel_gram(x[None], x[None], 0, return_log=True)
 
 
 def test_extended_range_in_chunks_of_pairs(rng, monkeypatch):

@@ -6,6 +6,13 @@ and ragged lists of 2-D paths. It validates, converts once to a C-contiguous flo
 float64 numpy array for the native cores, and remembers how to give results back in the
 caller's kind, dtype and device (:class:`Caller`).
 
+A function with a CUDA kernel passes ``device=True``: then torch CUDA tensors (when
+the CUDA cores are available; CPU tensors inside the CUDA emulation) are validated by
+the same rules but stay on their device, as contiguous tensors (:func:`as_array`) or a
+:class:`DevicePathBatch` (:func:`as_path_batch`), and ``caller.on_device`` tells the
+function to call the CUDA backend. Every other function gets host copies and its
+results go back to the tensor's device (:meth:`Caller.out`).
+
 Ragged batches are packed exactly: a path padded with copies of its last point has the
 same signature, log-signature, branched signature and signature kernel, because the
 padding adds only zero increments. Transforms are applied to each path before padding,
@@ -55,13 +62,19 @@ class Caller:
     kind: str  # "numpy" or "torch"
     dtype: np.dtype
     device: object = None  # a torch.device for torch callers
+    on_device: bool = False  # arrays stay torch tensors on device (the CUDA backend)
 
     def out(self, array):
         """Return a native result (numpy) as the caller's kind, dtype and device.
 
         Inputs are finite, so an inf or NaN here is an overflow: raise instead of
         returning it (a later NaN would otherwise poison everything downstream).
+        Results of the CUDA backend (``on_device``) are tensors already there.
         """
+        if self.on_device:
+            if array.numel() and not bool(_torch().isfinite(array).all()):
+                raise overflow_error(self.dtype.name)
+            return array
         # np.asarray keeps 0-d results 0-d (np.ascontiguousarray would make them 1-d).
         array = np.asarray(array, dtype=self.dtype, order="C")
         if not all_finite(array):
@@ -196,7 +209,7 @@ def _float_dtype(array, name):
     )
 
 
-def as_array(x, name, *, caller=None, min_ndim=0, check_finite=True):
+def as_array(x, name, *, caller=None, min_ndim=0, check_finite=True, device=False):
     """Validate one array argument and return ``(array, caller)``.
 
     Parameters
@@ -212,14 +225,23 @@ def as_array(x, name, *, caller=None, min_ndim=0, check_finite=True):
         Minimum number of dimensions.
     check_finite : bool, default=True
         Reject NaN and inf.
+    device : bool, default=False
+        The function has a CUDA kernel: a first argument that goes to the CUDA
+        backend (:func:`goes_to_device`) fixes an ``on_device`` caller.
 
     Returns
     -------
-    array : ndarray
-        C-contiguous float32 or float64 copy or view of ``x``.
+    array : ndarray or torch.Tensor
+        C-contiguous float32 or float64 copy or view of ``x`` (a contiguous tensor
+        on the caller's device when ``caller.on_device``).
     caller : Caller
         ``caller`` if given, else the description of ``x``.
     """
+    if caller is None:
+        if device and goes_to_device(x):
+            caller = device_caller(x)
+    if caller is not None and caller.on_device:
+        return device_tensor(x, name, caller, min_ndim, check_finite), caller
     array, kind, device = _numpy_from(x, name)
     dtype = _float_dtype(array, name)
     if caller is None:
@@ -494,7 +516,8 @@ def _prepend(paths, point, scale, name):
 
 
 def as_path_batch(path, name, *, caller=None, time_aug=False, lead_lag=False,
-                  end_time=1.0, n_threads=1, min_length=1, basepoint=None, scale=1.0):
+                  end_time=1.0, n_threads=1, min_length=1, basepoint=None, scale=1.0,
+                  device=False):
     """Validate, transform and pack paths for a native core.
 
     Parameters
@@ -518,10 +541,12 @@ def as_path_batch(path, name, *, caller=None, time_aug=False, lead_lag=False,
         A point prepended to every path (True: the origin), before ``scale``.
     scale : float, default=1.0
         Factor applied to the raw values (basepoint included) before the transforms.
+    device : bool, default=False
+        As in :func:`as_array`: paths going to the CUDA backend stay on their device.
 
     Returns
     -------
-    PathBatch
+    PathBatch or DevicePathBatch
     """
     point = check_basepoint(basepoint)
     scale = check_scale(scale)
@@ -531,6 +556,13 @@ def as_path_batch(path, name, *, caller=None, time_aug=False, lead_lag=False,
             f"{name} is an empty list; for an empty batch pass an array of shape "
             "(0, length, dim)"
         )
+    if caller is None and device:
+        head = path[0] if isinstance(path, (list, tuple)) else path
+        if goes_to_device(head):
+            caller = device_caller(head)
+    if caller is not None and caller.on_device:
+        return DevicePathBatch(path, name, caller, time_aug, lead_lag, end_time,
+                               min_length, point, scale)
     if _is_ragged_list(path):
         arrays = []
         for i, p in enumerate(path):
@@ -578,10 +610,191 @@ def _check_path_shape(array, name, min_length):
     if dim < 1:
         raise ValueError(
             f"{name} must have at least one channel (shape (..., length, dim) with "
-            f"dim >= 1), got shape {array.shape}"
+            f"dim >= 1), got shape {tuple(array.shape)}"
         )
     if length < min_length:
         raise ValueError(
             f"{name} must have at least {min_length} point(s) per path, got shape "
-            f"{array.shape}"
+            f"{tuple(array.shape)}"
         )
+
+
+# ----------------------------------------------------------- tensors kept on device
+
+
+def goes_to_device(x):
+    """True when ``x`` is a torch tensor for the CUDA backend: on a CUDA device with
+    the CUDA cores available, or any tensor inside the CUDA emulation."""
+    if not _is_torch(x):
+        return False
+    from sksig.cuda import _runtime
+
+    if _runtime.emulating():
+        return True
+    if x.is_cuda:
+        from sksig import cuda
+
+        return cuda.is_available()
+    return False
+
+
+def device_caller(x):
+    """The on-device Caller fixed by the first tensor of a call."""
+    dtype = np.dtype(np.float32) if x.dtype == _torch().float32 else np.dtype(
+        np.float64)
+    return Caller("torch", dtype, x.device, True)
+
+
+def torch_dtype(caller):
+    """The torch dtype of an on-device caller."""
+    torch = _torch()
+    return torch.float64 if caller.dtype == np.float64 else torch.float32
+
+
+def device_tensor(x, name, caller, min_ndim=0, check_finite=True):
+    """Validate one tensor of an on-device call (the rules of :func:`as_array`);
+    return it contiguous on the caller's device."""
+    if not _is_torch(x):
+        raise TypeError(
+            f"{name} is a {type(x).__name__} but the other inputs are torch tensors on "
+            f"{caller.device}; pass all arrays of one call as torch tensors on one "
+            "device"
+        )
+    if x.device != caller.device:
+        raise ValueError(
+            f"{name} is on {x.device} but the other inputs are on {caller.device}"
+        )
+    dtype = torch_dtype(caller)
+    if x.dtype.is_complex or x.dtype == _torch().bool:
+        raise TypeError(f"{name} must be float32 or float64, got {x.dtype}")
+    if x.dtype.is_floating_point:
+        if x.dtype not in (_torch().float32, _torch().float64):
+            raise TypeError(f"{name} must be float32 or float64, got {x.dtype}")
+        if x.dtype != dtype:
+            raise TypeError(
+                f"{name} has dtype {x.dtype} but the other inputs have {dtype}; "
+                "use one floating dtype for all arrays of one call"
+            )
+    x = x.detach().to(dtype)
+    if x.ndim < min_ndim:
+        raise ValueError(
+            f"{name} must have at least {min_ndim} dimensions, got shape "
+            f"{tuple(x.shape)}"
+        )
+    if check_finite and x.numel() and not bool(_torch().isfinite(x).all()):
+        raise ValueError(f"{name} contains NaN or inf values")
+    return x.contiguous()
+
+
+def device_transform(x, time_aug, lead_lag, end_time):
+    """transform_path of (n, L, d) tensors with torch operations (autograd gives
+    their adjoint)."""
+    torch = _torch()
+    if lead_lag:
+        length = x.shape[1]
+        doubled = x.repeat_interleave(2, dim=1)
+        # row 2k = (x[k], x[k]), row 2k+1 = (x[k], x[k+1]): lag first, lead second.
+        x = torch.cat([doubled[:, : 2 * length - 1], doubled[:, 1:]], dim=2)
+    if time_aug:
+        largest = torch.finfo(x.dtype).max
+        check_time_channel(end_time, str(x.dtype).replace("torch.", ""), largest)
+        n, length = x.shape[:2]
+        t = torch.arange(length, dtype=x.dtype, device=x.device)
+        if length <= 1:
+            t = torch.zeros_like(t)
+        elif abs(end_time) > largest / (length - 1):
+            t = end_time / (length - 1) * t  # end_time * t would overflow (as on CPU)
+        else:
+            t = end_time * t / (length - 1)
+        x = torch.cat([x, t[None, :, None].expand(n, length, 1)], dim=2)
+    return x
+
+
+class DevicePathBatch:
+    """The :class:`PathBatch` of torch tensors kept on their device.
+
+    ``data`` (n_paths, length, dim) is contiguous on the caller's device: the
+    basepoint, ``scale``, the transforms and ragged padding are torch operations, and
+    :meth:`grad_to_input` pulls a gradient back through them with torch autograd
+    (their exact adjoint).
+    """
+
+    def __init__(self, path, name, caller, time_aug, lead_lag, end_time, min_length,
+                 point, scale):
+        self.caller = caller
+        self.ragged = isinstance(path, (list, tuple))
+        items = list(path) if self.ragged else [path]
+        leaves = []
+        for k, p in enumerate(items):
+            label = f"{name}[{k}]" if self.ragged else name
+            t = device_tensor(p, label, caller, min_ndim=2)
+            if self.ragged and t.ndim != 2:
+                raise ValueError(
+                    f"{label} must be a 2-D path (length, dim) in a list of paths, got "
+                    f"shape {tuple(t.shape)}"
+                )
+            _check_path_shape(t, name, min_length)
+            leaves.append(t)
+        dims = sorted({t.shape[-1] for t in leaves})
+        if len(dims) != 1:
+            raise ValueError(
+                f"all paths in {name} must have the same dimension, got {dims}"
+            )
+        self.raw_dim = dims[0]
+        self._leaves = leaves
+        self._options = (time_aug, lead_lag, end_time, point, scale, name)
+        self.batch_shape = (len(leaves),) if self.ragged else tuple(
+            leaves[0].shape[:-2])
+        self.data = self._graph(leaves).detach().contiguous()
+
+    def _graph(self, leaves):
+        time_aug, lead_lag, end_time, point, scale, name = self._options
+        torch = _torch()
+
+        def prepared(t):  # (n, L, d): basepoint, scale, transforms
+            if point is not None:
+                if point.size not in (0, t.shape[-1]):
+                    raise ValueError(
+                        f"basepoint has {point.size} coordinates but the paths of "
+                        f"{name} have dim={t.shape[-1]}"
+                    )
+                start = torch.zeros(t[:, :1].shape, dtype=t.dtype, device=t.device)
+                if point.size:
+                    start = start + torch.from_numpy(point).to(t.device, t.dtype)
+                t = torch.cat([start, t], dim=1)
+            if scale != 1.0:
+                t = t * scale
+            return device_transform(t, time_aug, lead_lag, end_time)
+
+        if not self.ragged:
+            t = leaves[0]
+            return prepared(t.reshape((-1,) + tuple(t.shape[-2:])))
+        paths = [prepared(t[None])[0] for t in leaves]
+        longest = max(p.shape[0] for p in paths)
+        return torch.stack(
+            [torch.cat([p, p[-1:].expand(longest - p.shape[0], -1)]) for p in paths]
+        )
+
+    @property
+    def n_paths(self):
+        return self.data.shape[0]
+
+    @property
+    def length(self):
+        return self.data.shape[1]
+
+    @property
+    def dim(self):
+        return self.data.shape[2]
+
+    def grad_to_input(self, grad, n_threads=1):
+        """Pull a gradient on ``data`` back to the caller's tensor(s)."""
+        torch = _torch()
+        leaves = [t.detach().requires_grad_(True) for t in self._leaves]
+        with torch.enable_grad():
+            graph = self._graph(leaves)
+        grads = torch.autograd.grad(graph, leaves, grad.reshape(self.data.shape),
+                                    allow_unused=True)
+        grads = [torch.zeros_like(t) if g is None else g
+                 for g, t in zip(grads, leaves, strict=True)]
+        return grads if self.ragged else grads[0]

@@ -9,8 +9,7 @@ from sksig._array import (
     scalar_term_length,
     transformed_dim,
 )
-from sksig._dispatch import cuda_dispatch
-from sksig._interrupt import call
+from sksig._dispatch import backend, cuda_arrays
 from sksig._trees import branched_sig_length, native_tables
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
 
@@ -25,28 +24,9 @@ __all__ = [
 ]
 
 
-# Below about this many coproduct-term evaluations per thread (~0.1 ms), starting and
-# joining threads costs more than it saves; results never depend on the thread count.
-# Tuned on an idle machine: a busy one would favour fewer threads.
-_WORK_PER_THREAD = 100_000
-
-
-# Calls with a torch CUDA tensor among these arguments run in sksig/cuda/_branched.py.
-_on_cuda = cuda_dispatch("sksig.cuda._branched", "path", "bsig", "bsig_derivs",
-                         "blogsig_derivs")
-
-
-def _threads_for(n_threads, work):
-    return max(1, min(n_threads, int(work // _WORK_PER_THREAD)))
-
-
-def _n_terms(tb):
-    return tb.native()["term_coef_float64"].shape[0] + tb.n
-
-
 def _path_args(degree, time_aug, lead_lag, end_time, planar, scalar_term, correction,
                n_jobs, *, min_degree=0):
-    """Validated arguments of the functions of paths (also used by the GPU twins):
+    """Validated arguments of the functions of paths:
     ``(degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads)``."""
     args = (check_int(degree, "degree", minimum=min_degree),
             check_bool(time_aug, "time_aug"), check_bool(lead_lag, "lead_lag"),
@@ -80,12 +60,6 @@ def _check_method(method, planar):
     return method
 
 
-def _core():
-    from sksig._core import _branched
-
-    return _branched
-
-
 def _zero_point_paths(path):
     """True for an array (not a ragged list) of paths with no points."""
     if isinstance(path, (list, tuple)):
@@ -98,28 +72,28 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
                   n_threads, basepoint=None):
     """(signatures (n_paths, n + scalar_term), batch_shape, caller, tables)."""
     if _zero_point_paths(path):
-        array, caller = as_array(path, "path", min_ndim=2)
+        array, caller = as_array(path, "path", min_ndim=2, device=True)
         if array.shape[-1] < 1:
             raise ValueError(
-                f"path must have at least one channel, got shape {array.shape}"
+                f"path must have at least one channel, got shape {tuple(array.shape)}"
             )
         dim = transformed_dim(array.shape[-1], time_aug, lead_lag)
         tb = native_tables(dim, degree, planar)
         n_paths = int(np.prod(array.shape[:-2], dtype=np.int64))
-        out = np.zeros((n_paths, tb.n + scalar_term), caller.dtype)
+        out = backend(caller).zeros((n_paths, tb.n + scalar_term), caller)
         out[:, :scalar_term] = 1
-        return out, array.shape[:-2], caller, tb
+        return out, tuple(array.shape[:-2]), caller, tb
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
-                          end_time=end_time, n_threads=n_threads, basepoint=basepoint)
+                          end_time=end_time, n_threads=n_threads, basepoint=basepoint,
+                          device=True)
     tb = native_tables(batch.dim, degree, planar)
-    out = np.empty((batch.n_paths, tb.n + scalar_term), batch.data.dtype)
-    work = batch.n_paths * max(batch.length - 1, 0) * _n_terms(tb)
-    call(_core().sig, batch.data, out, tb.core("sig"), scalar_term,
-         _threads_for(n_threads, work))
+    compute = backend(batch.caller)
+    out = compute.empty((batch.n_paths, tb.n + scalar_term), batch.caller)
+    compute.branched_sig(batch.data, out, tb, scalar_term, n_threads)
     return out, batch.batch_shape, batch.caller, tb
 
 
-@_on_cuda
+@cuda_arrays
 def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                  planar=False, scalar_term=False, correction=None, basepoint=None,
                  n_jobs=1):
@@ -181,10 +155,10 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
         path, degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads,
         basepoint
     )
-    return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
+    return caller.out(out.reshape(tuple(batch_shape) + tuple(out.shape[1:])))
 
 
-@_on_cuda
+@cuda_arrays
 def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
                           lead_lag=False, end_time=1.0, planar=False, correction=None,
                           basepoint=None, n_jobs=1):
@@ -253,24 +227,24 @@ def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
     degree, time_aug, lead_lag, end_time, planar, _, n_threads = _path_args(
         degree, time_aug, lead_lag, end_time, planar, False, correction, n_jobs)
     if _zero_point_paths(path):  # no segment: no gradient
-        array, caller = as_array(path, "path", min_ndim=2)
-        return caller.out(np.zeros_like(array))
+        array, caller = as_array(path, "path", min_ndim=2, device=True)
+        return caller.out(backend(caller).zeros(array.shape, caller))
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
-                          end_time=end_time, n_threads=n_threads, basepoint=basepoint)
+                          end_time=end_time, n_threads=n_threads, basepoint=basepoint,
+                          device=True)
     tb = native_tables(batch.dim, degree, planar)
     next_n = branched_sig_length(batch.dim, degree + 1, planar=planar)
     flat, scalar = _cotangent(bsig, "bsig", batch, tb.n, None, next_n)
     derivs, _ = _cotangent(bsig_derivs, "bsig_derivs", batch, tb.n, scalar)
-    grad = np.zeros_like(batch.data)
-    work = 4 * batch.n_paths * max(batch.length - 1, 0) * _n_terms(tb)
-    call(_core().sig_backprop, batch.data, flat, derivs, grad, tb.core("sig"), scalar,
-         _threads_for(n_threads, work))
+    compute = backend(batch.caller)
+    grad = compute.zeros(batch.data.shape, batch.caller)
+    compute.branched_sig_backprop(batch.data, flat, derivs, grad, tb, scalar, n_threads)
     return batch.grad_to_input(grad, n_threads)
 
 
 def bsig_has_scalar(shape, tb, scalar_term):
     """Whether ``bsig`` of this shape has the scalar entry first (see
-    :func:`sksig._array.scalar_term_length`; the GPU twins use this too)."""
+    :func:`sksig._array.scalar_term_length`)."""
     if scalar_term is not None:
         scalar_term = check_bool(scalar_term, "scalar_term")
     # n + 1 is also the length of the next degree when that degree adds a single
@@ -285,10 +259,10 @@ def _bsig_input(bsig, tb, scalar_term):
     Returns ``(flat, had_scalar, caller, batch_shape)`` with ``flat`` C-contiguous of
     shape (batch, n + had_scalar).
     """
-    array, caller = as_array(bsig, "bsig", min_ndim=1)
-    had_scalar = bsig_has_scalar(array.shape, tb, scalar_term)
+    array, caller = as_array(bsig, "bsig", min_ndim=1, device=True)
+    had_scalar = bsig_has_scalar(tuple(array.shape), tb, scalar_term)
     return (array.reshape((-1, tb.n + had_scalar)), had_scalar, caller,
-            array.shape[:-1])
+            tuple(array.shape[:-1]))
 
 
 def _log_args(dimension, degree, time_aug, lead_lag, planar, method):
@@ -301,22 +275,17 @@ def _log_args(dimension, degree, time_aug, lead_lag, planar, method):
     return transformed_dim(dimension, time_aug, lead_lag), degree, planar, method
 
 
-def _log(flat, had_scalar, tb, method, scalar_out, n_threads):
-    """Branched log of (batch, n + had_scalar) values in the layout of ``method``."""
-    core = _core()
-    n_threads = _threads_for(n_threads, flat.shape[0] * _n_terms(tb))
-    if method == 0:
-        out = np.empty((flat.shape[0], tb.n + scalar_out), flat.dtype)
-        call(core.log, flat, out, tb.core("log"), had_scalar, scalar_out, n_threads)
-        return out
-    # Only the Lyndon entries of the log are computed, and stored straight into out.
-    out = np.empty((flat.shape[0], tb.lyndon()["positions"].shape[0]), flat.dtype)
-    call(core.log, flat, out, tb.core("lyndon"), had_scalar, False, n_threads,
-         method == 2)
+def _log(flat, had_scalar, tb, method, scalar_out, n_threads, caller):
+    """Branched log of (batch, n + had_scalar) values in the layout of ``method``
+    (methods 1 and 2: only the Lyndon entries, stored straight into the output)."""
+    compute = backend(caller)
+    width = tb.n + scalar_out if method == 0 else tb.lyndon()["positions"].shape[0]
+    out = compute.empty((flat.shape[0], width), caller)
+    compute.branched_log(flat, out, tb, method, had_scalar, scalar_out, n_threads)
     return out
 
 
-@_on_cuda
+@cuda_arrays
 def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag=False,
                             planar=False, method=None, scalar_term=None, n_jobs=1):
     """Branched log-signatures from branched signatures.
@@ -375,11 +344,11 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     n_threads = resolve_n_jobs(n_jobs)
     tb = native_tables(dim, degree, planar)
     flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb, scalar_term)
-    out = _log(flat, had_scalar, tb, method, had_scalar, n_threads)
-    return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
+    out = _log(flat, had_scalar, tb, method, had_scalar, n_threads, caller)
+    return caller.out(out.reshape(tuple(batch_shape) + tuple(out.shape[1:])))
 
 
-@_on_cuda
+@cuda_arrays
 def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                      planar=False, scalar_term=False, method=None, correction=None,
                      basepoint=None, n_jobs=1):
@@ -437,11 +406,11 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     bsig, batch_shape, caller, tb = _branched_sig(
         path, degree, time_aug, lead_lag, end_time, planar, False, n_threads, basepoint
     )
-    out = _log(bsig, False, tb, method, scalar_term, n_threads)
-    return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
+    out = _log(bsig, False, tb, method, scalar_term, n_threads, caller)
+    return caller.out(out.reshape(tuple(batch_shape) + tuple(out.shape[1:])))
 
 
-@_on_cuda
+@cuda_arrays
 def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                                      time_aug=False, lead_lag=False, planar=False,
                                      method=None, scalar_term=None, n_jobs=1):
@@ -490,15 +459,13 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb, scalar_term)
     derivs, _ = as_array(blogsig_derivs, "blogsig_derivs", caller=caller, min_ndim=1)
     check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
-    core = _core()
-    n_threads = _threads_for(n_threads, 3 * flat.shape[0] * _n_terms(tb))
-    scalar_grad = _check_log_derivs_length(tb, method, derivs.shape, had_scalar)
+    scalar_grad = _check_log_derivs_length(tb, method, tuple(derivs.shape), had_scalar)
     length = derivs.shape[-1]
-    grad = np.empty_like(flat)
-    call(core.log_backprop, flat, derivs.reshape((-1, length)), grad,
-         tb.core("lyndon" if method else "log"), had_scalar, scalar_grad, n_threads,
-         method == 2)
-    return caller.out(grad.reshape(tuple(batch_shape) + grad.shape[1:]))
+    compute = backend(caller)
+    grad = compute.empty(flat.shape, caller)
+    compute.branched_log_backprop(flat, derivs.reshape((-1, length)), grad, tb, method,
+                                  had_scalar, scalar_grad, n_threads)
+    return caller.out(grad.reshape(tuple(batch_shape) + tuple(grad.shape[1:])))
 
 
 def _check_log_derivs_length(tb, method, shape, had_scalar):
@@ -540,9 +507,9 @@ def _prepare_gpu(device, tb, parts):
     from sksig import cuda
 
     if device != "cpu" and cuda.is_available():
-        from sksig.cuda import _branched as gpu
+        from sksig.cuda import _tables
 
-        gpu.prepare(tb, parts)
+        _tables.prepare_branched(tb, parts)
 
 
 def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,

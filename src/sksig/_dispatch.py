@@ -1,27 +1,37 @@
-"""Routing of calls on GPU arrays to the CUDA twins of the public functions.
+"""The choice of backend, at the bottom of every public function with a CUDA kernel.
 
-A public function decorated with :func:`cuda_dispatch` runs its twin of the same name
-in a module of :mod:`sksig.cuda` when one of its array arguments lives on a CUDA
-device and the CUDA cores are usable. Otherwise it runs as written (CUDA tensors are
-then copied to the host and results copied back). CPU inputs never import or touch
-CUDA.
+A public function validates its inputs once through :mod:`sksig._array` with
+``device=True``; the caller it gets back says where the arrays are, and
+:func:`backend` gives the module that computes: :mod:`sksig._core._backend` (numpy
+arrays, the CPU cores) or :mod:`sksig.cuda._backend` (torch tensors kept on their CUDA
+device, or CPU tensors inside the CUDA emulation). Both have the same functions with
+the same signatures. CPU inputs never import or touch CUDA.
 
 CUDA arrays of other libraries (CuPy, JAX, Numba: anything exporting DLPack or
-``__cuda_array_interface__``) are viewed as torch tensors without a copy, and results go
-back through the producing library's ``from_dlpack``, on the same device; the DLPack
-protocol orders the work after the producer's stream and hands results to the
-consumer's.
+``__cuda_array_interface__``) reach such a function through :func:`cuda_arrays`: they
+are viewed as torch tensors without a copy, and results go back through the producing
+library's ``from_dlpack``, on the same device; the DLPack protocol orders the work
+after the producer's stream and hands results to the consumer's. Functions without a
+CUDA kernel refuse them with a TypeError (:func:`sksig._array.as_array`).
 """
 
 import functools
 import importlib
-import inspect
 
 import numpy as np
 
 from sksig._array import _is_torch, foreign_cuda_array
 
-__all__ = ["cuda_dispatch", "foreign_cuda_array", "on_cuda_device"]
+__all__ = ["backend", "cuda_arrays", "foreign_cuda_array"]
+
+
+def backend(caller):
+    """The backend module for the arrays described by ``caller``."""
+    if caller.on_device:
+        from sksig.cuda import _backend
+    else:
+        from sksig._core import _backend
+    return _backend
 
 def _as_torch(x):
     try:
@@ -82,45 +92,21 @@ def _all_host(values):
     return True
 
 
-def on_cuda_device(*values):
-    """True when a value (or the first item of a list) is a torch CUDA tensor and
-    the CUDA cores are available."""
-    for v in values:
-        first = v[0] if isinstance(v, (list, tuple)) and v else v
-        if _is_torch(first) and first.is_cuda:
-            from sksig import cuda
+def cuda_arrays(fn):
+    """Decorator of the public functions with a CUDA kernel: CUDA arrays of other
+    libraries go in as torch tensors and come back in their library."""
 
-            return cuda.is_available()
-    return False
-
-
-def cuda_dispatch(twin_module, *array_args):
-    """Decorator: send calls whose ``array_args`` include a CUDA array to the function
-    of the same name in ``twin_module`` (imported on first use)."""
-
-    def decorate(fn):
-        names = list(inspect.signature(fn).parameters)
-        positions = [(name, names.index(name)) for name in array_args if name in names]
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            if _all_host(args) and _all_host(kwargs.values()):
-                return fn(*args, **kwargs)  # the common case
-            foreign = _first_foreign((*args, *kwargs.values()))
-            if foreign is not None:
-                back = _returner(foreign)
-                args = [_convert(v, _as_torch, foreign_cuda_array) for v in args]
-                kwargs = {name: _convert(v, _as_torch, foreign_cuda_array)
-                          for name, v in kwargs.items()}
-                return _convert(wrapper(*args, **kwargs), back, _is_torch)
-            arrays = (args[i] if i < len(args) else kwargs.get(name)
-                      for name, i in positions)
-            if on_cuda_device(*arrays):
-                twin = importlib.import_module(twin_module)
-                return getattr(twin, fn.__name__)(*args, **kwargs)
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if _all_host(args) and _all_host(kwargs.values()):
+            return fn(*args, **kwargs)  # the common case
+        foreign = _first_foreign((*args, *kwargs.values()))
+        if foreign is None:
             return fn(*args, **kwargs)
+        back = _returner(foreign)
+        args = [_convert(v, _as_torch, foreign_cuda_array) for v in args]
+        kwargs = {name: _convert(v, _as_torch, foreign_cuda_array)
+                  for name, v in kwargs.items()}
+        return _convert(fn(*args, **kwargs), back, _is_torch)
 
-        wrapper.cuda_twin = twin_module  # where the tests find the twin
-        return wrapper
-
-    return decorate
+    return wrapper

@@ -11,7 +11,7 @@ from sksig._array import (
     scalar_term_length,
     transformed_dim,
 )
-from sksig._dispatch import cuda_dispatch
+from sksig._dispatch import backend, cuda_arrays
 from sksig._interrupt import call
 from sksig._limits import check_memory
 from sksig._lyndon import check_tensor_size, lyndon_count, lyndon_tables, tensor_size
@@ -31,7 +31,6 @@ __all__ = [
 
 _NO_TABLES = None
 
-_on_cuda = cuda_dispatch("sksig.cuda._log_sig", "d_out", "log_sig", "displacement")
 
 
 def _empty_tables():
@@ -206,9 +205,9 @@ def prepare_log_sig(dimension, degree, method=2, *, time_aug=False, lead_lag=Fal
         # The join's tables on the current CUDA device (CPU-only machines skip this).
         import torch
 
-        from sksig.cuda import _log_sig as gpu
+        from sksig.cuda import _tables
 
-        gpu.device_tables(dim, degree, torch.cuda.current_device())
+        _tables.log_sig_tables(dim, degree, torch.cuda.current_device())
 
 
 def _cuda_available():
@@ -405,13 +404,14 @@ def _cotangent(value, name, batch, length, scalar_term, next_length=None):
     Returns the (n_paths, trailing) C-contiguous array and whether it has the term.
     """
     array, _ = as_array(value, name, caller=batch.caller, min_ndim=1)
-    if array.shape[:-1] != batch.batch_shape:
-        raise ValueError(f"{name} must have the paths' batch shape {batch.batch_shape} "
-                         f"before its last axis, got shape {array.shape}")
-    has_term = scalar_term_length(array.shape, name, length, scalar_term,
+    shape = tuple(array.shape)
+    if shape[:-1] != tuple(batch.batch_shape):
+        raise ValueError(f"{name} must have the paths' batch shape "
+                         f"{tuple(batch.batch_shape)} before its last axis, got shape "
+                         f"{shape}")
+    has_term = scalar_term_length(shape, name, length, scalar_term,
                                   next_length=next_length)
-    return (np.ascontiguousarray(array.reshape(batch.n_paths, length + has_term)),
-            has_term)
+    return contiguous(array.reshape(batch.n_paths, length + has_term)), has_term
 
 
 def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=False,
@@ -585,14 +585,9 @@ def log_sig_backprop(path, log_sig, log_sig_derivs, degree, *, time_aug=False,
 NO_D_OUT = object()
 
 
-def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=NO_D_OUT, *,
-                 as_arrays=None):
-    """Validated join inputs, flattened to (n, length) C-contiguous arrays.
-
-    ``as_arrays(named)`` converts the (name, value) pairs of the array arguments and
-    returns ``(caller, arrays)``; the default makes numpy arrays (the CUDA twin passes
-    one that keeps torch tensors on their device).
-    """
+def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=NO_D_OUT):
+    """Validated join inputs, flattened to (n, length) C-contiguous arrays (torch
+    tensors on their device for the CUDA backend)."""
     dimension = check_int(dimension, "dimension", minimum=1)
     degree = check_int(degree, "degree", minimum=1)
     n_threads = resolve_n_jobs(n_jobs)
@@ -602,7 +597,11 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=NO_D_OU
     named = [("log_sig", log_sig), ("displacement", displacement)]
     if d_out is not NO_D_OUT:
         named.insert(0, ("d_out", d_out))
-    caller, arrays = (as_arrays or _as_numpy_arrays)(named)
+    caller = None
+    arrays = []
+    for name, value in named:
+        array, caller = as_array(value, name, caller=caller, min_ndim=1, device=True)
+        arrays.append(array)
     *grads, ls, disp = arrays
     # Lyndon-bracket coordinates never carry a scalar term (log_sig's methods 1 and 2
     # have none), so exactly n_ls entries: n_ls + 1 is the length of another degree
@@ -628,16 +627,7 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=NO_D_OU
             grads)
 
 
-def _as_numpy_arrays(named):
-    caller = None
-    arrays = []
-    for name, value in named:
-        array, caller = as_array(value, name, caller=caller, min_ndim=1)
-        arrays.append(array)
-    return caller, arrays
-
-
-@_on_cuda
+@cuda_arrays
 def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     """Extend log-signatures by one straight segment (truncated BCH product).
 
@@ -685,15 +675,13 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     """
     dim, degree, n_threads, n_ls, caller, batch_shape, ls, disp, _ = _join_inputs(
         log_sig, displacement, dimension, degree, n_jobs)
-    from sksig._core import _log_sig
-
-    out = np.empty_like(ls)
-    call(_log_sig.log_sig_join, ls, disp, out, dim, degree, lyndon_tables(dim, degree),
-         n_threads)
+    compute = backend(caller)
+    out = compute.empty(ls.shape, caller)
+    compute.log_sig_join(ls, disp, out, dim, degree, n_threads)
     return caller.out(out.reshape(batch_shape + (n_ls,)))
 
 
-@_on_cuda
+@cuda_arrays
 def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_jobs=1):
     """Differentiate :func:`log_sig_join` with respect to both of its inputs.
 
@@ -737,11 +725,10 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
     """
     dim, degree, n_threads, n_ls, caller, batch_shape, ls, disp, grads = _join_inputs(
         log_sig, displacement, dimension, degree, n_jobs, d_out=d_out)
-    from sksig._core import _log_sig
-
-    grad_ls = np.empty_like(ls)
-    grad_disp = np.empty_like(disp)
-    call(_log_sig.log_sig_join_backprop, grads[0], ls, disp, grad_ls, grad_disp, dim,
-         degree, lyndon_tables(dim, degree), n_threads)
+    compute = backend(caller)
+    grad_ls = compute.empty(ls.shape, caller)
+    grad_disp = compute.empty(disp.shape, caller)
+    compute.log_sig_join_backprop(grads[0], ls, disp, grad_ls, grad_disp, dim, degree,
+                                  n_threads)
     return (caller.out(grad_ls.reshape(batch_shape + (n_ls,))),
             caller.out(grad_disp.reshape(batch_shape + (dim,))))

@@ -228,7 +228,7 @@ def _pairs_backprop(s, x, y, ii, jj, seed_m, seed_e, left, right, extended):
 def _gram_backprop_plain(s, x, y, seeds, left, right):
     """Gradients of sum(seeds * K(x, y)) by the double-precision Gram backprop."""
     from sksig._core import _sig_kernel
-    from sksig._sig_kernel import _GRAM_BUFFER_BYTES
+    from sksig._core._backend import _GRAM_BUFFER_BYTES
 
     per_pair = (x[0].size + y[0].size) * x.itemsize if x.shape[0] else 1
     chunk = max(1024, _GRAM_BUFFER_BYTES // per_pair)

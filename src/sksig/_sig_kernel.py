@@ -19,8 +19,7 @@ from sksig._array import (
     as_path_batch,
     check_same_batch,
 )
-from sksig._dispatch import cuda_dispatch
-from sksig._interrupt import call
+from sksig._dispatch import backend, cuda_arrays
 from sksig._static_kernels import as_static_kernel
 from sksig._validation import (
     check_bool,
@@ -40,10 +39,6 @@ __all__ = [
 
 # Refined grid cells per pair beyond which a call would run for hours.
 _MAX_CELLS = 2**36
-# Bytes of per-pair gradient buffers the Gram backprop may hold at once by default.
-_GRAM_BUFFER_BYTES = 64 * 2**20
-
-_on_cuda = cuda_dispatch("sksig.cuda._sig_kernel", "path1", "path2")
 
 # Whether the polynomial kernel's clamping was reported (once per process, as pySigLib).
 _clamping_reported = False
@@ -60,12 +55,13 @@ def _caller_level():
 
 
 class _Setup:
-    """Validated arguments shared by the kernel functions (also on the GPU, where
-    sksig.cuda._sig_kernel overrides how the paths are prepared)."""
+    """Validated arguments shared by the kernel functions. With ``device=True`` paths
+    for the CUDA backend stay on their device (``self.backend`` computes)."""
 
     def __init__(self, path1, path2, dyadic_order, static_kernel, time_aug, lead_lag,
-                 end_time, n_jobs, *, gram, caller=None, basepoint=None):
+                 end_time, n_jobs, *, gram, caller=None, basepoint=None, device=False):
         self.basepoint = basepoint
+        self.device = device
         self.time_aug = check_bool(time_aug, "time_aug")
         self.lead_lag = check_bool(lead_lag, "lead_lag")
         self.end_time = check_end_time(end_time)
@@ -91,18 +87,21 @@ class _Setup:
                 "many to compute; use a smaller dyadic order or shorter paths"
             )
         self.ragged = self.b1.ragged or self.b2.ragged
+        self.caller = self.b1.caller
+        self.backend = backend(self.caller)
         if self.kernel[4] and not _clamping_reported:  # a clamping polynomial kernel
             self._report_clamping(gram)
 
     def symmetric(self):
         """A Gram of the paths with themselves, solvable on its upper triangle: equal
-        dyadic orders and equal transformed paths (as the GPU twin's)."""
-        x, y = self.b1.data, self.b2.data
-        return (self.orders[0] == self.orders[1] and x.shape == y.shape
-                and bool(np.array_equal(x, y)))
+        dyadic orders and equal transformed paths."""
+        return (self.orders[0] == self.orders[1]
+                and self.backend.equal(self.b1.data, self.b2.data))
 
     def _host_paths(self):
-        """The transformed paths as numpy arrays (the GPU twin copies them)."""
+        """The transformed paths as numpy arrays."""
+        if self.caller.on_device:
+            return tuple(b.data.cpu().numpy() for b in (self.b1, self.b2))
         return self.b1.data, self.b2.data
 
     def _report_clamping(self, gram):
@@ -123,14 +122,31 @@ class _Setup:
             )
 
     def _path_batches(self, path1, path2, caller):
-        """Both paths transformed and padded (numpy PathBatch); sets self.caller."""
+        """Both paths transformed and padded (PathBatch or DevicePathBatch)."""
         kw = dict(time_aug=self.time_aug, lead_lag=self.lead_lag,
                   end_time=self.end_time, n_threads=self.n_threads,
-                  basepoint=self.basepoint)
+                  basepoint=self.basepoint, device=self.device)
         b1 = as_path_batch(path1, "path1", caller=caller, **kw)
         b2 = as_path_batch(path2, "path2", caller=b1.caller, **kw)
-        self.caller = b1.caller
         return b1, b2
+
+    def empty(self, shape):
+        return self.backend.empty(shape, self.caller)
+
+    def zeros(self, shape):
+        return self.backend.zeros(shape, self.caller)
+
+    def cpu_only(self, where, **options):
+        """normalize and return_log are computed on the CPU only: a clear error for
+        paths on a CUDA device."""
+        if not self.caller.on_device:
+            return
+        for name, value in options.items():
+            if value:
+                raise NotImplementedError(
+                    f"{where}({name}=...) is not implemented for CUDA tensors; pass "
+                    "CPU tensors"
+                )
 
     @staticmethod
     def grid_shape_error(name, want, got):
@@ -152,7 +168,7 @@ class _Setup:
         array, _ = as_array(value, name, caller=self.caller)
         want = tuple(batch_shape) + self.grid_shape
         if array.shape != want:
-            raise self.grid_shape_error(name, want, array.shape)
+            raise self.grid_shape_error(name, want, tuple(array.shape))
         return array.reshape(-1)
 
 
@@ -168,7 +184,7 @@ def _overflow_message(where):
 
 def _native(where, fn, *args):
     try:
-        call(fn, *args)
+        fn(*args)
     except FloatingPointError:
         raise FloatingPointError(_overflow_message(where)) from None
     except MemoryError:
@@ -186,11 +202,7 @@ def _check_finite(array, where):
         raise FloatingPointError(_overflow_message(where))
 
 
-def _empty_grid(s):
-    return np.empty(0, s.caller.dtype)
-
-
-@_on_cuda
+@cuda_arrays
 def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
                lead_lag=False, end_time=1.0, basepoint=None, normalize=False,
                return_log=False, n_jobs=1, return_grid=False):
@@ -268,9 +280,8 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     return_grid = check_bool(return_grid, "return_grid")
     normalize, return_log = _check_output(normalize, return_log, return_grid)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
-               n_jobs, gram=False, basepoint=basepoint)
-    from sksig._core import _sig_kernel
-
+               n_jobs, gram=False, basepoint=basepoint, device=True)
+    s.cpu_only("sig_kernel", normalize=normalize, return_log=return_log)
     if normalize or return_log:
         return s.caller.out(_scaled_output(s, "pairs", normalize, return_log)
                             .reshape(s.b1.batch_shape))
@@ -278,18 +289,16 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     if return_grid:
         s.no_ragged_grid("return_grid=True")
     n = s.b1.n_paths
-    out = np.empty(n, s.caller.dtype)
-    grid = (np.empty(n * s.grid_shape[0] * s.grid_shape[1], s.caller.dtype)
-            if return_grid else _empty_grid(s))
-    _native("sig_kernel", _sig_kernel.forward, s.b1.data, s.b2.data, False, s.orders,
-            s.kernel, out, grid, s.n_threads)
+    out = s.empty(n)
+    grid = s.empty((n,) + s.grid_shape) if return_grid else None
+    _native("sig_kernel", s.backend.sig_kernel_forward, s.b1.data, s.b2.data, False,
+            False, s.orders, s.kernel, out, grid, s.n_threads)
     if return_grid:
-        _check_finite(grid, "sig_kernel")
         return s.caller.out(grid.reshape(s.b1.batch_shape + s.grid_shape))
     return s.caller.out(out.reshape(s.b1.batch_shape))
 
 
-@_on_cuda
+@cuda_arrays
 def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
                     lead_lag=False, end_time=1.0, basepoint=None, normalize=False,
                     return_log=False, n_jobs=1, max_batch=-1, return_grid=False):
@@ -348,9 +357,8 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
     normalize, return_log = _check_output(normalize, return_log, return_grid)
     check_max_batch(max_batch)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
-               n_jobs, gram=True, basepoint=basepoint)
-    from sksig._core import _sig_kernel
-
+               n_jobs, gram=True, basepoint=basepoint, device=True)
+    s.cpu_only("sig_kernel_gram", normalize=normalize, return_log=return_log)
     if return_grid:
         s.no_ragged_grid("return_grid=True")
     n1, n2 = s.b1.n_paths, s.b2.n_paths
@@ -359,28 +367,23 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
         kind = "symmetric" if s.symmetric() else "gram"
         return s.caller.out(_scaled_output(s, kind, normalize, return_log)
                             .reshape(shape))
-    out = np.empty(n1 * n2, s.caller.dtype)
+    out = s.empty(n1 * n2)
     cells = s.grid_shape[0] * s.grid_shape[1]
-    grid = np.empty(n1 * n2 * cells, s.caller.dtype) if return_grid else _empty_grid(s)
-    symmetric = (s.orders[0] == s.orders[1] and s.b1.data.shape == s.b2.data.shape
-                 and np.array_equal(s.b1.data, s.b2.data))
+    grid = s.empty((n1 * n2,) + s.grid_shape) if return_grid else None
+    symmetric = s.symmetric()
     from sksig import _gram_blocks
 
-    if not return_grid and _gram_blocks.needs_blocks(n1, n2, symmetric, out.itemsize,
-                                                     cells, s.n_threads):
+    if not return_grid and not s.caller.on_device and _gram_blocks.needs_blocks(
+            n1, n2, symmetric, out.itemsize, cells, s.n_threads):
         # Larger than one block: blocks of bounded memory and time (Ctrl-C between
         # them), run through joblib (a Dask cluster under its joblib backend).
         _gram_blocks.gram_blocks(s.b1.data, s.b2.data, symmetric=symmetric,
                                  dyadic_order=s.orders, static_kernel=static_kernel,
                                  n_jobs=n_jobs, out=out.reshape(n1, n2))
-    elif symmetric:
-        _native("sig_kernel_gram", _sig_kernel.forward_symmetric, s.b1.data, s.orders,
-                s.kernel, out, grid, s.n_threads)
     else:
-        _native("sig_kernel_gram", _sig_kernel.forward, s.b1.data, s.b2.data, True,
-                s.orders, s.kernel, out, grid, s.n_threads)
+        _native("sig_kernel_gram", s.backend.sig_kernel_forward, s.b1.data, s.b2.data,
+                True, symmetric, s.orders, s.kernel, out, grid, s.n_threads)
     if return_grid:
-        _check_finite(grid, "sig_kernel_gram")
         return s.caller.out(grid.reshape(shape + s.grid_shape))
     return s.caller.out(out.reshape(shape))
 
@@ -438,7 +441,15 @@ def _derivs_array(s, derivs):
             raise ValueError(f"derivs must be finite, got {derivs}")
         # A plain number takes the paths' dtype and kind.
         derivs = s.caller.out(np.asarray(derivs, dtype=s.caller.dtype))
+        if s.caller.on_device:
+            derivs = _device_scalar(derivs, s.caller)
     return as_array(derivs, "derivs", caller=s.caller)[0]
+
+
+def _device_scalar(array, caller):
+    import torch
+
+    return torch.from_numpy(array).to(caller.device)
 
 
 def _pair_derivs(s, derivs, return_grid):
@@ -449,25 +460,30 @@ def _pair_derivs(s, derivs, return_grid):
         return s.grid_array(derivs, "derivs", batch)
     array = _derivs_array(s, derivs)
     n = s.b1.n_paths
-    ok = array.shape == tuple(batch) or array.shape == (n,) or (
-        batch == () and array.size == 1 and array.ndim <= 2)
+    shape = tuple(array.shape)
+    ok = shape == tuple(batch) or shape == (n,) or (
+        batch == () and _size(array) == 1 and array.ndim <= 2)
     if not ok:
         raise ValueError(
             f"derivs must have the kernels' batch shape {tuple(batch)}"
             + (" (or a flat vector of that size)" if len(batch) > 1 else "")
-            + f", got {array.shape}"
+            + f", got {shape}"
         )
     return array.reshape(-1)
 
 
+def _size(array):
+    return array.size if isinstance(array, np.ndarray) else array.numel()
+
+
 def _k_grid(s, k_grid, batch_shape):
     if k_grid is None:
-        return _empty_grid(s)
+        return None
     s.no_ragged_grid("k_grid")
     return s.grid_array(k_grid, "k_grid", batch_shape)
 
 
-@_on_cuda
+@cuda_arrays
 def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                         time_aug=False, lead_lag=False, end_time=1.0, basepoint=None,
                         normalize=False, left_deriv=True, right_deriv=False,
@@ -536,23 +552,22 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
     return_grid = check_bool(return_grid, "return_grid")
     normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
-               n_jobs, gram=False, basepoint=basepoint)
+               n_jobs, gram=False, basepoint=basepoint, device=True)
+    s.cpu_only("sig_kernel_backprop", normalize=normalize)
     d = _pair_derivs(s, derivs, return_grid)
     if normalize:
         return _normalized_grads(s, d, False, left, right)
     kg = _k_grid(s, k_grid, s.b1.batch_shape)
-    from sksig._core import _sig_kernel
-
     x, y = s.b1.data, s.b2.data
-    gx = np.empty(x.size if left else 0, x.dtype)
-    gy = np.empty(y.size if right else 0, y.dtype)
-    _native("sig_kernel_backprop", _sig_kernel.backward, x, y, s.orders, s.kernel, d,
-            return_grid, kg, gx, gy, np.empty(0, x.dtype), s.n_threads)
-    return (s.b1.grad_to_input(gx.reshape(x.shape), s.n_threads) if left else None,
-            s.b2.grad_to_input(gy.reshape(y.shape), s.n_threads) if right else None)
+    gx = s.zeros(x.shape) if left else None
+    gy = s.zeros(y.shape) if right else None
+    _native("sig_kernel_backprop", s.backend.sig_kernel_backward, x, y, s.orders,
+            s.kernel, d, return_grid, kg, gx, gy, None, s.n_threads)
+    return (s.b1.grad_to_input(gx, s.n_threads) if left else None,
+            s.b2.grad_to_input(gy, s.n_threads) if right else None)
 
 
-@_on_cuda
+@cuda_arrays
 def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                               time_aug=False, lead_lag=False, end_time=1.0,
                               basepoint=None, k_grid=None, n_jobs=1, return_grid=False):
@@ -596,23 +611,19 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
     """
     return_grid = check_bool(return_grid, "return_grid")
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
-               n_jobs, gram=False, basepoint=basepoint)
+               n_jobs, gram=False, basepoint=basepoint, device=True)
     s.no_ragged_grid("sig_kernel_delta_backprop")
     d = _pair_derivs(s, derivs, return_grid)
     kg = _k_grid(s, k_grid, s.b1.batch_shape)
-    from sksig._core import _sig_kernel
-
     x, y = s.b1.data, s.b2.data
-    gamma = np.empty(x.shape[0] * (x.shape[1] - 1) * (y.shape[1] - 1), x.dtype)
-    empty = np.empty(0, x.dtype)
-    _native("sig_kernel_delta_backprop", _sig_kernel.backward, x, y, s.orders, s.kernel,
-            d, return_grid, kg, empty, empty, gamma, s.n_threads)
-    _check_finite(gamma, "sig_kernel_delta_backprop")
     segments = (x.shape[1] - 1, y.shape[1] - 1)
+    gamma = s.zeros((x.shape[0],) + segments)
+    _native("sig_kernel_delta_backprop", s.backend.sig_kernel_backward, x, y, s.orders,
+            s.kernel, d, return_grid, kg, None, None, gamma, s.n_threads)
     return s.caller.out(gamma.reshape(s.b1.batch_shape + segments))
 
 
-@_on_cuda
+@cuda_arrays
 def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                              time_aug=False, lead_lag=False, end_time=1.0,
                              basepoint=None, normalize=False, left_deriv=True,
@@ -680,33 +691,27 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
     normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
     max_batch = check_max_batch(max_batch)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
-               n_jobs, gram=True, basepoint=basepoint)
+               n_jobs, gram=True, basepoint=basepoint, device=True)
+    s.cpu_only("sig_kernel_gram_backprop", normalize=normalize)
     shape = s.b1.batch_shape + s.b2.batch_shape
     if return_grid:
         s.no_ragged_grid("return_grid=True")
         d = s.grid_array(derivs, "derivs", shape)
     else:
         array = _derivs_array(s, derivs)
-        if array.shape != tuple(shape):
+        if tuple(array.shape) != tuple(shape):
             raise ValueError(
-                f"derivs must have the Gram's shape {tuple(shape)}, got {array.shape}"
+                f"derivs must have the Gram's shape {tuple(shape)}, got "
+                f"{tuple(array.shape)}"
             )
         d = array.reshape(-1)
     if normalize:
         return _normalized_grads(s, d, True, left, right)
     kg = _k_grid(s, k_grid, shape)
-    from sksig._core import _sig_kernel
-
     x, y = s.b1.data, s.b2.data
-    per_pair = (x[0].size + y[0].size) * x.itemsize if x.shape[0] else 1
-    chunk = max_batch**2 if max_batch > 0 else max(1024, _GRAM_BUFFER_BYTES // per_pair)
-    # At most all pairs: max_batch=2**40 would not fit the native int64.
-    chunk = min(chunk, max(1, x.shape[0] * y.shape[0]))
-    gx = np.zeros(x.size if left else 0, x.dtype)
-    gy = np.zeros(y.size if right else 0, y.dtype)
-    _native("sig_kernel_gram_backprop", _sig_kernel.backward_gram, x, y, s.orders,
-            s.kernel, d, return_grid, kg, gx, gy, chunk, s.n_threads)
-    for g in (gx, gy):
-        _check_finite(g, "sig_kernel_gram_backprop")
-    return (s.b1.grad_to_input(gx.reshape(x.shape), s.n_threads) if left else None,
-            s.b2.grad_to_input(gy.reshape(y.shape), s.n_threads) if right else None)
+    gx = s.zeros(x.shape) if left else None
+    gy = s.zeros(y.shape) if right else None
+    _native("sig_kernel_gram_backprop", s.backend.sig_kernel_backward_gram, x, y,
+            s.orders, s.kernel, d, return_grid, kg, gx, gy, max_batch, s.n_threads)
+    return (s.b1.grad_to_input(gx, s.n_threads) if left else None,
+            s.b2.grad_to_input(gy, s.n_threads) if right else None)

@@ -1,7 +1,7 @@
 """Cython over the CUDA launchers (launchers.cuh, goursat.cuh). Never imports torch.
 
 Device arrays travel as raw pointers (``uintptr_t``) with the caller's CUDA stream
-handle and device index; the Python layer (sksig/cuda/_sig_kernel.py) has checked
+handle and device index; the Python layer (sksig/cuda/_backend.py) has checked
 every shape, dtype and device.
 """
 from libc.stdint cimport int32_t, int64_t, uint8_t, uintptr_t
@@ -250,7 +250,7 @@ cdef extern from "branched.cuh" namespace "sksig::cuda" nogil:
 
 
 cdef BranchedDeviceTables _branched_tables(dict t):
-    """The device tables from the dict of sksig/cuda/_branched.py (pointers, counts)."""
+    """The device tables from the dict of sksig/cuda/_tables.py (pointers, counts)."""
     cdef BranchedDeviceTables tb
     tb.n = t["n"]
     tb.n_forest = t["n_forest"]

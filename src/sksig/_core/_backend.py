@@ -1,0 +1,174 @@
+"""The CPU backend: thin functions over the Cython modules of :mod:`sksig._core`.
+
+Every function here has a twin of the same name and signature in
+:mod:`sksig.cuda._backend`. The public functions validate their inputs once
+(:mod:`sksig._array`) and then call one of the two with contiguous, shaped arrays of
+one dtype: numpy arrays here, torch tensors on their device there. Outputs are
+preallocated by the caller (:func:`empty`, :func:`zeros`); None means "not wanted".
+A non-finite result raises FloatingPointError (the caller words the message), a
+failed allocation MemoryError, Ctrl-C KeyboardInterrupt (:func:`sksig._interrupt.call`).
+"""
+
+import numpy as np
+
+from sksig._array import all_finite
+from sksig._interrupt import call
+
+__all__ = [
+    "branched_log",
+    "branched_log_backprop",
+    "branched_sig",
+    "branched_sig_backprop",
+    "empty",
+    "equal",
+    "log_sig_join",
+    "log_sig_join_backprop",
+    "sig_kernel_backward",
+    "sig_kernel_backward_gram",
+    "sig_kernel_forward",
+    "zeros",
+]
+
+# Bytes of per-pair gradient buffers the Gram backprop may hold at once by default.
+_GRAM_BUFFER_BYTES = 64 * 2**20
+# Below about this many coproduct-term evaluations per thread (~0.1 ms), starting and
+# joining threads costs more than it saves; results never depend on the thread count.
+# Tuned on an idle machine: a busy one would favour fewer threads.
+_WORK_PER_THREAD = 100_000
+
+
+def empty(shape, caller):
+    return np.empty(shape, caller.dtype)
+
+
+def zeros(shape, caller):
+    return np.zeros(shape, caller.dtype)
+
+
+def equal(x, y):
+    """Whether two arrays have equal shapes and values."""
+    return x.shape == y.shape and bool(np.array_equal(x, y))
+
+
+def _flat(a, like):
+    """A 1-D view of an output (an empty array for "not wanted")."""
+    return np.empty(0, like.dtype) if a is None else a.reshape(-1)
+
+
+def _finite(*arrays):
+    for a in arrays:
+        if a is not None and not all_finite(a):
+            raise FloatingPointError
+
+
+# ------------------------------------------------------------------ signature kernel
+
+
+def sig_kernel_forward(x, y, gram, symmetric, orders, kernel, out, grid, n_threads):
+    """Kernels of the pairs (x[p], y[p]) or (Gram) (x[i], y[j]) into out, and their
+    PDE grids into grid (or None); symmetric: a Gram of x with itself, mirrored."""
+    from sksig._core import _sig_kernel
+
+    if symmetric:
+        call(_sig_kernel.forward_symmetric, x, orders, kernel, out, _flat(grid, x),
+             n_threads)
+    else:
+        call(_sig_kernel.forward, x, y, gram, orders, kernel, out, _flat(grid, x),
+             n_threads)
+    _finite(grid)
+
+
+def sig_kernel_backward(x, y, orders, kernel, derivs, grid_derivs, k_grid, gx, gy,
+                        gamma, n_threads):
+    """Pairwise backprop: gradients on x and y (or None) and on the increment Gram."""
+    from sksig._core import _sig_kernel
+
+    call(_sig_kernel.backward, x, y, orders, kernel, derivs, grid_derivs,
+         _flat(k_grid, x), _flat(gx, x), _flat(gy, x), _flat(gamma, x), n_threads)
+    _finite(gamma)
+
+
+def sig_kernel_backward_gram(x, y, orders, kernel, derivs, grid_derivs, k_grid, gx, gy,
+                             max_batch, n_threads):
+    """Gram backprop (gradients summed over the other side), in rounds of pairs."""
+    from sksig._core import _sig_kernel
+
+    per_pair = (x[0].size + y[0].size) * x.itemsize if x.shape[0] else 1
+    chunk = max_batch**2 if max_batch > 0 else max(1024, _GRAM_BUFFER_BYTES // per_pair)
+    # At most all pairs: max_batch=2**40 would not fit the native int64.
+    chunk = min(chunk, max(1, x.shape[0] * y.shape[0]))
+    call(_sig_kernel.backward_gram, x, y, orders, kernel, derivs, grid_derivs,
+         _flat(k_grid, x), _flat(gx, x), _flat(gy, x), chunk, n_threads)
+    _finite(gx, gy)
+
+
+# ------------------------------------------------------------------ log-signature join
+
+
+def log_sig_join(ls, disp, out, dim, degree, n_threads):
+    from sksig._core import _log_sig
+    from sksig._lyndon import lyndon_tables
+
+    call(_log_sig.log_sig_join, ls, disp, out, dim, degree, lyndon_tables(dim, degree),
+         n_threads)
+
+
+def log_sig_join_backprop(d_out, ls, disp, grad_ls, grad_disp, dim, degree, n_threads):
+    from sksig._core import _log_sig
+    from sksig._lyndon import lyndon_tables
+
+    call(_log_sig.log_sig_join_backprop, d_out, ls, disp, grad_ls, grad_disp, dim,
+         degree, lyndon_tables(dim, degree), n_threads)
+
+
+# ------------------------------------------------------------------ branched signatures
+
+
+def _threads_for(n_threads, work):
+    return max(1, min(n_threads, int(work // _WORK_PER_THREAD)))
+
+
+def _n_terms(tb):
+    return tb.native()["term_coef_float64"].shape[0] + tb.n
+
+
+def branched_sig(data, out, tb, scalar_term, n_threads):
+    """Branched signatures of the transformed paths data (n, L, d) into out."""
+    from sksig._core import _branched
+
+    work = data.shape[0] * max(data.shape[1] - 1, 0) * _n_terms(tb)
+    call(_branched.sig, data, out, tb.core("sig"), scalar_term,
+         _threads_for(n_threads, work))
+
+
+def branched_sig_backprop(data, bsig, derivs, grad, tb, scalar_term, n_threads):
+    """Gradient (into grad, zeroed) of the branched signatures bsig of data."""
+    from sksig._core import _branched
+
+    work = 4 * data.shape[0] * max(data.shape[1] - 1, 0) * _n_terms(tb)
+    call(_branched.sig_backprop, data, bsig, derivs, grad, tb.core("sig"), scalar_term,
+         _threads_for(n_threads, work))
+
+
+def branched_log(flat, out, tb, method, had_scalar, scalar_out, n_threads):
+    """Branched log of (batch, n + had_scalar) values into out, in the layout of
+    method (0: every forest, 1 and 2: the Lyndon coordinates)."""
+    from sksig._core import _branched
+
+    n_threads = _threads_for(n_threads, flat.shape[0] * _n_terms(tb))
+    if method == 0:
+        call(_branched.log, flat, out, tb.core("log"), had_scalar, scalar_out,
+             n_threads)
+    else:
+        call(_branched.log, flat, out, tb.core("lyndon"), had_scalar, False, n_threads,
+             method == 2)
+
+
+def branched_log_backprop(flat, derivs, grad, tb, method, had_scalar, scalar_grad,
+                          n_threads):
+    from sksig._core import _branched
+
+    n_threads = _threads_for(n_threads, 3 * flat.shape[0] * _n_terms(tb))
+    call(_branched.log_backprop, flat, derivs, grad,
+         tb.core("lyndon" if method else "log"), had_scalar, scalar_grad, n_threads,
+         method == 2)
