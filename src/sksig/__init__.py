@@ -1,7 +1,5 @@
 """sksig: path-signature methods for scikit-learn with native C++ and CUDA cores."""
 
-__version__ = "0.1.0"
-
 from sksig._branched import (
     branched_log_sig,
     branched_sig,
@@ -79,6 +77,7 @@ from sksig._trees import (
     trees,
     trees_of_order,
 )
+from sksig._version import __version__  # noqa: F401 (sksig.__version__)
 
 __all__ = [
     "BranchedLogSig",

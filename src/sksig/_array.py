@@ -339,8 +339,24 @@ def check_same_batch(shape1, shape2, name1, name2):
         )
 
 
+class _Batch:
+    """The sizes of a batch of paths ``data`` (n_paths, length, dim)."""
+
+    @property
+    def n_paths(self):
+        return self.data.shape[0]
+
+    @property
+    def length(self):
+        return self.data.shape[1]
+
+    @property
+    def dim(self):
+        return self.data.shape[2]
+
+
 @dataclass
-class PathBatch:
+class PathBatch(_Batch):
     """A batch of paths ready for a native core.
 
     Attributes
@@ -368,18 +384,6 @@ class PathBatch:
     caller: Caller
     basepoint: bool = False  # a point was prepended to every path (not an input)
     scale: float = 1.0  # factor applied to the raw values before the transforms
-
-    @property
-    def n_paths(self):
-        return self.data.shape[0]
-
-    @property
-    def length(self):
-        return self.data.shape[1]
-
-    @property
-    def dim(self):
-        return self.data.shape[2]
 
     @property
     def ragged(self):
@@ -710,7 +714,7 @@ def device_transform(x, time_aug, lead_lag, end_time):
     return x
 
 
-class DevicePathBatch:
+class DevicePathBatch(_Batch):
     """The :class:`PathBatch` of torch tensors kept on their device.
 
     ``data`` (n_paths, length, dim) is contiguous on the caller's device: the
@@ -774,18 +778,6 @@ class DevicePathBatch:
         return torch.stack(
             [torch.cat([p, p[-1:].expand(longest - p.shape[0], -1)]) for p in paths]
         )
-
-    @property
-    def n_paths(self):
-        return self.data.shape[0]
-
-    @property
-    def length(self):
-        return self.data.shape[1]
-
-    @property
-    def dim(self):
-        return self.data.shape[2]
 
     def grad_to_input(self, grad, n_threads=1):
         """Pull a gradient on ``data`` back to the caller's tensor(s)."""

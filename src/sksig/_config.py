@@ -36,7 +36,8 @@ def show_config(print_out=True):
     >>> sorted(config)[:3]
     ['build_type', 'compiler', 'cuda_architectures']
     """
-    from sksig import __version__, cuda
+    from sksig import cuda
+    from sksig._version import __version__
 
     info = {"version": __version__, "python": sys.version.split()[0],
             "platform": platform.platform()}

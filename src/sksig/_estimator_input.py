@@ -29,7 +29,8 @@ from sklearn.utils.validation import validate_data
 
 from sksig._array import _is_ragged_list, _is_torch, as_path_batch
 
-__all__ = ["EstimatorPaths", "channel_names", "check_paths", "encoding_tags"]
+__all__ = ["EstimatorPaths", "channel_names", "check_pair", "check_paths",
+           "encoding_tags"]
 
 
 @dataclass
@@ -233,3 +234,16 @@ def encoding_tags(tags):
     tags.input_tags.allow_nan = False
     tags.transformer_tags.preserves_dtype = ["float64", "float32"]
     return tags
+
+
+def check_pair(A, B):
+    """Transformed paths X and Y of one Gram: same channels, same dtype."""
+    if A.shape[2] != B.shape[2]:
+        raise ValueError(
+            f"X and Y must have the same number of channels after the path transforms, "
+            f"got {A.shape[2]} and {B.shape[2]}"
+        )
+    if A.dtype != B.dtype:
+        raise TypeError(
+            f"X and Y must have the same dtype, got {A.dtype} and {B.dtype}"
+        )

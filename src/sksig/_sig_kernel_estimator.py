@@ -12,7 +12,7 @@ from sklearn.base import (
 from sklearn.utils.validation import check_is_fitted
 
 from sksig._array import as_array
-from sksig._estimator_input import check_paths, encoding_tags
+from sksig._estimator_input import check_pair, check_paths, encoding_tags
 from sksig._gram_blocks import gram_blocks, is_dask_array, map_path_chunks
 from sksig._gram_warning import warn_if_useless
 from sksig._normalized_kernel import check_positive_diagonal, normalize_gram
@@ -315,7 +315,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
             B = A
         else:
             B = self._paths(Y, reset=None, name="Y").data
-            _check_pair(A, B)
+            check_pair(A, B)
         gram = self._kernel(A, B, symmetric=Y is None)
         if Y is None:
             warn_if_useless(gram, "SigKernel()(X)", self.normalize)
@@ -360,7 +360,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         else:
             Y_paths = self._paths(Y, reset=None, name="Y")
             B = Y_paths.data
-            _check_pair(A, B)
+            check_pair(A, B)
         grad, _ = as_array(grad_gram, "grad_gram")
         if grad.shape != (A.shape[0], B.shape[0]):
             raise ValueError(
@@ -420,15 +420,3 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
     def __sklearn_tags__(self):
         return encoding_tags(super().__sklearn_tags__())
-
-
-def _check_pair(A, B):
-    if A.shape[2] != B.shape[2]:
-        raise ValueError(
-            f"X and Y must have the same number of channels after the path transforms, "
-            f"got {A.shape[2]} and {B.shape[2]}"
-        )
-    if A.dtype != B.dtype:
-        raise TypeError(
-            f"X and Y must have the same dtype, got {A.dtype} and {B.dtype}"
-        )

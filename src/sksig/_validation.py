@@ -6,6 +6,7 @@ lenient where pySigLib is strict without reason: numpy booleans and integers are
 accepted wherever Python ones are.
 """
 
+import functools
 import math
 import numbers
 import os
@@ -119,21 +120,45 @@ def check_max_batch(value, name="max_batch"):
     return value
 
 
+@functools.cache
 def _cpu_count():
+    """The cores this process may use (CPU affinity and cgroup quotas), as joblib and
+    scikit-learn count them; once per process."""
     try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        import joblib
+
+        return max(1, int(joblib.cpu_count()))
+    except Exception:  # joblib missing or unable to tell
+        try:
+            return len(os.sched_getaffinity(0))
+        except AttributeError:  # not on Linux
+            return os.cpu_count() or 1
+
+
+def _openmp_max_threads():
+    from sksig._core import _finite
+
+    return _finite.omp_max_threads()
+
+
+def max_threads():
+    """The threads a call may use: what scikit-learn's OpenMP code resolves
+    ``n_jobs=-1`` to (the OpenMP runtime's limit, which follows ``OMP_NUM_THREADS``
+    and threadpoolctl's ``threadpool_limits``, as inside the workers of
+    ``GridSearchCV(n_jobs=...)``), capped at the cores the process may use."""
+    return max(1, min(_openmp_max_threads(), _cpu_count()))
 
 
 _MAX_THREADS = 256
 
 
 def resolve_n_jobs(n_jobs, name="n_jobs"):
-    """Number of threads for ``n_jobs``, following scikit-learn.
+    """Number of threads for ``n_jobs``: the one place every function resolves it.
 
-    ``None`` means 1, ``-1`` all cores, ``-k`` all cores but ``k - 1``; 0 is an error.
-    Large values are capped at ``max(cores, 256)`` threads.
+    ``None`` means 1; ``-1`` the threads the process may use (:func:`max_threads`:
+    OpenMP's limit under ``OMP_NUM_THREADS`` and threadpoolctl, capped at the cores),
+    ``-k`` that many but ``k - 1`` (at least 1); 0 is an error. Large positive values
+    are capped at ``max(cores, 256)`` threads. Results never depend on the count.
     """
     if n_jobs is None or type(n_jobs) is int and n_jobs == 1:
         return 1
@@ -149,4 +174,4 @@ def resolve_n_jobs(n_jobs, name="n_jobs"):
         if n_jobs <= _MAX_THREADS:
             return n_jobs
         return min(n_jobs, max(_cpu_count(), _MAX_THREADS))
-    return max(1, _cpu_count() + 1 + n_jobs)
+    return max(1, max_threads() + 1 + n_jobs)

@@ -14,21 +14,6 @@ import numpy as np
 from sksig._array import all_finite
 from sksig._interrupt import call
 
-__all__ = [
-    "branched_log",
-    "branched_log_backprop",
-    "branched_sig",
-    "branched_sig_backprop",
-    "empty",
-    "equal",
-    "log_sig_join",
-    "log_sig_join_backprop",
-    "sig_kernel_backward",
-    "sig_kernel_backward_gram",
-    "sig_kernel_forward",
-    "zeros",
-]
-
 # Bytes of per-pair gradient buffers the Gram backprop may hold at once by default.
 _GRAM_BUFFER_BYTES = 64 * 2**20
 # Below about this many coproduct-term evaluations per thread (~0.1 ms), starting and

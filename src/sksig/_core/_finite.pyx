@@ -1,6 +1,7 @@
 # cython: boundscheck=False, wraparound=False
 """Thin wrapper over include/sksig/finite.hpp: the finiteness check of the input layer
-(one pass, no temporary, no floating-point warnings)."""
+(one pass, no temporary, no floating-point warnings); and the OpenMP thread limit that
+n_jobs=-1 resolves to (sksig._validation.resolve_n_jobs)."""
 from libc.stdint cimport int64_t
 from libcpp cimport bool as cbool
 
@@ -25,3 +26,21 @@ def all_finite_float32(const float[::1] x):
     with nogil:
         result = all_finite(&x[0], x.shape[0]) if x.shape[0] else True
     return result
+
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    static int sksig_omp_max_threads(void) { return omp_get_max_threads(); }
+    #else
+    static int sksig_omp_max_threads(void) { return 1; }
+    #endif
+    """
+    int sksig_omp_max_threads() noexcept nogil
+
+
+def omp_max_threads():
+    """``omp_get_max_threads()`` of the OpenMP runtime the cores run on: it follows
+    ``OMP_NUM_THREADS`` and threadpoolctl's limits (1 when built without OpenMP)."""
+    return sksig_omp_max_threads()

@@ -16,21 +16,6 @@ import torch
 from sksig.cuda._runtime import launch, native, pointer
 from sksig.cuda._tables import branched_tables, log_sig_tables
 
-__all__ = [
-    "branched_log",
-    "branched_log_backprop",
-    "branched_sig",
-    "branched_sig_backprop",
-    "empty",
-    "equal",
-    "log_sig_join",
-    "log_sig_join_backprop",
-    "sig_kernel_backward",
-    "sig_kernel_backward_gram",
-    "sig_kernel_forward",
-    "zeros",
-]
-
 
 def _dtype(caller):
     return torch.float64 if caller.dtype.itemsize == 8 else torch.float32
