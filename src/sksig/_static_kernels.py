@@ -18,6 +18,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 
 from sksig._array import as_array, check_same_batch
+from sksig._core._sig_kernel import KERNEL_KINDS
 from sksig._validation import resolve_n_jobs
 
 __all__ = [
@@ -32,9 +33,12 @@ __all__ = [
     "StaticKernel",
 ]
 
-# Codes of include/sksig/static_kernels.hpp (enum KernelKind).
-_LINEAR, _SCALED_LINEAR, _RBF, _POLYNOMIAL = 0, 1, 2, 3
-_MATERN12, _MATERN32, _MATERN52, _RATIONAL_QUADRATIC = 4, 5, 6, 7
+# Codes of the C++ enum sksig::KernelKind (include/sksig/static_kernels.hpp), exported
+# by the compiled module (sksig/_core/native.pxd).
+_LINEAR, _SCALED_LINEAR, _RBF, _POLYNOMIAL = (
+    KERNEL_KINDS[k] for k in ("linear", "scaled_linear", "rbf", "polynomial"))
+_MATERN12, _MATERN32, _MATERN52, _RATIONAL_QUADRATIC = (
+    KERNEL_KINDS[k] for k in ("matern12", "matern32", "matern52", "rational_quadratic"))
 
 
 def _check_real(value, name, *, positive=False, nonnegative=False):

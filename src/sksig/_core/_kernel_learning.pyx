@@ -9,18 +9,10 @@ from libc.stdint cimport int64_t
 from libcpp cimport bool as cbool
 
 from sksig._core._errors import raise_for_status
+from sksig._core.native cimport GoursatShape, KernelParams, goursat_shape, kernel_params
 
 
 cdef extern from "sksig/kernel_learning.hpp" namespace "sksig" nogil:
-    cdef struct KernelParams:
-        int kind
-        double p0, p1, p2
-        cbool clamp
-
-    cdef cppclass GoursatShape:
-        int64_t L1, L2, d
-        int lam1, lam2
-
     int sig_kernel_param_jacobian[T](const T* x, const T* y, const int64_t* i1,
                                      const int64_t* i2, int64_t n_pairs,
                                      GoursatShape sh, KernelParams kernel,
@@ -40,19 +32,9 @@ def param_jacobian(const floating[:, :, ::1] x,  # IN (nx, L1, d)
                    int n_threads):
     """Kernels and derivs-weighted parameter derivatives of the pairs (x[i1], y[i2])."""
     cdef int status
-    cdef KernelParams k
-    cdef GoursatShape sh
+    cdef KernelParams k = kernel_params(kernel)
+    cdef GoursatShape sh = goursat_shape(x.shape[1], y.shape[1], x.shape[2], orders)
     cdef int64_t n_pairs = i1.shape[0]
-    k.kind = kernel[0]
-    k.p0 = kernel[1]
-    k.p1 = kernel[2]
-    k.p2 = kernel[3]
-    k.clamp = kernel[4]
-    sh.L1 = x.shape[1]
-    sh.L2 = y.shape[1]
-    sh.d = x.shape[2]
-    sh.lam1 = orders[0]
-    sh.lam2 = orders[1]
     if n_pairs == 0:
         return
     with nogil:

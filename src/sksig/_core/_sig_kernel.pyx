@@ -9,20 +9,25 @@ from libc.stdint cimport int64_t
 from libcpp cimport bool as cbool
 
 from sksig._core._errors import raise_for_status
+from sksig._core.native cimport (
+    GoursatShape,
+    KernelParams,
+    goursat_shape as _shape,
+    kernel_params as _kernel,
+    kLinear,
+    kMatern12,
+    kMatern32,
+    kMatern52,
+    kPolynomial,
+    kRationalQuadratic,
+    kRBF,
+    kScaledLinear,
+)
 
 include "_interrupt.pxi"
 
 
 cdef extern from "sksig/goursat.hpp" namespace "sksig" nogil:
-    cdef struct KernelParams:
-        int kind
-        double p0, p1, p2
-        cbool clamp
-
-    cdef cppclass GoursatShape:
-        int64_t L1, L2, d
-        int lam1, lam2
-
     int increment_gram[T](const T* x, const T* y, int64_t batch, int64_t L1, int64_t L2,
                           int64_t d, KernelParams k, T* delta,
                           int n_threads) noexcept
@@ -63,24 +68,18 @@ cdef extern from "sksig/goursat_log.hpp" namespace "sksig" nogil:
                                               int n_threads) noexcept
 
 
-cdef GoursatShape _shape(int64_t L1, int64_t L2, int64_t d, tuple orders):
-    cdef GoursatShape sh
-    sh.L1 = L1
-    sh.L2 = L2
-    sh.d = d
-    sh.lam1 = orders[0]
-    sh.lam2 = orders[1]
-    return sh
-
-
-cdef KernelParams _kernel(tuple kernel):
-    cdef KernelParams k
-    k.kind = kernel[0]
-    k.p0 = kernel[1]
-    k.p1 = kernel[2]
-    k.p2 = kernel[3]
-    k.clamp = kernel[4]
-    return k
+# The codes of the C++ enum sksig::KernelKind, by static kernel (sksig/_static_kernels.py
+# builds its (kind, p0, p1, p2, clamp) tuples with them).
+KERNEL_KINDS = {
+    "linear": kLinear,
+    "scaled_linear": kScaledLinear,
+    "rbf": kRBF,
+    "polynomial": kPolynomial,
+    "matern12": kMatern12,
+    "matern32": kMatern32,
+    "matern52": kMatern52,
+    "rational_quadratic": kRationalQuadratic,
+}
 
 
 cdef floating* _ptr(floating[::1] a) noexcept nogil:

@@ -8,6 +8,12 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uintptr_t
 from libcpp cimport bool as cbool
 
 from sksig._core._errors import raise_for_status
+from sksig._core.native cimport (
+    GoursatShape,
+    KernelParams,
+    goursat_shape as _shape,
+    kernel_params as _kernel,
+)
 
 
 cdef extern from "launchers.cuh" namespace "sksig::cuda" nogil:
@@ -15,17 +21,6 @@ cdef extern from "launchers.cuh" namespace "sksig::cuda" nogil:
     int c_device_name "sksig::cuda::device_name"(int device, char* buf, int length) noexcept
     int c_emulation_control "sksig::cuda::emulation_control"(
         int order, unsigned seed, char* buf, int length) noexcept
-
-
-cdef extern from "sksig/goursat.hpp" namespace "sksig" nogil:
-    cdef struct KernelParams:
-        int kind
-        double p0, p1, p2
-        cbool clamp
-
-    cdef cppclass GoursatShape:
-        int64_t L1, L2, d
-        int lam1, lam2
 
 
 cdef extern from "goursat.cuh" namespace "sksig::cuda" nogil:
@@ -61,26 +56,6 @@ def emulation_control(int order=0, unsigned seed=0):
     cdef char buf[512]
     raise_for_status(c_emulation_control(order, seed, buf, 512), "emulation_control")
     return buf.decode("utf-8", "replace")
-
-
-cdef GoursatShape _shape(int64_t L1, int64_t L2, int64_t d, tuple orders):
-    cdef GoursatShape sh
-    sh.L1 = L1
-    sh.L2 = L2
-    sh.d = d
-    sh.lam1 = orders[0]
-    sh.lam2 = orders[1]
-    return sh
-
-
-cdef KernelParams _kernel(tuple kernel):
-    cdef KernelParams k
-    k.kind = kernel[0]
-    k.p0 = kernel[1]
-    k.p1 = kernel[2]
-    k.p2 = kernel[3]
-    k.clamp = kernel[4]
-    return k
 
 
 def sig_kernel_forward(bint dbl, uintptr_t x, uintptr_t y, int64_t n_pairs, int64_t ny,
@@ -249,53 +224,82 @@ cdef extern from "branched.cuh" namespace "sksig::cuda" nogil:
         void* stream) noexcept
 
 
-cdef BranchedDeviceTables _branched_tables(dict t):
-    """The device tables from the dict of sksig/cuda/_tables.py (pointers, counts)."""
-    cdef BranchedDeviceTables tb
-    tb.n = t["n"]
-    tb.n_forest = t["n_forest"]
-    tb.degree = t["degree"]
-    tb.forest_levels = t["forest_levels"]
-    tb.term_ptr = <const int32_t*><uintptr_t>t["term_ptr"]
-    tb.term_right = <const int32_t*><uintptr_t>t["term_right"]
-    tb.term_left = <const int32_t*><uintptr_t>t["term_left"]
-    tb.term_elem = <const int32_t*><uintptr_t>t["term_elem"]
-    tb.term_coef = <const void*><uintptr_t>t["term_coef"]
-    tb.seg_parent = <const int32_t*><uintptr_t>t["seg_parent"]
-    tb.seg_label = <const int32_t*><uintptr_t>t["seg_label"]
-    tb.seg_ratio = <const void*><uintptr_t>t["seg_ratio"]
-    tb.order_start = <const int32_t*><uintptr_t>t["order_start"]
-    tb.forest_first = <const int32_t*><uintptr_t>t["forest_first"]
-    tb.forest_rest = <const int32_t*><uintptr_t>t["forest_rest"]
-    tb.fl_ptr = <const int32_t*><uintptr_t>t["fl_ptr"]
-    tb.fl_idx = <const int32_t*><uintptr_t>t["fl_idx"]
-    tb.tr_ptr = <const int32_t*><uintptr_t>t["tr_ptr"]
-    tb.tr_term = <const int32_t*><uintptr_t>t["tr_term"]
-    tb.tl_ptr = <const int32_t*><uintptr_t>t["tl_ptr"]
-    tb.tl_term = <const int32_t*><uintptr_t>t["tl_term"]
-    tb.fb_ptr = <const int32_t*><uintptr_t>t["fb_ptr"]
-    tb.fb_src = <const int32_t*><uintptr_t>t["fb_src"]
-    tb.fb_other = <const int32_t*><uintptr_t>t["fb_other"]
-    tb.ft_ptr = <const int32_t*><uintptr_t>t["ft_ptr"]
-    tb.ft_idx = <const int32_t*><uintptr_t>t["ft_idx"]
-    tb.sc_ptr = <const int32_t*><uintptr_t>t["sc_ptr"]
-    tb.sc_idx = <const int32_t*><uintptr_t>t["sc_idx"]
-    tb.sl_ptr = <const int32_t*><uintptr_t>t["sl_ptr"]
-    tb.sl_idx = <const int32_t*><uintptr_t>t["sl_idx"]
-    return tb
+cdef class BranchedTables:
+    """The gather tables of branched.cuh on one device: counts, and pointers into
+    tensors that ``keep`` holds alive (built once per table by sksig/cuda/_tables.py)."""
+    cdef BranchedDeviceTables t
+    cdef readonly object keep
+
+    def __init__(self, dict counts, dict pointers, keep):
+        self.keep = keep
+        self.t.n = counts["n"]
+        self.t.n_forest = counts["n_forest"]
+        self.t.degree = counts["degree"]
+        self.t.forest_levels = counts["forest_levels"]
+        self.t.term_ptr = <const int32_t*><uintptr_t>pointers["term_ptr"]
+        self.t.term_right = <const int32_t*><uintptr_t>pointers["term_right"]
+        self.t.term_left = <const int32_t*><uintptr_t>pointers["term_left"]
+        self.t.term_elem = <const int32_t*><uintptr_t>pointers["term_elem"]
+        self.t.term_coef = <const void*><uintptr_t>pointers["term_coef"]
+        self.t.seg_parent = <const int32_t*><uintptr_t>pointers["seg_parent"]
+        self.t.seg_label = <const int32_t*><uintptr_t>pointers["seg_label"]
+        self.t.seg_ratio = <const void*><uintptr_t>pointers["seg_ratio"]
+        self.t.order_start = <const int32_t*><uintptr_t>pointers["order_start"]
+        self.t.forest_first = <const int32_t*><uintptr_t>pointers["forest_first"]
+        self.t.forest_rest = <const int32_t*><uintptr_t>pointers["forest_rest"]
+        self.t.fl_ptr = <const int32_t*><uintptr_t>pointers["fl_ptr"]
+        self.t.fl_idx = <const int32_t*><uintptr_t>pointers["fl_idx"]
+        self.t.tr_ptr = <const int32_t*><uintptr_t>pointers["tr_ptr"]
+        self.t.tr_term = <const int32_t*><uintptr_t>pointers["tr_term"]
+        self.t.tl_ptr = <const int32_t*><uintptr_t>pointers["tl_ptr"]
+        self.t.tl_term = <const int32_t*><uintptr_t>pointers["tl_term"]
+        self.t.fb_ptr = <const int32_t*><uintptr_t>pointers["fb_ptr"]
+        self.t.fb_src = <const int32_t*><uintptr_t>pointers["fb_src"]
+        self.t.fb_other = <const int32_t*><uintptr_t>pointers["fb_other"]
+        self.t.ft_ptr = <const int32_t*><uintptr_t>pointers["ft_ptr"]
+        self.t.ft_idx = <const int32_t*><uintptr_t>pointers["ft_idx"]
+        self.t.sc_ptr = <const int32_t*><uintptr_t>pointers["sc_ptr"]
+        self.t.sc_idx = <const int32_t*><uintptr_t>pointers["sc_idx"]
+        self.t.sl_ptr = <const int32_t*><uintptr_t>pointers["sl_ptr"]
+        self.t.sl_idx = <const int32_t*><uintptr_t>pointers["sl_idx"]
 
 
-cdef BranchedDeviceLevels _branched_levels(dict lv):
-    cdef BranchedDeviceLevels out
-    out.level_ptr = <const int32_t*><uintptr_t>lv["level_ptr"]
-    out.level_idx = <const int32_t*><uintptr_t>lv["level_idx"]
-    out.mask = <const uint8_t*><uintptr_t>lv["mask"]
-    return out
+cdef class BranchedLevels:
+    """The level masks of the branched log on one device (see BranchedTables)."""
+    cdef BranchedDeviceLevels t
+    cdef readonly object keep
+
+    def __init__(self, dict counts, dict pointers, keep):
+        self.keep = keep
+        self.t.level_ptr = <const int32_t*><uintptr_t>pointers["level_ptr"]
+        self.t.level_idx = <const int32_t*><uintptr_t>pointers["level_idx"]
+        self.t.mask = <const uint8_t*><uintptr_t>pointers["mask"]
 
 
-cdef BranchedDeviceLyndon _branched_lyndon(dict ly, bint solve):
-    """Method 0 when ly is None (n_lyndon = -1)."""
+cdef class BranchedLyndon:
+    """The Lyndon coordinates of the planar branched log on one device."""
+    cdef BranchedDeviceLyndon t
+    cdef readonly object keep
+
+    def __init__(self, dict counts, dict pointers, keep):
+        self.keep = keep
+        self.t.n_lyndon = counts["n_lyndon"]
+        self.t.pos = <const int64_t*><uintptr_t>pointers["pos"]
+        self.t.solve = False
+        self.t.tri_ptr = <const int64_t*><uintptr_t>pointers["tri_ptr"]
+        self.t.tri_idx = <const int64_t*><uintptr_t>pointers["tri_idx"]
+        self.t.tri_val = <const double*><uintptr_t>pointers["tri_val"]
+        self.t.n_solve = counts["n_solve"]
+        self.t.solve_rows = <const int64_t*><uintptr_t>pointers["solve_rows"]
+
+
+cdef BranchedDeviceLyndon _lyndon(BranchedLyndon lyndon, bint solve):
+    """Method 0 when lyndon is None (n_lyndon = -1)."""
     cdef BranchedDeviceLyndon out
+    if lyndon is not None:
+        out = lyndon.t
+        out.solve = solve
+        return out
     out.n_lyndon = -1
     out.pos = NULL
     out.solve = False
@@ -304,67 +308,59 @@ cdef BranchedDeviceLyndon _branched_lyndon(dict ly, bint solve):
     out.tri_val = NULL
     out.n_solve = 0
     out.solve_rows = NULL
-    if ly is not None:
-        out.n_lyndon = ly["n_lyndon"]
-        out.pos = <const int64_t*><uintptr_t>ly["pos"]
-        out.solve = solve
-        out.tri_ptr = <const int64_t*><uintptr_t>ly["tri_ptr"]
-        out.tri_idx = <const int64_t*><uintptr_t>ly["tri_idx"]
-        out.tri_val = <const double*><uintptr_t>ly["tri_val"]
-        out.n_solve = ly["n_solve"]
-        out.solve_rows = <const int64_t*><uintptr_t>ly["solve_rows"]
     return out
 
 
 def branched_sig(bint dbl, uintptr_t path, uintptr_t out, int64_t batch, int64_t length,
-                 int64_t dim, dict tables, bint scalar_out, int device, uintptr_t stream):
+                 int64_t dim, BranchedTables tables not None, bint scalar_out, int device,
+                 uintptr_t stream):
     """Branched signatures (batch, n + scalar_out) of paths (batch, length, dim)."""
     cdef int status
-    cdef BranchedDeviceTables tb = _branched_tables(tables)
     with nogil:
-        status = c_branched_sig(dbl, <const void*>path, <void*>out, batch, length, dim, tb,
-                                scalar_out, device, <void*>stream)
+        status = c_branched_sig(dbl, <const void*>path, <void*>out, batch, length, dim,
+                                tables.t, scalar_out, device, <void*>stream)
     raise_for_status(status, "branched_sig (CUDA)")
 
 
 def branched_sig_backprop(bint dbl, uintptr_t path, uintptr_t bsig, uintptr_t grad,
                           uintptr_t grad_path, int64_t batch, int64_t length, int64_t dim,
-                          dict tables, bint scalar, int device, uintptr_t stream):
+                          BranchedTables tables not None, bint scalar, int device,
+                          uintptr_t stream):
     """Gradient (batch, length, dim) of branched_sig at paths (batch, length, dim)."""
     cdef int status
-    cdef BranchedDeviceTables tb = _branched_tables(tables)
     with nogil:
         status = c_branched_sig_backprop(dbl, <const void*>path, <const void*>bsig,
                                          <const void*>grad, <void*>grad_path, batch,
-                                         length, dim, tb, scalar, device, <void*>stream)
+                                         length, dim, tables.t, scalar, device,
+                                         <void*>stream)
     raise_for_status(status, "branched_sig_backprop (CUDA)")
 
 
-def branched_log(bint dbl, uintptr_t x, uintptr_t out, int64_t batch, dict tables,
-                 dict levels, bint scalar_in, bint scalar_out, dict lyndon, bint solve,
+def branched_log(bint dbl, uintptr_t x, uintptr_t out, int64_t batch,
+                 BranchedTables tables not None, BranchedLevels levels not None,
+                 bint scalar_in, bint scalar_out, BranchedLyndon lyndon, bint solve,
                  int device, uintptr_t stream):
     """The branched log of (batch, n + scalar_in) values (lyndon None: method 0)."""
     cdef int status
-    cdef BranchedDeviceTables tb = _branched_tables(tables)
-    cdef BranchedDeviceLevels lv = _branched_levels(levels)
-    cdef BranchedDeviceLyndon ly = _branched_lyndon(lyndon, solve)
+    cdef BranchedDeviceLyndon ly = _lyndon(lyndon, solve)
     with nogil:
-        status = c_branched_log(dbl, <const void*>x, <void*>out, batch, tb, lv, scalar_in,
-                                scalar_out, ly, device, <void*>stream)
+        status = c_branched_log(dbl, <const void*>x, <void*>out, batch, tables.t,
+                                levels.t, scalar_in, scalar_out, ly, device,
+                                <void*>stream)
     raise_for_status(status, "branched_sig_to_log_sig (CUDA)")
 
 
 def branched_log_backprop(bint dbl, uintptr_t x, uintptr_t grad_out, uintptr_t grad_x,
-                          int64_t batch, dict tables, dict levels, bint scalar_in,
-                          bint scalar_grad, dict lyndon, bint solve, int device,
+                          int64_t batch, BranchedTables tables not None,
+                          BranchedLevels levels not None, bint scalar_in,
+                          bint scalar_grad, BranchedLyndon lyndon, bint solve, int device,
                           uintptr_t stream):
     """Vector-Jacobian product of branched_log (lyndon None: method 0)."""
     cdef int status
-    cdef BranchedDeviceTables tb = _branched_tables(tables)
-    cdef BranchedDeviceLevels lv = _branched_levels(levels)
-    cdef BranchedDeviceLyndon ly = _branched_lyndon(lyndon, solve)
+    cdef BranchedDeviceLyndon ly = _lyndon(lyndon, solve)
     with nogil:
         status = c_branched_log_backprop(dbl, <const void*>x, <const void*>grad_out,
-                                         <void*>grad_x, batch, tb, lv, scalar_in,
-                                         scalar_grad, ly, device, <void*>stream)
+                                         <void*>grad_x, batch, tables.t, levels.t,
+                                         scalar_in, scalar_grad, ly, device,
+                                         <void*>stream)
     raise_for_status(status, "branched_sig_to_log_sig_backprop (CUDA)")

@@ -22,7 +22,7 @@ __all__ = ["branched_tables", "log_sig_tables", "prepare_branched"]
 _LOCK = threading.Lock()
 _HANDLES = {}  # (launcher module, device index, dim, degree) -> log_sig table handle
 _HOST = {}  # (dim, degree, planar[, part]) -> dict of numpy arrays and counts
-_DEVICE = {}  # (device, dtype, key) -> (dict for the launchers, tensors kept alive)
+_DEVICE = {}  # (device, dtype, key, launcher module) -> table object (keeps tensors)
 
 
 def log_sig_tables(dim, degree, device):
@@ -174,14 +174,22 @@ _BUILDERS = {
 }
 
 
+# The table object of each part: a typed struct of the launcher module (counts and
+# device pointers), holding the tensors it points into.
+_CLASSES = {"gathers": "BranchedTables", "levels_full": "BranchedLevels",
+            "levels_lyndon": "BranchedLevels", "lyndon": "BranchedLyndon"}
+
+
 def branched_tables(tb, part, device, dtype):
-    """Launcher dict (pointers and counts) of one part of the tables on a device."""
+    """The table object of one part of the tables of tb on a device, for the launcher
+    module in use (uploaded on first use)."""
+    module = native()
     key = (tb.d, tb.degree, tb.planar, part)
-    dkey = (str(device), dtype, key)
+    dkey = (str(device), dtype, key, module.__name__)
     with _LOCK:
         hit = _DEVICE.get(dkey)
         if hit is not None:
-            return hit[0]
+            return hit
         host = _HOST.get(key)
         if host is None:
             host = _HOST[key] = _BUILDERS[part](tb)
@@ -193,10 +201,10 @@ def branched_tables(tb, part, device, dtype):
             # Once per device and table: the copies must have landed before kernels on
             # any stream read them.
             torch.cuda.synchronize(device)
-        out = dict(counts)
-        out.update({k: pointer(t) for k, t in keep.items()})
-        _DEVICE[dkey] = (out, keep)
-        return out
+        pointers = {k: pointer(t) for k, t in keep.items()}
+        tables = getattr(module, _CLASSES[part])(dict(counts), pointers, keep)
+        _DEVICE[dkey] = tables
+        return tables
 
 
 def prepare_branched(tb, parts):
