@@ -21,17 +21,18 @@ import importlib
 import numpy as np
 
 from sksig._array import _is_torch, foreign_cuda_array
+from sksig._core import _backend as _cpu
 
 __all__ = ["backend", "cuda_arrays", "foreign_cuda_array"]
 
 
 def backend(caller):
     """The backend module for the arrays described by ``caller``."""
-    if caller.on_device:
-        from sksig.cuda import _backend
-    else:
-        from sksig._core import _backend
-    return _backend
+    if caller.on_device:  # imports torch: only when a tensor is on its device
+        from sksig.cuda import _backend as cuda
+
+        return cuda
+    return _cpu
 
 def _as_torch(x):
     try:
