@@ -238,7 +238,7 @@ def as_array(x, name, *, caller=None, min_ndim=0, check_finite=True, device=Fals
         ``caller`` if given, else the description of ``x``.
     """
     if caller is None:
-        if device and goes_to_device(x):
+        if device and _is_torch(x) and goes_to_device(x):
             caller = device_caller(x)
     if caller is not None and caller.on_device:
         return device_tensor(x, name, caller, min_ndim, check_finite), caller
@@ -560,9 +560,9 @@ def as_path_batch(path, name, *, caller=None, time_aug=False, lead_lag=False,
             f"{name} is an empty list; for an empty batch pass an array of shape "
             "(0, length, dim)"
         )
-    if caller is None and device:
+    if device and caller is None:
         head = path[0] if isinstance(path, (list, tuple)) else path
-        if goes_to_device(head):
+        if _is_torch(head) and goes_to_device(head):
             caller = device_caller(head)
     if caller is not None and caller.on_device:
         return DevicePathBatch(path, name, caller, time_aug, lead_lag, end_time,
@@ -631,15 +631,22 @@ def goes_to_device(x):
     the CUDA cores available, or any tensor inside the CUDA emulation."""
     if not _is_torch(x):
         return False
-    from sksig.cuda import _runtime
-
-    if _runtime.emulating():
-        return True
     if x.is_cuda:
         from sksig import cuda
 
         return cuda.is_available()
-    return False
+    return _emulating()
+
+
+@functools.cache
+def _runtime():
+    from sksig.cuda import _runtime
+
+    return _runtime
+
+
+def _emulating():
+    return _runtime().emulating()
 
 
 def device_caller(x):

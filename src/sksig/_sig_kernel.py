@@ -138,9 +138,7 @@ class _Setup:
 
     def cpu_only(self, where, **options):
         """normalize and return_log are computed on the CPU only: a clear error for
-        paths on a CUDA device."""
-        if not self.caller.on_device:
-            return
+        paths on a CUDA device (call only then)."""
         for name, value in options.items():
             if value:
                 raise NotImplementedError(
@@ -281,7 +279,8 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     normalize, return_log = _check_output(normalize, return_log, return_grid)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
                n_jobs, gram=False, basepoint=basepoint, device=True)
-    s.cpu_only("sig_kernel", normalize=normalize, return_log=return_log)
+    if s.caller.on_device:
+        s.cpu_only("sig_kernel", normalize=normalize, return_log=return_log)
     if normalize or return_log:
         return s.caller.out(_scaled_output(s, "pairs", normalize, return_log)
                             .reshape(s.b1.batch_shape))
@@ -358,7 +357,8 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
     check_max_batch(max_batch)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
                n_jobs, gram=True, basepoint=basepoint, device=True)
-    s.cpu_only("sig_kernel_gram", normalize=normalize, return_log=return_log)
+    if s.caller.on_device:
+        s.cpu_only("sig_kernel_gram", normalize=normalize, return_log=return_log)
     if return_grid:
         s.no_ragged_grid("return_grid=True")
     n1, n2 = s.b1.n_paths, s.b2.n_paths
@@ -553,7 +553,8 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
     normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
                n_jobs, gram=False, basepoint=basepoint, device=True)
-    s.cpu_only("sig_kernel_backprop", normalize=normalize)
+    if s.caller.on_device:
+        s.cpu_only("sig_kernel_backprop", normalize=normalize)
     d = _pair_derivs(s, derivs, return_grid)
     if normalize:
         return _normalized_grads(s, d, False, left, right)
@@ -692,7 +693,8 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
     max_batch = check_max_batch(max_batch)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
                n_jobs, gram=True, basepoint=basepoint, device=True)
-    s.cpu_only("sig_kernel_gram_backprop", normalize=normalize)
+    if s.caller.on_device:
+        s.cpu_only("sig_kernel_gram_backprop", normalize=normalize)
     shape = s.b1.batch_shape + s.b2.batch_shape
     if return_grid:
         s.no_ragged_grid("return_grid=True")

@@ -12,7 +12,9 @@ failed allocation MemoryError, Ctrl-C KeyboardInterrupt (:func:`sksig._interrupt
 import numpy as np
 
 from sksig._array import all_finite
+from sksig._core import _branched, _log_sig, _sig_kernel
 from sksig._interrupt import call
+from sksig._lyndon import lyndon_tables
 
 # Bytes of per-pair gradient buffers the Gram backprop may hold at once by default.
 _GRAM_BUFFER_BYTES = 64 * 2**20
@@ -40,10 +42,9 @@ def _flat(a, like):
     return np.empty(0, like.dtype) if a is None else a.reshape(-1)
 
 
-def _finite(*arrays):
-    for a in arrays:
-        if a is not None and not all_finite(a):
-            raise FloatingPointError
+def _finite(a):
+    if a is not None and not all_finite(a):
+        raise FloatingPointError
 
 
 # ------------------------------------------------------------------ signature kernel
@@ -52,22 +53,21 @@ def _finite(*arrays):
 def sig_kernel_forward(x, y, gram, symmetric, orders, kernel, out, grid, n_threads):
     """Kernels of the pairs (x[p], y[p]) or (Gram) (x[i], y[j]) into out, and their
     PDE grids into grid (or None); symmetric: a Gram of x with itself, mirrored."""
-    from sksig._core import _sig_kernel
-
-    if symmetric:
-        call(_sig_kernel.forward_symmetric, x, orders, kernel, out, _flat(grid, x),
-             n_threads)
+    if grid is None:
+        grid = np.empty(0, x.dtype)
     else:
-        call(_sig_kernel.forward, x, y, gram, orders, kernel, out, _flat(grid, x),
-             n_threads)
-    _finite(grid)
+        grid = grid.reshape(-1)
+    if symmetric:
+        call(_sig_kernel.forward_symmetric, x, orders, kernel, out, grid, n_threads)
+    else:
+        call(_sig_kernel.forward, x, y, gram, orders, kernel, out, grid, n_threads)
+    if grid.size and not all_finite(grid):
+        raise FloatingPointError
 
 
 def sig_kernel_backward(x, y, orders, kernel, derivs, grid_derivs, k_grid, gx, gy,
                         gamma, n_threads):
     """Pairwise backprop: gradients on x and y (or None) and on the increment Gram."""
-    from sksig._core import _sig_kernel
-
     call(_sig_kernel.backward, x, y, orders, kernel, derivs, grid_derivs,
          _flat(k_grid, x), _flat(gx, x), _flat(gy, x), _flat(gamma, x), n_threads)
     _finite(gamma)
@@ -76,32 +76,25 @@ def sig_kernel_backward(x, y, orders, kernel, derivs, grid_derivs, k_grid, gx, g
 def sig_kernel_backward_gram(x, y, orders, kernel, derivs, grid_derivs, k_grid, gx, gy,
                              max_batch, n_threads):
     """Gram backprop (gradients summed over the other side), in rounds of pairs."""
-    from sksig._core import _sig_kernel
-
     per_pair = (x[0].size + y[0].size) * x.itemsize if x.shape[0] else 1
     chunk = max_batch**2 if max_batch > 0 else max(1024, _GRAM_BUFFER_BYTES // per_pair)
     # At most all pairs: max_batch=2**40 would not fit the native int64.
     chunk = min(chunk, max(1, x.shape[0] * y.shape[0]))
     call(_sig_kernel.backward_gram, x, y, orders, kernel, derivs, grid_derivs,
          _flat(k_grid, x), _flat(gx, x), _flat(gy, x), chunk, n_threads)
-    _finite(gx, gy)
+    _finite(gx)
+    _finite(gy)
 
 
 # ------------------------------------------------------------------ log-signature join
 
 
 def log_sig_join(ls, disp, out, dim, degree, n_threads):
-    from sksig._core import _log_sig
-    from sksig._lyndon import lyndon_tables
-
     call(_log_sig.log_sig_join, ls, disp, out, dim, degree, lyndon_tables(dim, degree),
          n_threads)
 
 
 def log_sig_join_backprop(d_out, ls, disp, grad_ls, grad_disp, dim, degree, n_threads):
-    from sksig._core import _log_sig
-    from sksig._lyndon import lyndon_tables
-
     call(_log_sig.log_sig_join_backprop, d_out, ls, disp, grad_ls, grad_disp, dim,
          degree, lyndon_tables(dim, degree), n_threads)
 
@@ -119,8 +112,6 @@ def _n_terms(tb):
 
 def branched_sig(data, out, tb, scalar_term, n_threads):
     """Branched signatures of the transformed paths data (n, L, d) into out."""
-    from sksig._core import _branched
-
     work = data.shape[0] * max(data.shape[1] - 1, 0) * _n_terms(tb)
     call(_branched.sig, data, out, tb.core("sig"), scalar_term,
          _threads_for(n_threads, work))
@@ -128,8 +119,6 @@ def branched_sig(data, out, tb, scalar_term, n_threads):
 
 def branched_sig_backprop(data, bsig, derivs, grad, tb, scalar_term, n_threads):
     """Gradient (into grad, zeroed) of the branched signatures bsig of data."""
-    from sksig._core import _branched
-
     work = 4 * data.shape[0] * max(data.shape[1] - 1, 0) * _n_terms(tb)
     call(_branched.sig_backprop, data, bsig, derivs, grad, tb.core("sig"), scalar_term,
          _threads_for(n_threads, work))
@@ -138,8 +127,6 @@ def branched_sig_backprop(data, bsig, derivs, grad, tb, scalar_term, n_threads):
 def branched_log(flat, out, tb, method, had_scalar, scalar_out, n_threads):
     """Branched log of (batch, n + had_scalar) values into out, in the layout of
     method (0: every forest, 1 and 2: the Lyndon coordinates)."""
-    from sksig._core import _branched
-
     n_threads = _threads_for(n_threads, flat.shape[0] * _n_terms(tb))
     if method == 0:
         call(_branched.log, flat, out, tb.core("log"), had_scalar, scalar_out,
@@ -151,8 +138,6 @@ def branched_log(flat, out, tb, method, had_scalar, scalar_out, n_threads):
 
 def branched_log_backprop(flat, derivs, grad, tb, method, had_scalar, scalar_grad,
                           n_threads):
-    from sksig._core import _branched
-
     n_threads = _threads_for(n_threads, 3 * flat.shape[0] * _n_terms(tb))
     call(_branched.log_backprop, flat, derivs, grad,
          tb.core("lyndon" if method else "log"), had_scalar, scalar_grad, n_threads,
