@@ -391,6 +391,31 @@ def test_ragged_backprop_matches_cpu(cuda_target, rng):
 
 
 @pytest.mark.cuda
+@pytest.mark.parametrize("basepoint", [True, np.array([0.4, -0.3])])
+def test_basepoint_on_the_device_matches_cpu(cuda_target, basepoint, rng):
+    """The basepoint is prepended on the device (torch operations) and its gradient
+    dropped there, as the CPU does; ragged lists and Grams included."""
+    on = cuda_target
+    x = _paths(rng, (3, 5, 2))
+    y = _paths(rng, (3, 4, 2))
+    kw = dict(basepoint=basepoint, time_aug=True)
+    _close(on, on.sig_kernel(on.put(x), on.put(y), 1, **kw),
+           sksig.sig_kernel(x, y, 1, **kw), np.float64)
+    _close(on, on.sig_kernel_gram(on.put(x), on.put(y), 0, **kw),
+           sksig.sig_kernel_gram(x, y, 0, **kw), np.float64)
+    d = rng.normal(size=(3, 3))
+    want = sksig.sig_kernel_gram_backprop(d, x, y, 0, right_deriv=True, **kw)
+    got = on.sig_kernel_gram_backprop(on.put(d), on.put(x), on.put(y), 0,
+                                      right_deriv=True, **kw)
+    _close(on, list(got), list(want), np.float64)
+    xs = [x[0], x[1, :3]]
+    want = sksig.sig_kernel_backprop(np.ones(2), xs, y[:2], 1, **kw)[0]
+    got = on.sig_kernel_backprop(on.put(np.ones(2)), on.put(xs), on.put(y[:2]), 1,
+                                 **kw)[0]
+    _close(on, got, want, np.float64)
+
+
+@pytest.mark.cuda
 def test_torch_autograd_on_device(rng):
     import sksig.torch
 
