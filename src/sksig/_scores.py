@@ -43,7 +43,7 @@ def _batch_shape(sample, name):
     """Batch shape of a sample (array, tensor or ragged list) without converting it."""
     if _is_ragged_list(sample):
         return (len(sample),)
-    if foreign_cuda_array(sample):  # the TypeError of every function without a GPU twin
+    if foreign_cuda_array(sample):  # the TypeError of the functions without CUDA cores
         as_array(sample, name)
     shape = tuple(sample.shape) if hasattr(sample, "shape") else np.shape(sample)
     if len(shape) < 2:
