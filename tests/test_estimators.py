@@ -107,6 +107,26 @@ def test_sig_kernel_normalized_has_unit_diagonal(rng, time_aug):
                                raw / np.sqrt(np.outer(diag_z, diag_x)), rtol=1e-12)
 
 
+@pytest.mark.parametrize("normalize", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sig_kernel_gram_is_the_functional_gram_bitwise(rng, normalize, dtype):
+    # The estimator is a thin layer over the functional API: its Grams (blocked,
+    # normalized or not) are bit for bit those of sig_kernel_gram on the same
+    # options; the values themselves are checked against the oracle above.
+    X = _paths(rng, 7, 5, 2, scale=0.8).astype(dtype)
+    Z = _paths(rng, 4, 6, 2, scale=0.8).astype(dtype)
+    options = dict(static_kernel=RBFKernel(0.7), time_aug=True, basepoint=True,
+                   normalize=normalize)
+    est = SigKernel(dyadic_order=2, **options)
+    want = sksig.sig_kernel_gram(X, X, 2, **options)
+    cross = sksig.sig_kernel_gram(Z, X, 2, **options)
+    assert want.dtype == dtype
+    np.testing.assert_array_equal(est.fit_transform(X), want)
+    np.testing.assert_array_equal(est(X), want)
+    np.testing.assert_array_equal(est.transform(Z), cross)
+    np.testing.assert_array_equal(est(Z, X), cross)
+
+
 def test_sig_kernel_float32_preserved(rng):
     X = _paths(rng, 4, 5, 2)
     gram64 = SigKernel().fit_transform(X)

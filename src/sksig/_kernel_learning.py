@@ -12,6 +12,7 @@ of parameters.
 
 import numpy as np
 
+from sksig._normalized_kernel import check_positive_diagonal, diagonal_kernels
 from sksig._sig_kernel import (
     _check_finite,
     _derivs_array,
@@ -327,8 +328,9 @@ def estimator_param_backprop(estimator, grad_gram, X, Y):
     diag_terms = []
     if estimator.normalize:  # d(k / sqrt(k_x k_y)): the diagonals move too
         gram = estimator._gram(A, B, symmetric=Y is None)
-        diag_A = estimator._check_diag(estimator._diag(A), "X")
-        diag_B = diag_A if Y is None else estimator._check_diag(estimator._diag(B), "Y")
+        diag_A = check_positive_diagonal(diagonal_kernels(A, **options), "X")
+        diag_B = diag_A if Y is None else check_positive_diagonal(
+            diagonal_kernels(B, **options), "Y")
         inv = 1.0 / np.sqrt(np.multiply.outer(diag_A, diag_B))
         weighted = grad * gram * inv
         grad_diag_A = -0.5 * weighted.sum(axis=1) / diag_A
