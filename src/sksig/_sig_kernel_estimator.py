@@ -16,7 +16,7 @@ from sksig._estimator_input import check_paths, encoding_tags
 from sksig._gram_blocks import gram_blocks, is_dask_array, map_path_chunks
 from sksig._gram_warning import warn_if_useless
 from sksig._sig_kernel import sig_kernel_gram_backprop
-from sksig._static_kernels import LinearKernel, StaticKernel
+from sksig._static_kernels import LinearKernel, StaticKernel, as_static_kernel
 from sksig._validation import (
     MAX_BATCH_CONSTRAINT,
     Interval,
@@ -153,6 +153,7 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     # ------------------------------------------------------------------ helpers
     def _paths(self, X, reset, name="X"):
         check_dyadic_order(self.dyadic_order)  # pairs: clear message before any work
+        as_static_kernel(self.static_kernel)  # its parameters, named, before any work
         return check_paths(
             self, X, reset=reset, time_aug=self.time_aug, lead_lag=self.lead_lag,
             end_time=check_end_time(self.end_time),
