@@ -1,22 +1,73 @@
-"""Every public callable is documented, and its examples run (as doctests)."""
+"""Every public callable of sksig and of its public submodules, and every public method
+of a public class, is documented (numpydoc sections), and its examples run as
+doctests. numpydoc's own validation of the same names is in test_numpydoc.py."""
 
 import doctest
+import importlib
 import inspect
+import pkgutil
 
 import numpy as np
 import pytest
 
 import sksig
 
-PUBLIC = [name for name in sksig.__all__ if callable(getattr(sksig, name))]
+# sksig and its public submodules (no leading underscore), including later ones.
+MODULES = ["sksig"] + sorted(f"sksig.{m.name}"
+                             for m in pkgutil.iter_modules(sksig.__path__)
+                             if not m.name.startswith("_"))
 
 
-@pytest.mark.parametrize("name", PUBLIC)
-def test_public_callable_has_numpydoc_sections(name):
-    doc = inspect.getdoc(getattr(sksig, name)) or ""
-    assert doc, f"{name} has no docstring"
-    assert "Parameters\n----------" in doc or not _parameters(
-        getattr(sksig, name)), f"{name} documents no parameters"
+def _public_callables():
+    """Qualified name -> (object, is_method), each object once (the first module that
+    exports it names it); methods are a class's own (inherited ones: at their class),
+    properties included."""
+    found, seen = {}, set()
+    for modname in MODULES:
+        try:
+            module = importlib.import_module(modname)
+        except ImportError:  # an optional dependency (torch) is missing
+            continue
+        for name in getattr(module, "__all__", ()):
+            obj = getattr(module, name)
+            if not callable(obj) or id(obj) in seen:
+                continue
+            seen.add(id(obj))
+            found[f"{modname}.{name}"] = (obj, False)
+            if not inspect.isclass(obj):
+                continue
+            for attr, member in vars(obj).items():
+                if attr.startswith("_") and attr != "__call__":
+                    continue
+                if callable(member) or isinstance(member, (property, staticmethod,
+                                                           classmethod)):
+                    found[f"{modname}.{name}.{attr}"] = (getattr(obj, attr), True)
+    return found
+
+
+PUBLIC = _public_callables()
+NAMES = sorted(PUBLIC)
+
+
+def test_methods_are_collected():
+    assert {"sksig.sig_kernel", "sksig.SigKernel.fit", "sksig.SigKernel.__call__",
+            "sksig.StaticKernel.fit", "sksig.StaticKernel.increment_gram",
+            "sksig.gaussian_process.SignatureKernel.diag"} <= set(NAMES)
+
+
+@pytest.mark.parametrize("qualname", NAMES)
+def test_public_callable_has_numpydoc_sections(qualname):
+    obj, is_method = PUBLIC[qualname]
+    doc = inspect.getdoc(obj) or ""
+    assert doc, f"{qualname} has no docstring"
+    if isinstance(obj, property):
+        return
+    parameters = [p for p in _parameters(obj) if p not in ("self", "cls")]
+    assert "Parameters\n----------" in doc or not parameters, (
+        f"{qualname} documents none of its parameters {parameters}")
+    if is_method and "Returns\n-------" not in doc and "Yields\n------" not in doc:
+        # A method without a Returns section must return nothing.
+        assert _returns_nothing(obj), f"{qualname} documents no return value"
 
 
 def _parameters(obj):
@@ -27,14 +78,27 @@ def _parameters(obj):
         return {}
 
 
-@pytest.mark.parametrize("name", PUBLIC)
-def test_docstring_examples_run(name):
-    obj = getattr(sksig, name)
+def _returns_nothing(function):
+    source = inspect.getsource(function)
+    return "return " not in source.replace("return None", "") and "yield" not in source
+
+
+def _globs():
+    globs = {"np": np, "sksig": sksig}
+    try:
+        import torch
+    except ImportError:
+        return globs
+    return dict(globs, torch=torch)
+
+
+@pytest.mark.parametrize("qualname", NAMES)
+def test_docstring_examples_run(qualname):
+    obj, _ = PUBLIC[qualname]
     finder = doctest.DocTestFinder(recurse=False)
     runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE
                                    | doctest.ELLIPSIS)
-    tests = finder.find(obj, name, globs={"np": np, "sksig": sksig})
-    for test in tests:
+    for test in finder.find(obj, qualname, globs=_globs()):
         runner.run(test)
     result = runner.summarize(verbose=False)
-    assert result.failed == 0, f"{result.failed} failing example(s) in {name}"
+    assert result.failed == 0, f"{result.failed} failing example(s) in {qualname}"

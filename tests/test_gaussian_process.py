@@ -301,19 +301,6 @@ def test_classification_on_gunpoint():
     assert accuracy > 0.85
 
 
-@pytest.mark.parametrize("obj", [SignatureKernel, pad_paths,
-                                 sksig.SigKernel.static_kernel_backprop],
-                         ids=["SignatureKernel", "pad_paths", "static_kernel_backprop"])
-def test_docstring_examples_run(obj):
-    import doctest
-
-    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
-    for test in doctest.DocTestFinder(recurse=False).find(obj, globs={}):
-        runner.run(test)
-    result = runner.summarize(verbose=False)
-    assert result.attempted > 0 and result.failed == 0
-
-
 def test_normalize_rejects_non_positive_self_kernels(rng, monkeypatch):
     import sksig.gaussian_process as gp_module
 
