@@ -3,45 +3,26 @@ of a public class, is documented (numpydoc sections), and its examples run as
 doctests. numpydoc's own validation of the same names is in test_numpydoc.py."""
 
 import doctest
-import importlib
 import inspect
-import pkgutil
 
 import numpy as np
 import pytest
+from _public_api import public_objects
 
 import sksig
 
-# sksig and its public submodules (no leading underscore), including later ones.
-MODULES = ["sksig"] + sorted(f"sksig.{m.name}"
-                             for m in pkgutil.iter_modules(sksig.__path__)
-                             if not m.name.startswith("_"))
-
 
 def _public_callables():
-    """Qualified name -> (object, is_method), each object once (the first module that
-    exports it names it); methods are a class's own (inherited ones: at their class),
-    properties included."""
+    """The public callables and their methods, each object once (under the first name
+    that exports it)."""
     found, seen = {}, set()
-    for modname in MODULES:
-        try:
-            module = importlib.import_module(modname)
-        except ImportError:  # an optional dependency (torch) is missing
-            continue
-        for name in getattr(module, "__all__", ()):
-            obj = getattr(module, name)
-            if not callable(obj) or id(obj) in seen:
-                continue
+    for qualname, (obj, is_method) in public_objects().items():
+        if is_method:
+            if qualname.rsplit(".", 1)[0] in found:  # its class is checked here
+                found[qualname] = (obj, True)
+        elif callable(obj) and id(obj) not in seen:
             seen.add(id(obj))
-            found[f"{modname}.{name}"] = (obj, False)
-            if not inspect.isclass(obj):
-                continue
-            for attr, member in vars(obj).items():
-                if attr.startswith("_") and attr != "__call__":
-                    continue
-                if callable(member) or isinstance(member, (property, staticmethod,
-                                                           classmethod)):
-                    found[f"{modname}.{name}.{attr}"] = (getattr(obj, attr), True)
+            found[qualname] = (obj, False)
     return found
 
 
