@@ -309,21 +309,9 @@ def default_static_kernel():
 
 def estimator_param_backprop(estimator, grad_gram, X, Y):
     """:meth:`SigKernel.static_kernel_backprop` (normalization included)."""
-    from sksig._array import as_array
-    from sksig._sig_kernel_estimator import _check_pair
-
-    estimator._validate_params()
-    A = estimator._paths(X, reset=None).data
-    B = A if Y is None else estimator._paths(Y, reset=None, name="Y").data
-    if Y is not None:
-        _check_pair(A, B)
-    grad, _ = as_array(grad_gram, "grad_gram")
-    if grad.shape != (A.shape[0], B.shape[0]):
-        raise ValueError(
-            f"grad_gram must have the Gram's shape {(A.shape[0], B.shape[0])}, got "
-            f"{grad.shape}"
-        )
-    grad = grad.astype(A.dtype, copy=False)
+    X_paths, Y_paths, grad = estimator._backprop_args(grad_gram, X, Y)
+    A = X_paths.data
+    B = A if Y is None else Y_paths.data
     options = estimator._options()
     diag_terms = []
     if estimator.normalize:  # d(k / sqrt(k_x k_y)): the diagonals move too

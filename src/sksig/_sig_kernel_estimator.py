@@ -180,6 +180,24 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                            max_batch=self.max_batch, verbose=self.verbose,
                            label=type(self).__name__, **self._options())
 
+    def _backprop_args(self, grad_gram, X, Y):
+        """The validated paths of ``X`` and ``Y`` (None when ``Y`` is) and
+        ``grad_gram`` (checked to have the Gram's shape, in the paths' dtype)."""
+        self._validate_params()
+        X_paths = self._paths(X, reset=None)
+        A = B = X_paths.data
+        Y_paths = None if Y is None else self._paths(Y, reset=None, name="Y")
+        if Y_paths is not None:
+            B = Y_paths.data
+            _check_pair(A, B)
+        grad, _ = as_array(grad_gram, "grad_gram")
+        if grad.shape != (A.shape[0], B.shape[0]):
+            raise ValueError(
+                f"grad_gram must have the Gram's shape {(A.shape[0], B.shape[0])}, "
+                f"got {grad.shape}"
+            )
+        return X_paths, Y_paths, grad.astype(A.dtype, copy=False)
+
     # ------------------------------------------------------------------ sklearn API
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -314,22 +332,9 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
             If ``grad_gram`` does not have the Gram's shape or is not finite, or the
             paths are invalid.
         """
-        self._validate_params()
-        X_paths = self._paths(X, reset=None)
+        X_paths, Y_paths, grad = self._backprop_args(grad_gram, X, Y)
         A = X_paths.data
-        if Y is None:
-            Y_paths, B = None, A
-        else:
-            Y_paths = self._paths(Y, reset=None, name="Y")
-            B = Y_paths.data
-            _check_pair(A, B)
-        grad, _ = as_array(grad_gram, "grad_gram")
-        if grad.shape != (A.shape[0], B.shape[0]):
-            raise ValueError(
-                f"grad_gram must have the Gram's shape {(A.shape[0], B.shape[0])}, "
-                f"got {grad.shape}"
-            )
-        grad = grad.astype(A.dtype, copy=False)
+        B = A if Y is None else Y_paths.data
         if A.shape[0] == 0 or B.shape[0] == 0:
             grad_A, grad_B = np.zeros_like(A), np.zeros_like(B)
         else:
