@@ -1,11 +1,12 @@
 """Naive numpy oracles for the estimator tests, written from SPEC.md.
 
-The signature kernel is solved with the discretisation of SPEC.md section 4.2 in plain
-loops over the grid (vectorised over path pairs only); static kernels follow section
-3.1. Ragged paths are handled one pair at a time, without any padding.
+Gram matrices of signature kernels: static kernels follow section 3.1 (vectorised over
+points), the PDE is the cell-by-cell oracle of ``_oracles_kernel`` (vectorised over
+path pairs only). Ragged paths are handled one pair at a time, without any padding.
 """
 
 import numpy as np
+from _oracles_kernel import goursat_grid, transform
 
 
 def static_gram(kernel, x, y):
@@ -28,22 +29,6 @@ def increment_gram(kernel, x, y):
     return k[..., 1:, 1:] - k[..., :-1, 1:] - k[..., 1:, :-1] + k[..., :-1, :-1]
 
 
-def goursat(delta, order):
-    """Final PDE grid value for increment Grams ``delta`` of shape (P, n1, n2)."""
-    l1, l2 = order
-    d = np.repeat(np.repeat(delta, 2**l1, axis=1), 2**l2, axis=2) * 2.0 ** -(l1 + l2)
-    a = 1 + d / 2 + d**2 / 12
-    b = 1 - d**2 / 12
-    m1, m2 = d.shape[1:]
-    k = np.ones((d.shape[0], m1 + 1, m2 + 1))
-    for i in range(m1):
-        for j in range(m2):
-            k[:, i + 1, j + 1] = (k[:, i, j + 1] + k[:, i + 1, j]) * a[:, i, j] - k[
-                :, i, j
-            ] * b[:, i, j]
-    return k[:, -1, -1]
-
-
 def sig_kernel_gram(X, Y, order=(1, 1), kernel=("linear", {})):
     """K[i, j] = k(X[i], Y[j]) for lists or arrays of paths (each (length, d))."""
     X = [np.asarray(x, dtype=np.float64) for x in X]
@@ -55,11 +40,11 @@ def sig_kernel_gram(X, Y, order=(1, 1), kernel=("linear", {})):
             cols = [j for j, y in enumerate(Y) if len(y) == length]
             ys = np.stack([Y[j] for j in cols])
             xs = np.broadcast_to(x, (len(cols),) + x.shape)
-            gram[i, cols] = goursat(increment_gram(kernel, xs, ys), order)
+            grids = goursat_grid(increment_gram(kernel, xs, ys), order)
+            gram[i, cols] = grids[:, -1, -1]
     return gram
 
 
 def time_aug(x, end_time=1.0):
     """Append the time channel 0..end_time over the points (SPEC.md section 2)."""
-    t = end_time * np.arange(len(x)) / (len(x) - 1)
-    return np.concatenate([x, t[:, None]], axis=1)
+    return transform(x, time_aug=True, end_time=end_time)

@@ -49,18 +49,23 @@ def increment_gram(name, params, x, y):
 
 
 def goursat_grid(delta, orders):
-    """The PDE grid of SPEC.md §4.2, cell by cell."""
+    """The PDE grid of SPEC.md §4.2, cell by cell: increment Grams ``delta`` of shape
+    (..., n1, n2) give grids (..., m1 + 1, m2 + 1) (loops over the cells; only the
+    leading axes, independent pairs, are vectorised). The one Goursat oracle of the
+    test suite."""
     lam1, lam2 = orders
-    n1, n2 = delta.shape
+    delta = np.asarray(delta, dtype=np.float64)
+    n1, n2 = delta.shape[-2:]
     m1, m2 = n1 * 2**lam1, n2 * 2**lam2
     f = 2.0 ** -(lam1 + lam2)
-    grid = np.ones((m1 + 1, m2 + 1))
+    grid = np.ones(delta.shape[:-2] + (m1 + 1, m2 + 1))
     for i in range(m1):
         for j in range(m2):
-            d = f * delta[i >> lam1, j >> lam2]
+            d = f * delta[..., i >> lam1, j >> lam2]
             a = 1 + d / 2 + d * d / 12
             b = 1 - d * d / 12
-            grid[i + 1, j + 1] = (grid[i, j + 1] + grid[i + 1, j]) * a - grid[i, j] * b
+            grid[..., i + 1, j + 1] = ((grid[..., i, j + 1] + grid[..., i + 1, j]) * a
+                                       - grid[..., i, j] * b)
     return grid
 
 

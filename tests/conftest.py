@@ -1,19 +1,20 @@
-"""Shared test configuration: tolerances, reference files, markers."""
+"""Shared test configuration: reference files, finite differences, fixtures, markers.
+(The tolerances are in _tolerances.py.)"""
 
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _tolerances import tol
 
 DATA = Path(__file__).parent / "data"
 
-# One tolerance table, keyed by dtype and relative (to max(1, |want|)).
-RTOL = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-4}
 
-
-def assert_close_ref(got, want, *, rtol=1e-9):
-    """|got - want| <= rtol * max(1, max|want|), the reference-file criterion."""
+def assert_close_ref(got, want, *, rtol=None):
+    """|got - want| <= rtol * max(1, max|want|), the reference-file criterion (rtol
+    None: the "reference" entry of _tolerances)."""
+    rtol = tol("reference")["rtol"] if rtol is None else rtol
     got = np.asarray(got, dtype=np.float64)
     want = np.asarray(want, dtype=np.float64)
     assert got.shape == want.shape, f"shape {got.shape} != {want.shape}"

@@ -10,6 +10,7 @@ from _oracles_branched import (
     segment_value,
     signature_levels,
 )
+from _tolerances import tol
 from conftest import assert_close_ref, reference_cases
 
 import sksig
@@ -140,7 +141,7 @@ def test_float32_and_torch(rng):
     want = sksig.branched_sig(path, 3, planar=True)
     got32 = sksig.branched_sig(path.astype(np.float32), 3, planar=True)
     assert got32.dtype == np.float32
-    np.testing.assert_allclose(got32, want, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got32, want, **tol("float32"))
     tensor = sksig.branched_sig(torch.from_numpy(path), 3, planar=True)
     assert isinstance(tensor, torch.Tensor) and tensor.dtype == torch.float64
     np.testing.assert_array_equal(tensor.numpy(), want)

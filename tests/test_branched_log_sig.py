@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from _oracles_branched import derivative_at_zero_weights, lyndon_bracket, repeated
+from _tolerances import tol
 from conftest import assert_close_ref, reference_cases
 
 import sksig
@@ -195,7 +196,7 @@ def test_batch_axes_n_jobs_float32_torch(rng, monkeypatch):
         out[1, 0], sksig.branched_log_sig(paths[1, 0], 3, planar=True, method=2))
     out32 = sksig.branched_log_sig(paths.astype(np.float32), 3, planar=True, method=2)
     assert out32.dtype == np.float32
-    np.testing.assert_allclose(out32, out, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out32, out, **tol("float32"))
     bsig = sksig.branched_sig(torch.from_numpy(paths), 3)
     log = sksig.branched_sig_to_log_sig(bsig, 2, 3)
     assert isinstance(log, torch.Tensor)

@@ -14,6 +14,7 @@ import warnings
 import numpy as np
 import pytest
 from _cuda_targets import Target
+from _tolerances import tol
 from conftest import assert_close_ref
 
 import sksig
@@ -27,8 +28,6 @@ from sksig._array import (
 
 torch = pytest.importorskip("torch")
 gpu = pytest.importorskip("sksig.cuda._backend")
-
-TOL = {np.float64: 1e-10, np.float32: 1e-5}
 
 STATIC = [
     None,
@@ -61,13 +60,13 @@ def _cuda(a):
 
 
 def _close(on, got, want, dtype):
-    """got (on the target) equals the CPU result want to TOL[dtype] relative."""
+    """got (on the target) equals the CPU result want to the "device" tolerance."""
     if isinstance(want, list):
         assert isinstance(got, list) and len(got) == len(want)
         for g, w in zip(got, want, strict=True):
             _close(on, g, w, dtype)
         return
-    assert_close_ref(on.check(got, dtype), want, rtol=TOL[dtype])
+    assert_close_ref(on.check(got, dtype), want, **tol("device", dtype))
 
 
 # ---------------------------------------------------------------- forward
@@ -83,7 +82,7 @@ def test_sig_kernel_matches_cpu(cuda_target, dtype, static_kernel, orders, rng):
     y = _paths(rng, (37, 14, 3), dtype)
     want = sksig.sig_kernel(x, y, orders, static_kernel=static_kernel)
     got = on.sig_kernel(on.put(x), on.put(y), orders, static_kernel=static_kernel)
-    assert_close_ref(on.check(got, dtype), want, rtol=TOL[dtype])
+    assert_close_ref(on.check(got, dtype), want, **tol("device", dtype))
 
 
 @pytest.mark.cuda
@@ -190,11 +189,11 @@ def test_gram_of_paths_with_themselves_is_exactly_symmetric(
             np.float64,
         )
         np.testing.assert_array_equal(got, got.T)
-        assert_close_ref(got, want, rtol=TOL[np.float64])
+        assert_close_ref(got, want, **tol("device"))
     xs = [_paths(rng, (k, 2)) for k in (3, 7, 1, 4)]
     got = on.check(on.sig_kernel_gram(on.put(xs), on.put(xs), 2), np.float64)
     np.testing.assert_array_equal(got, got.T)
-    assert_close_ref(got, sksig.sig_kernel_gram(xs, xs, 2), rtol=TOL[np.float64])
+    assert_close_ref(got, sksig.sig_kernel_gram(xs, xs, 2), **tol("device"))
 
 
 @pytest.mark.cuda

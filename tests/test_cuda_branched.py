@@ -8,13 +8,12 @@ oracles) to 1e-10 (float64) and 1e-5 (float32) relative.
 
 import numpy as np
 import pytest
+from _tolerances import tol
 from conftest import assert_close_ref
 
 import sksig
 
 torch = pytest.importorskip("torch")
-
-TOL = {np.float64: 1e-10, np.float32: 1e-5}
 
 
 def _paths(rng, shape, dtype=np.float64):
@@ -46,7 +45,7 @@ def test_branched_sig_matches_cpu(cuda_target, dtype, planar, dim, degree, rng):
     for scalar_term in (False, True):
         want = sksig.branched_sig(x, degree, planar=planar, scalar_term=scalar_term)
         got = on.branched_sig(on.put(x), degree, planar=planar, scalar_term=scalar_term)
-        assert_close_ref(on.check(got, dtype), want, rtol=TOL[dtype])
+        assert_close_ref(on.check(got, dtype), want, **tol("device", dtype))
 
 
 @pytest.mark.cuda
@@ -57,7 +56,7 @@ def test_long_paths_match_cpu(cuda_target, dtype, planar, rng):
     x = _paths(rng, (3, 4096, 2), dtype)  # 4,095 sequential Chen steps per path
     want = sksig.branched_sig(x, 3, planar=planar)
     got = on.branched_sig(on.put(x), 3, planar=planar)
-    assert_close_ref(on.check(got, dtype), want, rtol=TOL[dtype])
+    assert_close_ref(on.check(got, dtype), want, **tol("device", dtype))
 
 
 @pytest.mark.cuda
@@ -73,7 +72,7 @@ def test_branched_sig_transforms_multi_axis(cuda_target, dtype, time_aug, lead_l
     want = sksig.branched_sig(x, 3, **kw)
     got = on.branched_sig(on.put(x), 3, **kw)
     assert got.shape == want.shape
-    assert_close_ref(on.check(got, dtype), want, rtol=TOL[dtype])
+    assert_close_ref(on.check(got, dtype), want, **tol("device", dtype))
 
 
 @pytest.mark.cuda
@@ -83,7 +82,7 @@ def test_branched_sig_ragged_and_degenerate(cuda_target, planar, rng):
     ragged = [_paths(rng, (k, 2)) for k in (4, 1, 6, 2)]
     want = sksig.branched_sig(ragged, 3, planar=planar, time_aug=True)
     got = on.branched_sig(on.put(ragged), 3, planar=planar, time_aug=True)
-    assert_close_ref(on.check(got, np.float64), want, rtol=1e-10)
+    assert_close_ref(on.check(got, np.float64), want, **tol("device"))
     cases = [
         (np.zeros((0, 5, 2)), 3, {}),  # empty batch
         (np.zeros((3, 0, 2)), 2, {"scalar_term": True}),  # paths without points
@@ -96,7 +95,7 @@ def test_branched_sig_ragged_and_degenerate(cuda_target, planar, rng):
         want = sksig.branched_sig(x, degree, planar=planar, **kw)
         got = on.branched_sig(on.put(x), degree, planar=planar, **kw)
         assert got.shape == want.shape
-        assert_close_ref(on.check(got, np.float64), want, rtol=1e-10)
+        assert_close_ref(on.check(got, np.float64), want, **tol("device"))
 
 
 @pytest.mark.cuda
@@ -108,15 +107,15 @@ def test_small_every_kernel(cuda_target, planar, method, rng):
     x = _paths(rng, (3, 4, 2))
     bsig = sksig.branched_sig(x, 3, planar=planar, scalar_term=True)
     got = on.branched_sig(on.put(x), 3, planar=planar, scalar_term=True)
-    assert_close_ref(on.check(got, np.float64), bsig, rtol=1e-10)
+    assert_close_ref(on.check(got, np.float64), bsig, **tol("device"))
     kw = dict(planar=planar, method=method)
     log = sksig.branched_sig_to_log_sig(bsig, 2, 3, **kw)
     got = on.branched_sig_to_log_sig(on.put(bsig), 2, 3, **kw)
-    assert_close_ref(on.check(got, np.float64), log, rtol=1e-10)
+    assert_close_ref(on.check(got, np.float64), log, **tol("device"))
     derivs = rng.normal(size=log.shape)
     grad = sksig.branched_sig_to_log_sig_backprop(bsig, derivs, 2, 3, **kw)
     got = on.branched_sig_to_log_sig_backprop(on.put(bsig), on.put(derivs), 2, 3, **kw)
-    assert_close_ref(on.check(got, np.float64), grad, rtol=1e-10)
+    assert_close_ref(on.check(got, np.float64), grad, **tol("device"))
 
 
 # ---------------------------------------------------------------- log and backprop
@@ -144,12 +143,12 @@ def test_log_and_backprop_match_cpu(cuda_target, dtype, planar, dim, degree, met
         kw = dict(planar=planar, method=method)
         want = sksig.branched_sig_to_log_sig(bsig, dim, degree, **kw)
         got = on.branched_sig_to_log_sig(on.put(bsig), dim, degree, **kw)
-        assert_close_ref(on.check(got, dtype), want, rtol=TOL[dtype])
+        assert_close_ref(on.check(got, dtype), want, **tol("device", dtype))
         derivs = rng.normal(size=want.shape).astype(dtype)
         want = sksig.branched_sig_to_log_sig_backprop(bsig, derivs, dim, degree, **kw)
         got = on.branched_sig_to_log_sig_backprop(on.put(bsig), on.put(derivs), dim,
                                                   degree, **kw)
-        assert_close_ref(on.check(got, dtype), want, rtol=TOL[dtype])
+        assert_close_ref(on.check(got, dtype), want, **tol("device", dtype))
 
 
 @pytest.mark.cuda
@@ -165,12 +164,12 @@ def test_log_multi_axis_transforms_and_empty(cuda_target, planar, method, rng):
     want = sksig.branched_sig_to_log_sig(bsig, 1, 2, **kw)
     got = on.branched_sig_to_log_sig(on.put(bsig), 1, 2, **kw)
     assert got.shape == want.shape
-    assert_close_ref(on.check(got, np.float64), want, rtol=1e-10)
+    assert_close_ref(on.check(got, np.float64), want, **tol("device"))
     derivs = rng.normal(size=want.shape)
     want = sksig.branched_sig_to_log_sig_backprop(bsig, derivs, 1, 2, **kw)
     got = on.branched_sig_to_log_sig_backprop(on.put(bsig), on.put(derivs), 1, 2, **kw)
     assert got.shape == want.shape
-    assert_close_ref(on.check(got, np.float64), want, rtol=1e-10)
+    assert_close_ref(on.check(got, np.float64), want, **tol("device"))
     empty = np.zeros((0, 4, n))
     want = sksig.branched_sig_to_log_sig(empty, 1, 2, **kw)
     got = on.branched_sig_to_log_sig(on.put(empty), 1, 2, **kw)
@@ -196,7 +195,7 @@ def test_branched_log_sig_matches_cpu(cuda_target, dtype, planar, method, scalar
         want = sksig.branched_log_sig(path, 3, **kw)
         got = on.branched_log_sig(on.put(path), 3, **kw)
         assert got.shape == want.shape
-        assert_close_ref(on.check(got, dtype), want, rtol=TOL[dtype])
+        assert_close_ref(on.check(got, dtype), want, **tol("device", dtype))
 
 
 @pytest.mark.cuda
@@ -207,17 +206,17 @@ def test_tables_beyond_shared_memory(cuda_target, rng):
     x = _paths(rng, (2, 3, 2))
     want = sksig.branched_sig(x, 6, planar=True)
     got = on.branched_sig(on.put(x), 6, planar=True)
-    assert_close_ref(on.check(got, np.float64), want, rtol=1e-10)
+    assert_close_ref(on.check(got, np.float64), want, **tol("device"))
     for method in (0, 2):
         log = sksig.branched_sig_to_log_sig(want, 2, 6, planar=True, method=method)
         got = on.branched_sig_to_log_sig(on.put(want), 2, 6, planar=True, method=method)
-        assert_close_ref(on.check(got, np.float64), log, rtol=1e-10)
+        assert_close_ref(on.check(got, np.float64), log, **tol("device"))
         derivs = rng.normal(size=log.shape)
         grad = sksig.branched_sig_to_log_sig_backprop(want, derivs, 2, 6, planar=True,
                                                       method=method)
         got = on.branched_sig_to_log_sig_backprop(on.put(want), on.put(derivs), 2, 6,
                                                   planar=True, method=method)
-        assert_close_ref(on.check(got, np.float64), grad, rtol=1e-10)
+        assert_close_ref(on.check(got, np.float64), grad, **tol("device"))
 
 
 # ---------------------------------------------------------------- branched_sig_backprop
@@ -248,7 +247,7 @@ def test_branched_sig_backprop_matches_cpu(cuda_target, dtype, planar, dim, degr
     x = _paths(rng, (37, 5, dim), dtype)
     for scalar_term in (False, True):
         got, want = _backprop_both(on, x, degree, dtype, scalar_term, planar=planar)
-        assert_close_ref(got, want, rtol=TOL[dtype])
+        assert_close_ref(got, want, **tol("device", dtype))
 
 
 @pytest.mark.cuda
@@ -283,7 +282,7 @@ def test_branched_sig_backprop_transforms_multi_axis(cuda_target, dtype, time_au
     x = _paths(rng, (2, 3, 4, 2), dtype)
     kw = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=2.0, planar=lead_lag)
     got, want = _backprop_both(on, x, 3, dtype, **kw)
-    assert_close_ref(got, want, rtol=TOL[dtype])
+    assert_close_ref(got, want, **tol("device", dtype))
 
 
 @pytest.mark.cuda
@@ -294,7 +293,7 @@ def test_branched_sig_backprop_ragged_and_degenerate(cuda_target, planar, rng):
     for kw in ({}, {"time_aug": True}, {"lead_lag": True}):
         got, want = _backprop_both(on, ragged, 3, np.float64, planar=planar, **kw)
         for g, w in zip(got, want, strict=True):
-            assert_close_ref(g, w, rtol=1e-10)
+            assert_close_ref(g, w, **tol("device"))
     cases = [
         (np.zeros((0, 5, 2)), 3, {}),  # empty batch
         (np.zeros((3, 0, 2)), 2, {}),  # paths without points
@@ -304,7 +303,7 @@ def test_branched_sig_backprop_ragged_and_degenerate(cuda_target, planar, rng):
     ]
     for x, degree, kw in cases:
         got, want = _backprop_both(on, x, degree, np.float64, planar=planar, **kw)
-        assert_close_ref(got, want, rtol=1e-10)
+        assert_close_ref(got, want, **tol("device"))
 
 
 @pytest.mark.cuda
@@ -312,7 +311,7 @@ def test_branched_sig_backprop_beyond_shared_memory(cuda_target, rng):
     """Planar dimension 2, degree 6: the working vectors live in global scratch."""
     on = cuda_target
     got, want = _backprop_both(on, _paths(rng, (2, 4, 2)), 6, np.float64, planar=True)
-    assert_close_ref(got, want, rtol=1e-10)
+    assert_close_ref(got, want, **tol("device"))
 
 
 @pytest.mark.cuda
@@ -379,7 +378,7 @@ def test_torch_branched_sig_autograd_on_gpu(rng):
     assert out.device.type == "cuda"
     out.backward(torch.from_numpy(w).cuda())
     assert t.grad.device.type == "cuda"
-    assert_close_ref(t.grad.cpu().numpy(), want, rtol=1e-10)
+    assert_close_ref(t.grad.cpu().numpy(), want, **tol("device"))
 
 
 # ---------------------------------------------------------------- bad inputs
@@ -442,7 +441,7 @@ def test_torch_autograd_on_gpu(rng):
     out = sksig.torch.branched_sig_to_log_sig(t, 2, 3, planar=True, method=2)
     assert out.device.type == "cuda"
     out.backward(torch.from_numpy(derivs).cuda())
-    assert_close_ref(t.grad.cpu().numpy(), want, rtol=1e-10)
+    assert_close_ref(t.grad.cpu().numpy(), want, **tol("device"))
 
 
 @pytest.mark.cuda

@@ -10,14 +10,13 @@ relative.
 
 import numpy as np
 import pytest
+from _tolerances import tol
 from conftest import assert_close_ref
 
 import sksig
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("sksig.cuda._backend")
-
-TOL = {np.float64: 1e-10, np.float32: 1e-5}
 
 # (dim, degree): small tensors, deeper levels, wide alphabets, dimension 1, and sizes
 # whose block workspace exceeds shared memory (global scratch slices): all three for
@@ -48,12 +47,12 @@ def _inputs(rng, dim, degree, batch, dtype, scale=0.4):
 def _check_join(on, c, v, g, dim, degree, dtype):
     want = sksig.log_sig_join(c, v, dim, degree)
     got = on.log_sig_join(on.put(c), on.put(v), dim, degree)
-    assert_close_ref(on.check(got, dtype), want, rtol=TOL[dtype])
+    assert_close_ref(on.check(got, dtype), want, **tol("device", dtype))
     want_c, want_v = sksig.log_sig_join_backprop(g, c, v, dim, degree)
     got_c, got_v = on.log_sig_join_backprop(
         on.put(g), on.put(c), on.put(v), dim, degree)
-    assert_close_ref(on.check(got_c, dtype), want_c, rtol=TOL[dtype])
-    assert_close_ref(on.check(got_v, dtype), want_v, rtol=TOL[dtype])
+    assert_close_ref(on.check(got_c, dtype), want_c, **tol("device", dtype))
+    assert_close_ref(on.check(got_v, dtype), want_v, **tol("device", dtype))
 
 
 @pytest.mark.cuda
@@ -204,7 +203,7 @@ def test_torch_autograd_wrapper_on_gpu(cuda_target, rng):
         grads.append((out.detach().cpu().numpy(), ct.grad.cpu().numpy(),
                       vt.grad.cpu().numpy()))
     for got, want in zip(grads[1], grads[0], strict=True):
-        assert_close_ref(got, want, rtol=1e-10)
+        assert_close_ref(got, want, **tol("device"))
 
 
 @pytest.mark.cuda

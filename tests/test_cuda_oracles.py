@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from _oracles_branched import iterated_integral
 from _oracles_kernel import kernel_grid
+from _tolerances import tol
 from conftest import central_differences
 
 import sksig
@@ -91,8 +92,8 @@ def test_sig_kernel_backprops_match_finite_differences_of_naive_pde(
 
     fd1 = central_differences(lambda a: total(a, y), x)
     fd2 = central_differences(lambda b: total(x, b), y)
-    np.testing.assert_allclose(on.check(g1, np.float64), fd1, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(on.check(g2, np.float64), fd2, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(on.check(g1, np.float64), fd1, **tol("fd"))
+    np.testing.assert_allclose(on.check(g2, np.float64), fd2, **tol("fd"))
 
 
 @pytest.mark.cuda

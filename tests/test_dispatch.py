@@ -5,6 +5,7 @@ import types
 
 import numpy as np
 import pytest
+from _tolerances import tol
 from conftest import assert_close_ref
 
 import sksig
@@ -113,14 +114,14 @@ def test_cupy_arrays_run_on_the_gpu_and_come_back_as_cupy(rng):
     y = np.cumsum(rng.normal(size=(5, 6, 2)) * 0.3, axis=1)
     got = sksig.sig_kernel(cupy.asarray(x), cupy.asarray(y), 2)
     assert isinstance(got, cupy.ndarray)
-    assert_close_ref(cupy.asnumpy(got), sksig.sig_kernel(x, y, 2), rtol=1e-10)
+    assert_close_ref(cupy.asnumpy(got), sksig.sig_kernel(x, y, 2), **tol("device"))
     gx, gy = sksig.sig_kernel_backprop(
         cupy.ones(5), cupy.asarray(x), cupy.asarray(y), 2, right_deriv=True
     )
     want = sksig.sig_kernel_backprop(np.ones(5), x, y, 2, right_deriv=True)
     for g, w in zip((gx, gy), want, strict=True):
         assert isinstance(g, cupy.ndarray)
-        assert_close_ref(cupy.asnumpy(g), w, rtol=1e-10)
+        assert_close_ref(cupy.asnumpy(g), w, **tol("device"))
 
 
 def test_functions_without_a_gpu_twin_refuse_foreign_cuda_arrays(rng):
@@ -156,4 +157,4 @@ def test_functions_without_a_gpu_twin_copy_torch_cuda_tensors(rng):
         got = fn(*(torch.from_numpy(a).cuda() if isinstance(a, np.ndarray) else a
                    for a in args))
         assert got.device.type == "cuda"
-        assert_close_ref(got.cpu().numpy(), fn(*args), rtol=1e-10)
+        assert_close_ref(got.cpu().numpy(), fn(*args), **tol("device"))

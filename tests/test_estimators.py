@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from _oracles_estimators import sig_kernel_gram as oracle_gram
 from _oracles_estimators import time_aug as oracle_time_aug
+from _tolerances import tol
 from conftest import central_differences
 from sklearn.base import clone
 from sklearn.kernel_ridge import KernelRidge
@@ -56,22 +57,23 @@ def test_sig_kernel_transform_matches_oracle(rng, order, kernel):
     est = SigKernel(dyadic_order=order, static_kernel=static).fit(X)
     pair = order if isinstance(order, tuple) else (order, order)
     np.testing.assert_allclose(est.transform(Z), oracle_gram(Z, X, pair, kernel),
-                               rtol=1e-12)
-    np.testing.assert_allclose(est(Z, X), oracle_gram(Z, X, pair, kernel), rtol=1e-12)
+                               **tol("oracle"))
+    np.testing.assert_allclose(est(Z, X), oracle_gram(Z, X, pair, kernel),
+                               **tol("oracle"))
 
 
 def test_sig_kernel_ragged_equals_padded_and_unpadded_oracle(rng):
     X = _ragged(rng, [3, 6, 4, 2], 2)
     est = SigKernel(dyadic_order=1)
     gram = est.fit_transform(X)
-    np.testing.assert_allclose(gram, oracle_gram(X, X), rtol=1e-12)
+    np.testing.assert_allclose(gram, oracle_gram(X, X), **tol("oracle"))
     np.testing.assert_allclose(est.fit_transform(_pad(X)), gram, rtol=1e-13)
     # the time channel runs over each path's own points: compare with the oracle on
     # individually time-augmented, unpadded paths
     est = SigKernel(dyadic_order=1, time_aug=True, end_time=2.0).fit(X)
     want = oracle_gram([oracle_time_aug(x, 2.0) for x in X],
                        [oracle_time_aug(x, 2.0) for x in X])
-    np.testing.assert_allclose(est.transform(X), want, rtol=1e-12)
+    np.testing.assert_allclose(est.transform(X), want, **tol("oracle"))
 
 
 def test_sig_kernel_2d_encoding_equals_3d(rng):
@@ -87,9 +89,9 @@ def test_sig_kernel_fit_transform_call_and_transform_agree(rng):
     X = _paths(rng, 6, 5, 2)
     est = SigKernel(dyadic_order=2, static_kernel=RBFKernel(1.5))
     gram = est.fit_transform(X)
-    np.testing.assert_allclose(gram, gram.T, rtol=1e-13)
-    np.testing.assert_allclose(est.transform(X), gram, rtol=1e-13)
-    np.testing.assert_allclose(est(X), gram, rtol=1e-13)
+    np.testing.assert_allclose(gram, gram.T, **tol("same_value"))
+    np.testing.assert_allclose(est.transform(X), gram, **tol("same_value"))
+    np.testing.assert_allclose(est(X), gram, **tol("same_value"))
 
 
 @pytest.mark.parametrize("time_aug", [False, True])
@@ -97,14 +99,34 @@ def test_sig_kernel_normalized_has_unit_diagonal(rng, time_aug):
     X, Z = _paths(rng, 5, 6, 2, scale=0.8), _paths(rng, 3, 4, 2, scale=0.8)
     est = SigKernel(dyadic_order=1, normalize=True, time_aug=time_aug)
     gram = est.fit_transform(X)
-    np.testing.assert_allclose(np.diag(gram), 1.0, rtol=1e-13)
-    np.testing.assert_allclose(np.diag(est(Z)), 1.0, rtol=1e-13)
+    np.testing.assert_allclose(np.diag(gram), 1.0, **tol("same_value"))
+    np.testing.assert_allclose(np.diag(est(Z)), 1.0, **tol("same_value"))
     aug = (lambda p: [oracle_time_aug(x) for x in p]) if time_aug else list
     raw = oracle_gram(aug(Z), aug(X))
     diag_z = np.diag(oracle_gram(aug(Z), aug(Z)))
     diag_x = np.diag(oracle_gram(aug(X), aug(X)))
     np.testing.assert_allclose(est.transform(Z),
-                               raw / np.sqrt(np.outer(diag_z, diag_x)), rtol=1e-12)
+                               raw / np.sqrt(np.outer(diag_z, diag_x)), **tol("oracle"))
+
+
+@pytest.mark.parametrize("normalize", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sig_kernel_gram_is_the_functional_gram_bitwise(rng, normalize, dtype):
+    # The estimator is a thin layer over the functional API: its Grams (blocked,
+    # normalized or not) are bit for bit those of sig_kernel_gram on the same
+    # options; the values themselves are checked against the oracle above.
+    X = _paths(rng, 7, 5, 2, scale=0.8).astype(dtype)
+    Z = _paths(rng, 4, 6, 2, scale=0.8).astype(dtype)
+    options = dict(static_kernel=RBFKernel(0.7), time_aug=True, basepoint=True,
+                   normalize=normalize)
+    est = SigKernel(dyadic_order=2, **options)
+    want = sksig.sig_kernel_gram(X, X, 2, **options)
+    cross = sksig.sig_kernel_gram(Z, X, 2, **options)
+    assert want.dtype == dtype
+    np.testing.assert_array_equal(est.fit_transform(X), want)
+    np.testing.assert_array_equal(est(X), want)
+    np.testing.assert_array_equal(est.transform(Z), cross)
+    np.testing.assert_array_equal(est(Z, X), cross)
 
 
 def test_sig_kernel_float32_preserved(rng):
@@ -125,7 +147,7 @@ def test_sig_kernel_torch_input(rng):
     est = SigKernel().fit(torch.from_numpy(X))
     gram = est.transform([torch.from_numpy(x) for x in X])
     assert isinstance(gram, np.ndarray)
-    np.testing.assert_allclose(gram, oracle_gram(X, X), rtol=1e-12)
+    np.testing.assert_allclose(gram, oracle_gram(X, X), **tol("oracle"))
 
 
 def test_pipeline_with_svc_precomputed(rng):
@@ -190,10 +212,10 @@ def test_gram_backprop_matchescentral_differences(rng, normalize, with_y):
     grad_gram = rng.standard_normal((3, 2 if with_y else 3))
     grad_X, grad_Y = est.gram_backprop(grad_gram, X, Y_arg)
     fd_X = central_differences(lambda x: np.sum(grad_gram * est(x, Y_arg)), X)
-    np.testing.assert_allclose(grad_X, fd_X, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(grad_X, fd_X, **tol("fd"))
     if with_y:
         fd_Y = central_differences(lambda y: np.sum(grad_gram * est(X, y)), Y)
-        np.testing.assert_allclose(grad_Y, fd_Y, rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(grad_Y, fd_Y, **tol("fd"))
     else:
         assert grad_Y is None
 
@@ -234,8 +256,9 @@ def test_sig_kernel_verbose_gram_equals_silent(rng):
     X, Z = _paths(rng, 12, 4, 2), _paths(rng, 7, 3, 2)
     loud, quiet = SigKernel(verbose=1), SigKernel()
     np.testing.assert_allclose(loud.fit_transform(X), quiet.fit_transform(X),
-                               rtol=1e-13)
-    np.testing.assert_allclose(loud.transform(Z), quiet.transform(Z), rtol=1e-13)
+                               **tol("same_value"))
+    np.testing.assert_allclose(loud.transform(Z), quiet.transform(Z),
+                               **tol("same_value"))
 
 
 def test_sig_kernel_pickle_and_pandas_output(rng):
@@ -339,7 +362,8 @@ def test_log_sig_ragged_and_2d_equal_per_path(rng):
     est = LogSigJoin(degree=3, time_aug=True).fit(X)
     got = est.transform(X)
     for i, x in enumerate(X):
-        np.testing.assert_allclose(got[i], est.transform(x[None])[0], rtol=1e-13)
+        np.testing.assert_allclose(got[i], est.transform(x[None])[0],
+                                   **tol("same_value"))
     plain = LogSigJoin(degree=3).fit(X)
     np.testing.assert_allclose(plain.transform(X), plain.transform(_pad(X)),
                                rtol=1e-13, atol=1e-15)
@@ -366,10 +390,10 @@ def test_join_extends_the_path_and_join_backprop_matches_fd(rng):
     grad_ls, grad_v = est.join_backprop(grad_out, head, step)
     np.testing.assert_allclose(
         grad_ls, central_differences(lambda c: np.sum(grad_out * est.join(c, step)),
-                                     head), rtol=1e-6, atol=1e-8)
+                                     head), **tol("fd"))
     np.testing.assert_allclose(
         grad_v, central_differences(lambda v: np.sum(grad_out * est.join(head, v)),
-                                    step), rtol=1e-6, atol=1e-8)
+                                    step), **tol("fd"))
 
 
 @pytest.mark.parametrize("lead_lag", [False, True])
@@ -388,7 +412,7 @@ def test_partial_transform_equals_recomputing(rng, lead_lag):
         est.partial_transform([np.ones((2, 2))] * 2)
     est.reset_streams()
     np.testing.assert_allclose(est.partial_transform(streams), est.transform(streams),
-                               rtol=1e-13)
+                               **tol("same_value"))
 
 
 def test_partial_transform_rejects_time_aug(rng):
@@ -488,7 +512,8 @@ def test_estimators_take_cuda_tensors_and_return_gradients_there(rng):
     X = _paths(rng, 3, 4, 2)
     X_cuda = torch.from_numpy(X).cuda()
     est = SigKernel(dyadic_order=1).fit(X_cuda)
-    np.testing.assert_allclose(est.transform(X_cuda), oracle_gram(X, X), rtol=1e-12)
+    np.testing.assert_allclose(est.transform(X_cuda), oracle_gram(X, X),
+                               **tol("oracle"))
     grad, _ = est.gram_backprop(np.ones((3, 3)), X_cuda)
     assert grad.device == X_cuda.device
     np.testing.assert_allclose(grad.cpu().numpy(),

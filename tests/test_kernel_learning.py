@@ -288,16 +288,3 @@ def test_torch_module_bad_input():
     with pytest.raises(TypeError, match="torch.Tensor"):
         sksig.torch.SigKernelGram()(np.zeros((2, 3, 1)))
     assert clone(sksig.RBFKernel(sigma=1.0)).sigma == 1.0
-
-
-def test_torch_module_docstring_example_runs():
-    import doctest
-
-    import sksig.torch
-
-    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE)
-    for test in doctest.DocTestFinder(recurse=False).find(sksig.torch.SigKernelGram,
-                                                          globs={}):
-        runner.run(test)
-    result = runner.summarize(verbose=False)
-    assert result.attempted > 0 and result.failed == 0

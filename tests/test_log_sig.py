@@ -5,6 +5,7 @@ import threading
 import _oracles_tensor as ot
 import numpy as np
 import pytest
+from _tolerances import tol
 from conftest import assert_close_ref, reference_cases
 
 import sksig
@@ -104,7 +105,7 @@ def test_log_sig_batch_ragged_torch_float32_n_jobs(rng):
     np.testing.assert_allclose(ragged[1], sksig.log_sig(paths[0, 1][:2], 4, method=2))
     t = sksig.log_sig(torch.from_numpy(paths.astype(np.float32)), 4, method=2)
     assert isinstance(t, torch.Tensor) and t.dtype == torch.float32
-    np.testing.assert_allclose(t.numpy(), got, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(t.numpy(), got, **tol("float32"))
 
 
 def test_log_sig_short_paths_and_empty_batch():

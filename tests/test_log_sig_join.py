@@ -3,6 +3,7 @@
 import _oracles_tensor as ot
 import numpy as np
 import pytest
+from _tolerances import tol
 from conftest import DATA, assert_close_ref, central_differences, reference_cases
 
 import sksig
@@ -85,7 +86,7 @@ def test_log_sig_join_batch_float32_n_jobs(rng):
     assert all(np.array_equal(a, b) for a, b in zip(grads, grads_par, strict=True))
     out32 = sksig.log_sig_join(c.astype(np.float32), v.astype(np.float32), 2, 4)
     assert out32.dtype == np.float32
-    np.testing.assert_allclose(out32, out, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(out32, out, **tol("float32"))
     g32 = sksig.log_sig_join_backprop(w.astype(np.float32), c.astype(np.float32),
                                       v.astype(np.float32), 2, 4)
     assert g32[0].dtype == np.float32 and g32[1].dtype == np.float32

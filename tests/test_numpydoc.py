@@ -3,9 +3,9 @@ docstring validation (``numpydoc.validate``), up to the checks ignored below."""
 
 import importlib
 import inspect
-import pkgutil
 
 import pytest
+from _public_api import MODULES, public_objects
 
 import sksig
 
@@ -25,37 +25,8 @@ IGNORED = {
 # not enforced on methods.
 IGNORED_FOR_METHODS = {"EX01"}
 
-# sksig and its public submodules (no leading underscore), including later ones.
-MODULES = ["sksig"] + sorted(f"sksig.{m.name}"
-                             for m in pkgutil.iter_modules(sksig.__path__)
-                             if not m.name.startswith("_"))
-
-
-OBJECTS = {}  # qualified name -> object
-
-
-def _public_objects():
-    names = []
-    for modname in MODULES:
-        try:
-            module = importlib.import_module(modname)
-        except ImportError:  # an optional dependency (torch) is missing
-            continue
-        for name in getattr(module, "__all__", ()):
-            obj = getattr(module, name)
-            names.append((f"{modname}.{name}", False))
-            OBJECTS[f"{modname}.{name}"] = obj
-            if inspect.isclass(obj):  # its own methods (inherited ones: at their class)
-                for attr, member in vars(obj).items():
-                    if attr.startswith("_") and attr != "__call__":
-                        continue
-                    if callable(member) or isinstance(member, property):
-                        names.append((f"{modname}.{name}.{attr}", True))
-                        OBJECTS[f"{modname}.{name}.{attr}"] = getattr(obj, attr)
-    return names
-
-
-PUBLIC = _public_objects()
+OBJECTS = {q: obj for q, (obj, _) in public_objects().items()}
+PUBLIC = [(q, is_method) for q, (_, is_method) in public_objects().items()]
 
 
 def test_the_public_api_is_collected():

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from _tolerances import tol
 from conftest import central_differences
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
@@ -31,11 +32,11 @@ def test_path_scaler_std_matches_numpy(rng):
     X = rng.normal(loc=[3.0, -40.0], scale=[2.0, 25.0], size=(5, 7, 2))
     scaler = sksig.PathScaler().fit(X)
     points = X.reshape(-1, 2)
-    np.testing.assert_allclose(scaler.center_, points.mean(axis=0), rtol=1e-13)
-    np.testing.assert_allclose(scaler.scale_, points.std(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(scaler.center_, points.mean(axis=0), **tol("same_value"))
+    np.testing.assert_allclose(scaler.scale_, points.std(axis=0), **tol("same_value"))
     np.testing.assert_allclose(scaler.transform(X),
                                (X - points.mean(axis=0)) / points.std(axis=0),
-                               rtol=1e-13)
+                               **tol("same_value"))
     np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(X)), X,
                                rtol=1e-12)
 
@@ -61,8 +62,8 @@ def test_path_scaler_methods_match_numpy(rng, method, common):
                   else np.sqrt((scale**2).mean()))
         scale = np.full(3, pooled)
     scaler = sksig.PathScaler(method=method, common_scale=common).fit(X)
-    np.testing.assert_allclose(scaler.center_, center, rtol=1e-13)
-    np.testing.assert_allclose(scaler.scale_, scale, rtol=1e-13)
+    np.testing.assert_allclose(scaler.center_, center, **tol("same_value"))
+    np.testing.assert_allclose(scaler.scale_, scale, **tol("same_value"))
     out = scaler.transform(X)
     if method == "minmax" and not common:
         np.testing.assert_allclose(out.reshape(-1, 3).min(axis=0), -1, atol=1e-14)
@@ -79,12 +80,12 @@ def test_path_scaler_encodings_agree(rng):
     ragged = [X[0], X[1, :3], X[2, :4]]
     fitted = sksig.PathScaler().fit(ragged)
     points = np.concatenate(ragged)
-    np.testing.assert_allclose(fitted.center_, points.mean(axis=0), rtol=1e-13)
-    np.testing.assert_allclose(fitted.scale_, points.std(axis=0), rtol=1e-13)
+    np.testing.assert_allclose(fitted.center_, points.mean(axis=0), **tol("same_value"))
+    np.testing.assert_allclose(fitted.scale_, points.std(axis=0), **tol("same_value"))
     out = fitted.transform(ragged)
     assert isinstance(out, list) and [o.shape for o in out] == [p.shape for p in ragged]
     np.testing.assert_allclose(out[1], (ragged[1] - points.mean(0)) / points.std(0),
-                               rtol=1e-13)
+                               **tol("same_value"))
     assert scaler.transform(X.astype(np.float32)).dtype == np.float32
 
 
@@ -141,7 +142,7 @@ def test_scale_equals_scaling_the_values_not_the_time(rng):
     for kw in ({}, {"time_aug": True, "end_time": 2.0}, {"lead_lag": True}):
         got = sksig.SigKernel(scale=0.5, dyadic_order=1, **kw)(X)
         want = sksig.SigKernel(dyadic_order=1, **kw)(0.5 * X)
-        np.testing.assert_allclose(got, want, rtol=1e-13)
+        np.testing.assert_allclose(got, want, **tol("same_value"))
 
 
 def test_scale_gradient_is_chained(rng):
@@ -150,7 +151,7 @@ def test_scale_gradient_is_chained(rng):
     est = sksig.SigKernel(scale=0.7, dyadic_order=1, time_aug=True)
     got, _ = est.gram_backprop(G, X)
     want = central_differences(lambda Z: float(np.sum(G * est(Z))), X)
-    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(got, want, **tol("fd"))
 
 
 def test_scale_is_validated():
@@ -171,19 +172,19 @@ def test_basepoint_equals_prepending_by_hand(rng, basepoint):
     Xp, Yp = _prepend(X, point), _prepend(Y, point)
     kw = dict(time_aug=True, lead_lag=True)
     np.testing.assert_allclose(sksig.sig_kernel(X, Y, 1, basepoint=basepoint, **kw),
-                               sksig.sig_kernel(Xp, Yp, 1, **kw), rtol=1e-13)
+                               sksig.sig_kernel(Xp, Yp, 1, **kw), **tol("same_value"))
     np.testing.assert_allclose(
         sksig.sig_kernel_gram(X, Y, 1, basepoint=basepoint, **kw),
-        sksig.sig_kernel_gram(Xp, Yp, 1, **kw), rtol=1e-13)
+        sksig.sig_kernel_gram(Xp, Yp, 1, **kw), **tol("same_value"))
     np.testing.assert_allclose(
         sksig.transform_path(X, basepoint=basepoint, time_aug=True),
         sksig.transform_path(Xp, time_aug=True), rtol=1e-14)
     np.testing.assert_allclose(sksig.sig(X, 3, basepoint=basepoint),
-                               sksig.sig(Xp, 3), rtol=1e-13)
+                               sksig.sig(Xp, 3), **tol("same_value"))
     np.testing.assert_allclose(sksig.log_sig(X, 3, basepoint=basepoint),
                                sksig.log_sig(Xp, 3), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(sksig.branched_sig(X, 3, basepoint=basepoint),
-                               sksig.branched_sig(Xp, 3), rtol=1e-13)
+                               sksig.branched_sig(Xp, 3), **tol("same_value"))
     np.testing.assert_allclose(
         sksig.branched_log_sig(X, 2, basepoint=basepoint, planar=True),
         sksig.branched_log_sig(Xp, 2, planar=True), rtol=1e-12, atol=1e-14)
@@ -211,7 +212,7 @@ def test_torch_log_sig_basepoint_gradient(rng):
     st.log_sig(t, 3, basepoint=True).sum().backward()
     want = central_differences(
         lambda Z: float(sksig.log_sig(Z, 3, basepoint=True).sum()), X)
-    np.testing.assert_allclose(t.grad.numpy(), want, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(t.grad.numpy(), want, **tol("fd"))
 
 
 def test_basepoint_with_ragged_lists(rng):
@@ -220,7 +221,7 @@ def test_basepoint_with_ragged_lists(rng):
     got = sksig.sig_kernel_gram(ragged, ragged, 1, basepoint=True)
     want = sksig.sig_kernel_gram([_prepend(p, np.zeros(2)) for p in ragged],
                                  [_prepend(p, np.zeros(2)) for p in ragged], 1)
-    np.testing.assert_allclose(got, want, rtol=1e-13)
+    np.testing.assert_allclose(got, want, **tol("same_value"))
     grads = sksig.sig_kernel_gram_backprop(np.ones((3, 3)), ragged, ragged, 1,
                                            basepoint=True)[0]
     assert [g.shape for g in grads] == [p.shape for p in ragged]
@@ -230,7 +231,7 @@ def test_estimators_take_basepoint(rng):
     X = _paths(rng)
     Xp = _prepend(X, np.zeros(2))
     np.testing.assert_allclose(sksig.SigKernel(basepoint=True)(X),
-                               sksig.SigKernel()(Xp), rtol=1e-13)
+                               sksig.SigKernel()(Xp), **tol("same_value"))
     np.testing.assert_allclose(sksig.LogSigJoin(basepoint=True).fit_transform(X),
                                sksig.LogSigJoin().fit_transform(Xp), rtol=1e-12)
     np.testing.assert_allclose(
@@ -323,7 +324,7 @@ def test_normalized_kernel_where_products_of_kernels_overflow():
     d = np.sqrt(np.diagonal(K))
     want = K / d[:, None] / d[None, :]
     np.testing.assert_allclose(sksig.sig_kernel_gram(lines, lines, 2, normalize=True),
-                               want, rtol=1e-13)
+                               want, **tol("same_value"))
     G = np.array([[0.0, 1.0], [0.0, 0.0]])
     g = sksig.sig_kernel_gram_backprop(G, lines, lines, 2, normalize=True)[0]
     assert np.all(np.isfinite(g))
@@ -406,7 +407,7 @@ def test_estimator_normalizes_where_the_kernel_overflows(basic_motions):
         K = est.fit_transform(X)
     np.testing.assert_allclose(K, sksig.sig_kernel_gram(X, X, 2, normalize=True),
                                rtol=1e-14)
-    np.testing.assert_allclose(est.transform(X[:2]), K[:2], rtol=1e-13)
+    np.testing.assert_allclose(est.transform(X[:2]), K[:2], **tol("same_value"))
     grad, _ = est.gram_backprop(np.ones((4, 4)), X)
     assert np.all(np.isfinite(grad))
 
@@ -436,7 +437,7 @@ def test_sig_kernel_gram_estimator_normalize_uses_functional(rng):
     X, Y = _paths(rng), _paths(rng, n=3)
     est = sksig.SigKernel(dyadic_order=1, normalize=True).fit(Y)
     np.testing.assert_allclose(est.transform(X), _plain_normalized(X, Y, 1),
-                               rtol=1e-13)
+                               **tol("same_value"))
     G = rng.normal(size=(4, 4))
     got, _ = est.gram_backprop(G, X)
     want = central_differences(lambda Z: float(np.sum(G * est(Z))), X)
@@ -500,7 +501,7 @@ def test_path_scaler_before_signature_features(rng):
     for est in (sksig.LogSigJoin(degree=3), sksig.BranchedLogSig(degree=2)):
         pipe = make_pipeline(sksig.PathScaler(), est).fit(X)
         want = est.fit_transform(sksig.PathScaler().fit_transform(X))
-        np.testing.assert_allclose(pipe.transform(X), want, rtol=1e-13)
+        np.testing.assert_allclose(pipe.transform(X), want, **tol("same_value"))
 
 
 # ---------------------------------------------------------------- frictions

@@ -3,6 +3,7 @@
 import _oracles_tensor as ot
 import numpy as np
 import pytest
+from _tolerances import tol
 from conftest import assert_close_ref, reference_cases
 
 import sksig
@@ -93,7 +94,7 @@ def test_sig_float32_and_torch(rng):
     ref = sksig.sig(path, 3)
     got32 = sksig.sig(path.astype(np.float32), 3)
     assert got32.dtype == np.float32
-    np.testing.assert_allclose(got32, ref, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(got32, ref, **tol("float32"))
     t = sksig.sig(torch.from_numpy(path), 3)
     assert isinstance(t, torch.Tensor) and t.dtype == torch.float64
     np.testing.assert_allclose(t.numpy(), ref)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from _oracles_kernel import goursat_grid
+from _tolerances import tol
 from conftest import assert_close_ref, reference_cases
 
 import sksig
@@ -89,8 +90,8 @@ def test_backprop_matches_finite_differences(
     fd1, fd2 = _fd(
         lambda a, b: float(np.sum(w * sksig.sig_kernel(a, b, orders, **kw))), [x, y]
     )
-    np.testing.assert_allclose(g1, fd1, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(g2, fd2, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g1, fd1, **tol("fd"))
+    np.testing.assert_allclose(g2, fd2, **tol("fd"))
 
 
 @pytest.mark.parametrize("orders", [0, (1, 2)])
@@ -112,8 +113,8 @@ def test_grid_backprop_matches_finite_differences(orders, rng):
         ),
         [x, y],
     )
-    np.testing.assert_allclose(g1, fd1, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(g2, fd2, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g1, fd1, **tol("fd"))
+    np.testing.assert_allclose(g2, fd2, **tol("fd"))
 
 
 @pytest.mark.parametrize("return_grid", [False, True])
@@ -131,8 +132,8 @@ def test_gram_backprop_matches_finite_differences(return_grid, rng):
         lambda a, b: float(np.sum(w * sksig.sig_kernel_gram(a, b, (1, 0), **kw))),
         [x, y],
     )
-    np.testing.assert_allclose(g1, fd1, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(g2, fd2, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g1, fd1, **tol("fd"))
+    np.testing.assert_allclose(g2, fd2, **tol("fd"))
 
 
 def test_delta_backprop_matches_finite_differences_of_naive_pde(rng):

@@ -1,4 +1,9 @@
-"""scikit-learn's common estimator checks over the sksig estimators."""
+"""scikit-learn's common estimator checks over the sksig estimators.
+
+The static kernels are estimators too (parameters stored by ``__init__``, validated by
+``fit`` and at use, ``fit`` checking its points and returning the kernel), so they run
+the same checks.
+"""
 
 from sklearn.base import TransformerMixin
 from sklearn.utils.estimator_checks import parametrize_with_checks
@@ -30,6 +35,14 @@ ESTIMATORS = [
     PathScaler(),
     PathScaler(method="increment_rms", common_scale=True, with_centering=False),
     PathScaler(method="minmax"),
+    sksig.LinearKernel(),
+    sksig.ScaledLinearKernel(scale=0.5),
+    RBFKernel(sigma=2.0),
+    sksig.PolynomialKernel(degree=2.5, gamma=-0.5, scale=2.0),
+    sksig.Matern12Kernel(sigma=0.5),
+    sksig.Matern32Kernel(),
+    sksig.Matern52Kernel(sigma=3.0),
+    sksig.RationalQuadraticKernel(sigma=0.5, alpha=2.0),
 ]
 
 # Checks that cannot hold for paths, by estimator class, with the reason.
@@ -45,9 +58,12 @@ def test_sklearn_compatible(estimator, check):
 
 
 def test_every_estimator_is_checked():
-    # A new public transformer cannot silently skip the common checks.
+    # A new public transformer or static kernel cannot silently skip the common
+    # checks (the abstract StaticKernel base has no parameters to check).
     objects = [getattr(sksig, name) for name in sksig.__all__]
     public = {
-        o for o in objects if isinstance(o, type) and issubclass(o, TransformerMixin)
+        o for o in objects if isinstance(o, type)
+        and issubclass(o, (TransformerMixin, sksig.StaticKernel))
+        and o is not sksig.StaticKernel
     }
     assert public == {type(e) for e in ESTIMATORS}

@@ -160,9 +160,21 @@ def test_grid_search_over_static_kernel_sigma(rng):
         (sksig.RationalQuadraticKernel, {"sigma": 0.0}, ValueError),
     ],
 )
-def test_invalid_parameters_rejected_at_construction(cls, kwargs, error):
-    with pytest.raises(error, match="|".join(kwargs)):
-        cls(**kwargs)
+def test_invalid_parameters_rejected_at_fit_and_use(cls, kwargs, error):
+    # scikit-learn's rule: __init__ only stores; fit and every use validate, and the
+    # message names the parameter.
+    kernel = cls(**kwargs)
+    assert kernel.get_params()[next(iter(kwargs))] is kwargs[next(iter(kwargs))]
+    pattern = "|".join(f"'{name}' parameter of {cls.__name__}" for name in kwargs)
+    with pytest.raises(error, match=pattern):
+        kernel.fit()
+    x = np.zeros((3, 2))
+    with pytest.raises(error, match=pattern):
+        kernel.increment_gram(x, x)
+    with pytest.raises(error, match=pattern):
+        sksig.sig_kernel(x, x, 0, static_kernel=kernel)
+    with pytest.raises(error, match=pattern):  # nested in an estimator: at its fit
+        sksig.SigKernel(static_kernel=kernel).fit(x[None])
 
 
 def test_invalid_parameters_set_later_rejected_at_use():

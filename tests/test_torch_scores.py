@@ -4,7 +4,6 @@ Oracle: torch.autograd.gradcheck (float64 numerical Jacobians). Also runs the ex
 of every sksig.torch name.
 """
 
-import doctest
 
 import numpy as np
 import pytest
@@ -49,14 +48,3 @@ def test_scores_gradient_of_one_sample_only(rng):
     np.testing.assert_allclose(x.grad.numpy(), want.numpy(), rtol=1e-13)
     with pytest.raises(TypeError, match="sample2"):
         st.sig_mmd(x, y.numpy(), 1)
-
-
-def test_sksig_torch_examples_run():
-    runner = doctest.DocTestRunner(optionflags=doctest.NORMALIZE_WHITESPACE
-                                   | doctest.ELLIPSIS)
-    finder = doctest.DocTestFinder(recurse=False)
-    for name in st.__all__:
-        for test in finder.find(getattr(st, name), name, globs={"torch": torch}):
-            runner.run(test)
-    result = runner.summarize(verbose=False)
-    assert result.attempted > 0 and result.failed == 0

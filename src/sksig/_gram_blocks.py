@@ -36,6 +36,7 @@ from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
 from sksig._array import as_path_batch
+from sksig._normalized_kernel import normalized_gram
 from sksig._sig_kernel import sig_kernel_gram
 from sksig._static_kernels import LinearKernel, as_static_kernel
 from sksig._validation import (
@@ -197,11 +198,14 @@ class _NpyFile:
 
 
 def gram_blocks(A, B, *, symmetric, dyadic_order, static_kernel=None, n_jobs=1,
-                max_batch=-1, out=None, verbose=0, label="sksig"):
+                max_batch=-1, out=None, verbose=0, label="sksig", normalize=False):
     """The Gram ``K(A, B)`` of transformed, padded paths (3-D numpy arrays), in blocks.
 
     ``symmetric`` means ``B`` holds the paths of ``A``; it is ignored with unequal
     dyadic orders. See the module docstring for the block sizes and the backends.
+    ``normalize`` gives the normalized Gram of ``sig_kernel_gram(normalize=True)``
+    (overflow-safe, by :mod:`sksig._normalized_kernel`, whose Gram is computed here
+    block by block), written to ``out`` at the end.
     """
     orders = check_dyadic_order(dyadic_order)
     symmetric = symmetric and orders[0] == orders[1]
@@ -219,6 +223,12 @@ def gram_blocks(A, B, *, symmetric, dyadic_order, static_kernel=None, n_jobs=1,
     if n1 == 0 or n2 == 0:
         return out
     static = LinearKernel() if static_kernel is None else static_kernel
+    if normalize:
+        out[:, :] = normalized_gram(
+            A, B, symmetric=symmetric, orders=orders, static_kernel=static,
+            n_threads=resolve_n_jobs(n_jobs),
+            progress=dict(max_batch=max_batch, verbose=verbose, label=label))
+        return out
     options = dict(dyadic_order=orders, static_kernel=static, n_jobs=n_jobs,
                    max_batch=max_batch)
     backend, backend_jobs = get_active_backend()

@@ -12,6 +12,7 @@ of parameters.
 
 import numpy as np
 
+from sksig._normalized_kernel import check_positive_diagonal, diagonal_kernels
 from sksig._sig_kernel import (
     _check_finite,
     _derivs_array,
@@ -308,27 +309,16 @@ def default_static_kernel():
 
 def estimator_param_backprop(estimator, grad_gram, X, Y):
     """:meth:`SigKernel.static_kernel_backprop` (normalization included)."""
-    from sksig._array import as_array
-    from sksig._estimator_input import check_pair
-
-    estimator._validate_params()
-    A = estimator._paths(X, reset=None).data
-    B = A if Y is None else estimator._paths(Y, reset=None, name="Y").data
-    if Y is not None:
-        check_pair(A, B)
-    grad, _ = as_array(grad_gram, "grad_gram")
-    if grad.shape != (A.shape[0], B.shape[0]):
-        raise ValueError(
-            f"grad_gram must have the Gram's shape {(A.shape[0], B.shape[0])}, got "
-            f"{grad.shape}"
-        )
-    grad = grad.astype(A.dtype, copy=False)
+    X_paths, Y_paths, grad = estimator._backprop_args(grad_gram, X, Y)
+    A = X_paths.data
+    B = A if Y is None else Y_paths.data
     options = estimator._options()
     diag_terms = []
     if estimator.normalize:  # d(k / sqrt(k_x k_y)): the diagonals move too
         gram = estimator._gram(A, B, symmetric=Y is None)
-        diag_A = estimator._check_diag(estimator._diag(A), "X")
-        diag_B = diag_A if Y is None else estimator._check_diag(estimator._diag(B), "Y")
+        diag_A = check_positive_diagonal(diagonal_kernels(A, **options), "X")
+        diag_B = diag_A if Y is None else check_positive_diagonal(
+            diagonal_kernels(B, **options), "Y")
         inv = 1.0 / np.sqrt(np.multiply.outer(diag_A, diag_B))
         weighted = grad * gram * inv
         grad_diag_A = -0.5 * weighted.sum(axis=1) / diag_A

@@ -40,15 +40,62 @@ def _no_extended(where):
 
 def _plain(s, x, y, kind):
     """Kernels by the double-precision functions: (n,) pairs or (n1, n2) Grams of the
-    transformed paths (the transforms are off here), float64."""
-    from sksig._sig_kernel import sig_kernel, sig_kernel_gram
+    transformed paths (the transforms are off here), float64. Grams run through the
+    block engine of :mod:`sksig._gram_blocks` (bounded memory, Ctrl-C between blocks,
+    joblib backends), with the progress output ``s`` asks for."""
+    from sksig._gram_blocks import gram_blocks
+    from sksig._sig_kernel import sig_kernel
 
-    options = dict(static_kernel=s.static_kernel, n_jobs=s.n_threads)
+    options = dict(dyadic_order=s.orders, static_kernel=s.static_kernel,
+                   n_jobs=s.n_threads)
     if kind == "pairs":
-        k = sig_kernel(x, y, s.orders, **options)
-    else:  # the Gram function finds the symmetric case itself
-        k = sig_kernel_gram(x, x if kind == "symmetric" else y, s.orders, **options)
+        k = sig_kernel(x, y, **options)
+    else:
+        symmetric = kind == "symmetric"
+        # (the functional API's setup has no progress: silent blocks)
+        k = gram_blocks(x, x if symmetric else y, symmetric=symmetric, **options,
+                        **getattr(s, "progress", {}))
     return np.asarray(k, dtype=np.float64)
+
+
+def diagonal_kernels(A, *, dyadic_order, static_kernel, n_jobs):
+    """``k(x, x)`` for every transformed path of ``A`` (n, length, dim), in its
+    dtype."""
+    from sksig._sig_kernel import sig_kernel
+
+    if A.shape[0] == 0:
+        return np.zeros(0, A.dtype)
+    return np.asarray(sig_kernel(A, A, dyadic_order, static_kernel=static_kernel,
+                                 n_jobs=n_jobs))
+
+
+class _Paths:
+    def __init__(self, data):
+        self.data = data
+
+
+class _Transformed:
+    """The attributes of the functional API's validated setup that the normalization
+    reads, for paths that are already transformed and padded (the estimators')."""
+
+    def __init__(self, A, B, orders, static_kernel, n_threads, progress):
+        from sksig._static_kernels import as_static_kernel
+
+        self.b1, self.b2 = _Paths(A), _Paths(B)
+        self.orders, self.n_threads = orders, n_threads
+        self.static_kernel = static_kernel
+        self.kernel = as_static_kernel(static_kernel)
+        self.progress = progress
+
+
+def normalized_gram(A, B, *, symmetric, orders, static_kernel, n_threads, progress):
+    """The normalized Gram of transformed paths ``A``, ``B`` (3-D arrays), in their
+    dtype: the computation of ``sig_kernel_gram(normalize=True)``, with the Gram
+    computed in blocks that report ``progress`` (``verbose``, ``label``,
+    ``max_batch`` of :func:`sksig._gram_blocks.gram_blocks`). ``symmetric`` means
+    ``B`` holds the paths of ``A``: the diagonal kernels are then read off the Gram."""
+    s = _Transformed(A, B, orders, static_kernel, n_threads, progress)
+    return normalized(s, "symmetric" if symmetric else "gram")[0].astype(A.dtype)
 
 
 def _pair_indices(n1, n2, kind):

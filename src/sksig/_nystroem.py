@@ -15,8 +15,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from sksig._estimator_input import check_paths, encoding_tags
 from sksig._gram_blocks import gram_blocks, is_dask_array, map_path_chunks
-from sksig._sig_kernel import sig_kernel
-from sksig._sig_kernel_estimator import SigKernel
+from sksig._normalized_kernel import (
+    check_positive_diagonal,
+    diagonal_kernels,
+    normalize_gram,
+)
 from sksig._static_kernels import LinearKernel, StaticKernel
 from sksig._validation import (
     Interval,
@@ -196,7 +199,7 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                            **self._options())
 
     def _diag(self, A):
-        return np.asarray(sig_kernel(A, A, **self._options()))
+        return diagonal_kernels(A, **self._options())
 
     def _check_n_components(self, n):
         if self.n_components > n:
@@ -215,7 +218,7 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         # d(x, l)^2 = k(x, x) + k(l, l) - 2 k(x, l) (of the normalized kernel if asked).
         diag = self._diag(A).astype(np.float64)
         if self.normalize:
-            SigKernel._check_diag(diag, "X")
+            check_positive_diagonal(diag, "X")
         chosen = [int(rng.randint(n))]
         nearest = np.full(n, np.inf)
         for _ in range(1, m):
@@ -281,9 +284,8 @@ length * n_channels), torch.Tensor, list of 2-D arrays or dask.array
         gram = self._gram(L, L, symmetric=True).astype(np.float64)
         if self.normalize:
             diag = np.diagonal(gram).copy()
-            SigKernel._check_diag(diag, "the landmarks")
             self.diag_components_ = diag
-            gram = SigKernel._normalized(gram, diag, diag)
+            gram = normalize_gram(gram, diag, diag, ("the landmarks",) * 2)
         self.components_ = L
         self.component_indices_ = index
         self.normalization_ = _inverse_sqrt(gram)
@@ -317,9 +319,8 @@ length * n_channels), torch.Tensor, list of 2-D arrays or dask.array
         L = self.components_.astype(A.dtype, copy=False)
         gram = self._gram(A, L)
         if self.normalize:
-            diag = SigKernel._check_diag(self._diag(A), "X")
-            gram = SigKernel._normalized(gram, diag,
-                                         self.diag_components_.astype(A.dtype))
+            gram = normalize_gram(gram, self._diag(A), self.diag_components_,
+                                  ("X", "the landmarks")).astype(A.dtype)
         return (gram @ self.normalization_.astype(A.dtype)).astype(A.dtype, copy=False)
 
     def __sklearn_tags__(self):

@@ -15,12 +15,8 @@ from sksig._array import as_array
 from sksig._estimator_input import check_pair, check_paths, encoding_tags
 from sksig._gram_blocks import gram_blocks, is_dask_array, map_path_chunks
 from sksig._gram_warning import warn_if_useless
-from sksig._normalized_kernel import check_positive_diagonal, normalize_gram
-from sksig._sig_kernel import (
-    sig_kernel,
-    sig_kernel_gram_backprop,
-)
-from sksig._static_kernels import LinearKernel, StaticKernel
+from sksig._sig_kernel import sig_kernel_gram_backprop
+from sksig._static_kernels import LinearKernel, StaticKernel, as_static_kernel
 from sksig._validation import (
     MAX_BATCH_CONSTRAINT,
     Interval,
@@ -157,6 +153,7 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     # ------------------------------------------------------------------ helpers
     def _paths(self, X, reset, name="X"):
         check_dyadic_order(self.dyadic_order)  # pairs: clear message before any work
+        as_static_kernel(self.static_kernel)  # its parameters, named, before any work
         return check_paths(
             self, X, reset=reset, time_aug=self.time_aug, lead_lag=self.lead_lag,
             end_time=check_end_time(self.end_time),
@@ -170,53 +167,36 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         return dict(dyadic_order=self.dyadic_order, static_kernel=static,
                     n_jobs=self.n_jobs)
 
-    def _symmetric(self):
-        order = check_dyadic_order(self.dyadic_order)
-        return order[0] == order[1]  # with unequal orders k(x, y) != k(y, x)
+    def _gram(self, A, B, symmetric=False, normalize=False):
+        """Gram matrix of transformed paths (normalized with ``normalize``);
+        ``symmetric`` means ``B is A``.
 
-    def _gram(self, A, B, symmetric=False):
-        """Gram matrix of transformed paths; ``symmetric`` means ``B is A``.
-
-        Computed in blocks (bounded memory, progress with ``verbose``, Ctrl-C between
-        blocks, joblib backends such as dask): see :func:`sksig.sig_kernel_gram_blocks`.
+        The functional engine of :func:`sksig.sig_kernel_gram_blocks` and
+        ``sig_kernel_gram(normalize=True)``: blocks of bounded memory, progress with
+        ``verbose``, Ctrl-C between blocks, joblib backends such as dask, and a
+        normalization that does not overflow where the kernels exceed float64.
         """
-        return gram_blocks(A, B, symmetric=symmetric and self._symmetric(),
+        return gram_blocks(A, B, symmetric=symmetric, normalize=normalize,
                            max_batch=self.max_batch, verbose=self.verbose,
                            label=type(self).__name__, **self._options())
 
-    def _kernel(self, A, B, symmetric=False):
-        """The estimator's Gram: ``_gram``, normalized with ``normalize`` (without
-        overflow: beyond float64, by the extended-range functional API)."""
-        if not self.normalize or A.shape[0] == 0 or B.shape[0] == 0:
-            return self._gram(A, B, symmetric=symmetric)
-        symmetric = symmetric and self._symmetric()
-        try:
-            gram = self._gram(A, B, symmetric=symmetric)
-            diag_A = np.diagonal(gram).copy() if symmetric else self._diag(A)
-            diag_B = diag_A if symmetric else self._diag(B)
-        except FloatingPointError:
-            from sksig._sig_kernel import sig_kernel_gram
-
-            return np.asarray(sig_kernel_gram(
-                A, A if symmetric else B, normalize=True, max_batch=self.max_batch,
-                **self._options()))
-        return normalize_gram(gram, diag_A, diag_B).astype(A.dtype)
-
-    # Helpers of the plain normalization, for estimators that normalize Gram blocks
-    # themselves (SigKernel itself normalizes through the functional API).
-    def _diag(self, A):
-        """``k(x, x)`` for every transformed path."""
-        if A.shape[0] == 0:
-            return np.zeros(0, A.dtype)
-        return np.asarray(sig_kernel(A, A, **self._options()))
-
-    @staticmethod
-    def _check_diag(diag, name):
-        return check_positive_diagonal(diag, name)
-
-    @staticmethod
-    def _normalized(gram, diag1, diag2):
-        return gram / np.sqrt(np.multiply.outer(diag1, diag2))
+    def _backprop_args(self, grad_gram, X, Y):
+        """The validated paths of ``X`` and ``Y`` (None when ``Y`` is) and
+        ``grad_gram`` (checked to have the Gram's shape, in the paths' dtype)."""
+        self._validate_params()
+        X_paths = self._paths(X, reset=None)
+        A = B = X_paths.data
+        Y_paths = None if Y is None else self._paths(Y, reset=None, name="Y")
+        if Y_paths is not None:
+            B = Y_paths.data
+            check_pair(A, B)
+        grad, _ = as_array(grad_gram, "grad_gram")
+        if grad.shape != (A.shape[0], B.shape[0]):
+            raise ValueError(
+                f"grad_gram must have the Gram's shape {(A.shape[0], B.shape[0])}, "
+                f"got {grad.shape}"
+            )
+        return X_paths, Y_paths, grad.astype(A.dtype, copy=False)
 
     # ------------------------------------------------------------------ sklearn API
     @_fit_context(prefer_skip_nested_validation=True)
@@ -264,7 +244,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         A = paths.data
         self.paths_fit_ = A
         self._n_features_out = paths.n_samples
-        gram = self._kernel(A, A, symmetric=True)
+        gram = self._gram(A, A, symmetric=True, normalize=self.normalize)
         warn_if_useless(gram, "SigKernel.fit_transform", self.normalize)
         return gram
 
@@ -290,7 +270,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         paths = self._paths(X, reset=False)
         A = paths.data
         B = self.paths_fit_.astype(A.dtype, copy=False)
-        return self._kernel(A, B)
+        return self._gram(A, B, normalize=self.normalize)
 
     def __call__(self, X, Y=None):
         """Compute the Gram matrix ``K(X, Y)`` (``K(X, X)`` if ``Y`` is None), unfitted.
@@ -316,7 +296,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         else:
             B = self._paths(Y, reset=None, name="Y").data
             check_pair(A, B)
-        gram = self._kernel(A, B, symmetric=Y is None)
+        gram = self._gram(A, B, symmetric=Y is None, normalize=self.normalize)
         if Y is None:
             warn_if_useless(gram, "SigKernel()(X)", self.normalize)
         return gram
@@ -352,22 +332,9 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
             If ``grad_gram`` does not have the Gram's shape or is not finite, or the
             paths are invalid.
         """
-        self._validate_params()
-        X_paths = self._paths(X, reset=None)
+        X_paths, Y_paths, grad = self._backprop_args(grad_gram, X, Y)
         A = X_paths.data
-        if Y is None:
-            Y_paths, B = None, A
-        else:
-            Y_paths = self._paths(Y, reset=None, name="Y")
-            B = Y_paths.data
-            check_pair(A, B)
-        grad, _ = as_array(grad_gram, "grad_gram")
-        if grad.shape != (A.shape[0], B.shape[0]):
-            raise ValueError(
-                f"grad_gram must have the Gram's shape {(A.shape[0], B.shape[0])}, "
-                f"got {grad.shape}"
-            )
-        grad = grad.astype(A.dtype, copy=False)
+        B = A if Y is None else Y_paths.data
         if A.shape[0] == 0 or B.shape[0] == 0:
             grad_A, grad_B = np.zeros_like(A), np.zeros_like(B)
         else:

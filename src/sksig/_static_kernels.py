@@ -2,8 +2,9 @@
 
 Each kernel is a small scikit-learn estimator (``get_params``/``set_params``, ``clone``,
 ``repr``), so a signature-kernel estimator holding one can be tuned with
-``GridSearchCV(..., {"static_kernel__sigma": [...]})``. Parameters are stored verbatim
-and validated both at construction and at use (``ValueError``/``TypeError``).
+``GridSearchCV(..., {"static_kernel__sigma": [...]})``. As scikit-learn requires,
+``__init__`` only stores the parameters; they are validated by ``fit`` and at every
+use (``ValueError``/``TypeError`` naming the parameter).
 
 The formulas and their gradients are evaluated in C++ (``static_kernels.hpp``); the
 signature kernel sees only the *increment Gram*
@@ -11,11 +12,12 @@ signature kernel sees only the *increment Gram*
 available here as :meth:`StaticKernel.increment_gram` with its vector-Jacobian product.
 """
 
-import math
-import numbers
+from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import validate_data
 
 from sksig._array import as_array, check_same_batch
 from sksig._core._sig_kernel import KERNEL_KINDS
@@ -33,25 +35,17 @@ __all__ = [
     "StaticKernel",
 ]
 
+# Finite real parameters (sklearn's Interval excludes NaN, and inf with finite ends).
+_POSITIVE = Interval(Real, 0, np.inf, closed="neither")
+_NONNEGATIVE = Interval(Real, 0, np.inf, closed="left")
+_FINITE = Interval(Real, -np.inf, np.inf, closed="neither")
+
 # Codes of the C++ enum sksig::KernelKind (include/sksig/static_kernels.hpp), exported
 # by the compiled module (sksig/_core/native.pxd).
 _LINEAR, _SCALED_LINEAR, _RBF, _POLYNOMIAL = (
     KERNEL_KINDS[k] for k in ("linear", "scaled_linear", "rbf", "polynomial"))
 _MATERN12, _MATERN32, _MATERN52, _RATIONAL_QUADRATIC = (
     KERNEL_KINDS[k] for k in ("matern12", "matern32", "matern52", "rational_quadratic"))
-
-
-def _check_real(value, name, *, positive=False, nonnegative=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    if nonnegative and value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value}")
-    return value
 
 
 class StaticKernel(BaseEstimator):
@@ -72,12 +66,69 @@ class StaticKernel(BaseEstimator):
     array([[2.]])
     """
 
-    def __init__(self):
-        self._native()  # validate at construction
+    # Subclasses list their parameters here (scikit-learn's validation): __init__
+    # only stores them, they are checked by ``fit`` and at every use (``set_params``
+    # may change them after construction).
+    _parameter_constraints: dict = {}
+
+    def fit(self, X=None, y=None):
+        """Check the parameters (a static kernel learns nothing from data).
+
+        Static kernels work unfitted; ``fit`` exists so that they follow
+        scikit-learn's contract: parameters are validated here and at every use,
+        not at construction.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_points, n_channels), default=None
+            Points; if given, checked to be finite real numbers (and
+            ``n_features_in_`` set).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        StaticKernel
+            The kernel itself.
+
+        Raises
+        ------
+        ValueError, TypeError
+            If a parameter is invalid (the message names it), or ``X`` is not a
+            finite 2-D array.
+
+        Examples
+        --------
+        >>> import sksig
+        >>> sksig.RBFKernel(sigma=2.0).fit().sigma
+        2.0
+        """
+        self._native()
+        if X is not None:
+            validate_data(self, X, reset=True)
+        return self
+
+    def _params(self):
+        """The parameters, validated, as floats."""
+        self._validate_params()
+        for name in self._parameter_constraints:
+            value = getattr(self, name)
+            if isinstance(value, (bool, np.bool_)):  # a Real to Python, not to us
+                raise TypeError(
+                    f"The {name!r} parameter of {type(self).__name__} must be a real "
+                    f"number, got {value!r}"
+                )
+        return {name: float(getattr(self, name))
+                for name in self._parameter_constraints}
 
     def _native(self):
         """Validated parameters as the native tuple ``(kind, p0, p1, p2, clamp)``."""
         raise NotImplementedError
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.requires_fit = False
+        return tags
 
     def increment_gram(self, path1, path2, *, n_jobs=1):
         """Return the increment Gram ``Delta`` of paired paths.
@@ -204,7 +255,8 @@ class ScaledLinearKernel(StaticKernel):
     Raises
     ------
     ValueError
-        If ``scale`` is negative or not finite.
+        If ``scale`` is negative or not finite; checked by :meth:`fit` and at
+        every use, not at construction.
 
     Examples
     --------
@@ -213,13 +265,13 @@ class ScaledLinearKernel(StaticKernel):
     ScaledLinearKernel(scale=0.5)
     """
 
+    _parameter_constraints: dict = {"scale": [_NONNEGATIVE]}
+
     def __init__(self, scale=1.0):
         self.scale = scale
-        super().__init__()
 
     def _native(self):
-        return (_SCALED_LINEAR, _check_real(self.scale, "scale", nonnegative=True),
-                0.0, 0.0, False)
+        return (_SCALED_LINEAR, self._params()["scale"], 0.0, 0.0, False)
 
 
 class RBFKernel(StaticKernel):
@@ -237,7 +289,8 @@ class RBFKernel(StaticKernel):
     Raises
     ------
     ValueError
-        If ``sigma`` is not positive and finite.
+        If ``sigma`` is not positive and finite; checked by :meth:`fit` and at
+        every use, not at construction.
 
     Examples
     --------
@@ -246,12 +299,13 @@ class RBFKernel(StaticKernel):
     RBFKernel(sigma=2.0)
     """
 
+    _parameter_constraints: dict = {"sigma": [_POSITIVE]}
+
     def __init__(self, sigma=1.0):
         self.sigma = sigma
-        super().__init__()
 
     def _native(self):
-        return (_RBF, _check_real(self.sigma, "sigma", positive=True), 0.0, 0.0, False)
+        return (_RBF, self._params()["sigma"], 0.0, 0.0, False)
 
 
 class PolynomialKernel(StaticKernel):
@@ -277,7 +331,8 @@ class PolynomialKernel(StaticKernel):
     Raises
     ------
     ValueError
-        If ``degree`` or ``scale`` is negative, or a parameter is not finite.
+        If ``degree`` or ``scale`` is negative, or a parameter is not finite;
+        checked by :meth:`fit` and at every use, not at construction.
 
     Examples
     --------
@@ -286,30 +341,31 @@ class PolynomialKernel(StaticKernel):
     PolynomialKernel(degree=2)
     """
 
+    _parameter_constraints: dict = {
+        "degree": [_NONNEGATIVE], "gamma": [_FINITE], "scale": [_NONNEGATIVE],
+    }
+
     def __init__(self, degree=3.0, gamma=1.0, scale=1.0):
         self.degree = degree
         self.gamma = gamma
         self.scale = scale
-        super().__init__()
 
     def _native(self):
-        degree = _check_real(self.degree, "degree", nonnegative=True)
-        gamma = _check_real(self.gamma, "gamma")
-        scale = _check_real(self.scale, "scale", nonnegative=True)
+        p = self._params()
+        degree, gamma, scale = p["degree"], p["gamma"], p["scale"]
         clamp = not (degree == 0 or (degree.is_integer() and 1 <= degree <= 5))
         return (_POLYNOMIAL, degree, gamma, scale, clamp)
 
 
 class _SigmaKernel(StaticKernel):
     _kind = None
+    _parameter_constraints: dict = {"sigma": [_POSITIVE]}
 
     def __init__(self, sigma=1.0):
         self.sigma = sigma
-        super().__init__()
 
     def _native(self):
-        return (self._kind, _check_real(self.sigma, "sigma", positive=True), 0.0, 0.0,
-                False)
+        return (self._kind, self._params()["sigma"], 0.0, 0.0, False)
 
 
 class Matern12Kernel(_SigmaKernel):
@@ -323,7 +379,8 @@ class Matern12Kernel(_SigmaKernel):
     Raises
     ------
     ValueError
-        If ``sigma`` is not positive and finite.
+        If ``sigma`` is not positive and finite; checked by :meth:`fit` and at
+        every use, not at construction.
 
     Examples
     --------
@@ -346,7 +403,8 @@ class Matern32Kernel(_SigmaKernel):
     Raises
     ------
     ValueError
-        If ``sigma`` is not positive and finite.
+        If ``sigma`` is not positive and finite; checked by :meth:`fit` and at
+        every use, not at construction.
 
     Examples
     --------
@@ -371,7 +429,8 @@ class Matern52Kernel(_SigmaKernel):
     Raises
     ------
     ValueError
-        If ``sigma`` is not positive and finite.
+        If ``sigma`` is not positive and finite; checked by :meth:`fit` and at
+        every use, not at construction.
 
     Examples
     --------
@@ -400,7 +459,8 @@ class RationalQuadraticKernel(StaticKernel):
     Raises
     ------
     ValueError
-        If ``sigma`` or ``alpha`` is not positive and finite.
+        If ``sigma`` or ``alpha`` is not positive and finite; checked by
+        :meth:`fit` and at every use, not at construction.
 
     Examples
     --------
@@ -409,14 +469,15 @@ class RationalQuadraticKernel(StaticKernel):
     RationalQuadraticKernel(alpha=2.0, sigma=2.0)
     """
 
+    _parameter_constraints: dict = {"sigma": [_POSITIVE], "alpha": [_POSITIVE]}
+
     def __init__(self, sigma=1.0, alpha=1.0):
         self.sigma = sigma
         self.alpha = alpha
-        super().__init__()
 
     def _native(self):
-        return (_RATIONAL_QUADRATIC, _check_real(self.sigma, "sigma", positive=True),
-                _check_real(self.alpha, "alpha", positive=True), 0.0, False)
+        p = self._params()
+        return (_RATIONAL_QUADRATIC, p["sigma"], p["alpha"], 0.0, False)
 
 
 def as_static_kernel(static_kernel):

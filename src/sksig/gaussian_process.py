@@ -28,7 +28,12 @@ from sksig._kernel_learning import (
     default_static_kernel,
     symmetric_gram_jacobian,
 )
-from sksig._sig_kernel import sig_kernel, sig_kernel_gram
+from sksig._normalized_kernel import (
+    check_positive_diagonal,
+    diagonal_kernels,
+    normalize_gram,
+)
+from sksig._sig_kernel import sig_kernel_gram
 from sksig._static_kernels import as_static_kernel
 from sksig._validation import (
     check_bool,
@@ -364,18 +369,8 @@ class SignatureKernel(Kernel):
         )
 
     @staticmethod
-    def _check_diagonal(diag, name):
-        bad = np.flatnonzero(~(diag > 0))
-        if bad.size:
-            raise ValueError(
-                f"normalize=True needs k(x, x) > 0, but the signature kernel of "
-                f"{name}[{bad[0]}] with itself is {diag[bad[0]]}; raise dyadic_order "
-                "or scale the paths down"
-            )
-        return diag
-
-    def _diagonal(self, A, options, name):
-        return self._check_diagonal(np.asarray(sig_kernel(A, A, **options)), name)
+    def _diagonal(A, options, name):
+        return check_positive_diagonal(diagonal_kernels(A, **options), name)
 
     def __call__(self, X, Y=None, eval_gradient=False):
         """The Gram matrix ``K(X, Y)`` and, optionally, its gradient.
@@ -426,8 +421,8 @@ class SignatureKernel(Kernel):
             gram = np.asarray(sig_kernel_gram(A, B, max_batch=self.max_batch,
                                               **options))
             if self.normalize:
-                gram = gram / np.sqrt(np.multiply.outer(
-                    self._diagonal(A, options, "X"), self._diagonal(B, options, "Y")))
+                gram = normalize_gram(gram, self._diagonal(A, options, "X"),
+                                      self._diagonal(B, options, "Y"))
             return gram
         static = options["static_kernel"]
         free = [(column, getattr(static, name))
@@ -446,9 +441,9 @@ class SignatureKernel(Kernel):
                                               **options))
             grad = np.empty((n, n, 0), gram.dtype)
         if self.normalize:
-            diag = self._check_diagonal(np.diagonal(gram).copy(), "X")
+            diag = np.diagonal(gram).copy()
+            gram = normalize_gram(gram, diag, diag, ("X", "X"))
             inv = 1.0 / np.sqrt(np.multiply.outer(diag, diag))
-            gram = gram * inv
             if eval_gradient:
                 rel = np.einsum("iim->im", grad) / diag[:, None]  # dlog k(x_i, x_i)
                 grad = (grad * inv[..., None]
@@ -471,10 +466,10 @@ class SignatureKernel(Kernel):
         options = self._config()
         try:
             A = self._paths(X, "X")
-            if self.normalize:
-                self._diagonal(A, options, "X")
-                return np.ones(A.shape[0], A.dtype)
-            return np.asarray(sig_kernel(A, A, **options))
+            if not self.normalize:
+                return diagonal_kernels(A, **options)
+            self._diagonal(A, options, "X")  # checked > 0
+            return np.ones(A.shape[0], A.dtype)
         except FloatingPointError:
             raise self._overflow() from None
 
