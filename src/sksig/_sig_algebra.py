@@ -95,6 +95,10 @@ class _Call:
         return self.caller.out(array.reshape(self.batch_shape + array.shape[1:]))
 
 
+def _term(scalar_term):
+    return None if scalar_term is None else check_bool(scalar_term, "scalar_term")
+
+
 def _sig_len(c, has_term):
     return sig_length(c.dim, c.degree) + int(has_term)
 
@@ -119,7 +123,7 @@ def _ls_what(c):
 
 
 def sig_combine(sig1, sig2, dimension, degree, *, time_aug=False, lead_lag=False,
-                n_jobs=1):
+                scalar_term=None, n_jobs=1):
     """Chen product of two truncated signatures: the signature of a concatenation.
 
     If ``sig1`` and ``sig2`` are the signatures of two paths, the second starting where
@@ -138,6 +142,9 @@ def sig_combine(sig1, sig2, dimension, degree, *, time_aug=False, lead_lag=False
     time_aug, lead_lag : bool, default=False
         Whether the signatures were computed with these transforms (the dimension is
         then that of the transformed paths).
+    scalar_term : bool or None, default=None
+        Whether the signature-shaped arrays start with the scalar term; None infers it
+        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
 
@@ -164,7 +171,7 @@ def sig_combine(sig1, sig2, dimension, degree, *, time_aug=False, lead_lag=False
     """
     c = _Call([("sig1", sig1), ("sig2", sig2)], dimension, degree, n_jobs,
               time_aug=time_aug, lead_lag=lead_lag)
-    term = c.sig_term(0)
+    term = c.sig_term(0, _term(scalar_term))
     c.sig_term(1, term)
     out = c.empty(_sig_len(c, term))
     if c.degree == 0:
@@ -176,7 +183,7 @@ def sig_combine(sig1, sig2, dimension, degree, *, time_aug=False, lead_lag=False
 
 
 def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False,
-                         lead_lag=False, n_jobs=1):
+                         lead_lag=False, scalar_term=None, n_jobs=1):
     """Gradients of a scalar function of :func:`sig_combine`'s result.
 
     Given ``deriv = dF/d(sig1 (x) sig2)``, returns ``dF/d sig1`` and ``dF/d sig2``
@@ -194,6 +201,9 @@ def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False
         Truncation level, >= 0.
     time_aug, lead_lag : bool, default=False
         As for :func:`sig_combine`.
+    scalar_term : bool or None, default=None
+        Whether the signature-shaped arrays start with the scalar term; None infers it
+        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
 
@@ -221,7 +231,7 @@ def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False
     """
     c = _Call([("deriv", deriv), ("sig1", sig1), ("sig2", sig2)], dimension, degree,
               n_jobs, time_aug=time_aug, lead_lag=lead_lag)
-    term = c.sig_term(1)
+    term = c.sig_term(1, _term(scalar_term))
     c.sig_term(0, term)
     c.sig_term(2, term)
     g1, g2 = c.empty(_sig_len(c, term)), c.empty(_sig_len(c, term))
@@ -239,7 +249,8 @@ def _join_call(named, dimension, degree, n_jobs, sig_index):
     return c
 
 
-def sig_join(sig, displacement, dimension, degree, *, prepend=False, n_jobs=1):
+def sig_join(sig, displacement, dimension, degree, *, prepend=False, scalar_term=None,
+             n_jobs=1):
     """Extend signatures by one straight segment.
 
     Returns ``sig (x) exp(v)``, the signature of the path extended by the segment of
@@ -261,6 +272,9 @@ def sig_join(sig, displacement, dimension, degree, *, prepend=False, n_jobs=1):
         Truncation level, >= 0.
     prepend : bool, default=False
         Put the segment before the path instead of after it.
+    scalar_term : bool or None, default=None
+        Whether the signature-shaped arrays start with the scalar term; None infers it
+        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
 
@@ -288,7 +302,7 @@ def sig_join(sig, displacement, dimension, degree, *, prepend=False, n_jobs=1):
     prepend = check_bool(prepend, "prepend")
     c = _join_call([("sig", sig), ("displacement", displacement)], dimension, degree,
                    n_jobs, 0)
-    term = c.sig_term(0)
+    term = c.sig_term(0, _term(scalar_term))
     out = c.empty(_sig_len(c, term))
     if c.degree == 0:
         out[:] = 1.0
@@ -299,7 +313,7 @@ def sig_join(sig, displacement, dimension, degree, *, prepend=False, n_jobs=1):
 
 
 def sig_join_backprop(d_out, sig, displacement, dimension, degree, *, prepend=False,
-                      n_jobs=1):
+                      scalar_term=None, n_jobs=1):
     """Gradients of a scalar function of :func:`sig_join`'s result.
 
     The exact adjoint of the in-place Horner pass of :func:`sig_join`. Computed on the
@@ -319,6 +333,9 @@ def sig_join_backprop(d_out, sig, displacement, dimension, degree, *, prepend=Fa
         Truncation level, >= 0.
     prepend : bool, default=False
         As for :func:`sig_join`.
+    scalar_term : bool or None, default=None
+        Whether the signature-shaped arrays start with the scalar term; None infers it
+        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
 
@@ -348,7 +365,7 @@ def sig_join_backprop(d_out, sig, displacement, dimension, degree, *, prepend=Fa
     prepend = check_bool(prepend, "prepend")
     c = _join_call([("sig", sig), ("displacement", displacement), ("d_out", d_out)],
                    dimension, degree, n_jobs, 0)
-    term = c.sig_term(0)
+    term = c.sig_term(0, _term(scalar_term))
     c.sig_term(2, term)
     g_sig, g_disp = c.empty(_sig_len(c, term)), c.empty(c.dim)
     if c.degree:
@@ -574,7 +591,7 @@ def _log_width(c, method, term):
 
 
 def sig_to_log_sig(sig, dimension, degree, *, time_aug=False, lead_lag=False, method=1,
-                   n_jobs=1):
+                   scalar_term=None, n_jobs=1):
     """Log-signatures of stored signatures (the truncated tensor logarithm).
 
     ``sig_to_log_sig(sig(x, N), d, N, method=m)`` equals ``log_sig(x, N, method=m)``.
@@ -593,6 +610,9 @@ def sig_to_log_sig(sig, dimension, degree, *, time_aug=False, lead_lag=False, me
     method : {0, 1, 2}, default=1
         Output format as :func:`sksig.log_sig`; method 0 keeps the scalar-term format
         of ``sig`` (its level-0 entry is 0).
+    scalar_term : bool or None, default=None
+        Whether the signature-shaped arrays start with the scalar term; None infers it
+        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
 
@@ -619,7 +639,7 @@ def sig_to_log_sig(sig, dimension, degree, *, time_aug=False, lead_lag=False, me
     method = _check_method(method)
     c = _Call([("sig", sig)], dimension, degree, n_jobs, time_aug=time_aug,
               lead_lag=lead_lag, min_degree=1)
-    term = c.sig_term(0)
+    term = c.sig_term(0, _term(scalar_term))
     out = c.empty(_log_width(c, method, term))
     call(_core().sig_to_log_sig, c.flat(0), out, c.dim, c.degree, method, term, term,
          _tables(c, method), c.n_threads)
@@ -627,7 +647,7 @@ def sig_to_log_sig(sig, dimension, degree, *, time_aug=False, lead_lag=False, me
 
 
 def sig_to_log_sig_backprop(sig, log_sig_derivs, dimension, degree, *, time_aug=False,
-                            lead_lag=False, method=1, n_jobs=1):
+                            lead_lag=False, method=1, scalar_term=None, n_jobs=1):
     """Gradient with respect to the signatures of a scalar function of
     :func:`sig_to_log_sig`.
 
@@ -648,6 +668,9 @@ def sig_to_log_sig_backprop(sig, log_sig_derivs, dimension, degree, *, time_aug=
         As for :func:`sig_to_log_sig`.
     method : {0, 1, 2}, default=1
         The forward's method.
+    scalar_term : bool or None, default=None
+        Whether the signature-shaped arrays start with the scalar term; None infers it
+        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
 
@@ -674,7 +697,7 @@ def sig_to_log_sig_backprop(sig, log_sig_derivs, dimension, degree, *, time_aug=
     method = _check_method(method)
     c = _Call([("sig", sig), ("log_sig_derivs", log_sig_derivs)], dimension, degree,
               n_jobs, time_aug=time_aug, lead_lag=lead_lag, min_degree=1)
-    term = c.sig_term(0)
+    term = c.sig_term(0, _term(scalar_term))
     if method == 0:
         c.sig_term(1, term)
     else:
@@ -688,14 +711,14 @@ def sig_to_log_sig_backprop(sig, log_sig_derivs, dimension, degree, *, time_aug=
 def _log_input(c, method, scalar_term):
     """Scalar-term flags (input, output) of logsig_to_sig's log_sig argument."""
     if method == 0:
-        term = c.sig_term(0)
+        term = c.sig_term(0, scalar_term)
         return term, term
     c.exact(0, log_sig_length(c.dim, c.degree), _ls_what(c))
-    return False, scalar_term
+    return False, bool(scalar_term)
 
 
 def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False, method=1,
-                  scalar_term=False, n_jobs=1):
+                  scalar_term=None, n_jobs=1):
     """Signatures from log-signatures (the truncated tensor exponential).
 
     The inverse of :func:`sig_to_log_sig`: for methods 1 and 2 the Lie element is
@@ -714,9 +737,11 @@ def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
         Whether the log-signatures were computed with these transforms.
     method : {0, 1, 2}, default=1
         Format of ``log_sig`` (see :func:`sksig.log_sig`).
-    scalar_term : bool, default=False
-        For methods 1 and 2, include the scalar term 1 in the output. Method 0 keeps
-        the format of ``log_sig`` (which is signature-shaped) and ignores it.
+    scalar_term : bool or None, default=None
+        For methods 1 and 2, include the scalar term 1 in the output (None: no). With
+        method 0 the output keeps the format of ``log_sig`` (which is
+        signature-shaped): None infers it from its length, True or False declare it
+        (needed where the length is ambiguous, e.g. dimension 1).
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
 
@@ -740,7 +765,7 @@ def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
     array([1. , 1. , 0.5, 1. , 0. , 0.5])
     """
     method = _check_method(method)
-    scalar_term = check_bool(scalar_term, "scalar_term")
+    scalar_term = _term(scalar_term)
     c = _Call([("log_sig", log_sig)], dimension, degree, n_jobs, time_aug=time_aug,
               lead_lag=lead_lag, min_degree=1)
     in_term, out_term = _log_input(c, method, scalar_term)
@@ -751,7 +776,7 @@ def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
 
 
 def logsig_to_sig_backprop(log_sig, sig_derivs, dimension, degree, *, time_aug=False,
-                           lead_lag=False, method=1, scalar_term=False, n_jobs=1):
+                           lead_lag=False, method=1, scalar_term=None, n_jobs=1):
     """Gradient with respect to the log-signatures of a scalar function of
     :func:`logsig_to_sig`.
 
@@ -772,8 +797,8 @@ def logsig_to_sig_backprop(log_sig, sig_derivs, dimension, degree, *, time_aug=F
         As for :func:`logsig_to_sig`.
     method : {0, 1, 2}, default=1
         The forward's method.
-    scalar_term : bool, default=False
-        The forward's ``scalar_term`` (methods 1 and 2).
+    scalar_term : bool or None, default=None
+        The forward's ``scalar_term``.
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
 
@@ -798,7 +823,7 @@ def logsig_to_sig_backprop(log_sig, sig_derivs, dimension, degree, *, time_aug=F
     array([3., 3., 0.])
     """
     method = _check_method(method)
-    scalar_term = check_bool(scalar_term, "scalar_term")
+    scalar_term = _term(scalar_term)
     c = _Call([("log_sig", log_sig), ("sig_derivs", sig_derivs)], dimension, degree,
               n_jobs, time_aug=time_aug, lead_lag=lead_lag, min_degree=1)
     in_term, out_term = _log_input(c, method, scalar_term)
