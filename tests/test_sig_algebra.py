@@ -175,8 +175,8 @@ def test_logsig_to_sig_is_the_naive_exp(rng, method):
     lie = ot.from_bracket_coordinates(c, d, n)
     want = ot.flatten(ot.exp(lie))
     arg = {0: ot.flatten(lie), 1: ot.lyndon_coordinates(lie, d, n), 2: c}[method]
-    np.testing.assert_allclose(logsig_to_sig(arg, d, n, method=method), want, rtol=1e-12,
-                               atol=1e-12)
+    np.testing.assert_allclose(logsig_to_sig(arg, d, n, method=method), want,
+                               rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("d, n", SHAPES)
@@ -306,10 +306,10 @@ def test_batch_axes_float32_and_n_jobs(rng):
     assert one.shape == (2, 5, sksig.sig_length(d, n))
     for n_jobs in (2, 3, -1):
         np.testing.assert_array_equal(sig_combine(a, b, d, n, n_jobs=n_jobs), one)
+        parts = (one[..., :14], one[..., 14:28], one[..., 1:15], d, n)
         np.testing.assert_array_equal(
-            log_sig_combine_backprop(one[..., :14], one[..., 14:28], one[..., 1:15], d, n,
-                                     n_jobs=n_jobs)[0],
-            log_sig_combine_backprop(one[..., :14], one[..., 14:28], one[..., 1:15], d, n)[0])
+            log_sig_combine_backprop(*parts, n_jobs=n_jobs)[0],
+            log_sig_combine_backprop(*parts)[0])
     a32, b32 = a.astype(np.float32), b.astype(np.float32)
     got = sig_combine(a32, b32, d, n)
     assert got.dtype == np.float32
@@ -399,7 +399,8 @@ def test_cross_check_pysiglib_log_and_exp(rng, method):
     ps.prepare_log_sig(d, n, method=3)
     s = _rand_sig(rng, d, n, (3,))
     ls = sig_to_log_sig(s, d, n, method=method)
-    np.testing.assert_allclose(ls, ps.sig_to_log_sig(s, d, n, method=method), atol=1e-11)
+    np.testing.assert_allclose(ls, ps.sig_to_log_sig(s, d, n, method=method),
+                               atol=1e-11)
     g = rng.normal(size=ls.shape)
     np.testing.assert_allclose(sig_to_log_sig_backprop(s, g, d, n, method=method),
                                ps.sig_to_log_sig_backprop(s, g, d, n, method=method),
@@ -413,3 +414,96 @@ def test_cross_check_pysiglib_log_and_exp(rng, method):
         for x, y in zip(log_sig_combine_backprop(g, ls, ls2, d, n),
                         ps.log_sig_combine_backprop(g, ls, ls2, d, n), strict=True):
             np.testing.assert_allclose(x, y, atol=1e-10)
+
+
+# -------------------------------------------------------- sig with a correction
+
+
+def _naive_corrected_sig(path, corr_rows, n):
+    """prod_i exp(dx_i + c_i) with the naive tensor algebra (c_i: flat levels 2..m)."""
+    path = np.asarray(path, dtype=float)
+    d = path.shape[1]
+    s = ot.one(d, n)
+    for i in range(len(path) - 1):
+        x = ot.segment(path[i + 1] - path[i], n)
+        row, start = corr_rows[i], 0
+        for k in range(2, n + 1):
+            if start < len(row):
+                x[k] = x[k] + row[start:start + d**k].reshape((d,) * k)
+            start += d**k
+        s = ot.mul(s, ot.exp(x))
+    return ot.flatten(s)
+
+
+@pytest.mark.parametrize("d, n, m", [(2, 3, 2), (2, 3, 3), (3, 2, 2), (1, 4, 3)])
+def test_sig_with_correction_is_the_naive_product(rng, d, n, m):
+    x = rng.normal(size=(2, 5, d))
+    width = sum(d**k for k in range(2, m + 1))
+    for corr in (rng.normal(size=width), rng.normal(size=(4, width)),
+                 rng.normal(size=(2, 4, width))):
+        got = sksig.sig(x, n, correction=corr)
+        rows = np.broadcast_to(corr, (2, 4, width))
+        want = [_naive_corrected_sig(x[b], rows[b], n) for b in range(2)]
+        np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)
+
+
+def test_sig_with_zero_or_empty_correction_is_sig(rng):
+    x = rng.normal(size=(3, 6, 2))
+    want = sksig.sig(x, 3)
+    np.testing.assert_allclose(sksig.sig(x, 3, correction=np.zeros(4)), want,
+                               atol=1e-13)
+    np.testing.assert_array_equal(sksig.sig(x, 3, correction=np.zeros((0,))), want)
+
+
+def test_sig_correction_with_time_aug_leaves_time_uncorrected(rng):
+    x = rng.normal(size=(5, 2))
+    corr = rng.normal(size=4)
+    got = sksig.sig(x, 3, time_aug=True, correction=corr)
+    t = np.linspace(0, 1, 5)[:, None]
+    embedded = np.zeros(9)
+    embedded[[0, 1, 3, 4]] = corr  # words (i, j) over 2 letters inside 3 letters
+    want = _naive_corrected_sig(np.hstack([x, t]), np.broadcast_to(embedded, (4, 9)), 3)
+    np.testing.assert_allclose(got, want, rtol=1e-11, atol=1e-12)
+
+
+@pytest.mark.parametrize("time_aug", [False, True])
+def test_sig_backprop_with_correction_finite_differences(rng, time_aug):
+    x = rng.normal(size=(2, 5, 2)) * 0.7
+    corr = rng.normal(size=(4, 12)) * 0.3
+    s = sksig.sig(x, 3, time_aug=time_aug, correction=corr, scalar_term=True)
+    w = rng.normal(size=s.shape)
+    got = sksig.sig_backprop(x, s, w, 3, time_aug=time_aug, correction=corr)
+    want = central_differences(
+        lambda p: float(np.sum(w * sksig.sig(p, 3, time_aug=time_aug, correction=corr,
+                                             scalar_term=True))), x)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+
+
+def test_sig_correction_bad_input(rng):
+    x = rng.normal(size=(2, 5, 2))
+    with pytest.raises(ValueError, match="lead_lag"):
+        sksig.sig(x, 3, lead_lag=True, correction=np.ones(4))
+    with pytest.raises(ValueError, match="basepoint"):
+        sksig.sig(x, 3, basepoint=True, correction=np.ones(4))
+    with pytest.raises(ValueError, match="one of \\[4, 12\\]"):
+        sksig.sig(x, 3, correction=np.ones(5))
+    with pytest.raises(ValueError, match="correction must have shape"):
+        sksig.sig(x, 3, correction=np.ones((3, 4)))
+    with pytest.raises(ValueError, match="NaN"):
+        sksig.sig(x, 3, correction=np.full(4, np.nan))
+    with pytest.raises(TypeError, match="dtype"):
+        sksig.sig(x, 3, correction=np.ones(4, np.float32))
+
+
+def test_cross_check_pysiglib_correction(rng):
+    ps = _pysiglib()
+    x = rng.normal(size=(3, 6, 2))
+    corr = rng.normal(size=(3, 5, 4)) * 0.2
+    for time_aug in (False, True):
+        s = sksig.sig(x, 3, time_aug=time_aug, correction=corr)
+        np.testing.assert_allclose(s, ps.sig(x, 3, time_aug=time_aug, correction=corr),
+                                   atol=1e-12)
+        w = rng.normal(size=s.shape)
+        np.testing.assert_allclose(
+            sksig.sig_backprop(x, s, w, 3, time_aug=time_aug, correction=corr),
+            ps.sig_backprop(x, s, w, 3, time_aug=time_aug, correction=corr), atol=1e-10)

@@ -236,8 +236,8 @@ def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False
     c.sig_term(2, term)
     g1, g2 = c.empty(_sig_len(c, term)), c.empty(_sig_len(c, term))
     if c.degree:
-        call(_core().sig_combine_backprop, c.flat(0), c.flat(1), c.flat(2), g1, g2, c.dim,
-             c.degree, term, c.n_threads)
+        call(_core().sig_combine_backprop, c.flat(0), c.flat(1), c.flat(2), g1, g2,
+             c.dim, c.degree, term, c.n_threads)
     return c.out(g1), c.out(g2)
 
 
@@ -307,8 +307,8 @@ def sig_join(sig, displacement, dimension, degree, *, prepend=False, scalar_term
     if c.degree == 0:
         out[:] = 1.0
     else:
-        call(_core().sig_join, c.flat(0), c.flat(1), out, c.dim, c.degree, prepend, term,
-             c.n_threads)
+        call(_core().sig_join, c.flat(0), c.flat(1), out, c.dim, c.degree, prepend,
+             term, c.n_threads)
     return c.out(out)
 
 
@@ -360,7 +360,7 @@ def sig_join_backprop(d_out, sig, displacement, dimension, degree, *, prepend=Fa
     >>> s = sksig.sig(np.array([[0.0, 0.0], [1.0, 0.0]]), 2)
     >>> g_s, g_v = sksig.sig_join_backprop(np.ones(6), s, np.array([0.0, 1.0]), 2, 2)
     >>> g_v
-    array([2., 3.])
+    array([3., 3.])
     """
     prepend = check_bool(prepend, "prepend")
     c = _join_call([("sig", sig), ("displacement", displacement), ("d_out", d_out)],
@@ -418,8 +418,8 @@ def linear_sig(displacement, dimension, degree, *, scalar_term=False, n_jobs=1):
     if c.degree == 0:
         out[:] = 1.0
     else:
-        call(_core().sig_join, None, c.flat(0), out, c.dim, c.degree, False, scalar_term,
-             c.n_threads)
+        call(_core().sig_join, None, c.flat(0), out, c.dim, c.degree, False,
+             scalar_term, c.n_threads)
     return c.out(out)
 
 
@@ -692,7 +692,7 @@ def sig_to_log_sig_backprop(sig, log_sig_derivs, dimension, degree, *, time_aug=
     >>> import numpy as np, sksig
     >>> s = sksig.sig(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]), 2)
     >>> sksig.sig_to_log_sig_backprop(s, np.array([0.0, 0.0, 1.0]), 2, 2, method=2)
-    array([-0.5,  0.5,  0. ,  1. ,  0. ,  0. ])
+    array([-0.5, -0.5,  0. ,  1. ,  0. ,  0. ])
     """
     method = _check_method(method)
     c = _Call([("sig", sig), ("log_sig_derivs", log_sig_derivs)], dimension, degree,
@@ -717,8 +717,8 @@ def _log_input(c, method, scalar_term):
     return False, bool(scalar_term)
 
 
-def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False, method=1,
-                  scalar_term=None, n_jobs=1):
+def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
+                  method=1, scalar_term=None, n_jobs=1):
     """Signatures from log-signatures (the truncated tensor exponential).
 
     The inverse of :func:`sig_to_log_sig`: for methods 1 and 2 the Lie element is
@@ -829,8 +829,8 @@ def logsig_to_sig_backprop(log_sig, sig_derivs, dimension, degree, *, time_aug=F
     in_term, out_term = _log_input(c, method, scalar_term)
     c.sig_term(1, out_term)
     g = c.empty(c.arrays[0].shape[-1])
-    call(_core().logsig_to_sig_backprop, c.flat(0), c.flat(1), g, c.dim, c.degree, method,
-         in_term, out_term, _tables(c, method), c.n_threads)
+    call(_core().logsig_to_sig_backprop, c.flat(0), c.flat(1), g, c.dim, c.degree,
+         method, in_term, out_term, _tables(c, method), c.n_threads)
     return c.out(g)
 
 
@@ -932,13 +932,88 @@ def log_sig_combine_backprop(deriv, ls1, ls2, dimension, degree, *, time_aug=Fal
     Examples
     --------
     >>> import numpy as np, sksig
-    >>> g1, g2 = sksig.log_sig_combine_backprop(np.ones(3), np.zeros(3), np.zeros(3), 2, 2)
+    >>> z = np.zeros(3)
+    >>> g1, g2 = sksig.log_sig_combine_backprop(np.ones(3), z, z, 2, 2)
     >>> g1
-    array([1. , 1. , 1. ])
+    array([1., 1., 1.])
     """
     c = _combine_call([("deriv", deriv), ("ls1", ls1), ("ls2", ls2)], dimension, degree,
                       n_jobs, time_aug, lead_lag)
     g1, g2 = c.empty(c.arrays[1].shape[-1]), c.empty(c.arrays[1].shape[-1])
-    call(_core().log_sig_combine_backprop, c.flat(0), c.flat(1), c.flat(2), g1, g2, c.dim,
-         c.degree, lyndon_tables(c.dim, c.degree), c.n_threads)
+    call(_core().log_sig_combine_backprop, c.flat(0), c.flat(1), c.flat(2), g1, g2,
+         c.dim, c.degree, lyndon_tables(c.dim, c.degree), c.n_threads)
     return c.out(g1), c.out(g2)
+
+
+# ------------------------------------ corrected signatures (sig, sig_backprop)
+
+
+def correction_rows(correction, batch, degree, lead_lag):
+    """Validate ``correction`` for the paths of ``batch`` (a PathBatch).
+
+    Returns None for no correction (None or an empty array), else a C-contiguous array
+    of shape (1 or n_paths, 1 or n_segments, width) holding levels 2..degree of each
+    segment's correction in the transformed dimension (``width = sum_{k=2..degree}
+    dim'^k``; the time channel of ``time_aug`` gets zeros, levels above the highest
+    supplied are zero).
+    """
+    if correction is None:
+        return None
+    array, _ = as_array(correction, "correction", caller=batch.caller, min_ndim=1)
+    if array.size == 0:
+        return None
+    if lead_lag:
+        raise ValueError("correction cannot be combined with lead_lag=True")
+    if batch.basepoint:
+        raise ValueError("correction cannot be combined with a basepoint (the "
+                         "prepended segment would have no correction row)")
+    if batch.ragged:
+        raise ValueError("correction needs an array of paths of one length, not a list")
+    d, n_seg = batch.raw_dim, batch.raw_length - 1
+    widths = {}
+    total = 0
+    for m in range(2, max(degree, 1) + 1):
+        total += d**m
+        widths[total] = m
+    shapes = ["(C,)", f"({n_seg}, C)", f"{batch.batch_shape + (n_seg,)} + (C,)"]
+    lead = array.shape[:-1]
+    if lead not in ((), (n_seg,), batch.batch_shape + (n_seg,)):
+        raise ValueError(f"correction must have shape {', '.join(shapes)}, got "
+                         f"{array.shape}")
+    width = array.shape[-1]
+    if width not in widths:
+        raise ValueError(
+            f"correction has {width} entries per row; expected d^2 + ... + d^m for "
+            f"dimension d={d} and 2 <= m <= degree={degree}: one of {sorted(widths)}")
+    m = widths[width]
+    dim = batch.dim
+    if not lead:
+        rows = array.reshape(1, 1, width)
+    elif lead == (n_seg,):
+        rows = array.reshape(1, n_seg, width)
+    else:
+        rows = array.reshape(batch.n_paths, n_seg, width)
+    out_width = sum(dim**k for k in range(2, degree + 1))
+    out = np.zeros(rows.shape[:2] + (out_width,), rows.dtype)
+    start_in = start_out = 0
+    for k in range(2, degree + 1):
+        if k <= m:
+            # Word (i1..ik) over d letters sits at the same tuple over dim letters.
+            idx = np.zeros(d**k, np.int64)
+            for digits in np.ndindex((d,) * k):
+                flat_in = np.ravel_multi_index(digits, (d,) * k)
+                idx[flat_in] = np.ravel_multi_index(digits, (dim,) * k)
+            out[..., start_out + idx] = rows[..., start_in:start_in + d**k]
+            start_in += d**k
+        start_out += dim**k
+    return np.ascontiguousarray(out)
+
+
+def corrected_sig(batch, rows, out, degree, scalar_term, n_threads):
+    """Signatures of the paths with the corrected segment factors, into ``out``."""
+    call(_core().sig_corrected, batch.data, rows, out, degree, scalar_term, n_threads)
+
+
+def corrected_sig_backprop(batch, rows, sig, derivs, grad, degree, has_term, n_threads):
+    call(_core().sig_corrected_backprop, batch.data, rows, sig, derivs, grad, degree,
+         has_term, n_threads)
