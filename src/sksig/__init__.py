@@ -84,6 +84,12 @@ from sksig._static_kernels import (
     ScaledLinearKernel,
     StaticKernel,
 )
+from sksig._streams import (
+    LogSigStream,
+    LogSigWindowStream,
+    SigStream,
+    SigWindowStream,
+)
 from sksig._transform_path import (
     transform_path,
     transform_path_backprop,
@@ -102,6 +108,8 @@ __all__ = [
     "GramWarning",
     "LinearKernel",
     "LogSigJoin",
+    "LogSigStream",
+    "LogSigWindowStream",
     "Matern12Kernel",
     "Matern32Kernel",
     "Matern52Kernel",
@@ -113,6 +121,8 @@ __all__ = [
     "SigKernel",
     "SigKernelNystroem",
     "SigMMDTestResult",
+    "SigStream",
+    "SigWindowStream",
     "StaticKernel",
     "branched_log_sig",
     "branched_log_sig_length",

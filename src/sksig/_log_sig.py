@@ -268,8 +268,8 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
         Accepted for pySigLib compatibility; the Horner scheme is always used.
     scalar_term : bool, default=False
         Include the constant level-0 term 1 first.
-    correction : None or array-like of shape (C,), (length - 1, C) or (..., length - 1,\
-        C)
+    correction : None or array-like, default=None
+        Of shape ``(C,)``, ``(length - 1, C)`` or ``(..., length - 1, C)``.
         A fixed correction of levels 2 to m added to each segment's increment before
         exponentiation: segment i contributes ``exp(dx_i + c_i)`` instead of
         ``exp(dx_i)`` (e.g. ``c_i = -dt/2`` times the identity at level 2 turns the

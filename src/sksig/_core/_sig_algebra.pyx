@@ -71,6 +71,9 @@ cdef extern from "sksig/sig_algebra.hpp" namespace "sksig" nogil:
         const T* path, const T* corr, int64_t corr_batch_stride, int64_t corr_seg_stride,
         const T* sig, const T* grad_sig, T* grad_path, int64_t batch, int64_t length,
         int dim, int degree, cbool scalar_term, int n_threads) noexcept
+    int c_sig_expanding "sksig::sig_expanding"[T](
+        const T* path, T* out, int64_t batch, int64_t length, int dim, int degree,
+        cbool scalar_term, int n_threads) noexcept
 # ---- end of native declarations -----------------------------------------------------
 
 
@@ -278,3 +281,16 @@ def sig_corrected_backprop(const floating[:, :, ::1] path,
                                           path.shape[0], path.shape[1], path.shape[2],
                                           degree, scalar_term, n_threads)
     raise_for_status(status, "sig_backprop")
+
+
+def sig_expanding(const floating[:, :, ::1] path,  # IN  (batch, length, dim)
+                  floating[:, :, ::1] out,         # OUT (batch, length, sig_length)
+                  int degree, bint scalar_term, int n_threads):
+    cdef int status
+    if path.shape[0] == 0 or path.shape[1] == 0:
+        return
+    with nogil:
+        status = c_sig_expanding(&path[0, 0, 0], &out[0, 0, 0], path.shape[0],
+                                 path.shape[1], path.shape[2], degree, scalar_term,
+                                 n_threads)
+    raise_for_status(status, "sig_expanding")

@@ -657,4 +657,48 @@ int sig_corrected_backprop(const T* path, const T* corr, std::int64_t sb, std::i
   });
 }
 
+// Expanding signatures: out[b, t] = signature of path[b, 0..t] (t = 0..length-1; the
+// first is 1), rows of size - 1 + scalar_term entries, out of shape (batch, length,
+// row). One Horner pass per segment, the running signature stored after each.
+template <class T>
+int sig_expanding(const T* path, T* out, std::int64_t batch, std::int64_t length, int dim,
+                  int degree, bool scalar_term, int n_threads) noexcept {
+  if (batch < 0 || length < 0 || dim < 1 || degree < 1) return kInvalidArgument;
+  return guarded([&] {
+    using namespace algebra_detail;
+    constexpr int W = pack_width<T>();
+    using P = Pack<T, W>;
+    const TensorShape sh(dim, degree);
+    const std::int64_t n = sh.size(), skip = scalar_term ? 0 : 1, row = n - skip;
+    return run_packs<T>(batch, dim, n_threads, [&](auto dc, std::int64_t p0,
+                                                   std::int64_t p1, auto valid) {
+      constexpr int D = decltype(dc)::value;
+      std::vector<P> S(n);
+      detail::SegmentScratch<P> w(sh);
+      for (std::int64_t p = p0; p < p1; ++p) {
+        const std::int64_t first = p * W;
+        zero(S.data(), n);
+        S[0] = P(T(1));
+        for (std::int64_t t = 0; t < length; ++t) {
+          check_interrupt();
+          if (t > 0) {
+            for (int l = 0; l < W; ++l) {
+              const T* x = l < valid(p) ? path + (first + l) * length * dim : nullptr;
+              for (int c = 0; c < dim; ++c)
+                w.v[c].x[l] = x ? x[t * dim + c] - x[(t - 1) * dim + c] : T(0);
+            }
+            detail::mul_segment<D>(sh, S.data(), w.v.data(), w);
+          }
+          // Row t of each path of the pack: stride length * row between paths.
+          for (int l = 0; l < valid(p); ++l) {
+            T* o = out + ((first + l) * length + t) * row;
+            for (std::int64_t e = 0; e < row; ++e) o[e] = S[skip + e].x[l];
+          }
+        }
+      }
+      return static_cast<int>(kOk);
+    });
+  });
+}
+
 }  // namespace sksig
