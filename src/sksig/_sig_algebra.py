@@ -11,6 +11,7 @@ and results returned on their device).
 import numpy as np
 
 from sksig._array import (
+    all_finite,
     as_array,
     check_same_batch,
     check_trailing_length,
@@ -55,7 +56,7 @@ class _Call:
     """
 
     def __init__(self, named, dimension, degree, n_jobs, *, time_aug=False,
-                 lead_lag=False, min_degree=0):
+                 lead_lag=False, min_degree=0, lazy_finite=False):
         dimension = check_int(dimension, "dimension", minimum=1)
         self.degree = check_int(degree, "degree", minimum=min_degree)
         self.dim = transformed_dim(dimension, check_bool(time_aug, "time_aug"),
@@ -66,7 +67,8 @@ class _Call:
         self.caller = None
         self.arrays = []
         for name, value in named:
-            array, self.caller = as_array(value, name, caller=self.caller, min_ndim=1)
+            array, self.caller = as_array(value, name, caller=self.caller, min_ndim=1,
+                                          check_finite=not lazy_finite)
             self.arrays.append(array)
         self.names = [name for name, _ in named]
         self.batch_shape = tuple(self.arrays[0].shape[:-1])
@@ -91,8 +93,24 @@ class _Call:
     def empty(self, width):
         return np.zeros((self.n_items, width), self.caller.dtype)
 
+    def uninitialized(self, width):
+        """For outputs the native code writes entirely."""
+        return np.empty((self.n_items, width), self.caller.dtype)
+
     def out(self, array):
         return self.caller.out(array.reshape(self.batch_shape + array.shape[1:]))
+
+    def out_checked(self, array):
+        """``out`` for a call made with ``lazy_finite``: every input entry reaches the
+        output, so a finite output proves finite inputs (one pass over memory instead
+        of one per input); otherwise name the input with NaN or inf."""
+        try:
+            return self.out(array)
+        except FloatingPointError:
+            for name, a in zip(self.names, self.arrays, strict=True):
+                if not all_finite(a):
+                    raise ValueError(f"{name} contains NaN or inf values") from None
+            raise
 
 
 def _term(scalar_term):
@@ -169,17 +187,18 @@ def sig_combine(sig1, sig2, dimension, degree, *, time_aug=False, lead_lag=False
     >>> np.allclose(s, sksig.sig(x, 2))
     True
     """
+    # Every entry of levels 1..degree of both inputs is a term of the output.
     c = _Call([("sig1", sig1), ("sig2", sig2)], dimension, degree, n_jobs,
-              time_aug=time_aug, lead_lag=lead_lag)
+              time_aug=time_aug, lead_lag=lead_lag, lazy_finite=True)
     term = c.sig_term(0, _term(scalar_term))
     c.sig_term(1, term)
-    out = c.empty(_sig_len(c, term))
+    out = c.uninitialized(_sig_len(c, term))
     if c.degree == 0:
         out[:] = 1.0
     else:
         call(_core().sig_combine, c.flat(0), c.flat(1), out, c.dim, c.degree, term,
              c.n_threads)
-    return c.out(out)
+    return c.out_checked(out)
 
 
 def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False,

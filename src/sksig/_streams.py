@@ -256,8 +256,9 @@ class _CumulativeStream:
             new = alg.join(last, pts[0] - self._last)[None]
         else:
             run = np.concatenate([self._last[None], pts], 0)
-            pre = alg.expanding(run)[1:]
-            new = alg.combine(np.broadcast_to(last, pre.shape), pre)
+            new = alg.expanding(run)[1:]
+            if self._prefix.n > 1:  # else last is the identity
+                new = alg.combine(np.broadcast_to(last, new.shape), new)
         self._prefix.extend(new)
         self._last = pts[-1]
 
@@ -621,8 +622,9 @@ class _WindowStream:
             if len(take) == 1:
                 new = alg.join(prefix[-1], take[0] - block[-1])[None]
             else:
-                pre = alg.expanding(np.concatenate([block[-1:], take], 0))[1:]
-                new = alg.combine(np.broadcast_to(prefix[-1], pre.shape), pre)
+                new = alg.expanding(np.concatenate([block[-1:], take], 0))[1:]
+                if len(prefix) > 1:  # else prefix[-1] is the identity
+                    new = alg.combine(np.broadcast_to(prefix[-1], new.shape), new)
             self._prefix.extend(new)
             self._block.extend(take)
             self._seen += len(take)

@@ -85,29 +85,69 @@ int run_packs(std::int64_t batch, int dim, int n_threads, Body&& body) {
 
 }  // namespace algebra_detail
 
-// out = sig1 (x) sig2 (all three in the same scalar-term format).
+namespace algebra_detail {
+
+// Chen product of two rows holding levels 1..N of elements with scalar term 1 (no
+// scalar entry): level k of the product is A_k + B_k + sum_{0<i<k} A_i (x) B_{k-i}.
+// Read and written in place in the rows (no copy into a full tensor, no transposition
+// into packs): the inner loops run over contiguous words of B_{k-i}, the fixed-length
+// rows of level 1 unrolled when D is known.
+template <int D, class T>
+SKSIG_SIMD_CLONES void combine_rows(const TensorShape& s, const T* __restrict__ a,
+                                    const T* __restrict__ b, T* __restrict__ out) {
+  const int d = D ? D : s.d;
+  for (int k = 1; k <= s.N; ++k) {
+    const std::int64_t nk = s.pw[k];
+    T* o = out + s.off[k] - 1;
+    const T* ak = a + s.off[k] - 1;
+    const T* bk = b + s.off[k] - 1;
+    for (std::int64_t u = 0; u < nk; ++u) o[u] = ak[u] + bk[u];
+    for (int i = 1; i < k; ++i) {
+      const int j = k - i;
+      const T* ai = a + s.off[i] - 1;
+      const T* bj = b + s.off[j] - 1;
+      if (j == 1) {
+        for (std::int64_t u = 0; u < s.pw[i]; ++u) {
+          const T au = ai[u];
+          T* row = o + u * d;
+          for (int w = 0; w < d; ++w) row[w] += au * bj[w];
+        }
+      } else {
+        const std::int64_t nj = s.pw[j];
+        for (std::int64_t u = 0; u < s.pw[i]; ++u) {
+          const T au = ai[u];
+          T* row = o + u * nj;
+          for (std::int64_t w = 0; w < nj; ++w) row[w] += au * bj[w];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace algebra_detail
+
+// out = sig1 (x) sig2 (all three in the same scalar-term format), item by item on the
+// rows themselves (see combine_rows).
 template <class T>
 int sig_combine(const T* a, const T* b, T* out, std::int64_t batch, int dim, int degree,
                 bool scalar_term, int n_threads) noexcept {
   if (batch < 0 || dim < 1 || degree < 1) return kInvalidArgument;
   return guarded([&] {
-    using namespace algebra_detail;
-    constexpr int W = pack_width<T>();
-    using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
-    const std::int64_t n = sh.size();
-    return run_packs<T>(batch, dim, n_threads, [&](auto dc, std::int64_t p0,
-                                                   std::int64_t p1, auto valid) {
+    const std::int64_t skip = scalar_term ? 1 : 0, row = sh.size() - 1 + skip;
+    return dispatch_dim(dim, [&](auto dc) {
       constexpr int D = decltype(dc)::value;
-      std::vector<P> A(n), B(n), C(n);
-      for (std::int64_t p = p0; p < p1; ++p) {
-        check_interrupt();
-        load_sig(A.data(), a, sh, scalar_term, p * W, valid(p));
-        load_sig(B.data(), b, sh, scalar_term, p * W, valid(p));
-        tensor_mul<D>(sh, A.data(), B.data(), C.data(), degree, P(T(1)));
-        store_sig(C.data(), out, sh, scalar_term, p * W, valid(p));
-      }
-      return static_cast<int>(kOk);
+      return detail::parallel_chunks(batch, n_threads, [&](std::int64_t i0,
+                                                           std::int64_t i1) {
+        for (std::int64_t i = i0; i < i1; ++i) {
+          if ((i & 255) == 0) check_interrupt();
+          T* o = out + i * row;
+          if (scalar_term) o[0] = T(1);
+          algebra_detail::combine_rows<D>(sh, a + i * row + skip, b + i * row + skip,
+                                          o + skip);
+        }
+        return static_cast<int>(kOk);
+      });
     });
   });
 }
