@@ -47,7 +47,9 @@ class _Algebra:
     ``expanding(points)`` (the elements of every prefix of a run of points: shape
     ``(k, ..., dim)`` to ``(k, ..., width)``, the first the identity) and
     ``suffixes(points)`` (of every suffix, the last the identity) default to repeated
-    joins; an algebra with a native pass overrides them.
+    joins; an algebra with a native pass overrides them. ``suffix_table(points)`` is
+    what the window stream indexes (``table[i]`` for an integer array ``i``); by
+    default the array of ``suffixes``.
     """
 
     dim = 0
@@ -75,6 +77,9 @@ class _Algebra:
         for t in range(1, len(points)):
             out[t] = self.join(out[t - 1], points[t] - points[t - 1])
         return out
+
+    def suffix_table(self, points):
+        return self.suffixes(points)
 
     def suffixes(self, points):
         out = np.empty(points.shape[:-1] + (self.width,), points.dtype)
@@ -140,6 +145,20 @@ class SigAlgebra(_Algebra):
         # sig(x[t:]) = rev(sig(y[:k-t])) for y = -x run backwards: reversing words
         # maps the signature of a path to that of its negated reversal.
         return self.expanding(-points[::-1])[::-1][..., self.rev]
+
+    def suffix_table(self, points):
+        # The word reversal applied only to the rows read.
+        return _Reversed(self.expanding(-points[::-1])[::-1], self.rev)
+
+
+class _Reversed:
+    """rows[i][..., rev], computed for the rows indexed only."""
+
+    def __init__(self, rows, rev):
+        self.rows, self.rev = rows, rev
+
+    def __getitem__(self, i):
+        return self.rows[i][..., self.rev]
 
 
 class LogSigAlgebra(_Algebra):
@@ -631,7 +650,7 @@ class _WindowStream:
             self._emit()
             if self._block.n == self._m + 1:  # complete: its suffixes, a new block
                 block = self._block.view()
-                self._suffix = alg.suffixes(block)  # m + 1 rows, the last the identity
+                self._suffix = alg.suffix_table(block)  # m + 1 rows, last the identity
                 self._block_start += self._m
                 self._block, self._prefix = _Rows(), _Rows()
                 self._block.extend(block[-1:])
