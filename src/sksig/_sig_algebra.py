@@ -203,7 +203,7 @@ def sig_combine(sig1, sig2, dimension, degree, *, time_aug=False, lead_lag=False
 
 def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False,
                          lead_lag=False, scalar_term=None, n_jobs=1):
-    """Gradients of a scalar function of :func:`sig_combine`'s result.
+    """Differentiate a scalar function of :func:`sig_combine`'s result.
 
     Given ``deriv = dF/d(sig1 (x) sig2)``, returns ``dF/d sig1`` and ``dF/d sig2``
     (the exact adjoint of the bilinear product). Computed on the CPU.
@@ -228,9 +228,11 @@ def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False
 
     Returns
     -------
-    grad_sig1, grad_sig2 : ndarray or torch.Tensor of shape (..., sig_length)
-        In the inputs' scalar-term format; a scalar term gets gradient 0 (it is the
-        constant 1).
+    grad_sig1 : ndarray or torch.Tensor of shape (..., sig_length)
+        ``dF/d sig1``, in the inputs' scalar-term format; a scalar term gets gradient 0
+        (it is the constant 1).
+    grad_sig2 : ndarray or torch.Tensor of shape (..., sig_length)
+        ``dF/d sig2``, likewise.
 
     Raises
     ------
@@ -333,7 +335,7 @@ def sig_join(sig, displacement, dimension, degree, *, prepend=False, scalar_term
 
 def sig_join_backprop(d_out, sig, displacement, dimension, degree, *, prepend=False,
                       scalar_term=None, n_jobs=1):
-    """Gradients of a scalar function of :func:`sig_join`'s result.
+    """Differentiate a scalar function of :func:`sig_join`'s result.
 
     The exact adjoint of the in-place Horner pass of :func:`sig_join`. Computed on the
     CPU.
@@ -444,8 +446,7 @@ def linear_sig(displacement, dimension, degree, *, scalar_term=False, n_jobs=1):
 
 def linear_sig_backprop(derivs, displacement, dimension, degree, *, scalar_term=None,
                         n_jobs=1):
-    """Gradient with respect to the increments of a scalar function of
-    :func:`linear_sig`.
+    """Differentiate a scalar function of :func:`linear_sig` by its increments.
 
     Computed on the CPU.
 
@@ -554,8 +555,7 @@ def linear_log_sig(displacement, dimension, degree, *, method=1, scalar_term=Fal
 
 def linear_log_sig_backprop(derivs, displacement, dimension, degree, *, method=1,
                             scalar_term=False, n_jobs=1):
-    """Gradient with respect to the increments of a scalar function of
-    :func:`linear_log_sig`.
+    """Differentiate a scalar function of :func:`linear_log_sig` by its increments.
 
     Parameters
     ----------
@@ -611,7 +611,7 @@ def _log_width(c, method, term):
 
 def sig_to_log_sig(sig, dimension, degree, *, time_aug=False, lead_lag=False, method=1,
                    scalar_term=None, n_jobs=1):
-    """Log-signatures of stored signatures (the truncated tensor logarithm).
+    """Compute log-signatures from stored signatures (the truncated tensor logarithm).
 
     ``sig_to_log_sig(sig(x, N), d, N, method=m)`` equals ``log_sig(x, N, method=m)``.
     Computed on the CPU.
@@ -667,8 +667,7 @@ def sig_to_log_sig(sig, dimension, degree, *, time_aug=False, lead_lag=False, me
 
 def sig_to_log_sig_backprop(sig, log_sig_derivs, dimension, degree, *, time_aug=False,
                             lead_lag=False, method=1, scalar_term=None, n_jobs=1):
-    """Gradient with respect to the signatures of a scalar function of
-    :func:`sig_to_log_sig`.
+    """Differentiate a scalar function of :func:`sig_to_log_sig` by its signatures.
 
     The exact adjoint of the forward pass (Lyndon solve and gather, then the Horner
     chain of the logarithm). Computed on the CPU.
@@ -738,7 +737,7 @@ def _log_input(c, method, scalar_term):
 
 def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
                   method=1, scalar_term=None, n_jobs=1):
-    """Signatures from log-signatures (the truncated tensor exponential).
+    """Compute signatures from log-signatures (the truncated tensor exponential).
 
     The inverse of :func:`sig_to_log_sig`: for methods 1 and 2 the Lie element is
     rebuilt from its Lyndon coordinates (method 1 through the triangular system that
@@ -796,8 +795,7 @@ def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
 
 def logsig_to_sig_backprop(log_sig, sig_derivs, dimension, degree, *, time_aug=False,
                            lead_lag=False, method=1, scalar_term=None, n_jobs=1):
-    """Gradient with respect to the log-signatures of a scalar function of
-    :func:`logsig_to_sig`.
+    """Differentiate a scalar function of :func:`logsig_to_sig` by its input.
 
     The exact adjoint of the forward pass (Horner chain of the exponential, bracket
     expansion and, for method 1, the triangular solve). Computed on the CPU.
@@ -916,7 +914,7 @@ def log_sig_combine(log_sig1, log_sig2, dimension, degree, *, time_aug=False,
 
 def log_sig_combine_backprop(deriv, ls1, ls2, dimension, degree, *, time_aug=False,
                              lead_lag=False, n_jobs=1):
-    """Gradients of a scalar function of :func:`log_sig_combine`'s result.
+    """Differentiate a scalar function of :func:`log_sig_combine`'s result.
 
     Computed on the CPU.
 
@@ -937,8 +935,10 @@ def log_sig_combine_backprop(deriv, ls1, ls2, dimension, degree, *, time_aug=Fal
 
     Returns
     -------
-    grad_ls1, grad_ls2 : ndarray or torch.Tensor of shape (..., n)
-        Gradients with respect to ``ls1`` and ``ls2``.
+    grad_ls1 : ndarray or torch.Tensor of shape (..., n)
+        Gradient with respect to ``ls1``.
+    grad_ls2 : ndarray or torch.Tensor of shape (..., n)
+        Gradient with respect to ``ls2``.
 
     Raises
     ------
