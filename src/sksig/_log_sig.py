@@ -27,6 +27,7 @@ __all__ = [
     "sig",
     "sig_backprop",
     "sig_length",
+    "signature",
 ]
 
 _NO_TABLES = None
@@ -245,7 +246,7 @@ def _batched_out(batch, out):
 
 
 def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=True,
-        scalar_term=False, basepoint=None, n_jobs=1):
+        scalar_term=False, correction=None, basepoint=None, n_jobs=1):
     """Truncated signatures of piecewise-linear paths.
 
     ``S(x) = exp(dx_0) (x) exp(dx_1) (x) ... (x) exp(dx_{L-2})`` in the tensor algebra
@@ -266,6 +267,17 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
         Accepted for pySigLib compatibility; the Horner scheme is always used.
     scalar_term : bool, default=False
         Include the constant level-0 term 1 first.
+    correction : None or array-like, default=None
+        Of shape ``(C,)``, ``(length - 1, C)`` or ``(..., length - 1, C)``.
+        A fixed correction of levels 2 to m added to each segment's increment before
+        exponentiation: segment i contributes ``exp(dx_i + c_i)`` instead of
+        ``exp(dx_i)`` (e.g. ``c_i = -dt/2`` times the identity at level 2 turns the
+        Stratonovich signature of a Brownian sample into an Ito one). A row holds
+        levels 2..m concatenated in the signature's layout for the untransformed
+        dimension d, ``C = d^2 + ... + d^m`` with ``2 <= m <= degree``; one row is
+        shared by every segment, ``length - 1`` rows by every path, or one set per
+        path. With ``time_aug`` the time channel gets no correction. None or an empty
+        array means no correction. Not allowed with ``lead_lag`` or ``basepoint``.
     basepoint : None, True or array-like of shape (dim,), default=None
         A point prepended to every path before the transforms (True: the origin),
         so that the result depends on where the paths start.
@@ -300,13 +312,31 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
                                    basepoint)
     length = sig_length(batch.dim, degree, scalar_term=scalar_term)
     out = np.zeros((batch.n_paths, length), batch.data.dtype)
+    rows = _correction(correction, batch, degree, lead_lag)
     if degree == 0:
         out[:] = 1.0  # only the scalar term, when asked for
+    elif rows is not None:
+        from sksig._sig_algebra import corrected_sig
+
+        out[:, :int(scalar_term)] = 1.0  # paths of fewer than 2 points
+        corrected_sig(batch, rows, out, degree, scalar_term, n_threads)
     else:
         from sksig._core import _log_sig
 
         call(_log_sig.sig, batch.data, out, degree, scalar_term, n_threads)
     return _batched_out(batch, out)
+
+
+#: Alias of :func:`sig` (pySigLib's older name).
+signature = sig
+
+
+def _correction(correction, batch, degree, lead_lag):
+    if correction is None:
+        return None
+    from sksig._sig_algebra import correction_rows
+
+    return correction_rows(correction, batch, degree, lead_lag)
 
 
 def _log_sig_setup(path, degree, time_aug, lead_lag, end_time, method, scalar_term,
@@ -415,7 +445,8 @@ def _cotangent(value, name, batch, length, scalar_term, next_length=None):
 
 
 def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=False,
-                 end_time=1.0, horner=True, scalar_term=None, basepoint=None, n_jobs=1):
+                 end_time=1.0, horner=True, scalar_term=None, correction=None,
+                 basepoint=None, n_jobs=1):
     """Gradient with respect to the paths of a scalar function of their signatures.
 
     Given ``sig = sksig.sig(path, degree, ...)`` and ``sig_derivs`` the derivatives
@@ -446,6 +477,10 @@ def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=Fals
     scalar_term : bool or None, default=None
         Whether ``sig`` and ``sig_derivs`` start with the scalar term; None infers it
         from their trailing length.
+    correction : None or array-like, default=None
+        The correction given to :func:`sksig.sig` (see there). A constant: no
+        gradient is returned for it, and the reverse pass takes each corrected
+        factor ``exp(dx_i + c_i)`` off the signature as ``sig`` does the plain ones.
     basepoint : None, True or array-like of shape (dim,), default=None
         The basepoint used for the forward (see :func:`sksig.sig`); the prepended
         point is not an input and gets no gradient.
@@ -489,7 +524,13 @@ def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=Fals
                                sig_length(batch.dim, degree + 1))
     derivs, _ = _cotangent(sig_derivs, "sig_derivs", batch, length, has_term)
     grad = np.zeros_like(batch.data)
-    if degree > 0:
+    rows = _correction(correction, batch, degree, lead_lag)
+    if degree > 0 and rows is not None:
+        from sksig._sig_algebra import corrected_sig_backprop
+
+        corrected_sig_backprop(batch, rows, sig, derivs, grad, degree, has_term,
+                               n_threads)
+    elif degree > 0:
         from sksig._core import _log_sig
 
         call(_log_sig.sig_backprop, batch.data, sig, derivs, grad, degree, has_term,
