@@ -11,7 +11,8 @@ from sksig._array import (
 )
 from sksig._dispatch import cuda_dispatch
 from sksig._interrupt import call
-from sksig._trees import branched_sig_length, native_tables
+from sksig._tree_tables import native_tables
+from sksig._trees import branched_sig_length
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
 
 __all__ = [

@@ -6,7 +6,7 @@ but nothing leaves the device: path transforms and ragged padding are torch oper
 (:class:`sksig.cuda._device_arrays.Paths`), the Chen products, the log and its adjoint
 run in branched.cu on the caller's current stream. ``n_jobs`` is validated and ignored.
 
-The coproduct tables come from the CPU builders (:func:`sksig._trees.tables`); the
+The coproduct tables come from the CPU builders (:func:`sksig._tree_tables.tables`); the
 gather tables the kernels need (terms by right and by left factor, forest products by
 number of trees and their adjoint, level masks) are derived here once per (dimension,
 degree, planar) and uploaded once per (device, dtype), then kept for the process.
@@ -19,7 +19,8 @@ import torch
 
 from sksig import _branched as _cpu
 from sksig._array import check_same_batch, scalar_term_length, transformed_dim
-from sksig._trees import branched_sig_length, native_tables
+from sksig._tree_tables import native_tables
+from sksig._trees import branched_sig_length
 from sksig._validation import resolve_n_jobs
 from sksig.cuda._device_arrays import (
     Paths,
