@@ -196,7 +196,7 @@ def test_prepare_is_optional_and_validated():
     with pytest.raises(ValueError, match="device"):
         sksig.prepare_branched_sig(2, 3, device="tpu")
     with pytest.raises(ValueError, match="dimension"):
-        sksig.prepare_branched_sig(0, 3)
+        sksig.prepare_branched_sig(-1, 3)
 
 
 def test_concurrent_first_use_builds_consistent_tables(rng):

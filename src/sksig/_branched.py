@@ -17,6 +17,7 @@ from sksig._validation import check_bool, check_end_time, check_int, resolve_n_j
 
 __all__ = [
     "branched_log_sig",
+    "branched_log_sig_backprop",
     "branched_sig",
     "branched_sig_backprop",
     "branched_sig_to_log_sig",
@@ -63,22 +64,19 @@ def _check_correction(correction):
 
 
 def _check_method(method, planar):
-    """Resolve ``method`` (None -> 0 non-planar, 1 planar)."""
+    """Resolve ``method`` (None -> 0 non-planar, 1 planar; 3 -> 2, the same
+    coordinates, see :func:`branched_sig_to_log_sig`)."""
     if method is None:
         return 1 if planar else 0
     method = check_int(method, "method")
-    if method == 3:
-        raise ValueError(
-            "method=3 is not supported for branched log-signatures; use 0, 1 or 2"
-        )
-    if method > 2:
-        raise ValueError(f"method must be 0, 1 or 2, got {method}")
+    if method > 3:
+        raise ValueError(f"method must be 0, 1, 2 or 3, got {method}")
     if method and not planar:
         raise ValueError(
             f"method={method} needs planar=True; non-planar branched log-signatures "
             "only have method 0"
         )
-    return method
+    return min(method, 2)
 
 
 def _core():
@@ -293,8 +291,8 @@ def _bsig_input(bsig, tb, scalar_term):
 
 
 def _log_args(dimension, degree, time_aug, lead_lag, planar, method):
-    dimension = check_int(dimension, "dimension", minimum=1)
-    degree = check_int(degree, "degree", minimum=1)
+    dimension = check_int(dimension, "dimension")
+    degree = check_int(degree, "degree")
     time_aug = check_bool(time_aug, "time_aug")
     lead_lag = check_bool(lead_lag, "lead_lag")
     planar = check_bool(planar, "planar")
@@ -306,6 +304,9 @@ def _log(flat, had_scalar, tb, method, scalar_out, n_threads):
     """Branched log of (batch, n + had_scalar) values in the layout of ``method``."""
     core = _core()
     n_threads = _threads_for(n_threads, flat.shape[0] * _n_terms(tb))
+    if tb.n == 0:  # degree or dimension 0: the log is 0 (method 0) or empty
+        width = int(scalar_out) if method == 0 else 0
+        return np.zeros((flat.shape[0], width), flat.dtype)
     if method == 0:
         out = np.empty((flat.shape[0], tb.n + scalar_out), flat.dtype)
         call(core.log, flat, out, tb.core("log"), had_scalar, scalar_out, n_threads)
@@ -332,9 +333,9 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     bsig : array-like of shape (..., n) or (..., n + 1), or torch.Tensor
         Branched signatures, ``n = branched_sig_length(dim', degree, planar=planar)``.
     dimension : int
-        Dimension of the original paths (>= 1); the flags give the transformed one.
+        Dimension of the original paths (>= 0); the flags give the transformed one.
     degree : int
-        Truncation degree, >= 1.
+        Truncation degree, >= 0 (degree 0 gives the empty log, or its 0 scalar entry).
     time_aug, lead_lag : bool, default=False
         Whether ``bsig`` was computed with these path transforms.
     planar : bool, default=False
@@ -342,8 +343,10 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     method : int or None, default=None
         0: the log on every basis element (same layout as ``bsig``, a leading 0 when
         ``bsig`` has the scalar entry); 1: its values at the Lyndon forests; 2:
-        coordinates in the Lyndon bracket basis. None means 0 when non-planar and 1
-        when planar; methods 1 and 2 need ``planar=True``.
+        coordinates in the Lyndon bracket basis; 3: the same coordinates as 2 (the
+        name pySigLib gives them when it builds them by one Baker-Campbell-Hausdorff
+        update per segment; the values are equal). None means 0 when non-planar and
+        1 when planar; methods 1 to 3 need ``planar=True``.
     scalar_term : bool or None, default=None
         Whether ``bsig`` has the scalar entry first: True demands ``n + 1`` entries,
         False ``n``. None infers it from the length, except where ``n + 1`` is also
@@ -356,7 +359,7 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     -------
     ndarray or torch.Tensor
         Shape ``(..., n)`` or ``(..., n + 1)`` for method 0, ``(...,
-        branched_log_sig_length(dim', degree, planar=True))`` for methods 1 and 2.
+        branched_log_sig_length(dim', degree, planar=True))`` for methods 1 to 3.
 
     Raises
     ------
@@ -393,7 +396,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
         Paths with any number of leading batch axes, or a ragged list of paths.
     degree : int
-        Truncation degree, >= 1.
+        Truncation degree, >= 0.
     time_aug, lead_lag : bool, default=False
         Path transforms applied first.
     end_time : float, default=1.0
@@ -432,14 +435,117 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     array([ 1. ,  1. ,  0.5,  0. ,  0.5, -0.5,  0. ])
     """
     degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads = _path_args(
-        degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs,
-        min_degree=1)
+        degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs)
     method = _check_method(method, planar)
     bsig, batch_shape, caller, tb = _branched_sig(
         path, degree, time_aug, lead_lag, end_time, planar, False, n_threads, basepoint
     )
     out = _log(bsig, False, tb, method, scalar_term, n_threads)
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
+
+
+def branched_log_sig_backprop(path, blogsig, blogsig_derivs, degree, *, time_aug=False,
+                              lead_lag=False, end_time=1.0, planar=False,
+                              scalar_term=False, method=None, correction=None,
+                              basepoint=None, n_jobs=1):
+    """Gradient with respect to the paths of a scalar function of their branched
+    log-signatures.
+
+    The adjoint of :func:`branched_log_sig`: the branched signatures are recomputed,
+    the derivatives pulled back through the log (the reverse pass of
+    :func:`branched_sig_to_log_sig_backprop`) and then through the signature (that of
+    :func:`branched_sig_backprop`), both exact. Computed on the CPU (torch tensors,
+    CUDA ones included, are copied to the host and the gradient returned on their
+    device).
+
+    Parameters
+    ----------
+    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
+        The paths given to :func:`sksig.branched_log_sig`.
+    blogsig : array-like or torch.Tensor
+        Their branched log-signatures, the forward's output; only its shape is used
+        (the reverse pass needs the signatures, which are recomputed).
+    blogsig_derivs : array-like or torch.Tensor, shaped like ``blogsig``
+        ``dF/d blogsig``; a method 0 scalar entry, if present, gets no gradient.
+    degree : int
+        Truncation degree of the forward call, >= 0.
+    time_aug, lead_lag : bool, default=False
+        As in the forward call.
+    end_time : float, default=1.0
+        As in the forward call.
+    planar : bool, default=False
+        As in the forward call.
+    scalar_term : bool, default=False
+        As in the forward call (method 0 only).
+    method : int or None, default=None
+        As in the forward call.
+    correction : None
+        Not supported; must be None.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        As in the forward call; the prepended point gets no gradient.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+
+    Returns
+    -------
+    ndarray, torch.Tensor or list
+        ``dF/d path``, of the shape and kind of ``path``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad argument types or values, shapes that do not fit the forward call,
+        NaN or inf.
+    FloatingPointError
+        If the gradient overflows (rescale the paths).
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> ls = sksig.branched_log_sig(x, 2)
+    >>> sksig.branched_log_sig_backprop(x, ls, np.eye(6)[4], 2)
+    array([[ 0.5,  0. ],
+           [-0.5,  0.5],
+           [ 0. , -0.5]])
+    """
+    degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads = _path_args(
+        degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs)
+    method = _check_method(method, planar)
+    if _zero_point_paths(path):  # no segment: no gradient
+        array, caller = as_array(path, "path", min_ndim=2)
+        return caller.out(np.zeros_like(array))
+    batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
+                          end_time=end_time, n_threads=n_threads, basepoint=basepoint)
+    tb = native_tables(batch.dim, degree, planar)
+    if method == 0:
+        length = tb.n + scalar_term
+    else:
+        length = tb.lyndon()["positions"].shape[0] if tb.n else 0
+    want = tuple(batch.batch_shape) + (length,)
+    arrays = []
+    for name, value in (("blogsig", blogsig), ("blogsig_derivs", blogsig_derivs)):
+        array, _ = as_array(value, name, caller=batch.caller, min_ndim=1)
+        if array.shape != want:
+            raise ValueError(f"{name} must have shape {want} (that of the forward's "
+                             f"output), got {array.shape}")
+        arrays.append(array)
+    derivs = np.ascontiguousarray(arrays[1].reshape((batch.n_paths, length)))
+    grad = np.zeros_like(batch.data)
+    if tb.n == 0:
+        return batch.grad_to_input(grad, n_threads)
+    core = _core()
+    segments = batch.n_paths * max(batch.length - 1, 0) * _n_terms(tb)
+    bsig = np.empty((batch.n_paths, tb.n), batch.data.dtype)
+    call(core.sig, batch.data, bsig, tb.core("sig"), False,
+         _threads_for(n_threads, segments))
+    bsig_derivs = np.empty_like(bsig)
+    call(core.log_backprop, bsig, derivs, bsig_derivs,
+         tb.core("lyndon" if method else "log"), False, method == 0 and scalar_term,
+         _threads_for(n_threads, 3 * batch.n_paths * _n_terms(tb)), method == 2)
+    call(core.sig_backprop, batch.data, bsig, bsig_derivs, grad, tb.core("sig"), False,
+         _threads_for(n_threads, 4 * segments))
+    return batch.grad_to_input(grad, n_threads)
 
 
 @_on_cuda
@@ -455,7 +561,7 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     blogsig_derivs : array-like or torch.Tensor
         Gradient of a scalar function with respect to the output of the forward pass,
         with its shape: method 0, the trailing length of ``bsig`` (the gradient at
-        a scalar entry is ignored); methods 1 and 2, the log-signature length.
+        a scalar entry is ignored); methods 1 to 3, the log-signature length.
     dimension, degree : int
         As in the forward pass.
     time_aug, lead_lag, planar : bool, default=False
@@ -495,7 +601,9 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     n_threads = _threads_for(n_threads, 3 * flat.shape[0] * _n_terms(tb))
     scalar_grad = _check_log_derivs_length(tb, method, derivs.shape, had_scalar)
     length = derivs.shape[-1]
-    grad = np.empty_like(flat)
+    grad = np.zeros_like(flat)
+    if tb.n == 0:  # degree or dimension 0: a constant log, no gradient
+        return caller.out(grad.reshape(tuple(batch_shape) + grad.shape[1:]))
     call(core.log_backprop, flat, derivs.reshape((-1, length)), grad,
          tb.core("lyndon" if method else "log"), had_scalar, scalar_grad, n_threads,
          method == 2)
@@ -514,7 +622,7 @@ def _check_log_derivs_length(tb, method, shape, had_scalar):
                 f"scalar term like bsig), got shape {tuple(shape)}"
             )
         return had_scalar
-    expected = tb.lyndon()["positions"].shape[0]
+    expected = tb.lyndon()["positions"].shape[0] if tb.n else 0
     if length != expected:
         raise ValueError(
             f"blogsig_derivs must have trailing length {expected} (the method "
@@ -524,7 +632,7 @@ def _check_log_derivs_length(tb, method, shape, had_scalar):
 
 
 def _check_prepare(dimension, degree, time_aug, lead_lag, planar, use_disk, device):
-    dimension = check_int(dimension, "dimension", minimum=1)
+    dimension = check_int(dimension, "dimension")
     degree = check_int(degree, "degree")
     time_aug = check_bool(time_aug, "time_aug")
     lead_lag = check_bool(lead_lag, "lead_lag")
@@ -555,7 +663,7 @@ def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
     Parameters
     ----------
     dimension : int
-        Original path dimension, >= 1.
+        Original path dimension, >= 0.
     degree : int
         Truncation degree, >= 0.
     use_disk : bool, default=False
@@ -598,9 +706,9 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
     Parameters
     ----------
     dimension : int
-        Original path dimension, >= 1.
+        Original path dimension, >= 0.
     degree : int
-        Truncation degree, >= 1.
+        Truncation degree, >= 0.
     method : int or None, default=None
         As in :func:`branched_sig_to_log_sig`.
     use_disk : bool, default=False
@@ -630,11 +738,10 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
     """
     dim, degree, planar = _check_prepare(dimension, degree, time_aug, lead_lag, planar,
                                          use_disk, device)
-    check_int(degree, "degree", minimum=1)
     method = _check_method(method, planar)
     tb = native_tables(dim, degree, planar)
     tb.native()
-    if method:
+    if method and tb.n:
         tb.lyndon()
     levels = "levels_lyndon" if method else "levels_full"
     _prepare_gpu(device, tb, ("gathers", levels) + (("lyndon",) if method else ()))
