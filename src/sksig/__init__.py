@@ -13,6 +13,8 @@ from sksig._branched import (
     prepare_branched_sig,
 )
 from sksig._branched_algebra import (
+    branched_log_sig_join,
+    branched_log_sig_join_backprop,
     branched_sig_combine,
     branched_sig_combine_backprop,
     branched_sig_join,
@@ -158,6 +160,8 @@ __all__ = [
     "trees",
     "trees_of_order",
     "branched_log_sig_backprop",
+    "branched_log_sig_join",
+    "branched_log_sig_join_backprop",
     "branched_sig_combine",
     "branched_sig_combine_backprop",
     "branched_sig_join",

@@ -17,6 +17,8 @@ from sksig._tree_tables import native_tables
 from sksig._validation import check_bool, check_int, resolve_n_jobs
 
 __all__ = [
+    "branched_log_sig_join",
+    "branched_log_sig_join_backprop",
     "branched_sig_combine",
     "branched_sig_combine_backprop",
     "branched_sig_join",
@@ -524,3 +526,226 @@ def linear_branched_log_sig_backprop(derivs, displacement, dimension, degree, *,
     if tb.n:
         gv[:] = _rows(g, length)[:, offset:offset + tb.d]
     return caller.out(gv.reshape(tuple(batch_shape) + (tb.d,)))
+
+
+# -- the planar log-signature join ----------------------------------------------------
+class _LogJoinTables:
+    """Sparse maps of one planar basis for the log-signature join: the coproduct terms
+    (element, left, right, coefficient) as one-hot matrices and the Lyndon expansion
+    (log-signature coordinates -> the log on every forest)."""
+
+    def __init__(self, tb):
+        from scipy import sparse
+
+        nat = tb.native()
+        m = tb.n + 1
+        counts = np.diff(nat["term_ptr"].astype(np.int64))
+        elem = np.repeat(np.arange(1, m), counts)
+        self.left = nat["term_left"].astype(np.int64)
+        self.right = nat["term_right"].astype(np.int64)
+        self.elem = elem
+        self.coef = nat["term_coef_float64"]
+        k = elem.shape[0]
+
+        def one_hot(index):
+            return sparse.csr_matrix((np.ones(k), (np.arange(k), index)), shape=(k, m))
+
+        self.by_elem, self.by_left, self.by_right = (one_hot(elem), one_hot(self.left),
+                                                     one_hot(self.right))
+        rows, cols, vals = tb.lyndon_expansion()
+        self.expand = sparse.csr_matrix((vals, (rows, cols)),
+                                        shape=(m, tb.lyndon()["positions"].shape[0]))
+
+    def product(self, p, q):
+        """The reduced product p * q of rows with scalar entry 0."""
+        return np.asarray((self.coef * p[:, self.left] * q[:, self.right])
+                          @ self.by_elem)
+
+    def product_adjoint(self, g, p, q):
+        """(dF/dp, dF/dq) of product(p, q) at cotangent g."""
+        weighted = self.coef * g[:, self.elem]
+        return (np.asarray((weighted * q[:, self.right]) @ self.by_left),
+                np.asarray((weighted * p[:, self.left]) @ self.by_right))
+
+
+_LOG_JOIN = {}
+
+
+def _log_join_tables(tb):
+    key = (tb.d, tb.degree)
+    cached = _LOG_JOIN.get(key)
+    if cached is None:
+        cached = _LOG_JOIN.setdefault(key, _LogJoinTables(tb))
+    return cached
+
+
+def _exp_powers(lt, coords, degree):
+    """(exp of the log with these coordinates (rows, n + 1), the powers L^k)."""
+    log = np.asarray(coords @ lt.expand.T)
+    powers = [log]
+    out = log.copy()
+    factorial = 1.0
+    for k in range(2, degree + 1):
+        powers.append(lt.product(powers[-1], log))
+        factorial *= k
+        out += powers[-1] / factorial
+    out[:, 0] = 1.0
+    return out, powers
+
+
+def _log_join_args(blogsig, displacement, dimension, degree, prepend, n_jobs, derivs):
+    prepend = check_bool(prepend, "prepend")
+    tb, n_threads = _basis(dimension, degree, True, n_jobs)
+    coords, caller = as_array(blogsig, "blogsig", min_ndim=1)
+    length = tb.lyndon()["positions"].shape[0] if tb.n else 0
+    check_trailing_length(coords.shape, "blogsig", length,
+                          " (the planar log-signature length, methods 2 and 3)")
+    v, _, _ = _displacement(displacement, tb, caller, coords.shape[:-1])
+    g = None
+    if derivs is not None:
+        g, _ = as_array(derivs, "derivs", caller=caller, min_ndim=1)
+        if g.shape != coords.shape:
+            raise ValueError(f"derivs must have the shape of blogsig {coords.shape}, "
+                             f"got {g.shape}")
+        g = _rows(g, length)
+    return tb, n_threads, _rows(coords, length), np.ascontiguousarray(v), g, caller, \
+        prepend, coords.shape
+
+
+def branched_log_sig_join(blogsig, displacement, dimension, degree, *, prepend=False,
+                          n_jobs=1):
+    """Append (or prepend) a straight segment to planar branched log-signatures.
+
+    ``blogsig`` holds coordinates in the Lyndon bracket basis (the planar
+    :func:`sksig.branched_log_sig` with ``method=2`` or ``3``); the result holds those
+    of the path extended by a straight segment of increment ``displacement``, at its
+    end (at its start with ``prepend=True``). The log-signature is exponentiated,
+    multiplied with the segment's signature by Chen's product and taken back to its
+    logarithm, all truncated at ``degree`` nodes. Computed on the CPU (torch tensors
+    are accepted and returned on their device).
+
+    Parameters
+    ----------
+    blogsig : array-like or torch.Tensor of shape (..., n_lyndon)
+        Planar log-signatures in the method 2/3 coordinates (no scalar entry),
+        ``n_lyndon = branched_log_sig_length(dimension, degree, planar=True)``.
+    displacement : array-like or torch.Tensor of shape (..., dimension)
+        The segments' increments, with the batch shape, kind and dtype of
+        ``blogsig``.
+    dimension : int
+        Dimension of the basis (the path dimension after any transform), >= 0.
+    degree : int
+        Truncation degree, >= 0.
+    prepend : bool, default=False
+        Put the segment before the path instead of after it.
+    n_jobs : int, default=1
+        CPU threads for the products and the log; None means 1, -1 all cores.
+        Results do not depend on it.
+
+    Returns
+    -------
+    ndarray or torch.Tensor
+        The extended log-signatures, shaped like ``blogsig``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad argument types, shapes or batch shapes, NaN or inf.
+    FloatingPointError
+        If the result overflows.
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> ls = sksig.branched_log_sig(x[:2], 2, planar=True, method=2)
+    >>> sksig.branched_log_sig_join(ls, x[2] - x[1], 2, 2)
+    array([ 1. ,  1. ,  0.5,  0. ,  0.5, -0.5,  0. ])
+    """
+    tb, n_threads, coords, v, _, caller, prepend, shape = _log_join_args(
+        blogsig, displacement, dimension, degree, prepend, n_jobs, None)
+    if coords.shape[1] == 0:
+        return caller.out(np.zeros(shape, coords.dtype))
+    out = _log_join_forward(tb, coords, v, prepend, n_threads)[0]
+    return caller.out(out.reshape(shape))
+
+
+def _log_join_forward(tb, coords, v, prepend, n_threads):
+    from sksig._branched import _log
+
+    lt = _log_join_tables(tb)
+    sig, powers = _exp_powers(lt, coords.astype(np.float64), tb.degree)
+    sig = np.ascontiguousarray(sig.astype(coords.dtype))
+    joined = np.empty_like(sig)
+    call(_core().join, sig, v, joined, tb.core("sig"), True, prepend,
+         _threads_for(n_threads, _work(tb, sig.shape[0])))
+    return _log(joined, True, tb, 2, False, n_threads), sig, joined, powers
+
+
+def branched_log_sig_join_backprop(derivs, blogsig, displacement, dimension, degree, *,
+                                   prepend=False, n_jobs=1):
+    """Backpropagate through :func:`branched_log_sig_join`.
+
+    Parameters
+    ----------
+    derivs : array-like or torch.Tensor
+        Derivatives of a scalar ``F`` with respect to the result, shaped like
+        ``blogsig``.
+    blogsig, displacement : array-like or torch.Tensor
+        The inputs of the forward call.
+    dimension, degree : int
+        As in the forward call.
+    prepend : bool, default=False
+        As in the forward call.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+
+    Returns
+    -------
+    tuple of two ndarrays or torch.Tensors
+        ``(dF/d blogsig, dF/d displacement)``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        As in the forward call, and if ``derivs`` is not shaped like ``blogsig``.
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> ls = np.array([1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0])
+    >>> g, gv = sksig.branched_log_sig_join_backprop(np.eye(7)[2], ls,
+    ...                                              np.array([0.0, 1.0]), 2, 2)
+    >>> gv
+    array([0. , 0.5])
+    """
+    tb, n_threads, coords, v, g, caller, prepend, shape = _log_join_args(
+        blogsig, displacement, dimension, degree, prepend, n_jobs, derivs)
+    vshape = tuple(shape[:-1]) + (tb.d,)
+    if coords.shape[1] == 0:
+        return (caller.out(np.zeros(shape, coords.dtype)),
+                caller.out(np.zeros(vshape, coords.dtype)))
+    _, sig, joined, powers = _log_join_forward(tb, coords, v, prepend, n_threads)
+    work = _threads_for(n_threads, _work(tb, sig.shape[0], 3))
+    g_joined = np.empty_like(joined)
+    call(_core().log_backprop, joined, np.ascontiguousarray(g), g_joined,
+         tb.core("lyndon"), True, False, work, True)
+    g_sig, g_v = np.empty_like(sig), np.zeros_like(v)
+    call(_core().join_backprop, sig, v, g_joined, g_sig, g_v, tb.core("sig"), True,
+         prepend, work)
+    # Through the exponential: sig = 1 + sum_k L^k / k!, L^k = L^(k-1) * L.
+    lt = _log_join_tables(tb)
+    g_sig = g_sig.astype(np.float64)
+    g_sig[:, 0] = 0.0
+    factorials = np.cumprod(np.arange(1, tb.degree + 1, dtype=np.float64))
+    g_log = g_sig.copy()
+    g_power = g_sig / factorials[-1] if tb.degree >= 2 else None
+    for k in range(tb.degree, 1, -1):  # g_power = dF/d L^k (all paths through it)
+        g_prev, g_right = lt.product_adjoint(g_power, powers[k - 2], powers[0])
+        g_log += g_right
+        if k > 2:
+            g_power = g_sig / factorials[k - 2] + g_prev
+        else:
+            g_log += g_prev
+    g_coords = np.asarray(g_log @ lt.expand).astype(coords.dtype)
+    return caller.out(g_coords.reshape(shape)), caller.out(g_v.reshape(vshape))

@@ -132,6 +132,31 @@ class TreeAlgebra(TreeBasis):
                 self._lyndon = self._build_lyndon()
             return self._lyndon
 
+    def lyndon_expansion(self):
+        """(positions, Lyndon indices, coefficients): the bracket polynomial P_w of
+        every Lyndon forest w (in the order of :meth:`lyndon`) on every forest, as
+        COO entries; a log-signature with coordinates c in the Lyndon bracket basis
+        has the value sum_j c_j P_{w_j}(u) at the forest u."""
+        with self._lock:
+            cached = self.__dict__.get("_lyndon_expansion")
+        if cached is not None:
+            return cached
+        if not self.planar:
+            raise ValueError("Lyndon forests exist only for planar=True")
+        words = [b for b in self.basis[1:] if _is_lyndon(b)]
+        rows, cols, vals = [], [], []
+        memo = {}
+        for j, w in enumerate(words):
+            for u, k in sorted(_bracket(w, memo).items()):
+                if k:
+                    rows.append(self.position[u])
+                    cols.append(j)
+                    vals.append(k)
+        out = (np.asarray(rows, np.int64), np.asarray(cols, np.int64),
+               np.asarray(vals, np.float64))
+        with self._lock:
+            return self.__dict__.setdefault("_lyndon_expansion", out)
+
     def _build_lyndon(self):
         if not self.planar:
             raise ValueError("Lyndon forests exist only for planar=True")

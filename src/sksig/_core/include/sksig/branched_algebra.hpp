@@ -15,9 +15,51 @@
 
 #include "branched.hpp"
 
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
+// The lane loops get an AVX2 clone on x86-64 GCC, as in branched.hpp (no FMA: every
+// clone performs the same IEEE operations).
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define SKSIG_ALGEBRA_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define SKSIG_ALGEBRA_CLONES
+#endif
+
 namespace sksig {
 
 namespace detail {
+
+// x <- x * b in place, the arithmetic of chen_in_place (the same operations in the
+// same order, so the same bits) with each element's sum held in vector registers:
+// one product per item is all these functions do, so this loop is their cost.
+template <class T>
+SKSIG_ALGEBRA_CLONES void chen_product(const BranchedTables<T>& tb, T* x,
+                                       const T* b) noexcept {
+  using V = typename Pack<T>::vec;
+  constexpr int np = Pack<T>::count, ps = Pack<T>::size;
+  forest_products(tb, x);
+  const std::int32_t* const term_ptr = tb.term_ptr;
+  const std::int32_t* const term_right = tb.term_right;
+  const std::int32_t* const term_left = tb.term_left;
+  const T* const term_coef = tb.term_coef;
+  for (std::int64_t e = tb.n; e >= 1; --e) {
+    T* xe = x + e * kLanes;
+    const T* be = b + e * kLanes;
+    V acc[np];
+    for (int h = 0; h < np; ++h) acc[h] = load_pack(xe + h * ps) + load_pack(be + h * ps);
+    for (std::int32_t t = term_ptr[e - 1]; t < term_ptr[e]; ++t) {
+      const T c = term_coef[t];
+      const T* xl = x + Lanes{term_left[t]} * kLanes;
+      const T* br = b + Lanes{term_right[t]} * kLanes;
+      for (int h = 0; h < np; ++h)
+        acc[h] += c * load_pack(xl + h * ps) * load_pack(br + h * ps);
+    }
+    for (int h = 0; h < np; ++h) store_pack(xe + h * ps, acc[h]);
+  }
+}
 
 // Rows [b0, b0 + kLanes) of a (batch, dim) array as lanes v[c * kLanes + j] (missing
 // rows: 0, so a padded lane is the identity segment).
@@ -62,7 +104,7 @@ int branched_combine(const T* a, const T* b, T* out, std::int64_t batch,
     T* y = x + ext;
     detail::load_character(a, batch, m, scalar, b0, x);
     detail::load_character(b, batch, m, scalar, b0, y);
-    detail::chen_in_place(tb, x, y);
+    detail::chen_product(tb, x, y);
     detail::store_block(x, batch, m, scalar, b0, out);
     return kOk;
   });
@@ -118,7 +160,7 @@ int branched_join(const T* bsig, const T* disp, T* out, std::int64_t batch,
       detail::load_character(bsig, batch, m, scalar, b0, x);
       detail::segment_values(tb, v, y);
     }
-    detail::chen_in_place(tb, x, y);
+    detail::chen_product(tb, x, y);
     detail::store_block(x, batch, m, scalar, b0, out);
     return kOk;
   });
@@ -210,3 +252,9 @@ int linear_branched_sig_backprop(const T* disp, const T* g, T* gdisp, std::int64
 }
 
 }  // namespace sksig
+
+#undef SKSIG_ALGEBRA_CLONES
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic pop
+#endif
