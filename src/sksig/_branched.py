@@ -59,8 +59,24 @@ def _path_args(degree, time_aug, lead_lag, end_time, planar, scalar_term, correc
 
 
 def _check_correction(correction):
+    """The GPU twins take no correction (the CPU functions validate theirs with the
+    paths, in :func:`_correction`)."""
     if correction is not None:
-        raise ValueError("correction is not supported by sksig; pass correction=None")
+        raise ValueError(
+            "correction is supported on the CPU only; pass numpy arrays or CPU tensors"
+        )
+
+
+def _correction(correction, batch, time_aug, lead_lag, degree, basepoint):
+    """The validated correction of a CPU call (see sksig/_branched_correction.py), or
+    None when absent or empty."""
+    if correction is None:
+        return None
+    from sksig._branched_correction import check_correction
+
+    if lead_lag:
+        raise ValueError("correction cannot be combined with lead_lag=True")
+    return check_correction(correction, batch.dim - time_aug, degree, batch, basepoint)
 
 
 def _check_method(method, planar):
@@ -94,7 +110,7 @@ def _zero_point_paths(path):
 
 
 def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_term,
-                  n_threads, basepoint=None):
+                  n_threads, basepoint=None, correction=None):
     """(signatures (n_paths, n + scalar_term), batch_shape, caller, tables)."""
     if _zero_point_paths(path):
         array, caller = as_array(path, "path", min_ndim=2)
@@ -111,6 +127,14 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
                           end_time=end_time, n_threads=n_threads, basepoint=basepoint)
     tb = native_tables(batch.dim, degree, planar)
+    corr = _correction(correction, batch, time_aug, lead_lag, degree, basepoint)
+    if corr is not None:
+        from sksig._branched_correction import corrected_sig
+
+        out = corrected_sig(batch, tb, corr, n_threads)
+        if scalar_term:
+            out = np.concatenate([np.ones_like(out[:, :1]), out], axis=1)
+        return out, batch.batch_shape, batch.caller, tb
     out = np.empty((batch.n_paths, tb.n + scalar_term), batch.data.dtype)
     work = batch.n_paths * max(batch.length - 1, 0) * _n_terms(tb)
     call(_core().sig, batch.data, out, tb.core("sig"), scalar_term,
@@ -144,8 +168,21 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
         Planar branched signature (ordered forests) instead of non-planar (trees).
     scalar_term : bool, default=False
         Include the leading constant 1.
-    correction : None
-        Not supported; must be None.
+    correction : array-like or None, default=None
+        Per-segment corrections of levels 2 to m (m <= degree) on the chain trees
+        (a root and one line of descendants; labels from the root down), added to
+        each segment's increment before its local branched signature, which becomes
+        the exponential of that sum in the group of branched signatures (as in
+        pySigLib). Shape ``(C,)`` (every segment), ``(length - 1, C)`` (per segment)
+        or ``batch_shape + (length - 1, C)``, with ``C = d**2 + ... + d**m`` over the
+        path's own ``d`` channels (not a time channel); level k's entry for labels
+        ``(i_1, ..., i_k)`` at ``i_1 d**(k-1) + ... + i_k`` after the lower levels.
+        None or an empty array: no correction. CPU only, not with ``lead_lag``,
+        ``basepoint`` or ragged lists; computed in numpy (meant for modest bases).
+        sksig takes the exact exponential, so an all-zero correction changes
+        nothing; non-planar, pySigLib 4.0.0 treats the exponential's powers as
+        characters, which agrees up to degree 2 but not beyond (there even a zero
+        correction moves its result).
     basepoint : None, True or array-like of shape (dim,), default=None
         A point prepended to every path before the transforms (True: the origin),
         so that the result depends on where the paths start.
@@ -175,10 +212,10 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     array([1. , 1. , 0.5, 1. , 0. , 0.5])
     """
     degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads = _path_args(
-        degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs)
+        degree, time_aug, lead_lag, end_time, planar, scalar_term, None, n_jobs)
     out, batch_shape, caller, _ = _branched_sig(
         path, degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads,
-        basepoint
+        basepoint, correction
     )
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
@@ -213,8 +250,9 @@ def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
         Final value of the time channel.
     planar : bool, default=False
         Whether ``bsig`` is the planar branched signature.
-    correction : None
-        Not supported; must be None.
+    correction : array-like or None, default=None
+        The correction of the forward call (see :func:`branched_sig`), a constant:
+        it gets no gradient.
     basepoint : None, True or array-like of shape (dim,), default=None
         The basepoint used for the forward (see :func:`sksig.branched_sig`); the
         prepended point is not an input and gets no gradient.
@@ -250,7 +288,7 @@ def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
     from sksig._log_sig import _cotangent
 
     degree, time_aug, lead_lag, end_time, planar, _, n_threads = _path_args(
-        degree, time_aug, lead_lag, end_time, planar, False, correction, n_jobs)
+        degree, time_aug, lead_lag, end_time, planar, False, None, n_jobs)
     if _zero_point_paths(path):  # no segment: no gradient
         array, caller = as_array(path, "path", min_ndim=2)
         return caller.out(np.zeros_like(array))
@@ -260,6 +298,12 @@ def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
     next_n = branched_sig_length(batch.dim, degree + 1, planar=planar)
     flat, scalar = _cotangent(bsig, "bsig", batch, tb.n, None, next_n)
     derivs, _ = _cotangent(bsig_derivs, "bsig_derivs", batch, tb.n, scalar)
+    corr = _correction(correction, batch, time_aug, lead_lag, degree, basepoint)
+    if corr is not None:
+        from sksig._branched_correction import corrected_sig_backprop
+
+        grad = corrected_sig_backprop(batch, tb, corr, derivs[:, scalar:], n_threads)
+        return batch.grad_to_input(grad, n_threads)
     grad = np.zeros_like(batch.data)
     work = 4 * batch.n_paths * max(batch.length - 1, 0) * _n_terms(tb)
     call(_core().sig_backprop, batch.data, flat, derivs, grad, tb.core("sig"), scalar,
@@ -407,8 +451,9 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
         Method 0 only: include a leading 0 for the scalar term.
     method : int or None, default=None
         As in :func:`branched_sig_to_log_sig` (None: 0 non-planar, 1 planar).
-    correction : None
-        Not supported; must be None.
+    correction : array-like or None, default=None
+        Per-segment corrections, as in :func:`branched_sig` (the log is taken of the
+        corrected branched signature).
     basepoint : None, True or array-like of shape (dim,), default=None
         A point prepended to every path before the transforms (True: the origin),
         so that the result depends on where the paths start.
@@ -435,10 +480,11 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     array([ 1. ,  1. ,  0.5,  0. ,  0.5, -0.5,  0. ])
     """
     degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads = _path_args(
-        degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs)
+        degree, time_aug, lead_lag, end_time, planar, scalar_term, None, n_jobs)
     method = _check_method(method, planar)
     bsig, batch_shape, caller, tb = _branched_sig(
-        path, degree, time_aug, lead_lag, end_time, planar, False, n_threads, basepoint
+        path, degree, time_aug, lead_lag, end_time, planar, False, n_threads, basepoint,
+        correction
     )
     out = _log(bsig, False, tb, method, scalar_term, n_threads)
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
@@ -479,8 +525,9 @@ def branched_log_sig_backprop(path, blogsig, blogsig_derivs, degree, *, time_aug
         As in the forward call (method 0 only).
     method : int or None, default=None
         As in the forward call.
-    correction : None
-        Not supported; must be None.
+    correction : array-like or None, default=None
+        The correction of the forward call (see :func:`branched_sig`), a constant:
+        it gets no gradient.
     basepoint : None, True or array-like of shape (dim,), default=None
         As in the forward call; the prepended point gets no gradient.
     n_jobs : int, default=1
@@ -510,7 +557,7 @@ def branched_log_sig_backprop(path, blogsig, blogsig_derivs, degree, *, time_aug
            [ 0. , -0.5]])
     """
     degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads = _path_args(
-        degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs)
+        degree, time_aug, lead_lag, end_time, planar, scalar_term, None, n_jobs)
     method = _check_method(method, planar)
     if _zero_point_paths(path):  # no segment: no gradient
         array, caller = as_array(path, "path", min_ndim=2)
@@ -536,13 +583,22 @@ def branched_log_sig_backprop(path, blogsig, blogsig_derivs, degree, *, time_aug
         return batch.grad_to_input(grad, n_threads)
     core = _core()
     segments = batch.n_paths * max(batch.length - 1, 0) * _n_terms(tb)
-    bsig = np.empty((batch.n_paths, tb.n), batch.data.dtype)
-    call(core.sig, batch.data, bsig, tb.core("sig"), False,
-         _threads_for(n_threads, segments))
+    corr = _correction(correction, batch, time_aug, lead_lag, degree, basepoint)
+    if corr is not None:
+        from sksig._branched_correction import corrected_sig, corrected_sig_backprop
+
+        bsig = np.ascontiguousarray(corrected_sig(batch, tb, corr, n_threads))
+    else:
+        bsig = np.empty((batch.n_paths, tb.n), batch.data.dtype)
+        call(core.sig, batch.data, bsig, tb.core("sig"), False,
+             _threads_for(n_threads, segments))
     bsig_derivs = np.empty_like(bsig)
     call(core.log_backprop, bsig, derivs, bsig_derivs,
          tb.core("lyndon" if method else "log"), False, method == 0 and scalar_term,
          _threads_for(n_threads, 3 * batch.n_paths * _n_terms(tb)), method == 2)
+    if corr is not None:
+        grad = corrected_sig_backprop(batch, tb, corr, bsig_derivs, n_threads)
+        return batch.grad_to_input(grad, n_threads)
     call(core.sig_backprop, batch.data, bsig, bsig_derivs, grad, tb.core("sig"), False,
          _threads_for(n_threads, 4 * segments))
     return batch.grad_to_input(grad, n_threads)
