@@ -176,7 +176,7 @@ def test_empty_batch():
         (np.zeros((3, 2)), {"degree": -1}, ValueError, "degree"),
         (np.zeros((3, 2)), {"degree": 2.0}, TypeError, "degree"),
         (np.zeros((3, 2)), {"planar": "yes"}, TypeError, "planar"),
-        (np.zeros((3, 2)), {"correction": 1}, ValueError, "correction"),
+        (np.zeros((3, 2)), {"correction": 1.0}, ValueError, "correction"),
         (np.zeros((3, 2)), {"n_jobs": 0}, ValueError, "n_jobs"),
         (np.zeros((3, 2)), {"end_time": float("inf"), "time_aug": True}, ValueError,
          "end_time"),

@@ -278,7 +278,7 @@ def test_log_sig_bad_input():
         sksig.branched_log_sig(path, -1)
     with pytest.raises(ValueError, match="planar"):
         sksig.branched_log_sig(path, 2, method=2)
-    with pytest.raises(ValueError, match="correction"):
+    with pytest.raises(TypeError, match="correction"):
         sksig.branched_log_sig(path, 2, correction=True)
 
 
