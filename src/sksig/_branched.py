@@ -494,8 +494,7 @@ def branched_log_sig_backprop(path, blogsig, blogsig_derivs, degree, *, time_aug
                               lead_lag=False, end_time=1.0, planar=False,
                               scalar_term=False, method=None, correction=None,
                               basepoint=None, n_jobs=1):
-    """Gradient with respect to the paths of a scalar function of their branched
-    log-signatures.
+    """Compute the gradient of a function of branched log-signatures in the paths.
 
     The adjoint of :func:`branched_log_sig`: the branched signatures are recomputed,
     the derivatives pulled back through the log (the reverse pass of

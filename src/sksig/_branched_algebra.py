@@ -80,7 +80,7 @@ def _rows(array, width):
 
 def branched_sig_combine(bsig1, bsig2, dimension, degree, *, planar=False,
                          scalar_term=None, n_jobs=1):
-    """Chen's product of two branched signatures.
+    """Multiply two branched signatures by Chen's product.
 
     If ``bsig1`` is the branched signature of a path ending where a second path
     starts, and ``bsig2`` that of the second path, the result is the branched

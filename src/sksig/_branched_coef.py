@@ -122,7 +122,7 @@ def prepare_branched_sig_coef(dimension, trees, *, use_disk=False, time_aug=Fals
 
 def branched_sig_coef(path, trees, *, time_aug=False, lead_lag=False, end_time=1.0,
                       planar=False, correction=None, basepoint=None, n_jobs=1):
-    """Coefficients of the branched signature at chosen trees (or planar forests).
+    """Compute the branched signature's coefficients at chosen trees or forests.
 
     The degree is the largest number of nodes among ``trees``; the values are those
     of :func:`sksig.branched_sig` at that degree, at the positions of the trees. The
@@ -258,7 +258,7 @@ def branched_sig_coef_backprop(path, trees, coefs, derivs, *, time_aug=False,
 
 def extract_branched_sig_coef(bsig, trees, dimension, *, time_aug=False,
                               lead_lag=False, planar=False, scalar_term=None):
-    """Coefficients at chosen trees of branched signatures already computed.
+    """Pick the coefficients at chosen trees from branched signatures.
 
     Parameters
     ----------
