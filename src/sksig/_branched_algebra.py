@@ -556,16 +556,27 @@ class _LogJoinTables:
         self.expand = sparse.csr_matrix((vals, (rows, cols)),
                                         shape=(m, tb.lyndon()["positions"].shape[0]))
 
+    def _blocks(self, rows):
+        """Row blocks whose (rows, terms) temporaries stay near 64 MiB."""
+        step = max(1, 2**23 // max(1, self.elem.shape[0]))
+        return [slice(i, i + step) for i in range(0, rows, step)]
+
     def product(self, p, q):
         """The reduced product p * q of rows with scalar entry 0."""
-        return np.asarray((self.coef * p[:, self.left] * q[:, self.right])
-                          @ self.by_elem)
+        out = np.empty_like(p)
+        for b in self._blocks(p.shape[0]):
+            terms = self.coef * p[b][:, self.left] * q[b][:, self.right]
+            out[b] = terms @ self.by_elem
+        return out
 
     def product_adjoint(self, g, p, q):
         """(dF/dp, dF/dq) of product(p, q) at cotangent g."""
-        weighted = self.coef * g[:, self.elem]
-        return (np.asarray((weighted * q[:, self.right]) @ self.by_left),
-                np.asarray((weighted * p[:, self.left]) @ self.by_right))
+        gp, gq = np.empty_like(p), np.empty_like(q)
+        for b in self._blocks(p.shape[0]):
+            weighted = self.coef * g[b][:, self.elem]
+            gp[b] = (weighted * q[b][:, self.right]) @ self.by_left
+            gq[b] = (weighted * p[b][:, self.left]) @ self.by_right
+        return gp, gq
 
 
 _LOG_JOIN = {}

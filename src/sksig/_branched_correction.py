@@ -19,6 +19,7 @@ import numpy as np
 
 from sksig._array import as_array
 from sksig._interrupt import call
+from sksig._limits import check_memory
 
 __all__ = []
 
@@ -181,6 +182,10 @@ def _locals(batch, tb, corr):
     positions = _chain_positions(tb, original_dim, top)
     inc = np.diff(batch.data.astype(np.float64), axis=1)  # (n_paths, segs, dim)
     n_paths, segs = inc.shape[:2]
+    n_entries = tb.n + 1 + prog.forest_first.shape[0]
+    check_memory(3 * 8 * n_entries * n_paths * segs * (tb.degree + 1),
+                 "the corrected local signatures (numpy, every segment at once)",
+                 "the number of paths or segments")
     P = _primitive(tb, inc.reshape((-1, tb.d)),
                    corr_array.reshape((n_paths * segs, -1)), positions)
     A, order = _local_forward(prog, P)
