@@ -81,11 +81,44 @@ inline void store_increments(const T* v, std::int64_t batch, std::int64_t dim,
     for (std::int64_t c = 0; c < dim; ++c) disp[(b0 + j) * dim + c] = v[c * kLanes + j];
 }
 
+// Rows [b0, b0 + kLanes) of a (batch, m or m - 1) array into lane layout, one row
+// after the other (missing rows: 0; without the scalar entry lane entry 0 is 0). Unlike
+// branched.hpp's load_block, which reads the kLanes rows side by side, each row is read
+// as one sequential stream: these functions do one product per row, so they stream
+// their inputs from memory, and kLanes concurrent streams per array defeat the
+// hardware prefetchers on large batches (3.5 us per item at batch 500 against 9 us at
+// 10 000 for d = 3, degree 4, before this change).
+template <class T>
+inline void load_rows(const T* x, std::int64_t batch, std::int64_t m, bool scalar,
+                      std::int64_t b0, T* blk) noexcept {
+  const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
+  for (int j = 0; j < kLanes; ++j) {
+    if (b0 + j >= batch) {
+      for (std::int64_t i = 0; i < m; ++i) blk[i * kLanes + j] = T(0);
+      continue;
+    }
+    const T* row = x + (b0 + j) * width - shift;
+    if (!scalar) blk[j] = T(0);
+    for (std::int64_t i = shift; i < m; ++i) blk[i * kLanes + j] = row[i];
+  }
+}
+
+// Inverse of load_rows for the live rows (scalar = false drops lane entry 0).
+template <class T>
+inline void store_rows(const T* blk, std::int64_t batch, std::int64_t m, bool scalar,
+                       std::int64_t b0, T* x) noexcept {
+  const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
+  for (int j = 0; j < kLanes && b0 + j < batch; ++j) {
+    T* row = x + (b0 + j) * width - shift;
+    for (std::int64_t i = shift; i < m; ++i) row[i] = blk[i * kLanes + j];
+  }
+}
+
 // A block of rows as a character in lane layout (scalar entry 1).
 template <class T>
 inline void load_character(const T* x, std::int64_t batch, std::int64_t m, bool scalar,
                            std::int64_t b0, T* blk) noexcept {
-  load_block(x, batch, m, scalar, b0, blk);
+  load_rows(x, batch, m, scalar, b0, blk);
   for (int j = 0; j < kLanes; ++j) blk[j] = T(1);
 }
 
@@ -105,7 +138,7 @@ int branched_combine(const T* a, const T* b, T* out, std::int64_t batch,
     detail::load_character(a, batch, m, scalar, b0, x);
     detail::load_character(b, batch, m, scalar, b0, y);
     detail::chen_product(tb, x, y);
-    detail::store_block(x, batch, m, scalar, b0, out);
+    detail::store_rows(x, batch, m, scalar, b0, out);
     return kOk;
   });
 }
@@ -128,13 +161,13 @@ int branched_combine_backprop(const T* a, const T* b, const T* g, T* ga, T* gb,
       detail::load_character(a, batch, m, scalar, b0, x);
       detail::forest_products(tb, x);
       detail::load_character(b, batch, m, scalar, b0, y);
-      detail::load_block(g, batch, m, scalar, b0, gg);
+      detail::load_rows(g, batch, m, scalar, b0, gg);
       for (int j = 0; j < kLanes; ++j) gg[j] = gx[j] = gy[j] = T(0);
       detail::chen_backprop(tb, by_left, by_right, x, y, gg, gx, gy);
       detail::forest_products_backprop(tb, x, gx);
       for (int j = 0; j < kLanes; ++j) gx[j] = T(0);
-      detail::store_block(gx, batch, m, scalar, b0, ga);
-      detail::store_block(gy, batch, m, scalar, b0, gb);
+      detail::store_rows(gx, batch, m, scalar, b0, ga);
+      detail::store_rows(gy, batch, m, scalar, b0, gb);
       return kOk;
     });
   });
@@ -161,7 +194,7 @@ int branched_join(const T* bsig, const T* disp, T* out, std::int64_t batch,
       detail::segment_values(tb, v, y);
     }
     detail::chen_product(tb, x, y);
-    detail::store_block(x, batch, m, scalar, b0, out);
+    detail::store_rows(x, batch, m, scalar, b0, out);
     return kOk;
   });
 }
@@ -190,7 +223,7 @@ int branched_join_backprop(const T* bsig, const T* disp, const T* g, T* gbsig, T
         detail::segment_values(tb, v, y);
       }
       detail::forest_products(tb, x);
-      detail::load_block(g, batch, m, scalar, b0, gg);
+      detail::load_rows(g, batch, m, scalar, b0, gg);
       for (int j = 0; j < kLanes; ++j) gg[j] = gx[j] = gy[j] = T(0);
       detail::chen_backprop(tb, by_left, by_right, x, y, gg, gx, gy);
       detail::forest_products_backprop(tb, x, gx);
@@ -198,10 +231,10 @@ int branched_join_backprop(const T* bsig, const T* disp, const T* g, T* gbsig, T
       for (std::int64_t i = 0; i < dim * kLanes; ++i) gv[i] = T(0);
       // The segment's cotangent is consumed by its adjoint; bsig's is stored first.
       if (prepend) {
-        detail::store_block(gy, batch, m, scalar, b0, gbsig);
+        detail::store_rows(gy, batch, m, scalar, b0, gbsig);
         detail::segment_values_backprop(tb, v, x, gx, gv);
       } else {
-        detail::store_block(gx, batch, m, scalar, b0, gbsig);
+        detail::store_rows(gx, batch, m, scalar, b0, gbsig);
         detail::segment_values_backprop(tb, v, y, gy, gv);
       }
       detail::store_increments(gv, batch, dim, b0, gdisp);
@@ -223,7 +256,7 @@ int linear_branched_sig(const T* disp, T* out, std::int64_t batch, std::int64_t 
     T* v = e + m * kLanes;
     detail::load_increments(disp, batch, dim, b0, v);
     detail::segment_values(tb, v, e);
-    detail::store_block(e, batch, m, scalar, b0, out);
+    detail::store_rows(e, batch, m, scalar, b0, out);
     return kOk;
   });
 }
@@ -242,7 +275,7 @@ int linear_branched_sig_backprop(const T* disp, const T* g, T* gdisp, std::int64
     T *ge = e + mw, *v = ge + mw, *gv = v + dim * kLanes;
     detail::load_increments(disp, batch, dim, b0, v);
     detail::segment_values(tb, v, e);
-    detail::load_block(g, batch, m, scalar, b0, ge);
+    detail::load_rows(g, batch, m, scalar, b0, ge);
     for (int j = 0; j < kLanes; ++j) ge[j] = T(0);
     for (std::int64_t i = 0; i < dim * kLanes; ++i) gv[i] = T(0);
     detail::segment_values_backprop(tb, v, e, ge, gv);
