@@ -17,7 +17,7 @@ import torch
 
 import sksig
 import sksig.cuda
-from sksig._trees import tables
+from sksig._tree_tables import tables
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))  # also under python -P
 from bench_cuda import cpu_time, gpu_setup, gpu_time  # noqa: E402

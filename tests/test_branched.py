@@ -178,7 +178,7 @@ def test_empty_batch():
         (np.zeros((3, 2)), {"degree": -1}, ValueError, "degree"),
         (np.zeros((3, 2)), {"degree": 2.0}, TypeError, "degree"),
         (np.zeros((3, 2)), {"planar": "yes"}, TypeError, "planar"),
-        (np.zeros((3, 2)), {"correction": 1}, ValueError, "correction"),
+        (np.zeros((3, 2)), {"correction": 1.0}, ValueError, "correction"),
         (np.zeros((3, 2)), {"n_jobs": 0}, ValueError, "n_jobs"),
         (np.zeros((3, 2)), {"end_time": float("inf"), "time_aug": True}, ValueError,
          "end_time"),
@@ -198,7 +198,7 @@ def test_prepare_is_optional_and_validated():
     with pytest.raises(ValueError, match="device"):
         sksig.prepare_branched_sig(2, 3, device="tpu")
     with pytest.raises(ValueError, match="dimension"):
-        sksig.prepare_branched_sig(0, 3)
+        sksig.prepare_branched_sig(-1, 3)
 
 
 def test_concurrent_first_use_builds_consistent_tables(rng):

@@ -235,11 +235,12 @@ def test_flags_select_transformed_dimension(rng):
         (np.zeros(N23 - 1), {}, ValueError, "trailing length"),
         (np.full(N23, np.nan), {}, ValueError, "NaN"),
         (np.zeros(N23), {"method": 1}, ValueError, "planar"),
-        (np.zeros(P23), {"planar": True, "method": 3}, ValueError, "method=3"),
+        (np.zeros(P23), {"planar": True, "method": 4}, ValueError, "method"),
         (np.zeros(P23), {"planar": True, "method": 7}, ValueError, "method"),
         (np.zeros(P23), {"planar": True, "method": 1.0}, TypeError, "method"),
-        (np.zeros(N23), {"degree": 0}, ValueError, "degree"),
-        (np.zeros(N23), {"dimension": 0}, ValueError, "dimension"),
+        (np.zeros(N23), {"degree": -1}, ValueError, "degree"),
+        (np.zeros(N23), {"dimension": -1}, ValueError, "dimension"),
+        (np.zeros(N23), {"degree": 0}, ValueError, "trailing length"),
         (np.zeros(N23, np.int8).astype(np.float16), {}, TypeError, "float32"),
         (np.zeros(N23), {"n_jobs": 0}, ValueError, "n_jobs"),
     ],
@@ -276,10 +277,10 @@ def test_backprop_kind_mismatch():
 def test_log_sig_bad_input():
     path = np.zeros((4, 2))
     with pytest.raises(ValueError, match="degree"):
-        sksig.branched_log_sig(path, 0)
+        sksig.branched_log_sig(path, -1)
     with pytest.raises(ValueError, match="planar"):
         sksig.branched_log_sig(path, 2, method=2)
-    with pytest.raises(ValueError, match="correction"):
+    with pytest.raises(TypeError, match="correction"):
         sksig.branched_log_sig(path, 2, correction=True)
 
 
@@ -288,7 +289,7 @@ def test_prepare_log_sig():
     with pytest.raises(ValueError, match="planar"):
         sksig.prepare_branched_log_sig(2, 3, 1)
     with pytest.raises(ValueError, match="degree"):
-        sksig.prepare_branched_log_sig(2, 0, 0)
+        sksig.prepare_branched_log_sig(2, -1, 0)
 
 
 @pytest.mark.parametrize(

@@ -139,7 +139,7 @@ def test_lyndon_table_estimate_bounds_the_built_size():
 
 def test_branched_table_estimate_bounds_the_built_size():
     from sksig._core._backend import _n_terms
-    from sksig._trees import build_estimate, tables
+    from sksig._tree_tables import build_estimate, tables
 
     for planar in (False, True):
         for dim, degree in ((1, 6), (2, 4), (3, 3)):

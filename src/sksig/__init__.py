@@ -2,12 +2,31 @@
 
 from sksig._branched import (
     branched_log_sig,
+    branched_log_sig_backprop,
     branched_sig,
     branched_sig_backprop,
     branched_sig_to_log_sig,
     branched_sig_to_log_sig_backprop,
     prepare_branched_log_sig,
     prepare_branched_sig,
+)
+from sksig._branched_algebra import (
+    branched_log_sig_join,
+    branched_log_sig_join_backprop,
+    branched_sig_combine,
+    branched_sig_combine_backprop,
+    branched_sig_join,
+    branched_sig_join_backprop,
+    linear_branched_log_sig,
+    linear_branched_log_sig_backprop,
+    linear_branched_sig,
+    linear_branched_sig_backprop,
+)
+from sksig._branched_coef import (
+    branched_sig_coef,
+    branched_sig_coef_backprop,
+    extract_branched_sig_coef,
+    prepare_branched_sig_coef,
 )
 from sksig._branched_estimator import BranchedLogSig
 from sksig._config import show_config
@@ -181,6 +200,21 @@ __all__ = [
     "tree_to_idx",
     "trees",
     "trees_of_order",
+    "branched_log_sig_backprop",
+    "branched_log_sig_join",
+    "branched_log_sig_join_backprop",
+    "branched_sig_combine",
+    "branched_sig_combine_backprop",
+    "branched_sig_join",
+    "branched_sig_join_backprop",
+    "linear_branched_log_sig",
+    "linear_branched_log_sig_backprop",
+    "linear_branched_sig",
+    "linear_branched_sig_backprop",
+    "branched_sig_coef",
+    "branched_sig_coef_backprop",
+    "extract_branched_sig_coef",
+    "prepare_branched_sig_coef",
 ]
 
 

@@ -10,11 +10,13 @@ from sksig._array import (
     transformed_dim,
 )
 from sksig._dispatch import backend, cuda_arrays
-from sksig._trees import branched_sig_length, native_tables
+from sksig._tree_tables import native_tables
+from sksig._trees import branched_sig_length
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
 
 __all__ = [
     "branched_log_sig",
+    "branched_log_sig_backprop",
     "branched_sig",
     "branched_sig_backprop",
     "branched_sig_to_log_sig",
@@ -24,40 +26,43 @@ __all__ = [
 ]
 
 
-def _path_args(degree, time_aug, lead_lag, end_time, planar, scalar_term, correction,
-               n_jobs, *, min_degree=0):
+def _path_args(degree, time_aug, lead_lag, end_time, planar, scalar_term, n_jobs, *,
+               min_degree=0):
     """Validated arguments of the functions of paths:
     ``(degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads)``."""
     args = (check_int(degree, "degree", minimum=min_degree),
             check_bool(time_aug, "time_aug"), check_bool(lead_lag, "lead_lag"),
             check_end_time(end_time), check_bool(planar, "planar"),
             check_bool(scalar_term, "scalar_term"))
-    _check_correction(correction)
     return args + (resolve_n_jobs(n_jobs),)
 
 
-def _check_correction(correction):
-    if correction is not None:
-        raise ValueError("correction is not supported by sksig; pass correction=None")
+def _correction(correction, batch, time_aug, lead_lag, degree, basepoint):
+    """The validated correction of a CPU call (see sksig/_branched_correction.py), or
+    None when absent or empty."""
+    if correction is None:
+        return None
+    from sksig._branched_correction import check_correction
+
+    if lead_lag:
+        raise ValueError("correction cannot be combined with lead_lag=True")
+    return check_correction(correction, batch.dim - time_aug, degree, batch, basepoint)
 
 
 def _check_method(method, planar):
-    """Resolve ``method`` (None -> 0 non-planar, 1 planar)."""
+    """Resolve ``method`` (None -> 0 non-planar, 1 planar; 3 -> 2, the same
+    coordinates, see :func:`branched_sig_to_log_sig`)."""
     if method is None:
         return 1 if planar else 0
     method = check_int(method, "method")
-    if method == 3:
-        raise ValueError(
-            "method=3 is not supported for branched log-signatures; use 0, 1 or 2"
-        )
-    if method > 2:
-        raise ValueError(f"method must be 0, 1 or 2, got {method}")
+    if method > 3:
+        raise ValueError(f"method must be 0, 1, 2 or 3, got {method}")
     if method and not planar:
         raise ValueError(
             f"method={method} needs planar=True; non-planar branched log-signatures "
             "only have method 0"
         )
-    return method
+    return min(method, 2)
 
 
 def _zero_point_paths(path):
@@ -69,7 +74,7 @@ def _zero_point_paths(path):
 
 
 def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_term,
-                  n_threads, basepoint=None):
+                  n_threads, basepoint=None, correction=None):
     """(signatures (n_paths, n + scalar_term), batch_shape, caller, tables)."""
     if _zero_point_paths(path):
         array, caller = as_array(path, "path", min_ndim=2, device=True)
@@ -85,8 +90,16 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
         return out, tuple(array.shape[:-2]), caller, tb
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
                           end_time=end_time, n_threads=n_threads, basepoint=basepoint,
-                          device=True)
+                          device=correction is None)  # corrections run on the host
     tb = native_tables(batch.dim, degree, planar)
+    corr = _correction(correction, batch, time_aug, lead_lag, degree, basepoint)
+    if corr is not None:
+        from sksig._branched_correction import corrected_sig
+
+        out = corrected_sig(batch, tb, corr, n_threads)
+        if scalar_term:
+            out = np.concatenate([np.ones_like(out[:, :1]), out], axis=1)
+        return out, batch.batch_shape, batch.caller, tb
     compute = backend(batch.caller)
     out = compute.empty((batch.n_paths, tb.n + scalar_term), batch.caller)
     compute.branched_sig(batch.data, out, tb, scalar_term, n_threads)
@@ -119,8 +132,21 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
         Planar branched signature (ordered forests) instead of non-planar (trees).
     scalar_term : bool, default=False
         Include the leading constant 1.
-    correction : None
-        Not supported; must be None.
+    correction : array-like or None, default=None
+        Per-segment corrections of levels 2 to m (m <= degree) on the chain trees
+        (a root and one line of descendants; labels from the root down), added to
+        each segment's increment before its local branched signature, which becomes
+        the exponential of that sum in the group of branched signatures (as in
+        pySigLib). Shape ``(C,)`` (every segment), ``(length - 1, C)`` (per segment)
+        or ``batch_shape + (length - 1, C)``, with ``C = d**2 + ... + d**m`` over the
+        path's own ``d`` channels (not a time channel); level k's entry for labels
+        ``(i_1, ..., i_k)`` at ``i_1 d**(k-1) + ... + i_k`` after the lower levels.
+        None or an empty array: no correction. CPU only, not with ``lead_lag``,
+        ``basepoint`` or ragged lists; computed in numpy (meant for modest bases).
+        sksig takes the exact exponential, so an all-zero correction changes
+        nothing; non-planar, pySigLib 4.0.0 treats the exponential's powers as
+        characters, which agrees up to degree 2 but not beyond (there even a zero
+        correction moves its result).
     basepoint : None, True or array-like of shape (dim,), default=None
         A point prepended to every path before the transforms (True: the origin),
         so that the result depends on where the paths start.
@@ -150,10 +176,10 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
     array([1. , 1. , 0.5, 1. , 0. , 0.5])
     """
     degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads = _path_args(
-        degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs)
+        degree, time_aug, lead_lag, end_time, planar, scalar_term, n_jobs)
     out, batch_shape, caller, _ = _branched_sig(
         path, degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads,
-        basepoint
+        basepoint, correction
     )
     return caller.out(out.reshape(tuple(batch_shape) + tuple(out.shape[1:])))
 
@@ -188,8 +214,9 @@ def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
         Final value of the time channel.
     planar : bool, default=False
         Whether ``bsig`` is the planar branched signature.
-    correction : None
-        Not supported; must be None.
+    correction : array-like or None, default=None
+        The correction of the forward call (see :func:`branched_sig`), a constant:
+        it gets no gradient.
     basepoint : None, True or array-like of shape (dim,), default=None
         The basepoint used for the forward (see :func:`sksig.branched_sig`); the
         prepended point is not an input and gets no gradient.
@@ -225,17 +252,23 @@ def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
     from sksig._log_sig import _cotangent
 
     degree, time_aug, lead_lag, end_time, planar, _, n_threads = _path_args(
-        degree, time_aug, lead_lag, end_time, planar, False, correction, n_jobs)
+        degree, time_aug, lead_lag, end_time, planar, False, n_jobs)
     if _zero_point_paths(path):  # no segment: no gradient
         array, caller = as_array(path, "path", min_ndim=2, device=True)
         return caller.out(backend(caller).zeros(array.shape, caller))
     batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
                           end_time=end_time, n_threads=n_threads, basepoint=basepoint,
-                          device=True)
+                          device=correction is None)  # corrections run on the host
     tb = native_tables(batch.dim, degree, planar)
     next_n = branched_sig_length(batch.dim, degree + 1, planar=planar)
     flat, scalar = _cotangent(bsig, "bsig", batch, tb.n, None, next_n)
     derivs, _ = _cotangent(bsig_derivs, "bsig_derivs", batch, tb.n, scalar)
+    corr = _correction(correction, batch, time_aug, lead_lag, degree, basepoint)
+    if corr is not None:
+        from sksig._branched_correction import corrected_sig_backprop
+
+        grad = corrected_sig_backprop(batch, tb, corr, derivs[:, scalar:], n_threads)
+        return batch.grad_to_input(grad, n_threads)
     compute = backend(batch.caller)
     grad = compute.zeros(batch.data.shape, batch.caller)
     compute.branched_sig_backprop(batch.data, flat, derivs, grad, tb, scalar, n_threads)
@@ -266,8 +299,8 @@ def _bsig_input(bsig, tb, scalar_term):
 
 
 def _log_args(dimension, degree, time_aug, lead_lag, planar, method):
-    dimension = check_int(dimension, "dimension", minimum=1)
-    degree = check_int(degree, "degree", minimum=1)
+    dimension = check_int(dimension, "dimension")
+    degree = check_int(degree, "degree")
     time_aug = check_bool(time_aug, "time_aug")
     lead_lag = check_bool(lead_lag, "lead_lag")
     planar = check_bool(planar, "planar")
@@ -279,6 +312,9 @@ def _log(flat, had_scalar, tb, method, scalar_out, n_threads, caller):
     """Branched log of (batch, n + had_scalar) values in the layout of ``method``
     (methods 1 and 2: only the Lyndon entries, stored straight into the output)."""
     compute = backend(caller)
+    if tb.n == 0:  # degree or dimension 0: the log is 0 (method 0) or empty
+        return compute.zeros((flat.shape[0], int(scalar_out) if method == 0 else 0),
+                             caller)
     width = tb.n + scalar_out if method == 0 else tb.lyndon()["positions"].shape[0]
     out = compute.empty((flat.shape[0], width), caller)
     compute.branched_log(flat, out, tb, method, had_scalar, scalar_out, n_threads)
@@ -300,9 +336,9 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     bsig : array-like of shape (..., n) or (..., n + 1), or torch.Tensor
         Branched signatures, ``n = branched_sig_length(dim', degree, planar=planar)``.
     dimension : int
-        Dimension of the original paths (>= 1); the flags give the transformed one.
+        Dimension of the original paths (>= 0); the flags give the transformed one.
     degree : int
-        Truncation degree, >= 1.
+        Truncation degree, >= 0 (degree 0 gives the empty log, or its 0 scalar entry).
     time_aug, lead_lag : bool, default=False
         Whether ``bsig`` was computed with these path transforms.
     planar : bool, default=False
@@ -310,8 +346,10 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     method : int or None, default=None
         0: the log on every basis element (same layout as ``bsig``, a leading 0 when
         ``bsig`` has the scalar entry); 1: its values at the Lyndon forests; 2:
-        coordinates in the Lyndon bracket basis. None means 0 when non-planar and 1
-        when planar; methods 1 and 2 need ``planar=True``.
+        coordinates in the Lyndon bracket basis; 3: the same coordinates as 2 (the
+        name pySigLib gives them when it builds them by one Baker-Campbell-Hausdorff
+        update per segment; the values are equal). None means 0 when non-planar and
+        1 when planar; methods 1 to 3 need ``planar=True``.
     scalar_term : bool or None, default=None
         Whether ``bsig`` has the scalar entry first: True demands ``n + 1`` entries,
         False ``n``. None infers it from the length, except where ``n + 1`` is also
@@ -324,7 +362,7 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     -------
     ndarray or torch.Tensor
         Shape ``(..., n)`` or ``(..., n + 1)`` for method 0, ``(...,
-        branched_log_sig_length(dim', degree, planar=True))`` for methods 1 and 2.
+        branched_log_sig_length(dim', degree, planar=True))`` for methods 1 to 3.
 
     Raises
     ------
@@ -361,7 +399,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
         Paths with any number of leading batch axes, or a ragged list of paths.
     degree : int
-        Truncation degree, >= 1.
+        Truncation degree, >= 0.
     time_aug, lead_lag : bool, default=False
         Path transforms applied first.
     end_time : float, default=1.0
@@ -372,8 +410,9 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
         Method 0 only: include a leading 0 for the scalar term.
     method : int or None, default=None
         As in :func:`branched_sig_to_log_sig` (None: 0 non-planar, 1 planar).
-    correction : None
-        Not supported; must be None.
+    correction : array-like or None, default=None
+        Per-segment corrections, as in :func:`branched_sig` (the log is taken of the
+        corrected branched signature).
     basepoint : None, True or array-like of shape (dim,), default=None
         A point prepended to every path before the transforms (True: the origin),
         so that the result depends on where the paths start.
@@ -400,15 +439,124 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     array([ 1. ,  1. ,  0.5,  0. ,  0.5, -0.5,  0. ])
     """
     degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads = _path_args(
-        degree, time_aug, lead_lag, end_time, planar, scalar_term, correction, n_jobs,
-        min_degree=1)
+        degree, time_aug, lead_lag, end_time, planar, scalar_term, n_jobs)
     method = _check_method(method, planar)
     bsig, batch_shape, caller, tb = _branched_sig(
-        path, degree, time_aug, lead_lag, end_time, planar, False, n_threads, basepoint
+        path, degree, time_aug, lead_lag, end_time, planar, False, n_threads, basepoint,
+        correction
     )
     out = _log(bsig, False, tb, method, scalar_term, n_threads, caller)
     return caller.out(out.reshape(tuple(batch_shape) + tuple(out.shape[1:])))
 
+
+def branched_log_sig_backprop(path, blogsig, blogsig_derivs, degree, *, time_aug=False,
+                              lead_lag=False, end_time=1.0, planar=False,
+                              scalar_term=False, method=None, correction=None,
+                              basepoint=None, n_jobs=1):
+    """Compute the gradient of a function of branched log-signatures in the paths.
+
+    The adjoint of :func:`branched_log_sig`: the branched signatures are recomputed,
+    the derivatives pulled back through the log (the reverse pass of
+    :func:`branched_sig_to_log_sig_backprop`) and then through the signature (that of
+    :func:`branched_sig_backprop`), both exact. Computed on the CPU (torch tensors,
+    CUDA ones included, are copied to the host and the gradient returned on their
+    device).
+
+    Parameters
+    ----------
+    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
+        The paths given to :func:`sksig.branched_log_sig`.
+    blogsig : array-like or torch.Tensor
+        Their branched log-signatures, the forward's output; only its shape is used
+        (the reverse pass needs the signatures, which are recomputed).
+    blogsig_derivs : array-like or torch.Tensor, shaped like ``blogsig``
+        ``dF/d blogsig``; a method 0 scalar entry, if present, gets no gradient.
+    degree : int
+        Truncation degree of the forward call, >= 0.
+    time_aug, lead_lag : bool, default=False
+        As in the forward call.
+    end_time : float, default=1.0
+        As in the forward call.
+    planar : bool, default=False
+        As in the forward call.
+    scalar_term : bool, default=False
+        As in the forward call (method 0 only).
+    method : int or None, default=None
+        As in the forward call.
+    correction : array-like or None, default=None
+        The correction of the forward call (see :func:`branched_sig`), a constant:
+        it gets no gradient.
+    basepoint : None, True or array-like of shape (dim,), default=None
+        As in the forward call; the prepended point gets no gradient.
+    n_jobs : int, default=1
+        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+
+    Returns
+    -------
+    ndarray, torch.Tensor or list
+        ``dF/d path``, of the shape and kind of ``path``.
+
+    Raises
+    ------
+    TypeError, ValueError
+        Bad argument types or values, shapes that do not fit the forward call,
+        NaN or inf.
+    FloatingPointError
+        If the gradient overflows (rescale the paths).
+
+    Examples
+    --------
+    >>> import numpy as np, sksig
+    >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> ls = sksig.branched_log_sig(x, 2)
+    >>> sksig.branched_log_sig_backprop(x, ls, np.eye(6)[4], 2)
+    array([[ 0.5,  0. ],
+           [-0.5,  0.5],
+           [ 0. , -0.5]])
+    """
+    degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads = _path_args(
+        degree, time_aug, lead_lag, end_time, planar, scalar_term, n_jobs)
+    method = _check_method(method, planar)
+    if _zero_point_paths(path):  # no segment: no gradient
+        array, caller = as_array(path, "path", min_ndim=2)
+        return caller.out(np.zeros_like(array))
+    batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
+                          end_time=end_time, n_threads=n_threads, basepoint=basepoint)
+    tb = native_tables(batch.dim, degree, planar)
+    if method == 0:
+        length = tb.n + scalar_term
+    else:
+        length = tb.lyndon()["positions"].shape[0] if tb.n else 0
+    want = tuple(batch.batch_shape) + (length,)
+    arrays = []
+    for name, value in (("blogsig", blogsig), ("blogsig_derivs", blogsig_derivs)):
+        array, _ = as_array(value, name, caller=batch.caller, min_ndim=1)
+        if array.shape != want:
+            raise ValueError(f"{name} must have shape {want} (that of the forward's "
+                             f"output), got {array.shape}")
+        arrays.append(array)
+    derivs = np.ascontiguousarray(arrays[1].reshape((batch.n_paths, length)))
+    grad = np.zeros_like(batch.data)
+    if tb.n == 0:
+        return batch.grad_to_input(grad, n_threads)
+    compute = backend(batch.caller)  # the CPU backend: the batch is on the host
+    corr = _correction(correction, batch, time_aug, lead_lag, degree, basepoint)
+    if corr is not None:
+        from sksig._branched_correction import corrected_sig, corrected_sig_backprop
+
+        bsig = np.ascontiguousarray(corrected_sig(batch, tb, corr, n_threads))
+    else:
+        bsig = np.empty((batch.n_paths, tb.n), batch.data.dtype)
+        compute.branched_sig(batch.data, bsig, tb, False, n_threads)
+    bsig_derivs = np.empty_like(bsig)
+    compute.branched_log_backprop(bsig, derivs, bsig_derivs, tb, method, False,
+                                  method == 0 and scalar_term, n_threads)
+    if corr is not None:
+        grad = corrected_sig_backprop(batch, tb, corr, bsig_derivs, n_threads)
+        return batch.grad_to_input(grad, n_threads)
+    compute.branched_sig_backprop(batch.data, bsig, bsig_derivs, grad, tb, False,
+                                  n_threads)
+    return batch.grad_to_input(grad, n_threads)
 
 @cuda_arrays
 def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
@@ -423,7 +571,7 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     blogsig_derivs : array-like or torch.Tensor
         Gradient of a scalar function with respect to the output of the forward pass,
         with its shape: method 0, the trailing length of ``bsig`` (the gradient at
-        a scalar entry is ignored); methods 1 and 2, the log-signature length.
+        a scalar entry is ignored); methods 1 to 3, the log-signature length.
     dimension, degree : int
         As in the forward pass.
     time_aug, lead_lag, planar : bool, default=False
@@ -462,9 +610,12 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
     scalar_grad = _check_log_derivs_length(tb, method, tuple(derivs.shape), had_scalar)
     length = derivs.shape[-1]
     compute = backend(caller)
-    grad = compute.empty(flat.shape, caller)
-    compute.branched_log_backprop(flat, derivs.reshape((-1, length)), grad, tb, method,
-                                  had_scalar, scalar_grad, n_threads)
+    if tb.n == 0:  # degree or dimension 0: a constant log, no gradient
+        grad = compute.zeros(flat.shape, caller)
+    else:
+        grad = compute.empty(flat.shape, caller)
+        compute.branched_log_backprop(flat, derivs.reshape((-1, length)), grad, tb,
+                                      method, had_scalar, scalar_grad, n_threads)
     return caller.out(grad.reshape(tuple(batch_shape) + tuple(grad.shape[1:])))
 
 
@@ -480,7 +631,7 @@ def _check_log_derivs_length(tb, method, shape, had_scalar):
                 f"scalar term like bsig), got shape {tuple(shape)}"
             )
         return had_scalar
-    expected = tb.lyndon()["positions"].shape[0]
+    expected = tb.lyndon()["positions"].shape[0] if tb.n else 0
     if length != expected:
         raise ValueError(
             f"blogsig_derivs must have trailing length {expected} (the method "
@@ -490,7 +641,7 @@ def _check_log_derivs_length(tb, method, shape, had_scalar):
 
 
 def _check_prepare(dimension, degree, time_aug, lead_lag, planar, use_disk, device):
-    dimension = check_int(dimension, "dimension", minimum=1)
+    dimension = check_int(dimension, "dimension")
     degree = check_int(degree, "degree")
     time_aug = check_bool(time_aug, "time_aug")
     lead_lag = check_bool(lead_lag, "lead_lag")
@@ -521,7 +672,7 @@ def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
     Parameters
     ----------
     dimension : int
-        Original path dimension, >= 1.
+        Original path dimension, >= 0.
     degree : int
         Truncation degree, >= 0.
     use_disk : bool, default=False
@@ -564,9 +715,9 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
     Parameters
     ----------
     dimension : int
-        Original path dimension, >= 1.
+        Original path dimension, >= 0.
     degree : int
-        Truncation degree, >= 1.
+        Truncation degree, >= 0.
     method : int or None, default=None
         As in :func:`branched_sig_to_log_sig`.
     use_disk : bool, default=False
@@ -596,11 +747,10 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
     """
     dim, degree, planar = _check_prepare(dimension, degree, time_aug, lead_lag, planar,
                                          use_disk, device)
-    check_int(degree, "degree", minimum=1)
     method = _check_method(method, planar)
     tb = native_tables(dim, degree, planar)
     tb.native()
-    if method:
+    if method and tb.n:
         tb.lyndon()
     levels = "levels_lyndon" if method else "levels_full"
     _prepare_gpu(device, tb, ("gathers", levels) + (("lyndon",) if method else ()))

@@ -125,7 +125,7 @@ cdef class Tables:
     """Native views of one set of branched tables, made once and reused by every call
     (taking ~25 memoryviews per call cost more than a small batch's arithmetic).
 
-    ``tables`` is the dict of ``_trees.Tables.native()``, ``levels`` that of
+    ``tables`` is the dict of ``_tree_tables.BranchedTables.native()``, ``levels`` that of
     ``levels()`` (None for the signature), ``lyn`` that of ``lyndon()`` (planar
     methods 1-2 only). The dicts are kept alive with the views.
     """
@@ -228,3 +228,142 @@ def log_backprop(const floating[:, ::1] x,         # IN  (batch, n + scalar_in)
                                            x.shape[0], tables.f32, scalar_in,
                                            scalar_grad, lyp, n_threads)
     raise_for_status(status, "branched_sig_to_log_sig_backprop")
+
+
+# -- the group operations on given vectors (include/sksig/branched_algebra.hpp) --------
+cdef extern from "sksig/branched_algebra.hpp" namespace "sksig" nogil:
+    int branched_combine[T](const T* a, const T* b, T* out, int64_t batch,
+                            const BranchedTables[T]& tb, cbool scalar,
+                            int n_threads) noexcept
+    int branched_combine_backprop[T](const T* a, const T* b, const T* g, T* ga, T* gb,
+                                     int64_t batch, const BranchedTables[T]& tb,
+                                     cbool scalar, int n_threads) noexcept
+    int branched_join[T](const T* bsig, const T* disp, T* out, int64_t batch,
+                         int64_t dim, const BranchedTables[T]& tb, cbool scalar,
+                         cbool prepend, int n_threads) noexcept
+    int branched_join_backprop[T](const T* bsig, const T* disp, const T* g, T* gbsig,
+                                  T* gdisp, int64_t batch, int64_t dim,
+                                  const BranchedTables[T]& tb, cbool scalar,
+                                  cbool prepend, int n_threads) noexcept
+    int linear_branched_sig[T](const T* disp, T* out, int64_t batch, int64_t dim,
+                               const BranchedTables[T]& tb, cbool scalar,
+                               int n_threads) noexcept
+    int linear_branched_sig_backprop[T](const T* disp, const T* g, T* gdisp,
+                                        int64_t batch, int64_t dim,
+                                        const BranchedTables[T]& tb, cbool scalar,
+                                        int n_threads) noexcept
+
+
+def combine(const floating[:, ::1] a,  # IN  (batch, n + scalar)
+            const floating[:, ::1] b,  # IN  (batch, n + scalar)
+            floating[:, ::1] out,      # OUT (batch, n + scalar)
+            Tables tables, bint scalar, int n_threads):
+    cdef int status
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        return
+    with nogil:
+        if floating is double:
+            status = branched_combine(&a[0, 0], &b[0, 0], &out[0, 0], a.shape[0],
+                                      tables.f64, scalar, n_threads)
+        else:
+            status = branched_combine(&a[0, 0], &b[0, 0], &out[0, 0], a.shape[0],
+                                      tables.f32, scalar, n_threads)
+    raise_for_status(status, "branched_sig_combine")
+
+
+def combine_backprop(const floating[:, ::1] a,  # IN  (batch, n + scalar)
+                     const floating[:, ::1] b,  # IN  (batch, n + scalar)
+                     const floating[:, ::1] g,  # IN  (batch, n + scalar)
+                     floating[:, ::1] ga,       # OUT (batch, n + scalar)
+                     floating[:, ::1] gb,       # OUT (batch, n + scalar)
+                     Tables tables, bint scalar, int n_threads):
+    cdef int status
+    if a.shape[0] == 0 or a.shape[1] == 0:
+        return
+    with nogil:
+        if floating is double:
+            status = branched_combine_backprop(&a[0, 0], &b[0, 0], &g[0, 0], &ga[0, 0],
+                                               &gb[0, 0], a.shape[0], tables.f64,
+                                               scalar, n_threads)
+        else:
+            status = branched_combine_backprop(&a[0, 0], &b[0, 0], &g[0, 0], &ga[0, 0],
+                                               &gb[0, 0], a.shape[0], tables.f32,
+                                               scalar, n_threads)
+    raise_for_status(status, "branched_sig_combine_backprop")
+
+
+def join(const floating[:, ::1] bsig,  # IN  (batch, n + scalar)
+         const floating[:, ::1] disp,  # IN  (batch, dim)
+         floating[:, ::1] out,         # OUT (batch, n + scalar)
+         Tables tables, bint scalar, bint prepend, int n_threads):
+    cdef int status
+    if bsig.shape[0] == 0 or bsig.shape[1] == 0:
+        return
+    with nogil:
+        if floating is double:
+            status = branched_join(&bsig[0, 0], &disp[0, 0], &out[0, 0], bsig.shape[0],
+                                   disp.shape[1], tables.f64, scalar, prepend,
+                                   n_threads)
+        else:
+            status = branched_join(&bsig[0, 0], &disp[0, 0], &out[0, 0], bsig.shape[0],
+                                   disp.shape[1], tables.f32, scalar, prepend,
+                                   n_threads)
+    raise_for_status(status, "branched_sig_join")
+
+
+def join_backprop(const floating[:, ::1] bsig,  # IN  (batch, n + scalar)
+                  const floating[:, ::1] disp,  # IN  (batch, dim)
+                  const floating[:, ::1] g,     # IN  (batch, n + scalar)
+                  floating[:, ::1] gbsig,       # OUT (batch, n + scalar)
+                  floating[:, ::1] gdisp,       # OUT (batch, dim)
+                  Tables tables, bint scalar, bint prepend, int n_threads):
+    cdef int status
+    if bsig.shape[0] == 0 or bsig.shape[1] == 0:
+        return
+    with nogil:
+        if floating is double:
+            status = branched_join_backprop(&bsig[0, 0], &disp[0, 0], &g[0, 0],
+                                            &gbsig[0, 0], &gdisp[0, 0], bsig.shape[0],
+                                            disp.shape[1], tables.f64, scalar, prepend,
+                                            n_threads)
+        else:
+            status = branched_join_backprop(&bsig[0, 0], &disp[0, 0], &g[0, 0],
+                                            &gbsig[0, 0], &gdisp[0, 0], bsig.shape[0],
+                                            disp.shape[1], tables.f32, scalar, prepend,
+                                            n_threads)
+    raise_for_status(status, "branched_sig_join_backprop")
+
+
+def linear(const floating[:, ::1] disp,  # IN  (batch, dim)
+           floating[:, ::1] out,         # OUT (batch, n + scalar)
+           Tables tables, bint scalar, int n_threads):
+    cdef int status
+    if disp.shape[0] == 0 or out.shape[1] == 0:
+        return
+    with nogil:
+        if floating is double:
+            status = linear_branched_sig(&disp[0, 0], &out[0, 0], disp.shape[0],
+                                         disp.shape[1], tables.f64, scalar, n_threads)
+        else:
+            status = linear_branched_sig(&disp[0, 0], &out[0, 0], disp.shape[0],
+                                         disp.shape[1], tables.f32, scalar, n_threads)
+    raise_for_status(status, "linear_branched_sig")
+
+
+def linear_backprop(const floating[:, ::1] disp,  # IN  (batch, dim)
+                    const floating[:, ::1] g,     # IN  (batch, n + scalar)
+                    floating[:, ::1] gdisp,       # OUT (batch, dim)
+                    Tables tables, bint scalar, int n_threads):
+    cdef int status
+    if disp.shape[0] == 0 or disp.shape[1] == 0 or g.shape[1] == 0:
+        return
+    with nogil:
+        if floating is double:
+            status = linear_branched_sig_backprop(&disp[0, 0], &g[0, 0], &gdisp[0, 0],
+                                                  disp.shape[0], disp.shape[1],
+                                                  tables.f64, scalar, n_threads)
+        else:
+            status = linear_branched_sig_backprop(&disp[0, 0], &g[0, 0], &gdisp[0, 0],
+                                                  disp.shape[0], disp.shape[1],
+                                                  tables.f32, scalar, n_threads)
+    raise_for_status(status, "linear_branched_sig_backprop")

@@ -1,7 +1,7 @@
 // Branched signatures (SPEC.md sections 10-11): Chen products with the BCK (non-planar)
 // or MKW (planar) coproduct, the log in the same Hopf algebra, and its adjoint.
 //
-// The combinatorics live in flat tables built once in Python (sksig/_trees.py). A basis
+// The combinatorics live in flat tables built once in Python (sksig/_tree_tables.py). A basis
 // vector has n + 1 entries, entry 0 being the scalar term. For every basis element e
 // (1..n) the *reduced* coproduct terms (both sides non-empty) are
 //   t in [term_ptr[e-1], term_ptr[e]):  term_coef[t] * A[term_left[t]] * B[term_right[t]]
