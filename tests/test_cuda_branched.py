@@ -456,10 +456,14 @@ def test_prepare_uploads_tables_to_the_gpu():
 
 
 @pytest.mark.cuda
-def test_device_twins_refuse_a_correction(cuda_target, rng):
-    # Corrections are computed on the CPU only; a CUDA call says so instead of
-    # ignoring one.
+def test_a_correction_on_device_tensors_is_computed_on_the_host(cuda_target, rng):
+    # Corrections have no CUDA kernel: device tensors are copied to the host and the
+    # result comes back on their device, equal to the host call.
     on = cuda_target
     x = _paths(rng, (2, 4, 2), np.float64)
-    with pytest.raises(ValueError, match="CPU only"):
-        on.branched_sig(on.put(x), 2, correction=np.zeros(4))
+    correction = 0.1 * rng.standard_normal(4)
+    want = sksig.branched_sig(x, 2, correction=correction)
+    got = on.branched_sig(on.put(x), 2, correction=correction)
+    assert got.device == on.device
+    np.testing.assert_allclose(got.cpu().numpy(), want, rtol=0, atol=0)
+    assert not np.allclose(want, sksig.branched_sig(x, 2))  # the correction counts

@@ -31,7 +31,7 @@ LAYERS = [
     ("runtime", ["sksig._validation", "sksig._interrupt", "sksig.cuda",
                  "sksig.cuda._runtime"]),
     ("input and tables", ["sksig._array", "sksig._estimator_input", "sksig._lyndon",
-                          "sksig._trees"]),
+                          "sksig._trees", "sksig._tree_algebra", "sksig._tree_tables"]),
     ("backends", ["sksig._core._backend", "sksig.cuda._tables",
                   "sksig.cuda._backend"]),
     ("routing", ["sksig._dispatch", "sksig._static_kernels", "sksig._transform_path"]),

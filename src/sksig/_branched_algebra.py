@@ -11,7 +11,10 @@ by the native core on the CPU.
 import numpy as np
 
 from sksig._array import as_array, check_same_batch, check_trailing_length
-from sksig._branched import _check_method, _core, _threads_for, bsig_has_scalar
+from sksig._branched import _check_method, bsig_has_scalar
+from sksig._core import _backend as _cpu
+from sksig._core import _branched as _native
+from sksig._core._backend import _threads_for
 from sksig._interrupt import call
 from sksig._tree_tables import native_tables
 from sksig._validation import check_bool, check_int, resolve_n_jobs
@@ -139,7 +142,7 @@ def branched_sig_combine(bsig1, bsig2, dimension, degree, *, planar=False,
     width, shape = tb.n + s1, a.shape
     a, b = _rows(a, width), _rows(b, width)
     out = np.empty_like(a)
-    call(_core().combine, a, b, out, tb.core("sig"), s1,
+    call(_native.combine, a, b, out, tb.core("sig"), s1,
          _threads_for(n_threads, _work(tb, a.shape[0])))
     return caller.out(out.reshape(shape))
 
@@ -192,7 +195,7 @@ def branched_sig_combine_backprop(derivs, bsig1, bsig2, dimension, degree, *,
     shape = a.shape
     a, b, g = _rows(a, width), _rows(b, width), _rows(g, width)
     ga, gb = np.empty_like(a), np.empty_like(a)
-    call(_core().combine_backprop, a, b, g, ga, gb, tb.core("sig"), s1,
+    call(_native.combine_backprop, a, b, g, ga, gb, tb.core("sig"), s1,
          _threads_for(n_threads, _work(tb, a.shape[0], 3)))
     return caller.out(ga.reshape(shape)), caller.out(gb.reshape(shape))
 
@@ -253,7 +256,7 @@ def branched_sig_join(bsig, displacement, dimension, degree, *, planar=False,
     shape = x.shape
     x = _rows(x, tb.n + scalar)
     out = np.empty_like(x)
-    call(_core().join, x, np.ascontiguousarray(v), out, tb.core("sig"), scalar, prepend,
+    call(_native.join, x, np.ascontiguousarray(v), out, tb.core("sig"), scalar, prepend,
          _threads_for(n_threads, _work(tb, x.shape[0])))
     return caller.out(out.reshape(shape))
 
@@ -304,7 +307,7 @@ def branched_sig_join_backprop(derivs, bsig, displacement, dimension, degree, *,
     shape, vshape = x.shape, tuple(x.shape[:-1]) + (tb.d,)
     x, g, v = _rows(x, tb.n + scalar), _rows(g, tb.n + scalar), np.ascontiguousarray(v)
     gx, gv = np.empty_like(x), np.zeros_like(v)
-    call(_core().join_backprop, x, v, g, gx, gv, tb.core("sig"), scalar, prepend,
+    call(_native.join_backprop, x, v, g, gx, gv, tb.core("sig"), scalar, prepend,
          _threads_for(n_threads, _work(tb, x.shape[0], 3)))
     return caller.out(gx.reshape(shape)), caller.out(gv.reshape(vshape))
 
@@ -359,7 +362,7 @@ def linear_branched_sig(displacement, dimension, degree, *, planar=False,
     if tb.d == 0:
         out[:] = 1
     else:
-        call(_core().linear, v, out, tb.core("sig"), scalar,
+        call(_native.linear, v, out, tb.core("sig"), scalar,
              _threads_for(n_threads, _work(tb, v.shape[0])))
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
@@ -408,7 +411,7 @@ def linear_branched_sig_backprop(derivs, displacement, dimension, degree, *,
     v = np.ascontiguousarray(v)
     gv = np.zeros_like(v)
     if tb.d:
-        call(_core().linear_backprop, v, _rows(g, tb.n + scalar), gv, tb.core("sig"),
+        call(_native.linear_backprop, v, _rows(g, tb.n + scalar), gv, tb.core("sig"),
              scalar, _threads_for(n_threads, _work(tb, v.shape[0], 2)))
     return caller.out(gv.reshape(tuple(batch_shape) + (tb.d,)))
 
@@ -682,15 +685,17 @@ def branched_log_sig_join(blogsig, displacement, dimension, degree, *, prepend=F
 
 
 def _log_join_forward(tb, coords, v, prepend, n_threads):
-    from sksig._branched import _log
-
     lt = _log_join_tables(tb)
     sig, powers = _exp_powers(lt, coords.astype(np.float64), tb.degree)
     sig = np.ascontiguousarray(sig.astype(coords.dtype))
     joined = np.empty_like(sig)
-    call(_core().join, sig, v, joined, tb.core("sig"), True, prepend,
+    call(_native.join, sig, v, joined, tb.core("sig"), True, prepend,
          _threads_for(n_threads, _work(tb, sig.shape[0])))
-    return _log(joined, True, tb, 2, False, n_threads), sig, joined, powers
+    logs = np.zeros((joined.shape[0], tb.lyndon()["positions"].shape[0] if tb.n else 0),
+                    joined.dtype)
+    if tb.n:
+        _cpu.branched_log(joined, logs, tb, 2, True, False, n_threads)
+    return logs, sig, joined, powers
 
 
 def branched_log_sig_join_backprop(derivs, blogsig, displacement, dimension, degree, *,
@@ -739,10 +744,10 @@ def branched_log_sig_join_backprop(derivs, blogsig, displacement, dimension, deg
     _, sig, joined, powers = _log_join_forward(tb, coords, v, prepend, n_threads)
     work = _threads_for(n_threads, _work(tb, sig.shape[0], 3))
     g_joined = np.empty_like(joined)
-    call(_core().log_backprop, joined, np.ascontiguousarray(g), g_joined,
+    call(_native.log_backprop, joined, np.ascontiguousarray(g), g_joined,
          tb.core("lyndon"), True, False, work, True)
     g_sig, g_v = np.empty_like(sig), np.zeros_like(v)
-    call(_core().join_backprop, sig, v, g_joined, g_sig, g_v, tb.core("sig"), True,
+    call(_native.join_backprop, sig, v, g_joined, g_sig, g_v, tb.core("sig"), True,
          prepend, work)
     # Through the exponential: sig = 1 + sum_k L^k / k!, L^k = L^(k-1) * L.
     lt = _log_join_tables(tb)

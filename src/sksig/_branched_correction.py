@@ -195,13 +195,14 @@ def _locals(batch, tb, corr):
 
 def _chen_prefixes(values, tb, n_threads):
     """[X_0, X_0 X_1, ...] of the local signatures (n_paths, segs, n + 1)."""
-    from sksig._branched import _core, _threads_for
+    from sksig._core import _branched as native
+    from sksig._core._backend import _threads_for
 
     prefixes = [np.ascontiguousarray(values[:, 0])]
     threads = _threads_for(n_threads, values.shape[0] * tb.n)
     for s in range(1, values.shape[1]):
         nxt = np.empty_like(prefixes[-1])
-        call(_core().combine, prefixes[-1], np.ascontiguousarray(values[:, s]), nxt,
+        call(native.combine, prefixes[-1], np.ascontiguousarray(values[:, s]), nxt,
              tb.core("sig"), True, threads)
         prefixes.append(nxt)
     return prefixes
@@ -218,7 +219,8 @@ def corrected_sig(batch, tb, corr, n_threads):
 def corrected_sig_backprop(batch, tb, corr, derivs, n_threads):
     """dF/d(transformed paths) (n_paths, length, dim) for dF/d bsig ``derivs``
     (n_paths, n) of :func:`corrected_sig`."""
-    from sksig._branched import _core, _threads_for
+    from sksig._core import _branched as native
+    from sksig._core._backend import _threads_for
 
     grad = np.zeros(batch.data.shape, np.float64)
     if batch.length < 2 or tb.n == 0:
@@ -232,7 +234,7 @@ def corrected_sig_backprop(batch, tb, corr, derivs, n_threads):
     g_local = np.zeros_like(values)
     for s in range(segs - 1, 0, -1):  # the reverse of the Chen products
         g_prev, g_seg = np.empty_like(g), np.empty_like(g)
-        call(_core().combine_backprop, prefixes[s - 1],
+        call(native.combine_backprop, prefixes[s - 1],
              np.ascontiguousarray(values[:, s]), g, g_prev, g_seg, tb.core("sig"), True,
              threads)
         g_local[:, s] = g_seg

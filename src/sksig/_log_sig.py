@@ -316,7 +316,7 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
     if degree == 0:
         out[:] = 1.0  # only the scalar term, when asked for
     elif rows is not None:
-        from sksig._sig_algebra import corrected_sig
+        from sksig._sig_correction import corrected_sig
 
         out[:, :int(scalar_term)] = 1.0  # paths of fewer than 2 points
         corrected_sig(batch, rows, out, degree, scalar_term, n_threads)
@@ -334,7 +334,7 @@ signature = sig
 def _correction(correction, batch, degree, lead_lag):
     if correction is None:
         return None
-    from sksig._sig_algebra import correction_rows
+    from sksig._sig_correction import correction_rows
 
     return correction_rows(correction, batch, degree, lead_lag)
 
@@ -526,7 +526,7 @@ def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=Fals
     grad = np.zeros_like(batch.data)
     rows = _correction(correction, batch, degree, lead_lag)
     if degree > 0 and rows is not None:
-        from sksig._sig_algebra import corrected_sig_backprop
+        from sksig._sig_correction import corrected_sig_backprop
 
         corrected_sig_backprop(batch, rows, sig, derivs, grad, degree, has_term,
                                n_threads)

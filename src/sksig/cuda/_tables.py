@@ -2,9 +2,10 @@
 
 The log-signature join uses the CPU's Lyndon tables
 (:func:`sksig._lyndon.lyndon_tables`) uploaded by the launcher module (a handle per
-device). The branched kernels use gather tables derived here from the CPU's coproduct
-tables (:func:`sksig._tree_tables.native_tables`): terms by right and by left factor, forest
-products by number of trees and their adjoint, level masks; built once per
+device). The branched kernels use gather tables derived here from the CPU's
+coproduct tables (:func:`sksig._tree_tables.native_tables`): terms by right and by
+left factor, forest products by number of trees and their adjoint, level masks; built
+once per
 (dimension, degree, planar), uploaded once per (device, dtype), then kept for the
 process.
 """
