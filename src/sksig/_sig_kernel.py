@@ -21,6 +21,8 @@ from sksig._array import (
 )
 from sksig._dispatch import cuda_dispatch
 from sksig._interrupt import call
+from sksig._sig_kernel_poly import polynomial_method
+from sksig import _sig_kernel_poly as _poly
 from sksig._static_kernels import as_static_kernel
 from sksig._validation import (
     check_bool,
@@ -190,10 +192,12 @@ def _empty_grid(s):
     return np.empty(0, s.caller.dtype)
 
 
+@polynomial_method(_poly.sig_kernel, 2)
 @_on_cuda
-def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
-               lead_lag=False, end_time=1.0, basepoint=None, normalize=False,
-               return_log=False, n_jobs=1, return_grid=False):
+def sig_kernel(path1, path2, dyadic_order=None, *, method="finite_difference",
+               order=None, static_kernel=None, time_aug=False, lead_lag=False,
+               end_time=1.0, basepoint=None, normalize=False, return_log=False,
+               n_jobs=1, return_grid=False):
     """Signature kernels of pairs of paths, ``<S(x), S(y)>``, by the Goursat PDE.
 
     The Goursat PDE ``d2k/dsdt = k * <dx_s, dy_t>`` (``k = 1`` on the axes) is solved
@@ -211,6 +215,18 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     dyadic_order : int or pair of ints
         Refinement of the PDE grid: each segment is split into ``2**dyadic_order``
         steps; a pair ``(order_1, order_2)`` refines the two paths differently.
+        Required by ``method="finite_difference"``; not accepted by
+        ``method="polynomial"``.
+    method : {"finite_difference", "polynomial"}, default="finite_difference"
+        Solver of the PDE. ``"polynomial"`` keeps one value per vertex of the
+        unrefined grid of segment pairs and the first ``order`` derivatives of the
+        kernel along every cell edge, propagated exactly across each cell (the PDE has
+        a constant coefficient there) and truncated to degree ``order``; its error
+        falls factorially with ``order``, far below finite differences on the same
+        grid. Its grid (``return_grid``) has shape ``(L1', L2')``.
+    order : int, optional
+        Highest degree kept by ``method="polynomial"`` (2 to 64; required there, not
+        accepted with finite differences).
     static_kernel : StaticKernel, optional
         Kernel on points, e.g. ``RBFKernel(sigma=1.0)``; None means linear.
     time_aug : bool, default=False
@@ -289,10 +305,12 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     return s.caller.out(out.reshape(s.b1.batch_shape))
 
 
+@polynomial_method(_poly.sig_kernel_gram, 2)
 @_on_cuda
-def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
-                    lead_lag=False, end_time=1.0, basepoint=None, normalize=False,
-                    return_log=False, n_jobs=1, max_batch=-1, return_grid=False):
+def sig_kernel_gram(path1, path2, dyadic_order=None, *, method="finite_difference",
+                    order=None, static_kernel=None, time_aug=False, lead_lag=False,
+                    end_time=1.0, basepoint=None, normalize=False, return_log=False,
+                    n_jobs=1, max_batch=-1, return_grid=False):
     """Gram matrix of signature kernels between two batches of paths.
 
     ``G[i..., j...] = sig_kernel(path1[i...], path2[j...])`` with the same options.
@@ -312,6 +330,10 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
     path2 : array-like of shape (b2..., length_2, dim), torch.Tensor or list of arrays
         Second batch, same dimension.
     dyadic_order : int or pair of ints
+        As in :func:`sig_kernel`.
+    method : {"finite_difference", "polynomial"}, default="finite_difference"
+        As in :func:`sig_kernel`.
+    order : int, optional
         As in :func:`sig_kernel`.
     static_kernel, time_aug, lead_lag, end_time, basepoint : optional
         As in :func:`sig_kernel`.
@@ -467,8 +489,10 @@ def _k_grid(s, k_grid, batch_shape):
     return s.grid_array(k_grid, "k_grid", batch_shape)
 
 
+@polynomial_method(_poly.sig_kernel_backprop, 3)
 @_on_cuda
-def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
+def sig_kernel_backprop(derivs, path1, path2, dyadic_order=None, *,
+                        method="finite_difference", order=None, static_kernel=None,
                         time_aug=False, lead_lag=False, end_time=1.0, basepoint=None,
                         normalize=False, left_deriv=True, right_deriv=False,
                         k_grid=None, n_jobs=1, return_grid=False):
@@ -486,6 +510,10 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
     path1, path2 : array-like, torch.Tensor or list of 2-D arrays
         The paths passed to :func:`sig_kernel`.
     dyadic_order : int or pair of ints
+        As in :func:`sig_kernel`.
+    method : {"finite_difference", "polynomial"}, default="finite_difference"
+        As in :func:`sig_kernel`.
+    order : int, optional
         As in :func:`sig_kernel`.
     static_kernel, time_aug, lead_lag, end_time, basepoint : optional
         As in :func:`sig_kernel`.
@@ -571,7 +599,7 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
     path1, path2 : array-like or torch.Tensor
         The paths passed to :func:`sig_kernel` (ragged lists are not accepted).
     dyadic_order : int or pair of ints
-        As in :func:`sig_kernel`.
+        As in :func:`sig_kernel` (finite differences only).
     static_kernel, time_aug, lead_lag, end_time, basepoint : optional
         As in :func:`sig_kernel_backprop`.
     k_grid, n_jobs, return_grid : optional
@@ -612,12 +640,14 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
     return s.caller.out(gamma.reshape(s.b1.batch_shape + segments))
 
 
+@polynomial_method(_poly.sig_kernel_gram_backprop, 3)
 @_on_cuda
-def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
-                             time_aug=False, lead_lag=False, end_time=1.0,
-                             basepoint=None, normalize=False, left_deriv=True,
-                             right_deriv=False, k_grid=None, n_jobs=1,
-                             return_grid=False, max_batch=-1):
+def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order=None, *,
+                             method="finite_difference", order=None,
+                             static_kernel=None, time_aug=False, lead_lag=False,
+                             end_time=1.0, basepoint=None, normalize=False,
+                             left_deriv=True, right_deriv=False, k_grid=None,
+                             n_jobs=1, return_grid=False, max_batch=-1):
     """Differentiate a function of :func:`sig_kernel_gram` with respect to the paths.
 
     ``grad_path1[i] = sum_j`` of the first-slot gradient of ``k(path1[i], path2[j])``
@@ -633,6 +663,10 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
     path1, path2 : array-like, torch.Tensor or list of 2-D arrays
         The paths passed to :func:`sig_kernel_gram`.
     dyadic_order : int or pair of ints
+        As in :func:`sig_kernel`.
+    method : {"finite_difference", "polynomial"}, default="finite_difference"
+        As in :func:`sig_kernel`.
+    order : int, optional
         As in :func:`sig_kernel`.
     static_kernel, time_aug, lead_lag, end_time, basepoint : optional
         As in :func:`sig_kernel`.
