@@ -63,8 +63,8 @@ def _branched_rows(rng):
         label = f"branched_sig_kernel depth {depth} dyadic {dyadic}, 128x(64,3)"
         rows.append((
             label,
-            lambda d=depth, o=dyadic: sksig.branched_sig_kernel(x, y, d, o, n_jobs=1),
-            lambda d=depth, o=dyadic: pysiglib.branched_sig_kernel(x, y, d, o, n_jobs=1),
+            lambda d=depth, o=dyadic: sksig.branched_sig_kernel(x, y, d, o),
+            lambda d=depth, o=dyadic: pysiglib.branched_sig_kernel(x, y, d, o),
         ))
         rows.append((
             label.replace("kernel", "kernel_backprop"),

@@ -96,7 +96,8 @@ def test_batches_gram_threads_and_dtypes(rng):
     gram = sksig.sig_kernel_gram(X, Y, method="polynomial", order=10)
     np.testing.assert_allclose(gram.ravel(), one, rtol=1e-14)
     for n_jobs in (2, -1):
-        again = sksig.sig_kernel_gram(X, Y, method="polynomial", order=10, n_jobs=n_jobs)
+        again = sksig.sig_kernel_gram(X, Y, method="polynomial", order=10,
+                                      n_jobs=n_jobs)
         np.testing.assert_array_equal(again, gram)
     pairs = _poly(X[:5], Y, 10, n_jobs=2)
     np.testing.assert_allclose(pairs, np.diag(gram[:5]), rtol=1e-14)
@@ -119,7 +120,8 @@ def test_transforms_basepoint_and_one_point_paths(rng):
     assert float(_poly(x, y, 12, **kw)) == pytest.approx(float(want), rel=1e-14)
     zero = np.zeros((1, 2))
     want = _poly(np.vstack([zero, x]), np.vstack([zero, y]), 12)
-    assert float(_poly(x, y, 12, basepoint=True)) == pytest.approx(float(want), rel=1e-14)
+    got = float(_poly(x, y, 12, basepoint=True))
+    assert got == pytest.approx(float(want), rel=1e-14)
     assert float(_poly(x[:1], y, 5)) == 1.0
     np.testing.assert_array_equal(_poly(x[:1], y, 5, return_grid=True), np.ones((1, 3)))
 

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from sksig import _sig_kernel_poly as _poly
 from sksig._array import (
     all_finite,
     as_array,
@@ -22,7 +23,6 @@ from sksig._array import (
 from sksig._dispatch import cuda_dispatch
 from sksig._interrupt import call
 from sksig._sig_kernel_poly import polynomial_method
-from sksig import _sig_kernel_poly as _poly
 from sksig._static_kernels import as_static_kernel
 from sksig._validation import (
     check_bool,
