@@ -223,7 +223,8 @@ def sig_kernel(path1, path2, dyadic_order=None, *, method="finite_difference",
         kernel along every cell edge, propagated exactly across each cell (the PDE has
         a constant coefficient there) and truncated to degree ``order``; its error
         falls factorially with ``order``, far below finite differences on the same
-        grid. Its grid (``return_grid``) has shape ``(L1', L2')``.
+        grid. Its grid (``return_grid``) has shape ``(L1', L2')``. It is computed on
+        the CPU (CUDA tensors are copied there and results copied back).
     order : int, optional
         Highest degree kept by ``method="polynomial"`` (2 to 64; required there, not
         accepted with finite differences).
@@ -280,6 +281,9 @@ def sig_kernel(path1, path2, dyadic_order=None, *, method="finite_difference",
     >>> big = 30 * np.array([[0.0], [1.0]])
     >>> round(float(sksig.sig_kernel(big, big, 0, return_log=True)), 6)  # log 203401
     12.222935
+    >>> k = sksig.sig_kernel(x, y, method="polynomial", order=8)  # I_0(2 sqrt 2)
+    >>> round(float(k), 6)
+    4.252351
     """
     return_grid = check_bool(return_grid, "return_grid")
     normalize, return_log = _check_output(normalize, return_log, return_grid)
