@@ -174,6 +174,22 @@ def test_gram_backprop_against_finite_differences(rng):
         np.testing.assert_array_equal(again[1], gy)
 
 
+def test_normalized_backprops_against_finite_differences(rng):
+    x, y = _walk(rng, 2, 4, 2, step=0.3), _walk(rng, 2, 3, 2, step=0.3)
+    d = np.array([0.4, -1.2])
+    kw = dict(method="polynomial", order=10, normalize=True)
+    gx, gy = sksig.sig_kernel_backprop(d, x, y, right_deriv=True, **kw)
+    f = lambda a, b: float(d @ sksig.sig_kernel(a, b, **kw))  # noqa: E731
+    np.testing.assert_allclose(gx, _fd_grad(lambda a: f(a, y), x), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(gy, _fd_grad(lambda b: f(x, b), y), rtol=1e-6, atol=1e-8)
+    X, Y = _walk(rng, 3, 3, 2, step=0.3), _walk(rng, 2, 4, 2, step=0.3)
+    D = rng.normal(size=(3, 2))
+    gx, gy = sksig.sig_kernel_gram_backprop(D, X, Y, right_deriv=True, **kw)
+    f = lambda a, b: float(np.sum(D * sksig.sig_kernel_gram(a, b, **kw)))  # noqa: E731
+    np.testing.assert_allclose(gx, _fd_grad(lambda a: f(a, Y), X), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(gy, _fd_grad(lambda b: f(X, b), Y), rtol=1e-6, atol=1e-8)
+
+
 def test_backprop_with_checkpointed_stripes(rng):
     # Four pairs of 150 points at order 64 exceed the 64 MiB of stored cell states, so
     # the adjoint recomputes stripes of rows from checkpoints.
@@ -217,9 +233,9 @@ def test_bad_arguments():
         sksig.sig_kernel(x, x)
     with pytest.raises(ValueError, match="method must be one of"):
         sksig.sig_kernel_backprop(1.0, x, x, 0, method="pde")
-    with pytest.raises(ValueError, match="normalize=True is not available"):
+    with pytest.raises(ValueError, match="normalize=True cannot be combined"):
         sksig.sig_kernel_backprop(1.0, x, x, method="polynomial", order=4,
-                                  normalize=True)
+                                  normalize=True, return_grid=True)
     with pytest.raises(ValueError, match="derivs must have the PDE grid shape"):
         sksig.sig_kernel_backprop(np.ones((2, 2)), x, x, method="polynomial", order=4,
                                   return_grid=True)

@@ -180,12 +180,48 @@ def sig_kernel_gram(path1, path2, *, order, static_kernel=None, time_aug=False,
     return s.caller.out(k.astype(s.caller.dtype).reshape(shape))
 
 
-def _no_normalize(normalize):
-    if check_bool(normalize, "normalize"):
-        raise ValueError("normalize=True is not available in the backprops with "
-                         "method='polynomial'; differentiate the plain kernels "
-                         "(normalize them with the chain rule) or use "
-                         "method='finite_difference'")
+def _native_grads(s, x, y, d, grid, left, right, gram, chunk=1):
+    """Gradients on the transformed paths (flat, zeros where not asked)."""
+    from sksig._core import _sig_kernel_poly
+    from sksig._sig_kernel import _native
+
+    gx = np.zeros(x.size if left else 0, x.dtype)
+    gy = np.zeros(y.size if right else 0, y.dtype)
+    d = np.ascontiguousarray(d, dtype=x.dtype)
+    if gram:
+        _native("sig_kernel_gram_backprop", _sig_kernel_poly.backward_gram, x, y,
+                s.order, s.kernel, d, grid, gx, gy, chunk, s.n_threads)
+    else:
+        _native("sig_kernel_backprop", _sig_kernel_poly.backward, x, y, s.order,
+                s.kernel, d, grid, gx, gy, s.n_threads)
+    return gx, gy
+
+
+def _normalized_grads(s, d, gram, left, right, chunk=1):
+    """Gradients of F(k / sqrt(k(x, x) k(y, y))) on the transformed paths: the plain
+    kernels' backprop with weights d / sqrt(k_xx k_yy), plus each diagonal kernel's
+    (both slots, as its path fills both) with weights -d N / (2 k_diag)."""
+    x, y = s.b1.data, s.b2.data
+    k, _ = _forward(s, gram, False, "sig_kernel_backprop")
+    a, b = (_diagonal(s, i).astype(np.float64) for i in (1, 2))
+    k = k.astype(np.float64)
+    d = np.asarray(d, dtype=np.float64)
+    if gram:
+        root = np.sqrt(np.multiply.outer(a, b)).ravel()
+        weights_a = -(d * k / root).reshape(a.size, b.size).sum(axis=1) / (2 * a)
+        weights_b = -(d * k / root).reshape(a.size, b.size).sum(axis=0) / (2 * b)
+    else:
+        root = np.sqrt(a * b)
+        weights_a = -d * k / root / (2 * a)
+        weights_b = -d * k / root / (2 * b)
+    gx, gy = _native_grads(s, x, y, d / root, False, left, right, gram, chunk)
+    if left:
+        da, db = _native_grads(s, x, x, weights_a, False, True, True, False)
+        gx = gx + da + db
+    if right:
+        da, db = _native_grads(s, y, y, weights_b, False, True, True, False)
+        gy = gy + da + db
+    return gx.astype(x.dtype), gy.astype(y.dtype)
 
 
 def sig_kernel_backprop(derivs, path1, path2, *, order, static_kernel=None,
@@ -193,21 +229,25 @@ def sig_kernel_backprop(derivs, path1, path2, *, order, static_kernel=None,
                         normalize=False, left_deriv=True, right_deriv=False,
                         k_grid=None, n_jobs=1, return_grid=False):
     """``sksig.sig_kernel_backprop(..., method="polynomial", order=order)``."""
-    from sksig._core import _sig_kernel_poly
-    from sksig._sig_kernel import _check_flags, _k_grid, _native, _pair_derivs
+    from sksig._sig_kernel import (
+        _check_flags,
+        _check_normalize_backprop,
+        _k_grid,
+        _pair_derivs,
+    )
 
     left, right = _check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")
-    _no_normalize(normalize)
+    normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
     s = _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                basepoint, gram=False)
     d = _pair_derivs(s, derivs, return_grid)
     _k_grid(s, k_grid, s.b1.batch_shape)  # shape-checked; the solver recomputes
     x, y = s.b1.data, s.b2.data
-    gx = np.empty(x.size if left else 0, x.dtype)
-    gy = np.empty(y.size if right else 0, y.dtype)
-    _native("sig_kernel_backprop", _sig_kernel_poly.backward, x, y, s.order, s.kernel,
-            np.ascontiguousarray(d, dtype=x.dtype), return_grid, gx, gy, s.n_threads)
+    if normalize:
+        gx, gy = _normalized_grads(s, d, False, left, right)
+    else:
+        gx, gy = _native_grads(s, x, y, d, return_grid, left, right, False)
     return (s.b1.grad_to_input(gx.reshape(x.shape), s.n_threads) if left else None,
             s.b2.grad_to_input(gy.reshape(y.shape), s.n_threads) if right else None)
 
@@ -218,12 +258,16 @@ def sig_kernel_gram_backprop(derivs, path1, path2, *, order, static_kernel=None,
                              right_deriv=False, k_grid=None, n_jobs=1,
                              return_grid=False, max_batch=-1):
     """``sksig.sig_kernel_gram_backprop(..., method="polynomial", order=order)``."""
-    from sksig._core import _sig_kernel_poly
-    from sksig._sig_kernel import _check_flags, _derivs_array, _k_grid, _native
+    from sksig._sig_kernel import (
+        _check_flags,
+        _check_normalize_backprop,
+        _derivs_array,
+        _k_grid,
+    )
 
     left, right = _check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")
-    _no_normalize(normalize)
+    normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
     max_batch = check_max_batch(max_batch)
     s = _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                basepoint, gram=True)
@@ -243,10 +287,9 @@ def sig_kernel_gram_backprop(derivs, path1, path2, *, order, static_kernel=None,
     per_pair = (x[0].size + y[0].size) * x.itemsize if x.shape[0] else 1
     chunk = max_batch**2 if max_batch > 0 else max(64, _GRAM_BUFFER_BYTES // per_pair)
     chunk = min(chunk, max(1, x.shape[0] * y.shape[0]))
-    gx = np.zeros(x.size if left else 0, x.dtype)
-    gy = np.zeros(y.size if right else 0, y.dtype)
-    _native("sig_kernel_gram_backprop", _sig_kernel_poly.backward_gram, x, y, s.order,
-            s.kernel, np.ascontiguousarray(d, dtype=x.dtype), return_grid, gx, gy,
-            chunk, s.n_threads)
+    if normalize:
+        gx, gy = _normalized_grads(s, d, True, left, right, chunk)
+    else:
+        gx, gy = _native_grads(s, x, y, d, return_grid, left, right, True, chunk)
     return (s.b1.grad_to_input(gx.reshape(x.shape), s.n_threads) if left else None,
             s.b2.grad_to_input(gy.reshape(y.shape), s.n_threads) if right else None)
