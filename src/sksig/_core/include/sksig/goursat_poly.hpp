@@ -22,8 +22,9 @@
 // beyond a budget, checkpoints of one edge row every ~sqrt(n1) rows are kept and each
 // stripe is recomputed from its checkpoint.
 //
-// Pairs are independent items of parallel_for with the same operations per pair, so
-// results are identical for every n_jobs.
+// Pairs are solved four at a time in SIMD lanes (blocks of consecutive pairs, the
+// remainder one by one), each lane with its own operations only; blocks are
+// parallel_for items, so results are identical for every n_jobs.
 #pragma once
 
 #include <algorithm>
@@ -325,7 +326,7 @@ SKSIG_POLY_CLONES void cell_adjoint(const Tables& t, Cell<W>& s, const double* a
   for (int m = 1; m < n; ++m) dc += aob[m] * ta[m - 1] + bob[m] * tb[m - 1];
   // Transposed Toeplitz: ab[k] = sum_{m >= max(k, 1)} e_{m-k} aob[m], and the G parts
   // (a_out[m] += e_m (G b)_m): bb[k] += sum_{m >= 1} G_{m,k} e_m aob[m]; for dF/dc the
-  // weights e_{m-1} aob[m] instead (sa1, sb1 below, contracted with b and a).
+  // weights e_{m-1} aob[m] instead (ca, cbm below, contracted with b and a).
   V* sa = reinterpret_cast<V*>(s.t1.data());  // e_m aob[m], e_m bob[m]
   V* sb = reinterpret_cast<V*>(s.t2.data());
   V* ca = reinterpret_cast<V*>(s.u.data());   // e_{m-1} aob[m], e_{m-1} bob[m]
