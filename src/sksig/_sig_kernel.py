@@ -224,7 +224,9 @@ def sig_kernel(path1, path2, dyadic_order=None, *, method="finite_difference",
         a constant coefficient there) and truncated to degree ``order``; its error
         falls factorially with ``order``, far below finite differences on the same
         grid. Its grid (``return_grid``) has shape ``(L1', L2')``. It is computed on
-        the CPU (CUDA tensors are copied there and results copied back).
+        the CPU (CUDA tensors are copied there and results copied back), and its
+        ``normalize`` and ``return_log`` divide and take logs of the plain kernels
+        (an overflow raises ``FloatingPointError``).
     order : int, optional
         Highest degree kept by ``method="polynomial"`` (2 to 64; required there, not
         accepted with finite differences).
