@@ -29,6 +29,12 @@ from sksig._branched_coef import (
     prepare_branched_sig_coef,
 )
 from sksig._branched_estimator import BranchedLogSig
+from sksig._branched_kernel import (
+    branched_sig_kernel,
+    branched_sig_kernel_backprop,
+    branched_sig_kernel_gram,
+    branched_sig_kernel_gram_backprop,
+)
 from sksig._config import show_config
 from sksig._gram_blocks import sig_kernel_gram_blocks
 from sksig._gram_warning import GramWarning
@@ -146,6 +152,10 @@ __all__ = [
     "branched_log_sig_length",
     "branched_sig",
     "branched_sig_backprop",
+    "branched_sig_kernel",
+    "branched_sig_kernel_backprop",
+    "branched_sig_kernel_gram",
+    "branched_sig_kernel_gram_backprop",
     "branched_sig_length",
     "branched_sig_to_log_sig",
     "branched_sig_to_log_sig_backprop",

@@ -13,6 +13,7 @@ import warnings
 
 import numpy as np
 
+from sksig import _sig_kernel_poly as _poly
 from sksig._array import (
     all_finite,
     as_array,
@@ -20,6 +21,7 @@ from sksig._array import (
     check_same_batch,
 )
 from sksig._dispatch import backend, cuda_arrays
+from sksig._sig_kernel_poly import polynomial_method
 from sksig._static_kernels import as_static_kernel
 from sksig._validation import (
     check_bool,
@@ -200,10 +202,12 @@ def _check_finite(array, where):
         raise FloatingPointError(_overflow_message(where))
 
 
+@polynomial_method(_poly.sig_kernel, 2)
 @cuda_arrays
-def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
-               lead_lag=False, end_time=1.0, basepoint=None, normalize=False,
-               return_log=False, n_jobs=1, return_grid=False):
+def sig_kernel(path1, path2, dyadic_order=None, *, method="finite_difference",
+               order=None, static_kernel=None, time_aug=False, lead_lag=False,
+               end_time=1.0, basepoint=None, normalize=False, return_log=False,
+               n_jobs=1, return_grid=False):
     """Signature kernels of pairs of paths, ``<S(x), S(y)>``, by the Goursat PDE.
 
     The Goursat PDE ``d2k/dsdt = k * <dx_s, dy_t>`` (``k = 1`` on the axes) is solved
@@ -221,6 +225,21 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     dyadic_order : int or pair of ints
         Refinement of the PDE grid: each segment is split into ``2**dyadic_order``
         steps; a pair ``(order_1, order_2)`` refines the two paths differently.
+        Required by ``method="finite_difference"``; not accepted by
+        ``method="polynomial"``.
+    method : {"finite_difference", "polynomial"}, default="finite_difference"
+        Solver of the PDE. ``"polynomial"`` keeps one value per vertex of the
+        unrefined grid of segment pairs and the first ``order`` derivatives of the
+        kernel along every cell edge, propagated exactly across each cell (the PDE has
+        a constant coefficient there) and truncated to degree ``order``; its error
+        falls factorially with ``order``, far below finite differences on the same
+        grid. Its grid (``return_grid``) has shape ``(L1', L2')``. It is computed on
+        the CPU (CUDA tensors are copied there and results copied back), and its
+        ``normalize`` and ``return_log`` divide and take logs of the plain kernels
+        (an overflow raises ``FloatingPointError``).
+    order : int, optional
+        Highest degree kept by ``method="polynomial"`` (2 to 64; required there, not
+        accepted with finite differences).
     static_kernel : StaticKernel, optional
         Kernel on points, e.g. ``RBFKernel(sigma=1.0)``; None means linear.
     time_aug : bool, default=False
@@ -274,6 +293,9 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     >>> big = 30 * np.array([[0.0], [1.0]])
     >>> round(float(sksig.sig_kernel(big, big, 0, return_log=True)), 6)  # log 203401
     12.222935
+    >>> k = sksig.sig_kernel(x, y, method="polynomial", order=8)  # I_0(2 sqrt 2)
+    >>> round(float(k), 6)
+    4.252351
     """
     return_grid = check_bool(return_grid, "return_grid")
     normalize, return_log = _check_output(normalize, return_log, return_grid)
@@ -297,10 +319,12 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     return s.caller.out(out.reshape(s.b1.batch_shape))
 
 
+@polynomial_method(_poly.sig_kernel_gram, 2)
 @cuda_arrays
-def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
-                    lead_lag=False, end_time=1.0, basepoint=None, normalize=False,
-                    return_log=False, n_jobs=1, max_batch=-1, return_grid=False):
+def sig_kernel_gram(path1, path2, dyadic_order=None, *, method="finite_difference",
+                    order=None, static_kernel=None, time_aug=False, lead_lag=False,
+                    end_time=1.0, basepoint=None, normalize=False, return_log=False,
+                    n_jobs=1, max_batch=-1, return_grid=False):
     """Gram matrix of signature kernels between two batches of paths.
 
     ``G[i..., j...] = sig_kernel(path1[i...], path2[j...])`` with the same options.
@@ -320,6 +344,10 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
     path2 : array-like of shape (b2..., length_2, dim), torch.Tensor or list of arrays
         Second batch, same dimension.
     dyadic_order : int or pair of ints
+        As in :func:`sig_kernel`.
+    method : {"finite_difference", "polynomial"}, default="finite_difference"
+        As in :func:`sig_kernel`.
+    order : int, optional
         As in :func:`sig_kernel`.
     static_kernel, time_aug, lead_lag, end_time, basepoint : optional
         As in :func:`sig_kernel`.
@@ -483,8 +511,10 @@ def _k_grid(s, k_grid, batch_shape):
     return s.grid_array(k_grid, "k_grid", batch_shape)
 
 
+@polynomial_method(_poly.sig_kernel_backprop, 3)
 @cuda_arrays
-def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
+def sig_kernel_backprop(derivs, path1, path2, dyadic_order=None, *,
+                        method="finite_difference", order=None, static_kernel=None,
                         time_aug=False, lead_lag=False, end_time=1.0, basepoint=None,
                         normalize=False, left_deriv=True, right_deriv=False,
                         k_grid=None, n_jobs=1, return_grid=False):
@@ -502,6 +532,10 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
     path1, path2 : array-like, torch.Tensor or list of 2-D arrays
         The paths passed to :func:`sig_kernel`.
     dyadic_order : int or pair of ints
+        As in :func:`sig_kernel`.
+    method : {"finite_difference", "polynomial"}, default="finite_difference"
+        As in :func:`sig_kernel`.
+    order : int, optional
         As in :func:`sig_kernel`.
     static_kernel, time_aug, lead_lag, end_time, basepoint : optional
         As in :func:`sig_kernel`.
@@ -587,7 +621,7 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
     path1, path2 : array-like or torch.Tensor
         The paths passed to :func:`sig_kernel` (ragged lists are not accepted).
     dyadic_order : int or pair of ints
-        As in :func:`sig_kernel`.
+        As in :func:`sig_kernel` (finite differences only).
     static_kernel, time_aug, lead_lag, end_time, basepoint : optional
         As in :func:`sig_kernel_backprop`.
     k_grid, n_jobs, return_grid : optional
@@ -624,12 +658,14 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
     return s.caller.out(gamma.reshape(s.b1.batch_shape + segments))
 
 
+@polynomial_method(_poly.sig_kernel_gram_backprop, 3)
 @cuda_arrays
-def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
-                             time_aug=False, lead_lag=False, end_time=1.0,
-                             basepoint=None, normalize=False, left_deriv=True,
-                             right_deriv=False, k_grid=None, n_jobs=1,
-                             return_grid=False, max_batch=-1):
+def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order=None, *,
+                             method="finite_difference", order=None,
+                             static_kernel=None, time_aug=False, lead_lag=False,
+                             end_time=1.0, basepoint=None, normalize=False,
+                             left_deriv=True, right_deriv=False, k_grid=None,
+                             n_jobs=1, return_grid=False, max_batch=-1):
     """Differentiate a function of :func:`sig_kernel_gram` with respect to the paths.
 
     ``grad_path1[i] = sum_j`` of the first-slot gradient of ``k(path1[i], path2[j])``
@@ -645,6 +681,10 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
     path1, path2 : array-like, torch.Tensor or list of 2-D arrays
         The paths passed to :func:`sig_kernel_gram`.
     dyadic_order : int or pair of ints
+        As in :func:`sig_kernel`.
+    method : {"finite_difference", "polynomial"}, default="finite_difference"
+        As in :func:`sig_kernel`.
+    order : int, optional
         As in :func:`sig_kernel`.
     static_kernel, time_aug, lead_lag, end_time, basepoint : optional
         As in :func:`sig_kernel`.
