@@ -51,9 +51,9 @@ def central_differences(f, x, h=1e-6):
 def _fresh_clamping_report(monkeypatch):
     # The polynomial kernel's clamping warning is shown once per process: each test
     # starts as a fresh process would, so whether a test sees it never depends on order.
-    import sksig._sig_kernel
+    import sksig._kernel_setup
 
-    monkeypatch.setattr(sksig._sig_kernel, "_clamping_reported", False)
+    monkeypatch.setattr(sksig._kernel_setup, "_clamping_reported", False)
 
 
 @pytest.fixture

@@ -526,7 +526,7 @@ def test_clamping_warning_on_the_device_as_on_the_cpu(cuda_target):
     kernel = sksig.PolynomialKernel(degree=1.5, gamma=0.5)
     with pytest.warns(RuntimeWarning, match="PolynomialKernel clamps"):
         on.sig_kernel(on.put(x), on.put(y), 0, static_kernel=kernel)
-    sksig._sig_kernel._clamping_reported = False  # as in a fresh process
+    sksig._kernel_setup._clamping_reported = False  # as in a fresh process
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         on.sig_kernel(on.put(x), on.put(-y), 0, static_kernel=kernel)

@@ -473,7 +473,7 @@ def test_sig_kernel_estimator_rejects_max_batch_zero_at_fit():
 
 def test_memory_errors_name_the_calls_own_arguments():
     from sksig._core import _errors
-    from sksig._sig_kernel import _native
+    from sksig._kernel_setup import _native
 
     def oom(*args):
         _errors.raise_for_status(_errors._OUT_OF_MEMORY, "core")

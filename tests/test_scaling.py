@@ -13,7 +13,7 @@ from sklearn.svm import SVC
 
 import sksig
 from sksig import _normalized_kernel
-from sksig._sig_kernel import _Setup
+from sksig._kernel_setup import _Setup
 from sksig.datasets import load_basic_motions
 
 

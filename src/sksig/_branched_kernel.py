@@ -26,7 +26,7 @@ _GRAM_BUFFER_BYTES = 64 * 2**20
 
 def _setup(path1, path2, depth, dyadic_order, static_kernel, time_aug, lead_lag,
            end_time, n_jobs, basepoint, gram):
-    from sksig._sig_kernel import _Setup
+    from sksig._kernel_setup import _Setup
 
     depth = check_int(depth, "depth")
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
@@ -36,7 +36,7 @@ def _setup(path1, path2, depth, dyadic_order, static_kernel, time_aug, lead_lag,
 
 
 def _native(where, fn, *args):
-    from sksig._sig_kernel import _native as native
+    from sksig._kernel_setup import _native as native
 
     native(where, fn, *args)
 
@@ -52,7 +52,7 @@ def _check_memory(s, n_threads, where):
 
 def _forward(s, gram, return_grid, where):
     from sksig._core import _branched_kernel
-    from sksig._sig_kernel import _check_finite
+    from sksig._kernel_setup import _check_finite
 
     n = s.b1.n_paths * s.b2.n_paths if gram else s.b1.n_paths
     out = np.empty(n, s.caller.dtype)
@@ -66,7 +66,7 @@ def _forward(s, gram, return_grid, where):
 
 def _normalized(s, k, gram, where):
     from sksig._core import _branched_kernel
-    from sksig._sig_kernel import _check_finite
+    from sksig._kernel_setup import _check_finite
 
     diagonals = []
     for b in (s.b1, s.b2):
@@ -294,7 +294,7 @@ def branched_sig_kernel_backprop(derivs, path1, path2, depth, dyadic_order, *,
     array([-0.824361,  0.824361])
     """
     from sksig._core import _branched_kernel
-    from sksig._sig_kernel import _check_flags, _pair_derivs
+    from sksig._kernel_setup import _check_flags, _pair_derivs
 
     left, right = _check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")
@@ -366,7 +366,7 @@ def branched_sig_kernel_gram_backprop(derivs, path1, path2, depth, dyadic_order,
     array([-2.718282,  2.718282])
     """
     from sksig._core import _branched_kernel
-    from sksig._sig_kernel import _check_flags, _derivs_array
+    from sksig._kernel_setup import _check_flags, _derivs_array
 
     left, right = _check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")

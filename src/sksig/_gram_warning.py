@@ -66,7 +66,7 @@ def warn_if_useless(gram, where, normalized=False):
     """Issue a :class:`GramWarning` when the symmetric ``gram`` is useless."""
     problem = _problem(gram)
     if problem is not None:
-        from sksig._sig_kernel import _caller_level
+        from sksig._kernel_setup import _caller_level
 
         warnings.warn(
             f"{where}: the signature-kernel Gram is numerically useless for a "

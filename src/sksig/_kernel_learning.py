@@ -12,14 +12,14 @@ of parameters.
 
 import numpy as np
 
-from sksig._normalized_kernel import check_positive_diagonal, diagonal_kernels
-from sksig._sig_kernel import (
+from sksig._kernel_setup import (
     _check_finite,
     _derivs_array,
     _native,
     _pair_derivs,
     _Setup,
 )
+from sksig._normalized_kernel import check_positive_diagonal, diagonal_kernels
 from sksig._static_kernels import (
     _MATERN12,
     _MATERN32,

@@ -18,7 +18,7 @@ _CHUNK = 2048
 
 
 def _native(where, fn, *args):
-    from sksig._sig_kernel import _native as native
+    from sksig._kernel_setup import _native as native
 
     native(where, fn, *args)
 
@@ -30,7 +30,7 @@ def _extended_available():
 
 
 def _no_extended(where):
-    from sksig._sig_kernel import _overflow_message
+    from sksig._kernel_setup import _overflow_message
 
     return FloatingPointError(
         _overflow_message(where) + ". This platform's long double has no wider "

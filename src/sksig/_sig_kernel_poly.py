@@ -88,7 +88,7 @@ def _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_j
            basepoint, gram):
     # The vertex grid of the polynomial solver is the finite-difference grid at
     # dyadic order 0: reuse its validated setup.
-    from sksig._sig_kernel import _Setup
+    from sksig._kernel_setup import _Setup
 
     s = _Setup(path1, path2, 0, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                gram=gram, basepoint=basepoint)
@@ -98,7 +98,7 @@ def _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_j
 
 def _forward(s, gram, return_grid, where):
     from sksig._core import _sig_kernel_poly
-    from sksig._sig_kernel import _check_finite, _empty_grid, _native
+    from sksig._kernel_setup import _check_finite, _empty_grid, _native
 
     n = s.b1.n_paths * s.b2.n_paths if gram else s.b1.n_paths
     out = np.empty(n, s.caller.dtype)
@@ -114,7 +114,7 @@ def _diagonal(s, which):
     """k(x, x) of every path of batch 1 or 2 (flat)."""
     b = s.b1 if which == 1 else s.b2
     from sksig._core import _sig_kernel_poly
-    from sksig._sig_kernel import _empty_grid, _native
+    from sksig._kernel_setup import _empty_grid, _native
 
     out = np.empty(b.n_paths, s.caller.dtype)
     _native("sig_kernel", _sig_kernel_poly.forward, b.data, b.data, False, s.order,
@@ -124,7 +124,7 @@ def _diagonal(s, which):
 
 def _finish(s, k, gram, normalize, return_log, where):
     """Normalized and/or log kernels from plain kernels k (flat)."""
-    from sksig._sig_kernel import _check_finite
+    from sksig._kernel_setup import _check_finite
 
     if normalize:
         d1, d2 = _diagonal(s, 1), _diagonal(s, 2)
@@ -144,7 +144,7 @@ def sig_kernel(path1, path2, *, order, static_kernel=None, time_aug=False,
                lead_lag=False, end_time=1.0, basepoint=None, normalize=False,
                return_log=False, n_jobs=1, return_grid=False):
     """``sksig.sig_kernel(..., method="polynomial", order=order)``."""
-    from sksig._sig_kernel import _check_output
+    from sksig._kernel_setup import _check_output
 
     return_grid = check_bool(return_grid, "return_grid")
     normalize, return_log = _check_output(normalize, return_log, return_grid)
@@ -163,7 +163,7 @@ def sig_kernel_gram(path1, path2, *, order, static_kernel=None, time_aug=False,
                     lead_lag=False, end_time=1.0, basepoint=None, normalize=False,
                     return_log=False, n_jobs=1, max_batch=-1, return_grid=False):
     """``sksig.sig_kernel_gram(..., method="polynomial", order=order)``."""
-    from sksig._sig_kernel import _check_output
+    from sksig._kernel_setup import _check_output
 
     return_grid = check_bool(return_grid, "return_grid")
     normalize, return_log = _check_output(normalize, return_log, return_grid)
@@ -183,7 +183,7 @@ def sig_kernel_gram(path1, path2, *, order, static_kernel=None, time_aug=False,
 def _native_grads(s, x, y, d, grid, left, right, gram, chunk=1):
     """Gradients on the transformed paths (flat, zeros where not asked)."""
     from sksig._core import _sig_kernel_poly
-    from sksig._sig_kernel import _native
+    from sksig._kernel_setup import _native
 
     gx = np.zeros(x.size if left else 0, x.dtype)
     gy = np.zeros(y.size if right else 0, y.dtype)
@@ -229,7 +229,7 @@ def sig_kernel_backprop(derivs, path1, path2, *, order, static_kernel=None,
                         normalize=False, left_deriv=True, right_deriv=False,
                         k_grid=None, n_jobs=1, return_grid=False):
     """``sksig.sig_kernel_backprop(..., method="polynomial", order=order)``."""
-    from sksig._sig_kernel import (
+    from sksig._kernel_setup import (
         _check_flags,
         _check_normalize_backprop,
         _k_grid,
@@ -258,7 +258,7 @@ def sig_kernel_gram_backprop(derivs, path1, path2, *, order, static_kernel=None,
                              right_deriv=False, k_grid=None, n_jobs=1,
                              return_grid=False, max_batch=-1):
     """``sksig.sig_kernel_gram_backprop(..., method="polynomial", order=order)``."""
-    from sksig._sig_kernel import (
+    from sksig._kernel_setup import (
         _check_flags,
         _check_normalize_backprop,
         _derivs_array,
