@@ -14,8 +14,8 @@
 #include <vector>
 
 #include "lyndon.hpp"
-#include "pack.hpp"
 #include "parallel.hpp"
+#include "simd.hpp"
 #include "status.hpp"
 #include "tensor_algebra.hpp"
 
@@ -431,9 +431,8 @@ struct JoinSetup {
 
 // The join of the items first..first+valid-1 (one pack). Level N is only ever read at
 // Lyndon words: exp(L)_N feeds (exp(L) exp(v))_N entry by entry, which feeds log(...)_N
-// entry by entry; the other level-N entries of the buffers are left stale. (Not a
-// SKSIG_SIMD_CLONES function: GCC's code for its inlined lane loops then made some
-// lanes round differently from others; the kernels it calls are cloned.)
+// entry by entry; the other level-N entries of the buffers are left stale. (Not itself
+// a simd_call body: the kernels it calls are.)
 template <int D, class T, int W>
 void join_pack(const JoinSetup<Pack<T, W>>& j, const T* ls, const T* disp,
                                  T* out, std::int64_t first, int valid,
