@@ -44,7 +44,9 @@
 #include "log_sig.cuh"
 #include "common.cuh"
 #include "runtime.cuh"
+#include "sksig/lyndon.hpp"
 #include "sksig/status.hpp"
+#include "sksig/tensor_shape.hpp"
 
 namespace sksig {
 namespace cuda {
@@ -290,32 +292,26 @@ __device__ void exp_segment(const Tables& t, const T* v, T* E) {
 }
 
 // L = sum_w c_w P_w: zero, barrier, then each expansion position summed over its words
-// in ascending order (the CPU's order), barrier. `also` runs in the zeroing phase.
+// in ascending order (the CPU's order; lyndon_dot_row of sksig/lyndon.hpp), barrier.
+// `also` runs in the zeroing phase.
 template <class T, class F>
 __device__ void expand_stage(const Tables& t, const T* c, T* L, F&& also) {
   for (i64 e = threadIdx.x; e < t.n; e += blockDim.x) L[e] = T(0);
   also();
   __syncthreads();
-  for (i64 e = threadIdx.x; e < t.n_x; e += blockDim.x) {
-    T acc = 0;
-    for (i64 p = t.x_ptr[e]; p < t.x_ptr[e + 1]; ++p)
-      acc += static_cast<T>(t.x_val[p]) * c[t.x_word[p]];
-    L[t.x_pos[e]] = acc;
-  }
+  for (i64 e = threadIdx.x; e < t.n_x; e += blockDim.x)
+    L[t.x_pos[e]] = lyndon_dot_row(T(0), t.x_ptr, t.x_word, t.x_val, e, c);
   __syncthreads();
 }
 
 // out[u] = Z[pos[u]] - sum_p tri_val[p] out[tri_col[p]] (forward substitution, rows in
-// waves; the CPU's operation order within a row).
+// waves; the CPU's row formula, lyndon_solve_row of sksig/lyndon.hpp).
 template <class T>
 __device__ void solve_stage(const Tables& t, const T* Z, T* out) {
   for (i64 w = 0; w < t.n_waves; ++w) {
     for (i64 e = t.wave_ptr[w] + threadIdx.x; e < t.wave_ptr[w + 1]; e += blockDim.x) {
       const i64 u = t.wave_rows[e];
-      T acc = Z[t.pos[u]];
-      for (i64 p = t.tri_ptr[u]; p < t.tri_ptr[u + 1]; ++p)
-        acc -= static_cast<T>(t.tri_val[p]) * out[t.tri_col[p]];
-      out[u] = acc;
+      out[u] = lyndon_solve_row(Z[t.pos[u]], t.tri_ptr, t.tri_col, t.tri_val, u, out);
     }
     __syncthreads();
   }
@@ -327,10 +323,7 @@ __device__ void solve_transposed_stage(const Tables& t, const T* x, T* g) {
   for (i64 w = 0; w < t.n_twaves; ++w) {
     for (i64 e = t.twave_ptr[w] + threadIdx.x; e < t.twave_ptr[w + 1]; e += blockDim.x) {
       const i64 col = t.twave_cols[e];
-      T acc = x[col];
-      for (i64 p = t.trt_ptr[col]; p < t.trt_ptr[col + 1]; ++p)
-        acc -= static_cast<T>(t.trt_val[p]) * g[t.trt_row[p]];
-      g[col] = acc;
+      g[col] = lyndon_solve_row(x[col], t.trt_ptr, t.trt_row, t.trt_val, col, g);
     }
     __syncthreads();
   }
@@ -527,12 +520,10 @@ int build_tables(int dim, int degree, i64 m, const i64* pos, const i64* tri_ptr,
                  const i64* tri_col, const double* tri_val, const i64* exp_ptr,
                  const i64* exp_pos, const double* exp_val, TableEntry& entry) {
   const int d = dim, N = degree;
-  std::vector<i64> off(N + 2), pw(N + 1);
-  pw[0] = 1;
-  off[0] = 0;
-  for (int k = 1; k <= N; ++k) pw[k] = pw[k - 1] * d;
-  for (int k = 0; k <= N; ++k) off[k + 1] = off[k] + pw[k];
-  const i64 n = off[N + 1];
+  const TensorShape shape(d, N);  // the CPU's geometry, uploaded as t.off and t.pw
+  const std::vector<i64>& off = shape.off;
+  const std::vector<i64>& pw = shape.pw;
+  const i64 n = shape.size();
   std::vector<i64> top;
   for (i64 w = 0; w < m; ++w)
     if (pos[w] >= off[N]) top.push_back(pos[w] - off[N]);

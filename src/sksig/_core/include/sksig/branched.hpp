@@ -22,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "branched_terms.hpp"
 #include "parallel.hpp"
 #include "simd.hpp"
 #include "status.hpp"
@@ -143,7 +144,7 @@ void segment_values(const BranchedTables<T>& tb, const T* v, T* e) noexcept {
       const T* w = v + Lanes{tb.seg_label[i]} * kLanes;
       const T ratio = tb.seg_ratio[i];
       T* o = e + i * kLanes;
-      SKSIG_LANES o[j] = p[j] * w[j] * ratio;
+      SKSIG_LANES o[j] = segment_entry(p[j], w[j], ratio);
     }
   }, tb, v, e);
 }
@@ -162,7 +163,7 @@ void chen_in_place(const BranchedTables<T>& tb, T* x, const T* b) noexcept {
         const T c = tb.term_coef[t];
         const T* xl = x + Lanes{tb.term_left[t]} * kLanes;
         const T* br = b + Lanes{tb.term_right[t]} * kLanes;
-        SKSIG_LANES acc[j] += c * xl[j] * br[j];
+        SKSIG_LANES acc[j] += coproduct_term(c, xl[j], br[j]);
       }
       SKSIG_LANES xe[j] = acc[j];
     }
@@ -198,7 +199,7 @@ void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
       const T* al = a + Lanes{term_left[t]} * kLanes;                      \
       const T* pr = p + Lanes{term_right[t]} * kLanes;                     \
       for (int h = 0; h < np; ++h)                                         \
-        acc[h] += cf * load_vec(al + h * ps) * load_vec(pr + h * ps);    \
+        acc[h] += coproduct_term(cf, load_vec(al + h * ps), load_vec(pr + h * ps)); \
     } while (false)
   #define SKSIG_FINISH(e, acc)                                             \
     do {                                                                   \
@@ -273,17 +274,12 @@ void reverse_step(const BranchedTables<T>& tb, const T* a, const T* p,
           const T* he = h + Lanes{re[q]} * kLanes;
           const T* s = src + Lanes{other[t]} * kLanes;
           for (int hh = 0; hh < np; ++hh)
-            acc[hh] += cf * load_vec(he + hh * ps) * load_vec(s + hh * ps);
+            acc[hh] += coproduct_term(cf, load_vec(he + hh * ps), load_vec(s + hh * ps));
         }
         for (int hh = 0; hh < np; ++hh) store_vec(d + hh * ps, acc[hh]);
       }
     }
   }, tb, a, p, h, k, hprev, ga);
-}
-
-template <class T>
-inline T log_coef(int k) noexcept {
-  return (k % 2 ? T(1) : T(-1)) / static_cast<T>(k);
 }
 
 // Per-thread scratch memory reused across blocks and calls (large blocks would
@@ -492,7 +488,7 @@ void log_block(const T* x, T* out, std::int64_t batch,
     const T* p = a;  // P_1
     for (int k = 2; k <= tb.degree; ++k) {
       // P_degree is never read: only its multiple is added to o.
-      reduced_product(tb, a, p, k - 1, k < tb.degree ? q : nullptr, log_coef<T>(k), o,
+      reduced_product(tb, a, p, k - 1, k < tb.degree ? q : nullptr, branched_log_coef<T>(k), o,
                       full && k == 2 ? a : nullptr);
       p = q;
       std::swap(q, r);
@@ -534,11 +530,11 @@ void log_backprop_block(const T* x, const T* grad_out, T* grad_x,
     // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
     // identically (below k nodes) carry no gradient and are skipped.
     {
-      const T c = log_coef<T>(degree);
+      const T c = branched_log_coef<T>(degree);
       for (std::int64_t i = 0; i < mw; ++i) h[i] = c * g[i];
     }
     for (int k = degree; k >= 2; --k) {
-      const T c = log_coef<T>(k - 1);
+      const T c = branched_log_coef<T>(k - 1);
       for (std::int64_t i = 0; i < mw; ++i) hprev[i] = c * g[i];
       reverse_step(tb, a, P(k - 1), h, k, hprev, ga);
       std::swap(h, hprev);
@@ -666,7 +662,7 @@ void chen_backprop(const BranchedTables<T>& tb, const TermGroups& by_left,
           const T* ge = g + Lanes{grp.elem[q]} * kLanes;
           const T* sv = src + Lanes{other[t]} * kLanes;
           for (int h = 0; h < np; ++h)
-            acc[h] += cf * load_vec(ge + h * ps) * load_vec(sv + h * ps);
+            acc[h] += coproduct_term(cf, load_vec(ge + h * ps), load_vec(sv + h * ps));
         }
         for (int h = 0; h < np; ++h) store_vec(dst + k * kLanes + h * ps, acc[h]);
       }

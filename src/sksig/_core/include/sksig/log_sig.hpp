@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "lyndon.hpp"
+#include "lyndon_builder.hpp"
 #include "parallel.hpp"
 #include "simd.hpp"
 #include "status.hpp"
@@ -21,7 +22,7 @@
 
 namespace sksig {
 
-// build_lyndon_tables (lyndon.hpp) with its exceptions as a status, for the Python
+// build_lyndon_tables (lyndon_builder.hpp) with its exceptions as a status, for the Python
 // layer: kInvalidArgument, kOutOfMemory, kInterrupted.
 inline int build_lyndon_tables_status(int dim, int degree, LyndonTableArrays& out) noexcept {
   try {

@@ -16,25 +16,9 @@
 #include <vector>
 
 #include "simd.hpp"
+#include "tensor_shape.hpp"
 
 namespace sksig {
-
-struct TensorShape {
-  int d = 0;
-  int N = 0;
-  std::vector<std::int64_t> pw;   // pw[k] = d^k, k = 0..N
-  std::vector<std::int64_t> off;  // off[k] = start of level k, off[N + 1] = size
-
-  TensorShape(int dim, int degree) : d(dim), N(degree), pw(degree + 1), off(degree + 2) {
-    pw[0] = 1;
-    off[0] = 0;
-    for (int k = 1; k <= N; ++k) pw[k] = pw[k - 1] * d;
-    for (int k = 0; k <= N; ++k) off[k + 1] = off[k] + pw[k];
-  }
-  std::int64_t size() const { return off[N + 1]; }
-  // Number of entries of levels 0..level.
-  std::int64_t size_to(int level) const { return off[level + 1]; }
-};
 
 // Kernels take the dimension as a template argument D when it is small (the inner
 // loops over one letter are then fixed-length and unrolled); D = 0 reads it from the
