@@ -2,7 +2,7 @@
 // of sksig::log_sig_join / log_sig_join_backprop (sksig/log_sig.hpp), per batch item
 //   L = sum_w c_w P_w (expand), A = exp(L), C = A (x) exp(v), Z = log(C),
 //   out = T^{-1} (Z at the Lyndon words)   (T unitriangular, sksig/lyndon.hpp),
-// exp and log as the same Horner chains as the CPU (HornerChain in tensor_algebra.hpp):
+// exp and log as the same Horner chains as the CPU (coefficients from sksig/horner.hpp):
 //   exp: Q_1 = 1 + L/N, Q_{s+1} = 1 + L (x) Q_s / (N - s), A = Q_N;
 //   log: R_1 = 1/(N-1) - C' /N, R_{s+1} = 1/(N-1-s) - C' (x) R_s, Z = C' (x) R_{N-1}
 // (C' = C without its scalar; step s is needed up to level s + 1).
@@ -44,6 +44,7 @@
 #include "log_sig.cuh"
 #include "common.cuh"
 #include "runtime.cuh"
+#include "sksig/horner.hpp"
 #include "sksig/lyndon.hpp"
 #include "sksig/status.hpp"
 #include "sksig/tensor_shape.hpp"
@@ -304,29 +305,37 @@ __device__ void expand_stage(const Tables& t, const T* c, T* L, F&& also) {
   __syncthreads();
 }
 
-// out[u] = Z[pos[u]] - sum_p tri_val[p] out[tri_col[p]] (forward substitution, rows in
-// waves; the CPU's row formula, lyndon_solve_row of sksig/lyndon.hpp).
-template <class T>
-__device__ void solve_stage(const Tables& t, const T* Z, T* out) {
-  for (i64 w = 0; w < t.n_waves; ++w) {
-    for (i64 e = t.wave_ptr[w] + threadIdx.x; e < t.wave_ptr[w + 1]; e += blockDim.x) {
-      const i64 u = t.wave_rows[e];
-      out[u] = lyndon_solve_row(Z[t.pos[u]], t.tri_ptr, t.tri_col, t.tri_val, u, out);
+// A substitution by T in waves (each wave's rows depend only on earlier waves; a barrier
+// after each): x[r] = rhs[r] - sum_p val[p] x[idx[p]] for the rows r of the waves, in
+// the CPU's row order (lyndon_solve_row of sksig/lyndon.hpp). rhs_at maps a row to its
+// index in rhs.
+template <class T, class RhsAt>
+__device__ void wave_solve(i64 n_waves, const i64* wave_ptr, const i64* wave_rows,
+                           const i64* ptr, const i64* idx, const double* val, const T* rhs,
+                           RhsAt rhs_at, T* x) {
+  for (i64 w = 0; w < n_waves; ++w) {
+    for (i64 e = wave_ptr[w] + threadIdx.x; e < wave_ptr[w + 1]; e += blockDim.x) {
+      const i64 r = wave_rows[e];
+      x[r] = lyndon_solve_row(rhs[rhs_at(r)], ptr, idx, val, r, x);
     }
     __syncthreads();
   }
 }
 
-// g = T^{-T} x (backward substitution by columns in waves; per column the CPU's order).
+// out = T^{-1} (Z at the Lyndon words): forward substitution by rows.
+template <class T>
+__device__ void solve_stage(const Tables& t, const T* Z, T* out) {
+  const i64* pos = t.pos;
+  wave_solve(t.n_waves, t.wave_ptr, t.wave_rows, t.tri_ptr, t.tri_col, t.tri_val, Z,
+             [pos](i64 u) { return pos[u]; }, out);
+}
+
+// g = T^{-T} x: backward substitution by columns (the entries of each column in the
+// order in which the CPU's solve_transposed updates it).
 template <class T>
 __device__ void solve_transposed_stage(const Tables& t, const T* x, T* g) {
-  for (i64 w = 0; w < t.n_twaves; ++w) {
-    for (i64 e = t.twave_ptr[w] + threadIdx.x; e < t.twave_ptr[w + 1]; e += blockDim.x) {
-      const i64 col = t.twave_cols[e];
-      g[col] = lyndon_solve_row(x[col], t.trt_ptr, t.trt_row, t.trt_val, col, g);
-    }
-    __syncthreads();
-  }
+  wave_solve(t.n_twaves, t.twave_ptr, t.twave_cols, t.trt_ptr, t.trt_row, t.trt_val, x,
+             [](i64 col) { return col; }, g);
 }
 
 template <class T>
@@ -353,7 +362,8 @@ __global__ void __launch_bounds__(kMaxThreads)
     expand_stage(t, c, L, [] {});
     const T* q = nullptr;
     for (int s = 0; s < N; ++s) {  // exp chain: P[s & 1] = Q_{s+1}
-      mul_stage(t, L, q, T(1), P[s & 1], s + 1, T(1) / T(N - s), 1, T(1));
+      const HornerStep<T> h = exp_chain_step<T>(N, s);
+      mul_stage(t, L, q, exp_chain_start<T>(), P[s & 1], s + 1, h.scale, 1, h.add);
       q = P[s & 1];
     }
     const T* A = q;
@@ -363,9 +373,8 @@ __global__ void __launch_bounds__(kMaxThreads)
     mul_stage(t, A, E, T(0), L, N, T(1), 0, T(0));  // C into L (L no longer needed)
     q = nullptr;
     for (int s = 0; s < N; ++s) {  // log chain: P[s & 1] = R_{s+1} (A, E are dead)
-      const bool last = s == N - 1;
-      mul_stage(t, L, q, T(1) / T(N), P[s & 1], s + 1, last ? T(1) : T(-1), 1,
-                last ? T(0) : T(1) / T(N - 1 - s));
+      const HornerStep<T> h = log_chain_step<T>(N, s);
+      mul_stage(t, L, q, log_chain_start<T>(N), P[s & 1], s + 1, h.scale, 1, h.add);
       q = P[s & 1];
     }
     solve_stage(t, q, o);
@@ -409,14 +418,17 @@ __global__ void __launch_bounds__(kMaxThreads)
       }
       for (int l = 0; l < d; ++l) part[l] = T(0);
     });
-    for (int s = 0; s < N; ++s)
-      mul_stage(t, L, Q(QA, s), T(1), Q(QA, s + 1), s + 1, T(1) / T(N - s), 1, T(1));
+    for (int s = 0; s < N; ++s) {
+      const HornerStep<T> h = exp_chain_step<T>(N, s);
+      mul_stage(t, L, Q(QA, s), exp_chain_start<T>(), Q(QA, s + 1), s + 1, h.scale, 1,
+                h.add);
+    }
     const T* A = Q(QA, N);
     mul_stage(t, A, E, T(0), C, N, T(1), 0, T(0));
     for (int s = 0; s < N; ++s) {
-      const bool last = s == N - 1;
-      mul_stage(t, C, Q(QL, s), T(1) / T(N), Q(QL, s + 1), s + 1, last ? T(1) : T(-1), 1,
-                last ? T(0) : T(1) / T(N - 1 - s));
+      const HornerStep<T> h = log_chain_step<T>(N, s);
+      mul_stage(t, C, Q(QL, s), log_chain_start<T>(N), Q(QL, s + 1), s + 1, h.scale, 1,
+                h.add);
     }
     // Backward: solve^T, scatter to the Lyndon positions of dZ (zeroed above).
     solve_transposed_stage(t, d_out + b * t.m, g);
@@ -424,9 +436,9 @@ __global__ void __launch_bounds__(kMaxThreads)
     __syncthreads();
     int cur = 0;
     for (int s = N - 1; s >= 0; --s) {  // log chain
-      const bool last = s == N - 1;
-      mul_adjoint_stage(t, C, Q(QL, s), T(1) / T(N), D[cur], s + 1, last ? T(1) : T(-1), 1,
-                        dC, true, s > 0 ? D[1 - cur] : nullptr, red);
+      mul_adjoint_stage(t, C, Q(QL, s), log_chain_start<T>(N), D[cur], s + 1,
+                        log_chain_step<T>(N, s).scale, 1, dC, true,
+                        s > 0 ? D[1 - cur] : nullptr, red);
       cur = 1 - cur;
     }
     // C = A (x) E: dA into D[0] (free: the last log step wrote nothing), dE.
@@ -453,7 +465,8 @@ __global__ void __launch_bounds__(kMaxThreads)
       __syncthreads();
     }
     for (int s = N - 1; s >= 0; --s) {  // exp chain
-      mul_adjoint_stage(t, L, Q(QA, s), T(1), D[cur], s + 1, T(1) / T(N - s), 1, dL, true,
+      mul_adjoint_stage(t, L, Q(QA, s), exp_chain_start<T>(), D[cur], s + 1,
+                        exp_chain_step<T>(N, s).scale, 1, dL, true,
                         s > 0 ? D[1 - cur] : nullptr, red);
       cur = 1 - cur;
     }

@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "horner.hpp"
 #include "simd.hpp"
 #include "tensor_shape.hpp"
 
@@ -392,10 +393,9 @@ void mul_exp_segment_adjoint(const TensorShape& s, const T* A, const T* v, const
 }
 
 // A Horner chain Q_0 = c0 (a scalar), Q_{t+1} = c[t] + s[t] X (x) Q_t for t < m, where
-// X has no scalar term and Q_{t+1} is needed up to level lvl[t]. With
-//   exp: c0 = 1, steps k = N..1 with (c, s, lvl) = (1, 1/k, N-k+1);
-//   log: c0 = 1/N, steps n = N-1..1 with (1/n, -1, N-n), then (0, 1, N),
-// the chain ends in exp(X) and log(1 + X) truncated at level N.
+// X has no scalar term and Q_{t+1} is needed up to level lvl[t]. With the coefficients
+// of horner.hpp (lvl[t] = t + 1), the chain ends in exp(X) and log(1 + X) truncated at
+// level N.
 template <class T>
 struct HornerChain {
   T c0 = 0;
@@ -404,26 +404,20 @@ struct HornerChain {
 
   static HornerChain exp_chain(int N) {
     HornerChain h;
-    h.c0 = T(1);
-    for (int k = N; k >= 1; --k) {
-      h.c.push_back(T(1));
-      h.sc.push_back(T(1) / static_cast<T>(k));
-      h.lvl.push_back(N - k + 1);
-    }
+    h.c0 = exp_chain_start<T>();
+    for (int t = 0; t < N; ++t) h.push(exp_chain_step<T>(N, t), t + 1);
     return h;
   }
   static HornerChain log_chain(int N) {
     HornerChain h;
-    h.c0 = T(1) / static_cast<T>(N);
-    for (int n = N - 1; n >= 1; --n) {
-      h.c.push_back(T(1) / static_cast<T>(n));
-      h.sc.push_back(T(-1));
-      h.lvl.push_back(N - n);
-    }
-    h.c.push_back(T(0));
-    h.sc.push_back(T(1));
-    h.lvl.push_back(N);
+    h.c0 = log_chain_start<T>(N);
+    for (int t = 0; t < N; ++t) h.push(log_chain_step<T>(N, t), t + 1);
     return h;
+  }
+  void push(const HornerStep<T>& step, int level) {
+    c.push_back(step.add);
+    sc.push_back(step.scale);
+    lvl.push_back(level);
   }
   int steps() const { return static_cast<int>(c.size()); }
 
