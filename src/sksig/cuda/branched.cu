@@ -56,6 +56,7 @@
 #include "branched.cuh"
 #include "common.cuh"
 #include "runtime.cuh"
+#include "sksig/branched_terms.hpp"
 #include "sksig/status.hpp"
 
 namespace sksig {
@@ -69,11 +70,6 @@ using i32 = std::int32_t;
 constexpr int kMaxThreads = SKSIG_CUDA_MAX_THREADS < 256 ? SKSIG_CUDA_MAX_THREADS : 256;
 constexpr i64 kScratchBudget = i64(1) << 30;  // bytes of global scratch per chunk
 constexpr i64 kMaxBlocks = (i64(1) << 31) - 1;
-
-template <class T>
-__device__ T log_coef(int k) {
-  return (k % 2 ? T(1) : T(-1)) / static_cast<T>(k);
-}
 
 // The working vectors of block blockIdx.x: dynamic shared memory, or its slice of a
 // global buffer when they do not fit.
@@ -118,7 +114,7 @@ __device__ void reduced_product(const BranchedDeviceTables& tb, const BranchedDe
     for (i32 t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
       const i32 r = tb.term_right[t];
       if (r < first) break;
-      acc += coef[t] * a[tb.term_left[t]] * p[r];
+      acc += coproduct_term(coef[t], a[tb.term_left[t]], p[r]);
     }
     out[e] = acc;
     if (log) log[e] += c * acc;
@@ -138,7 +134,7 @@ __device__ void segment_and_forests(const BranchedDeviceTables& tb, const T* v, 
     if (k <= tb.degree) {
       for (i64 i = tb.order_start[k] + threadIdx.x; i < tb.order_start[k + 1];
            i += blockDim.x)
-        seg[i] = seg[tb.seg_parent[i]] * v[tb.seg_label[i]] * ratio[i];
+        seg[i] = segment_entry(seg[tb.seg_parent[i]], v[tb.seg_label[i]], ratio[i]);
     }
     if (k + 1 <= tb.forest_levels) forest_level(tb, k + 1, x);
     __syncthreads();
@@ -154,7 +150,7 @@ __device__ void chen_product(const BranchedDeviceTables& tb, const T* x, const T
   for (i64 e = 1 + threadIdx.x; e <= tb.n; e += blockDim.x) {
     T acc = x[e] + seg[e];
     for (i32 t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t)
-      acc += coef[t] * x[tb.term_left[t]] * seg[tb.term_right[t]];
+      acc += coproduct_term(coef[t], x[tb.term_left[t]], seg[tb.term_right[t]]);
     y[e] = acc;
   }
 }
@@ -233,7 +229,7 @@ __global__ void __launch_bounds__(kMaxThreads)
   forest_products(tb, a);
   const T* p = a;  // P_1
   for (int k = 2; k <= tb.degree; ++k) {
-    reduced_product(tb, lv, a, p, k, q, log_coef<T>(k), o);
+    reduced_product(tb, lv, a, p, k, q, branched_log_coef<T>(k), o);
     __syncthreads();
     p = q;
     T* swap = q;
@@ -318,13 +314,13 @@ __global__ void __launch_bounds__(kMaxThreads)
     __syncthreads();
   }
   {
-    const T c = log_coef<T>(degree);
+    const T c = branched_log_coef<T>(degree);
     for (i64 i = threadIdx.x; i < m; i += blockDim.x) h[i] = c * g[i];
   }
   __syncthreads();
   // Reverse: h = dL/dP_k for k = degree .. 2.
   for (int k = degree; k >= 2; --k) {
-    const T c = log_coef<T>(k - 1);
+    const T c = branched_log_coef<T>(k - 1);
     const i32 first = tb.order_start[k - 1];
     const T* pk = P(k - 1);
     const std::uint8_t* in_level = lv.mask + k * m;
@@ -334,7 +330,7 @@ __global__ void __launch_bounds__(kMaxThreads)
         for (i32 z = tb.tr_ptr[rr]; z < tb.tr_ptr[rr + 1]; ++z) {
           const i32 t = tb.tr_term[z];
           const i32 e = tb.term_elem[t];
-          if (in_level[e]) acc += coef[t] * h[e] * a[tb.term_left[t]];
+          if (in_level[e]) acc += coproduct_term(coef[t], h[e], a[tb.term_left[t]]);
         }
       }
       hp[rr] = acc;
@@ -346,7 +342,7 @@ __global__ void __launch_bounds__(kMaxThreads)
         const i32 r = tb.term_right[t];
         if (r < first) continue;
         const i32 e = tb.term_elem[t];
-        if (in_level[e]) acc += coef[t] * h[e] * pk[r];
+        if (in_level[e]) acc += coproduct_term(coef[t], h[e], pk[r]);
       }
       ga[l] = acc;
     }
@@ -423,7 +419,7 @@ __global__ void __launch_bounds__(kMaxThreads)
       T acc = g[r];
       for (i32 z = tb.tr_ptr[r]; z < tb.tr_ptr[r + 1]; ++z) {
         const i32 t = tb.tr_term[z];
-        acc += coef[t] * g[tb.term_elem[t]] * x[tb.term_left[t]];
+        acc += coproduct_term(coef[t], g[tb.term_elem[t]], x[tb.term_left[t]]);
       }
       gE[r] = acc;
     }
@@ -431,7 +427,7 @@ __global__ void __launch_bounds__(kMaxThreads)
       T acc = l < m ? g[l] : T(0);
       for (i32 z = tb.tl_ptr[l]; z < tb.tl_ptr[l + 1]; ++z) {
         const i32 t = tb.tl_term[z];
-        acc += coef[t] * g[tb.term_elem[t]] * seg[tb.term_right[t]];
+        acc += coproduct_term(coef[t], g[tb.term_elem[t]], seg[tb.term_right[t]]);
       }
       f[l] = acc;
     }

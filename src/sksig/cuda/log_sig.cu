@@ -2,7 +2,7 @@
 // of sksig::log_sig_join / log_sig_join_backprop (sksig/log_sig.hpp), per batch item
 //   L = sum_w c_w P_w (expand), A = exp(L), C = A (x) exp(v), Z = log(C),
 //   out = T^{-1} (Z at the Lyndon words)   (T unitriangular, sksig/lyndon.hpp),
-// exp and log as the same Horner chains as the CPU (HornerChain in tensor_algebra.hpp):
+// exp and log as the same Horner chains as the CPU (coefficients from sksig/horner.hpp):
 //   exp: Q_1 = 1 + L/N, Q_{s+1} = 1 + L (x) Q_s / (N - s), A = Q_N;
 //   log: R_1 = 1/(N-1) - C' /N, R_{s+1} = 1/(N-1-s) - C' (x) R_s, Z = C' (x) R_{N-1}
 // (C' = C without its scalar; step s is needed up to level s + 1).
@@ -44,7 +44,10 @@
 #include "log_sig.cuh"
 #include "common.cuh"
 #include "runtime.cuh"
+#include "sksig/horner.hpp"
+#include "sksig/lyndon.hpp"
 #include "sksig/status.hpp"
+#include "sksig/tensor_shape.hpp"
 
 namespace sksig {
 namespace cuda {
@@ -290,50 +293,49 @@ __device__ void exp_segment(const Tables& t, const T* v, T* E) {
 }
 
 // L = sum_w c_w P_w: zero, barrier, then each expansion position summed over its words
-// in ascending order (the CPU's order), barrier. `also` runs in the zeroing phase.
+// in ascending order (the CPU's order; lyndon_dot_row of sksig/lyndon.hpp), barrier.
+// `also` runs in the zeroing phase.
 template <class T, class F>
 __device__ void expand_stage(const Tables& t, const T* c, T* L, F&& also) {
   for (i64 e = threadIdx.x; e < t.n; e += blockDim.x) L[e] = T(0);
   also();
   __syncthreads();
-  for (i64 e = threadIdx.x; e < t.n_x; e += blockDim.x) {
-    T acc = 0;
-    for (i64 p = t.x_ptr[e]; p < t.x_ptr[e + 1]; ++p)
-      acc += static_cast<T>(t.x_val[p]) * c[t.x_word[p]];
-    L[t.x_pos[e]] = acc;
-  }
+  for (i64 e = threadIdx.x; e < t.n_x; e += blockDim.x)
+    L[t.x_pos[e]] = lyndon_dot_row(T(0), t.x_ptr, t.x_word, t.x_val, e, c);
   __syncthreads();
 }
 
-// out[u] = Z[pos[u]] - sum_p tri_val[p] out[tri_col[p]] (forward substitution, rows in
-// waves; the CPU's operation order within a row).
-template <class T>
-__device__ void solve_stage(const Tables& t, const T* Z, T* out) {
-  for (i64 w = 0; w < t.n_waves; ++w) {
-    for (i64 e = t.wave_ptr[w] + threadIdx.x; e < t.wave_ptr[w + 1]; e += blockDim.x) {
-      const i64 u = t.wave_rows[e];
-      T acc = Z[t.pos[u]];
-      for (i64 p = t.tri_ptr[u]; p < t.tri_ptr[u + 1]; ++p)
-        acc -= static_cast<T>(t.tri_val[p]) * out[t.tri_col[p]];
-      out[u] = acc;
+// A substitution by T in waves (each wave's rows depend only on earlier waves; a barrier
+// after each): x[r] = rhs[r] - sum_p val[p] x[idx[p]] for the rows r of the waves, in
+// the CPU's row order (lyndon_solve_row of sksig/lyndon.hpp). rhs_at maps a row to its
+// index in rhs.
+template <class T, class RhsAt>
+__device__ void wave_solve(i64 n_waves, const i64* wave_ptr, const i64* wave_rows,
+                           const i64* ptr, const i64* idx, const double* val, const T* rhs,
+                           RhsAt rhs_at, T* x) {
+  for (i64 w = 0; w < n_waves; ++w) {
+    for (i64 e = wave_ptr[w] + threadIdx.x; e < wave_ptr[w + 1]; e += blockDim.x) {
+      const i64 r = wave_rows[e];
+      x[r] = lyndon_solve_row(rhs[rhs_at(r)], ptr, idx, val, r, x);
     }
     __syncthreads();
   }
 }
 
-// g = T^{-T} x (backward substitution by columns in waves; per column the CPU's order).
+// out = T^{-1} (Z at the Lyndon words): forward substitution by rows.
+template <class T>
+__device__ void solve_stage(const Tables& t, const T* Z, T* out) {
+  const i64* pos = t.pos;
+  wave_solve(t.n_waves, t.wave_ptr, t.wave_rows, t.tri_ptr, t.tri_col, t.tri_val, Z,
+             [pos](i64 u) { return pos[u]; }, out);
+}
+
+// g = T^{-T} x: backward substitution by columns (the entries of each column in the
+// order in which the CPU's solve_transposed updates it).
 template <class T>
 __device__ void solve_transposed_stage(const Tables& t, const T* x, T* g) {
-  for (i64 w = 0; w < t.n_twaves; ++w) {
-    for (i64 e = t.twave_ptr[w] + threadIdx.x; e < t.twave_ptr[w + 1]; e += blockDim.x) {
-      const i64 col = t.twave_cols[e];
-      T acc = x[col];
-      for (i64 p = t.trt_ptr[col]; p < t.trt_ptr[col + 1]; ++p)
-        acc -= static_cast<T>(t.trt_val[p]) * g[t.trt_row[p]];
-      g[col] = acc;
-    }
-    __syncthreads();
-  }
+  wave_solve(t.n_twaves, t.twave_ptr, t.twave_cols, t.trt_ptr, t.trt_row, t.trt_val, x,
+             [](i64 col) { return col; }, g);
 }
 
 template <class T>
@@ -360,7 +362,8 @@ __global__ void __launch_bounds__(kMaxThreads)
     expand_stage(t, c, L, [] {});
     const T* q = nullptr;
     for (int s = 0; s < N; ++s) {  // exp chain: P[s & 1] = Q_{s+1}
-      mul_stage(t, L, q, T(1), P[s & 1], s + 1, T(1) / T(N - s), 1, T(1));
+      const HornerStep<T> h = exp_chain_step<T>(N, s);
+      mul_stage(t, L, q, exp_chain_start<T>(), P[s & 1], s + 1, h.scale, 1, h.add);
       q = P[s & 1];
     }
     const T* A = q;
@@ -370,9 +373,8 @@ __global__ void __launch_bounds__(kMaxThreads)
     mul_stage(t, A, E, T(0), L, N, T(1), 0, T(0));  // C into L (L no longer needed)
     q = nullptr;
     for (int s = 0; s < N; ++s) {  // log chain: P[s & 1] = R_{s+1} (A, E are dead)
-      const bool last = s == N - 1;
-      mul_stage(t, L, q, T(1) / T(N), P[s & 1], s + 1, last ? T(1) : T(-1), 1,
-                last ? T(0) : T(1) / T(N - 1 - s));
+      const HornerStep<T> h = log_chain_step<T>(N, s);
+      mul_stage(t, L, q, log_chain_start<T>(N), P[s & 1], s + 1, h.scale, 1, h.add);
       q = P[s & 1];
     }
     solve_stage(t, q, o);
@@ -416,14 +418,17 @@ __global__ void __launch_bounds__(kMaxThreads)
       }
       for (int l = 0; l < d; ++l) part[l] = T(0);
     });
-    for (int s = 0; s < N; ++s)
-      mul_stage(t, L, Q(QA, s), T(1), Q(QA, s + 1), s + 1, T(1) / T(N - s), 1, T(1));
+    for (int s = 0; s < N; ++s) {
+      const HornerStep<T> h = exp_chain_step<T>(N, s);
+      mul_stage(t, L, Q(QA, s), exp_chain_start<T>(), Q(QA, s + 1), s + 1, h.scale, 1,
+                h.add);
+    }
     const T* A = Q(QA, N);
     mul_stage(t, A, E, T(0), C, N, T(1), 0, T(0));
     for (int s = 0; s < N; ++s) {
-      const bool last = s == N - 1;
-      mul_stage(t, C, Q(QL, s), T(1) / T(N), Q(QL, s + 1), s + 1, last ? T(1) : T(-1), 1,
-                last ? T(0) : T(1) / T(N - 1 - s));
+      const HornerStep<T> h = log_chain_step<T>(N, s);
+      mul_stage(t, C, Q(QL, s), log_chain_start<T>(N), Q(QL, s + 1), s + 1, h.scale, 1,
+                h.add);
     }
     // Backward: solve^T, scatter to the Lyndon positions of dZ (zeroed above).
     solve_transposed_stage(t, d_out + b * t.m, g);
@@ -431,9 +436,9 @@ __global__ void __launch_bounds__(kMaxThreads)
     __syncthreads();
     int cur = 0;
     for (int s = N - 1; s >= 0; --s) {  // log chain
-      const bool last = s == N - 1;
-      mul_adjoint_stage(t, C, Q(QL, s), T(1) / T(N), D[cur], s + 1, last ? T(1) : T(-1), 1,
-                        dC, true, s > 0 ? D[1 - cur] : nullptr, red);
+      mul_adjoint_stage(t, C, Q(QL, s), log_chain_start<T>(N), D[cur], s + 1,
+                        log_chain_step<T>(N, s).scale, 1, dC, true,
+                        s > 0 ? D[1 - cur] : nullptr, red);
       cur = 1 - cur;
     }
     // C = A (x) E: dA into D[0] (free: the last log step wrote nothing), dE.
@@ -460,7 +465,8 @@ __global__ void __launch_bounds__(kMaxThreads)
       __syncthreads();
     }
     for (int s = N - 1; s >= 0; --s) {  // exp chain
-      mul_adjoint_stage(t, L, Q(QA, s), T(1), D[cur], s + 1, T(1) / T(N - s), 1, dL, true,
+      mul_adjoint_stage(t, L, Q(QA, s), exp_chain_start<T>(), D[cur], s + 1,
+                        exp_chain_step<T>(N, s).scale, 1, dL, true,
                         s > 0 ? D[1 - cur] : nullptr, red);
       cur = 1 - cur;
     }
@@ -527,12 +533,10 @@ int build_tables(int dim, int degree, i64 m, const i64* pos, const i64* tri_ptr,
                  const i64* tri_col, const double* tri_val, const i64* exp_ptr,
                  const i64* exp_pos, const double* exp_val, TableEntry& entry) {
   const int d = dim, N = degree;
-  std::vector<i64> off(N + 2), pw(N + 1);
-  pw[0] = 1;
-  off[0] = 0;
-  for (int k = 1; k <= N; ++k) pw[k] = pw[k - 1] * d;
-  for (int k = 0; k <= N; ++k) off[k + 1] = off[k] + pw[k];
-  const i64 n = off[N + 1];
+  const TensorShape shape(d, N);  // the CPU's geometry, uploaded as t.off and t.pw
+  const std::vector<i64>& off = shape.off;
+  const std::vector<i64>& pw = shape.pw;
+  const i64 n = shape.size();
   std::vector<i64> top;
   for (i64 w = 0; w < m; ++w)
     if (pos[w] >= off[N]) top.push_back(pos[w] - off[N]);

@@ -22,7 +22,9 @@
 #include <utility>
 #include <vector>
 
+#include "branched_terms.hpp"
 #include "parallel.hpp"
+#include "simd.hpp"
 #include "status.hpp"
 
 // The 32-byte vector helpers below are always inlined; GCC's note that passing such
@@ -97,98 +99,75 @@ namespace detail {
 constexpr int kLanes = 16;
 using Lanes = std::int64_t;
 
-// The lane loops get an AVX2 clone on x86-64 GCC, picked at load time. No FMA: every
-// clone performs the same IEEE operations, so results are identical on every CPU.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define SKSIG_LANE_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SKSIG_LANE_CLONES
-#endif
-
 #if defined(_OPENMP)
 #define SKSIG_LANES _Pragma("omp simd") for (int j = 0; j < kLanes; ++j)
 #else
 #define SKSIG_LANES for (int j = 0; j < kLanes; ++j)
 #endif
 
-// A lane block as kPacks GCC/Clang vectors of 32 bytes: accumulators stay in
-// registers and every lane operation is the plain IEEE one (no contraction: the
-// clones lack FMA).
 template <class T>
-struct Pack {
-  static constexpr int size = 32 / static_cast<int>(sizeof(T));
-  static constexpr int count = kLanes / size;
-  typedef T vec __attribute__((vector_size(32)));
-};
-
-template <class T>
-__attribute__((always_inline)) inline typename Pack<T>::vec load_pack(const T* p) noexcept {
-  typename Pack<T>::vec v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-template <class T>
-__attribute__((always_inline)) inline void store_pack(T* p,
-                                                      typename Pack<T>::vec v) noexcept {
-  std::memcpy(p, &v, sizeof v);
-}
-
-template <class T>
-SKSIG_LANE_CLONES void forest_products(const BranchedTables<T>& tb, T* a) noexcept {
-  T* f = a + (tb.n + 1) * kLanes;
-  for (std::int64_t i = 0; i < tb.n_forest; ++i) {
-    const T* x = a + Lanes{tb.forest_first[i]} * kLanes;
-    const T* y = a + Lanes{tb.forest_rest[i]} * kLanes;
-    T* o = f + i * kLanes;
-    SKSIG_LANES o[j] = x[j] * y[j];
-  }
+void forest_products(const BranchedTables<T>& tb, T* a) noexcept {
+  simd_call([](const BranchedTables<T>& tb, T* a) SKSIG_KERNEL_BODY {
+    T* f = a + (tb.n + 1) * kLanes;
+    for (std::int64_t i = 0; i < tb.n_forest; ++i) {
+      const T* x = a + Lanes{tb.forest_first[i]} * kLanes;
+      const T* y = a + Lanes{tb.forest_rest[i]} * kLanes;
+      T* o = f + i * kLanes;
+      SKSIG_LANES o[j] = x[j] * y[j];
+    }
+  }, tb, a);
 }
 
 // Adjoint of forest_products: pushes g at the product entries back onto the trees.
 template <class T>
-SKSIG_LANE_CLONES void forest_products_backprop(const BranchedTables<T>& tb, const T* a,
+void forest_products_backprop(const BranchedTables<T>& tb, const T* a,
                                      T* g) noexcept {
-  const std::int64_t off = tb.n + 1;
-  for (std::int64_t i = tb.n_forest - 1; i >= 0; --i) {
-    const Lanes f = Lanes{tb.forest_first[i]} * kLanes, r = Lanes{tb.forest_rest[i]} * kLanes;
-    const T* gi = g + (off + i) * kLanes;
-    SKSIG_LANES g[f + j] += gi[j] * a[r + j];
-    SKSIG_LANES g[r + j] += gi[j] * a[f + j];
-  }
+  simd_call([](const BranchedTables<T>& tb, const T* a, T* g) SKSIG_KERNEL_BODY {
+    const std::int64_t off = tb.n + 1;
+    for (std::int64_t i = tb.n_forest - 1; i >= 0; --i) {
+      const Lanes f = Lanes{tb.forest_first[i]} * kLanes, r = Lanes{tb.forest_rest[i]} * kLanes;
+      const T* gi = g + (off + i) * kLanes;
+      SKSIG_LANES g[f + j] += gi[j] * a[r + j];
+      SKSIG_LANES g[r + j] += gi[j] * a[f + j];
+    }
+  }, tb, a, g);
 }
 
 // Value of one straight segment with increments v (dim x lanes) on every element:
 // E[e] = E[parent] * v[label] * c(e) / c(parent).
 template <class T>
-SKSIG_LANE_CLONES void segment_values(const BranchedTables<T>& tb, const T* v, T* e) noexcept {
-  SKSIG_LANES e[j] = T(1);
-  for (std::int64_t i = 1; i <= tb.n; ++i) {
-    const T* p = e + Lanes{tb.seg_parent[i]} * kLanes;
-    const T* w = v + Lanes{tb.seg_label[i]} * kLanes;
-    const T ratio = tb.seg_ratio[i];
-    T* o = e + i * kLanes;
-    SKSIG_LANES o[j] = p[j] * w[j] * ratio;
-  }
+void segment_values(const BranchedTables<T>& tb, const T* v, T* e) noexcept {
+  simd_call([](const BranchedTables<T>& tb, const T* v, T* e) SKSIG_KERNEL_BODY {
+    SKSIG_LANES e[j] = T(1);
+    for (std::int64_t i = 1; i <= tb.n; ++i) {
+      const T* p = e + Lanes{tb.seg_parent[i]} * kLanes;
+      const T* w = v + Lanes{tb.seg_label[i]} * kLanes;
+      const T ratio = tb.seg_ratio[i];
+      T* o = e + i * kLanes;
+      SKSIG_LANES o[j] = segment_entry(p[j], w[j], ratio);
+    }
+  }, tb, v, e);
 }
 
 // x <- x * b in place (Chen's identity, x from the earlier piece); x is extended.
 template <class T>
-SKSIG_LANE_CLONES void chen_in_place(const BranchedTables<T>& tb, T* x, const T* b) noexcept {
-  forest_products(tb, x);
-  alignas(64) T acc[kLanes];
-  for (std::int64_t e = tb.n; e >= 1; --e) {
-    T* xe = x + e * kLanes;
-    const T* be = b + e * kLanes;
-    SKSIG_LANES acc[j] = xe[j] + be[j];
-    for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
-      const T c = tb.term_coef[t];
-      const T* xl = x + Lanes{tb.term_left[t]} * kLanes;
-      const T* br = b + Lanes{tb.term_right[t]} * kLanes;
-      SKSIG_LANES acc[j] += c * xl[j] * br[j];
+void chen_in_place(const BranchedTables<T>& tb, T* x, const T* b) noexcept {
+  simd_call([](const BranchedTables<T>& tb, T* x, const T* b) SKSIG_KERNEL_BODY {
+    forest_products(tb, x);
+    alignas(64) T acc[kLanes];
+    for (std::int64_t e = tb.n; e >= 1; --e) {
+      T* xe = x + e * kLanes;
+      const T* be = b + e * kLanes;
+      SKSIG_LANES acc[j] = xe[j] + be[j];
+      for (std::int32_t t = tb.term_ptr[e - 1]; t < tb.term_ptr[e]; ++t) {
+        const T c = tb.term_coef[t];
+        const T* xl = x + Lanes{tb.term_left[t]} * kLanes;
+        const T* br = b + Lanes{tb.term_right[t]} * kLanes;
+        SKSIG_LANES acc[j] += coproduct_term(c, xl[j], br[j]);
+      }
+      SKSIG_LANES xe[j] = acc[j];
     }
-    SKSIG_LANES xe[j] = acc[j];
-  }
+  }, tb, x, b);
 }
 
 // out = (reduced) a * p where p vanishes below k nodes (a extended, forest products
@@ -198,62 +177,65 @@ SKSIG_LANE_CLONES void chen_in_place(const BranchedTables<T>& tb, T* x, const T*
 // base + c * out there as well, base being log_base if given, else log_out. Elements are taken two at a time in run order, their sums interleaved
 // (independent chains); each sum is still formed term by term in table order.
 template <class T>
-SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
+void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
                                        int k, T* out, T c = T(0),
                                        T* log_out = nullptr,
                                        const T* log_base = nullptr) noexcept {
-  // Local copies: the table pointers stay in registers across the term loop.
-  const std::int32_t* const term_ptr = tb.term_ptr;
-  const std::int32_t* const term_right = tb.term_right;
-  const std::int32_t* const term_left = tb.term_left;
-  const T* const term_coef = tb.term_coef;
-  const std::int32_t* const run_idx = tb.run_idx;
-  const std::int32_t* const run_end = tb.run_end;
-  const std::int32_t hi = tb.level_ptr[k + 2];
-  using V = typename Pack<T>::vec;
-  constexpr int np = Pack<T>::count, ps = Pack<T>::size;
-#define SKSIG_TERM(acc, t)                                               \
-  do {                                                                   \
-    const T cf = term_coef[t];                                           \
-    const T* al = a + Lanes{term_left[t]} * kLanes;                      \
-    const T* pr = p + Lanes{term_right[t]} * kLanes;                     \
-    for (int h = 0; h < np; ++h)                                         \
-      acc[h] += cf * load_pack(al + h * ps) * load_pack(pr + h * ps);    \
-  } while (false)
-#define SKSIG_FINISH(e, acc)                                             \
-  do {                                                                   \
-    if (out != nullptr) {                                                \
-      T* o = out + Lanes{e} * kLanes;                                    \
-      for (int h = 0; h < np; ++h) store_pack(o + h * ps, acc[h]);       \
-    }                                                                    \
-    if (log_out != nullptr) {                                            \
-      T* lo = log_out + Lanes{e} * kLanes;                               \
-      const T* lb = (log_base != nullptr ? log_base : log_out) + Lanes{e} * kLanes; \
-      for (int h = 0; h < np; ++h)                                       \
-        store_pack(lo + h * ps, load_pack(lb + h * ps) + c * acc[h]);    \
-    }                                                                    \
-  } while (false)
-  std::int32_t i = tb.level_ptr[k + 1];
-  for (; i + 1 < hi; i += 2) {
-    const std::int32_t end0 = run_end[i], end1 = run_end[i + 1];
-    std::int32_t t0 = term_ptr[run_idx[i] - 1], t1 = term_ptr[run_idx[i + 1] - 1];
-    V acc0[np] = {}, acc1[np] = {};
-    for (; t1 < end1; ++t0, ++t1) {  // run order: element 1 has no more terms than 0
-      SKSIG_TERM(acc0, t0);
-      SKSIG_TERM(acc1, t1);
+  simd_call([](const BranchedTables<T>& tb, const T* a, const T* p, int k, T* out, T c,
+      T* log_out, const T* log_base) SKSIG_KERNEL_BODY {
+    // Local copies: the table pointers stay in registers across the term loop.
+    const std::int32_t* const term_ptr = tb.term_ptr;
+    const std::int32_t* const term_right = tb.term_right;
+    const std::int32_t* const term_left = tb.term_left;
+    const T* const term_coef = tb.term_coef;
+    const std::int32_t* const run_idx = tb.run_idx;
+    const std::int32_t* const run_end = tb.run_end;
+    const std::int32_t hi = tb.level_ptr[k + 2];
+    using V = typename Vec<T>::type;
+    constexpr int np = kLanes / Vec<T>::size, ps = Vec<T>::size;
+  #define SKSIG_TERM(acc, t)                                               \
+    do {                                                                   \
+      const T cf = term_coef[t];                                           \
+      const T* al = a + Lanes{term_left[t]} * kLanes;                      \
+      const T* pr = p + Lanes{term_right[t]} * kLanes;                     \
+      for (int h = 0; h < np; ++h)                                         \
+        acc[h] += coproduct_term(cf, load_vec(al + h * ps), load_vec(pr + h * ps)); \
+    } while (false)
+  #define SKSIG_FINISH(e, acc)                                             \
+    do {                                                                   \
+      if (out != nullptr) {                                                \
+        T* o = out + Lanes{e} * kLanes;                                    \
+        for (int h = 0; h < np; ++h) store_vec(o + h * ps, acc[h]);       \
+      }                                                                    \
+      if (log_out != nullptr) {                                            \
+        T* lo = log_out + Lanes{e} * kLanes;                               \
+        const T* lb = (log_base != nullptr ? log_base : log_out) + Lanes{e} * kLanes; \
+        for (int h = 0; h < np; ++h)                                       \
+          store_vec(lo + h * ps, load_vec(lb + h * ps) + c * acc[h]);    \
+      }                                                                    \
+    } while (false)
+    std::int32_t i = tb.level_ptr[k + 1];
+    for (; i + 1 < hi; i += 2) {
+      const std::int32_t end0 = run_end[i], end1 = run_end[i + 1];
+      std::int32_t t0 = term_ptr[run_idx[i] - 1], t1 = term_ptr[run_idx[i + 1] - 1];
+      V acc0[np] = {}, acc1[np] = {};
+      for (; t1 < end1; ++t0, ++t1) {  // run order: element 1 has no more terms than 0
+        SKSIG_TERM(acc0, t0);
+        SKSIG_TERM(acc1, t1);
+      }
+      for (; t0 < end0; ++t0) SKSIG_TERM(acc0, t0);
+      SKSIG_FINISH(run_idx[i], acc0);
+      SKSIG_FINISH(run_idx[i + 1], acc1);
     }
-    for (; t0 < end0; ++t0) SKSIG_TERM(acc0, t0);
-    SKSIG_FINISH(run_idx[i], acc0);
-    SKSIG_FINISH(run_idx[i + 1], acc1);
-  }
-  if (i < hi) {
-    V acc0[np] = {};
-    for (std::int32_t t = term_ptr[run_idx[i] - 1]; t < run_end[i]; ++t)
-      SKSIG_TERM(acc0, t);
-    SKSIG_FINISH(run_idx[i], acc0);
-  }
-#undef SKSIG_TERM
-#undef SKSIG_FINISH
+    if (i < hi) {
+      V acc0[np] = {};
+      for (std::int32_t t = term_ptr[run_idx[i] - 1]; t < run_end[i]; ++t)
+        SKSIG_TERM(acc0, t);
+      SKSIG_FINISH(run_idx[i], acc0);
+    }
+  #undef SKSIG_TERM
+  #undef SKSIG_FINISH
+  }, tb, a, p, k, out, c, log_out, log_base);
 }
 
 // Adjoint of reduced_product(a, p, k - 1) -> P_k at cotangent h: accumulates into
@@ -261,45 +243,43 @@ SKSIG_LANE_CLONES void reduced_product(const BranchedTables<T>& tb, const T* a, 
 // (coef * h[e]) * a[left] (resp. * p[right]) in the (element, term) order of the
 // level, i.e. exactly the additions of a scatter over the level's terms.
 template <class T>
-SKSIG_LANE_CLONES void reverse_step(const BranchedTables<T>& tb, const T* a, const T* p,
+void reverse_step(const BranchedTables<T>& tb, const T* a, const T* p,
                                     const T* h, int k, T* hprev, T* ga) noexcept {
-  using V = typename Pack<T>::vec;
-  constexpr int np = Pack<T>::count, ps = Pack<T>::size;
-  const std::int32_t* const term_right = tb.term_right;
-  const std::int32_t* const term_left = tb.term_left;
-  const T* const term_coef = tb.term_coef;
-  // side 0: hprev[right] += w * a[left]; side 1: ga[left] += w * p[right].
-  for (int side = 0; side < 2; ++side) {
-    const std::int32_t* const lev = side ? tb.rev_lev_l : tb.rev_lev_r;
-    const std::int32_t* const ptr = side ? tb.rev_ptr_l : tb.rev_ptr_r;
-    const std::int32_t* const rt = side ? tb.rev_t_l : tb.rev_t_r;
-    const std::int32_t* const re = side ? tb.rev_e_l : tb.rev_e_r;
-    const std::int32_t* const key = side ? term_left : term_right;
-    const std::int32_t* const other = side ? term_right : term_left;
-    const T* const src = side ? p : a;
-    T* const dst = side ? ga : hprev;
-    for (std::int32_t g = lev[k]; g < lev[k + 1]; ++g) {
-      std::int32_t q = ptr[g];
-      const std::int32_t q_end = ptr[g + 1];
-      T* d = dst + Lanes{key[rt[q]]} * kLanes;
-      V acc[np];
-      for (int hh = 0; hh < np; ++hh) acc[hh] = load_pack(d + hh * ps);
-      for (; q < q_end; ++q) {
-        const std::int32_t t = rt[q];
-        const T cf = term_coef[t];
-        const T* he = h + Lanes{re[q]} * kLanes;
-        const T* s = src + Lanes{other[t]} * kLanes;
-        for (int hh = 0; hh < np; ++hh)
-          acc[hh] += cf * load_pack(he + hh * ps) * load_pack(s + hh * ps);
+  simd_call([](const BranchedTables<T>& tb, const T* a, const T* p, const T* h, int k,
+      T* hprev, T* ga) SKSIG_KERNEL_BODY {
+    using V = typename Vec<T>::type;
+    constexpr int np = kLanes / Vec<T>::size, ps = Vec<T>::size;
+    const std::int32_t* const term_right = tb.term_right;
+    const std::int32_t* const term_left = tb.term_left;
+    const T* const term_coef = tb.term_coef;
+    // side 0: hprev[right] += w * a[left]; side 1: ga[left] += w * p[right].
+    for (int side = 0; side < 2; ++side) {
+      const std::int32_t* const lev = side ? tb.rev_lev_l : tb.rev_lev_r;
+      const std::int32_t* const ptr = side ? tb.rev_ptr_l : tb.rev_ptr_r;
+      const std::int32_t* const rt = side ? tb.rev_t_l : tb.rev_t_r;
+      const std::int32_t* const re = side ? tb.rev_e_l : tb.rev_e_r;
+      const std::int32_t* const key = side ? term_left : term_right;
+      const std::int32_t* const other = side ? term_right : term_left;
+      const T* const src = side ? p : a;
+      T* const dst = side ? ga : hprev;
+      for (std::int32_t g = lev[k]; g < lev[k + 1]; ++g) {
+        std::int32_t q = ptr[g];
+        const std::int32_t q_end = ptr[g + 1];
+        T* d = dst + Lanes{key[rt[q]]} * kLanes;
+        V acc[np];
+        for (int hh = 0; hh < np; ++hh) acc[hh] = load_vec(d + hh * ps);
+        for (; q < q_end; ++q) {
+          const std::int32_t t = rt[q];
+          const T cf = term_coef[t];
+          const T* he = h + Lanes{re[q]} * kLanes;
+          const T* s = src + Lanes{other[t]} * kLanes;
+          for (int hh = 0; hh < np; ++hh)
+            acc[hh] += coproduct_term(cf, load_vec(he + hh * ps), load_vec(s + hh * ps));
+        }
+        for (int hh = 0; hh < np; ++hh) store_vec(d + hh * ps, acc[hh]);
       }
-      for (int hh = 0; hh < np; ++hh) store_pack(d + hh * ps, acc[hh]);
     }
-  }
-}
-
-template <class T>
-inline T log_coef(int k) noexcept {
-  return (k % 2 ? T(1) : T(-1)) / static_cast<T>(k);
+  }, tb, a, p, h, k, hprev, ga);
 }
 
 // Per-thread scratch memory reused across blocks and calls (large blocks would
@@ -355,19 +335,19 @@ __attribute__((always_inline)) inline void load_block(const T* x, std::int64_t b
   for (int j = 0; j < kLanes; ++j) blk[j] = j < live && scalar ? rows[j][0] : T(0);
   if (live == kLanes) {
     std::int64_t i = 1;
-    if constexpr (Pack<T>::size == 4) {
+    if constexpr (Vec<T>::size == 4) {
       // 4 x 4 tiles: four row pieces become four entries of four lanes.
       for (; i + 4 <= m; i += 4)
         for (int j = 0; j < kLanes; j += 4) {
-          auto v0 = load_pack(rows[j] + i - shift), v1 = load_pack(rows[j + 1] + i - shift),
-               v2 = load_pack(rows[j + 2] + i - shift),
-               v3 = load_pack(rows[j + 3] + i - shift);
+          auto v0 = load_vec(rows[j] + i - shift), v1 = load_vec(rows[j + 1] + i - shift),
+               v2 = load_vec(rows[j + 2] + i - shift),
+               v3 = load_vec(rows[j + 3] + i - shift);
           transpose4(v0, v1, v2, v3);
           T* b = blk + i * kLanes + j;
-          store_pack(b, v0);
-          store_pack(b + kLanes, v1);
-          store_pack(b + 2 * kLanes, v2);
-          store_pack(b + 3 * kLanes, v3);
+          store_vec(b, v0);
+          store_vec(b + kLanes, v1);
+          store_vec(b + 2 * kLanes, v2);
+          store_vec(b + 3 * kLanes, v3);
         }
     }
     for (; i < m; ++i)
@@ -392,18 +372,18 @@ __attribute__((always_inline)) inline void store_block(const T* blk, std::int64_
     for (int j = 0; j < live; ++j) rows[j][0] = blk[j];
   if (live == kLanes) {
     std::int64_t i = 1;
-    if constexpr (Pack<T>::size == 4) {
+    if constexpr (Vec<T>::size == 4) {
       // 4 x 4 tiles: four entries of four lanes become four row pieces.
       for (; i + 4 <= m; i += 4)
         for (int j = 0; j < kLanes; j += 4) {
           const T* b = blk + i * kLanes + j;
-          auto v0 = load_pack(b), v1 = load_pack(b + kLanes), v2 = load_pack(b + 2 * kLanes),
-               v3 = load_pack(b + 3 * kLanes);
+          auto v0 = load_vec(b), v1 = load_vec(b + kLanes), v2 = load_vec(b + 2 * kLanes),
+               v3 = load_vec(b + 3 * kLanes);
           transpose4(v0, v1, v2, v3);
-          store_pack(rows[j] + i - shift, v0);
-          store_pack(rows[j + 1] + i - shift, v1);
-          store_pack(rows[j + 2] + i - shift, v2);
-          store_pack(rows[j + 3] + i - shift, v3);
+          store_vec(rows[j] + i - shift, v0);
+          store_vec(rows[j + 1] + i - shift, v1);
+          store_vec(rows[j + 2] + i - shift, v2);
+          store_vec(rows[j + 3] + i - shift, v3);
         }
     }
     for (; i < m; ++i)
@@ -488,74 +468,82 @@ namespace detail {
 
 // The log of the block at b0; w holds (m + n_forest + 3 * m) * kLanes scratch values.
 template <class T>
-SKSIG_LANE_CLONES void log_block(const T* x, T* out, std::int64_t batch,
+void log_block(const T* x, T* out, std::int64_t batch,
                                  const BranchedTables<T>& tb, bool scalar_in,
                                  bool scalar_out, const LyndonMap* lyn, std::int64_t b0,
                                  T* w) noexcept {
-  const std::int64_t m = tb.n + 1, mw = m * kLanes;
-  T *a = w, *q = a + (m + tb.n_forest) * kLanes, *r = q + mw, *o = r + mw;
-  load_block(x, batch, m, scalar_in, b0, a);
-  SKSIG_LANES a[j] = T(0);
-  forest_products(tb, a);
-  // o = a + sum_k c_k P_k. Method 0 (every element with >= 2 nodes in level 2): o
-  // is copied from a below level 2 only and level 2 writes a + c_2 P_2 itself.
-  const bool full = tb.degree >= 2 && tb.level_ptr[3] - tb.level_ptr[2] == m - tb.order_start[2];
-  const std::int64_t copy = full ? Lanes{tb.order_start[2]} * kLanes : mw;
-  for (std::int64_t i = 0; i < copy; ++i) o[i] = a[i];
-  const T* p = a;  // P_1
-  for (int k = 2; k <= tb.degree; ++k) {
-    // P_degree is never read: only its multiple is added to o.
-    reduced_product(tb, a, p, k - 1, k < tb.degree ? q : nullptr, log_coef<T>(k), o,
-                    full && k == 2 ? a : nullptr);
-    p = q;
-    std::swap(q, r);
-  }
-  if (lyn != nullptr)
-    store_lyndon(o, batch, *lyn, b0, out);
-  else
-    store_block(o, batch, m, scalar_out, b0, out);
+  simd_call([](const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
+      bool scalar_in, bool scalar_out, const LyndonMap* lyn, std::int64_t b0,
+      T* w) SKSIG_KERNEL_BODY {
+    const std::int64_t m = tb.n + 1, mw = m * kLanes;
+    T *a = w, *q = a + (m + tb.n_forest) * kLanes, *r = q + mw, *o = r + mw;
+    load_block(x, batch, m, scalar_in, b0, a);
+    SKSIG_LANES a[j] = T(0);
+    forest_products(tb, a);
+    // o = a + sum_k c_k P_k. Method 0 (every element with >= 2 nodes in level 2): o
+    // is copied from a below level 2 only and level 2 writes a + c_2 P_2 itself.
+    const bool full = tb.degree >= 2 && tb.level_ptr[3] - tb.level_ptr[2] == m - tb.order_start[2];
+    const std::int64_t copy = full ? Lanes{tb.order_start[2]} * kLanes : mw;
+    for (std::int64_t i = 0; i < copy; ++i) o[i] = a[i];
+    const T* p = a;  // P_1
+    for (int k = 2; k <= tb.degree; ++k) {
+      // P_degree is never read: only its multiple is added to o.
+      reduced_product(tb, a, p, k - 1, k < tb.degree ? q : nullptr, branched_log_coef<T>(k), o,
+                      full && k == 2 ? a : nullptr);
+      p = q;
+      std::swap(q, r);
+    }
+    if (lyn != nullptr)
+      store_lyndon(o, batch, *lyn, b0, out);
+    else
+      store_block(o, batch, m, scalar_out, b0, out);
+  }, x, out, batch, tb, scalar_in, scalar_out, lyn, b0, w);
 }
 
 // The gradient of the block at b0; w holds log_backprop_scratch values.
 template <class T>
-SKSIG_LANE_CLONES void log_backprop_block(const T* x, const T* grad_out, T* grad_x,
+void log_backprop_block(const T* x, const T* grad_out, T* grad_x,
                                           std::int64_t batch, const BranchedTables<T>& tb,
                                           bool scalar_in, bool scalar_grad,
                                           const LyndonMap* lyn, std::int64_t b0,
                                           T* w) noexcept {
-  const std::int64_t m = tb.n + 1, mw = m * kLanes, ext = (m + tb.n_forest) * kLanes;
-  const int degree = tb.degree;
-  // a, ga (extended), g, h, hprev, P_2 .. P_{degree - 1} (room for P_degree), then
-  // Lyndon scratch. P_1 = a.
-  T *a = w, *ga = a + ext, *g = ga + ext, *h = g + mw, *hprev = h + mw, *P2 = hprev + mw;
-  auto P = [&](int k) -> T* { return k == 1 ? a : P2 + (k - 2) * mw; };
-  for (std::int64_t i = 0; i < ext; ++i) ga[i] = T(0);
-  load_block(x, batch, m, scalar_in, b0, a);
-  if (lyn != nullptr)
-    load_lyndon(grad_out, batch, m, *lyn, b0, g, P2 + (degree - 1) * mw);
-  else
-    load_block(grad_out, batch, m, scalar_grad, b0, g);
-  SKSIG_LANES a[j] = g[j] = T(0);
-  forest_products(tb, a);
-  // Forward: P_2 .. P_{degree - 1} (the reverse pass never reads P_degree), each
-  // written only where a later step reads it.
-  for (int k = 2; k < degree; ++k) reduced_product(tb, a, P(k - 1), k - 1, P(k));
-  // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
-  // identically (below k nodes) carry no gradient and are skipped.
-  {
-    const T c = log_coef<T>(degree);
-    for (std::int64_t i = 0; i < mw; ++i) h[i] = c * g[i];
-  }
-  for (int k = degree; k >= 2; --k) {
-    const T c = log_coef<T>(k - 1);
-    for (std::int64_t i = 0; i < mw; ++i) hprev[i] = c * g[i];
-    reverse_step(tb, a, P(k - 1), h, k, hprev, ga);
-    std::swap(h, hprev);
-  }
-  for (std::int64_t i = kLanes; i < mw; ++i) ga[i] += h[i];
-  forest_products_backprop(tb, a, ga);
-  SKSIG_LANES ga[j] = T(0);
-  store_block(ga, batch, m, scalar_in, b0, grad_x);
+  simd_call([](const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
+      const BranchedTables<T>& tb, bool scalar_in, bool scalar_grad, const LyndonMap* lyn,
+      std::int64_t b0, T* w) SKSIG_KERNEL_BODY {
+    const std::int64_t m = tb.n + 1, mw = m * kLanes, ext = (m + tb.n_forest) * kLanes;
+    const int degree = tb.degree;
+    // a, ga (extended), g, h, hprev, P_2 .. P_{degree - 1} (room for P_degree), then
+    // Lyndon scratch. P_1 = a.
+    T *a = w, *ga = a + ext, *g = ga + ext, *h = g + mw, *hprev = h + mw, *P2 = hprev + mw;
+    auto P = [&](int k) -> T* { return k == 1 ? a : P2 + (k - 2) * mw; };
+    for (std::int64_t i = 0; i < ext; ++i) ga[i] = T(0);
+    load_block(x, batch, m, scalar_in, b0, a);
+    if (lyn != nullptr)
+      load_lyndon(grad_out, batch, m, *lyn, b0, g, P2 + (degree - 1) * mw);
+    else
+      load_block(grad_out, batch, m, scalar_grad, b0, g);
+    SKSIG_LANES a[j] = g[j] = T(0);
+    forest_products(tb, a);
+    // Forward: P_2 .. P_{degree - 1} (the reverse pass never reads P_degree), each
+    // written only where a later step reads it.
+    for (int k = 2; k < degree; ++k) reduced_product(tb, a, P(k - 1), k - 1, P(k));
+    // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
+    // identically (below k nodes) carry no gradient and are skipped.
+    {
+      const T c = branched_log_coef<T>(degree);
+      for (std::int64_t i = 0; i < mw; ++i) h[i] = c * g[i];
+    }
+    for (int k = degree; k >= 2; --k) {
+      const T c = branched_log_coef<T>(k - 1);
+      for (std::int64_t i = 0; i < mw; ++i) hprev[i] = c * g[i];
+      reverse_step(tb, a, P(k - 1), h, k, hprev, ga);
+      std::swap(h, hprev);
+    }
+    for (std::int64_t i = kLanes; i < mw; ++i) ga[i] += h[i];
+    forest_products_backprop(tb, a, ga);
+    SKSIG_LANES ga[j] = T(0);
+    store_block(ga, batch, m, scalar_in, b0, grad_x);
+  }, x, grad_out, grad_x, batch, tb, scalar_in, scalar_grad, lyn, b0, w);
 }
 
 }  // namespace detail
@@ -600,21 +588,24 @@ namespace detail {
 // Adjoint of segment_values at increments v with values E: pushes gE (consumed, from
 // the largest elements down) onto gv (dim x lanes, accumulated).
 template <class T>
-SKSIG_LANE_CLONES void segment_values_backprop(const BranchedTables<T>& tb, const T* v,
+void segment_values_backprop(const BranchedTables<T>& tb, const T* v,
                                                const T* E, T* gE, T* gv) noexcept {
-  for (std::int64_t i = tb.n; i >= 1; --i) {
-    T* gp = gE + Lanes{tb.seg_parent[i]} * kLanes;
-    const T* p = E + Lanes{tb.seg_parent[i]} * kLanes;
-    const T* w = v + Lanes{tb.seg_label[i]} * kLanes;
-    T* gw = gv + Lanes{tb.seg_label[i]} * kLanes;
-    const T ratio = tb.seg_ratio[i];
-    const T* g = gE + i * kLanes;
-    SKSIG_LANES {
-      const T gr = g[j] * ratio;
-      gp[j] += gr * w[j];
-      gw[j] += gr * p[j];
+  simd_call([](const BranchedTables<T>& tb, const T* v, const T* E, T* gE,
+      T* gv) SKSIG_KERNEL_BODY {
+    for (std::int64_t i = tb.n; i >= 1; --i) {
+      T* gp = gE + Lanes{tb.seg_parent[i]} * kLanes;
+      const T* p = E + Lanes{tb.seg_parent[i]} * kLanes;
+      const T* w = v + Lanes{tb.seg_label[i]} * kLanes;
+      T* gw = gv + Lanes{tb.seg_label[i]} * kLanes;
+      const T ratio = tb.seg_ratio[i];
+      const T* g = gE + i * kLanes;
+      SKSIG_LANES {
+        const T gr = g[j] * ratio;
+        gp[j] += gr * w[j];
+        gw[j] += gr * p[j];
+      }
     }
-  }
+  }, tb, v, E, gE, gv);
 }
 
 // The coproduct terms grouped by one of their indices (right or left): group k holds
@@ -645,34 +636,38 @@ struct TermGroups {
 // entries back with forest_products_backprop) and gb (entries 1..n). Each entry sums
 // its own terms in registers (by_left, by_right: the terms grouped by that index).
 template <class T>
-SKSIG_LANE_CLONES void chen_backprop(const BranchedTables<T>& tb, const TermGroups& by_left,
+void chen_backprop(const BranchedTables<T>& tb, const TermGroups& by_left,
                                      const TermGroups& by_right, const T* x, const T* b,
                                      const T* g, T* gx, T* gb) noexcept {
-  using V = typename Pack<T>::vec;
-  constexpr int np = Pack<T>::count, ps = Pack<T>::size;
-  const T* const term_coef = tb.term_coef;
-  // side 0: gb[r] = g[r] + sum (coef g[e]) x[left]; side 1: gx[l] = g[l] + ... b[right].
-  for (int side = 0; side < 2; ++side) {
-    const TermGroups& grp = side ? by_left : by_right;
-    const std::int32_t* const other = side ? tb.term_right : tb.term_left;
-    const T* const src = side ? b : x;
-    T* const dst = side ? gx : gb;
-    const std::int64_t size = side ? tb.n + 1 + tb.n_forest : tb.n + 1;
-    for (std::int64_t k = 1; k < size; ++k) {
-      V acc[np];
-      for (int h = 0; h < np; ++h)
-        acc[h] = k <= tb.n ? load_pack(g + k * kLanes + h * ps) : V{};
-      for (std::int32_t q = grp.ptr[k]; q < grp.ptr[k + 1]; ++q) {
-        const std::int32_t t = grp.term[q];
-        const T cf = term_coef[t];
-        const T* ge = g + Lanes{grp.elem[q]} * kLanes;
-        const T* sv = src + Lanes{other[t]} * kLanes;
+  simd_call([](const BranchedTables<T>& tb, const TermGroups& by_left,
+      const TermGroups& by_right, const T* x, const T* b, const T* g, T* gx,
+      T* gb) SKSIG_KERNEL_BODY {
+    using V = typename Vec<T>::type;
+    constexpr int np = kLanes / Vec<T>::size, ps = Vec<T>::size;
+    const T* const term_coef = tb.term_coef;
+    // side 0: gb[r] = g[r] + sum (coef g[e]) x[left]; side 1: gx[l] = g[l] + ... b[right].
+    for (int side = 0; side < 2; ++side) {
+      const TermGroups& grp = side ? by_left : by_right;
+      const std::int32_t* const other = side ? tb.term_right : tb.term_left;
+      const T* const src = side ? b : x;
+      T* const dst = side ? gx : gb;
+      const std::int64_t size = side ? tb.n + 1 + tb.n_forest : tb.n + 1;
+      for (std::int64_t k = 1; k < size; ++k) {
+        V acc[np];
         for (int h = 0; h < np; ++h)
-          acc[h] += cf * load_pack(ge + h * ps) * load_pack(sv + h * ps);
+          acc[h] = k <= tb.n ? load_vec(g + k * kLanes + h * ps) : V{};
+        for (std::int32_t q = grp.ptr[k]; q < grp.ptr[k + 1]; ++q) {
+          const std::int32_t t = grp.term[q];
+          const T cf = term_coef[t];
+          const T* ge = g + Lanes{grp.elem[q]} * kLanes;
+          const T* sv = src + Lanes{other[t]} * kLanes;
+          for (int h = 0; h < np; ++h)
+            acc[h] += coproduct_term(cf, load_vec(ge + h * ps), load_vec(sv + h * ps));
+        }
+        for (int h = 0; h < np; ++h) store_vec(dst + k * kLanes + h * ps, acc[h]);
       }
-      for (int h = 0; h < np; ++h) store_pack(dst + k * kLanes + h * ps, acc[h]);
     }
-  }
+  }, tb, by_left, by_right, x, b, g, gx, gb);
 }
 
 }  // namespace detail
@@ -743,7 +738,6 @@ int branched_sig_backprop(const T* path, const T* bsig, const T* grad, T* grad_p
 }
 
 #undef SKSIG_LANES
-#undef SKSIG_LANE_CLONES
 
 }  // namespace sksig
 

@@ -28,6 +28,7 @@
 
 #include "finite.hpp"
 #include "parallel.hpp"
+#include "simd.hpp"
 #include "static_kernels.hpp"
 #include "status.hpp"
 
@@ -60,13 +61,6 @@ SKSIG_HD T cell_sensitivity(T d, T k_up, T k_left, T k_diag) {
 template <class T>
 constexpr int kLanes = 128 / sizeof(T);  // 16 doubles or 32 floats: enough chains in flight
 
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__) && \
-    !defined(__CUDACC__)
-#define SKSIG_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SKSIG_CLONES
-#endif
-
 // One refined grid row: knew[j+1] = (kold[j+1] + knew[j]) A - kold[j] B for j < M2,
 // with A, B constant over the 2^lam2 cells of each segment column.
 #define SKSIG_SWEEP_ROW_BODY(T, WIDTH)                                           \
@@ -82,15 +76,13 @@ constexpr int kLanes = 128 / sizeof(T);  // 16 doubles or 32 floats: enough chai
     }                                                                            \
   }
 
-SKSIG_CLONES static void sweep_row(const double* __restrict kold, double* __restrict knew,
-                                   const double* __restrict A, const double* __restrict B,
-                                   std::int64_t n2, std::int64_t R2) {
-  SKSIG_SWEEP_ROW_BODY(double, kLanes<double>)
-}
-SKSIG_CLONES static void sweep_row(const float* __restrict kold, float* __restrict knew,
-                                   const float* __restrict A, const float* __restrict B,
-                                   std::int64_t n2, std::int64_t R2) {
-  SKSIG_SWEEP_ROW_BODY(float, kLanes<float>)
+template <class T>
+static void sweep_row(const T* __restrict kold, T* __restrict knew, const T* __restrict A,
+                      const T* __restrict B, std::int64_t n2, std::int64_t R2) {
+  simd_call([](const T* __restrict kold, T* __restrict knew, const T* __restrict A,
+      const T* __restrict B, std::int64_t n2, std::int64_t R2) SKSIG_KERNEL_BODY {
+    SKSIG_SWEEP_ROW_BODY(T, kLanes<T>)
+  }, kold, knew, A, B, n2, R2);
 }
 
 // One row r of the adjoint sweep (SPEC.md 5, step 3) fused with step 4 for the cells
@@ -124,21 +116,18 @@ SKSIG_CLONES static void sweep_row(const float* __restrict kold, float* __restri
     }                                                                                  \
   }
 
-SKSIG_CLONES static void adjoint_row(
-    double* __restrict lam, const double* __restrict lnext, const double* __restrict S,
-    const double* __restrict Kr, const double* __restrict Km,
-    const double* __restrict Arow_r, const double* __restrict Brow_r,
-    const double* __restrict Arow_m, const double* __restrict Drow_m,
-    double* __restrict gamma_row, std::int64_t n2, int lam2) {
-  SKSIG_ADJOINT_ROW_BODY(double, kLanes<double>)
-}
-SKSIG_CLONES static void adjoint_row(
-    float* __restrict lam, const float* __restrict lnext, const float* __restrict S,
-    const float* __restrict Kr, const float* __restrict Km,
-    const float* __restrict Arow_r, const float* __restrict Brow_r,
-    const float* __restrict Arow_m, const float* __restrict Drow_m,
-    float* __restrict gamma_row, std::int64_t n2, int lam2) {
-  SKSIG_ADJOINT_ROW_BODY(float, kLanes<float>)
+template <class T>
+static void adjoint_row(
+    T* __restrict lam, const T* __restrict lnext, const T* __restrict S,
+    const T* __restrict Kr, const T* __restrict Km, const T* __restrict Arow_r,
+    const T* __restrict Brow_r, const T* __restrict Arow_m, const T* __restrict Drow_m,
+    T* __restrict gamma_row, std::int64_t n2, int lam2) {
+  simd_call([](T* __restrict lam, const T* __restrict lnext, const T* __restrict S,
+      const T* __restrict Kr, const T* __restrict Km, const T* __restrict Arow_r,
+      const T* __restrict Brow_r, const T* __restrict Arow_m, const T* __restrict Drow_m,
+      T* __restrict gamma_row, std::int64_t n2, int lam2) SKSIG_KERNEL_BODY {
+    SKSIG_ADJOINT_ROW_BODY(T, kLanes<T>)
+  }, lam, lnext, S, Kr, Km, Arow_r, Brow_r, Arow_m, Drow_m, gamma_row, n2, lam2);
 }
 
 // One lane: for grids too large to hold kLanes<T> of them (see sig_kernel_pairs_backprop).

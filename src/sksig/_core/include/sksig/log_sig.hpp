@@ -14,28 +14,25 @@
 #include <vector>
 
 #include "lyndon.hpp"
-#include "pack.hpp"
+#include "lyndon_builder.hpp"
 #include "parallel.hpp"
+#include "simd.hpp"
 #include "status.hpp"
 #include "tensor_algebra.hpp"
 
 namespace sksig {
 
-// build_lyndon_tables (lyndon.hpp) with its exceptions as a status, for the Python
+// build_lyndon_tables (lyndon_builder.hpp) with its exceptions as a status, for the Python
 // layer: kInvalidArgument, kOutOfMemory, kInterrupted.
 inline int build_lyndon_tables_status(int dim, int degree, LyndonTableArrays& out) noexcept {
-  try {
-    build_lyndon_tables(dim, degree, out);
+  return guarded([&] {
+    try {
+      build_lyndon_tables(dim, degree, out);
+    } catch (const std::invalid_argument&) {
+      return kInvalidArgument;
+    }
     return kOk;
-  } catch (const std::invalid_argument&) {
-    return kInvalidArgument;
-  } catch (const std::bad_alloc&) {
-    return kOutOfMemory;
-  } catch (const Interrupted&) {
-    return kInterrupted;
-  } catch (...) {
-    return kInternal;
-  }
+  });
 }
 
 namespace detail {
@@ -418,22 +415,28 @@ struct JoinScratch {
   }
 };
 
-// What the join of one pack needs besides its scratch.
+// What the join of one pack needs besides its scratch (built once per call).
 template <class P>
 struct JoinSetup {
-  const TensorShape& sh;
   const LyndonTables& tables;
-  const TopWords& top;
-  const HornerChain<P>& exp_chain;
-  const HornerChain<P>& log_chain;
+  TensorShape sh;
+  HornerChain<P> exp_chain, log_chain;
+  TopWords top;
   std::int64_t top_first;  // first Lyndon word of the top level
+
+  JoinSetup(int dim, int degree, const LyndonTables& t)
+      : tables(t),
+        sh(dim, degree),
+        exp_chain(HornerChain<P>::exp_chain(degree)),
+        log_chain(HornerChain<P>::log_chain(degree)),
+        top(sh, t.top_level(sh.off[degree])),
+        top_first(t.first_at(sh.off[degree])) {}
 };
 
 // The join of the items first..first+valid-1 (one pack). Level N is only ever read at
 // Lyndon words: exp(L)_N feeds (exp(L) exp(v))_N entry by entry, which feeds log(...)_N
-// entry by entry; the other level-N entries of the buffers are left stale. (Not a
-// SKSIG_SIMD_CLONES function: GCC's code for its inlined lane loops then made some
-// lanes round differently from others; the kernels it calls are cloned.)
+// entry by entry; the other level-N entries of the buffers are left stale. (Not itself
+// a simd_call body: the kernels it calls are.)
 template <int D, class T, int W>
 void join_pack(const JoinSetup<Pack<T, W>>& j, const T* ls, const T* disp,
                                  T* out, std::int64_t first, int valid,
@@ -500,12 +503,8 @@ int log_sig_join(const T* ls, const T* disp, T* out, std::int64_t batch, int dim
   return guarded([&] {
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
-    const TensorShape sh(dim, degree);
-    const auto exp_chain = HornerChain<P>::exp_chain(degree);
-    const auto log_chain = HornerChain<P>::log_chain(degree);
-    const TopWords top(sh, tables.top_level(sh.off[degree]));
-    const detail::JoinSetup<P> setup{sh, tables, top, exp_chain, log_chain,
-                                     tables.first_at(sh.off[degree])};
+    const detail::JoinSetup<P> setup(dim, degree, tables);
+    const TensorShape& sh = setup.sh;
     return dispatch_dim(dim, [&](auto dc) {
       constexpr int D = decltype(dc)::value;
       return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
@@ -530,13 +529,9 @@ int log_sig_join_backprop(const T* d_out, const T* ls, const T* disp, T* grad_ls
   return guarded([&] {
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
-    const TensorShape sh(dim, degree);
-    const auto exp_chain = HornerChain<P>::exp_chain(degree);
-    const auto log_chain = HornerChain<P>::log_chain(degree);
-    const TopWords top(sh, tables.top_level(sh.off[degree]));
-    const detail::JoinSetup<P> setup{sh, tables, top, exp_chain, log_chain,
-                                     tables.first_at(sh.off[degree])};
-    const std::int64_t q_tensors = exp_chain.steps() + 1 + log_chain.steps() + 1;
+    const detail::JoinSetup<P> setup(dim, degree, tables);
+    const TensorShape& sh = setup.sh;
+    const std::int64_t q_tensors = setup.exp_chain.steps() + 1 + setup.log_chain.steps() + 1;
     return dispatch_dim(dim, [&](auto dc) {
       constexpr int D = decltype(dc)::value;
       return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,

@@ -15,26 +15,11 @@
 #include <utility>
 #include <vector>
 
-#include "pack.hpp"
+#include "horner.hpp"
+#include "simd.hpp"
+#include "tensor_shape.hpp"
 
 namespace sksig {
-
-struct TensorShape {
-  int d = 0;
-  int N = 0;
-  std::vector<std::int64_t> pw;   // pw[k] = d^k, k = 0..N
-  std::vector<std::int64_t> off;  // off[k] = start of level k, off[N + 1] = size
-
-  TensorShape(int dim, int degree) : d(dim), N(degree), pw(degree + 1), off(degree + 2) {
-    pw[0] = 1;
-    off[0] = 0;
-    for (int k = 1; k <= N; ++k) pw[k] = pw[k - 1] * d;
-    for (int k = 0; k <= N; ++k) off[k + 1] = off[k] + pw[k];
-  }
-  std::int64_t size() const { return off[N + 1]; }
-  // Number of entries of levels 0..level.
-  std::int64_t size_to(int level) const { return off[level + 1]; }
-};
 
 // Kernels take the dimension as a template argument D when it is small (the inner
 // loops over one letter are then fixed-length and unrolled); D = 0 reads it from the
@@ -54,100 +39,106 @@ decltype(auto) dispatch_dim(int d, F&& f) {
 // contribute, so a `b` known only to level max_level - a_lo suffices. out must not
 // alias a or b.
 template <int D, class T>
-SKSIG_SIMD_CLONES void tensor_mul(const TensorShape& s, const T* a, const T* b, T* out,
+void tensor_mul(const TensorShape& s, const T* a, const T* b, T* out,
                              int max_level, T scale, int a_lo = 0) {
-  const int d = D ? D : s.d;
-  for (int k = 0; k <= max_level; ++k) {
-    T* o = out + s.off[k];
-    const std::int64_t nk = s.pw[k];
-    if (k < a_lo) std::fill(o, o + nk, T(0));
-    // The first term of each level is assigned, the others added: one pass less.
-    for (int i = a_lo; i <= k; ++i) {
-      const bool first = i == a_lo;
-      const int j = k - i;
-      const T* ai = a + s.off[i];
-      const T* bj = b + s.off[j];
-      if (j == 0) {  // a_k times a scalar
-        const T bs = bj[0] * scale;
-        if (first) {
-          for (std::int64_t u = 0; u < nk; ++u) o[u] = ai[u] * bs;
-        } else {
-          for (std::int64_t u = 0; u < nk; ++u) o[u] += ai[u] * bs;
-        }
-      } else {
-        const std::int64_t nj = j == 1 ? d : s.pw[j];  // j = 1: fixed-length rows
-        for (std::int64_t u = 0; u < s.pw[i]; ++u) {
-          const T au = ai[u] * scale;
-          T* row = o + u * nj;
+  simd_call([](const TensorShape& s, const T* a, const T* b, T* out, int max_level, T scale,
+      int a_lo) SKSIG_KERNEL_BODY {
+    const int d = D ? D : s.d;
+    for (int k = 0; k <= max_level; ++k) {
+      T* o = out + s.off[k];
+      const std::int64_t nk = s.pw[k];
+      if (k < a_lo) std::fill(o, o + nk, T(0));
+      // The first term of each level is assigned, the others added: one pass less.
+      for (int i = a_lo; i <= k; ++i) {
+        const bool first = i == a_lo;
+        const int j = k - i;
+        const T* ai = a + s.off[i];
+        const T* bj = b + s.off[j];
+        if (j == 0) {  // a_k times a scalar
+          const T bs = bj[0] * scale;
           if (first) {
-            for (std::int64_t w = 0; w < nj; ++w) row[w] = au * bj[w];
+            for (std::int64_t u = 0; u < nk; ++u) o[u] = ai[u] * bs;
           } else {
-            for (std::int64_t w = 0; w < nj; ++w) row[w] += au * bj[w];
+            for (std::int64_t u = 0; u < nk; ++u) o[u] += ai[u] * bs;
+          }
+        } else {
+          const std::int64_t nj = j == 1 ? d : s.pw[j];  // j = 1: fixed-length rows
+          for (std::int64_t u = 0; u < s.pw[i]; ++u) {
+            const T au = ai[u] * scale;
+            T* row = o + u * nj;
+            if (first) {
+              for (std::int64_t w = 0; w < nj; ++w) row[w] = au * bj[w];
+            } else {
+              for (std::int64_t w = 0; w < nj; ++w) row[w] += au * bj[w];
+            }
           }
         }
       }
     }
-  }
+  }, s, a, b, out, max_level, scale, a_lo);
 }
 
 // Adjoint of tensor_mul: given dout (levels 0..max_level), accumulate
 // da += scale * dout contracted with b on the right and
 // db += scale * a contracted with dout on the left. Either of da, db may be null.
 template <int D, class T>
-SKSIG_SIMD_CLONES void tensor_mul_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout, T* da,
+void tensor_mul_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout, T* da,
                         T* db, int max_level, T scale, int a_lo = 0) {
-  const int d = D ? D : s.d;
-  for (int k = 0; k <= max_level; ++k) {
-    const T* o = dout + s.off[k];
-    for (int i = a_lo; i <= k; ++i) {
-      const int j = k - i;
-      const T* ai = a + s.off[i];
-      const T* bj = b + s.off[j];
-      const std::int64_t ni = s.pw[i];
-      T* dai = da ? da + s.off[i] : nullptr;
-      T* dbj = db ? db + s.off[j] : nullptr;
-      if (j == 0) {
-        if (dai) {
-          const T bs = bj[0] * scale;
-#pragma omp simd
-          for (std::int64_t u = 0; u < ni; ++u) dai[u] += o[u] * bs;
-        }
-        if (dbj) {
-          T acc = 0;
-          for (std::int64_t u = 0; u < ni; ++u) acc += ai[u] * o[u];
-          dbj[0] += scale * acc;
-        }
-      } else if (j == 1) {
-        for (std::int64_t u = 0; u < ni; ++u) {
-          const T* row = o + u * d;
+  simd_call([](const TensorShape& s, const T* a, const T* b, const T* dout, T* da, T* db,
+      int max_level, T scale, int a_lo) SKSIG_KERNEL_BODY {
+    const int d = D ? D : s.d;
+    for (int k = 0; k <= max_level; ++k) {
+      const T* o = dout + s.off[k];
+      for (int i = a_lo; i <= k; ++i) {
+        const int j = k - i;
+        const T* ai = a + s.off[i];
+        const T* bj = b + s.off[j];
+        const std::int64_t ni = s.pw[i];
+        T* dai = da ? da + s.off[i] : nullptr;
+        T* dbj = db ? db + s.off[j] : nullptr;
+        if (j == 0) {
           if (dai) {
-            T acc = 0;
-            for (int c = 0; c < d; ++c) acc += row[c] * bj[c];
-            dai[u] += scale * acc;
+            const T bs = bj[0] * scale;
+  #pragma omp simd
+            for (std::int64_t u = 0; u < ni; ++u) dai[u] += o[u] * bs;
           }
           if (dbj) {
-            const T au = ai[u] * scale;
-            for (int c = 0; c < d; ++c) dbj[c] += au * row[c];
-          }
-        }
-      } else {
-        const std::int64_t nj = s.pw[j];
-        for (std::int64_t u = 0; u < ni; ++u) {
-          const T* row = o + u * nj;
-          if (dai) {
             T acc = 0;
-            for (std::int64_t w = 0; w < nj; ++w) acc += row[w] * bj[w];
-            dai[u] += scale * acc;
+            for (std::int64_t u = 0; u < ni; ++u) acc += ai[u] * o[u];
+            dbj[0] += scale * acc;
           }
-          if (dbj) {
-            const T au = ai[u] * scale;
-#pragma omp simd
-            for (std::int64_t w = 0; w < nj; ++w) dbj[w] += au * row[w];
+        } else if (j == 1) {
+          for (std::int64_t u = 0; u < ni; ++u) {
+            const T* row = o + u * d;
+            if (dai) {
+              T acc = 0;
+              for (int c = 0; c < d; ++c) acc += row[c] * bj[c];
+              dai[u] += scale * acc;
+            }
+            if (dbj) {
+              const T au = ai[u] * scale;
+              for (int c = 0; c < d; ++c) dbj[c] += au * row[c];
+            }
+          }
+        } else {
+          const std::int64_t nj = s.pw[j];
+          for (std::int64_t u = 0; u < ni; ++u) {
+            const T* row = o + u * nj;
+            if (dai) {
+              T acc = 0;
+              for (std::int64_t w = 0; w < nj; ++w) acc += row[w] * bj[w];
+              dai[u] += scale * acc;
+            }
+            if (dbj) {
+              const T au = ai[u] * scale;
+  #pragma omp simd
+              for (std::int64_t w = 0; w < nj; ++w) dbj[w] += au * row[w];
+            }
           }
         }
       }
     }
-  }
+  }, s, a, b, dout, da, db, max_level, scale, a_lo);
 }
 
 // A set of words of the top level N (e.g. the Lyndon words of length N), with each word
@@ -171,34 +162,40 @@ struct TopWords {
 
 // Top level of tensor_mul at the words of `top` only: out_N[u] for u in top.
 template <class T>
-SKSIG_SIMD_CLONES void tensor_mul_top(const TensorShape& s, const T* a, const T* b, T* out,
+void tensor_mul_top(const TensorShape& s, const T* a, const T* b, T* out,
                     const TopWords& top, T scale, int a_lo) {
-  const int N = s.N;
-  T* o = out + s.off[N];
-  for (std::int64_t q = 0; q < top.size(); ++q) {
-    const std::int64_t* pre = top.pre.data() + q * (N + 1);
-    const std::int64_t* suf = top.suf.data() + q * (N + 1);
-    T acc = 0;
-    for (int i = a_lo; i <= N; ++i) acc += a[pre[i]] * b[suf[i]];
-    o[top.word[q]] = scale * acc;
-  }
+  simd_call([](const TensorShape& s, const T* a, const T* b, T* out, const TopWords& top,
+      T scale, int a_lo) SKSIG_KERNEL_BODY {
+    const int N = s.N;
+    T* o = out + s.off[N];
+    for (std::int64_t q = 0; q < top.size(); ++q) {
+      const std::int64_t* pre = top.pre.data() + q * (N + 1);
+      const std::int64_t* suf = top.suf.data() + q * (N + 1);
+      T acc = 0;
+      for (int i = a_lo; i <= N; ++i) acc += a[pre[i]] * b[suf[i]];
+      o[top.word[q]] = scale * acc;
+    }
+  }, s, a, b, out, top, scale, a_lo);
 }
 
 // Adjoint of tensor_mul_top, for a dout whose level N vanishes outside `top`.
 template <class T>
-SKSIG_SIMD_CLONES void tensor_mul_top_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout,
+void tensor_mul_top_adjoint(const TensorShape& s, const T* a, const T* b, const T* dout,
                             T* da, T* db, const TopWords& top, T scale, int a_lo) {
-  const int N = s.N;
-  const T* o = dout + s.off[N];
-  for (std::int64_t q = 0; q < top.size(); ++q) {
-    const std::int64_t* pre = top.pre.data() + q * (N + 1);
-    const std::int64_t* suf = top.suf.data() + q * (N + 1);
-    const T g = o[top.word[q]] * scale;
-    if (da)
-      for (int i = a_lo; i <= N; ++i) da[pre[i]] += g * b[suf[i]];
-    if (db)
-      for (int i = a_lo; i <= N; ++i) db[suf[i]] += g * a[pre[i]];
-  }
+  simd_call([](const TensorShape& s, const T* a, const T* b, const T* dout, T* da, T* db,
+      const TopWords& top, T scale, int a_lo) SKSIG_KERNEL_BODY {
+    const int N = s.N;
+    const T* o = dout + s.off[N];
+    for (std::int64_t q = 0; q < top.size(); ++q) {
+      const std::int64_t* pre = top.pre.data() + q * (N + 1);
+      const std::int64_t* suf = top.suf.data() + q * (N + 1);
+      const T g = o[top.word[q]] * scale;
+      if (da)
+        for (int i = a_lo; i <= N; ++i) da[pre[i]] += g * b[suf[i]];
+      if (db)
+        for (int i = a_lo; i <= N; ++i) db[suf[i]] += g * a[pre[i]];
+    }
+  }, s, a, b, dout, da, db, top, scale, a_lo);
 }
 
 // Full product up to max_level, or (top != null and max_level = N) levels below N in
@@ -234,59 +231,62 @@ void tensor_mul_adjoint_maybe_top(const TensorShape& s, const T* a, const T* b,
 // depends only on itself and lower levels, so the others may be left stale; with an
 // empty top, level N is not updated at all).
 template <int D, class T>
-SKSIG_SIMD_CLONES void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2, T* vs,
+void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2, T* vs,
                      const TopWords* top = nullptr) {
-  const int d = D ? D : s.d;
-  for (int j = 1; j <= s.N; ++j)
-    for (int c = 0; c < d; ++c) vs[(j - 1) * d + c] = v[c] / static_cast<T>(j);
-  // One Horner step: dst[u d + c] (+)= (src[u] + Si[u]) * w[c]. With D known, w sits in
-  // registers (a local copy: the compiler cannot assume dst does not alias w).
-  auto step = [&](T* __restrict__ dst, const T* __restrict__ src,
-                  const T* __restrict__ Si, std::int64_t n_rows, const T* w,
-                  bool accumulate) {
-    T wl[D ? D : 1];
-    if constexpr (D > 0) {
-      for (int c = 0; c < D; ++c) wl[c] = w[c];
-    }
-    const T* ww = D ? wl : w;
-    for (std::int64_t u = 0; u < n_rows; ++u) {
-      const T bu = (src ? src[u] : T(0)) + Si[u];
-      T* __restrict__ row = dst + u * d;
-      if (accumulate) {
-        for (int c = 0; c < d; ++c) row[c] += bu * ww[c];
+  simd_call([](const TensorShape& s, T* S, const T* v, T* buf1, T* buf2, T* vs,
+      const TopWords* top) SKSIG_KERNEL_BODY {
+    const int d = D ? D : s.d;
+    for (int j = 1; j <= s.N; ++j)
+      for (int c = 0; c < d; ++c) vs[(j - 1) * d + c] = v[c] / static_cast<T>(j);
+    // One Horner step: dst[u d + c] (+)= (src[u] + Si[u]) * w[c]. With D known, w sits in
+    // registers (a local copy: the compiler cannot assume dst does not alias w).
+    auto step = [&](T* __restrict__ dst, const T* __restrict__ src,
+                    const T* __restrict__ Si, std::int64_t n_rows, const T* w,
+                    bool accumulate) {
+      T wl[D ? D : 1];
+      if constexpr (D > 0) {
+        for (int c = 0; c < D; ++c) wl[c] = w[c];
+      }
+      const T* ww = D ? wl : w;
+      for (std::int64_t u = 0; u < n_rows; ++u) {
+        const T bu = (src ? src[u] : T(0)) + Si[u];
+        T* __restrict__ row = dst + u * d;
+        if (accumulate) {
+          for (int c = 0; c < d; ++c) row[c] += bu * ww[c];
+        } else {
+          for (int c = 0; c < d; ++c) row[c] = bu * ww[c];
+        }
+      }
+    };
+    for (int k = s.N; k >= 1; --k) {
+      if (top && k == s.N && top->size() == 0) continue;
+      T* B = buf1;
+      T* B2 = buf2;
+      T* Sk = S + s.off[k];
+      // Level 0 starts every chain: B = S_0 v / k (a "row" of the scalar).
+      if (k == 1) {
+        step(Sk, nullptr, S, 1, vs, true);
+        continue;
+      }
+      step(B, nullptr, S, 1, vs + (k - 1) * d, false);
+      for (int i = 1; i < k - 1; ++i) {
+        step(B2, B, S + s.off[i], s.pw[i], vs + (k - i - 1) * d, false);
+        std::swap(B, B2);
+      }
+      // Last step (multiplier v / 1) goes straight into level k.
+      const T* Sl = S + s.off[k - 1];
+      if (top && k == s.N) {
+        const int N = s.N;
+        for (std::int64_t q = 0; q < top->size(); ++q) {
+          const std::int64_t row = top->pre[q * (N + 1) + N - 1] - s.off[N - 1];
+          const std::int64_t c = top->suf[q * (N + 1) + N - 1] - s.off[1];
+          Sk[top->word[q]] += (B[row] + Sl[row]) * v[c];
+        }
       } else {
-        for (int c = 0; c < d; ++c) row[c] = bu * ww[c];
+        step(Sk, B, Sl, s.pw[k - 1], vs, true);
       }
     }
-  };
-  for (int k = s.N; k >= 1; --k) {
-    if (top && k == s.N && top->size() == 0) continue;
-    T* B = buf1;
-    T* B2 = buf2;
-    T* Sk = S + s.off[k];
-    // Level 0 starts every chain: B = S_0 v / k (a "row" of the scalar).
-    if (k == 1) {
-      step(Sk, nullptr, S, 1, vs, true);
-      continue;
-    }
-    step(B, nullptr, S, 1, vs + (k - 1) * d, false);
-    for (int i = 1; i < k - 1; ++i) {
-      step(B2, B, S + s.off[i], s.pw[i], vs + (k - i - 1) * d, false);
-      std::swap(B, B2);
-    }
-    // Last step (multiplier v / 1) goes straight into level k.
-    const T* Sl = S + s.off[k - 1];
-    if (top && k == s.N) {
-      const int N = s.N;
-      for (std::int64_t q = 0; q < top->size(); ++q) {
-        const std::int64_t row = top->pre[q * (N + 1) + N - 1] - s.off[N - 1];
-        const std::int64_t c = top->suf[q * (N + 1) + N - 1] - s.off[1];
-        Sk[top->word[q]] += (B[row] + Sl[row]) * v[c];
-      }
-    } else {
-      step(Sk, B, Sl, s.pw[k - 1], vs, true);
-    }
-  }
+  }, s, S, v, buf1, buf2, vs, top);
 }
 
 // Scratch entries mul_exp_segment_adjoint needs.
@@ -302,98 +302,100 @@ inline std::int64_t mul_exp_segment_adjoint_work(const TensorShape& s) {
 // work: mul_exp_segment_adjoint_work(s) entries. With top != null, level N of dC must
 // vanish outside top.
 template <int D, class T>
-SKSIG_NO_FP_CONTRACT SKSIG_SIMD_CLONES void mul_exp_segment_adjoint(const TensorShape& s, const T* A, const T* v, const T* dC,
+void mul_exp_segment_adjoint(const TensorShape& s, const T* A, const T* v, const T* dC,
                              T* dA, T* dv, T* work, const TopWords* top = nullptr) {
-  const int d = D ? D : s.d;
-  const int N = s.N;
-  T* H = work;
-  T* dH = H + s.off[N];
-  T* vs = dH + s.off[N];  // vs[(j - 1) d + c] = v[c] / j, as in the forward pass
-  T* t = vs + N * d;
-  for (int j = 1; j <= N; ++j)
-    for (int c = 0; c < d; ++c) vs[(j - 1) * d + c] = v[c] / static_cast<T>(j);
-  // One reversed step X = P (x) w (+ ...): dP[u] = sum_c dX[u d + c] w[c], and
-  // dv[c] += inv * sum_u dX[u d + c] P[u] (w = v * inv).
-  auto back = [&](const T* __restrict__ dX, const T* __restrict__ P, std::int64_t n_rows,
-                  const T* w, T inv, T* __restrict__ dP) {
-    T wl[D ? D : 1], tl[D ? D : 1];
-    if constexpr (D > 0) {
-      for (int c = 0; c < D; ++c) {
-        wl[c] = w[c];
-        tl[c] = T(0);
+  simd_call([](const TensorShape& s, const T* A, const T* v, const T* dC, T* dA, T* dv,
+      T* work, const TopWords* top) SKSIG_KERNEL_BODY {
+    const int d = D ? D : s.d;
+    const int N = s.N;
+    T* H = work;
+    T* dH = H + s.off[N];
+    T* vs = dH + s.off[N];  // vs[(j - 1) d + c] = v[c] / j, as in the forward pass
+    T* t = vs + N * d;
+    for (int j = 1; j <= N; ++j)
+      for (int c = 0; c < d; ++c) vs[(j - 1) * d + c] = v[c] / static_cast<T>(j);
+    // One reversed step X = P (x) w (+ ...): dP[u] = sum_c dX[u d + c] w[c], and
+    // dv[c] += inv * sum_u dX[u d + c] P[u] (w = v * inv).
+    auto back = [&](const T* __restrict__ dX, const T* __restrict__ P, std::int64_t n_rows,
+                    const T* w, T inv, T* __restrict__ dP) {
+      T wl[D ? D : 1], tl[D ? D : 1];
+      if constexpr (D > 0) {
+        for (int c = 0; c < D; ++c) {
+          wl[c] = w[c];
+          tl[c] = T(0);
+        }
+      } else {
+        std::fill(t, t + d, T(0));
       }
-    } else {
-      std::fill(t, t + d, T(0));
-    }
-    const T* ww = D ? wl : w;
-    T* tt = D ? tl : t;
-    for (std::int64_t u = 0; u < n_rows; ++u) {
-      const T* __restrict__ row = dX + u * d;
-      const T pu = P[u];
-      T acc = row[0] * ww[0];
-      tt[0] += row[0] * pu;
-      for (int c = 1; c < d; ++c) {
-        acc += row[c] * ww[c];
-        tt[c] += row[c] * pu;
+      const T* ww = D ? wl : w;
+      T* tt = D ? tl : t;
+      for (std::int64_t u = 0; u < n_rows; ++u) {
+        const T* __restrict__ row = dX + u * d;
+        const T pu = P[u];
+        T acc = row[0] * ww[0];
+        tt[0] += row[0] * pu;
+        for (int c = 1; c < d; ++c) {
+          acc += row[c] * ww[c];
+          tt[c] += row[c] * pu;
+        }
+        dP[u] = acc;
       }
-      dP[u] = acc;
-    }
-    for (int c = 0; c < d; ++c) dv[c] += tt[c] * inv;
-  };
-  dA[0] += dC[0];
-  H[0] = A[0];
-  for (int k = 1; k <= N; ++k) {
-    const T* dCk = dC + s.off[k];
-    T* dAk = dA + s.off[k];
-    const bool top_k = top && k == N;
-    if (top_k) {
-      for (std::int64_t q = 0; q < top->size(); ++q) dAk[top->word[q]] += dCk[top->word[q]];
-    } else {
-      for (std::int64_t u = 0; u < s.pw[k]; ++u) dAk[u] += dCk[u];
-    }
-    // Forward chain for level k (H_0 = A_0 is shared by all chains).
-    for (int i = 1; i < k; ++i) {
-      const T* w = vs + (k - i) * d;
-      const T* Hp = H + s.off[i - 1];
-      const T* Ai = A + s.off[i];
-      T* __restrict__ Hi = H + s.off[i];
-      for (std::int64_t u = 0; u < s.pw[i - 1]; ++u)
-        for (int c = 0; c < d; ++c) Hi[u * d + c] = Hp[u] * w[c] + Ai[u * d + c];
-    }
-    // Backwards: dH_{k-1} from dC_k, then down to dH_0.
-    T* dHl = dH + s.off[k - 1];
-    const T* Hl = H + s.off[k - 1];
-    if (top_k) {
-      std::fill(dHl, dHl + s.pw[k - 1], T(0));
-      for (std::int64_t q = 0; q < top->size(); ++q) {
-        const std::int64_t row = top->pre[q * (N + 1) + N - 1] - s.off[N - 1];
-        const std::int64_t c = top->suf[q * (N + 1) + N - 1] - s.off[1];
-        const T g = dCk[top->word[q]];
-        dHl[row] += g * v[c];
-        dv[c] += g * Hl[row];
+      for (int c = 0; c < d; ++c) dv[c] += tt[c] * inv;
+    };
+    dA[0] += dC[0];
+    H[0] = A[0];
+    for (int k = 1; k <= N; ++k) {
+      const T* dCk = dC + s.off[k];
+      T* dAk = dA + s.off[k];
+      const bool top_k = top && k == N;
+      if (top_k) {
+        for (std::int64_t q = 0; q < top->size(); ++q) dAk[top->word[q]] += dCk[top->word[q]];
+      } else {
+        for (std::int64_t u = 0; u < s.pw[k]; ++u) dAk[u] += dCk[u];
       }
-    } else {
-      back(dCk, Hl, s.pw[k - 1], v, T(1), dHl);
+      // Forward chain for level k (H_0 = A_0 is shared by all chains).
+      for (int i = 1; i < k; ++i) {
+        const T* w = vs + (k - i) * d;
+        const T* Hp = H + s.off[i - 1];
+        const T* Ai = A + s.off[i];
+        T* __restrict__ Hi = H + s.off[i];
+        for (std::int64_t u = 0; u < s.pw[i - 1]; ++u)
+          for (int c = 0; c < d; ++c) Hi[u * d + c] = Hp[u] * w[c] + Ai[u * d + c];
+      }
+      // Backwards: dH_{k-1} from dC_k, then down to dH_0.
+      T* dHl = dH + s.off[k - 1];
+      const T* Hl = H + s.off[k - 1];
+      if (top_k) {
+        std::fill(dHl, dHl + s.pw[k - 1], T(0));
+        for (std::int64_t q = 0; q < top->size(); ++q) {
+          const std::int64_t row = top->pre[q * (N + 1) + N - 1] - s.off[N - 1];
+          const std::int64_t c = top->suf[q * (N + 1) + N - 1] - s.off[1];
+          const T g = dCk[top->word[q]];
+          dHl[row] += g * v[c];
+          dv[c] += g * Hl[row];
+        }
+      } else {
+        back(dCk, Hl, s.pw[k - 1], v, T(1), dHl);
+      }
+      // Levels i = k-1 down to 1, counted upwards by j = k - i (a down-counting int
+      // loop let GCC assume a 2^31-iteration wrap in the runtime-dimension build).
+      for (int j = 1; j < k; ++j) {
+        const int i = k - j;
+        T* dHi = dH + s.off[i];
+        T* dAi = dA + s.off[i];
+        for (std::int64_t u = 0; u < s.pw[i]; ++u) dAi[u] += dHi[u];
+        back(dHi, H + s.off[i - 1], s.pw[i - 1], vs + static_cast<std::int64_t>(j) * d,
+             T(1) / static_cast<T>(j + 1), dH + s.off[i - 1]);
+      }
+      dA[0] += dH[0];
     }
-    // Levels i = k-1 down to 1, counted upwards by j = k - i (a down-counting int
-    // loop let GCC assume a 2^31-iteration wrap in the runtime-dimension build).
-    for (int j = 1; j < k; ++j) {
-      const int i = k - j;
-      T* dHi = dH + s.off[i];
-      T* dAi = dA + s.off[i];
-      for (std::int64_t u = 0; u < s.pw[i]; ++u) dAi[u] += dHi[u];
-      back(dHi, H + s.off[i - 1], s.pw[i - 1], vs + static_cast<std::int64_t>(j) * d,
-           T(1) / static_cast<T>(j + 1), dH + s.off[i - 1]);
-    }
-    dA[0] += dH[0];
-  }
+  }, s, A, v, dC, dA, dv, work, top);
 }
 
 // A Horner chain Q_0 = c0 (a scalar), Q_{t+1} = c[t] + s[t] X (x) Q_t for t < m, where
-// X has no scalar term and Q_{t+1} is needed up to level lvl[t]. With
-//   exp: c0 = 1, steps k = N..1 with (c, s, lvl) = (1, 1/k, N-k+1);
-//   log: c0 = 1/N, steps n = N-1..1 with (1/n, -1, N-n), then (0, 1, N),
-// the chain ends in exp(X) and log(1 + X) truncated at level N.
+// X has no scalar term and Q_{t+1} is needed up to level lvl[t]. With the coefficients
+// of horner.hpp (lvl[t] = t + 1), the chain ends in exp(X) and log(1 + X) truncated at
+// level N.
 template <class T>
 struct HornerChain {
   T c0 = 0;
@@ -402,26 +404,20 @@ struct HornerChain {
 
   static HornerChain exp_chain(int N) {
     HornerChain h;
-    h.c0 = T(1);
-    for (int k = N; k >= 1; --k) {
-      h.c.push_back(T(1));
-      h.sc.push_back(T(1) / static_cast<T>(k));
-      h.lvl.push_back(N - k + 1);
-    }
+    h.c0 = exp_chain_start<T>();
+    for (int t = 0; t < N; ++t) h.push(exp_chain_step<T>(N, t), t + 1);
     return h;
   }
   static HornerChain log_chain(int N) {
     HornerChain h;
-    h.c0 = T(1) / static_cast<T>(N);
-    for (int n = N - 1; n >= 1; --n) {
-      h.c.push_back(T(1) / static_cast<T>(n));
-      h.sc.push_back(T(-1));
-      h.lvl.push_back(N - n);
-    }
-    h.c.push_back(T(0));
-    h.sc.push_back(T(1));
-    h.lvl.push_back(N);
+    h.c0 = log_chain_start<T>(N);
+    for (int t = 0; t < N; ++t) h.push(log_chain_step<T>(N, t), t + 1);
     return h;
+  }
+  void push(const HornerStep<T>& step, int level) {
+    c.push_back(step.add);
+    sc.push_back(step.scale);
+    lvl.push_back(level);
   }
   int steps() const { return static_cast<int>(c.size()); }
 
