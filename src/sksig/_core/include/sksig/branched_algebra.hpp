@@ -38,8 +38,8 @@ namespace detail {
 template <class T>
 SKSIG_ALGEBRA_CLONES void chen_product(const BranchedTables<T>& tb, T* x,
                                        const T* b) noexcept {
-  using V = typename Pack<T>::vec;
-  constexpr int np = Pack<T>::count, ps = Pack<T>::size;
+  using V = typename Vec<T>::type;
+  constexpr int ps = Vec<T>::size, np = kLanes / ps;
   forest_products(tb, x);
   const std::int32_t* const term_ptr = tb.term_ptr;
   const std::int32_t* const term_right = tb.term_right;
@@ -49,15 +49,15 @@ SKSIG_ALGEBRA_CLONES void chen_product(const BranchedTables<T>& tb, T* x,
     T* xe = x + e * kLanes;
     const T* be = b + e * kLanes;
     V acc[np];
-    for (int h = 0; h < np; ++h) acc[h] = load_pack(xe + h * ps) + load_pack(be + h * ps);
+    for (int h = 0; h < np; ++h) acc[h] = load_vec(xe + h * ps) + load_vec(be + h * ps);
     for (std::int32_t t = term_ptr[e - 1]; t < term_ptr[e]; ++t) {
       const T c = term_coef[t];
       const T* xl = x + Lanes{term_left[t]} * kLanes;
       const T* br = b + Lanes{term_right[t]} * kLanes;
       for (int h = 0; h < np; ++h)
-        acc[h] += c * load_pack(xl + h * ps) * load_pack(br + h * ps);
+        acc[h] += c * load_vec(xl + h * ps) * load_vec(br + h * ps);
     }
-    for (int h = 0; h < np; ++h) store_pack(xe + h * ps, acc[h]);
+    for (int h = 0; h < np; ++h) store_vec(xe + h * ps, acc[h]);
   }
 }
 

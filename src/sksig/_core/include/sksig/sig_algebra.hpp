@@ -20,8 +20,8 @@
 
 #include "log_sig.hpp"
 #include "lyndon.hpp"
-#include "pack.hpp"
 #include "parallel.hpp"
+#include "simd.hpp"
 #include "status.hpp"
 #include "tensor_algebra.hpp"
 
@@ -93,35 +93,37 @@ namespace algebra_detail {
 // into packs): the inner loops run over contiguous words of B_{k-i}, the fixed-length
 // rows of level 1 unrolled when D is known.
 template <int D, class T>
-SKSIG_SIMD_CLONES void combine_rows(const TensorShape& s, const T* __restrict__ a,
-                                    const T* __restrict__ b, T* __restrict__ out) {
-  const int d = D ? D : s.d;
-  for (int k = 1; k <= s.N; ++k) {
-    const std::int64_t nk = s.pw[k];
-    T* o = out + s.off[k] - 1;
-    const T* ak = a + s.off[k] - 1;
-    const T* bk = b + s.off[k] - 1;
-    for (std::int64_t u = 0; u < nk; ++u) o[u] = ak[u] + bk[u];
-    for (int i = 1; i < k; ++i) {
-      const int j = k - i;
-      const T* ai = a + s.off[i] - 1;
-      const T* bj = b + s.off[j] - 1;
-      if (j == 1) {
-        for (std::int64_t u = 0; u < s.pw[i]; ++u) {
-          const T au = ai[u];
-          T* row = o + u * d;
-          for (int w = 0; w < d; ++w) row[w] += au * bj[w];
-        }
-      } else {
-        const std::int64_t nj = s.pw[j];
-        for (std::int64_t u = 0; u < s.pw[i]; ++u) {
-          const T au = ai[u];
-          T* row = o + u * nj;
-          for (std::int64_t w = 0; w < nj; ++w) row[w] += au * bj[w];
+void combine_rows(const TensorShape& s, const T* a, const T* b, T* out) {
+  simd_call([](const TensorShape& s, const T* __restrict__ a, const T* __restrict__ b,
+               T* __restrict__ out) SKSIG_KERNEL_BODY {
+    const int d = D ? D : s.d;
+    for (int k = 1; k <= s.N; ++k) {
+      const std::int64_t nk = s.pw[k];
+      T* o = out + s.off[k] - 1;
+      const T* ak = a + s.off[k] - 1;
+      const T* bk = b + s.off[k] - 1;
+      for (std::int64_t u = 0; u < nk; ++u) o[u] = ak[u] + bk[u];
+      for (int i = 1; i < k; ++i) {
+        const int j = k - i;
+        const T* ai = a + s.off[i] - 1;
+        const T* bj = b + s.off[j] - 1;
+        if (j == 1) {
+          for (std::int64_t u = 0; u < s.pw[i]; ++u) {
+            const T au = ai[u];
+            T* row = o + u * d;
+            for (int w = 0; w < d; ++w) row[w] += au * bj[w];
+          }
+        } else {
+          const std::int64_t nj = s.pw[j];
+          for (std::int64_t u = 0; u < s.pw[i]; ++u) {
+            const T au = ai[u];
+            T* row = o + u * nj;
+            for (std::int64_t w = 0; w < nj; ++w) row[w] += au * bj[w];
+          }
         }
       }
     }
-  }
+  }, s, a, b, out);
 }
 
 }  // namespace algebra_detail
