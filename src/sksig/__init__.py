@@ -48,6 +48,11 @@ from sksig._scores import (
     sig_score,
     sig_score_backprop,
 )
+from sksig._sig_coef import (
+    extract_sig_coef,
+    sig_coef,
+    sig_coef_backprop,
+)
 from sksig._sig_kernel import (
     sig_kernel,
     sig_kernel_backprop,
@@ -78,6 +83,13 @@ from sksig._trees import (
     tree_to_idx,
     trees,
     trees_of_order,
+)
+from sksig._words import (
+    idx_to_word,
+    is_lyndon,
+    word_to_idx,
+    words,
+    words_of_length,
 )
 
 __all__ = [
@@ -136,6 +148,14 @@ __all__ = [
     "sig_score",
     "sig_score_backprop",
     "transform_path",
+    "words_of_length",
+    "words",
+    "word_to_idx",
+    "is_lyndon",
+    "idx_to_word",
+    "sig_coef_backprop",
+    "sig_coef",
+    "extract_sig_coef",
     "transform_path_backprop",
     "tree_to_idx",
     "trees",
