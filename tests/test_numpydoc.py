@@ -43,6 +43,10 @@ def _public_objects():
             continue
         for name in getattr(module, "__all__", ()):
             obj = getattr(module, name)
+            if not (callable(obj) or inspect.isclass(obj)):
+                # Module constants (the BUILT_WITH_* flags, SYSTEM) cannot carry a
+                # docstring of their own: docs/api.rst describes them.
+                continue
             names.append((f"{modname}.{name}", False))
             OBJECTS[f"{modname}.{name}"] = obj
             if inspect.isclass(obj):  # its own methods (inherited ones: at their class)

@@ -12,7 +12,8 @@ from sksig._branched import (
     prepare_branched_sig,
 )
 from sksig._branched_estimator import BranchedLogSig
-from sksig._config import show_config
+from sksig._cache import clear_cache, set_cache_dir
+from sksig._config import BUILT_WITH_AVX, BUILT_WITH_CUDA, SYSTEM, show_config
 from sksig._gram_blocks import sig_kernel_gram_blocks
 from sksig._gram_warning import GramWarning
 from sksig._kernel_learning import (
@@ -93,6 +94,11 @@ from sksig._words import (
 )
 
 __all__ = [
+    "BUILT_WITH_AVX",
+    "BUILT_WITH_CUDA",
+    "SYSTEM",
+    "clear_cache",
+    "set_cache_dir",
     "BranchedLogSig",
     "GramWarning",
     "LinearKernel",

@@ -297,6 +297,7 @@ def extract_sig_coef(sig, words, dimension, *, time_aug=False, lead_lag=False,
     Returns
     -------
     ndarray or torch.Tensor of shape (..., len(words))
+        The coefficients, in the order of ``words``, with the batch shape of ``sig``.
 
     Raises
     ------

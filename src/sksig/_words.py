@@ -219,6 +219,7 @@ def word_to_idx(word, alphabet_size, *, scalar_term=False):
     Returns
     -------
     int
+        The flat index, valid for every degree of at least ``len(word)``.
 
     Raises
     ------
@@ -271,6 +272,7 @@ def idx_to_word(idx, alphabet_size, *, scalar_term=False):
     Returns
     -------
     tuple of int
+        The word whose coefficient sits at ``idx``.
 
     Raises
     ------
