@@ -14,6 +14,7 @@ from sksig._branched import (
 from sksig._branched_estimator import BranchedLogSig
 from sksig._cache import clear_cache, set_cache_dir
 from sksig._config import BUILT_WITH_AVX, BUILT_WITH_CUDA, SYSTEM, show_config
+from sksig._custom_kernel import Context
 from sksig._gram_blocks import sig_kernel_gram_blocks
 from sksig._gram_warning import GramWarning
 from sksig._kernel_learning import (
@@ -94,6 +95,7 @@ from sksig._words import (
 )
 
 __all__ = [
+    "Context",
     "BUILT_WITH_AVX",
     "BUILT_WITH_CUDA",
     "SYSTEM",

@@ -13,12 +13,14 @@ import warnings
 
 import numpy as np
 
+from sksig import _custom_kernel
 from sksig._array import (
     all_finite,
     as_array,
     as_path_batch,
     check_same_batch,
 )
+from sksig._custom_kernel import is_custom
 from sksig._dispatch import cuda_dispatch
 from sksig._interrupt import call
 from sksig._static_kernels import as_static_kernel
@@ -156,6 +158,13 @@ class _Setup:
         return array.reshape(-1)
 
 
+def _custom_args(args):
+    """A public function's arguments for its user-kernel twin in _custom_kernel."""
+    args = dict(args)
+    args["kernel"] = args.pop("static_kernel")
+    return args
+
+
 def _overflow_message(where):
     return (
         f"{where}: the signature kernel overflowed to inf/NaN. The kernel grows "
@@ -265,6 +274,8 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     >>> round(float(sksig.sig_kernel(big, big, 0, return_log=True)), 6)  # log 203401
     12.222935
     """
+    if is_custom(static_kernel):  # a Python static kernel (sksig/_custom_kernel.py)
+        return _custom_kernel.sig_kernel(**_custom_args(locals()))
     return_grid = check_bool(return_grid, "return_grid")
     normalize, return_log = _check_output(normalize, return_log, return_grid)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
@@ -344,6 +355,8 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
     array([[2.25, 4.  ],
            [4.  , 9.  ]])
     """
+    if is_custom(static_kernel):  # a Python static kernel (sksig/_custom_kernel.py)
+        return _custom_kernel.sig_kernel(**_custom_args(locals()), gram=True)
     return_grid = check_bool(return_grid, "return_grid")
     normalize, return_log = _check_output(normalize, return_log, return_grid)
     check_max_batch(max_batch)
@@ -532,6 +545,8 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=Non
     >>> gx.ravel(), gy.ravel()
     (array([-4.,  4.]), array([-2.,  2.]))
     """
+    if is_custom(static_kernel):  # a Python static kernel (sksig/_custom_kernel.py)
+        return _custom_kernel.sig_kernel_backprop(**_custom_args(locals()))
     left, right = _check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")
     normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
@@ -675,6 +690,8 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order, *, static_kerne
     array([[[-1.5],
             [ 1.5]]])
     """
+    if is_custom(static_kernel):  # a Python static kernel (sksig/_custom_kernel.py)
+        return _custom_kernel.sig_kernel_backprop(**_custom_args(locals()), gram=True)
     left, right = _check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")
     normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
