@@ -59,6 +59,8 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     """CUDA twin of :func:`sksig.log_sig_join` (same arguments and results)."""
     dim, degree, n_ls, ref, batch_shape, ls, disp, _ = _join_inputs(
         log_sig, displacement, dimension, degree, n_jobs)
+    if degree == 0:  # no Lyndon words: the empty log-signature
+        return ls.clone().reshape(batch_shape + (0,))
     out = ref.empty(ls.shape)
     if ls.shape[0]:
         with launch(ref) as (device, stream):
@@ -73,6 +75,9 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
     """CUDA twin of :func:`sksig.log_sig_join_backprop` (same arguments and results)."""
     dim, degree, n_ls, ref, batch_shape, ls, disp, grads = _join_inputs(
         log_sig, displacement, dimension, degree, n_jobs, d_out=d_out)
+    if degree == 0:  # nothing depends on the inputs: zero gradients
+        return (ls.clone().reshape(batch_shape + (0,)),
+                (disp * 0).reshape(batch_shape + (dim,)))
     grad_ls = ref.empty(ls.shape)
     grad_disp = ref.empty(disp.shape)
     if ls.shape[0]:
