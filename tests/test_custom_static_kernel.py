@@ -101,6 +101,14 @@ def test_numpy_rbf_reproduces_the_builtin_rbf(rng, opts, order):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+def test_functions_built_on_the_gram_accept_a_user_kernel(rng):
+    x = rng.standard_normal((4, 5, 2)) * 0.5
+    y = rng.standard_normal((3, 5, 2)) * 0.5
+    mine = sksig.sig_mmd(x, y, 1, static_kernel=NumpyRBF(0.9))
+    ref = sksig.sig_mmd(x, y, 1, static_kernel=sksig.RBFKernel(0.9))
+    np.testing.assert_allclose(mine, ref, rtol=1e-12, atol=1e-13)
+
+
 def test_increment_gram_and_its_backprop_follow_the_user_kernel(rng):
     x, y = rng.standard_normal((2, 4, 3)), rng.standard_normal((2, 6, 3))
     mine, ref = NumpyRBF(1.3), sksig.RBFKernel(1.3)
