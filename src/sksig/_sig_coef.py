@@ -179,12 +179,13 @@ def sig_coef_backprop(path, words, coefs, derivs, *, time_aug=False, lead_lag=Fa
     """Gradient with respect to the paths of a function of signature coefficients.
 
     Given ``coefs = sksig.sig_coef(path, words, prefixes=True, ...)`` and ``derivs``
-    the derivatives ``dF/d coefs`` of a scalar ``F``, returns ``dF/d path``. The
-    coefficients at the words and their prefixes are recomputed along the path, then
-    the segments are taken off again from the last one (multiplying by the inverse
-    of each segment's signature) while the cotangent is pulled back through each
-    segment's update; ``coefs`` is only checked for its shape. ``derivs`` is not
-    modified (pySigLib overwrites it).
+    the derivatives ``dF/d coefs`` of a scalar ``F``, returns ``dF/d path``. Starting
+    from the coefficients at the words and all their prefixes (read off ``coefs`` with
+    ``prefixes=True``, recomputed along the path otherwise), the segments are taken
+    off again from the last one (multiplying by the inverse of each segment's
+    signature) while the cotangent is pulled back through each segment's update; no
+    intermediate coefficient is stored. ``derivs`` is not modified (pySigLib
+    overwrites it).
 
     Parameters
     ----------
@@ -193,7 +194,8 @@ def sig_coef_backprop(path, words, coefs, derivs, *, time_aug=False, lead_lag=Fa
     words : tuple of int, or list of tuple of int
         The words given to :func:`sig_coef`.
     coefs : array-like or torch.Tensor of shape (..., n)
-        The output of :func:`sig_coef` (with ``prefixes=True`` by default).
+        The output of :func:`sig_coef` for these paths and words (with
+        ``prefixes=True`` by default); the reverse pass starts from it.
     derivs : array-like or torch.Tensor, same shape as ``coefs``
         ``dF/d coefs``. Entries of the empty word (a constant) get no gradient.
     time_aug, lead_lag : bool, default=False
@@ -247,12 +249,19 @@ def sig_coef_backprop(path, words, coefs, derivs, *, time_aug=False, lead_lag=Fa
         check_same_batch(array.shape[:-1], batch.batch_shape, name, "path")
         arrays.append(array)
     derivs = np.ascontiguousarray(arrays[1].reshape(batch.n_paths, out_node.size))
+    if prefixes:  # every node of the trie is an output entry: start from coefs
+        nodes, first = np.unique(out_node, return_index=True)
+        first = first[nodes >= 0]
+        final = np.ascontiguousarray(
+            arrays[0].reshape(batch.n_paths, out_node.size)[:, first])
+    else:
+        final = np.zeros((0, 0), batch.data.dtype)
     grad = np.zeros_like(batch.data)
     if batch.length >= 2 and trie.n_nodes:
         from sksig._core import _sig_coef
 
         call(_sig_coef.sig_coef_backprop, batch.data, derivs, grad, anc_ptr, anc,
-             letter, max_depth, out_node, n_threads)
+             letter, max_depth, out_node, final, n_threads)
     return batch.grad_to_input(grad, n_threads)
 
 

@@ -27,7 +27,7 @@ cdef extern from "sksig/sig_coef.hpp" namespace "sksig" nogil:
     int c_sig_coef_backprop "sksig::sig_coef_backprop"[T](
         const T* path, const T* grad_out, T* grad_path, int64_t batch, int64_t length,
         int64_t dim, const WordTrie& trie, const int64_t* out_node, int64_t n_out,
-        int n_threads) noexcept
+        const T* final_state, int n_threads) noexcept
 # --------------------------------------------------------------------------------------
 
 
@@ -62,14 +62,19 @@ def sig_coef_backprop(const floating[:, :, ::1] path,   # IN  (batch, length, di
                       floating[:, :, ::1] grad_path,    # OUT (batch, length, dim)
                       const int64_t[::1] anc_ptr, const int64_t[::1] anc,
                       const int64_t[::1] letter, int64_t max_depth,
-                      const int64_t[::1] out_node, int n_threads):
+                      const int64_t[::1] out_node,
+                      const floating[:, ::1] final_state,  # IN (batch, n_nodes) or (0, 0)
+                      int n_threads):
     cdef int status
     cdef WordTrie trie = _trie(anc_ptr, anc, letter, max_depth)
+    cdef const floating* final = NULL
     if path.shape[0] == 0 or path.shape[1] == 0 or grad_out.shape[1] == 0:
         return
+    if final_state.shape[0]:
+        final = &final_state[0, 0]
     with nogil:
         status = c_sig_coef_backprop(&path[0, 0, 0], &grad_out[0, 0],
                                      &grad_path[0, 0, 0], path.shape[0], path.shape[1],
                                      path.shape[2], trie, &out_node[0],
-                                     grad_out.shape[1], n_threads)
+                                     grad_out.shape[1], final, n_threads)
     raise_for_status(status, "sig_coef_backprop")
