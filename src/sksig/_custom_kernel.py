@@ -213,8 +213,15 @@ def _setup(path1, path2, dyadic_order, kernel, time_aug, lead_lag, end_time, n_j
     check_custom(kernel)
     check_max_batch(max_batch)  # accepted; blocks are bounded by memory anyway
     # The paths and options are validated as for a built-in kernel.
-    return _Setup(path1, path2, dyadic_order, None, time_aug, lead_lag, end_time,
-                  n_jobs, gram=gram, basepoint=basepoint)
+    s = _Setup(path1, path2, dyadic_order, None, time_aug, lead_lag, end_time,
+               n_jobs, gram=gram, basepoint=basepoint)
+    if not (isinstance(s.b1.data, np.ndarray) and isinstance(s.b2.data, np.ndarray)):
+        # A backend that keeps device arrays on their device: this route is host-only.
+        raise ValueError(
+            f"static_kernel {type(kernel).__name__} is a user-defined kernel, computed "
+            "on the CPU only: pass numpy arrays or CPU tensors"
+        )
+    return s
 
 
 def _pairs(s):
