@@ -137,7 +137,9 @@ int sig_coef_backprop(const T* path, const T* grad_out, T* grad_path, std::int64
     T* gx = grad_path + p * length * dim;
     for (std::int64_t i = 0; i < length * dim; ++i) gx[i] = T(0);
     std::vector<T> state(static_cast<std::size_t>(n) + 1), g(n + 1), g_prev(n + 1),
-        d(dim), ds((D + 1) * dim), minus_ds((D + 1) * dim), d_bar(dim), h(D + 1);
+        d(dim), ds((D + 1) * dim), minus_ds((D + 1) * dim), d_bar(dim), h(D + 1),
+        inv(D + 1, T(0));
+    for (std::int64_t j = 1; j <= D; ++j) inv[j] = T(1) / static_cast<T>(j);
     if (final_state) {
       for (std::int64_t u = 0; u < n; ++u) state[u] = final_state[p * n + u];
     } else {
@@ -169,7 +171,7 @@ int sig_coef_backprop(const T* path, const T* grad_out, T* grad_path, std::int64
           const std::int64_t pos = begin + m - 1;
           const std::int64_t j = k - m + 1, c = off[pos] - j * dim;
           g_prev[trie.anc[pos]] += h_bar;
-          d_bar[c] += h_bar * h[m - 1] / static_cast<T>(j);
+          d_bar[c] += h_bar * h[m - 1] * inv[j];
           h_bar = h_bar * ds[off[pos]];
         }
       }
