@@ -25,6 +25,10 @@ def public_objects():
             continue
         for name in getattr(module, "__all__", ()):
             obj = getattr(module, name)
+            if not (callable(obj) or inspect.isclass(obj)):
+                # Module constants (the BUILT_WITH_* flags, SYSTEM) carry no docstring
+                # of their own: docs/api.rst describes them.
+                continue
             found[f"{modname}.{name}"] = (obj, False)
             if not inspect.isclass(obj):
                 continue

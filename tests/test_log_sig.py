@@ -49,10 +49,12 @@ def test_log_sig_length_values():
     assert [sksig.log_sig_length(1, n) for n in range(1, 6)] == [1] * 5
     assert sksig.log_sig_length(2, 3, time_aug=True) == 14
     assert sksig.log_sig_length(10, 4) == 2860
+    # Degree 0 and the empty alphabet: the empty log-signature (test_edge_cases.py).
+    assert sksig.log_sig_length(2, 0) == sksig.log_sig_length(0, 2) == 0
     with pytest.raises(ValueError, match="degree"):
-        sksig.log_sig_length(2, 0)
+        sksig.log_sig_length(2, -1)
     with pytest.raises(ValueError, match="dimension"):
-        sksig.log_sig_length(0, 2)
+        sksig.log_sig_length(-1, 2)
 
 
 def test_log_sig_spec_example():
@@ -168,9 +170,9 @@ def test_tables_built_concurrently_are_consistent(rng):
 def test_log_sig_bad_input():
     x = np.ones((3, 2))
     with pytest.raises(ValueError, match="degree"):
-        sksig.log_sig(x, 0)
+        sksig.log_sig(x, -1)
     with pytest.raises(ValueError, match="method"):
-        sksig.log_sig(x, 2, method=3)
+        sksig.log_sig(x, 2, method=4)
     with pytest.raises(TypeError, match="method"):
         sksig.log_sig(x, 2, method="brackets")
     with pytest.raises(ValueError, match="path"):

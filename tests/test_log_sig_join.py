@@ -134,7 +134,7 @@ def test_log_sig_join_bad_input():
     with pytest.raises(ValueError, match="NaN"):
         sksig.log_sig_join(c, np.array([np.nan, 0.0]), 2, 3)
     with pytest.raises(ValueError, match="degree"):
-        sksig.log_sig_join(c, v, 2, 0)
+        sksig.log_sig_join(c, v, 2, -1)
     with pytest.raises(ValueError, match="dimension"):
         sksig.log_sig_join(c, v, 0, 3)
     with pytest.raises(TypeError, match="dimension"):

@@ -143,7 +143,7 @@ def test_backprops_bad_input(rng):
         sksig.sig_backprop(x, s, s, 2, scalar_term="yes")
     ls = sksig.log_sig(x, 2, method=1)
     with pytest.raises(ValueError, match="method"):
-        sksig.log_sig_backprop(x, ls, ls, 2, method=3)
+        sksig.log_sig_backprop(x, ls, ls, 2, method=4)
     with pytest.raises(ValueError, match="log_sig_derivs " + BAD_SHAPE):
         sksig.log_sig_backprop(x, ls, np.ones((2, 4)), 2, method=1)
     with pytest.raises(ValueError, match="log_sig " + BAD_SHAPE):

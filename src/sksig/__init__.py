@@ -35,7 +35,9 @@ from sksig._branched_kernel import (
     branched_sig_kernel_gram,
     branched_sig_kernel_gram_backprop,
 )
-from sksig._config import show_config
+from sksig._cache import clear_cache, set_cache_dir
+from sksig._config import BUILT_WITH_AVX, BUILT_WITH_CUDA, SYSTEM, show_config
+from sksig._custom_kernel import Context
 from sksig._gram_blocks import sig_kernel_gram_blocks
 from sksig._gram_warning import GramWarning
 from sksig._kernel_learning import (
@@ -88,6 +90,11 @@ from sksig._sig_algebra import (
     sig_to_log_sig,
     sig_to_log_sig_backprop,
 )
+from sksig._sig_coef import (
+    extract_sig_coef,
+    sig_coef,
+    sig_coef_backprop,
+)
 from sksig._sig_kernel import (
     sig_kernel,
     sig_kernel_backprop,
@@ -126,8 +133,21 @@ from sksig._trees import (
     trees_of_order,
 )
 from sksig._version import __version__  # noqa: F401 (sksig.__version__)
+from sksig._words import (
+    idx_to_word,
+    is_lyndon,
+    word_to_idx,
+    words,
+    words_of_length,
+)
 
 __all__ = [
+    "Context",
+    "BUILT_WITH_AVX",
+    "BUILT_WITH_CUDA",
+    "SYSTEM",
+    "clear_cache",
+    "set_cache_dir",
     "BranchedLogSig",
     "GramWarning",
     "LinearKernel",
@@ -206,6 +226,14 @@ __all__ = [
     "signature",
     "static_kernel_parameters",
     "transform_path",
+    "words_of_length",
+    "words",
+    "word_to_idx",
+    "is_lyndon",
+    "idx_to_word",
+    "sig_coef_backprop",
+    "sig_coef",
+    "extract_sig_coef",
     "transform_path_backprop",
     "tree_to_idx",
     "trees",

@@ -100,23 +100,24 @@ def log_sig_length(dimension, degree, *, time_aug=False, lead_lag=False):
     Parameters
     ----------
     dimension : int
-        Dimension of the (untransformed) path, >= 1.
+        Dimension of the (untransformed) path, >= 0.
     degree : int
-        Truncation level, >= 1.
+        Truncation level, >= 0.
     time_aug, lead_lag : bool, default=False
         Count for the transformed dimension.
 
     Returns
     -------
     int
-        ``sum_{n=1..degree} (1/n) sum_{k | n} mu(n/k) d'^k``.
+        ``sum_{n=1..degree} (1/n) sum_{k | n} mu(n/k) d'^k``: 0 for degree 0 or an
+        empty alphabet (the empty log-signature; pySigLib raises for these instead).
 
     Raises
     ------
     TypeError
         If an argument has the wrong type.
     ValueError
-        If ``dimension`` or ``degree`` is below 1, or ``degree`` is absurdly large.
+        If ``dimension`` or ``degree`` is negative, or ``degree`` is absurdly large.
 
     Examples
     --------
@@ -124,10 +125,12 @@ def log_sig_length(dimension, degree, *, time_aug=False, lead_lag=False):
     >>> sksig.log_sig_length(2, 4)
     8
     """
-    dimension = check_int(dimension, "dimension", minimum=1)
-    degree = check_int(degree, "degree", minimum=1)
+    dimension = check_int(dimension, "dimension")
+    degree = check_int(degree, "degree")
     dim = transformed_dim(dimension, check_bool(time_aug, "time_aug"),
                           check_bool(lead_lag, "lead_lag"))
+    if dim == 0 or degree == 0:
+        return 0
     if dim == 1:
         return 1  # the single letter; Witt's sum would loop over every degree
     tensor_size(dim, degree)  # refuses absurd degrees before counting
@@ -136,9 +139,9 @@ def log_sig_length(dimension, degree, *, time_aug=False, lead_lag=False):
 
 def _check_method(method):
     method = check_int(method, "method")
-    if method not in (0, 1, 2):
+    if method not in (0, 1, 2, 3):
         raise ValueError(
-            f"method must be 0 (expanded tensor), 1 (Lyndon words) or 2 (Lyndon "
+            f"method must be 0 (expanded tensor), 1 (Lyndon words), 2 or 3 (Lyndon "
             f"brackets), got {method}"
         )
     return method
@@ -157,16 +160,18 @@ def prepare_log_sig(dimension, degree, method=2, *, time_aug=False, lead_lag=Fal
     Parameters
     ----------
     dimension : int
-        Dimension of the (untransformed) path, >= 1.
+        Dimension of the (untransformed) path, >= 0. An empty alphabet needs no table
+        (pySigLib fails to allocate one).
     degree : int
-        Truncation level, >= 1.
+        Truncation level, >= 0; degree 0 needs no table.
     method : int, default=2
-        0 needs no table; 1, 2 (and 3, pySigLib's key for :func:`log_sig_join`) build
+        0 needs no table; 1, 2 and 3 (pySigLib's key for :func:`log_sig_join`) build
         the same tables.
     time_aug, lead_lag : bool, default=False
         Prepare for the transformed dimension.
     use_disk : bool, default=False
-        Accepted for pySigLib compatibility; tables are kept in memory only.
+        Accepted for pySigLib compatibility; tables are kept in memory only (see
+        :func:`sksig.clear_cache`).
     device : {"both", "cpu", "cuda"}, default="both"
         Where to prepare: "cuda" and "both" also upload the tables of
         :func:`log_sig_join` to the current CUDA device when sksig's CUDA cores are
@@ -182,24 +187,24 @@ def prepare_log_sig(dimension, degree, method=2, *, time_aug=False, lead_lag=Fal
     TypeError
         If an argument has the wrong type.
     ValueError
-        If ``dimension`` or ``degree`` is below 1, or ``method`` is not 0 to 3.
+        If ``dimension`` or ``degree`` is negative, or ``method`` is not 0 to 3.
 
     Examples
     --------
     >>> import sksig
     >>> sksig.prepare_log_sig(3, 4, method=2)
     """
-    dimension = check_int(dimension, "dimension", minimum=1)
-    degree = check_int(degree, "degree", minimum=1)
-    method = check_int(method, "method")
-    if method not in (0, 1, 2, 3):
-        raise ValueError(f"method must be 0, 1, 2 or 3, got {method}")
+    dimension = check_int(dimension, "dimension")
+    degree = check_int(degree, "degree")
+    method = _check_method(method)
     check_bool(use_disk, "use_disk")
     if device not in ("cpu", "cuda", "both"):
         raise ValueError(f'device must be "cpu", "cuda" or "both", got {device!r}')
     dim = transformed_dim(dimension, check_bool(time_aug, "time_aug"),
                           check_bool(lead_lag, "lead_lag"))
     check_tensor_size(dim, degree)
+    if dim == 0 or degree == 0:
+        return  # the empty log-signature needs no table
     if method:
         lyndon_tables(dim, degree)
     if device != "cpu" and _cuda_available():
@@ -341,11 +346,14 @@ def _correction(correction, batch, degree, lead_lag):
 
 def _log_sig_setup(path, degree, time_aug, lead_lag, end_time, method, scalar_term,
                    n_jobs, basepoint=None):
-    degree = check_int(degree, "degree", minimum=1)
+    degree = check_int(degree, "degree")
     method = _check_method(method)
     scalar_term = check_bool(scalar_term, "scalar_term")
     batch, n_threads = _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs,
                                    basepoint)
+    if degree == 0:  # the trivial log-signature (the log of the scalar term is 0)
+        length = sig_length(batch.dim, 0, scalar_term=scalar_term) if method == 0 else 0
+        return degree, method, scalar_term, batch, n_threads, None, length
     if method == 0:
         tables = _empty_tables()
         length = sig_length(batch.dim, degree, scalar_term=scalar_term)
@@ -365,25 +373,31 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     * ``method=0``: every tensor coefficient, laid out like :func:`sig`;
     * ``method=1``: the coefficients at the Lyndon words, ``<l, w>``;
     * ``method=2``: the coordinates ``c`` in the Lyndon bracket basis,
-      ``l = sum_w c_w P_w`` (standard bracketing of each Lyndon word ``w``).
+      ``l = sum_w c_w P_w`` (standard bracketing of each Lyndon word ``w``);
+    * ``method=3``: the same coordinates as method 2. pySigLib computes them by the
+      Baker-Campbell-Hausdorff formula, segment by segment, to save memory; sksig
+      computes them as method 2 does (one truncated signature per thread, faster for
+      the usual sizes), so the two methods give the same numbers here.
 
-    Words are ordered as in :func:`sksig.lyndon_words`.
+    Words are ordered as in :func:`sksig.lyndon_words`. Degree 0 gives the empty
+    log-signature (with ``method=0`` and ``scalar_term=True``, the single level-0
+    coefficient 0); pySigLib raises for degree 0.
 
     Parameters
     ----------
     path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
         Paths with any number of leading batch axes, or a ragged list of paths.
     degree : int
-        Truncation level, >= 1.
+        Truncation level, >= 0.
     time_aug, lead_lag : bool, default=False
         Transform the paths first (see :func:`sksig.transform_path`).
     end_time : float, default=1.0
         Final value of the time channel.
-    method : {0, 1, 2}, default=1
+    method : {0, 1, 2, 3}, default=1
         Output basis (pySigLib's default is 1, the Lyndon-word coordinates).
     scalar_term : bool, default=False
         With ``method=0``, put the level-0 coefficient (always 0) first; ignored by
-        methods 1 and 2.
+        methods 1 to 3.
     basepoint : None, True or array-like of shape (dim,), default=None
         A point prepended to every path before the transforms (True: the origin),
         so that the result depends on where the paths start.
@@ -393,7 +407,7 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     Returns
     -------
     ndarray or torch.Tensor of shape (..., n)
-        ``n = log_sig_length(dim', degree)`` for methods 1 and 2, ``sig_length`` for
+        ``n = log_sig_length(dim', degree)`` for methods 1 to 3, ``sig_length`` for
         method 0. Paths with 0 or 1 points give zeros.
 
     Raises
@@ -402,7 +416,7 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
         If ``path`` is not a float array, or an argument has the wrong type.
     ValueError
         If ``path`` has a bad shape or NaN/inf (or no point while a transform is
-        requested), ``degree < 1`` or ``method`` is not 0, 1 or 2.
+        requested), ``degree`` is negative or ``method`` is not 0 to 3.
     FloatingPointError
         If the result overflows (rescale the paths).
 
@@ -418,9 +432,10 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
         basepoint)
     from sksig._core import _log_sig
 
-    out = np.empty((batch.n_paths, length), batch.data.dtype)
-    call(_log_sig.log_sig, batch.data, out, degree, method, scalar_term, tables,
-         n_threads)
+    out = np.zeros((batch.n_paths, length), batch.data.dtype)
+    if degree:
+        call(_log_sig.log_sig, batch.data, out, degree, min(method, 2), scalar_term,
+             tables, n_threads)
     return _batched_out(batch, out)
 
 
@@ -561,16 +576,16 @@ def log_sig_backprop(path, log_sig, log_sig_derivs, degree, *, time_aug=False,
     log_sig_derivs : array-like or torch.Tensor, same shape as ``log_sig``
         ``dF/d log_sig``.
     degree : int
-        Truncation level, >= 1.
+        Truncation level, >= 0 (degree 0 gives zero gradients).
     time_aug, lead_lag : bool, default=False
         The transforms used for ``log_sig``.
     end_time : float, default=1.0
         Final value of the time channel.
-    method : {0, 1, 2}, default=1
+    method : {0, 1, 2, 3}, default=1
         The output basis used for ``log_sig`` (see :func:`sksig.log_sig`).
     scalar_term : bool or None, default=None
         With ``method=0``, whether the arrays start with the (zero) level-0 entry;
-        None infers it from their trailing length. Methods 1 and 2 have none.
+        None infers it from their trailing length. Methods 1 to 3 have none.
     basepoint : None, True or array-like of shape (dim,), default=None
         The basepoint used for the forward (see :func:`sksig.sig`); the prepended
         point is not an input and gets no gradient.
@@ -589,7 +604,7 @@ def log_sig_backprop(path, log_sig, log_sig_derivs, degree, *, time_aug=False,
         has the wrong type.
     ValueError
         If a shape does not fit the path, degree and method, an input has NaN or inf,
-        ``degree < 1`` or ``method`` is not 0, 1 or 2.
+        ``degree`` is negative or ``method`` is not 0 to 3.
     FloatingPointError
         If the gradient overflows (rescale the paths).
 
@@ -617,8 +632,9 @@ def log_sig_backprop(path, log_sig, log_sig_derivs, degree, *, time_aug=False,
     from sksig._core import _log_sig
 
     grad = np.zeros_like(batch.data)
-    call(_log_sig.log_sig_backprop, batch.data, derivs, grad, degree, method, has_term,
-         tables, n_threads)
+    if degree:
+        call(_log_sig.log_sig_backprop, batch.data, derivs, grad, degree,
+             min(method, 2), has_term, tables, n_threads)
     return batch.grad_to_input(grad, n_threads)
 
 
@@ -630,7 +646,7 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=NO_D_OU
     """Validated join inputs, flattened to (n, length) C-contiguous arrays (torch
     tensors on their device for the CUDA backend)."""
     dimension = check_int(dimension, "dimension", minimum=1)
-    degree = check_int(degree, "degree", minimum=1)
+    degree = check_int(degree, "degree")
     n_threads = resolve_n_jobs(n_jobs)
     check_tensor_size(dimension, degree)
     _check_work(dimension, degree, n_threads, 8)
@@ -658,14 +674,15 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=NO_D_OU
         )
     check_same_batch(ls.shape[:-1], disp.shape[:-1], "log_sig", "displacement")
     batch_shape = tuple(ls.shape[:-1])
+    rows = int(np.prod(batch_shape))  # not -1: n_ls is 0 at degree 0
     if grads:
         g = grads[0]
         check_trailing_length(g.shape, "d_out", n_ls, what)
         check_same_batch(g.shape[:-1], batch_shape, "d_out", "log_sig")
-        grads = [contiguous(g.reshape(-1, n_ls))]
+        grads = [contiguous(g.reshape(rows, n_ls))]
     return (dimension, degree, n_threads, n_ls, caller, batch_shape,
-            contiguous(ls.reshape(-1, n_ls)), contiguous(disp.reshape(-1, dimension)),
-            grads)
+            contiguous(ls.reshape(rows, n_ls)),
+            contiguous(disp.reshape(rows, dimension)), grads)
 
 
 @cuda_arrays
@@ -690,7 +707,7 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     dimension : int
         Path dimension, >= 1.
     degree : int
-        Truncation level, >= 1.
+        Truncation level, >= 0 (degree 0: the empty log-signature).
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores.
 
@@ -705,7 +722,7 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
         If an input is not a float array, or inputs mix kinds or dtypes.
     ValueError
         If a trailing length is wrong, batch shapes differ, an input has NaN/inf, or
-        ``dimension``/``degree`` is below 1.
+        ``dimension``/``degree`` is invalid (dimension below 1, negative degree).
 
     Examples
     --------
@@ -717,6 +734,8 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     dim, degree, n_threads, n_ls, caller, batch_shape, ls, disp, _ = _join_inputs(
         log_sig, displacement, dimension, degree, n_jobs)
     compute = backend(caller)
+    if degree == 0:  # no Lyndon words: the empty log-signature
+        return caller.out(compute.zeros(batch_shape + (0,), caller))
     out = compute.empty(ls.shape, caller)
     compute.log_sig_join(ls, disp, out, dim, degree, n_threads)
     return caller.out(out.reshape(batch_shape + (n_ls,)))
@@ -737,7 +756,7 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
     dimension : int
         Path dimension, >= 1.
     degree : int
-        Truncation level, >= 1.
+        Truncation level, >= 0 (degree 0: zero gradients).
     n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores.
 
@@ -754,7 +773,7 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
         If an input is not a float array, or inputs mix kinds or dtypes.
     ValueError
         If a trailing length is wrong, batch shapes differ, an input has NaN/inf, or
-        ``dimension``/``degree`` is below 1.
+        ``dimension``/``degree`` is invalid (dimension below 1, negative degree).
 
     Examples
     --------
@@ -767,6 +786,9 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
     dim, degree, n_threads, n_ls, caller, batch_shape, ls, disp, grads = _join_inputs(
         log_sig, displacement, dimension, degree, n_jobs, d_out=d_out)
     compute = backend(caller)
+    if degree == 0:  # nothing depends on the inputs: zero gradients
+        return (caller.out(compute.zeros(batch_shape + (0,), caller)),
+                caller.out(compute.zeros(batch_shape + (dim,), caller)))
     grad_ls = compute.empty(ls.shape, caller)
     grad_disp = compute.empty(disp.shape, caller)
     compute.log_sig_join_backprop(grads[0], ls, disp, grad_ls, grad_disp, dim, degree,

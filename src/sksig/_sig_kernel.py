@@ -8,7 +8,9 @@ that scheme for gradients, chained through the static kernel and the path transf
 
 
 
+from sksig import _custom_kernel
 from sksig import _sig_kernel_poly as _poly
+from sksig._custom_kernel import is_custom
 from sksig._dispatch import cuda_arrays
 from sksig._kernel_setup import (
     _check_flags,
@@ -33,6 +35,15 @@ __all__ = [
     "sig_kernel_gram",
     "sig_kernel_gram_backprop",
 ]
+
+def _custom_args(args):
+    """A public function's arguments for its user-kernel twin in _custom_kernel (the
+    polynomial method was routed away before: the finite-difference arguments)."""
+    args = dict(args)
+    args["kernel"] = args.pop("static_kernel")
+    del args["method"], args["order"]
+    return args
+
 
 @polynomial_method(_poly.sig_kernel, 2)
 @cuda_arrays
@@ -129,6 +140,8 @@ def sig_kernel(path1, path2, dyadic_order=None, *, method="finite_difference",
     >>> round(float(k), 6)
     4.252351
     """
+    if is_custom(static_kernel):  # a Python static kernel (sksig/_custom_kernel.py)
+        return _custom_kernel.sig_kernel(**_custom_args(locals()))
     return_grid = check_bool(return_grid, "return_grid")
     normalize, return_log = _check_output(normalize, return_log, return_grid)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
@@ -212,6 +225,8 @@ def sig_kernel_gram(path1, path2, dyadic_order=None, *, method="finite_differenc
     array([[2.25, 4.  ],
            [4.  , 9.  ]])
     """
+    if is_custom(static_kernel):  # a Python static kernel (sksig/_custom_kernel.py)
+        return _custom_kernel.sig_kernel(**_custom_args(locals()), gram=True)
     return_grid = check_bool(return_grid, "return_grid")
     normalize, return_log = _check_output(normalize, return_log, return_grid)
     check_max_batch(max_batch)
@@ -341,6 +356,8 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order=None, *,
     >>> gx.ravel(), gy.ravel()
     (array([-4.,  4.]), array([-2.,  2.]))
     """
+    if is_custom(static_kernel):  # a Python static kernel (sksig/_custom_kernel.py)
+        return _custom_kernel.sig_kernel_backprop(**_custom_args(locals()))
     left, right = _check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")
     normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
@@ -486,6 +503,8 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order=None, *,
     array([[[-1.5],
             [ 1.5]]])
     """
+    if is_custom(static_kernel):  # a Python static kernel (sksig/_custom_kernel.py)
+        return _custom_kernel.sig_kernel_backprop(**_custom_args(locals()), gram=True)
     left, right = _check_flags(left_deriv, right_deriv)
     return_grid = check_bool(return_grid, "return_grid")
     normalize = _check_normalize_backprop(normalize, k_grid, return_grid)

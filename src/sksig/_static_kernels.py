@@ -49,12 +49,26 @@ _MATERN12, _MATERN32, _MATERN52, _RATIONAL_QUADRATIC = (
 
 
 class StaticKernel(BaseEstimator):
-    """Base class of the static kernels; use one of its subclasses.
+    """Base class of the static kernels: use a subclass, or write one in Python.
 
     A static kernel ``k(a, b)`` compares two points. Signature kernels use it through
     :meth:`increment_gram`, the second differences of ``k`` over consecutive points
     of two paths; every subclass also knows the gradient of ``k`` in both arguments,
     which the signature-kernel backprops chain through.
+
+    A user-defined kernel subclasses this class and implements pySigLib's contract:
+    ``__call__(ctx, x, y)`` returns the increment Gram of paired batches of points
+    ``x`` (batch, L1, d) and ``y`` (batch, L2, d), shape (batch, L1-1, L2-1), and
+    ``grad_x(ctx, derivs)`` / ``grad_y(ctx, derivs)`` the gradients of
+    ``sum(derivs * increment_gram)`` with respect to ``x`` and ``y``; ``ctx`` is a
+    :class:`sksig.Context` on which ``__call__`` saves what the gradients need. The
+    arrays are numpy arrays, or torch CPU tensors when the caller passed torch
+    tensors. :func:`sksig.sig_kernel`, :func:`sksig.sig_kernel_gram` and their
+    backprops accept such a kernel on CPU arrays (the Goursat PDE is still solved
+    natively, but the increment Gram costs a Python call per block of pairs, and
+    ``normalize``, ``return_log``, ``return_grid`` and ``k_grid`` are not available);
+    the other kernel functions and the GPU take the built-in kernels only. The
+    built-in kernels implement the same three methods, natively.
 
     Examples
     --------
@@ -103,7 +117,8 @@ class StaticKernel(BaseEstimator):
         >>> sksig.RBFKernel(sigma=2.0).fit().sigma
         2.0
         """
-        self._native()
+        if type(self)._native is not StaticKernel._native:  # built-in kernels
+            self._native()
         if X is not None:
             validate_data(self, X, reset=True)
         return self
@@ -129,6 +144,73 @@ class StaticKernel(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
         return tags
+
+    def __call__(self, ctx, x, y):
+        """Return the increment Gram of paired paths (pySigLib's kernel contract).
+
+        Saves on ``ctx`` what :meth:`grad_x` and :meth:`grad_y` need.
+
+        Parameters
+        ----------
+        ctx : Context
+            Storage for :meth:`grad_x` and :meth:`grad_y`.
+        x : ndarray or torch.Tensor of shape (batch, length_1, dim)
+            First paths.
+        y : ndarray or torch.Tensor of shape (batch, length_2, dim)
+            Second paths.
+
+        Returns
+        -------
+        ndarray or torch.Tensor of shape (batch, length_1 - 1, length_2 - 1)
+            As :meth:`increment_gram`.
+        """
+        if type(self)._native is StaticKernel._native:
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement __call__(ctx, x, y)")
+        ctx.save_for_backward(x, y)
+        return self.increment_gram(x, y)
+
+    def grad_x(self, ctx, derivs):
+        """Return the gradient of ``sum(derivs * increment_gram)`` with respect to x.
+
+        Parameters
+        ----------
+        ctx : Context
+            The context filled by :meth:`__call__`.
+        derivs : ndarray or torch.Tensor of shape (batch, length_1 - 1, length_2 - 1)
+            Cotangent of the increment Gram.
+
+        Returns
+        -------
+        ndarray or torch.Tensor of shape (batch, length_1, dim)
+            The gradient with respect to ``x``.
+        """
+        if type(self)._native is StaticKernel._native:
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement grad_x(ctx, derivs)")
+        x, y = ctx.saved_tensors
+        return self.increment_gram_backprop(derivs, x, y)[0]
+
+    def grad_y(self, ctx, derivs):
+        """Return the gradient of ``sum(derivs * increment_gram)`` with respect to y.
+
+        Parameters
+        ----------
+        ctx : Context
+            The context filled by :meth:`__call__`.
+        derivs : ndarray or torch.Tensor of shape (batch, length_1 - 1, length_2 - 1)
+            Cotangent of the increment Gram.
+
+        Returns
+        -------
+        ndarray or torch.Tensor of shape (batch, length_2, dim)
+            The gradient with respect to ``y``.
+        """
+        if type(self)._native is StaticKernel._native:
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement grad_y(ctx, derivs)")
+        x, y = ctx.saved_tensors
+        return self.increment_gram_backprop(derivs, x, y)[1]
 
     def increment_gram(self, path1, path2, *, n_jobs=1):
         """Return the increment Gram ``Delta`` of paired paths.
@@ -161,8 +243,11 @@ class StaticKernel(BaseEstimator):
         >>> sksig.LinearKernel().increment_gram(x, y)
         array([[2.]])
         """
+        from sksig import _custom_kernel
         from sksig._core import _sig_kernel
 
+        if _custom_kernel.is_custom(self):
+            return _custom_kernel.increment_gram(self, path1, path2)
         x, y, caller, batch = self._pair(path1, path2)
         out = np.empty((x.shape[0], x.shape[1] - 1, y.shape[1] - 1), caller.dtype)
         _sig_kernel.delta(x, y, out, self._native(), resolve_n_jobs(n_jobs))
@@ -200,8 +285,11 @@ class StaticKernel(BaseEstimator):
         >>> gx.ravel(), gy.ravel()
         (array([-2.,  2.]), array([-1.,  1.]))
         """
+        from sksig import _custom_kernel
         from sksig._core import _sig_kernel
 
+        if _custom_kernel.is_custom(self):
+            return _custom_kernel.increment_gram_backprop(self, derivs, path1, path2)
         x, y, caller, batch = self._pair(path1, path2)
         g, _ = as_array(derivs, "derivs", caller=caller)
         want = batch + (x.shape[1] - 1, y.shape[1] - 1)
@@ -484,6 +572,14 @@ def as_static_kernel(static_kernel):
     """Native tuple for ``static_kernel`` (None means linear)."""
     if static_kernel is None:
         return LinearKernel()._native()
+    from sksig._custom_kernel import is_custom
+
+    if is_custom(static_kernel):
+        raise ValueError(
+            f"static_kernel {type(static_kernel).__name__} is a user-defined kernel: "
+            "it is accepted by sig_kernel, sig_kernel_gram, sig_kernel_backprop and "
+            "sig_kernel_gram_backprop on CPU arrays only; use a built-in kernel here"
+        )
     if (not isinstance(static_kernel, StaticKernel)
             or type(static_kernel) is StaticKernel):
         raise ValueError(
