@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import sksig
-from sksig import _lyndon, _sig_coef, _trees
+from sksig import _lyndon, _sig_coef, _tree_tables, _trees
 
 
 def test_clear_cache_drops_every_prepared_table_and_results_do_not_change(rng):
@@ -15,10 +15,10 @@ def test_clear_cache_drops_every_prepared_table_and_results_do_not_change(rng):
     before = sksig.log_sig(x, 4, method=2)
     branched = sksig.branched_sig(x, 3)
     coefs = sksig.sig_coef(x, [(0, 1, 1)])
-    assert (2, 4) in _lyndon._TABLES and _trees._TABLES
+    assert (2, 4) in _lyndon._TABLES and _tree_tables._TABLES
     assert _sig_coef._cached_trie.cache_info().currsize
     sksig.clear_cache()
-    assert not _lyndon._TABLES and not _trees._TABLES and not _trees._TREE_LISTS
+    assert not _lyndon._TABLES and not _tree_tables._TABLES and not _trees._TREE_LISTS
     assert _sig_coef._cached_trie.cache_info().currsize == 0
     # Rebuilt on demand, bit for bit.
     np.testing.assert_array_equal(sksig.log_sig(x, 4, method=2), before)

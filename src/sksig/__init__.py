@@ -35,9 +35,14 @@ from sksig._branched_kernel import (
     branched_sig_kernel_gram,
     branched_sig_kernel_gram_backprop,
 )
+from sksig._branched_streams import (
+    BranchedLogSigStream,
+    BranchedLogSigWindowStream,
+    BranchedSigStream,
+    BranchedSigWindowStream,
+)
 from sksig._cache import clear_cache, set_cache_dir
 from sksig._config import BUILT_WITH_AVX, BUILT_WITH_CUDA, SYSTEM, show_config
-from sksig._custom_kernel import Context
 from sksig._gram_blocks import sig_kernel_gram_blocks
 from sksig._gram_warning import GramWarning
 from sksig._kernel_learning import (
@@ -132,6 +137,7 @@ from sksig._trees import (
     trees,
     trees_of_order,
 )
+from sksig._user_kernels import Context
 from sksig._version import __version__  # noqa: F401 (sksig.__version__)
 from sksig._words import (
     idx_to_word,
@@ -142,6 +148,10 @@ from sksig._words import (
 )
 
 __all__ = [
+    "BranchedLogSigStream",
+    "BranchedLogSigWindowStream",
+    "BranchedSigStream",
+    "BranchedSigWindowStream",
     "Context",
     "BUILT_WITH_AVX",
     "BUILT_WITH_CUDA",

@@ -78,17 +78,18 @@ def clear_cache(*, use_disk=False, device="both"):
     check_bool(use_disk, "use_disk")
     _check_device(device)
     if device in ("cpu", "both"):
-        from sksig import _lyndon, _sig_coef, _trees
+        from sksig import _lyndon, _sig_coef, _tree_tables, _trees
 
         with _lyndon._LOCK:
             _lyndon._TABLES.clear()
+        with _tree_tables._LOCK:
+            _tree_tables._TABLES.clear()
         with _trees._LOCK:
-            _trees._TABLES.clear()
             _trees._TREE_LISTS.clear()
         _sig_coef.clear_trie_cache()
     if device in ("cuda", "both"):
         # Only when the CUDA join was used (never imports torch just to clear).
-        gpu = sys.modules.get("sksig.cuda._log_sig")
+        gpu = sys.modules.get("sksig.cuda._tables")
         if gpu is not None:
             with gpu._LOCK:
                 gpu._HANDLES.clear()

@@ -10,7 +10,6 @@ that scheme for gradients, chained through the static kernel and the path transf
 
 from sksig import _custom_kernel
 from sksig import _sig_kernel_poly as _poly
-from sksig._custom_kernel import is_custom
 from sksig._dispatch import cuda_arrays
 from sksig._kernel_setup import (
     _check_flags,
@@ -23,6 +22,7 @@ from sksig._kernel_setup import (
     _Setup,
 )
 from sksig._sig_kernel_poly import polynomial_method
+from sksig._static_kernels import is_custom
 from sksig._validation import (
     check_bool,
     check_max_batch,

@@ -140,6 +140,10 @@ class StaticKernel(BaseEstimator):
         """Validated parameters as the native tuple ``(kind, p0, p1, p2, clamp)``."""
         raise NotImplementedError
 
+    def _check_user_methods(self):
+        """Raise TypeError unless a user-defined kernel has its three methods."""
+        check_custom(self)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.requires_fit = False
@@ -243,11 +247,11 @@ class StaticKernel(BaseEstimator):
         >>> sksig.LinearKernel().increment_gram(x, y)
         array([[2.]])
         """
-        from sksig import _custom_kernel
+        from sksig import _user_kernels
         from sksig._core import _sig_kernel
 
-        if _custom_kernel.is_custom(self):
-            return _custom_kernel.increment_gram(self, path1, path2)
+        if is_custom(self):
+            return _user_kernels.increment_gram(self, path1, path2)
         x, y, caller, batch = self._pair(path1, path2)
         out = np.empty((x.shape[0], x.shape[1] - 1, y.shape[1] - 1), caller.dtype)
         _sig_kernel.delta(x, y, out, self._native(), resolve_n_jobs(n_jobs))
@@ -285,11 +289,11 @@ class StaticKernel(BaseEstimator):
         >>> gx.ravel(), gy.ravel()
         (array([-2.,  2.]), array([-1.,  1.]))
         """
-        from sksig import _custom_kernel
+        from sksig import _user_kernels
         from sksig._core import _sig_kernel
 
-        if _custom_kernel.is_custom(self):
-            return _custom_kernel.increment_gram_backprop(self, derivs, path1, path2)
+        if is_custom(self):
+            return _user_kernels.increment_gram_backprop(self, derivs, path1, path2)
         x, y, caller, batch = self._pair(path1, path2)
         g, _ = as_array(derivs, "derivs", caller=caller)
         want = batch + (x.shape[1] - 1, y.shape[1] - 1)
@@ -572,8 +576,6 @@ def as_static_kernel(static_kernel):
     """Native tuple for ``static_kernel`` (None means linear)."""
     if static_kernel is None:
         return LinearKernel()._native()
-    from sksig._custom_kernel import is_custom
-
     if is_custom(static_kernel):
         raise ValueError(
             f"static_kernel {type(static_kernel).__name__} is a user-defined kernel: "
@@ -588,3 +590,24 @@ def as_static_kernel(static_kernel):
             f"{type(static_kernel).__name__}"
         )
     return static_kernel._native()
+
+
+def is_custom(static_kernel):
+    """Whether ``static_kernel`` is a user-defined (Python) static kernel."""
+    return (isinstance(static_kernel, StaticKernel)
+            and type(static_kernel) is not StaticKernel
+            and type(static_kernel)._native is StaticKernel._native)
+
+
+def check_custom(kernel):
+    """Raise TypeError unless the user kernel implements the three methods."""
+    cls = type(kernel)
+    missing = [m for m in ("__call__", "grad_x", "grad_y")
+               if getattr(cls, m) is getattr(StaticKernel, m)]
+    if missing:
+        raise TypeError(
+            f"static_kernel {cls.__name__} is a user-defined StaticKernel but does not "
+            f"implement {', '.join(missing)}: a Python static kernel defines "
+            "__call__(ctx, x, y) (the increment Gram), grad_x(ctx, derivs) and "
+            "grad_y(ctx, derivs)"
+        )

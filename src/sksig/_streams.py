@@ -359,9 +359,12 @@ class _CumulativeStream:
                     f"[{self.start_index}, {self.end_index}] with start <= end")
             a.append(start - self._first + self._offset)
             b.append(end - self._first + self._offset)
+        return self._alg.output(self._interval_elements(a, b))
+
+    def _interval_elements(self, a, b):
+        """The elements of the intervals from prefix rows ``a`` to rows ``b``."""
         rows = self._prefix.view()
-        alg = self._alg
-        return alg.output(alg.combine(alg.invert(rows[a]), rows[b]))
+        return self._alg.combine(self._alg.invert(rows[a]), rows[b])
 
     def sig(self, start, end):
         """The (log-)signature of the points ``start..end`` (absolute, inclusive).
