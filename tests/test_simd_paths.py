@@ -1,11 +1,13 @@
 """The vector and scalar copies of the CPU kernels give bitwise identical results.
 
-On x86-64 Linux the hot kernels of sig, log_sig, the branched signatures and the
-signature kernel are compiled twice (baseline x86-64 and x86-64-v3 with AVX2 and FMA;
-sksig/_core/include/sksig/simd.hpp) and the v3 copy runs where the CPU has it. Both are
-built without floating-point contraction, so they must perform the same IEEE operations:
-this test computes every such function in this process (vector copy) and in a
-subprocess with SKSIG_VECTOR_CLONES=0 (scalar copy) and compares the bytes. A product
+On x86-64 Linux the hot kernels of sig, log_sig, the branched signatures, their
+products (sig_combine, branched_sig_combine), sig_coef and the signature kernels
+(finite-difference, polynomial and branched) are compiled twice (baseline x86-64 and
+x86-64-v3 with AVX2 and FMA; sksig/_core/include/sksig/simd.hpp) and the v3 copy runs
+where the CPU has it. Both are built without floating-point contraction, so they must
+perform the same IEEE operations: this test computes every such function in this
+process (vector copy) and in a subprocess with SKSIG_VECTOR_CLONES=0 (scalar copy) and
+compares the bytes. A product
 fused into an FMA on one path only would show up here as a last-bit difference.
 
 Run as a script (``python tests/test_simd_paths.py out.npz``) it writes the results.
@@ -69,6 +71,43 @@ def _results():
         out[f"sig_kernel_backprop_x_{tag}"] = gx
         out[f"sig_kernel_backprop_y_{tag}"] = gy
         out[f"sig_kernel_gram_{tag}"] = sksig.sig_kernel_gram(x[:7], y[:9], 2)
+        # The polynomial solver (order 8): 6 pairs, a full and a partial block of lanes.
+        poly = dict(method="polynomial", order=8)
+        k = sksig.sig_kernel(x[:6], y[:6], **poly)
+        out[f"sig_kernel_poly_{tag}"] = k
+        gx, gy = sksig.sig_kernel_backprop(
+            rng.normal(size=k.shape).astype(dtype), x[:6], y[:6], right_deriv=True,
+            **poly)
+        out[f"sig_kernel_poly_backprop_x_{tag}"] = gx
+        out[f"sig_kernel_poly_backprop_y_{tag}"] = gy
+        # Branched signature kernels (depth 3, refined grid).
+        k = sksig.branched_sig_kernel(x[:5], y[:5], 3, 1)
+        out[f"branched_sig_kernel_{tag}"] = k
+        gx, gy = sksig.branched_sig_kernel_backprop(
+            rng.normal(size=k.shape).astype(dtype), x[:5], y[:5], 3, 1,
+            right_deriv=True)
+        out[f"branched_sig_kernel_backprop_x_{tag}"] = gx
+        out[f"branched_sig_kernel_backprop_y_{tag}"] = gy
+        # Chen's product of branched signatures (19 items: a full and a partial block).
+        path = (0.3 * rng.normal(size=(19, 7, 3))).astype(dtype)
+        for planar in (False, True):
+            key = f"{tag}_planar{planar}"
+            a = sksig.branched_sig(path[:, :4], 3, planar=planar)
+            b = sksig.branched_sig(path[:, 3:], 3, planar=planar)
+            c = sksig.branched_sig_combine(a, b, 3, 3, planar=planar)
+            out[f"branched_sig_combine_{key}"] = c
+            grads = sksig.branched_sig_combine_backprop(
+                rng.normal(size=c.shape).astype(dtype), a, b, 3, 3, planar=planar)
+            for i, g in enumerate(grads):
+                out[f"branched_sig_combine_backprop{i}_{key}"] = g
+        # Chen's product of signatures and single coefficients (d = 2..5).
+        for dim, degree in ((2, 5), (3, 4), (4, 3), (5, 3)):
+            path = (0.3 * rng.normal(size=(11, 9, dim))).astype(dtype)
+            a = sksig.sig(path[:, :5], degree)
+            b = sksig.sig(path[:, 4:], degree)
+            out[f"sig_combine_{tag}_d{dim}"] = sksig.sig_combine(a, b, dim, degree)
+            words = [(0, 1), (1, 0, 1), (), (0,) * degree, (dim - 1, 0, dim - 1)]
+            out[f"sig_coef_{tag}_d{dim}"] = sksig.sig_coef(path, words)
     return out
 
 

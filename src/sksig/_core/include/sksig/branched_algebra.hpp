@@ -20,45 +20,39 @@
 #pragma GCC diagnostic ignored "-Wpsabi"
 #endif
 
-// The lane loops get an AVX2 clone on x86-64 GCC, as in branched.hpp (no FMA: every
-// clone performs the same IEEE operations).
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define SKSIG_ALGEBRA_CLONES __attribute__((target_clones("avx2", "default")))
-#else
-#define SKSIG_ALGEBRA_CLONES
-#endif
-
 namespace sksig {
 
 namespace detail {
 
 // x <- x * b in place, the arithmetic of chen_in_place (the same operations in the
 // same order, so the same bits) with each element's sum held in vector registers:
-// one product per item is all these functions do, so this loop is their cost.
+// one product per item is all these functions do, so this loop is their cost. The
+// body runs in the copy for this CPU (simd_call).
 template <class T>
-SKSIG_ALGEBRA_CLONES void chen_product(const BranchedTables<T>& tb, T* x,
-                                       const T* b) noexcept {
-  using V = typename Vec<T>::type;
-  constexpr int ps = Vec<T>::size, np = kLanes / ps;
-  forest_products(tb, x);
-  const std::int32_t* const term_ptr = tb.term_ptr;
-  const std::int32_t* const term_right = tb.term_right;
-  const std::int32_t* const term_left = tb.term_left;
-  const T* const term_coef = tb.term_coef;
-  for (std::int64_t e = tb.n; e >= 1; --e) {
-    T* xe = x + e * kLanes;
-    const T* be = b + e * kLanes;
-    V acc[np];
-    for (int h = 0; h < np; ++h) acc[h] = load_vec(xe + h * ps) + load_vec(be + h * ps);
-    for (std::int32_t t = term_ptr[e - 1]; t < term_ptr[e]; ++t) {
-      const T c = term_coef[t];
-      const T* xl = x + Lanes{term_left[t]} * kLanes;
-      const T* br = b + Lanes{term_right[t]} * kLanes;
-      for (int h = 0; h < np; ++h)
-        acc[h] += c * load_vec(xl + h * ps) * load_vec(br + h * ps);
+void chen_product(const BranchedTables<T>& tb, T* x, const T* b) noexcept {
+  simd_call([](const BranchedTables<T>& tb, T* x, const T* b) SKSIG_KERNEL_BODY {
+    using V = typename Vec<T>::type;
+    constexpr int ps = Vec<T>::size, np = kLanes / ps;
+    forest_products(tb, x);
+    const std::int32_t* const term_ptr = tb.term_ptr;
+    const std::int32_t* const term_right = tb.term_right;
+    const std::int32_t* const term_left = tb.term_left;
+    const T* const term_coef = tb.term_coef;
+    for (std::int64_t e = tb.n; e >= 1; --e) {
+      T* xe = x + e * kLanes;
+      const T* be = b + e * kLanes;
+      V acc[np];
+      for (int h = 0; h < np; ++h) acc[h] = load_vec(xe + h * ps) + load_vec(be + h * ps);
+      for (std::int32_t t = term_ptr[e - 1]; t < term_ptr[e]; ++t) {
+        const T c = term_coef[t];
+        const T* xl = x + Lanes{term_left[t]} * kLanes;
+        const T* br = b + Lanes{term_right[t]} * kLanes;
+        for (int h = 0; h < np; ++h)
+          acc[h] += c * load_vec(xl + h * ps) * load_vec(br + h * ps);
+      }
+      for (int h = 0; h < np; ++h) store_vec(xe + h * ps, acc[h]);
     }
-    for (int h = 0; h < np; ++h) store_vec(xe + h * ps, acc[h]);
-  }
+  }, tb, x, b);
 }
 
 // Rows [b0, b0 + kLanes) of a (batch, dim) array as lanes v[c * kLanes + j] (missing
@@ -285,8 +279,6 @@ int linear_branched_sig_backprop(const T* disp, const T* g, T* gdisp, std::int64
 }
 
 }  // namespace sksig
-
-#undef SKSIG_ALGEBRA_CLONES
 
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop

@@ -36,15 +36,11 @@
 #include <vector>
 
 #include "goursat.hpp"
+#include "simd.hpp"
 #include "static_kernels.hpp"
 
-// The per-cell loops get an x86-64-v3 (AVX2 + FMA) clone picked at load time.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define SKSIG_POLY_CLONES __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define SKSIG_POLY_CLONES
-#endif
-// Helpers of the cloned functions are inlined into each clone (compiled for its target).
+// Helpers of the per-cell kernels are inlined into each copy of their bodies (compiled
+// for its instruction set; see simd_call).
 #if defined(__GNUC__)
 #define SKSIG_POLY_INLINE inline __attribute__((always_inline))
 #else
@@ -119,39 +115,41 @@ struct Cell {
 
 // e_j = c^j / j! (j = 0..P) and phi_m(c), m = 0..P + 1, for the lanes' c.
 template <int W>
-SKSIG_POLY_CLONES void coefficients(const Tables& t, Cell<W>& s) {
-  const int P = t.P;
-  const double* c = s.c.data();
-  double* __restrict e = s.e.data();
-  double* __restrict phi = s.phi.data();
-  for (int l = 0; l < W; ++l) e[l] = 1.0;
-  for (int j = 1; j <= P; ++j)
-    for (int l = 0; l < W; ++l) e[j * W + l] = e[(j - 1) * W + l] * c[l] * t.inv[j];
-  // psi_m = m! phi_m = sum_j c^j m! / (j! (m + j)!) -> 1 as m grows: the series at
-  // m = P + 1, P + 2 (per lane), then the backward recurrence psi_{m-1} = psi_m +
-  // c psi_{m+1} / (m (m + 1)) (stable: phi_m is its minimal solution).
-  double hi[W], cur[W];
-  for (int l = 0; l < W; ++l)
-    for (int k = 0; k < 2; ++k) {
-      const int m = P + 1 + k;
-      double term = 1.0, sum = 1.0;
-      for (int j = 0; j < 4096; ++j) {
-        term *= c[l] / (double(j + 1) * double(m + j + 1));
-        sum += term;
-        if (std::fabs(term) <= 1e-18 * std::fabs(sum)) break;
+void coefficients(const Tables& t, Cell<W>& s) {
+  simd_call([](const Tables& t, Cell<W>& s) SKSIG_KERNEL_BODY {
+    const int P = t.P;
+    const double* c = s.c.data();
+    double* __restrict e = s.e.data();
+    double* __restrict phi = s.phi.data();
+    for (int l = 0; l < W; ++l) e[l] = 1.0;
+    for (int j = 1; j <= P; ++j)
+      for (int l = 0; l < W; ++l) e[j * W + l] = e[(j - 1) * W + l] * c[l] * t.inv[j];
+    // psi_m = m! phi_m = sum_j c^j m! / (j! (m + j)!) -> 1 as m grows: the series at
+    // m = P + 1, P + 2 (per lane), then the backward recurrence psi_{m-1} = psi_m +
+    // c psi_{m+1} / (m (m + 1)) (stable: phi_m is its minimal solution).
+    double hi[W], cur[W];
+    for (int l = 0; l < W; ++l)
+      for (int k = 0; k < 2; ++k) {
+        const int m = P + 1 + k;
+        double term = 1.0, sum = 1.0;
+        for (int j = 0; j < 4096; ++j) {
+          term *= c[l] / (double(j + 1) * double(m + j + 1));
+          sum += term;
+          if (std::fabs(term) <= 1e-18 * std::fabs(sum)) break;
+        }
+        (k ? hi : cur)[l] = sum;
       }
-      (k ? hi : cur)[l] = sum;
+    for (int l = 0; l < W; ++l) phi[(P + 1) * W + l] = cur[l] * t.invfact[P + 1];
+    for (int m = P + 1; m >= 1; --m) {
+      const double r = t.inv2[m], f = t.invfact[m - 1];
+      for (int l = 0; l < W; ++l) {
+        const double prev = cur[l] + c[l] * hi[l] * r;
+        hi[l] = cur[l];
+        cur[l] = prev;
+        phi[(m - 1) * W + l] = prev * f;
+      }
     }
-  for (int l = 0; l < W; ++l) phi[(P + 1) * W + l] = cur[l] * t.invfact[P + 1];
-  for (int m = P + 1; m >= 1; --m) {
-    const double r = t.inv2[m], f = t.invfact[m - 1];
-    for (int l = 0; l < W; ++l) {
-      const double prev = cur[l] + c[l] * hi[l] * r;
-      hi[l] = cur[l];
-      cur[l] = prev;
-      phi[(m - 1) * W + l] = prev * f;
-    }
-  }
+  }, t, s);
 }
 
 // W lanes as one GCC vector (a register of AVX2 for W = 4), for loads and stores of
@@ -273,28 +271,30 @@ SKSIG_POLY_INLINE void toeplitz(const V* e, int n, const V* x, const V* y, V* ox
 // writes a_out, b_out (entries m = 0 unused by the grid) and the corner (W values).
 // Call coefficients() first.
 template <int W>
-SKSIG_POLY_CLONES void cell_forward(const Tables& t, Cell<W>& s, const double* a_,
-                                    const double* b_, double* ao_, double* bo_,
-                                    double* corner) {
-  using V = typename Lanes<W>::type;
-  const int n = t.n;
-  const V* a = reinterpret_cast<const V*>(a_);
-  const V* b = reinterpret_cast<const V*>(b_);
-  V* ao = reinterpret_cast<V*>(ao_);
-  V* bo = reinterpret_cast<V*>(bo_);
-  const V* e = reinterpret_cast<const V*>(s.e.data());
-  const V* phi = reinterpret_cast<const V*>(s.phi.data());
-  V* u = reinterpret_cast<V*>(s.u.data());
-  V* w = reinterpret_cast<V*>(s.w.data());
-  toeplitz(e, n, a, b, ao, bo);
-  row_dots(t.G.data(), n, n, 0, 1, b, a, u, w);  // u = G b, w = G a (columns >= 1)
-  for (int m = 0; m < n; ++m) {
-    ao[m] += e[m] * u[m];
-    bo[m] += e[m] * w[m];
-  }
-  V c = a[0] * phi[0];
-  for (int m = 1; m < n; ++m) c += (a[m] + b[m]) * phi[m];
-  to_lanes(c, corner, W);
+void cell_forward(const Tables& t, Cell<W>& s, const double* a_, const double* b_,
+                  double* ao_, double* bo_, double* corner) {
+  simd_call([](const Tables& t, Cell<W>& s, const double* a_, const double* b_,
+               double* ao_, double* bo_, double* corner) SKSIG_KERNEL_BODY {
+    using V = typename Lanes<W>::type;
+    const int n = t.n;
+    const V* a = reinterpret_cast<const V*>(a_);
+    const V* b = reinterpret_cast<const V*>(b_);
+    V* ao = reinterpret_cast<V*>(ao_);
+    V* bo = reinterpret_cast<V*>(bo_);
+    const V* e = reinterpret_cast<const V*>(s.e.data());
+    const V* phi = reinterpret_cast<const V*>(s.phi.data());
+    V* u = reinterpret_cast<V*>(s.u.data());
+    V* w = reinterpret_cast<V*>(s.w.data());
+    toeplitz(e, n, a, b, ao, bo);
+    row_dots(t.G.data(), n, n, 0, 1, b, a, u, w);  // u = G b, w = G a (columns >= 1)
+    for (int m = 0; m < n; ++m) {
+      ao[m] += e[m] * u[m];
+      bo[m] += e[m] * w[m];
+    }
+    V c = a[0] * phi[0];
+    for (int m = 1; m < n; ++m) c += (a[m] + b[m]) * phi[m];
+    to_lanes(c, corner, W);
+  }, t, s, a_, b_, ao_, bo_, corner);
 }
 
 // Adjoint of cell_forward (same c; call coefficients() first). aob, bob: adjoints of
@@ -302,83 +302,86 @@ SKSIG_POLY_CLONES void cell_forward(const Tables& t, Cell<W>& s, const double* a
 // bb (adjoints of a, b for m >= 1), vb (adjoint of the corner value v = a[0] = b[0])
 // and adds dF/dc to cb (W values each).
 template <int W>
-SKSIG_POLY_CLONES void cell_adjoint(const Tables& t, Cell<W>& s, const double* a_,
-                                    const double* b_, const double* aob_,
-                                    const double* bob_, const double* vob_, double* ab_,
-                                    double* bb_, double* vb, double* cb) {
-  using V = typename Lanes<W>::type;
-  const int n = t.n;
-  const V* a = reinterpret_cast<const V*>(a_);
-  const V* b = reinterpret_cast<const V*>(b_);
-  const V* aob = reinterpret_cast<const V*>(aob_);
-  const V* bob = reinterpret_cast<const V*>(bob_);
-  V* ab = reinterpret_cast<V*>(ab_);
-  V* bb = reinterpret_cast<V*>(bb_);
-  const V* e = reinterpret_cast<const V*>(s.e.data());
-  const V* phi = reinterpret_cast<const V*>(s.phi.data());
-  V* ta = reinterpret_cast<V*>(s.ta.data());  // Toeplitz part of a_out (its c-derivative
-  V* tb = reinterpret_cast<V*>(s.tb.data());  // at m is the part at m - 1)
-  const V zero = {};
-  V vob;
-  std::memcpy(&vob, vob_, sizeof(double) * W);
-  toeplitz(e, n, a, b, ta, tb);
-  V dc = zero;
-  for (int m = 1; m < n; ++m) dc += aob[m] * ta[m - 1] + bob[m] * tb[m - 1];
-  // Transposed Toeplitz: ab[k] = sum_{m >= max(k, 1)} e_{m-k} aob[m], and the G parts
-  // (a_out[m] += e_m (G b)_m): bb[k] += sum_{m >= 1} G_{m,k} e_m aob[m]; for dF/dc the
-  // weights e_{m-1} aob[m] instead (ca, cbm below, contracted with b and a).
-  V* sa = reinterpret_cast<V*>(s.t1.data());  // e_m aob[m], e_m bob[m]
-  V* sb = reinterpret_cast<V*>(s.t2.data());
-  V* ca = reinterpret_cast<V*>(s.u.data());   // e_{m-1} aob[m], e_{m-1} bob[m]
-  V* cbm = reinterpret_cast<V*>(s.w.data());
-  sa[0] = sb[0] = ca[0] = cbm[0] = zero;
-  for (int m = 1; m < n; ++m) {
-    sa[m] = e[m] * aob[m];
-    sb[m] = e[m] * bob[m];
-    ca[m] = e[m - 1] * aob[m];
-    cbm[m] = e[m - 1] * bob[m];
-  }
-  // ab[k] = sum_{m >= max(k, 1)} e_{m-k} aob[m] (aob[0] is ignored: zeroed in sa).
-  V* ra = reinterpret_cast<V*>(s.ra.data());
-  V* rb = reinterpret_cast<V*>(s.rb.data());
-  ra[0] = rb[0] = zero;
-  for (int m = 1; m < n; ++m) {
-    ra[m] = aob[m];
-    rb[m] = bob[m];
-  }
-  for (int k = 0; k < n; ++k) {
-    V xa = zero, xb = zero;
-    for (int m = k; m < n; ++m) {
-      xa += e[m - k] * ra[m];
-      xb += e[m - k] * rb[m];
+void cell_adjoint(const Tables& t, Cell<W>& s, const double* a_, const double* b_,
+                  const double* aob_, const double* bob_, const double* vob_, double* ab_,
+                  double* bb_, double* vb, double* cb) {
+  simd_call([](const Tables& t, Cell<W>& s, const double* a_, const double* b_,
+               const double* aob_, const double* bob_, const double* vob_, double* ab_,
+               double* bb_, double* vb, double* cb) SKSIG_KERNEL_BODY {
+    using V = typename Lanes<W>::type;
+    const int n = t.n;
+    const V* a = reinterpret_cast<const V*>(a_);
+    const V* b = reinterpret_cast<const V*>(b_);
+    const V* aob = reinterpret_cast<const V*>(aob_);
+    const V* bob = reinterpret_cast<const V*>(bob_);
+    V* ab = reinterpret_cast<V*>(ab_);
+    V* bb = reinterpret_cast<V*>(bb_);
+    const V* e = reinterpret_cast<const V*>(s.e.data());
+    const V* phi = reinterpret_cast<const V*>(s.phi.data());
+    V* ta = reinterpret_cast<V*>(s.ta.data());  // Toeplitz part of a_out (its c-derivative
+    V* tb = reinterpret_cast<V*>(s.tb.data());  // at m is the part at m - 1)
+    const V zero = {};
+    V vob;
+    std::memcpy(&vob, vob_, sizeof(double) * W);
+    toeplitz(e, n, a, b, ta, tb);
+    V dc = zero;
+    for (int m = 1; m < n; ++m) dc += aob[m] * ta[m - 1] + bob[m] * tb[m - 1];
+    // Transposed Toeplitz: ab[k] = sum_{m >= max(k, 1)} e_{m-k} aob[m], and the G parts
+    // (a_out[m] += e_m (G b)_m): bb[k] += sum_{m >= 1} G_{m,k} e_m aob[m]; for dF/dc the
+    // weights e_{m-1} aob[m] instead (ca, cbm below, contracted with b and a).
+    V* sa = reinterpret_cast<V*>(s.t1.data());  // e_m aob[m], e_m bob[m]
+    V* sb = reinterpret_cast<V*>(s.t2.data());
+    V* ca = reinterpret_cast<V*>(s.u.data());   // e_{m-1} aob[m], e_{m-1} bob[m]
+    V* cbm = reinterpret_cast<V*>(s.w.data());
+    sa[0] = sb[0] = ca[0] = cbm[0] = zero;
+    for (int m = 1; m < n; ++m) {
+      sa[m] = e[m] * aob[m];
+      sb[m] = e[m] * bob[m];
+      ca[m] = e[m - 1] * aob[m];
+      cbm[m] = e[m - 1] * bob[m];
     }
-    ab[k] = xa;
-    bb[k] = xb;
-  }
-  // G^T products over rows m >= 1 (sa[0] = ... = 0).
-  V* xa = reinterpret_cast<V*>(s.xa.data());
-  V* xb = reinterpret_cast<V*>(s.xb.data());
-  V* ya = reinterpret_cast<V*>(s.ya.data());
-  V* yb = reinterpret_cast<V*>(s.yb.data());
-  row_dots(t.Gt.data(), n, n, 1, 1, sb, sa, xa, xb);
-  row_dots(t.Gt.data(), n, n, 1, 1, cbm, ca, ya, yb);
-  for (int k = 1; k < n; ++k) {
-    ab[k] += xa[k];
-    bb[k] += xb[k];
-    dc += yb[k] * b[k] + ya[k] * a[k];
-  }
-  // Corner: v phi_0 + sum_{m >= 1} (a_m + b_m) phi_m.
-  dc += vob * a[0] * phi[1];
-  for (int m = 1; m < n; ++m) {
-    ab[m] += vob * phi[m];
-    bb[m] += vob * phi[m];
-    dc += vob * (a[m] + b[m]) * phi[m + 1];
-  }
-  const V v = vob * phi[0] + ab[0] + bb[0];
-  double dcl[W];
-  to_lanes(dc, dcl, W);
-  to_lanes(v, vb, W);
-  for (int l = 0; l < W; ++l) cb[l] += dcl[l];
+    // ab[k] = sum_{m >= max(k, 1)} e_{m-k} aob[m] (aob[0] is ignored: zeroed in sa).
+    V* ra = reinterpret_cast<V*>(s.ra.data());
+    V* rb = reinterpret_cast<V*>(s.rb.data());
+    ra[0] = rb[0] = zero;
+    for (int m = 1; m < n; ++m) {
+      ra[m] = aob[m];
+      rb[m] = bob[m];
+    }
+    for (int k = 0; k < n; ++k) {
+      V xa = zero, xb = zero;
+      for (int m = k; m < n; ++m) {
+        xa += e[m - k] * ra[m];
+        xb += e[m - k] * rb[m];
+      }
+      ab[k] = xa;
+      bb[k] = xb;
+    }
+    // G^T products over rows m >= 1 (sa[0] = ... = 0).
+    V* xa = reinterpret_cast<V*>(s.xa.data());
+    V* xb = reinterpret_cast<V*>(s.xb.data());
+    V* ya = reinterpret_cast<V*>(s.ya.data());
+    V* yb = reinterpret_cast<V*>(s.yb.data());
+    row_dots(t.Gt.data(), n, n, 1, 1, sb, sa, xa, xb);
+    row_dots(t.Gt.data(), n, n, 1, 1, cbm, ca, ya, yb);
+    for (int k = 1; k < n; ++k) {
+      ab[k] += xa[k];
+      bb[k] += xb[k];
+      dc += yb[k] * b[k] + ya[k] * a[k];
+    }
+    // Corner: v phi_0 + sum_{m >= 1} (a_m + b_m) phi_m.
+    dc += vob * a[0] * phi[1];
+    for (int m = 1; m < n; ++m) {
+      ab[m] += vob * phi[m];
+      bb[m] += vob * phi[m];
+      dc += vob * (a[m] + b[m]) * phi[m + 1];
+    }
+    const V v = vob * phi[0] + ab[0] + bb[0];
+    double dcl[W];
+    to_lanes(dc, dcl, W);
+    to_lanes(v, vb, W);
+    for (int l = 0; l < W; ++l) cb[l] += dcl[l];
+  }, t, s, a_, b_, aob_, bob_, vob_, ab_, bb_, vb, cb);
 }
 
 // Per-thread buffers of one block of W pairs.
