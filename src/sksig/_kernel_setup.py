@@ -17,6 +17,7 @@ from sksig._array import (
     check_same_batch,
 )
 from sksig._dispatch import backend
+from sksig._interrupt import call
 from sksig._static_kernels import as_static_kernel
 from sksig._validation import (
     check_bool,
@@ -170,7 +171,7 @@ def _overflow_message(where):
 
 def _native(where, fn, *args):
     try:
-        fn(*args)
+        call(fn, *args)  # Ctrl-C stops a native core (a backend function calls it)
     except FloatingPointError:
         raise FloatingPointError(_overflow_message(where)) from None
     except MemoryError:
