@@ -246,7 +246,51 @@ class _Rows:
         return self.data[:self.n] if self.data is not None else None
 
 
-class _CumulativeStream:
+class _Stream:
+    """What every stream shares: points pushed one at a time or in runs (validated by
+    ``self._points``), handed to the subclass's ``_extend``."""
+
+    def push(self, point):
+        """Append one point (one per tracked path).
+
+        A window stream computes the windows the point completes.
+
+        Parameters
+        ----------
+        point : array-like or torch.Tensor of shape (..., dimension)
+            The leading axes are the batch shape, fixed by the first push.
+
+        Returns
+        -------
+        None
+            The stream is updated in place.
+        """
+        self._extend(self._points.take(point, "point", True))
+
+    def push_batch(self, points):
+        """Append a run of points (one run per tracked path).
+
+        A window stream computes the windows the points complete.
+
+        Parameters
+        ----------
+        points : array-like or torch.Tensor of shape (..., n_points, dimension)
+            The leading axes are the batch shape, fixed by the first push.
+
+        Returns
+        -------
+        None
+            The stream is updated in place.
+        """
+        self._extend(self._points.take(points, "points", False))
+
+    @property
+    def batch_shape(self):
+        """The batch shape fixed by the first push (None before it)."""
+        return self._points.batch_shape
+
+
+class _CumulativeStream(_Stream):
     """A growing path: the element ``E(t0, t)`` from the first point to every point.
 
     A push extends the last element by the new segments (one join for a point, one
@@ -281,36 +325,6 @@ class _CumulativeStream:
         self._prefix.extend(new)
         self._last = pts[-1]
 
-    def push(self, point):
-        """Append one point (one per tracked path).
-
-        Parameters
-        ----------
-        point : array-like or torch.Tensor of shape (..., dimension)
-            The leading axes are the batch shape, fixed by the first push.
-
-        Returns
-        -------
-        None
-            The stream is updated in place.
-        """
-        self._extend(self._points.take(point, "point", True))
-
-    def push_batch(self, points):
-        """Append a run of points (one run per tracked path).
-
-        Parameters
-        ----------
-        points : array-like or torch.Tensor of shape (..., n_points, dimension)
-            The leading axes are the batch shape, fixed by the first push.
-
-        Returns
-        -------
-        None
-            The stream is updated in place.
-        """
-        self._extend(self._points.take(points, "points", False))
-
     def pop_front(self):
         """Forget the oldest point (the others keep their absolute indices).
 
@@ -344,10 +358,6 @@ class _CumulativeStream:
         """Absolute index of the newest point held (``start_index - 1`` if none)."""
         return self._first + self.size - 1
 
-    @property
-    def batch_shape(self):
-        """The batch shape fixed by the first push (None before it)."""
-        return self._points.batch_shape
 
     def _rows(self, intervals):
         a, b = [], []
@@ -537,7 +547,7 @@ def _check_bracket_method(method):
     return method
 
 
-class _WindowStream:
+class _WindowStream(_Stream):
     """Windows of ``window_size`` points every ``stride`` points, each window's element
     computed from its own segments only (no inverse, no cancellation).
 
@@ -564,45 +574,11 @@ class _WindowStream:
         self._prefix = None  # elements of the current block's prefixes
         self._suffix = None  # elements of the previous block's suffixes
 
-    def push(self, point):
-        """Append one point; windows completed by it are computed.
-
-        Parameters
-        ----------
-        point : array-like or torch.Tensor of shape (..., dimension)
-            The leading axes are the batch shape, fixed by the first push.
-
-        Returns
-        -------
-        None
-            The stream is updated in place.
-        """
-        self._feed(self._points.take(point, "point", True))
-
-    def push_batch(self, points):
-        """Append a run of points; windows completed by them are computed.
-
-        Parameters
-        ----------
-        points : array-like or torch.Tensor of shape (..., n_points, dimension)
-            The leading axes are the batch shape, fixed by the first push.
-
-        Returns
-        -------
-        None
-            The stream is updated in place.
-        """
-        self._feed(self._points.take(points, "points", False))
-
     @property
     def num_windows(self):
         """Number of complete windows so far."""
         return self._windows.n
 
-    @property
-    def batch_shape(self):
-        """The batch shape fixed by the first push (None before it)."""
-        return self._points.batch_shape
 
     def sig(self):
         """The (log-)signatures of all complete windows, oldest first.
@@ -620,7 +596,7 @@ class _WindowStream:
             rows = alg.output(alg.identity((0,) + batch, np.float64))
         return self._points.out(rows)
 
-    def _feed(self, pts):
+    def _extend(self, pts):
         alg = self._alg
         if not len(pts):
             return
