@@ -2,7 +2,8 @@
 // of sksig::log_sig_join / log_sig_join_backprop (sksig/log_sig.hpp), per batch item
 //   L = sum_w c_w P_w (expand), A = exp(L), C = A (x) exp(v), Z = log(C),
 //   out = T^{-1} (Z at the Lyndon words)   (T unitriangular, sksig/lyndon.hpp),
-// exp and log as the same Horner chains as the CPU (coefficients from sksig/horner.hpp):
+// exp and log as the same Horner chains as the CPU (coefficients from sksig/horner.hpp,
+// the product's terms and their adjoints from sksig/tensor_terms.hpp):
 //   exp: Q_1 = 1 + L/N, Q_{s+1} = 1 + L (x) Q_s / (N - s), A = Q_N;
 //   log: R_1 = 1/(N-1) - C' /N, R_{s+1} = 1/(N-1-s) - C' (x) R_s, Z = C' (x) R_{N-1}
 // (C' = C without its scalar; step s is needed up to level s + 1).
@@ -48,6 +49,7 @@
 #include "sksig/lyndon.hpp"
 #include "sksig/status.hpp"
 #include "sksig/tensor_shape.hpp"
+#include "sksig/tensor_terms.hpp"
 
 namespace sksig {
 namespace cuda {
@@ -119,19 +121,21 @@ __device__ void for_coords(const Tables& t, int lo, int hi, bool top_last, F&& f
   }
 }
 
-// sum_{i=a_lo..k} a_i[u / d^(k-i)] b_{k-i}[u % d^(k-i)] (b = the scalar b0 when null).
+// sum_{i=a_lo..k} a_i[u / d^(k-i)] b_{k-i}[u % d^(k-i)] (b = the scalar b0 when null),
+// the terms of sksig/tensor_terms.hpp summed over the splits j = k - i ascending (the
+// split at j + 1 moves the prefix's last letter to the front of the suffix).
 template <class T>
 __device__ T mul_entry(const Tables& t, const T* a, const T* b, T b0, int k, i64 u,
                        int a_lo) {
-  if (!b) return a[t.off[k] + u] * b0;
+  if (!b) return product_term(a[t.off[k] + u], b0);
   T acc = 0;
-  i64 pre = u, suf = 0;
+  WordSplit w{u, 0};
   for (int j = 0; j <= k - a_lo; ++j) {  // i = k - j
-    acc += a[t.off[k - j] + pre] * b[t.off[j] + suf];
+    acc += product_term(a[t.off[k - j] + w.prefix], b[t.off[j] + w.suffix]);
     if (j < k - a_lo) {
-      const i64 q = div_small(pre, t.d);
-      suf += (pre - q * t.d) * t.pw[j];
-      pre = q;
+      const i64 q = div_small(w.prefix, t.d);
+      w.suffix = word_at(w.prefix - q * t.d, w.suffix, t.pw[j]);
+      w.prefix = q;
     }
   }
   return acc;
@@ -220,21 +224,21 @@ __device__ void mul_adjoint_stage(const Tables& t, const T* a, const T* b, T b0,
       const i64 t0 = c * len, t1 = t0 + len < w ? t0 + len : w;
       T acc = 0;
       if (kind == 0 && !b) {
-        acc = dout[t.off[lvl] + o] * b0;
+        acc = product_term_adjoint(a[t.off[lvl] + o], b0, dout[t.off[lvl] + o]).left;
       } else if (kind == 0) {  // terms (k, s), k = lvl.., s < d^(k-lvl)
         int k = lvl;
         i64 base = 0;
         while (t0 >= base + t.pw[k - lvl]) base += t.pw[k++ - lvl];
         i64 s = t0 - base, nj = t.pw[k - lvl];
-        const T* row = dout + t.off[k] + o * nj;
+        const T* row = dout + t.off[k] + word_at(o, 0, nj);
         const T* bj = b + t.off[k - lvl];
         for (i64 tt = t0; tt < t1; ++tt) {
-          acc += row[s] * bj[s];
+          acc += product_term_adjoint(a[t.off[lvl] + o], bj[s], row[s]).left;
           if (++s == nj && tt + 1 < t1) {
             s = 0;
             ++k;
             nj = t.pw[k - lvl];
-            row = dout + t.off[k] + o * nj;
+            row = dout + t.off[k] + word_at(o, 0, nj);
             bj = b + t.off[k - lvl];
           }
         }
@@ -245,7 +249,8 @@ __device__ void mul_adjoint_stage(const Tables& t, const T* a, const T* b, T b0,
         while (t0 >= base + t.pw[i]) base += t.pw[i++];
         i64 p = t0 - base;
         for (i64 tt = t0; tt < t1; ++tt) {
-          acc += a[t.off[i] + p] * dout[t.off[i + lvl] + p * nj + o];
+          acc += product_term_adjoint(a[t.off[i] + p], b[t.off[lvl] + o],
+                                      dout[t.off[i + lvl] + word_at(p, o, nj)]).right;
           if (++p == t.pw[i] && tt + 1 < t1) {
             p = 0;
             ++i;
@@ -477,12 +482,8 @@ __global__ void __launch_bounds__(kMaxThreads)
       for (i64 th = 0; th < blockDim.x; ++th) acc += base[th * d + l];
       grad_disp[b * d + l] = acc;
     }
-    for (i64 w = threadIdx.x; w < t.m; w += blockDim.x) {
-      T acc = 0;
-      for (i64 p = t.exp_ptr[w]; p < t.exp_ptr[w + 1]; ++p)
-        acc += static_cast<T>(t.exp_val[p]) * dL[t.exp_pos[p]];
-      grad_ls[b * t.m + w] = acc;
-    }
+    for (i64 w = threadIdx.x; w < t.m; w += blockDim.x)
+      grad_ls[b * t.m + w] = lyndon_dot_row(T(0), t.exp_ptr, t.exp_pos, t.exp_val, w, dL);
     __syncthreads();  // the next item overwrites the workspace
   }
 }
@@ -685,47 +686,56 @@ struct Geometry {
   }
 };
 
-template <class T>
-int join_impl(const T* ls, const T* disp, T* out, i64 batch, const Tables& t, int device,
-              cudaStream_t stream) {
+// Launches kernel(t, args..., batch, scratch, ws) over the batch with a workspace of
+// ws_fixed + ws_per_thread * threads entries per block (Geometry), in global scratch
+// when it exceeds shared memory.
+template <class T, class... Args>
+int launch_join(void (*kernel)(Tables, Args..., i64, T*, i64), i64 ws_fixed,
+                i64 ws_per_thread, const Tables& t, i64 batch, int device,
+                cudaStream_t stream, Args... args) {
   if (batch < 0) return kInvalidArgument;
   if (batch == 0) return kOk;
   DeviceGuard guard(device);
   if (!guard.ok()) return kCudaError;
   Geometry<T> geo;
-  int status = geo.setup(join_kernel<T>, t, batch, 3 * t.n, 0, device);
+  int status = geo.setup(kernel, t, batch, ws_fixed, ws_per_thread, device);
   if (status != kOk) return status;
   Scratch scratch(stream);
   if (geo.global) {
     status = scratch.allocate(static_cast<size_t>(geo.grid * geo.ws) * sizeof(T));
     if (status != kOk) return status;
   }
-  SKSIG_LAUNCH(join_kernel<T>, static_cast<unsigned>(geo.grid), geo.threads, geo.shared,
-               stream)(t, ls, disp, out, batch, scratch.as<T>(), geo.ws);
+  SKSIG_LAUNCH(kernel, static_cast<unsigned>(geo.grid), geo.threads, geo.shared,
+               stream)(t, args..., batch, scratch.as<T>(), geo.ws);
   return status_of(cudaGetLastError());
+}
+
+template <class T>
+int join_impl(const T* ls, const T* disp, T* out, i64 batch, const Tables& t, int device,
+              cudaStream_t stream) {
+  return launch_join<T, const T*, const T*, T*>(join_kernel<T>, 3 * t.n, 0, t, batch,
+                                                device, stream, ls, disp, out);
 }
 
 template <class T>
 int join_backprop_impl(const T* d_out, const T* ls, const T* disp, T* grad_ls,
                        T* grad_disp, i64 batch, const Tables& t, int device,
                        cudaStream_t stream) {
-  if (batch < 0) return kInvalidArgument;
-  if (batch == 0) return kOk;
-  DeviceGuard guard(device);
-  if (!guard.ok()) return kCudaError;
-  Geometry<T> geo;
-  int status = geo.setup(join_backprop_kernel<T>, t, batch,
-                         (2 * i64(t.N) + 8) * t.n + t.m + 64, t.d + 2, device);
-  if (status != kOk) return status;
-  Scratch scratch(stream);
-  if (geo.global) {
-    status = scratch.allocate(static_cast<size_t>(geo.grid * geo.ws) * sizeof(T));
-    if (status != kOk) return status;
-  }
-  SKSIG_LAUNCH(join_backprop_kernel<T>, static_cast<unsigned>(geo.grid), geo.threads,
-               geo.shared, stream)(t, d_out, ls, disp, grad_ls, grad_disp, batch,
-                                   scratch.as<T>(), geo.ws);
-  return status_of(cudaGetLastError());
+  return launch_join<T, const T*, const T*, const T*, T*, T*>(
+      join_backprop_kernel<T>, (2 * i64(t.N) + 8) * t.n + t.m + 64, t.d + 2, t, batch,
+      device, stream, d_out, ls, disp, grad_ls, grad_disp);
+}
+
+// Runs f(T(), tables, stream) with T = double (dbl) or float, for the tables handle of
+// log_sig_tables.
+template <class F>
+int with_tables(bool dbl, std::uintptr_t tables, void* stream, F&& f) noexcept {
+  return guarded([&] {
+    if (!tables) return static_cast<int>(kInvalidArgument);
+    const Tables& t = *reinterpret_cast<const Tables*>(tables);
+    const auto s = static_cast<cudaStream_t>(stream);
+    return dbl ? f(double(), t, s) : f(float(), t, s);
+  });
 }
 
 }  // namespace
@@ -758,33 +768,21 @@ int log_sig_tables(int dim, int degree, std::int64_t n_words, const std::int64_t
 
 int log_sig_join(bool dbl, const void* ls, const void* disp, void* out, std::int64_t batch,
                  std::uintptr_t tables, int device, void* stream) noexcept {
-  return guarded([&] {
-    if (!tables) return static_cast<int>(kInvalidArgument);
-    const Tables& t = *reinterpret_cast<const Tables*>(tables);
-    auto s = static_cast<cudaStream_t>(stream);
-    if (dbl)
-      return join_impl(static_cast<const double*>(ls), static_cast<const double*>(disp),
-                       static_cast<double*>(out), batch, t, device, s);
-    return join_impl(static_cast<const float*>(ls), static_cast<const float*>(disp),
-                     static_cast<float*>(out), batch, t, device, s);
+  return with_tables(dbl, tables, stream, [&](auto zero, const Tables& t, cudaStream_t s) {
+    using T = decltype(zero);
+    return join_impl(static_cast<const T*>(ls), static_cast<const T*>(disp),
+                     static_cast<T*>(out), batch, t, device, s);
   });
 }
 
 int log_sig_join_backprop(bool dbl, const void* d_out, const void* ls, const void* disp,
                           void* grad_ls, void* grad_disp, std::int64_t batch,
                           std::uintptr_t tables, int device, void* stream) noexcept {
-  return guarded([&] {
-    if (!tables) return static_cast<int>(kInvalidArgument);
-    const Tables& t = *reinterpret_cast<const Tables*>(tables);
-    auto s = static_cast<cudaStream_t>(stream);
-    if (dbl)
-      return join_backprop_impl(
-          static_cast<const double*>(d_out), static_cast<const double*>(ls),
-          static_cast<const double*>(disp), static_cast<double*>(grad_ls),
-          static_cast<double*>(grad_disp), batch, t, device, s);
-    return join_backprop_impl(static_cast<const float*>(d_out), static_cast<const float*>(ls),
-                              static_cast<const float*>(disp), static_cast<float*>(grad_ls),
-                              static_cast<float*>(grad_disp), batch, t, device, s);
+  return with_tables(dbl, tables, stream, [&](auto zero, const Tables& t, cudaStream_t s) {
+    using T = decltype(zero);
+    return join_backprop_impl(static_cast<const T*>(d_out), static_cast<const T*>(ls),
+                              static_cast<const T*>(disp), static_cast<T*>(grad_ls),
+                              static_cast<T*>(grad_disp), batch, t, device, s);
   });
 }
 

@@ -18,6 +18,7 @@
 #include "horner.hpp"
 #include "simd.hpp"
 #include "tensor_shape.hpp"
+#include "tensor_terms.hpp"
 
 namespace sksig {
 
@@ -57,19 +58,19 @@ void tensor_mul(const TensorShape& s, const T* a, const T* b, T* out,
         if (j == 0) {  // a_k times a scalar
           const T bs = bj[0] * scale;
           if (first) {
-            for (std::int64_t u = 0; u < nk; ++u) o[u] = ai[u] * bs;
+            for (std::int64_t u = 0; u < nk; ++u) o[u] = product_term(ai[u], bs);
           } else {
-            for (std::int64_t u = 0; u < nk; ++u) o[u] += ai[u] * bs;
+            for (std::int64_t u = 0; u < nk; ++u) o[u] += product_term(ai[u], bs);
           }
         } else {
           const std::int64_t nj = j == 1 ? d : s.pw[j];  // j = 1: fixed-length rows
           for (std::int64_t u = 0; u < s.pw[i]; ++u) {
             const T au = ai[u] * scale;
-            T* row = o + u * nj;
+            T* row = o + word_at(u, 0, nj);
             if (first) {
-              for (std::int64_t w = 0; w < nj; ++w) row[w] = au * bj[w];
+              for (std::int64_t w = 0; w < nj; ++w) row[w] = product_term(au, bj[w]);
             } else {
-              for (std::int64_t w = 0; w < nj; ++w) row[w] += au * bj[w];
+              for (std::int64_t w = 0; w < nj; ++w) row[w] += product_term(au, bj[w]);
             }
           }
         }
@@ -100,39 +101,45 @@ void tensor_mul_adjoint(const TensorShape& s, const T* a, const T* b, const T* d
           if (dai) {
             const T bs = bj[0] * scale;
   #pragma omp simd
-            for (std::int64_t u = 0; u < ni; ++u) dai[u] += o[u] * bs;
+            for (std::int64_t u = 0; u < ni; ++u)
+              dai[u] += product_term_adjoint(ai[u], bs, o[u]).left;
           }
           if (dbj) {
             T acc = 0;
-            for (std::int64_t u = 0; u < ni; ++u) acc += ai[u] * o[u];
+            for (std::int64_t u = 0; u < ni; ++u)
+              acc += product_term_adjoint(ai[u], bj[0], o[u]).right;
             dbj[0] += scale * acc;
           }
         } else if (j == 1) {
           for (std::int64_t u = 0; u < ni; ++u) {
-            const T* row = o + u * d;
+            const T* row = o + word_at(u, 0, d);
             if (dai) {
               T acc = 0;
-              for (int c = 0; c < d; ++c) acc += row[c] * bj[c];
+              for (int c = 0; c < d; ++c)
+                acc += product_term_adjoint(ai[u], bj[c], row[c]).left;
               dai[u] += scale * acc;
             }
             if (dbj) {
               const T au = ai[u] * scale;
-              for (int c = 0; c < d; ++c) dbj[c] += au * row[c];
+              for (int c = 0; c < d; ++c)
+                dbj[c] += product_term_adjoint(au, bj[c], row[c]).right;
             }
           }
         } else {
           const std::int64_t nj = s.pw[j];
           for (std::int64_t u = 0; u < ni; ++u) {
-            const T* row = o + u * nj;
+            const T* row = o + word_at(u, 0, nj);
             if (dai) {
               T acc = 0;
-              for (std::int64_t w = 0; w < nj; ++w) acc += row[w] * bj[w];
+              for (std::int64_t w = 0; w < nj; ++w)
+                acc += product_term_adjoint(ai[u], bj[w], row[w]).left;
               dai[u] += scale * acc;
             }
             if (dbj) {
               const T au = ai[u] * scale;
   #pragma omp simd
-              for (std::int64_t w = 0; w < nj; ++w) dbj[w] += au * row[w];
+              for (std::int64_t w = 0; w < nj; ++w)
+                dbj[w] += product_term_adjoint(au, bj[w], row[w]).right;
             }
           }
         }
@@ -153,8 +160,9 @@ struct TopWords {
     suf.resize(n * (s.N + 1));
     for (std::int64_t q = 0; q < n; ++q)
       for (int i = 0; i <= s.N; ++i) {
-        pre[q * (s.N + 1) + i] = s.off[i] + word[q] / s.pw[s.N - i];
-        suf[q * (s.N + 1) + i] = s.off[s.N - i] + word[q] % s.pw[s.N - i];
+        const WordSplit w = split_word(word[q], s.pw[s.N - i]);
+        pre[q * (s.N + 1) + i] = s.off[i] + w.prefix;
+        suf[q * (s.N + 1) + i] = s.off[s.N - i] + w.suffix;
       }
   }
   std::int64_t size() const { return static_cast<std::int64_t>(word.size()); }
@@ -172,7 +180,7 @@ void tensor_mul_top(const TensorShape& s, const T* a, const T* b, T* out,
       const std::int64_t* pre = top.pre.data() + q * (N + 1);
       const std::int64_t* suf = top.suf.data() + q * (N + 1);
       T acc = 0;
-      for (int i = a_lo; i <= N; ++i) acc += a[pre[i]] * b[suf[i]];
+      for (int i = a_lo; i <= N; ++i) acc += product_term(a[pre[i]], b[suf[i]]);
       o[top.word[q]] = scale * acc;
     }
   }, s, a, b, out, top, scale, a_lo);
@@ -191,9 +199,11 @@ void tensor_mul_top_adjoint(const TensorShape& s, const T* a, const T* b, const 
       const std::int64_t* suf = top.suf.data() + q * (N + 1);
       const T g = o[top.word[q]] * scale;
       if (da)
-        for (int i = a_lo; i <= N; ++i) da[pre[i]] += g * b[suf[i]];
+        for (int i = a_lo; i <= N; ++i)
+          da[pre[i]] += product_term_adjoint(a[pre[i]], b[suf[i]], g).left;
       if (db)
-        for (int i = a_lo; i <= N; ++i) db[suf[i]] += g * a[pre[i]];
+        for (int i = a_lo; i <= N; ++i)
+          db[suf[i]] += product_term_adjoint(a[pre[i]], b[suf[i]], g).right;
     }
   }, s, a, b, dout, da, db, top, scale, a_lo);
 }
