@@ -116,6 +116,48 @@ inline void load_character(const T* x, std::int64_t batch, std::int64_t m, bool 
   for (int j = 0; j < kLanes; ++j) blk[j] = T(1);
 }
 
+// The two factors of a join on one block: x = bsig's character and y = the segment's
+// values (v: the increments disp), or the other way round with prepend.
+template <class T>
+void join_factors(const BranchedTables<T>& tb, const T* bsig, const T* disp,
+                  std::int64_t batch, std::int64_t dim, bool scalar, bool prepend,
+                  std::int64_t b0, T* v, T* x, T* y) {
+  load_increments(disp, batch, dim, b0, v);
+  load_character(bsig, batch, tb.n + 1, scalar, b0, prepend ? y : x);
+  segment_values(tb, v, prepend ? x : y);
+}
+
+// Runs body(b0, by_left, by_right) for the blocks of lanes b0 = 0, kLanes, ... of the
+// batch, with the coproduct terms grouped by left and by right factor (the groups
+// chen_backprop reads).
+template <class T, class Body>
+int chen_backprop_blocks(const BranchedTables<T>& tb, std::int64_t batch, int n_threads,
+                         Body&& body) noexcept {
+  const std::int64_t m = tb.n + 1;
+  return guarded([&] {
+    const TermGroups by_left(tb, tb.term_left, m + tb.n_forest);
+    const TermGroups by_right(tb, tb.term_right, m);
+    return parallel_for(n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+      return body(blk * kLanes, by_left, by_right);
+    });
+  });
+}
+
+// The cotangents gx, gy of the characters x, y of one block of x * y given the rows g
+// (scalar entries 0): x's forest products are appended first, gg receives g's rows.
+template <class T>
+void chen_block_backprop(const BranchedTables<T>& tb, const TermGroups& by_left,
+                         const TermGroups& by_right, const T* g, std::int64_t batch,
+                         bool scalar, std::int64_t b0, T* x, const T* y, T* gg, T* gx,
+                         T* gy) {
+  forest_products(tb, x);
+  load_rows(g, batch, tb.n + 1, scalar, b0, gg);
+  for (int j = 0; j < kLanes; ++j) gg[j] = gx[j] = gy[j] = T(0);
+  chen_backprop(tb, by_left, by_right, x, y, gg, gx, gy);
+  forest_products_backprop(tb, x, gx);
+  for (int j = 0; j < kLanes; ++j) gx[j] = T(0);
+}
+
 }  // namespace detail
 
 // out = a * b (Chen's product: the signature of a path followed by another), all
@@ -145,25 +187,18 @@ int branched_combine_backprop(const T* a, const T* b, const T* g, T* ga, T* gb,
                               int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1, ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
-  return guarded([&] {
-    const detail::TermGroups by_left(tb, tb.term_left, m + tb.n_forest);
-    const detail::TermGroups by_right(tb, tb.term_right, m);
-    return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
-      const std::int64_t b0 = blk * kLanes;
-      T* x = detail::workspace<T>(2 * ext + 3 * mw);
-      T *gx = x + ext, *y = gx + ext, *gy = y + mw, *gg = gy + mw;
-      detail::load_character(a, batch, m, scalar, b0, x);
-      detail::forest_products(tb, x);
-      detail::load_character(b, batch, m, scalar, b0, y);
-      detail::load_rows(g, batch, m, scalar, b0, gg);
-      for (int j = 0; j < kLanes; ++j) gg[j] = gx[j] = gy[j] = T(0);
-      detail::chen_backprop(tb, by_left, by_right, x, y, gg, gx, gy);
-      detail::forest_products_backprop(tb, x, gx);
-      for (int j = 0; j < kLanes; ++j) gx[j] = T(0);
-      detail::store_rows(gx, batch, m, scalar, b0, ga);
-      detail::store_rows(gy, batch, m, scalar, b0, gb);
-      return kOk;
-    });
+  return detail::chen_backprop_blocks(tb, batch, n_threads, [&](std::int64_t b0,
+                                                                const auto& by_left,
+                                                                const auto& by_right) {
+    T* x = detail::workspace<T>(2 * ext + 3 * mw);
+    T *gx = x + ext, *y = gx + ext, *gy = y + mw, *gg = gy + mw;
+    detail::load_character(a, batch, m, scalar, b0, x);
+    detail::load_character(b, batch, m, scalar, b0, y);
+    detail::chen_block_backprop(tb, by_left, by_right, g, batch, scalar, b0, x, y, gg, gx,
+                                gy);
+    detail::store_rows(gx, batch, m, scalar, b0, ga);
+    detail::store_rows(gy, batch, m, scalar, b0, gb);
+    return static_cast<int>(kOk);
   });
 }
 
@@ -179,14 +214,7 @@ int branched_join(const T* bsig, const T* disp, T* out, std::int64_t batch,
     const std::int64_t b0 = blk * kLanes;
     T* x = detail::workspace<T>(2 * ext + dim * kLanes);
     T *y = x + ext, *v = y + ext;
-    detail::load_increments(disp, batch, dim, b0, v);
-    if (prepend) {
-      detail::segment_values(tb, v, x);
-      detail::load_character(bsig, batch, m, scalar, b0, y);
-    } else {
-      detail::load_character(bsig, batch, m, scalar, b0, x);
-      detail::segment_values(tb, v, y);
-    }
+    detail::join_factors(tb, bsig, disp, batch, dim, scalar, prepend, b0, v, x, y);
     detail::chen_product(tb, x, y);
     detail::store_rows(x, batch, m, scalar, b0, out);
     return kOk;
@@ -200,40 +228,26 @@ int branched_join_backprop(const T* bsig, const T* disp, const T* g, T* gbsig, T
                            bool scalar, bool prepend, int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1, ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
-  return guarded([&] {
-    const detail::TermGroups by_left(tb, tb.term_left, m + tb.n_forest);
-    const detail::TermGroups by_right(tb, tb.term_right, m);
-    return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
-      const std::int64_t b0 = blk * kLanes;
-      T* x = detail::workspace<T>(2 * ext + 3 * mw + 2 * dim * kLanes);
-      T *gx = x + ext, *y = gx + ext, *gy = y + mw, *gg = gy + mw, *v = gg + mw,
-        *gv = v + dim * kLanes;
-      detail::load_increments(disp, batch, dim, b0, v);
-      if (prepend) {
-        detail::segment_values(tb, v, x);
-        detail::load_character(bsig, batch, m, scalar, b0, y);
-      } else {
-        detail::load_character(bsig, batch, m, scalar, b0, x);
-        detail::segment_values(tb, v, y);
-      }
-      detail::forest_products(tb, x);
-      detail::load_rows(g, batch, m, scalar, b0, gg);
-      for (int j = 0; j < kLanes; ++j) gg[j] = gx[j] = gy[j] = T(0);
-      detail::chen_backprop(tb, by_left, by_right, x, y, gg, gx, gy);
-      detail::forest_products_backprop(tb, x, gx);
-      for (int j = 0; j < kLanes; ++j) gx[j] = T(0);
-      for (std::int64_t i = 0; i < dim * kLanes; ++i) gv[i] = T(0);
-      // The segment's cotangent is consumed by its adjoint; bsig's is stored first.
-      if (prepend) {
-        detail::store_rows(gy, batch, m, scalar, b0, gbsig);
-        detail::segment_values_backprop(tb, v, x, gx, gv);
-      } else {
-        detail::store_rows(gx, batch, m, scalar, b0, gbsig);
-        detail::segment_values_backprop(tb, v, y, gy, gv);
-      }
-      detail::store_increments(gv, batch, dim, b0, gdisp);
-      return kOk;
-    });
+  return detail::chen_backprop_blocks(tb, batch, n_threads, [&](std::int64_t b0,
+                                                                const auto& by_left,
+                                                                const auto& by_right) {
+    T* x = detail::workspace<T>(2 * ext + 3 * mw + 2 * dim * kLanes);
+    T *gx = x + ext, *y = gx + ext, *gy = y + mw, *gg = gy + mw, *v = gg + mw,
+      *gv = v + dim * kLanes;
+    detail::join_factors(tb, bsig, disp, batch, dim, scalar, prepend, b0, v, x, y);
+    detail::chen_block_backprop(tb, by_left, by_right, g, batch, scalar, b0, x, y, gg, gx,
+                                gy);
+    for (std::int64_t i = 0; i < dim * kLanes; ++i) gv[i] = T(0);
+    // The segment's cotangent is consumed by its adjoint; bsig's is stored first.
+    if (prepend) {
+      detail::store_rows(gy, batch, m, scalar, b0, gbsig);
+      detail::segment_values_backprop(tb, v, x, gx, gv);
+    } else {
+      detail::store_rows(gx, batch, m, scalar, b0, gbsig);
+      detail::segment_values_backprop(tb, v, y, gy, gv);
+    }
+    detail::store_increments(gv, batch, dim, b0, gdisp);
+    return static_cast<int>(kOk);
   });
 }
 

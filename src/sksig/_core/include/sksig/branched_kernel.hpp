@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "goursat.hpp"
+#include "gram_rounds.hpp"
 #include "simd.hpp"
 #include "static_kernels.hpp"
 
@@ -291,27 +292,12 @@ int branched_kernel_gram_backprop(const T* x, std::int64_t nx, const T* y, std::
                                   const T* derivs, bool grid_derivs, T* gx, T* gy,
                                   std::int64_t chunk, int n_threads) noexcept {
   return guarded([&]() -> int {
-    const std::int64_t sx = sh.L1 * sh.d, sy = sh.L2 * sh.d, n_pairs = nx * ny;
-    if (gx) std::fill(gx, gx + nx * sx, T(0));
-    if (gy) std::fill(gy, gy + ny * sy, T(0));
-    if (n_pairs == 0) return kOk;
-    chunk = std::max<std::int64_t>(1, std::min(chunk, n_pairs));
-    std::vector<T> bx(gx ? chunk * sx : 0), by(gy ? chunk * sy : 0);
-    for (std::int64_t p0 = 0; p0 < n_pairs; p0 += chunk) {
-      const std::int64_t count = std::min(chunk, n_pairs - p0);
-      const int status = branched_kernel_pairs_backprop(
-          x, y, p0, count, ny, true, sh, depth, kp, derivs, grid_derivs,
-          gx ? bx.data() : nullptr, gy ? by.data() : nullptr, n_threads);
-      if (status != kOk) return status;
-      for (std::int64_t p = p0; p < p0 + count; ++p) {
-        const std::int64_t i = p / ny, j = p % ny;
-        if (gx)
-          for (std::int64_t e = 0; e < sx; ++e) gx[i * sx + e] += bx[(p - p0) * sx + e];
-        if (gy)
-          for (std::int64_t e = 0; e < sy; ++e) gy[j * sy + e] += by[(p - p0) * sy + e];
-      }
-    }
-    return kOk;
+    return gram_backprop_rounds(
+        nx, ny, sh.L1 * sh.d, sh.L2 * sh.d, gx, gy, chunk,
+        [&](std::int64_t p0, std::int64_t count, T* bx, T* by) {
+          return branched_kernel_pairs_backprop(x, y, p0, count, ny, true, sh, depth, kp,
+                                                derivs, grid_derivs, bx, by, n_threads);
+        });
   });
 }
 

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "goursat.hpp"
+#include "gram_rounds.hpp"
 #include "simd.hpp"
 #include "static_kernels.hpp"
 
@@ -168,6 +169,15 @@ SKSIG_POLY_INLINE void to_lanes(const V& v, double* out, int W) {
   std::memcpy(out, &v, sizeof(double) * W);
 }
 
+// o[i..i+3] = v0..v3: the four outputs of one unrolled step below.
+template <class V>
+SKSIG_POLY_INLINE void store_four(V* o, int i, V v0, V v1, V v2, V v3) {
+  o[i] = v0;
+  o[i + 1] = v1;
+  o[i + 2] = v2;
+  o[i + 3] = v3;
+}
+
 // Dot products of pairs of vectors with the rows of a matrix, four rows at a time
 // (eight independent accumulators keep the FMA units busy):
 //   ox[r] = sum_{k0 <= k < n} M[r * ld + k] x[k],  oy[r] likewise with y,  r = r0..n-1.
@@ -194,14 +204,8 @@ SKSIG_POLY_INLINE void row_dots(const double* M, int ld, int n, int r0, int k0, 
       x3 += m3[k] * xk;
       y3 += m3[k] * yk;
     }
-    ox[r] = x0;
-    ox[r + 1] = x1;
-    ox[r + 2] = x2;
-    ox[r + 3] = x3;
-    oy[r] = y0;
-    oy[r + 1] = y1;
-    oy[r + 2] = y2;
-    oy[r + 3] = y3;
+    store_four(ox, r, x0, x1, x2, x3);
+    store_four(oy, r, y0, y1, y2, y3);
   }
   for (; r < n; ++r) {
     const double* mr = M + std::size_t(r) * ld;
@@ -247,14 +251,8 @@ SKSIG_POLY_INLINE void toeplitz(const V* e, int n, const V* x, const V* y, V* ox
       x3 += e[j] * x[m + 3 - j];
       y3 += e[j] * y[m + 3 - j];
     }
-    ox[m] = x0;
-    ox[m + 1] = x1;
-    ox[m + 2] = x2;
-    ox[m + 3] = x3;
-    oy[m] = y0;
-    oy[m + 1] = y1;
-    oy[m + 2] = y2;
-    oy[m + 3] = y3;
+    store_four(ox, m, x0, x1, x2, x3);
+    store_four(oy, m, y0, y1, y2, y3);
   }
   for (; m < n; ++m) {
     V xm = zero, ym = zero;
@@ -267,6 +265,24 @@ SKSIG_POLY_INLINE void toeplitz(const V* e, int n, const V* x, const V* y, V* ox
   }
 }
 
+// What cell_forward and cell_adjoint read, as W-lane vectors: the edge derivatives a, b
+// and the cell's e_j and phi_m (n = P + 1 coefficients).
+template <int W>
+struct CellInputs {
+  using V = typename Lanes<W>::type;
+  int n;
+  const V* a;
+  const V* b;
+  const V* e;
+  const V* phi;
+  CellInputs(const Tables& t, const Cell<W>& s, const double* a_, const double* b_)
+      : n(t.n),
+        a(reinterpret_cast<const V*>(a_)),
+        b(reinterpret_cast<const V*>(b_)),
+        e(reinterpret_cast<const V*>(s.e.data())),
+        phi(reinterpret_cast<const V*>(s.phi.data())) {}
+};
+
 // One cell forward. a, b: edge derivatives with a[0] = b[0] = v (the corner value);
 // writes a_out, b_out (entries m = 0 unused by the grid) and the corner (W values).
 // Call coefficients() first.
@@ -276,13 +292,9 @@ void cell_forward(const Tables& t, Cell<W>& s, const double* a_, const double* b
   simd_call([](const Tables& t, Cell<W>& s, const double* a_, const double* b_,
                double* ao_, double* bo_, double* corner) SKSIG_KERNEL_BODY {
     using V = typename Lanes<W>::type;
-    const int n = t.n;
-    const V* a = reinterpret_cast<const V*>(a_);
-    const V* b = reinterpret_cast<const V*>(b_);
+    const auto [n, a, b, e, phi] = CellInputs<W>(t, s, a_, b_);
     V* ao = reinterpret_cast<V*>(ao_);
     V* bo = reinterpret_cast<V*>(bo_);
-    const V* e = reinterpret_cast<const V*>(s.e.data());
-    const V* phi = reinterpret_cast<const V*>(s.phi.data());
     V* u = reinterpret_cast<V*>(s.u.data());
     V* w = reinterpret_cast<V*>(s.w.data());
     toeplitz(e, n, a, b, ao, bo);
@@ -309,15 +321,11 @@ void cell_adjoint(const Tables& t, Cell<W>& s, const double* a_, const double* b
                const double* aob_, const double* bob_, const double* vob_, double* ab_,
                double* bb_, double* vb, double* cb) SKSIG_KERNEL_BODY {
     using V = typename Lanes<W>::type;
-    const int n = t.n;
-    const V* a = reinterpret_cast<const V*>(a_);
-    const V* b = reinterpret_cast<const V*>(b_);
+    const auto [n, a, b, e, phi] = CellInputs<W>(t, s, a_, b_);
     const V* aob = reinterpret_cast<const V*>(aob_);
     const V* bob = reinterpret_cast<const V*>(bob_);
     V* ab = reinterpret_cast<V*>(ab_);
     V* bb = reinterpret_cast<V*>(bb_);
-    const V* e = reinterpret_cast<const V*>(s.e.data());
-    const V* phi = reinterpret_cast<const V*>(s.phi.data());
     V* ta = reinterpret_cast<V*>(s.ta.data());  // Toeplitz part of a_out (its c-derivative
     V* tb = reinterpret_cast<V*>(s.tb.data());  // at m is the part at m - 1)
     const V zero = {};
@@ -587,16 +595,12 @@ constexpr int kPolyLanes = 4;
 
 template <class T>
 struct Blocks {
-  const T* x;
-  const T* y;
-  std::int64_t ny;
-  bool gram;
-  PairShape sh;
+  PairSource<T> src;  // the pair indexing of goursat.hpp
   std::int64_t p_begin, n_pairs, n_wide;
-  Blocks(const T* x_, const T* y_, std::int64_t ny_, bool gram_, PairShape sh_,
+  Blocks(const T* x, const T* y, std::int64_t ny, bool gram, PairShape sh,
          std::int64_t p_begin_, std::int64_t n_pairs_)
-      : x(x_), y(y_), ny(ny_), gram(gram_), sh(sh_), p_begin(p_begin_), n_pairs(n_pairs_),
-        n_wide(n_pairs_ / kPolyLanes) {}
+      : src{x, y, ny, gram, GoursatShape{sh.L1, sh.L2, sh.d, 0, 0}}, p_begin(p_begin_),
+        n_pairs(n_pairs_), n_wide(n_pairs_ / kPolyLanes) {}
   std::int64_t count() const { return n_wide + (n_pairs - n_wide * kPolyLanes); }
   bool wide(std::int64_t blk) const { return blk < n_wide; }
   // Local index (from p_begin) of the first pair of block blk.
@@ -604,10 +608,7 @@ struct Blocks {
     return blk < n_wide ? blk * kPolyLanes : n_wide * kPolyLanes + (blk - n_wide);
   }
   void paths(std::int64_t r, const T*& xp, const T*& yp) const {
-    const std::int64_t p = p_begin + r;
-    const std::int64_t i = gram ? p / ny : p, j = gram ? p % ny : p;
-    xp = x + i * sh.L1 * sh.d;
-    yp = y + j * sh.L2 * sh.d;
+    src.template lanes<1>(p_begin + r, 1, &xp, &yp);
   }
 };
 
@@ -621,6 +622,35 @@ struct Works {
   PairWork<T, W>& mine() { return items[thread_index()]; }
 };
 
+// Runs solve(work, r0) for every block of `blocks` (r0: its first pair, local index),
+// work the calling thread's workspace of the block's width.
+template <class T, class Solve>
+int for_blocks(const Blocks<T>& blocks, int n, int n_threads, Solve&& solve) {
+  Works<T, kPolyLanes> wide(n, n_threads);
+  Works<T, 1> narrow(n, n_threads);
+  return parallel_for(blocks.count(), n_threads, [&](std::int64_t blk) -> int {
+    const std::int64_t r0 = blocks.first(blk);
+    if (blocks.wide(blk)) return solve(wide.mine(), r0);
+    return solve(narrow.mine(), r0);
+  });
+}
+
+// The frame of the two entry points below: the argument checks, then (guarded) the
+// static kernel, tables and shape, one_point() when a path has a single point (no
+// segment), else body(kernel, tables, shape).
+template <class T, class OnePoint, class Body>
+int entry(std::int64_t L1, std::int64_t L2, std::int64_t d, int order, KernelParams kp,
+          OnePoint&& one_point, Body&& body) noexcept {
+  if (L1 < 1 || L2 < 1 || d < 1 || order < 1) return kInvalidArgument;
+  return guarded([&]() -> int {
+    const StaticKernel<T> k = make_static_kernel<T>(kp);
+    const Tables t(order);
+    const PairShape sh{L1, L2, d, order};
+    if (L1 == 1 || L2 == 1) return one_point();
+    return body(k, t, sh);
+  });
+}
+
 }  // namespace poly
 
 // Forward entry point: n_pairs pairs (x[p], y[p]), or (gram) p = i * ny + j.
@@ -630,20 +660,16 @@ int sig_kernel_poly_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int
                           bool gram, std::int64_t L1, std::int64_t L2, std::int64_t d,
                           int order, KernelParams kp, T* out, T* grid,
                           int n_threads) noexcept {
-  if (L1 < 1 || L2 < 1 || d < 1 || order < 1) return kInvalidArgument;
-  return guarded([&]() -> int {
-    const StaticKernel<T> k = make_static_kernel<T>(kp);
-    const poly::Tables t(order);
-    const poly::PairShape sh{L1, L2, d, order};
-    if (L1 == 1 || L2 == 1) {  // a one-point path: kernel 1, grid of ones
-      std::fill(out, out + n_pairs, T(1));
-      if (grid) std::fill(grid, grid + n_pairs * L1 * L2, T(1));
-      return kOk;
-    }
+  auto one_point = [&] {  // kernel 1, grid of ones
+    std::fill(out, out + n_pairs, T(1));
+    if (grid) std::fill(grid, grid + n_pairs * L1 * L2, T(1));
+    return static_cast<int>(kOk);
+  };
+  return poly::entry<T>(L1, L2, d, order, kp, one_point, [&](const StaticKernel<T>& k,
+                                                             const poly::Tables& t,
+                                                             const poly::PairShape& sh) {
     const poly::Blocks<T> blocks(x, y, ny, gram, sh, 0, n_pairs);
-    poly::Works<T, poly::kPolyLanes> wide(t.n, n_threads);
-    poly::Works<T, 1> narrow(t.n, n_threads);
-    auto solve = [&](auto& work, std::int64_t r0) -> int {
+    return poly::for_blocks(blocks, t.n, n_threads, [&](auto& work, std::int64_t r0) -> int {
       constexpr int W = std::remove_reference_t<decltype(work)>::width;
       const T* xs[W];
       const T* ys[W];
@@ -660,12 +686,7 @@ int sig_kernel_poly_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int
         if (!std::isfinite(out[r0 + l])) return kNonFinite;
         if (grids[l] && !all_finite(grids[l], L1 * L2)) return kNonFinite;
       }
-      return kOk;
-    };
-    return parallel_for(blocks.count(), n_threads, [&](std::int64_t blk) -> int {
-      const std::int64_t r0 = blocks.first(blk);
-      if (blocks.wide(blk)) return solve(wide.mine(), r0);
-      return solve(narrow.mine(), r0);
+      return static_cast<int>(kOk);
     });
   });
 }
@@ -681,20 +702,16 @@ int sig_kernel_poly_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
                                    int order, KernelParams kp, const T* derivs,
                                    bool grid_derivs, T* gx, T* gy,
                                    int n_threads) noexcept {
-  if (L1 < 1 || L2 < 1 || d < 1 || order < 1) return kInvalidArgument;
-  return guarded([&]() -> int {
-    const StaticKernel<T> k = make_static_kernel<T>(kp);
-    const poly::Tables t(order);
-    const poly::PairShape sh{L1, L2, d, order};
-    if (L1 == 1 || L2 == 1) {
-      if (gx) std::fill(gx, gx + n_pairs * L1 * d, T(0));
-      if (gy) std::fill(gy, gy + n_pairs * L2 * d, T(0));
-      return kOk;
-    }
+  auto one_point = [&] {  // gradients 0
+    if (gx) std::fill(gx, gx + n_pairs * L1 * d, T(0));
+    if (gy) std::fill(gy, gy + n_pairs * L2 * d, T(0));
+    return static_cast<int>(kOk);
+  };
+  return poly::entry<T>(L1, L2, d, order, kp, one_point, [&](const StaticKernel<T>& k,
+                                                             const poly::Tables& t,
+                                                             const poly::PairShape& sh) {
     const poly::Blocks<T> blocks(x, y, ny, gram, sh, p_begin, n_pairs);
-    poly::Works<T, poly::kPolyLanes> wide(t.n, n_threads);
-    poly::Works<T, 1> narrow(t.n, n_threads);
-    auto solve = [&](auto& work, std::int64_t r0) -> int {
+    return poly::for_blocks(blocks, t.n, n_threads, [&](auto& work, std::int64_t r0) -> int {
       constexpr int W = std::remove_reference_t<decltype(work)>::width;
       const T* xs[W];
       const T* ys[W];
@@ -715,12 +732,7 @@ int sig_kernel_poly_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
         if (gxs[l] && !all_finite(gxs[l], L1 * d)) return kNonFinite;
         if (gys[l] && !all_finite(gys[l], L2 * d)) return kNonFinite;
       }
-      return kOk;
-    };
-    return parallel_for(blocks.count(), n_threads, [&](std::int64_t blk) -> int {
-      const std::int64_t r0 = blocks.first(blk);
-      if (blocks.wide(blk)) return solve(wide.mine(), r0);
-      return solve(narrow.mine(), r0);
+      return static_cast<int>(kOk);
     });
   });
 }
@@ -734,27 +746,12 @@ int sig_kernel_poly_gram_backprop(const T* x, std::int64_t nx, const T* y, std::
                                   bool grid_derivs, T* gx, T* gy, std::int64_t chunk,
                                   int n_threads) noexcept {
   return guarded([&]() -> int {
-    const std::int64_t sx = L1 * d, sy = L2 * d, n_pairs = nx * ny;
-    if (gx) std::fill(gx, gx + nx * sx, T(0));
-    if (gy) std::fill(gy, gy + ny * sy, T(0));
-    if (n_pairs == 0) return kOk;
-    chunk = std::max<std::int64_t>(1, std::min(chunk, n_pairs));
-    std::vector<T> bx(gx ? chunk * sx : 0), by(gy ? chunk * sy : 0);
-    for (std::int64_t p0 = 0; p0 < n_pairs; p0 += chunk) {
-      const std::int64_t count = std::min(chunk, n_pairs - p0);
-      int status = sig_kernel_poly_pairs_backprop(
-          x, y, p0, count, ny, true, L1, L2, d, order, kp, derivs, grid_derivs,
-          gx ? bx.data() : nullptr, gy ? by.data() : nullptr, n_threads);
-      if (status != kOk) return status;
-      for (std::int64_t p = p0; p < p0 + count; ++p) {
-        const std::int64_t i = p / ny, j = p % ny;
-        if (gx)
-          for (std::int64_t e = 0; e < sx; ++e) gx[i * sx + e] += bx[(p - p0) * sx + e];
-        if (gy)
-          for (std::int64_t e = 0; e < sy; ++e) gy[j * sy + e] += by[(p - p0) * sy + e];
-      }
-    }
-    return kOk;
+    return gram_backprop_rounds(
+        nx, ny, L1 * d, L2 * d, gx, gy, chunk,
+        [&](std::int64_t p0, std::int64_t count, T* bx, T* by) {
+          return sig_kernel_poly_pairs_backprop(x, y, p0, count, ny, true, L1, L2, d, order,
+                                                kp, derivs, grid_derivs, bx, by, n_threads);
+        });
   });
 }
 

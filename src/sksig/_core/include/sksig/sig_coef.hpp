@@ -84,6 +84,19 @@ void trie_forward(const WordTrie& trie, const std::int64_t* off, const T* path,
   }
 }
 
+// The argument checks and step offsets of sig_coef and sig_coef_backprop: kOk or the
+// error status.
+inline int coef_setup(std::int64_t batch, std::int64_t length, std::int64_t dim,
+                      const WordTrie& trie, std::int64_t n_out,
+                      std::vector<std::int64_t>& off) noexcept {
+  if (batch < 0 || length < 0 || dim < 1 || trie.n_nodes < 0 || n_out < 0)
+    return kInvalidArgument;
+  return guarded([&] {
+    off = step_offsets(trie, dim);
+    return kOk;
+  });
+}
+
 }  // namespace detail
 
 // out[p, j] = S(path p)(out_node[j]); out_node[j] = -1 is the empty word (1).
@@ -91,13 +104,8 @@ template <class T>
 int sig_coef(const T* path, T* out, std::int64_t batch, std::int64_t length,
              std::int64_t dim, const WordTrie& trie, const std::int64_t* out_node,
              std::int64_t n_out, int n_threads) noexcept {
-  if (batch < 0 || length < 0 || dim < 1 || trie.n_nodes < 0 || n_out < 0)
-    return kInvalidArgument;
   std::vector<std::int64_t> off;
-  int status = guarded([&] {
-    off = detail::step_offsets(trie, dim);
-    return kOk;
-  });
+  const int status = detail::coef_setup(batch, length, dim, trie, n_out, off);
   if (status != kOk) return status;
   return parallel_for(batch, n_threads, [&](std::int64_t p) {
     std::vector<T> state(static_cast<std::size_t>(trie.n_nodes) + 1), d(dim),
@@ -123,13 +131,8 @@ int sig_coef_backprop(const T* path, const T* grad_out, T* grad_path, std::int64
                       std::int64_t length, std::int64_t dim, const WordTrie& trie,
                       const std::int64_t* out_node, std::int64_t n_out,
                       const T* final_state, int n_threads) noexcept {
-  if (batch < 0 || length < 0 || dim < 1 || trie.n_nodes < 0 || n_out < 0)
-    return kInvalidArgument;
   std::vector<std::int64_t> off;
-  int status = guarded([&] {
-    off = detail::step_offsets(trie, dim);
-    return kOk;
-  });
+  const int status = detail::coef_setup(batch, length, dim, trie, n_out, off);
   if (status != kOk) return status;
   return parallel_for(batch, n_threads, [&](std::int64_t p) {
     const std::int64_t n = trie.n_nodes, D = trie.max_depth;
