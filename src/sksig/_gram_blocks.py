@@ -36,14 +36,14 @@ from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
 from sksig._array import as_path_batch
-from sksig._normalized_kernel import normalized_gram
-from sksig._sig_kernel import sig_kernel_gram
+from sksig._kernel_setup import host_kernels
 from sksig._static_kernels import LinearKernel, as_static_kernel
 from sksig._validation import (
     check_bool,
     check_dyadic_order,
     check_end_time,
     check_int,
+    check_max_batch,
     resolve_n_jobs,
 )
 
@@ -198,16 +198,17 @@ class _NpyFile:
 
 
 def gram_blocks(A, B, *, symmetric, dyadic_order, static_kernel=None, n_jobs=1,
-                max_batch=-1, out=None, verbose=0, label="sksig", normalize=False):
+                max_batch=-1, out=None, verbose=0, label="sksig"):
     """The Gram ``K(A, B)`` of transformed, padded paths (3-D numpy arrays), in blocks.
 
     ``symmetric`` means ``B`` holds the paths of ``A``; it is ignored with unequal
     dyadic orders. See the module docstring for the block sizes and the backends.
-    ``normalize`` gives the normalized Gram of ``sig_kernel_gram(normalize=True)``
-    (overflow-safe, by :mod:`sksig._normalized_kernel`, whose Gram is computed here
-    block by block), written to ``out`` at the end.
+    Each block is one native call (:func:`sksig._kernel_setup.host_kernels`); the
+    normalized Gram (:func:`sksig._normalized_kernel.normalized_gram`) is built on
+    this one.
     """
     orders = check_dyadic_order(dyadic_order)
+    check_max_batch(max_batch)
     symmetric = symmetric and orders[0] == orders[1]
     n1, n2 = A.shape[0], B.shape[0]
     if out is None:
@@ -223,14 +224,7 @@ def gram_blocks(A, B, *, symmetric, dyadic_order, static_kernel=None, n_jobs=1,
     if n1 == 0 or n2 == 0:
         return out
     static = LinearKernel() if static_kernel is None else static_kernel
-    if normalize:
-        out[:, :] = normalized_gram(
-            A, B, symmetric=symmetric, orders=orders, static_kernel=static,
-            n_threads=resolve_n_jobs(n_jobs),
-            progress=dict(max_batch=max_batch, verbose=verbose, label=label))
-        return out
-    options = dict(dyadic_order=orders, static_kernel=static, n_jobs=n_jobs,
-                   max_batch=max_batch)
+    options = dict(dyadic_order=orders, static_kernel=static, n_jobs=n_jobs)
     backend, backend_jobs = get_active_backend()
     workers = _backend_workers(backend, backend_jobs)
     cells = ((((A.shape[1] - 1) << orders[0]) + 1)
@@ -257,7 +251,7 @@ def gram_blocks(A, B, *, symmetric, dyadic_order, static_kernel=None, n_jobs=1,
 def needs_blocks(n1, n2, symmetric, itemsize, cells, n_threads):
     """Whether a Gram exceeds one block under the memory and time limits (then
     :func:`sksig.sig_kernel_gram` hands it to :func:`gram_blocks`; each block, within
-    the limits by construction, goes back to it as one native call)."""
+    the limits by construction, is one native call)."""
     max_pairs = _max_pairs(n1, n2, symmetric, itemsize, cells, n_threads, 1)
     return _Plan(n1, n2, symmetric, max_pairs).n_blocks > 1
 
@@ -328,9 +322,9 @@ def _block(A, B, task, options):
     """One block of the Gram (a joblib task: the paths travel once, slices are
     taken where the task runs)."""
     rows, cols = task
-    # A diagonal block of a symmetric Gram has equal halves: sig_kernel_gram then
-    # takes the native symmetric path.
-    return task, sig_kernel_gram(A[rows], B[cols], **options)
+    # A diagonal block of a symmetric Gram has equal halves: it then takes the native
+    # symmetric path.
+    return task, host_kernels(A[rows], B[cols], gram=True, **options)
 
 
 class _Progress:

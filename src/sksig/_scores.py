@@ -18,9 +18,10 @@ from collections import namedtuple
 import numpy as np
 
 from sksig._array import _is_ragged_list, as_array, foreign_cuda_array
+from sksig._docs import fill_doc
+from sksig._kernel_setup import _check_flags
 from sksig._sig_kernel import sig_kernel_gram, sig_kernel_gram_backprop
 from sksig._validation import (
-    check_bool,
     check_dyadic_order,
     check_end_time,
     check_int,
@@ -132,22 +133,16 @@ def _derivs(derivs, shape, name):
     return array.astype(np.float64).reshape(shape)
 
 
-def _flags(left_deriv, right_deriv):
-    left = check_bool(left_deriv, "left_deriv")
-    right = check_bool(right_deriv, "right_deriv")
-    if not (left or right):
-        raise ValueError("at least one of left_deriv and right_deriv must be True")
-    return left, right
-
-
-_COMMON_PARAMS = """static_kernel : StaticKernel, optional
+# The docstring fragments of this module (sksig._docs.fill_doc).
+_COMMON = """
+    static_kernel : StaticKernel, optional
         Kernel on points; None means linear (see :func:`sksig.sig_kernel`).
     time_aug, lead_lag : bool, default=False
         Transform every path first (see :func:`sksig.transform_path`).
     end_time : float, default=1.0
         Final value of the time channel."""
-
-_JOBS_PARAMS = """n_jobs : int, default=1
+_JOBS = """
+    n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
     max_batch : int, default=-1
         Bounds the pairs whose PDE buffers are held at once in the gradients (see
@@ -155,6 +150,30 @@ _JOBS_PARAMS = """n_jobs : int, default=1
         Results do not depend on it."""
 
 
+def _backprop_doc(a, b):
+    """The options, flags and Returns section of a backprop in ``a`` and ``b``."""
+    return _COMMON + f"""
+    left_deriv : bool, default=True
+        Return the gradient with respect to ``{a}``.
+    right_deriv : bool, default=False
+        Return the gradient with respect to ``{b}``.""" + _JOBS + f"""
+
+    Returns
+    -------
+    grad_{a} : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``{a}``, shaped like it; None if ``left_deriv``
+        is False.
+    grad_{b} : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``{b}``, shaped like it; None if
+        ``right_deriv`` is False."""
+
+
+_PARAMS = dict(common=_COMMON, jobs=_JOBS,
+               backprop_samples=_backprop_doc("sample1", "sample2"),
+               backprop_sample_y=_backprop_doc("sample", "y"))
+
+
+@fill_doc(**_PARAMS)
 def sig_mmd(sample1, sample2, dyadic_order, *, static_kernel=None, time_aug=False,
             lead_lag=False, end_time=1.0, n_jobs=1, max_batch=-1):
     """Unbiased estimate of the squared signature-kernel MMD between two samples.
@@ -215,6 +234,7 @@ def sig_mmd(sample1, sample2, dyadic_order, *, static_kernel=None, time_aug=Fals
     return caller.out(np.asarray(value))
 
 
+@fill_doc(**_PARAMS)
 def sig_mmd_backprop(derivs, sample1, sample2, dyadic_order, *, static_kernel=None,
                      time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
                      right_deriv=False, n_jobs=1, max_batch=-1):
@@ -230,21 +250,7 @@ def sig_mmd_backprop(derivs, sample1, sample2, dyadic_order, *, static_kernel=No
         Second sample, as in :func:`sig_mmd`.
     dyadic_order : int or pair of ints
         PDE refinement, as in :func:`sig_mmd`.
-    {common}
-    left_deriv : bool, default=True
-        Return the gradient with respect to ``sample1``.
-    right_deriv : bool, default=False
-        Return the gradient with respect to ``sample2``.
-    {jobs}
-
-    Returns
-    -------
-    grad_sample1 : ndarray, torch.Tensor, list or None
-        Gradient with respect to ``sample1``, shaped like it; None if ``left_deriv``
-        is False.
-    grad_sample2 : ndarray, torch.Tensor, list or None
-        Gradient with respect to ``sample2``, shaped like it; None if
-        ``right_deriv`` is False.
+    {backprop_samples}
 
     Raises
     ------
@@ -261,7 +267,7 @@ def sig_mmd_backprop(derivs, sample1, sample2, dyadic_order, *, static_kernel=No
     >>> gx.shape, gy.shape
     ((3, 4, 2), (2, 4, 2))
     """
-    left, right = _flags(left_deriv, right_deriv)
+    left, right = _check_flags(left_deriv, right_deriv)
     o = _Options(dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                  max_batch)
     m = _count(sample1, "sample1", 2)
@@ -276,6 +282,7 @@ def sig_mmd_backprop(derivs, sample1, sample2, dyadic_order, *, static_kernel=No
     return g1, g2
 
 
+@fill_doc(**_PARAMS)
 def sig_score(sample, y, dyadic_order, *, lam=1.0, static_kernel=None, time_aug=False,
               lead_lag=False, end_time=1.0, n_jobs=1, max_batch=-1):
     """Signature kernel scoring rule of a sample against observed paths.
@@ -335,6 +342,7 @@ def sig_score(sample, y, dyadic_order, *, lam=1.0, static_kernel=None, time_aug=
     return caller.out(score.reshape(shape))
 
 
+@fill_doc(**_PARAMS)
 def sig_score_backprop(derivs, sample, y, dyadic_order, *, lam=1.0, static_kernel=None,
                        time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
                        right_deriv=False, n_jobs=1, max_batch=-1):
@@ -352,21 +360,7 @@ def sig_score_backprop(derivs, sample, y, dyadic_order, *, lam=1.0, static_kerne
         PDE refinement, as in :func:`sig_score`.
     lam : float, default=1.0
         Weight of the sample's self-similarity term.
-    {common}
-    left_deriv : bool, default=True
-        Return the gradient with respect to ``sample``.
-    right_deriv : bool, default=False
-        Return the gradient with respect to ``y``.
-    {jobs}
-
-    Returns
-    -------
-    grad_sample : ndarray, torch.Tensor, list or None
-        Gradient with respect to ``sample``, shaped like it; None if ``left_deriv``
-        is False.
-    grad_y : ndarray, torch.Tensor, list or None
-        Gradient with respect to ``y``, shaped like it; None if ``right_deriv`` is
-        False.
+    {backprop_sample_y}
 
     Raises
     ------
@@ -382,7 +376,7 @@ def sig_score_backprop(derivs, sample, y, dyadic_order, *, lam=1.0, static_kerne
     >>> sksig.sig_score_backprop(1.0, x, y, 0)[0].shape
     (3, 4, 2)
     """
-    left, right = _flags(left_deriv, right_deriv)
+    left, right = _check_flags(left_deriv, right_deriv)
     o = _Options(dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                  max_batch, lam)
     m = _count(sample, "sample", 2)
@@ -396,6 +390,7 @@ def sig_score_backprop(derivs, sample, y, dyadic_order, *, lam=1.0, static_kerne
     return gs, gy
 
 
+@fill_doc(**_PARAMS)
 def expected_sig_score(sample1, sample2, dyadic_order, *, lam=1.0, static_kernel=None,
                        time_aug=False, lead_lag=False, end_time=1.0, n_jobs=1,
                        max_batch=-1):
@@ -456,6 +451,7 @@ def expected_sig_score(sample1, sample2, dyadic_order, *, lam=1.0, static_kernel
     return caller.out(np.asarray([value]))
 
 
+@fill_doc(**_PARAMS)
 def expected_sig_score_backprop(derivs, sample1, sample2, dyadic_order, *, lam=1.0,
                                 static_kernel=None, time_aug=False, lead_lag=False,
                                 end_time=1.0, left_deriv=True, right_deriv=False,
@@ -474,21 +470,7 @@ def expected_sig_score_backprop(derivs, sample1, sample2, dyadic_order, *, lam=1
         PDE refinement, as in :func:`expected_sig_score`.
     lam : float, default=1.0
         Weight of the self-similarity term.
-    {common}
-    left_deriv : bool, default=True
-        Return the gradient with respect to ``sample1``.
-    right_deriv : bool, default=False
-        Return the gradient with respect to ``sample2``.
-    {jobs}
-
-    Returns
-    -------
-    grad_sample1 : ndarray, torch.Tensor, list or None
-        Gradient with respect to ``sample1``, shaped like it; None if ``left_deriv``
-        is False.
-    grad_sample2 : ndarray, torch.Tensor, list or None
-        Gradient with respect to ``sample2``, shaped like it; None if
-        ``right_deriv`` is False.
+    {backprop_samples}
 
     Raises
     ------
@@ -503,7 +485,7 @@ def expected_sig_score_backprop(derivs, sample1, sample2, dyadic_order, *, lam=1
     >>> sksig.expected_sig_score_backprop(1.0, x, y, 0)[0].shape
     (3, 4, 2)
     """
-    left, right = _flags(left_deriv, right_deriv)
+    left, right = _check_flags(left_deriv, right_deriv)
     o = _Options(dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                  max_batch, lam)
     m = _count(sample1, "sample1", 2)
@@ -558,6 +540,7 @@ def _pooled(sample1, sample2):
     return list(a) + list(b)
 
 
+@fill_doc(**_PARAMS)
 def sig_mmd_test(sample1, sample2, dyadic_order, *, n_permutations=500,
                  random_state=None, static_kernel=None, time_aug=False, lead_lag=False,
                  end_time=1.0, n_jobs=1, max_batch=-1):
@@ -643,9 +626,3 @@ def sig_mmd_test(sample1, sample2, dyadic_order, *, n_permutations=500,
     pvalue = (1 + int(np.count_nonzero(null >= observed))) / (1 + n_permutations)
     return SigMMDTestResult(observed, pvalue, null)
 
-
-for _f in (sig_mmd, sig_mmd_backprop, sig_score, sig_score_backprop, expected_sig_score,
-           expected_sig_score_backprop, sig_mmd_test):
-    _f.__doc__ = _f.__doc__.replace("{common}", _COMMON_PARAMS).replace(
-        "{jobs}", _JOBS_PARAMS)
-del _f

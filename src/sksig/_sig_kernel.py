@@ -8,18 +8,20 @@ that scheme for gradients, chained through the static kernel and the path transf
 
 
 
-from sksig import _custom_kernel
+from sksig import _custom_kernel, _gram_blocks, _normalized_kernel
 from sksig import _sig_kernel_poly as _poly
 from sksig._dispatch import cuda_arrays
 from sksig._kernel_setup import (
-    _check_flags,
+    _backprop_flags,
     _check_normalize_backprop,
     _check_output,
-    _derivs_array,
+    _gram_derivs,
     _k_grid,
     _native,
     _pair_derivs,
+    _path_grads,
     _Setup,
+    forward,
 )
 from sksig._sig_kernel_poly import polynomial_method
 from sksig._static_kernels import is_custom
@@ -154,11 +156,8 @@ def sig_kernel(path1, path2, dyadic_order=None, *, method="finite_difference",
 
     if return_grid:
         s.no_ragged_grid("return_grid=True")
-    n = s.b1.n_paths
-    out = s.empty(n)
-    grid = s.empty((n,) + s.grid_shape) if return_grid else None
-    _native("sig_kernel", s.backend.sig_kernel_forward, s.b1.data, s.b2.data, False,
-            False, s.orders, s.kernel, out, grid, s.n_threads)
+    grid = s.empty((s.b1.n_paths,) + s.grid_shape) if return_grid else None
+    out = forward(s, "sig_kernel", False, grid=grid)
     if return_grid:
         return s.caller.out(grid.reshape(s.b1.batch_shape + s.grid_shape))
     return s.caller.out(out.reshape(s.b1.batch_shape))
@@ -242,22 +241,18 @@ def sig_kernel_gram(path1, path2, dyadic_order=None, *, method="finite_differenc
         kind = "symmetric" if s.symmetric() else "gram"
         return s.caller.out(_scaled_output(s, kind, normalize, return_log)
                             .reshape(shape))
-    out = s.empty(n1 * n2)
     cells = s.grid_shape[0] * s.grid_shape[1]
     grid = s.empty((n1 * n2,) + s.grid_shape) if return_grid else None
     symmetric = s.symmetric()
-    from sksig import _gram_blocks
-
     if not return_grid and not s.caller.on_device and _gram_blocks.needs_blocks(
-            n1, n2, symmetric, out.itemsize, cells, s.n_threads):
+            n1, n2, symmetric, s.b1.data.itemsize, cells, s.n_threads):
         # Larger than one block: blocks of bounded memory and time (Ctrl-C between
         # them), run through joblib (a Dask cluster under its joblib backend).
-        _gram_blocks.gram_blocks(s.b1.data, s.b2.data, symmetric=symmetric,
-                                 dyadic_order=s.orders, static_kernel=static_kernel,
-                                 n_jobs=n_jobs, out=out.reshape(n1, n2))
+        out = _gram_blocks.gram_blocks(s.b1.data, s.b2.data, symmetric=symmetric,
+                                       dyadic_order=s.orders,
+                                       static_kernel=static_kernel, n_jobs=n_jobs)
     else:
-        _native("sig_kernel_gram", s.backend.sig_kernel_forward, s.b1.data, s.b2.data,
-                True, symmetric, s.orders, s.kernel, out, grid, s.n_threads)
+        out = forward(s, "sig_kernel_gram", True, symmetric, grid)
     if return_grid:
         return s.caller.out(grid.reshape(shape + s.grid_shape))
     return s.caller.out(out.reshape(shape))
@@ -265,8 +260,6 @@ def sig_kernel_gram(path1, path2, dyadic_order=None, *, method="finite_differenc
 
 def _scaled_output(s, kind, normalize, return_log):
     """Normalized kernels and/or log-kernels, overflow-safe (_normalized_kernel)."""
-    from sksig import _normalized_kernel
-
     if return_log:
         out = _normalized_kernel.log_kernels(s, kind, normalize)
     else:
@@ -275,14 +268,9 @@ def _scaled_output(s, kind, normalize, return_log):
 
 
 def _normalized_grads(s, d, gram, left, right):
-    from sksig import _normalized_kernel
-
     gx, gy = _normalized_kernel.normalized_backprop(s, d, gram, left, right)
-    x, y = s.b1.data, s.b2.data
-    return (s.b1.grad_to_input(gx.reshape(x.shape).astype(x.dtype), s.n_threads)
-            if left else None,
-            s.b2.grad_to_input(gy.reshape(y.shape).astype(y.dtype), s.n_threads)
-            if right else None)
+    dtype = s.b1.data.dtype
+    return _path_grads(s, gx.astype(dtype), gy.astype(dtype), left, right)
 
 
 @polynomial_method(_poly.sig_kernel_backprop, 3)
@@ -358,8 +346,7 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order=None, *,
     """
     if is_custom(static_kernel):  # a Python static kernel (sksig/_custom_kernel.py)
         return _custom_kernel.sig_kernel_backprop(**_custom_args(locals()))
-    left, right = _check_flags(left_deriv, right_deriv)
-    return_grid = check_bool(return_grid, "return_grid")
+    left, right, return_grid = _backprop_flags(left_deriv, right_deriv, return_grid)
     normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
                n_jobs, gram=False, basepoint=basepoint, device=True)
@@ -374,8 +361,7 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order=None, *,
     gy = s.zeros(y.shape) if right else None
     _native("sig_kernel_backprop", s.backend.sig_kernel_backward, x, y, s.orders,
             s.kernel, d, return_grid, kg, gx, gy, None, s.n_threads)
-    return (s.b1.grad_to_input(gx, s.n_threads) if left else None,
-            s.b2.grad_to_input(gy, s.n_threads) if right else None)
+    return _path_grads(s, gx, gy, left, right)
 
 
 @cuda_arrays
@@ -505,33 +491,20 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order=None, *,
     """
     if is_custom(static_kernel):  # a Python static kernel (sksig/_custom_kernel.py)
         return _custom_kernel.sig_kernel_backprop(**_custom_args(locals()), gram=True)
-    left, right = _check_flags(left_deriv, right_deriv)
-    return_grid = check_bool(return_grid, "return_grid")
+    left, right, return_grid = _backprop_flags(left_deriv, right_deriv, return_grid)
     normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
     max_batch = check_max_batch(max_batch)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
                n_jobs, gram=True, basepoint=basepoint, device=True)
     if s.caller.on_device:
         s.cpu_only("sig_kernel_gram_backprop", normalize=normalize)
-    shape = s.b1.batch_shape + s.b2.batch_shape
-    if return_grid:
-        s.no_ragged_grid("return_grid=True")
-        d = s.grid_array(derivs, "derivs", shape)
-    else:
-        array = _derivs_array(s, derivs)
-        if tuple(array.shape) != tuple(shape):
-            raise ValueError(
-                f"derivs must have the Gram's shape {tuple(shape)}, got "
-                f"{tuple(array.shape)}"
-            )
-        d = array.reshape(-1)
+    d = _gram_derivs(s, derivs, return_grid)
     if normalize:
         return _normalized_grads(s, d, True, left, right)
-    kg = _k_grid(s, k_grid, shape)
+    kg = _k_grid(s, k_grid, s.b1.batch_shape + s.b2.batch_shape)
     x, y = s.b1.data, s.b2.data
     gx = s.zeros(x.shape) if left else None
     gy = s.zeros(y.shape) if right else None
     _native("sig_kernel_gram_backprop", s.backend.sig_kernel_backward_gram, x, y,
             s.orders, s.kernel, d, return_grid, kg, gx, gy, max_batch, s.n_threads)
-    return (s.b1.grad_to_input(gx, s.n_threads) if left else None,
-            s.b2.grad_to_input(gy, s.n_threads) if right else None)
+    return _path_grads(s, gx, gy, left, right)
