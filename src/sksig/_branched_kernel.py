@@ -13,6 +13,7 @@ import numpy as np
 
 from sksig import _limits
 from sksig._core import _backend
+from sksig._docs import fill_doc
 from sksig._kernel_setup import (
     _backprop_flags,
     _check_finite,
@@ -30,6 +31,15 @@ __all__ = [
     "branched_sig_kernel_gram",
     "branched_sig_kernel_gram_backprop",
 ]
+
+# The parameters the siblings of branched_sig_kernel take as it does
+# (sksig._docs.fill_doc).
+_AS_IN_BRANCHED = """
+    depth, dyadic_order : int
+        As in :func:`branched_sig_kernel`.
+    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
+        As in :func:`branched_sig_kernel`."""
+
 
 def _setup(path1, path2, depth, dyadic_order, static_kernel, time_aug, lead_lag,
            end_time, n_jobs, basepoint, gram):
@@ -99,6 +109,7 @@ def _check_output(normalize, return_grid):
     return normalize
 
 
+@fill_doc(as_in_branched=_AS_IN_BRANCHED)
 def branched_sig_kernel(path1, path2, depth, dyadic_order, *, static_kernel=None,
                         time_aug=False, lead_lag=False, end_time=1.0, basepoint=None,
                         n_jobs=1, return_grid=False, normalize=False):
@@ -131,8 +142,7 @@ def branched_sig_kernel(path1, path2, depth, dyadic_order, *, static_kernel=None
         Last value of the time channel.
     basepoint : None, True or array-like of shape (dim,), default=None
         A point prepended to every path before the transforms (True: the origin).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {n_jobs}
     return_grid : bool, default=False
         Return the grid of ``K_depth`` (shape ``(M1 + 1, M2 + 1)`` with
         ``M_k = (L_k' - 1) * 2**order_k``) instead of its last entry.
@@ -175,6 +185,7 @@ def branched_sig_kernel(path1, path2, depth, dyadic_order, *, static_kernel=None
     return _kernel_function(s, False, normalize, return_grid, "branched_sig_kernel")
 
 
+@fill_doc(as_in_branched=_AS_IN_BRANCHED)
 def branched_sig_kernel_gram(path1, path2, depth, dyadic_order, *, static_kernel=None,
                              time_aug=False, lead_lag=False, end_time=1.0,
                              basepoint=None, n_jobs=1, max_batch=-1, return_grid=False,
@@ -190,10 +201,7 @@ def branched_sig_kernel_gram(path1, path2, depth, dyadic_order, *, static_kernel
         First batch (an unbatched path contributes no axes).
     path2 : array-like of shape (b2..., length_2, dim), torch.Tensor or list of arrays
         Second batch, same dimension.
-    depth, dyadic_order : int
-        As in :func:`branched_sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
-        As in :func:`branched_sig_kernel`.
+    {as_in_branched}
     n_jobs : int, default=1
         CPU threads. Results do not depend on it.
     max_batch : int, default=-1
@@ -206,7 +214,8 @@ def branched_sig_kernel_gram(path1, path2, depth, dyadic_order, *, static_kernel
     Returns
     -------
     ndarray or torch.Tensor of shape (b1..., b2...) or (b1..., b2..., M1 + 1, M2 + 1)
-        The Gram matrix (with ``return_grid``, the grid of every pair).
+        The Gram matrix of branched kernels (with ``return_grid``, the grid of
+        ``K_depth`` of every pair).
 
     Raises
     ------
@@ -214,10 +223,7 @@ def branched_sig_kernel_gram(path1, path2, depth, dyadic_order, *, static_kernel
         As in :func:`branched_sig_kernel`; ``ValueError`` also for a bad
         ``max_batch``.
 
-    Examples
-    --------
-    >>> import numpy as np, sksig
-    >>> X = np.array([[[0.0], [1.0]], [[0.0], [2.0]]])
+    {gram_example}
     >>> np.round(sksig.branched_sig_kernel_gram(X, X, 1, 0), 4)
     array([[ 2.7183,  7.3891],
            [ 7.3891, 54.5982]])
@@ -231,6 +237,7 @@ def branched_sig_kernel_gram(path1, path2, depth, dyadic_order, *, static_kernel
                             "branched_sig_kernel_gram")
 
 
+@fill_doc(as_in_branched=_AS_IN_BRANCHED)
 def branched_sig_kernel_backprop(derivs, path1, path2, depth, dyadic_order, *,
                                  static_kernel=None, time_aug=False, lead_lag=False,
                                  end_time=1.0, basepoint=None, left_deriv=True,
@@ -249,14 +256,8 @@ def branched_sig_kernel_backprop(derivs, path1, path2, depth, dyadic_order, *,
         effect).
     path1, path2 : array-like, torch.Tensor or list of 2-D arrays
         The paths passed to :func:`branched_sig_kernel`.
-    depth, dyadic_order : int
-        As in :func:`branched_sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
-        As in :func:`branched_sig_kernel`.
-    left_deriv : bool, default=True
-        Return the gradient with respect to ``path1``.
-    right_deriv : bool, default=False
-        Return the gradient with respect to ``path2``.
+    {as_in_branched}
+    {deriv_flags}
     k_stack : None, optional
         Accepted for compatibility and ignored: the grids of every depth are
         recomputed (which costs one forward pass).
@@ -278,10 +279,7 @@ def branched_sig_kernel_backprop(derivs, path1, path2, depth, dyadic_order, *,
     ValueError
         If both flags are False, ``derivs`` has the wrong shape, or for the invalid
         inputs of :func:`branched_sig_kernel`.
-    TypeError
-        For mixed array kinds or dtypes.
-    FloatingPointError
-        If the computation overflows.
+    {backprop_errors}
 
     Examples
     --------
@@ -297,6 +295,7 @@ def branched_sig_kernel_backprop(derivs, path1, path2, depth, dyadic_order, *,
     return _backprop(s, _pair_derivs(s, derivs, flags[2]), False, flags)
 
 
+@fill_doc(as_in_branched=_AS_IN_BRANCHED)
 def branched_sig_kernel_gram_backprop(derivs, path1, path2, depth, dyadic_order, *,
                                       static_kernel=None, time_aug=False,
                                       lead_lag=False, end_time=1.0, basepoint=None,
@@ -314,12 +313,8 @@ def branched_sig_kernel_gram_backprop(derivs, path1, path2, depth, dyadic_order,
         ``dF/dG``, or ``dF/dgrid`` with ``return_grid=True``.
     path1, path2 : array-like, torch.Tensor or list of 2-D arrays
         The paths passed to :func:`branched_sig_kernel_gram`.
-    depth, dyadic_order : int
-        As in :func:`branched_sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
-        As in :func:`branched_sig_kernel`.
-    left_deriv, right_deriv : bool
-        Which gradients to return (as in :func:`branched_sig_kernel_backprop`).
+    {as_in_branched}
+    {deriv_flags}
     k_stack : None, optional
         Accepted for compatibility and ignored.
     n_jobs : int, default=1
@@ -340,7 +335,8 @@ def branched_sig_kernel_gram_backprop(derivs, path1, path2, depth, dyadic_order,
     Raises
     ------
     ValueError, TypeError, FloatingPointError
-        As in :func:`branched_sig_kernel_backprop`.
+        As in :func:`branched_sig_kernel_backprop`; ``ValueError`` also for a bad
+        ``max_batch``.
 
     Examples
     --------

@@ -17,6 +17,28 @@ FRAGMENTS = {
     "float_input_errors": """
         TypeError
             If an input is not a float array, or inputs mix kinds or dtypes.""",
+    # The signature-kernel family (finite differences, polynomial, branched, kernel
+    # learning, the blocked Gram).
+    "deriv_flags": """
+        left_deriv : bool, default=True
+            Return the gradient with respect to ``path1``.
+        right_deriv : bool, default=False
+            Return the gradient with respect to ``path2``.""",
+    "backprop_errors": """
+        TypeError
+            For mixed array kinds or dtypes.
+        FloatingPointError
+            If the computation overflows (rescale the paths).""",
+    "pair_example": """
+        Examples
+        --------
+        >>> import numpy as np, sksig
+        >>> x = np.array([[0.0], [1.0]]); y = np.array([[0.0], [2.0]])""",
+    "gram_example": """
+        Examples
+        --------
+        >>> import numpy as np, sksig
+        >>> X = np.array([[[0.0], [1.0]], [[0.0], [2.0]]])""",
 }
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)\{(\w+)\}[ \t]*$", re.MULTILINE)

@@ -36,6 +36,7 @@ from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
 from sksig._array import as_path_batch
+from sksig._docs import fill_doc
 from sksig._kernel_setup import host_kernels
 from sksig._static_kernels import LinearKernel, as_static_kernel
 from sksig._validation import (
@@ -43,7 +44,6 @@ from sksig._validation import (
     check_dyadic_order,
     check_end_time,
     check_int,
-    check_max_batch,
     resolve_n_jobs,
 )
 
@@ -55,6 +55,7 @@ _BLOCK_CELLS = 2**28
 _BLOCKS_PER_WORKER = 4
 
 
+@fill_doc
 def sig_kernel_gram_blocks(path1, path2, dyadic_order, *, static_kernel=None,
                            time_aug=False, lead_lag=False, end_time=1.0, n_jobs=1,
                            out=None, verbose=0):
@@ -115,10 +116,7 @@ def sig_kernel_gram_blocks(path1, path2, dyadic_order, *, static_kernel=None,
     sig_kernel_gram : The Gram in one native call, with grids and batch shapes.
     SigKernel : The estimator, which computes its Grams with these blocks.
 
-    Examples
-    --------
-    >>> import numpy as np, sksig
-    >>> X = np.array([[[0.0], [1.0]], [[0.0], [2.0]]])
+    {gram_example}
     >>> sksig.sig_kernel_gram_blocks(X, None, 0)
     array([[2.25, 4.  ],
            [4.  , 9.  ]])
@@ -203,12 +201,12 @@ def gram_blocks(A, B, *, symmetric, dyadic_order, static_kernel=None, n_jobs=1,
 
     ``symmetric`` means ``B`` holds the paths of ``A``; it is ignored with unequal
     dyadic orders. See the module docstring for the block sizes and the backends.
+    ``max_batch`` (validated by the estimators) does not change the blocks.
     Each block is one native call (:func:`sksig._kernel_setup.host_kernels`); the
     normalized Gram (:func:`sksig._normalized_kernel.normalized_gram`) is built on
     this one.
     """
     orders = check_dyadic_order(dyadic_order)
-    check_max_batch(max_batch)
     symmetric = symmetric and orders[0] == orders[1]
     n1, n2 = A.shape[0], B.shape[0]
     if out is None:

@@ -62,10 +62,12 @@ def _count(sample, name, minimum):
 
 
 class _Options:
-    """Validated options shared by the scores and their backprops."""
+    """Validated options shared by the scores and their backprops (``flags``: a
+    backprop's ``left_deriv`` and ``right_deriv``)."""
 
     def __init__(self, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
-                 n_jobs, max_batch, lam=None):
+                 n_jobs, max_batch, lam=None, flags=None):
+        self.left, self.right = (None, None) if flags is None else _check_flags(*flags)
         self.orders = check_dyadic_order(dyadic_order)
         check_max_batch(max_batch)
         self.lam = None if lam is None else check_end_time(lam, "lam")
@@ -267,17 +269,16 @@ def sig_mmd_backprop(derivs, sample1, sample2, dyadic_order, *, static_kernel=No
     >>> gx.shape, gy.shape
     ((3, 4, 2), (2, 4, 2))
     """
-    left, right = _check_flags(left_deriv, right_deriv)
     o = _Options(dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
-                 max_batch)
+                 max_batch, flags=(left_deriv, right_deriv))
     m = _count(sample1, "sample1", 2)
     n = _count(sample2, "sample2", 2)
     g = float(_derivs(derivs, (), "MMD"))
     cross = np.full((m, n), -2.0 * g / (m * n))
-    g1, g2 = o.grads(cross, sample1, sample2, o.pair(0, 1), left, right)
-    if left:
+    g1, g2 = o.grads(cross, sample1, sample2, o.pair(0, 1), o.left, o.right)
+    if o.left:
         g1 = _add(g1, o.self_grad(_offdiag_weights(m, g), sample1, o.orders[0]))
-    if right:
+    if o.right:
         g2 = _add(g2, o.self_grad(_offdiag_weights(n, g), sample2, o.orders[1]))
     return g1, g2
 
@@ -376,15 +377,14 @@ def sig_score_backprop(derivs, sample, y, dyadic_order, *, lam=1.0, static_kerne
     >>> sksig.sig_score_backprop(1.0, x, y, 0)[0].shape
     (3, 4, 2)
     """
-    left, right = _check_flags(left_deriv, right_deriv)
     o = _Options(dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
-                 max_batch, lam)
+                 max_batch, lam, flags=(left_deriv, right_deriv))
     m = _count(sample, "sample", 2)
     shape = _batch_shape(y, "y") or (1,)
     g = _derivs(derivs, shape, "scores").reshape(-1)
     cross = np.repeat((-2.0 / m) * g[None, :], m, axis=0)
-    gs, gy = o.grads(cross, sample, y, o.pair(0, 1), left, right)
-    if left and o.lam != 0:
+    gs, gy = o.grads(cross, sample, y, o.pair(0, 1), o.left, o.right)
+    if o.left and o.lam != 0:
         gs = _add(gs, o.self_grad(_offdiag_weights(m, o.lam * g.sum()), sample,
                                   o.orders[0]))
     return gs, gy
@@ -475,25 +475,28 @@ def expected_sig_score_backprop(derivs, sample1, sample2, dyadic_order, *, lam=1
     Raises
     ------
     TypeError, ValueError, FloatingPointError
-        As :func:`sig_mmd_backprop`.
+        As :func:`expected_sig_score`; ``ValueError`` also if both flags are False or
+        ``derivs`` is not a single finite number.
 
     Examples
     --------
     >>> import numpy as np, sksig
     >>> rng = np.random.default_rng(0)
     >>> x, y = rng.normal(size=(3, 4, 2)), rng.normal(size=(2, 4, 2))
-    >>> sksig.expected_sig_score_backprop(1.0, x, y, 0)[0].shape
+    >>> gx = sksig.expected_sig_score_backprop(1.0, x, y, 0)[0]
+    >>> gx.shape  # the gradient of the mean of the two scores of sig_score:
     (3, 4, 2)
+    >>> bool(np.allclose(gx, sksig.sig_score_backprop(np.full(2, 0.5), x, y, 0)[0]))
+    True
     """
-    left, right = _check_flags(left_deriv, right_deriv)
     o = _Options(dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
-                 max_batch, lam)
+                 max_batch, lam, flags=(left_deriv, right_deriv))
     m = _count(sample1, "sample1", 2)
     n = _count(sample2, "sample2", 1)
     g = float(_derivs(derivs, (1,), "score")[0])
     cross = np.full((m, n), -2.0 * g / (m * n))
-    g1, g2 = o.grads(cross, sample1, sample2, o.pair(0, 1), left, right)
-    if left and o.lam != 0:
+    g1, g2 = o.grads(cross, sample1, sample2, o.pair(0, 1), o.left, o.right)
+    if o.left and o.lam != 0:
         g1 = _add(g1, o.self_grad(_offdiag_weights(m, o.lam * g), sample1, o.orders[0]))
     return g1, g2
 
