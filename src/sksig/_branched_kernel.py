@@ -197,10 +197,7 @@ def branched_sig_kernel_gram(path1, path2, depth, dyadic_order, *, static_kernel
 
     Parameters
     ----------
-    path1 : array-like of shape (b1..., length_1, dim), torch.Tensor or list of arrays
-        First batch (an unbatched path contributes no axes).
-    path2 : array-like of shape (b2..., length_2, dim), torch.Tensor or list of arrays
-        Second batch, same dimension.
+    {gram_paths}
     {as_in_branched}
     n_jobs : int, default=1
         CPU threads. Results do not depend on it.
@@ -264,7 +261,7 @@ def branched_sig_kernel_backprop(derivs, path1, path2, depth, dyadic_order, *,
     n_jobs : int, default=1
         CPU threads. Results do not depend on it.
     return_grid : bool, default=False
-        Whether ``derivs`` is grid-shaped.
+        Whether ``derivs`` is shaped like the grids of ``K_depth``.
 
     Returns
     -------
@@ -310,7 +307,8 @@ def branched_sig_kernel_gram_backprop(derivs, path1, path2, depth, dyadic_order,
     Parameters
     ----------
     derivs : array-like of shape (b1..., b2...) or (b1..., b2..., M1 + 1, M2 + 1)
-        ``dF/dG``, or ``dF/dgrid`` with ``return_grid=True``.
+        ``dF/dG``, or ``dF/dgrid`` for the grids of ``K_depth`` with
+        ``return_grid=True``.
     path1, path2 : array-like, torch.Tensor or list of 2-D arrays
         The paths passed to :func:`branched_sig_kernel_gram`.
     {as_in_branched}

@@ -19,6 +19,11 @@ FRAGMENTS = {
             If an input is not a float array, or inputs mix kinds or dtypes.""",
     # The signature-kernel family (finite differences, polynomial, branched, kernel
     # learning, the blocked Gram).
+    "gram_paths": """
+    path1 : array-like of shape (b1..., length_1, dim), torch.Tensor or list of arrays
+        First batch (an unbatched path contributes no axes).
+    path2 : array-like of shape (b2..., length_2, dim), torch.Tensor or list of arrays
+        Second batch, same dimension.""",
     "deriv_flags": """
         left_deriv : bool, default=True
             Return the gradient with respect to ``path1``.

@@ -436,7 +436,7 @@ def expected_sig_score(sample1, sample2, dyadic_order, *, lam=1.0, static_kernel
     >>> import numpy as np, sksig
     >>> rng = np.random.default_rng(0)
     >>> x = 0.3 * rng.normal(size=(8, 5, 2)).cumsum(axis=1)
-    >>> y = 0.3 * rng.normal(size=(6, 5, 2)).cumsum(axis=1)
+    >>> y = rng.normal(scale=0.3, size=(6, 5, 2)).cumsum(axis=1)
     >>> s = sksig.expected_sig_score(x, y, 1)
     >>> bool(np.isclose(s[0], sksig.sig_score(x, y, 1).mean()))
     True

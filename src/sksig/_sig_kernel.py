@@ -194,10 +194,7 @@ def sig_kernel_gram(path1, path2, dyadic_order=None, *, method="finite_differenc
 
     Parameters
     ----------
-    path1 : array-like of shape (b1..., length_1, dim), torch.Tensor or list of arrays
-        First batch (an unbatched path contributes no axes).
-    path2 : array-like of shape (b2..., length_2, dim), torch.Tensor or list of arrays
-        Second batch, same dimension.
+    {gram_paths}
     {as_in_sig_kernel}
     normalize, return_log : bool, default=False
         As in :func:`sig_kernel`. With ``normalize``, the diagonal kernels of a Gram
