@@ -16,19 +16,8 @@ import functools
 
 import numpy as np
 
+from sksig import _kernel_setup as setup
 from sksig._core import _backend
-from sksig._kernel_setup import (
-    _backprop_flags,
-    _check_finite,
-    _check_normalize_backprop,
-    _check_output,
-    _gram_derivs,
-    _k_grid,
-    _native,
-    _pair_derivs,
-    _path_grads,
-    _Setup,
-)
 from sksig._validation import check_bool, check_max_batch
 
 __all__ = ["check_order", "polynomial_method"]
@@ -99,8 +88,8 @@ def _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_j
            basepoint, gram):
     # The vertex grid of the polynomial solver is the finite-difference grid at
     # dyadic order 0: reuse its validated setup.
-    s = _Setup(path1, path2, 0, static_kernel, time_aug, lead_lag, end_time, n_jobs,
-               gram=gram, basepoint=basepoint)
+    s = setup._Setup(path1, path2, 0, static_kernel, time_aug, lead_lag, end_time,
+                     n_jobs, gram=gram, basepoint=basepoint)
     s.order = order
     return s
 
@@ -108,9 +97,9 @@ def _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_j
 def _kernels(x, y, s, gram, grid, where):
     """Plain kernels of the transformed paths x, y (flat), checked finite."""
     out = np.empty(x.shape[0] * y.shape[0] if gram else x.shape[0], s.caller.dtype)
-    _native(where, _backend.sig_kernel_poly_forward, x, y, gram, s.order, s.kernel, out,
-            grid, s.n_threads)
-    _check_finite(out, where)
+    setup._native(where, _backend.sig_kernel_poly_forward, x, y, gram, s.order,
+                  s.kernel, out, grid, s.n_threads)
+    setup._check_finite(out, where)
     return out
 
 
@@ -157,7 +146,7 @@ def sig_kernel(path1, path2, *, order, static_kernel=None, time_aug=False,
                return_log=False, n_jobs=1, return_grid=False):
     """``sksig.sig_kernel(..., method="polynomial", order=order)``."""
     return_grid = check_bool(return_grid, "return_grid")
-    normalize, return_log = _check_output(normalize, return_log, return_grid)
+    normalize, return_log = setup._check_output(normalize, return_log, return_grid)
     s = _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                basepoint, gram=False)
     return _kernel_function(s, False, normalize, return_log, return_grid, "sig_kernel")
@@ -168,7 +157,7 @@ def sig_kernel_gram(path1, path2, *, order, static_kernel=None, time_aug=False,
                     return_log=False, n_jobs=1, max_batch=-1, return_grid=False):
     """``sksig.sig_kernel_gram(..., method="polynomial", order=order)``."""
     return_grid = check_bool(return_grid, "return_grid")
-    normalize, return_log = _check_output(normalize, return_log, return_grid)
+    normalize, return_log = setup._check_output(normalize, return_log, return_grid)
     check_max_batch(max_batch)
     s = _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                basepoint, gram=True)
@@ -182,11 +171,12 @@ def _native_grads(s, x, y, d, grid, left, right, gram, max_batch=-1):
     gy = np.zeros(y.size if right else 0, y.dtype)
     d = np.ascontiguousarray(d, dtype=x.dtype)
     if gram:
-        _native("sig_kernel_gram_backprop", _backend.sig_kernel_poly_backward_gram, x,
-                y, s.order, s.kernel, d, grid, gx, gy, max_batch, s.n_threads)
+        setup._native("sig_kernel_gram_backprop",
+                      _backend.sig_kernel_poly_backward_gram, x, y, s.order, s.kernel,
+                      d, grid, gx, gy, max_batch, s.n_threads)
     else:
-        _native("sig_kernel_backprop", _backend.sig_kernel_poly_backward, x, y, s.order,
-                s.kernel, d, grid, gx, gy, s.n_threads)
+        setup._native("sig_kernel_backprop", _backend.sig_kernel_poly_backward, x, y,
+                      s.order, s.kernel, d, grid, gx, gy, s.n_threads)
     return gx, gy
 
 
@@ -225,7 +215,7 @@ def _backprop(s, d, gram, flags, normalize, max_batch=-1):
     else:
         gx, gy = _native_grads(s, s.b1.data, s.b2.data, d, return_grid, left, right,
                                gram, max_batch)
-    return _path_grads(s, gx, gy, left, right)
+    return setup._path_grads(s, gx, gy, left, right)
 
 
 def sig_kernel_backprop(derivs, path1, path2, *, order, static_kernel=None,
@@ -233,12 +223,12 @@ def sig_kernel_backprop(derivs, path1, path2, *, order, static_kernel=None,
                         normalize=False, left_deriv=True, right_deriv=False,
                         k_grid=None, n_jobs=1, return_grid=False):
     """``sksig.sig_kernel_backprop(..., method="polynomial", order=order)``."""
-    flags = _backprop_flags(left_deriv, right_deriv, return_grid)
-    normalize = _check_normalize_backprop(normalize, k_grid, flags[2])
+    flags = setup._backprop_flags(left_deriv, right_deriv, return_grid)
+    normalize = setup._check_normalize_backprop(normalize, k_grid, flags[2])
     s = _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                basepoint, gram=False)
-    d = _pair_derivs(s, derivs, flags[2])
-    _k_grid(s, k_grid, s.b1.batch_shape)  # shape-checked; the solver recomputes
+    d = setup._pair_derivs(s, derivs, flags[2])
+    setup._k_grid(s, k_grid, s.b1.batch_shape)  # shape-checked; the solver recomputes
     return _backprop(s, d, False, flags, normalize)
 
 
@@ -248,12 +238,12 @@ def sig_kernel_gram_backprop(derivs, path1, path2, *, order, static_kernel=None,
                              right_deriv=False, k_grid=None, n_jobs=1,
                              return_grid=False, max_batch=-1):
     """``sksig.sig_kernel_gram_backprop(..., method="polynomial", order=order)``."""
-    flags = _backprop_flags(left_deriv, right_deriv, return_grid)
-    normalize = _check_normalize_backprop(normalize, k_grid, flags[2])
+    flags = setup._backprop_flags(left_deriv, right_deriv, return_grid)
+    normalize = setup._check_normalize_backprop(normalize, k_grid, flags[2])
     max_batch = check_max_batch(max_batch)
     s = _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                basepoint, gram=True)
-    d = _gram_derivs(s, derivs, flags[2])
+    d = setup._gram_derivs(s, derivs, flags[2])
     # shape-checked; the solver recomputes
-    _k_grid(s, k_grid, s.b1.batch_shape + s.b2.batch_shape)
+    setup._k_grid(s, k_grid, s.b1.batch_shape + s.b2.batch_shape)
     return _backprop(s, d, True, flags, normalize, max_batch)
