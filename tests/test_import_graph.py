@@ -48,11 +48,10 @@ LAYERS = [
 ]
 FUNCTIONAL = 5
 
-# The signature kernel's normalisation and blocked Gram call the public kernel
-# functions, which call them back. Removing this cycle is part of moving the
-# normalisation and the blocked progress loop into the functional layer (issue 12);
-# no other cycle is allowed, and this one may only shrink.
-KNOWN_CYCLES = [{"sksig._sig_kernel", "sksig._normalized_kernel", "sksig._gram_blocks"}]
+# No cycle is allowed. (The last one, between the signature kernel, its normalisation
+# and its blocked Gram, went when both came to call a lower layer,
+# sksig._kernel_setup.host_kernels, instead of the public functions.)
+KNOWN_CYCLES = []
 
 
 def _modules():
@@ -187,4 +186,13 @@ def test_the_two_backends_have_the_same_functions():
         return {n.name: [a.arg for a in n.args.args] for n in tree.body
                 if isinstance(n, ast.FunctionDef) and not n.name.startswith("_")}
 
-    assert public(cpu) == public(gpu)
+    # The CPU backend's CPU_ONLY functions have no CUDA kernel (yet): their public
+    # functions say that they compute on the host.
+    cpu_only = next(ast.literal_eval(n.value) for n in cpu.body
+                    if isinstance(n, ast.Assign)
+                    and getattr(n.targets[0], "id", None) == "CPU_ONLY")
+    cpu_functions = public(cpu)
+    assert set(cpu_only) <= set(cpu_functions)
+    for name in cpu_only:
+        del cpu_functions[name]
+    assert cpu_functions == public(gpu)

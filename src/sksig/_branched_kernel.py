@@ -11,6 +11,18 @@ gradients. The native core is include/sksig/branched_kernel.hpp.
 
 import numpy as np
 
+from sksig import _limits
+from sksig._core import _backend
+from sksig._docs import fill_doc
+from sksig._kernel_setup import (
+    _backprop_flags,
+    _check_finite,
+    _gram_derivs,
+    _native,
+    _pair_derivs,
+    _path_grads,
+    _Setup,
+)
 from sksig._validation import check_bool, check_int, check_max_batch
 
 __all__ = [
@@ -20,14 +32,17 @@ __all__ = [
     "branched_sig_kernel_gram_backprop",
 ]
 
-# Bytes of per-pair gradient buffers the Gram backprop may hold at once by default.
-_GRAM_BUFFER_BYTES = 64 * 2**20
+# The parameters the siblings of branched_sig_kernel take as it does
+# (sksig._docs.fill_doc).
+_AS_IN_BRANCHED = """
+    depth, dyadic_order : int
+        As in :func:`branched_sig_kernel`.
+    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
+        As in :func:`branched_sig_kernel`."""
 
 
 def _setup(path1, path2, depth, dyadic_order, static_kernel, time_aug, lead_lag,
            end_time, n_jobs, basepoint, gram):
-    from sksig._kernel_setup import _Setup
-
     depth = check_int(depth, "depth")
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
                n_jobs, gram=gram, basepoint=basepoint)
@@ -35,49 +50,56 @@ def _setup(path1, path2, depth, dyadic_order, static_kernel, time_aug, lead_lag,
     return s
 
 
-def _native(where, fn, *args):
-    from sksig._kernel_setup import _native as native
-
-    native(where, fn, *args)
-
-
-def _check_memory(s, n_threads, where):
+def _check_memory(s, where):
     """The backprop keeps the grids of every depth per thread."""
-    from sksig import _limits
-
     cells = s.grid_shape[0] * s.grid_shape[1]
-    _limits.check_memory((s.depth + 3) * cells * 8 * max(n_threads, 1), where,
+    _limits.check_memory((s.depth + 3) * cells * 8 * max(s.n_threads, 1), where,
                          "dyadic_order or depth")
 
 
-def _forward(s, gram, return_grid, where):
-    from sksig._core import _branched_kernel
-    from sksig._kernel_setup import _check_finite
-
-    n = s.b1.n_paths * s.b2.n_paths if gram else s.b1.n_paths
-    out = np.empty(n, s.caller.dtype)
-    cells = s.grid_shape[0] * s.grid_shape[1]
-    grid = np.empty(n * cells if return_grid else 0, s.caller.dtype)
-    _native(where, _branched_kernel.forward, s.b1.data, s.b2.data, gram, s.orders,
-            s.depth, s.kernel, out, grid, s.n_threads)
+def _kernels(x, y, s, gram, grid, where):
+    """Kernels of the transformed paths x, y (flat), checked finite."""
+    out = np.empty(x.shape[0] * y.shape[0] if gram else x.shape[0], s.caller.dtype)
+    _native(where, _backend.branched_kernel_forward, x, y, gram, s.orders, s.depth,
+            s.kernel, out, grid, s.n_threads)
     _check_finite(out, where)
-    return out, grid
+    return out
 
 
-def _normalized(s, k, gram, where):
-    from sksig._core import _branched_kernel
-    from sksig._kernel_setup import _check_finite
+def _kernel_function(s, gram, normalize, return_grid, where):
+    """The body of both kernel functions after their checks."""
+    shape = s.b1.batch_shape + s.b2.batch_shape if gram else s.b1.batch_shape
+    if return_grid:
+        s.no_ragged_grid("return_grid=True")
+        grid = np.empty(shape + s.grid_shape, s.caller.dtype)
+        _kernels(s.b1.data, s.b2.data, s, gram, grid, where)
+        return s.caller.out(grid)
+    k = _kernels(s.b1.data, s.b2.data, s, gram, None, where)
+    if normalize:
+        d1, d2 = (_kernels(b.data, b.data, s, False, None, where).astype(np.float64)
+                  for b in (s.b1, s.b2))
+        denom = np.sqrt(np.multiply.outer(d1, d2).ravel() if gram else d1 * d2)
+        k = (k / denom).astype(s.caller.dtype)
+    return s.caller.out(k.reshape(shape))
 
-    diagonals = []
-    for b in (s.b1, s.b2):
-        d = np.empty(b.n_paths, s.caller.dtype)
-        _native(where, _branched_kernel.forward, b.data, b.data, False, s.orders,
-                s.depth, s.kernel, d, np.empty(0, s.caller.dtype), s.n_threads)
-        _check_finite(d, where)
-        diagonals.append(d.astype(np.float64))
-    d1, d2 = diagonals
-    denom = np.sqrt(np.multiply.outer(d1, d2).ravel() if gram else d1 * d2)
-    return (k / denom).astype(s.caller.dtype)
+
+def _backprop(s, d, gram, flags, max_batch=-1):
+    """The body of both backprops after their checks."""
+    left, right, return_grid = flags
+    where = "branched_sig_kernel_gram_backprop" if gram else \
+        "branched_sig_kernel_backprop"
+    _check_memory(s, where)
+    x, y = s.b1.data, s.b2.data
+    gx = np.zeros(x.size if left else 0, x.dtype)
+    gy = np.zeros(y.size if right else 0, y.dtype)
+    d = np.ascontiguousarray(d, dtype=x.dtype)
+    if gram:
+        _native(where, _backend.branched_kernel_backward_gram, x, y, s.orders, s.depth,
+                s.kernel, d, return_grid, gx, gy, max_batch, s.n_threads)
+    else:
+        _native(where, _backend.branched_kernel_backward, x, y, s.orders, s.depth,
+                s.kernel, d, return_grid, gx, gy, s.n_threads)
+    return _path_grads(s, gx, gy, left, right)
 
 
 def _check_output(normalize, return_grid):
@@ -87,6 +109,7 @@ def _check_output(normalize, return_grid):
     return normalize
 
 
+@fill_doc(as_in_branched=_AS_IN_BRANCHED)
 def branched_sig_kernel(path1, path2, depth, dyadic_order, *, static_kernel=None,
                         time_aug=False, lead_lag=False, end_time=1.0, basepoint=None,
                         n_jobs=1, return_grid=False, normalize=False):
@@ -119,8 +142,7 @@ def branched_sig_kernel(path1, path2, depth, dyadic_order, *, static_kernel=None
         Last value of the time channel.
     basepoint : None, True or array-like of shape (dim,), default=None
         A point prepended to every path before the transforms (True: the origin).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {n_jobs}
     return_grid : bool, default=False
         Return the grid of ``K_depth`` (shape ``(M1 + 1, M2 + 1)`` with
         ``M_k = (L_k' - 1) * 2**order_k``) instead of its last entry.
@@ -160,16 +182,10 @@ def branched_sig_kernel(path1, path2, depth, dyadic_order, *, static_kernel=None
     normalize = _check_output(normalize, return_grid)
     s = _setup(path1, path2, depth, dyadic_order, static_kernel, time_aug, lead_lag,
                end_time, n_jobs, basepoint, gram=False)
-    if return_grid:
-        s.no_ragged_grid("return_grid=True")
-    k, grid = _forward(s, False, return_grid, "branched_sig_kernel")
-    if return_grid:
-        return s.caller.out(grid.reshape(s.b1.batch_shape + s.grid_shape))
-    if normalize:
-        k = _normalized(s, k, False, "branched_sig_kernel")
-    return s.caller.out(k.reshape(s.b1.batch_shape))
+    return _kernel_function(s, False, normalize, return_grid, "branched_sig_kernel")
 
 
+@fill_doc(as_in_branched=_AS_IN_BRANCHED)
 def branched_sig_kernel_gram(path1, path2, depth, dyadic_order, *, static_kernel=None,
                              time_aug=False, lead_lag=False, end_time=1.0,
                              basepoint=None, n_jobs=1, max_batch=-1, return_grid=False,
@@ -181,14 +197,8 @@ def branched_sig_kernel_gram(path1, path2, depth, dyadic_order, *, static_kernel
 
     Parameters
     ----------
-    path1 : array-like of shape (b1..., length_1, dim), torch.Tensor or list of arrays
-        First batch (an unbatched path contributes no axes).
-    path2 : array-like of shape (b2..., length_2, dim), torch.Tensor or list of arrays
-        Second batch, same dimension.
-    depth, dyadic_order : int
-        As in :func:`branched_sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
-        As in :func:`branched_sig_kernel`.
+    {gram_paths}
+    {as_in_branched}
     n_jobs : int, default=1
         CPU threads. Results do not depend on it.
     max_batch : int, default=-1
@@ -201,7 +211,8 @@ def branched_sig_kernel_gram(path1, path2, depth, dyadic_order, *, static_kernel
     Returns
     -------
     ndarray or torch.Tensor of shape (b1..., b2...) or (b1..., b2..., M1 + 1, M2 + 1)
-        The Gram matrix (with ``return_grid``, the grid of every pair).
+        The Gram matrix of branched kernels (with ``return_grid``, the grid of
+        ``K_depth`` of every pair).
 
     Raises
     ------
@@ -209,10 +220,7 @@ def branched_sig_kernel_gram(path1, path2, depth, dyadic_order, *, static_kernel
         As in :func:`branched_sig_kernel`; ``ValueError`` also for a bad
         ``max_batch``.
 
-    Examples
-    --------
-    >>> import numpy as np, sksig
-    >>> X = np.array([[[0.0], [1.0]], [[0.0], [2.0]]])
+    {gram_example}
     >>> np.round(sksig.branched_sig_kernel_gram(X, X, 1, 0), 4)
     array([[ 2.7183,  7.3891],
            [ 7.3891, 54.5982]])
@@ -222,17 +230,11 @@ def branched_sig_kernel_gram(path1, path2, depth, dyadic_order, *, static_kernel
     check_max_batch(max_batch)
     s = _setup(path1, path2, depth, dyadic_order, static_kernel, time_aug, lead_lag,
                end_time, n_jobs, basepoint, gram=True)
-    if return_grid:
-        s.no_ragged_grid("return_grid=True")
-    shape = s.b1.batch_shape + s.b2.batch_shape
-    k, grid = _forward(s, True, return_grid, "branched_sig_kernel_gram")
-    if return_grid:
-        return s.caller.out(grid.reshape(shape + s.grid_shape))
-    if normalize:
-        k = _normalized(s, k, True, "branched_sig_kernel_gram")
-    return s.caller.out(k.reshape(shape))
+    return _kernel_function(s, True, normalize, return_grid,
+                            "branched_sig_kernel_gram")
 
 
+@fill_doc(as_in_branched=_AS_IN_BRANCHED)
 def branched_sig_kernel_backprop(derivs, path1, path2, depth, dyadic_order, *,
                                  static_kernel=None, time_aug=False, lead_lag=False,
                                  end_time=1.0, basepoint=None, left_deriv=True,
@@ -251,21 +253,15 @@ def branched_sig_kernel_backprop(derivs, path1, path2, depth, dyadic_order, *,
         effect).
     path1, path2 : array-like, torch.Tensor or list of 2-D arrays
         The paths passed to :func:`branched_sig_kernel`.
-    depth, dyadic_order : int
-        As in :func:`branched_sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
-        As in :func:`branched_sig_kernel`.
-    left_deriv : bool, default=True
-        Return the gradient with respect to ``path1``.
-    right_deriv : bool, default=False
-        Return the gradient with respect to ``path2``.
+    {as_in_branched}
+    {deriv_flags}
     k_stack : None, optional
         Accepted for compatibility and ignored: the grids of every depth are
         recomputed (which costs one forward pass).
     n_jobs : int, default=1
         CPU threads. Results do not depend on it.
     return_grid : bool, default=False
-        Whether ``derivs`` is grid-shaped.
+        Whether ``derivs`` is shaped like the grids of ``K_depth``.
 
     Returns
     -------
@@ -280,10 +276,7 @@ def branched_sig_kernel_backprop(derivs, path1, path2, depth, dyadic_order, *,
     ValueError
         If both flags are False, ``derivs`` has the wrong shape, or for the invalid
         inputs of :func:`branched_sig_kernel`.
-    TypeError
-        For mixed array kinds or dtypes.
-    FloatingPointError
-        If the computation overflows.
+    {backprop_errors}
 
     Examples
     --------
@@ -293,25 +286,13 @@ def branched_sig_kernel_backprop(derivs, path1, path2, depth, dyadic_order, *,
     >>> np.round(gx.ravel(), 6)  # d exp(x1 * 0.5) / dx1 = 0.5 e^0.5
     array([-0.824361,  0.824361])
     """
-    from sksig._core import _branched_kernel
-    from sksig._kernel_setup import _check_flags, _pair_derivs
-
-    left, right = _check_flags(left_deriv, right_deriv)
-    return_grid = check_bool(return_grid, "return_grid")
+    flags = _backprop_flags(left_deriv, right_deriv, return_grid)
     s = _setup(path1, path2, depth, dyadic_order, static_kernel, time_aug, lead_lag,
                end_time, n_jobs, basepoint, gram=False)
-    d = _pair_derivs(s, derivs, return_grid)
-    _check_memory(s, s.n_threads, "branched_sig_kernel_backprop")
-    x, y = s.b1.data, s.b2.data
-    gx = np.empty(x.size if left else 0, x.dtype)
-    gy = np.empty(y.size if right else 0, y.dtype)
-    _native("branched_sig_kernel_backprop", _branched_kernel.backward, x, y, s.orders,
-            s.depth, s.kernel, np.ascontiguousarray(d, dtype=x.dtype), return_grid, gx,
-            gy, s.n_threads)
-    return (s.b1.grad_to_input(gx.reshape(x.shape), s.n_threads) if left else None,
-            s.b2.grad_to_input(gy.reshape(y.shape), s.n_threads) if right else None)
+    return _backprop(s, _pair_derivs(s, derivs, flags[2]), False, flags)
 
 
+@fill_doc(as_in_branched=_AS_IN_BRANCHED)
 def branched_sig_kernel_gram_backprop(derivs, path1, path2, depth, dyadic_order, *,
                                       static_kernel=None, time_aug=False,
                                       lead_lag=False, end_time=1.0, basepoint=None,
@@ -326,15 +307,12 @@ def branched_sig_kernel_gram_backprop(derivs, path1, path2, depth, dyadic_order,
     Parameters
     ----------
     derivs : array-like of shape (b1..., b2...) or (b1..., b2..., M1 + 1, M2 + 1)
-        ``dF/dG``, or ``dF/dgrid`` with ``return_grid=True``.
+        ``dF/dG``, or ``dF/dgrid`` for the grids of ``K_depth`` with
+        ``return_grid=True``.
     path1, path2 : array-like, torch.Tensor or list of 2-D arrays
         The paths passed to :func:`branched_sig_kernel_gram`.
-    depth, dyadic_order : int
-        As in :func:`branched_sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
-        As in :func:`branched_sig_kernel`.
-    left_deriv, right_deriv : bool
-        Which gradients to return (as in :func:`branched_sig_kernel_backprop`).
+    {as_in_branched}
+    {deriv_flags}
     k_stack : None, optional
         Accepted for compatibility and ignored.
     n_jobs : int, default=1
@@ -355,7 +333,8 @@ def branched_sig_kernel_gram_backprop(derivs, path1, path2, depth, dyadic_order,
     Raises
     ------
     ValueError, TypeError, FloatingPointError
-        As in :func:`branched_sig_kernel_backprop`.
+        As in :func:`branched_sig_kernel_backprop`; ``ValueError`` also for a bad
+        ``max_batch``.
 
     Examples
     --------
@@ -365,34 +344,8 @@ def branched_sig_kernel_gram_backprop(derivs, path1, path2, depth, dyadic_order,
     >>> np.round(gx.ravel(), 6)  # d exp(x1 * 1) / dx1 (first slot only) = e
     array([-2.718282,  2.718282])
     """
-    from sksig._core import _branched_kernel
-    from sksig._kernel_setup import _check_flags, _derivs_array
-
-    left, right = _check_flags(left_deriv, right_deriv)
-    return_grid = check_bool(return_grid, "return_grid")
+    flags = _backprop_flags(left_deriv, right_deriv, return_grid)
     max_batch = check_max_batch(max_batch)
     s = _setup(path1, path2, depth, dyadic_order, static_kernel, time_aug, lead_lag,
                end_time, n_jobs, basepoint, gram=True)
-    shape = s.b1.batch_shape + s.b2.batch_shape
-    if return_grid:
-        s.no_ragged_grid("return_grid=True")
-        d = s.grid_array(derivs, "derivs", shape)
-    else:
-        array = _derivs_array(s, derivs)
-        if array.shape != tuple(shape):
-            raise ValueError(
-                f"derivs must have the Gram's shape {tuple(shape)}, got {array.shape}"
-            )
-        d = array.reshape(-1)
-    _check_memory(s, s.n_threads, "branched_sig_kernel_gram_backprop")
-    x, y = s.b1.data, s.b2.data
-    per_pair = (x[0].size + y[0].size) * x.itemsize if x.shape[0] else 1
-    chunk = max_batch**2 if max_batch > 0 else max(64, _GRAM_BUFFER_BYTES // per_pair)
-    chunk = min(chunk, max(1, x.shape[0] * y.shape[0]))
-    gx = np.zeros(x.size if left else 0, x.dtype)
-    gy = np.zeros(y.size if right else 0, y.dtype)
-    _native("branched_sig_kernel_gram_backprop", _branched_kernel.backward_gram, x, y,
-            s.orders, s.depth, s.kernel, np.ascontiguousarray(d, dtype=x.dtype),
-            return_grid, gx, gy, chunk, s.n_threads)
-    return (s.b1.grad_to_input(gx.reshape(x.shape), s.n_threads) if left else None,
-            s.b2.grad_to_input(gy.reshape(y.shape), s.n_threads) if right else None)
+    return _backprop(s, _gram_derivs(s, derivs, flags[2]), True, flags, max_batch)

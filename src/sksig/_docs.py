@@ -17,6 +17,33 @@ FRAGMENTS = {
     "float_input_errors": """
         TypeError
             If an input is not a float array, or inputs mix kinds or dtypes.""",
+    # The signature-kernel family (finite differences, polynomial, branched, kernel
+    # learning, the blocked Gram).
+    "gram_paths": """
+    path1 : array-like of shape (b1..., length_1, dim), torch.Tensor or list of arrays
+        First batch (an unbatched path contributes no axes).
+    path2 : array-like of shape (b2..., length_2, dim), torch.Tensor or list of arrays
+        Second batch, same dimension.""",
+    "deriv_flags": """
+        left_deriv : bool, default=True
+            Return the gradient with respect to ``path1``.
+        right_deriv : bool, default=False
+            Return the gradient with respect to ``path2``.""",
+    "backprop_errors": """
+        TypeError
+            For mixed array kinds or dtypes.
+        FloatingPointError
+            If the computation overflows (rescale the paths).""",
+    "pair_example": """
+        Examples
+        --------
+        >>> import numpy as np, sksig
+        >>> x = np.array([[0.0], [1.0]]); y = np.array([[0.0], [2.0]])""",
+    "gram_example": """
+        Examples
+        --------
+        >>> import numpy as np, sksig
+        >>> X = np.array([[[0.0], [1.0]], [[0.0], [2.0]]])""",
 }
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)\{(\w+)\}[ \t]*$", re.MULTILINE)

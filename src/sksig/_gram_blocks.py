@@ -36,8 +36,8 @@ from joblib import Parallel, delayed
 from joblib.parallel import get_active_backend
 
 from sksig._array import as_path_batch
-from sksig._normalized_kernel import normalized_gram
-from sksig._sig_kernel import sig_kernel_gram
+from sksig._docs import fill_doc
+from sksig._kernel_setup import host_kernels
 from sksig._static_kernels import LinearKernel, as_static_kernel
 from sksig._validation import (
     check_bool,
@@ -55,6 +55,7 @@ _BLOCK_CELLS = 2**28
 _BLOCKS_PER_WORKER = 4
 
 
+@fill_doc
 def sig_kernel_gram_blocks(path1, path2, dyadic_order, *, static_kernel=None,
                            time_aug=False, lead_lag=False, end_time=1.0, n_jobs=1,
                            out=None, verbose=0):
@@ -115,10 +116,7 @@ def sig_kernel_gram_blocks(path1, path2, dyadic_order, *, static_kernel=None,
     sig_kernel_gram : The Gram in one native call, with grids and batch shapes.
     SigKernel : The estimator, which computes its Grams with these blocks.
 
-    Examples
-    --------
-    >>> import numpy as np, sksig
-    >>> X = np.array([[[0.0], [1.0]], [[0.0], [2.0]]])
+    {gram_example}
     >>> sksig.sig_kernel_gram_blocks(X, None, 0)
     array([[2.25, 4.  ],
            [4.  , 9.  ]])
@@ -198,14 +196,15 @@ class _NpyFile:
 
 
 def gram_blocks(A, B, *, symmetric, dyadic_order, static_kernel=None, n_jobs=1,
-                max_batch=-1, out=None, verbose=0, label="sksig", normalize=False):
+                max_batch=-1, out=None, verbose=0, label="sksig"):
     """The Gram ``K(A, B)`` of transformed, padded paths (3-D numpy arrays), in blocks.
 
     ``symmetric`` means ``B`` holds the paths of ``A``; it is ignored with unequal
     dyadic orders. See the module docstring for the block sizes and the backends.
-    ``normalize`` gives the normalized Gram of ``sig_kernel_gram(normalize=True)``
-    (overflow-safe, by :mod:`sksig._normalized_kernel`, whose Gram is computed here
-    block by block), written to ``out`` at the end.
+    ``max_batch`` (validated by the estimators) does not change the blocks.
+    Each block is one native call (:func:`sksig._kernel_setup.host_kernels`); the
+    normalized Gram (:func:`sksig._normalized_kernel.normalized_gram`) is built on
+    this one.
     """
     orders = check_dyadic_order(dyadic_order)
     symmetric = symmetric and orders[0] == orders[1]
@@ -223,14 +222,7 @@ def gram_blocks(A, B, *, symmetric, dyadic_order, static_kernel=None, n_jobs=1,
     if n1 == 0 or n2 == 0:
         return out
     static = LinearKernel() if static_kernel is None else static_kernel
-    if normalize:
-        out[:, :] = normalized_gram(
-            A, B, symmetric=symmetric, orders=orders, static_kernel=static,
-            n_threads=resolve_n_jobs(n_jobs),
-            progress=dict(max_batch=max_batch, verbose=verbose, label=label))
-        return out
-    options = dict(dyadic_order=orders, static_kernel=static, n_jobs=n_jobs,
-                   max_batch=max_batch)
+    options = dict(dyadic_order=orders, static_kernel=static, n_jobs=n_jobs)
     backend, backend_jobs = get_active_backend()
     workers = _backend_workers(backend, backend_jobs)
     cells = ((((A.shape[1] - 1) << orders[0]) + 1)
@@ -257,7 +249,7 @@ def gram_blocks(A, B, *, symmetric, dyadic_order, static_kernel=None, n_jobs=1,
 def needs_blocks(n1, n2, symmetric, itemsize, cells, n_threads):
     """Whether a Gram exceeds one block under the memory and time limits (then
     :func:`sksig.sig_kernel_gram` hands it to :func:`gram_blocks`; each block, within
-    the limits by construction, goes back to it as one native call)."""
+    the limits by construction, is one native call)."""
     max_pairs = _max_pairs(n1, n2, symmetric, itemsize, cells, n_threads, 1)
     return _Plan(n1, n2, symmetric, max_pairs).n_blocks > 1
 
@@ -328,9 +320,9 @@ def _block(A, B, task, options):
     """One block of the Gram (a joblib task: the paths travel once, slices are
     taken where the task runs)."""
     rows, cols = task
-    # A diagonal block of a symmetric Gram has equal halves: sig_kernel_gram then
-    # takes the native symmetric path.
-    return task, sig_kernel_gram(A[rows], B[cols], **options)
+    # A diagonal block of a symmetric Gram has equal halves: it then takes the native
+    # symmetric path.
+    return task, host_kernels(A[rows], B[cols], gram=True, **options)
 
 
 class _Progress:

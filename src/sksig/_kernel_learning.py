@@ -12,6 +12,7 @@ of parameters.
 
 import numpy as np
 
+from sksig._docs import fill_doc
 from sksig._kernel_setup import (
     _check_finite,
     _derivs_array,
@@ -140,6 +141,7 @@ def _named(s, jac_sum, shape):
             for name, column in _columns(s.kernel)}
 
 
+@fill_doc
 def sig_kernel_param_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                               time_aug=False, lead_lag=False, end_time=1.0, n_jobs=1,
                               reduce=True):
@@ -177,15 +179,9 @@ def sig_kernel_param_backprop(derivs, path1, path2, dyadic_order, *, static_kern
     ValueError
         If ``derivs`` does not have the kernels' batch shape, or for the invalid inputs
         of :func:`sig_kernel`.
-    TypeError
-        For mixed array kinds or dtypes.
-    FloatingPointError
-        If the computation overflows (rescale the paths).
+    {backprop_errors}
 
-    Examples
-    --------
-    >>> import numpy as np, sksig
-    >>> x = np.array([[0.0], [1.0]]); y = np.array([[0.0], [2.0]])
+    {pair_example}
     >>> kernel = sksig.ScaledLinearKernel(scale=1.0)
     >>> grad = sksig.sig_kernel_param_backprop(1.0, x, y, 0, static_kernel=kernel)
     >>> round(float(grad["scale"]), 12)  # k = 1 + 2 s**2 + s**4: dk/ds = 8 at s = 1
@@ -242,7 +238,8 @@ def sig_kernel_gram_param_backprop(derivs, path1, path2, dyadic_order, *,
     Raises
     ------
     ValueError, TypeError, FloatingPointError
-        As in :func:`sig_kernel_param_backprop`.
+        As in :func:`sig_kernel_param_backprop`, with ``derivs`` of the Gram's shape;
+        ``ValueError`` also for a bad ``max_batch``.
 
     Examples
     --------

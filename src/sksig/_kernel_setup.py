@@ -184,6 +184,29 @@ def _native(where, fn, *args):
         ) from None
 
 
+def forward(s, where, gram, symmetric=False, grid=None):
+    """The plain kernels of a validated setup by one native call, flat: pairs
+    ``(n,)`` or a Gram ``(n1 * n2,)`` (``symmetric``: solved on ``i <= j`` and
+    mirrored); the PDE grids go to ``grid`` when it is given."""
+    out = s.empty(s.b1.n_paths * s.b2.n_paths if gram else s.b1.n_paths)
+    _native(where, s.backend.sig_kernel_forward, s.b1.data, s.b2.data, gram, symmetric,
+            s.orders, s.kernel, out, grid, s.n_threads)
+    return out
+
+
+def host_kernels(x, y, *, gram, dyadic_order, static_kernel, n_jobs):
+    """Kernels of transformed, padded numpy paths ``x``, ``y`` (3-D) by one native call:
+    pairs ``(n,)`` or the Gram ``(n1, n2)``, in their dtype. A Gram of equal paths
+    (and equal orders) is solved on ``i <= j`` and mirrored, exactly as
+    :func:`sksig.sig_kernel_gram` does. The layer under the blocked Gram and the
+    normalisation, which therefore never call the public functions."""
+    s = _Setup(x, y, dyadic_order, static_kernel, False, False, 1.0, n_jobs, gram=gram)
+    if not gram:
+        return forward(s, "sig_kernel", False)
+    out = forward(s, "sig_kernel_gram", True, s.symmetric())
+    return out.reshape(s.b1.n_paths, s.b2.n_paths)
+
+
 def _check_finite(array, where):
     if not all_finite(array):
         raise FloatingPointError(_overflow_message(where))
@@ -241,6 +264,36 @@ def _pair_derivs(s, derivs, return_grid):
             + f", got {shape}"
         )
     return array.reshape(-1)
+
+
+def _gram_derivs(s, derivs, return_grid):
+    """derivs of the Gram backprops, flat, shape-checked."""
+    shape = s.b1.batch_shape + s.b2.batch_shape
+    if return_grid:
+        s.no_ragged_grid("return_grid=True")
+        return s.grid_array(derivs, "derivs", shape)
+    array = _derivs_array(s, derivs)
+    if tuple(array.shape) != tuple(shape):
+        raise ValueError(
+            f"derivs must have the Gram's shape {tuple(shape)}, got "
+            f"{tuple(array.shape)}"
+        )
+    return array.reshape(-1)
+
+
+def _backprop_flags(left_deriv, right_deriv, return_grid):
+    """The checked ``left_deriv``, ``right_deriv`` and ``return_grid`` of a backprop."""
+    return (*_check_flags(left_deriv, right_deriv),
+            check_bool(return_grid, "return_grid"))
+
+
+def _path_grads(s, gx, gy, left, right):
+    """Gradients on the transformed paths (flat or shaped) as gradients with respect
+    to the inputs; None where not asked."""
+    return (s.b1.grad_to_input(gx.reshape(s.b1.data.shape), s.n_threads)
+            if left else None,
+            s.b2.grad_to_input(gy.reshape(s.b2.data.shape), s.n_threads)
+            if right else None)
 
 
 def _size(array):

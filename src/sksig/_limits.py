@@ -55,23 +55,26 @@ def format_bytes(n):
     return f"{n:.1f} PiB"  # pragma: no cover
 
 
+def _refuse_over(amount, limit, estimate, argument, variable):
+    """Raise ``ValueError`` when ``amount`` exceeds ``limit``, saying ``estimate`` and
+    how to lower it or to allow it (the environment ``variable``)."""
+    if amount > limit:
+        raise ValueError(
+            f"{estimate}; lower {argument} (or set {variable}, to allow it)")
+
+
 def check_memory(nbytes, what, argument):
     """Raise ``ValueError`` when ``what`` would need more than :func:`memory_limit`."""
     limit = memory_limit()
-    if nbytes > limit:
-        raise ValueError(
-            f"{what} would need about {format_bytes(nbytes)} of memory, more than the "
-            f"{format_bytes(limit)} allowed here; lower {argument} (or set "
-            "SKSIG_MEMORY_LIMIT, in bytes, to allow it)"
-        )
+    _refuse_over(nbytes, limit,
+                 f"{what} would need about {format_bytes(nbytes)} of memory, more than "
+                 f"the {format_bytes(limit)} allowed here", argument,
+                 "SKSIG_MEMORY_LIMIT, in bytes")
 
 
 def check_time(seconds, what, argument):
     """Raise ``ValueError`` when ``what`` would take over :func:`time_limit`."""
     limit = time_limit()
-    if seconds > limit:
-        raise ValueError(
-            f"{what} would take about {seconds:.0f} s to build, more than the "
-            f"{limit:.0f} s allowed; lower {argument} (or set SKSIG_TIME_LIMIT, in "
-            "seconds, to allow it)"
-        )
+    _refuse_over(seconds, limit,
+                 f"{what} would take about {seconds:.0f} s to build, more than the "
+                 f"{limit:.0f} s allowed", argument, "SKSIG_TIME_LIMIT, in seconds")

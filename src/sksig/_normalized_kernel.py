@@ -13,25 +13,22 @@ exponents separately, and gradients are seeded in split form (the seeds carry th
 
 import numpy as np
 
+from sksig._core import _sig_kernel
+from sksig._core._backend import _GRAM_BUFFER_BYTES
+from sksig._gram_blocks import gram_blocks
+from sksig._kernel_setup import _native, _overflow_message, host_kernels
+from sksig._static_kernels import LinearKernel, as_static_kernel
+from sksig._validation import check_dyadic_order, resolve_n_jobs
+
 # Pairs per call of the extended cores (bounds their per-pair gradient buffers).
 _CHUNK = 2048
 
 
-def _native(where, fn, *args):
-    from sksig._kernel_setup import _native as native
-
-    native(where, fn, *args)
-
-
 def _extended_available():
-    from sksig._core import _sig_kernel
-
     return _sig_kernel.has_extended_range()
 
 
 def _no_extended(where):
-    from sksig._kernel_setup import _overflow_message
-
     return FloatingPointError(
         _overflow_message(where) + ". This platform's long double has no wider "
         "exponent range, so normalize=True and return_log=True cannot avoid it here"
@@ -43,13 +40,10 @@ def _plain(s, x, y, kind):
     transformed paths (the transforms are off here), float64. Grams run through the
     block engine of :mod:`sksig._gram_blocks` (bounded memory, Ctrl-C between blocks,
     joblib backends), with the progress output ``s`` asks for."""
-    from sksig._gram_blocks import gram_blocks
-    from sksig._sig_kernel import sig_kernel
-
     options = dict(dyadic_order=s.orders, static_kernel=s.static_kernel,
                    n_jobs=s.n_threads)
     if kind == "pairs":
-        k = sig_kernel(x, y, **options)
+        k = host_kernels(x, y, gram=False, **options)
     else:
         symmetric = kind == "symmetric"
         # (the functional API's setup has no progress: silent blocks)
@@ -61,12 +55,10 @@ def _plain(s, x, y, kind):
 def diagonal_kernels(A, *, dyadic_order, static_kernel, n_jobs):
     """``k(x, x)`` for every transformed path of ``A`` (n, length, dim), in its
     dtype."""
-    from sksig._sig_kernel import sig_kernel
-
     if A.shape[0] == 0:
         return np.zeros(0, A.dtype)
-    return np.asarray(sig_kernel(A, A, dyadic_order, static_kernel=static_kernel,
-                                 n_jobs=n_jobs))
+    return host_kernels(A, A, gram=False, dyadic_order=dyadic_order,
+                        static_kernel=static_kernel, n_jobs=n_jobs)
 
 
 class _Paths:
@@ -79,8 +71,6 @@ class _Transformed:
     reads, for paths that are already transformed and padded (the estimators')."""
 
     def __init__(self, A, B, orders, static_kernel, n_threads, progress):
-        from sksig._static_kernels import as_static_kernel
-
         self.b1, self.b2 = _Paths(A), _Paths(B)
         self.orders, self.n_threads = orders, n_threads
         self.static_kernel = static_kernel
@@ -88,13 +78,20 @@ class _Transformed:
         self.progress = progress
 
 
-def normalized_gram(A, B, *, symmetric, orders, static_kernel, n_threads, progress):
+def normalized_gram(A, B, *, symmetric, dyadic_order, static_kernel=None, n_jobs=1,
+                    max_batch=-1, verbose=0, label="sksig"):
     """The normalized Gram of transformed paths ``A``, ``B`` (3-D arrays), in their
     dtype: the computation of ``sig_kernel_gram(normalize=True)``, with the Gram
-    computed in blocks that report ``progress`` (``verbose``, ``label``,
-    ``max_batch`` of :func:`sksig._gram_blocks.gram_blocks`). ``symmetric`` means
-    ``B`` holds the paths of ``A``: the diagonal kernels are then read off the Gram."""
-    s = _Transformed(A, B, orders, static_kernel, n_threads, progress)
+    computed by :func:`sksig._gram_blocks.gram_blocks` (same arguments), whose blocks
+    report the progress. ``symmetric`` means ``B`` holds the paths of ``A``: the
+    diagonal kernels are then read off the Gram."""
+    orders = check_dyadic_order(dyadic_order)
+    symmetric = symmetric and orders[0] == orders[1]
+    if A.shape[0] == 0 or B.shape[0] == 0:
+        return np.empty((A.shape[0], B.shape[0]), A.dtype)
+    static = LinearKernel() if static_kernel is None else static_kernel
+    s = _Transformed(A, B, orders, static, resolve_n_jobs(n_jobs),
+                     dict(max_batch=max_batch, verbose=verbose, label=label))
     return normalized(s, "symmetric" if symmetric else "gram")[0].astype(A.dtype)
 
 
@@ -111,8 +108,6 @@ def _pair_indices(n1, n2, kind):
 
 def _extended(s, x, y, kind):
     """Split kernels ``(m, e)`` by the extended-range cores (same shapes as _plain)."""
-    from sksig._core import _sig_kernel
-
     if not _extended_available():
         raise _no_extended("sig_kernel")
     n1, n2 = x.shape[0], y.shape[0]
@@ -235,8 +230,6 @@ def log_kernels(s, kind, normalize, extended=None):
 
 def _pairs_backprop(s, x, y, ii, jj, seed_m, seed_e, left, right, extended):
     """Gradients of sum_p seed[p] k(x[ii[p]], y[jj[p]]), accumulated per path."""
-    from sksig._core import _sig_kernel
-
     gx = np.zeros(x.shape if left else (0,), np.float64)
     gy = np.zeros(y.shape if right else (0,), np.float64)
     if ii.size == 0:
@@ -274,9 +267,6 @@ def _pairs_backprop(s, x, y, ii, jj, seed_m, seed_e, left, right, extended):
 
 def _gram_backprop_plain(s, x, y, seeds, left, right):
     """Gradients of sum(seeds * K(x, y)) by the double-precision Gram backprop."""
-    from sksig._core import _sig_kernel
-    from sksig._core._backend import _GRAM_BUFFER_BYTES
-
     per_pair = (x[0].size + y[0].size) * x.itemsize if x.shape[0] else 1
     chunk = max(1024, _GRAM_BUFFER_BYTES // per_pair)
     gx = np.zeros(x.size if left else 0, x.dtype)

@@ -18,9 +18,10 @@ from collections import namedtuple
 import numpy as np
 
 from sksig._array import _is_ragged_list, as_array, foreign_cuda_array
+from sksig._docs import fill_doc
+from sksig._kernel_setup import _check_flags
 from sksig._sig_kernel import sig_kernel_gram, sig_kernel_gram_backprop
 from sksig._validation import (
-    check_bool,
     check_dyadic_order,
     check_end_time,
     check_int,
@@ -61,10 +62,12 @@ def _count(sample, name, minimum):
 
 
 class _Options:
-    """Validated options shared by the scores and their backprops."""
+    """Validated options shared by the scores and their backprops (``flags``: a
+    backprop's ``left_deriv`` and ``right_deriv``)."""
 
     def __init__(self, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
-                 n_jobs, max_batch, lam=None):
+                 n_jobs, max_batch, lam=None, flags=None):
+        self.left, self.right = (None, None) if flags is None else _check_flags(*flags)
         self.orders = check_dyadic_order(dyadic_order)
         check_max_batch(max_batch)
         self.lam = None if lam is None else check_end_time(lam, "lam")
@@ -132,22 +135,16 @@ def _derivs(derivs, shape, name):
     return array.astype(np.float64).reshape(shape)
 
 
-def _flags(left_deriv, right_deriv):
-    left = check_bool(left_deriv, "left_deriv")
-    right = check_bool(right_deriv, "right_deriv")
-    if not (left or right):
-        raise ValueError("at least one of left_deriv and right_deriv must be True")
-    return left, right
-
-
-_COMMON_PARAMS = """static_kernel : StaticKernel, optional
+# The docstring fragments of this module (sksig._docs.fill_doc).
+_COMMON = """
+    static_kernel : StaticKernel, optional
         Kernel on points; None means linear (see :func:`sksig.sig_kernel`).
     time_aug, lead_lag : bool, default=False
         Transform every path first (see :func:`sksig.transform_path`).
     end_time : float, default=1.0
         Final value of the time channel."""
-
-_JOBS_PARAMS = """n_jobs : int, default=1
+_JOBS = """
+    n_jobs : int, default=1
         CPU threads; None means 1, -1 all cores. Results do not depend on it.
     max_batch : int, default=-1
         Bounds the pairs whose PDE buffers are held at once in the gradients (see
@@ -155,6 +152,30 @@ _JOBS_PARAMS = """n_jobs : int, default=1
         Results do not depend on it."""
 
 
+def _backprop_doc(a, b):
+    """The options, flags and Returns section of a backprop in ``a`` and ``b``."""
+    return _COMMON + f"""
+    left_deriv : bool, default=True
+        Return the gradient with respect to ``{a}``.
+    right_deriv : bool, default=False
+        Return the gradient with respect to ``{b}``.""" + _JOBS + f"""
+
+    Returns
+    -------
+    grad_{a} : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``{a}``, shaped like it; None if ``left_deriv``
+        is False.
+    grad_{b} : ndarray, torch.Tensor, list or None
+        Gradient with respect to ``{b}``, shaped like it; None if
+        ``right_deriv`` is False."""
+
+
+_PARAMS = dict(common=_COMMON, jobs=_JOBS,
+               backprop_samples=_backprop_doc("sample1", "sample2"),
+               backprop_sample_y=_backprop_doc("sample", "y"))
+
+
+@fill_doc(**_PARAMS)
 def sig_mmd(sample1, sample2, dyadic_order, *, static_kernel=None, time_aug=False,
             lead_lag=False, end_time=1.0, n_jobs=1, max_batch=-1):
     """Unbiased estimate of the squared signature-kernel MMD between two samples.
@@ -215,6 +236,7 @@ def sig_mmd(sample1, sample2, dyadic_order, *, static_kernel=None, time_aug=Fals
     return caller.out(np.asarray(value))
 
 
+@fill_doc(**_PARAMS)
 def sig_mmd_backprop(derivs, sample1, sample2, dyadic_order, *, static_kernel=None,
                      time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
                      right_deriv=False, n_jobs=1, max_batch=-1):
@@ -230,21 +252,7 @@ def sig_mmd_backprop(derivs, sample1, sample2, dyadic_order, *, static_kernel=No
         Second sample, as in :func:`sig_mmd`.
     dyadic_order : int or pair of ints
         PDE refinement, as in :func:`sig_mmd`.
-    {common}
-    left_deriv : bool, default=True
-        Return the gradient with respect to ``sample1``.
-    right_deriv : bool, default=False
-        Return the gradient with respect to ``sample2``.
-    {jobs}
-
-    Returns
-    -------
-    grad_sample1 : ndarray, torch.Tensor, list or None
-        Gradient with respect to ``sample1``, shaped like it; None if ``left_deriv``
-        is False.
-    grad_sample2 : ndarray, torch.Tensor, list or None
-        Gradient with respect to ``sample2``, shaped like it; None if
-        ``right_deriv`` is False.
+    {backprop_samples}
 
     Raises
     ------
@@ -261,21 +269,21 @@ def sig_mmd_backprop(derivs, sample1, sample2, dyadic_order, *, static_kernel=No
     >>> gx.shape, gy.shape
     ((3, 4, 2), (2, 4, 2))
     """
-    left, right = _flags(left_deriv, right_deriv)
     o = _Options(dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
-                 max_batch)
+                 max_batch, flags=(left_deriv, right_deriv))
     m = _count(sample1, "sample1", 2)
     n = _count(sample2, "sample2", 2)
     g = float(_derivs(derivs, (), "MMD"))
     cross = np.full((m, n), -2.0 * g / (m * n))
-    g1, g2 = o.grads(cross, sample1, sample2, o.pair(0, 1), left, right)
-    if left:
+    g1, g2 = o.grads(cross, sample1, sample2, o.pair(0, 1), o.left, o.right)
+    if o.left:
         g1 = _add(g1, o.self_grad(_offdiag_weights(m, g), sample1, o.orders[0]))
-    if right:
+    if o.right:
         g2 = _add(g2, o.self_grad(_offdiag_weights(n, g), sample2, o.orders[1]))
     return g1, g2
 
 
+@fill_doc(**_PARAMS)
 def sig_score(sample, y, dyadic_order, *, lam=1.0, static_kernel=None, time_aug=False,
               lead_lag=False, end_time=1.0, n_jobs=1, max_batch=-1):
     """Signature kernel scoring rule of a sample against observed paths.
@@ -335,6 +343,7 @@ def sig_score(sample, y, dyadic_order, *, lam=1.0, static_kernel=None, time_aug=
     return caller.out(score.reshape(shape))
 
 
+@fill_doc(**_PARAMS)
 def sig_score_backprop(derivs, sample, y, dyadic_order, *, lam=1.0, static_kernel=None,
                        time_aug=False, lead_lag=False, end_time=1.0, left_deriv=True,
                        right_deriv=False, n_jobs=1, max_batch=-1):
@@ -352,21 +361,7 @@ def sig_score_backprop(derivs, sample, y, dyadic_order, *, lam=1.0, static_kerne
         PDE refinement, as in :func:`sig_score`.
     lam : float, default=1.0
         Weight of the sample's self-similarity term.
-    {common}
-    left_deriv : bool, default=True
-        Return the gradient with respect to ``sample``.
-    right_deriv : bool, default=False
-        Return the gradient with respect to ``y``.
-    {jobs}
-
-    Returns
-    -------
-    grad_sample : ndarray, torch.Tensor, list or None
-        Gradient with respect to ``sample``, shaped like it; None if ``left_deriv``
-        is False.
-    grad_y : ndarray, torch.Tensor, list or None
-        Gradient with respect to ``y``, shaped like it; None if ``right_deriv`` is
-        False.
+    {backprop_sample_y}
 
     Raises
     ------
@@ -382,20 +377,20 @@ def sig_score_backprop(derivs, sample, y, dyadic_order, *, lam=1.0, static_kerne
     >>> sksig.sig_score_backprop(1.0, x, y, 0)[0].shape
     (3, 4, 2)
     """
-    left, right = _flags(left_deriv, right_deriv)
     o = _Options(dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
-                 max_batch, lam)
+                 max_batch, lam, flags=(left_deriv, right_deriv))
     m = _count(sample, "sample", 2)
     shape = _batch_shape(y, "y") or (1,)
     g = _derivs(derivs, shape, "scores").reshape(-1)
     cross = np.repeat((-2.0 / m) * g[None, :], m, axis=0)
-    gs, gy = o.grads(cross, sample, y, o.pair(0, 1), left, right)
-    if left and o.lam != 0:
+    gs, gy = o.grads(cross, sample, y, o.pair(0, 1), o.left, o.right)
+    if o.left and o.lam != 0:
         gs = _add(gs, o.self_grad(_offdiag_weights(m, o.lam * g.sum()), sample,
                                   o.orders[0]))
     return gs, gy
 
 
+@fill_doc(**_PARAMS)
 def expected_sig_score(sample1, sample2, dyadic_order, *, lam=1.0, static_kernel=None,
                        time_aug=False, lead_lag=False, end_time=1.0, n_jobs=1,
                        max_batch=-1):
@@ -441,7 +436,7 @@ def expected_sig_score(sample1, sample2, dyadic_order, *, lam=1.0, static_kernel
     >>> import numpy as np, sksig
     >>> rng = np.random.default_rng(0)
     >>> x = 0.3 * rng.normal(size=(8, 5, 2)).cumsum(axis=1)
-    >>> y = 0.3 * rng.normal(size=(6, 5, 2)).cumsum(axis=1)
+    >>> y = rng.normal(scale=0.3, size=(6, 5, 2)).cumsum(axis=1)
     >>> s = sksig.expected_sig_score(x, y, 1)
     >>> bool(np.isclose(s[0], sksig.sig_score(x, y, 1).mean()))
     True
@@ -456,6 +451,7 @@ def expected_sig_score(sample1, sample2, dyadic_order, *, lam=1.0, static_kernel
     return caller.out(np.asarray([value]))
 
 
+@fill_doc(**_PARAMS)
 def expected_sig_score_backprop(derivs, sample1, sample2, dyadic_order, *, lam=1.0,
                                 static_kernel=None, time_aug=False, lead_lag=False,
                                 end_time=1.0, left_deriv=True, right_deriv=False,
@@ -474,44 +470,33 @@ def expected_sig_score_backprop(derivs, sample1, sample2, dyadic_order, *, lam=1
         PDE refinement, as in :func:`expected_sig_score`.
     lam : float, default=1.0
         Weight of the self-similarity term.
-    {common}
-    left_deriv : bool, default=True
-        Return the gradient with respect to ``sample1``.
-    right_deriv : bool, default=False
-        Return the gradient with respect to ``sample2``.
-    {jobs}
-
-    Returns
-    -------
-    grad_sample1 : ndarray, torch.Tensor, list or None
-        Gradient with respect to ``sample1``, shaped like it; None if ``left_deriv``
-        is False.
-    grad_sample2 : ndarray, torch.Tensor, list or None
-        Gradient with respect to ``sample2``, shaped like it; None if
-        ``right_deriv`` is False.
+    {backprop_samples}
 
     Raises
     ------
     TypeError, ValueError, FloatingPointError
-        As :func:`sig_mmd_backprop`.
+        As :func:`expected_sig_score`; ``ValueError`` also if both flags are False or
+        ``derivs`` is not a single finite number.
 
     Examples
     --------
     >>> import numpy as np, sksig
     >>> rng = np.random.default_rng(0)
     >>> x, y = rng.normal(size=(3, 4, 2)), rng.normal(size=(2, 4, 2))
-    >>> sksig.expected_sig_score_backprop(1.0, x, y, 0)[0].shape
+    >>> gx = sksig.expected_sig_score_backprop(1.0, x, y, 0)[0]
+    >>> gx.shape  # the gradient of the mean of the two scores of sig_score:
     (3, 4, 2)
+    >>> bool(np.allclose(gx, sksig.sig_score_backprop(np.full(2, 0.5), x, y, 0)[0]))
+    True
     """
-    left, right = _flags(left_deriv, right_deriv)
     o = _Options(dyadic_order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
-                 max_batch, lam)
+                 max_batch, lam, flags=(left_deriv, right_deriv))
     m = _count(sample1, "sample1", 2)
     n = _count(sample2, "sample2", 1)
     g = float(_derivs(derivs, (1,), "score")[0])
     cross = np.full((m, n), -2.0 * g / (m * n))
-    g1, g2 = o.grads(cross, sample1, sample2, o.pair(0, 1), left, right)
-    if left and o.lam != 0:
+    g1, g2 = o.grads(cross, sample1, sample2, o.pair(0, 1), o.left, o.right)
+    if o.left and o.lam != 0:
         g1 = _add(g1, o.self_grad(_offdiag_weights(m, o.lam * g), sample1, o.orders[0]))
     return g1, g2
 
@@ -558,6 +543,7 @@ def _pooled(sample1, sample2):
     return list(a) + list(b)
 
 
+@fill_doc(**_PARAMS)
 def sig_mmd_test(sample1, sample2, dyadic_order, *, n_permutations=500,
                  random_state=None, static_kernel=None, time_aug=False, lead_lag=False,
                  end_time=1.0, n_jobs=1, max_batch=-1):
@@ -643,9 +629,3 @@ def sig_mmd_test(sample1, sample2, dyadic_order, *, n_permutations=500,
     pvalue = (1 + int(np.count_nonzero(null >= observed))) / (1 + n_permutations)
     return SigMMDTestResult(observed, pvalue, null)
 
-
-for _f in (sig_mmd, sig_mmd_backprop, sig_score, sig_score_backprop, expected_sig_score,
-           expected_sig_score_backprop, sig_mmd_test):
-    _f.__doc__ = _f.__doc__.replace("{common}", _COMMON_PARAMS).replace(
-        "{jobs}", _JOBS_PARAMS)
-del _f

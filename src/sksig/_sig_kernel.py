@@ -8,18 +8,21 @@ that scheme for gradients, chained through the static kernel and the path transf
 
 
 
-from sksig import _custom_kernel
+from sksig import _custom_kernel, _gram_blocks, _normalized_kernel
 from sksig import _sig_kernel_poly as _poly
 from sksig._dispatch import cuda_arrays
+from sksig._docs import fill_doc
 from sksig._kernel_setup import (
-    _check_flags,
+    _backprop_flags,
     _check_normalize_backprop,
     _check_output,
-    _derivs_array,
+    _gram_derivs,
     _k_grid,
     _native,
     _pair_derivs,
+    _path_grads,
     _Setup,
+    forward,
 )
 from sksig._sig_kernel_poly import polynomial_method
 from sksig._static_kernels import is_custom
@@ -36,6 +39,18 @@ __all__ = [
     "sig_kernel_gram_backprop",
 ]
 
+# The parameters every sibling of sig_kernel takes as it does (sksig._docs.fill_doc).
+_AS_IN_SIG_KERNEL = """
+    dyadic_order : int or pair of ints
+        As in :func:`sig_kernel`.
+    method : {"finite_difference", "polynomial"}, default="finite_difference"
+        As in :func:`sig_kernel`.
+    order : int, optional
+        As in :func:`sig_kernel`.
+    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
+        As in :func:`sig_kernel`."""
+
+
 def _custom_args(args):
     """A public function's arguments for its user-kernel twin in _custom_kernel (the
     polynomial method was routed away before: the finite-difference arguments)."""
@@ -47,6 +62,7 @@ def _custom_args(args):
 
 @polynomial_method(_poly.sig_kernel, 2)
 @cuda_arrays
+@fill_doc
 def sig_kernel(path1, path2, dyadic_order=None, *, method="finite_difference",
                order=None, static_kernel=None, time_aug=False, lead_lag=False,
                end_time=1.0, basepoint=None, normalize=False, return_log=False,
@@ -102,8 +118,7 @@ def sig_kernel(path1, path2, dyadic_order=None, *, method="finite_difference",
     return_log : bool, default=False
         Return ``log k(x, y)`` (of the normalized kernel with ``normalize``), finite
         even where ``k`` itself overflows float64. Needs ``k > 0``.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {n_jobs}
     return_grid : bool, default=False
         Return the whole PDE grid instead of its last entry (not with
         ``normalize`` or ``return_log``).
@@ -127,10 +142,7 @@ def sig_kernel(path1, path2, dyadic_order=None, *, method="finite_difference",
     FloatingPointError
         If the kernel overflows (rescale the paths).
 
-    Examples
-    --------
-    >>> import numpy as np, sksig
-    >>> x = np.array([[0.0], [1.0]]); y = np.array([[0.0], [2.0]])
+    {pair_example}
     >>> float(sksig.sig_kernel(x, y, 1))
     4.25830078125
     >>> big = 30 * np.array([[0.0], [1.0]])
@@ -154,11 +166,8 @@ def sig_kernel(path1, path2, dyadic_order=None, *, method="finite_difference",
 
     if return_grid:
         s.no_ragged_grid("return_grid=True")
-    n = s.b1.n_paths
-    out = s.empty(n)
-    grid = s.empty((n,) + s.grid_shape) if return_grid else None
-    _native("sig_kernel", s.backend.sig_kernel_forward, s.b1.data, s.b2.data, False,
-            False, s.orders, s.kernel, out, grid, s.n_threads)
+    grid = s.empty((s.b1.n_paths,) + s.grid_shape) if return_grid else None
+    out = forward(s, "sig_kernel", False, grid=grid)
     if return_grid:
         return s.caller.out(grid.reshape(s.b1.batch_shape + s.grid_shape))
     return s.caller.out(out.reshape(s.b1.batch_shape))
@@ -166,6 +175,7 @@ def sig_kernel(path1, path2, dyadic_order=None, *, method="finite_difference",
 
 @polynomial_method(_poly.sig_kernel_gram, 2)
 @cuda_arrays
+@fill_doc(as_in_sig_kernel=_AS_IN_SIG_KERNEL)
 def sig_kernel_gram(path1, path2, dyadic_order=None, *, method="finite_difference",
                     order=None, static_kernel=None, time_aug=False, lead_lag=False,
                     end_time=1.0, basepoint=None, normalize=False, return_log=False,
@@ -184,18 +194,8 @@ def sig_kernel_gram(path1, path2, dyadic_order=None, *, method="finite_differenc
 
     Parameters
     ----------
-    path1 : array-like of shape (b1..., length_1, dim), torch.Tensor or list of arrays
-        First batch (an unbatched path contributes no axes).
-    path2 : array-like of shape (b2..., length_2, dim), torch.Tensor or list of arrays
-        Second batch, same dimension.
-    dyadic_order : int or pair of ints
-        As in :func:`sig_kernel`.
-    method : {"finite_difference", "polynomial"}, default="finite_difference"
-        As in :func:`sig_kernel`.
-    order : int, optional
-        As in :func:`sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
-        As in :func:`sig_kernel`.
+    {gram_paths}
+    {as_in_sig_kernel}
     normalize, return_log : bool, default=False
         As in :func:`sig_kernel`. With ``normalize``, the diagonal kernels of a Gram
         of paths with themselves are taken from the Gram (computed once).
@@ -217,10 +217,7 @@ def sig_kernel_gram(path1, path2, dyadic_order=None, *, method="finite_differenc
     TypeError, ValueError, FloatingPointError
         As in :func:`sig_kernel`; ``ValueError`` also for a bad ``max_batch``.
 
-    Examples
-    --------
-    >>> import numpy as np, sksig
-    >>> X = np.array([[[0.0], [1.0]], [[0.0], [2.0]]])
+    {gram_example}
     >>> sksig.sig_kernel_gram(X, X, 0)
     array([[2.25, 4.  ],
            [4.  , 9.  ]])
@@ -242,22 +239,18 @@ def sig_kernel_gram(path1, path2, dyadic_order=None, *, method="finite_differenc
         kind = "symmetric" if s.symmetric() else "gram"
         return s.caller.out(_scaled_output(s, kind, normalize, return_log)
                             .reshape(shape))
-    out = s.empty(n1 * n2)
     cells = s.grid_shape[0] * s.grid_shape[1]
     grid = s.empty((n1 * n2,) + s.grid_shape) if return_grid else None
     symmetric = s.symmetric()
-    from sksig import _gram_blocks
-
     if not return_grid and not s.caller.on_device and _gram_blocks.needs_blocks(
-            n1, n2, symmetric, out.itemsize, cells, s.n_threads):
+            n1, n2, symmetric, s.b1.data.itemsize, cells, s.n_threads):
         # Larger than one block: blocks of bounded memory and time (Ctrl-C between
         # them), run through joblib (a Dask cluster under its joblib backend).
-        _gram_blocks.gram_blocks(s.b1.data, s.b2.data, symmetric=symmetric,
-                                 dyadic_order=s.orders, static_kernel=static_kernel,
-                                 n_jobs=n_jobs, out=out.reshape(n1, n2))
+        out = _gram_blocks.gram_blocks(s.b1.data, s.b2.data, symmetric=symmetric,
+                                       dyadic_order=s.orders,
+                                       static_kernel=static_kernel, n_jobs=n_jobs)
     else:
-        _native("sig_kernel_gram", s.backend.sig_kernel_forward, s.b1.data, s.b2.data,
-                True, symmetric, s.orders, s.kernel, out, grid, s.n_threads)
+        out = forward(s, "sig_kernel_gram", True, symmetric, grid)
     if return_grid:
         return s.caller.out(grid.reshape(shape + s.grid_shape))
     return s.caller.out(out.reshape(shape))
@@ -265,8 +258,6 @@ def sig_kernel_gram(path1, path2, dyadic_order=None, *, method="finite_differenc
 
 def _scaled_output(s, kind, normalize, return_log):
     """Normalized kernels and/or log-kernels, overflow-safe (_normalized_kernel)."""
-    from sksig import _normalized_kernel
-
     if return_log:
         out = _normalized_kernel.log_kernels(s, kind, normalize)
     else:
@@ -274,19 +265,38 @@ def _scaled_output(s, kind, normalize, return_log):
     return out.astype(s.caller.dtype)
 
 
-def _normalized_grads(s, d, gram, left, right):
-    from sksig import _normalized_kernel
-
-    gx, gy = _normalized_kernel.normalized_backprop(s, d, gram, left, right)
+def _backprop(s, derivs, k_grid, flags, normalize, max_batch=None):
+    """The body of sig_kernel_backprop (``max_batch`` None) and
+    sig_kernel_gram_backprop after their checks."""
+    left, right, return_grid = flags
+    gram = max_batch is not None
+    where = "sig_kernel_gram_backprop" if gram else "sig_kernel_backprop"
+    if s.caller.on_device:
+        s.cpu_only(where, normalize=normalize)
+    if gram:
+        d = _gram_derivs(s, derivs, return_grid)
+    else:
+        d = _pair_derivs(s, derivs, return_grid)
+    if normalize:
+        gx, gy = _normalized_kernel.normalized_backprop(s, d, gram, left, right)
+        dtype = s.b1.data.dtype
+        return _path_grads(s, gx.astype(dtype), gy.astype(dtype), left, right)
+    kg = _k_grid(s, k_grid, s.b1.batch_shape + (s.b2.batch_shape if gram else ()))
     x, y = s.b1.data, s.b2.data
-    return (s.b1.grad_to_input(gx.reshape(x.shape).astype(x.dtype), s.n_threads)
-            if left else None,
-            s.b2.grad_to_input(gy.reshape(y.shape).astype(y.dtype), s.n_threads)
-            if right else None)
+    gx = s.zeros(x.shape) if left else None
+    gy = s.zeros(y.shape) if right else None
+    if gram:
+        _native(where, s.backend.sig_kernel_backward_gram, x, y, s.orders, s.kernel, d,
+                return_grid, kg, gx, gy, max_batch, s.n_threads)
+    else:
+        _native(where, s.backend.sig_kernel_backward, x, y, s.orders, s.kernel, d,
+                return_grid, kg, gx, gy, None, s.n_threads)
+    return _path_grads(s, gx, gy, left, right)
 
 
 @polynomial_method(_poly.sig_kernel_backprop, 3)
 @cuda_arrays
+@fill_doc(as_in_sig_kernel=_AS_IN_SIG_KERNEL)
 def sig_kernel_backprop(derivs, path1, path2, dyadic_order=None, *,
                         method="finite_difference", order=None, static_kernel=None,
                         time_aug=False, lead_lag=False, end_time=1.0, basepoint=None,
@@ -305,22 +315,12 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order=None, *,
         row 0 and column 0 have no effect).
     path1, path2 : array-like, torch.Tensor or list of 2-D arrays
         The paths passed to :func:`sig_kernel`.
-    dyadic_order : int or pair of ints
-        As in :func:`sig_kernel`.
-    method : {"finite_difference", "polynomial"}, default="finite_difference"
-        As in :func:`sig_kernel`.
-    order : int, optional
-        As in :func:`sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
-        As in :func:`sig_kernel`.
+    {as_in_sig_kernel}
     normalize : bool, default=False
         Differentiate the normalized kernel ``k(x, y) / sqrt(k(x, x) k(y, y))``
         (overflow-safe as in :func:`sig_kernel`); not with ``k_grid`` or
         ``return_grid``.
-    left_deriv : bool, default=True
-        Return the gradient with respect to ``path1``.
-    right_deriv : bool, default=False
-        Return the gradient with respect to ``path2``.
+    {deriv_flags}
     k_grid : array-like of shape (..., M1 + 1, M2 + 1), optional
         The forward grid (``sig_kernel(..., return_grid=True)``) to reuse instead of
         recomputing it. Shape-checked.
@@ -343,42 +343,24 @@ def sig_kernel_backprop(derivs, path1, path2, dyadic_order=None, *,
     ValueError
         If both flags are False, ``derivs`` or ``k_grid`` has the wrong shape, or for
         the invalid inputs of :func:`sig_kernel`.
-    TypeError
-        For mixed array kinds or dtypes.
-    FloatingPointError
-        If the computation overflows (rescale the paths).
+    {backprop_errors}
 
-    Examples
-    --------
-    >>> import numpy as np, sksig
-    >>> x = np.array([[0.0], [1.0]]); y = np.array([[0.0], [2.0]])
+    {pair_example}
     >>> gx, gy = sksig.sig_kernel_backprop(1.0, x, y, 0, right_deriv=True)
     >>> gx.ravel(), gy.ravel()
     (array([-4.,  4.]), array([-2.,  2.]))
     """
     if is_custom(static_kernel):  # a Python static kernel (sksig/_custom_kernel.py)
         return _custom_kernel.sig_kernel_backprop(**_custom_args(locals()))
-    left, right = _check_flags(left_deriv, right_deriv)
-    return_grid = check_bool(return_grid, "return_grid")
-    normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
+    flags = _backprop_flags(left_deriv, right_deriv, return_grid)
+    normalize = _check_normalize_backprop(normalize, k_grid, flags[2])
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
                n_jobs, gram=False, basepoint=basepoint, device=True)
-    if s.caller.on_device:
-        s.cpu_only("sig_kernel_backprop", normalize=normalize)
-    d = _pair_derivs(s, derivs, return_grid)
-    if normalize:
-        return _normalized_grads(s, d, False, left, right)
-    kg = _k_grid(s, k_grid, s.b1.batch_shape)
-    x, y = s.b1.data, s.b2.data
-    gx = s.zeros(x.shape) if left else None
-    gy = s.zeros(y.shape) if right else None
-    _native("sig_kernel_backprop", s.backend.sig_kernel_backward, x, y, s.orders,
-            s.kernel, d, return_grid, kg, gx, gy, None, s.n_threads)
-    return (s.b1.grad_to_input(gx, s.n_threads) if left else None,
-            s.b2.grad_to_input(gy, s.n_threads) if right else None)
+    return _backprop(s, derivs, k_grid, flags, normalize)
 
 
 @cuda_arrays
+@fill_doc
 def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kernel=None,
                               time_aug=False, lead_lag=False, end_time=1.0,
                               basepoint=None, k_grid=None, n_jobs=1, return_grid=False):
@@ -413,10 +395,7 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
     ValueError, TypeError, FloatingPointError
         As in :func:`sig_kernel_backprop`; ``ValueError`` for ragged lists.
 
-    Examples
-    --------
-    >>> import numpy as np, sksig
-    >>> x = np.array([[0.0], [1.0]]); y = np.array([[0.0], [2.0]])
+    {pair_example}
     >>> sksig.sig_kernel_delta_backprop(1.0, x, y, 0)  # d/dD (1 + D + D**2/4) at D = 2
     array([[2.]])
     """
@@ -436,6 +415,7 @@ def sig_kernel_delta_backprop(derivs, path1, path2, dyadic_order, *, static_kern
 
 @polynomial_method(_poly.sig_kernel_gram_backprop, 3)
 @cuda_arrays
+@fill_doc(as_in_sig_kernel=_AS_IN_SIG_KERNEL)
 def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order=None, *,
                              method="finite_difference", order=None,
                              static_kernel=None, time_aug=False, lead_lag=False,
@@ -456,21 +436,11 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order=None, *,
         ``dF/dG``, or ``dF/dgrid`` with ``return_grid=True``.
     path1, path2 : array-like, torch.Tensor or list of 2-D arrays
         The paths passed to :func:`sig_kernel_gram`.
-    dyadic_order : int or pair of ints
-        As in :func:`sig_kernel`.
-    method : {"finite_difference", "polynomial"}, default="finite_difference"
-        As in :func:`sig_kernel`.
-    order : int, optional
-        As in :func:`sig_kernel`.
-    static_kernel, time_aug, lead_lag, end_time, basepoint : optional
-        As in :func:`sig_kernel`.
+    {as_in_sig_kernel}
     normalize : bool, default=False
         Differentiate the normalized Gram (see :func:`sig_kernel_backprop`); each
         slot's diagonal kernels are differentiated with that slot.
-    left_deriv : bool, default=True
-        Return the gradient with respect to ``path1``.
-    right_deriv : bool, default=False
-        Return the gradient with respect to ``path2``.
+    {deriv_flags}
     k_grid : array-like of shape (b1..., b2..., M1 + 1, M2 + 1), optional
         Forward grids to reuse (shape-checked).
     n_jobs : int, default=1
@@ -493,7 +463,8 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order=None, *,
     Raises
     ------
     ValueError, TypeError, FloatingPointError
-        As in :func:`sig_kernel_backprop`.
+        As in :func:`sig_kernel_backprop` (``derivs`` and ``k_grid`` have the Gram's
+        batch shape); ``ValueError`` also for a bad ``max_batch``.
 
     Examples
     --------
@@ -505,33 +476,9 @@ def sig_kernel_gram_backprop(derivs, path1, path2, dyadic_order=None, *,
     """
     if is_custom(static_kernel):  # a Python static kernel (sksig/_custom_kernel.py)
         return _custom_kernel.sig_kernel_backprop(**_custom_args(locals()), gram=True)
-    left, right = _check_flags(left_deriv, right_deriv)
-    return_grid = check_bool(return_grid, "return_grid")
-    normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
+    flags = _backprop_flags(left_deriv, right_deriv, return_grid)
+    normalize = _check_normalize_backprop(normalize, k_grid, flags[2])
     max_batch = check_max_batch(max_batch)
     s = _Setup(path1, path2, dyadic_order, static_kernel, time_aug, lead_lag, end_time,
                n_jobs, gram=True, basepoint=basepoint, device=True)
-    if s.caller.on_device:
-        s.cpu_only("sig_kernel_gram_backprop", normalize=normalize)
-    shape = s.b1.batch_shape + s.b2.batch_shape
-    if return_grid:
-        s.no_ragged_grid("return_grid=True")
-        d = s.grid_array(derivs, "derivs", shape)
-    else:
-        array = _derivs_array(s, derivs)
-        if tuple(array.shape) != tuple(shape):
-            raise ValueError(
-                f"derivs must have the Gram's shape {tuple(shape)}, got "
-                f"{tuple(array.shape)}"
-            )
-        d = array.reshape(-1)
-    if normalize:
-        return _normalized_grads(s, d, True, left, right)
-    kg = _k_grid(s, k_grid, shape)
-    x, y = s.b1.data, s.b2.data
-    gx = s.zeros(x.shape) if left else None
-    gy = s.zeros(y.shape) if right else None
-    _native("sig_kernel_gram_backprop", s.backend.sig_kernel_backward_gram, x, y,
-            s.orders, s.kernel, d, return_grid, kg, gx, gy, max_batch, s.n_threads)
-    return (s.b1.grad_to_input(gx, s.n_threads) if left else None,
-            s.b2.grad_to_input(gy, s.n_threads) if right else None)
+    return _backprop(s, derivs, k_grid, flags, normalize, max_batch)

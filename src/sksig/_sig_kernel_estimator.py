@@ -15,6 +15,7 @@ from sksig._array import as_array
 from sksig._estimator_input import check_pair, check_paths, encoding_tags
 from sksig._gram_blocks import gram_blocks, is_dask_array, map_path_chunks
 from sksig._gram_warning import warn_if_useless
+from sksig._normalized_kernel import normalized_gram
 from sksig._sig_kernel import sig_kernel_gram_backprop
 from sksig._static_kernels import LinearKernel, StaticKernel, as_static_kernel
 from sksig._validation import (
@@ -176,9 +177,10 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         ``verbose``, Ctrl-C between blocks, joblib backends such as dask, and a
         normalization that does not overflow where the kernels exceed float64.
         """
-        return gram_blocks(A, B, symmetric=symmetric, normalize=normalize,
-                           max_batch=self.max_batch, verbose=self.verbose,
-                           label=type(self).__name__, **self._options())
+        engine = normalized_gram if normalize else gram_blocks
+        return engine(A, B, symmetric=symmetric, max_batch=self.max_batch,
+                      verbose=self.verbose, label=type(self).__name__,
+                      **self._options())
 
     def _backprop_args(self, grad_gram, X, Y):
         """The validated paths of ``X`` and ``Y`` (None when ``Y`` is) and

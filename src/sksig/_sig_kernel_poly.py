@@ -16,14 +16,14 @@ import functools
 
 import numpy as np
 
+from sksig import _kernel_setup as setup
+from sksig._core import _backend
 from sksig._validation import check_bool, check_max_batch
 
 __all__ = ["check_order", "polynomial_method"]
 
 _METHODS = ("finite_difference", "polynomial")
 _MIN_ORDER, _MAX_ORDER = 2, 64
-# Bytes of per-pair gradient buffers the Gram backprop may hold at once by default.
-_GRAM_BUFFER_BYTES = 64 * 2**20
 
 
 def check_order(value, name="order"):
@@ -88,48 +88,37 @@ def _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_j
            basepoint, gram):
     # The vertex grid of the polynomial solver is the finite-difference grid at
     # dyadic order 0: reuse its validated setup.
-    from sksig._kernel_setup import _Setup
-
-    s = _Setup(path1, path2, 0, static_kernel, time_aug, lead_lag, end_time, n_jobs,
-               gram=gram, basepoint=basepoint)
+    s = setup._Setup(path1, path2, 0, static_kernel, time_aug, lead_lag, end_time,
+                     n_jobs, gram=gram, basepoint=basepoint)
     s.order = order
     return s
 
 
+def _kernels(x, y, s, gram, grid, where):
+    """Plain kernels of the transformed paths x, y (flat), checked finite."""
+    out = np.empty(x.shape[0] * y.shape[0] if gram else x.shape[0], s.caller.dtype)
+    setup._native(where, _backend.sig_kernel_poly_forward, x, y, gram, s.order,
+                  s.kernel, out, grid, s.n_threads)
+    setup._check_finite(out, where)
+    return out
+
+
 def _forward(s, gram, return_grid, where):
-    from sksig._core import _sig_kernel_poly
-    from sksig._kernel_setup import _check_finite, _empty_grid, _native
-
     n = s.b1.n_paths * s.b2.n_paths if gram else s.b1.n_paths
-    out = np.empty(n, s.caller.dtype)
-    cells = s.grid_shape[0] * s.grid_shape[1]
-    grid = np.empty(n * cells, s.caller.dtype) if return_grid else _empty_grid(s)
-    _native(where, _sig_kernel_poly.forward, s.b1.data, s.b2.data, gram, s.order,
-            s.kernel, out, grid, s.n_threads)
-    _check_finite(out, where)
-    return out, grid
+    grid = np.empty((n,) + s.grid_shape, s.caller.dtype) if return_grid else None
+    return _kernels(s.b1.data, s.b2.data, s, gram, grid, where), grid
 
 
-def _diagonal(s, which):
+def _diagonal(s, which, where="sig_kernel"):
     """k(x, x) of every path of batch 1 or 2 (flat)."""
     b = s.b1 if which == 1 else s.b2
-    from sksig._core import _sig_kernel_poly
-    from sksig._kernel_setup import _empty_grid, _native
-
-    out = np.empty(b.n_paths, s.caller.dtype)
-    _native("sig_kernel", _sig_kernel_poly.forward, b.data, b.data, False, s.order,
-            s.kernel, out, _empty_grid(s), s.n_threads)
-    return out
+    return _kernels(b.data, b.data, s, False, None, where)
 
 
 def _finish(s, k, gram, normalize, return_log, where):
     """Normalized and/or log kernels from plain kernels k (flat)."""
-    from sksig._kernel_setup import _check_finite
-
     if normalize:
-        d1, d2 = _diagonal(s, 1), _diagonal(s, 2)
-        _check_finite(d1, where)
-        _check_finite(d2, where)
+        d1, d2 = _diagonal(s, 1, where), _diagonal(s, 2, where)
         denom = np.sqrt(np.multiply.outer(d1, d2).ravel() if gram else d1 * d2)
         k = k / denom
     if return_log:
@@ -140,64 +129,58 @@ def _finish(s, k, gram, normalize, return_log, where):
     return k
 
 
+def _kernel_function(s, gram, normalize, return_log, return_grid, where):
+    """The body of sig_kernel and sig_kernel_gram after their checks."""
+    shape = s.b1.batch_shape + s.b2.batch_shape if gram else s.b1.batch_shape
+    if return_grid:
+        s.no_ragged_grid("return_grid=True")
+    k, grid = _forward(s, gram, return_grid, where)
+    if return_grid:
+        return s.caller.out(grid.reshape(shape + s.grid_shape))
+    k = _finish(s, k, gram, normalize, return_log, where)
+    return s.caller.out(k.astype(s.caller.dtype).reshape(shape))
+
+
 def sig_kernel(path1, path2, *, order, static_kernel=None, time_aug=False,
                lead_lag=False, end_time=1.0, basepoint=None, normalize=False,
                return_log=False, n_jobs=1, return_grid=False):
     """``sksig.sig_kernel(..., method="polynomial", order=order)``."""
-    from sksig._kernel_setup import _check_output
-
     return_grid = check_bool(return_grid, "return_grid")
-    normalize, return_log = _check_output(normalize, return_log, return_grid)
+    normalize, return_log = setup._check_output(normalize, return_log, return_grid)
     s = _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                basepoint, gram=False)
-    if return_grid:
-        s.no_ragged_grid("return_grid=True")
-    k, grid = _forward(s, False, return_grid, "sig_kernel")
-    if return_grid:
-        return s.caller.out(grid.reshape(s.b1.batch_shape + s.grid_shape))
-    k = _finish(s, k, False, normalize, return_log, "sig_kernel")
-    return s.caller.out(k.astype(s.caller.dtype).reshape(s.b1.batch_shape))
+    return _kernel_function(s, False, normalize, return_log, return_grid, "sig_kernel")
 
 
 def sig_kernel_gram(path1, path2, *, order, static_kernel=None, time_aug=False,
                     lead_lag=False, end_time=1.0, basepoint=None, normalize=False,
                     return_log=False, n_jobs=1, max_batch=-1, return_grid=False):
     """``sksig.sig_kernel_gram(..., method="polynomial", order=order)``."""
-    from sksig._kernel_setup import _check_output
-
     return_grid = check_bool(return_grid, "return_grid")
-    normalize, return_log = _check_output(normalize, return_log, return_grid)
+    normalize, return_log = setup._check_output(normalize, return_log, return_grid)
     check_max_batch(max_batch)
     s = _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                basepoint, gram=True)
-    if return_grid:
-        s.no_ragged_grid("return_grid=True")
-    shape = s.b1.batch_shape + s.b2.batch_shape
-    k, grid = _forward(s, True, return_grid, "sig_kernel_gram")
-    if return_grid:
-        return s.caller.out(grid.reshape(shape + s.grid_shape))
-    k = _finish(s, k, True, normalize, return_log, "sig_kernel_gram")
-    return s.caller.out(k.astype(s.caller.dtype).reshape(shape))
+    return _kernel_function(s, True, normalize, return_log, return_grid,
+                            "sig_kernel_gram")
 
 
-def _native_grads(s, x, y, d, grid, left, right, gram, chunk=1):
+def _native_grads(s, x, y, d, grid, left, right, gram, max_batch=-1):
     """Gradients on the transformed paths (flat, zeros where not asked)."""
-    from sksig._core import _sig_kernel_poly
-    from sksig._kernel_setup import _native
-
     gx = np.zeros(x.size if left else 0, x.dtype)
     gy = np.zeros(y.size if right else 0, y.dtype)
     d = np.ascontiguousarray(d, dtype=x.dtype)
     if gram:
-        _native("sig_kernel_gram_backprop", _sig_kernel_poly.backward_gram, x, y,
-                s.order, s.kernel, d, grid, gx, gy, chunk, s.n_threads)
+        setup._native("sig_kernel_gram_backprop",
+                      _backend.sig_kernel_poly_backward_gram, x, y, s.order, s.kernel,
+                      d, grid, gx, gy, max_batch, s.n_threads)
     else:
-        _native("sig_kernel_backprop", _sig_kernel_poly.backward, x, y, s.order,
-                s.kernel, d, grid, gx, gy, s.n_threads)
+        setup._native("sig_kernel_backprop", _backend.sig_kernel_poly_backward, x, y,
+                      s.order, s.kernel, d, grid, gx, gy, s.n_threads)
     return gx, gy
 
 
-def _normalized_grads(s, d, gram, left, right, chunk=1):
+def _normalized_grads(s, d, gram, left, right, max_batch):
     """Gradients of F(k / sqrt(k(x, x) k(y, y))) on the transformed paths: the plain
     kernels' backprop with weights d / sqrt(k_xx k_yy), plus each diagonal kernel's
     (both slots, as its path fills both) with weights -d N / (2 k_diag)."""
@@ -214,7 +197,7 @@ def _normalized_grads(s, d, gram, left, right, chunk=1):
         root = np.sqrt(a * b)
         weights_a = -d * k / root / (2 * a)
         weights_b = -d * k / root / (2 * b)
-    gx, gy = _native_grads(s, x, y, d / root, False, left, right, gram, chunk)
+    gx, gy = _native_grads(s, x, y, d / root, False, left, right, gram, max_batch)
     if left:
         da, db = _native_grads(s, x, x, weights_a, False, True, True, False)
         gx = gx + da + db
@@ -224,32 +207,29 @@ def _normalized_grads(s, d, gram, left, right, chunk=1):
     return gx.astype(x.dtype), gy.astype(y.dtype)
 
 
+def _backprop(s, d, gram, flags, normalize, max_batch=-1):
+    """The body of the two backprops after their checks."""
+    left, right, return_grid = flags
+    if normalize:
+        gx, gy = _normalized_grads(s, d, gram, left, right, max_batch)
+    else:
+        gx, gy = _native_grads(s, s.b1.data, s.b2.data, d, return_grid, left, right,
+                               gram, max_batch)
+    return setup._path_grads(s, gx, gy, left, right)
+
+
 def sig_kernel_backprop(derivs, path1, path2, *, order, static_kernel=None,
                         time_aug=False, lead_lag=False, end_time=1.0, basepoint=None,
                         normalize=False, left_deriv=True, right_deriv=False,
                         k_grid=None, n_jobs=1, return_grid=False):
     """``sksig.sig_kernel_backprop(..., method="polynomial", order=order)``."""
-    from sksig._kernel_setup import (
-        _check_flags,
-        _check_normalize_backprop,
-        _k_grid,
-        _pair_derivs,
-    )
-
-    left, right = _check_flags(left_deriv, right_deriv)
-    return_grid = check_bool(return_grid, "return_grid")
-    normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
+    flags = setup._backprop_flags(left_deriv, right_deriv, return_grid)
+    normalize = setup._check_normalize_backprop(normalize, k_grid, flags[2])
     s = _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                basepoint, gram=False)
-    d = _pair_derivs(s, derivs, return_grid)
-    _k_grid(s, k_grid, s.b1.batch_shape)  # shape-checked; the solver recomputes
-    x, y = s.b1.data, s.b2.data
-    if normalize:
-        gx, gy = _normalized_grads(s, d, False, left, right)
-    else:
-        gx, gy = _native_grads(s, x, y, d, return_grid, left, right, False)
-    return (s.b1.grad_to_input(gx.reshape(x.shape), s.n_threads) if left else None,
-            s.b2.grad_to_input(gy.reshape(y.shape), s.n_threads) if right else None)
+    d = setup._pair_derivs(s, derivs, flags[2])
+    setup._k_grid(s, k_grid, s.b1.batch_shape)  # shape-checked; the solver recomputes
+    return _backprop(s, d, False, flags, normalize)
 
 
 def sig_kernel_gram_backprop(derivs, path1, path2, *, order, static_kernel=None,
@@ -258,38 +238,12 @@ def sig_kernel_gram_backprop(derivs, path1, path2, *, order, static_kernel=None,
                              right_deriv=False, k_grid=None, n_jobs=1,
                              return_grid=False, max_batch=-1):
     """``sksig.sig_kernel_gram_backprop(..., method="polynomial", order=order)``."""
-    from sksig._kernel_setup import (
-        _check_flags,
-        _check_normalize_backprop,
-        _derivs_array,
-        _k_grid,
-    )
-
-    left, right = _check_flags(left_deriv, right_deriv)
-    return_grid = check_bool(return_grid, "return_grid")
-    normalize = _check_normalize_backprop(normalize, k_grid, return_grid)
+    flags = setup._backprop_flags(left_deriv, right_deriv, return_grid)
+    normalize = setup._check_normalize_backprop(normalize, k_grid, flags[2])
     max_batch = check_max_batch(max_batch)
     s = _setup(path1, path2, order, static_kernel, time_aug, lead_lag, end_time, n_jobs,
                basepoint, gram=True)
-    shape = s.b1.batch_shape + s.b2.batch_shape
-    if return_grid:
-        s.no_ragged_grid("return_grid=True")
-        d = s.grid_array(derivs, "derivs", shape)
-    else:
-        array = _derivs_array(s, derivs)
-        if array.shape != tuple(shape):
-            raise ValueError(
-                f"derivs must have the Gram's shape {tuple(shape)}, got {array.shape}"
-            )
-        d = array.reshape(-1)
-    _k_grid(s, k_grid, shape)  # shape-checked; the solver recomputes
-    x, y = s.b1.data, s.b2.data
-    per_pair = (x[0].size + y[0].size) * x.itemsize if x.shape[0] else 1
-    chunk = max_batch**2 if max_batch > 0 else max(64, _GRAM_BUFFER_BYTES // per_pair)
-    chunk = min(chunk, max(1, x.shape[0] * y.shape[0]))
-    if normalize:
-        gx, gy = _normalized_grads(s, d, True, left, right, chunk)
-    else:
-        gx, gy = _native_grads(s, x, y, d, return_grid, left, right, True, chunk)
-    return (s.b1.grad_to_input(gx.reshape(x.shape), s.n_threads) if left else None,
-            s.b2.grad_to_input(gy.reshape(y.shape), s.n_threads) if right else None)
+    d = setup._gram_derivs(s, derivs, flags[2])
+    # shape-checked; the solver recomputes
+    setup._k_grid(s, k_grid, s.b1.batch_shape + s.b2.batch_shape)
+    return _backprop(s, d, True, flags, normalize, max_batch)

@@ -21,6 +21,7 @@ from sklearn.utils.validation import validate_data
 
 from sksig._array import as_array, check_same_batch
 from sksig._core._sig_kernel import KERNEL_KINDS
+from sksig._docs import fill_doc
 from sksig._validation import resolve_n_jobs
 
 __all__ = [
@@ -46,6 +47,19 @@ _LINEAR, _SCALED_LINEAR, _RBF, _POLYNOMIAL = (
     KERNEL_KINDS[k] for k in ("linear", "scaled_linear", "rbf", "polynomial"))
 _MATERN12, _MATERN32, _MATERN52, _RATIONAL_QUADRATIC = (
     KERNEL_KINDS[k] for k in ("matern12", "matern32", "matern52", "rational_quadratic"))
+
+
+# The Parameters of grad_x and grad_y, with the Returns header (sksig._docs.fill_doc).
+_GRAD_PARAMETERS = """
+    Parameters
+    ----------
+    ctx : Context
+        The context filled by :meth:`__call__`.
+    derivs : ndarray or torch.Tensor of shape (batch, length_1 - 1, length_2 - 1)
+        Cotangent of the increment Gram.
+
+    Returns
+    -------"""
 
 
 class StaticKernel(BaseEstimator):
@@ -174,47 +188,33 @@ class StaticKernel(BaseEstimator):
         ctx.save_for_backward(x, y)
         return self.increment_gram(x, y)
 
+    @fill_doc(grad_parameters=_GRAD_PARAMETERS)
     def grad_x(self, ctx, derivs):
         """Return the gradient of ``sum(derivs * increment_gram)`` with respect to x.
 
-        Parameters
-        ----------
-        ctx : Context
-            The context filled by :meth:`__call__`.
-        derivs : ndarray or torch.Tensor of shape (batch, length_1 - 1, length_2 - 1)
-            Cotangent of the increment Gram.
-
-        Returns
-        -------
+        {grad_parameters}
         ndarray or torch.Tensor of shape (batch, length_1, dim)
-            The gradient with respect to ``x``.
+            The gradient with respect to the first paths ``x``.
         """
-        if type(self)._native is StaticKernel._native:
-            raise NotImplementedError(
-                f"{type(self).__name__} must implement grad_x(ctx, derivs)")
-        x, y = ctx.saved_tensors
-        return self.increment_gram_backprop(derivs, x, y)[0]
+        return self._grad(ctx, derivs, 0)
 
+    @fill_doc(grad_parameters=_GRAD_PARAMETERS)
     def grad_y(self, ctx, derivs):
         """Return the gradient of ``sum(derivs * increment_gram)`` with respect to y.
 
-        Parameters
-        ----------
-        ctx : Context
-            The context filled by :meth:`__call__`.
-        derivs : ndarray or torch.Tensor of shape (batch, length_1 - 1, length_2 - 1)
-            Cotangent of the increment Gram.
-
-        Returns
-        -------
+        {grad_parameters}
         ndarray or torch.Tensor of shape (batch, length_2, dim)
             The gradient with respect to ``y``.
         """
+        return self._grad(ctx, derivs, 1)
+
+    def _grad(self, ctx, derivs, side):
+        """grad_x (side 0) or grad_y (side 1) of a built-in kernel."""
         if type(self)._native is StaticKernel._native:
-            raise NotImplementedError(
-                f"{type(self).__name__} must implement grad_y(ctx, derivs)")
+            raise NotImplementedError(f"{type(self).__name__} must implement "
+                                      f"grad_{'xy'[side]}(ctx, derivs)")
         x, y = ctx.saved_tensors
-        return self.increment_gram_backprop(derivs, x, y)[1]
+        return self.increment_gram_backprop(derivs, x, y)[side]
 
     def increment_gram(self, path1, path2, *, n_jobs=1):
         """Return the increment Gram ``Delta`` of paired paths.
@@ -366,7 +366,46 @@ class ScaledLinearKernel(StaticKernel):
         return (_SCALED_LINEAR, self._params()["scale"], 0.0, 0.0, False)
 
 
-class RBFKernel(StaticKernel):
+# The docstring fragments of the kernels of one length scale (sksig._docs.fill_doc).
+_SIGMA_RAISES = """
+    Raises
+    ------
+    ValueError
+        If ``sigma`` is not positive and finite; checked by :meth:`fit` and at
+        every use, not at construction."""
+_MATERN = dict(sigma_raises=_SIGMA_RAISES, matern="""
+    Parameters
+    ----------
+    sigma : float, default=1.0
+        Positive length scale.
+""" + _SIGMA_RAISES + """
+
+    Examples
+    --------
+    >>> import sksig""")
+
+
+class _SigmaKernel(StaticKernel):
+    """A kernel of one length (or bandwidth) parameter ``sigma``; a subclass names its
+    native kind, ``class Matern12Kernel(_SigmaKernel, kind=_MATERN12)``."""
+
+    _kind = None
+    _parameter_constraints: dict = {"sigma": [_POSITIVE]}
+
+    def __init_subclass__(cls, kind=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if kind is not None:
+            cls._kind = kind
+
+    def __init__(self, sigma=1.0):
+        self.sigma = sigma
+
+    def _native(self):
+        return (self._kind, self._params()["sigma"], 0.0, 0.0, False)
+
+
+@fill_doc(sigma_raises=_SIGMA_RAISES)
+class RBFKernel(_SigmaKernel, kind=_RBF):
     """Gaussian (RBF) kernel ``k(a, b) = exp(-|a - b|**2 / sigma)``.
 
     Note the parametrisation, which follows pySigLib: ``sigma`` divides the squared
@@ -378,11 +417,7 @@ class RBFKernel(StaticKernel):
     sigma : float, default=1.0
         Positive bandwidth.
 
-    Raises
-    ------
-    ValueError
-        If ``sigma`` is not positive and finite; checked by :meth:`fit` and at
-        every use, not at construction.
+    {sigma_raises}
 
     Examples
     --------
@@ -390,11 +425,6 @@ class RBFKernel(StaticKernel):
     >>> sksig.RBFKernel(sigma=2.0)
     RBFKernel(sigma=2.0)
     """
-
-    _parameter_constraints: dict = {"sigma": [_POSITIVE]}
-
-    def __init__(self, sigma=1.0):
-        self.sigma = sigma
 
     def _native(self):
         return (_RBF, self._params()["sigma"], 0.0, 0.0, False)
@@ -449,89 +479,36 @@ class PolynomialKernel(StaticKernel):
         return (_POLYNOMIAL, degree, gamma, scale, clamp)
 
 
-class _SigmaKernel(StaticKernel):
-    _kind = None
-    _parameter_constraints: dict = {"sigma": [_POSITIVE]}
-
-    def __init__(self, sigma=1.0):
-        self.sigma = sigma
-
-    def _native(self):
-        return (self._kind, self._params()["sigma"], 0.0, 0.0, False)
-
-
-class Matern12Kernel(_SigmaKernel):
+@fill_doc(**_MATERN)
+class Matern12Kernel(_SigmaKernel, kind=_MATERN12):
     """Matérn-1/2 (exponential) kernel ``k(a, b) = exp(-|a - b| / sigma)``.
 
-    Parameters
-    ----------
-    sigma : float, default=1.0
-        Positive length scale.
-
-    Raises
-    ------
-    ValueError
-        If ``sigma`` is not positive and finite; checked by :meth:`fit` and at
-        every use, not at construction.
-
-    Examples
-    --------
-    >>> import sksig
+    {matern}
     >>> sksig.Matern12Kernel(sigma=2.0)
     Matern12Kernel(sigma=2.0)
     """
 
-    _kind = _MATERN12
 
-
-class Matern32Kernel(_SigmaKernel):
+@fill_doc(**_MATERN)
+class Matern32Kernel(_SigmaKernel, kind=_MATERN32):
     """Matérn-3/2 kernel ``k(a, b) = (1 + u) exp(-u)``, ``u = sqrt(3) |a - b| / sigma``.
 
-    Parameters
-    ----------
-    sigma : float, default=1.0
-        Positive length scale.
-
-    Raises
-    ------
-    ValueError
-        If ``sigma`` is not positive and finite; checked by :meth:`fit` and at
-        every use, not at construction.
-
-    Examples
-    --------
-    >>> import sksig
-    >>> sksig.Matern32Kernel(sigma=2.0)
-    Matern32Kernel(sigma=2.0)
+    {matern}
+    >>> sksig.SigKernel(static_kernel=sksig.Matern32Kernel(sigma=0.5))
+    SigKernel(static_kernel=Matern32Kernel(sigma=0.5))
     """
 
-    _kind = _MATERN32
 
-
-class Matern52Kernel(_SigmaKernel):
+@fill_doc(**_MATERN)
+class Matern52Kernel(_SigmaKernel, kind=_MATERN52):
     """Matérn-5/2 kernel ``k(a, b) = (1 + u + u**2 / 3) exp(-u)``.
 
     Here ``u = sqrt(5) |a - b| / sigma``.
 
-    Parameters
-    ----------
-    sigma : float, default=1.0
-        Positive length scale.
-
-    Raises
-    ------
-    ValueError
-        If ``sigma`` is not positive and finite; checked by :meth:`fit` and at
-        every use, not at construction.
-
-    Examples
-    --------
-    >>> import sksig
-    >>> sksig.Matern52Kernel(sigma=2.0)
-    Matern52Kernel(sigma=2.0)
+    {matern}
+    >>> sksig.Matern52Kernel().get_params()  # the default length scale
+    {'sigma': 1.0}
     """
-
-    _kind = _MATERN52
 
 
 class RationalQuadraticKernel(StaticKernel):

@@ -12,7 +12,13 @@ failed allocation MemoryError, Ctrl-C KeyboardInterrupt (:func:`sksig._interrupt
 import numpy as np
 
 from sksig._array import all_finite
-from sksig._core import _branched, _log_sig, _sig_kernel
+from sksig._core import (
+    _branched,
+    _branched_kernel,
+    _log_sig,
+    _sig_kernel,
+    _sig_kernel_poly,
+)
 from sksig._interrupt import call
 from sksig._lyndon import lyndon_tables
 
@@ -142,3 +148,63 @@ def branched_log_backprop(flat, derivs, grad, tb, method, had_scalar, scalar_gra
     call(_branched.log_backprop, flat, derivs, grad,
          tb.core("lyndon" if method else "log"), had_scalar, scalar_grad, n_threads,
          method == 2)
+
+
+# ------------------------------------------- polynomial and branched signature kernels
+# CPU only: these have no twin in sksig.cuda._backend (their public functions copy CUDA
+# tensors to the host). Outputs are preallocated as above; gx, gy None: not wanted.
+CPU_ONLY = (
+    "sig_kernel_poly_forward",
+    "sig_kernel_poly_backward",
+    "sig_kernel_poly_backward_gram",
+    "branched_kernel_forward",
+    "branched_kernel_backward",
+    "branched_kernel_backward_gram",
+)
+
+
+def _pairs_per_round(x, y, max_batch):
+    """Pairs per round of a Gram backprop: ``max_batch**2``, else as many as
+    _GRAM_BUFFER_BYTES of gradient buffers hold (at least 64), at most all."""
+    per_pair = (x[0].size + y[0].size) * x.itemsize if x.shape[0] else 1
+    chunk = max_batch**2 if max_batch > 0 else max(64, _GRAM_BUFFER_BYTES // per_pair)
+    return min(chunk, max(1, x.shape[0] * y.shape[0]))
+
+
+def sig_kernel_poly_forward(x, y, gram, order, kernel, out, grid, n_threads):
+    """Kernels of the pairs or the Gram by the polynomial solver (vertex grids into
+    grid, or None)."""
+    call(_sig_kernel_poly.forward, x, y, gram, order, kernel, out, _flat(grid, x),
+         n_threads)
+
+
+def sig_kernel_poly_backward(x, y, order, kernel, derivs, grid_derivs, gx, gy,
+                             n_threads):
+    call(_sig_kernel_poly.backward, x, y, order, kernel, derivs, grid_derivs,
+         _flat(gx, x), _flat(gy, x), n_threads)
+
+
+def sig_kernel_poly_backward_gram(x, y, order, kernel, derivs, grid_derivs, gx, gy,
+                                  max_batch, n_threads):
+    call(_sig_kernel_poly.backward_gram, x, y, order, kernel, derivs, grid_derivs,
+         _flat(gx, x), _flat(gy, x), _pairs_per_round(x, y, max_batch), n_threads)
+
+
+def branched_kernel_forward(x, y, gram, orders, depth, kernel, out, grid, n_threads):
+    """Branched kernels of the pairs or the Gram (final-depth grids into grid, or
+    None)."""
+    call(_branched_kernel.forward, x, y, gram, orders, depth, kernel, out,
+         _flat(grid, x), n_threads)
+
+
+def branched_kernel_backward(x, y, orders, depth, kernel, derivs, grid_derivs, gx, gy,
+                             n_threads):
+    call(_branched_kernel.backward, x, y, orders, depth, kernel, derivs, grid_derivs,
+         _flat(gx, x), _flat(gy, x), n_threads)
+
+
+def branched_kernel_backward_gram(x, y, orders, depth, kernel, derivs, grid_derivs, gx,
+                                  gy, max_batch, n_threads):
+    call(_branched_kernel.backward_gram, x, y, orders, depth, kernel, derivs,
+         grid_derivs, _flat(gx, x), _flat(gy, x), _pairs_per_round(x, y, max_batch),
+         n_threads)

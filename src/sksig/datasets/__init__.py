@@ -18,6 +18,8 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import Bunch
 
+from sksig._docs import fill_doc
+
 __all__ = ["load_basic_motions", "load_gunpoint", "load_japanese_vowels"]
 
 _CITATION = (
@@ -58,21 +60,20 @@ def _load(name, split, return_X_y):
     )
 
 
-_DOC = """Load the {name} dataset ({summary}).
-
-    {details}
-
+# The docstring fragments every loader shares (sksig._docs.fill_doc): the Parameters
+# with the Returns header, and the Returns after ``data`` with the Raises.
+_PARAMS = dict(
+    parameters="""
     Parameters
     ----------
-    split : {{"train", "test"}}, default="train"
+    split : {"train", "test"}, default="train"
         Which of the archive's fixed splits to return.
     return_X_y : bool, default=False
         Return ``(data, target)`` instead of a :class:`~sklearn.utils.Bunch`.
 
     Returns
-    -------
-    data : {data_type}
-        The paths, float64.
+    -------""",
+    returns_and_raises="""
     target : ndarray of shape (n_samples,) of str
         Class labels.
     bunch : Bunch
@@ -85,58 +86,72 @@ _DOC = """Load the {name} dataset ({summary}).
     ValueError
         If ``split`` is not "train" or "test".
     TypeError
-        If ``return_X_y`` is not a bool.
+        If ``return_X_y`` is not a bool.""",
+)
+
+
+@fill_doc(**_PARAMS)
+def load_basic_motions(split="train", *, return_X_y=False):
+    """Load the BasicMotions dataset (UEA multivariate, 4 classes, 40 + 40 paths).
+
+    Smart-watch 3-D accelerometer and 3-D gyroscope readings (6 channels, 100 points
+    at 10 Hz) of students standing, walking, running and playing badminton.
+
+    {parameters}
+    data : ndarray of shape (n_samples, 100, 6)
+        The paths, float64: 6 channels of 100 points.
+    {returns_and_raises}
 
     Examples
     --------
-    >>> from sksig.datasets import {loader}
-    >>> X, y = {loader}(split="train", return_X_y=True)
-    >>> len(X), {example_shape}
-    {example_output}
+    >>> from sksig.datasets import load_basic_motions
+    >>> X, y = load_basic_motions(return_X_y=True)
+    >>> X.shape, sorted(set(y.tolist()))
+    ((40, 100, 6), ['Badminton', 'Running', 'Standing', 'Walking'])
     """
-
-
-def load_basic_motions(split="train", *, return_X_y=False):
     return _load("BasicMotions", split, return_X_y)
 
 
+@fill_doc(**_PARAMS)
 def load_gunpoint(split="train", *, return_X_y=False):
+    """Load the GunPoint dataset (UCR univariate, 2 classes, 50 + 150 paths).
+
+    Horizontal position of an actor's hand (150 points) while drawing a replica gun
+    or pointing a finger.
+
+    {parameters}
+    data : ndarray of shape (n_samples, 150, 1)
+        The paths, float64 (one channel).
+    {returns_and_raises}
+
+    Examples
+    --------
+    >>> from sksig.datasets import load_gunpoint
+    >>> test = load_gunpoint(split="test")
+    >>> test.data.shape, test.target_names
+    ((150, 150, 1), array(['1', '2'], dtype='<U1'))
+    """
     return _load("GunPoint", split, return_X_y)
 
 
+@fill_doc(**_PARAMS)
 def load_japanese_vowels(split="train", *, return_X_y=False):
+    """Load the JapaneseVowels dataset (UEA multivariate, 9 classes, 270 + 370 paths).
+
+    12 linear-prediction cepstrum coefficients of utterances of the vowels 'a' and
+    'e' by nine male speakers; the task is to recognise the speaker. Paths have 7 to
+    29 points, so ``data`` is a list.
+
+    {parameters}
+    data : list of ndarray of shape (length_i, 12)
+        The paths, float64, of different lengths.
+    {returns_and_raises}
+
+    Examples
+    --------
+    >>> from sksig.datasets import load_japanese_vowels
+    >>> X, y = load_japanese_vowels(return_X_y=True)
+    >>> len(X), X[0].shape
+    (270, (20, 12))
+    """
     return _load("JapaneseVowels", split, return_X_y)
-
-
-load_basic_motions.__doc__ = _DOC.format(
-    name="BasicMotions",
-    summary="UEA multivariate, 4 classes, 40 + 40 paths",
-    details="Smart-watch 3-D accelerometer and 3-D gyroscope readings (6 channels, "
-    "100 points at 10 Hz) of students standing, walking, running and playing "
-    "badminton.",
-    data_type="ndarray of shape (n_samples, 100, 6)",
-    loader="load_basic_motions",
-    example_shape="X.shape",
-    example_output="(40, (40, 100, 6))",
-)
-load_gunpoint.__doc__ = _DOC.format(
-    name="GunPoint",
-    summary="UCR univariate, 2 classes, 50 + 150 paths",
-    details="Horizontal position of an actor's hand (150 points) while drawing a "
-    "replica gun or pointing a finger.",
-    data_type="ndarray of shape (n_samples, 150, 1)",
-    loader="load_gunpoint",
-    example_shape="X.shape",
-    example_output="(50, (50, 150, 1))",
-)
-load_japanese_vowels.__doc__ = _DOC.format(
-    name="JapaneseVowels",
-    summary="UEA multivariate, variable length, 9 classes, 270 + 370 paths",
-    details="12 linear-prediction cepstrum coefficients of utterances of the vowels "
-    "'a' and 'e' by nine male speakers; the task is to recognise the speaker. "
-    "Paths have 7 to 29 points, so ``data`` is a list.",
-    data_type="list of ndarray of shape (length_i, 12)",
-    loader="load_japanese_vowels",
-    example_shape="X[0].shape",
-    example_output="(270, (20, 12))",
-)
