@@ -40,15 +40,15 @@ class _Native(torch.autograd.Function):
     def forward(ctx, forward, backward, keep_output, *inputs):
         output = forward(*(x.detach() for x in inputs))
         ctx.save_for_backward(*inputs, *((output,) if keep_output else ()))
-        ctx.backward, ctx.n_inputs = backward, len(inputs)
+        ctx.backward_fn, ctx.n_inputs = backward, len(inputs)
         return output
 
     @staticmethod
     def backward(ctx, grad):
         saved = [x.detach() for x in ctx.saved_tensors]
         inputs, output = saved[:ctx.n_inputs], (saved[ctx.n_inputs:] or [None])[0]
-        grads = ctx.backward(grad.detach().contiguous(), output,
-                             ctx.needs_input_grad[3:], *inputs)
+        grads = ctx.backward_fn(grad.detach().contiguous(), output,
+                                ctx.needs_input_grad[3:], *inputs)
         return (None, None, None, *grads)
 
 
