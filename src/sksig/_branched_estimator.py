@@ -1,16 +1,21 @@
 """``BranchedLogSig``: branched (tree-indexed) log-signatures as a transformer."""
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from sksig._branched import branched_log_sig, branched_sig_to_log_sig_backprop
-from sksig._estimator_input import channel_names, check_paths, encoding_tags
+from sksig._estimator_input import (
+    PATH_CONSTRAINTS,
+    PathEstimatorMixin,
+    channel_names,
+    estimator_doc,
+)
 from sksig._log_sig_estimator import bracket_name, is_lyndon
 from sksig._trees import trees
-from sksig._validation import Interval, check_end_time, resolve_n_jobs
+from sksig._validation import Interval
 
 __all__ = ["BranchedLogSig"]
 
@@ -50,7 +55,8 @@ def branched_feature_names(dimension, degree, planar, method, letter=str):
     return [bracket_name(word, names.__getitem__) for _, word in lyndon]
 
 
-class BranchedLogSig(TransformerMixin, BaseEstimator):
+@estimator_doc
+class BranchedLogSig(PathEstimatorMixin, TransformerMixin, BaseEstimator):
     """Branched log-signatures of paths (coordinates indexed by trees or forests).
 
     ``transform(X)`` returns ``sksig.branched_log_sig`` of every path: the logarithm
@@ -70,21 +76,7 @@ class BranchedLogSig(TransformerMixin, BaseEstimator):
         0: every tree (non-planar) or every ordered forest (planar); 1 (planar
         only): the values at the Lyndon forests; 2 (planar only): the coordinates in
         the Lyndon bracket basis of forests.
-    time_aug : bool, default=False
-        Append a time channel to every path (from 0 to ``end_time``).
-    lead_lag : bool, default=False
-        Apply the lead-lag transform.
-    end_time : float, default=1.0
-        Final value of the time channel.
-    basepoint : None, True or array-like of shape (n_channels,), default=None
-        A point prepended to every path before the transforms (True: the origin), so
-        that the features depend on where the paths start.
-    n_channels : int or None, default=None
-        Channels per point of 2-D input ``(n_samples, length * n_channels)``; None
-        means 1. For 3-D and ragged input it is read from the data (if given, it
-        must match).
-    n_jobs : int or None, default=None
-        CPU threads; None means 1 and -1 all cores. Results do not depend on it.
+    {feature_options}
 
     Attributes
     ----------
@@ -92,20 +84,15 @@ class BranchedLogSig(TransformerMixin, BaseEstimator):
         Channels of the paths after the transforms (the tree labels).
     method_ : int
         The method in effect.
-    n_channels_in_ : int
-        Channels per point seen in ``fit``.
-    n_features_in_ : int
-        Columns of 2-D input seen in ``fit`` (absent for 3-D or ragged input).
-    feature_names_in_ : ndarray of str
-        Column names of a DataFrame seen in ``fit``.
+    {input_attributes}
 
     Examples
     --------
     >>> import numpy as np
     >>> from sksig import BranchedLogSig
     >>> X = np.array([[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]])
-    >>> est = BranchedLogSig(degree=2).fit(X)
-    >>> est.transform(X)
+    >>> est = BranchedLogSig(degree=2)
+    >>> est.fit_transform(X)
     array([[ 1. ,  1. ,  0. ,  0.5, -0.5,  0. ]])
     >>> list(est.get_feature_names_out())
     ['0', '1', '0(0)', '1(0)', '0(1)', '1(1)']
@@ -117,26 +104,13 @@ class BranchedLogSig(TransformerMixin, BaseEstimator):
         "degree": [Interval(Integral, 1, None, closed="left")],
         "planar": ["boolean"],
         "method": [None, Interval(Integral, 0, 2, closed="both")],
-        "time_aug": ["boolean"],
-        "lead_lag": ["boolean"],
-        "end_time": [Real],
-        "basepoint": [None, "boolean", "array-like"],
-        "n_channels": [None, Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [None, Integral],
+        **PATH_CONSTRAINTS,
     }
 
     def __init__(self, *, degree=2, planar=False, method=None, time_aug=False,
                  lead_lag=False, end_time=1.0, basepoint=None, n_channels=None,
                  n_jobs=None):
-        self.degree = degree
-        self.planar = planar
-        self.method = method
-        self.time_aug = time_aug
-        self.lead_lag = lead_lag
-        self.end_time = end_time
-        self.basepoint = basepoint
-        self.n_channels = n_channels
-        self.n_jobs = n_jobs
+        self._store_params(locals())
 
     def _method(self):
         if self.method is None:
@@ -148,30 +122,11 @@ class BranchedLogSig(TransformerMixin, BaseEstimator):
             )
         return int(self.method)
 
-    def _paths(self, X, reset):
-        return check_paths(
-            self, X, reset=reset, time_aug=self.time_aug, lead_lag=self.lead_lag,
-            end_time=check_end_time(self.end_time),
-            n_threads=resolve_n_jobs(self.n_jobs),
-            basepoint=self.basepoint,
-        )
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Record the input format and the tree basis.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, length, n_channels) or (n_samples, \
-length * n_channels), torch.Tensor, or list of 2-D arrays
-            Paths; a list may hold paths of different lengths.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        BranchedLogSig
-            The fitted estimator (``self``).
+        {fit}
         """
         method = self._method()
         paths = self._paths(X, reset=True)
@@ -182,15 +137,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
     def transform(self, X):
         """Compute the branched log-signatures of the paths.
 
-        Parameters
-        ----------
-        X : array-like, torch.Tensor or list of 2-D arrays
-            Paths with the fitted number of channels.
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features_out)
-            In the dtype of ``X``; columns named by :meth:`get_feature_names_out`.
+        {transform}
         """
         check_is_fitted(self)
         data = self._paths(X, reset=False).data
@@ -235,15 +182,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Parameters
         ----------
-        input_features : array-like of str or None, default=None
-            Channel names (one per channel), or the input column names of 2-D input
-            (the first ``n_channels_in_`` name the channels). None uses the
-            DataFrame columns seen in ``fit``, if any, else channel numbers.
-
-        Returns
-        -------
-        ndarray of str of shape (n_features_out,)
-            One name per output column.
+        {feature_names}
         """
         check_is_fitted(self)
         letters = channel_names(self, input_features, self.dimension_)
@@ -252,6 +191,3 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
                                    self.method_, letters.__getitem__),
             dtype=object,
         )
-
-    def __sklearn_tags__(self):
-        return encoding_tags(super().__sklearn_tags__())

@@ -20,7 +20,9 @@ Fitting records ``n_channels_in_`` (channels per point) for every encoding, and,
 DataFrame). Later calls must agree with them.
 """
 
+import inspect
 from dataclasses import dataclass
+from numbers import Integral, Real
 
 import numpy as np
 from scipy.sparse import issparse
@@ -28,9 +30,121 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import validate_data
 
 from sksig._array import _is_ragged_list, _is_torch, as_path_batch
+from sksig._docs import fill_doc
+from sksig._validation import Interval, check_end_time, resolve_n_jobs
 
-__all__ = ["EstimatorPaths", "channel_names", "check_pair", "check_paths",
-           "encoding_tags"]
+__all__ = ["DOCS", "PATH_CONSTRAINTS", "EstimatorPaths", "PathEstimatorMixin",
+           "channel_names", "check_pair", "check_paths", "encoding_tags",
+           "estimator_doc", "estimator_paths", "store_params"]
+
+# Constraints of the parameters every path estimator shares (sklearn's
+# ``_parameter_constraints`` format): ``{"degree": [...], **PATH_CONSTRAINTS}``.
+PATH_CONSTRAINTS = {
+    "time_aug": ["boolean"],
+    "lead_lag": ["boolean"],
+    "end_time": [Real],
+    "basepoint": [None, "boolean", "array-like"],
+    "n_channels": [None, Interval(Integral, 1, None, closed="left")],
+    "n_jobs": [None, Integral],
+}
+
+# Docstring fragments of the estimators (``{name}`` lines, see :func:`estimator_doc`).
+DOCS = {
+    "path_transforms": """
+        time_aug : bool, default=False
+            Append a time channel to every path (from 0 to ``end_time``).
+        lead_lag : bool, default=False
+            Apply the lead-lag transform.
+        end_time : float, default=1.0
+            Final value of the time channel.""",
+    "basepoint": """
+        basepoint : None, True or array-like of shape (n_channels,), default=None
+            A point prepended to every path before the transforms (True: the origin),
+            so that the result depends on where the paths start, not only on their
+            increments.""",
+    "n_channels": """
+        n_channels : int or None, default=None
+            Channels per point of 2-D input ``(n_samples, length * n_channels)``; None
+            means 1. For 3-D and ragged input it is read from the data (if given, it
+            must match).""",
+    "estimator_n_jobs": """
+        n_jobs : int or None, default=None
+            CPU threads; None means 1 and -1 all cores. Results do not depend on it.""",
+    "input_attributes": """
+        n_channels_in_ : int
+            Channels per point seen in ``fit``.
+        n_features_in_ : int
+            Columns of 2-D input seen in ``fit`` (absent for 3-D or ragged input).
+        feature_names_in_ : ndarray of str
+            Column names of a DataFrame seen in ``fit``.""",
+    "fit": """
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, length, n_channels) or (n_samples, \
+length * n_channels), torch.Tensor, or list of 2-D arrays
+            Training paths; a list may hold paths of different lengths.
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        object
+            The fitted estimator (``self``).""",
+    "transform": """
+        Parameters
+        ----------
+        X : array-like, torch.Tensor or list of 2-D arrays
+            Paths with the fitted number of channels.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_features_out)
+            In the dtype of ``X``; columns named by :meth:`get_feature_names_out`.""",
+    "dask_transform": """
+        Parameters
+        ----------
+        X : array-like, torch.Tensor, list of 2-D arrays or dask.array
+            Paths with the fitted number of channels (any lengths for 3-D or ragged
+            input; the fitted number of columns for 2-D input). A dask array must be
+            chunked along samples only.""",
+    "feature_names": """
+        input_features : array-like of str or None, default=None
+            Channel names (one per channel), or the input column names of 2-D input
+            (the first ``n_channels_in_`` name the channels). None uses the
+            DataFrame columns seen in ``fit``, if any, else channel numbers.
+
+        Returns
+        -------
+        ndarray of str of shape (n_features_out,)
+            One name per output column.""",
+}
+
+# The options of the feature transformers, in their order.
+DOCS["feature_options"] = "\n".join(
+    DOCS[name].strip("\n") for name in ("path_transforms", "basepoint", "n_channels",
+                                        "estimator_n_jobs"))
+
+
+def estimator_doc(cls=None, /, **fragments):
+    """Fill the ``{name}`` lines of a class's docstring and of its methods' from
+    :data:`DOCS` (and ``fragments``, a module's own); ``@estimator_doc`` on a class."""
+    def apply(cls):
+        fill = fill_doc(**{**DOCS, **fragments})
+        fill(cls)
+        for member in vars(cls).values():
+            if inspect.isfunction(member):
+                fill(member)
+        return cls
+
+    return apply if cls is None else apply(cls)
+
+
+def store_params(estimator, arguments):
+    """Store the arguments of ``__init__`` (its ``locals()``) as attributes of the same
+    names, and nothing else: scikit-learn's rule for ``__init__``."""
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(estimator, name, value)
 
 
 @dataclass
@@ -191,6 +305,36 @@ def check_paths(estimator, X, *, reset, time_aug=False, lead_lag=False, end_time
                           end_time=end_time, n_threads=n_threads, basepoint=basepoint,
                           scale=scale)
     return EstimatorPaths(batch, encoding, channels, device)
+
+
+class PathEstimatorMixin:
+    """What the path estimators share: ``_paths`` (:func:`estimator_paths`), the
+    storing of ``__init__``'s arguments (:func:`store_params`) and the tags of the
+    path encodings (:func:`encoding_tags`). Put it first among the bases."""
+
+    def _paths(self, X, reset, name="X", *, transforms=True):
+        return estimator_paths(self, X, reset=reset, name=name, transforms=transforms)
+
+    def _store_params(self, arguments):
+        store_params(self, arguments)
+
+    def __sklearn_tags__(self):
+        return encoding_tags(super().__sklearn_tags__())
+
+
+def estimator_paths(estimator, X, *, reset, name="X", transforms=True):
+    """:func:`check_paths` with the estimator's own path options: ``time_aug``,
+    ``lead_lag``, ``end_time``, ``basepoint``, ``scale`` (1 if it has none) and
+    ``n_jobs``; ``transforms=False`` packs the raw points (no basepoint, scale or
+    transform)."""
+    return check_paths(
+        estimator, X, reset=reset, time_aug=estimator.time_aug if transforms else False,
+        lead_lag=estimator.lead_lag if transforms else False,
+        end_time=check_end_time(estimator.end_time),
+        n_threads=resolve_n_jobs(estimator.n_jobs), name=name,
+        basepoint=estimator.basepoint if transforms else None,
+        scale=getattr(estimator, "scale", 1.0) if transforms else 1.0,
+    )
 
 
 def channel_names(estimator, input_features, dimension):

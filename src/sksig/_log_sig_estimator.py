@@ -1,16 +1,21 @@
 """``LogSigJoin``: Lyndon-basis log-signatures as a transformer, joins, streams."""
 
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils.validation import check_is_fitted
 
 from sksig._array import _is_ragged_list
-from sksig._estimator_input import channel_names, check_paths, encoding_tags
+from sksig._estimator_input import (
+    PATH_CONSTRAINTS,
+    PathEstimatorMixin,
+    channel_names,
+    estimator_doc,
+)
 from sksig._log_sig import log_sig, log_sig_join, log_sig_join_backprop
 from sksig._lyndon import check_tensor_size, lyndon_words
-from sksig._validation import Interval, check_end_time, resolve_n_jobs
+from sksig._validation import Interval
 
 __all__ = ["LogSigJoin"]
 
@@ -39,7 +44,8 @@ def bracket_name(word, letter_name=str):
             f"{bracket_name(word[split:], letter_name)}]")
 
 
-class LogSigJoin(TransformerMixin, BaseEstimator):
+@estimator_doc
+class LogSigJoin(PathEstimatorMixin, TransformerMixin, BaseEstimator):
     """Log-signatures in the Lyndon bracket basis, with joins and online updates.
 
     ``transform(X)`` returns the truncated log-signature of every path in the Lyndon
@@ -54,21 +60,7 @@ class LogSigJoin(TransformerMixin, BaseEstimator):
     ----------
     degree : int, default=2
         Truncation level (longest Lyndon word).
-    time_aug : bool, default=False
-        Append a time channel to every path (from 0 to ``end_time``).
-    lead_lag : bool, default=False
-        Apply the lead-lag transform.
-    end_time : float, default=1.0
-        Final value of the time channel.
-    basepoint : None, True or array-like of shape (n_channels,), default=None
-        A point prepended to every path before the transforms (True: the origin), so
-        that the features depend on where the paths start.
-    n_channels : int or None, default=None
-        Channels per point of 2-D input ``(n_samples, length * n_channels)``; None
-        means 1. For 3-D and ragged input it is read from the data (if given, it
-        must match).
-    n_jobs : int or None, default=None
-        CPU threads; None means 1 and -1 all cores. Results do not depend on it.
+    {feature_options}
 
     Attributes
     ----------
@@ -76,12 +68,7 @@ class LogSigJoin(TransformerMixin, BaseEstimator):
         Channels of the paths after the transforms (the log-signature's alphabet).
     lyndon_words_ : list of tuple of int
         The Lyndon words indexing the features, in output order.
-    n_channels_in_ : int
-        Channels per point seen in ``fit``.
-    n_features_in_ : int
-        Columns of 2-D input seen in ``fit`` (absent for 3-D or ragged input).
-    feature_names_in_ : ndarray of str
-        Column names of a DataFrame seen in ``fit``.
+    {input_attributes}
     stream_log_sig_ : ndarray of shape (n_streams, n_features_out)
         Log-signatures of the streams fed to :meth:`partial_transform` so far.
     stream_last_point_ : ndarray of shape (n_streams, ``n_channels_in_``)
@@ -100,33 +87,12 @@ class LogSigJoin(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "degree": [Interval(Integral, 1, None, closed="left")],
-        "time_aug": ["boolean"],
-        "lead_lag": ["boolean"],
-        "end_time": [Real],
-        "basepoint": [None, "boolean", "array-like"],
-        "n_channels": [None, Interval(Integral, 1, None, closed="left")],
-        "n_jobs": [None, Integral],
+        "degree": [Interval(Integral, 1, None, closed="left")], **PATH_CONSTRAINTS,
     }
 
     def __init__(self, *, degree=2, time_aug=False, lead_lag=False, end_time=1.0,
                  basepoint=None, n_channels=None, n_jobs=None):
-        self.degree = degree
-        self.time_aug = time_aug
-        self.lead_lag = lead_lag
-        self.end_time = end_time
-        self.basepoint = basepoint
-        self.n_channels = n_channels
-        self.n_jobs = n_jobs
-
-    def _paths(self, X, reset, *, transforms=True):
-        return check_paths(
-            self, X, reset=reset, time_aug=self.time_aug and transforms,
-            lead_lag=self.lead_lag and transforms,
-            end_time=check_end_time(self.end_time),
-            n_threads=resolve_n_jobs(self.n_jobs),
-            basepoint=self.basepoint if transforms else None,
-        )
+        self._store_params(locals())
 
     def _log_sig(self, data):
         return np.asarray(log_sig(data, self.degree, method=_BRACKET_METHOD,
@@ -136,18 +102,7 @@ class LogSigJoin(TransformerMixin, BaseEstimator):
     def fit(self, X, y=None):
         """Record the input format and the Lyndon basis.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, length, n_channels) or (n_samples, \
-length * n_channels), torch.Tensor, or list of 2-D arrays
-            Paths; a list may hold paths of different lengths.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        LogSigJoin
-            The fitted estimator (``self``).
+        {fit}
         """
         paths = self._paths(X, reset=True)
         self.dimension_ = paths.dim
@@ -158,15 +113,9 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
     def transform(self, X):
         """Compute the log-signatures of the paths in the Lyndon bracket basis.
 
-        Parameters
-        ----------
-        X : array-like, torch.Tensor or list of 2-D arrays
-            Paths with the fitted number of channels.
+        Columns are ordered as :attr:`lyndon_words_`.
 
-        Returns
-        -------
-        ndarray of shape (n_samples, n_features_out)
-            In the dtype of ``X``; columns ordered as :attr:`lyndon_words_`.
+        {transform}
         """
         check_is_fitted(self)
         return self._log_sig(self._paths(X, reset=False).data)
@@ -324,20 +273,9 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Parameters
         ----------
-        input_features : array-like of str or None, default=None
-            Channel names (one per channel), or the input column names of 2-D input
-            (the first ``n_channels_in_`` name the channels). None uses the
-            DataFrame columns seen in ``fit``, if any, else channel numbers.
-
-        Returns
-        -------
-        ndarray of str of shape (n_features_out,)
-            One name per output column.
+        {feature_names}
         """
         check_is_fitted(self)
         letters = channel_names(self, input_features, self.dimension_)
         return np.asarray([bracket_name(w, letters.__getitem__)
                            for w in self.lyndon_words_], dtype=object)
-
-    def __sklearn_tags__(self):
-        return encoding_tags(super().__sklearn_tags__())

@@ -13,7 +13,7 @@ from sklearn.base import (
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from sksig._estimator_input import check_paths, encoding_tags
+from sksig._estimator_input import PATH_CONSTRAINTS, PathEstimatorMixin, estimator_doc
 from sksig._gram_blocks import gram_blocks, is_dask_array, map_path_chunks
 from sksig._normalized_kernel import (
     check_positive_diagonal,
@@ -25,15 +25,14 @@ from sksig._validation import (
     Interval,
     StrOptions,
     check_dyadic_order,
-    check_end_time,
-    resolve_n_jobs,
 )
 
 __all__ = ["SigKernelNystroem"]
 
 
-class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
-                        BaseEstimator):
+@estimator_doc
+class SigKernelNystroem(PathEstimatorMixin, ClassNamePrefixFeaturesOutMixin,
+                        TransformerMixin, BaseEstimator):
     """Signature-kernel features of fixed size, by the Nyström approximation.
 
     ``fit(X)`` picks ``n_components`` landmark paths ``L`` of ``X`` and computes
@@ -67,29 +66,19 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         sides: the features need a symmetric kernel).
     static_kernel : static kernel estimator or None, default=None
         Kernel on points, for example :class:`sksig.RBFKernel`; None means linear.
-    time_aug : bool, default=False
-        Append a time channel to every path (from 0 to ``end_time``).
-    lead_lag : bool, default=False
-        Apply the lead-lag transform.
-    end_time : float, default=1.0
-        Final value of the time channel.
+    {path_transforms}
     scale : float, default=1.0
         Factor applied to the path values (after ``basepoint``, before the path
         transforms; the time channel is not scaled). The signature kernel grows
         quickly with the size of the increments; scaling paths down keeps it well
         conditioned.
-    basepoint : None, True or array-like of shape (n_channels,), default=None
-        Point prepended to every path (True: the origin), so that the kernel sees
-        where paths start, as in :class:`SigKernel`.
+    {basepoint}
     normalize : bool, default=False
         Approximate the normalized kernel ``k(x, y) / sqrt(k(x, x) k(y, y))``.
-    n_channels : int or None, default=None
-        Channels per point of 2-D input ``(n_samples, length * n_channels)``; None
-        means 1. Read from the data for 3-D and ragged input.
+    {n_channels}
     max_batch : int, default=-1
         As in :class:`SigKernel` (memory only; results never depend on it).
-    n_jobs : int or None, default=None
-        CPU threads; None means 1 and -1 all cores. Results do not depend on it.
+    {estimator_n_jobs}
     random_state : int, RandomState instance or None, default=None
         Seed of the landmark choice.
     verbose : int, default=0
@@ -110,12 +99,7 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         grows); features carry only the positive part of the kernel.
     diag_components_ : ndarray of shape (n_components,)
         ``k(l, l)`` of the landmarks (only with ``normalize=True``).
-    n_channels_in_ : int
-        Channels per point seen in ``fit``.
-    n_features_in_ : int
-        Columns of 2-D input seen in ``fit`` (absent for 3-D or ragged input).
-    feature_names_in_ : ndarray of str
-        Column names of a DataFrame seen in ``fit``.
+    {input_attributes}
 
     See Also
     --------
@@ -125,15 +109,14 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
     Examples
     --------
     >>> import numpy as np
-    >>> from sklearn.pipeline import make_pipeline
-    >>> from sklearn.svm import LinearSVC
     >>> from sksig import SigKernelNystroem
-    >>> rng = np.random.default_rng(0)
-    >>> X = rng.normal(size=(40, 10, 2)).cumsum(axis=1) / 4
-    >>> y = (X[:, -1, 0] > 0).astype(int)
+    >>> X = np.random.default_rng(0).normal(size=(40, 10, 2)).cumsum(axis=1) / 4
     >>> features = SigKernelNystroem(n_components=20, random_state=0)
     >>> features.fit_transform(X).shape
     (40, 20)
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.svm import LinearSVC
+    >>> y = (X[:, -1, 0] > 0).astype(int)
     >>> model = make_pipeline(features, LinearSVC()).fit(X, y)
     >>> model.predict(X[:3]).shape
     (3,)
@@ -144,15 +127,10 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
         "landmarks": [StrOptions({"random", "kmeans++"})],
         "dyadic_order": [Interval(Integral, 0, 30, closed="both")],
         "static_kernel": [None, StaticKernel],
-        "time_aug": ["boolean"],
-        "lead_lag": ["boolean"],
-        "end_time": [Real],
+        **PATH_CONSTRAINTS,
         "scale": [Interval(Real, 0, None, closed="neither")],
-        "basepoint": [None, "boolean", "array-like"],
         "normalize": ["boolean"],
-        "n_channels": [None, Interval(Integral, 1, None, closed="left")],
         "max_batch": [Interval(Integral, -1, None, closed="left")],
-        "n_jobs": [None, Integral],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -161,31 +139,12 @@ class SigKernelNystroem(ClassNamePrefixFeaturesOutMixin, TransformerMixin,
                  static_kernel=None, time_aug=False, lead_lag=False, end_time=1.0,
                  scale=1.0, basepoint=None, normalize=False, n_channels=None,
                  max_batch=-1, n_jobs=None, random_state=None, verbose=0):
-        self.n_components = n_components
-        self.landmarks = landmarks
-        self.dyadic_order = dyadic_order
-        self.static_kernel = static_kernel
-        self.time_aug = time_aug
-        self.lead_lag = lead_lag
-        self.end_time = end_time
-        self.scale = scale
-        self.basepoint = basepoint
-        self.normalize = normalize
-        self.n_channels = n_channels
-        self.max_batch = max_batch
-        self.n_jobs = n_jobs
-        self.random_state = random_state
-        self.verbose = verbose
+        self._store_params(locals())
 
     # ------------------------------------------------------------------ helpers
     def _paths(self, X, reset):
         check_dyadic_order(self.dyadic_order)
-        return check_paths(
-            self, X, reset=reset, time_aug=self.time_aug, lead_lag=self.lead_lag,
-            end_time=check_end_time(self.end_time),
-            n_threads=resolve_n_jobs(self.n_jobs), basepoint=self.basepoint,
-            scale=self.scale,
-        )
+        return super()._paths(X, reset)
 
     def _options(self):
         static = LinearKernel() if self.static_kernel is None else self.static_kernel
@@ -295,15 +254,11 @@ length * n_channels), torch.Tensor, list of 2-D arrays or dask.array
     def transform(self, X):
         """Nyström features ``K(X, L) W`` of the paths ``X``.
 
-        Parameters
-        ----------
-        X : array-like, torch.Tensor, list of 2-D arrays or dask.array
-            Paths with the fitted number of channels (any lengths for 3-D or ragged
-            input). A dask array must be chunked along samples only.
+        {dask_transform}
 
         Returns
         -------
-        ndarray or dask.array of shape (n_samples, n_components)
+        ndarray of shape (n_samples, n_components), or dask.array
             The Nyström features, in the dtype of ``X``; a lazy dask array
             (computed chunk by chunk) for a dask array ``X``.
 
@@ -322,9 +277,6 @@ length * n_channels), torch.Tensor, list of 2-D arrays or dask.array
             gram = normalize_gram(gram, self._diag(A), self.diag_components_,
                                   ("X", "the landmarks")).astype(A.dtype)
         return (gram @ self.normalization_.astype(A.dtype)).astype(A.dtype, copy=False)
-
-    def __sklearn_tags__(self):
-        return encoding_tags(super().__sklearn_tags__())
 
 
 def _inverse_sqrt(gram):

@@ -1,7 +1,5 @@
 """``PathScaler``: per-channel centring and scaling of paths, learnt in ``fit``."""
 
-from numbers import Integral
-
 import numpy as np
 from sklearn.base import (
     BaseEstimator,
@@ -12,13 +10,20 @@ from sklearn.base import (
 from sklearn.utils.validation import check_is_fitted
 
 from sksig._array import _is_torch
-from sksig._estimator_input import check_paths, encoding_tags
-from sksig._validation import Interval, StrOptions
+from sksig._estimator_input import (
+    PATH_CONSTRAINTS,
+    PathEstimatorMixin,
+    check_paths,
+    estimator_doc,
+)
+from sksig._validation import StrOptions
 
 __all__ = ["PathScaler"]
 
 
-class PathScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+@estimator_doc
+class PathScaler(PathEstimatorMixin, OneToOneFeatureMixin, TransformerMixin,
+                 BaseEstimator):
     """Centre and scale every channel of paths, with statistics of the training paths.
 
     Signature kernels and signatures grow exponentially with the size of the path
@@ -46,9 +51,7 @@ class PathScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Use one factor for all channels (the root-mean-square of the per-channel
         factors; their maximum for ``"maxabs"`` and ``"minmax"``), which keeps the
         ratios between channels, e.g. for the coordinates of one physical vector.
-    n_channels : int or None, default=None
-        Channels per point of 2-D input ``(n_samples, length * n_channels)``; None
-        means 1. For 3-D and ragged input it is read from the data.
+    {n_channels}
 
     Attributes
     ----------
@@ -56,12 +59,7 @@ class PathScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         Subtracted from every point (zeros without centring).
     scale_ : ndarray of shape (n_channels,)
         Divides every centred point. Channels without variation get 1.
-    n_channels_in_ : int
-        Channels per point seen in ``fit``.
-    n_features_in_ : int
-        Columns of 2-D input seen in ``fit`` (absent for 3-D or ragged input).
-    feature_names_in_ : ndarray of str
-        Column names of a DataFrame seen in ``fit``.
+    {input_attributes}
 
     Examples
     --------
@@ -79,32 +77,18 @@ class PathScaler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
         "method": [StrOptions({"std", "increment_rms", "maxabs", "minmax"})],
         "with_centering": ["boolean"],
         "common_scale": ["boolean"],
-        "n_channels": [None, Interval(Integral, 1, None, closed="left")],
+        "n_channels": PATH_CONSTRAINTS["n_channels"],
     }
 
     def __init__(self, *, method="std", with_centering=True, common_scale=False,
                  n_channels=None):
-        self.method = method
-        self.with_centering = with_centering
-        self.common_scale = common_scale
-        self.n_channels = n_channels
+        self._store_params(locals())
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Learn ``center_`` and ``scale_`` from the training paths.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, length, n_channels) or (n_samples, \
-length * n_channels), torch.Tensor, or list of 2-D arrays
-            Training paths; a list may hold paths of different lengths.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        PathScaler
-            The fitted scaler.
+        {fit}
         """
         paths = check_paths(self, X, reset=True)
         points, increments = _points_and_increments(paths)
@@ -191,9 +175,6 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         if dtype not in (np.float32, np.float64):
             dtype = np.float64
         return center.astype(dtype), scale.astype(dtype)
-
-    def __sklearn_tags__(self):
-        return encoding_tags(super().__sklearn_tags__())
 
 
 def _points_and_increments(paths):

@@ -12,7 +12,12 @@ from sklearn.base import (
 from sklearn.utils.validation import check_is_fitted
 
 from sksig._array import as_array
-from sksig._estimator_input import check_pair, check_paths, encoding_tags
+from sksig._estimator_input import (
+    PATH_CONSTRAINTS,
+    PathEstimatorMixin,
+    check_pair,
+    estimator_doc,
+)
 from sksig._gram_blocks import gram_blocks, is_dask_array, map_path_chunks
 from sksig._gram_warning import warn_if_useless
 from sksig._normalized_kernel import normalized_gram
@@ -22,14 +27,20 @@ from sksig._validation import (
     MAX_BATCH_CONSTRAINT,
     Interval,
     check_dyadic_order,
-    check_end_time,
-    resolve_n_jobs,
 )
 
 __all__ = ["SigKernel"]
 
 
-class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+@estimator_doc(gram_args="""
+    grad_gram : array-like of shape (n_samples_X, n_samples_Y)
+        Gradient of a scalar loss with respect to the Gram matrix.
+    X : array-like, torch.Tensor or list of 2-D arrays
+        Paths.
+    Y : array-like, torch.Tensor, list of 2-D arrays or None, default=None
+        Paths; None means the Gram ``K(X, X)``.""")
+class SigKernel(PathEstimatorMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin,
+                BaseEstimator):
     """Signature kernel between paths, as a transformer and as a kernel function.
 
     ``fit(X)`` stores the paths of ``X``; ``transform(Z)`` returns the Gram matrix
@@ -61,31 +72,20 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         Kernel applied to the points before the signature kernel, for example
         :class:`sksig.RBFKernel`; None means :class:`sksig.LinearKernel`. Its
         parameters are searchable as ``static_kernel__<name>``.
-    time_aug : bool, default=False
-        Append a time channel to every path (from 0 to ``end_time``).
-    lead_lag : bool, default=False
-        Apply the lead-lag transform.
-    end_time : float, default=1.0
-        Final value of the time channel.
+    {path_transforms}
     scale : float, default=1.0
         Factor multiplying the path values (after ``basepoint``, before the
         transforms; the time channel is not scaled). Search it on a log grid, e.g.
         ``[0.25, 0.5, 1, 2, 4]`` after a :class:`sksig.PathScaler`.
-    basepoint : None, True or array-like of shape (n_channels,), default=None
-        A point prepended to every path (True: the origin), so that the kernel
-        depends on where the paths start, not only on their increments.
+    {basepoint}
     normalize : bool, default=False
         Return ``k(x, y) / sqrt(k(x, x) k(y, y))`` (unit diagonal), computed without
         overflow even where the kernels themselves exceed the float64 range.
-    n_channels : int or None, default=None
-        Channels per point of 2-D input ``(n_samples, length * n_channels)``; None
-        means 1. For 3-D and ragged input it is read from the data (if given, it
-        must match).
+    {n_channels}
     max_batch : int, default=-1
         Bound on the number of path pairs solved at once (memory only); -1 means no
         bound.
-    n_jobs : int or None, default=None
-        CPU threads; None means 1 and -1 all cores. Results do not depend on it.
+    {estimator_n_jobs}
     verbose : int, default=0
         If positive, print the progress of every Gram computation (blocks done, rate,
         time left). Grams are computed in blocks sized by scikit-learn's
@@ -98,12 +98,7 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     paths_fit_ : ndarray of shape (n_samples_fit, length', dim')
         The fitted paths after ``basepoint``, ``scale`` and the path transforms
         (ragged input padded exactly with last points).
-    n_channels_in_ : int
-        Channels per point seen in ``fit``.
-    n_features_in_ : int
-        Columns of 2-D input seen in ``fit`` (absent for 3-D or ragged input).
-    feature_names_in_ : ndarray of str
-        Column names of a DataFrame seen in ``fit``.
+    {input_attributes}
 
     Examples
     --------
@@ -122,15 +117,10 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     _parameter_constraints: dict = {
         "dyadic_order": [Interval(Integral, 0, 30, closed="both"), tuple],
         "static_kernel": [None, StaticKernel],
-        "time_aug": ["boolean"],
-        "lead_lag": ["boolean"],
-        "end_time": [Real],
+        **PATH_CONSTRAINTS,
         "scale": [Interval(Real, 0, None, closed="neither")],
-        "basepoint": [None, "boolean", "array-like"],
         "normalize": ["boolean"],
-        "n_channels": [None, Interval(Integral, 1, None, closed="left")],
         "max_batch": MAX_BATCH_CONSTRAINT,
-        "n_jobs": [None, Integral],
         "verbose": ["verbose"],
     }
 
@@ -138,29 +128,13 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                  lead_lag=False, end_time=1.0, scale=1.0, basepoint=None,
                  normalize=False, n_channels=None, max_batch=-1, n_jobs=None,
                  verbose=0):
-        self.dyadic_order = dyadic_order
-        self.static_kernel = static_kernel
-        self.time_aug = time_aug
-        self.lead_lag = lead_lag
-        self.end_time = end_time
-        self.scale = scale
-        self.basepoint = basepoint
-        self.normalize = normalize
-        self.n_channels = n_channels
-        self.max_batch = max_batch
-        self.n_jobs = n_jobs
-        self.verbose = verbose
+        self._store_params(locals())
 
     # ------------------------------------------------------------------ helpers
     def _paths(self, X, reset, name="X"):
         check_dyadic_order(self.dyadic_order)  # pairs: clear message before any work
         as_static_kernel(self.static_kernel)  # its parameters, named, before any work
-        return check_paths(
-            self, X, reset=reset, time_aug=self.time_aug, lead_lag=self.lead_lag,
-            end_time=check_end_time(self.end_time),
-            n_threads=resolve_n_jobs(self.n_jobs),
-            name=name, basepoint=self.basepoint, scale=self.scale,
-        )
+        return super()._paths(X, reset, name)
 
     def _options(self):
         # The estimator has already transformed the paths: the flags stay off here.
@@ -182,9 +156,10 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
                       verbose=self.verbose, label=type(self).__name__,
                       **self._options())
 
-    def _backprop_args(self, grad_gram, X, Y):
-        """The validated paths of ``X`` and ``Y`` (None when ``Y`` is) and
-        ``grad_gram`` (checked to have the Gram's shape, in the paths' dtype)."""
+    def _pair(self, X, Y):
+        """The validated parameters, then paths of ``X`` and ``Y`` (None when ``Y``
+        is), unfitted; their transformed data ``A`` and ``B`` (``A`` when ``Y`` is
+        None)."""
         self._validate_params()
         X_paths = self._paths(X, reset=None)
         A = B = X_paths.data
@@ -192,6 +167,12 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
         if Y_paths is not None:
             B = Y_paths.data
             check_pair(A, B)
+        return X_paths, Y_paths, A, B
+
+    def _backprop_args(self, grad_gram, X, Y):
+        """The validated paths of ``X`` and ``Y`` (None when ``Y`` is) and
+        ``grad_gram`` (checked to have the Gram's shape, in the paths' dtype)."""
+        X_paths, Y_paths, A, B = self._pair(X, Y)
         grad, _ = as_array(grad_gram, "grad_gram")
         if grad.shape != (A.shape[0], B.shape[0]):
             raise ValueError(
@@ -205,18 +186,7 @@ class SigKernel(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
     def fit(self, X, y=None):
         """Store the paths of ``X``.
 
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, length, n_channels) or (n_samples, \
-length * n_channels), torch.Tensor, or list of 2-D arrays
-            Training paths; a list may hold paths of different lengths.
-        y : None
-            Ignored.
-
-        Returns
-        -------
-        SigKernel
-            The fitted estimator (``self``).
+        {fit}
         """
         paths = self._paths(X, reset=True)
         self.paths_fit_ = paths.data
@@ -253,12 +223,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
     def transform(self, X):
         """Compute the Gram matrix of ``X`` against the fitted paths.
 
-        Parameters
-        ----------
-        X : array-like, torch.Tensor, list of 2-D arrays or dask.array
-            Paths with the fitted number of channels (any lengths for 3-D or ragged
-            input; the fitted number of columns for 2-D input). A dask array must be
-            chunked along samples only.
+        {dask_transform}
 
         Returns
         -------
@@ -291,13 +256,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
             :class:`sksig.GramWarning` is issued when ``K`` is numerically useless (as
             in :meth:`fit_transform`).
         """
-        self._validate_params()
-        A = self._paths(X, reset=None).data
-        if Y is None:
-            B = A
-        else:
-            B = self._paths(Y, reset=None, name="Y").data
-            check_pair(A, B)
+        _, _, A, B = self._pair(X, Y)
         gram = self._gram(A, B, symmetric=Y is None, normalize=self.normalize)
         if Y is None:
             warn_if_useless(gram, "SigKernel()(X)", self.normalize)
@@ -313,12 +272,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Parameters
         ----------
-        grad_gram : array-like of shape (n_samples_X, n_samples_Y)
-            Gradient of a scalar loss with respect to the Gram matrix.
-        X : array-like, torch.Tensor or list of 2-D arrays
-            Paths.
-        Y : array-like, torch.Tensor, list of 2-D arrays or None, default=None
-            Paths; None means the Gram ``K(X, X)``.
+        {gram_args}
 
         Returns
         -------
@@ -357,12 +311,7 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
 
         Parameters
         ----------
-        grad_gram : array-like of shape (n_samples_X, n_samples_Y)
-            Gradient of a scalar loss with respect to the Gram matrix.
-        X : array-like, torch.Tensor or list of 2-D arrays
-            Paths.
-        Y : array-like, torch.Tensor, list of 2-D arrays or None, default=None
-            Paths; None means the Gram ``K(X, X)``.
+        {gram_args}
 
         Returns
         -------
@@ -386,6 +335,3 @@ length * n_channels), torch.Tensor, or list of 2-D arrays
         from sksig._kernel_learning import estimator_param_backprop
 
         return estimator_param_backprop(self, grad_gram, X, Y)
-
-    def __sklearn_tags__(self):
-        return encoding_tags(super().__sklearn_tags__())

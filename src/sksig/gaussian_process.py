@@ -21,7 +21,7 @@ from sklearn.base import clone
 from sklearn.gaussian_process.kernels import Hyperparameter, Kernel
 
 from sksig._array import as_path_batch
-from sksig._estimator_input import check_paths
+from sksig._estimator_input import check_paths, store_params
 from sksig._kernel_learning import (
     SCALE_COLUMN,
     _columns,
@@ -148,18 +148,7 @@ class SignatureKernel(Kernel):
                  lead_lag=False, end_time=1.0, n_channels=None, scale=1.0,
                  scale_bounds=_DEFAULT_BOUNDS, static_kernel_bounds=_DEFAULT_BOUNDS,
                  normalize=False, n_jobs=None, max_batch=-1):
-        self.static_kernel = static_kernel
-        self.dyadic_order = dyadic_order
-        self.time_aug = time_aug
-        self.lead_lag = lead_lag
-        self.end_time = end_time
-        self.n_channels = n_channels
-        self.scale = scale
-        self.scale_bounds = scale_bounds
-        self.static_kernel_bounds = static_kernel_bounds
-        self.normalize = normalize
-        self.n_jobs = n_jobs
-        self.max_batch = max_batch
+        store_params(self, locals())
 
     # ------------------------------------------------------------- parameters
     def _static(self):

@@ -1,7 +1,7 @@
 """torch autograd wrappers (``pip install sksig[torch]``).
 
-Each function here is a ``torch.autograd.Function`` whose forward calls the sksig
-functional API and whose backward calls the matching ``*_backprop``, so
+Each function here goes through one ``torch.autograd.Function`` whose forward calls
+the sksig functional API and whose backward calls the matching ``*_backprop``, so
 ``loss.backward()`` reaches the input paths; :class:`SigKernelGram` is a module whose
 Gram also backpropagates to the static kernel's parameters. Importing this module
 imports torch; ``import sksig`` alone never does.

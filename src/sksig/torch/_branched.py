@@ -1,32 +1,17 @@
 """Autograd wrappers for branched signatures and log-signatures."""
 
-import torch
-
 import sksig
-from sksig.torch._sig import PathFeatures, without_scalar_term
+from sksig.torch._function import (
+    check_tensors,
+    differentiable,
+    path_features,
+    wrapper_doc,
+)
 
 __all__ = ["branched_log_sig", "branched_sig", "branched_sig_to_log_sig"]
 
 
-class _BranchedSigToLogSig(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, bsig, dimension, degree, time_aug, lead_lag, planar, method,
-                scalar_term, n_jobs):
-        ctx.args = (dimension, degree)
-        ctx.kwargs = {"time_aug": time_aug, "lead_lag": lead_lag, "planar": planar,
-                      "method": method, "scalar_term": scalar_term, "n_jobs": n_jobs}
-        ctx.save_for_backward(bsig)
-        return sksig.branched_sig_to_log_sig(bsig.detach(), *ctx.args, **ctx.kwargs)
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        (bsig,) = ctx.saved_tensors
-        grad = sksig.branched_sig_to_log_sig_backprop(
-            bsig.detach(), grad_out.contiguous(), *ctx.args, **ctx.kwargs
-        )
-        return (grad,) + (None,) * 8
-
-
+@wrapper_doc("branched_sig_to_log_sig")
 def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag=False,
                             planar=False, method=None, scalar_term=None, n_jobs=1):
     """Differentiable :func:`sksig.branched_sig_to_log_sig` for torch tensors.
@@ -49,11 +34,7 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     torch.Tensor
         The branched log-signatures, attached to the autograd graph.
 
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`sksig.branched_sig_to_log_sig`; also ``TypeError`` if ``bsig`` is
-        not a tensor.
+    {raises}
 
     Examples
     --------
@@ -61,12 +42,17 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     >>> bsig = torch.tensor([1.0, 0.5, 0.5], dtype=torch.float64, requires_grad=True)
     >>> sksig.torch.branched_sig_to_log_sig(bsig, 1, 2, planar=True).sum().backward()
     """
-    if not isinstance(bsig, torch.Tensor):
-        raise TypeError(f"bsig must be a torch.Tensor, got {type(bsig).__name__}")
-    return _BranchedSigToLogSig.apply(bsig, dimension, degree, time_aug, lead_lag,
-                                      planar, method, scalar_term, n_jobs)
+    check_tensors(bsig=bsig)
+    options = dict(time_aug=time_aug, lead_lag=lead_lag, planar=planar, method=method,
+                   scalar_term=scalar_term, n_jobs=n_jobs)
+    return differentiable(
+        lambda b: sksig.branched_sig_to_log_sig(b, dimension, degree, **options),
+        lambda grad, out, needs, b: (sksig.branched_sig_to_log_sig_backprop(
+            b, grad, dimension, degree, **options),),
+        bsig)
 
 
+@wrapper_doc("branched_sig")
 def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                  planar=False, scalar_term=False, correction=None, basepoint=None,
                  n_jobs=1):
@@ -77,8 +63,7 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
 
     Parameters
     ----------
-    path : torch.Tensor of shape (..., length, dim)
-        Paths (float32 or float64); gradients flow back to them.
+    {path}
     degree : int
         Truncation order of the trees, as in :func:`sksig.branched_sig`.
     time_aug, lead_lag, end_time, planar, scalar_term, correction : optional
@@ -92,30 +77,22 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
         The branched signatures (with the scalar term if asked), attached to the
         autograd graph.
 
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`sksig.branched_sig`; also ``TypeError`` if ``path`` is not a tensor.
+    {raises}
 
     Examples
     --------
     >>> import torch, sksig.torch
-    >>> x = torch.tensor([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]], requires_grad=True)
-    >>> sksig.torch.branched_sig(x, 2).sum().backward()
-    >>> x.grad
-    tensor([[-3., -3.],
-            [ 0.,  0.],
-            [ 3.,  3.]])
+    >>> x = torch.tensor([[0.0], [1.0], [3.0]], dtype=torch.float64, requires_grad=True)
+    >>> bsig = sksig.torch.branched_sig(x, 2)
+    >>> bsig.sum().backward()
+    >>> x.grad.ravel()
+    tensor([-4.,  0.,  4.], dtype=torch.float64)
     """
-    if not isinstance(path, torch.Tensor):
-        raise TypeError(f"path must be a torch.Tensor, got {type(path).__name__}")
-    options = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=end_time,
-                   planar=planar, scalar_term=scalar_term, correction=correction,
-                   basepoint=basepoint, n_jobs=n_jobs)
-    return PathFeatures.apply(path, sksig.branched_sig, sksig.branched_sig_backprop,
-                              degree, options, without_scalar_term(options))
+    return path_features(sksig.branched_sig, sksig.branched_sig_backprop, locals(),
+                         backprop_drops=("scalar_term",))
 
 
+@wrapper_doc("branched_log_sig")
 def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                      planar=False, scalar_term=False, method=None, correction=None,
                      basepoint=None, n_jobs=1):
@@ -126,13 +103,14 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
 
     Parameters
     ----------
-    path : torch.Tensor of shape (..., length, dim)
-        Paths (float32 or float64); gradients flow back to them.
+    {path}
     degree : int
         Truncation order of the trees, as in :func:`sksig.branched_log_sig`.
     time_aug, lead_lag, end_time, planar, scalar_term : optional
         As in :func:`sksig.branched_log_sig`.
-    method, correction, basepoint, n_jobs : optional
+    method : {0, 1, 2} or None, default=None
+        Output coordinates, as in :func:`sksig.branched_log_sig`.
+    correction, basepoint, n_jobs : optional
         As in :func:`sksig.branched_log_sig` (a basepoint gets no gradient).
 
     Returns
@@ -140,11 +118,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     torch.Tensor of shape (..., n) or (..., n + 1)
         The branched log-signatures, attached to the autograd graph.
 
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`sksig.branched_log_sig`; also ``TypeError`` if ``path`` is not a
-        tensor.
+    {raises}
 
     Examples
     --------

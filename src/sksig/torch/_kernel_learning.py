@@ -8,47 +8,47 @@ from sklearn.base import clone
 
 import sksig
 from sksig._kernel_learning import default_static_kernel, static_kernel_parameters
+from sksig.torch._function import check_tensors, differentiable
 
 __all__ = ["SigKernelGram"]
 
 
-class _Kernel(torch.autograd.Function):
+def _static(template, names, logs):
+    """A new static kernel: ``template`` with the parameters ``names`` set to
+    ``exp(logs)``."""
+    values = {n: float(torch.exp(p.detach())) for n, p in zip(names, logs, strict=True)}
+    return clone(template).set_params(**values)
+
+
+def _kernel(path1, path2, template, names, options, gram, log_params):
     """Signature kernels (paired or Gram) differentiable in the paths and in the log
-    parameters of the static kernel."""
+    parameters ``log_params`` of the static kernel (named ``names``)."""
+    if not gram:
+        options = {k: v for k, v in options.items() if k != "max_batch"}
 
-    @staticmethod
-    def forward(ctx, path1, path2, template, names, options, gram, *log_params):
-        values = {n: float(torch.exp(p.detach()))
-                  for n, p in zip(names, log_params, strict=True)}
-        static = clone(template).set_params(**values) if names else template
-        if not gram:
-            options = {k: v for k, v in options.items() if k != "max_batch"}
-        ctx.save_for_backward(path1, path2, *log_params)
-        ctx.static, ctx.names, ctx.options, ctx.gram = static, names, options, gram
+    def forward(a, b, *logs):
         fn = sksig.sig_kernel_gram if gram else sksig.sig_kernel
-        return fn(path1.detach(), path2.detach(), static_kernel=static, **options)
+        return fn(a, b, static_kernel=_static(template, names, logs), **options)
 
-    @staticmethod
-    def backward(ctx, grad):
-        path1, path2, *log_params = ctx.saved_tensors
-        grad = grad.detach().contiguous()
-        options = dict(ctx.options, static_kernel=ctx.static)
-        left, right = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
+    def backward(grad, out, needs, a, b, *logs):
+        static = _static(template, names, logs)
+        left, right = needs[0], needs[1]
         g1 = g2 = None
         if left or right:
-            fn = (sksig.sig_kernel_gram_backprop if ctx.gram
-                  else sksig.sig_kernel_backprop)
-            g1, g2 = fn(grad, path1.detach(), path2.detach(), left_deriv=left,
-                        right_deriv=right, **options)
-        grads = [None] * len(log_params)
-        if any(ctx.needs_input_grad[6:]):
-            fn = (sksig.sig_kernel_gram_param_backprop if ctx.gram
+            fn = sksig.sig_kernel_gram_backprop if gram else sksig.sig_kernel_backprop
+            g1, g2 = fn(grad, a, b, left_deriv=left, right_deriv=right,
+                        static_kernel=static, **options)
+        grads = [None] * len(logs)
+        if any(needs[2:]):
+            fn = (sksig.sig_kernel_gram_param_backprop if gram
                   else sksig.sig_kernel_param_backprop)
-            raw = fn(grad, path1.detach(), path2.detach(), **options)
+            raw = fn(grad, a, b, static_kernel=static, **options)
             # d/dlog(theta) = theta d/dtheta
-            grads = [(raw[n] * getattr(ctx.static, n)).to(p.dtype).reshape(p.shape)
-                     for n, p in zip(ctx.names, log_params, strict=True)]
-        return (g1, g2, None, None, None, None, *grads)
+            grads = [(raw[n] * getattr(static, n)).to(p.dtype).reshape(p.shape)
+                     for n, p in zip(names, logs, strict=True)]
+        return (g1, g2, *grads)
+
+    return differentiable(forward, backward, path1, path2, *log_params)
 
 
 class SigKernelGram(torch.nn.Module):
@@ -148,13 +148,12 @@ class SigKernelGram(torch.nn.Module):
         StaticKernel
             A new static kernel holding the learned parameter values.
         """
-        values = {n: float(torch.exp(self.log_params[n].detach())) for n in self._names}
-        return clone(self._template).set_params(**values)
+        return _static(self._template, self._names,
+                       [self.log_params[n] for n in self._names])
 
     def _kernel(self, X, Y, gram):
         logs = [self.log_params[n] for n in self._names]
-        return _Kernel.apply(X, Y, self._template, self._names, self._options, gram,
-                             *logs)
+        return _kernel(X, Y, self._template, self._names, self._options, gram, logs)
 
     def forward(self, X, Y=None):
         """Gram matrix of ``X`` against ``Y`` (``X`` itself when None).
@@ -171,10 +170,7 @@ class SigKernelGram(torch.nn.Module):
         torch.Tensor of shape (n_x, n_y)
             The Gram matrix, attached to the autograd graph.
         """
-        for name, value in (("X", X), ("Y", Y)):
-            if value is not None and not isinstance(value, torch.Tensor):
-                raise TypeError(f"{name} must be a torch.Tensor, got "
-                                f"{type(value).__name__}")
+        check_tensors(X=X, **({} if Y is None else {"Y": Y}))
         scale = torch.exp(self.log_scale).to(X.dtype)
         Xs = X * scale
         Ys = Xs if Y is None else Y * scale

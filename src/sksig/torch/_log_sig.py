@@ -1,45 +1,34 @@
 """Autograd wrappers for log_sig and log_sig_join."""
 
-import torch
-
 from sksig._log_sig import log_sig as _log_sig
 from sksig._log_sig import log_sig_backprop as _log_sig_backprop
 from sksig._log_sig import log_sig_join as _log_sig_join
 from sksig._log_sig import log_sig_join_backprop as _log_sig_join_backprop
-from sksig.torch._sig import PathFeatures
+from sksig.torch._function import (
+    check_tensors,
+    differentiable,
+    path_features,
+    wrapper_doc,
+)
 
 __all__ = ["log_sig", "log_sig_join"]
 
 
-class _LogSigJoin(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, ls, displacement, dimension, degree, n_jobs):
-        ctx.save_for_backward(ls, displacement)
-        ctx.args = (dimension, degree, n_jobs)
-        return _log_sig_join(ls.detach(), displacement.detach(), dimension, degree,
-                             n_jobs=n_jobs)
-
-    @staticmethod
-    def backward(ctx, grad):
-        ls, displacement = ctx.saved_tensors
-        dimension, degree, n_jobs = ctx.args
-        grad_ls, grad_disp = _log_sig_join_backprop(
-            grad.contiguous(), ls.detach(), displacement.detach(), dimension, degree,
-            n_jobs=n_jobs)
-        return grad_ls, grad_disp, None, None, None
-
-
+@wrapper_doc("log_sig")
 def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, method=1,
             scalar_term=False, basepoint=None, n_jobs=1):
     """Differentiable :func:`sksig.log_sig` for a torch tensor of paths.
 
     Parameters
     ----------
-    path : torch.Tensor of shape (..., length, dim)
-        Paths (float32 or float64); gradients flow back to them.
+    {path}
     degree : int
         Truncation degree, as in :func:`sksig.log_sig`.
-    time_aug, lead_lag, end_time, method, scalar_term, basepoint, n_jobs : optional
+    time_aug, lead_lag, end_time : optional
+        As in :func:`sksig.log_sig`.
+    method : {0, 1, 2, 3}, default=1
+        Output coordinates, as in :func:`sksig.log_sig`.
+    scalar_term, basepoint, n_jobs : optional
         As in :func:`sksig.log_sig` (a basepoint gets no gradient).
 
     Returns
@@ -47,10 +36,7 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     torch.Tensor of shape (..., n)
         The log-signatures, attached to the autograd graph.
 
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`sksig.log_sig`; also ``TypeError`` if ``path`` is not a tensor.
+    {raises}
 
     Examples
     --------
@@ -62,15 +48,10 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
             [ 0.5000, -0.5000],
             [ 1.0000,  1.5000]])
     """
-    if not isinstance(path, torch.Tensor):
-        raise TypeError(f"path must be a torch.Tensor, got {type(path).__name__}")
-    options = dict(time_aug=time_aug, lead_lag=lead_lag, end_time=end_time,
-                   method=method, scalar_term=scalar_term, basepoint=basepoint,
-                   n_jobs=n_jobs)
-    return PathFeatures.apply(path, _log_sig, _log_sig_backprop, degree, options,
-                              options)
+    return path_features(_log_sig, _log_sig_backprop, locals())
 
 
+@wrapper_doc("log_sig_join")
 def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     """Differentiable :func:`sksig.log_sig_join` for torch tensors.
 
@@ -90,10 +71,7 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     torch.Tensor of shape (..., n)
         The joined log-signatures, attached to the autograd graph.
 
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`sksig.log_sig_join`; also ``TypeError`` for non-tensor inputs.
+    {raises}
 
     Examples
     --------
@@ -104,8 +82,9 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     >>> torch.allclose(v.grad, torch.ones(2, dtype=torch.float64))
     True
     """
-    for name, value in (("log_sig", log_sig), ("displacement", displacement)):
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(
-                f"{name} must be a torch.Tensor, got {type(value).__name__}")
-    return _LogSigJoin.apply(log_sig, displacement, dimension, degree, n_jobs)
+    check_tensors(log_sig=log_sig, displacement=displacement)
+    return differentiable(
+        lambda ls, d: _log_sig_join(ls, d, dimension, degree, n_jobs=n_jobs),
+        lambda grad, out, needs, ls, d: _log_sig_join_backprop(
+            grad, ls, d, dimension, degree, n_jobs=n_jobs),
+        log_sig, displacement)

@@ -6,18 +6,10 @@ likewise for :func:`sig_kernel_gram`. Ragged lists are not supported here (pass
 tensors).
 """
 
-import torch
-
 import sksig
+from sksig.torch._function import paired, wrapper_doc
 
 __all__ = ["sig_kernel", "sig_kernel_gram"]
-
-
-def _check_tensors(path1, path2):
-    for name, value in (("path1", path1), ("path2", path2)):
-        if not isinstance(value, torch.Tensor):
-            raise TypeError(
-                f"{name} must be a torch.Tensor, got {type(value).__name__}")
 
 
 def _extra(basepoint, normalize):
@@ -31,30 +23,7 @@ def _extra(basepoint, normalize):
     return extra
 
 
-class _SigKernel(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, path1, path2, dyadic_order, options, gram):
-        ctx.save_for_backward(path1, path2)
-        ctx.dyadic_order, ctx.options, ctx.gram = dyadic_order, options, gram
-        fn = sksig.sig_kernel_gram if gram else sksig.sig_kernel
-        return fn(path1.detach(), path2.detach(), dyadic_order, **options)
-
-    @staticmethod
-    def backward(ctx, grad_output):
-        path1, path2 = ctx.saved_tensors
-        left, right = ctx.needs_input_grad[0], ctx.needs_input_grad[1]
-        if not (left or right):
-            return None, None, None, None, None
-        options = dict(ctx.options)
-        max_batch = options.pop("max_batch", -1)
-        fn = sksig.sig_kernel_gram_backprop if ctx.gram else sksig.sig_kernel_backprop
-        extra = {"max_batch": max_batch} if ctx.gram else {}
-        g1, g2 = fn(grad_output.detach().contiguous(), path1.detach(), path2.detach(),
-                    ctx.dyadic_order, left_deriv=left, right_deriv=right, **options,
-                    **extra)
-        return g1, g2, None, None, None
-
-
+@wrapper_doc("sig_kernel")
 def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
                lead_lag=False, end_time=1.0, basepoint=None, normalize=False, n_jobs=1,
                return_grid=False):
@@ -80,10 +49,7 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     torch.Tensor of shape (...) or (..., M1 + 1, M2 + 1)
         The kernels (or grids), attached to the autograd graph.
 
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`sksig.sig_kernel`; also ``TypeError`` for non-tensor paths.
+    {raises}
 
     Examples
     --------
@@ -94,13 +60,14 @@ def sig_kernel(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False
     >>> [round(v, 12) for v in x.grad.ravel().tolist()]
     [-4.0, 4.0]
     """
-    _check_tensors(path1, path2)
     options = dict(static_kernel=static_kernel, time_aug=time_aug, lead_lag=lead_lag,
                    end_time=end_time, n_jobs=n_jobs, return_grid=return_grid,
                    **_extra(basepoint, normalize))
-    return _SigKernel.apply(path1, path2, dyadic_order, options, False)
+    return paired(sksig.sig_kernel, sksig.sig_kernel_backprop, dyadic_order, options,
+                  path1=path1, path2=path2)
 
 
+@wrapper_doc("sig_kernel_gram")
 def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=False,
                     lead_lag=False, end_time=1.0, basepoint=None, normalize=False,
                     n_jobs=1, max_batch=-1, return_grid=False):
@@ -125,10 +92,7 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
     torch.Tensor of shape (b1..., b2...) or (b1..., b2..., M1 + 1, M2 + 1)
         The Gram matrix (or grids), attached to the autograd graph.
 
-    Raises
-    ------
-    TypeError, ValueError
-        As :func:`sksig.sig_kernel_gram`; also ``TypeError`` for non-tensor paths.
+    {raises}
 
     Examples
     --------
@@ -138,8 +102,8 @@ def sig_kernel_gram(path1, path2, dyadic_order, *, static_kernel=None, time_aug=
     >>> X.grad.ravel()
     tensor([-3.,  3.], dtype=torch.float64)
     """
-    _check_tensors(path1, path2)
     options = dict(static_kernel=static_kernel, time_aug=time_aug, lead_lag=lead_lag,
                    end_time=end_time, n_jobs=n_jobs, max_batch=max_batch,
                    return_grid=return_grid, **_extra(basepoint, normalize))
-    return _SigKernel.apply(path1, path2, dyadic_order, options, True)
+    return paired(sksig.sig_kernel_gram, sksig.sig_kernel_gram_backprop, dyadic_order,
+                  options, path1=path1, path2=path2)
