@@ -17,7 +17,28 @@ FRAGMENTS = {
     "float_input_errors": """
         TypeError
             If an input is not a float array, or inputs mix kinds or dtypes.""",
+    "raises_batch": """
+        Raises
+        ------
+        TypeError
+            If an input is not a float array, or inputs mix kinds or dtypes.
+        ValueError
+            If a trailing length does not fit ``dimension`` and ``degree``, the batch
+            shapes differ, or an input has NaN or inf.""",
+    "scalar_term_infer": """
+        scalar_term : bool or None, default=None
+            Whether the signature-shaped arrays start with the scalar term; None infers
+            it from their trailing length (refused where that is ambiguous, e.g.
+            dimension 1).""",
 }
+
+
+def joined(*names, **fragments):
+    """One fragment made of several, in order (named ones from :data:`FRAGMENTS` or
+    given as keywords), for siblings that always list them together."""
+    table = {**FRAGMENTS, **fragments}
+    return "\n".join(textwrap.dedent(table[name]).strip("\n") for name in names)
+
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)\{(\w+)\}[ \t]*$", re.MULTILINE)
 

@@ -19,6 +19,7 @@ from sksig._array import (
     scalar_term_length,
     transformed_dim,
 )
+from sksig._docs import fill_doc, joined
 from sksig._interrupt import call
 from sksig._log_sig import _check_work, _empty_tables, log_sig_length, sig_length
 from sksig._lyndon import check_tensor_size, lyndon_tables
@@ -40,6 +41,30 @@ __all__ = [
     "sig_to_log_sig",
     "sig_to_log_sig_backprop",
 ]
+
+_DOC = {
+    f"dimension_degree{low}": f"""
+        dimension : int
+            Dimension of the paths, >= 1.
+        degree : int
+            Truncation level, >= {low}."""
+    for low in (0, 1)
+}
+for _low in (0, 1):
+    _DOC[f"dimension_degree{_low}_transforms"] = _DOC[f"dimension_degree{_low}"] + """
+        time_aug, lead_lag : bool, default=False
+            Whether the inputs come from paths with these transforms (``dimension`` is
+            that of the paths before them)."""
+_DOC["scalar_term_n_jobs"] = joined("scalar_term_infer", "n_jobs")
+_DOC["raises_method"] = """
+    Raises
+    ------
+    TypeError
+        If an input is not a float array, or inputs mix kinds or dtypes.
+    ValueError
+        If a trailing length does not fit ``dimension``, ``degree`` and ``method``,
+        the batch shapes differ, an input has NaN or inf, or ``method`` is not 0, 1
+        or 2."""
 
 
 def _core():
@@ -140,6 +165,7 @@ def _ls_what(c):
 # ---------------------------------------------------------------------- Chen products
 
 
+@fill_doc(**_DOC)
 def sig_combine(sig1, sig2, dimension, degree, *, time_aug=False, lead_lag=False,
                 scalar_term=None, n_jobs=1):
     """Chen product of two truncated signatures: the signature of a concatenation.
@@ -153,31 +179,15 @@ def sig_combine(sig1, sig2, dimension, degree, *, time_aug=False, lead_lag=False
     sig1, sig2 : array-like or torch.Tensor of shape (..., sig_length)
         Signatures with the same batch shape, both with or both without the scalar
         term (a scalar term is taken as 1).
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 0.
-    time_aug, lead_lag : bool, default=False
-        Whether the signatures were computed with these transforms (the dimension is
-        then that of the transformed paths).
-    scalar_term : bool or None, default=None
-        Whether the signature-shaped arrays start with the scalar term; None infers it
-        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {dimension_degree0_transforms}
+    {scalar_term_n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., sig_length)
         The combined signatures, in the scalar-term format of the inputs.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length does not fit ``dimension`` and ``degree``, the batch
-        shapes differ, or an input has NaN or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -201,6 +211,7 @@ def sig_combine(sig1, sig2, dimension, degree, *, time_aug=False, lead_lag=False
     return c.out_checked(out)
 
 
+@fill_doc(**_DOC)
 def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False,
                          lead_lag=False, scalar_term=None, n_jobs=1):
     """Differentiate a scalar function of :func:`sig_combine`'s result.
@@ -214,17 +225,8 @@ def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False
         Derivatives with respect to the combined signature, in the inputs' format.
     sig1, sig2 : array-like or torch.Tensor of shape (..., sig_length)
         The inputs of :func:`sig_combine`.
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 0.
-    time_aug, lead_lag : bool, default=False
-        As for :func:`sig_combine`.
-    scalar_term : bool or None, default=None
-        Whether the signature-shaped arrays start with the scalar term; None infers it
-        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {dimension_degree0_transforms}
+    {scalar_term_n_jobs}
 
     Returns
     -------
@@ -234,13 +236,7 @@ def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False
     grad_sig2 : ndarray or torch.Tensor of shape (..., sig_length)
         ``dF/d sig2``, likewise.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length does not fit ``dimension`` and ``degree``, the batch
-        shapes differ, or an input has NaN or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -270,6 +266,7 @@ def _join_call(named, dimension, degree, n_jobs, sig_index):
     return c
 
 
+@fill_doc(**_DOC)
 def sig_join(sig, displacement, dimension, degree, *, prepend=False, scalar_term=None,
              n_jobs=1):
     """Extend signatures by one straight segment.
@@ -287,30 +284,17 @@ def sig_join(sig, displacement, dimension, degree, *, prepend=False, scalar_term
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The segments' increments, with the same batch shape. Exactly ``dimension``
         entries.
-    dimension : int
-        Path dimension, >= 1.
-    degree : int
-        Truncation level, >= 0.
+    {dimension_degree0}
     prepend : bool, default=False
         Put the segment before the path instead of after it.
-    scalar_term : bool or None, default=None
-        Whether the signature-shaped arrays start with the scalar term; None infers it
-        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {scalar_term_n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., sig_length)
         In the scalar-term format of ``sig``.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, or an input has NaN
-        or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -333,6 +317,7 @@ def sig_join(sig, displacement, dimension, degree, *, prepend=False, scalar_term
     return c.out(out)
 
 
+@fill_doc(**_DOC)
 def sig_join_backprop(d_out, sig, displacement, dimension, degree, *, prepend=False,
                       scalar_term=None, n_jobs=1):
     """Differentiate a scalar function of :func:`sig_join`'s result.
@@ -348,17 +333,10 @@ def sig_join_backprop(d_out, sig, displacement, dimension, degree, *, prepend=Fa
         The signatures given to :func:`sig_join`.
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The displacements given to :func:`sig_join`.
-    dimension : int
-        Path dimension, >= 1.
-    degree : int
-        Truncation level, >= 0.
+    {dimension_degree0}
     prepend : bool, default=False
         As for :func:`sig_join`.
-    scalar_term : bool or None, default=None
-        Whether the signature-shaped arrays start with the scalar term; None infers it
-        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {scalar_term_n_jobs}
 
     Returns
     -------
@@ -367,13 +345,7 @@ def sig_join_backprop(d_out, sig, displacement, dimension, degree, *, prepend=Fa
     grad_displacement : ndarray or torch.Tensor of shape (..., dimension)
         Gradient with respect to ``displacement``.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, or an input has NaN
-        or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -395,6 +367,7 @@ def sig_join_backprop(d_out, sig, displacement, dimension, degree, *, prepend=Fa
     return c.out(g_sig), c.out(g_disp)
 
 
+@fill_doc(**_DOC)
 def linear_sig(displacement, dimension, degree, *, scalar_term=False, n_jobs=1):
     """Signature of one straight segment, ``exp(v) = (1, v, v^2/2!, ..., v^N/N!)``.
 
@@ -404,14 +377,10 @@ def linear_sig(displacement, dimension, degree, *, scalar_term=False, n_jobs=1):
     ----------
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The increments ``v``.
-    dimension : int
-        Dimension, >= 1.
-    degree : int
-        Truncation level, >= 0.
+    {dimension_degree0}
     scalar_term : bool, default=False
         Include the constant level-0 term 1 first.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {n_jobs}
 
     Returns
     -------
@@ -444,6 +413,7 @@ def linear_sig(displacement, dimension, degree, *, scalar_term=False, n_jobs=1):
     return c.out(out)
 
 
+@fill_doc(**_DOC)
 def linear_sig_backprop(derivs, displacement, dimension, degree, *, scalar_term=None,
                         n_jobs=1):
     """Differentiate a scalar function of :func:`linear_sig` by its increments.
@@ -456,27 +426,17 @@ def linear_sig_backprop(derivs, displacement, dimension, degree, *, scalar_term=
         Derivatives with respect to the output of :func:`linear_sig`.
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The increments given to :func:`linear_sig`.
-    dimension : int
-        Dimension, >= 1.
-    degree : int
-        Truncation level, >= 0.
+    {dimension_degree0}
     scalar_term : bool or None, default=None
         Whether ``derivs`` starts with the scalar term; None infers it from its length.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., dimension)
         ``dF/d displacement``.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, or an input has NaN
-        or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -500,20 +460,19 @@ def linear_sig_backprop(derivs, displacement, dimension, degree, *, scalar_term=
 # ------------------------------------------------------------ logs and exponentials
 
 
+@fill_doc(**_DOC)
 def linear_log_sig(displacement, dimension, degree, *, method=1, scalar_term=False,
                    n_jobs=1):
     """Log-signature of one straight segment: the increment itself at level 1.
 
-    Computed on the CPU.
+    Computed on the CPU, without native code (the output is the increment put in
+    place).
 
     Parameters
     ----------
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The increments ``v``.
-    dimension : int
-        Dimension, >= 1.
-    degree : int
-        Truncation level, >= 1.
+    {dimension_degree1}
     method : {0, 1, 2, 3}, default=1
         Output format as :func:`sksig.log_sig` (0: the tensor, 1: Lyndon-word
         coefficients, 2 and 3: Lyndon-bracket coordinates, which agree here).
@@ -553,6 +512,7 @@ def linear_log_sig(displacement, dimension, degree, *, method=1, scalar_term=Fal
     return c.out(out)
 
 
+@fill_doc(**_DOC)
 def linear_log_sig_backprop(derivs, displacement, dimension, degree, *, method=1,
                             scalar_term=False, n_jobs=1):
     """Differentiate a scalar function of :func:`linear_log_sig` by its increments.
@@ -560,13 +520,11 @@ def linear_log_sig_backprop(derivs, displacement, dimension, degree, *, method=1
     Parameters
     ----------
     derivs : array-like or torch.Tensor of shape (..., n)
-        Derivatives with respect to the output of :func:`linear_log_sig`.
+        Derivatives with respect to the output of :func:`linear_log_sig`, in the
+        format of its ``method`` and ``scalar_term``.
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The increments given to :func:`linear_log_sig`.
-    dimension : int
-        Dimension, >= 1.
-    degree : int
-        Truncation level, >= 1.
+    {dimension_degree1}
     method : {0, 1, 2, 3}, default=1
         The forward's method.
     scalar_term : bool, default=False
@@ -579,13 +537,7 @@ def linear_log_sig_backprop(derivs, displacement, dimension, degree, *, method=1
     ndarray or torch.Tensor of shape (..., dimension)
         The level-1 entries of ``derivs``.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, or an input has NaN
-        or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -609,6 +561,7 @@ def _log_width(c, method, term):
     return _sig_len(c, term) if method == 0 else log_sig_length(c.dim, c.degree)
 
 
+@fill_doc(**_DOC)
 def sig_to_log_sig(sig, dimension, degree, *, time_aug=False, lead_lag=False, method=1,
                    scalar_term=None, n_jobs=1):
     """Compute log-signatures from stored signatures (the truncated tensor logarithm).
@@ -620,20 +573,11 @@ def sig_to_log_sig(sig, dimension, degree, *, time_aug=False, lead_lag=False, me
     ----------
     sig : array-like or torch.Tensor of shape (..., sig_length)
         Signatures, with or without the scalar term (taken as 1).
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 1.
-    time_aug, lead_lag : bool, default=False
-        Whether the signatures were computed with these transforms.
+    {dimension_degree1_transforms}
     method : {0, 1, 2}, default=1
         Output format as :func:`sksig.log_sig`; method 0 keeps the scalar-term format
         of ``sig`` (its level-0 entry is 0).
-    scalar_term : bool or None, default=None
-        Whether the signature-shaped arrays start with the scalar term; None infers it
-        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {scalar_term_n_jobs}
 
     Returns
     -------
@@ -665,6 +609,7 @@ def sig_to_log_sig(sig, dimension, degree, *, time_aug=False, lead_lag=False, me
     return c.out(out)
 
 
+@fill_doc(**_DOC)
 def sig_to_log_sig_backprop(sig, log_sig_derivs, dimension, degree, *, time_aug=False,
                             lead_lag=False, method=1, scalar_term=None, n_jobs=1):
     """Differentiate a scalar function of :func:`sig_to_log_sig` by its signatures.
@@ -678,32 +623,17 @@ def sig_to_log_sig_backprop(sig, log_sig_derivs, dimension, degree, *, time_aug=
         The signatures given to :func:`sig_to_log_sig`.
     log_sig_derivs : array-like or torch.Tensor of shape (..., n)
         Derivatives with respect to its output.
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 1.
-    time_aug, lead_lag : bool, default=False
-        As for :func:`sig_to_log_sig`.
+    {dimension_degree1_transforms}
     method : {0, 1, 2}, default=1
         The forward's method.
-    scalar_term : bool or None, default=None
-        Whether the signature-shaped arrays start with the scalar term; None infers it
-        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {scalar_term_n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., sig_length)
         ``dF/d sig``, in the format of ``sig`` (0 at a scalar term).
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, an input has NaN or
-        inf, or ``method`` is not 0, 1 or 2.
+    {raises_method}
 
     Examples
     --------
@@ -735,6 +665,7 @@ def _log_input(c, method, scalar_term):
     return False, bool(scalar_term)
 
 
+@fill_doc(**_DOC)
 def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
                   method=1, scalar_term=None, n_jobs=1):
     """Compute signatures from log-signatures (the truncated tensor exponential).
@@ -747,12 +678,7 @@ def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
     ----------
     log_sig : array-like or torch.Tensor of shape (..., n)
         Log-signatures in the format of ``method``.
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 1.
-    time_aug, lead_lag : bool, default=False
-        Whether the log-signatures were computed with these transforms.
+    {dimension_degree1_transforms}
     method : {0, 1, 2}, default=1
         Format of ``log_sig`` (see :func:`sksig.log_sig`).
     scalar_term : bool or None, default=None
@@ -760,8 +686,7 @@ def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
         method 0 the output keeps the format of ``log_sig`` (which is
         signature-shaped): None infers it from its length, True or False declare it
         (needed where the length is ambiguous, e.g. dimension 1).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {n_jobs}
 
     Returns
     -------
@@ -793,6 +718,7 @@ def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
     return c.out(out)
 
 
+@fill_doc(**_DOC)
 def logsig_to_sig_backprop(log_sig, sig_derivs, dimension, degree, *, time_aug=False,
                            lead_lag=False, method=1, scalar_term=None, n_jobs=1):
     """Differentiate a scalar function of :func:`logsig_to_sig` by its input.
@@ -806,31 +732,19 @@ def logsig_to_sig_backprop(log_sig, sig_derivs, dimension, degree, *, time_aug=F
         The log-signatures given to :func:`logsig_to_sig`.
     sig_derivs : array-like or torch.Tensor of shape (..., sig_length)
         Derivatives with respect to its output.
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 1.
-    time_aug, lead_lag : bool, default=False
-        As for :func:`logsig_to_sig`.
+    {dimension_degree1_transforms}
     method : {0, 1, 2}, default=1
         The forward's method.
     scalar_term : bool or None, default=None
         The forward's ``scalar_term``.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., n)
         ``dF/d log_sig``, in the format of ``log_sig``.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, an input has NaN or
-        inf, or ``method`` is not 0, 1 or 2.
+    {raises_method}
 
     Examples
     --------
@@ -859,6 +773,7 @@ def _combine_call(named, dimension, degree, n_jobs, time_aug, lead_lag):
     return c
 
 
+@fill_doc(**_DOC)
 def log_sig_combine(log_sig1, log_sig2, dimension, degree, *, time_aug=False,
                     lead_lag=False, n_jobs=1):
     """Combine log-signatures of two consecutive paths (truncated BCH product).
@@ -874,27 +789,15 @@ def log_sig_combine(log_sig1, log_sig2, dimension, degree, *, time_aug=False,
     log_sig1, log_sig2 : array-like or torch.Tensor of shape (..., n)
         Lyndon-bracket coordinates, ``n = log_sig_length(dimension, degree)``, with the
         same batch shape.
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 1.
-    time_aug, lead_lag : bool, default=False
-        Whether the log-signatures were computed with these transforms.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {dimension_degree1_transforms}
+    {n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., n)
         Lyndon-bracket coordinates of the combined log-signatures.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, or an input has NaN
-        or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -912,6 +815,7 @@ def log_sig_combine(log_sig1, log_sig2, dimension, degree, *, time_aug=False,
     return c.out(out)
 
 
+@fill_doc(**_DOC)
 def log_sig_combine_backprop(deriv, ls1, ls2, dimension, degree, *, time_aug=False,
                              lead_lag=False, n_jobs=1):
     """Differentiate a scalar function of :func:`log_sig_combine`'s result.
@@ -923,30 +827,18 @@ def log_sig_combine_backprop(deriv, ls1, ls2, dimension, degree, *, time_aug=Fal
     deriv : array-like or torch.Tensor of shape (..., n)
         Derivatives with respect to the combined log-signature.
     ls1, ls2 : array-like or torch.Tensor of shape (..., n)
-        The inputs of :func:`log_sig_combine`.
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 1.
-    time_aug, lead_lag : bool, default=False
-        As for :func:`log_sig_combine`.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+        The two log-signatures given to :func:`log_sig_combine`.
+    {dimension_degree1_transforms}
+    {n_jobs}
 
     Returns
     -------
     grad_ls1 : ndarray or torch.Tensor of shape (..., n)
-        Gradient with respect to ``ls1``.
+        ``dF/d ls1``, Lyndon-bracket coordinates like the inputs.
     grad_ls2 : ndarray or torch.Tensor of shape (..., n)
-        Gradient with respect to ``ls2``.
+        ``dF/d ls2``, in the same coordinates.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, or an input has NaN
-        or inf.
+    {raises_batch}
 
     Examples
     --------
