@@ -142,3 +142,54 @@ def branched_log_backprop(flat, derivs, grad, tb, method, had_scalar, scalar_gra
     call(_branched.log_backprop, flat, derivs, grad,
          tb.core("lyndon" if method else "log"), had_scalar, scalar_grad, n_threads,
          method == 2)
+
+
+# ------------------------------------------------- the branched and signature algebra
+# (Chen products, segments and their adjoints; the thread count follows the work as
+# for branched_sig, and never changes a result.) These have no CUDA kernel yet: their
+# public functions compute on the CPU and say so.
+
+CPU_ONLY = (
+    "branched_combine",
+    "branched_combine_backprop",
+    "branched_join",
+    "branched_join_backprop",
+    "branched_linear",
+    "branched_linear_backprop",
+)
+
+
+def _sig_threads(tb, rows, n_threads, factor=1):
+    return _threads_for(n_threads, factor * rows * _n_terms(tb))
+
+
+def branched_combine(a, b, out, tb, scalar_term, n_threads):
+    call(_branched.combine, a, b, out, tb.core("sig"), scalar_term,
+         _sig_threads(tb, a.shape[0], n_threads))
+
+
+def branched_combine_backprop(a, b, derivs, grad_a, grad_b, tb, scalar_term, n_threads):
+    call(_branched.combine_backprop, a, b, derivs, grad_a, grad_b, tb.core("sig"),
+         scalar_term, _sig_threads(tb, a.shape[0], n_threads, 3))
+
+
+def branched_join(bsig, disp, out, tb, scalar_term, prepend, n_threads):
+    call(_branched.join, bsig, disp, out, tb.core("sig"), scalar_term, prepend,
+         _sig_threads(tb, bsig.shape[0], n_threads))
+
+
+def branched_join_backprop(bsig, disp, derivs, grad_bsig, grad_disp, tb, scalar_term,
+                           prepend, n_threads):
+    n_threads = _sig_threads(tb, bsig.shape[0], n_threads, 3)
+    call(_branched.join_backprop, bsig, disp, derivs, grad_bsig, grad_disp,
+         tb.core("sig"), scalar_term, prepend, n_threads)
+
+
+def branched_linear(disp, out, tb, scalar_term, n_threads):
+    call(_branched.linear, disp, out, tb.core("sig"), scalar_term,
+         _sig_threads(tb, disp.shape[0], n_threads))
+
+
+def branched_linear_backprop(disp, derivs, grad_disp, tb, scalar_term, n_threads):
+    call(_branched.linear_backprop, disp, derivs, grad_disp, tb.core("sig"),
+         scalar_term, _sig_threads(tb, disp.shape[0], n_threads, 2))
