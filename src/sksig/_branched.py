@@ -10,6 +10,7 @@ from sksig._array import (
     transformed_dim,
 )
 from sksig._dispatch import backend, cuda_arrays
+from sksig._docs import fill_doc
 from sksig._tree_tables import native_tables
 from sksig._trees import branched_sig_length
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
@@ -107,6 +108,7 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
 
 
 @cuda_arrays
+@fill_doc
 def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                  planar=False, scalar_term=False, correction=None, basepoint=None,
                  n_jobs=1):
@@ -147,11 +149,7 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
         nothing; non-planar, pySigLib 4.0.0 treats the exponential's powers as
         characters, which agrees up to degree 2 but not beyond (there even a zero
         correction moves its result).
-    basepoint : None, True or array-like of shape (dim,), default=None
-        A point prepended to every path before the transforms (True: the origin),
-        so that the result depends on where the paths start.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {basepoint_n_jobs}
 
     Returns
     -------
@@ -185,6 +183,7 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
 
 
 @cuda_arrays
+@fill_doc
 def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
                           lead_lag=False, end_time=1.0, planar=False, correction=None,
                           basepoint=None, n_jobs=1):
@@ -217,37 +216,21 @@ def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
     correction : array-like or None, default=None
         The correction of the forward call (see :func:`branched_sig`), a constant:
         it gets no gradient.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        The basepoint used for the forward (see :func:`sksig.branched_sig`); the
-        prepended point is not an input and gets no gradient.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
-
-    Returns
-    -------
-    ndarray, torch.Tensor or list
-        ``dF/d path``, of the shape and kind of ``path`` (a list for a ragged list).
-
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, inputs mix kinds or dtypes, or an argument
-        has the wrong type.
+    {path_backprop_tail}
     ValueError
-        If a shape does not fit the path and degree, an input has NaN or inf, or
-        ``degree`` is negative.
-    FloatingPointError
-        If the gradient overflows (rescale the paths).
+        If a shape does not fit the paths, ``degree`` and ``planar``, an input has NaN
+        or inf, or ``degree`` is negative.
+    {gradient_overflow}
 
     Examples
     --------
     >>> import numpy as np, sksig
     >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
-    >>> b = sksig.branched_sig(x, 2)
-    >>> sksig.branched_sig_backprop(x, b, np.ones_like(b), 2)
-    array([[-3., -3.],
+    >>> b = sksig.branched_sig(x, 2, planar=True)
+    >>> sksig.branched_sig_backprop(x, b, np.ones_like(b), 2, planar=True)
+    array([[-5., -5.],
            [ 0.,  0.],
-           [ 3.,  3.]])
+           [ 5.,  5.]])
     """
     from sksig._log_sig import _cotangent
 
@@ -387,6 +370,7 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
 
 
 @cuda_arrays
+@fill_doc
 def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                      planar=False, scalar_term=False, method=None, correction=None,
                      basepoint=None, n_jobs=1):
@@ -413,11 +397,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     correction : array-like or None, default=None
         Per-segment corrections, as in :func:`branched_sig` (the log is taken of the
         corrected branched signature).
-    basepoint : None, True or array-like of shape (dim,), default=None
-        A point prepended to every path before the transforms (True: the origin),
-        so that the result depends on where the paths start.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {basepoint_n_jobs}
 
     Returns
     -------
@@ -449,6 +429,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     return caller.out(out.reshape(tuple(batch_shape) + tuple(out.shape[1:])))
 
 
+@fill_doc
 def branched_log_sig_backprop(path, blogsig, blogsig_derivs, degree, *, time_aug=False,
                               lead_lag=False, end_time=1.0, planar=False,
                               scalar_term=False, method=None, correction=None,
@@ -486,23 +467,16 @@ def branched_log_sig_backprop(path, blogsig, blogsig_derivs, degree, *, time_aug
     correction : array-like or None, default=None
         The correction of the forward call (see :func:`branched_sig`), a constant:
         it gets no gradient.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        As in the forward call; the prepended point gets no gradient.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {basepoint_backprop_n_jobs}
 
-    Returns
-    -------
-    ndarray, torch.Tensor or list
-        ``dF/d path``, of the shape and kind of ``path``.
+    {returns_path_gradient}
 
     Raises
     ------
     TypeError, ValueError
         Bad argument types or values, shapes that do not fit the forward call,
         NaN or inf.
-    FloatingPointError
-        If the gradient overflows (rescale the paths).
+    {gradient_overflow}
 
     Examples
     --------

@@ -10,6 +10,7 @@ import numpy as np
 
 from sksig._array import as_array, transformed_dim
 from sksig._branched import branched_sig, branched_sig_backprop, prepare_branched_sig
+from sksig._docs import fill_doc
 from sksig._trees import branched_sig_length, tree_to_idx
 from sksig._validation import check_bool, check_int
 
@@ -183,6 +184,7 @@ def branched_sig_coef(path, trees, *, time_aug=False, lead_lag=False, end_time=1
     return np.ascontiguousarray(bsig[..., idx])
 
 
+@fill_doc
 def branched_sig_coef_backprop(path, trees, coefs, derivs, *, time_aug=False,
                                lead_lag=False, end_time=1.0, planar=False,
                                correction=None, basepoint=None, n_jobs=1):
@@ -209,15 +211,9 @@ def branched_sig_coef_backprop(path, trees, coefs, derivs, *, time_aug=False,
         As in the forward call.
     correction : None
         As in the forward call.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        As in the forward call.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {basepoint_backprop_n_jobs}
 
-    Returns
-    -------
-    ndarray, torch.Tensor or list
-        ``dF/d path``, of the shape and kind of ``path``.
+    {returns_path_gradient}
 
     Raises
     ------

@@ -30,6 +30,27 @@ FRAGMENTS = {
             Whether the signature-shaped arrays start with the scalar term; None infers
             it from their trailing length (refused where that is ambiguous, e.g.
             dimension 1).""",
+    "basepoint": """
+        basepoint : None, True or array-like of shape (dim,), default=None
+            A point prepended to every path before the transforms (True: the origin),
+            so that the result depends on where the paths start.""",
+    "basepoint_backprop": """
+        basepoint : None, True or array-like of shape (dim,), default=None
+            The basepoint used for the forward call; the prepended point is not an
+            input and gets no gradient.""",
+    "returns_path_gradient": """
+        Returns
+        -------
+        ndarray, torch.Tensor or list
+            ``dF/d path``, of the shape and kind of ``path`` (a list for a ragged
+            list).""",
+    "path_input_errors": """
+        TypeError
+            If an input is not a float array, inputs mix kinds or dtypes, or an
+            argument has the wrong type.""",
+    "gradient_overflow": """
+        FloatingPointError
+            If the gradient overflows (rescale the paths).""",
 }
 
 
@@ -39,6 +60,13 @@ def joined(*names, **fragments):
     table = {**FRAGMENTS, **fragments}
     return "\n".join(textwrap.dedent(table[name]).strip("\n") for name in names)
 
+
+FRAGMENTS["basepoint_n_jobs"] = joined("basepoint", "n_jobs")
+FRAGMENTS["basepoint_backprop_n_jobs"] = joined("basepoint_backprop", "n_jobs")
+# The end of a path gradient's docstring, up to its ValueError entry.
+FRAGMENTS["path_backprop_tail"] = "\n\n".join([
+    FRAGMENTS["basepoint_backprop_n_jobs"], joined("returns_path_gradient"),
+    joined("raises", "path_input_errors", raises="Raises\n------")])
 
 _PLACEHOLDER = re.compile(r"^([ \t]*)\{(\w+)\}[ \t]*$", re.MULTILINE)
 

@@ -12,6 +12,7 @@ from sksig._array import (
     transformed_dim,
 )
 from sksig._dispatch import backend, cuda_arrays
+from sksig._docs import fill_doc
 from sksig._interrupt import call
 from sksig._limits import check_memory
 from sksig._lyndon import check_tensor_size, lyndon_count, lyndon_tables, tensor_size
@@ -250,6 +251,7 @@ def _batched_out(batch, out):
     return batch.caller.out(out.reshape(batch.batch_shape + out.shape[1:]))
 
 
+@fill_doc
 def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=True,
         scalar_term=False, correction=None, basepoint=None, n_jobs=1):
     """Truncated signatures of piecewise-linear paths.
@@ -283,11 +285,7 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
         shared by every segment, ``length - 1`` rows by every path, or one set per
         path. With ``time_aug`` the time channel gets no correction. None or an empty
         array means no correction. Not allowed with ``lead_lag`` or ``basepoint``.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        A point prepended to every path before the transforms (True: the origin),
-        so that the result depends on where the paths start.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {basepoint_n_jobs}
 
     Returns
     -------
@@ -363,6 +361,7 @@ def _log_sig_setup(path, degree, time_aug, lead_lag, end_time, method, scalar_te
     return degree, method, scalar_term, batch, n_threads, tables, length
 
 
+@fill_doc
 def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, method=1,
             scalar_term=False, basepoint=None, n_jobs=1):
     """Truncated log-signatures of piecewise-linear paths.
@@ -398,11 +397,7 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     scalar_term : bool, default=False
         With ``method=0``, put the level-0 coefficient (always 0) first; ignored by
         methods 1 to 3.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        A point prepended to every path before the transforms (True: the origin),
-        so that the result depends on where the paths start.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {basepoint_n_jobs}
 
     Returns
     -------
@@ -459,6 +454,7 @@ def _cotangent(value, name, batch, length, scalar_term, next_length=None):
     return contiguous(array.reshape(batch.n_paths, length + has_term)), has_term
 
 
+@fill_doc
 def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=False,
                  end_time=1.0, horner=True, scalar_term=None, correction=None,
                  basepoint=None, n_jobs=1):
@@ -496,27 +492,11 @@ def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=Fals
         The correction given to :func:`sksig.sig` (see there). A constant: no
         gradient is returned for it, and the reverse pass takes each corrected
         factor ``exp(dx_i + c_i)`` off the signature as ``sig`` does the plain ones.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        The basepoint used for the forward (see :func:`sksig.sig`); the prepended
-        point is not an input and gets no gradient.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
-
-    Returns
-    -------
-    ndarray, torch.Tensor or list
-        ``dF/d path``, of the shape and kind of ``path`` (a list for a ragged list).
-
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, inputs mix kinds or dtypes, or an argument
-        has the wrong type.
+    {path_backprop_tail}
     ValueError
         If a shape does not fit the path and degree, an input has NaN or inf, or
         ``degree`` is negative.
-    FloatingPointError
-        If the gradient overflows (rescale the paths).
+    {gradient_overflow}
 
     Examples
     --------
@@ -553,6 +533,7 @@ def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=Fals
     return batch.grad_to_input(grad, n_threads)
 
 
+@fill_doc
 def log_sig_backprop(path, log_sig, log_sig_derivs, degree, *, time_aug=False,
                      lead_lag=False, end_time=1.0, method=1, scalar_term=None,
                      basepoint=None, n_jobs=1):
@@ -586,27 +567,11 @@ def log_sig_backprop(path, log_sig, log_sig_derivs, degree, *, time_aug=False,
     scalar_term : bool or None, default=None
         With ``method=0``, whether the arrays start with the (zero) level-0 entry;
         None infers it from their trailing length. Methods 1 to 3 have none.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        The basepoint used for the forward (see :func:`sksig.sig`); the prepended
-        point is not an input and gets no gradient.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
-
-    Returns
-    -------
-    ndarray, torch.Tensor or list
-        ``dF/d path``, of the shape and kind of ``path`` (a list for a ragged list).
-
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, inputs mix kinds or dtypes, or an argument
-        has the wrong type.
+    {path_backprop_tail}
     ValueError
         If a shape does not fit the path, degree and method, an input has NaN or inf,
         ``degree`` is negative or ``method`` is not 0 to 3.
-    FloatingPointError
-        If the gradient overflows (rescale the paths).
+    {gradient_overflow}
 
     Examples
     --------

@@ -11,6 +11,7 @@ from sksig._array import (
     check_same_batch,
     check_trailing_length,
 )
+from sksig._docs import fill_doc
 from sksig._interrupt import call
 from sksig._limits import check_memory
 from sksig._log_sig import sig_length
@@ -174,6 +175,7 @@ def sig_coef(path, words, *, time_aug=False, lead_lag=False, end_time=1.0,
     return batch.caller.out(out.reshape(batch.batch_shape + (out_node.size,)))
 
 
+@fill_doc
 def sig_coef_backprop(path, words, coefs, derivs, *, time_aug=False, lead_lag=False,
                       end_time=1.0, prefixes=True, basepoint=None, n_jobs=1):
     """Gradient with respect to the paths of a function of signature coefficients.
@@ -205,26 +207,11 @@ def sig_coef_backprop(path, words, coefs, derivs, *, time_aug=False, lead_lag=Fa
     prefixes : bool, default=True
         The layout of ``coefs`` and ``derivs``: with every prefix (pySigLib's only
         layout), or one entry per word (``False``).
-    basepoint : None, True or array-like of shape (dim,), default=None
-        The basepoint used for the forward; the prepended point gets no gradient.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
-
-    Returns
-    -------
-    ndarray, torch.Tensor or list
-        ``dF/d path``, of the shape and kind of ``path`` (a list for a ragged list).
-
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, inputs mix kinds or dtypes, or an argument
-        has the wrong type.
+    {path_backprop_tail}
     ValueError
         If a shape does not fit the paths and words, an input has NaN or inf, or a
         word is invalid (as in :func:`sig_coef`).
-    FloatingPointError
-        If the gradient overflows (rescale the paths).
+    {gradient_overflow}
 
     Examples
     --------
