@@ -164,13 +164,13 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
         If ``path`` is not a float array or an argument has the wrong type.
     ValueError
         If ``path`` has a bad shape or NaN/inf, or ``degree`` is negative.
-    FloatingPointError
-        If the result overflows (rescale the paths).
+    {result_overflow}
 
     Examples
     --------
     >>> import numpy as np, sksig
-    >>> sksig.branched_sig(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]), 2)
+    >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> sksig.branched_sig(x, 2)
     array([1. , 1. , 0.5, 1. , 0. , 0.5])
     """
     degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads = _path_args(
@@ -408,8 +408,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     ------
     TypeError, ValueError
         Bad argument types or values, bad path shapes, NaN/inf.
-    FloatingPointError
-        If the result overflows (rescale the paths).
+    {result_overflow}
 
     Examples
     --------
@@ -637,6 +636,19 @@ def _prepare_gpu(device, tb, parts):
         _tables.prepare_branched(tb, parts)
 
 
+_PREPARE_OPTIONS = """
+    use_disk : bool, default=False
+        Accepted for compatibility; tables are kept in memory.
+    time_aug, lead_lag : bool, default=False
+        Path transforms (the tables are those of the transformed dimension).
+    planar : bool, default=False
+        Planar tables.
+    device : {"both", "cpu", "cuda"}, default="both"
+        Where to prepare: "cuda" and "both" also upload the tables to the current CUDA
+        device when sksig's CUDA cores are available (elsewhere they are skipped)."""
+
+
+@fill_doc(prepare_options=_PREPARE_OPTIONS)
 def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
                          lead_lag=False, planar=False, device="both"):
     """Build and cache the tables of :func:`branched_sig` ahead of time (optional).
@@ -649,20 +661,9 @@ def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
         Original path dimension, >= 0.
     degree : int
         Truncation degree, >= 0.
-    use_disk : bool, default=False
-        Accepted for compatibility; tables are kept in memory.
-    time_aug, lead_lag : bool, default=False
-        Path transforms (the tables are those of the transformed dimension).
-    planar : bool, default=False
-        Planar tables.
-    device : {"both", "cpu", "cuda"}, default="both"
-        Where to prepare: "cuda" and "both" also upload the tables to the current CUDA
-        device when sksig's CUDA cores are available (elsewhere they are skipped).
+    {prepare_options}
 
-    Returns
-    -------
-    None
-        The tables are cached in memory for later calls.
+    {returns_tables_cached}
 
     Raises
     ------
@@ -681,6 +682,7 @@ def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
     _prepare_gpu(device, tb, ("gathers",))
 
 
+@fill_doc(prepare_options=_PREPARE_OPTIONS)
 def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
                              time_aug=False, lead_lag=False, planar=False,
                              device="both"):
@@ -694,20 +696,9 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
         Truncation degree, >= 0.
     method : int or None, default=None
         As in :func:`branched_sig_to_log_sig`.
-    use_disk : bool, default=False
-        Accepted for compatibility; tables are kept in memory.
-    time_aug, lead_lag : bool, default=False
-        Path transforms (the tables are those of the transformed dimension).
-    planar : bool, default=False
-        Planar tables.
-    device : {"both", "cpu", "cuda"}, default="both"
-        Where to prepare: "cuda" and "both" also upload the tables to the current CUDA
-        device when sksig's CUDA cores are available (elsewhere they are skipped).
+    {prepare_options}
 
-    Returns
-    -------
-    None
-        The tables are cached in memory for later calls.
+    {returns_tables_cached}
 
     Raises
     ------

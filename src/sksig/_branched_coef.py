@@ -78,6 +78,7 @@ def _path_dim(path):
     return shape[-1]
 
 
+@fill_doc
 def prepare_branched_sig_coef(dimension, trees, *, use_disk=False, time_aug=False,
                               lead_lag=False, planar=False, device="both"):
     """Build and cache the tables :func:`branched_sig_coef` needs (optional).
@@ -97,10 +98,7 @@ def prepare_branched_sig_coef(dimension, trees, *, use_disk=False, time_aug=Fals
     device : {"both", "cpu", "cuda"}, default="both"
         As in :func:`sksig.prepare_branched_sig`.
 
-    Returns
-    -------
-    None
-        The tables are cached in memory for later calls.
+    {returns_tables_cached}
 
     Raises
     ------
@@ -206,7 +204,7 @@ def branched_sig_coef_backprop(path, trees, coefs, derivs, *, time_aug=False,
     time_aug, lead_lag : bool, default=False
         As in the forward call.
     end_time : float, default=1.0
-        As in the forward call.
+        The forward call's final value of the time channel.
     planar : bool, default=False
         As in the forward call.
     correction : None

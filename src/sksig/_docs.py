@@ -48,6 +48,14 @@ FRAGMENTS = {
         TypeError
             If an input is not a float array, inputs mix kinds or dtypes, or an
             argument has the wrong type.""",
+    "returns_tables_cached": """
+        Returns
+        -------
+        None
+            The tables are cached in memory for later calls.""",
+    "result_overflow": """
+        FloatingPointError
+            If the result overflows (rescale the paths).""",
     "gradient_overflow": """
         FloatingPointError
             If the gradient overflows (rescale the paths).""",

@@ -148,6 +148,7 @@ def _check_method(method):
     return method
 
 
+@fill_doc
 def prepare_log_sig(dimension, degree, method=2, *, time_aug=False, lead_lag=False,
                     use_disk=False, device="both"):
     """Build the Lyndon-basis tables ahead of time (optional warm-up).
@@ -178,10 +179,7 @@ def prepare_log_sig(dimension, degree, method=2, *, time_aug=False, lead_lag=Fal
         :func:`log_sig_join` to the current CUDA device when sksig's CUDA cores are
         available (elsewhere they are skipped without error).
 
-    Returns
-    -------
-    None
-        The tables are cached in memory for later calls.
+    {returns_tables_cached}
 
     Raises
     ------
@@ -299,8 +297,7 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
     ValueError
         If ``path`` has fewer than 2 dimensions, no channel, NaN or inf, no point
         while a transform is requested, or ``degree`` is negative.
-    FloatingPointError
-        If the result overflows (rescale the paths).
+    {result_overflow}
 
     Examples
     --------
@@ -412,8 +409,7 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     ValueError
         If ``path`` has a bad shape or NaN/inf (or no point while a transform is
         requested), ``degree`` is negative or ``method`` is not 0 to 3.
-    FloatingPointError
-        If the result overflows (rescale the paths).
+    {result_overflow}
 
     Examples
     --------
@@ -603,6 +599,15 @@ def log_sig_backprop(path, log_sig, log_sig_derivs, degree, *, time_aug=False,
     return batch.grad_to_input(grad, n_threads)
 
 
+_RAISES_JOIN = """
+    Raises
+    ------
+    TypeError
+        If an input is not a float array, or inputs mix kinds or dtypes.
+    ValueError
+        If a trailing length is wrong, batch shapes differ, an input has NaN/inf, or
+        ``dimension``/``degree`` is invalid (dimension below 1, negative degree)."""
+
 # d_out of the forward join, which has none (None is a bad d_out of the backprop).
 NO_D_OUT = object()
 
@@ -651,6 +656,7 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=NO_D_OU
 
 
 @cuda_arrays
+@fill_doc(raises_join=_RAISES_JOIN)
 def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     """Extend log-signatures by one straight segment (truncated BCH product).
 
@@ -681,13 +687,7 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     ndarray or torch.Tensor of shape (..., n)
         Lyndon-bracket coordinates of the joined log-signature.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, batch shapes differ, an input has NaN/inf, or
-        ``dimension``/``degree`` is invalid (dimension below 1, negative degree).
+    {raises_join}
 
     Examples
     --------
@@ -707,6 +707,7 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
 
 
 @cuda_arrays
+@fill_doc(raises_join=_RAISES_JOIN)
 def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_jobs=1):
     """Differentiate :func:`log_sig_join` with respect to both of its inputs.
 
@@ -732,13 +733,7 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
     grad_displacement : ndarray or torch.Tensor of shape (..., dimension)
         Gradient with respect to ``displacement``.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, batch shapes differ, an input has NaN/inf, or
-        ``dimension``/``degree`` is invalid (dimension below 1, negative degree).
+    {raises_join}
 
     Examples
     --------
