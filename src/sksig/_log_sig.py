@@ -52,17 +52,30 @@ def _witt(dim, degree):
     return sum(lyndon_count(dim, n) for n in range(1, degree + 1))
 
 
-def sig_length(dimension, degree, *, time_aug=False, lead_lag=False, scalar_term=False):
-    """Length of a truncated signature.
-
-    Parameters
-    ----------
+_LENGTH_ARGS = """
     dimension : int
         Dimension of the (untransformed) path, >= 0.
     degree : int
         Truncation level, >= 0.
     time_aug, lead_lag : bool, default=False
-        Count for the transformed dimension (see :func:`sksig.transform_path`).
+        Count for the transformed dimension (see :func:`sksig.transform_path`)."""
+
+
+def _length_args(dimension, degree, time_aug, lead_lag):
+    """(transformed dimension, degree) of validated length arguments."""
+    dimension = check_int(dimension, "dimension")
+    degree = check_int(degree, "degree")
+    return transformed_dim(dimension, check_bool(time_aug, "time_aug"),
+                           check_bool(lead_lag, "lead_lag")), degree
+
+
+@fill_doc(length_args=_LENGTH_ARGS)
+def sig_length(dimension, degree, *, time_aug=False, lead_lag=False, scalar_term=False):
+    """Length of a truncated signature.
+
+    Parameters
+    ----------
+    {length_args}
     scalar_term : bool, default=False
         Count the constant level-0 term.
 
@@ -85,27 +98,20 @@ def sig_length(dimension, degree, *, time_aug=False, lead_lag=False, scalar_term
     >>> sksig.sig_length(2, 3)
     14
     """
-    dimension = check_int(dimension, "dimension")
-    degree = check_int(degree, "degree")
-    dim = transformed_dim(dimension, check_bool(time_aug, "time_aug"),
-                          check_bool(lead_lag, "lead_lag"))
+    dim, degree = _length_args(dimension, degree, time_aug, lead_lag)
     scalar_term = check_bool(scalar_term, "scalar_term")
     if dim == 0:
         return int(scalar_term)
     return tensor_size(dim, degree) - 1 + int(scalar_term)
 
 
+@fill_doc(length_args=_LENGTH_ARGS)
 def log_sig_length(dimension, degree, *, time_aug=False, lead_lag=False):
     """Number of Lyndon words, i.e. the length of a log-signature (Witt's formula).
 
     Parameters
     ----------
-    dimension : int
-        Dimension of the (untransformed) path, >= 0.
-    degree : int
-        Truncation level, >= 0.
-    time_aug, lead_lag : bool, default=False
-        Count for the transformed dimension.
+    {length_args}
 
     Returns
     -------
@@ -126,10 +132,7 @@ def log_sig_length(dimension, degree, *, time_aug=False, lead_lag=False):
     >>> sksig.log_sig_length(2, 4)
     8
     """
-    dimension = check_int(dimension, "dimension")
-    degree = check_int(degree, "degree")
-    dim = transformed_dim(dimension, check_bool(time_aug, "time_aug"),
-                          check_bool(lead_lag, "lead_lag"))
+    dim, degree = _length_args(dimension, degree, time_aug, lead_lag)
     if dim == 0 or degree == 0:
         return 0
     if dim == 1:
@@ -229,7 +232,8 @@ def _check_work(dim, degree, n_threads, itemsize):
                  f"{n_threads} thread(s)", "degree (or n_jobs)")
 
 
-def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs, basepoint=None):
+def _path_input(path, time_aug, lead_lag, end_time, n_jobs, basepoint):
+    """(batch, n_threads) of a validated path argument and its transforms."""
     time_aug = check_bool(time_aug, "time_aug")
     lead_lag = check_bool(lead_lag, "lead_lag")
     end_time = check_end_time(end_time)
@@ -240,6 +244,12 @@ def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs, basepoint=No
                           end_time=end_time, n_threads=n_threads,
                           min_length=1 if time_aug or lead_lag else 0,
                           basepoint=basepoint)
+    return batch, n_threads
+
+
+def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs, basepoint=None):
+    batch, n_threads = _path_input(path, time_aug, lead_lag, end_time, n_jobs,
+                                   basepoint)
     check_tensor_size(batch.dim, degree)
     _check_work(batch.dim, degree, n_threads, batch.data.itemsize)
     return batch, n_threads

@@ -7,15 +7,14 @@ import numpy as np
 
 from sksig._array import (
     as_array,
-    as_path_batch,
     check_same_batch,
     check_trailing_length,
 )
 from sksig._docs import fill_doc
 from sksig._interrupt import call
 from sksig._limits import check_memory
-from sksig._log_sig import sig_length
-from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
+from sksig._log_sig import _path_input, sig_length
+from sksig._validation import check_bool, check_int
 from sksig._words import check_words, word_to_idx
 
 __all__ = ["extract_sig_coef", "sig_coef", "sig_coef_backprop"]
@@ -71,18 +70,6 @@ def clear_trie_cache():
     """Forget the tries of earlier calls (see :func:`sksig.clear_cache`)."""
     with _TRIE_LOCK:
         _cached_trie.cache_clear()
-
-
-def _path_batch(path, time_aug, lead_lag, end_time, n_jobs, basepoint):
-    time_aug = check_bool(time_aug, "time_aug")
-    lead_lag = check_bool(lead_lag, "lead_lag")
-    end_time = check_end_time(end_time)
-    n_threads = resolve_n_jobs(n_jobs)
-    batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
-                          end_time=end_time, n_threads=n_threads,
-                          min_length=1 if time_aug or lead_lag else 0,
-                          basepoint=basepoint)
-    return batch, n_threads
 
 
 def sig_coef(path, words, *, time_aug=False, lead_lag=False, end_time=1.0,
@@ -159,7 +146,7 @@ def sig_coef(path, words, *, time_aug=False, lead_lag=False, end_time=1.0,
     array([1., 1.])
     """
     prefixes = check_bool(prefixes, "prefixes")
-    batch, n_threads = _path_batch(path, time_aug, lead_lag, end_time, n_jobs,
+    batch, n_threads = _path_input(path, time_aug, lead_lag, end_time, n_jobs,
                                    basepoint)
     trie = _trie(check_words(words, batch.dim), prefixes)
     anc_ptr, anc, letter, max_depth, out_node = trie.arrays()
@@ -224,7 +211,7 @@ def sig_coef_backprop(path, words, coefs, derivs, *, time_aug=False, lead_lag=Fa
            [ 0.5,  1. ]])
     """
     prefixes = check_bool(prefixes, "prefixes")
-    batch, n_threads = _path_batch(path, time_aug, lead_lag, end_time, n_jobs,
+    batch, n_threads = _path_input(path, time_aug, lead_lag, end_time, n_jobs,
                                    basepoint)
     trie = _trie(check_words(words, batch.dim), prefixes)
     anc_ptr, anc, letter, max_depth, out_node = trie.arrays()
