@@ -121,8 +121,7 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
 
     Parameters
     ----------
-    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
-        Paths with any number of leading batch axes, or a ragged list of paths.
+    {paths}
     degree : int
         Truncation degree (maximal number of nodes), >= 0.
     time_aug, lead_lag : bool, default=False
@@ -208,7 +207,7 @@ def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
     degree : int
         Truncation degree used for ``bsig``, >= 0.
     time_aug, lead_lag : bool, default=False
-        The transforms used for ``bsig``.
+        The transforms of the forward call.
     end_time : float, default=1.0
         Final value of the time channel.
     planar : bool, default=False
@@ -380,14 +379,10 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
 
     Parameters
     ----------
-    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
-        Paths with any number of leading batch axes, or a ragged list of paths.
+    {paths}
     degree : int
         Truncation degree, >= 0.
-    time_aug, lead_lag : bool, default=False
-        Path transforms applied first.
-    end_time : float, default=1.0
-        Final value of the time channel.
+    {transforms_end_time}
     planar : bool, default=False
         Planar branched log-signature.
     scalar_term : bool, default=False

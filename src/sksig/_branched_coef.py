@@ -119,6 +119,7 @@ def prepare_branched_sig_coef(dimension, trees, *, use_disk=False, time_aug=Fals
                          lead_lag=lead_lag, planar=planar, device=device)
 
 
+@fill_doc
 def branched_sig_coef(path, trees, *, time_aug=False, lead_lag=False, end_time=1.0,
                       planar=False, correction=None, basepoint=None, n_jobs=1):
     """Compute the branched signature's coefficients at chosen trees or forests.
@@ -137,10 +138,7 @@ def branched_sig_coef(path, trees, *, time_aug=False, lead_lag=False, end_time=1
         ``planar=True`` ordered forests (tuples of trees; a bare tree is a one-tree
         forest). ``None`` is the scalar term (coefficient 1). Labels refer to the
         channels of the transformed path.
-    time_aug, lead_lag : bool, default=False
-        Path transforms applied first.
-    end_time : float, default=1.0
-        Final value of the time channel.
+    {transforms_end_time}
     planar : bool, default=False
         Planar branched signature.
     correction : None

@@ -30,6 +30,14 @@ FRAGMENTS = {
             Whether the signature-shaped arrays start with the scalar term; None infers
             it from their trailing length (refused where that is ambiguous, e.g.
             dimension 1).""",
+    "paths": """
+    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
+        Paths with any number of leading batch axes, or a ragged list of paths.""",
+    "transforms_end_time": """
+        time_aug, lead_lag : bool, default=False
+            Transform the paths first (see :func:`sksig.transform_path`).
+        end_time : float, default=1.0
+            Final value of the time channel.""",
     "basepoint": """
         basepoint : None, True or array-like of shape (dim,), default=None
             A point prepended to every path before the transforms (True: the origin),

@@ -270,14 +270,10 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
 
     Parameters
     ----------
-    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
-        Paths with any number of leading batch axes, or a ragged list of paths.
+    {paths}
     degree : int
         Truncation level, >= 0.
-    time_aug, lead_lag : bool, default=False
-        Transform the paths first (see :func:`sksig.transform_path`).
-    end_time : float, default=1.0
-        Final value of the time channel.
+    {transforms_end_time}
     horner : bool, default=True
         Accepted for pySigLib compatibility; the Horner scheme is always used.
     scalar_term : bool, default=False
@@ -391,14 +387,10 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
 
     Parameters
     ----------
-    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
-        Paths with any number of leading batch axes, or a ragged list of paths.
+    {paths}
     degree : int
         Truncation level, >= 0.
-    time_aug, lead_lag : bool, default=False
-        Transform the paths first (see :func:`sksig.transform_path`).
-    end_time : float, default=1.0
-        Final value of the time channel.
+    {transforms_end_time}
     method : {0, 1, 2, 3}, default=1
         Output basis (pySigLib's default is 1, the Lyndon-word coordinates).
     scalar_term : bool, default=False

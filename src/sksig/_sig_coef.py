@@ -72,6 +72,7 @@ def clear_trie_cache():
         _cached_trie.cache_clear()
 
 
+@fill_doc
 def sig_coef(path, words, *, time_aug=False, lead_lag=False, end_time=1.0,
              prefixes=False, basepoint=None, n_jobs=1):
     r"""Signature coefficients of piecewise-linear paths at chosen words.
@@ -92,17 +93,13 @@ def sig_coef(path, words, *, time_aug=False, lead_lag=False, end_time=1.0,
 
     Parameters
     ----------
-    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
-        Paths with any number of leading batch axes, or a ragged list of paths.
+    {paths}
         Computed on the CPU (CUDA tensors are copied to the host and back).
     words : tuple of int, or list of tuple of int
         One word, or a non-empty list of words, with letters in ``[0, dim')`` where
         ``dim'`` is the dimension after ``time_aug``/``lead_lag`` (lead-lag puts the
         lag channels first, time last). The empty word ``()`` gives 1.
-    time_aug, lead_lag : bool, default=False
-        Transform the paths first (see :func:`sksig.transform_path`).
-    end_time : float, default=1.0
-        Final value of the time channel.
+    {transforms_end_time}
     prefixes : bool, default=False
         Also return every prefix of each word: word ``(a, b, c)`` gives the
         coefficients at ``(a,)``, ``(a, b)`` and ``(a, b, c)``, in that order (the

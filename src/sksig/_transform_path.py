@@ -27,8 +27,7 @@ def transform_path(path, *, time_aug=False, lead_lag=False, end_time=1.0,
 
     Parameters
     ----------
-    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
-        Paths with any number of leading batch axes, or a ragged list of paths.
+    {paths}
     time_aug : bool, default=False
         Append the time channel.
     lead_lag : bool, default=False
