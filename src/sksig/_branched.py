@@ -381,7 +381,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     ----------
     {paths}
     degree : int
-        Truncation degree, >= 0.
+        Truncation degree (maximal number of nodes), >= 0.
     {transforms_end_time}
     planar : bool, default=False
         Planar branched log-signature.
@@ -475,9 +475,9 @@ def branched_log_sig_backprop(path, blogsig, blogsig_derivs, degree, *, time_aug
     Examples
     --------
     >>> import numpy as np, sksig
-    >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
-    >>> ls = sksig.branched_log_sig(x, 2)
-    >>> sksig.branched_log_sig_backprop(x, ls, np.eye(6)[4], 2)
+    >>> x = np.cumsum([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], axis=0)
+    >>> ls = sksig.branched_log_sig(x, 2, method=0)
+    >>> sksig.branched_log_sig_backprop(x, ls, np.eye(6)[4], 2, method=0)
     array([[ 0.5,  0. ],
            [-0.5,  0.5],
            [ 0. , -0.5]])
@@ -688,7 +688,7 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
     dimension : int
         Original path dimension, >= 0.
     degree : int
-        Truncation degree, >= 0.
+        Truncation degree (maximal number of nodes), >= 0.
     method : int or None, default=None
         As in :func:`branched_sig_to_log_sig`.
     {prepare_options}

@@ -389,7 +389,7 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     ----------
     {paths}
     degree : int
-        Truncation level, >= 0.
+        Truncation level, >= 0 (degree 0: the empty log-signature).
     {transforms_end_time}
     method : {0, 1, 2, 3}, default=1
         Output basis (pySigLib's default is 1, the Lyndon-word coordinates).
@@ -681,13 +681,12 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
         Path dimension, >= 1.
     degree : int
         Truncation level, >= 0 (degree 0: the empty log-signature).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., n)
-        Lyndon-bracket coordinates of the joined log-signature.
+        The Lyndon-bracket coordinates of the extended log-signatures.
 
     {raises_join}
 
@@ -725,15 +724,14 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
         Path dimension, >= 1.
     degree : int
         Truncation level, >= 0 (degree 0: zero gradients).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {n_jobs}
 
     Returns
     -------
     grad_log_sig : ndarray or torch.Tensor of shape (..., n)
         Gradient with respect to ``log_sig``.
     grad_displacement : ndarray or torch.Tensor of shape (..., dimension)
-        Gradient with respect to ``displacement``.
+        ``dF/d displacement``, a vector of ``dimension`` entries per item.
 
     {raises_join}
 

@@ -10,15 +10,7 @@ and results returned on their device).
 
 import numpy as np
 
-from sksig._array import (
-    all_finite,
-    as_array,
-    check_same_batch,
-    check_trailing_length,
-    contiguous,
-    scalar_term_length,
-    transformed_dim,
-)
+from sksig import _array
 from sksig._docs import fill_doc, joined
 from sksig._interrupt import call
 from sksig._log_sig import _check_work, _empty_tables, log_sig_length, sig_length
@@ -84,36 +76,38 @@ class _Call:
                  lead_lag=False, min_degree=0, lazy_finite=False):
         dimension = check_int(dimension, "dimension", minimum=1)
         self.degree = check_int(degree, "degree", minimum=min_degree)
-        self.dim = transformed_dim(dimension, check_bool(time_aug, "time_aug"),
-                                   check_bool(lead_lag, "lead_lag"))
+        self.dim = _array.transformed_dim(dimension, check_bool(time_aug, "time_aug"),
+                                          check_bool(lead_lag, "lead_lag"))
         self.n_threads = resolve_n_jobs(n_jobs)
         check_tensor_size(self.dim, self.degree)
         _check_work(self.dim, self.degree, self.n_threads, 8)
         self.caller = None
         self.arrays = []
         for name, value in named:
-            array, self.caller = as_array(value, name, caller=self.caller, min_ndim=1,
-                                          check_finite=not lazy_finite)
+            array, self.caller = _array.as_array(value, name, caller=self.caller,
+                                                 min_ndim=1,
+                                                 check_finite=not lazy_finite)
             self.arrays.append(array)
         self.names = [name for name, _ in named]
         self.batch_shape = tuple(self.arrays[0].shape[:-1])
         for name, array in zip(self.names[1:], self.arrays[1:], strict=True):
-            check_same_batch(self.batch_shape, array.shape[:-1], self.names[0], name)
+            _array.check_same_batch(self.batch_shape, array.shape[:-1], self.names[0],
+                                    name)
         self.n_items = int(np.prod(self.batch_shape, dtype=np.int64))
 
     def sig_term(self, i, scalar_term=None):
         """Whether input i (signature-shaped) has the scalar term."""
         length = sig_length(self.dim, self.degree)
-        return scalar_term_length(self.arrays[i].shape, self.names[i], length,
-                                  scalar_term,
-                                  next_length=sig_length(self.dim, self.degree + 1))
+        next_length = sig_length(self.dim, self.degree + 1)
+        return _array.scalar_term_length(self.arrays[i].shape, self.names[i], length,
+                                         scalar_term, next_length=next_length)
 
     def exact(self, i, length, what=""):
-        check_trailing_length(self.arrays[i].shape, self.names[i], length, what)
+        _array.check_trailing_length(self.arrays[i].shape, self.names[i], length, what)
 
     def flat(self, i):
         a = self.arrays[i]
-        return contiguous(a.reshape(self.n_items, a.shape[-1]))
+        return _array.contiguous(a.reshape(self.n_items, a.shape[-1]))
 
     def empty(self, width):
         return np.zeros((self.n_items, width), self.caller.dtype)
@@ -133,7 +127,7 @@ class _Call:
             return self.out(array)
         except FloatingPointError:
             for name, a in zip(self.names, self.arrays, strict=True):
-                if not all_finite(a):
+                if not _array.all_finite(a):
                     raise ValueError(f"{name} contains NaN or inf values") from None
             raise
 
