@@ -38,6 +38,20 @@ FRAGMENTS = {
             Transform the paths first (see :func:`sksig.transform_path`).
         end_time : float, default=1.0
             Final value of the time channel.""",
+    "word_list_parameters": """
+        Parameters
+        ----------
+        alphabet_size : int
+            Number of letters (the path dimension), >= 0.
+        max_length : int
+            Longest word length (the degree), >= 0.""",
+    "word_length_parameters": """
+        Parameters
+        ----------
+        alphabet_size : int
+            Number of letters, >= 0.
+        length : int
+            Word length, >= 0.""",
     "basepoint": """
         basepoint : None, True or array-like of shape (dim,), default=None
             A point prepended to every path before the transforms (True: the origin),

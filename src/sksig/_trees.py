@@ -22,7 +22,14 @@ from fractions import Fraction
 
 import numpy as np
 
+from sksig._docs import fill_doc
 from sksig._validation import check_bool, check_int
+
+_RAISES_BAD_ARGS = """
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument has the wrong type or is negative."""
 
 __all__ = [
     "branched_log_sig_length",
@@ -239,6 +246,7 @@ def _check_dims(dimension, degree, planar):
     return dimension, degree, planar
 
 
+@fill_doc(raises_bad_args=_RAISES_BAD_ARGS)
 def branched_sig_length(dimension, degree, *, planar=False, scalar_term=False):
     """Length of a branched signature.
 
@@ -259,10 +267,7 @@ def branched_sig_length(dimension, degree, *, planar=False, scalar_term=False):
         Number of trees (non-planar) or ordered forests (planar) with 1..degree nodes,
         plus one with the scalar term. 0 for degree 0 or dimension 0 without it.
 
-    Raises
-    ------
-    TypeError, ValueError
-        If an argument has the wrong type or is negative.
+    {raises_bad_args}
 
     Examples
     --------
@@ -276,6 +281,7 @@ def branched_sig_length(dimension, degree, *, planar=False, scalar_term=False):
     return sum(basis[1:]) + (1 if scalar_term else 0)
 
 
+@fill_doc(raises_bad_args=_RAISES_BAD_ARGS)
 def branched_log_sig_length(dimension, degree, *, planar=False):
     """Length of a branched log-signature (method 1 or 2 when planar).
 
@@ -293,10 +299,7 @@ def branched_log_sig_length(dimension, degree, *, planar=False):
     int
         The number of coordinates of the branched log-signature.
 
-    Raises
-    ------
-    TypeError, ValueError
-        If an argument has the wrong type or is negative.
+    {raises_bad_args}
 
     Examples
     --------
@@ -327,6 +330,7 @@ def branched_log_sig_length(dimension, degree, *, planar=False):
 
 
 # -- public enumeration API ------------------------------------------------------------
+@fill_doc(raises_bad_args=_RAISES_BAD_ARGS)
 def trees(dimension, degree, *, planar=False):
     """Return the branched-signature basis in coefficient order.
 
@@ -345,10 +349,7 @@ def trees(dimension, degree, *, planar=False):
         ``None`` (the scalar term) followed by the trees (non-planar) or ordered
         forests (planar) in basis order; a tree is ``(child_1, ..., child_k, label)``.
 
-    Raises
-    ------
-    TypeError, ValueError
-        If an argument has the wrong type or is negative.
+    {raises_bad_args}
 
     Examples
     --------
@@ -361,6 +362,7 @@ def trees(dimension, degree, *, planar=False):
     return tuple(t.element_tuple(i) for i in range(t.n + 1))
 
 
+@fill_doc(raises_bad_args=_RAISES_BAD_ARGS)
 def trees_of_order(dimension, order, *, planar=False):
     """Return the basis elements with exactly ``order`` nodes, in basis order.
 
@@ -378,10 +380,7 @@ def trees_of_order(dimension, order, *, planar=False):
     tuple
         ``(None,)`` for order 0.
 
-    Raises
-    ------
-    TypeError, ValueError
-        If an argument has the wrong type or is negative.
+    {raises_bad_args}
 
     Examples
     --------
