@@ -64,7 +64,8 @@ def check_tensor_size(dim, degree, name="degree"):
         )
 
 
-def _mobius(n):
+def mobius(n):
+    """The Moebius function of n >= 1."""
     result, m, p = 1, n, 2
     while p * p <= m:
         if m % p == 0:
@@ -81,7 +82,7 @@ def lyndon_count(dim, length):
     """Number of Lyndon words of exactly ``length`` letters over ``dim`` (necklace
     formula ``(1/n) sum_{k | n} mu(n/k) dim^k``)."""
     n = length
-    return sum(_mobius(n // k) * dim**k for k in range(1, n + 1) if n % k == 0) // n
+    return sum(mobius(n // k) * dim**k for k in range(1, n + 1) if n % k == 0) // n
 
 
 def table_bytes(dim, degree):
@@ -173,12 +174,18 @@ def _word_args(alphabet_size, n, name):
     return alphabet_size, n
 
 
+def check_listing(counts, kind, argument, seconds_per_word):
+    """Refuse listing words (``counts``: (length, number) pairs) that would not fit in
+    memory or would take too long; ``kind`` names them in the message."""
+    n_words = sum(c for _, c in counts)
+    what = f"the list of {n_words} {kind}"
+    check_memory(sum(c * (64 + 8 * k) for k, c in counts), what, argument)
+    check_time(n_words * seconds_per_word, what, argument)
+
+
 def _check_word_list(alphabet_size, lengths, argument):
     counts = [(k, lyndon_count(alphabet_size, k)) for k in lengths]
-    n_words = sum(c for _, c in counts)
-    what = f"the list of {n_words} Lyndon words"
-    check_memory(sum(c * (64 + 8 * k) for k, c in counts), what, argument)
-    check_time(n_words * _WORD_SECONDS, what, argument)
+    check_listing(counts, "Lyndon words", argument, _WORD_SECONDS)
 
 
 @fill_doc

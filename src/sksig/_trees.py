@@ -23,6 +23,7 @@ from fractions import Fraction
 import numpy as np
 
 from sksig._docs import fill_doc
+from sksig._lyndon import mobius
 from sksig._validation import check_bool, check_int
 
 _RAISES_BAD_ARGS = """
@@ -227,18 +228,6 @@ def _tree_counts(d, degree, planar):
     return trees, (forests if planar else trees)
 
 
-def _mobius(n):
-    result, p = 1, 2
-    while p * p <= n:
-        if n % p == 0:
-            n //= p
-            if n % p == 0:
-                return 0
-            result = -result
-        p += 1
-    return -result if n > 1 else result
-
-
 def _check_dims(dimension, degree, planar):
     dimension = check_int(dimension, "dimension")
     degree = check_int(degree, "degree")
@@ -324,7 +313,7 @@ def branched_log_sig_length(dimension, degree, *, planar=False):
             c[k] += power[k] / m
     total = 0
     for n in range(1, degree + 1):
-        ell = sum(_mobius(n // k) * k * c[k] for k in range(1, n + 1) if n % k == 0) / n
+        ell = sum(mobius(n // k) * k * c[k] for k in range(1, n + 1) if n % k == 0) / n
         total += int(ell)
     return total
 

@@ -10,7 +10,8 @@ import itertools
 import operator
 
 from sksig._docs import fill_doc
-from sksig._limits import check_memory, check_time
+from sksig._limits import check_memory
+from sksig._lyndon import check_listing
 from sksig._validation import check_bool, check_int
 
 __all__ = [
@@ -68,10 +69,7 @@ def check_words(words, alphabet_size, name="words"):
 
 def _check_list(alphabet_size, lengths, argument):
     counts = [(k, alphabet_size**k) for k in lengths]
-    n_words = sum(c for _, c in counts)
-    what = f"the list of {n_words} words"
-    check_memory(sum(c * (64 + 8 * k) for k, c in counts), what, argument)
-    check_time(n_words * _WORD_SECONDS, what, argument)
+    check_listing(counts, "words", argument, _WORD_SECONDS)
 
 
 @fill_doc
