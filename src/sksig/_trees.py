@@ -180,23 +180,33 @@ _MAX_BASIS = 2**22
 _MAX_LENGTH = 2**63
 
 
-def basis(d, degree, planar):
-    """The cached :class:`TreeBasis` for (dimension, degree, planar)."""
+def cached(cache, lock, d, degree, planar, build):
+    """``cache[(d, degree, planar)]``, made by ``build(d, degree, planar)`` under
+    ``lock`` on first use."""
     if d == 0:
         degree = min(degree, 1)  # no labels: the basis is the scalar term at any degree
     key = (d, degree, planar)
-    with _LOCK:
-        b = _BASES.get(key)
-        if b is None:
-            n = sum(_tree_counts(d, degree, planar)[1][1:])
-            if n > _MAX_BASIS:
-                raise ValueError(
-                    f"the branched basis of dimension {d} at degree {degree} "
-                    f"(planar={planar}) has {n} elements, more than the {_MAX_BASIS} "
-                    "sksig can build tables for; lower the degree"
-                )
-            b = _BASES[key] = TreeBasis(d, degree, planar)
-        return b
+    with lock:
+        value = cache.get(key)
+        if value is None:
+            value = cache[key] = build(d, degree, planar)
+        return value
+
+
+def _new_basis(d, degree, planar):
+    n = sum(_tree_counts(d, degree, planar)[1][1:])
+    if n > _MAX_BASIS:
+        raise ValueError(
+            f"the branched basis of dimension {d} at degree {degree} "
+            f"(planar={planar}) has {n} elements, more than the {_MAX_BASIS} "
+            "sksig can build tables for; lower the degree"
+        )
+    return TreeBasis(d, degree, planar)
+
+
+def basis(d, degree, planar):
+    """The cached :class:`TreeBasis` for (dimension, degree, planar)."""
+    return cached(_BASES, _LOCK, d, degree, planar, _new_basis)
 
 
 # -- lengths (closed-form counts, no enumeration) --------------------------------------
