@@ -31,23 +31,6 @@ __all__ = [
     "signature",
 ]
 
-_NO_TABLES = None
-
-
-
-def _empty_tables():
-    # Method 0 reads no Lyndon table; it must not pay for building one.
-    global _NO_TABLES
-    if _NO_TABLES is None:
-        from sksig._core import _log_sig
-
-        i0 = np.zeros(0, np.int64)
-        f0 = np.zeros(0, np.float64)
-        one = np.zeros(1, np.int64)
-        _NO_TABLES = _log_sig.make_tables((i0, one, i0, f0, one, i0, f0))
-    return _NO_TABLES
-
-
 def _witt(dim, degree):
     return sum(lyndon_count(dim, n) for n in range(1, degree + 1))
 
@@ -356,7 +339,9 @@ def _log_sig_setup(path, degree, time_aug, lead_lag, end_time, method, scalar_te
         length = sig_length(batch.dim, 0, scalar_term=scalar_term) if method == 0 else 0
         return degree, method, scalar_term, batch, n_threads, None, length
     if method == 0:
-        tables = _empty_tables()
+        from sksig._core._backend import log_tables
+
+        tables = log_tables(batch.dim, degree, 0)
         length = sig_length(batch.dim, degree, scalar_term=scalar_term)
     else:
         tables = lyndon_tables(batch.dim, degree)

@@ -11,10 +11,10 @@ and results returned on their device).
 import numpy as np
 
 from sksig import _array
+from sksig._core import _backend as _cpu
 from sksig._docs import fill_doc, joined
-from sksig._interrupt import call
-from sksig._log_sig import _check_work, _empty_tables, log_sig_length, sig_length
-from sksig._lyndon import check_tensor_size, lyndon_tables
+from sksig._log_sig import _check_work, log_sig_length, sig_length
+from sksig._lyndon import check_tensor_size
 from sksig._validation import check_bool, check_int, resolve_n_jobs
 
 __all__ = [
@@ -57,12 +57,6 @@ _DOC["raises_method"] = """
         If a trailing length does not fit ``dimension``, ``degree`` and ``method``,
         the batch shapes differ, an input has NaN or inf, or ``method`` is not 0, 1
         or 2."""
-
-
-def _core():
-    from sksig._core import _sig_algebra
-
-    return _sig_algebra
 
 
 class _Call:
@@ -148,10 +142,6 @@ def _check_method(method, allowed=(0, 1, 2)):
     return method
 
 
-def _tables(c, method):
-    return _empty_tables() if method == 0 else lyndon_tables(c.dim, c.degree)
-
-
 def _ls_what(c):
     return f" (log_sig_length({c.dim}, {c.degree}); Lyndon coordinates, no scalar term)"
 
@@ -200,8 +190,7 @@ def sig_combine(sig1, sig2, dimension, degree, *, time_aug=False, lead_lag=False
     if c.degree == 0:
         out[:] = 1.0
     else:
-        call(_core().sig_combine, c.flat(0), c.flat(1), out, c.dim, c.degree, term,
-             c.n_threads)
+        _cpu.sig_combine(c.flat(0), c.flat(1), out, c.dim, c.degree, term, c.n_threads)
     return c.out_checked(out)
 
 
@@ -247,8 +236,8 @@ def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False
     c.sig_term(2, term)
     g1, g2 = c.empty(_sig_len(c, term)), c.empty(_sig_len(c, term))
     if c.degree:
-        call(_core().sig_combine_backprop, c.flat(0), c.flat(1), c.flat(2), g1, g2,
-             c.dim, c.degree, term, c.n_threads)
+        _cpu.sig_combine_backprop(c.flat(0), c.flat(1), c.flat(2), g1, g2, c.dim,
+                                  c.degree, term, c.n_threads)
     return c.out(g1), c.out(g2)
 
 
@@ -306,8 +295,8 @@ def sig_join(sig, displacement, dimension, degree, *, prepend=False, scalar_term
     if c.degree == 0:
         out[:] = 1.0
     else:
-        call(_core().sig_join, c.flat(0), c.flat(1), out, c.dim, c.degree, prepend,
-             term, c.n_threads)
+        _cpu.sig_join(c.flat(0), c.flat(1), out, c.dim, c.degree, prepend, term,
+                      c.n_threads)
     return c.out(out)
 
 
@@ -356,8 +345,8 @@ def sig_join_backprop(d_out, sig, displacement, dimension, degree, *, prepend=Fa
     c.sig_term(2, term)
     g_sig, g_disp = c.empty(_sig_len(c, term)), c.empty(c.dim)
     if c.degree:
-        call(_core().sig_join_backprop, c.flat(2), c.flat(0), c.flat(1), g_sig, g_disp,
-             c.dim, c.degree, prepend, term, c.n_threads)
+        _cpu.sig_join_backprop(c.flat(2), c.flat(0), c.flat(1), g_sig, g_disp, c.dim,
+                               c.degree, prepend, term, c.n_threads)
     return c.out(g_sig), c.out(g_disp)
 
 
@@ -402,8 +391,8 @@ def linear_sig(displacement, dimension, degree, *, scalar_term=False, n_jobs=1):
     if c.degree == 0:
         out[:] = 1.0
     else:
-        call(_core().sig_join, None, c.flat(0), out, c.dim, c.degree, False,
-             scalar_term, c.n_threads)
+        _cpu.sig_join(None, c.flat(0), out, c.dim, c.degree, False, scalar_term,
+                      c.n_threads)
     return c.out(out)
 
 
@@ -446,8 +435,8 @@ def linear_sig_backprop(derivs, displacement, dimension, degree, *, scalar_term=
     term = c.sig_term(1, scalar_term)
     g = c.empty(c.dim)
     if c.degree:
-        call(_core().sig_join_backprop, c.flat(1), None, c.flat(0), None, g, c.dim,
-             c.degree, False, term, c.n_threads)
+        _cpu.sig_join_backprop(c.flat(1), None, c.flat(0), None, g, c.dim, c.degree,
+                               False, term, c.n_threads)
     return c.out(g)
 
 
@@ -598,8 +587,8 @@ def sig_to_log_sig(sig, dimension, degree, *, time_aug=False, lead_lag=False, me
               lead_lag=lead_lag, min_degree=1)
     term = c.sig_term(0, _term(scalar_term))
     out = c.empty(_log_width(c, method, term))
-    call(_core().sig_to_log_sig, c.flat(0), out, c.dim, c.degree, method, term, term,
-         _tables(c, method), c.n_threads)
+    flat = c.flat(0)
+    _cpu.sig_to_log_sig(flat, out, c.dim, c.degree, method, term, term, c.n_threads)
     return c.out(out)
 
 
@@ -645,8 +634,8 @@ def sig_to_log_sig_backprop(sig, log_sig_derivs, dimension, degree, *, time_aug=
     else:
         c.exact(1, log_sig_length(c.dim, c.degree), _ls_what(c))
     g = c.empty(_sig_len(c, term))
-    call(_core().sig_to_log_sig_backprop, c.flat(0), c.flat(1), g, c.dim, c.degree,
-         method, term, term, _tables(c, method), c.n_threads)
+    _cpu.sig_to_log_sig_backprop(c.flat(0), c.flat(1), g, c.dim, c.degree, method, term,
+                                 term, c.n_threads)
     return c.out(g)
 
 
@@ -707,8 +696,8 @@ def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
               lead_lag=lead_lag, min_degree=1)
     in_term, out_term = _log_input(c, method, scalar_term)
     out = c.empty(_sig_len(c, out_term))
-    call(_core().logsig_to_sig, c.flat(0), out, c.dim, c.degree, method, in_term,
-         out_term, _tables(c, method), c.n_threads)
+    _cpu.logsig_to_sig(c.flat(0), out, c.dim, c.degree, method, in_term, out_term,
+                       c.n_threads)
     return c.out(out)
 
 
@@ -754,8 +743,8 @@ def logsig_to_sig_backprop(log_sig, sig_derivs, dimension, degree, *, time_aug=F
     in_term, out_term = _log_input(c, method, scalar_term)
     c.sig_term(1, out_term)
     g = c.empty(c.arrays[0].shape[-1])
-    call(_core().logsig_to_sig_backprop, c.flat(0), c.flat(1), g, c.dim, c.degree,
-         method, in_term, out_term, _tables(c, method), c.n_threads)
+    _cpu.logsig_to_sig_backprop(c.flat(0), c.flat(1), g, c.dim, c.degree, method,
+                                in_term, out_term, c.n_threads)
     return c.out(g)
 
 
@@ -804,8 +793,7 @@ def log_sig_combine(log_sig1, log_sig2, dimension, degree, *, time_aug=False,
     c = _combine_call([("log_sig1", log_sig1), ("log_sig2", log_sig2)], dimension,
                       degree, n_jobs, time_aug, lead_lag)
     out = c.empty(log_sig_length(c.dim, c.degree))
-    call(_core().log_sig_combine, c.flat(0), c.flat(1), out, c.dim, c.degree,
-         lyndon_tables(c.dim, c.degree), c.n_threads)
+    _cpu.log_sig_combine(c.flat(0), c.flat(1), out, c.dim, c.degree, c.n_threads)
     return c.out(out)
 
 
@@ -845,6 +833,6 @@ def log_sig_combine_backprop(deriv, ls1, ls2, dimension, degree, *, time_aug=Fal
     c = _combine_call([("deriv", deriv), ("ls1", ls1), ("ls2", ls2)], dimension, degree,
                       n_jobs, time_aug, lead_lag)
     g1, g2 = c.empty(c.arrays[1].shape[-1]), c.empty(c.arrays[1].shape[-1])
-    call(_core().log_sig_combine_backprop, c.flat(0), c.flat(1), c.flat(2), g1, g2,
-         c.dim, c.degree, lyndon_tables(c.dim, c.degree), c.n_threads)
+    _cpu.log_sig_combine_backprop(c.flat(0), c.flat(1), c.flat(2), g1, g2, c.dim,
+                                  c.degree, c.n_threads)
     return c.out(g1), c.out(g2)

@@ -11,7 +11,6 @@ from sksig._array import (
     check_trailing_length,
 )
 from sksig._docs import fill_doc
-from sksig._interrupt import call
 from sksig._limits import check_memory
 from sksig._log_sig import _path_input, sig_length
 from sksig._validation import check_bool, check_int
@@ -152,10 +151,10 @@ def sig_coef(path, words, *, time_aug=False, lead_lag=False, end_time=1.0,
     out = np.zeros((batch.n_paths, out_node.size), batch.data.dtype)
     out[:, out_node < 0] = 1.0
     if batch.length >= 2 and trie.n_nodes:
-        from sksig._core import _sig_coef
+        from sksig._core import _backend
 
-        call(_sig_coef.sig_coef, batch.data, out, anc_ptr, anc, letter, max_depth,
-             out_node, n_threads)
+        _backend.sig_coef(batch.data, out, (anc_ptr, anc, letter, max_depth, out_node),
+                          n_threads)
     return batch.caller.out(out.reshape(batch.batch_shape + (out_node.size,)))
 
 
@@ -229,10 +228,11 @@ def sig_coef_backprop(path, words, coefs, derivs, *, time_aug=False, lead_lag=Fa
         final = np.zeros((0, 0), batch.data.dtype)
     grad = np.zeros_like(batch.data)
     if batch.length >= 2 and trie.n_nodes:
-        from sksig._core import _sig_coef
+        from sksig._core import _backend
 
-        call(_sig_coef.sig_coef_backprop, batch.data, derivs, grad, anc_ptr, anc,
-             letter, max_depth, out_node, final, n_threads)
+        _backend.sig_coef_backprop(batch.data, derivs, grad,
+                                   (anc_ptr, anc, letter, max_depth, out_node), final,
+                                   n_threads)
     return batch.grad_to_input(grad, n_threads)
 
 

@@ -9,12 +9,11 @@ subclasses of the same bases.
 import numpy as np
 
 from sksig._array import as_array
+from sksig._core import _backend as _cpu
 from sksig._docs import fill_doc, joined
-from sksig._interrupt import call
 from sksig._log_sig import log_sig_join, log_sig_length, sig_length
 from sksig._lyndon import check_tensor_size, lyndon_tables
 from sksig._sig_algebra import (
-    _core,
     log_sig_combine,
     sig_combine,
     sig_join,
@@ -190,7 +189,7 @@ class SigAlgebra(_Algebra):
         paths = np.ascontiguousarray(np.moveaxis(points, 0, -2))
         paths = paths.reshape(-1, k, self.dim)
         out = np.empty(paths.shape[:2] + (self.width,), points.dtype)
-        call(_core().sig_expanding, paths, out, self.degree, False, self.n_threads)
+        _cpu.sig_expanding(paths, out, self.degree, False, self.n_threads)
         return np.moveaxis(out.reshape(batch + (k, self.width)), -2, 0)
 
     def suffixes(self, points):

@@ -12,7 +12,7 @@ failed allocation MemoryError, Ctrl-C KeyboardInterrupt (:func:`sksig._interrupt
 import numpy as np
 
 from sksig._array import all_finite
-from sksig._core import _branched, _log_sig, _sig_kernel
+from sksig._core import _branched, _log_sig, _sig_algebra, _sig_coef, _sig_kernel
 from sksig._interrupt import call
 from sksig._lyndon import lyndon_tables
 
@@ -150,12 +150,15 @@ def branched_log_backprop(flat, derivs, grad, tb, method, had_scalar, scalar_gra
 # public functions compute on the CPU and say so.
 
 CPU_ONLY = (
-    "branched_combine",
-    "branched_combine_backprop",
-    "branched_join",
-    "branched_join_backprop",
-    "branched_linear",
-    "branched_linear_backprop",
+    # forward maps
+    "branched_combine", "branched_join", "branched_linear", "sig_combine", "sig_join",
+    "sig_to_log_sig", "logsig_to_sig", "log_sig_combine", "sig_expanding",
+    "sig_corrected", "sig_coef", "log_tables",
+    # their adjoints
+    "branched_combine_backprop", "branched_join_backprop", "branched_linear_backprop",
+    "sig_combine_backprop", "sig_join_backprop", "sig_to_log_sig_backprop",
+    "logsig_to_sig_backprop", "log_sig_combine_backprop", "sig_corrected_backprop",
+    "sig_coef_backprop",
 )
 
 
@@ -193,3 +196,103 @@ def branched_linear(disp, out, tb, scalar_term, n_threads):
 def branched_linear_backprop(disp, derivs, grad_disp, tb, scalar_term, n_threads):
     call(_branched.linear_backprop, disp, derivs, grad_disp, tb.core("sig"),
          scalar_term, _sig_threads(tb, disp.shape[0], n_threads, 2))
+
+
+# Truncated tensor algebra on flat (rows, length) arrays: a None input is the identity
+# (sig_join of None is the segment's signature), a None output is not wanted. Method 0
+# of the log conversions reads no Lyndon table (``tables`` is then an empty one).
+
+
+def sig_combine(a, b, out, dim, degree, scalar_term, n_threads):
+    call(_sig_algebra.sig_combine, a, b, out, dim, degree, scalar_term, n_threads)
+
+
+def sig_combine_backprop(derivs, a, b, grad_a, grad_b, dim, degree, scalar_term,
+                         n_threads):
+    call(_sig_algebra.sig_combine_backprop, derivs, a, b, grad_a, grad_b, dim, degree,
+         scalar_term, n_threads)
+
+
+def sig_join(sig, disp, out, dim, degree, prepend, scalar_term, n_threads):
+    call(_sig_algebra.sig_join, sig, disp, out, dim, degree, prepend, scalar_term,
+         n_threads)
+
+
+def sig_join_backprop(d_out, sig, disp, grad_sig, grad_disp, dim, degree, prepend,
+                      scalar_term, n_threads):
+    call(_sig_algebra.sig_join_backprop, d_out, sig, disp, grad_sig, grad_disp, dim,
+         degree, prepend, scalar_term, n_threads)
+
+
+_NO_TABLES = []
+
+
+def log_tables(dim, degree, method):
+    """The Lyndon tables a log conversion of ``method`` reads: method 0 reads none
+    (and must not pay for building them)."""
+    if method:
+        return lyndon_tables(dim, degree)
+    if not _NO_TABLES:
+        i0, f0 = np.zeros(0, np.int64), np.zeros(0, np.float64)
+        one = np.zeros(1, np.int64)
+        _NO_TABLES.append(_log_sig.make_tables((i0, one, i0, f0, one, i0, f0)))
+    return _NO_TABLES[0]
+
+
+def sig_to_log_sig(sig, out, dim, degree, method, in_term, out_term, n_threads):
+    call(_sig_algebra.sig_to_log_sig, sig, out, dim, degree, method, in_term, out_term,
+         log_tables(dim, degree, method), n_threads)
+
+
+def logsig_to_sig(ls, out, dim, degree, method, in_term, out_term, n_threads):
+    tables = log_tables(dim, degree, method)
+    call(_sig_algebra.logsig_to_sig, ls, out, dim, degree, method, in_term, out_term,
+         tables, n_threads)
+
+
+def sig_to_log_sig_backprop(sig, derivs, grad, dim, degree, method, in_term, out_term,
+                            n_threads):
+    call(_sig_algebra.sig_to_log_sig_backprop, sig, derivs, grad, dim, degree, method,
+         in_term, out_term, log_tables(dim, degree, method), n_threads)
+
+
+def logsig_to_sig_backprop(ls, derivs, grad, dim, degree, method, in_term, out_term,
+                           n_threads):
+    tables = log_tables(dim, degree, method)
+    call(_sig_algebra.logsig_to_sig_backprop, ls, derivs, grad, dim, degree, method,
+         in_term, out_term, tables, n_threads)
+
+
+def log_sig_combine(ls1, ls2, out, dim, degree, n_threads):
+    call(_sig_algebra.log_sig_combine, ls1, ls2, out, dim, degree,
+         lyndon_tables(dim, degree), n_threads)
+
+
+def log_sig_combine_backprop(derivs, ls1, ls2, grad1, grad2, dim, degree, n_threads):
+    call(_sig_algebra.log_sig_combine_backprop, derivs, ls1, ls2, grad1, grad2, dim,
+         degree, lyndon_tables(dim, degree), n_threads)
+
+
+def sig_expanding(paths, out, degree, scalar_term, n_threads):
+    """Signatures of every prefix of each path (n, length, dim) into out."""
+    call(_sig_algebra.sig_expanding, paths, out, degree, scalar_term, n_threads)
+
+
+def sig_corrected(data, rows, out, degree, scalar_term, n_threads):
+    call(_sig_algebra.sig_corrected, data, rows, out, degree, scalar_term, n_threads)
+
+
+def sig_corrected_backprop(data, rows, sig, derivs, grad, degree, scalar_term,
+                           n_threads):
+    call(_sig_algebra.sig_corrected_backprop, data, rows, sig, derivs, grad, degree,
+         scalar_term, n_threads)
+
+
+def sig_coef(data, out, trie, n_threads):
+    """Coefficients at the nodes of a word trie ``trie`` (its arrays: ancestors,
+    letters, depth and output nodes) of the paths data into out."""
+    call(_sig_coef.sig_coef, data, out, *trie, n_threads)
+
+
+def sig_coef_backprop(data, derivs, grad, trie, final, n_threads):
+    call(_sig_coef.sig_coef_backprop, data, derivs, grad, *trie, final, n_threads)
