@@ -10,6 +10,7 @@ from sksig._array import (
     transformed_dim,
 )
 from sksig._dispatch import backend, cuda_arrays
+from sksig._docs import fill_doc
 from sksig._tree_tables import native_tables
 from sksig._trees import branched_sig_length
 from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
@@ -107,6 +108,7 @@ def _branched_sig(path, degree, time_aug, lead_lag, end_time, planar, scalar_ter
 
 
 @cuda_arrays
+@fill_doc
 def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                  planar=False, scalar_term=False, correction=None, basepoint=None,
                  n_jobs=1):
@@ -119,8 +121,7 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
 
     Parameters
     ----------
-    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
-        Paths with any number of leading batch axes, or a ragged list of paths.
+    {paths}
     degree : int
         Truncation degree (maximal number of nodes), >= 0.
     time_aug, lead_lag : bool, default=False
@@ -147,11 +148,7 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
         nothing; non-planar, pySigLib 4.0.0 treats the exponential's powers as
         characters, which agrees up to degree 2 but not beyond (there even a zero
         correction moves its result).
-    basepoint : None, True or array-like of shape (dim,), default=None
-        A point prepended to every path before the transforms (True: the origin),
-        so that the result depends on where the paths start.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {basepoint_n_jobs}
 
     Returns
     -------
@@ -166,13 +163,13 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
         If ``path`` is not a float array or an argument has the wrong type.
     ValueError
         If ``path`` has a bad shape or NaN/inf, or ``degree`` is negative.
-    FloatingPointError
-        If the result overflows (rescale the paths).
+    {result_overflow}
 
     Examples
     --------
     >>> import numpy as np, sksig
-    >>> sksig.branched_sig(np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]]), 2)
+    >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
+    >>> sksig.branched_sig(x, 2)
     array([1. , 1. , 0.5, 1. , 0. , 0.5])
     """
     degree, time_aug, lead_lag, end_time, planar, scalar_term, n_threads = _path_args(
@@ -185,6 +182,7 @@ def branched_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
 
 
 @cuda_arrays
+@fill_doc
 def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
                           lead_lag=False, end_time=1.0, planar=False, correction=None,
                           basepoint=None, n_jobs=1):
@@ -209,7 +207,7 @@ def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
     degree : int
         Truncation degree used for ``bsig``, >= 0.
     time_aug, lead_lag : bool, default=False
-        The transforms used for ``bsig``.
+        The transforms of the forward call.
     end_time : float, default=1.0
         Final value of the time channel.
     planar : bool, default=False
@@ -217,37 +215,21 @@ def branched_sig_backprop(path, bsig, bsig_derivs, degree, *, time_aug=False,
     correction : array-like or None, default=None
         The correction of the forward call (see :func:`branched_sig`), a constant:
         it gets no gradient.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        The basepoint used for the forward (see :func:`sksig.branched_sig`); the
-        prepended point is not an input and gets no gradient.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
-
-    Returns
-    -------
-    ndarray, torch.Tensor or list
-        ``dF/d path``, of the shape and kind of ``path`` (a list for a ragged list).
-
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, inputs mix kinds or dtypes, or an argument
-        has the wrong type.
+    {path_backprop_tail}
     ValueError
-        If a shape does not fit the path and degree, an input has NaN or inf, or
-        ``degree`` is negative.
-    FloatingPointError
-        If the gradient overflows (rescale the paths).
+        If a shape does not fit the paths, ``degree`` and ``planar``, an input has NaN
+        or inf, or ``degree`` is negative.
+    {gradient_overflow}
 
     Examples
     --------
     >>> import numpy as np, sksig
     >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
-    >>> b = sksig.branched_sig(x, 2)
-    >>> sksig.branched_sig_backprop(x, b, np.ones_like(b), 2)
-    array([[-3., -3.],
+    >>> b = sksig.branched_sig(x, 2, planar=True)
+    >>> sksig.branched_sig_backprop(x, b, np.ones_like(b), 2, planar=True)
+    array([[-5., -5.],
            [ 0.,  0.],
-           [ 3.,  3.]])
+           [ 5.,  5.]])
     """
     from sksig._log_sig import _cotangent
 
@@ -387,6 +369,7 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
 
 
 @cuda_arrays
+@fill_doc
 def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0,
                      planar=False, scalar_term=False, method=None, correction=None,
                      basepoint=None, n_jobs=1):
@@ -396,14 +379,10 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
 
     Parameters
     ----------
-    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
-        Paths with any number of leading batch axes, or a ragged list of paths.
+    {paths}
     degree : int
-        Truncation degree, >= 0.
-    time_aug, lead_lag : bool, default=False
-        Path transforms applied first.
-    end_time : float, default=1.0
-        Final value of the time channel.
+        Truncation degree (maximal number of nodes), >= 0.
+    {transforms_end_time}
     planar : bool, default=False
         Planar branched log-signature.
     scalar_term : bool, default=False
@@ -413,11 +392,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     correction : array-like or None, default=None
         Per-segment corrections, as in :func:`branched_sig` (the log is taken of the
         corrected branched signature).
-    basepoint : None, True or array-like of shape (dim,), default=None
-        A point prepended to every path before the transforms (True: the origin),
-        so that the result depends on where the paths start.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {basepoint_n_jobs}
 
     Returns
     -------
@@ -428,8 +403,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     ------
     TypeError, ValueError
         Bad argument types or values, bad path shapes, NaN/inf.
-    FloatingPointError
-        If the result overflows (rescale the paths).
+    {result_overflow}
 
     Examples
     --------
@@ -449,6 +423,7 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
     return caller.out(out.reshape(tuple(batch_shape) + tuple(out.shape[1:])))
 
 
+@fill_doc
 def branched_log_sig_backprop(path, blogsig, blogsig_derivs, degree, *, time_aug=False,
                               lead_lag=False, end_time=1.0, planar=False,
                               scalar_term=False, method=None, correction=None,
@@ -486,30 +461,23 @@ def branched_log_sig_backprop(path, blogsig, blogsig_derivs, degree, *, time_aug
     correction : array-like or None, default=None
         The correction of the forward call (see :func:`branched_sig`), a constant:
         it gets no gradient.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        As in the forward call; the prepended point gets no gradient.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {basepoint_backprop_n_jobs}
 
-    Returns
-    -------
-    ndarray, torch.Tensor or list
-        ``dF/d path``, of the shape and kind of ``path``.
+    {returns_path_gradient}
 
     Raises
     ------
     TypeError, ValueError
         Bad argument types or values, shapes that do not fit the forward call,
         NaN or inf.
-    FloatingPointError
-        If the gradient overflows (rescale the paths).
+    {gradient_overflow}
 
     Examples
     --------
     >>> import numpy as np, sksig
-    >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0]])
-    >>> ls = sksig.branched_log_sig(x, 2)
-    >>> sksig.branched_log_sig_backprop(x, ls, np.eye(6)[4], 2)
+    >>> x = np.cumsum([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0]], axis=0)
+    >>> ls = sksig.branched_log_sig(x, 2, method=0)
+    >>> sksig.branched_log_sig_backprop(x, ls, np.eye(6)[4], 2, method=0)
     array([[ 0.5,  0. ],
            [-0.5,  0.5],
            [ 0. , -0.5]])
@@ -663,6 +631,19 @@ def _prepare_gpu(device, tb, parts):
         _tables.prepare_branched(tb, parts)
 
 
+_PREPARE_OPTIONS = """
+    use_disk : bool, default=False
+        Accepted for compatibility; tables are kept in memory.
+    time_aug, lead_lag : bool, default=False
+        Path transforms (the tables are those of the transformed dimension).
+    planar : bool, default=False
+        Planar tables.
+    device : {"both", "cpu", "cuda"}, default="both"
+        Where to prepare: "cuda" and "both" also upload the tables to the current CUDA
+        device when sksig's CUDA cores are available (elsewhere they are skipped)."""
+
+
+@fill_doc(prepare_options=_PREPARE_OPTIONS)
 def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
                          lead_lag=False, planar=False, device="both"):
     """Build and cache the tables of :func:`branched_sig` ahead of time (optional).
@@ -675,20 +656,9 @@ def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
         Original path dimension, >= 0.
     degree : int
         Truncation degree, >= 0.
-    use_disk : bool, default=False
-        Accepted for compatibility; tables are kept in memory.
-    time_aug, lead_lag : bool, default=False
-        Path transforms (the tables are those of the transformed dimension).
-    planar : bool, default=False
-        Planar tables.
-    device : {"both", "cpu", "cuda"}, default="both"
-        Where to prepare: "cuda" and "both" also upload the tables to the current CUDA
-        device when sksig's CUDA cores are available (elsewhere they are skipped).
+    {prepare_options}
 
-    Returns
-    -------
-    None
-        The tables are cached in memory for later calls.
+    {returns_tables_cached}
 
     Raises
     ------
@@ -707,6 +677,7 @@ def prepare_branched_sig(dimension, degree, *, use_disk=False, time_aug=False,
     _prepare_gpu(device, tb, ("gathers",))
 
 
+@fill_doc(prepare_options=_PREPARE_OPTIONS)
 def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
                              time_aug=False, lead_lag=False, planar=False,
                              device="both"):
@@ -717,23 +688,12 @@ def prepare_branched_log_sig(dimension, degree, method=None, *, use_disk=False,
     dimension : int
         Original path dimension, >= 0.
     degree : int
-        Truncation degree, >= 0.
+        Truncation degree (maximal number of nodes), >= 0.
     method : int or None, default=None
         As in :func:`branched_sig_to_log_sig`.
-    use_disk : bool, default=False
-        Accepted for compatibility; tables are kept in memory.
-    time_aug, lead_lag : bool, default=False
-        Path transforms (the tables are those of the transformed dimension).
-    planar : bool, default=False
-        Planar tables.
-    device : {"both", "cpu", "cuda"}, default="both"
-        Where to prepare: "cuda" and "both" also upload the tables to the current CUDA
-        device when sksig's CUDA cores are available (elsewhere they are skipped).
+    {prepare_options}
 
-    Returns
-    -------
-    None
-        The tables are cached in memory for later calls.
+    {returns_tables_cached}
 
     Raises
     ------

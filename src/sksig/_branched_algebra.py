@@ -8,29 +8,65 @@ segment, or take the signature of one segment), each with its exact adjoint, com
 by the native core on the CPU.
 """
 
+import textwrap
+
 import numpy as np
 
 from sksig._array import as_array, check_same_batch, check_trailing_length
 from sksig._branched import _check_method, bsig_has_scalar
 from sksig._core import _backend as _cpu
-from sksig._core import _branched as _native
-from sksig._core._backend import _threads_for
-from sksig._interrupt import call
+from sksig._docs import fill_doc, joined
 from sksig._tree_tables import native_tables
 from sksig._validation import check_bool, check_int, resolve_n_jobs
 
+# Forward functions, then their backprops.
 __all__ = [
     "branched_log_sig_join",
-    "branched_log_sig_join_backprop",
     "branched_sig_combine",
-    "branched_sig_combine_backprop",
     "branched_sig_join",
-    "branched_sig_join_backprop",
     "linear_branched_log_sig",
-    "linear_branched_log_sig_backprop",
     "linear_branched_sig",
+    "branched_log_sig_join_backprop",
+    "branched_sig_combine_backprop",
+    "branched_sig_join_backprop",
+    "linear_branched_log_sig_backprop",
     "linear_branched_sig_backprop",
 ]
+
+_DOC = {
+    "basis": """
+        dimension : int
+            Dimension of the basis (the path dimension after any transform), >= 0.
+        degree : int
+            Truncation degree (maximal number of nodes), >= 0.""",
+    "raises_join": """
+        Raises
+        ------
+        TypeError, ValueError
+            Bad argument types, shapes or batch shapes, NaN or inf.
+        FloatingPointError
+            If the result overflows.""",
+    "raises_derivs": """
+        Raises
+        ------
+        TypeError, ValueError
+            As in the forward call, and if ``derivs`` is not shaped like the forward
+            call's result.""",
+}
+
+
+def _as_forward(like, inputs, *entries):
+    """``fill_doc`` for a backprop: ``{parameters}`` is its Parameters section,
+    ``derivs`` (shaped ``like``), then the entries it shares with its forward call
+    (each "As in the forward call."): the inputs, dimension and degree, ``entries``,
+    then n_jobs."""
+    entries = (inputs, "dimension, degree : int", *entries)
+    forward = "".join(f"\n{entry}\n    As in the forward call." for entry in entries)
+    derivs = textwrap.fill("Derivatives of a scalar ``F`` with respect to the result, "
+                           f"shaped like {like}.", 80, subsequent_indent="    ")
+    params = ("Parameters\n----------\nderivs : array-like or torch.Tensor\n    "
+              f"{derivs}{forward}\n{joined('n_jobs')}")
+    return fill_doc(**_DOC, parameters=params)
 
 
 def _basis(dimension, degree, planar, n_jobs):
@@ -39,11 +75,6 @@ def _basis(dimension, degree, planar, n_jobs):
     degree = check_int(degree, "degree")
     planar = check_bool(planar, "planar")
     return native_tables(dimension, degree, planar), resolve_n_jobs(n_jobs)
-
-
-def _work(tb, rows, factor=1):
-    n_terms = tb.native()["term_coef_float64"].shape[0] + tb.n
-    return factor * rows * n_terms
 
 
 def _bsig(bsig, name, tb, scalar_term, caller=None):
@@ -81,6 +112,7 @@ def _rows(array, width):
     return np.ascontiguousarray(array.reshape((rows, width)))
 
 
+@fill_doc(**_DOC)
 def branched_sig_combine(bsig1, bsig2, dimension, degree, *, planar=False,
                          scalar_term=None, n_jobs=1):
     """Multiply two branched signatures by Chen's product.
@@ -97,17 +129,13 @@ def branched_sig_combine(bsig1, bsig2, dimension, degree, *, planar=False,
         Branched signatures of the same batch shape and format, ``n =
         branched_sig_length(dimension, degree, planar=planar)``. A scalar entry, if
         present, is read as 1.
-    dimension : int
-        Dimension of the basis (the path dimension after any transform), >= 0.
-    degree : int
-        Truncation degree (maximal number of nodes), >= 0.
+    {basis}
     planar : bool, default=False
         Planar branched signatures (ordered forests).
     scalar_term : bool or None, default=None
         Whether the inputs have the scalar entry first; None infers it from their
         length (see :func:`sksig.branched_sig_to_log_sig`).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {n_jobs}
 
     Returns
     -------
@@ -142,39 +170,24 @@ def branched_sig_combine(bsig1, bsig2, dimension, degree, *, planar=False,
     width, shape = tb.n + s1, a.shape
     a, b = _rows(a, width), _rows(b, width)
     out = np.empty_like(a)
-    call(_native.combine, a, b, out, tb.core("sig"), s1,
-         _threads_for(n_threads, _work(tb, a.shape[0])))
+    _cpu.branched_combine(a, b, out, tb, s1, n_threads)
     return caller.out(out.reshape(shape))
 
 
+@_as_forward("it", "bsig1, bsig2 : array-like or torch.Tensor",
+             "planar : bool, default=False", "scalar_term : bool or None, default=None")
 def branched_sig_combine_backprop(derivs, bsig1, bsig2, dimension, degree, *,
                                   planar=False, scalar_term=None, n_jobs=1):
     """Backpropagate through :func:`branched_sig_combine`.
 
-    Parameters
-    ----------
-    derivs : array-like or torch.Tensor
-        Derivatives of a scalar ``F`` with respect to the product, shaped like it.
-    bsig1, bsig2 : array-like or torch.Tensor
-        The inputs of the forward call.
-    dimension, degree : int
-        As in the forward call.
-    planar : bool, default=False
-        As in the forward call.
-    scalar_term : bool or None, default=None
-        As in the forward call.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {parameters}
 
     Returns
     -------
     tuple of two ndarrays or torch.Tensors
         ``(dF/d bsig1, dF/d bsig2)``, shaped like the inputs (0 at a scalar entry).
 
-    Raises
-    ------
-    TypeError, ValueError
-        As in the forward call, and if ``derivs`` is not shaped like the product.
+    {raises_derivs}
 
     Examples
     --------
@@ -195,11 +208,11 @@ def branched_sig_combine_backprop(derivs, bsig1, bsig2, dimension, degree, *,
     shape = a.shape
     a, b, g = _rows(a, width), _rows(b, width), _rows(g, width)
     ga, gb = np.empty_like(a), np.empty_like(a)
-    call(_native.combine_backprop, a, b, g, ga, gb, tb.core("sig"), s1,
-         _threads_for(n_threads, _work(tb, a.shape[0], 3)))
+    _cpu.branched_combine_backprop(a, b, g, ga, gb, tb, s1, n_threads)
     return caller.out(ga.reshape(shape)), caller.out(gb.reshape(shape))
 
 
+@fill_doc(**_DOC)
 def branched_sig_join(bsig, displacement, dimension, degree, *, planar=False,
                       prepend=False, scalar_term=None, n_jobs=1):
     """Append (or prepend) a straight segment to branched signatures.
@@ -217,30 +230,21 @@ def branched_sig_join(bsig, displacement, dimension, degree, *, planar=False,
         planar=planar)``; a scalar entry, if present, is read as 1.
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The segments' increments, with the batch shape, kind and dtype of ``bsig``.
-    dimension : int
-        Dimension of the basis (the path dimension after any transform), >= 0.
-    degree : int
-        Truncation degree, >= 0.
+    {basis}
     planar : bool, default=False
         Planar branched signatures.
     prepend : bool, default=False
         Put the segment before the path instead of after it.
     scalar_term : bool or None, default=None
         Whether ``bsig`` has the scalar entry first; None infers it from the length.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor
         The extended signatures, shaped like ``bsig``.
 
-    Raises
-    ------
-    TypeError, ValueError
-        Bad argument types, shapes or batch shapes, NaN or inf.
-    FloatingPointError
-        If the result overflows.
+    {raises_join}
 
     Examples
     --------
@@ -256,39 +260,25 @@ def branched_sig_join(bsig, displacement, dimension, degree, *, planar=False,
     shape = x.shape
     x = _rows(x, tb.n + scalar)
     out = np.empty_like(x)
-    call(_native.join, x, np.ascontiguousarray(v), out, tb.core("sig"), scalar, prepend,
-         _threads_for(n_threads, _work(tb, x.shape[0])))
+    _cpu.branched_join(x, np.ascontiguousarray(v), out, tb, scalar, prepend, n_threads)
     return caller.out(out.reshape(shape))
 
 
+@_as_forward("``bsig``", "bsig, displacement : array-like or torch.Tensor",
+             "planar, prepend : bool, default=False",
+             "scalar_term : bool or None, default=None")
 def branched_sig_join_backprop(derivs, bsig, displacement, dimension, degree, *,
                                planar=False, prepend=False, scalar_term=None, n_jobs=1):
     """Backpropagate through :func:`branched_sig_join`.
 
-    Parameters
-    ----------
-    derivs : array-like or torch.Tensor
-        Derivatives of a scalar ``F`` with respect to the result, shaped like ``bsig``.
-    bsig, displacement : array-like or torch.Tensor
-        The inputs of the forward call.
-    dimension, degree : int
-        As in the forward call.
-    planar, prepend : bool, default=False
-        As in the forward call.
-    scalar_term : bool or None, default=None
-        As in the forward call.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {parameters}
 
     Returns
     -------
     tuple of two ndarrays or torch.Tensors
         ``(dF/d bsig, dF/d displacement)`` (0 at a scalar entry).
 
-    Raises
-    ------
-    TypeError, ValueError
-        As in the forward call, and if ``derivs`` is not shaped like ``bsig``.
+    {raises_derivs}
 
     Examples
     --------
@@ -307,11 +297,11 @@ def branched_sig_join_backprop(derivs, bsig, displacement, dimension, degree, *,
     shape, vshape = x.shape, tuple(x.shape[:-1]) + (tb.d,)
     x, g, v = _rows(x, tb.n + scalar), _rows(g, tb.n + scalar), np.ascontiguousarray(v)
     gx, gv = np.empty_like(x), np.zeros_like(v)
-    call(_native.join_backprop, x, v, g, gx, gv, tb.core("sig"), scalar, prepend,
-         _threads_for(n_threads, _work(tb, x.shape[0], 3)))
+    _cpu.branched_join_backprop(x, v, g, gx, gv, tb, scalar, prepend, n_threads)
     return caller.out(gx.reshape(shape)), caller.out(gv.reshape(vshape))
 
 
+@fill_doc(**_DOC)
 def linear_branched_sig(displacement, dimension, degree, *, planar=False,
                         scalar_term=False, n_jobs=1):
     """Branched signatures of straight segments from the origin.
@@ -325,16 +315,12 @@ def linear_branched_sig(displacement, dimension, degree, *, planar=False,
     ----------
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The segments' increments.
-    dimension : int
-        Dimension of the basis, >= 0.
-    degree : int
-        Truncation degree, >= 0.
+    {basis}
     planar : bool, default=False
         Planar branched signatures.
     scalar_term : bool, default=False
         Include the leading constant 1.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {n_jobs}
 
     Returns
     -------
@@ -362,37 +348,25 @@ def linear_branched_sig(displacement, dimension, degree, *, planar=False,
     if tb.d == 0:
         out[:] = 1
     else:
-        call(_native.linear, v, out, tb.core("sig"), scalar,
-             _threads_for(n_threads, _work(tb, v.shape[0])))
+        _cpu.branched_linear(v, out, tb, scalar, n_threads)
     return caller.out(out.reshape(tuple(batch_shape) + out.shape[1:]))
 
 
+@_as_forward("it",
+             "displacement : array-like or torch.Tensor of shape (..., dimension)",
+             "planar, scalar_term : bool, default=False")
 def linear_branched_sig_backprop(derivs, displacement, dimension, degree, *,
                                  planar=False, scalar_term=False, n_jobs=1):
     """Backpropagate through :func:`linear_branched_sig`.
 
-    Parameters
-    ----------
-    derivs : array-like or torch.Tensor
-        Derivatives of a scalar ``F`` with respect to the result, shaped like it.
-    displacement : array-like or torch.Tensor of shape (..., dimension)
-        The input of the forward call.
-    dimension, degree : int
-        As in the forward call.
-    planar, scalar_term : bool, default=False
-        As in the forward call.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {parameters}
 
     Returns
     -------
     ndarray or torch.Tensor
         ``dF/d displacement``, shaped like ``displacement``.
 
-    Raises
-    ------
-    TypeError, ValueError
-        As in the forward call, and if ``derivs`` has the wrong shape.
+    {raises_derivs}
 
     Examples
     --------
@@ -411,8 +385,8 @@ def linear_branched_sig_backprop(derivs, displacement, dimension, degree, *,
     v = np.ascontiguousarray(v)
     gv = np.zeros_like(v)
     if tb.d:
-        call(_native.linear_backprop, v, _rows(g, tb.n + scalar), gv, tb.core("sig"),
-             scalar, _threads_for(n_threads, _work(tb, v.shape[0], 2)))
+        _cpu.branched_linear_backprop(v, _rows(g, tb.n + scalar), gv, tb, scalar,
+                                      n_threads)
     return caller.out(gv.reshape(tuple(batch_shape) + (tb.d,)))
 
 
@@ -427,6 +401,7 @@ def _linear_log_layout(dimension, degree, planar, scalar_term, method, n_jobs):
     return tb, tb.lyndon()["positions"].shape[0] if tb.n else 0, 0
 
 
+@fill_doc(**_DOC)
 def linear_branched_log_sig(displacement, dimension, degree, *, planar=False,
                             scalar_term=False, method=None, n_jobs=1):
     """Branched log-signatures of straight segments.
@@ -439,11 +414,8 @@ def linear_branched_log_sig(displacement, dimension, degree, *, planar=False,
     Parameters
     ----------
     displacement : array-like or torch.Tensor of shape (..., dimension)
-        The segments' increments.
-    dimension : int
-        Dimension of the basis, >= 0.
-    degree : int
-        Truncation degree, >= 0.
+        The increments of the segments.
+    {basis}
     planar : bool, default=False
         Planar branched log-signatures.
     scalar_term : bool, default=False
@@ -451,8 +423,7 @@ def linear_branched_log_sig(displacement, dimension, degree, *, planar=False,
     method : int or None, default=None
         The layout of :func:`sksig.branched_log_sig` (0-3; None: 0 non-planar, 1
         planar).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {n_jobs}
 
     Returns
     -------
@@ -480,35 +451,23 @@ def linear_branched_log_sig(displacement, dimension, degree, *, planar=False,
     return caller.out(out.reshape(tuple(batch_shape) + (length,)))
 
 
+@_as_forward("it",
+             "displacement : array-like or torch.Tensor of shape (..., dimension)",
+             "planar, scalar_term : bool, default=False",
+             "method : int or None, default=None")
 def linear_branched_log_sig_backprop(derivs, displacement, dimension, degree, *,
                                      planar=False, scalar_term=False, method=None,
                                      n_jobs=1):
     """Backpropagate through :func:`linear_branched_log_sig`.
 
-    Parameters
-    ----------
-    derivs : array-like or torch.Tensor
-        Derivatives of a scalar ``F`` with respect to the result, shaped like it.
-    displacement : array-like or torch.Tensor of shape (..., dimension)
-        The input of the forward call.
-    dimension, degree : int
-        As in the forward call.
-    planar, scalar_term : bool, default=False
-        As in the forward call.
-    method : int or None, default=None
-        As in the forward call.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {parameters}
 
     Returns
     -------
     ndarray or torch.Tensor
         ``dF/d displacement``: the entries of ``derivs`` at the single-node trees.
 
-    Raises
-    ------
-    TypeError, ValueError
-        As in the forward call, and if ``derivs`` has the wrong shape.
+    {raises_derivs}
 
     Examples
     --------
@@ -626,6 +585,7 @@ def _log_join_args(blogsig, displacement, dimension, degree, prepend, n_jobs, de
         prepend, coords.shape
 
 
+@fill_doc(**_DOC)
 def branched_log_sig_join(blogsig, displacement, dimension, degree, *, prepend=False,
                           n_jobs=1):
     """Append (or prepend) a straight segment to planar branched log-signatures.
@@ -646,10 +606,7 @@ def branched_log_sig_join(blogsig, displacement, dimension, degree, *, prepend=F
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The segments' increments, with the batch shape, kind and dtype of
         ``blogsig``.
-    dimension : int
-        Dimension of the basis (the path dimension after any transform), >= 0.
-    degree : int
-        Truncation degree, >= 0.
+    {basis}
     prepend : bool, default=False
         Put the segment before the path instead of after it.
     n_jobs : int, default=1
@@ -661,12 +618,7 @@ def branched_log_sig_join(blogsig, displacement, dimension, degree, *, prepend=F
     ndarray or torch.Tensor
         The extended log-signatures, shaped like ``blogsig``.
 
-    Raises
-    ------
-    TypeError, ValueError
-        Bad argument types, shapes or batch shapes, NaN or inf.
-    FloatingPointError
-        If the result overflows.
+    {raises_join}
 
     Examples
     --------
@@ -689,8 +641,7 @@ def _log_join_forward(tb, coords, v, prepend, n_threads):
     sig, powers = _exp_powers(lt, coords.astype(np.float64), tb.degree)
     sig = np.ascontiguousarray(sig.astype(coords.dtype))
     joined = np.empty_like(sig)
-    call(_native.join, sig, v, joined, tb.core("sig"), True, prepend,
-         _threads_for(n_threads, _work(tb, sig.shape[0])))
+    _cpu.branched_join(sig, v, joined, tb, True, prepend, n_threads)
     logs = np.zeros((joined.shape[0], tb.lyndon()["positions"].shape[0] if tb.n else 0),
                     joined.dtype)
     if tb.n:
@@ -698,33 +649,20 @@ def _log_join_forward(tb, coords, v, prepend, n_threads):
     return logs, sig, joined, powers
 
 
+@_as_forward("``blogsig``", "blogsig, displacement : array-like or torch.Tensor",
+             "prepend : bool, default=False")
 def branched_log_sig_join_backprop(derivs, blogsig, displacement, dimension, degree, *,
                                    prepend=False, n_jobs=1):
     """Backpropagate through :func:`branched_log_sig_join`.
 
-    Parameters
-    ----------
-    derivs : array-like or torch.Tensor
-        Derivatives of a scalar ``F`` with respect to the result, shaped like
-        ``blogsig``.
-    blogsig, displacement : array-like or torch.Tensor
-        The inputs of the forward call.
-    dimension, degree : int
-        As in the forward call.
-    prepend : bool, default=False
-        As in the forward call.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {parameters}
 
     Returns
     -------
     tuple of two ndarrays or torch.Tensors
         ``(dF/d blogsig, dF/d displacement)``.
 
-    Raises
-    ------
-    TypeError, ValueError
-        As in the forward call, and if ``derivs`` is not shaped like ``blogsig``.
+    {raises_derivs}
 
     Examples
     --------
@@ -742,13 +680,12 @@ def branched_log_sig_join_backprop(derivs, blogsig, displacement, dimension, deg
         return (caller.out(np.zeros(shape, coords.dtype)),
                 caller.out(np.zeros(vshape, coords.dtype)))
     _, sig, joined, powers = _log_join_forward(tb, coords, v, prepend, n_threads)
-    work = _threads_for(n_threads, _work(tb, sig.shape[0], 3))
     g_joined = np.empty_like(joined)
-    call(_native.log_backprop, joined, np.ascontiguousarray(g), g_joined,
-         tb.core("lyndon"), True, False, work, True)
+    _cpu.branched_log_backprop(joined, np.ascontiguousarray(g), g_joined, tb, 2, True,
+                               False, n_threads)
     g_sig, g_v = np.empty_like(sig), np.zeros_like(v)
-    call(_native.join_backprop, sig, v, g_joined, g_sig, g_v, tb.core("sig"), True,
-         prepend, work)
+    _cpu.branched_join_backprop(sig, v, g_joined, g_sig, g_v, tb, True, prepend,
+                                n_threads)
     # Through the exponential: sig = 1 + sum_k L^k / k!, L^k = L^(k-1) * L.
     lt = _log_join_tables(tb)
     g_sig = g_sig.astype(np.float64)

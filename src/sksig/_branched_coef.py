@@ -10,6 +10,7 @@ import numpy as np
 
 from sksig._array import as_array, transformed_dim
 from sksig._branched import branched_sig, branched_sig_backprop, prepare_branched_sig
+from sksig._docs import fill_doc
 from sksig._trees import branched_sig_length, tree_to_idx
 from sksig._validation import check_bool, check_int
 
@@ -77,6 +78,7 @@ def _path_dim(path):
     return shape[-1]
 
 
+@fill_doc
 def prepare_branched_sig_coef(dimension, trees, *, use_disk=False, time_aug=False,
                               lead_lag=False, planar=False, device="both"):
     """Build and cache the tables :func:`branched_sig_coef` needs (optional).
@@ -96,10 +98,7 @@ def prepare_branched_sig_coef(dimension, trees, *, use_disk=False, time_aug=Fals
     device : {"both", "cpu", "cuda"}, default="both"
         As in :func:`sksig.prepare_branched_sig`.
 
-    Returns
-    -------
-    None
-        The tables are cached in memory for later calls.
+    {returns_tables_cached}
 
     Raises
     ------
@@ -120,6 +119,7 @@ def prepare_branched_sig_coef(dimension, trees, *, use_disk=False, time_aug=Fals
                          lead_lag=lead_lag, planar=planar, device=device)
 
 
+@fill_doc
 def branched_sig_coef(path, trees, *, time_aug=False, lead_lag=False, end_time=1.0,
                       planar=False, correction=None, basepoint=None, n_jobs=1):
     """Compute the branched signature's coefficients at chosen trees or forests.
@@ -138,10 +138,7 @@ def branched_sig_coef(path, trees, *, time_aug=False, lead_lag=False, end_time=1
         ``planar=True`` ordered forests (tuples of trees; a bare tree is a one-tree
         forest). ``None`` is the scalar term (coefficient 1). Labels refer to the
         channels of the transformed path.
-    time_aug, lead_lag : bool, default=False
-        Path transforms applied first.
-    end_time : float, default=1.0
-        Final value of the time channel.
+    {transforms_end_time}
     planar : bool, default=False
         Planar branched signature.
     correction : None
@@ -183,6 +180,7 @@ def branched_sig_coef(path, trees, *, time_aug=False, lead_lag=False, end_time=1
     return np.ascontiguousarray(bsig[..., idx])
 
 
+@fill_doc
 def branched_sig_coef_backprop(path, trees, coefs, derivs, *, time_aug=False,
                                lead_lag=False, end_time=1.0, planar=False,
                                correction=None, basepoint=None, n_jobs=1):
@@ -204,20 +202,14 @@ def branched_sig_coef_backprop(path, trees, coefs, derivs, *, time_aug=False,
     time_aug, lead_lag : bool, default=False
         As in the forward call.
     end_time : float, default=1.0
-        As in the forward call.
+        The forward call's final value of the time channel.
     planar : bool, default=False
         As in the forward call.
     correction : None
         As in the forward call.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        As in the forward call.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {basepoint_backprop_n_jobs}
 
-    Returns
-    -------
-    ndarray, torch.Tensor or list
-        ``dF/d path``, of the shape and kind of ``path``.
+    {returns_path_gradient}
 
     Raises
     ------

@@ -18,7 +18,6 @@ Computed in numpy (one loop over the basis per call): meant for modest bases.
 import numpy as np
 
 from sksig._array import as_array
-from sksig._interrupt import call
 from sksig._limits import check_memory
 
 __all__ = []
@@ -195,15 +194,13 @@ def _locals(batch, tb, corr):
 
 def _chen_prefixes(values, tb, n_threads):
     """[X_0, X_0 X_1, ...] of the local signatures (n_paths, segs, n + 1)."""
-    from sksig._core import _branched as native
-    from sksig._core._backend import _threads_for
+    from sksig._core import _backend
 
     prefixes = [np.ascontiguousarray(values[:, 0])]
-    threads = _threads_for(n_threads, values.shape[0] * tb.n)
     for s in range(1, values.shape[1]):
         nxt = np.empty_like(prefixes[-1])
-        call(native.combine, prefixes[-1], np.ascontiguousarray(values[:, s]), nxt,
-             tb.core("sig"), True, threads)
+        _backend.branched_combine(prefixes[-1], np.ascontiguousarray(values[:, s]), nxt,
+                                  tb, True, n_threads)
         prefixes.append(nxt)
     return prefixes
 
@@ -219,8 +216,7 @@ def corrected_sig(batch, tb, corr, n_threads):
 def corrected_sig_backprop(batch, tb, corr, derivs, n_threads):
     """dF/d(transformed paths) (n_paths, length, dim) for dF/d bsig ``derivs``
     (n_paths, n) of :func:`corrected_sig`."""
-    from sksig._core import _branched as native
-    from sksig._core._backend import _threads_for
+    from sksig._core import _backend
 
     grad = np.zeros(batch.data.shape, np.float64)
     if batch.length < 2 or tb.n == 0:
@@ -228,15 +224,14 @@ def corrected_sig_backprop(batch, tb, corr, derivs, n_threads):
     prog, P, A, order, values = _locals(batch, tb, corr)
     n_paths, segs = values.shape[:2]
     prefixes = _chen_prefixes(values, tb, n_threads)
-    threads = _threads_for(n_threads, n_paths * tb.n)
     g = np.zeros((n_paths, tb.n + 1))
     g[:, 1:] = derivs
     g_local = np.zeros_like(values)
     for s in range(segs - 1, 0, -1):  # the reverse of the Chen products
         g_prev, g_seg = np.empty_like(g), np.empty_like(g)
-        call(native.combine_backprop, prefixes[s - 1],
-             np.ascontiguousarray(values[:, s]), g, g_prev, g_seg, tb.core("sig"), True,
-             threads)
+        seg = np.ascontiguousarray(values[:, s])
+        _backend.branched_combine_backprop(prefixes[s - 1], seg, g, g_prev, g_seg, tb,
+                                           True, n_threads)
         g_local[:, s] = g_seg
         g = g_prev
     g_local[:, 0] = g

@@ -11,7 +11,8 @@ import numpy as np
 
 from sksig._branched import _check_method, branched_sig_to_log_sig
 from sksig._branched_algebra import branched_sig_combine, branched_sig_join
-from sksig._streams import _Algebra, _CumulativeStream, _Rows, _WindowStream
+from sksig._docs import fill_doc
+from sksig._streams import _DOCS, _Algebra, _CumulativeStream, _Rows, _WindowStream
 from sksig._tree_tables import native_tables
 from sksig._trees import branched_sig_length
 from sksig._validation import check_bool, check_int, resolve_n_jobs
@@ -22,6 +23,20 @@ __all__ = [
     "BranchedSigStream",
     "BranchedSigWindowStream",
 ]
+
+_DOCS = {**_DOCS, "points_nodes": """
+    dimension : int
+        Dimension of the points, >= 1.
+    degree : int
+        Truncation degree (number of nodes), >= 1.""", "log_options": """
+    planar : bool, default=False
+        Planar (ordered) trees instead of non-planar ones.
+    scalar_term : bool, default=False
+        Put the log's scalar entry (0) first (method 0; ignored by the others, as in
+        :func:`sksig.branched_log_sig`).
+    method : int or None, default=None
+        Coordinates as :func:`sksig.branched_log_sig` (None: 0 for non-planar trees,
+        1 for planar ones)."""}
 
 
 class _BranchedAlgebra(_Algebra):
@@ -98,6 +113,7 @@ class _BranchedCumulativeStream(_CumulativeStream):
         return self._alg.combine(self._inverse.view()[a], self._prefix.view()[b])
 
 
+@fill_doc(**_DOCS)
 class BranchedSigStream(_BranchedCumulativeStream):
     """Branched signatures of a growing path, with queries over any interval.
 
@@ -111,30 +127,17 @@ class BranchedSigStream(_BranchedCumulativeStream):
 
     Parameters
     ----------
-    dimension : int
-        Dimension of the points, >= 1.
-    degree : int
-        Truncation degree (number of nodes), >= 1.
+    {points_nodes}
     planar : bool, default=False
         Planar (ordered) trees instead of non-planar ones.
     scalar_term : bool, default=False
-        Put the constant 1 first in every result.
-    n_jobs : int, default=1
-        CPU threads of the native calls; None means 1, -1 all cores.
-
-    Attributes
-    ----------
-    size : int
-        Number of points held.
-    start_index, end_index : int
-        Absolute indices of the oldest and newest points held.
-    batch_shape : tuple or None
-        The batch shape fixed by the first push.
+        Put the constant 1 (the scalar term) first in every result.
+    {n_jobs_attributes}
 
     Examples
     --------
     >>> import numpy as np, sksig
-    >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 2.0]])
+    >>> x = np.cumsum([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [-1.0, 1.0]], axis=0)
     >>> stream = sksig.BranchedSigStream(2, 3)
     >>> stream.push_batch(x)
     >>> np.allclose(stream.sig(1, 3), sksig.branched_sig(x[1:], 3))
@@ -146,6 +149,7 @@ class BranchedSigStream(_BranchedCumulativeStream):
         self._start(_BranchedAlgebra(dimension, degree, planar, scalar_term, n_jobs))
 
 
+@fill_doc(**_DOCS)
 class BranchedLogSigStream(_BranchedCumulativeStream):
     """Branched log-signatures of a growing path, with queries over any interval.
 
@@ -154,29 +158,9 @@ class BranchedLogSigStream(_BranchedCumulativeStream):
 
     Parameters
     ----------
-    dimension : int
-        Dimension of the points, >= 1.
-    degree : int
-        Truncation degree (number of nodes), >= 1.
-    planar : bool, default=False
-        Planar (ordered) trees instead of non-planar ones.
-    scalar_term : bool, default=False
-        Put the log's scalar entry (0) first (method 0; ignored by the others, as in
-        :func:`sksig.branched_log_sig`).
-    method : int or None, default=None
-        Coordinates as :func:`sksig.branched_log_sig` (None: 0 for non-planar trees,
-        1 for planar ones).
-    n_jobs : int, default=1
-        CPU threads of the native calls; None means 1, -1 all cores.
-
-    Attributes
-    ----------
-    size : int
-        Number of points held.
-    start_index, end_index : int
-        Absolute indices of the oldest and newest points held.
-    batch_shape : tuple or None
-        The batch shape fixed by the first push.
+    {points_nodes}
+    {log_options}
+    {n_jobs_attributes}
 
     Examples
     --------
@@ -194,6 +178,7 @@ class BranchedLogSigStream(_BranchedCumulativeStream):
                                       n_jobs))
 
 
+@fill_doc(**_DOCS)
 class BranchedSigWindowStream(_WindowStream):
     """Branched signatures of sliding windows over a stream of points.
 
@@ -203,33 +188,19 @@ class BranchedSigWindowStream(_WindowStream):
 
     Parameters
     ----------
-    dimension : int
-        Dimension of the points, >= 1.
-    degree : int
-        Truncation degree (number of nodes), >= 1.
-    window_size : int
-        Points per window, >= 1.
-    stride : int, default=1
-        Points between the starts of consecutive windows, >= 1.
+    {points_nodes}
+    {window}
     planar : bool, default=False
         Planar (ordered) trees instead of non-planar ones.
     scalar_term : bool, default=False
-        Put the constant 1 first in every window's signature.
-    n_jobs : int, default=1
-        CPU threads of the native calls; None means 1, -1 all cores.
-
-    Attributes
-    ----------
-    num_windows : int
-        Number of complete windows so far.
-    batch_shape : tuple or None
-        The batch shape fixed by the first push.
+        Put the constant 1 (the scalar term) first in every window's signature.
+    {window_n_jobs_attributes}
 
     Examples
     --------
     >>> import numpy as np, sksig
-    >>> x = np.random.default_rng(0).normal(size=(10, 2))
-    >>> ws = sksig.BranchedSigWindowStream(2, 3, window_size=4, stride=3)
+    >>> x = np.random.default_rng(0).normal(size=(10, 2)).cumsum(axis=0)
+    >>> ws = sksig.BranchedSigWindowStream(2, 3, 4, stride=3)
     >>> ws.push_batch(x)
     >>> np.allclose(ws.sig()[1], sksig.branched_sig(x[3:7], 3))
     True
@@ -241,6 +212,7 @@ class BranchedSigWindowStream(_WindowStream):
                     window_size, stride)
 
 
+@fill_doc(**_DOCS)
 class BranchedLogSigWindowStream(_WindowStream):
     """Branched log-signatures of sliding windows over a stream of points.
 
@@ -249,36 +221,18 @@ class BranchedLogSigWindowStream(_WindowStream):
 
     Parameters
     ----------
-    dimension : int
-        Dimension of the points, >= 1.
-    degree : int
-        Truncation degree (number of nodes), >= 1.
+    {points_nodes}
     window_size : int
         Points per window, >= 1.
     stride : int, default=1
         Points between the starts of consecutive windows, >= 1.
-    planar : bool, default=False
-        Planar (ordered) trees instead of non-planar ones.
-    scalar_term : bool, default=False
-        Put the log's scalar entry (0) first (method 0; ignored by the others, as in
-        :func:`sksig.branched_log_sig`).
-    method : int or None, default=None
-        Coordinates as :func:`sksig.branched_log_sig` (None: 0 for non-planar trees,
-        1 for planar ones).
-    n_jobs : int, default=1
-        CPU threads of the native calls; None means 1, -1 all cores.
-
-    Attributes
-    ----------
-    num_windows : int
-        Number of complete windows so far.
-    batch_shape : tuple or None
-        The batch shape fixed by the first push.
+    {log_options}
+    {window_n_jobs_attributes}
 
     Examples
     --------
     >>> import numpy as np, sksig
-    >>> x = np.random.default_rng(0).normal(size=(10, 2))
+    >>> x = np.random.default_rng(1).standard_normal((10, 2))
     >>> ws = sksig.BranchedLogSigWindowStream(2, 3, window_size=5, stride=5)
     >>> ws.push_batch(x)
     >>> np.allclose(ws.sig()[1], sksig.branched_log_sig(x[5:], 3))

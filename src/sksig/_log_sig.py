@@ -12,6 +12,7 @@ from sksig._array import (
     transformed_dim,
 )
 from sksig._dispatch import backend, cuda_arrays
+from sksig._docs import fill_doc
 from sksig._interrupt import call
 from sksig._limits import check_memory
 from sksig._lyndon import check_tensor_size, lyndon_count, lyndon_tables, tensor_size
@@ -30,38 +31,34 @@ __all__ = [
     "signature",
 ]
 
-_NO_TABLES = None
-
-
-
-def _empty_tables():
-    # Method 0 reads no Lyndon table; it must not pay for building one.
-    global _NO_TABLES
-    if _NO_TABLES is None:
-        from sksig._core import _log_sig
-
-        i0 = np.zeros(0, np.int64)
-        f0 = np.zeros(0, np.float64)
-        one = np.zeros(1, np.int64)
-        _NO_TABLES = _log_sig.make_tables((i0, one, i0, f0, one, i0, f0))
-    return _NO_TABLES
-
-
 def _witt(dim, degree):
     return sum(lyndon_count(dim, n) for n in range(1, degree + 1))
 
 
-def sig_length(dimension, degree, *, time_aug=False, lead_lag=False, scalar_term=False):
-    """Length of a truncated signature.
-
-    Parameters
-    ----------
+_LENGTH_ARGS = """
     dimension : int
         Dimension of the (untransformed) path, >= 0.
     degree : int
         Truncation level, >= 0.
     time_aug, lead_lag : bool, default=False
-        Count for the transformed dimension (see :func:`sksig.transform_path`).
+        Count for the transformed dimension (see :func:`sksig.transform_path`)."""
+
+
+def _length_args(dimension, degree, time_aug, lead_lag):
+    """(transformed dimension, degree) of validated length arguments."""
+    dimension = check_int(dimension, "dimension")
+    degree = check_int(degree, "degree")
+    return transformed_dim(dimension, check_bool(time_aug, "time_aug"),
+                           check_bool(lead_lag, "lead_lag")), degree
+
+
+@fill_doc(length_args=_LENGTH_ARGS)
+def sig_length(dimension, degree, *, time_aug=False, lead_lag=False, scalar_term=False):
+    """Length of a truncated signature.
+
+    Parameters
+    ----------
+    {length_args}
     scalar_term : bool, default=False
         Count the constant level-0 term.
 
@@ -84,27 +81,20 @@ def sig_length(dimension, degree, *, time_aug=False, lead_lag=False, scalar_term
     >>> sksig.sig_length(2, 3)
     14
     """
-    dimension = check_int(dimension, "dimension")
-    degree = check_int(degree, "degree")
-    dim = transformed_dim(dimension, check_bool(time_aug, "time_aug"),
-                          check_bool(lead_lag, "lead_lag"))
+    dim, degree = _length_args(dimension, degree, time_aug, lead_lag)
     scalar_term = check_bool(scalar_term, "scalar_term")
     if dim == 0:
         return int(scalar_term)
     return tensor_size(dim, degree) - 1 + int(scalar_term)
 
 
+@fill_doc(length_args=_LENGTH_ARGS)
 def log_sig_length(dimension, degree, *, time_aug=False, lead_lag=False):
     """Number of Lyndon words, i.e. the length of a log-signature (Witt's formula).
 
     Parameters
     ----------
-    dimension : int
-        Dimension of the (untransformed) path, >= 0.
-    degree : int
-        Truncation level, >= 0.
-    time_aug, lead_lag : bool, default=False
-        Count for the transformed dimension.
+    {length_args}
 
     Returns
     -------
@@ -125,10 +115,7 @@ def log_sig_length(dimension, degree, *, time_aug=False, lead_lag=False):
     >>> sksig.log_sig_length(2, 4)
     8
     """
-    dimension = check_int(dimension, "dimension")
-    degree = check_int(degree, "degree")
-    dim = transformed_dim(dimension, check_bool(time_aug, "time_aug"),
-                          check_bool(lead_lag, "lead_lag"))
+    dim, degree = _length_args(dimension, degree, time_aug, lead_lag)
     if dim == 0 or degree == 0:
         return 0
     if dim == 1:
@@ -147,6 +134,7 @@ def _check_method(method):
     return method
 
 
+@fill_doc
 def prepare_log_sig(dimension, degree, method=2, *, time_aug=False, lead_lag=False,
                     use_disk=False, device="both"):
     """Build the Lyndon-basis tables ahead of time (optional warm-up).
@@ -177,10 +165,7 @@ def prepare_log_sig(dimension, degree, method=2, *, time_aug=False, lead_lag=Fal
         :func:`log_sig_join` to the current CUDA device when sksig's CUDA cores are
         available (elsewhere they are skipped without error).
 
-    Returns
-    -------
-    None
-        The tables are cached in memory for later calls.
+    {returns_tables_cached}
 
     Raises
     ------
@@ -230,7 +215,8 @@ def _check_work(dim, degree, n_threads, itemsize):
                  f"{n_threads} thread(s)", "degree (or n_jobs)")
 
 
-def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs, basepoint=None):
+def _path_input(path, time_aug, lead_lag, end_time, n_jobs, basepoint):
+    """(batch, n_threads) of a validated path argument and its transforms."""
     time_aug = check_bool(time_aug, "time_aug")
     lead_lag = check_bool(lead_lag, "lead_lag")
     end_time = check_end_time(end_time)
@@ -241,6 +227,12 @@ def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs, basepoint=No
                           end_time=end_time, n_threads=n_threads,
                           min_length=1 if time_aug or lead_lag else 0,
                           basepoint=basepoint)
+    return batch, n_threads
+
+
+def _path_batch(path, degree, time_aug, lead_lag, end_time, n_jobs, basepoint=None):
+    batch, n_threads = _path_input(path, time_aug, lead_lag, end_time, n_jobs,
+                                   basepoint)
     check_tensor_size(batch.dim, degree)
     _check_work(batch.dim, degree, n_threads, batch.data.itemsize)
     return batch, n_threads
@@ -250,6 +242,7 @@ def _batched_out(batch, out):
     return batch.caller.out(out.reshape(batch.batch_shape + out.shape[1:]))
 
 
+@fill_doc
 def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=True,
         scalar_term=False, correction=None, basepoint=None, n_jobs=1):
     """Truncated signatures of piecewise-linear paths.
@@ -260,14 +253,10 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
 
     Parameters
     ----------
-    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
-        Paths with any number of leading batch axes, or a ragged list of paths.
+    {paths}
     degree : int
         Truncation level, >= 0.
-    time_aug, lead_lag : bool, default=False
-        Transform the paths first (see :func:`sksig.transform_path`).
-    end_time : float, default=1.0
-        Final value of the time channel.
+    {transforms_end_time}
     horner : bool, default=True
         Accepted for pySigLib compatibility; the Horner scheme is always used.
     scalar_term : bool, default=False
@@ -283,11 +272,7 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
         shared by every segment, ``length - 1`` rows by every path, or one set per
         path. With ``time_aug`` the time channel gets no correction. None or an empty
         array means no correction. Not allowed with ``lead_lag`` or ``basepoint``.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        A point prepended to every path before the transforms (True: the origin),
-        so that the result depends on where the paths start.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {basepoint_n_jobs}
 
     Returns
     -------
@@ -301,8 +286,7 @@ def sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, horner=Tr
     ValueError
         If ``path`` has fewer than 2 dimensions, no channel, NaN or inf, no point
         while a transform is requested, or ``degree`` is negative.
-    FloatingPointError
-        If the result overflows (rescale the paths).
+    {result_overflow}
 
     Examples
     --------
@@ -355,7 +339,9 @@ def _log_sig_setup(path, degree, time_aug, lead_lag, end_time, method, scalar_te
         length = sig_length(batch.dim, 0, scalar_term=scalar_term) if method == 0 else 0
         return degree, method, scalar_term, batch, n_threads, None, length
     if method == 0:
-        tables = _empty_tables()
+        from sksig._core._backend import log_tables
+
+        tables = log_tables(batch.dim, degree, 0)
         length = sig_length(batch.dim, degree, scalar_term=scalar_term)
     else:
         tables = lyndon_tables(batch.dim, degree)
@@ -363,6 +349,7 @@ def _log_sig_setup(path, degree, time_aug, lead_lag, end_time, method, scalar_te
     return degree, method, scalar_term, batch, n_threads, tables, length
 
 
+@fill_doc
 def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, method=1,
             scalar_term=False, basepoint=None, n_jobs=1):
     """Truncated log-signatures of piecewise-linear paths.
@@ -385,24 +372,16 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
 
     Parameters
     ----------
-    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
-        Paths with any number of leading batch axes, or a ragged list of paths.
+    {paths}
     degree : int
-        Truncation level, >= 0.
-    time_aug, lead_lag : bool, default=False
-        Transform the paths first (see :func:`sksig.transform_path`).
-    end_time : float, default=1.0
-        Final value of the time channel.
+        Truncation level, >= 0 (degree 0: the empty log-signature).
+    {transforms_end_time}
     method : {0, 1, 2, 3}, default=1
         Output basis (pySigLib's default is 1, the Lyndon-word coordinates).
     scalar_term : bool, default=False
         With ``method=0``, put the level-0 coefficient (always 0) first; ignored by
         methods 1 to 3.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        A point prepended to every path before the transforms (True: the origin),
-        so that the result depends on where the paths start.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {basepoint_n_jobs}
 
     Returns
     -------
@@ -417,8 +396,7 @@ def log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1.0, metho
     ValueError
         If ``path`` has a bad shape or NaN/inf (or no point while a transform is
         requested), ``degree`` is negative or ``method`` is not 0 to 3.
-    FloatingPointError
-        If the result overflows (rescale the paths).
+    {result_overflow}
 
     Examples
     --------
@@ -459,6 +437,7 @@ def _cotangent(value, name, batch, length, scalar_term, next_length=None):
     return contiguous(array.reshape(batch.n_paths, length + has_term)), has_term
 
 
+@fill_doc
 def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=False,
                  end_time=1.0, horner=True, scalar_term=None, correction=None,
                  basepoint=None, n_jobs=1):
@@ -496,27 +475,11 @@ def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=Fals
         The correction given to :func:`sksig.sig` (see there). A constant: no
         gradient is returned for it, and the reverse pass takes each corrected
         factor ``exp(dx_i + c_i)`` off the signature as ``sig`` does the plain ones.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        The basepoint used for the forward (see :func:`sksig.sig`); the prepended
-        point is not an input and gets no gradient.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
-
-    Returns
-    -------
-    ndarray, torch.Tensor or list
-        ``dF/d path``, of the shape and kind of ``path`` (a list for a ragged list).
-
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, inputs mix kinds or dtypes, or an argument
-        has the wrong type.
+    {path_backprop_tail}
     ValueError
         If a shape does not fit the path and degree, an input has NaN or inf, or
         ``degree`` is negative.
-    FloatingPointError
-        If the gradient overflows (rescale the paths).
+    {gradient_overflow}
 
     Examples
     --------
@@ -553,6 +516,7 @@ def sig_backprop(path, sig, sig_derivs, degree, *, time_aug=False, lead_lag=Fals
     return batch.grad_to_input(grad, n_threads)
 
 
+@fill_doc
 def log_sig_backprop(path, log_sig, log_sig_derivs, degree, *, time_aug=False,
                      lead_lag=False, end_time=1.0, method=1, scalar_term=None,
                      basepoint=None, n_jobs=1):
@@ -586,27 +550,11 @@ def log_sig_backprop(path, log_sig, log_sig_derivs, degree, *, time_aug=False,
     scalar_term : bool or None, default=None
         With ``method=0``, whether the arrays start with the (zero) level-0 entry;
         None infers it from their trailing length. Methods 1 to 3 have none.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        The basepoint used for the forward (see :func:`sksig.sig`); the prepended
-        point is not an input and gets no gradient.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
-
-    Returns
-    -------
-    ndarray, torch.Tensor or list
-        ``dF/d path``, of the shape and kind of ``path`` (a list for a ragged list).
-
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, inputs mix kinds or dtypes, or an argument
-        has the wrong type.
+    {path_backprop_tail}
     ValueError
         If a shape does not fit the path, degree and method, an input has NaN or inf,
         ``degree`` is negative or ``method`` is not 0 to 3.
-    FloatingPointError
-        If the gradient overflows (rescale the paths).
+    {gradient_overflow}
 
     Examples
     --------
@@ -637,6 +585,15 @@ def log_sig_backprop(path, log_sig, log_sig_derivs, degree, *, time_aug=False,
              min(method, 2), has_term, tables, n_threads)
     return batch.grad_to_input(grad, n_threads)
 
+
+_RAISES_JOIN = """
+    Raises
+    ------
+    TypeError
+        If an input is not a float array, or inputs mix kinds or dtypes.
+    ValueError
+        If a trailing length is wrong, batch shapes differ, an input has NaN/inf, or
+        ``dimension``/``degree`` is invalid (dimension below 1, negative degree)."""
 
 # d_out of the forward join, which has none (None is a bad d_out of the backprop).
 NO_D_OUT = object()
@@ -686,6 +643,7 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=NO_D_OU
 
 
 @cuda_arrays
+@fill_doc(raises_join=_RAISES_JOIN)
 def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     """Extend log-signatures by one straight segment (truncated BCH product).
 
@@ -708,21 +666,14 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
         Path dimension, >= 1.
     degree : int
         Truncation level, >= 0 (degree 0: the empty log-signature).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., n)
-        Lyndon-bracket coordinates of the joined log-signature.
+        The Lyndon-bracket coordinates of the extended log-signatures.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, batch shapes differ, an input has NaN/inf, or
-        ``dimension``/``degree`` is invalid (dimension below 1, negative degree).
+    {raises_join}
 
     Examples
     --------
@@ -742,6 +693,7 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
 
 
 @cuda_arrays
+@fill_doc(raises_join=_RAISES_JOIN)
 def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_jobs=1):
     """Differentiate :func:`log_sig_join` with respect to both of its inputs.
 
@@ -757,23 +709,16 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
         Path dimension, >= 1.
     degree : int
         Truncation level, >= 0 (degree 0: zero gradients).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {n_jobs}
 
     Returns
     -------
     grad_log_sig : ndarray or torch.Tensor of shape (..., n)
         Gradient with respect to ``log_sig``.
     grad_displacement : ndarray or torch.Tensor of shape (..., dimension)
-        Gradient with respect to ``displacement``.
+        ``dF/d displacement``, a vector of ``dimension`` entries per item.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, batch shapes differ, an input has NaN/inf, or
-        ``dimension``/``degree`` is invalid (dimension below 1, negative degree).
+    {raises_join}
 
     Examples
     --------

@@ -10,6 +10,7 @@ import functools
 import math
 import threading
 
+from sksig._docs import fill_doc
 from sksig._interrupt import call
 from sksig._limits import check_memory, check_time, format_bytes
 from sksig._validation import check_int
@@ -63,7 +64,8 @@ def check_tensor_size(dim, degree, name="degree"):
         )
 
 
-def _mobius(n):
+def mobius(n):
+    """The Moebius function of n >= 1."""
     result, m, p = 1, n, 2
     while p * p <= m:
         if m % p == 0:
@@ -80,7 +82,7 @@ def lyndon_count(dim, length):
     """Number of Lyndon words of exactly ``length`` letters over ``dim`` (necklace
     formula ``(1/n) sum_{k | n} mu(n/k) dim^k``)."""
     n = length
-    return sum(_mobius(n // k) * dim**k for k in range(1, n + 1) if n % k == 0) // n
+    return sum(mobius(n // k) * dim**k for k in range(1, n + 1) if n % k == 0) // n
 
 
 def table_bytes(dim, degree):
@@ -121,6 +123,7 @@ def _words(alphabet_size, max_length):
     return sorted(_generate(alphabet_size, max_length), key=lambda w: (len(w), w))
 
 
+@fill_doc
 def lyndon_words(alphabet_size, max_length):
     """Lyndon words over ``{0, ..., alphabet_size - 1}`` of length 1 to ``max_length``.
 
@@ -128,12 +131,7 @@ def lyndon_words(alphabet_size, max_length):
     of its proper rotations. The order (by length, then lexicographic) is the order of
     the coordinates of :func:`sksig.log_sig` with ``method=1`` or ``method=2``.
 
-    Parameters
-    ----------
-    alphabet_size : int
-        Number of letters (the path dimension), >= 0.
-    max_length : int
-        Longest word length (the degree), >= 0.
+    {word_list_parameters}
 
     Returns
     -------
@@ -154,13 +152,8 @@ def lyndon_words(alphabet_size, max_length):
     >>> sksig.lyndon_words(2, 3)
     [(0,), (1,), (0, 1), (0, 0, 1), (0, 1, 1)]
     """
-    alphabet_size = check_int(alphabet_size, "alphabet_size")
-    max_length = check_int(max_length, "max_length")
-    if alphabet_size == 0 or max_length == 0:
-        return []
-    check_tensor_size(alphabet_size, max_length, "max_length")
-    _check_word_list(alphabet_size, range(1, max_length + 1), "max_length")
-    return _words(alphabet_size, max_length)
+    args = _word_args(alphabet_size, max_length, "max_length")
+    return [] if args is None else _words(*args)
 
 
 # A listed word costs a tuple (56 bytes + 8 per letter) and a list slot, and about a
@@ -168,23 +161,38 @@ def lyndon_words(alphabet_size, max_length):
 _WORD_SECONDS = 1e-6
 
 
+def _word_args(alphabet_size, n, name):
+    """Validated (alphabet_size, n) of a list of Lyndon words up to length ``n`` (the
+    argument ``name``), or None where there is no word."""
+    alphabet_size = check_int(alphabet_size, "alphabet_size")
+    n = check_int(n, name)
+    if alphabet_size == 0 or n == 0:
+        return None
+    check_tensor_size(alphabet_size, n, name)
+    # Listing words of length n walks every shorter word too.
+    _check_word_list(alphabet_size, range(1, n + 1), name)
+    return alphabet_size, n
+
+
+def check_listing(counts, kind, argument, seconds_per_word):
+    """Refuse listing words (``counts``: (length, number) pairs) that would not fit in
+    memory or would take too long; ``kind`` names them in the message."""
+    n_words = sum(c for _, c in counts)
+    what = f"the list of {n_words} {kind}"
+    check_memory(sum(c * (64 + 8 * k) for k, c in counts), what, argument)
+    check_time(n_words * seconds_per_word, what, argument)
+
+
 def _check_word_list(alphabet_size, lengths, argument):
     counts = [(k, lyndon_count(alphabet_size, k)) for k in lengths]
-    n_words = sum(c for _, c in counts)
-    what = f"the list of {n_words} Lyndon words"
-    check_memory(sum(c * (64 + 8 * k) for k, c in counts), what, argument)
-    check_time(n_words * _WORD_SECONDS, what, argument)
+    check_listing(counts, "Lyndon words", argument, _WORD_SECONDS)
 
 
+@fill_doc
 def lyndon_words_of_length(alphabet_size, length):
     """Lyndon words over ``{0, ..., alphabet_size - 1}`` of exactly ``length`` letters.
 
-    Parameters
-    ----------
-    alphabet_size : int
-        Number of letters, >= 0.
-    length : int
-        Word length, >= 0.
+    {word_length_parameters}
 
     Returns
     -------
@@ -205,14 +213,8 @@ def lyndon_words_of_length(alphabet_size, length):
     >>> sksig.lyndon_words_of_length(2, 4)
     [(0, 0, 0, 1), (0, 0, 1, 1), (0, 1, 1, 1)]
     """
-    alphabet_size = check_int(alphabet_size, "alphabet_size")
-    length = check_int(length, "length")
-    if alphabet_size == 0 or length == 0:
-        return []
-    check_tensor_size(alphabet_size, length, "length")
-    # The generator walks every shorter word too.
-    _check_word_list(alphabet_size, range(1, length + 1), "length")
-    return [w for w in _generate(alphabet_size, length) if len(w) == length]
+    args = _word_args(alphabet_size, length, "length")
+    return [] if args is None else [w for w in _generate(*args) if len(w) == length]
 
 
 def _build_tables(dim, degree):

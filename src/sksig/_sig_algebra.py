@@ -10,18 +10,11 @@ and results returned on their device).
 
 import numpy as np
 
-from sksig._array import (
-    all_finite,
-    as_array,
-    check_same_batch,
-    check_trailing_length,
-    contiguous,
-    scalar_term_length,
-    transformed_dim,
-)
-from sksig._interrupt import call
-from sksig._log_sig import _check_work, _empty_tables, log_sig_length, sig_length
-from sksig._lyndon import check_tensor_size, lyndon_tables
+from sksig import _array
+from sksig._core import _backend as _cpu
+from sksig._docs import fill_doc, joined
+from sksig._log_sig import _check_work, log_sig_length, sig_length
+from sksig._lyndon import check_tensor_size
 from sksig._validation import check_bool, check_int, resolve_n_jobs
 
 __all__ = [
@@ -41,11 +34,29 @@ __all__ = [
     "sig_to_log_sig_backprop",
 ]
 
-
-def _core():
-    from sksig._core import _sig_algebra
-
-    return _sig_algebra
+_DOC = {
+    f"dimension_degree{low}": f"""
+        dimension : int
+            Dimension of the paths, >= 1.
+        degree : int
+            Truncation level, >= {low}."""
+    for low in (0, 1)
+}
+for _low in (0, 1):
+    _DOC[f"dimension_degree{_low}_transforms"] = _DOC[f"dimension_degree{_low}"] + """
+        time_aug, lead_lag : bool, default=False
+            Whether the inputs come from paths with these transforms (``dimension`` is
+            that of the paths before them)."""
+_DOC["scalar_term_n_jobs"] = joined("scalar_term_infer", "n_jobs")
+_DOC["raises_method"] = """
+    Raises
+    ------
+    TypeError
+        If an input is not a float array, or inputs mix kinds or dtypes.
+    ValueError
+        If a trailing length does not fit ``dimension``, ``degree`` and ``method``,
+        the batch shapes differ, an input has NaN or inf, or ``method`` is not 0, 1
+        or 2."""
 
 
 class _Call:
@@ -59,36 +70,38 @@ class _Call:
                  lead_lag=False, min_degree=0, lazy_finite=False):
         dimension = check_int(dimension, "dimension", minimum=1)
         self.degree = check_int(degree, "degree", minimum=min_degree)
-        self.dim = transformed_dim(dimension, check_bool(time_aug, "time_aug"),
-                                   check_bool(lead_lag, "lead_lag"))
+        self.dim = _array.transformed_dim(dimension, check_bool(time_aug, "time_aug"),
+                                          check_bool(lead_lag, "lead_lag"))
         self.n_threads = resolve_n_jobs(n_jobs)
         check_tensor_size(self.dim, self.degree)
         _check_work(self.dim, self.degree, self.n_threads, 8)
         self.caller = None
         self.arrays = []
         for name, value in named:
-            array, self.caller = as_array(value, name, caller=self.caller, min_ndim=1,
-                                          check_finite=not lazy_finite)
+            array, self.caller = _array.as_array(value, name, caller=self.caller,
+                                                 min_ndim=1,
+                                                 check_finite=not lazy_finite)
             self.arrays.append(array)
         self.names = [name for name, _ in named]
         self.batch_shape = tuple(self.arrays[0].shape[:-1])
         for name, array in zip(self.names[1:], self.arrays[1:], strict=True):
-            check_same_batch(self.batch_shape, array.shape[:-1], self.names[0], name)
+            _array.check_same_batch(self.batch_shape, array.shape[:-1], self.names[0],
+                                    name)
         self.n_items = int(np.prod(self.batch_shape, dtype=np.int64))
 
     def sig_term(self, i, scalar_term=None):
         """Whether input i (signature-shaped) has the scalar term."""
         length = sig_length(self.dim, self.degree)
-        return scalar_term_length(self.arrays[i].shape, self.names[i], length,
-                                  scalar_term,
-                                  next_length=sig_length(self.dim, self.degree + 1))
+        next_length = sig_length(self.dim, self.degree + 1)
+        return _array.scalar_term_length(self.arrays[i].shape, self.names[i], length,
+                                         scalar_term, next_length=next_length)
 
     def exact(self, i, length, what=""):
-        check_trailing_length(self.arrays[i].shape, self.names[i], length, what)
+        _array.check_trailing_length(self.arrays[i].shape, self.names[i], length, what)
 
     def flat(self, i):
         a = self.arrays[i]
-        return contiguous(a.reshape(self.n_items, a.shape[-1]))
+        return _array.contiguous(a.reshape(self.n_items, a.shape[-1]))
 
     def empty(self, width):
         return np.zeros((self.n_items, width), self.caller.dtype)
@@ -108,7 +121,7 @@ class _Call:
             return self.out(array)
         except FloatingPointError:
             for name, a in zip(self.names, self.arrays, strict=True):
-                if not all_finite(a):
+                if not _array.all_finite(a):
                     raise ValueError(f"{name} contains NaN or inf values") from None
             raise
 
@@ -129,10 +142,6 @@ def _check_method(method, allowed=(0, 1, 2)):
     return method
 
 
-def _tables(c, method):
-    return _empty_tables() if method == 0 else lyndon_tables(c.dim, c.degree)
-
-
 def _ls_what(c):
     return f" (log_sig_length({c.dim}, {c.degree}); Lyndon coordinates, no scalar term)"
 
@@ -140,6 +149,7 @@ def _ls_what(c):
 # ---------------------------------------------------------------------- Chen products
 
 
+@fill_doc(**_DOC)
 def sig_combine(sig1, sig2, dimension, degree, *, time_aug=False, lead_lag=False,
                 scalar_term=None, n_jobs=1):
     """Chen product of two truncated signatures: the signature of a concatenation.
@@ -153,31 +163,15 @@ def sig_combine(sig1, sig2, dimension, degree, *, time_aug=False, lead_lag=False
     sig1, sig2 : array-like or torch.Tensor of shape (..., sig_length)
         Signatures with the same batch shape, both with or both without the scalar
         term (a scalar term is taken as 1).
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 0.
-    time_aug, lead_lag : bool, default=False
-        Whether the signatures were computed with these transforms (the dimension is
-        then that of the transformed paths).
-    scalar_term : bool or None, default=None
-        Whether the signature-shaped arrays start with the scalar term; None infers it
-        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {dimension_degree0_transforms}
+    {scalar_term_n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., sig_length)
         The combined signatures, in the scalar-term format of the inputs.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length does not fit ``dimension`` and ``degree``, the batch
-        shapes differ, or an input has NaN or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -196,11 +190,11 @@ def sig_combine(sig1, sig2, dimension, degree, *, time_aug=False, lead_lag=False
     if c.degree == 0:
         out[:] = 1.0
     else:
-        call(_core().sig_combine, c.flat(0), c.flat(1), out, c.dim, c.degree, term,
-             c.n_threads)
+        _cpu.sig_combine(c.flat(0), c.flat(1), out, c.dim, c.degree, term, c.n_threads)
     return c.out_checked(out)
 
 
+@fill_doc(**_DOC)
 def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False,
                          lead_lag=False, scalar_term=None, n_jobs=1):
     """Differentiate a scalar function of :func:`sig_combine`'s result.
@@ -214,17 +208,8 @@ def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False
         Derivatives with respect to the combined signature, in the inputs' format.
     sig1, sig2 : array-like or torch.Tensor of shape (..., sig_length)
         The inputs of :func:`sig_combine`.
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 0.
-    time_aug, lead_lag : bool, default=False
-        As for :func:`sig_combine`.
-    scalar_term : bool or None, default=None
-        Whether the signature-shaped arrays start with the scalar term; None infers it
-        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {dimension_degree0_transforms}
+    {scalar_term_n_jobs}
 
     Returns
     -------
@@ -234,13 +219,7 @@ def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False
     grad_sig2 : ndarray or torch.Tensor of shape (..., sig_length)
         ``dF/d sig2``, likewise.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length does not fit ``dimension`` and ``degree``, the batch
-        shapes differ, or an input has NaN or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -257,8 +236,8 @@ def sig_combine_backprop(deriv, sig1, sig2, dimension, degree, *, time_aug=False
     c.sig_term(2, term)
     g1, g2 = c.empty(_sig_len(c, term)), c.empty(_sig_len(c, term))
     if c.degree:
-        call(_core().sig_combine_backprop, c.flat(0), c.flat(1), c.flat(2), g1, g2,
-             c.dim, c.degree, term, c.n_threads)
+        _cpu.sig_combine_backprop(c.flat(0), c.flat(1), c.flat(2), g1, g2, c.dim,
+                                  c.degree, term, c.n_threads)
     return c.out(g1), c.out(g2)
 
 
@@ -270,6 +249,7 @@ def _join_call(named, dimension, degree, n_jobs, sig_index):
     return c
 
 
+@fill_doc(**_DOC)
 def sig_join(sig, displacement, dimension, degree, *, prepend=False, scalar_term=None,
              n_jobs=1):
     """Extend signatures by one straight segment.
@@ -287,30 +267,17 @@ def sig_join(sig, displacement, dimension, degree, *, prepend=False, scalar_term
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The segments' increments, with the same batch shape. Exactly ``dimension``
         entries.
-    dimension : int
-        Path dimension, >= 1.
-    degree : int
-        Truncation level, >= 0.
+    {dimension_degree0}
     prepend : bool, default=False
         Put the segment before the path instead of after it.
-    scalar_term : bool or None, default=None
-        Whether the signature-shaped arrays start with the scalar term; None infers it
-        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {scalar_term_n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., sig_length)
         In the scalar-term format of ``sig``.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, or an input has NaN
-        or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -328,11 +295,12 @@ def sig_join(sig, displacement, dimension, degree, *, prepend=False, scalar_term
     if c.degree == 0:
         out[:] = 1.0
     else:
-        call(_core().sig_join, c.flat(0), c.flat(1), out, c.dim, c.degree, prepend,
-             term, c.n_threads)
+        _cpu.sig_join(c.flat(0), c.flat(1), out, c.dim, c.degree, prepend, term,
+                      c.n_threads)
     return c.out(out)
 
 
+@fill_doc(**_DOC)
 def sig_join_backprop(d_out, sig, displacement, dimension, degree, *, prepend=False,
                       scalar_term=None, n_jobs=1):
     """Differentiate a scalar function of :func:`sig_join`'s result.
@@ -348,17 +316,10 @@ def sig_join_backprop(d_out, sig, displacement, dimension, degree, *, prepend=Fa
         The signatures given to :func:`sig_join`.
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The displacements given to :func:`sig_join`.
-    dimension : int
-        Path dimension, >= 1.
-    degree : int
-        Truncation level, >= 0.
+    {dimension_degree0}
     prepend : bool, default=False
         As for :func:`sig_join`.
-    scalar_term : bool or None, default=None
-        Whether the signature-shaped arrays start with the scalar term; None infers it
-        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {scalar_term_n_jobs}
 
     Returns
     -------
@@ -367,13 +328,7 @@ def sig_join_backprop(d_out, sig, displacement, dimension, degree, *, prepend=Fa
     grad_displacement : ndarray or torch.Tensor of shape (..., dimension)
         Gradient with respect to ``displacement``.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, or an input has NaN
-        or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -390,11 +345,12 @@ def sig_join_backprop(d_out, sig, displacement, dimension, degree, *, prepend=Fa
     c.sig_term(2, term)
     g_sig, g_disp = c.empty(_sig_len(c, term)), c.empty(c.dim)
     if c.degree:
-        call(_core().sig_join_backprop, c.flat(2), c.flat(0), c.flat(1), g_sig, g_disp,
-             c.dim, c.degree, prepend, term, c.n_threads)
+        _cpu.sig_join_backprop(c.flat(2), c.flat(0), c.flat(1), g_sig, g_disp, c.dim,
+                               c.degree, prepend, term, c.n_threads)
     return c.out(g_sig), c.out(g_disp)
 
 
+@fill_doc(**_DOC)
 def linear_sig(displacement, dimension, degree, *, scalar_term=False, n_jobs=1):
     """Signature of one straight segment, ``exp(v) = (1, v, v^2/2!, ..., v^N/N!)``.
 
@@ -404,14 +360,10 @@ def linear_sig(displacement, dimension, degree, *, scalar_term=False, n_jobs=1):
     ----------
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The increments ``v``.
-    dimension : int
-        Dimension, >= 1.
-    degree : int
-        Truncation level, >= 0.
+    {dimension_degree0}
     scalar_term : bool, default=False
         Include the constant level-0 term 1 first.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {n_jobs}
 
     Returns
     -------
@@ -439,11 +391,12 @@ def linear_sig(displacement, dimension, degree, *, scalar_term=False, n_jobs=1):
     if c.degree == 0:
         out[:] = 1.0
     else:
-        call(_core().sig_join, None, c.flat(0), out, c.dim, c.degree, False,
-             scalar_term, c.n_threads)
+        _cpu.sig_join(None, c.flat(0), out, c.dim, c.degree, False, scalar_term,
+                      c.n_threads)
     return c.out(out)
 
 
+@fill_doc(**_DOC)
 def linear_sig_backprop(derivs, displacement, dimension, degree, *, scalar_term=None,
                         n_jobs=1):
     """Differentiate a scalar function of :func:`linear_sig` by its increments.
@@ -456,27 +409,17 @@ def linear_sig_backprop(derivs, displacement, dimension, degree, *, scalar_term=
         Derivatives with respect to the output of :func:`linear_sig`.
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The increments given to :func:`linear_sig`.
-    dimension : int
-        Dimension, >= 1.
-    degree : int
-        Truncation level, >= 0.
+    {dimension_degree0}
     scalar_term : bool or None, default=None
         Whether ``derivs`` starts with the scalar term; None infers it from its length.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., dimension)
         ``dF/d displacement``.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, or an input has NaN
-        or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -492,28 +435,27 @@ def linear_sig_backprop(derivs, displacement, dimension, degree, *, scalar_term=
     term = c.sig_term(1, scalar_term)
     g = c.empty(c.dim)
     if c.degree:
-        call(_core().sig_join_backprop, c.flat(1), None, c.flat(0), None, g, c.dim,
-             c.degree, False, term, c.n_threads)
+        _cpu.sig_join_backprop(c.flat(1), None, c.flat(0), None, g, c.dim, c.degree,
+                               False, term, c.n_threads)
     return c.out(g)
 
 
 # ------------------------------------------------------------ logs and exponentials
 
 
+@fill_doc(**_DOC)
 def linear_log_sig(displacement, dimension, degree, *, method=1, scalar_term=False,
                    n_jobs=1):
     """Log-signature of one straight segment: the increment itself at level 1.
 
-    Computed on the CPU.
+    Computed on the CPU, without native code (the output is the increment put in
+    place).
 
     Parameters
     ----------
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The increments ``v``.
-    dimension : int
-        Dimension, >= 1.
-    degree : int
-        Truncation level, >= 1.
+    {dimension_degree1}
     method : {0, 1, 2, 3}, default=1
         Output format as :func:`sksig.log_sig` (0: the tensor, 1: Lyndon-word
         coefficients, 2 and 3: Lyndon-bracket coordinates, which agree here).
@@ -553,6 +495,7 @@ def linear_log_sig(displacement, dimension, degree, *, method=1, scalar_term=Fal
     return c.out(out)
 
 
+@fill_doc(**_DOC)
 def linear_log_sig_backprop(derivs, displacement, dimension, degree, *, method=1,
                             scalar_term=False, n_jobs=1):
     """Differentiate a scalar function of :func:`linear_log_sig` by its increments.
@@ -560,13 +503,11 @@ def linear_log_sig_backprop(derivs, displacement, dimension, degree, *, method=1
     Parameters
     ----------
     derivs : array-like or torch.Tensor of shape (..., n)
-        Derivatives with respect to the output of :func:`linear_log_sig`.
+        Derivatives with respect to the output of :func:`linear_log_sig`, in the
+        format of its ``method`` and ``scalar_term``.
     displacement : array-like or torch.Tensor of shape (..., dimension)
         The increments given to :func:`linear_log_sig`.
-    dimension : int
-        Dimension, >= 1.
-    degree : int
-        Truncation level, >= 1.
+    {dimension_degree1}
     method : {0, 1, 2, 3}, default=1
         The forward's method.
     scalar_term : bool, default=False
@@ -579,13 +520,7 @@ def linear_log_sig_backprop(derivs, displacement, dimension, degree, *, method=1
     ndarray or torch.Tensor of shape (..., dimension)
         The level-1 entries of ``derivs``.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, or an input has NaN
-        or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -609,6 +544,7 @@ def _log_width(c, method, term):
     return _sig_len(c, term) if method == 0 else log_sig_length(c.dim, c.degree)
 
 
+@fill_doc(**_DOC)
 def sig_to_log_sig(sig, dimension, degree, *, time_aug=False, lead_lag=False, method=1,
                    scalar_term=None, n_jobs=1):
     """Compute log-signatures from stored signatures (the truncated tensor logarithm).
@@ -620,20 +556,11 @@ def sig_to_log_sig(sig, dimension, degree, *, time_aug=False, lead_lag=False, me
     ----------
     sig : array-like or torch.Tensor of shape (..., sig_length)
         Signatures, with or without the scalar term (taken as 1).
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 1.
-    time_aug, lead_lag : bool, default=False
-        Whether the signatures were computed with these transforms.
+    {dimension_degree1_transforms}
     method : {0, 1, 2}, default=1
         Output format as :func:`sksig.log_sig`; method 0 keeps the scalar-term format
         of ``sig`` (its level-0 entry is 0).
-    scalar_term : bool or None, default=None
-        Whether the signature-shaped arrays start with the scalar term; None infers it
-        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {scalar_term_n_jobs}
 
     Returns
     -------
@@ -660,11 +587,12 @@ def sig_to_log_sig(sig, dimension, degree, *, time_aug=False, lead_lag=False, me
               lead_lag=lead_lag, min_degree=1)
     term = c.sig_term(0, _term(scalar_term))
     out = c.empty(_log_width(c, method, term))
-    call(_core().sig_to_log_sig, c.flat(0), out, c.dim, c.degree, method, term, term,
-         _tables(c, method), c.n_threads)
+    flat = c.flat(0)
+    _cpu.sig_to_log_sig(flat, out, c.dim, c.degree, method, term, term, c.n_threads)
     return c.out(out)
 
 
+@fill_doc(**_DOC)
 def sig_to_log_sig_backprop(sig, log_sig_derivs, dimension, degree, *, time_aug=False,
                             lead_lag=False, method=1, scalar_term=None, n_jobs=1):
     """Differentiate a scalar function of :func:`sig_to_log_sig` by its signatures.
@@ -678,32 +606,17 @@ def sig_to_log_sig_backprop(sig, log_sig_derivs, dimension, degree, *, time_aug=
         The signatures given to :func:`sig_to_log_sig`.
     log_sig_derivs : array-like or torch.Tensor of shape (..., n)
         Derivatives with respect to its output.
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 1.
-    time_aug, lead_lag : bool, default=False
-        As for :func:`sig_to_log_sig`.
+    {dimension_degree1_transforms}
     method : {0, 1, 2}, default=1
         The forward's method.
-    scalar_term : bool or None, default=None
-        Whether the signature-shaped arrays start with the scalar term; None infers it
-        from their trailing length (refused where that is ambiguous, e.g. dimension 1).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {scalar_term_n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., sig_length)
         ``dF/d sig``, in the format of ``sig`` (0 at a scalar term).
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, an input has NaN or
-        inf, or ``method`` is not 0, 1 or 2.
+    {raises_method}
 
     Examples
     --------
@@ -721,8 +634,8 @@ def sig_to_log_sig_backprop(sig, log_sig_derivs, dimension, degree, *, time_aug=
     else:
         c.exact(1, log_sig_length(c.dim, c.degree), _ls_what(c))
     g = c.empty(_sig_len(c, term))
-    call(_core().sig_to_log_sig_backprop, c.flat(0), c.flat(1), g, c.dim, c.degree,
-         method, term, term, _tables(c, method), c.n_threads)
+    _cpu.sig_to_log_sig_backprop(c.flat(0), c.flat(1), g, c.dim, c.degree, method, term,
+                                 term, c.n_threads)
     return c.out(g)
 
 
@@ -735,6 +648,7 @@ def _log_input(c, method, scalar_term):
     return False, bool(scalar_term)
 
 
+@fill_doc(**_DOC)
 def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
                   method=1, scalar_term=None, n_jobs=1):
     """Compute signatures from log-signatures (the truncated tensor exponential).
@@ -747,12 +661,7 @@ def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
     ----------
     log_sig : array-like or torch.Tensor of shape (..., n)
         Log-signatures in the format of ``method``.
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 1.
-    time_aug, lead_lag : bool, default=False
-        Whether the log-signatures were computed with these transforms.
+    {dimension_degree1_transforms}
     method : {0, 1, 2}, default=1
         Format of ``log_sig`` (see :func:`sksig.log_sig`).
     scalar_term : bool or None, default=None
@@ -760,8 +669,7 @@ def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
         method 0 the output keeps the format of ``log_sig`` (which is
         signature-shaped): None infers it from its length, True or False declare it
         (needed where the length is ambiguous, e.g. dimension 1).
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {n_jobs}
 
     Returns
     -------
@@ -788,11 +696,12 @@ def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
               lead_lag=lead_lag, min_degree=1)
     in_term, out_term = _log_input(c, method, scalar_term)
     out = c.empty(_sig_len(c, out_term))
-    call(_core().logsig_to_sig, c.flat(0), out, c.dim, c.degree, method, in_term,
-         out_term, _tables(c, method), c.n_threads)
+    _cpu.logsig_to_sig(c.flat(0), out, c.dim, c.degree, method, in_term, out_term,
+                       c.n_threads)
     return c.out(out)
 
 
+@fill_doc(**_DOC)
 def logsig_to_sig_backprop(log_sig, sig_derivs, dimension, degree, *, time_aug=False,
                            lead_lag=False, method=1, scalar_term=None, n_jobs=1):
     """Differentiate a scalar function of :func:`logsig_to_sig` by its input.
@@ -806,31 +715,19 @@ def logsig_to_sig_backprop(log_sig, sig_derivs, dimension, degree, *, time_aug=F
         The log-signatures given to :func:`logsig_to_sig`.
     sig_derivs : array-like or torch.Tensor of shape (..., sig_length)
         Derivatives with respect to its output.
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 1.
-    time_aug, lead_lag : bool, default=False
-        As for :func:`logsig_to_sig`.
+    {dimension_degree1_transforms}
     method : {0, 1, 2}, default=1
         The forward's method.
     scalar_term : bool or None, default=None
         The forward's ``scalar_term``.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., n)
         ``dF/d log_sig``, in the format of ``log_sig``.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, an input has NaN or
-        inf, or ``method`` is not 0, 1 or 2.
+    {raises_method}
 
     Examples
     --------
@@ -846,8 +743,8 @@ def logsig_to_sig_backprop(log_sig, sig_derivs, dimension, degree, *, time_aug=F
     in_term, out_term = _log_input(c, method, scalar_term)
     c.sig_term(1, out_term)
     g = c.empty(c.arrays[0].shape[-1])
-    call(_core().logsig_to_sig_backprop, c.flat(0), c.flat(1), g, c.dim, c.degree,
-         method, in_term, out_term, _tables(c, method), c.n_threads)
+    _cpu.logsig_to_sig_backprop(c.flat(0), c.flat(1), g, c.dim, c.degree, method,
+                                in_term, out_term, c.n_threads)
     return c.out(g)
 
 
@@ -859,6 +756,7 @@ def _combine_call(named, dimension, degree, n_jobs, time_aug, lead_lag):
     return c
 
 
+@fill_doc(**_DOC)
 def log_sig_combine(log_sig1, log_sig2, dimension, degree, *, time_aug=False,
                     lead_lag=False, n_jobs=1):
     """Combine log-signatures of two consecutive paths (truncated BCH product).
@@ -874,27 +772,15 @@ def log_sig_combine(log_sig1, log_sig2, dimension, degree, *, time_aug=False,
     log_sig1, log_sig2 : array-like or torch.Tensor of shape (..., n)
         Lyndon-bracket coordinates, ``n = log_sig_length(dimension, degree)``, with the
         same batch shape.
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 1.
-    time_aug, lead_lag : bool, default=False
-        Whether the log-signatures were computed with these transforms.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+    {dimension_degree1_transforms}
+    {n_jobs}
 
     Returns
     -------
     ndarray or torch.Tensor of shape (..., n)
         Lyndon-bracket coordinates of the combined log-signatures.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, or an input has NaN
-        or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -907,11 +793,11 @@ def log_sig_combine(log_sig1, log_sig2, dimension, degree, *, time_aug=False,
     c = _combine_call([("log_sig1", log_sig1), ("log_sig2", log_sig2)], dimension,
                       degree, n_jobs, time_aug, lead_lag)
     out = c.empty(log_sig_length(c.dim, c.degree))
-    call(_core().log_sig_combine, c.flat(0), c.flat(1), out, c.dim, c.degree,
-         lyndon_tables(c.dim, c.degree), c.n_threads)
+    _cpu.log_sig_combine(c.flat(0), c.flat(1), out, c.dim, c.degree, c.n_threads)
     return c.out(out)
 
 
+@fill_doc(**_DOC)
 def log_sig_combine_backprop(deriv, ls1, ls2, dimension, degree, *, time_aug=False,
                              lead_lag=False, n_jobs=1):
     """Differentiate a scalar function of :func:`log_sig_combine`'s result.
@@ -923,30 +809,18 @@ def log_sig_combine_backprop(deriv, ls1, ls2, dimension, degree, *, time_aug=Fal
     deriv : array-like or torch.Tensor of shape (..., n)
         Derivatives with respect to the combined log-signature.
     ls1, ls2 : array-like or torch.Tensor of shape (..., n)
-        The inputs of :func:`log_sig_combine`.
-    dimension : int
-        Dimension of the paths, >= 1.
-    degree : int
-        Truncation level, >= 1.
-    time_aug, lead_lag : bool, default=False
-        As for :func:`log_sig_combine`.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
+        The two log-signatures given to :func:`log_sig_combine`.
+    {dimension_degree1_transforms}
+    {n_jobs}
 
     Returns
     -------
     grad_ls1 : ndarray or torch.Tensor of shape (..., n)
-        Gradient with respect to ``ls1``.
+        ``dF/d ls1``, Lyndon-bracket coordinates like the inputs.
     grad_ls2 : ndarray or torch.Tensor of shape (..., n)
-        Gradient with respect to ``ls2``.
+        ``dF/d ls2``, in the same coordinates.
 
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, or inputs mix kinds or dtypes.
-    ValueError
-        If a trailing length is wrong, the batch shapes differ, or an input has NaN
-        or inf.
+    {raises_batch}
 
     Examples
     --------
@@ -959,6 +833,6 @@ def log_sig_combine_backprop(deriv, ls1, ls2, dimension, degree, *, time_aug=Fal
     c = _combine_call([("deriv", deriv), ("ls1", ls1), ("ls2", ls2)], dimension, degree,
                       n_jobs, time_aug, lead_lag)
     g1, g2 = c.empty(c.arrays[1].shape[-1]), c.empty(c.arrays[1].shape[-1])
-    call(_core().log_sig_combine_backprop, c.flat(0), c.flat(1), c.flat(2), g1, g2,
-         c.dim, c.degree, lyndon_tables(c.dim, c.degree), c.n_threads)
+    _cpu.log_sig_combine_backprop(c.flat(0), c.flat(1), c.flat(2), g1, g2, c.dim,
+                                  c.degree, c.n_threads)
     return c.out(g1), c.out(g2)

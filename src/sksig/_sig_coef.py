@@ -7,14 +7,13 @@ import numpy as np
 
 from sksig._array import (
     as_array,
-    as_path_batch,
     check_same_batch,
     check_trailing_length,
 )
-from sksig._interrupt import call
+from sksig._docs import fill_doc
 from sksig._limits import check_memory
-from sksig._log_sig import sig_length
-from sksig._validation import check_bool, check_end_time, check_int, resolve_n_jobs
+from sksig._log_sig import _path_input, sig_length
+from sksig._validation import check_bool, check_int
 from sksig._words import check_words, word_to_idx
 
 __all__ = ["extract_sig_coef", "sig_coef", "sig_coef_backprop"]
@@ -72,18 +71,7 @@ def clear_trie_cache():
         _cached_trie.cache_clear()
 
 
-def _path_batch(path, time_aug, lead_lag, end_time, n_jobs, basepoint):
-    time_aug = check_bool(time_aug, "time_aug")
-    lead_lag = check_bool(lead_lag, "lead_lag")
-    end_time = check_end_time(end_time)
-    n_threads = resolve_n_jobs(n_jobs)
-    batch = as_path_batch(path, "path", time_aug=time_aug, lead_lag=lead_lag,
-                          end_time=end_time, n_threads=n_threads,
-                          min_length=1 if time_aug or lead_lag else 0,
-                          basepoint=basepoint)
-    return batch, n_threads
-
-
+@fill_doc
 def sig_coef(path, words, *, time_aug=False, lead_lag=False, end_time=1.0,
              prefixes=False, basepoint=None, n_jobs=1):
     r"""Signature coefficients of piecewise-linear paths at chosen words.
@@ -104,17 +92,13 @@ def sig_coef(path, words, *, time_aug=False, lead_lag=False, end_time=1.0,
 
     Parameters
     ----------
-    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
-        Paths with any number of leading batch axes, or a ragged list of paths.
+    {paths}
         Computed on the CPU (CUDA tensors are copied to the host and back).
     words : tuple of int, or list of tuple of int
         One word, or a non-empty list of words, with letters in ``[0, dim')`` where
         ``dim'`` is the dimension after ``time_aug``/``lead_lag`` (lead-lag puts the
         lag channels first, time last). The empty word ``()`` gives 1.
-    time_aug, lead_lag : bool, default=False
-        Transform the paths first (see :func:`sksig.transform_path`).
-    end_time : float, default=1.0
-        Final value of the time channel.
+    {transforms_end_time}
     prefixes : bool, default=False
         Also return every prefix of each word: word ``(a, b, c)`` gives the
         coefficients at ``(a,)``, ``(a, b)`` and ``(a, b, c)``, in that order (the
@@ -158,7 +142,7 @@ def sig_coef(path, words, *, time_aug=False, lead_lag=False, end_time=1.0,
     array([1., 1.])
     """
     prefixes = check_bool(prefixes, "prefixes")
-    batch, n_threads = _path_batch(path, time_aug, lead_lag, end_time, n_jobs,
+    batch, n_threads = _path_input(path, time_aug, lead_lag, end_time, n_jobs,
                                    basepoint)
     trie = _trie(check_words(words, batch.dim), prefixes)
     anc_ptr, anc, letter, max_depth, out_node = trie.arrays()
@@ -167,13 +151,14 @@ def sig_coef(path, words, *, time_aug=False, lead_lag=False, end_time=1.0,
     out = np.zeros((batch.n_paths, out_node.size), batch.data.dtype)
     out[:, out_node < 0] = 1.0
     if batch.length >= 2 and trie.n_nodes:
-        from sksig._core import _sig_coef
+        from sksig._core import _backend
 
-        call(_sig_coef.sig_coef, batch.data, out, anc_ptr, anc, letter, max_depth,
-             out_node, n_threads)
+        _backend.sig_coef(batch.data, out, (anc_ptr, anc, letter, max_depth, out_node),
+                          n_threads)
     return batch.caller.out(out.reshape(batch.batch_shape + (out_node.size,)))
 
 
+@fill_doc
 def sig_coef_backprop(path, words, coefs, derivs, *, time_aug=False, lead_lag=False,
                       end_time=1.0, prefixes=True, basepoint=None, n_jobs=1):
     """Gradient with respect to the paths of a function of signature coefficients.
@@ -205,26 +190,11 @@ def sig_coef_backprop(path, words, coefs, derivs, *, time_aug=False, lead_lag=Fa
     prefixes : bool, default=True
         The layout of ``coefs`` and ``derivs``: with every prefix (pySigLib's only
         layout), or one entry per word (``False``).
-    basepoint : None, True or array-like of shape (dim,), default=None
-        The basepoint used for the forward; the prepended point gets no gradient.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores. Results do not depend on it.
-
-    Returns
-    -------
-    ndarray, torch.Tensor or list
-        ``dF/d path``, of the shape and kind of ``path`` (a list for a ragged list).
-
-    Raises
-    ------
-    TypeError
-        If an input is not a float array, inputs mix kinds or dtypes, or an argument
-        has the wrong type.
+    {path_backprop_tail}
     ValueError
         If a shape does not fit the paths and words, an input has NaN or inf, or a
         word is invalid (as in :func:`sig_coef`).
-    FloatingPointError
-        If the gradient overflows (rescale the paths).
+    {gradient_overflow}
 
     Examples
     --------
@@ -237,7 +207,7 @@ def sig_coef_backprop(path, words, coefs, derivs, *, time_aug=False, lead_lag=Fa
            [ 0.5,  1. ]])
     """
     prefixes = check_bool(prefixes, "prefixes")
-    batch, n_threads = _path_batch(path, time_aug, lead_lag, end_time, n_jobs,
+    batch, n_threads = _path_input(path, time_aug, lead_lag, end_time, n_jobs,
                                    basepoint)
     trie = _trie(check_words(words, batch.dim), prefixes)
     anc_ptr, anc, letter, max_depth, out_node = trie.arrays()
@@ -258,10 +228,11 @@ def sig_coef_backprop(path, words, coefs, derivs, *, time_aug=False, lead_lag=Fa
         final = np.zeros((0, 0), batch.data.dtype)
     grad = np.zeros_like(batch.data)
     if batch.length >= 2 and trie.n_nodes:
-        from sksig._core import _sig_coef
+        from sksig._core import _backend
 
-        call(_sig_coef.sig_coef_backprop, batch.data, derivs, grad, anc_ptr, anc,
-             letter, max_depth, out_node, final, n_threads)
+        _backend.sig_coef_backprop(batch.data, derivs, grad,
+                                   (anc_ptr, anc, letter, max_depth, out_node), final,
+                                   n_threads)
     return batch.grad_to_input(grad, n_threads)
 
 

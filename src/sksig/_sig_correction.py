@@ -5,8 +5,7 @@ and :func:`sksig.sig_backprop`): each segment contributes exp(dx + c), c holding
 import numpy as np
 
 from sksig._array import as_array
-from sksig._core import _sig_algebra as _native
-from sksig._interrupt import call
+from sksig._core import _backend as _cpu
 
 
 def correction_rows(correction, batch, degree, lead_lag):
@@ -72,9 +71,9 @@ def correction_rows(correction, batch, degree, lead_lag):
 
 def corrected_sig(batch, rows, out, degree, scalar_term, n_threads):
     """Signatures of the paths with the corrected segment factors, into ``out``."""
-    call(_native.sig_corrected, batch.data, rows, out, degree, scalar_term, n_threads)
+    _cpu.sig_corrected(batch.data, rows, out, degree, scalar_term, n_threads)
 
 
 def corrected_sig_backprop(batch, rows, sig, derivs, grad, degree, has_term, n_threads):
-    call(_native.sig_corrected_backprop, batch.data, rows, sig, derivs, grad, degree,
-         has_term, n_threads)
+    _cpu.sig_corrected_backprop(batch.data, rows, sig, derivs, grad, degree, has_term,
+                                n_threads)

@@ -9,11 +9,11 @@ subclasses of the same bases.
 import numpy as np
 
 from sksig._array import as_array
-from sksig._interrupt import call
+from sksig._core import _backend as _cpu
+from sksig._docs import fill_doc, joined
 from sksig._log_sig import log_sig_join, log_sig_length, sig_length
 from sksig._lyndon import check_tensor_size, lyndon_tables
 from sksig._sig_algebra import (
-    _core,
     log_sig_combine,
     sig_combine,
     sig_join,
@@ -22,6 +22,57 @@ from sksig._sig_algebra import (
 from sksig._validation import check_bool, check_int, resolve_n_jobs
 
 __all__ = ["LogSigStream", "LogSigWindowStream", "SigStream", "SigWindowStream"]
+
+
+# Docstring fragments of the streams here and in sksig._branched_streams.
+_DOCS = {
+    "points": """
+        dimension : int
+            Dimension of the points, >= 1.""",
+    "points_level": """
+        dimension : int
+            Dimension of the points, >= 1.
+        degree : int
+            Truncation level, >= 1.""",
+    "window": """
+        window_size : int
+            Points per window, >= 1.
+        stride : int, default=1
+            Points between the starts of consecutive windows, >= 1.""",
+    "stream_n_jobs": """
+        n_jobs : int, default=1
+            CPU threads of the native calls; None means 1, -1 all cores.""",
+    "cumulative_attributes": """
+        Attributes
+        ----------
+        size : int
+            Number of points held.
+        start_index, end_index : int
+            Absolute indices of the oldest and newest points held.
+        batch_shape : tuple or None
+            The batch shape fixed by the first push.""",
+    "window_attributes": """
+        Attributes
+        ----------
+        num_windows : int
+            Number of complete windows so far.
+        batch_shape : tuple or None
+            The batch shape fixed by the first push.""",
+    "returns_in_place": """
+        Returns
+        -------
+        None
+            The stream is updated in place.""",
+    "raises_empty": """
+        Raises
+        ------
+        ValueError
+            If the stream holds no point.""",
+}
+_DOCS["n_jobs_attributes"] = "\n\n".join(
+    [joined("stream_n_jobs", **_DOCS), joined("cumulative_attributes", **_DOCS)])
+_DOCS["window_n_jobs_attributes"] = "\n\n".join(
+    [joined("stream_n_jobs", **_DOCS), joined("window_attributes", **_DOCS)])
 
 
 class _Algebra:
@@ -138,7 +189,7 @@ class SigAlgebra(_Algebra):
         paths = np.ascontiguousarray(np.moveaxis(points, 0, -2))
         paths = paths.reshape(-1, k, self.dim)
         out = np.empty(paths.shape[:2] + (self.width,), points.dtype)
-        call(_core().sig_expanding, paths, out, self.degree, False, self.n_threads)
+        _cpu.sig_expanding(paths, out, self.degree, False, self.n_threads)
         return np.moveaxis(out.reshape(batch + (k, self.width)), -2, 0)
 
     def suffixes(self, points):
@@ -250,6 +301,7 @@ class _Stream:
     """What every stream shares: points pushed one at a time or in runs (validated by
     ``self._points``), handed to the subclass's ``_extend``."""
 
+    @fill_doc(**_DOCS)
     def push(self, point):
         """Append one point (one per tracked path).
 
@@ -260,13 +312,11 @@ class _Stream:
         point : array-like or torch.Tensor of shape (..., dimension)
             The leading axes are the batch shape, fixed by the first push.
 
-        Returns
-        -------
-        None
-            The stream is updated in place.
+        {returns_in_place}
         """
         self._extend(self._points.take(point, "point", True))
 
+    @fill_doc(**_DOCS)
     def push_batch(self, points):
         """Append a run of points (one run per tracked path).
 
@@ -277,10 +327,7 @@ class _Stream:
         points : array-like or torch.Tensor of shape (..., n_points, dimension)
             The leading axes are the batch shape, fixed by the first push.
 
-        Returns
-        -------
-        None
-            The stream is updated in place.
+        {returns_in_place}
         """
         self._extend(self._points.take(points, "points", False))
 
@@ -325,18 +372,13 @@ class _CumulativeStream(_Stream):
         self._prefix.extend(new)
         self._last = pts[-1]
 
+    @fill_doc(**_DOCS)
     def pop_front(self):
         """Forget the oldest point (the others keep their absolute indices).
 
-        Returns
-        -------
-        None
-            The stream is updated in place.
+        {returns_in_place}
 
-        Raises
-        ------
-        ValueError
-            If the stream holds no point.
+        {raises_empty}
         """
         if not self.size:
             raise ValueError("pop_front on an empty stream")
@@ -419,6 +461,7 @@ class _CumulativeStream(_Stream):
             raise ValueError("intervals is empty")
         return self._points.out(self._rows(intervals))
 
+    @fill_doc(**_DOCS)
     def sig_all(self):
         """The (log-)signatures from the oldest point held to every point held.
 
@@ -427,10 +470,7 @@ class _CumulativeStream(_Stream):
         ndarray or torch.Tensor of shape (size, ..., length)
             Of the kind of the pushed points.
 
-        Raises
-        ------
-        ValueError
-            If the stream holds no point.
+        {raises_empty}
         """
         if not self.size:
             raise ValueError("the stream holds no point")
@@ -445,6 +485,7 @@ _ACCURACY = """
     intervals use the window streams, which never form long prefixes."""
 
 
+@fill_doc(**_DOCS)
 class SigStream(_CumulativeStream):
     """Signatures of a growing path, with O(1) queries over any interval.
 
@@ -462,23 +503,10 @@ class SigStream(_CumulativeStream):
 
     Parameters
     ----------
-    dimension : int
-        Dimension of the points, >= 1.
-    degree : int
-        Truncation level, >= 1.
+    {points_level}
     scalar_term : bool, default=False
         Put the constant 1 first in every result.
-    n_jobs : int, default=1
-        CPU threads of the batched native calls; None means 1, -1 all cores.
-
-    Attributes
-    ----------
-    size : int
-        Number of points held.
-    start_index, end_index : int
-        Absolute indices of the oldest and newest points held.
-    batch_shape : tuple or None
-        The batch shape fixed by the first push.
+    {n_jobs_attributes}
 
     Examples
     --------
@@ -495,6 +523,7 @@ class SigStream(_CumulativeStream):
         self._start(SigAlgebra(dimension, degree, scalar_term, n_jobs))
 
 
+@fill_doc(**_DOCS)
 class LogSigStream(_CumulativeStream):
     """Log-signatures of a growing path, with O(1) queries over any interval.
 
@@ -505,29 +534,16 @@ class LogSigStream(_CumulativeStream):
 
     Parameters
     ----------
-    dimension : int
-        Dimension of the points, >= 1.
-    degree : int
-        Truncation level, >= 1.
+    {points_level}
     method : {2, 3}, default=2
         Output coordinates; both are the Lyndon-bracket basis (pySigLib's 3 differs
         from 2 only in how it computes them).
-    n_jobs : int, default=1
-        CPU threads of the batched native calls; None means 1, -1 all cores.
-
-    Attributes
-    ----------
-    size : int
-        Number of points held.
-    start_index, end_index : int
-        Absolute indices of the oldest and newest points held.
-    batch_shape : tuple or None
-        The batch shape fixed by the first push.
+    {n_jobs_attributes}
 
     Examples
     --------
     >>> import numpy as np, sksig
-    >>> x = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 2.0]])
+    >>> x = np.array([[0, 0], [1, 0], [1, 1], [0, 2]], dtype=float)
     >>> stream = sksig.LogSigStream(2, 3)
     >>> stream.push_batch(x)
     >>> np.allclose(stream.sig(1, 3), sksig.log_sig(x[1:], 3, method=2))
@@ -652,6 +668,7 @@ class _WindowStream(_Stream):
         self._windows.extend(alg.output(alg.combine(self._suffix[i], prefix[i])))
 
 
+@fill_doc(**_DOCS)
 class SigWindowStream(_WindowStream):
     """Signatures of sliding windows over a stream of points.
 
@@ -665,25 +682,11 @@ class SigWindowStream(_WindowStream):
 
     Parameters
     ----------
-    dimension : int
-        Dimension of the points, >= 1.
-    degree : int
-        Truncation level, >= 1.
-    window_size : int
-        Points per window, >= 1.
-    stride : int, default=1
-        Points between the starts of consecutive windows, >= 1.
+    {points_level}
+    {window}
     scalar_term : bool, default=False
         Put the constant 1 first in every window's signature.
-    n_jobs : int, default=1
-        CPU threads of the batched native calls; None means 1, -1 all cores.
-
-    Attributes
-    ----------
-    num_windows : int
-        Number of complete windows so far.
-    batch_shape : tuple or None
-        The batch shape fixed by the first push.
+    {window_n_jobs_attributes}
 
     Examples
     --------
@@ -717,6 +720,7 @@ class _LogOfSig(SigAlgebra):
                               scalar_term=False, n_jobs=self.n_threads)
 
 
+@fill_doc(**_DOCS)
 class LogSigWindowStream(_WindowStream):
     """Log-signatures of sliding windows over a stream of points.
 
@@ -725,31 +729,17 @@ class LogSigWindowStream(_WindowStream):
 
     Parameters
     ----------
-    dimension : int
-        Dimension of the points, >= 1.
-    degree : int
-        Truncation level, >= 1.
-    window_size : int
-        Points per window, >= 1.
-    stride : int, default=1
-        Points between the starts of consecutive windows, >= 1.
+    {points_level}
+    {window}
     method : {1, 2, 3}, default=2
         Output coordinates as :func:`sksig.log_sig` (3 means the Lyndon-bracket
         coordinates, as 2).
-    n_jobs : int, default=1
-        CPU threads of the batched native calls; None means 1, -1 all cores.
-
-    Attributes
-    ----------
-    num_windows : int
-        Number of complete windows so far.
-    batch_shape : tuple or None
-        The batch shape fixed by the first push.
+    {window_n_jobs_attributes}
 
     Examples
     --------
     >>> import numpy as np, sksig
-    >>> x = np.random.default_rng(0).normal(size=(10, 2))
+    >>> x = np.cumsum(np.random.default_rng(0).normal(size=(10, 2)), axis=0)
     >>> ws = sksig.LogSigWindowStream(2, 3, window_size=5, stride=5)
     >>> ws.push_batch(x)
     >>> np.allclose(ws.sig()[1], sksig.log_sig(x[5:], 3, method=2))

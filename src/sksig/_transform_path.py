@@ -9,11 +9,13 @@ from sksig._array import (
     check_basepoint,
     transformed_length,
 )
+from sksig._docs import fill_doc
 from sksig._validation import check_bool, check_end_time, resolve_n_jobs
 
 __all__ = ["transform_path", "transform_path_backprop"]
 
 
+@fill_doc
 def transform_path(path, *, time_aug=False, lead_lag=False, end_time=1.0,
                    basepoint=None, n_jobs=1):
     """Apply lead-lag and/or time augmentation to paths.
@@ -25,19 +27,14 @@ def transform_path(path, *, time_aug=False, lead_lag=False, end_time=1.0,
 
     Parameters
     ----------
-    path : array-like of shape (..., length, dim), torch.Tensor or list of 2-D arrays
-        Paths with any number of leading batch axes, or a ragged list of paths.
+    {paths}
     time_aug : bool, default=False
         Append the time channel.
     lead_lag : bool, default=False
         Apply the lead-lag transform (before time augmentation).
     end_time : float, default=1.0
         Value of the time channel at the last point.
-    basepoint : None, True or array-like of shape (dim,), default=None
-        A point prepended to every path before the transforms (True: the origin),
-        so that the result depends on where the paths start.
-    n_jobs : int, default=1
-        CPU threads; None means 1, -1 all cores.
+    {basepoint_n_jobs}
 
     Returns
     -------

@@ -13,7 +13,7 @@ import numpy as np
 
 from sksig._limits import check_memory, check_time
 from sksig._tree_algebra import TreeAlgebra
-from sksig._trees import _tree_counts, basis
+from sksig._trees import _tree_counts, basis, cached
 
 _LOCK = threading.RLock()
 _TABLES = {}  # (d, N, planar) -> BranchedTables
@@ -28,8 +28,7 @@ class BranchedTables(TreeAlgebra):
     Attributes
     ----------
     basis : list
-        Internal basis elements; index 0 is the scalar term. Non-planar: tree indices
-        (``None`` at 0); planar: forests (``()`` at 0).
+        The internal basis elements, as :attr:`sksig._trees.TreeBasis.basis`.
     n : int
         Number of basis elements without the scalar term.
     """
@@ -214,17 +213,14 @@ class BranchedTables(TreeAlgebra):
 
 
 
+def _new_tables(d, degree, planar):
+    basis(d, degree, planar)  # refuses bases too large to enumerate
+    return BranchedTables(d, degree, planar)
+
+
 def tables(d, degree, planar):
     """The cached :class:`BranchedTables` for (dimension, degree, planar)."""
-    if d == 0:
-        degree = min(degree, 1)  # no labels: the basis is the scalar term at any degree
-    key = (d, degree, planar)
-    with _LOCK:
-        t = _TABLES.get(key)
-        if t is None:
-            basis(d, degree, planar)  # refuses bases too large to enumerate
-            t = _TABLES[key] = BranchedTables(d, degree, planar)
-        return t
+    return cached(_TABLES, _LOCK, d, degree, planar, _new_tables)
 
 
 def build_estimate(d, degree, planar):

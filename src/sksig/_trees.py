@@ -22,7 +22,15 @@ from fractions import Fraction
 
 import numpy as np
 
+from sksig._docs import fill_doc
+from sksig._lyndon import mobius
 from sksig._validation import check_bool, check_int
+
+_RAISES_BAD_ARGS = """
+    Raises
+    ------
+    TypeError, ValueError
+        If an argument has the wrong type or is negative."""
 
 __all__ = [
     "branched_log_sig_length",
@@ -172,23 +180,33 @@ _MAX_BASIS = 2**22
 _MAX_LENGTH = 2**63
 
 
-def basis(d, degree, planar):
-    """The cached :class:`TreeBasis` for (dimension, degree, planar)."""
+def cached(cache, lock, d, degree, planar, build):
+    """``cache[(d, degree, planar)]``, made by ``build(d, degree, planar)`` under
+    ``lock`` on first use."""
     if d == 0:
         degree = min(degree, 1)  # no labels: the basis is the scalar term at any degree
     key = (d, degree, planar)
-    with _LOCK:
-        b = _BASES.get(key)
-        if b is None:
-            n = sum(_tree_counts(d, degree, planar)[1][1:])
-            if n > _MAX_BASIS:
-                raise ValueError(
-                    f"the branched basis of dimension {d} at degree {degree} "
-                    f"(planar={planar}) has {n} elements, more than the {_MAX_BASIS} "
-                    "sksig can build tables for; lower the degree"
-                )
-            b = _BASES[key] = TreeBasis(d, degree, planar)
-        return b
+    with lock:
+        value = cache.get(key)
+        if value is None:
+            value = cache[key] = build(d, degree, planar)
+        return value
+
+
+def _new_basis(d, degree, planar):
+    n = sum(_tree_counts(d, degree, planar)[1][1:])
+    if n > _MAX_BASIS:
+        raise ValueError(
+            f"the branched basis of dimension {d} at degree {degree} "
+            f"(planar={planar}) has {n} elements, more than the {_MAX_BASIS} "
+            "sksig can build tables for; lower the degree"
+        )
+    return TreeBasis(d, degree, planar)
+
+
+def basis(d, degree, planar):
+    """The cached :class:`TreeBasis` for (dimension, degree, planar)."""
+    return cached(_BASES, _LOCK, d, degree, planar, _new_basis)
 
 
 # -- lengths (closed-form counts, no enumeration) --------------------------------------
@@ -220,18 +238,6 @@ def _tree_counts(d, degree, planar):
     return trees, (forests if planar else trees)
 
 
-def _mobius(n):
-    result, p = 1, 2
-    while p * p <= n:
-        if n % p == 0:
-            n //= p
-            if n % p == 0:
-                return 0
-            result = -result
-        p += 1
-    return -result if n > 1 else result
-
-
 def _check_dims(dimension, degree, planar):
     dimension = check_int(dimension, "dimension")
     degree = check_int(degree, "degree")
@@ -239,6 +245,7 @@ def _check_dims(dimension, degree, planar):
     return dimension, degree, planar
 
 
+@fill_doc(raises_bad_args=_RAISES_BAD_ARGS)
 def branched_sig_length(dimension, degree, *, planar=False, scalar_term=False):
     """Length of a branched signature.
 
@@ -259,10 +266,7 @@ def branched_sig_length(dimension, degree, *, planar=False, scalar_term=False):
         Number of trees (non-planar) or ordered forests (planar) with 1..degree nodes,
         plus one with the scalar term. 0 for degree 0 or dimension 0 without it.
 
-    Raises
-    ------
-    TypeError, ValueError
-        If an argument has the wrong type or is negative.
+    {raises_bad_args}
 
     Examples
     --------
@@ -276,6 +280,7 @@ def branched_sig_length(dimension, degree, *, planar=False, scalar_term=False):
     return sum(basis[1:]) + (1 if scalar_term else 0)
 
 
+@fill_doc(raises_bad_args=_RAISES_BAD_ARGS)
 def branched_log_sig_length(dimension, degree, *, planar=False):
     """Length of a branched log-signature (method 1 or 2 when planar).
 
@@ -293,10 +298,7 @@ def branched_log_sig_length(dimension, degree, *, planar=False):
     int
         The number of coordinates of the branched log-signature.
 
-    Raises
-    ------
-    TypeError, ValueError
-        If an argument has the wrong type or is negative.
+    {raises_bad_args}
 
     Examples
     --------
@@ -321,12 +323,13 @@ def branched_log_sig_length(dimension, degree, *, planar=False):
             c[k] += power[k] / m
     total = 0
     for n in range(1, degree + 1):
-        ell = sum(_mobius(n // k) * k * c[k] for k in range(1, n + 1) if n % k == 0) / n
+        ell = sum(mobius(n // k) * k * c[k] for k in range(1, n + 1) if n % k == 0) / n
         total += int(ell)
     return total
 
 
 # -- public enumeration API ------------------------------------------------------------
+@fill_doc(raises_bad_args=_RAISES_BAD_ARGS)
 def trees(dimension, degree, *, planar=False):
     """Return the branched-signature basis in coefficient order.
 
@@ -345,10 +348,7 @@ def trees(dimension, degree, *, planar=False):
         ``None`` (the scalar term) followed by the trees (non-planar) or ordered
         forests (planar) in basis order; a tree is ``(child_1, ..., child_k, label)``.
 
-    Raises
-    ------
-    TypeError, ValueError
-        If an argument has the wrong type or is negative.
+    {raises_bad_args}
 
     Examples
     --------
@@ -361,6 +361,7 @@ def trees(dimension, degree, *, planar=False):
     return tuple(t.element_tuple(i) for i in range(t.n + 1))
 
 
+@fill_doc(raises_bad_args=_RAISES_BAD_ARGS)
 def trees_of_order(dimension, order, *, planar=False):
     """Return the basis elements with exactly ``order`` nodes, in basis order.
 
@@ -378,10 +379,7 @@ def trees_of_order(dimension, order, *, planar=False):
     tuple
         ``(None,)`` for order 0.
 
-    Raises
-    ------
-    TypeError, ValueError
-        If an argument has the wrong type or is negative.
+    {raises_bad_args}
 
     Examples
     --------

@@ -9,7 +9,9 @@ its level: words are ordered by length, then lexicographically.
 import itertools
 import operator
 
-from sksig._limits import check_memory, check_time
+from sksig._docs import fill_doc
+from sksig._limits import check_memory
+from sksig._lyndon import check_listing
 from sksig._validation import check_bool, check_int
 
 __all__ = [
@@ -67,12 +69,10 @@ def check_words(words, alphabet_size, name="words"):
 
 def _check_list(alphabet_size, lengths, argument):
     counts = [(k, alphabet_size**k) for k in lengths]
-    n_words = sum(c for _, c in counts)
-    what = f"the list of {n_words} words"
-    check_memory(sum(c * (64 + 8 * k) for k, c in counts), what, argument)
-    check_time(n_words * _WORD_SECONDS, what, argument)
+    check_listing(counts, "words", argument, _WORD_SECONDS)
 
 
+@fill_doc
 def words(alphabet_size, max_length):
     """All words over ``{0, ..., alphabet_size - 1}`` of length 0 to ``max_length``.
 
@@ -80,12 +80,7 @@ def words(alphabet_size, max_length):
     is the word of the coefficient at index ``i`` of a signature of dimension ``d`` and
     degree ``N`` (by length, then lexicographically; the empty word first).
 
-    Parameters
-    ----------
-    alphabet_size : int
-        Number of letters (the path dimension), >= 0.
-    max_length : int
-        Longest word length (the degree), >= 0.
+    {word_list_parameters}
 
     Returns
     -------
@@ -124,15 +119,11 @@ def words(alphabet_size, max_length):
     return out
 
 
+@fill_doc
 def words_of_length(alphabet_size, length):
     """All words over ``{0, ..., alphabet_size - 1}`` of exactly ``length`` letters.
 
-    Parameters
-    ----------
-    alphabet_size : int
-        Number of letters, >= 0.
-    length : int
-        Word length, >= 0.
+    {word_length_parameters}
 
     Returns
     -------

@@ -16,6 +16,8 @@ from sksig._core import (
     _branched,
     _branched_kernel,
     _log_sig,
+    _sig_algebra,
+    _sig_coef,
     _sig_kernel,
     _sig_kernel_poly,
 )
@@ -151,16 +153,8 @@ def branched_log_backprop(flat, derivs, grad, tb, method, had_scalar, scalar_gra
 
 
 # ------------------------------------------- polynomial and branched signature kernels
-# CPU only: these have no twin in sksig.cuda._backend (their public functions copy CUDA
-# tensors to the host). Outputs are preallocated as above; gx, gy None: not wanted.
-CPU_ONLY = (
-    "sig_kernel_poly_forward",
-    "sig_kernel_poly_backward",
-    "sig_kernel_poly_backward_gram",
-    "branched_kernel_forward",
-    "branched_kernel_backward",
-    "branched_kernel_backward_gram",
-)
+# CPU only (listed in CPU_ONLY below): these have no twin in sksig.cuda._backend (their
+# public functions copy CUDA tensors to the host). Outputs are preallocated as above; gx, gy None: not wanted.
 
 
 def _pairs_per_round(x, y, max_batch):
@@ -208,3 +202,158 @@ def branched_kernel_backward_gram(x, y, orders, depth, kernel, derivs, grid_deri
     call(_branched_kernel.backward_gram, x, y, orders, depth, kernel, derivs,
          grid_derivs, _flat(gx, x), _flat(gy, x), _pairs_per_round(x, y, max_batch),
          n_threads)
+# ------------------------------------------------- the branched and signature algebra
+# (Chen products, segments and their adjoints; the thread count follows the work as
+# for branched_sig, and never changes a result.) These have no CUDA kernel yet: their
+# public functions compute on the CPU and say so.
+
+CPU_ONLY = (
+    # forward maps
+    "branched_combine", "branched_join", "branched_linear", "sig_combine", "sig_join",
+    "sig_to_log_sig", "logsig_to_sig", "log_sig_combine", "sig_expanding",
+    "sig_corrected", "sig_coef", "log_tables",
+    # their adjoints
+    "branched_combine_backprop", "branched_join_backprop", "branched_linear_backprop",
+    "sig_combine_backprop", "sig_join_backprop", "sig_to_log_sig_backprop",
+    "logsig_to_sig_backprop", "log_sig_combine_backprop", "sig_corrected_backprop",
+    "sig_coef_backprop",
+    # the polynomial and branched signature kernels
+    "sig_kernel_poly_forward", "sig_kernel_poly_backward", "sig_kernel_poly_backward_gram",
+    "branched_kernel_forward", "branched_kernel_backward", "branched_kernel_backward_gram",
+)
+
+
+def _sig_threads(tb, rows, n_threads, factor=1):
+    return _threads_for(n_threads, factor * rows * _n_terms(tb))
+
+
+def branched_combine(a, b, out, tb, scalar_term, n_threads):
+    call(_branched.combine, a, b, out, tb.core("sig"), scalar_term,
+         _sig_threads(tb, a.shape[0], n_threads))
+
+
+def branched_combine_backprop(a, b, derivs, grad_a, grad_b, tb, scalar_term, n_threads):
+    call(_branched.combine_backprop, a, b, derivs, grad_a, grad_b, tb.core("sig"),
+         scalar_term, _sig_threads(tb, a.shape[0], n_threads, 3))
+
+
+def branched_join(bsig, disp, out, tb, scalar_term, prepend, n_threads):
+    call(_branched.join, bsig, disp, out, tb.core("sig"), scalar_term, prepend,
+         _sig_threads(tb, bsig.shape[0], n_threads))
+
+
+def branched_join_backprop(bsig, disp, derivs, grad_bsig, grad_disp, tb, scalar_term,
+                           prepend, n_threads):
+    n_threads = _sig_threads(tb, bsig.shape[0], n_threads, 3)
+    call(_branched.join_backprop, bsig, disp, derivs, grad_bsig, grad_disp,
+         tb.core("sig"), scalar_term, prepend, n_threads)
+
+
+def branched_linear(disp, out, tb, scalar_term, n_threads):
+    call(_branched.linear, disp, out, tb.core("sig"), scalar_term,
+         _sig_threads(tb, disp.shape[0], n_threads))
+
+
+def branched_linear_backprop(disp, derivs, grad_disp, tb, scalar_term, n_threads):
+    call(_branched.linear_backprop, disp, derivs, grad_disp, tb.core("sig"),
+         scalar_term, _sig_threads(tb, disp.shape[0], n_threads, 2))
+
+
+# Truncated tensor algebra on flat (rows, length) arrays: a None input is the identity
+# (sig_join of None is the segment's signature), a None output is not wanted. Method 0
+# of the log conversions reads no Lyndon table (``tables`` is then an empty one).
+
+
+def sig_combine(a, b, out, dim, degree, scalar_term, n_threads):
+    call(_sig_algebra.sig_combine, a, b, out, dim, degree, scalar_term, n_threads)
+
+
+def sig_combine_backprop(derivs, a, b, grad_a, grad_b, dim, degree, scalar_term,
+                         n_threads):
+    call(_sig_algebra.sig_combine_backprop, derivs, a, b, grad_a, grad_b, dim, degree,
+         scalar_term, n_threads)
+
+
+def sig_join(sig, disp, out, dim, degree, prepend, scalar_term, n_threads):
+    call(_sig_algebra.sig_join, sig, disp, out, dim, degree, prepend, scalar_term,
+         n_threads)
+
+
+def sig_join_backprop(d_out, sig, disp, grad_sig, grad_disp, dim, degree, prepend,
+                      scalar_term, n_threads):
+    call(_sig_algebra.sig_join_backprop, d_out, sig, disp, grad_sig, grad_disp, dim,
+         degree, prepend, scalar_term, n_threads)
+
+
+_NO_TABLES = []
+
+
+def log_tables(dim, degree, method):
+    """The Lyndon tables a log conversion of ``method`` reads: method 0 reads none
+    (and must not pay for building them)."""
+    if method:
+        return lyndon_tables(dim, degree)
+    if not _NO_TABLES:
+        i0, f0 = np.zeros(0, np.int64), np.zeros(0, np.float64)
+        one = np.zeros(1, np.int64)
+        _NO_TABLES.append(_log_sig.make_tables((i0, one, i0, f0, one, i0, f0)))
+    return _NO_TABLES[0]
+
+
+def sig_to_log_sig(sig, out, dim, degree, method, in_term, out_term, n_threads):
+    call(_sig_algebra.sig_to_log_sig, sig, out, dim, degree, method, in_term, out_term,
+         log_tables(dim, degree, method), n_threads)
+
+
+def logsig_to_sig(ls, out, dim, degree, method, in_term, out_term, n_threads):
+    tables = log_tables(dim, degree, method)
+    call(_sig_algebra.logsig_to_sig, ls, out, dim, degree, method, in_term, out_term,
+         tables, n_threads)
+
+
+def sig_to_log_sig_backprop(sig, derivs, grad, dim, degree, method, in_term, out_term,
+                            n_threads):
+    call(_sig_algebra.sig_to_log_sig_backprop, sig, derivs, grad, dim, degree, method,
+         in_term, out_term, log_tables(dim, degree, method), n_threads)
+
+
+def logsig_to_sig_backprop(ls, derivs, grad, dim, degree, method, in_term, out_term,
+                           n_threads):
+    tables = log_tables(dim, degree, method)
+    call(_sig_algebra.logsig_to_sig_backprop, ls, derivs, grad, dim, degree, method,
+         in_term, out_term, tables, n_threads)
+
+
+def log_sig_combine(ls1, ls2, out, dim, degree, n_threads):
+    call(_sig_algebra.log_sig_combine, ls1, ls2, out, dim, degree,
+         lyndon_tables(dim, degree), n_threads)
+
+
+def log_sig_combine_backprop(derivs, ls1, ls2, grad1, grad2, dim, degree, n_threads):
+    call(_sig_algebra.log_sig_combine_backprop, derivs, ls1, ls2, grad1, grad2, dim,
+         degree, lyndon_tables(dim, degree), n_threads)
+
+
+def sig_expanding(paths, out, degree, scalar_term, n_threads):
+    """Signatures of every prefix of each path (n, length, dim) into out."""
+    call(_sig_algebra.sig_expanding, paths, out, degree, scalar_term, n_threads)
+
+
+def sig_corrected(data, rows, out, degree, scalar_term, n_threads):
+    call(_sig_algebra.sig_corrected, data, rows, out, degree, scalar_term, n_threads)
+
+
+def sig_corrected_backprop(data, rows, sig, derivs, grad, degree, scalar_term,
+                           n_threads):
+    call(_sig_algebra.sig_corrected_backprop, data, rows, sig, derivs, grad, degree,
+         scalar_term, n_threads)
+
+
+def sig_coef(data, out, trie, n_threads):
+    """Coefficients at the nodes of a word trie ``trie`` (its arrays: ancestors,
+    letters, depth and output nodes) of the paths data into out."""
+    call(_sig_coef.sig_coef, data, out, *trie, n_threads)
+
+
+def sig_coef_backprop(data, derivs, grad, trie, final, n_threads):
+    call(_sig_coef.sig_coef_backprop, data, derivs, grad, *trie, final, n_threads)
