@@ -154,7 +154,8 @@ def branched_log_backprop(flat, derivs, grad, tb, method, had_scalar, scalar_gra
 
 # ------------------------------------------- polynomial and branched signature kernels
 # CPU only (listed in CPU_ONLY below): these have no twin in sksig.cuda._backend (their
-# public functions copy CUDA tensors to the host). Outputs are preallocated as above; gx, gy None: not wanted.
+# public functions copy CUDA tensors to the host). Outputs are preallocated as above;
+# gx, gy None: not wanted.
 
 
 def _pairs_per_round(x, y, max_batch):
@@ -218,8 +219,9 @@ CPU_ONLY = (
     "logsig_to_sig_backprop", "log_sig_combine_backprop", "sig_corrected_backprop",
     "sig_coef_backprop",
     # the polynomial and branched signature kernels
-    "sig_kernel_poly_forward", "sig_kernel_poly_backward", "sig_kernel_poly_backward_gram",
-    "branched_kernel_forward", "branched_kernel_backward", "branched_kernel_backward_gram",
+    "sig_kernel_poly_forward", "sig_kernel_poly_backward",
+    "sig_kernel_poly_backward_gram", "branched_kernel_forward",
+    "branched_kernel_backward", "branched_kernel_backward_gram",
 )
 
 
