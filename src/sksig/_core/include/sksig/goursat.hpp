@@ -187,6 +187,7 @@ struct GoursatBlock {
   GoursatShape sh;
   T f;
   std::vector<T> dy, kprev, kcur, delta, A, B, rows;
+  std::vector<T> xpt, ypts, dot, r2;  // kernel_row's inputs and sums (non-linear kernels)
 
   GoursatBlock(const StaticKernel<T>& k, const GoursatShape& s) : kernel(k), sh(s) {
     f = std::ldexp(T(1), -(s.lam1 + s.lam2));
@@ -214,16 +215,56 @@ struct GoursatBlock {
         for (int w = 0; w < W; ++w) drow[q * W + w] = scale * acc[w];
       }
     } else {
-      for (int w = 0; w < W; ++w)
-        delta_row(kernel, xs[w], ys[w], static_cast<const T*>(nullptr), sh.L2, d, p,
-                  kprev.data() + w * sh.L2,
-                  kcur.data() + w * sh.L2, drow + w, W);
+      // Delta[p, q] = k(x_{p+1}, y_{q+1}) - k(x_p, y_{q+1}) - k(x_{p+1}, y_q) + k(x_p, y_q)
+      // from two rows of kernel values [q][lane] (kprev: point p, kcur: point p + 1),
+      // each formed by StaticKernel::value's operations, lane by lane.
+      if (p == 0) kernel_row(xs, 0, kprev.data());
+      kernel_row(xs, p + 1, kcur.data());
+      const T* kp = kprev.data();
+      const T* kc = kcur.data();
+      for (std::int64_t q = 0; q < n2; ++q)
+#pragma omp simd
+        for (int w = 0; w < W; ++w)
+          drow[q * W + w] = kc[(q + 1) * W + w] - kp[(q + 1) * W + w] - kc[q * W + w] +
+                            kp[q * W + w];
+      std::swap(kprev, kcur);
     }
     for (std::int64_t i = 0; i < n2 * W; ++i) {
       const T dd = f * drow[i];  // the cell parameter d of SPEC.md 4.2
       cell_coefficients(dd, arow[i], brow[i]);
       drow[i] = dd;
     }
+  }
+
+  // Kernel values k(x_a, y_q) of every lane for q = 0..L2-1 into out ([q][lane]): the
+  // inner products and squared distances across lanes (ypts holds y [q][c][lane]), then
+  // the value, with the operations and order of StaticKernel::value per lane.
+  void kernel_row(const T* const* xs, std::int64_t a, T* out) {
+    const std::int64_t d = sh.d, L2 = sh.L2;
+    T* xa = xpt.data();  // d * W
+    for (std::int64_t c = 0; c < d; ++c)
+      for (int w = 0; w < W; ++w) xa[c * W + w] = xs[w][a * d + c];
+    T* dots = dot.data();
+    T* r2s = r2.data();
+    simd_call([](const T* __restrict xa, const T* __restrict yp, T* __restrict dots,
+                 T* __restrict r2s, std::int64_t L2, std::int64_t d) SKSIG_KERNEL_BODY {
+      for (std::int64_t q = 0; q < L2; ++q) {
+        T* dq = dots + q * W;
+        T* rq = r2s + q * W;
+        for (int w = 0; w < W; ++w) dq[w] = rq[w] = T(0);
+        for (std::int64_t c = 0; c < d; ++c) {
+          const T* yc = yp + (q * d + c) * W;
+          const T* xc = xa + c * W;
+#pragma omp simd
+          for (int w = 0; w < W; ++w) {
+            dq[w] += xc[w] * yc[w];
+            const T diff = xc[w] - yc[w];
+            rq[w] += diff * diff;
+          }
+        }
+      }
+    }, xa, static_cast<const T*>(ypts.data()), dots, r2s, L2, d);
+    for (std::int64_t i = 0; i < L2 * W; ++i) out[i] = kernel.value_of(dots[i], r2s[i]);
   }
 
   void prepare(const T* const* xs, const T* const* ys, bool keep_all_rows) {
@@ -242,6 +283,13 @@ struct GoursatBlock {
     } else {
       kprev.resize(W * sh.L2);
       kcur.resize(W * sh.L2);
+      dot.resize(W * sh.L2);
+      r2.resize(W * sh.L2);
+      xpt.resize(W * d);
+      ypts.resize(W * sh.L2 * d);
+      for (std::int64_t q = 0; q < sh.L2; ++q)
+        for (std::int64_t c = 0; c < d; ++c)
+          for (int w = 0; w < W; ++w) ypts[(q * d + c) * W + w] = ys[w][q * d + c];
     }
   }
 
@@ -447,6 +495,21 @@ struct BlockSplit {
   }
 };
 
+// Threads worth starting for a forward of n_pairs pairs in n_blocks blocks: at most one
+// per block, and a second one only when each thread gets at least kMinCellsPerThread
+// cells of work (grid cells of the sweep plus increment-Gram terms, about a nanosecond
+// each per lane), since starting and joining a thread costs tens of microseconds.
+// Results never depend on it.
+inline int forward_threads(int n_threads, std::int64_t n_blocks, std::int64_t n_pairs,
+                           const GoursatShape& sh) {
+  constexpr double kMinCellsPerThread = 1 << 15;
+  const double work = double(n_pairs) * (double(sh.M1()) * double(sh.M2()) +
+                                         double(sh.n1()) * double(sh.n2()) * double(sh.d));
+  const double by_work = std::max(1.0, work / kMinCellsPerThread);
+  const double cap = std::min({double(std::max(n_threads, 1)), double(n_blocks), by_work});
+  return std::max(1, int(cap));
+}
+
 // Whether the polynomial kernel clamps (beta = <a, b> + gamma < 0, SPEC.md 3.1) at some
 // static-Gram entry the kernel functions evaluate: point a of path p of x (nx paths of
 // L1 points) against every point b of path p of y, or (gram) of every path of y (ny
@@ -497,6 +560,7 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
     const GoursatShape solved =
         transpose ? GoursatShape{sh.L2, sh.L1, sh.d, sh.lam2, sh.lam1} : sh;
     const BlockSplit split(n_pairs, W, 2.0 * double(solved.M2() + 1) * W * sizeof(T));
+    n_threads = forward_threads(n_threads, split.n_blocks, n_pairs, sh);
     const std::int64_t cells = sh.grid_size(), row_len = sh.M2() + 1;
     Workspaces<T> wide(kernel, solved, n_threads);
     Workspaces<T, 1> narrow(kernel, solved, n_threads);
@@ -545,6 +609,7 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
     std::vector<std::int64_t> first(n + 1, 0);
     for (std::int64_t i = 0; i < n; ++i)
       first[i + 1] = first[i] + BlockSplit(n - i, W, wide_bytes).n_blocks;
+    n_threads = forward_threads(n_threads, first[n], n * (n + 1) / 2, sh);
     const std::int64_t cells = sh.grid_size(), side = sh.M1() + 1;
     Workspaces<T> wide(kernel, sh, n_threads);
     Workspaces<T, 1> narrow(kernel, sh, n_threads);
