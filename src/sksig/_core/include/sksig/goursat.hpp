@@ -204,16 +204,25 @@ struct GoursatBlock {
       T* dx = kcur.data();  // d * W
       for (std::int64_t c = 0; c < d; ++c)
         for (int w = 0; w < W; ++w) dx[c * W + w] = xs[w][(p + 1) * d + c] - xs[w][p * d + c];
-      for (std::int64_t q = 0; q < n2; ++q) {
-        T acc[W] = {};
-        for (std::int64_t c = 0; c < d; ++c) {
-          const T* yq = dy.data() + (q * d + c) * W;
-          const T* xc = dx + c * W;
+      simd_call([](const T* __restrict dx, const T* __restrict dyq, T* __restrict drow,
+                   std::int64_t n2, std::int64_t d, T scale) SKSIG_KERNEL_BODY {
+        for (std::int64_t q = 0; q < n2; ++q) {
+          // acc = 0 + sum_c dx_c dy_c, the first term added to 0 explicitly (the same
+          // operations as zeroing acc first, which compilers do with a slow block store).
+          T acc[W];
+          const T* y0 = dyq + q * d * W;
 #pragma omp simd
-          for (int w = 0; w < W; ++w) acc[w] += xc[w] * yq[w];
+          for (int w = 0; w < W; ++w) acc[w] = T(0) + dx[w] * y0[w];
+          for (std::int64_t c = 1; c < d; ++c) {
+            const T* yq = y0 + c * W;
+            const T* xc = dx + c * W;
+#pragma omp simd
+            for (int w = 0; w < W; ++w) acc[w] += xc[w] * yq[w];
+          }
+#pragma omp simd
+          for (int w = 0; w < W; ++w) drow[q * W + w] = scale * acc[w];
         }
-        for (int w = 0; w < W; ++w) drow[q * W + w] = scale * acc[w];
-      }
+      }, static_cast<const T*>(dx), static_cast<const T*>(dy.data()), drow, n2, d, scale);
     } else {
       // Delta[p, q] = k(x_{p+1}, y_{q+1}) - k(x_p, y_{q+1}) - k(x_{p+1}, y_q) + k(x_p, y_q)
       // from two rows of kernel values [q][lane] (kprev: point p, kcur: point p + 1),
@@ -229,11 +238,15 @@ struct GoursatBlock {
                             kp[q * W + w];
       std::swap(kprev, kcur);
     }
-    for (std::int64_t i = 0; i < n2 * W; ++i) {
-      const T dd = f * drow[i];  // the cell parameter d of SPEC.md 4.2
-      cell_coefficients(dd, arow[i], brow[i]);
-      drow[i] = dd;
-    }
+    simd_call([](T* __restrict drow, T* __restrict arow, T* __restrict brow,
+                 std::int64_t n, T f) SKSIG_KERNEL_BODY {
+#pragma omp simd
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T dd = f * drow[i];  // the cell parameter d of SPEC.md 4.2
+        cell_coefficients(dd, arow[i], brow[i]);
+        drow[i] = dd;
+      }
+    }, drow, arow, brow, n2 * W, f);
   }
 
   // Kernel values k(x_a, y_q) of every lane for q = 0..L2-1 into out ([q][lane]): the
@@ -249,11 +262,16 @@ struct GoursatBlock {
     simd_call([](const T* __restrict xa, const T* __restrict yp, T* __restrict dots,
                  T* __restrict r2s, std::int64_t L2, std::int64_t d) SKSIG_KERNEL_BODY {
       for (std::int64_t q = 0; q < L2; ++q) {
-        T* dq = dots + q * W;
-        T* rq = r2s + q * W;
-        for (int w = 0; w < W; ++w) dq[w] = rq[w] = T(0);
-        for (std::int64_t c = 0; c < d; ++c) {
-          const T* yc = yp + (q * d + c) * W;
+        T dq[W], rq[W];  // 0 + the first terms, then the others (as in coefficient_row)
+        const T* y0 = yp + q * d * W;
+#pragma omp simd
+        for (int w = 0; w < W; ++w) {
+          dq[w] = T(0) + xa[w] * y0[w];
+          const T diff = xa[w] - y0[w];
+          rq[w] = T(0) + diff * diff;
+        }
+        for (std::int64_t c = 1; c < d; ++c) {
+          const T* yc = y0 + c * W;
           const T* xc = xa + c * W;
 #pragma omp simd
           for (int w = 0; w < W; ++w) {
@@ -261,6 +279,11 @@ struct GoursatBlock {
             const T diff = xc[w] - yc[w];
             rq[w] += diff * diff;
           }
+        }
+#pragma omp simd
+        for (int w = 0; w < W; ++w) {
+          dots[q * W + w] = dq[w];
+          r2s[q * W + w] = rq[w];
         }
       }
     }, xa, static_cast<const T*>(ypts.data()), dots, r2s, L2, d);
@@ -502,7 +525,7 @@ struct BlockSplit {
 // Results never depend on it.
 inline int forward_threads(int n_threads, std::int64_t n_blocks, std::int64_t n_pairs,
                            const GoursatShape& sh) {
-  constexpr double kMinCellsPerThread = 1 << 15;
+  constexpr double kMinCellsPerThread = 1 << 17;
   const double work = double(n_pairs) * (double(sh.M1()) * double(sh.M2()) +
                                          double(sh.n1()) * double(sh.n2()) * double(sh.d));
   const double by_work = std::max(1.0, work / kMinCellsPerThread);
