@@ -193,50 +193,52 @@ struct GoursatBlock {
     f = std::ldexp(T(1), -(s.lam1 + s.lam2));
   }
 
-  // Cell parameters d = f Delta, A(d) and B(d) of segment row p for every lane into
-  // drow/arow/brow (n2 * W each).
-  void coefficient_row(const T* const* xs, const T* const* ys, std::int64_t p, T* drow,
-                       T* arow, T* brow) {
+  // Segment rows whose coefficients are formed together: the increment Gram then reads
+  // each column of dY once from L2 for all of them.
+  static constexpr std::int64_t kRowBlock = 4;
+
+  // Cell parameters d = f Delta, A(d) and B(d) of segment rows p0..p0+np-1 for every
+  // lane into drow/arow/brow (np rows of n2 * W each); np <= kRowBlock.
+  void coefficient_rows(const T* const* xs, const T* const* ys, std::int64_t p0,
+                        std::int64_t np, T* drow, T* arow, T* brow) {
     const std::int64_t n2 = sh.n2(), d = sh.d;
     if (kernel.is_linear()) {
-      // Delta row = s dx_p . dY across lanes: dy is laid out [q][c][lane].
+      // Delta row = s dx_p . dY across lanes: dx is laid out [row][c][lane], dy
+      // [q][c][lane].
       const T scale = kernel.linear_scale();
-      T* dx = kcur.data();  // d * W
-      for (std::int64_t c = 0; c < d; ++c)
-        for (int w = 0; w < W; ++w) dx[c * W + w] = xs[w][(p + 1) * d + c] - xs[w][p * d + c];
+      T* dx = kcur.data();  // kRowBlock * d * W
+      for (std::int64_t r = 0; r < np; ++r)
+        for (std::int64_t c = 0; c < d; ++c)
+          for (int w = 0; w < W; ++w)
+            dx[(r * d + c) * W + w] = xs[w][(p0 + r + 1) * d + c] - xs[w][(p0 + r) * d + c];
       simd_call([](const T* __restrict dx, const T* __restrict dyq, T* __restrict drow,
-                   std::int64_t n2, std::int64_t d, T scale) SKSIG_KERNEL_BODY {
+                   std::int64_t n2, std::int64_t d, std::int64_t np,
+                   T scale) SKSIG_KERNEL_BODY {
         for (std::int64_t q = 0; q < n2; ++q) {
-          // acc = 0 + sum_c dx_c dy_c, the first term added to 0 explicitly (the same
-          // operations as zeroing acc first, which compilers do with a slow block store).
-          T acc[W];
           const T* y0 = dyq + q * d * W;
+          for (std::int64_t r = 0; r < np; ++r) {
+            // acc = 0 + sum_c dx_c dy_c, the first term added to 0 explicitly (the
+            // same operations as zeroing acc first, which compilers do with a slow
+            // block store).
+            const T* xr = dx + r * d * W;
+            T acc[W];
 #pragma omp simd
-          for (int w = 0; w < W; ++w) acc[w] = T(0) + dx[w] * y0[w];
-          for (std::int64_t c = 1; c < d; ++c) {
-            const T* yq = y0 + c * W;
-            const T* xc = dx + c * W;
+            for (int w = 0; w < W; ++w) acc[w] = T(0) + xr[w] * y0[w];
+            for (std::int64_t c = 1; c < d; ++c) {
+              const T* yq = y0 + c * W;
+              const T* xc = xr + c * W;
 #pragma omp simd
-            for (int w = 0; w < W; ++w) acc[w] += xc[w] * yq[w];
+              for (int w = 0; w < W; ++w) acc[w] += xc[w] * yq[w];
+            }
+            T* o = drow + (r * n2 + q) * W;
+#pragma omp simd
+            for (int w = 0; w < W; ++w) o[w] = scale * acc[w];
           }
-#pragma omp simd
-          for (int w = 0; w < W; ++w) drow[q * W + w] = scale * acc[w];
         }
-      }, static_cast<const T*>(dx), static_cast<const T*>(dy.data()), drow, n2, d, scale);
+      }, static_cast<const T*>(dx), static_cast<const T*>(dy.data()), drow, n2, d, np,
+         scale);
     } else {
-      // Delta[p, q] = k(x_{p+1}, y_{q+1}) - k(x_p, y_{q+1}) - k(x_{p+1}, y_q) + k(x_p, y_q)
-      // from two rows of kernel values [q][lane] (kprev: point p, kcur: point p + 1),
-      // each formed by StaticKernel::value's operations, lane by lane.
-      if (p == 0) kernel_row(xs, 0, kprev.data());
-      kernel_row(xs, p + 1, kcur.data());
-      const T* kp = kprev.data();
-      const T* kc = kcur.data();
-      for (std::int64_t q = 0; q < n2; ++q)
-#pragma omp simd
-        for (int w = 0; w < W; ++w)
-          drow[q * W + w] = kc[(q + 1) * W + w] - kp[(q + 1) * W + w] - kc[q * W + w] +
-                            kp[q * W + w];
-      std::swap(kprev, kcur);
+      for (std::int64_t r = 0; r < np; ++r) kernel_delta_row(xs, p0 + r, drow + r * n2 * W);
     }
     simd_call([](T* __restrict drow, T* __restrict arow, T* __restrict brow,
                  std::int64_t n, T f) SKSIG_KERNEL_BODY {
@@ -246,7 +248,25 @@ struct GoursatBlock {
         cell_coefficients(dd, arow[i], brow[i]);
         drow[i] = dd;
       }
-    }, drow, arow, brow, n2 * W, f);
+    }, drow, arow, brow, np * n2 * W, f);
+  }
+
+  // Increment Gram row p of a non-linear kernel (n2 * W):
+  //   Delta[p, q] = k(x_{p+1}, y_{q+1}) - k(x_p, y_{q+1}) - k(x_{p+1}, y_q) + k(x_p, y_q)
+  // from two rows of kernel values [q][lane] (kprev: point p, kcur: point p + 1), each
+  // formed by StaticKernel::value's operations, lane by lane. Rows come in order.
+  void kernel_delta_row(const T* const* xs, std::int64_t p, T* drow) {
+    const std::int64_t n2 = sh.n2();
+    if (p == 0) kernel_row(xs, 0, kprev.data());
+    kernel_row(xs, p + 1, kcur.data());
+    const T* kp = kprev.data();
+    const T* kc = kcur.data();
+    for (std::int64_t q = 0; q < n2; ++q)
+#pragma omp simd
+      for (int w = 0; w < W; ++w)
+        drow[q * W + w] =
+            kc[(q + 1) * W + w] - kp[(q + 1) * W + w] - kc[q * W + w] + kp[q * W + w];
+    std::swap(kprev, kcur);
   }
 
   // Kernel values k(x_a, y_q) of every lane for q = 0..L2-1 into out ([q][lane]): the
@@ -292,13 +312,13 @@ struct GoursatBlock {
 
   void prepare(const T* const* xs, const T* const* ys, bool keep_all_rows) {
     const std::int64_t n1 = sh.n1(), n2 = sh.n2(), d = sh.d;
-    const std::int64_t nrows = keep_all_rows ? std::max<std::int64_t>(n1, 1) : 1;
+    const std::int64_t nrows = std::max<std::int64_t>(keep_all_rows ? n1 : std::min(n1, kRowBlock), 1);
     delta.resize(nrows * n2 * W);
     A.resize(nrows * n2 * W);
     B.resize(nrows * n2 * W);
     if (kernel.is_linear()) {
       dy.resize(W * n2 * d);
-      kcur.resize(W * d);
+      kcur.resize(kRowBlock * W * d);
       for (std::int64_t q = 0; q < n2; ++q)
         for (std::int64_t c = 0; c < d; ++c)
           for (int w = 0; w < W; ++w)
@@ -338,8 +358,12 @@ struct GoursatBlock {
     if (solve) emit(0, cur);
     std::int64_t r = 0;
     for (std::int64_t p = 0; p < n1; ++p) {
-      const std::int64_t off = keep_coefficients ? p * n2 * W : 0;
-      coefficient_row(xs, ys, p, delta.data() + off, A.data() + off, B.data() + off);
+      const std::int64_t p0 = p - p % kRowBlock;  // first row of p's block
+      const std::int64_t base = keep_coefficients ? p0 * n2 * W : 0;
+      if (p == p0)
+        coefficient_rows(xs, ys, p0, std::min(kRowBlock, n1 - p0), delta.data() + base,
+                         A.data() + base, B.data() + base);
+      const std::int64_t off = base + (p - p0) * n2 * W;
       if (!solve) continue;
       for (std::int64_t s = 0; s < R1; ++s, ++r) {
         check_interrupt();
