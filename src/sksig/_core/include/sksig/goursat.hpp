@@ -8,8 +8,8 @@
 // the other lanes hold, so results do not depend on how pairs are grouped, on n_jobs or
 // on max_batch.
 //
-// Memory: the forward keeps two grid rows per lane (the increment Gram is produced one
-// segment row at a time) and streams return_grid rows straight to the output. The
+// Memory: the forward keeps two grid rows per lane (the increment Gram is produced a
+// few segment rows at a time) and streams return_grid rows straight to the output. The
 // backprop keeps whole grids per block only up to 64 MiB; beyond that it keeps
 // checkpoint rows and recomputes stripes of about sqrt(M1) rows. Its per-segment
 // arrays (n1 x n2 per lane) fall back to one lane per block for very long paths.
