@@ -1,6 +1,7 @@
 """How close the Goursat PDE sweep gets to the machine: sksig and pySigLib side by side.
 
-Plain script: ``python benchmarks/bench_pde_scaling.py [--quick] [--before DIR]``.
+Plain script:
+``python benchmarks/bench_pde_scaling.py [--quick] [--lengths L ...] [--before DIR]``.
 B = 32 pairs of paths, dim 8, float64, the linear static kernel (and one RBF row),
 length L in 64..1024 and dyadic order 0..3 (the grid is limited so that a run takes a
 few minutes; ``--quick`` keeps L <= 256), at 1 and 2 threads, three workloads:
@@ -12,8 +13,9 @@ few minutes; ``--quick`` keeps L <= 256), at 1 and 2 threads, three workloads:
   (``k_grid``), as a framework that saves the forward for the backward does.
 
 pySigLib gets the same calls (``pysiglib.sig_kernel``/``sig_kernel_backprop``, same
-arguments). Calls are interleaved (bench_log_sig.interleaved_times) and the table gives
-medians and the ratio pySigLib / sksig (> 1: sksig faster).
+arguments). Calls are interleaved after a warm-up and the table gives median wall
+times, the ratio pySigLib / sksig (> 1: sksig faster) and, for one thread, the median
+CPU times (``time.process_time``, steadier than wall times on a shared machine).
 
 "% of limit" compares a time with what the machine could do at best, from a flop/byte
 model of the work: limit = max(flops / DGEMM rate, bytes / copy bandwidth), both rates
@@ -35,7 +37,6 @@ import importlib.util
 import time
 
 import numpy as np
-from bench_log_sig import interleaved_times
 from threadpoolctl import threadpool_limits
 
 import sksig
@@ -64,6 +65,22 @@ def machine_rates():
     np.copyto(dst, src)
     best = min(_timed(lambda: np.copyto(dst, src)) for _ in range(5))
     return rates, 2.0 * src.nbytes / best  # read + write
+
+
+def interleaved(fns, repeats):
+    """Wall and CPU times (each repeats x len(fns)), calls interleaved so that load
+    spikes on a shared machine hit all of them alike."""
+    for fn in fns:
+        fn()  # warm-up
+    wall = np.empty((repeats, len(fns)))
+    cpu = np.empty_like(wall)
+    for r in range(repeats):
+        for i, fn in enumerate(fns):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            fn()
+            wall[r, i] = time.perf_counter() - start
+            cpu[r, i] = time.process_time() - start_cpu
+    return wall, cpu
 
 
 def _timed(fn):
@@ -107,16 +124,17 @@ def calls(lib, workload, x, y, dyadic, kernel, n_jobs, derivs):
     return lambda: bwd(k_grid=fwd(return_grid=True))
 
 
-def grid_rows(quick):
+def grid_rows(lengths):
     """(L, dyadic, rbf, workloads) of the table, limited by the cells per pair."""
-    for L in (64, 128, 256) if quick else (64, 128, 256, 512, 1024):
+    for L in lengths:
         for dyadic in range(4):
             cells = ((L - 1) << dyadic) ** 2
             workloads = [w for w, cap in (("fwd", 2**22), ("fwd+bwd", 2**20),
                                           ("grid", 2**18)) if cells <= cap]
             if workloads:
                 yield L, dyadic, False, workloads
-    yield 256, 0, True, ["fwd", "fwd+bwd"]
+    if 256 in lengths:
+        yield 256, 0, True, ["fwd", "fwd+bwd"]
 
 
 def load_before(folder):
@@ -131,6 +149,8 @@ def load_before(folder):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only L <= 256")
+    parser.add_argument("--lengths", type=int, nargs="+",
+                        help="only these path lengths")
     parser.add_argument("--before", help="folder with an older _sig_kernel*.so")
     parser.add_argument("--seconds", type=float, default=0.5,
                         help="time per row and library (sets the repeats)")
@@ -156,10 +176,13 @@ def main():
         head += " before | before / sksig |"
     if pysiglib:
         head += " pySigLib | pySigLib / sksig |"
+    head += " CPU ms, 1 thread |"
     print(head)
     print("|" + "---|" * (head.count("|") - 1))
     rng = np.random.default_rng(0)
-    for L, dyadic, rbf, workloads in grid_rows(args.quick):
+    lengths = args.lengths or ((64, 128, 256) if args.quick
+                               else (64, 128, 256, 512, 1024))
+    for L, dyadic, rbf, workloads in grid_rows(lengths):
         x = 0.3 / np.sqrt(L) * rng.normal(size=(B, L, DIM)).cumsum(axis=1)
         y = 0.3 / np.sqrt(L) * rng.normal(size=(B, L, DIM)).cumsum(axis=1)
         derivs = rng.normal(size=B)
@@ -177,7 +200,8 @@ def main():
                                      derivs))
                 once = _timed(ours)
                 repeats = int(np.clip(args.seconds / max(once, 1e-6), 3, 15))
-                times = np.median(interleaved_times(fns, repeats=repeats), axis=0)
+                wall, cpu = interleaved(fns, repeats)
+                times, cpu = np.median(wall, axis=0), np.median(cpu, axis=0)
                 limit = max(flops / rates[threads], nbytes / bandwidth)
                 cells = [f"{1e3 * t:.2f} ({100 * limit / t:.0f}%)" for t in times]
                 name = "rbf" if rbf else "linear"
@@ -187,6 +211,10 @@ def main():
                     row += f" {cells[1]} | {times[1] / times[0]:.2f} |"
                 if pysiglib:
                     row += f" {cells[-1]} | {times[-1] / times[0]:.2f} |"
+                if threads == 1:
+                    row += " " + " / ".join(f"{1e3 * t:.2f}" for t in cpu) + " |"
+                else:
+                    row += " |"
                 print(row, flush=True)
 
 
