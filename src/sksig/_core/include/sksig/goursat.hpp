@@ -8,8 +8,8 @@
 // the other lanes hold, so results do not depend on how pairs are grouped, on n_jobs or
 // on max_batch.
 //
-// Memory: the forward keeps two grid rows per lane (the increment Gram is produced one
-// segment row at a time) and streams return_grid rows straight to the output. The
+// Memory: the forward keeps two grid rows per lane (the increment Gram is produced a
+// few segment rows at a time) and streams return_grid rows straight to the output. The
 // backprop keeps whole grids per block only up to 64 MiB; beyond that it keeps
 // checkpoint rows and recomputes stripes of about sqrt(M1) rows. Its per-segment
 // arrays (n1 x n2 per lane) fall back to one lane per block for very long paths.
@@ -187,54 +187,138 @@ struct GoursatBlock {
   GoursatShape sh;
   T f;
   std::vector<T> dy, kprev, kcur, delta, A, B, rows;
+  std::vector<T> xpt, ypts, dot, r2;  // kernel_row's inputs and sums (non-linear kernels)
 
   GoursatBlock(const StaticKernel<T>& k, const GoursatShape& s) : kernel(k), sh(s) {
     f = std::ldexp(T(1), -(s.lam1 + s.lam2));
   }
 
-  // Cell parameters d = f Delta, A(d) and B(d) of segment row p for every lane into
-  // drow/arow/brow (n2 * W each).
-  void coefficient_row(const T* const* xs, const T* const* ys, std::int64_t p, T* drow,
-                       T* arow, T* brow) {
+  // Segment rows whose coefficients are formed together: the increment Gram then reads
+  // each column of dY once from L2 for all of them.
+  static constexpr std::int64_t kRowBlock = 4;
+
+  // Cell parameters d = f Delta, A(d) and B(d) of segment rows p0..p0+np-1 for every
+  // lane into drow/arow/brow (np rows of n2 * W each); np <= kRowBlock.
+  void coefficient_rows(const T* const* xs, const T* const* ys, std::int64_t p0,
+                        std::int64_t np, T* drow, T* arow, T* brow) {
     const std::int64_t n2 = sh.n2(), d = sh.d;
     if (kernel.is_linear()) {
-      // Delta row = s dx_p . dY across lanes: dy is laid out [q][c][lane].
+      // Delta row = s dx_p . dY across lanes: dx is laid out [row][c][lane], dy
+      // [q][c][lane].
       const T scale = kernel.linear_scale();
-      T* dx = kcur.data();  // d * W
-      for (std::int64_t c = 0; c < d; ++c)
-        for (int w = 0; w < W; ++w) dx[c * W + w] = xs[w][(p + 1) * d + c] - xs[w][p * d + c];
-      for (std::int64_t q = 0; q < n2; ++q) {
-        T acc[W] = {};
-        for (std::int64_t c = 0; c < d; ++c) {
-          const T* yq = dy.data() + (q * d + c) * W;
-          const T* xc = dx + c * W;
+      T* dx = kcur.data();  // kRowBlock * d * W
+      for (std::int64_t r = 0; r < np; ++r)
+        for (std::int64_t c = 0; c < d; ++c)
+          for (int w = 0; w < W; ++w)
+            dx[(r * d + c) * W + w] = xs[w][(p0 + r + 1) * d + c] - xs[w][(p0 + r) * d + c];
+      simd_call([](const T* __restrict dx, const T* __restrict dyq, T* __restrict drow,
+                   std::int64_t n2, std::int64_t d, std::int64_t np,
+                   T scale) SKSIG_KERNEL_BODY {
+        for (std::int64_t q = 0; q < n2; ++q) {
+          const T* y0 = dyq + q * d * W;
+          for (std::int64_t r = 0; r < np; ++r) {
+            // acc = 0 + sum_c dx_c dy_c, the first term added to 0 explicitly (the
+            // same operations as zeroing acc first, which compilers do with a slow
+            // block store).
+            const T* xr = dx + r * d * W;
+            T acc[W];
 #pragma omp simd
-          for (int w = 0; w < W; ++w) acc[w] += xc[w] * yq[w];
+            for (int w = 0; w < W; ++w) acc[w] = T(0) + xr[w] * y0[w];
+            for (std::int64_t c = 1; c < d; ++c) {
+              const T* yq = y0 + c * W;
+              const T* xc = xr + c * W;
+#pragma omp simd
+              for (int w = 0; w < W; ++w) acc[w] += xc[w] * yq[w];
+            }
+            T* o = drow + (r * n2 + q) * W;
+#pragma omp simd
+            for (int w = 0; w < W; ++w) o[w] = scale * acc[w];
+          }
         }
-        for (int w = 0; w < W; ++w) drow[q * W + w] = scale * acc[w];
-      }
+      }, static_cast<const T*>(dx), static_cast<const T*>(dy.data()), drow, n2, d, np,
+         scale);
     } else {
+      for (std::int64_t r = 0; r < np; ++r) kernel_delta_row(xs, p0 + r, drow + r * n2 * W);
+    }
+    simd_call([](T* __restrict drow, T* __restrict arow, T* __restrict brow,
+                 std::int64_t n, T f) SKSIG_KERNEL_BODY {
+#pragma omp simd
+      for (std::int64_t i = 0; i < n; ++i) {
+        const T dd = f * drow[i];  // the cell parameter d of SPEC.md 4.2
+        cell_coefficients(dd, arow[i], brow[i]);
+        drow[i] = dd;
+      }
+    }, drow, arow, brow, np * n2 * W, f);
+  }
+
+  // Increment Gram row p of a non-linear kernel (n2 * W):
+  //   Delta[p, q] = k(x_{p+1}, y_{q+1}) - k(x_p, y_{q+1}) - k(x_{p+1}, y_q) + k(x_p, y_q)
+  // from two rows of kernel values [q][lane] (kprev: point p, kcur: point p + 1), each
+  // formed by StaticKernel::value's operations, lane by lane. Rows come in order.
+  void kernel_delta_row(const T* const* xs, std::int64_t p, T* drow) {
+    const std::int64_t n2 = sh.n2();
+    if (p == 0) kernel_row(xs, 0, kprev.data());
+    kernel_row(xs, p + 1, kcur.data());
+    const T* kp = kprev.data();
+    const T* kc = kcur.data();
+    for (std::int64_t q = 0; q < n2; ++q)
+#pragma omp simd
       for (int w = 0; w < W; ++w)
-        delta_row(kernel, xs[w], ys[w], static_cast<const T*>(nullptr), sh.L2, d, p,
-                  kprev.data() + w * sh.L2,
-                  kcur.data() + w * sh.L2, drow + w, W);
-    }
-    for (std::int64_t i = 0; i < n2 * W; ++i) {
-      const T dd = f * drow[i];  // the cell parameter d of SPEC.md 4.2
-      cell_coefficients(dd, arow[i], brow[i]);
-      drow[i] = dd;
-    }
+        drow[q * W + w] =
+            kc[(q + 1) * W + w] - kp[(q + 1) * W + w] - kc[q * W + w] + kp[q * W + w];
+    std::swap(kprev, kcur);
+  }
+
+  // Kernel values k(x_a, y_q) of every lane for q = 0..L2-1 into out ([q][lane]): the
+  // inner products and squared distances across lanes (ypts holds y [q][c][lane]), then
+  // the value, with the operations and order of StaticKernel::value per lane.
+  void kernel_row(const T* const* xs, std::int64_t a, T* out) {
+    const std::int64_t d = sh.d, L2 = sh.L2;
+    T* xa = xpt.data();  // d * W
+    for (std::int64_t c = 0; c < d; ++c)
+      for (int w = 0; w < W; ++w) xa[c * W + w] = xs[w][a * d + c];
+    T* dots = dot.data();
+    T* r2s = r2.data();
+    simd_call([](const T* __restrict xa, const T* __restrict yp, T* __restrict dots,
+                 T* __restrict r2s, std::int64_t L2, std::int64_t d) SKSIG_KERNEL_BODY {
+      for (std::int64_t q = 0; q < L2; ++q) {
+        T dq[W], rq[W];  // 0 + the first terms, then the others (as in coefficient_row)
+        const T* y0 = yp + q * d * W;
+#pragma omp simd
+        for (int w = 0; w < W; ++w) {
+          dq[w] = T(0) + xa[w] * y0[w];
+          const T diff = xa[w] - y0[w];
+          rq[w] = T(0) + diff * diff;
+        }
+        for (std::int64_t c = 1; c < d; ++c) {
+          const T* yc = y0 + c * W;
+          const T* xc = xa + c * W;
+#pragma omp simd
+          for (int w = 0; w < W; ++w) {
+            dq[w] += xc[w] * yc[w];
+            const T diff = xc[w] - yc[w];
+            rq[w] += diff * diff;
+          }
+        }
+#pragma omp simd
+        for (int w = 0; w < W; ++w) {
+          dots[q * W + w] = dq[w];
+          r2s[q * W + w] = rq[w];
+        }
+      }
+    }, xa, static_cast<const T*>(ypts.data()), dots, r2s, L2, d);
+    for (std::int64_t i = 0; i < L2 * W; ++i) out[i] = kernel.value_of(dots[i], r2s[i]);
   }
 
   void prepare(const T* const* xs, const T* const* ys, bool keep_all_rows) {
     const std::int64_t n1 = sh.n1(), n2 = sh.n2(), d = sh.d;
-    const std::int64_t nrows = keep_all_rows ? std::max<std::int64_t>(n1, 1) : 1;
+    const std::int64_t nrows = std::max<std::int64_t>(keep_all_rows ? n1 : std::min(n1, kRowBlock), 1);
     delta.resize(nrows * n2 * W);
     A.resize(nrows * n2 * W);
     B.resize(nrows * n2 * W);
     if (kernel.is_linear()) {
       dy.resize(W * n2 * d);
-      kcur.resize(W * d);
+      kcur.resize(kRowBlock * W * d);
       for (std::int64_t q = 0; q < n2; ++q)
         for (std::int64_t c = 0; c < d; ++c)
           for (int w = 0; w < W; ++w)
@@ -242,6 +326,13 @@ struct GoursatBlock {
     } else {
       kprev.resize(W * sh.L2);
       kcur.resize(W * sh.L2);
+      dot.resize(W * sh.L2);
+      r2.resize(W * sh.L2);
+      xpt.resize(W * d);
+      ypts.resize(W * sh.L2 * d);
+      for (std::int64_t q = 0; q < sh.L2; ++q)
+        for (std::int64_t c = 0; c < d; ++c)
+          for (int w = 0; w < W; ++w) ypts[(q * d + c) * W + w] = ys[w][q * d + c];
     }
   }
 
@@ -267,8 +358,12 @@ struct GoursatBlock {
     if (solve) emit(0, cur);
     std::int64_t r = 0;
     for (std::int64_t p = 0; p < n1; ++p) {
-      const std::int64_t off = keep_coefficients ? p * n2 * W : 0;
-      coefficient_row(xs, ys, p, delta.data() + off, A.data() + off, B.data() + off);
+      const std::int64_t p0 = p - p % kRowBlock;  // first row of p's block
+      const std::int64_t base = keep_coefficients ? p0 * n2 * W : 0;
+      if (p == p0)
+        coefficient_rows(xs, ys, p0, std::min(kRowBlock, n1 - p0), delta.data() + base,
+                         A.data() + base, B.data() + base);
+      const std::int64_t off = base + (p - p0) * n2 * W;
       if (!solve) continue;
       for (std::int64_t s = 0; s < R1; ++s, ++r) {
         check_interrupt();
@@ -447,6 +542,21 @@ struct BlockSplit {
   }
 };
 
+// Threads worth starting for a forward of n_pairs pairs in n_blocks blocks: at most one
+// per block, and a second one only when each thread gets at least kMinCellsPerThread
+// cells of work (grid cells of the sweep plus increment-Gram terms, about a nanosecond
+// each per lane), since starting and joining a thread costs tens of microseconds.
+// Results never depend on it.
+inline int forward_threads(int n_threads, std::int64_t n_blocks, std::int64_t n_pairs,
+                           const GoursatShape& sh) {
+  constexpr double kMinCellsPerThread = 1 << 17;
+  const double work = double(n_pairs) * (double(sh.M1()) * double(sh.M2()) +
+                                         double(sh.n1()) * double(sh.n2()) * double(sh.d));
+  const double by_work = std::max(1.0, work / kMinCellsPerThread);
+  const double cap = std::min({double(std::max(n_threads, 1)), double(n_blocks), by_work});
+  return std::max(1, int(cap));
+}
+
 // Whether the polynomial kernel clamps (beta = <a, b> + gamma < 0, SPEC.md 3.1) at some
 // static-Gram entry the kernel functions evaluate: point a of path p of x (nx paths of
 // L1 points) against every point b of path p of y, or (gram) of every path of y (ny
@@ -497,6 +607,7 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
     const GoursatShape solved =
         transpose ? GoursatShape{sh.L2, sh.L1, sh.d, sh.lam2, sh.lam1} : sh;
     const BlockSplit split(n_pairs, W, 2.0 * double(solved.M2() + 1) * W * sizeof(T));
+    n_threads = forward_threads(n_threads, split.n_blocks, n_pairs, sh);
     const std::int64_t cells = sh.grid_size(), row_len = sh.M2() + 1;
     Workspaces<T> wide(kernel, solved, n_threads);
     Workspaces<T, 1> narrow(kernel, solved, n_threads);
@@ -545,6 +656,7 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
     std::vector<std::int64_t> first(n + 1, 0);
     for (std::int64_t i = 0; i < n; ++i)
       first[i + 1] = first[i] + BlockSplit(n - i, W, wide_bytes).n_blocks;
+    n_threads = forward_threads(n_threads, first[n], n * (n + 1) / 2, sh);
     const std::int64_t cells = sh.grid_size(), side = sh.M1() + 1;
     Workspaces<T> wide(kernel, sh, n_threads);
     Workspaces<T, 1> narrow(kernel, sh, n_threads);

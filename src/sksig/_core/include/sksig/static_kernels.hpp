@@ -151,6 +151,37 @@ struct StaticKernel {
     }
   }
 
+  // The value alone, from <a,b> and |a-b|^2: the operations eval uses for it, without
+  // those of s (the polynomial kernel then takes one pow, not two).
+  SKSIG_HD T value_of(T dot, T r2) const {
+    switch (kind) {
+      case kLinear:
+        return dot;
+      case kScaledLinear:
+        return p0 * p0 * dot;
+      case kRBF:
+        return std::exp(-r2 / p0);
+      case kPolynomial: {
+        T beta = dot + p1;
+        if (p0 == T(0)) return p2;
+        if (clamp && beta < T(0)) return T(0);
+        return p2 * std::pow(beta, p0);
+      }
+      case kMatern12:
+        return std::exp(-std::sqrt(r2 + T(1e-30)) / p0);
+      case kMatern32: {
+        T u = std::sqrt(T(3)) * std::sqrt(r2 + T(1e-30)) / p0;
+        return (T(1) + u) * std::exp(-u);
+      }
+      case kMatern52: {
+        T u = std::sqrt(T(5)) * std::sqrt(r2 + T(1e-30)) / p0;
+        return (T(1) + u + u * u / T(3)) * std::exp(-u);
+      }
+      default:
+        return std::pow(T(1) + r2 / (T(2) * p1 * p0 * p0), -p1);
+    }
+  }
+
   SKSIG_HD T value(const T* a, const T* b, std::int64_t d) const {
     T dot = 0, r2 = 0;
     for (std::int64_t c = 0; c < d; ++c) {
@@ -158,9 +189,7 @@ struct StaticKernel {
       T diff = a[c] - b[c];
       r2 += diff * diff;
     }
-    T v, s;
-    eval(dot, r2, v, s);
-    return v;
+    return value_of(dot, r2);
   }
 
   SKSIG_HD T grad_scalar(const T* a, const T* b, std::int64_t d) const {
