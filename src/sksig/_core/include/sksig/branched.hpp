@@ -437,7 +437,7 @@ int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
                  int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
-  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+  return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     const std::int64_t b0 = blk * kLanes;
     std::vector<T> x(static_cast<std::size_t>((m + tb.n_forest) * kLanes), T(0));
     std::vector<T> seg(static_cast<std::size_t>(m * kLanes));
@@ -557,7 +557,7 @@ int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>
                  int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
-  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+  return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     T* w = detail::workspace<T>((m + tb.n_forest) * kLanes + 3 * m * kLanes);
     detail::log_block(x, out, batch, tb, scalar_in, scalar_out, lyn, blk * kLanes, w);
     return kOk;
@@ -576,7 +576,7 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
   const std::int64_t ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
   const std::int64_t size =
       2 * ext + (2 + tb.degree) * mw + (lyn != nullptr ? lyn->n_lyndon : 0);
-  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+  return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     detail::log_backprop_block(x, grad_out, grad_x, batch, tb, scalar_in, scalar_grad, lyn,
                                blk * kLanes, detail::workspace<T>(size));
     return kOk;
@@ -687,7 +687,7 @@ int branched_sig_backprop(const T* path, const T* bsig, const T* grad, T* grad_p
   return guarded([&] {
     const detail::TermGroups by_left(tb, tb.term_left, m + tb.n_forest);
     const detail::TermGroups by_right(tb, tb.term_right, m);
-    return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+    return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
       const std::int64_t b0 = blk * kLanes;
       const std::int64_t live = batch - b0 < kLanes ? batch - b0 : kLanes;
       // g and gx trade places after every segment: both extended.

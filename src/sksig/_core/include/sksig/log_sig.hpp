@@ -47,7 +47,7 @@ int parallel_chunks(std::int64_t n, int n_threads, Body&& body) noexcept {
   const std::int64_t n_chunks = std::min<std::int64_t>(n, workers * 32);
   const std::int64_t per = (n + n_chunks - 1) / n_chunks;
   const std::int64_t real_chunks = (n + per - 1) / per;
-  return parallel_for(real_chunks, n_threads, [&](std::int64_t c) {
+  return parallel_items(real_chunks, n_threads, [&](std::int64_t c) {
     const std::int64_t first = c * per;
     return body(first, std::min(n, first + per));
   });
