@@ -98,6 +98,17 @@ int parallel_packs(std::int64_t n, int n_threads, Body&& body) noexcept {
   });
 }
 
+// parallel_packs with the dimension dispatched (dispatch_dim):
+// body(dc, packs_first, packs_last, valid), dc holding the compile-time dimension.
+template <int W, class Body>
+int dim_packs(int dim, std::int64_t n, int n_threads, Body&& body) {
+  return dispatch_dim(dim, [&](auto dc) {
+    return parallel_packs<W>(n, n_threads, [&](std::int64_t p0, std::int64_t p1, auto valid) {
+      return body(dc, p0, p1, valid);
+    });
+  });
+}
+
 // dst[e].x[l] = src[(first + l) * stride + e] for e < count (0 in unused lanes).
 template <class T, int W>
 void load_pack(Pack<T, W>* dst, const T* src, std::int64_t stride, std::int64_t count,
@@ -161,6 +172,33 @@ void pack_signature(const TensorShape& sh, const T* path, std::int64_t length,
   }
 }
 
+// What log_sig and its backprop share: the shape, the output length (method 0: the
+// tensor without or with its scalar term; 1 and 2: the Lyndon coordinates) and the
+// Horner chain of the tensor log.
+template <class P>
+struct LogSetup {
+  TensorShape sh;
+  std::int64_t out_len;
+  HornerChain<P> chain;
+  LogSetup(int dim, int degree, int method, bool scalar_term, const LyndonTables& tables)
+      : sh(dim, degree),
+        out_len(method == 0 ? sh.size() - (scalar_term ? 0 : 1) : tables.n),
+        chain(HornerChain<P>::log_chain(degree)) {}
+};
+
+// The common start of log_sig and its backprop: the argument check, then body(setup)
+// (setup: the LogSetup of Pack<T, pack_width<T>()>) with exceptions as a status.
+template <class T, class Body>
+int log_sig_call(std::int64_t batch, std::int64_t length, int dim, int degree, int method,
+                 bool scalar_term, const LyndonTables& tables, Body&& body) noexcept {
+  if (batch < 0 || length < 0 || dim < 1 || degree < 1 || method < 0 || method > 2)
+    return kInvalidArgument;
+  return guarded([&] {
+    const LogSetup<Pack<T, pack_width<T>()>> setup(dim, degree, method, scalar_term, tables);
+    return body(setup);
+  });
+}
+
 }  // namespace detail
 
 // out: (batch, size - 1 + scalar_term).
@@ -174,19 +212,17 @@ int sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int dim,
     const TensorShape sh(dim, degree);
     const std::int64_t n = sh.size();
     const std::int64_t skip = scalar_term ? 0 : 1;
-    return dispatch_dim(dim, [&](auto dc) {
+    return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
+                                                         std::int64_t p1, auto valid) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid) {
-        std::vector<P> S(n);
-        detail::SegmentScratch<P> w(sh);
-        for (std::int64_t p = p0; p < p1; ++p) {
-          check_interrupt();
-          detail::pack_signature<D>(sh, path, length, p * W, valid(p), S.data(), w);
-          detail::store_pack(S.data() + skip, out, n - skip, n - skip, p * W, valid(p));
-        }
-        return static_cast<int>(kOk);
-      });
+      std::vector<P> S(n);
+      detail::SegmentScratch<P> w(sh);
+      for (std::int64_t p = p0; p < p1; ++p) {
+        check_interrupt();
+        detail::pack_signature<D>(sh, path, length, p * W, valid(p), S.data(), w);
+        detail::store_pack(S.data() + skip, out, n - skip, n - skip, p * W, valid(p));
+      }
+      return static_cast<int>(kOk);
     });
   });
 }
@@ -196,41 +232,37 @@ template <class T>
 int log_sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int dim,
             int degree, int method, bool scalar_term, const LyndonTables& tables,
             int n_threads) noexcept {
-  if (batch < 0 || length < 0 || dim < 1 || degree < 1 || method < 0 || method > 2)
-    return kInvalidArgument;
-  return guarded([&] {
+  return detail::log_sig_call<T>(batch, length, dim, degree, method, scalar_term, tables,
+                                 [&](const auto& setup) {
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
-    const TensorShape sh(dim, degree);
-    const std::int64_t n = sh.size();
-    const std::int64_t out_len = method == 0 ? n - (scalar_term ? 0 : 1) : tables.n;
-    const auto chain = HornerChain<P>::log_chain(degree);
+    const TensorShape& sh = setup.sh;
+    const std::int64_t n = sh.size(), out_len = setup.out_len;
+    const HornerChain<P>& chain = setup.chain;
     // Methods 1 and 2 read level N only at Lyndon words.
     const TopWords top(sh, tables.top_level(sh.off[degree]));
     const TopWords* top_p = method == 0 ? nullptr : &top;
-    return dispatch_dim(dim, [&](auto dc) {
+    return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
+                                                         std::int64_t p1, auto valid) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid) {
-        std::vector<P> S(n), Q(2 * n), o(tables.n);
-        detail::SegmentScratch<P> w(sh);
-        for (std::int64_t p = p0; p < p1; ++p) {
-          check_interrupt();
-          const std::int64_t first = p * W;
-          // Methods 1 and 2 need the signature's level N at the Lyndon words only.
-          detail::pack_signature<D>(sh, path, length, first, valid(p), S.data(), w, top_p);
-          P* Z = chain.template run<D>(sh, S.data(), Q.data(), false, top_p);
-          if (method == 0) {  // Z[0] is 0
-            detail::store_pack(Z + (scalar_term ? 0 : 1), out, out_len, out_len, first,
-                               valid(p));
-          } else {
-            tables.gather(Z, o.data());
-            if (method == 2) tables.solve(o.data());
-            detail::store_pack(o.data(), out, out_len, out_len, first, valid(p));
-          }
+      std::vector<P> S(n), Q(2 * n), o(tables.n);
+      detail::SegmentScratch<P> w(sh);
+      for (std::int64_t p = p0; p < p1; ++p) {
+        check_interrupt();
+        const std::int64_t first = p * W;
+        // Methods 1 and 2 need the signature's level N at the Lyndon words only.
+        detail::pack_signature<D>(sh, path, length, first, valid(p), S.data(), w, top_p);
+        P* Z = chain.template run<D>(sh, S.data(), Q.data(), false, top_p);
+        if (method == 0) {  // Z[0] is 0
+          detail::store_pack(Z + (scalar_term ? 0 : 1), out, out_len, out_len, first,
+                             valid(p));
+        } else {
+          tables.gather(Z, o.data());
+          if (method == 2) tables.solve(o.data());
+          detail::store_pack(o.data(), out, out_len, out_len, first, valid(p));
         }
-        return static_cast<int>(kOk);
-      });
+      }
+      return static_cast<int>(kOk);
     });
   });
 }
@@ -312,24 +344,22 @@ int sig_backprop(const T* path, const T* sig, const T* grad_sig, T* grad_path,
     const std::int64_t n = sh.size();
     const std::int64_t skip = scalar_term ? 0 : 1;
     const std::int64_t len = n - skip;
-    return dispatch_dim(dim, [&](auto dc) {
+    return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
+                                                         std::int64_t p1, auto valid) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid) {
-        std::vector<P> S(n);
-        detail::SweepScratch<P> s(sh);
-        detail::SegmentScratch<P> w(sh);
-        for (std::int64_t p = p0; p < p1; ++p) {
-          detail::load_pack(S.data() + 1, sig + 1 - skip, len, n - 1, p * W, valid(p));
-          S[0] = P(T(1));
-          detail::load_pack(s.G.data() + 1, grad_sig + 1 - skip, len, n - 1, p * W,
-                            valid(p));
-          s.G[0] = P(T(0));
-          detail::reverse_sweep<D>(sh, path, length, p * W, valid(p), S.data(), s, w,
-                                   grad_path);
-        }
-        return static_cast<int>(kOk);
-      });
+      std::vector<P> S(n);
+      detail::SweepScratch<P> s(sh);
+      detail::SegmentScratch<P> w(sh);
+      for (std::int64_t p = p0; p < p1; ++p) {
+        detail::load_pack(S.data() + 1, sig + 1 - skip, len, n - 1, p * W, valid(p));
+        S[0] = P(T(1));
+        detail::load_pack(s.G.data() + 1, grad_sig + 1 - skip, len, n - 1, p * W,
+                          valid(p));
+        s.G[0] = P(T(0));
+        detail::reverse_sweep<D>(sh, path, length, p * W, valid(p), S.data(), s, w,
+                                 grad_path);
+      }
+      return static_cast<int>(kOk);
     });
   });
 }
@@ -342,45 +372,41 @@ template <class T>
 int log_sig_backprop(const T* path, const T* grad_out, T* grad_path, std::int64_t batch,
                      std::int64_t length, int dim, int degree, int method, bool scalar_term,
                      const LyndonTables& tables, int n_threads) noexcept {
-  if (batch < 0 || length < 0 || dim < 1 || degree < 1 || method < 0 || method > 2)
-    return kInvalidArgument;
-  return guarded([&] {
+  return detail::log_sig_call<T>(batch, length, dim, degree, method, scalar_term, tables,
+                                 [&](const auto& setup) {
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
-    const TensorShape sh(dim, degree);
-    const std::int64_t n = sh.size();
-    const std::int64_t out_len = method == 0 ? n - (scalar_term ? 0 : 1) : tables.n;
-    const auto chain = HornerChain<P>::log_chain(degree);
+    const TensorShape& sh = setup.sh;
+    const std::int64_t n = sh.size(), out_len = setup.out_len;
+    const HornerChain<P>& chain = setup.chain;
     const std::int64_t m = chain.steps();
-    return dispatch_dim(dim, [&](auto dc) {
+    return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
+                                                         std::int64_t p1, auto valid) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid) {
-        std::vector<P> S(n), Q((m + 1) * n), dZ(n), dQ2(n), g(tables.n);
-        detail::SweepScratch<P> s(sh);
-        detail::SegmentScratch<P> w(sh);
-        for (std::int64_t p = p0; p < p1; ++p) {
-          const std::int64_t first = p * W;
-          detail::pack_signature<D>(sh, path, length, first, valid(p), S.data(), w);
-          chain.template run<D>(sh, S.data(), Q.data(), true);
-          // Cotangent on the tensor log (its scalar term gets none).
-          detail::zero(dZ.data(), n);
-          if (method == 0) {
-            detail::load_pack(dZ.data() + 1, grad_out + (scalar_term ? 1 : 0), out_len,
-                              n - 1, first, valid(p));
-          } else {
-            detail::load_pack(g.data(), grad_out, out_len, tables.n, first, valid(p));
-            if (method == 2) tables.solve_transposed(g.data());
-            tables.scatter_add(g.data(), dZ.data());
-          }
-          detail::zero(s.G.data(), n);
-          chain.template adjoint<D>(sh, S.data(), Q.data(), dZ.data(), dQ2.data(),
-                                    s.G.data());
-          detail::reverse_sweep<D>(sh, path, length, first, valid(p), S.data(), s, w,
-                                   grad_path);
+      std::vector<P> S(n), Q((m + 1) * n), dZ(n), dQ2(n), g(tables.n);
+      detail::SweepScratch<P> s(sh);
+      detail::SegmentScratch<P> w(sh);
+      for (std::int64_t p = p0; p < p1; ++p) {
+        const std::int64_t first = p * W;
+        detail::pack_signature<D>(sh, path, length, first, valid(p), S.data(), w);
+        chain.template run<D>(sh, S.data(), Q.data(), true);
+        // Cotangent on the tensor log (its scalar term gets none).
+        detail::zero(dZ.data(), n);
+        if (method == 0) {
+          detail::load_pack(dZ.data() + 1, grad_out + (scalar_term ? 1 : 0), out_len,
+                            n - 1, first, valid(p));
+        } else {
+          detail::load_pack(g.data(), grad_out, out_len, tables.n, first, valid(p));
+          if (method == 2) tables.solve_transposed(g.data());
+          tables.scatter_add(g.data(), dZ.data());
         }
-        return static_cast<int>(kOk);
-      });
+        detail::zero(s.G.data(), n);
+        chain.template adjoint<D>(sh, S.data(), Q.data(), dZ.data(), dQ2.data(),
+                                  s.G.data());
+        detail::reverse_sweep<D>(sh, path, length, first, valid(p), S.data(), s, w,
+                                 grad_path);
+      }
+      return static_cast<int>(kOk);
     });
   });
 }
@@ -505,17 +531,15 @@ int log_sig_join(const T* ls, const T* disp, T* out, std::int64_t batch, int dim
     using P = Pack<T, W>;
     const detail::JoinSetup<P> setup(dim, degree, tables);
     const TensorShape& sh = setup.sh;
-    return dispatch_dim(dim, [&](auto dc) {
+    return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
+                                                         std::int64_t p1, auto valid) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid) {
-        detail::JoinScratch<P> s(sh, tables.n, 4, false);
-        for (std::int64_t p = p0; p < p1; ++p) {
-          check_interrupt();
-          detail::join_pack<D>(setup, ls, disp, out, p * W, valid(p), s);
-        }
-        return static_cast<int>(kOk);
-      });
+      detail::JoinScratch<P> s(sh, tables.n, 4, false);
+      for (std::int64_t p = p0; p < p1; ++p) {
+        check_interrupt();
+        detail::join_pack<D>(setup, ls, disp, out, p * W, valid(p), s);
+      }
+      return static_cast<int>(kOk);
     });
   });
 }
@@ -532,18 +556,16 @@ int log_sig_join_backprop(const T* d_out, const T* ls, const T* disp, T* grad_ls
     const detail::JoinSetup<P> setup(dim, degree, tables);
     const TensorShape& sh = setup.sh;
     const std::int64_t q_tensors = setup.exp_chain.steps() + 1 + setup.log_chain.steps() + 1;
-    return dispatch_dim(dim, [&](auto dc) {
+    return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
+                                                         std::int64_t p1, auto valid) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid) {
-        detail::JoinScratch<P> s(sh, tables.n, q_tensors, true);
-        for (std::int64_t p = p0; p < p1; ++p) {
-          check_interrupt();
-          detail::join_backprop_pack<D>(setup, d_out, ls, disp, grad_ls, grad_disp, p * W,
-                                        valid(p), s);
-        }
-        return static_cast<int>(kOk);
-      });
+      detail::JoinScratch<P> s(sh, tables.n, q_tensors, true);
+      for (std::int64_t p = p0; p < p1; ++p) {
+        check_interrupt();
+        detail::join_backprop_pack<D>(setup, d_out, ls, disp, grad_ls, grad_disp, p * W,
+                                      valid(p), s);
+      }
+      return static_cast<int>(kOk);
     });
   });
 }
