@@ -341,9 +341,7 @@ int sig_backprop(const T* path, const T* sig, const T* grad_sig, T* grad_path,
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
-    const std::int64_t n = sh.size();
-    const std::int64_t skip = scalar_term ? 0 : 1;
-    const std::int64_t len = n - skip;
+    const std::int64_t n = sh.size(), skip = scalar_term ? 0 : 1, len = n - skip;
     return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
                                                          std::int64_t p1, auto valid) {
       constexpr int D = decltype(dc)::value;
@@ -377,9 +375,8 @@ int log_sig_backprop(const T* path, const T* grad_out, T* grad_path, std::int64_
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
     const TensorShape& sh = setup.sh;
-    const std::int64_t n = sh.size(), out_len = setup.out_len;
     const HornerChain<P>& chain = setup.chain;
-    const std::int64_t m = chain.steps();
+    const std::int64_t n = sh.size(), out_len = setup.out_len, m = chain.steps();
     return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
                                                          std::int64_t p1, auto valid) {
       constexpr int D = decltype(dc)::value;
