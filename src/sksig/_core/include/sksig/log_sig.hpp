@@ -186,17 +186,14 @@ struct LogSetup {
         chain(HornerChain<P>::log_chain(degree)) {}
 };
 
-// The common start of log_sig and its backprop: the argument check, then body(setup)
-// (setup: the LogSetup of Pack<T, pack_width<T>()>) with exceptions as a status.
-template <class T, class Body>
-int log_sig_call(std::int64_t batch, std::int64_t length, int dim, int degree, int method,
-                 bool scalar_term, const LyndonTables& tables, Body&& body) noexcept {
+// The common start of sig, log_sig and their backprops: the argument check (method
+// in 0..2 for the logs), then body() with exceptions as a status.
+template <class Body>
+int path_call(std::int64_t batch, std::int64_t length, int dim, int degree, int method,
+              Body&& body) noexcept {
   if (batch < 0 || length < 0 || dim < 1 || degree < 1 || method < 0 || method > 2)
     return kInvalidArgument;
-  return guarded([&] {
-    const LogSetup<Pack<T, pack_width<T>()>> setup(dim, degree, method, scalar_term, tables);
-    return body(setup);
-  });
+  return guarded(body);
 }
 
 }  // namespace detail
@@ -205,8 +202,7 @@ int log_sig_call(std::int64_t batch, std::int64_t length, int dim, int degree, i
 template <class T>
 int sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int dim, int degree,
         bool scalar_term, int n_threads) noexcept {
-  if (batch < 0 || length < 0 || dim < 1 || degree < 1) return kInvalidArgument;
-  return guarded([&] {
+  return detail::path_call(batch, length, dim, degree, 0, [&] {
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
@@ -232,10 +228,10 @@ template <class T>
 int log_sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int dim,
             int degree, int method, bool scalar_term, const LyndonTables& tables,
             int n_threads) noexcept {
-  return detail::log_sig_call<T>(batch, length, dim, degree, method, scalar_term, tables,
-                                 [&](const auto& setup) {
+  return detail::path_call(batch, length, dim, degree, method, [&] {
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
+    const detail::LogSetup<P> setup(dim, degree, method, scalar_term, tables);
     const TensorShape& sh = setup.sh;
     const std::int64_t n = sh.size(), out_len = setup.out_len;
     const HornerChain<P>& chain = setup.chain;
@@ -336,8 +332,7 @@ template <class T>
 int sig_backprop(const T* path, const T* sig, const T* grad_sig, T* grad_path,
                  std::int64_t batch, std::int64_t length, int dim, int degree,
                  bool scalar_term, int n_threads) noexcept {
-  if (batch < 0 || length < 0 || dim < 1 || degree < 1) return kInvalidArgument;
-  return guarded([&] {
+  return detail::path_call(batch, length, dim, degree, 0, [&] {
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
@@ -370,10 +365,10 @@ template <class T>
 int log_sig_backprop(const T* path, const T* grad_out, T* grad_path, std::int64_t batch,
                      std::int64_t length, int dim, int degree, int method, bool scalar_term,
                      const LyndonTables& tables, int n_threads) noexcept {
-  return detail::log_sig_call<T>(batch, length, dim, degree, method, scalar_term, tables,
-                                 [&](const auto& setup) {
+  return detail::path_call(batch, length, dim, degree, method, [&] {
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
+    const detail::LogSetup<P> setup(dim, degree, method, scalar_term, tables);
     const TensorShape& sh = setup.sh;
     const HornerChain<P>& chain = setup.chain;
     const std::int64_t n = sh.size(), out_len = setup.out_len, m = chain.steps();
@@ -517,27 +512,45 @@ void join_backprop_pack(const JoinSetup<Pack<T, W>>& j, const T* d_out,
 
 }  // namespace detail
 
+namespace detail {
+
+// The common frame of log_sig_join and its backprop: the argument check, the setup,
+// then per_pack(dc, setup, first, valid, scratch) on every pack (dc: the compile-time
+// dimension), with exceptions as a status. Q holds four tensors (the forward) or the
+// exp and log intermediates (the backprop).
+template <class T, class PerPack>
+int join_call(std::int64_t batch, int dim, int degree, const LyndonTables& tables,
+              int n_threads, bool backprop, PerPack&& per_pack) noexcept {
+  if (batch < 0 || dim < 1 || degree < 1) return kInvalidArgument;
+  return guarded([&] {
+    constexpr int W = pack_width<T>();
+    using P = Pack<T, W>;
+    const JoinSetup<P> setup(dim, degree, tables);
+    const std::int64_t q_tensors =
+        backprop ? setup.exp_chain.steps() + 1 + setup.log_chain.steps() + 1 : 4;
+    return dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
+                                                   std::int64_t p1, auto valid) {
+      JoinScratch<P> s(setup.sh, tables.n, q_tensors, backprop);
+      for (std::int64_t p = p0; p < p1; ++p) {
+        check_interrupt();
+        per_pack(dc, setup, p * W, valid(p), s);
+      }
+      return static_cast<int>(kOk);
+    });
+  });
+}
+
+}  // namespace detail
+
 // log_sig_join: ls (batch, tables.n) Lyndon-bracket coordinates, disp (batch, dim),
 // out (batch, tables.n) = coordinates of log(exp(sum_w c_w P_w) (x) exp(v)).
 template <class T>
 int log_sig_join(const T* ls, const T* disp, T* out, std::int64_t batch, int dim, int degree,
                  const LyndonTables& tables, int n_threads) noexcept {
-  if (batch < 0 || dim < 1 || degree < 1) return kInvalidArgument;
-  return guarded([&] {
-    constexpr int W = pack_width<T>();
-    using P = Pack<T, W>;
-    const detail::JoinSetup<P> setup(dim, degree, tables);
-    const TensorShape& sh = setup.sh;
-    return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
-                                                         std::int64_t p1, auto valid) {
-      constexpr int D = decltype(dc)::value;
-      detail::JoinScratch<P> s(sh, tables.n, 4, false);
-      for (std::int64_t p = p0; p < p1; ++p) {
-        check_interrupt();
-        detail::join_pack<D>(setup, ls, disp, out, p * W, valid(p), s);
-      }
-      return static_cast<int>(kOk);
-    });
+  return detail::join_call<T>(batch, dim, degree, tables, n_threads, false,
+                              [&](auto dc, const auto& setup, std::int64_t first, int valid,
+                                  auto& s) {
+    detail::join_pack<decltype(dc)::value>(setup, ls, disp, out, first, valid, s);
   });
 }
 
@@ -546,24 +559,11 @@ template <class T>
 int log_sig_join_backprop(const T* d_out, const T* ls, const T* disp, T* grad_ls,
                           T* grad_disp, std::int64_t batch, int dim, int degree,
                           const LyndonTables& tables, int n_threads) noexcept {
-  if (batch < 0 || dim < 1 || degree < 1) return kInvalidArgument;
-  return guarded([&] {
-    constexpr int W = pack_width<T>();
-    using P = Pack<T, W>;
-    const detail::JoinSetup<P> setup(dim, degree, tables);
-    const TensorShape& sh = setup.sh;
-    const std::int64_t q_tensors = setup.exp_chain.steps() + 1 + setup.log_chain.steps() + 1;
-    return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
-                                                         std::int64_t p1, auto valid) {
-      constexpr int D = decltype(dc)::value;
-      detail::JoinScratch<P> s(sh, tables.n, q_tensors, true);
-      for (std::int64_t p = p0; p < p1; ++p) {
-        check_interrupt();
-        detail::join_backprop_pack<D>(setup, d_out, ls, disp, grad_ls, grad_disp, p * W,
-                                      valid(p), s);
-      }
-      return static_cast<int>(kOk);
-    });
+  return detail::join_call<T>(batch, dim, degree, tables, n_threads, true,
+                              [&](auto dc, const auto& setup, std::int64_t first, int valid,
+                                  auto& s) {
+    detail::join_backprop_pack<decltype(dc)::value>(setup, d_out, ls, disp, grad_ls,
+                                                    grad_disp, first, valid, s);
   });
 }
 
