@@ -17,6 +17,7 @@
 // labels of e; it is built from a parent element with one node fewer.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <utility>
@@ -27,12 +28,8 @@
 #include "simd.hpp"
 #include "status.hpp"
 
-// The 32-byte vector helpers below are always inlined; GCC's note that passing such
-// vectors by value changes the ABI without AVX does not apply.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wpsabi"
-#endif
+// The 32-byte vector helpers below are always inlined: GCC's note on their ABI is off.
+#include "psabi_off.hpp"
 
 namespace sksig {
 
@@ -65,14 +62,8 @@ struct BranchedTables {
   // [rev_lev[K], rev_lev[K + 1]) of level K, group g holding the entries
   // [rev_ptr[g], rev_ptr[g + 1]) = (term rev_t, element rev_e) that share that index,
   // in the (element, term) order of the level.
-  const std::int32_t* rev_lev_r;
-  const std::int32_t* rev_ptr_r;
-  const std::int32_t* rev_t_r;
-  const std::int32_t* rev_e_r;
-  const std::int32_t* rev_lev_l;
-  const std::int32_t* rev_ptr_l;
-  const std::int32_t* rev_t_l;
-  const std::int32_t* rev_e_l;
+  const std::int32_t *rev_lev_r, *rev_ptr_r, *rev_t_r, *rev_e_r;
+  const std::int32_t *rev_lev_l, *rev_ptr_l, *rev_t_l, *rev_e_l;
 };
 
 // Planar methods 1-2: a row holds the log at the Lyndon forests, row[i] = log[pos[i]],
@@ -82,8 +73,7 @@ struct LyndonMap {
   std::int64_t n_lyndon;
   const std::int64_t* pos;
   bool solve;
-  const std::int64_t* tri_ptr;
-  const std::int64_t* tri_idx;
+  const std::int64_t *tri_ptr, *tri_idx;  // the solve's CSR rows
   const double* tri_val;
 };
 
@@ -318,6 +308,18 @@ __attribute__((always_inline)) inline void transpose4(V& v0, V& v1, V& v2, V& v3
 #undef SKSIG_SHUFFLE
 }
 
+// The rows [b0, b0 + live) of a (batch, n or n + 1) array (rows past the batch alias
+// row b0) and the shift from entry index to column (1 without the scalar entry).
+template <class T>
+struct BlockRows {
+  std::int64_t shift, live;
+  T* rows[kLanes];
+  BlockRows(T* x, std::int64_t batch, std::int64_t m, bool scalar, std::int64_t b0) noexcept
+      : shift(scalar ? 0 : 1), live(batch - b0 < kLanes ? batch - b0 : kLanes) {
+    for (int j = 0; j < kLanes; ++j) rows[j] = x + (b0 + (j < live ? j : 0)) * (m - shift);
+  }
+};
+
 // Copy rows [b0, b0 + kLanes) of a (batch, n or n + 1) array into lane layout over
 // the n + 1 entries (missing rows: 0). Without the scalar entry in the rows
 // (scalar = false), lane entry 0 is set to 0. Entries are the outer loop: the rows
@@ -328,10 +330,9 @@ template <class T>
 __attribute__((always_inline)) inline void load_block(const T* x, std::int64_t batch,
                                                       std::int64_t m, bool scalar,
                                                       std::int64_t b0, T* blk) noexcept {
-  const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
-  const std::int64_t live = batch - b0 < kLanes ? batch - b0 : kLanes;
-  const T* rows[kLanes];
-  for (int j = 0; j < kLanes; ++j) rows[j] = x + (b0 + (j < live ? j : 0)) * width;
+  const BlockRows<const T> r(x, batch, m, scalar, b0);
+  const std::int64_t shift = r.shift, live = r.live;
+  const T* const* rows = r.rows;
   for (int j = 0; j < kLanes; ++j) blk[j] = j < live && scalar ? rows[j][0] : T(0);
   if (live == kLanes) {
     std::int64_t i = 1;
@@ -364,10 +365,9 @@ template <class T>
 __attribute__((always_inline)) inline void store_block(const T* blk, std::int64_t batch,
                                                        std::int64_t m, bool scalar,
                                                        std::int64_t b0, T* x) noexcept {
-  const std::int64_t width = scalar ? m : m - 1, shift = scalar ? 0 : 1;
-  const std::int64_t live = batch - b0 < kLanes ? batch - b0 : kLanes;
-  T* rows[kLanes];
-  for (int j = 0; j < live; ++j) rows[j] = x + (b0 + j) * width;
+  const BlockRows<T> r(x, batch, m, scalar, b0);
+  const std::int64_t shift = r.shift, live = r.live;
+  T* const* rows = r.rows;
   if (scalar)
     for (int j = 0; j < live; ++j) rows[j][0] = blk[j];
   if (live == kLanes) {
@@ -437,11 +437,12 @@ int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
                  int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
-  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
-    const std::int64_t b0 = blk * kLanes;
-    std::vector<T> x(static_cast<std::size_t>((m + tb.n_forest) * kLanes), T(0));
-    std::vector<T> seg(static_cast<std::size_t>(m * kLanes));
-    std::vector<T> v(static_cast<std::size_t>(dim * kLanes));
+  return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+    const std::int64_t b0 = blk * kLanes, ext = (m + tb.n_forest) * kLanes;
+    // x (extended), the segment's values and its increments, in the thread's workspace.
+    T* x = detail::workspace<T>(ext + (m + dim) * kLanes);
+    T *seg = x + ext, *v = seg + m * kLanes;
+    std::fill(x, x + ext, T(0));
     for (int j = 0; j < kLanes; ++j) x[j] = T(1);
     for (std::int64_t s = 0; s + 1 < length; ++s) {
       check_interrupt();
@@ -456,10 +457,10 @@ int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
         }
       }
       if (zero) continue;  // constant pieces (e.g. ragged padding) are the identity
-      detail::segment_values(tb, v.data(), seg.data());
-      detail::chen_in_place(tb, x.data(), seg.data());
+      detail::segment_values(tb, v, seg);
+      detail::chen_in_place(tb, x, seg);
     }
-    detail::store_block(x.data(), batch, m, scalar_out, b0, out);
+    detail::store_block(x, batch, m, scalar_out, b0, out);
     return kOk;
   });
 }
@@ -557,7 +558,7 @@ int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>
                  int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
-  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+  return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     T* w = detail::workspace<T>((m + tb.n_forest) * kLanes + 3 * m * kLanes);
     detail::log_block(x, out, batch, tb, scalar_in, scalar_out, lyn, blk * kLanes, w);
     return kOk;
@@ -576,7 +577,7 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
   const std::int64_t ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
   const std::int64_t size =
       2 * ext + (2 + tb.degree) * mw + (lyn != nullptr ? lyn->n_lyndon : 0);
-  return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+  return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     detail::log_backprop_block(x, grad_out, grad_x, batch, tb, scalar_in, scalar_grad, lyn,
                                blk * kLanes, detail::workspace<T>(size));
     return kOk;
@@ -684,15 +685,18 @@ int branched_sig_backprop(const T* path, const T* bsig, const T* grad, T* grad_p
                           const BranchedTables<T>& tb, bool scalar, int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1, ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
+  // Per block: x, gx and g extended (g and gx trade places after every segment), gb,
+  // the values of the segment and of its inverse, v, -v and gv.
+  const std::int64_t size = 3 * ext + 3 * mw + 3 * dim * kLanes;
   return guarded([&] {
     const detail::TermGroups by_left(tb, tb.term_left, m + tb.n_forest);
     const detail::TermGroups by_right(tb, tb.term_right, m);
-    return parallel_for(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+    return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
       const std::int64_t b0 = blk * kLanes;
       const std::int64_t live = batch - b0 < kLanes ? batch - b0 : kLanes;
-      // g and gx trade places after every segment: both extended.
-      std::vector<T> mem(static_cast<std::size_t>(3 * ext + 3 * mw + 3 * dim * kLanes));
-      T *x = mem.data(), *gx = x + ext, *g = gx + ext, *gb = g + ext, *seg = gb + mw,
+      T* const mem = detail::workspace<T>(size);
+      std::fill(mem, mem + size, T(0));
+      T *x = mem, *gx = x + ext, *g = gx + ext, *gb = g + ext, *seg = gb + mw,
         *neg = seg + mw, *v = neg + mw, *mv = v + dim * kLanes, *gv = mv + dim * kLanes;
       detail::load_block(bsig, batch, m, scalar, b0, x);
       detail::load_block(grad, batch, m, scalar, b0, g);
@@ -741,6 +745,4 @@ int branched_sig_backprop(const T* path, const T* bsig, const T* grad, T* grad_p
 
 }  // namespace sksig
 
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "psabi_on.hpp"

@@ -47,7 +47,7 @@ int parallel_chunks(std::int64_t n, int n_threads, Body&& body) noexcept {
   const std::int64_t n_chunks = std::min<std::int64_t>(n, workers * 32);
   const std::int64_t per = (n + n_chunks - 1) / n_chunks;
   const std::int64_t real_chunks = (n + per - 1) / per;
-  return parallel_for(real_chunks, n_threads, [&](std::int64_t c) {
+  return parallel_items(real_chunks, n_threads, [&](std::int64_t c) {
     const std::int64_t first = c * per;
     return body(first, std::min(n, first + per));
   });
@@ -95,6 +95,17 @@ int parallel_packs(std::int64_t n, int n_threads, Body&& body) noexcept {
   };
   return parallel_chunks(n_packs, n_threads, [&](std::int64_t first, std::int64_t last) {
     return body(first, last, valid);
+  });
+}
+
+// parallel_packs with the dimension dispatched (dispatch_dim):
+// body(dc, packs_first, packs_last, valid), dc holding the compile-time dimension.
+template <int W, class Body>
+int dim_packs(int dim, std::int64_t n, int n_threads, Body&& body) {
+  return dispatch_dim(dim, [&](auto dc) {
+    return parallel_packs<W>(n, n_threads, [&](std::int64_t p0, std::int64_t p1, auto valid) {
+      return body(dc, p0, p1, valid);
+    });
   });
 }
 
@@ -161,32 +172,53 @@ void pack_signature(const TensorShape& sh, const T* path, std::int64_t length,
   }
 }
 
+// What log_sig and its backprop share: the shape, the output length (method 0: the
+// tensor without or with its scalar term; 1 and 2: the Lyndon coordinates) and the
+// Horner chain of the tensor log.
+template <class P>
+struct LogSetup {
+  TensorShape sh;
+  std::int64_t out_len;
+  HornerChain<P> chain;
+  LogSetup(int dim, int degree, int method, bool scalar_term, const LyndonTables& tables)
+      : sh(dim, degree),
+        out_len(method == 0 ? sh.size() - (scalar_term ? 0 : 1) : tables.n),
+        chain(HornerChain<P>::log_chain(degree)) {}
+};
+
+// The common start of sig, log_sig and their backprops: the argument check (method
+// in 0..2 for the logs), then body() with exceptions as a status.
+template <class Body>
+int path_call(std::int64_t batch, std::int64_t length, int dim, int degree, int method,
+              Body&& body) noexcept {
+  if (batch < 0 || length < 0 || dim < 1 || degree < 1 || method < 0 || method > 2)
+    return kInvalidArgument;
+  return guarded(body);
+}
+
 }  // namespace detail
 
 // out: (batch, size - 1 + scalar_term).
 template <class T>
 int sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int dim, int degree,
         bool scalar_term, int n_threads) noexcept {
-  if (batch < 0 || length < 0 || dim < 1 || degree < 1) return kInvalidArgument;
-  return guarded([&] {
+  return detail::path_call(batch, length, dim, degree, 0, [&] {
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
     const std::int64_t n = sh.size();
     const std::int64_t skip = scalar_term ? 0 : 1;
-    return dispatch_dim(dim, [&](auto dc) {
+    return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
+                                                         std::int64_t p1, auto valid) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid) {
-        std::vector<P> S(n);
-        detail::SegmentScratch<P> w(sh);
-        for (std::int64_t p = p0; p < p1; ++p) {
-          check_interrupt();
-          detail::pack_signature<D>(sh, path, length, p * W, valid(p), S.data(), w);
-          detail::store_pack(S.data() + skip, out, n - skip, n - skip, p * W, valid(p));
-        }
-        return static_cast<int>(kOk);
-      });
+      std::vector<P> S(n);
+      detail::SegmentScratch<P> w(sh);
+      for (std::int64_t p = p0; p < p1; ++p) {
+        check_interrupt();
+        detail::pack_signature<D>(sh, path, length, p * W, valid(p), S.data(), w);
+        detail::store_pack(S.data() + skip, out, n - skip, n - skip, p * W, valid(p));
+      }
+      return static_cast<int>(kOk);
     });
   });
 }
@@ -196,41 +228,37 @@ template <class T>
 int log_sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int dim,
             int degree, int method, bool scalar_term, const LyndonTables& tables,
             int n_threads) noexcept {
-  if (batch < 0 || length < 0 || dim < 1 || degree < 1 || method < 0 || method > 2)
-    return kInvalidArgument;
-  return guarded([&] {
+  return detail::path_call(batch, length, dim, degree, method, [&] {
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
-    const TensorShape sh(dim, degree);
-    const std::int64_t n = sh.size();
-    const std::int64_t out_len = method == 0 ? n - (scalar_term ? 0 : 1) : tables.n;
-    const auto chain = HornerChain<P>::log_chain(degree);
+    const detail::LogSetup<P> setup(dim, degree, method, scalar_term, tables);
+    const TensorShape& sh = setup.sh;
+    const std::int64_t n = sh.size(), out_len = setup.out_len;
+    const HornerChain<P>& chain = setup.chain;
     // Methods 1 and 2 read level N only at Lyndon words.
     const TopWords top(sh, tables.top_level(sh.off[degree]));
     const TopWords* top_p = method == 0 ? nullptr : &top;
-    return dispatch_dim(dim, [&](auto dc) {
+    return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
+                                                         std::int64_t p1, auto valid) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid) {
-        std::vector<P> S(n), Q(2 * n), o(tables.n);
-        detail::SegmentScratch<P> w(sh);
-        for (std::int64_t p = p0; p < p1; ++p) {
-          check_interrupt();
-          const std::int64_t first = p * W;
-          // Methods 1 and 2 need the signature's level N at the Lyndon words only.
-          detail::pack_signature<D>(sh, path, length, first, valid(p), S.data(), w, top_p);
-          P* Z = chain.template run<D>(sh, S.data(), Q.data(), false, top_p);
-          if (method == 0) {  // Z[0] is 0
-            detail::store_pack(Z + (scalar_term ? 0 : 1), out, out_len, out_len, first,
-                               valid(p));
-          } else {
-            tables.gather(Z, o.data());
-            if (method == 2) tables.solve(o.data());
-            detail::store_pack(o.data(), out, out_len, out_len, first, valid(p));
-          }
+      std::vector<P> S(n), Q(2 * n), o(tables.n);
+      detail::SegmentScratch<P> w(sh);
+      for (std::int64_t p = p0; p < p1; ++p) {
+        check_interrupt();
+        const std::int64_t first = p * W;
+        // Methods 1 and 2 need the signature's level N at the Lyndon words only.
+        detail::pack_signature<D>(sh, path, length, first, valid(p), S.data(), w, top_p);
+        P* Z = chain.template run<D>(sh, S.data(), Q.data(), false, top_p);
+        if (method == 0) {  // Z[0] is 0
+          detail::store_pack(Z + (scalar_term ? 0 : 1), out, out_len, out_len, first,
+                             valid(p));
+        } else {
+          tables.gather(Z, o.data());
+          if (method == 2) tables.solve(o.data());
+          detail::store_pack(o.data(), out, out_len, out_len, first, valid(p));
         }
-        return static_cast<int>(kOk);
-      });
+      }
+      return static_cast<int>(kOk);
     });
   });
 }
@@ -304,32 +332,27 @@ template <class T>
 int sig_backprop(const T* path, const T* sig, const T* grad_sig, T* grad_path,
                  std::int64_t batch, std::int64_t length, int dim, int degree,
                  bool scalar_term, int n_threads) noexcept {
-  if (batch < 0 || length < 0 || dim < 1 || degree < 1) return kInvalidArgument;
-  return guarded([&] {
+  return detail::path_call(batch, length, dim, degree, 0, [&] {
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
     const TensorShape sh(dim, degree);
-    const std::int64_t n = sh.size();
-    const std::int64_t skip = scalar_term ? 0 : 1;
-    const std::int64_t len = n - skip;
-    return dispatch_dim(dim, [&](auto dc) {
+    const std::int64_t n = sh.size(), skip = scalar_term ? 0 : 1, len = n - skip;
+    return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
+                                                         std::int64_t p1, auto valid) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid) {
-        std::vector<P> S(n);
-        detail::SweepScratch<P> s(sh);
-        detail::SegmentScratch<P> w(sh);
-        for (std::int64_t p = p0; p < p1; ++p) {
-          detail::load_pack(S.data() + 1, sig + 1 - skip, len, n - 1, p * W, valid(p));
-          S[0] = P(T(1));
-          detail::load_pack(s.G.data() + 1, grad_sig + 1 - skip, len, n - 1, p * W,
-                            valid(p));
-          s.G[0] = P(T(0));
-          detail::reverse_sweep<D>(sh, path, length, p * W, valid(p), S.data(), s, w,
-                                   grad_path);
-        }
-        return static_cast<int>(kOk);
-      });
+      std::vector<P> S(n);
+      detail::SweepScratch<P> s(sh);
+      detail::SegmentScratch<P> w(sh);
+      for (std::int64_t p = p0; p < p1; ++p) {
+        detail::load_pack(S.data() + 1, sig + 1 - skip, len, n - 1, p * W, valid(p));
+        S[0] = P(T(1));
+        detail::load_pack(s.G.data() + 1, grad_sig + 1 - skip, len, n - 1, p * W,
+                          valid(p));
+        s.G[0] = P(T(0));
+        detail::reverse_sweep<D>(sh, path, length, p * W, valid(p), S.data(), s, w,
+                                 grad_path);
+      }
+      return static_cast<int>(kOk);
     });
   });
 }
@@ -342,45 +365,40 @@ template <class T>
 int log_sig_backprop(const T* path, const T* grad_out, T* grad_path, std::int64_t batch,
                      std::int64_t length, int dim, int degree, int method, bool scalar_term,
                      const LyndonTables& tables, int n_threads) noexcept {
-  if (batch < 0 || length < 0 || dim < 1 || degree < 1 || method < 0 || method > 2)
-    return kInvalidArgument;
-  return guarded([&] {
+  return detail::path_call(batch, length, dim, degree, method, [&] {
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
-    const TensorShape sh(dim, degree);
-    const std::int64_t n = sh.size();
-    const std::int64_t out_len = method == 0 ? n - (scalar_term ? 0 : 1) : tables.n;
-    const auto chain = HornerChain<P>::log_chain(degree);
-    const std::int64_t m = chain.steps();
-    return dispatch_dim(dim, [&](auto dc) {
+    const detail::LogSetup<P> setup(dim, degree, method, scalar_term, tables);
+    const TensorShape& sh = setup.sh;
+    const HornerChain<P>& chain = setup.chain;
+    const std::int64_t n = sh.size(), out_len = setup.out_len, m = chain.steps();
+    return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
+                                                         std::int64_t p1, auto valid) {
       constexpr int D = decltype(dc)::value;
-      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid) {
-        std::vector<P> S(n), Q((m + 1) * n), dZ(n), dQ2(n), g(tables.n);
-        detail::SweepScratch<P> s(sh);
-        detail::SegmentScratch<P> w(sh);
-        for (std::int64_t p = p0; p < p1; ++p) {
-          const std::int64_t first = p * W;
-          detail::pack_signature<D>(sh, path, length, first, valid(p), S.data(), w);
-          chain.template run<D>(sh, S.data(), Q.data(), true);
-          // Cotangent on the tensor log (its scalar term gets none).
-          detail::zero(dZ.data(), n);
-          if (method == 0) {
-            detail::load_pack(dZ.data() + 1, grad_out + (scalar_term ? 1 : 0), out_len,
-                              n - 1, first, valid(p));
-          } else {
-            detail::load_pack(g.data(), grad_out, out_len, tables.n, first, valid(p));
-            if (method == 2) tables.solve_transposed(g.data());
-            tables.scatter_add(g.data(), dZ.data());
-          }
-          detail::zero(s.G.data(), n);
-          chain.template adjoint<D>(sh, S.data(), Q.data(), dZ.data(), dQ2.data(),
-                                    s.G.data());
-          detail::reverse_sweep<D>(sh, path, length, first, valid(p), S.data(), s, w,
-                                   grad_path);
+      std::vector<P> S(n), Q((m + 1) * n), dZ(n), dQ2(n), g(tables.n);
+      detail::SweepScratch<P> s(sh);
+      detail::SegmentScratch<P> w(sh);
+      for (std::int64_t p = p0; p < p1; ++p) {
+        const std::int64_t first = p * W;
+        detail::pack_signature<D>(sh, path, length, first, valid(p), S.data(), w);
+        chain.template run<D>(sh, S.data(), Q.data(), true);
+        // Cotangent on the tensor log (its scalar term gets none).
+        detail::zero(dZ.data(), n);
+        if (method == 0) {
+          detail::load_pack(dZ.data() + 1, grad_out + (scalar_term ? 1 : 0), out_len,
+                            n - 1, first, valid(p));
+        } else {
+          detail::load_pack(g.data(), grad_out, out_len, tables.n, first, valid(p));
+          if (method == 2) tables.solve_transposed(g.data());
+          tables.scatter_add(g.data(), dZ.data());
         }
-        return static_cast<int>(kOk);
-      });
+        detail::zero(s.G.data(), n);
+        chain.template adjoint<D>(sh, S.data(), Q.data(), dZ.data(), dQ2.data(),
+                                  s.G.data());
+        detail::reverse_sweep<D>(sh, path, length, first, valid(p), S.data(), s, w,
+                                 grad_path);
+      }
+      return static_cast<int>(kOk);
     });
   });
 }
@@ -494,29 +512,45 @@ void join_backprop_pack(const JoinSetup<Pack<T, W>>& j, const T* d_out,
 
 }  // namespace detail
 
+namespace detail {
+
+// The common frame of log_sig_join and its backprop: the argument check, the setup,
+// then per_pack(dc, setup, first, valid, scratch) on every pack (dc: the compile-time
+// dimension), with exceptions as a status. Q holds four tensors (the forward) or the
+// exp and log intermediates (the backprop).
+template <class T, class PerPack>
+int join_call(std::int64_t batch, int dim, int degree, const LyndonTables& tables,
+              int n_threads, bool backprop, PerPack&& per_pack) noexcept {
+  if (batch < 0 || dim < 1 || degree < 1) return kInvalidArgument;
+  return guarded([&] {
+    constexpr int W = pack_width<T>();
+    using P = Pack<T, W>;
+    const JoinSetup<P> setup(dim, degree, tables);
+    const std::int64_t q_tensors =
+        backprop ? setup.exp_chain.steps() + 1 + setup.log_chain.steps() + 1 : 4;
+    return dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
+                                                   std::int64_t p1, auto valid) {
+      JoinScratch<P> s(setup.sh, tables.n, q_tensors, backprop);
+      for (std::int64_t p = p0; p < p1; ++p) {
+        check_interrupt();
+        per_pack(dc, setup, p * W, valid(p), s);
+      }
+      return static_cast<int>(kOk);
+    });
+  });
+}
+
+}  // namespace detail
+
 // log_sig_join: ls (batch, tables.n) Lyndon-bracket coordinates, disp (batch, dim),
 // out (batch, tables.n) = coordinates of log(exp(sum_w c_w P_w) (x) exp(v)).
 template <class T>
 int log_sig_join(const T* ls, const T* disp, T* out, std::int64_t batch, int dim, int degree,
                  const LyndonTables& tables, int n_threads) noexcept {
-  if (batch < 0 || dim < 1 || degree < 1) return kInvalidArgument;
-  return guarded([&] {
-    constexpr int W = pack_width<T>();
-    using P = Pack<T, W>;
-    const detail::JoinSetup<P> setup(dim, degree, tables);
-    const TensorShape& sh = setup.sh;
-    return dispatch_dim(dim, [&](auto dc) {
-      constexpr int D = decltype(dc)::value;
-      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid) {
-        detail::JoinScratch<P> s(sh, tables.n, 4, false);
-        for (std::int64_t p = p0; p < p1; ++p) {
-          check_interrupt();
-          detail::join_pack<D>(setup, ls, disp, out, p * W, valid(p), s);
-        }
-        return static_cast<int>(kOk);
-      });
-    });
+  return detail::join_call<T>(batch, dim, degree, tables, n_threads, false,
+                              [&](auto dc, const auto& setup, std::int64_t first, int valid,
+                                  auto& s) {
+    detail::join_pack<decltype(dc)::value>(setup, ls, disp, out, first, valid, s);
   });
 }
 
@@ -525,26 +559,11 @@ template <class T>
 int log_sig_join_backprop(const T* d_out, const T* ls, const T* disp, T* grad_ls,
                           T* grad_disp, std::int64_t batch, int dim, int degree,
                           const LyndonTables& tables, int n_threads) noexcept {
-  if (batch < 0 || dim < 1 || degree < 1) return kInvalidArgument;
-  return guarded([&] {
-    constexpr int W = pack_width<T>();
-    using P = Pack<T, W>;
-    const detail::JoinSetup<P> setup(dim, degree, tables);
-    const TensorShape& sh = setup.sh;
-    const std::int64_t q_tensors = setup.exp_chain.steps() + 1 + setup.log_chain.steps() + 1;
-    return dispatch_dim(dim, [&](auto dc) {
-      constexpr int D = decltype(dc)::value;
-      return detail::parallel_packs<W>(batch, n_threads, [&](std::int64_t p0,
-                                                             std::int64_t p1, auto valid) {
-        detail::JoinScratch<P> s(sh, tables.n, q_tensors, true);
-        for (std::int64_t p = p0; p < p1; ++p) {
-          check_interrupt();
-          detail::join_backprop_pack<D>(setup, d_out, ls, disp, grad_ls, grad_disp, p * W,
-                                        valid(p), s);
-        }
-        return static_cast<int>(kOk);
-      });
-    });
+  return detail::join_call<T>(batch, dim, degree, tables, n_threads, true,
+                              [&](auto dc, const auto& setup, std::int64_t first, int valid,
+                                  auto& s) {
+    detail::join_backprop_pack<decltype(dc)::value>(setup, d_out, ls, disp, grad_ls,
+                                                    grad_disp, first, valid, s);
   });
 }
 

@@ -1,0 +1,60 @@
+"""The helper pool of the branched and log-signature cores (parallel.hpp).
+
+Helpers are not woken while the machine has no idle core, so on a loaded machine (CI
+may be one) n_jobs=2 would run serially; these tests run a child process with that
+check off (SKSIG_LOAD_CHECK=0), so the pool really runs. The oracle is the one-thread
+result (each output written by one item, with the same operations), compared bitwise;
+a fork after the pool has started must leave a working pool in the child.
+"""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+CHILD = r"""
+import multiprocessing as mp
+import numpy as np
+import sksig
+
+rng = np.random.default_rng(1)
+paths = 0.3 * rng.normal(size=(203, 7, 3))  # 13 blocks of 16, the last one partial
+
+def results(n_jobs):
+    bs = sksig.branched_sig(paths, 4, n_jobs=n_jobs)
+    out = [bs, sksig.branched_sig_to_log_sig(bs, 3, 4, n_jobs=n_jobs),
+           sksig.branched_sig_to_log_sig_backprop(bs, np.cos(bs), 3, 4, n_jobs=n_jobs),
+           sksig.branched_sig_backprop(paths, bs, np.sin(bs), 4, n_jobs=n_jobs),
+           sksig.log_sig(paths, 4, method=2, n_jobs=n_jobs)]
+    return out
+
+def same(a, b):
+    return all(np.array_equal(x, y) for x, y in zip(a, b))
+
+one = results(1)
+for _ in range(20):
+    assert same(results(2), one)
+    assert same(results(3), one)
+
+def child(queue):
+    queue.put(same(results(2), one))
+
+ctx = mp.get_context("fork")
+queue = ctx.Queue()
+proc = ctx.Process(target=child, args=(queue,))
+proc.start()
+assert queue.get(timeout=60)
+proc.join(60)
+assert proc.exitcode == 0
+print("ok")
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork and the load check: Linux")
+def test_pool_results_match_one_thread_and_survive_fork():
+    env = dict(os.environ, SKSIG_LOAD_CHECK="0")
+    done = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True,
+                          text=True, timeout=240)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("ok")
