@@ -19,8 +19,14 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <type_traits>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -166,6 +172,41 @@ inline void adjoint(T* lam, const T* lnext, const T* S, const T* Kr, const T* Km
     adjoint_row(lam, lnext, S, Kr, Km, Ar, Br, Am, Dm, g, n2, lam2);
 }
 
+// Allocator of the backprop's grid-sized per-thread buffers (tens of MiB each, fresh
+// for every call): from 2 MiB up they are 2 MiB aligned and ask Linux for transparent
+// huge pages, so they are faulted in by the dozen rather than by the thousand (4 KiB
+// faults cost about as much CPU time as the adjoint itself, and serialise threads).
+template <class T>
+struct BigBufferAllocator {
+  using value_type = T;
+  static constexpr std::size_t kHuge = std::size_t(2) << 20;
+  BigBufferAllocator() = default;
+  template <class U>
+  BigBufferAllocator(const BigBufferAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    const std::size_t bytes = n * sizeof(T);
+    if (bytes < kHuge) return static_cast<T*>(::operator new(bytes));
+    void* p = std::aligned_alloc(kHuge, (bytes + kHuge - 1) / kHuge * kHuge);
+    if (!p) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    madvise(p, bytes, MADV_HUGEPAGE);  // a hint: failure only costs speed
+#endif
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    if (n * sizeof(T) < kHuge)
+      ::operator delete(p);
+    else
+      std::free(p);
+  }
+  template <class U>
+  bool operator==(const BigBufferAllocator<U>&) const noexcept { return true; }
+  template <class U>
+  bool operator!=(const BigBufferAllocator<U>&) const noexcept { return false; }
+};
+template <class T>
+using BigVector = std::vector<T, BigBufferAllocator<T>>;
+
 // Problem sizes shared by every pair of one call (ragged inputs arrive padded).
 struct GoursatShape {
   std::int64_t L1, L2, d;
@@ -186,7 +227,8 @@ struct GoursatBlock {
   const StaticKernel<T>& kernel;
   GoursatShape sh;
   T f;
-  std::vector<T> dy, kprev, kcur, delta, A, B, rows;
+  std::vector<T> dy, kprev, kcur, rows;
+  BigVector<T> delta, A, B;  // n1 x n2 x W with keep_coefficients
 
   GoursatBlock(const StaticKernel<T>& k, const GoursatShape& s) : kernel(k), sh(s) {
     f = std::ldexp(T(1), -(s.lam1 + s.lam2));
@@ -292,7 +334,7 @@ struct GoursatBlock {
   // `stripe` rows, so memory is O((M1 / stripe + stripe) rows) rather than a whole grid
   // per lane. seeds[w]: grid-shaped seeds, or null with corner[w] seeding K[M1, M2].
   void adjoint(const T* const* grids, const T* const* seeds, const T* corner,
-               std::int64_t stripe, std::vector<T>& ckpt, std::vector<T>& band,
+               std::int64_t stripe, std::vector<T>& ckpt, BigVector<T>& band,
                std::vector<T>& seed_band, std::vector<T>& grow, T* gamma,
                std::int64_t count) {
     const std::int64_t n1 = sh.n1(), n2 = sh.n2(), M1 = sh.M1(), M2 = sh.M2();
@@ -387,8 +429,10 @@ template <class T, int W = kLanes<T>>
 struct Workspace {
   static constexpr int width = W;
   GoursatBlock<T, W> solver;
-  // grid: K rows of the adjoint; gamma: one segment row of dF/dDelta, all lanes.
-  std::vector<T> grid, gamma, seed, lane, ckpt;
+  // grid: K rows of the adjoint; gamma: one segment row of dF/dDelta, all lanes;
+  // lane: dF/dDelta per lane.
+  std::vector<T> gamma, seed, ckpt;
+  BigVector<T> grid, lane;
   Workspace(const StaticKernel<T>& k, const GoursatShape& s) : solver(k, s) {}
 };
 
@@ -647,7 +691,7 @@ int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_
       seeds[w] = grid_derivs ? derivs + p * cells : nullptr;
       corner[w] = w < count ? (grid_derivs ? T(0) : derivs[p0 + w]) : T(0);
     }
-    std::vector<T>& lanes = ws.lane;
+    BigVector<T>& lanes = ws.lane;
     T* dst = gamma ? gamma + q0 * n1 * n2 : (lanes.resize(count * n1 * n2), lanes.data());
     solver.adjoint(k_grid ? grids : nullptr, grid_derivs ? seeds : nullptr, corner, stripe,
                    ws.ckpt, ws.grid, ws.seed, ws.gamma, dst, count);

@@ -113,7 +113,7 @@ int param_jacobian_blocks(const T* x, const T* y, const std::int64_t* i1,
     if (!all_finite(result, count)) return kNonFinite;
     if (values)
       for (std::int64_t w = 0; w < count; ++w) values[p0 + w] = result[w];
-    std::vector<T>& lane = ws.lane;
+    BigVector<T>& lane = ws.lane;
     lane.resize(count * n1 * n2);
     solver.adjoint(nullptr, nullptr, corner, stripe, ws.ckpt, ws.grid, ws.seed, ws.gamma,
                    lane.data(), count);
