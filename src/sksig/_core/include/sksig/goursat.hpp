@@ -19,8 +19,14 @@
 #include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <new>
 #include <type_traits>
 #include <vector>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -166,6 +172,41 @@ inline void adjoint(T* lam, const T* lnext, const T* S, const T* Kr, const T* Km
     adjoint_row(lam, lnext, S, Kr, Km, Ar, Br, Am, Dm, g, n2, lam2);
 }
 
+// Allocator of the backprop's grid-sized per-thread buffers (tens of MiB each, fresh
+// for every call): from 2 MiB up they are 2 MiB aligned and ask Linux for transparent
+// huge pages, so they are faulted in by the dozen rather than by the thousand (4 KiB
+// faults cost about as much CPU time as the adjoint itself, and serialise threads).
+template <class T>
+struct BigBufferAllocator {
+  using value_type = T;
+  static constexpr std::size_t kHuge = std::size_t(2) << 20;
+  BigBufferAllocator() = default;
+  template <class U>
+  BigBufferAllocator(const BigBufferAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    const std::size_t bytes = n * sizeof(T);
+    if (bytes < kHuge) return static_cast<T*>(::operator new(bytes));
+    void* p = std::aligned_alloc(kHuge, (bytes + kHuge - 1) / kHuge * kHuge);
+    if (!p) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+    madvise(p, bytes, MADV_HUGEPAGE);  // a hint: failure only costs speed
+#endif
+    return static_cast<T*>(p);
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    if (n * sizeof(T) < kHuge)
+      ::operator delete(p);
+    else
+      std::free(p);
+  }
+  template <class U>
+  bool operator==(const BigBufferAllocator<U>&) const noexcept { return true; }
+  template <class U>
+  bool operator!=(const BigBufferAllocator<U>&) const noexcept { return false; }
+};
+template <class T>
+using BigVector = std::vector<T, BigBufferAllocator<T>>;
+
 // Problem sizes shared by every pair of one call (ragged inputs arrive padded).
 struct GoursatShape {
   std::int64_t L1, L2, d;
@@ -186,7 +227,8 @@ struct GoursatBlock {
   const StaticKernel<T>& kernel;
   GoursatShape sh;
   T f;
-  std::vector<T> dy, kprev, kcur, delta, A, B, rows;
+  std::vector<T> dy, kprev, kcur, rows;
+  BigVector<T> delta, A, B;  // n1 x n2 x W with keep_coefficients
   std::vector<T> xpt, ypts, dot, r2;  // kernel_row's inputs and sums (non-linear kernels)
 
   GoursatBlock(const StaticKernel<T>& k, const GoursatShape& s) : kernel(k), sh(s) {
@@ -377,21 +419,25 @@ struct GoursatBlock {
       for (int w = 0; w < W; ++w) result[w] = cur[M2 * W + w];
   }
 
-  // Adjoint of the block (SPEC.md 5, steps 2-4) into gamma (n1 * n2 * W, dF/dDelta).
+  // Adjoint of the block (SPEC.md 5, steps 2-4): dF/dDelta of the first `count` lanes
+  // into gamma (lane-major, n1 * n2 per lane). Segment row p is accumulated across
+  // lanes in grow (n2 * W, cache resident) and written out, scaled by f, as soon as its
+  // last grid row is done, so no n1 x n2 x W array is held.
   // Needs the coefficients of forward(..., keep_coefficients = true, solve = false).
-  // K rows come in stripes of at most `stripe` + 1 rows, from grids[w] (pair-major
-  // user grids, or null to recompute them from checkpoint rows kept every `stripe`
-  // rows), so memory is O((M1 / stripe + stripe) rows) rather than a whole grid per
-  // lane. seeds[w]: grid-shaped seeds, or null with corner[w] seeding K[M1, M2].
+  // K rows come from grids[w] (pair-major user grids), two rows at a time, or else are
+  // recomputed in stripes of at most `stripe` + 1 rows from checkpoint rows kept every
+  // `stripe` rows, so memory is O((M1 / stripe + stripe) rows) rather than a whole grid
+  // per lane. seeds[w]: grid-shaped seeds, or null with corner[w] seeding K[M1, M2].
   void adjoint(const T* const* grids, const T* const* seeds, const T* corner,
-               std::int64_t stripe, std::vector<T>& ckpt, std::vector<T>& band,
-               std::vector<T>& seed_band, T* gamma) {
+               std::int64_t stripe, std::vector<T>& ckpt, BigVector<T>& band,
+               std::vector<T>& seed_band, std::vector<T>& grow, T* gamma,
+               std::int64_t count) {
     const std::int64_t n1 = sh.n1(), n2 = sh.n2(), M1 = sh.M1(), M2 = sh.M2();
-    const std::int64_t krow = (M2 + 1) * W, lrow = (M2 + 2) * W;
-    std::fill(gamma, gamma + n1 * n2 * W, T(0));
+    const std::int64_t krow = (M2 + 1) * W, lrow = (M2 + 2) * W, ng = n1 * n2;
     if (n1 == 0 || n2 == 0) return;
-    stripe = std::max<std::int64_t>(1, std::min(stripe, M1));
-    const std::int64_t R2 = sh.R2();
+    // A stored grid is read two rows at a time (row hi is the previous row lo).
+    stripe = grids ? 1 : std::max<std::int64_t>(1, std::min(stripe, M1));
+    const std::int64_t R2 = sh.R2(), R1m = sh.R1() - 1;
     if (!grids) {  // checkpoint rows 0, stripe, 2 stripe, ... (< M1)
       const std::int64_t last = ((M1 - 1) / stripe) * stripe;
       ckpt.resize((last / stripe + 1) * krow);
@@ -409,6 +455,7 @@ struct GoursatBlock {
       }
     }
     band.resize((stripe + 1) * krow);
+    grow.assign(n2 * W, T(0));
     seed_band.assign(seeds ? stripe * krow : krow, T(0));
     if (!seeds)
       for (int w = 0; w < W; ++w) seed_band[M2 * W + w] = corner[w];
@@ -421,13 +468,21 @@ struct GoursatBlock {
       zeros.assign(krow, T(0));
       zero_seed = zeros.data();
     }
+    // Row r of every lane's grid (or seeds) into band row `to`, [col][lane].
+    auto gather = [&](const T* const* src, std::int64_t r, T* to) {
+      for (int w = 0; w < W; ++w) {
+        const T* g = src[w] + r * (M2 + 1);
+        for (std::int64_t c = 0; c <= M2; ++c) to[c * W + w] = g[c];
+      }
+    };
     for (std::int64_t hi = M1; hi >= 1;) {
       const std::int64_t lo = ((hi - 1) / stripe) * stripe;  // rows lo..hi in the band
       if (grids) {
-        for (std::int64_t r = lo; r <= hi; ++r)
-          for (std::int64_t c = 0; c <= M2; ++c)
-            for (int w = 0; w < W; ++w)
-              band[(r - lo) * krow + c * W + w] = grids[w][r * (M2 + 1) + c];
+        if (hi == M1)
+          gather(grids, hi, band.data() + krow);
+        else
+          std::copy(band.data(), band.data() + krow, band.data() + krow);
+        gather(grids, lo, band.data());
       } else {
         std::copy(ckpt.data() + (lo / stripe) * krow, ckpt.data() + (lo / stripe + 1) * krow,
                   band.data());
@@ -439,9 +494,7 @@ struct GoursatBlock {
       }
       if (seeds)
         for (std::int64_t r = lo + 1; r <= hi; ++r)
-          for (std::int64_t c = 0; c <= M2; ++c)
-            for (int w = 0; w < W; ++w)
-              seed_band[(r - lo - 1) * krow + c * W + w] = seeds[w][r * (M2 + 1) + c];
+          gather(seeds, r, seed_band.data() + (r - lo - 1) * krow);
       for (std::int64_t r = hi; r > lo; --r) {
         check_interrupt();
         const std::int64_t pr = std::min<std::int64_t>(r >> sh.lam1, n1 - 1);
@@ -451,12 +504,17 @@ struct GoursatBlock {
         const T* Kr = band.data() + (r - lo) * krow;
         sksig::adjoint<W>(lam, lnext, S, Kr, Kr - krow, A.data() + pr * n2 * W,
                     B.data() + pr * n2 * W, A.data() + pm * n2 * W,
-                    delta.data() + pm * n2 * W, gamma + pm * n2 * W, n2, sh.lam2);
+                    delta.data() + pm * n2 * W, grow.data(), n2, sh.lam2);
         std::swap(lam, lnext);
+        if (((r - 1) & R1m) == 0) {  // segment row pm is complete
+          for (std::int64_t q = 0; q < n2; ++q)
+            for (std::int64_t w = 0; w < count; ++w)
+              gamma[w * ng + pm * n2 + q] = grow[q * W + w] * f;
+          std::fill(grow.begin(), grow.end(), T(0));
+        }
       }
       hi = lo;
     }
-    for (std::int64_t i = 0; i < n1 * n2 * W; ++i) gamma[i] *= f;
   }
 };
 
@@ -466,7 +524,10 @@ template <class T, int W = kLanes<T>>
 struct Workspace {
   static constexpr int width = W;
   GoursatBlock<T, W> solver;
-  std::vector<T> grid, gamma, seed, lane, ckpt;
+  // grid: K rows of the adjoint; gamma: one segment row of dF/dDelta, all lanes;
+  // lane: dF/dDelta per lane.
+  std::vector<T> gamma, seed, ckpt;
+  BigVector<T> grid, lane;
   Workspace(const StaticKernel<T>& k, const GoursatShape& s) : solver(k, s) {}
 };
 
@@ -731,8 +792,6 @@ int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_
     src.template lanes<W>(p0, count, xs, ys);
     Workspace<T, W>& ws = spaces.mine();
     GoursatBlock<T, W>& solver = ws.solver;
-    std::vector<T>& G = ws.gamma;
-    G.resize(n1 * n2 * W);
     T result[W];
     solver.forward(xs, ys, result, true, false);  // coefficients only
     const T* grids[W];
@@ -744,14 +803,10 @@ int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_
       seeds[w] = grid_derivs ? derivs + p * cells : nullptr;
       corner[w] = w < count ? (grid_derivs ? T(0) : derivs[p0 + w]) : T(0);
     }
-    solver.adjoint(k_grid ? grids : nullptr, grid_derivs ? seeds : nullptr, corner, stripe,
-                   ws.ckpt, ws.grid, ws.seed, G.data());
-    // De-interleave the lanes in one sequential pass over G (a strided pass per lane
-    // would stream G from memory W times).
-    std::vector<T>& lanes = ws.lane;
+    BigVector<T>& lanes = ws.lane;
     T* dst = gamma ? gamma + q0 * n1 * n2 : (lanes.resize(count * n1 * n2), lanes.data());
-    for (std::int64_t a = 0; a < n1 * n2; ++a)
-      for (std::int64_t w = 0; w < count; ++w) dst[w * n1 * n2 + a] = G[a * W + w];
+    solver.adjoint(k_grid ? grids : nullptr, grid_derivs ? seeds : nullptr, corner, stripe,
+                   ws.ckpt, ws.grid, ws.seed, ws.gamma, dst, count);
     for (std::int64_t w = 0; w < count; ++w) {
       const std::int64_t q = q0 + w;
       const T* gw = dst + w * n1 * n2;

@@ -113,13 +113,10 @@ int param_jacobian_blocks(const T* x, const T* y, const std::int64_t* i1,
     if (!all_finite(result, count)) return kNonFinite;
     if (values)
       for (std::int64_t w = 0; w < count; ++w) values[p0 + w] = result[w];
-    std::vector<T>& G = ws.gamma;
-    G.resize(n1 * n2 * W);
-    solver.adjoint(nullptr, nullptr, corner, stripe, ws.ckpt, ws.grid, ws.seed, G.data());
-    std::vector<T>& lane = ws.lane;
+    BigVector<T>& lane = ws.lane;
     lane.resize(count * n1 * n2);
-    for (std::int64_t a = 0; a < n1 * n2; ++a)  // de-interleave in one sequential pass
-      for (std::int64_t w = 0; w < count; ++w) lane[w * n1 * n2 + a] = G[a * W + w];
+    solver.adjoint(nullptr, nullptr, corner, stripe, ws.ckpt, ws.grid, ws.seed, ws.gamma,
+                   lane.data(), count);
     for (std::int64_t w = 0; w < count; ++w) {
       double out[kParamColumns];
       param_contraction(kernel, lane.data() + w * n1 * n2, xs[w], ys[w], sh.L1, sh.L2, sh.d,
