@@ -38,12 +38,9 @@ def _empty_tables():
     # Method 0 reads no Lyndon table; it must not pay for building one.
     global _NO_TABLES
     if _NO_TABLES is None:
-        from sksig._core import _log_sig
+        from sksig._core.native import LyndonTables
 
-        i0 = np.zeros(0, np.int64)
-        f0 = np.zeros(0, np.float64)
-        one = np.zeros(1, np.int64)
-        _NO_TABLES = _log_sig.make_tables((i0, one, i0, f0, one, i0, f0))
+        _NO_TABLES = LyndonTables.empty()
     return _NO_TABLES
 
 

@@ -660,7 +660,7 @@ def sig_to_log_sig(sig, dimension, degree, *, time_aug=False, lead_lag=False, me
               lead_lag=lead_lag, min_degree=1)
     term = c.sig_term(0, _term(scalar_term))
     out = c.empty(_log_width(c, method, term))
-    call(_core().sig_to_log_sig, c.flat(0), out, c.dim, c.degree, method, term, term,
+    call(_core().convert, False, c.flat(0), out, c.dim, c.degree, method, term, term,
          _tables(c, method), c.n_threads)
     return c.out(out)
 
@@ -721,7 +721,7 @@ def sig_to_log_sig_backprop(sig, log_sig_derivs, dimension, degree, *, time_aug=
     else:
         c.exact(1, log_sig_length(c.dim, c.degree), _ls_what(c))
     g = c.empty(_sig_len(c, term))
-    call(_core().sig_to_log_sig_backprop, c.flat(0), c.flat(1), g, c.dim, c.degree,
+    call(_core().convert_backprop, False, c.flat(0), c.flat(1), g, c.dim, c.degree,
          method, term, term, _tables(c, method), c.n_threads)
     return c.out(g)
 
@@ -788,7 +788,7 @@ def logsig_to_sig(log_sig, dimension, degree, *, time_aug=False, lead_lag=False,
               lead_lag=lead_lag, min_degree=1)
     in_term, out_term = _log_input(c, method, scalar_term)
     out = c.empty(_sig_len(c, out_term))
-    call(_core().logsig_to_sig, c.flat(0), out, c.dim, c.degree, method, in_term,
+    call(_core().convert, True, c.flat(0), out, c.dim, c.degree, method, in_term,
          out_term, _tables(c, method), c.n_threads)
     return c.out(out)
 
@@ -846,7 +846,7 @@ def logsig_to_sig_backprop(log_sig, sig_derivs, dimension, degree, *, time_aug=F
     in_term, out_term = _log_input(c, method, scalar_term)
     c.sig_term(1, out_term)
     g = c.empty(c.arrays[0].shape[-1])
-    call(_core().logsig_to_sig_backprop, c.flat(0), c.flat(1), g, c.dim, c.degree,
+    call(_core().convert_backprop, True, c.flat(0), c.flat(1), g, c.dim, c.degree,
          method, in_term, out_term, _tables(c, method), c.n_threads)
     return c.out(g)
 
