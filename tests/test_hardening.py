@@ -333,6 +333,9 @@ def _polling_cases():
         ("_branched", lambda: sksig.branched_sig_to_log_sig(np.zeros((3, n_b)), 2, 3)),
         ("_branched", lambda: sksig.branched_sig_to_log_sig_backprop(
             np.zeros((3, n_b)), np.ones((3, n_b)), 2, 3)),
+        ("_kernel_learning", lambda: sksig.sig_kernel_param_backprop(
+            np.ones(3), x, x, 1, static_kernel=sksig.RBFKernel())),
+        ("_transform_path", lambda: sksig.transform_path(x, time_aug=True)),
     ]
 
 
