@@ -25,7 +25,8 @@ from bench_cuda import cpu_time, gpu_setup, gpu_time  # noqa: E402
 def flops(dim, degree, backward):
     """Flops of one item, as the kernels of log_sig.cu compute it."""
     d, N = dim, degree
-    pos, tri_ptr, _, _, exp_ptr, _, _ = _build_tables(d, N)
+    tables = _build_tables(d, N)
+    pos, tri_ptr, exp_ptr = tables.pos, tables.tri_ptr, tables.exp_ptr
     pw = [d**k for k in range(N + 1)]
     n_top = int(sum(1 for p in pos if p >= sum(pw[:N])))
     count = [pw[k] for k in range(N)] + [n_top]  # level N at the Lyndon words only

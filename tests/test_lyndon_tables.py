@@ -7,6 +7,7 @@ import _oracles_lyndon as ol
 import _oracles_tensor as ot
 import numpy as np
 import pytest
+from sksig._core.native import LYNDON_FIELDS, LyndonTables
 
 import sksig
 from sksig._core import _log_sig
@@ -14,6 +15,7 @@ from sksig._lyndon import _build_tables, lyndon_tables
 
 NAMES = ("pos", "tri_ptr", "tri_col", "tri_val", "exp_ptr", "exp_pos", "exp_val")
 DTYPES = (np.int64, np.int64, np.int64, np.float64, np.int64, np.int64, np.float64)
+assert NAMES == LYNDON_FIELDS
 
 SIZES = (
     [(1, n) for n in (1, 2, 3, 7, 20)]
@@ -27,8 +29,10 @@ SIZES = (
 
 
 def assert_same_tables(got, want):
-    assert isinstance(got, tuple) and len(got) == len(want) == len(NAMES)
-    for name, dtype, g, w in zip(NAMES, DTYPES, got, want, strict=True):
+    assert isinstance(got, LyndonTables) and len(want) == len(NAMES)
+    assert got.n_words == len(want[0])
+    for name, dtype, w in zip(NAMES, DTYPES, want, strict=True):
+        g = getattr(got, name)
         assert isinstance(g, np.ndarray), name
         assert g.dtype == np.dtype(dtype) == w.dtype, name
         assert g.shape == w.shape and g.ndim == 1, name
@@ -52,7 +56,8 @@ def test_tables_match_the_brute_force_brackets(dim, degree):
     # The meaning, from the independent tensor oracle: pos[w] is the flat index of w,
     # row w of the expansion is the tensor of P_w, and T[u, w] = <P_w, u>.
     tables = _build_tables(dim, degree)
-    pos, tri_ptr, tri_col, tri_val, exp_ptr, exp_pos, exp_val = tables
+    pos, tri_ptr, tri_col, tri_val, exp_ptr, exp_pos, exp_val = (
+        getattr(tables, name) for name in NAMES)
     words = ot.lyndon_words(dim, degree)
     brackets = [ot.flatten(ot.bracket(w, dim, degree), scalar_term=True) for w in words]
     flat = np.zeros_like(brackets[0])
@@ -79,15 +84,31 @@ def _basis_word(w, dim, degree):
     return t
 
 
-def test_arrays_outlive_the_tuple_and_own_their_memory():
+def test_arrays_outlive_the_tables_and_own_their_memory():
     tables = _build_tables(3, 5)
-    want = [a.copy() for a in tables]
-    exp_val = tables[6]
+    want = tables.exp_val.copy()
+    exp_val = tables.exp_val
     del tables
     gc.collect()
-    np.testing.assert_array_equal(exp_val, want[6])
+    np.testing.assert_array_equal(exp_val, want)
     exp_val[0] = 7.0  # writable, like the arrays numpy would have made
-    assert _build_tables(3, 5)[6][0] == want[6][0]
+    assert _build_tables(3, 5).exp_val[0] == want[0]
+
+
+def test_cached_tables_are_read_only_and_empty_tables_have_no_word():
+    tables = lyndon_tables(2, 4)
+    assert all(not getattr(tables, name).flags.writeable for name in NAMES)
+    empty = LyndonTables.empty()
+    assert empty.n_words == 0 and empty.tri_ptr.tolist() == [0]
+
+
+def test_tables_refuse_inconsistent_arrays():
+    t = _build_tables(2, 3)
+    fields = {name: getattr(t, name) for name in NAMES}
+    with pytest.raises(ValueError, match="one entry more than pos"):
+        LyndonTables(**{**fields, "tri_ptr": t.tri_ptr[:-1]})
+    with pytest.raises(ValueError):  # wrong dtype
+        LyndonTables(**{**fields, "pos": t.pos.astype(np.float64)})
 
 
 def test_bad_sizes_raise():

@@ -196,3 +196,49 @@ def test_increment_gram_bad_inputs():
         k.increment_gram(np.full((3, 2), np.nan), np.zeros((3, 2)))
     with pytest.raises(ValueError, match="derivs must have shape"):
         k.increment_gram_backprop(np.zeros((3, 3)), np.zeros((3, 2)), np.zeros((3, 2)))
+
+
+# The typed contract with the native cores: each built-in kernel crosses as one
+# StaticKernelParams whose kind is the C++ enum's code and whose parameters are the
+# validated floats, in the order static_kernels.hpp reads them.
+_NATIVE = {
+    "LinearKernel": ("linear", lambda p: (0.0, 0.0, 0.0)),
+    "ScaledLinearKernel": ("scaled_linear", lambda p: (p["scale"], 0.0, 0.0)),
+    "RBFKernel": ("rbf", lambda p: (p["sigma"], 0.0, 0.0)),
+    "PolynomialKernel": ("polynomial", lambda p: (p["degree"], p["gamma"], p["scale"])),
+    "Matern12Kernel": ("matern12", lambda p: (p["sigma"], 0.0, 0.0)),
+    "Matern32Kernel": ("matern32", lambda p: (p["sigma"], 0.0, 0.0)),
+    "Matern52Kernel": ("matern52", lambda p: (p["sigma"], 0.0, 0.0)),
+    "RationalQuadraticKernel": ("rational_quadratic",
+                                lambda p: (p["sigma"], p["alpha"], 0.0)),
+}
+
+
+@pytest.mark.parametrize("name, kwargs", KERNELS, ids=IDS)
+def test_kernels_cross_as_typed_native_params(name, kwargs):
+    import pickle
+
+    from sksig._core.native import KERNEL_KINDS, StaticKernelParams
+
+    params = getattr(sksig, name)(**kwargs)._native()
+    kind, values = _NATIVE[name]
+    assert isinstance(params, StaticKernelParams)
+    assert params.kind == KERNEL_KINDS[kind]
+    assert (params.p0, params.p1, params.p2) == values(kwargs)
+    # Only non-integer degrees and integers of 6 or more clamp the polynomial base.
+    degree = kwargs.get("degree")
+    assert params.clamp == (degree is not None and degree not in (0, 1, 2, 3, 4, 5))
+    assert pickle.loads(pickle.dumps(params)) == params
+
+
+def test_native_params_refuse_unknown_kinds_and_tuples():
+    from sksig._core.native import KERNEL_KINDS, StaticKernelParams
+
+    from sksig._core import _sig_kernel
+
+    with pytest.raises(ValueError, match="kind must be one of"):
+        StaticKernelParams(max(KERNEL_KINDS.values()) + 1)
+    x = np.zeros((1, 3, 2))
+    with pytest.raises(TypeError):  # the former positional tuple no longer crosses
+        _sig_kernel.forward(x, x, False, (0, 0), (0, 0.0, 0.0, 0.0, False),
+                            np.zeros(1), np.zeros(0), 1)

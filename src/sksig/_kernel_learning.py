@@ -92,7 +92,7 @@ def static_kernel_parameters(static_kernel):
 
 
 def _columns(kernel):
-    return _PARAMETERS.get(kernel[0], ())
+    return _PARAMETERS.get(kernel.kind, ())
 
 
 def param_jacobian(x, y, i1, i2, orders, kernel, *, derivs=None, time_last=False,

@@ -78,7 +78,7 @@ class _Setup:
         self.ragged = self.b1.ragged or self.b2.ragged
         self.caller = self.b1.caller
         self.backend = backend(self.caller)
-        if self.kernel[4] and not _clamping_reported:  # a clamping polynomial kernel
+        if self.kernel.clamp and not _clamping_reported:  # a clamping polynomial kernel
             self._report_clamping(gram)
 
     def symmetric(self):
@@ -99,7 +99,7 @@ class _Setup:
         from sksig._core import _sig_kernel
 
         x, y = self._host_paths()
-        gamma = self.kernel[2]
+        gamma = self.kernel.p1  # the polynomial kernel's offset
         if _sig_kernel.polynomial_kernel_clamps(x, y, gram, gamma, self.n_threads):
             _clamping_reported = True
             warnings.warn(

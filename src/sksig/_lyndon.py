@@ -218,7 +218,7 @@ def lyndon_words_of_length(alphabet_size, length):
 
 
 def _build_tables(dim, degree):
-    """(pos, tri_ptr, tri_col, tri_val, exp_ptr, exp_pos, exp_val) of (dim, degree).
+    """The :class:`sksig._core.native.LyndonTables` of (dim, degree).
 
     Built natively (sksig/_core/include/sksig/lyndon.hpp documents the arrays); not
     cached: use :func:`lyndon_tables`.
@@ -243,19 +243,15 @@ _LOCK = threading.Lock()
 
 
 def lyndon_tables(dim, degree):
-    """Native-ready tables for (dim, degree), built once per process (their read-only
-    numpy arrays: ``.arrays``)."""
+    """The LyndonTables of (dim, degree), built once per process (read-only numpy
+    arrays, one field per table)."""
     key = (dim, degree)
     tables = _TABLES.get(key)
     if tables is None:
         with _LOCK:
             tables = _TABLES.get(key)
             if tables is None:
-                from sksig._core import _log_sig
-
-                arrays = _build_tables(dim, degree)
-                for a in arrays:  # shared by every caller (and the CUDA join)
-                    a.flags.writeable = False
-                tables = _log_sig.make_tables(arrays)
+                tables = _build_tables(dim, degree)
+                tables.set_read_only()  # shared by every caller (and the CUDA join)
                 _TABLES[key] = tables
     return tables

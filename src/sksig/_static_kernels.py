@@ -20,7 +20,7 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import validate_data
 
 from sksig._array import as_array, check_same_batch
-from sksig._core._sig_kernel import KERNEL_KINDS
+from sksig._core.native import KERNEL_KINDS, StaticKernelParams
 from sksig._docs import fill_doc
 from sksig._validation import resolve_n_jobs
 
@@ -42,7 +42,7 @@ _NONNEGATIVE = Interval(Real, 0, np.inf, closed="left")
 _FINITE = Interval(Real, -np.inf, np.inf, closed="neither")
 
 # Codes of the C++ enum sksig::KernelKind (include/sksig/static_kernels.hpp), exported
-# by the compiled module (sksig/_core/native.pxd).
+# by the compiled module (sksig/_core/native.pyx).
 _LINEAR, _SCALED_LINEAR, _RBF, _POLYNOMIAL = (
     KERNEL_KINDS[k] for k in ("linear", "scaled_linear", "rbf", "polynomial"))
 _MATERN12, _MATERN32, _MATERN52, _RATIONAL_QUADRATIC = (
@@ -151,7 +151,7 @@ class StaticKernel(BaseEstimator):
                 for name in self._parameter_constraints}
 
     def _native(self):
-        """Validated parameters as the native tuple ``(kind, p0, p1, p2, clamp)``."""
+        """Validated parameters as the native cores read them (StaticKernelParams)."""
         raise NotImplementedError
 
     def _check_user_methods(self):
@@ -333,7 +333,7 @@ class LinearKernel(StaticKernel):
     """
 
     def _native(self):
-        return (_LINEAR, 0.0, 0.0, 0.0, False)
+        return StaticKernelParams(_LINEAR)
 
 
 class ScaledLinearKernel(StaticKernel):
@@ -363,7 +363,7 @@ class ScaledLinearKernel(StaticKernel):
         self.scale = scale
 
     def _native(self):
-        return (_SCALED_LINEAR, self._params()["scale"], 0.0, 0.0, False)
+        return StaticKernelParams(_SCALED_LINEAR, self._params()["scale"])
 
 
 # The docstring fragments of the kernels of one length scale (sksig._docs.fill_doc).
@@ -401,7 +401,7 @@ class _SigmaKernel(StaticKernel):
         self.sigma = sigma
 
     def _native(self):
-        return (self._kind, self._params()["sigma"], 0.0, 0.0, False)
+        return StaticKernelParams(self._kind, self._params()["sigma"])
 
 
 @fill_doc(sigma_raises=_SIGMA_RAISES)
@@ -427,7 +427,7 @@ class RBFKernel(_SigmaKernel, kind=_RBF):
     """
 
     def _native(self):
-        return (_RBF, self._params()["sigma"], 0.0, 0.0, False)
+        return StaticKernelParams(_RBF, self._params()["sigma"])
 
 
 class PolynomialKernel(StaticKernel):
@@ -476,7 +476,7 @@ class PolynomialKernel(StaticKernel):
         p = self._params()
         degree, gamma, scale = p["degree"], p["gamma"], p["scale"]
         clamp = not (degree == 0 or (degree.is_integer() and 1 <= degree <= 5))
-        return (_POLYNOMIAL, degree, gamma, scale, clamp)
+        return StaticKernelParams(_POLYNOMIAL, degree, gamma, scale, clamp)
 
 
 @fill_doc(**_MATERN)
@@ -546,11 +546,11 @@ class RationalQuadraticKernel(StaticKernel):
 
     def _native(self):
         p = self._params()
-        return (_RATIONAL_QUADRATIC, p["sigma"], p["alpha"], 0.0, False)
+        return StaticKernelParams(_RATIONAL_QUADRATIC, p["sigma"], p["alpha"])
 
 
 def as_static_kernel(static_kernel):
-    """Native tuple for ``static_kernel`` (None means linear)."""
+    """The StaticKernelParams of ``static_kernel`` (None means linear)."""
     if static_kernel is None:
         return LinearKernel()._native()
     if is_custom(static_kernel):

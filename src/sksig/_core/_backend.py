@@ -21,6 +21,7 @@ from sksig._core import (
     _sig_kernel,
     _sig_kernel_poly,
 )
+from sksig._core.native import LyndonTables
 from sksig._interrupt import call
 from sksig._lyndon import lyndon_tables
 
@@ -287,43 +288,32 @@ def sig_join_backprop(d_out, sig, disp, grad_sig, grad_disp, dim, degree, prepen
          degree, prepend, scalar_term, n_threads)
 
 
-_NO_TABLES = []
-
-
 def log_tables(dim, degree, method):
     """The Lyndon tables a log conversion of ``method`` reads: method 0 reads none
     (and must not pay for building them)."""
-    if method:
-        return lyndon_tables(dim, degree)
-    if not _NO_TABLES:
-        i0, f0 = np.zeros(0, np.int64), np.zeros(0, np.float64)
-        one = np.zeros(1, np.int64)
-        _NO_TABLES.append(_log_sig.make_tables((i0, one, i0, f0, one, i0, f0)))
-    return _NO_TABLES[0]
+    return lyndon_tables(dim, degree) if method else LyndonTables.empty()
 
 
 def sig_to_log_sig(sig, out, dim, degree, method, in_term, out_term, n_threads):
-    call(_sig_algebra.sig_to_log_sig, sig, out, dim, degree, method, in_term, out_term,
+    call(_sig_algebra.convert, False, sig, out, dim, degree, method, in_term, out_term,
          log_tables(dim, degree, method), n_threads)
 
 
 def logsig_to_sig(ls, out, dim, degree, method, in_term, out_term, n_threads):
-    tables = log_tables(dim, degree, method)
-    call(_sig_algebra.logsig_to_sig, ls, out, dim, degree, method, in_term, out_term,
-         tables, n_threads)
+    call(_sig_algebra.convert, True, ls, out, dim, degree, method, in_term, out_term,
+         log_tables(dim, degree, method), n_threads)
 
 
 def sig_to_log_sig_backprop(sig, derivs, grad, dim, degree, method, in_term, out_term,
                             n_threads):
-    call(_sig_algebra.sig_to_log_sig_backprop, sig, derivs, grad, dim, degree, method,
+    call(_sig_algebra.convert_backprop, False, sig, derivs, grad, dim, degree, method,
          in_term, out_term, log_tables(dim, degree, method), n_threads)
 
 
 def logsig_to_sig_backprop(ls, derivs, grad, dim, degree, method, in_term, out_term,
                            n_threads):
-    tables = log_tables(dim, degree, method)
-    call(_sig_algebra.logsig_to_sig_backprop, ls, derivs, grad, dim, degree, method,
-         in_term, out_term, tables, n_threads)
+    call(_sig_algebra.convert_backprop, True, ls, derivs, grad, dim, degree, method,
+         in_term, out_term, log_tables(dim, degree, method), n_threads)
 
 
 def log_sig_combine(ls1, ls2, out, dim, degree, n_threads):

@@ -1,117 +1,52 @@
 # cython: boundscheck=False, wraparound=False, cdivision=True
-"""Thin wrapper over include/sksig/branched_kernel.hpp (branched signature kernels).
-
-Every argument was checked in sksig/_branched_kernel.py and sksig/_static_kernels.py;
-``kernel`` is the tuple ``(kind, p0, p1, p2, clamp)`` built there.
+"""Thin wrapper over include/sksig/branched_kernel.hpp: the branched signature kernels
+of sksig/_branched_kernel.py (which checked every argument), on the static kernel
+``kernel`` (a :class:`sksig._core.native.StaticKernelParams`), truncated at ``depth``.
 """
 from cython cimport floating
 from libc.stdint cimport int64_t
-from libcpp cimport bool as cbool
 
-from sksig._core._errors import raise_for_status
+from sksig._core cimport native
 
 include "_interrupt.pxi"
 
 
-# ---- native entry points of this module (include/sksig/branched_kernel.hpp) ----
-cdef extern from "sksig/branched_kernel.hpp" namespace "sksig" nogil:
-    cdef struct KernelParams:
-        int kind
-        double p0, p1, p2
-        cbool clamp
-
-    cdef cppclass GoursatShape:
-        int64_t L1, L2, d
-        int lam1, lam2
-
-    int branched_kernel_pairs[T](const T* x, const T* y, int64_t n_pairs, int64_t ny,
-                                 cbool gram, GoursatShape sh, int depth,
-                                 KernelParams kernel, T* out, T* grid,
-                                 int n_threads) noexcept
-    int branched_kernel_pairs_backprop[T](const T* x, const T* y, int64_t p_begin,
-                                          int64_t n_pairs, int64_t ny, cbool gram,
-                                          GoursatShape sh, int depth, KernelParams kernel,
-                                          const T* derivs, cbool grid_derivs, T* gx,
-                                          T* gy, int n_threads) noexcept
-    int branched_kernel_gram_backprop[T](const T* x, int64_t nx, const T* y, int64_t ny,
-                                         GoursatShape sh, int depth, KernelParams kernel,
-                                         const T* derivs, cbool grid_derivs, T* gx,
-                                         T* gy, int64_t chunk, int n_threads) noexcept
-# ---- end of native entry points ----
-
-
-cdef GoursatShape _shape(int64_t L1, int64_t L2, int64_t d, tuple orders):
-    cdef GoursatShape sh
-    sh.L1 = L1
-    sh.L2 = L2
-    sh.d = d
-    sh.lam1 = orders[0]
-    sh.lam2 = orders[1]
-    return sh
-
-
-cdef KernelParams _kernel(tuple kernel):
-    cdef KernelParams k
-    k.kind = kernel[0]
-    k.p0 = kernel[1]
-    k.p1 = kernel[2]
-    k.p2 = kernel[3]
-    k.clamp = kernel[4]
-    return k
-
-
-cdef floating* _ptr(floating[::1] a) noexcept nogil:
-    # Flat views of possibly empty buffers: callers never dereference an empty one.
-    return &a[0] if a.shape[0] else NULL
-
-
 def forward(const floating[:, :, ::1] x, const floating[:, :, ::1] y, bint gram,
-            tuple orders, int depth, tuple kernel, floating[::1] out,
-            floating[::1] grid, int n_threads):
+            (int, int) orders, int depth, native.StaticKernelParams kernel not None,
+            floating[::1] out, floating[::1] grid, int n_threads):
     """Kernels of pairs (x[p], y[p]) or of the Gram pairs (x[i], y[j]) into out;
     grid (flat, possibly empty) receives the final-depth grids when non-empty."""
-    cdef int status
-    cdef KernelParams k = _kernel(kernel)
-    cdef GoursatShape sh = _shape(x.shape[1], y.shape[1], x.shape[2], orders)
-    cdef int64_t n_pairs = out.shape[0]
-    if n_pairs == 0:
-        return
-    with nogil:
-        status = branched_kernel_pairs(&x[0, 0, 0], &y[0, 0, 0], n_pairs, y.shape[0],
-                                       gram, sh, depth, k, &out[0], _ptr(grid),
-                                       n_threads)
-    raise_for_status(status, "branched_sig_kernel")
+    if out.shape[0]:
+        with nogil:
+            native.check(native.branched_kernel_pairs(
+                &x[0, 0, 0], &y[0, 0, 0], out.shape[0], y.shape[0], gram,
+                native.paths_shape(x.shape, y.shape, orders), depth, kernel.c, &out[0],
+                native.data_or_null(grid), n_threads), "branched_sig_kernel")
 
 
-def backward(const floating[:, :, ::1] x, const floating[:, :, ::1] y, tuple orders,
-             int depth, tuple kernel, const floating[::1] derivs, bint grid_derivs,
-             floating[::1] gx, floating[::1] gy, int n_threads):
+def backward(const floating[:, :, ::1] x, const floating[:, :, ::1] y,
+             (int, int) orders, int depth, native.StaticKernelParams kernel not None,
+             const floating[::1] derivs, bint grid_derivs, floating[::1] gx,
+             floating[::1] gy, int n_threads):
     """Per-pair gradients of pairs (x[p], y[p]); gx, gy flat, possibly empty."""
-    cdef int status
-    cdef KernelParams k = _kernel(kernel)
-    cdef GoursatShape sh = _shape(x.shape[1], y.shape[1], x.shape[2], orders)
-    cdef int64_t n_pairs = x.shape[0]
-    if n_pairs == 0:
-        return
-    with nogil:
-        status = branched_kernel_pairs_backprop(
-            &x[0, 0, 0], &y[0, 0, 0], 0, n_pairs, y.shape[0], False, sh, depth, k,
-            &derivs[0], grid_derivs, _ptr(gx), _ptr(gy), n_threads)
-    raise_for_status(status, "branched_sig_kernel_backprop")
+    if x.shape[0]:
+        with nogil:
+            native.check(native.branched_kernel_pairs_backprop(
+                &x[0, 0, 0], &y[0, 0, 0], 0, x.shape[0], y.shape[0], False,
+                native.paths_shape(x.shape, y.shape, orders), depth, kernel.c, &derivs[0],
+                grid_derivs, native.data_or_null(gx), native.data_or_null(gy),
+                n_threads), "branched_sig_kernel_backprop")
 
 
 def backward_gram(const floating[:, :, ::1] x, const floating[:, :, ::1] y,
-                  tuple orders, int depth, tuple kernel, const floating[::1] derivs,
-                  bint grid_derivs, floating[::1] gx, floating[::1] gy, int64_t chunk,
-                  int n_threads):
+                  (int, int) orders, int depth, native.StaticKernelParams kernel not None,
+                  const floating[::1] derivs, bint grid_derivs, floating[::1] gx,
+                  floating[::1] gy, int64_t chunk, int n_threads):
     """Gram gradients summed over the other side; gx, gy flat, possibly empty."""
-    cdef int status
-    cdef KernelParams k = _kernel(kernel)
-    cdef GoursatShape sh = _shape(x.shape[1], y.shape[1], x.shape[2], orders)
-    if x.shape[0] == 0 or y.shape[0] == 0:
-        return
-    with nogil:
-        status = branched_kernel_gram_backprop(
-            &x[0, 0, 0], x.shape[0], &y[0, 0, 0], y.shape[0], sh, depth, k, &derivs[0],
-            grid_derivs, _ptr(gx), _ptr(gy), chunk, n_threads)
-    raise_for_status(status, "branched_sig_kernel_gram_backprop")
+    if x.shape[0] and y.shape[0]:
+        with nogil:
+            native.check(native.branched_kernel_gram_backprop(
+                &x[0, 0, 0], x.shape[0], &y[0, 0, 0], y.shape[0],
+                native.paths_shape(x.shape, y.shape, orders), depth, kernel.c, &derivs[0],
+                grid_derivs, native.data_or_null(gx), native.data_or_null(gy), chunk,
+                n_threads), "branched_sig_kernel_gram_backprop")

@@ -37,7 +37,7 @@ def log_sig_tables(dim, degree, device):
             handle = _HANDLES.get(key)
             if handle is None:
                 # The host arrays of the CPU cores (built once per process).
-                host = lyndon_tables(dim, degree).arrays
+                host = lyndon_tables(dim, degree)
                 handle = module.log_sig_tables(dim, degree, host, device)
                 _HANDLES[key] = handle
     return handle

@@ -13,7 +13,7 @@
 
 namespace sksig {
 
-// Exported to Python by sksig/_core/native.pxd (sksig._core._sig_kernel.KERNEL_KINDS).
+// Exported to Python by sksig/_core/native.pxd (sksig._core.native.KERNEL_KINDS).
 enum KernelKind : int {
   kLinear = 0,
   kScaledLinear = 1,
