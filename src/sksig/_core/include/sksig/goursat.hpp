@@ -767,6 +767,17 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
 //     (n_pairs, L2, d), either may be null; gamma: per-pair dF/dDelta (n_pairs, n1, n2)
 //     or null.
 // Pairs [0, n_pairs) are processed independently; callers reduce Gram gradients.
+// Rows per stripe of the adjoint of one W-lane block: whole grids up to 64 MiB; beyond,
+// stripes of about sqrt(M1) rows with checkpoints (one extra forward sweep, memory
+// O(sqrt(M1)) rows).
+template <int W, class T>
+std::int64_t adjoint_stripe(const GoursatShape& sh) {
+  constexpr std::int64_t kGridBudget = std::int64_t(64) << 20;
+  const std::int64_t row_bytes = (sh.M2() + 1) * W * std::int64_t(sizeof(T));
+  if ((sh.M1() + 1) * row_bytes <= kGridBudget) return sh.M1();
+  return std::max<std::int64_t>(1, std::int64_t(std::sqrt(double(sh.M1()))));
+}
+
 template <int W, class T>
 int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_pairs,
                    std::int64_t ny, bool gram, GoursatShape sh,
@@ -776,13 +787,7 @@ int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_
   const std::int64_t n_blocks = (n_pairs + W - 1) / W;
   const std::int64_t cells = sh.grid_size(), n1 = sh.n1(), n2 = sh.n2();
   const std::int64_t sx = sh.L1 * sh.d, sy = sh.L2 * sh.d;
-  // Whole grids per block up to kGridBudget bytes; beyond, stripes of about sqrt(M1)
-  // rows with checkpoints (one extra forward sweep, memory O(sqrt(M1)) rows).
-  constexpr std::int64_t kGridBudget = std::int64_t(64) << 20;
-  const std::int64_t row_bytes = (sh.M2() + 1) * W * std::int64_t(sizeof(T));
-  std::int64_t stripe = sh.M1();
-  if ((sh.M1() + 1) * row_bytes > kGridBudget)
-    stripe = std::max<std::int64_t>(1, std::int64_t(std::sqrt(double(sh.M1()))));
+  const std::int64_t stripe = adjoint_stripe<W, T>(sh);
   Workspaces<T, W> spaces(kernel, sh, n_threads);
   return parallel_for(n_blocks, n_threads, [&](std::int64_t blk) {
     const std::int64_t q0 = blk * W, count = std::min<std::int64_t>(W, n_pairs - q0);

@@ -87,12 +87,7 @@ int param_jacobian_blocks(const T* x, const T* y, const std::int64_t* i1,
                           T* values, T* jac, int n_threads) {
   const std::int64_t n1 = sh.n1(), n2 = sh.n2();
   const std::int64_t sx = sh.L1 * sh.d, sy = sh.L2 * sh.d;
-  // As in pairs_backprop: whole grids per block up to 64 MiB, else checkpointed stripes.
-  constexpr std::int64_t kGridBudget = std::int64_t(64) << 20;
-  const std::int64_t row_bytes = (sh.M2() + 1) * W * std::int64_t(sizeof(T));
-  std::int64_t stripe = sh.M1();
-  if ((sh.M1() + 1) * row_bytes > kGridBudget)
-    stripe = std::max<std::int64_t>(1, std::int64_t(std::sqrt(double(sh.M1()))));
+  const std::int64_t stripe = adjoint_stripe<W, T>(sh);
   Workspaces<T, W> spaces(kernel, sh, n_threads);
   const std::int64_t n_blocks = (n_pairs + W - 1) / W;
   return parallel_for(n_blocks, n_threads, [&](std::int64_t blk) {

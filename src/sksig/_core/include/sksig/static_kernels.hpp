@@ -182,23 +182,26 @@ struct StaticKernel {
     }
   }
 
-  SKSIG_HD T value(const T* a, const T* b, std::int64_t d) const {
-    T dot = 0, r2 = 0;
+  // <a, b> and |a - b|^2, the two sums every kernel value is a function of.
+  SKSIG_HD static void sums(const T* a, const T* b, std::int64_t d, T& dot, T& r2) {
+    dot = 0;
+    r2 = 0;
     for (std::int64_t c = 0; c < d; ++c) {
       dot += a[c] * b[c];
       T diff = a[c] - b[c];
       r2 += diff * diff;
     }
+  }
+
+  SKSIG_HD T value(const T* a, const T* b, std::int64_t d) const {
+    T dot, r2;
+    sums(a, b, d, dot, r2);
     return value_of(dot, r2);
   }
 
   SKSIG_HD T grad_scalar(const T* a, const T* b, std::int64_t d) const {
-    T dot = 0, r2 = 0;
-    for (std::int64_t c = 0; c < d; ++c) {
-      dot += a[c] * b[c];
-      T diff = a[c] - b[c];
-      r2 += diff * diff;
-    }
+    T dot, r2;
+    sums(a, b, d, dot, r2);
     T v, s;
     eval(dot, r2, v, s);
     return s;
