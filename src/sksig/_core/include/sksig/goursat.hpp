@@ -228,7 +228,13 @@ struct GoursatBlock {
   GoursatShape sh;
   T f;
   std::vector<T> dy, kprev, kcur, rows;
-  BigVector<T> delta, A, B;  // n1 x n2 x W with keep_coefficients
+  BigVector<T> delta;  // n1 x n2 x W with keep_coefficients, else one block of rows
+  // A(d) and B(d) of one block of rows for the forward sweep; the adjoint re-forms them
+  // from the kept delta rows (ab_row), so that a block holds one n1 x n2 x W array, not
+  // three (two threads' arrays overflowed the last-level cache at L = 256).
+  std::vector<T> A, B, ab_cache;
+  std::int64_t ab_tag[2] = {-1, -1};
+  int ab_victim = 0;
   std::vector<T> xpt, ypts, dot, r2;  // kernel_row's inputs and sums (non-linear kernels)
 
   GoursatBlock(const StaticKernel<T>& k, const GoursatShape& s) : kernel(k), sh(s) {
@@ -355,9 +361,12 @@ struct GoursatBlock {
   void prepare(const T* const* xs, const T* const* ys, bool keep_all_rows) {
     const std::int64_t n1 = sh.n1(), n2 = sh.n2(), d = sh.d;
     const std::int64_t nrows = std::max<std::int64_t>(keep_all_rows ? n1 : std::min(n1, kRowBlock), 1);
+    const std::int64_t block_rows = std::max<std::int64_t>(std::min(n1, kRowBlock), 1);
     delta.resize(nrows * n2 * W);
-    A.resize(nrows * n2 * W);
-    B.resize(nrows * n2 * W);
+    A.resize(block_rows * n2 * W);
+    B.resize(block_rows * n2 * W);
+    ab_cache.resize(4 * n2 * W);
+    ab_tag[0] = ab_tag[1] = -1;
     if (kernel.is_linear()) {
       dy.resize(W * n2 * d);
       kcur.resize(kRowBlock * W * d);
@@ -404,8 +413,8 @@ struct GoursatBlock {
       const std::int64_t base = keep_coefficients ? p0 * n2 * W : 0;
       if (p == p0)
         coefficient_rows(xs, ys, p0, std::min(kRowBlock, n1 - p0), delta.data() + base,
-                         A.data() + base, B.data() + base);
-      const std::int64_t off = base + (p - p0) * n2 * W;
+                         A.data(), B.data());
+      const std::int64_t off = (p - p0) * n2 * W;
       if (!solve) continue;
       for (std::int64_t s = 0; s < R1; ++s, ++r) {
         check_interrupt();
@@ -417,6 +426,25 @@ struct GoursatBlock {
     }
     if (solve)
       for (int w = 0; w < W; ++w) result[w] = cur[M2 * W + w];
+  }
+
+  // A and B of segment row p, formed from the kept delta row by the same operations as
+  // in coefficient_rows (so the same bits), in one of two cached slots: the slot just
+  // returned is never the next one replaced.
+  void ab_row(std::int64_t p, const T*& a, const T*& b) {
+    const std::int64_t n = sh.n2() * W;
+    int slot = ab_tag[0] == p ? 0 : (ab_tag[1] == p ? 1 : -1);
+    if (slot < 0) {
+      slot = ab_victim;
+      ab_tag[slot] = p;
+      const T* dl = delta.data() + p * n;
+      T* as = ab_cache.data() + 2 * slot * n;
+      T* bs = as + n;
+      for (std::int64_t i = 0; i < n; ++i) cell_coefficients(dl[i], as[i], bs[i]);
+    }
+    ab_victim = slot ^ 1;
+    a = ab_cache.data() + 2 * slot * n;
+    b = a + n;
   }
 
   // Adjoint of the block (SPEC.md 5, steps 2-4): dF/dDelta of the first `count` lanes
@@ -449,8 +477,9 @@ struct GoursatBlock {
         if (r == last) break;
         check_interrupt();
         T* next = cur == rows.data() ? rows.data() + krow : rows.data();
-        const std::int64_t off = (r >> sh.lam1) * n2 * W;
-        sweep<W>(cur, next, A.data() + off, B.data() + off, n2, R2);
+        const T *a, *b;
+        ab_row(r >> sh.lam1, a, b);
+        sweep<W>(cur, next, a, b, n2, R2);
         cur = next;
       }
     }
@@ -487,9 +516,10 @@ struct GoursatBlock {
         std::copy(ckpt.data() + (lo / stripe) * krow, ckpt.data() + (lo / stripe + 1) * krow,
                   band.data());
         for (std::int64_t r = lo; r < hi; ++r) {
-          const std::int64_t off = (r >> sh.lam1) * n2 * W;
-          sweep<W>(band.data() + (r - lo) * krow, band.data() + (r - lo + 1) * krow,
-                    A.data() + off, B.data() + off, n2, R2);
+          const T *a, *b;
+          ab_row(r >> sh.lam1, a, b);
+          sweep<W>(band.data() + (r - lo) * krow, band.data() + (r - lo + 1) * krow, a, b,
+                   n2, R2);
         }
       }
       if (seeds)
@@ -502,9 +532,11 @@ struct GoursatBlock {
         const T* S = seeds ? seed_band.data() + (r - lo - 1) * krow
                            : (r == M1 ? seed_band.data() : zero_seed);
         const T* Kr = band.data() + (r - lo) * krow;
-        sksig::adjoint<W>(lam, lnext, S, Kr, Kr - krow, A.data() + pr * n2 * W,
-                    B.data() + pr * n2 * W, A.data() + pm * n2 * W,
-                    delta.data() + pm * n2 * W, grow.data(), n2, sh.lam2);
+        const T *ar, *br, *am, *bm;
+        ab_row(pr, ar, br);  // then pm: two slots, so row pr stays
+        ab_row(pm, am, bm);
+        sksig::adjoint<W>(lam, lnext, S, Kr, Kr - krow, ar, br, am,
+                          delta.data() + pm * n2 * W, grow.data(), n2, sh.lam2);
         std::swap(lam, lnext);
         if (((r - 1) & R1m) == 0) {  // segment row pm is complete
           for (std::int64_t q = 0; q < n2; ++q)
@@ -767,12 +799,14 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
 //     (n_pairs, L2, d), either may be null; gamma: per-pair dF/dDelta (n_pairs, n1, n2)
 //     or null.
 // Pairs [0, n_pairs) are processed independently; callers reduce Gram gradients.
-// Rows per stripe of the adjoint of one W-lane block: whole grids up to 64 MiB; beyond,
-// stripes of about sqrt(M1) rows with checkpoints (one extra forward sweep, memory
-// O(sqrt(M1)) rows).
+// Rows per stripe of the adjoint of one W-lane block: whole grids while they fit in a
+// core's share of cache; beyond, stripes of about sqrt(M1) rows recomputed from
+// checkpoint rows (one extra forward sweep, memory O(sqrt(M1)) rows). A grid-sized
+// band per thread is slower than the extra sweep once the threads' bands overflow the
+// last-level cache (B32 L256 d8: two threads were slower than one).
 template <int W, class T>
 std::int64_t adjoint_stripe(const GoursatShape& sh) {
-  constexpr std::int64_t kGridBudget = std::int64_t(64) << 20;
+  constexpr std::int64_t kGridBudget = std::int64_t(1) << 20;
   const std::int64_t row_bytes = (sh.M2() + 1) * W * std::int64_t(sizeof(T));
   if ((sh.M1() + 1) * row_bytes <= kGridBudget) return sh.M1();
   return std::max<std::int64_t>(1, std::int64_t(std::sqrt(double(sh.M1()))));
