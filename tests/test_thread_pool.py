@@ -1,8 +1,7 @@
 """The helper pool of the branched and log-signature cores (parallel.hpp).
 
-Helpers are not woken while the machine has no idle core, so on a loaded machine (CI
-may be one) n_jobs=2 would run serially; these tests run a child process with that
-check off (SKSIG_LOAD_CHECK=0), so the pool really runs. The oracle is the one-thread
+A child process runs with the optional load check off (SKSIG_LOAD_CHECK=0, also the
+default), so the pool really runs on a loaded machine too. The oracle is the one-thread
 result (each output written by one item, with the same operations), compared bitwise;
 a fork after the pool has started must leave a working pool in the child.
 """

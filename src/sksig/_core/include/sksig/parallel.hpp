@@ -13,9 +13,8 @@
 //   at a time, and the caller waits only for helpers that did join. A helper that
 //   wakes late finds nothing left and goes back to sleep, so a second thread never
 //   costs more than the items it took on (plus one wake-up call). Helpers sleep on a
-//   condition variable (no spinning that steals a busy machine's cores), and none is
-//   woken while no core is idle (idle_cores below). Bodies must not use
-//   omp_get_thread_num() (thread_local scratch is fine).
+//   condition variable (no spinning that steals a busy machine's cores). Bodies must
+//   not use omp_get_thread_num() (thread_local scratch is fine).
 // Both run serially when OpenMP is off (SKSIG_OPENMP=OFF builds stay single-threaded).
 #pragma once
 
@@ -117,17 +116,19 @@ inline long process_id() noexcept {
 
 // Cores nobody else wants right now: online cores minus the tasks that are running or
 // waiting to run (the calling thread among them), as /proc/loadavg counts them (Linux;
-// elsewhere "many"). Waking a helper while every core is taken does not add a core: the
-// helper preempts some task, perhaps the caller itself, which then waits in the run
-// queue behind the other processes (measured beside 12 runnable tasks on 2 cores: 1,024
-// branched logs 1.2 ms on one thread, 6 ms when a helper was woken). Read at most every
-// 2 ms (a read costs a few microseconds). SKSIG_LOAD_CHECK=0 in the environment turns
-// the check off (tests use it to run the helpers on a loaded machine).
+// elsewhere "many"). Only consulted with SKSIG_LOAD_CHECK=1 in the environment. It is
+// off by default because the count is taken at one instant and includes threads that
+// merely spin after an OpenMP region (ours or another library's), so on a quiet
+// machine it kept helpers asleep and two threads did no better than one (2-core VM,
+// load 1.5: planar branched_sig 0.19 s at both thread counts, 0.10 s at 2 threads
+// without the check). The join design alone already keeps a busy machine from costing
+// more than a wake-up (beside a spinning process: 1,024 branched logs 1.03 ms at 1
+// thread, 1.02 ms at 2 threads without the check). Read at most every 2 ms.
 inline int idle_cores() noexcept {
 #if defined(__linux__)
   static const bool off = [] {
     const char* v = std::getenv("SKSIG_LOAD_CHECK");
-    return v != nullptr && v[0] == '0' && v[1] == 0;
+    return !(v != nullptr && v[0] == '1' && v[1] == 0);
   }();
   if (off) return 1 << 20;
   using Clock = std::chrono::steady_clock;
