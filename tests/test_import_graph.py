@@ -27,6 +27,7 @@ SRC = pathlib.Path(__file__).resolve().parents[1] / "src" / "sksig"
 
 LAYERS = [
     ("native", ["sksig._core", "sksig._core._errors", "sksig._limits", "sksig._docs",
+                "sksig._memo",
                 "sksig._version"]),
     ("runtime", ["sksig._validation", "sksig._interrupt", "sksig.cuda",
                  "sksig.cuda._runtime"]),

@@ -13,6 +13,7 @@ import threading
 from sksig._docs import fill_doc
 from sksig._interrupt import call
 from sksig._limits import check_memory, check_time, format_bytes
+from sksig._memo import build_once
 from sksig._validation import check_int
 
 __all__ = [
@@ -245,13 +246,9 @@ _LOCK = threading.Lock()
 def lyndon_tables(dim, degree):
     """The LyndonTables of (dim, degree), built once per process (read-only numpy
     arrays, one field per table)."""
-    key = (dim, degree)
-    tables = _TABLES.get(key)
-    if tables is None:
-        with _LOCK:
-            tables = _TABLES.get(key)
-            if tables is None:
-                tables = _build_tables(dim, degree)
-                tables.set_read_only()  # shared by every caller (and the CUDA join)
-                _TABLES[key] = tables
-    return tables
+    def build():
+        tables = _build_tables(dim, degree)
+        tables.set_read_only()  # shared by every caller (and the CUDA join)
+        return tables
+
+    return build_once(_TABLES, _LOCK, (dim, degree), build)

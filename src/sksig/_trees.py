@@ -24,6 +24,7 @@ import numpy as np
 
 from sksig._docs import fill_doc
 from sksig._lyndon import mobius
+from sksig._memo import build_once
 from sksig._validation import check_bool, check_int
 
 _RAISES_BAD_ARGS = """
@@ -186,11 +187,7 @@ def cached(cache, lock, d, degree, planar, build):
     if d == 0:
         degree = min(degree, 1)  # no labels: the basis is the scalar term at any degree
     key = (d, degree, planar)
-    with lock:
-        value = cache.get(key)
-        if value is None:
-            value = cache[key] = build(d, degree, planar)
-        return value
+    return build_once(cache, lock, key, lambda: build(*key))
 
 
 def _new_basis(d, degree, planar):

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from sksig._lyndon import lyndon_tables
+from sksig._memo import build_once
 from sksig.cuda._runtime import native, pointer
 
 __all__ = ["branched_tables", "log_sig_tables", "prepare_branched"]
@@ -30,17 +31,10 @@ def log_sig_tables(dim, degree, device):
     """Handle of the join's tables of (dim, degree) on device (an index) for the
     launcher module in use."""
     module = native()
-    key = (module.__name__, device, dim, degree)
-    handle = _HANDLES.get(key)
-    if handle is None:
-        with _LOCK:
-            handle = _HANDLES.get(key)
-            if handle is None:
-                # The host arrays of the CPU cores (built once per process).
-                host = lyndon_tables(dim, degree)
-                handle = module.log_sig_tables(dim, degree, host, device)
-                _HANDLES[key] = handle
-    return handle
+    # Made from the host arrays of the CPU cores (themselves built once per process).
+    return build_once(_HANDLES, _LOCK, (module.__name__, device, dim, degree),
+                      lambda: module.log_sig_tables(dim, degree,
+                                                    lyndon_tables(dim, degree), device))
 
 
 def _csr(keys, size):
