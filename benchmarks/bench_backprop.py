@@ -22,7 +22,7 @@ import sys
 
 import numpy as np
 import torch
-from bench_log_sig import interleaved_times
+from _harness import print_header, print_row
 
 import sksig
 import sksig.torch
@@ -95,21 +95,11 @@ def rows():
 
 
 def main():
-    print("| case | sksig (ms) | pySigLib (ms) | pySigLib / sksig | 10%-90% range |")
-    print("|---|---:|---:|---:|---|")
+    print_header()
     for name, repeats, ours, theirs in rows():
         if len(sys.argv) > 1 and sys.argv[1] not in name:
             continue
-        if theirs:
-            times = interleaved_times([ours, theirs], repeats=repeats)
-            t_ours, t_theirs = 1e3 * np.median(times, axis=0)
-            ratios = times[:, 1] / times[:, 0]
-            lo, mid, hi = np.quantile(ratios, [0.1, 0.5, 0.9])
-            print(f"| {name} | {t_ours:.1f} | {t_theirs:.1f} | {mid:.2f} | "
-                  f"{lo:.2f} - {hi:.2f} |", flush=True)
-        else:
-            t_ours = 1e3 * np.median(interleaved_times([ours], repeats=repeats))
-            print(f"| {name} | {t_ours:.1f} | - | - | - |", flush=True)
+        print_row(name, ours, theirs, repeats, digits=1)
 
 
 if __name__ == "__main__":

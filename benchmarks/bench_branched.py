@@ -12,9 +12,9 @@ columns are skipped when it is not installed.
 
 import argparse
 import os
-import time
 
 import numpy as np
+from _harness import interleaved_times
 
 import sksig
 
@@ -22,19 +22,6 @@ try:
     import pysiglib
 except ImportError:  # the peer is optional
     pysiglib = None
-
-
-def interleaved_times(funcs, repeat):
-    """Median-ready timings: each repeat runs every function once, in turn."""
-    for func in funcs:
-        func()  # warm-up
-    times = np.empty((repeat, len(funcs)))
-    for i in range(repeat):
-        for j, func in enumerate(funcs):
-            start = time.perf_counter()
-            func()
-            times[i, j] = time.perf_counter() - start
-    return times
 
 
 def main():

@@ -16,7 +16,7 @@ import os
 import warnings
 
 import numpy as np
-from bench_branched import interleaved_times
+from _harness import interleaved_times
 
 import sksig
 

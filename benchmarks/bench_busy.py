@@ -28,7 +28,7 @@ import sys
 import time
 
 import numpy as np
-from bench_branched import interleaved_times  # this folder: run as a script
+from _harness import interleaved_times  # this folder: run as a script
 
 import sksig
 

@@ -14,9 +14,9 @@ call (``forward`` or ``gradient``) and prints the peak resident memory of the pr
 import argparse
 import resource
 import sys
-import time
 
 import numpy as np
+from _harness import best_time
 
 import sksig
 from sksig.gaussian_process import SignatureKernel
@@ -34,16 +34,6 @@ def _rows_2d(rng):
     steps = rng.standard_normal((N, LENGTH - 1, DIM)) / np.sqrt(LENGTH * DIM)
     walk = np.concatenate([np.zeros((N, 1, DIM)), steps.cumsum(axis=1)], axis=1)
     return np.ascontiguousarray(walk.reshape(N, -1))
-
-
-def _best(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def _kernels(n_jobs):
@@ -87,12 +77,12 @@ def main():
           f"{'K, dK':>8s} {'ratio':>6s}")
     for n_jobs in (1, -1):
         for name, kernel in _kernels(n_jobs).items():
-            t_forward = _best(lambda k=kernel: k(X), repeats)
-            t_gradient = _best(lambda k=kernel: k(X, eval_gradient=True), repeats)
+            t_forward = best_time(lambda k=kernel: k(X), repeats)
+            t_gradient = best_time(lambda k=kernel: k(X, eval_gradient=True), repeats)
             print(f"{name:20s} {n_jobs:6d} {kernel.n_dims:7d} {t_forward:8.3f} "
                   f"{t_gradient:8.3f} {t_gradient / t_forward:5.2f}x", flush=True)
         if pysiglib is not None:
-            t_peer = _best(lambda n=n_jobs: pysiglib.sig_kernel_gram(
+            t_peer = best_time(lambda n=n_jobs: pysiglib.sig_kernel_gram(
                 paths, paths, dyadic_order=ORDER,
                 static_kernel=pysiglib.RBFKernel(1.0), n_jobs=n), repeats)
             print(f"{'pySigLib gram (rbf)':20s} {n_jobs:6d} {'-':>7s} {t_peer:8.3f} "

@@ -10,9 +10,9 @@ sksig's (above 1: sksig is faster).
 
 import argparse
 import sys
-import time
 
 import numpy as np
+from _harness import best_time, random_walks
 
 import sksig
 
@@ -22,25 +22,8 @@ except ImportError:  # the peer is optional
     pysiglib = None
 
 
-def _paths(rng, batch, length, dim):
-    # Random walks with total variance about 1, so kernels stay moderate.
-    steps = rng.standard_normal((batch, length - 1, dim)) / np.sqrt(length * dim)
-    start = np.zeros((batch, 1, dim))
-    return np.ascontiguousarray(np.concatenate([start, np.cumsum(steps, axis=1)], 1))
-
-
-def _best(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def _poly_rows(rng):
-    x, y = _paths(rng, 128, 256, 8), _paths(rng, 128, 256, 8)
+    x, y = random_walks(rng, 128, 256, 8), random_walks(rng, 128, 256, 8)
     ones = np.ones(128)
     kw = dict(method="polynomial", order=32, n_jobs=1)
     return [
@@ -56,7 +39,7 @@ def _poly_rows(rng):
 def _branched_rows(rng):
     if not hasattr(sksig, "branched_sig_kernel"):
         return []
-    x, y = _paths(rng, 128, 64, 3), _paths(rng, 128, 64, 3)
+    x, y = random_walks(rng, 128, 64, 3), random_walks(rng, 128, 64, 3)
     ones = np.ones(128)
     rows = []
     for depth, dyadic in ((2, 0), (3, 1)):
@@ -90,11 +73,11 @@ def main(argv=None):
         rows += _branched_rows(rng)
     print(f"{'row':58s} {'sksig s':>9s} {'pySigLib s':>11s} {'ratio':>6s}")
     for label, ours, theirs in rows:
-        t_ours = _best(ours, repeats)
+        t_ours = best_time(ours, repeats)
         if pysiglib is None:
             print(f"{label:58s} {t_ours:9.3f} {'-':>11s} {'-':>6s}")
             continue
-        t_theirs = _best(theirs, repeats)
+        t_theirs = best_time(theirs, repeats)
         print(f"{label:58s} {t_ours:9.3f} {t_theirs:11.3f} {t_theirs / t_ours:6.2f}")
         sys.stdout.flush()
 

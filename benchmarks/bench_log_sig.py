@@ -8,9 +8,9 @@ per-repeat ratios, with their 10%-90% range, since on a shared machine single ti
 are noisy. pySigLib is skipped if absent.
 """
 
-import time
 
 import numpy as np
+from _harness import print_header, print_row
 
 import sksig
 
@@ -18,20 +18,6 @@ try:
     import pysiglib
 except ImportError:  # the peer is optional
     pysiglib = None
-
-
-def interleaved_times(fns, repeats=30):
-    """Wall times (repeats x len(fns)) of each function, calls interleaved so that load
-    spikes on a shared machine hit all of them alike."""
-    for fn in fns:
-        fn()  # warm-up: builds and caches tables
-    times = np.empty((repeats, len(fns)))
-    for r in range(repeats):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            times[r, i] = time.perf_counter() - start
-    return times
 
 
 def rows():
@@ -68,19 +54,9 @@ def rows():
 
 
 def main():
-    print("| case | sksig (ms) | pySigLib (ms) | pySigLib / sksig | 10%-90% range |")
-    print("|---|---:|---:|---:|---|")
+    print_header()
     for name, ours, theirs in rows():
-        if theirs:
-            times = interleaved_times([ours, theirs])
-            t_ours, t_theirs = 1e3 * np.median(times, axis=0)
-            ratios = times[:, 1] / times[:, 0]
-            lo, mid, hi = np.quantile(ratios, [0.1, 0.5, 0.9])
-            print(f"| {name} | {t_ours:.2f} | {t_theirs:.2f} | {mid:.2f} | "
-                  f"{lo:.2f} - {hi:.2f} |")
-        else:
-            (t_ours,) = 1e3 * np.median(interleaved_times([ours]), axis=0)
-            print(f"| {name} | {t_ours:.2f} | - | - | - |")
+        print_row(name, ours, theirs)
 
 
 if __name__ == "__main__":

@@ -8,10 +8,10 @@ skipped if absent. All rows at n_jobs=1.
 """
 
 import argparse
-import time
 import warnings
 
 import numpy as np
+from _harness import print_header, print_row
 
 import sksig
 
@@ -21,20 +21,6 @@ except ImportError:  # the peer is optional
     pysiglib = None
 
 warnings.filterwarnings("ignore", message="Detected a non-contiguous")
-
-
-def interleaved_times(fns, repeats):
-    """Wall times (repeats x len(fns)), calls interleaved so that load spikes on a
-    shared machine hit all of them alike."""
-    for fn in fns:
-        fn()
-    times = np.empty((repeats, len(fns)))
-    for r in range(repeats):
-        for i, fn in enumerate(fns):
-            start = time.perf_counter()
-            fn()
-            times[r, i] = time.perf_counter() - start
-    return times
 
 
 def window_stream(lib, points, d, n, w, stride):
@@ -78,19 +64,10 @@ def main():
     args = parser.parse_args()
     if pysiglib is not None:
         pysiglib.prepare_log_sig(4, 4, method=2)
-    print("| case | sksig (ms) | pySigLib (ms) | pySigLib / sksig | 10%-90% range |")
-    print("|---|---:|---:|---:|---|")
+    print_header()
     for name, ours, theirs in rows():
         repeats = args.repeats if "Stream" not in name else max(3, args.repeats // 3)
-        if theirs:
-            times = interleaved_times([ours, theirs], repeats)
-            t_ours, t_theirs = 1e3 * np.median(times, axis=0)
-            lo, mid, hi = np.quantile(times[:, 1] / times[:, 0], [0.1, 0.5, 0.9])
-            print(f"| {name} | {t_ours:.2f} | {t_theirs:.2f} | {mid:.2f} | "
-                  f"{lo:.2f} - {hi:.2f} |", flush=True)
-        else:
-            (t_ours,) = 1e3 * np.median(interleaved_times([ours], repeats), axis=0)
-            print(f"| {name} | {t_ours:.2f} | - | - | - |", flush=True)
+        print_row(name, ours, theirs, repeats)
 
 
 if __name__ == "__main__":

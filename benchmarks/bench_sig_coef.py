@@ -8,7 +8,7 @@ if absent.
 """
 
 import numpy as np
-from bench_log_sig import interleaved_times
+from _harness import print_header, print_row
 
 import sksig
 
@@ -52,19 +52,9 @@ def rows():
 
 
 def main():
-    print("| case | sksig (ms) | pySigLib (ms) | pySigLib / sksig | 10%-90% range |")
-    print("|---|---:|---:|---:|---|")
+    print_header()
     for name, ours, theirs in rows():
-        if theirs:
-            times = interleaved_times([ours, theirs], repeats=10)
-            t_ours, t_theirs = 1e3 * np.median(times, axis=0)
-            ratios = times[:, 1] / times[:, 0]
-            lo, mid, hi = np.quantile(ratios, [0.1, 0.5, 0.9])
-            print(f"| {name} | {t_ours:.2f} | {t_theirs:.2f} | {mid:.2f} | "
-                  f"{lo:.2f} - {hi:.2f} |")
-        else:
-            (t_ours,) = 1e3 * np.median(interleaved_times([ours], repeats=10), axis=0)
-            print(f"| {name} | {t_ours:.2f} | - | - | - |")
+        print_row(name, ours, theirs, repeats=10)
 
 
 if __name__ == "__main__":

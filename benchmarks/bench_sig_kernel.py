@@ -11,9 +11,9 @@ memory of this process (run it in a fresh process per library).
 import argparse
 import resource
 import sys
-import time
 
 import numpy as np
+from _harness import best_time, random_walks
 
 import sksig
 
@@ -23,29 +23,11 @@ except ImportError:  # the peer is optional
     pysiglib = None
 
 
-def _paths(rng, batch, length, dim):
-    # Random walks with total variance about 1, so kernels stay moderate.
-    steps = rng.standard_normal((batch, length - 1, dim)) / np.sqrt(length * dim)
-    start = np.zeros((batch, 1, dim))
-    walk = np.concatenate([start, np.cumsum(steps, axis=1)], axis=1)
-    return np.ascontiguousarray(walk)
-
-
-def _best(fn, repeats):
-    fn()  # warm-up (thread pools, caches, pySigLib's lazy set-up)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
-
-
 def _rows(rng):
-    x = _paths(rng, 128, 256, 8)
-    y = _paths(rng, 128, 256, 8)
-    g1 = _paths(rng, 64, 128, 4)
-    g2 = _paths(rng, 64, 128, 4)
+    x = random_walks(rng, 128, 256, 8)
+    y = random_walks(rng, 128, 256, 8)
+    g1 = random_walks(rng, 64, 128, 4)
+    g2 = random_walks(rng, 64, 128, 4)
     ones = np.ones(128)
     gram_derivs = np.ones((64, 64))
     rows = []
@@ -89,7 +71,7 @@ def _rows(rng):
 
 def _memory(lib):
     rng = np.random.default_rng(0)
-    g1, g2 = _paths(rng, 64, 128, 4), _paths(rng, 64, 128, 4)
+    g1, g2 = random_walks(rng, 64, 128, 4), random_walks(rng, 64, 128, 4)
     derivs = np.ones((64, 64))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     if lib == "sksig":
@@ -117,11 +99,11 @@ def main():
     print(f"{'case':42s} {'n_jobs':>6s} {'sksig':>9s} {'pysiglib':>9s} {'ratio':>7s}")
     for label, ours, theirs in _rows(rng):
         for n_jobs in (1, -1):
-            t_ours = _best(lambda f=ours, n=n_jobs: f(n), repeats)
+            t_ours = best_time(lambda f=ours, n=n_jobs: f(n), repeats)
             if pysiglib is None:
                 print(f"{label:42s} {n_jobs:6d} {t_ours:9.4f} {'-':>9s} {'-':>7s}")
                 continue
-            t_theirs = _best(lambda f=theirs, n=n_jobs: f(n), repeats)
+            t_theirs = best_time(lambda f=theirs, n=n_jobs: f(n), repeats)
             print(f"{label:42s} {n_jobs:6d} {t_ours:9.4f} {t_theirs:9.4f} "
                   f"{t_theirs / t_ours:6.2f}x", flush=True)
     print("ratio = pySigLib time / sksig time (> 1: sksig is faster)")
