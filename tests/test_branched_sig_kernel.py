@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 from _oracles_kernel import increment_gram
+from conftest import central_differences as _fd_grad
 
 import sksig
 
@@ -92,15 +93,6 @@ def test_batches_gram_threads_dtypes_and_normalize(rng):
     pairs = sksig.branched_sig_kernel(X[:4], Y, 3, 1, normalize=True)
     np.testing.assert_allclose(pairs, np.diag(gram) / np.sqrt(np.array(dx[:4]) * dy),
                                rtol=1e-14)
-
-
-def _fd_grad(f, x, h=1e-6):
-    g = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[idx] = h
-        g[idx] = (f(x + e) - f(x - e)) / (2 * h)
-    return g
 
 
 @pytest.mark.parametrize("kernel", [None, sksig.RBFKernel(sigma=0.8)])

@@ -10,6 +10,7 @@ recomputation on prefixes for the grid; pySigLib (skipped without it).
 import numpy as np
 import pytest
 from _oracles_kernel import goursat_grid, increment_gram, signature_inner_product
+from conftest import central_differences as _fd_grad
 
 import sksig
 
@@ -124,15 +125,6 @@ def test_transforms_basepoint_and_one_point_paths(rng):
     assert got == pytest.approx(float(want), rel=1e-14)
     assert float(_poly(x[:1], y, 5)) == 1.0
     np.testing.assert_array_equal(_poly(x[:1], y, 5, return_grid=True), np.ones((1, 3)))
-
-
-def _fd_grad(f, x, h=1e-6):
-    g = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
-        e = np.zeros_like(x)
-        e[idx] = h
-        g[idx] = (f(x + e) - f(x - e)) / (2 * h)
-    return g
 
 
 @pytest.mark.parametrize("name, params", [STATIC[0], STATIC[2], STATIC[3]])
