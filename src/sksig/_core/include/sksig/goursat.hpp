@@ -91,6 +91,92 @@ static void sweep_row(const T* __restrict kold, T* __restrict knew, const T* __r
   }, kold, knew, A, B, n2, R2);
 }
 
+#if defined(__GNUC__) && !defined(__CUDACC__)
+#define SKSIG_GOURSAT_BANDS 1
+// Whether the forward of a Width-lane block runs on Vec<T> registers (sweep_band,
+// coefficient tiles): float and double blocks of whole vectors.
+template <class T, int Width>
+constexpr bool banded() {
+  return (std::is_same_v<T, double> || std::is_same_v<T, float>)&&Width >= Vec<T>::size &&
+         Width % Vec<T>::size == 0;
+}
+
+// K refined grid rows in one pass (a band): out[k][j+1] = (up + left) A_k - diag B_k
+// with up/diag the row above (kold for k = 0) at columns j+1/j and left out[k][j], the
+// cell formula of SKSIG_SWEEP_ROW_BODY with its operations in its order. Each row's
+// left value stays in a register (a row is a serial chain: keeping it out of memory
+// takes the store-to-load trip out of the chain), the K rows' chains overlap, and
+// each loaded value of the row above serves K rows. Shared: all K rows use the
+// coefficient row a[0]/b[0] (sub-rows of one segment row).
+template <class T, int W, int K, bool Shared>
+static void sweep_band(const T* kold, T* const* out, const T* const* a, const T* const* b,
+                       std::int64_t n2, std::int64_t R2) {
+  struct Args {
+    const T* kold;
+    T* out[K];
+    const T* a[K];
+    const T* b[K];
+  } args{kold, {}, {}, {}};
+  for (int k = 0; k < K; ++k) {
+    args.out[k] = out[k];
+    args.a[k] = a[Shared ? 0 : k];
+    args.b[k] = b[Shared ? 0 : k];
+  }
+  simd_call([](const Args& g, std::int64_t n2, std::int64_t R2) SKSIG_KERNEL_BODY {
+    using V = typename Vec<T>::type;
+    constexpr int S = Vec<T>::size, NV = W / S;
+    // Local copies: stores through out[k] could otherwise alias g (reloaded per cell).
+    const T* kold = g.kold;
+    T* out[K];
+    const T* a[K];
+    const T* b[K];
+    for (int k = 0; k < K; ++k) {
+      out[k] = g.out[k];
+      a[k] = g.a[k];
+      b[k] = g.b[k];
+    }
+    V one;
+    for (int i = 0; i < S; ++i) one[i] = T(1);
+    V left[K][NV], diag0[NV];
+    for (int v = 0; v < NV; ++v) diag0[v] = load_vec(kold + v * S);
+    for (int k = 0; k < K; ++k)
+      for (int v = 0; v < NV; ++v) {
+        left[k][v] = one;  // the grid's left column
+        store_vec(out[k] + v * S, one);
+      }
+    for (std::int64_t q = 0; q < n2; ++q) {
+      const std::int64_t cq = q * W;
+      for (std::int64_t s = 0; s < R2; ++s) {
+        const std::int64_t j1 = (q * R2 + s + 1) * W;
+        for (int v = 0; v < NV; ++v) {
+          V up = load_vec(kold + j1 + v * S);
+          V diag = diag0[v];
+          diag0[v] = up;
+          V av = load_vec(a[0] + cq + v * S), bv = load_vec(b[0] + cq + v * S);
+          for (int k = 0; k < K; ++k) {
+            if (!Shared && k > 0) {
+              av = load_vec(a[k] + cq + v * S);
+              bv = load_vec(b[k] + cq + v * S);
+            }
+            const V nv = (up + left[k][v]) * av - diag * bv;
+            store_vec(out[k] + j1 + v * S, nv);
+            diag = left[k][v];
+            left[k][v] = nv;
+            up = nv;
+          }
+        }
+      }
+    }
+  }, args, n2, R2);
+}
+#else
+#define SKSIG_GOURSAT_BANDS 0
+template <class T, int Width>
+constexpr bool banded() {
+  return false;
+}
+#endif
+
 // One row r of the adjoint sweep (SPEC.md 5, step 3) fused with step 4 for the cells
 // (r-1, c-1) whose output K[r, c] this row's lambda multiplies:
 //   lam[c] = S[c] + A(r, c-1) lnext[c] - B(r, c) lnext[c+1] + A(r-1, c) lam[c+1]
@@ -403,29 +489,61 @@ struct GoursatBlock {
     const std::int64_t n1 = sh.n1(), n2 = sh.n2(), R1 = sh.R1(), M2 = sh.M2();
     const std::int64_t row = (M2 + 1) * W;
     prepare(xs, ys, keep_coefficients);
-    rows.resize(2 * row);
+    constexpr int kRing = banded<T, W>() ? kBandRows + 1 : 2;
+    rows.resize(kRing * row);
+    int ci = 0;  // ring slot of the last row solved
     T* cur = rows.data();
     std::fill(cur, cur + row, T(1));
     if (solve) emit(0, cur);
     std::int64_t r = 0;
-    for (std::int64_t p = 0; p < n1; ++p) {
-      const std::int64_t p0 = p - p % kRowBlock;  // first row of p's block
+    for (std::int64_t p0 = 0; p0 < n1; p0 += kRowBlock) {
+      const std::int64_t np = std::min(kRowBlock, n1 - p0);
       const std::int64_t base = keep_coefficients ? p0 * n2 * W : 0;
-      if (p == p0)
-        coefficient_rows(xs, ys, p0, std::min(kRowBlock, n1 - p0), delta.data() + base,
-                         A.data(), B.data());
-      const std::int64_t off = (p - p0) * n2 * W;
+      coefficient_rows(xs, ys, p0, np, delta.data() + base, A.data(), B.data());
       if (!solve) continue;
-      for (std::int64_t s = 0; s < R1; ++s, ++r) {
+      // Refined rows t of the block, in bands of K (sub-row t uses coefficient row
+      // t / R1); every band row is emitted in order.
+      for (std::int64_t t = 0, nt = np * R1; t < nt;) {
         check_interrupt();
-        T* next = cur == rows.data() ? rows.data() + row : rows.data();
-        sweep<W>(cur, next, A.data() + off, B.data() + off, n2, sh.R2());
-        cur = next;
-        emit(r + 1, cur);
+        const int K = banded<T, W>() ? band_rows(t, nt, R1) : 1;
+        T* out[kBandRows];
+        const T* a[kBandRows];
+        const T* b[kBandRows];
+        for (int k = 0; k < K; ++k) {
+          out[k] = rows.data() + ((ci + 1 + k) % kRing) * row;
+          const std::int64_t off = ((t + k) / R1) * n2 * W;
+          a[k] = A.data() + off;
+          b[k] = B.data() + off;
+        }
+        if constexpr (banded<T, W>()) {
+          if (K == 4)
+            sweep_band<T, W, 4, true>(cur, out, a, b, n2, sh.R2());
+          else if (K == 2 && a[0] == a[1])
+            sweep_band<T, W, 2, true>(cur, out, a, b, n2, sh.R2());
+          else if (K == 2)
+            sweep_band<T, W, 2, false>(cur, out, a, b, n2, sh.R2());
+          else
+            sweep_band<T, W, 1, true>(cur, out, a, b, n2, sh.R2());
+        } else {
+          sweep<W>(cur, out[0], a[0], b[0], n2, sh.R2());
+        }
+        for (int k = 0; k < K; ++k) emit(r + 1 + k, out[k]);
+        ci = (ci + K) % kRing;
+        cur = out[K - 1];
+        r += K;
+        t += K;
       }
     }
     if (solve)
       for (int w = 0; w < W; ++w) result[w] = cur[M2 * W + w];
+  }
+
+  // Rows per band of the forward sweep: 4 sub-rows of one segment row where R1 allows,
+  // else 2 (of one or two segment rows), 1 for the last odd row.
+  static constexpr int kBandRows = 4;
+  static int band_rows(std::int64_t t, std::int64_t nt, std::int64_t R1) {
+    if (R1 % 4 == 0 && t % 4 == 0 && nt - t >= 4) return 4;
+    return nt - t >= 2 ? 2 : 1;
   }
 
   // A and B of segment row p, formed from the kept delta row by the same operations as
