@@ -107,8 +107,9 @@ constexpr bool banded() {
 // left value stays in a register (a row is a serial chain: keeping it out of memory
 // takes the store-to-load trip out of the chain), the K rows' chains overlap, and
 // each loaded value of the row above serves K rows. Shared: all K rows use the
-// coefficient row a[0]/b[0] (sub-rows of one segment row).
-template <class T, int W, int K, bool Shared>
+// coefficient row a[0]/b[0] (sub-rows of one segment row). AllRows false: only the
+// last row is stored (the others are not wanted).
+template <class T, int W, int K, bool Shared, bool AllRows>
 static void sweep_band(const T* kold, T* const* out, const T* const* a, const T* const* b,
                        std::int64_t n2, std::int64_t R2) {
   struct Args {
@@ -142,7 +143,7 @@ static void sweep_band(const T* kold, T* const* out, const T* const* a, const T*
     for (int k = 0; k < K; ++k)
       for (int v = 0; v < NV; ++v) {
         left[k][v] = one;  // the grid's left column
-        store_vec(out[k] + v * S, one);
+        if (AllRows || k == K - 1) store_vec(out[k] + v * S, one);
       }
     for (std::int64_t q = 0; q < n2; ++q) {
       const std::int64_t cq = q * W;
@@ -159,7 +160,7 @@ static void sweep_band(const T* kold, T* const* out, const T* const* a, const T*
               bv = load_vec(b[k] + cq + v * S);
             }
             const V nv = (up + left[k][v]) * av - diag * bv;
-            store_vec(out[k] + j1 + v * S, nv);
+            if (AllRows || k == K - 1) store_vec(out[k] + j1 + v * S, nv);
             diag = left[k][v];
             left[k][v] = nv;
             up = nv;
@@ -168,6 +169,63 @@ static void sweep_band(const T* kold, T* const* out, const T* const* a, const T*
       }
     }
   }, args, n2, R2);
+}
+
+// Linear-kernel coefficients of NP segment rows (see GoursatBlock::coefficient_rows):
+// Delta = scale (0 + sum_c dx_c dy_c), d = f Delta, A(d), B(d), for every lane, in
+// register tiles of NP rows x 2 columns x one vector of lanes, so each loaded dx/dy
+// vector serves 2/NP products (drow null: d not kept); the per-lane operations and their order are those of
+// the row-by-row loops (and cell_coefficients).
+template <class T, int W, int NP>
+static void linear_coefficient_tiles(const T* dx, const T* dy, T* drow, T* arow, T* brow,
+                                     std::int64_t n2, std::int64_t d, T scale, T f) {
+  simd_call([](const T* __restrict dx, const T* __restrict dy, T* __restrict drow,
+               T* __restrict arow, T* __restrict brow, std::int64_t n2, std::int64_t d,
+               T scale, T f) SKSIG_KERNEL_BODY {
+    using V = typename Vec<T>::type;
+    constexpr int S = Vec<T>::size, NV = W / S;
+    V zero, one, two, twelve, vs, vf;
+    for (int i = 0; i < S; ++i) {
+      zero[i] = T(0);
+      one[i] = T(1);
+      two[i] = T(2);
+      twelve[i] = T(12);
+      vs[i] = scale;
+      vf[i] = f;
+    }
+    auto tile = [&](std::int64_t q0, auto qt) SKSIG_KERNEL_BODY {
+      constexpr int QT = decltype(qt)::value;
+      for (int v = 0; v < NV; ++v) {
+        const T* x0 = dx + v * S;
+        const T* y0 = dy + q0 * d * W + v * S;
+        V acc[NP][QT];
+        for (int r = 0; r < NP; ++r) {
+          const V xv = load_vec(x0 + r * d * W);
+          for (int u = 0; u < QT; ++u) acc[r][u] = zero + xv * load_vec(y0 + u * d * W);
+        }
+        for (std::int64_t c = 1; c < d; ++c) {
+          V yv[QT];
+          for (int u = 0; u < QT; ++u) yv[u] = load_vec(y0 + (u * d + c) * W);
+          for (int r = 0; r < NP; ++r) {
+            const V xv = load_vec(x0 + (r * d + c) * W);
+            for (int u = 0; u < QT; ++u) acc[r][u] += xv * yv[u];
+          }
+        }
+        for (int r = 0; r < NP; ++r)
+          for (int u = 0; u < QT; ++u) {
+            const V dd = vf * (vs * acc[r][u]);
+            const V q12 = dd * dd / twelve;
+            const std::int64_t i = (r * n2 + q0 + u) * W + v * S;
+            if (drow) store_vec(drow + i, dd);
+            store_vec(arow + i, one + dd / two + q12);
+            store_vec(brow + i, one - q12);
+          }
+      }
+    };
+    std::int64_t q = 0;
+    for (; q + 2 <= n2; q += 2) tile(q, std::integral_constant<int, 2>{});
+    if (q < n2) tile(q, std::integral_constant<int, 1>{});
+  }, dx, dy, drow, arow, brow, n2, d, scale, f);
 }
 #else
 #define SKSIG_GOURSAT_BANDS 0
@@ -329,12 +387,12 @@ struct GoursatBlock {
 
   // Segment rows whose coefficients are formed together: the increment Gram then reads
   // each column of dY once from L2 for all of them.
-  static constexpr std::int64_t kRowBlock = 4;
+  static constexpr std::int64_t kRowBlock = 4;  // linear_coefficient_tiles: NP <= 4
 
   // Cell parameters d = f Delta, A(d) and B(d) of segment rows p0..p0+np-1 for every
   // lane into drow/arow/brow (np rows of n2 * W each); np <= kRowBlock.
   void coefficient_rows(const T* const* xs, const T* const* ys, std::int64_t p0,
-                        std::int64_t np, T* drow, T* arow, T* brow) {
+                        std::int64_t np, T* drow, T* arow, T* brow, bool keep_d = true) {
     const std::int64_t n2 = sh.n2(), d = sh.d;
     if (kernel.is_linear()) {
       // Delta row = s dx_p . dY across lanes: dx is laid out [row][c][lane], dy
@@ -345,6 +403,17 @@ struct GoursatBlock {
         for (std::int64_t c = 0; c < d; ++c)
           for (int w = 0; w < W; ++w)
             dx[(r * d + c) * W + w] = xs[w][(p0 + r + 1) * d + c] - xs[w][(p0 + r) * d + c];
+      if constexpr (banded<T, W>()) {
+        const T* dyp = dy.data();
+        if (!keep_d) drow = nullptr;
+        switch (np) {
+          case 1: linear_coefficient_tiles<T, W, 1>(dx, dyp, drow, arow, brow, n2, d, scale, f); break;
+          case 2: linear_coefficient_tiles<T, W, 2>(dx, dyp, drow, arow, brow, n2, d, scale, f); break;
+          case 3: linear_coefficient_tiles<T, W, 3>(dx, dyp, drow, arow, brow, n2, d, scale, f); break;
+          default: linear_coefficient_tiles<T, W, 4>(dx, dyp, drow, arow, brow, n2, d, scale, f);
+        }
+        return;
+      }
       simd_call([](const T* __restrict dx, const T* __restrict dyq, T* __restrict drow,
                    std::int64_t n2, std::int64_t d, std::int64_t np,
                    T scale) SKSIG_KERNEL_BODY {
@@ -478,7 +547,8 @@ struct GoursatBlock {
   // are computed.
   void forward(const T* const* xs, const T* const* ys, T* result, bool keep_coefficients,
                bool solve = true) {
-    forward(xs, ys, result, keep_coefficients, solve, [](std::int64_t, const T*) {});
+    forward_rows<false>(xs, ys, result, keep_coefficients, solve,
+                        [](std::int64_t, const T*) {});
   }
 
   // As above, calling emit(r, row) for every grid row r = 0..M1 ([col][lane] layout)
@@ -486,6 +556,13 @@ struct GoursatBlock {
   template <class Emit>
   void forward(const T* const* xs, const T* const* ys, T* result, bool keep_coefficients,
                bool solve, Emit&& emit) {
+    forward_rows<true>(xs, ys, result, keep_coefficients, solve, emit);
+  }
+
+  // The forward; kEmit false: no row but the last is wanted (bands store one row).
+  template <bool kEmit, class Emit>
+  void forward_rows(const T* const* xs, const T* const* ys, T* result,
+                    bool keep_coefficients, bool solve, Emit&& emit) {
     const std::int64_t n1 = sh.n1(), n2 = sh.n2(), R1 = sh.R1(), M2 = sh.M2();
     const std::int64_t row = (M2 + 1) * W;
     prepare(xs, ys, keep_coefficients);
@@ -499,7 +576,8 @@ struct GoursatBlock {
     for (std::int64_t p0 = 0; p0 < n1; p0 += kRowBlock) {
       const std::int64_t np = std::min(kRowBlock, n1 - p0);
       const std::int64_t base = keep_coefficients ? p0 * n2 * W : 0;
-      coefficient_rows(xs, ys, p0, np, delta.data() + base, A.data(), B.data());
+      coefficient_rows(xs, ys, p0, np, delta.data() + base, A.data(), B.data(),
+                       keep_coefficients);
       if (!solve) continue;
       // Refined rows t of the block, in bands of K (sub-row t uses coefficient row
       // t / R1); every band row is emitted in order.
@@ -517,17 +595,18 @@ struct GoursatBlock {
         }
         if constexpr (banded<T, W>()) {
           if (K == 4)
-            sweep_band<T, W, 4, true>(cur, out, a, b, n2, sh.R2());
+            sweep_band<T, W, 4, true, kEmit>(cur, out, a, b, n2, sh.R2());
           else if (K == 2 && a[0] == a[1])
-            sweep_band<T, W, 2, true>(cur, out, a, b, n2, sh.R2());
+            sweep_band<T, W, 2, true, kEmit>(cur, out, a, b, n2, sh.R2());
           else if (K == 2)
-            sweep_band<T, W, 2, false>(cur, out, a, b, n2, sh.R2());
+            sweep_band<T, W, 2, false, kEmit>(cur, out, a, b, n2, sh.R2());
           else
-            sweep_band<T, W, 1, true>(cur, out, a, b, n2, sh.R2());
+            sweep_band<T, W, 1, true, kEmit>(cur, out, a, b, n2, sh.R2());
         } else {
           sweep<W>(cur, out[0], a[0], b[0], n2, sh.R2());
         }
-        for (int k = 0; k < K; ++k) emit(r + 1 + k, out[k]);
+        if constexpr (kEmit)
+          for (int k = 0; k < K; ++k) emit(r + 1 + k, out[k]);
         ci = (ci + K) % kRing;
         cur = out[K - 1];
         r += K;
@@ -829,6 +908,9 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
       src.template lanes<V>(p0, count, xs, ys);
       T result[V];
       const std::int64_t solved_len = solved.M2() + 1;
+      if (!grid)  // no rows wanted: the forward need not store them
+        ws.solver.forward(transpose ? ys : xs, transpose ? xs : ys, result, false, true);
+      else
       ws.solver.forward(transpose ? ys : xs, transpose ? xs : ys, result, false, true,
                         [&](std::int64_t r, const T* row) {
         if (!grid) return;
@@ -880,6 +962,9 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
         ys[w] = x + (j0 + (w < count ? w : 0)) * sh.L1 * sh.d;
       }
       T result[V];
+      if (!grid)  // no rows wanted: the forward need not store them
+        ws.solver.forward(xs, ys, result, false, true);
+      else
       ws.solver.forward(xs, ys, result, false, true, [&](std::int64_t a, const T* row) {
         if (!grid) return;
         for (std::int64_t w = 0; w < count; ++w) {
