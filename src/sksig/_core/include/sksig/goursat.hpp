@@ -175,8 +175,9 @@ static void sweep_band(const T* kold, T* const* out, const T* const* a, const T*
 // Delta = scale (0 + sum_c dx_c dy_c), d = f Delta, A(d), B(d), for every lane, in
 // register tiles of NP rows x 2 columns x one vector of lanes, so each loaded dx/dy
 // vector serves 2/NP products (drow null: d not kept); the per-lane operations and their order are those of
-// the row-by-row loops (and cell_coefficients).
-template <class T, int W, int NP>
+// the row-by-row loops (and cell_coefficients). Unit: scale and f are both 1, so the
+// two products by them (exact identities) are left out.
+template <class T, int W, int NP, bool Unit>
 static void linear_coefficient_tiles(const T* dx, const T* dy, T* drow, T* arow, T* brow,
                                      std::int64_t n2, std::int64_t d, T scale, T f) {
   simd_call([](const T* __restrict dx, const T* __restrict dy, T* __restrict drow,
@@ -213,7 +214,8 @@ static void linear_coefficient_tiles(const T* dx, const T* dy, T* drow, T* arow,
         }
         for (int r = 0; r < NP; ++r)
           for (int u = 0; u < QT; ++u) {
-            const V dd = vf * (vs * acc[r][u]);
+            V dd = acc[r][u];
+            if constexpr (!Unit) dd = vf * (vs * dd);
             const V q12 = dd * dd / twelve;
             const std::int64_t i = (r * n2 + q0 + u) * W + v * S;
             if (drow) store_vec(drow + i, dd);
@@ -406,12 +408,19 @@ struct GoursatBlock {
       if constexpr (banded<T, W>()) {
         const T* dyp = dy.data();
         if (!keep_d) drow = nullptr;
-        switch (np) {
-          case 1: linear_coefficient_tiles<T, W, 1>(dx, dyp, drow, arow, brow, n2, d, scale, f); break;
-          case 2: linear_coefficient_tiles<T, W, 2>(dx, dyp, drow, arow, brow, n2, d, scale, f); break;
-          case 3: linear_coefficient_tiles<T, W, 3>(dx, dyp, drow, arow, brow, n2, d, scale, f); break;
-          default: linear_coefficient_tiles<T, W, 4>(dx, dyp, drow, arow, brow, n2, d, scale, f);
-        }
+        auto tiles = [&](auto unit) {
+          constexpr bool U = decltype(unit)::value;
+          switch (np) {
+            case 1: linear_coefficient_tiles<T, W, 1, U>(dx, dyp, drow, arow, brow, n2, d, scale, f); break;
+            case 2: linear_coefficient_tiles<T, W, 2, U>(dx, dyp, drow, arow, brow, n2, d, scale, f); break;
+            case 3: linear_coefficient_tiles<T, W, 3, U>(dx, dyp, drow, arow, brow, n2, d, scale, f); break;
+            default: linear_coefficient_tiles<T, W, 4, U>(dx, dyp, drow, arow, brow, n2, d, scale, f);
+          }
+        };
+        if (scale == T(1) && f == T(1))
+          tiles(std::true_type{});
+        else
+          tiles(std::false_type{});
         return;
       }
       simd_call([](const T* __restrict dx, const T* __restrict dyq, T* __restrict drow,
