@@ -92,6 +92,7 @@ static void sweep_row(const T* __restrict kold, T* __restrict knew, const T* __r
 }
 
 #if defined(__GNUC__) && !defined(__CUDACC__)
+#include "psabi_off.hpp"
 #define SKSIG_GOURSAT_BANDS 1
 // Whether the forward of a Width-lane block runs on Vec<T> registers (sweep_band,
 // coefficient tiles): float and double blocks of whole vectors.
@@ -229,6 +230,7 @@ static void linear_coefficient_tiles(const T* dx, const T* dy, T* drow, T* arow,
     if (q < n2) tile(q, std::integral_constant<int, 1>{});
   }, dx, dy, drow, arow, brow, n2, d, scale, f);
 }
+#include "psabi_on.hpp"
 #else
 #define SKSIG_GOURSAT_BANDS 0
 template <class T, int Width>
@@ -576,7 +578,7 @@ struct GoursatBlock {
     const std::int64_t row = (M2 + 1) * W;
     prepare(xs, ys, keep_coefficients);
     constexpr int kRing = banded<T, W>() ? kBandRows + 1 : 2;
-    rows.resize(kRing * row);
+    rows.resize((kEmit ? kRing : 2) * row);
     int ci = 0;  // ring slot of the last row solved
     T* cur = rows.data();
     std::fill(cur, cur + row, T(1));
@@ -597,7 +599,9 @@ struct GoursatBlock {
         const T* a[kBandRows];
         const T* b[kBandRows];
         for (int k = 0; k < K; ++k) {
-          out[k] = rows.data() + ((ci + 1 + k) % kRing) * row;
+          // Without emit only the band's last row is stored: two slots take turns.
+          const int slot = kEmit ? (ci + 1 + k) % kRing : (ci + 1) % 2;
+          out[k] = rows.data() + slot * row;
           const std::int64_t off = ((t + k) / R1) * n2 * W;
           a[k] = A.data() + off;
           b[k] = B.data() + off;
@@ -616,7 +620,7 @@ struct GoursatBlock {
         }
         if constexpr (kEmit)
           for (int k = 0; k < K; ++k) emit(r + 1 + k, out[k]);
-        ci = (ci + K) % kRing;
+        ci = kEmit ? (ci + K) % kRing : (ci + 1) % 2;
         cur = out[K - 1];
         r += K;
         t += K;
@@ -841,6 +845,14 @@ struct BlockSplit {
   }
 };
 
+// Rows a wide forward block holds: two, or a band's rows and the row above when the
+// rows are wanted (the grid is returned).
+template <class T>
+double ring_rows(const void* grid) {
+  constexpr bool wide = banded<T, kLanes<T>>();
+  return grid && wide ? GoursatBlock<T>::kBandRows + 1.0 : 2.0;
+}
+
 // Threads worth starting for a forward of n_pairs pairs in n_blocks blocks: at most one
 // per block, and a second one only when each thread gets at least kMinCellsPerThread
 // cells of work (grid cells of the sweep plus increment-Gram terms, about a nanosecond
@@ -905,7 +917,7 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
     const bool transpose = kernel.is_linear() && sh.M2() > sh.M1();
     const GoursatShape solved =
         transpose ? GoursatShape{sh.L2, sh.L1, sh.d, sh.lam2, sh.lam1} : sh;
-    const BlockSplit split(n_pairs, W, 2.0 * double(solved.M2() + 1) * W * sizeof(T));
+    const BlockSplit split(n_pairs, W, ring_rows<T>(grid) * double(solved.M2() + 1) * W * sizeof(T));
     n_threads = forward_threads(n_threads, split.n_blocks, n_pairs, sh);
     const std::int64_t cells = sh.grid_size(), row_len = sh.M2() + 1;
     Workspaces<T> wide(kernel, solved, n_threads);
@@ -953,7 +965,7 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
   if (sh.L1 != sh.L2 || sh.lam1 != sh.lam2 || sh.L1 < 1 || sh.d < 1) return kInvalidArgument;
   constexpr int W = kLanes<T>;
   return guarded([&]() -> int {
-    const double wide_bytes = 2.0 * double(sh.M2() + 1) * W * sizeof(T);
+    const double wide_bytes = ring_rows<T>(grid) * double(sh.M2() + 1) * W * sizeof(T);
     // Row i holds pairs (i, i..n-1) in BlockSplit(n - i).n_blocks blocks.
     std::vector<std::int64_t> first(n + 1, 0);
     for (std::int64_t i = 0; i < n; ++i)
