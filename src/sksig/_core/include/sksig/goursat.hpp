@@ -783,6 +783,33 @@ struct Workspaces {
   Workspace<T, W>& mine() { return items[thread_index()]; }
 };
 
+// Per-thread forward buffers for parallel_items bodies (which must not index by
+// omp_get_thread_num): each item claims a free workspace for its duration. There are
+// as many as threads, and no more items than threads run at once, so one is free.
+template <class T, int W = kLanes<T>>
+struct ClaimedWorkspaces {
+  std::vector<Workspace<T, W>> items;
+  std::vector<std::atomic<bool>> busy;
+  ClaimedWorkspaces(const StaticKernel<T>& k, const GoursatShape& s, int n_threads)
+      : busy(std::max(n_threads, 1)) {
+    items.reserve(std::max(n_threads, 1));
+    for (int t = 0; t < std::max(n_threads, 1); ++t) items.emplace_back(k, s);
+    for (auto& b : busy) b.store(false);
+  }
+  // f(workspace) on a claimed workspace, released afterwards (also on exceptions).
+  template <class F>
+  int with(F&& f) {
+    std::size_t i = 0;
+    for (;; i = (i + 1) % busy.size())
+      if (!busy[i].exchange(true, std::memory_order_acquire)) break;
+    struct Release {
+      std::atomic<bool>& flag;
+      ~Release() { flag.store(false, std::memory_order_release); }
+    } release{busy[i]};
+    return f(items[i]);
+  }
+};
+
 // Pairs of one call: pairwise (pair p = (x[p], y[p])) or Gram (p = i * ny + j).
 template <class T>
 struct PairSource {
@@ -920,8 +947,8 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
     const BlockSplit split(n_pairs, W, ring_rows<T>(grid) * double(solved.M2() + 1) * W * sizeof(T));
     n_threads = forward_threads(n_threads, split.n_blocks, n_pairs, sh);
     const std::int64_t cells = sh.grid_size(), row_len = sh.M2() + 1;
-    Workspaces<T> wide(kernel, solved, n_threads);
-    Workspaces<T, 1> narrow(kernel, solved, n_threads);
+    ClaimedWorkspaces<T> wide(kernel, solved, n_threads);
+    ClaimedWorkspaces<T, 1> narrow(kernel, solved, n_threads);
     auto solve = [&](auto& ws, std::int64_t p0, std::int64_t count) -> int {
       constexpr int V = std::remove_reference_t<decltype(ws)>::width;
       const T* xs[V];
@@ -946,11 +973,13 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
       for (std::int64_t w = 0; w < count; ++w) out[p0 + w] = result[w];
       return all_finite(result, count) ? kOk : kNonFinite;
     };
-    return parallel_for(split.n_blocks, n_threads, [&](std::int64_t blk) {
+    // Blocks on the caller and pool helpers that join while blocks remain: a helper
+    // that is not scheduled in time costs nothing (an OpenMP team waits for it).
+    return parallel_items(split.n_blocks, n_threads, [&](std::int64_t blk) {
       std::int64_t p0, count;
       split.range(blk, n_pairs, p0, count);
-      return split.wide(blk) ? solve(wide.mine(), p0, count)
-                             : solve(narrow.mine(), p0, count);
+      auto run = [&](auto& ws) { return solve(ws, p0, count); };
+      return split.wide(blk) ? wide.with(run) : narrow.with(run);
     });
   });
 }
@@ -972,8 +1001,8 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
       first[i + 1] = first[i] + BlockSplit(n - i, W, wide_bytes).n_blocks;
     n_threads = forward_threads(n_threads, first[n], n * (n + 1) / 2, sh);
     const std::int64_t cells = sh.grid_size(), side = sh.M1() + 1;
-    Workspaces<T> wide(kernel, sh, n_threads);
-    Workspaces<T, 1> narrow(kernel, sh, n_threads);
+    ClaimedWorkspaces<T> wide(kernel, sh, n_threads);
+    ClaimedWorkspaces<T, 1> narrow(kernel, sh, n_threads);
     auto solve = [&](auto& ws, std::int64_t i, std::int64_t j0, std::int64_t count) -> int {
       constexpr int V = std::remove_reference_t<decltype(ws)>::width;
       const T* xs[V];
@@ -1004,14 +1033,14 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
       }
       return all_finite(result, count) ? kOk : kNonFinite;
     };
-    return parallel_for(first[n], n_threads, [&](std::int64_t blk) {
+    return parallel_items(first[n], n_threads, [&](std::int64_t blk) {  // as above
       const std::int64_t i =
           std::upper_bound(first.begin(), first.end(), blk) - first.begin() - 1;
       const BlockSplit split(n - i, W, wide_bytes);
       std::int64_t q0, count;
       split.range(blk - first[i], n - i, q0, count);
-      return split.wide(blk - first[i]) ? solve(wide.mine(), i, i + q0, count)
-                                        : solve(narrow.mine(), i, i + q0, count);
+      auto run = [&](auto& ws) { return solve(ws, i, i + q0, count); };
+      return split.wide(blk - first[i]) ? wide.with(run) : narrow.with(run);
     });
   });
 }
