@@ -563,11 +563,15 @@ struct GoursatBlock {
   }
 
   // As above, calling emit(r, row) for every grid row r = 0..M1 ([col][lane] layout)
-  // as soon as it is known, so grids stream to their outputs from two rolling rows.
+  // as soon as it is known, so grids stream to their outputs from rolling rows;
+  // rows_wanted false: emit would do nothing, so no row but the last is stored.
   template <class Emit>
   void forward(const T* const* xs, const T* const* ys, T* result, bool keep_coefficients,
-               bool solve, Emit&& emit) {
-    forward_rows<true>(xs, ys, result, keep_coefficients, solve, emit);
+               bool solve, Emit&& emit, bool rows_wanted = true) {
+    if (rows_wanted)
+      forward_rows<true>(xs, ys, result, keep_coefficients, solve, emit);
+    else
+      forward(xs, ys, result, keep_coefficients, solve);
   }
 
   // The forward; kEmit false: no row but the last is wanted (bands store one row).
@@ -956,9 +960,6 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
       src.template lanes<V>(p0, count, xs, ys);
       T result[V];
       const std::int64_t solved_len = solved.M2() + 1;
-      if (!grid)  // no rows wanted: the forward need not store them
-        ws.solver.forward(transpose ? ys : xs, transpose ? xs : ys, result, false, true);
-      else
       ws.solver.forward(transpose ? ys : xs, transpose ? xs : ys, result, false, true,
                         [&](std::int64_t r, const T* row) {
         if (!grid) return;
@@ -969,7 +970,7 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
           else
             for (std::int64_t c = 0; c < solved_len; ++c) g[r * row_len + c] = row[c * V + w];
         }
-      });
+      }, grid != nullptr);
       for (std::int64_t w = 0; w < count; ++w) out[p0 + w] = result[w];
       return all_finite(result, count) ? kOk : kNonFinite;
     };
@@ -1012,9 +1013,6 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
         ys[w] = x + (j0 + (w < count ? w : 0)) * sh.L1 * sh.d;
       }
       T result[V];
-      if (!grid)  // no rows wanted: the forward need not store them
-        ws.solver.forward(xs, ys, result, false, true);
-      else
       ws.solver.forward(xs, ys, result, false, true, [&](std::int64_t a, const T* row) {
         if (!grid) return;
         for (std::int64_t w = 0; w < count; ++w) {
@@ -1026,7 +1024,7 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
             gji[b * side] = row[b * V + w];
           }
         }
-      });
+      }, grid != nullptr);
       for (std::int64_t w = 0; w < count; ++w) {
         out[i * n + j0 + w] = result[w];
         out[(j0 + w) * n + i] = result[w];
