@@ -6,10 +6,13 @@
 // ([cell][lane] layout), which turns every update into independent SIMD work with no
 // per-cell branches. Each lane is computed with exactly the same operations whatever
 // the other lanes hold, so results do not depend on how pairs are grouped, on n_jobs or
-// on max_batch.
+// on max_batch. Within a block the forward sweeps bands of 2-4 grid rows at once with
+// each row's chain in registers (sweep_band), and forms the linear kernel's
+// coefficients in register tiles (linear_coefficient_tiles).
 //
-// Memory: the forward keeps two grid rows per lane (the increment Gram is produced a
-// few segment rows at a time) and streams return_grid rows straight to the output. The
+// Memory: the forward keeps two grid rows per lane (five with return_grid: a band and
+// the row above; the increment Gram is produced a few segment rows at a time) and
+// streams return_grid rows straight to the output. The
 // backprop keeps whole grids per block only up to 64 MiB; beyond that it keeps
 // checkpoint rows and recomputes stripes of about sqrt(M1) rows. Its per-segment
 // arrays (n1 x n2 per lane) fall back to one lane per block for very long paths.
