@@ -240,6 +240,13 @@ template <class T, int Width>
 constexpr bool banded() {
   return false;
 }
+// Declared only (the forward names them in branches that banded() discards).
+template <class T, int W, int K, bool Shared, bool AllRows>
+void sweep_band(const T* kold, T* const* out, const T* const* a, const T* const* b,
+                std::int64_t n2, std::int64_t R2);
+template <class T, int W, int NP, bool Unit>
+void linear_coefficient_tiles(const T* dx, const T* dy, T* drow, T* arow, T* brow,
+                              std::int64_t n2, std::int64_t d, T scale, T f);
 #endif
 
 // One row r of the adjoint sweep (SPEC.md 5, step 3) fused with step 4 for the cells
