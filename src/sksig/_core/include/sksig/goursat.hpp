@@ -236,6 +236,9 @@ struct GoursatBlock {
   std::int64_t ab_tag[2] = {-1, -1};
   int ab_victim = 0;
   std::vector<T> xpt, ypts, dot, r2;  // kernel_row's inputs and sums (non-linear kernels)
+  // The adjoint's last finished row of dF/dDelta, and linear_backprop's increments and
+  // their gradients ([row][c][lane]).
+  std::vector<T> pending, dxl, gdx, gdy;
 
   GoursatBlock(const StaticKernel<T>& k, const GoursatShape& s) : kernel(k), sh(s) {
     f = std::ldexp(T(1), -(s.lam1 + s.lam2));
@@ -437,20 +440,23 @@ struct GoursatBlock {
     if (slot < 0) {
       slot = ab_victim;
       ab_tag[slot] = p;
-      const T* dl = delta.data() + p * n;
       T* as = ab_cache.data() + 2 * slot * n;
-      T* bs = as + n;
-      for (std::int64_t i = 0; i < n; ++i) cell_coefficients(dl[i], as[i], bs[i]);
+      simd_call([](const T* __restrict dl, T* __restrict as, T* __restrict bs,
+                   std::int64_t n) SKSIG_KERNEL_BODY {
+#pragma omp simd
+        for (std::int64_t i = 0; i < n; ++i) cell_coefficients(dl[i], as[i], bs[i]);
+      }, static_cast<const T*>(delta.data() + p * n), as, as + n, n);
     }
     ab_victim = slot ^ 1;
     a = ab_cache.data() + 2 * slot * n;
     b = a + n;
   }
 
-  // Adjoint of the block (SPEC.md 5, steps 2-4): dF/dDelta of the first `count` lanes
-  // into gamma (lane-major, n1 * n2 per lane). Segment row p is accumulated across
-  // lanes in grow (n2 * W, cache resident) and written out, scaled by f, as soon as its
-  // last grid row is done, so no n1 x n2 x W array is held.
+  // Adjoint of the block (SPEC.md 5, steps 2-4): dF/dDelta of every lane into delta
+  // ([p][q][lane], in place of the increment Gram, whose rows are dead by then) and,
+  // when gamma is not null, of the first `count` lanes into gamma (lane-major, n1 * n2
+  // per lane). Segment row p is accumulated across lanes in grow (n2 * W, cache
+  // resident) and written out, scaled by f, as soon as its last grid row is done.
   // Needs the coefficients of forward(..., keep_coefficients = true, solve = false).
   // K rows come from grids[w] (pair-major user grids), two rows at a time, or else are
   // recomputed in stripes of at most `stripe` + 1 rows from checkpoint rows kept every
@@ -488,6 +494,8 @@ struct GoursatBlock {
     seed_band.assign(seeds ? stripe * krow : krow, T(0));
     if (!seeds)
       for (int w = 0; w < W; ++w) seed_band[M2 * W + w] = corner[w];
+    pending.resize(n2 * W);
+    std::int64_t pending_row = -1;
     std::vector<T> lam_rows(2 * lrow, T(0));
     T* lnext = lam_rows.data();  // row M1 + 1: zero
     T* lam = lam_rows.data() + lrow;
@@ -539,14 +547,97 @@ struct GoursatBlock {
                           delta.data() + pm * n2 * W, grow.data(), n2, sh.lam2);
         std::swap(lam, lnext);
         if (((r - 1) & R1m) == 0) {  // segment row pm is complete
-          for (std::int64_t q = 0; q < n2; ++q)
-            for (std::int64_t w = 0; w < count; ++w)
-              gamma[w * ng + pm * n2 + q] = grow[q * W + w] * f;
-          std::fill(grow.begin(), grow.end(), T(0));
+          // Delta row pm + 1 is no longer read (rows left have segment rows <= pm; a
+          // cache miss in ab_row re-forms row pm, so row pm must stay): the pending
+          // dF/dDelta row pm + 1 goes there, row pm becomes the pending one.
+          if (pending_row >= 0)
+            std::copy(pending.begin(), pending.end(), delta.data() + pending_row * n2 * W);
+          scale_row(grow.data(), pending.data(), n2 * W, f);
+          pending_row = pm;
+          if (gamma)
+            for (std::int64_t q = 0; q < n2; ++q)
+              for (std::int64_t w = 0; w < count; ++w)
+                gamma[w * ng + pm * n2 + q] = pending[q * W + w];
         }
       }
       hi = lo;
     }
+    std::copy(pending.begin(), pending.end(), delta.data() + pending_row * n2 * W);
+  }
+
+  // out = in * f and in = 0 (n entries).
+  static void scale_row(T* in, T* out, std::int64_t n, T f) {
+    simd_call([](T* __restrict in, T* __restrict out, std::int64_t n, T f) SKSIG_KERNEL_BODY {
+#pragma omp simd
+      for (std::int64_t i = 0; i < n; ++i) {
+        out[i] = in[i] * f;
+        in[i] = T(0);
+      }
+    }, in, out, n, f);
+  }
+
+  // dF/dx and dF/dy of the linear kernel (Delta = s dX dY^T) from dF/dDelta kept in
+  // delta by adjoint(), for the first `count` lanes: per lane exactly the operations
+  // of delta_backprop (static_kernels.hpp) in the same order, across lanes at once.
+  // The increment Gram is pulled back in blocks of kQ columns, so that the rows of
+  // dY and of its gradient in use stay in L1: gdx[p] sums over q ascending and gdy[q]
+  // over p ascending, as there. gx, gy: (count, L1, d) and (count, L2, d), either null.
+  void linear_backprop(const T* const* xs, std::int64_t count, T* gx, T* gy) {
+    const std::int64_t n1 = sh.n1(), n2 = sh.n2(), d = sh.d;
+    dxl.resize(std::max<std::int64_t>(n1, 1) * d * W);
+    gdx.assign(std::max<std::int64_t>(n1, 1) * d * W, T(0));
+    gdy.assign(std::max<std::int64_t>(n2, 1) * d * W, T(0));
+    for (std::int64_t p = 0; p < n1; ++p)
+      for (std::int64_t c = 0; c < d; ++c)
+        for (int w = 0; w < W; ++w)
+          dxl[(p * d + c) * W + w] = xs[w][(p + 1) * d + c] - xs[w][p * d + c];
+    simd_call([](const T* __restrict gam, const T* __restrict dx, const T* __restrict dy,
+                 T* __restrict gdx, T* __restrict gdy, std::int64_t n1, std::int64_t n2,
+                 std::int64_t d, T s) SKSIG_KERNEL_BODY {
+      constexpr std::int64_t kQ = 8;
+      for (std::int64_t q0 = 0; q0 < n2; q0 += kQ) {
+        const std::int64_t nq = std::min(kQ, n2 - q0);
+        for (std::int64_t p = 0; p < n1; ++p) {
+          T g[kQ * W];
+          const T* gp = gam + (p * n2 + q0) * W;
+          for (std::int64_t j = 0; j < nq; ++j)
+#pragma omp simd
+            for (int w = 0; w < W; ++w) g[j * W + w] = s * gp[j * W + w];
+          for (std::int64_t c = 0; c < d; ++c) {
+            T* ox = gdx + (p * d + c) * W;
+            const T* xc = dx + (p * d + c) * W;
+            T acc[W];
+#pragma omp simd
+            for (int w = 0; w < W; ++w) acc[w] = ox[w];
+            for (std::int64_t j = 0; j < nq; ++j) {
+              const T* gj = g + j * W;
+              const T* yc = dy + ((q0 + j) * d + c) * W;
+              T* oy = gdy + ((q0 + j) * d + c) * W;
+#pragma omp simd
+              for (int w = 0; w < W; ++w) {
+                acc[w] += gj[w] * yc[w];
+                oy[w] += gj[w] * xc[w];
+              }
+            }
+#pragma omp simd
+            for (int w = 0; w < W; ++w) ox[w] = acc[w];
+          }
+        }
+      }
+    }, static_cast<const T*>(delta.data()), static_cast<const T*>(dxl.data()),
+       static_cast<const T*>(dy.data()), gdx.data(), gdy.data(), n1, n2, d,
+       kernel.linear_scale());
+    // To the points: x[a] enters dx[a-1] with + and dx[a] with -.
+    auto to_points = [&](const std::vector<T>& gd, std::int64_t n, T* out,
+                         std::int64_t stride) {
+      for (std::int64_t w = 0; w < count; ++w)
+        for (std::int64_t a = 0; a <= n; ++a)
+          for (std::int64_t c = 0; c < d; ++c)
+            out[w * stride + a * d + c] = (a > 0 ? gd[((a - 1) * d + c) * W + w] : T(0)) -
+                                          (a < n ? gd[(a * d + c) * W + w] : T(0));
+    };
+    if (gx) to_points(gdx, n1, gx, sh.L1 * d);
+    if (gy) to_points(gdy, n2, gy, sh.L2 * d);
   }
 };
 
@@ -842,16 +933,17 @@ int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_
       seeds[w] = grid_derivs ? derivs + p * cells : nullptr;
       corner[w] = w < count ? (grid_derivs ? T(0) : derivs[p0 + w]) : T(0);
     }
-    BigVector<T>& lanes = ws.lane;
-    T* dst = gamma ? gamma + q0 * n1 * n2 : (lanes.resize(count * n1 * n2), lanes.data());
     solver.adjoint(k_grid ? grids : nullptr, grid_derivs ? seeds : nullptr, corner, stripe,
-                   ws.ckpt, ws.grid, ws.seed, ws.gamma, dst, count);
+                   ws.ckpt, ws.grid, ws.seed, ws.gamma,
+                   gamma ? gamma + q0 * n1 * n2 : nullptr, count);
+    if ((gx || gy) && kernel.is_linear())
+      solver.linear_backprop(xs, count, gx ? gx + q0 * sx : nullptr,
+                             gy ? gy + q0 * sy : nullptr);
     for (std::int64_t w = 0; w < count; ++w) {
       const std::int64_t q = q0 + w;
-      const T* gw = dst + w * n1 * n2;
-      if (gx || gy)
-        delta_backprop(kernel, gw, n2, 1, xs[w], ys[w], sh.L1, sh.L2, sh.d,
-                       gx ? gx + q * sx : nullptr, gy ? gy + q * sy : nullptr);
+      if ((gx || gy) && !kernel.is_linear())  // dF/dDelta of lane w: stride W
+        delta_backprop(kernel, solver.delta.data() + w, n2 * W, W, xs[w], ys[w], sh.L1,
+                       sh.L2, sh.d, gx ? gx + q * sx : nullptr, gy ? gy + q * sy : nullptr);
       if (gx && !all_finite(gx + q * sx, sx)) return kNonFinite;
       if (gy && !all_finite(gy + q * sy, sy)) return kNonFinite;
     }
