@@ -236,9 +236,9 @@ struct GoursatBlock {
   std::int64_t ab_tag[2] = {-1, -1};
   int ab_victim = 0;
   std::vector<T> xpt, ypts, dot, r2;  // kernel_row's inputs and sums (non-linear kernels)
-  // The adjoint's last finished row of dF/dDelta, and linear_backprop's increments and
-  // their gradients ([row][c][lane]).
-  std::vector<T> pending, dxl, gdx, gdy;
+  // The adjoint's last finished row of dF/dDelta, and linear_backprop's increments
+  // beside their gradients.
+  std::vector<T> pending, gdx, gdy;
 
   GoursatBlock(const StaticKernel<T>& k, const GoursatShape& s) : kernel(k), sh(s) {
     f = std::ldexp(T(1), -(s.lam1 + s.lam2));
@@ -578,54 +578,73 @@ struct GoursatBlock {
 
   // dF/dx and dF/dy of the linear kernel (Delta = s dX dY^T) from dF/dDelta kept in
   // delta by adjoint(), for the first `count` lanes: per lane exactly the operations
-  // of delta_backprop (static_kernels.hpp) in the same order, across lanes at once.
-  // The increment Gram is pulled back in blocks of kQ columns, so that the rows of
-  // dY and of its gradient in use stay in L1: gdx[p] sums over q ascending and gdy[q]
-  // over p ascending, as there. gx, gy: (count, L1, d) and (count, L2, d), either null.
+  // of delta_backprop (static_kernels.hpp) in the same order (gdx[p] sums over q
+  // ascending, gdy[q] over p ascending), across lanes at once. Tiles of kP segment
+  // rows by kQ columns keep the sums in registers; each increment sits beside its
+  // gradient ([row][c][increment, gradient][lane]), as loads of one array 4 KiB apart
+  // from stores to another stall. gx, gy: (count, L1, d) and (count, L2, d), or null.
   void linear_backprop(const T* const* xs, std::int64_t count, T* gx, T* gy) {
     const std::int64_t n1 = sh.n1(), n2 = sh.n2(), d = sh.d;
-    dxl.resize(std::max<std::int64_t>(n1, 1) * d * W);
-    gdx.assign(std::max<std::int64_t>(n1, 1) * d * W, T(0));
-    gdy.assign(std::max<std::int64_t>(n2, 1) * d * W, T(0));
+    gdx.assign(std::max<std::int64_t>(n1, 1) * d * 2 * W, T(0));
+    gdy.assign(std::max<std::int64_t>(n2, 1) * d * 2 * W, T(0));
     for (std::int64_t p = 0; p < n1; ++p)
       for (std::int64_t c = 0; c < d; ++c)
         for (int w = 0; w < W; ++w)
-          dxl[(p * d + c) * W + w] = xs[w][(p + 1) * d + c] - xs[w][p * d + c];
-    simd_call([](const T* __restrict gam, const T* __restrict dx, const T* __restrict dy,
-                 T* __restrict gdx, T* __restrict gdy, std::int64_t n1, std::int64_t n2,
-                 std::int64_t d, T s) SKSIG_KERNEL_BODY {
-      constexpr std::int64_t kQ = 8;
-      for (std::int64_t q0 = 0; q0 < n2; q0 += kQ) {
-        const std::int64_t nq = std::min(kQ, n2 - q0);
-        for (std::int64_t p = 0; p < n1; ++p) {
-          T g[kQ * W];
-          const T* gp = gam + (p * n2 + q0) * W;
-          for (std::int64_t j = 0; j < nq; ++j)
+          gdx[(p * d + c) * 2 * W + w] = xs[w][(p + 1) * d + c] - xs[w][p * d + c];
+    for (std::int64_t q = 0; q < n2; ++q)
+      for (std::int64_t c = 0; c < d; ++c)
+        for (int w = 0; w < W; ++w)
+          gdy[(q * d + c) * 2 * W + w] = dy[(q * d + c) * W + w];
+    simd_call([](const T* __restrict gam, T* __restrict xb, T* __restrict yb,
+                 std::int64_t n1, std::int64_t n2, std::int64_t d, T s) SKSIG_KERNEL_BODY {
+      constexpr int V = W < int(32 / sizeof(T)) ? W : int(32 / sizeof(T));
+      constexpr std::int64_t kQ = 16;
+      auto tile = [&](auto rows, std::int64_t p0, std::int64_t q0,
+                      std::int64_t nq) SKSIG_KERNEL_BODY {
+        constexpr int P = decltype(rows)::value;
+        for (std::int64_t c = 0; c < d; ++c)
+          for (int w0 = 0; w0 < W; w0 += V) {
+            T ax[P][V], xv[P][V];
+            for (int i = 0; i < P; ++i) {
+              const T* xi = xb + ((p0 + i) * d + c) * 2 * W + w0;
 #pragma omp simd
-            for (int w = 0; w < W; ++w) g[j * W + w] = s * gp[j * W + w];
-          for (std::int64_t c = 0; c < d; ++c) {
-            T* ox = gdx + (p * d + c) * W;
-            const T* xc = dx + (p * d + c) * W;
-            T acc[W];
-#pragma omp simd
-            for (int w = 0; w < W; ++w) acc[w] = ox[w];
-            for (std::int64_t j = 0; j < nq; ++j) {
-              const T* gj = g + j * W;
-              const T* yc = dy + ((q0 + j) * d + c) * W;
-              T* oy = gdy + ((q0 + j) * d + c) * W;
-#pragma omp simd
-              for (int w = 0; w < W; ++w) {
-                acc[w] += gj[w] * yc[w];
-                oy[w] += gj[w] * xc[w];
+              for (int v = 0; v < V; ++v) {
+                xv[i][v] = xi[v];
+                ax[i][v] = xi[W + v];
               }
             }
+            for (std::int64_t q = q0; q < q0 + nq; ++q) {
+              T* yq = yb + (q * d + c) * 2 * W + w0;
+              T ay[V];
 #pragma omp simd
-            for (int w = 0; w < W; ++w) ox[w] = acc[w];
+              for (int v = 0; v < V; ++v) ay[v] = yq[W + v];
+              for (int i = 0; i < P; ++i) {
+                const T* gi = gam + ((p0 + i) * n2 + q) * W + w0;
+#pragma omp simd
+                for (int v = 0; v < V; ++v) {
+                  const T g = s * gi[v];
+                  ax[i][v] += g * yq[v];
+                  ay[v] += g * xv[i][v];
+                }
+              }
+#pragma omp simd
+              for (int v = 0; v < V; ++v) yq[W + v] = ay[v];
+            }
+            for (int i = 0; i < P; ++i) {
+              T* xi = xb + ((p0 + i) * d + c) * 2 * W + w0;
+#pragma omp simd
+              for (int v = 0; v < V; ++v) xi[W + v] = ax[i][v];
+            }
           }
-        }
-      }
-    }, static_cast<const T*>(delta.data()), static_cast<const T*>(dxl.data()),
-       static_cast<const T*>(dy.data()), gdx.data(), gdy.data(), n1, n2, d,
+      };
+      std::int64_t p0 = 0;
+      for (; p0 + 4 <= n1; p0 += 4)
+        for (std::int64_t q0 = 0; q0 < n2; q0 += kQ)
+          tile(std::integral_constant<int, 4>(), p0, q0, std::min(kQ, n2 - q0));
+      for (; p0 < n1; ++p0)
+        for (std::int64_t q0 = 0; q0 < n2; q0 += kQ)
+          tile(std::integral_constant<int, 1>(), p0, q0, std::min(kQ, n2 - q0));
+    }, static_cast<const T*>(delta.data()), gdx.data(), gdy.data(), n1, n2, d,
        kernel.linear_scale());
     // To the points: x[a] enters dx[a-1] with + and dx[a] with -.
     auto to_points = [&](const std::vector<T>& gd, std::int64_t n, T* out,
@@ -633,8 +652,9 @@ struct GoursatBlock {
       for (std::int64_t w = 0; w < count; ++w)
         for (std::int64_t a = 0; a <= n; ++a)
           for (std::int64_t c = 0; c < d; ++c)
-            out[w * stride + a * d + c] = (a > 0 ? gd[((a - 1) * d + c) * W + w] : T(0)) -
-                                          (a < n ? gd[(a * d + c) * W + w] : T(0));
+            out[w * stride + a * d + c] =
+                (a > 0 ? gd[((a - 1) * d + c) * 2 * W + W + w] : T(0)) -
+                (a < n ? gd[(a * d + c) * 2 * W + W + w] : T(0));
     };
     if (gx) to_points(gdx, n1, gx, sh.L1 * d);
     if (gy) to_points(gdy, n2, gy, sh.L2 * d);
