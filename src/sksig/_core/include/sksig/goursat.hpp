@@ -595,57 +595,69 @@ struct GoursatBlock {
       for (std::int64_t c = 0; c < d; ++c)
         for (int w = 0; w < W; ++w)
           gdy[(q * d + c) * 2 * W + w] = dy[(q * d + c) * W + w];
-    simd_call([](const T* __restrict gam, T* __restrict xb, T* __restrict yb,
-                 std::int64_t n1, std::int64_t n2, std::int64_t d, T s) SKSIG_KERNEL_BODY {
-      constexpr int V = W < int(32 / sizeof(T)) ? W : int(32 / sizeof(T));
-      constexpr std::int64_t kQ = 16;
-      auto tile = [&](auto rows, std::int64_t p0, std::int64_t q0,
-                      std::int64_t nq) SKSIG_KERNEL_BODY {
-        constexpr int P = decltype(rows)::value;
-        for (std::int64_t c = 0; c < d; ++c)
-          for (int w0 = 0; w0 < W; w0 += V) {
-            T ax[P][V], xv[P][V];
-            for (int i = 0; i < P; ++i) {
-              const T* xi = xb + ((p0 + i) * d + c) * 2 * W + w0;
-#pragma omp simd
-              for (int v = 0; v < V; ++v) {
-                xv[i][v] = xi[v];
-                ax[i][v] = xi[W + v];
-              }
-            }
-            for (std::int64_t q = q0; q < q0 + nq; ++q) {
-              T* yq = yb + (q * d + c) * 2 * W + w0;
-              T ay[V];
-#pragma omp simd
-              for (int v = 0; v < V; ++v) ay[v] = yq[W + v];
+    const T* gam = delta.data();
+    const T s = kernel.linear_scale();
+#if defined(__GNUC__) && !defined(__CUDACC__)
+    if constexpr ((std::is_same_v<T, double> || std::is_same_v<T, float>) &&
+                  W % Vec<T>::size == 0) {
+      simd_call([](const T* __restrict gam, T* __restrict xb, T* __restrict yb,
+                   std::int64_t n1, std::int64_t n2, std::int64_t d, T s) SKSIG_KERNEL_BODY {
+        using V = typename Vec<T>::type;
+        constexpr int VS = Vec<T>::size;
+        constexpr std::int64_t kQ = 16;
+        V sv;
+        for (int v = 0; v < VS; ++v) sv[v] = s;
+        auto tile = [&](auto rows, std::int64_t p0, std::int64_t q0,
+                        std::int64_t q1) SKSIG_KERNEL_BODY {
+          constexpr int P = decltype(rows)::value;
+          for (std::int64_t c = 0; c < d; ++c)
+            for (int w0 = 0; w0 < W; w0 += VS) {
+              V ax[P], xv[P];
               for (int i = 0; i < P; ++i) {
-                const T* gi = gam + ((p0 + i) * n2 + q) * W + w0;
-#pragma omp simd
-                for (int v = 0; v < V; ++v) {
-                  const T g = s * gi[v];
-                  ax[i][v] += g * yq[v];
-                  ay[v] += g * xv[i][v];
-                }
+                const T* xi = xb + ((p0 + i) * d + c) * 2 * W + w0;
+                xv[i] = load_vec(xi);
+                ax[i] = load_vec(xi + W);
               }
-#pragma omp simd
-              for (int v = 0; v < V; ++v) yq[W + v] = ay[v];
+              for (std::int64_t q = q0; q < q1; ++q) {
+                T* yq = yb + (q * d + c) * 2 * W + w0;
+                const V yv = load_vec(static_cast<const T*>(yq));
+                V ay = load_vec(static_cast<const T*>(yq + W));
+                for (int i = 0; i < P; ++i) {
+                  const V g = sv * load_vec(gam + ((p0 + i) * n2 + q) * W + w0);
+                  ax[i] += g * yv;
+                  ay += g * xv[i];
+                }
+                store_vec(yq + W, ay);
+              }
+              for (int i = 0; i < P; ++i)
+                store_vec(xb + ((p0 + i) * d + c) * 2 * W + w0 + W, ax[i]);
             }
-            for (int i = 0; i < P; ++i) {
-              T* xi = xb + ((p0 + i) * d + c) * 2 * W + w0;
-#pragma omp simd
-              for (int v = 0; v < V; ++v) xi[W + v] = ax[i][v];
+        };
+        std::int64_t p0 = 0;
+        for (; p0 + 4 <= n1; p0 += 4)
+          for (std::int64_t q0 = 0; q0 < n2; q0 += kQ)
+            tile(std::integral_constant<int, 4>(), p0, q0, std::min(n2, q0 + kQ));
+        for (; p0 < n1; ++p0)
+          for (std::int64_t q0 = 0; q0 < n2; q0 += kQ)
+            tile(std::integral_constant<int, 1>(), p0, q0, std::min(n2, q0 + kQ));
+      }, gam, gdx.data(), gdy.data(), n1, n2, d, s);
+    } else
+#endif
+    {
+      T* xb = gdx.data();
+      T* yb = gdy.data();
+      for (std::int64_t p = 0; p < n1; ++p)
+        for (std::int64_t q = 0; q < n2; ++q)
+          for (int w = 0; w < W; ++w) {
+            const T g = s * gam[(p * n2 + q) * W + w];
+            for (std::int64_t c = 0; c < d; ++c) {
+              T* xi = xb + (p * d + c) * 2 * W + w;
+              T* yi = yb + (q * d + c) * 2 * W + w;
+              xi[W] += g * yi[0];
+              yi[W] += g * xi[0];
             }
           }
-      };
-      std::int64_t p0 = 0;
-      for (; p0 + 4 <= n1; p0 += 4)
-        for (std::int64_t q0 = 0; q0 < n2; q0 += kQ)
-          tile(std::integral_constant<int, 4>(), p0, q0, std::min(kQ, n2 - q0));
-      for (; p0 < n1; ++p0)
-        for (std::int64_t q0 = 0; q0 < n2; q0 += kQ)
-          tile(std::integral_constant<int, 1>(), p0, q0, std::min(kQ, n2 - q0));
-    }, static_cast<const T*>(delta.data()), gdx.data(), gdy.data(), n1, n2, d,
-       kernel.linear_scale());
+    }
     // To the points: x[a] enters dx[a-1] with + and dx[a] with -.
     auto to_points = [&](const std::vector<T>& gd, std::int64_t n, T* out,
                          std::int64_t stride) {
