@@ -618,7 +618,28 @@ struct GoursatBlock {
                 xv[i] = load_vec(xi);
                 ax[i] = load_vec(xi + W);
               }
-              for (std::int64_t q = q0; q < q1; ++q) {
+              std::int64_t q = q0;
+              // Two columns at a time: two independent chains of gdy sums.
+              for (; q + 1 < q1; q += 2) {
+                T* ya = yb + (q * d + c) * 2 * W + w0;
+                T* yc = ya + d * 2 * W;
+                const V yva = load_vec(static_cast<const T*>(ya));
+                const V yvc = load_vec(static_cast<const T*>(yc));
+                V aya = load_vec(static_cast<const T*>(ya + W));
+                V ayc = load_vec(static_cast<const T*>(yc + W));
+                for (int i = 0; i < P; ++i) {
+                  const T* gi = gam + ((p0 + i) * n2 + q) * W + w0;
+                  const V ga = sv * load_vec(gi);
+                  const V gc = sv * load_vec(gi + W);
+                  ax[i] += ga * yva;
+                  aya += ga * xv[i];
+                  ax[i] += gc * yvc;
+                  ayc += gc * xv[i];
+                }
+                store_vec(ya + W, aya);
+                store_vec(yc + W, ayc);
+              }
+              for (; q < q1; ++q) {
                 T* yq = yb + (q * d + c) * 2 * W + w0;
                 const V yv = load_vec(static_cast<const T*>(yq));
                 V ay = load_vec(static_cast<const T*>(yq + W));
