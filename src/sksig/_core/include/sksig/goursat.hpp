@@ -505,10 +505,17 @@ struct GoursatBlock {
       zeros.assign(krow, T(0));
       zero_seed = zeros.data();
     }
-    // Row r of every lane's grid (or seeds) into band row `to`, [col][lane].
+    // Row r of every lane's grid (or seeds) into band row `to`, [col][lane]. Rows are
+    // read in descending order, one short run per lane, which hardware prefetchers
+    // do not anticipate: row r - 1 is prefetched now, to arrive during row r's sweep.
     auto gather = [&](const T* const* src, std::int64_t r, T* to) {
       for (int w = 0; w < W; ++w) {
         const T* g = src[w] + r * (M2 + 1);
+#if defined(__GNUC__)
+        if (r > 0)
+          for (std::int64_t c = 0; c <= M2; c += 64 / sizeof(T))
+            __builtin_prefetch(g - (M2 + 1) + c);
+#endif
         for (std::int64_t c = 0; c <= M2; ++c) to[c * W + w] = g[c];
       }
     };
