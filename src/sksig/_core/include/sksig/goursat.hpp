@@ -519,14 +519,14 @@ struct GoursatBlock {
         for (std::int64_t c = 0; c <= M2; ++c) to[c * W + w] = g[c];
       }
     };
+    // With grids the band holds two rows, hi in slot hi_slot and lo in the other; the
+    // lo row becomes the next hi row in place.
+    int hi_slot = 1;
     for (std::int64_t hi = M1; hi >= 1;) {
       const std::int64_t lo = ((hi - 1) / stripe) * stripe;  // rows lo..hi in the band
       if (grids) {
-        if (hi == M1)
-          gather(grids, hi, band.data() + krow);
-        else
-          std::copy(band.data(), band.data() + krow, band.data() + krow);
-        gather(grids, lo, band.data());
+        if (hi == M1) gather(grids, hi, band.data() + hi_slot * krow);
+        gather(grids, lo, band.data() + (1 - hi_slot) * krow);
       } else {
         std::copy(ckpt.data() + (lo / stripe) * krow, ckpt.data() + (lo / stripe + 1) * krow,
                   band.data());
@@ -546,12 +546,13 @@ struct GoursatBlock {
         const std::int64_t pm = (r - 1) >> sh.lam1;
         const T* S = seeds ? seed_band.data() + (r - lo - 1) * krow
                            : (r == M1 ? seed_band.data() : zero_seed);
-        const T* Kr = band.data() + (r - lo) * krow;
+        const T* Kr = band.data() + (grids ? hi_slot : r - lo) * krow;
+        const T* Km = grids ? band.data() + (1 - hi_slot) * krow : Kr - krow;
         const T *ar, *br, *am, *bm;
         ab_row(pr, ar, br);  // then pm: two slots, so row pr stays
         ab_row(pm, am, bm);
-        sksig::adjoint<W>(lam, lnext, S, Kr, Kr - krow, ar, br, am,
-                          delta.data() + pm * n2 * W, grow.data(), n2, sh.lam2);
+        sksig::adjoint<W>(lam, lnext, S, Kr, Km, ar, br, am, delta.data() + pm * n2 * W,
+                          grow.data(), n2, sh.lam2);
         std::swap(lam, lnext);
         if (((r - 1) & R1m) == 0) {  // segment row pm is complete
           // Delta row pm + 1 is no longer read (rows left have segment rows <= pm; a
@@ -568,6 +569,7 @@ struct GoursatBlock {
         }
       }
       hi = lo;
+      hi_slot = 1 - hi_slot;
     }
     std::copy(pending.begin(), pending.end(), delta.data() + pending_row * n2 * W);
   }
