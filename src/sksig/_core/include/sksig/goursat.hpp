@@ -12,7 +12,9 @@
 // few segment rows at a time) and streams return_grid rows straight to the output. The
 // backprop keeps whole grids per block only up to 64 MiB; beyond that it keeps
 // checkpoint rows and recomputes stripes of about sqrt(M1) rows. Its per-segment
-// arrays (n1 x n2 per lane) fall back to one lane per block for very long paths.
+// arrays (n1 x n2 per lane) fall back to one lane per block for very long paths; the
+// increment Gram's array is reused for dF/dDelta, row by row as the adjoint finishes
+// with it, so a block holds one such array.
 #pragma once
 
 #include <algorithm>
