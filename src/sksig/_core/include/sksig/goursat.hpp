@@ -15,7 +15,9 @@
 // streams return_grid rows straight to the output. The
 // backprop keeps whole grids per block only up to 64 MiB; beyond that it keeps
 // checkpoint rows and recomputes stripes of about sqrt(M1) rows. Its per-segment
-// arrays (n1 x n2 per lane) fall back to one lane per block for very long paths.
+// arrays (n1 x n2 per lane) fall back to one lane per block for very long paths; the
+// increment Gram's array is reused for dF/dDelta, row by row as the adjoint finishes
+// with it, so a block holds one such array.
 #pragma once
 
 #include <algorithm>
@@ -394,6 +396,9 @@ struct GoursatBlock {
   std::int64_t ab_tag[2] = {-1, -1};
   int ab_victim = 0;
   std::vector<T> xpt, ypts, dot, r2;  // kernel_row's inputs and sums (non-linear kernels)
+  // The adjoint's last finished row of dF/dDelta, and linear_backprop's increments
+  // beside their gradients.
+  std::vector<T> pending, gdx, gdy;
 
   GoursatBlock(const StaticKernel<T>& k, const GoursatShape& s) : kernel(k), sh(s) {
     f = std::ldexp(T(1), -(s.lam1 + s.lam2));
@@ -661,20 +666,23 @@ struct GoursatBlock {
     if (slot < 0) {
       slot = ab_victim;
       ab_tag[slot] = p;
-      const T* dl = delta.data() + p * n;
       T* as = ab_cache.data() + 2 * slot * n;
-      T* bs = as + n;
-      for (std::int64_t i = 0; i < n; ++i) cell_coefficients(dl[i], as[i], bs[i]);
+      simd_call([](const T* __restrict dl, T* __restrict as, T* __restrict bs,
+                   std::int64_t n) SKSIG_KERNEL_BODY {
+#pragma omp simd
+        for (std::int64_t i = 0; i < n; ++i) cell_coefficients(dl[i], as[i], bs[i]);
+      }, static_cast<const T*>(delta.data() + p * n), as, as + n, n);
     }
     ab_victim = slot ^ 1;
     a = ab_cache.data() + 2 * slot * n;
     b = a + n;
   }
 
-  // Adjoint of the block (SPEC.md 5, steps 2-4): dF/dDelta of the first `count` lanes
-  // into gamma (lane-major, n1 * n2 per lane). Segment row p is accumulated across
-  // lanes in grow (n2 * W, cache resident) and written out, scaled by f, as soon as its
-  // last grid row is done, so no n1 x n2 x W array is held.
+  // Adjoint of the block (SPEC.md 5, steps 2-4): dF/dDelta of every lane into delta
+  // ([p][q][lane], in place of the increment Gram, whose rows are dead by then) and,
+  // when gamma is not null, of the first `count` lanes into gamma (lane-major, n1 * n2
+  // per lane). Segment row p is accumulated across lanes in grow (n2 * W, cache
+  // resident) and written out, scaled by f, as soon as its last grid row is done.
   // Needs the coefficients of forward(..., keep_coefficients = true, solve = false).
   // K rows come from grids[w] (pair-major user grids), two rows at a time, or else are
   // recomputed in stripes of at most `stripe` + 1 rows from checkpoint rows kept every
@@ -712,6 +720,8 @@ struct GoursatBlock {
     seed_band.assign(seeds ? stripe * krow : krow, T(0));
     if (!seeds)
       for (int w = 0; w < W; ++w) seed_band[M2 * W + w] = corner[w];
+    pending.resize(n2 * W);
+    std::int64_t pending_row = -1;
     std::vector<T> lam_rows(2 * lrow, T(0));
     T* lnext = lam_rows.data();  // row M1 + 1: zero
     T* lam = lam_rows.data() + lrow;
@@ -721,21 +731,28 @@ struct GoursatBlock {
       zeros.assign(krow, T(0));
       zero_seed = zeros.data();
     }
-    // Row r of every lane's grid (or seeds) into band row `to`, [col][lane].
+    // Row r of every lane's grid (or seeds) into band row `to`, [col][lane]. Rows are
+    // read in descending order, one short run per lane, which hardware prefetchers
+    // do not anticipate: row r - 1 is prefetched now, to arrive during row r's sweep.
     auto gather = [&](const T* const* src, std::int64_t r, T* to) {
       for (int w = 0; w < W; ++w) {
         const T* g = src[w] + r * (M2 + 1);
+#if defined(__GNUC__)
+        if (r > 0)
+          for (std::int64_t c = 0; c <= M2; c += 64 / sizeof(T))
+            __builtin_prefetch(g - (M2 + 1) + c);
+#endif
         for (std::int64_t c = 0; c <= M2; ++c) to[c * W + w] = g[c];
       }
     };
+    // With grids the band holds two rows, hi in slot hi_slot and lo in the other; the
+    // lo row becomes the next hi row in place.
+    int hi_slot = 1;
     for (std::int64_t hi = M1; hi >= 1;) {
       const std::int64_t lo = ((hi - 1) / stripe) * stripe;  // rows lo..hi in the band
       if (grids) {
-        if (hi == M1)
-          gather(grids, hi, band.data() + krow);
-        else
-          std::copy(band.data(), band.data() + krow, band.data() + krow);
-        gather(grids, lo, band.data());
+        if (hi == M1) gather(grids, hi, band.data() + hi_slot * krow);
+        gather(grids, lo, band.data() + (1 - hi_slot) * krow);
       } else {
         std::copy(ckpt.data() + (lo / stripe) * krow, ckpt.data() + (lo / stripe + 1) * krow,
                   band.data());
@@ -755,22 +772,160 @@ struct GoursatBlock {
         const std::int64_t pm = (r - 1) >> sh.lam1;
         const T* S = seeds ? seed_band.data() + (r - lo - 1) * krow
                            : (r == M1 ? seed_band.data() : zero_seed);
-        const T* Kr = band.data() + (r - lo) * krow;
+        const T* Kr = band.data() + (grids ? hi_slot : r - lo) * krow;
+        const T* Km = grids ? band.data() + (1 - hi_slot) * krow : Kr - krow;
         const T *ar, *br, *am, *bm;
         ab_row(pr, ar, br);  // then pm: two slots, so row pr stays
         ab_row(pm, am, bm);
-        sksig::adjoint<W>(lam, lnext, S, Kr, Kr - krow, ar, br, am,
-                          delta.data() + pm * n2 * W, grow.data(), n2, sh.lam2);
+        sksig::adjoint<W>(lam, lnext, S, Kr, Km, ar, br, am, delta.data() + pm * n2 * W,
+                          grow.data(), n2, sh.lam2);
         std::swap(lam, lnext);
         if (((r - 1) & R1m) == 0) {  // segment row pm is complete
-          for (std::int64_t q = 0; q < n2; ++q)
-            for (std::int64_t w = 0; w < count; ++w)
-              gamma[w * ng + pm * n2 + q] = grow[q * W + w] * f;
-          std::fill(grow.begin(), grow.end(), T(0));
+          // Delta row pm + 1 is no longer read (rows left have segment rows <= pm; a
+          // cache miss in ab_row re-forms row pm, so row pm must stay): the pending
+          // dF/dDelta row pm + 1 goes there, row pm becomes the pending one.
+          if (pending_row >= 0)
+            std::copy(pending.begin(), pending.end(), delta.data() + pending_row * n2 * W);
+          scale_row(grow.data(), pending.data(), n2 * W, f);
+          pending_row = pm;
+          if (gamma)
+            for (std::int64_t q = 0; q < n2; ++q)
+              for (std::int64_t w = 0; w < count; ++w)
+                gamma[w * ng + pm * n2 + q] = pending[q * W + w];
         }
       }
       hi = lo;
+      hi_slot = 1 - hi_slot;
     }
+    std::copy(pending.begin(), pending.end(), delta.data() + pending_row * n2 * W);
+  }
+
+  // out = in * f and in = 0 (n entries).
+  static void scale_row(T* in, T* out, std::int64_t n, T f) {
+    simd_call([](T* __restrict in, T* __restrict out, std::int64_t n, T f) SKSIG_KERNEL_BODY {
+#pragma omp simd
+      for (std::int64_t i = 0; i < n; ++i) {
+        out[i] = in[i] * f;
+        in[i] = T(0);
+      }
+    }, in, out, n, f);
+  }
+
+  // dF/dx and dF/dy of the linear kernel (Delta = s dX dY^T) from dF/dDelta kept in
+  // delta by adjoint(), for the first `count` lanes: per lane exactly the operations
+  // of delta_backprop (static_kernels.hpp) in the same order (gdx[p] sums over q
+  // ascending, gdy[q] over p ascending), across lanes at once. Tiles of kP segment
+  // rows by kQ columns keep the sums in registers; each increment sits beside its
+  // gradient ([row][c][increment, gradient][lane]), as loads of one array 4 KiB apart
+  // from stores to another stall. gx, gy: (count, L1, d) and (count, L2, d), or null.
+  void linear_backprop(const T* const* xs, std::int64_t count, T* gx, T* gy) {
+    const std::int64_t n1 = sh.n1(), n2 = sh.n2(), d = sh.d;
+    gdx.assign(std::max<std::int64_t>(n1, 1) * d * 2 * W, T(0));
+    gdy.assign(std::max<std::int64_t>(n2, 1) * d * 2 * W, T(0));
+    for (std::int64_t p = 0; p < n1; ++p)
+      for (std::int64_t c = 0; c < d; ++c)
+        for (int w = 0; w < W; ++w)
+          gdx[(p * d + c) * 2 * W + w] = xs[w][(p + 1) * d + c] - xs[w][p * d + c];
+    for (std::int64_t q = 0; q < n2; ++q)
+      for (std::int64_t c = 0; c < d; ++c)
+        for (int w = 0; w < W; ++w)
+          gdy[(q * d + c) * 2 * W + w] = dy[(q * d + c) * W + w];
+    const T* gam = delta.data();
+    const T s = kernel.linear_scale();
+#if defined(__GNUC__) && !defined(__CUDACC__)
+    if constexpr ((std::is_same_v<T, double> || std::is_same_v<T, float>) &&
+                  W % Vec<T>::size == 0) {
+      simd_call([](const T* __restrict gam, T* __restrict xb, T* __restrict yb,
+                   std::int64_t n1, std::int64_t n2, std::int64_t d, T s) SKSIG_KERNEL_BODY {
+        using V = typename Vec<T>::type;
+        constexpr int VS = Vec<T>::size;
+        constexpr std::int64_t kQ = 16;
+        V sv;
+        for (int v = 0; v < VS; ++v) sv[v] = s;
+        auto tile = [&](auto rows, std::int64_t p0, std::int64_t q0,
+                        std::int64_t q1) SKSIG_KERNEL_BODY {
+          constexpr int P = decltype(rows)::value;
+          for (std::int64_t c = 0; c < d; ++c)
+            for (int w0 = 0; w0 < W; w0 += VS) {
+              V ax[P], xv[P];
+              for (int i = 0; i < P; ++i) {
+                const T* xi = xb + ((p0 + i) * d + c) * 2 * W + w0;
+                xv[i] = load_vec(xi);
+                ax[i] = load_vec(xi + W);
+              }
+              std::int64_t q = q0;
+              // Two columns at a time: two independent chains of gdy sums.
+              for (; q + 1 < q1; q += 2) {
+                T* ya = yb + (q * d + c) * 2 * W + w0;
+                T* yc = ya + d * 2 * W;
+                const V yva = load_vec(static_cast<const T*>(ya));
+                const V yvc = load_vec(static_cast<const T*>(yc));
+                V aya = load_vec(static_cast<const T*>(ya + W));
+                V ayc = load_vec(static_cast<const T*>(yc + W));
+                for (int i = 0; i < P; ++i) {
+                  const T* gi = gam + ((p0 + i) * n2 + q) * W + w0;
+                  const V ga = sv * load_vec(gi);
+                  const V gc = sv * load_vec(gi + W);
+                  ax[i] += ga * yva;
+                  aya += ga * xv[i];
+                  ax[i] += gc * yvc;
+                  ayc += gc * xv[i];
+                }
+                store_vec(ya + W, aya);
+                store_vec(yc + W, ayc);
+              }
+              for (; q < q1; ++q) {
+                T* yq = yb + (q * d + c) * 2 * W + w0;
+                const V yv = load_vec(static_cast<const T*>(yq));
+                V ay = load_vec(static_cast<const T*>(yq + W));
+                for (int i = 0; i < P; ++i) {
+                  const V g = sv * load_vec(gam + ((p0 + i) * n2 + q) * W + w0);
+                  ax[i] += g * yv;
+                  ay += g * xv[i];
+                }
+                store_vec(yq + W, ay);
+              }
+              for (int i = 0; i < P; ++i)
+                store_vec(xb + ((p0 + i) * d + c) * 2 * W + w0 + W, ax[i]);
+            }
+        };
+        std::int64_t p0 = 0;
+        for (; p0 + 4 <= n1; p0 += 4)
+          for (std::int64_t q0 = 0; q0 < n2; q0 += kQ)
+            tile(std::integral_constant<int, 4>(), p0, q0, std::min(n2, q0 + kQ));
+        for (; p0 < n1; ++p0)
+          for (std::int64_t q0 = 0; q0 < n2; q0 += kQ)
+            tile(std::integral_constant<int, 1>(), p0, q0, std::min(n2, q0 + kQ));
+      }, gam, gdx.data(), gdy.data(), n1, n2, d, s);
+    } else
+#endif
+    {
+      T* xb = gdx.data();
+      T* yb = gdy.data();
+      for (std::int64_t p = 0; p < n1; ++p)
+        for (std::int64_t q = 0; q < n2; ++q)
+          for (int w = 0; w < W; ++w) {
+            const T g = s * gam[(p * n2 + q) * W + w];
+            for (std::int64_t c = 0; c < d; ++c) {
+              T* xi = xb + (p * d + c) * 2 * W + w;
+              T* yi = yb + (q * d + c) * 2 * W + w;
+              xi[W] += g * yi[0];
+              yi[W] += g * xi[0];
+            }
+          }
+    }
+    // To the points: x[a] enters dx[a-1] with + and dx[a] with -.
+    auto to_points = [&](const std::vector<T>& gd, std::int64_t n, T* out,
+                         std::int64_t stride) {
+      for (std::int64_t w = 0; w < count; ++w)
+        for (std::int64_t a = 0; a <= n; ++a)
+          for (std::int64_t c = 0; c < d; ++c)
+            out[w * stride + a * d + c] =
+                (a > 0 ? gd[((a - 1) * d + c) * 2 * W + W + w] : T(0)) -
+                (a < n ? gd[(a * d + c) * 2 * W + W + w] : T(0));
+    };
+    if (gx) to_points(gdx, n1, gx, sh.L1 * d);
+    if (gy) to_points(gdy, n2, gy, sh.L2 * d);
   }
 };
 
@@ -1103,16 +1258,17 @@ int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_
       seeds[w] = grid_derivs ? derivs + p * cells : nullptr;
       corner[w] = w < count ? (grid_derivs ? T(0) : derivs[p0 + w]) : T(0);
     }
-    BigVector<T>& lanes = ws.lane;
-    T* dst = gamma ? gamma + q0 * n1 * n2 : (lanes.resize(count * n1 * n2), lanes.data());
     solver.adjoint(k_grid ? grids : nullptr, grid_derivs ? seeds : nullptr, corner, stripe,
-                   ws.ckpt, ws.grid, ws.seed, ws.gamma, dst, count);
+                   ws.ckpt, ws.grid, ws.seed, ws.gamma,
+                   gamma ? gamma + q0 * n1 * n2 : nullptr, count);
+    if ((gx || gy) && kernel.is_linear())
+      solver.linear_backprop(xs, count, gx ? gx + q0 * sx : nullptr,
+                             gy ? gy + q0 * sy : nullptr);
     for (std::int64_t w = 0; w < count; ++w) {
       const std::int64_t q = q0 + w;
-      const T* gw = dst + w * n1 * n2;
-      if (gx || gy)
-        delta_backprop(kernel, gw, n2, 1, xs[w], ys[w], sh.L1, sh.L2, sh.d,
-                       gx ? gx + q * sx : nullptr, gy ? gy + q * sy : nullptr);
+      if ((gx || gy) && !kernel.is_linear())  // dF/dDelta of lane w: stride W
+        delta_backprop(kernel, solver.delta.data() + w, n2 * W, W, xs[w], ys[w], sh.L1,
+                       sh.L2, sh.d, gx ? gx + q * sx : nullptr, gy ? gy + q * sy : nullptr);
       if (gx && !all_finite(gx + q * sx, sx)) return kNonFinite;
       if (gy && !all_finite(gy + q * sy, sy)) return kNonFinite;
     }
