@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <initializer_list>
@@ -16,6 +17,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "finite.hpp"
 #include "lyndon.hpp"
 #include "lyndon_builder.hpp"
 #include "parallel.hpp"
@@ -140,6 +142,17 @@ SKSIG_PACK_INLINE void store_pack(const Pack<T, W>* src, T* dst, std::int64_t st
   for (int l = 0; l < valid; ++l)
     for (std::int64_t e = 0; e < count; ++e) dst[(first + l) * stride + e] = src[e].x[l];
 }
+
+// Whether the packs x[0..count) hold no NaN or inf (unused lanes hold zeros).
+template <class T, int W>
+SKSIG_PACK_INLINE bool packs_finite(const Pack<T, W>* x, std::int64_t count) {
+  static_assert(sizeof(Pack<T, W>) == W * sizeof(T), "a pack is W values");
+  return all_finite(reinterpret_cast<const T*>(x), count * W);
+}
+
+// The bits of a join's finiteness report (see log_sig_join): bit i for the i-th input
+// array in argument order, kResultNonFinite for a result.
+constexpr int kResultNonFinite = 1 << 8;
 
 // x[0..count) = 0 (Pack and float types: zero is all bits 0).
 template <class P>
@@ -467,12 +480,13 @@ struct JoinSetup {
 // Lyndon words: exp(L)_N feeds (exp(L) exp(v))_N entry by entry, which feeds log(...)_N
 // entry by entry; the other level-N entries of the buffers are left stale. The loads,
 // stores and table loops run in the simd_call copy; the tensor kernels it calls pick
-// their own.
+// their own. bad |= the finiteness bits (kResultNonFinite) of the pack's inputs and
+// results, tested while they are in cache.
 template <int D, class T, int W>
 void join_pack(const JoinSetup<Pack<T, W>>& j, const T* ls, const T* disp, T* out,
-               std::int64_t first, int valid, JoinScratch<Pack<T, W>>& s) {
+               std::int64_t first, int valid, JoinScratch<Pack<T, W>>& s, int& bad) {
   simd_call([](const JoinSetup<Pack<T, W>>& j, const T* ls, const T* disp, T* out,
-               std::int64_t first, int valid, JoinScratch<Pack<T, W>>& s)
+               std::int64_t first, int valid, JoinScratch<Pack<T, W>>& s, int& bad)
                 SKSIG_KERNEL_BODY {
     const TensorShape& sh = j.sh;
     const std::int64_t n = sh.size(), m = j.tables.n;
@@ -480,24 +494,27 @@ void join_pack(const JoinSetup<Pack<T, W>>& j, const T* ls, const T* disp, T* ou
     zero(s.L, sh.off[sh.N]);
     load_pack(s.c, ls, m, m, first, valid);
     load_pack(s.v, disp, dim, dim, first, valid);
+    if (!packs_finite(s.c, m)) bad |= 1;
+    if (!packs_finite(s.v, dim)) bad |= 2;
     j.tables.expand_lower_and_top(s.c, s.L, j.top_first);
     auto* A = j.exp_chain.template run<D>(sh, s.L, s.Q, false, &j.top);
     mul_exp_segment<D>(sh, A, s.v, s.buf, s.buf + sh.pw[sh.N], s.vs, &j.top);
     auto* Z = j.log_chain.template run<D>(sh, A, s.Q + 2 * n, false, &j.top);
     j.tables.gather(Z, s.c);
     j.tables.solve(s.c);
+    if (!packs_finite(s.c, m)) bad |= kResultNonFinite;
     store_pack(s.c, out, m, m, first, valid);
-  }, j, ls, disp, out, first, valid, s);
+  }, j, ls, disp, out, first, valid, s, bad);
 }
 
 // Its vector-Jacobian product (Q holds the exp and then the log intermediates).
 template <int D, class T, int W>
 void join_backprop_pack(const JoinSetup<Pack<T, W>>& j, const T* d_out, const T* ls,
                         const T* disp, T* grad_ls, T* grad_disp, std::int64_t first,
-                        int valid, JoinScratch<Pack<T, W>>& s) {
+                        int valid, JoinScratch<Pack<T, W>>& s, int& bad) {
   simd_call([](const JoinSetup<Pack<T, W>>& j, const T* d_out, const T* ls, const T* disp,
                T* grad_ls, T* grad_disp, std::int64_t first, int valid,
-               JoinScratch<Pack<T, W>>& s) SKSIG_KERNEL_BODY {
+               JoinScratch<Pack<T, W>>& s, int& bad) SKSIG_KERNEL_BODY {
     const TensorShape& sh = j.sh;
     const TopWords& top = j.top;
     const std::int64_t n = sh.size(), m = j.tables.n;
@@ -508,6 +525,9 @@ void join_backprop_pack(const JoinSetup<Pack<T, W>>& j, const T* d_out, const T*
     load_pack(s.c, ls, m, m, first, valid);
     load_pack(s.v, disp, dim, dim, first, valid);
     load_pack(s.g, d_out, m, m, first, valid);
+    if (!packs_finite(s.g, m)) bad |= 1;
+    if (!packs_finite(s.c, m)) bad |= 2;
+    if (!packs_finite(s.v, dim)) bad |= 4;
     j.tables.expand_lower_and_top(s.c, s.L, j.top_first);
     const auto* A = j.exp_chain.template run<D>(sh, s.L, QA, true, &top);
     copy_lower_and_top(sh, A, s.C, top);
@@ -524,9 +544,10 @@ void join_backprop_pack(const JoinSetup<Pack<T, W>>& j, const T* d_out, const T*
     mul_exp_segment_adjoint<D>(sh, A, s.v, s.dC, s.dA, s.gv, s.work, &top);
     j.exp_chain.template adjoint<D>(sh, s.L, QA, s.dA, s.dQ2, s.dL, &top);
     j.tables.expand_lower_and_top_adjoint(s.dL, s.c, j.top_first);
+    if (!packs_finite(s.c, m) || !packs_finite(s.gv, dim)) bad |= kResultNonFinite;
     store_pack(s.c, grad_ls, m, m, first, valid);
     store_pack(s.gv, grad_disp, dim, dim, first, valid);
-  }, j, d_out, ls, disp, grad_ls, grad_disp, first, valid, s);
+  }, j, d_out, ls, disp, grad_ls, grad_disp, first, valid, s, bad);
 }
 
 // Scratch objects of one call, one per thread working at once: a chunk takes one (or
@@ -593,13 +614,17 @@ inline void prefetch_rows(std::initializer_list<PackRows> arrays, std::int64_t f
 // then per_pack(dc, setup, first, valid, scratch) on every pack (dc: the compile-time
 // dimension), with exceptions as a status. Q holds four tensors (the forward) or the
 // exp and log intermediates (the backprop). ins and outs: the arrays per_pack reads and
-// writes, prefetched one pack ahead.
+// writes, prefetched one pack ahead. *nonfinite: the OR of per_pack's finiteness bits
+// (set when the call succeeds).
 template <class T, class PerPack>
 int join_call(std::int64_t batch, int dim, int degree, const LyndonTables& tables,
               int n_threads, bool backprop, std::initializer_list<PackRows> ins,
-              std::initializer_list<PackRows> outs, PerPack&& per_pack) noexcept {
+              std::initializer_list<PackRows> outs, int* nonfinite,
+              PerPack&& per_pack) noexcept {
   if (batch < 0 || dim < 1 || degree < 1) return kInvalidArgument;
-  return guarded([&] {
+  *nonfinite = 0;
+  std::atomic<int> seen{0};
+  const int status = guarded([&] {
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
     const JoinSetup<P> setup(dim, degree, tables);
@@ -611,51 +636,59 @@ int join_call(std::int64_t batch, int dim, int degree, const LyndonTables& table
       std::unique_ptr<JoinScratch<P>> s = pool.take([&] {
         return std::make_unique<JoinScratch<P>>(setup.sh, tables.n, q_tensors, backprop);
       });
+      int bad = 0;
       for (std::int64_t p = p0; p < p1; ++p) {
         check_interrupt();
         if (p + 1 < p1) {
           prefetch_rows(ins, (p + 1) * W, valid(p + 1), false);
           prefetch_rows(outs, (p + 1) * W, valid(p + 1), true);
         }
-        per_pack(dc, setup, p * W, valid(p), *s);
+        per_pack(dc, setup, p * W, valid(p), *s, bad);
       }
       pool.give(std::move(s));
+      seen.fetch_or(bad, std::memory_order_relaxed);
       return static_cast<int>(kOk);
     });
   });
+  if (status == kOk) *nonfinite = seen.load();
+  return status;
 }
 
 }  // namespace detail
 
 // log_sig_join: ls (batch, tables.n) Lyndon-bracket coordinates, disp (batch, dim),
 // out (batch, tables.n) = coordinates of log(exp(sum_w c_w P_w) (x) exp(v)).
+// *nonfinite: which arrays hold a NaN or inf, tested as they are read and written (one
+// pass over memory instead of a separate one per array): 1 ls, 2 disp,
+// detail::kResultNonFinite out (meaningless when an input is flagged).
 template <class T>
 int log_sig_join(const T* ls, const T* disp, T* out, std::int64_t batch, int dim, int degree,
-                 const LyndonTables& tables, int n_threads) noexcept {
+                 const LyndonTables& tables, int n_threads, int* nonfinite) noexcept {
   const std::int64_t row = tables.n * static_cast<std::int64_t>(sizeof(T));
   const std::int64_t vec = dim * static_cast<std::int64_t>(sizeof(T));
   return detail::join_call<T>(batch, dim, degree, tables, n_threads, false,
-                              {{ls, row}, {disp, vec}}, {{out, row}},
+                              {{ls, row}, {disp, vec}}, {{out, row}}, nonfinite,
                               [&](auto dc, const auto& setup, std::int64_t first, int valid,
-                                  auto& s) {
-    detail::join_pack<decltype(dc)::value>(setup, ls, disp, out, first, valid, s);
+                                  auto& s, int& bad) {
+    detail::join_pack<decltype(dc)::value>(setup, ls, disp, out, first, valid, s, bad);
   });
 }
 
-// Vector-Jacobian product of log_sig_join with respect to both inputs.
+// Vector-Jacobian product of log_sig_join with respect to both inputs. *nonfinite as in
+// log_sig_join: 1 d_out, 2 ls, 4 disp, detail::kResultNonFinite grad_ls or grad_disp.
 template <class T>
 int log_sig_join_backprop(const T* d_out, const T* ls, const T* disp, T* grad_ls,
                           T* grad_disp, std::int64_t batch, int dim, int degree,
-                          const LyndonTables& tables, int n_threads) noexcept {
+                          const LyndonTables& tables, int n_threads, int* nonfinite) noexcept {
   const std::int64_t row = tables.n * static_cast<std::int64_t>(sizeof(T));
   const std::int64_t vec = dim * static_cast<std::int64_t>(sizeof(T));
   return detail::join_call<T>(batch, dim, degree, tables, n_threads, true,
                               {{d_out, row}, {ls, row}, {disp, vec}},
-                              {{grad_ls, row}, {grad_disp, vec}},
+                              {{grad_ls, row}, {grad_disp, vec}}, nonfinite,
                               [&](auto dc, const auto& setup, std::int64_t first, int valid,
-                                  auto& s) {
+                                  auto& s, int& bad) {
     detail::join_backprop_pack<decltype(dc)::value>(setup, d_out, ls, disp, grad_ls,
-                                                    grad_disp, first, valid, s);
+                                                    grad_disp, first, valid, s, bad);
   });
 }
 
