@@ -58,6 +58,40 @@ int parallel_chunks(std::int64_t n, int n_threads, Body&& body) noexcept {
   });
 }
 
+// Scratch objects of one call, one per thread working at once: a chunk takes one (or
+// makes it) and gives it back, so each is allocated and zeroed once per thread and call
+// rather than once per chunk. What a chunk leaves in it is what a chunk's next pack
+// would find anyway (every pack zeroes or overwrites what it reads).
+template <class S>
+class ScratchPool {
+ public:
+  explicit ScratchPool(int n_threads) {
+    free_.reserve(static_cast<std::size_t>(std::max(1, n_threads)));
+  }
+
+  template <class Make>
+  std::unique_ptr<S> take(Make&& make) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!free_.empty()) {
+        std::unique_ptr<S> s = std::move(free_.back());
+        free_.pop_back();
+        return s;
+      }
+    }
+    return make();
+  }
+
+  void give(std::unique_ptr<S> s) noexcept {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.size() < free_.capacity()) free_.push_back(std::move(s));  // no allocation
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<S>> free_;
+};
+
 // Scratch for mul_exp_segment: two level-N buffers, v / j for j = 1..N, and v.
 template <class T>
 struct SegmentScratch {
@@ -263,11 +297,23 @@ int log_sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int 
     // Methods 1 and 2 read level N only at Lyndon words.
     const TopWords top(sh, tables.top_level(sh.off[degree]));
     const TopWords* top_p = method == 0 ? nullptr : &top;
+    struct Scratch {
+      std::vector<P> S, Q, o;
+      detail::SegmentScratch<P> w;
+    };
+    detail::ScratchPool<Scratch> pool(n_threads);
     return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
                                                          std::int64_t p1, auto valid) {
       constexpr int D = decltype(dc)::value;
-      std::vector<P> S(n), Q(2 * n), o(tables.n);
-      detail::SegmentScratch<P> w(sh);
+      std::unique_ptr<Scratch> scratch = pool.take([&] {
+        return std::unique_ptr<Scratch>(new Scratch{std::vector<P>(n), std::vector<P>(2 * n),
+                                                    std::vector<P>(tables.n),
+                                                    detail::SegmentScratch<P>(sh)});
+      });
+      std::vector<P>& S = scratch->S;
+      std::vector<P>& Q = scratch->Q;
+      std::vector<P>& o = scratch->o;
+      detail::SegmentScratch<P>& w = scratch->w;
       for (std::int64_t p = p0; p < p1; ++p) {
         check_interrupt();
         const std::int64_t first = p * W;
@@ -283,6 +329,7 @@ int log_sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int 
           detail::store_pack(o.data(), out, out_len, out_len, first, valid(p));
         }
       }
+      pool.give(std::move(scratch));
       return static_cast<int>(kOk);
     });
   });
@@ -550,40 +597,6 @@ void join_backprop_pack(const JoinSetup<Pack<T, W>>& j, const T* d_out, const T*
   }, j, d_out, ls, disp, grad_ls, grad_disp, first, valid, s, bad);
 }
 
-// Scratch objects of one call, one per thread working at once: a chunk takes one (or
-// makes it) and gives it back, so each is allocated and zeroed once per thread and call
-// rather than once per chunk. What a chunk leaves in it is what a chunk's next pack
-// would find anyway (every pack zeroes or overwrites what it reads).
-template <class S>
-class ScratchPool {
- public:
-  explicit ScratchPool(int n_threads) {
-    free_.reserve(static_cast<std::size_t>(std::max(1, n_threads)));
-  }
-
-  template <class Make>
-  std::unique_ptr<S> take(Make&& make) {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      if (!free_.empty()) {
-        std::unique_ptr<S> s = std::move(free_.back());
-        free_.pop_back();
-        return s;
-      }
-    }
-    return make();
-  }
-
-  void give(std::unique_ptr<S> s) noexcept {
-    std::lock_guard<std::mutex> lock(mutex_);
-    if (free_.size() < free_.capacity()) free_.push_back(std::move(s));  // no allocation
-  }
-
- private:
-  std::mutex mutex_;
-  std::vector<std::unique_ptr<S>> free_;
-};
-
 // Rows of a (batch, row_len) array that a pack reads or writes.
 struct PackRows {
   const void* data;
@@ -598,11 +611,12 @@ inline void prefetch_rows(std::initializer_list<PackRows> arrays, std::int64_t f
   for (const PackRows& a : arrays) {
     const char* p = static_cast<const char*>(a.data) + first * a.row_bytes;
     const char* const end = p + count * a.row_bytes;
+    // Into L2 (locality 1): a pack's work tensors fill L1, which would evict them.
     for (; p < end; p += 64) {
       if (for_write)
-        __builtin_prefetch(p, 1);
+        __builtin_prefetch(p, 1, 1);
       else
-        __builtin_prefetch(p, 0);
+        __builtin_prefetch(p, 0, 1);
     }
   }
 #else
