@@ -143,6 +143,56 @@ def test_log_sig_join_bad_input():
         sksig.log_sig_join(np.float64(1.0), v, 2, 3)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_log_sig_join_non_finite_input_named(rng, dtype, bad, n_jobs):
+    # The CPU join tests its inputs as it reads them: a NaN/inf anywhere in a batch
+    # (here in item 9 of 13, in the third pack) is a ValueError naming the argument,
+    # the first bad one in argument order, at every degree (degree 0: no join runs).
+    d, n = 3, 3
+    m = sksig.log_sig_length(d, n)
+    c = rng.normal(size=(13, m)).astype(dtype)
+    v = rng.normal(size=(13, d)).astype(dtype)
+    g = rng.normal(size=(13, m)).astype(dtype)
+    for name, arr in [("log_sig", c), ("displacement", v), ("d_out", g)]:
+        broken = arr.copy()
+        broken[9, -1] = bad
+        args = {"log_sig": c, "displacement": v, "d_out": g, name: broken}
+        if name != "d_out":
+            with pytest.raises(ValueError, match=f"^{name} contains NaN or inf"):
+                sksig.log_sig_join(args["log_sig"], args["displacement"], d, n,
+                                   n_jobs=n_jobs)
+        with pytest.raises(ValueError, match=f"^{name} contains NaN or inf"):
+            sksig.log_sig_join_backprop(args["d_out"], args["log_sig"],
+                                        args["displacement"], d, n, n_jobs=n_jobs)
+    with pytest.raises(ValueError, match="^d_out contains NaN or inf"):  # first bad
+        sksig.log_sig_join_backprop(np.full_like(g, bad), np.full_like(c, bad), v, d, n)
+    with pytest.raises(ValueError, match="^displacement contains NaN or inf"):
+        sksig.log_sig_join(c[:, :0], np.full_like(v, bad), d, 0)
+    with pytest.raises(ValueError, match="^displacement contains NaN or inf"):
+        sksig.log_sig_join_backprop(g[:, :0], c[:, :0], np.full_like(v, bad), d, 0)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_log_sig_join_overflow_is_an_error(dtype):
+    # Finite inputs whose join overflows in one item of a batch: the degree-3 terms
+    # are about |v|**3 / 6, beyond the dtype's range (1e330 > 1.8e308 in float64,
+    # 1e42 > 3.4e38 in float32). FloatingPointError, as for the other signature
+    # functions, never an inf returned.
+    big = dtype(1e110 if dtype == np.float64 else 1e14)
+    c = np.zeros((7, 5), dtype)
+    v = np.zeros((7, 2), dtype)
+    v[5] = [big, -big]
+    with pytest.raises(FloatingPointError, match="overflowed"):
+        sksig.log_sig_join(c, v, 2, 3)
+    v[5] *= big  # the gradients grow like |v|**2: square the magnitude
+    with pytest.raises(FloatingPointError, match="overflowed"):
+        sksig.log_sig_join_backprop(np.ones_like(c), c, v, 2, 3)
+    v[5] = [1.0, -1.0]  # the same batch, finite: no error, results finite
+    assert np.isfinite(sksig.log_sig_join(c, v, 2, 3)).all()
+
+
 # ---- torch ----------------------------------------------------------------------
 
 

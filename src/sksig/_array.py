@@ -64,11 +64,12 @@ class Caller:
     device: object = None  # a torch.device for torch callers
     on_device: bool = False  # arrays stay torch tensors on device (the CUDA backend)
 
-    def out(self, array):
+    def out(self, array, checked=False):
         """Return a native result (numpy) as the caller's kind, dtype and device.
 
         Inputs are finite, so an inf or NaN here is an overflow: raise instead of
-        returning it (a later NaN would otherwise poison everything downstream).
+        returning it (a later NaN would otherwise poison everything downstream),
+        unless ``checked`` (the native core tested the result as it wrote it).
         Results of the CUDA backend (``on_device``) are tensors already there.
         """
         if self.on_device:
@@ -77,7 +78,7 @@ class Caller:
             return array
         # np.asarray keeps 0-d results 0-d (np.ascontiguousarray would make them 1-d).
         array = np.asarray(array, dtype=self.dtype, order="C")
-        if not all_finite(array):
+        if not checked and not all_finite(array):
             raise overflow_error(self.dtype.name)
         if self.kind == "numpy":
             return array
@@ -99,6 +100,11 @@ def overflow_error(dtype_name):
         "divide them by their typical range) or lower the degree"
         + (", or use float64" if dtype_name == "float32" else "")
     )
+
+
+def nonfinite_error(name):
+    """The error for an input argument ``name`` holding NaN or inf."""
+    return ValueError(f"{name} contains NaN or inf values")
 
 
 def all_finite(array):
@@ -269,7 +275,7 @@ def as_array(x, name, *, caller=None, min_ndim=0, check_finite=True, device=Fals
     # Not np.ascontiguousarray: it turns 0-d arrays into shape (1,).
     array = np.asarray(array, dtype=dtype, order="C")
     if check_finite and not all_finite(array):
-        raise ValueError(f"{name} contains NaN or inf values")
+        raise nonfinite_error(name)
     return array, caller
 
 
@@ -693,7 +699,7 @@ def device_tensor(x, name, caller, min_ndim=0, check_finite=True):
             f"{tuple(x.shape)}"
         )
     if check_finite and x.numel() and not bool(_torch().isfinite(x).all()):
-        raise ValueError(f"{name} contains NaN or inf values")
+        raise nonfinite_error(name)
     return x.contiguous()
 
 

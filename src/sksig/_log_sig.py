@@ -8,6 +8,8 @@ from sksig._array import (
     check_same_batch,
     check_trailing_length,
     contiguous,
+    nonfinite_error,
+    overflow_error,
     scalar_term_length,
     transformed_dim,
 )
@@ -614,8 +616,13 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=NO_D_OU
     caller = None
     arrays = []
     for name, value in named:
-        array, caller = as_array(value, name, caller=caller, min_ndim=1, device=True)
+        # NaN/inf in host arrays: found by the CPU join as it reads them (_join_finite).
+        array, caller = as_array(value, name, caller=caller, min_ndim=1, device=True,
+                                 check_finite=False)
         arrays.append(array)
+    if caller.on_device or degree == 0:  # the CUDA join, or no join: test them here
+        for (name, _), array in zip(named, arrays):
+            as_array(array, name, caller=caller, min_ndim=1, device=True)
     *grads, ls, disp = arrays
     # Lyndon-bracket coordinates never carry a scalar term (log_sig's methods 1 and 2
     # have none), so exactly n_ls entries: n_ls + 1 is the length of another degree
@@ -640,6 +647,17 @@ def _join_inputs(log_sig, displacement, dimension, degree, n_jobs, d_out=NO_D_OU
     return (dimension, degree, n_threads, n_ls, caller, batch_shape,
             contiguous(ls.reshape(rows, n_ls)),
             contiguous(disp.reshape(rows, dimension)), grads)
+
+
+def _join_finite(nonfinite, names, caller):
+    """Raise for what a join backend found: bit i set, the i-th input argument in
+    ``names`` holds NaN or inf (a ValueError naming it, as the input checks give);
+    a higher bit, a result overflowed. None (the CUDA backend) or 0: nothing."""
+    if nonfinite:
+        for bit, name in enumerate(names):
+            if nonfinite >> bit & 1:
+                raise nonfinite_error(name)
+        raise overflow_error(caller.dtype.name)
 
 
 @cuda_arrays
@@ -688,8 +706,9 @@ def log_sig_join(log_sig, displacement, dimension, degree, *, n_jobs=1):
     if degree == 0:  # no Lyndon words: the empty log-signature
         return caller.out(compute.zeros(batch_shape + (0,), caller))
     out = compute.empty(ls.shape, caller)
-    compute.log_sig_join(ls, disp, out, dim, degree, n_threads)
-    return caller.out(out.reshape(batch_shape + (n_ls,)))
+    nonfinite = compute.log_sig_join(ls, disp, out, dim, degree, n_threads)
+    _join_finite(nonfinite, ("log_sig", "displacement"), caller)
+    return caller.out(out.reshape(batch_shape + (n_ls,)), checked=nonfinite is not None)
 
 
 @cuda_arrays
@@ -736,7 +755,9 @@ def log_sig_join_backprop(d_out, log_sig, displacement, dimension, degree, *, n_
                 caller.out(compute.zeros(batch_shape + (dim,), caller)))
     grad_ls = compute.empty(ls.shape, caller)
     grad_disp = compute.empty(disp.shape, caller)
-    compute.log_sig_join_backprop(grads[0], ls, disp, grad_ls, grad_disp, dim, degree,
-                                  n_threads)
-    return (caller.out(grad_ls.reshape(batch_shape + (n_ls,))),
-            caller.out(grad_disp.reshape(batch_shape + (dim,))))
+    nonfinite = compute.log_sig_join_backprop(grads[0], ls, disp, grad_ls, grad_disp,
+                                              dim, degree, n_threads)
+    _join_finite(nonfinite, ("d_out", "log_sig", "displacement"), caller)
+    checked = nonfinite is not None
+    return (caller.out(grad_ls.reshape(batch_shape + (n_ls,)), checked=checked),
+            caller.out(grad_disp.reshape(batch_shape + (dim,)), checked=checked))

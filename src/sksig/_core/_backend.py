@@ -98,14 +98,18 @@ def sig_kernel_backward_gram(x, y, orders, kernel, derivs, grid_derivs, k_grid, 
 # ------------------------------------------------------------------ log-signature join
 
 
+# The CPU join tests its inputs and results for NaN/inf as it reads and writes them
+# and returns what it found (see log_sig_join_finite in sksig/_log_sig.py).
+
+
 def log_sig_join(ls, disp, out, dim, degree, n_threads):
-    call(_log_sig.log_sig_join, ls, disp, out, dim, degree, lyndon_tables(dim, degree),
-         n_threads)
+    return call(_log_sig.log_sig_join, ls, disp, out, dim, degree,
+                lyndon_tables(dim, degree), n_threads)
 
 
 def log_sig_join_backprop(d_out, ls, disp, grad_ls, grad_disp, dim, degree, n_threads):
-    call(_log_sig.log_sig_join_backprop, d_out, ls, disp, grad_ls, grad_disp, dim,
-         degree, lyndon_tables(dim, degree), n_threads)
+    return call(_log_sig.log_sig_join_backprop, d_out, ls, disp, grad_ls, grad_disp,
+                dim, degree, lyndon_tables(dim, degree), n_threads)
 
 
 # ------------------------------------------------------------------ branched signatures

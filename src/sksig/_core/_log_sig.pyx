@@ -137,11 +137,14 @@ def log_sig_join(const floating[:, ::1] ls,    # IN  (batch, n_ls)
                  const floating[:, ::1] disp,  # IN  (batch, dim)
                  floating[:, ::1] out,         # OUT (batch, n_ls)
                  int dim, int degree, LyndonTables tables not None, int n_threads):
+    """Returns the finiteness bits of log_sig.hpp's log_sig_join (0: all finite)."""
+    cdef int nonfinite = 0
     if ls.shape[0]:
         with nogil:
             native.check(native.log_sig_join(&ls[0, 0], &disp[0, 0], &out[0, 0],
                                              ls.shape[0], dim, degree, tables.view,
-                                             n_threads), "log_sig_join")
+                                             n_threads, &nonfinite), "log_sig_join")
+    return nonfinite
 
 
 def log_sig_join_backprop(const floating[:, ::1] d_out,  # IN  (batch, n_ls)
@@ -151,10 +154,14 @@ def log_sig_join_backprop(const floating[:, ::1] d_out,  # IN  (batch, n_ls)
                           floating[:, ::1] grad_disp,    # OUT (batch, dim)
                           int dim, int degree, LyndonTables tables not None,
                           int n_threads):
+    """Returns the finiteness bits of log_sig.hpp's log_sig_join_backprop."""
+    cdef int nonfinite = 0
     if ls.shape[0]:
         with nogil:
             native.check(native.log_sig_join_backprop(&d_out[0, 0], &ls[0, 0],
                                                       &disp[0, 0], &grad_ls[0, 0],
                                                       &grad_disp[0, 0], ls.shape[0], dim,
-                                                      degree, tables.view, n_threads),
+                                                      degree, tables.view, n_threads,
+                                                      &nonfinite),
                          "log_sig_join_backprop")
+    return nonfinite

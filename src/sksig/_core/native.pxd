@@ -269,10 +269,12 @@ cdef extern from "sksig/log_sig.hpp" namespace "sksig" nogil:
                             cbool scalar_term, const LyndonTablesView& tables,
                             int n_threads) noexcept
     int log_sig_join[T](const T* ls, const T* disp, T* out, int64_t batch, int dim,
-                        int degree, const LyndonTablesView& tables, int n_threads) noexcept
+                        int degree, const LyndonTablesView& tables, int n_threads,
+                        int* nonfinite) noexcept
     int log_sig_join_backprop[T](const T* d_out, const T* ls, const T* disp, T* grad_ls,
                                  T* grad_disp, int64_t batch, int dim, int degree,
-                                 const LyndonTablesView& tables, int n_threads) noexcept
+                                 const LyndonTablesView& tables, int n_threads,
+                                 int* nonfinite) noexcept
 
 
 cdef extern from "sksig/sig_algebra.hpp" namespace "sksig" nogil:

@@ -7,12 +7,17 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
+#include <memory>
+#include <mutex>
 #include <stdexcept>
 #include <type_traits>
 #include <vector>
 
+#include "finite.hpp"
 #include "lyndon.hpp"
 #include "lyndon_builder.hpp"
 #include "parallel.hpp"
@@ -52,6 +57,40 @@ int parallel_chunks(std::int64_t n, int n_threads, Body&& body) noexcept {
     return body(first, std::min(n, first + per));
   });
 }
+
+// Scratch objects of one call, one per thread working at once: a chunk takes one (or
+// makes it) and gives it back, so each is allocated and zeroed once per thread and call
+// rather than once per chunk. What a chunk leaves in it is what a chunk's next pack
+// would find anyway (every pack zeroes or overwrites what it reads).
+template <class S>
+class ScratchPool {
+ public:
+  explicit ScratchPool(int n_threads) {
+    free_.reserve(static_cast<std::size_t>(std::max(1, n_threads)));
+  }
+
+  template <class Make>
+  std::unique_ptr<S> take(Make&& make) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!free_.empty()) {
+        std::unique_ptr<S> s = std::move(free_.back());
+        free_.pop_back();
+        return s;
+      }
+    }
+    return make();
+  }
+
+  void give(std::unique_ptr<S> s) noexcept {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (free_.size() < free_.capacity()) free_.push_back(std::move(s));  // no allocation
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<S>> free_;
+};
 
 // Scratch for mul_exp_segment: two level-N buffers, v / j for j = 1..N, and v.
 template <class T>
@@ -109,10 +148,18 @@ int dim_packs(int dim, std::int64_t n, int n_threads, Body&& body) {
   });
 }
 
+// The pack helpers below are inlined into the simd_call copies of the per-pack bodies
+// (so they run with the copy's instruction set).
+#if defined(__GNUC__)
+#define SKSIG_PACK_INLINE inline __attribute__((always_inline))
+#else
+#define SKSIG_PACK_INLINE inline
+#endif
+
 // dst[e].x[l] = src[(first + l) * stride + e] for e < count (0 in unused lanes).
 template <class T, int W>
-void load_pack(Pack<T, W>* dst, const T* src, std::int64_t stride, std::int64_t count,
-               std::int64_t first, int valid) {
+SKSIG_PACK_INLINE void load_pack(Pack<T, W>* dst, const T* src, std::int64_t stride,
+                                 std::int64_t count, std::int64_t first, int valid) {
   const T* rows = src + first * stride;
   if (valid == W) {  // no test per entry
     for (std::int64_t e = 0; e < count; ++e)
@@ -124,22 +171,33 @@ void load_pack(Pack<T, W>* dst, const T* src, std::int64_t stride, std::int64_t 
 }
 
 template <class T, int W>
-void store_pack(const Pack<T, W>* src, T* dst, std::int64_t stride, std::int64_t count,
-                std::int64_t first, int valid) {
+SKSIG_PACK_INLINE void store_pack(const Pack<T, W>* src, T* dst, std::int64_t stride,
+                                  std::int64_t count, std::int64_t first, int valid) {
   for (int l = 0; l < valid; ++l)
     for (std::int64_t e = 0; e < count; ++e) dst[(first + l) * stride + e] = src[e].x[l];
 }
 
+// Whether the packs x[0..count) hold no NaN or inf (unused lanes hold zeros).
+template <class T, int W>
+SKSIG_PACK_INLINE bool packs_finite(const Pack<T, W>* x, std::int64_t count) {
+  static_assert(sizeof(Pack<T, W>) == W * sizeof(T), "a pack is W values");
+  return all_finite(reinterpret_cast<const T*>(x), count * W);
+}
+
+// The bits of a join's finiteness report (see log_sig_join): bit i for the i-th input
+// array in argument order, kResultNonFinite for a result.
+constexpr int kResultNonFinite = 1 << 8;
+
 // x[0..count) = 0 (Pack and float types: zero is all bits 0).
 template <class P>
-void zero(P* x, std::int64_t count) {
+SKSIG_PACK_INLINE void zero(P* x, std::int64_t count) {
   static_assert(std::is_trivially_copyable<P>::value, "memset needs a trivial type");
   std::memset(static_cast<void*>(x), 0, static_cast<std::size_t>(count) * sizeof(P));
 }
 
 // Zeroes levels 0..N-1 and level N at the words of top (the rest is left as it is).
 template <class P>
-void zero_lower_and_top(const TensorShape& sh, P* X, const TopWords& top) {
+SKSIG_PACK_INLINE void zero_lower_and_top(const TensorShape& sh, P* X, const TopWords& top) {
   zero(X, sh.off[sh.N]);
   P* XN = X + sh.off[sh.N];
   for (std::int64_t q = 0; q < top.size(); ++q) XN[top.word[q]] = P(0);
@@ -147,7 +205,8 @@ void zero_lower_and_top(const TensorShape& sh, P* X, const TopWords& top) {
 
 // dst = src on levels 0..N-1 and level N at the words of top.
 template <class P>
-void copy_lower_and_top(const TensorShape& sh, const P* src, P* dst, const TopWords& top) {
+SKSIG_PACK_INLINE void copy_lower_and_top(const TensorShape& sh, const P* src, P* dst,
+                                          const TopWords& top) {
   std::copy(src, src + sh.off[sh.N], dst);
   const P* sN = src + sh.off[sh.N];
   P* dN = dst + sh.off[sh.N];
@@ -238,11 +297,23 @@ int log_sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int 
     // Methods 1 and 2 read level N only at Lyndon words.
     const TopWords top(sh, tables.top_level(sh.off[degree]));
     const TopWords* top_p = method == 0 ? nullptr : &top;
+    struct Scratch {
+      std::vector<P> S, Q, o;
+      detail::SegmentScratch<P> w;
+    };
+    detail::ScratchPool<Scratch> pool(n_threads);
     return detail::dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
                                                          std::int64_t p1, auto valid) {
       constexpr int D = decltype(dc)::value;
-      std::vector<P> S(n), Q(2 * n), o(tables.n);
-      detail::SegmentScratch<P> w(sh);
+      std::unique_ptr<Scratch> scratch = pool.take([&] {
+        return std::unique_ptr<Scratch>(new Scratch{std::vector<P>(n), std::vector<P>(2 * n),
+                                                    std::vector<P>(tables.n),
+                                                    detail::SegmentScratch<P>(sh)});
+      });
+      std::vector<P>& S = scratch->S;
+      std::vector<P>& Q = scratch->Q;
+      std::vector<P>& o = scratch->o;
+      detail::SegmentScratch<P>& w = scratch->w;
       for (std::int64_t p = p0; p < p1; ++p) {
         check_interrupt();
         const std::int64_t first = p * W;
@@ -258,6 +329,7 @@ int log_sig(const T* path, T* out, std::int64_t batch, std::int64_t length, int 
           detail::store_pack(o.data(), out, out_len, out_len, first, valid(p));
         }
       }
+      pool.give(std::move(scratch));
       return static_cast<int>(kOk);
     });
   });
@@ -453,117 +525,184 @@ struct JoinSetup {
 
 // The join of the items first..first+valid-1 (one pack). Level N is only ever read at
 // Lyndon words: exp(L)_N feeds (exp(L) exp(v))_N entry by entry, which feeds log(...)_N
-// entry by entry; the other level-N entries of the buffers are left stale. (Not itself
-// a simd_call body: the kernels it calls are.)
+// entry by entry; the other level-N entries of the buffers are left stale. The loads,
+// stores and table loops run in the simd_call copy; the tensor kernels it calls pick
+// their own. bad |= the finiteness bits (kResultNonFinite) of the pack's inputs and
+// results, tested while they are in cache.
 template <int D, class T, int W>
-void join_pack(const JoinSetup<Pack<T, W>>& j, const T* ls, const T* disp,
-                                 T* out, std::int64_t first, int valid,
-                                 JoinScratch<Pack<T, W>>& s) {
-  const TensorShape& sh = j.sh;
-  const std::int64_t n = sh.size(), m = j.tables.n;
-  const int dim = sh.d;
-  zero(s.L, sh.off[sh.N]);
-  load_pack(s.c, ls, m, m, first, valid);
-  load_pack(s.v, disp, dim, dim, first, valid);
-  j.tables.expand_lower_and_top(s.c, s.L, j.top_first);
-  auto* A = j.exp_chain.template run<D>(sh, s.L, s.Q, false, &j.top);
-  mul_exp_segment<D>(sh, A, s.v, s.buf, s.buf + sh.pw[sh.N], s.vs, &j.top);
-  auto* Z = j.log_chain.template run<D>(sh, A, s.Q + 2 * n, false, &j.top);
-  j.tables.gather(Z, s.c);
-  j.tables.solve(s.c);
-  store_pack(s.c, out, m, m, first, valid);
+void join_pack(const JoinSetup<Pack<T, W>>& j, const T* ls, const T* disp, T* out,
+               std::int64_t first, int valid, JoinScratch<Pack<T, W>>& s, int& bad) {
+  simd_call([](const JoinSetup<Pack<T, W>>& j, const T* ls, const T* disp, T* out,
+               std::int64_t first, int valid, JoinScratch<Pack<T, W>>& s, int& bad)
+                SKSIG_KERNEL_BODY {
+    const TensorShape& sh = j.sh;
+    const std::int64_t n = sh.size(), m = j.tables.n;
+    const int dim = sh.d;
+    zero(s.L, sh.off[sh.N]);
+    load_pack(s.c, ls, m, m, first, valid);
+    load_pack(s.v, disp, dim, dim, first, valid);
+    if (!packs_finite(s.c, m)) bad |= 1;
+    if (!packs_finite(s.v, dim)) bad |= 2;
+    j.tables.expand_lower_and_top(s.c, s.L, j.top_first);
+    auto* A = j.exp_chain.template run<D>(sh, s.L, s.Q, false, &j.top);
+    mul_exp_segment<D>(sh, A, s.v, s.buf, s.buf + sh.pw[sh.N], s.vs, &j.top);
+    auto* Z = j.log_chain.template run<D>(sh, A, s.Q + 2 * n, false, &j.top);
+    j.tables.gather(Z, s.c);
+    j.tables.solve(s.c);
+    if (!packs_finite(s.c, m)) bad |= kResultNonFinite;
+    store_pack(s.c, out, m, m, first, valid);
+  }, j, ls, disp, out, first, valid, s, bad);
 }
 
 // Its vector-Jacobian product (Q holds the exp and then the log intermediates).
 template <int D, class T, int W>
-void join_backprop_pack(const JoinSetup<Pack<T, W>>& j, const T* d_out,
-                                          const T* ls, const T* disp, T* grad_ls,
-                                          T* grad_disp, std::int64_t first, int valid,
-                                          JoinScratch<Pack<T, W>>& s) {
-  const TensorShape& sh = j.sh;
-  const TopWords& top = j.top;
-  const std::int64_t n = sh.size(), m = j.tables.n;
-  const int dim = sh.d;
-  auto* const QA = s.Q;
-  auto* const QL = s.Q + (j.exp_chain.steps() + 1) * n;
-  zero(s.L, sh.off[sh.N]);
-  load_pack(s.c, ls, m, m, first, valid);
-  load_pack(s.v, disp, dim, dim, first, valid);
-  load_pack(s.g, d_out, m, m, first, valid);
-  j.tables.expand_lower_and_top(s.c, s.L, j.top_first);
-  const auto* A = j.exp_chain.template run<D>(sh, s.L, QA, true, &top);
-  copy_lower_and_top(sh, A, s.C, top);
-  mul_exp_segment<D>(sh, s.C, s.v, s.buf, s.buf + sh.pw[sh.N], s.vs, &top);
-  j.log_chain.template run<D>(sh, s.C, QL, true, &top);
-  // Backward through solve, gather, log, the product by exp(v), exp and expand. Every
-  // level-N cotangent below vanishes outside the Lyndon words.
-  for (auto* x : {s.dZ, s.dC, s.dA, s.dL}) zero_lower_and_top(sh, x, top);
-  zero(s.gv, dim);
-  zero(s.c, m);  // now the gradient of ls
-  j.tables.solve_transposed(s.g);
-  j.tables.scatter_add(s.g, s.dZ);
-  j.log_chain.template adjoint<D>(sh, s.C, QL, s.dZ, s.dQ2, s.dC, &top);
-  mul_exp_segment_adjoint<D>(sh, A, s.v, s.dC, s.dA, s.gv, s.work, &top);
-  j.exp_chain.template adjoint<D>(sh, s.L, QA, s.dA, s.dQ2, s.dL, &top);
-  j.tables.expand_lower_and_top_adjoint(s.dL, s.c, j.top_first);
-  store_pack(s.c, grad_ls, m, m, first, valid);
-  store_pack(s.gv, grad_disp, dim, dim, first, valid);
+void join_backprop_pack(const JoinSetup<Pack<T, W>>& j, const T* d_out, const T* ls,
+                        const T* disp, T* grad_ls, T* grad_disp, std::int64_t first,
+                        int valid, JoinScratch<Pack<T, W>>& s, int& bad) {
+  simd_call([](const JoinSetup<Pack<T, W>>& j, const T* d_out, const T* ls, const T* disp,
+               T* grad_ls, T* grad_disp, std::int64_t first, int valid,
+               JoinScratch<Pack<T, W>>& s, int& bad) SKSIG_KERNEL_BODY {
+    const TensorShape& sh = j.sh;
+    const TopWords& top = j.top;
+    const std::int64_t n = sh.size(), m = j.tables.n;
+    const int dim = sh.d;
+    auto* const QA = s.Q;
+    auto* const QL = s.Q + (j.exp_chain.steps() + 1) * n;
+    zero(s.L, sh.off[sh.N]);
+    load_pack(s.c, ls, m, m, first, valid);
+    load_pack(s.v, disp, dim, dim, first, valid);
+    load_pack(s.g, d_out, m, m, first, valid);
+    if (!packs_finite(s.g, m)) bad |= 1;
+    if (!packs_finite(s.c, m)) bad |= 2;
+    if (!packs_finite(s.v, dim)) bad |= 4;
+    j.tables.expand_lower_and_top(s.c, s.L, j.top_first);
+    const auto* A = j.exp_chain.template run<D>(sh, s.L, QA, true, &top);
+    copy_lower_and_top(sh, A, s.C, top);
+    mul_exp_segment<D>(sh, s.C, s.v, s.buf, s.buf + sh.pw[sh.N], s.vs, &top);
+    j.log_chain.template run<D>(sh, s.C, QL, true, &top);
+    // Backward through solve, gather, log, the product by exp(v), exp and expand. Every
+    // level-N cotangent below vanishes outside the Lyndon words.
+    for (auto* x : {s.dZ, s.dC, s.dA, s.dL}) zero_lower_and_top(sh, x, top);
+    zero(s.gv, dim);
+    zero(s.c, m);  // now the gradient of ls
+    j.tables.solve_transposed(s.g);
+    j.tables.scatter_add(s.g, s.dZ);
+    j.log_chain.template adjoint<D>(sh, s.C, QL, s.dZ, s.dQ2, s.dC, &top);
+    mul_exp_segment_adjoint<D>(sh, A, s.v, s.dC, s.dA, s.gv, s.work, &top);
+    j.exp_chain.template adjoint<D>(sh, s.L, QA, s.dA, s.dQ2, s.dL, &top);
+    j.tables.expand_lower_and_top_adjoint(s.dL, s.c, j.top_first);
+    if (!packs_finite(s.c, m) || !packs_finite(s.gv, dim)) bad |= kResultNonFinite;
+    store_pack(s.c, grad_ls, m, m, first, valid);
+    store_pack(s.gv, grad_disp, dim, dim, first, valid);
+  }, j, d_out, ls, disp, grad_ls, grad_disp, first, valid, s, bad);
 }
 
-}  // namespace detail
+// Rows of a (batch, row_len) array that a pack reads or writes.
+struct PackRows {
+  const void* data;
+  std::int64_t row_bytes;
+};
 
-namespace detail {
+// Asks the cache for the rows [first, first + count) of each array ahead of their use
+// (the next pack's inputs and outputs, while this pack computes).
+inline void prefetch_rows(std::initializer_list<PackRows> arrays, std::int64_t first,
+                          std::int64_t count, bool for_write) {
+#if defined(__GNUC__)
+  for (const PackRows& a : arrays) {
+    const char* p = static_cast<const char*>(a.data) + first * a.row_bytes;
+    const char* const end = p + count * a.row_bytes;
+    // Into L2 (locality 1): a pack's work tensors fill L1, which would evict them.
+    for (; p < end; p += 64) {
+      if (for_write)
+        __builtin_prefetch(p, 1, 1);
+      else
+        __builtin_prefetch(p, 0, 1);
+    }
+  }
+#else
+  (void)arrays, (void)first, (void)count, (void)for_write;
+#endif
+}
 
 // The common frame of log_sig_join and its backprop: the argument check, the setup,
 // then per_pack(dc, setup, first, valid, scratch) on every pack (dc: the compile-time
 // dimension), with exceptions as a status. Q holds four tensors (the forward) or the
-// exp and log intermediates (the backprop).
+// exp and log intermediates (the backprop). ins and outs: the arrays per_pack reads and
+// writes, prefetched one pack ahead. *nonfinite: the OR of per_pack's finiteness bits
+// (set when the call succeeds).
 template <class T, class PerPack>
 int join_call(std::int64_t batch, int dim, int degree, const LyndonTables& tables,
-              int n_threads, bool backprop, PerPack&& per_pack) noexcept {
+              int n_threads, bool backprop, std::initializer_list<PackRows> ins,
+              std::initializer_list<PackRows> outs, int* nonfinite,
+              PerPack&& per_pack) noexcept {
   if (batch < 0 || dim < 1 || degree < 1) return kInvalidArgument;
-  return guarded([&] {
+  *nonfinite = 0;
+  std::atomic<int> seen{0};
+  const int status = guarded([&] {
     constexpr int W = pack_width<T>();
     using P = Pack<T, W>;
     const JoinSetup<P> setup(dim, degree, tables);
     const std::int64_t q_tensors =
         backprop ? setup.exp_chain.steps() + 1 + setup.log_chain.steps() + 1 : 4;
+    ScratchPool<JoinScratch<P>> pool(n_threads);
     return dim_packs<W>(dim, batch, n_threads, [&](auto dc, std::int64_t p0,
                                                    std::int64_t p1, auto valid) {
-      JoinScratch<P> s(setup.sh, tables.n, q_tensors, backprop);
+      std::unique_ptr<JoinScratch<P>> s = pool.take([&] {
+        return std::make_unique<JoinScratch<P>>(setup.sh, tables.n, q_tensors, backprop);
+      });
+      int bad = 0;
       for (std::int64_t p = p0; p < p1; ++p) {
         check_interrupt();
-        per_pack(dc, setup, p * W, valid(p), s);
+        if (p + 1 < p1) {
+          prefetch_rows(ins, (p + 1) * W, valid(p + 1), false);
+          prefetch_rows(outs, (p + 1) * W, valid(p + 1), true);
+        }
+        per_pack(dc, setup, p * W, valid(p), *s, bad);
       }
+      pool.give(std::move(s));
+      seen.fetch_or(bad, std::memory_order_relaxed);
       return static_cast<int>(kOk);
     });
   });
+  if (status == kOk) *nonfinite = seen.load();
+  return status;
 }
 
 }  // namespace detail
 
 // log_sig_join: ls (batch, tables.n) Lyndon-bracket coordinates, disp (batch, dim),
 // out (batch, tables.n) = coordinates of log(exp(sum_w c_w P_w) (x) exp(v)).
+// *nonfinite: which arrays hold a NaN or inf, tested as they are read and written (one
+// pass over memory instead of a separate one per array): 1 ls, 2 disp,
+// detail::kResultNonFinite out (meaningless when an input is flagged).
 template <class T>
 int log_sig_join(const T* ls, const T* disp, T* out, std::int64_t batch, int dim, int degree,
-                 const LyndonTables& tables, int n_threads) noexcept {
+                 const LyndonTables& tables, int n_threads, int* nonfinite) noexcept {
+  const std::int64_t row = tables.n * static_cast<std::int64_t>(sizeof(T));
+  const std::int64_t vec = dim * static_cast<std::int64_t>(sizeof(T));
   return detail::join_call<T>(batch, dim, degree, tables, n_threads, false,
+                              {{ls, row}, {disp, vec}}, {{out, row}}, nonfinite,
                               [&](auto dc, const auto& setup, std::int64_t first, int valid,
-                                  auto& s) {
-    detail::join_pack<decltype(dc)::value>(setup, ls, disp, out, first, valid, s);
+                                  auto& s, int& bad) {
+    detail::join_pack<decltype(dc)::value>(setup, ls, disp, out, first, valid, s, bad);
   });
 }
 
-// Vector-Jacobian product of log_sig_join with respect to both inputs.
+// Vector-Jacobian product of log_sig_join with respect to both inputs. *nonfinite as in
+// log_sig_join: 1 d_out, 2 ls, 4 disp, detail::kResultNonFinite grad_ls or grad_disp.
 template <class T>
 int log_sig_join_backprop(const T* d_out, const T* ls, const T* disp, T* grad_ls,
                           T* grad_disp, std::int64_t batch, int dim, int degree,
-                          const LyndonTables& tables, int n_threads) noexcept {
+                          const LyndonTables& tables, int n_threads, int* nonfinite) noexcept {
+  const std::int64_t row = tables.n * static_cast<std::int64_t>(sizeof(T));
+  const std::int64_t vec = dim * static_cast<std::int64_t>(sizeof(T));
   return detail::join_call<T>(batch, dim, degree, tables, n_threads, true,
+                              {{d_out, row}, {ls, row}, {disp, vec}},
+                              {{grad_ls, row}, {grad_disp, vec}}, nonfinite,
                               [&](auto dc, const auto& setup, std::int64_t first, int valid,
-                                  auto& s) {
+                                  auto& s, int& bad) {
     detail::join_backprop_pack<decltype(dc)::value>(setup, d_out, ls, disp, grad_ls,
-                                                    grad_disp, first, valid, s);
+                                                    grad_disp, first, valid, s, bad);
   });
 }
 

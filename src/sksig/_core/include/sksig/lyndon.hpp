@@ -17,6 +17,14 @@
 
 #include "hd.hpp"
 
+// The table loops below are inlined into the simd_call copies of the kernels that use
+// them (so they run with the copy's instruction set).
+#if defined(__GNUC__)
+#define SKSIG_TABLE_INLINE __attribute__((always_inline))
+#else
+#define SKSIG_TABLE_INLINE
+#endif
+
 namespace sksig {
 
 // The two row formulas of the Lyndon tables, on CSR arrays (ptr, idx, val) and a vector
@@ -61,26 +69,26 @@ struct LyndonTables {
 
   // Lyndon-word coordinates of a tensor: out[w] = Z[pos[w]].
   template <class T>
-  void gather(const T* Z, T* out) const {
+  SKSIG_TABLE_INLINE void gather(const T* Z, T* out) const {
     for (std::int64_t w = 0; w < n; ++w) out[w] = Z[pos[w]];
   }
 
   // Adjoint of gather: dZ[pos[w]] += g[w].
   template <class T>
-  void scatter_add(const T* g, T* dZ) const {
+  SKSIG_TABLE_INLINE void scatter_add(const T* g, T* dZ) const {
     for (std::int64_t w = 0; w < n; ++w) dZ[pos[w]] += g[w];
   }
 
   // Solve T c = c in place (forward substitution in Lyndon order).
   template <class T>
-  void solve(T* c) const {
+  SKSIG_TABLE_INLINE void solve(T* c) const {
     for (std::int64_t u = 0; u < n; ++u)
       c[u] = lyndon_solve_row(c[u], tri_ptr, tri_col, tri_val, u, c);
   }
 
   // Solve T^T x = x in place (backward substitution): the adjoint of solve.
   template <class T>
-  void solve_transposed(T* x) const {
+  SKSIG_TABLE_INLINE void solve_transposed(T* x) const {
     for (std::int64_t u = n - 1; u >= 0; --u) {
       const T xu = x[u];
       for (std::int64_t p = tri_ptr[u]; p < tri_ptr[u + 1]; ++p)
@@ -107,7 +115,7 @@ struct LyndonTables {
   // coefficient is sum_w T[u, w] c_w (T is block diagonal by level), so the expansions
   // of the top-level brackets are not needed. top_first = first_at(top offset).
   template <class T>
-  void expand_lower_and_top(const T* c, T* Z, std::int64_t top_first) const {
+  SKSIG_TABLE_INLINE void expand_lower_and_top(const T* c, T* Z, std::int64_t top_first) const {
     for (std::int64_t w = 0; w < top_first; ++w)
       for (std::int64_t p = exp_ptr[w]; p < exp_ptr[w + 1]; ++p)
         Z[exp_pos[p]] += static_cast<T>(exp_val[p]) * c[w];
@@ -118,7 +126,8 @@ struct LyndonTables {
   // Adjoint of expand_lower_and_top: dc[w] += <dZ, P_w> for a dZ whose top level
   // vanishes outside the Lyndon words.
   template <class T>
-  void expand_lower_and_top_adjoint(const T* dZ, T* dc, std::int64_t top_first) const {
+  SKSIG_TABLE_INLINE void expand_lower_and_top_adjoint(const T* dZ, T* dc,
+                                                       std::int64_t top_first) const {
     for (std::int64_t w = 0; w < top_first; ++w)
       dc[w] += lyndon_dot_row(T(0), exp_ptr, exp_pos, exp_val, w, dZ);
     for (std::int64_t u = top_first; u < n; ++u) {

@@ -168,21 +168,54 @@ struct TopWords {
   std::int64_t size() const { return static_cast<std::int64_t>(word.size()); }
 };
 
+// f(std::integral_constant<int, K>{}) with K = count for count = 1..6 (a loop of K
+// iterations in f is then unrolled), else with K = 0 (f reads count at run time).
+template <class F>
+inline SKSIG_KERNEL_BODY void dispatch_count(int count, F&& f) {
+  switch (count) {
+    case 1: return f(std::integral_constant<int, 1>{});
+    case 2: return f(std::integral_constant<int, 2>{});
+    case 3: return f(std::integral_constant<int, 3>{});
+    case 4: return f(std::integral_constant<int, 4>{});
+    case 5: return f(std::integral_constant<int, 5>{});
+    case 6: return f(std::integral_constant<int, 6>{});
+    default: return f(std::integral_constant<int, 0>{});
+  }
+}
+
+// f(u, pre, suf, k) for each word of top: u its index within level N, pre[t] and suf[t]
+// (t < k) the flat indices of the prefix and suffix of its terms i = a_lo + t, k =
+// N + 1 - a_lo. Inlined, with k a compile-time constant for the usual degrees
+// (dispatch_count), so that f's loops over the terms unroll.
+template <class F>
+inline SKSIG_KERNEL_BODY void for_each_top_word(const TensorShape& s, const TopWords& top,
+                                                int a_lo, F&& f) {
+  const int N = s.N;
+  const std::int64_t nq = top.size();
+  const std::int64_t* const pre0 = top.pre.data() + a_lo;
+  const std::int64_t* const suf0 = top.suf.data() + a_lo;
+  const std::int64_t* const word = top.word.data();
+  dispatch_count(N + 1 - a_lo, [&](auto terms) {
+    constexpr int K = decltype(terms)::value;
+    const int k = K ? K : N + 1 - a_lo;
+    for (std::int64_t q = 0; q < nq; ++q)
+      f(word[q], pre0 + q * (N + 1), suf0 + q * (N + 1), k);
+  });
+}
+
 // Top level of tensor_mul at the words of `top` only: out_N[u] for u in top.
 template <class T>
 void tensor_mul_top(const TensorShape& s, const T* a, const T* b, T* out,
                     const TopWords& top, T scale, int a_lo) {
   simd_call([](const TensorShape& s, const T* a, const T* b, T* out, const TopWords& top,
       T scale, int a_lo) SKSIG_KERNEL_BODY {
-    const int N = s.N;
-    T* o = out + s.off[N];
-    for (std::int64_t q = 0; q < top.size(); ++q) {
-      const std::int64_t* pre = top.pre.data() + q * (N + 1);
-      const std::int64_t* suf = top.suf.data() + q * (N + 1);
+    T* o = out + s.off[s.N];
+    for_each_top_word(s, top, a_lo, [&](std::int64_t u, const std::int64_t* pre,
+                                        const std::int64_t* suf, int k) {
       T acc = 0;
-      for (int i = a_lo; i <= N; ++i) acc += product_term(a[pre[i]], b[suf[i]]);
-      o[top.word[q]] = scale * acc;
-    }
+      for (int t = 0; t < k; ++t) acc += product_term(a[pre[t]], b[suf[t]]);
+      o[u] = scale * acc;
+    });
   }, s, a, b, out, top, scale, a_lo);
 }
 
@@ -192,19 +225,17 @@ void tensor_mul_top_adjoint(const TensorShape& s, const T* a, const T* b, const 
                             T* da, T* db, const TopWords& top, T scale, int a_lo) {
   simd_call([](const TensorShape& s, const T* a, const T* b, const T* dout, T* da, T* db,
       const TopWords& top, T scale, int a_lo) SKSIG_KERNEL_BODY {
-    const int N = s.N;
-    const T* o = dout + s.off[N];
-    for (std::int64_t q = 0; q < top.size(); ++q) {
-      const std::int64_t* pre = top.pre.data() + q * (N + 1);
-      const std::int64_t* suf = top.suf.data() + q * (N + 1);
-      const T g = o[top.word[q]] * scale;
+    const T* o = dout + s.off[s.N];
+    for_each_top_word(s, top, a_lo, [&](std::int64_t u, const std::int64_t* pre,
+                                        const std::int64_t* suf, int k) {
+      const T g = o[u] * scale;
       if (da)
-        for (int i = a_lo; i <= N; ++i)
-          da[pre[i]] += product_term_adjoint(a[pre[i]], b[suf[i]], g).left;
+        for (int t = 0; t < k; ++t)
+          da[pre[t]] += product_term_adjoint(a[pre[t]], b[suf[t]], g).left;
       if (db)
-        for (int i = a_lo; i <= N; ++i)
-          db[suf[i]] += product_term_adjoint(a[pre[i]], b[suf[i]], g).right;
-    }
+        for (int t = 0; t < k; ++t)
+          db[suf[t]] += product_term_adjoint(a[pre[t]], b[suf[t]], g).right;
+    });
   }, s, a, b, dout, da, db, top, scale, a_lo);
 }
 
