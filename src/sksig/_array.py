@@ -64,12 +64,14 @@ class Caller:
     device: object = None  # a torch.device for torch callers
     on_device: bool = False  # arrays stay torch tensors on device (the CUDA backend)
 
-    def out(self, array):
+    def out(self, array, checked=False):
         """Return a native result (numpy) as the caller's kind, dtype and device.
 
         Inputs are finite, so an inf or NaN here is an overflow: raise instead of
         returning it (a later NaN would otherwise poison everything downstream).
-        Results of the CUDA backend (``on_device``) are tensors already there.
+        ``checked``: a CPU core already checked its host result (it reports an
+        overflow itself), so the scan is skipped. Results of the CUDA backend
+        (``on_device``) are tensors already there, always checked here.
         """
         if self.on_device:
             if array.numel() and not bool(_torch().isfinite(array).all()):
@@ -77,7 +79,7 @@ class Caller:
             return array
         # np.asarray keeps 0-d results 0-d (np.ascontiguousarray would make them 1-d).
         array = np.asarray(array, dtype=self.dtype, order="C")
-        if not all_finite(array):
+        if not checked and not all_finite(array):
             raise overflow_error(self.dtype.name)
         if self.kind == "numpy":
             return array
