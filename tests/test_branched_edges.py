@@ -125,3 +125,29 @@ def test_log_sig_backprop_matches_finite_differences(rng, planar, method, scalar
         sksig.branched_log_sig_backprop(x, ls, w, 3, **kw))
     with pytest.raises(ValueError, match="blogsig_derivs"):
         sksig.branched_log_sig_backprop(x, ls, w[..., 1:], 3, **kw)
+
+
+@pytest.mark.parametrize("planar, method",
+                         [(False, 0), (True, 0), (True, 1), (True, 2)])
+@pytest.mark.parametrize("dtype, big", [(np.float64, 1e110), (np.float32, 1e14)])
+def test_log_overflow_in_one_block_raises(rng, planar, method, dtype, big):
+    # The log and its backprop check each block's result in the core (no second scan
+    # of the output): a finite input whose log (products of up to four entries) and
+    # gradient (up to three) overflow in one item of the last, partial block raises,
+    # at every n_jobs; the other items alone give finite results.
+    d, degree = 2, 4
+    n = sksig.branched_sig_length(d, degree, planar=planar)
+    bsig = (0.1 * rng.normal(size=(37, n))).astype(dtype)
+    bad = bsig.copy()
+    bad[35] = big
+    for n_jobs in (1, 2):
+        kw = dict(planar=planar, method=method, n_jobs=n_jobs)
+        fine = sksig.branched_sig_to_log_sig(bsig, d, degree, **kw)
+        g = np.ones_like(fine)
+        assert np.isfinite(fine).all()
+        assert np.isfinite(sksig.branched_sig_to_log_sig_backprop(bsig, g, d, degree,
+                                                                  **kw)).all()
+        with pytest.raises(FloatingPointError, match="rescale"):
+            sksig.branched_sig_to_log_sig(bad, d, degree, **kw)
+        with pytest.raises(FloatingPointError, match="rescale"):
+            sksig.branched_sig_to_log_sig_backprop(bad, g, d, degree, **kw)

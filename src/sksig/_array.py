@@ -68,9 +68,10 @@ class Caller:
         """Return a native result (numpy) as the caller's kind, dtype and device.
 
         Inputs are finite, so an inf or NaN here is an overflow: raise instead of
-        returning it (a later NaN would otherwise poison everything downstream),
-        unless ``checked`` (the native core tested the result as it wrote it).
-        Results of the CUDA backend (``on_device``) are tensors already there.
+        returning it (a later NaN would otherwise poison everything downstream).
+        ``checked``: a CPU core already checked its host result (it reports an
+        overflow itself), so the scan is skipped. Results of the CUDA backend
+        (``on_device``) are tensors already there, always checked here.
         """
         if self.on_device:
             if array.numel() and not bool(_torch().isfinite(array).all()):

@@ -292,7 +292,8 @@ def _log_args(dimension, degree, time_aug, lead_lag, planar, method):
 
 def _log(flat, had_scalar, tb, method, scalar_out, n_threads, caller):
     """Branched log of (batch, n + had_scalar) values in the layout of ``method``
-    (methods 1 and 2: only the Lyndon entries, stored straight into the output)."""
+    (methods 1 and 2: only the Lyndon entries, stored straight into the output). The
+    CPU core raises FloatingPointError on an overflow: no scan of the result needed."""
     compute = backend(caller)
     if tb.n == 0:  # degree or dimension 0: the log is 0 (method 0) or empty
         return compute.zeros((flat.shape[0], int(scalar_out) if method == 0 else 0),
@@ -365,7 +366,8 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
     tb = native_tables(dim, degree, planar)
     flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb, scalar_term)
     out = _log(flat, had_scalar, tb, method, had_scalar, n_threads, caller)
-    return caller.out(out.reshape(tuple(batch_shape) + tuple(out.shape[1:])))
+    return caller.out(out.reshape(tuple(batch_shape) + tuple(out.shape[1:])),
+                      checked=True)
 
 
 @cuda_arrays
@@ -420,7 +422,8 @@ def branched_log_sig(path, degree, *, time_aug=False, lead_lag=False, end_time=1
         correction
     )
     out = _log(bsig, False, tb, method, scalar_term, n_threads, caller)
-    return caller.out(out.reshape(tuple(batch_shape) + tuple(out.shape[1:])))
+    return caller.out(out.reshape(tuple(batch_shape) + tuple(out.shape[1:])),
+                      checked=True)
 
 
 @fill_doc
@@ -584,7 +587,8 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
         grad = compute.empty(flat.shape, caller)
         compute.branched_log_backprop(flat, derivs.reshape((-1, length)), grad, tb,
                                       method, had_scalar, scalar_grad, n_threads)
-    return caller.out(grad.reshape(tuple(batch_shape) + tuple(grad.shape[1:])))
+    return caller.out(grad.reshape(tuple(batch_shape) + tuple(grad.shape[1:])),
+                      checked=True)
 
 
 def _check_log_derivs_length(tb, method, shape, had_scalar):

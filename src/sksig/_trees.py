@@ -17,6 +17,7 @@ The public encoding is the nested tuple ``(child_1, ...,
 child_k, label)``; the empty tree/forest is ``None``.
 """
 
+import functools
 import threading
 from fractions import Fraction
 
@@ -207,10 +208,14 @@ def basis(d, degree, planar):
 
 
 # -- lengths (closed-form counts, no enumeration) --------------------------------------
+@functools.lru_cache(maxsize=256)
 def _tree_counts(d, degree, planar):
-    """(trees with n nodes, basis elements with n nodes) for n = 0..degree."""
+    """(trees with n nodes, basis elements with n nodes) for n = 0..degree, as tuples.
+
+    Cached: every branched call asks for the length of the next degree (to tell a
+    scalar entry apart), which cost tens of microseconds per call recomputed."""
     if d == 0:  # no labels, no trees (and no loop over an absurd degree)
-        return [0] * 2, [1 if planar else 0, 0]
+        return (0, 0), (1 if planar else 0, 0)
     # Grown one order at a time: an absurd degree stops at the size check below.
     trees = [0]
     forests = [1]  # planar: ordered forests; non-planar: multisets
@@ -232,7 +237,7 @@ def _tree_counts(d, degree, planar):
                 f"degree={degree} is too large: the branched basis of dimension {d} "
                 f"(planar={planar}) would have more than 2**63 elements"
             )
-    return trees, (forests if planar else trees)
+    return tuple(trees), tuple(forests if planar else trees)
 
 
 def _check_dims(dimension, degree, planar):

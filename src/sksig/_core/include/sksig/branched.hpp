@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "branched_terms.hpp"
+#include "finite.hpp"
 #include "parallel.hpp"
 #include "simd.hpp"
 #include "status.hpp"
@@ -286,6 +287,20 @@ T* workspace(std::int64_t size) {
 
 inline std::int64_t n_blocks(std::int64_t batch) noexcept {
   return (batch + kLanes - 1) / kLanes;
+}
+
+// Whether the rows [b0, b0 + kLanes) of a (batch, width) output are finite: the check
+// of a block's result right after it is stored, while it is still in cache, in the
+// copy for this CPU (a separate pass over the whole output afterwards cost as much as
+// a tenth of a branched log).
+template <class T>
+bool rows_finite(const T* x, std::int64_t batch, std::int64_t width, std::int64_t b0) noexcept {
+  const std::int64_t live = batch - b0 < kLanes ? batch - b0 : kLanes;
+  bool ok = true;
+  simd_call([](const T* x, std::int64_t count, bool* ok) SKSIG_KERNEL_BODY {
+    *ok = all_finite(x, count);
+  }, x + b0 * width, live * width, &ok);
+  return ok;
 }
 
 // 4 x 4 transpose of doubles: v[l][k] <- v[k][l].
@@ -551,23 +566,26 @@ void log_backprop_block(const T* x, const T* grad_out, T* grad_x,
 
 // out: (batch, n + scalar_out) log of (batch, n + scalar_in) inputs; an input scalar
 // entry is ignored (taken as 1), an output one is 0. With lyn, out is (batch,
-// lyn->n_lyndon) in that layout instead.
+// lyn->n_lyndon) in that layout instead. kNonFinite when a result overflowed (the
+// caller need not scan out again).
 template <class T>
 int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
                  bool scalar_in, bool scalar_out, const LyndonMap* lyn,
                  int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
+  const std::int64_t width = lyn != nullptr ? lyn->n_lyndon : tb.n + scalar_out;
   return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     T* w = detail::workspace<T>((m + tb.n_forest) * kLanes + 3 * m * kLanes);
     detail::log_block(x, out, batch, tb, scalar_in, scalar_out, lyn, blk * kLanes, w);
-    return kOk;
+    return detail::rows_finite(out, batch, width, blk * kLanes) ? kOk : kNonFinite;
   });
 }
 
 // grad_x: (batch, n + scalar_in) vector-Jacobian product of branched_log at x (same
 // shape) with cotangent grad_out (batch, n + scalar_grad; a scalar entry is ignored,
-// or (batch, lyn->n_lyndon) with lyn); grad_x[., 0] = 0 when present.
+// or (batch, lyn->n_lyndon) with lyn); grad_x[., 0] = 0 when present. kNonFinite
+// when a result overflowed (the caller need not scan grad_x again).
 template <class T>
 int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
                           const BranchedTables<T>& tb, bool scalar_in, bool scalar_grad,
@@ -580,7 +598,8 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
   return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     detail::log_backprop_block(x, grad_out, grad_x, batch, tb, scalar_in, scalar_grad, lyn,
                                blk * kLanes, detail::workspace<T>(size));
-    return kOk;
+    return detail::rows_finite(grad_x, batch, tb.n + scalar_in, blk * kLanes) ? kOk
+                                                                              : kNonFinite;
   });
 }
 

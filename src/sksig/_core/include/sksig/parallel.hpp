@@ -15,6 +15,17 @@
 //   costs more than the items it took on (plus one wake-up call). Helpers sleep on a
 //   condition variable (no spinning that steals a busy machine's cores). Bodies must
 //   not use omp_get_thread_num() (thread_local scratch is fine).
+//   On a machine busy with other processes that is not enough: a helper that joined
+//   can be descheduled halfway through an item (the caller then waits for it until
+//   the kernel runs it again, a time slice or more), and waking a helper can push
+//   the caller itself off its core (measured, 1,024 branched logs at load 5 on 2
+//   cores: 1.05 ms on one thread, 3.3 ms on two). So the caller compares the call's
+//   wall time with its own CPU time: when it was off a core for most of the call
+//   (waiting for a helper's last item or descheduled), or waited for helpers much
+//   longer than its own time per item, calls run on the calling thread alone for a
+//   back-off period (20 ms, doubled after each such call up to 1 s, back to 20 ms
+//   after a call whose helpers kept up). A quiet machine never trips it; a busy one
+//   pays one slow call per period instead of every call.
 // Both run serially when OpenMP is off (SKSIG_OPENMP=OFF builds stay single-threaded).
 #pragma once
 
@@ -32,6 +43,7 @@
 #include <process.h>
 #else
 #include <fcntl.h>
+#include <time.h>
 #include <unistd.h>
 #endif
 
@@ -100,11 +112,31 @@ struct PoolJob {
   int slots = 0;   // helpers that may still join (guarded by the pool's mutex)
   int inside = 0;  // helpers that joined and have not left (same)
 
-  void work() noexcept {
-    for (std::int64_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n;)
+  // Runs items while any remain; returns how many this thread ran.
+  std::int64_t work() noexcept {
+    std::int64_t done = 0;
+    for (std::int64_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < n; ++done)
       item(ctx, i);
+    return done;
   }
 };
+
+// Microseconds on a monotonic clock.
+inline std::int64_t now_us() noexcept {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// CPU time of the calling thread in microseconds, -1 where unavailable.
+inline std::int64_t thread_cpu_us() noexcept {
+#if defined(__linux__)
+  timespec ts;
+  if (::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+    return static_cast<std::int64_t>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+#endif
+  return -1;
+}
 
 inline long process_id() noexcept {
 #if defined(_WIN32)
@@ -131,12 +163,9 @@ inline int idle_cores() noexcept {
     return !(v != nullptr && v[0] == '1' && v[1] == 0);
   }();
   if (off) return 1 << 20;
-  using Clock = std::chrono::steady_clock;
   static std::atomic<std::int64_t> stamp{-1};
   static std::atomic<int> cached{0};
-  const std::int64_t now =
-      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now().time_since_epoch())
-          .count();
+  const std::int64_t now = now_us();
   const std::int64_t last = stamp.load(std::memory_order_relaxed);
   if (last >= 0 && now - last < 2000) return cached.load(std::memory_order_relaxed);
   int idle = 1 << 20;
@@ -182,6 +211,12 @@ class Pool {
     return p;
   }
 
+  // Whether helpers may join calls now (false during a back-off, see the top of the
+  // file).
+  bool helpers_welcome() const noexcept {
+    return now_us() >= serial_until_.load(std::memory_order_relaxed);
+  }
+
   // Runs job with up to `helpers` helper threads joining the calling thread. A call
   // made while the pool serves another (a concurrent caller, or a body calling
   // parallel_items) runs on the calling thread alone.
@@ -189,7 +224,7 @@ class Pool {
     bool published = false;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (job_ == nullptr) {
+      if (job_ == nullptr && helpers_welcome()) {
         while (started_ < helpers) {
           try {
             std::thread(&Pool::serve, this).detach();
@@ -206,12 +241,34 @@ class Pool {
         }
       }
     }
-    if (published) wake_.notify_all();
-    job.work();
-    if (!published) return;
+    if (!published) {
+      job.work();
+      return;
+    }
+    // Timed from before the wake-up: the woken helper may take this thread's core
+    // during notify_all itself (measured: calls where the helper did every item).
+    const std::int64_t start = now_us(), cpu0 = thread_cpu_us();
+    wake_.notify_all();
+    const std::int64_t mine = job.work();
+    const std::int64_t worked = now_us();
     std::unique_lock<std::mutex> lock(mutex_);
     job_ = nullptr;  // no helper joins from now on
     left_.wait(lock, [&] { return job.inside == 0; });
+    lock.unlock();
+    // Time off a core, and the wait for the helpers' last items against this
+    // thread's time per item (see the top of the file).
+    const std::int64_t end = now_us(), cpu1 = thread_cpu_us();
+    const std::int64_t off_core = cpu0 >= 0 && cpu1 >= 0 ? (end - start) - (cpu1 - cpu0) : 0;
+    const std::int64_t waited = end - worked;
+    const std::int64_t per_item = (worked - start) / (mine > 0 ? mine : 1);
+    if ((off_core > (end - start) / 2 && off_core > 300) || waited > 4 * per_item + 500) {
+      const std::int64_t pause = backoff_us_.load(std::memory_order_relaxed);
+      serial_until_.store(now_us() + pause, std::memory_order_relaxed);
+      backoff_us_.store(std::min<std::int64_t>(2 * pause, kMaxBackoff),
+                        std::memory_order_relaxed);
+    } else if (mine < job.n) {  // helpers did items and kept up
+      backoff_us_.store(kMinBackoff, std::memory_order_relaxed);
+    }
   }
 
  private:
@@ -235,7 +292,11 @@ class Pool {
     }
   }
 
+  static constexpr std::int64_t kMinBackoff = 20000, kMaxBackoff = 1000000;  // us
+
   const long pid_;
+  std::atomic<std::int64_t> serial_until_{0};          // no helpers before (now_us)
+  std::atomic<std::int64_t> backoff_us_{kMinBackoff};  // the next back-off period
   std::mutex mutex_;
   std::condition_variable wake_, left_;
   PoolJob* job_ = nullptr;
