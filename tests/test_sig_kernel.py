@@ -275,6 +275,11 @@ def test_overflow_raises_with_remedy():
         sksig.sig_kernel(big, big, 3)
     with pytest.raises(FloatingPointError, match="rescale"):
         sksig.sig_kernel_gram(big[None], big[None], 3)
+    # A returned grid is checked through its last entries (every entry feeds them).
+    with pytest.raises(FloatingPointError, match="rescale"):
+        sksig.sig_kernel(x, x, 0, return_grid=True)
+    with pytest.raises(FloatingPointError, match="rescale"):
+        sksig.sig_kernel_gram(big[None], big[None], 3, return_grid=True)
 
 
 @pytest.mark.parametrize(

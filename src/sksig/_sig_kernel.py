@@ -11,6 +11,7 @@ that scheme for gradients, chained through the static kernel and the path transf
 from sksig import _custom_kernel, _gram_blocks, _normalized_kernel
 from sksig import _sig_kernel_poly as _poly
 from sksig._dispatch import cuda_arrays
+from sksig._array import all_finite
 from sksig._docs import fill_doc
 from sksig._kernel_setup import (
     _backprop_flags,
@@ -169,7 +170,7 @@ def sig_kernel(path1, path2, dyadic_order=None, *, method="finite_difference",
     grid = s.empty((s.b1.n_paths,) + s.grid_shape) if return_grid else None
     out = forward(s, "sig_kernel", False, grid=grid)
     if return_grid:
-        return s.caller.out(grid.reshape(s.b1.batch_shape + s.grid_shape))
+        return _grid_out(s, grid, s.b1.batch_shape)
     return s.caller.out(out.reshape(s.b1.batch_shape))
 
 
@@ -252,8 +253,17 @@ def sig_kernel_gram(path1, path2, dyadic_order=None, *, method="finite_differenc
     else:
         out = forward(s, "sig_kernel_gram", True, symmetric, grid)
     if return_grid:
-        return s.caller.out(grid.reshape(shape + s.grid_shape))
+        return _grid_out(s, grid, shape)
     return s.caller.out(out.reshape(shape))
+
+
+def _grid_out(s, grid, batch_shape):
+    """A returned PDE grid, checked through its last entries only: every entry feeds
+    the last one through the recurrence (sums and products, where inf or NaN stays
+    non-finite, 0 * inf included), so finite kernels mean a finite grid."""
+    grid = grid.reshape(batch_shape + s.grid_shape)
+    checked = not s.caller.on_device and all_finite(grid[..., -1, -1])
+    return s.caller.out(grid, checked=checked)
 
 
 def _scaled_output(s, kind, normalize, return_log):
