@@ -319,7 +319,8 @@ struct GoursatBlock {
 
   // Kernel values k(x_a, y_q) of every lane for q = 0..L2-1 into out ([q][lane]): the
   // inner products and squared distances across lanes (ypts holds y [q][c][lane]), then
-  // the value, with the operations and order of StaticKernel::value per lane.
+  // the values as one row (value_row, vectorised for the exp kernels), with the
+  // operations and order of StaticKernel::value per lane.
   void kernel_row(const T* const* xs, std::int64_t a, T* out) {
     const std::int64_t d = sh.d, L2 = sh.L2;
     T* xa = xpt.data();  // d * W
@@ -355,7 +356,7 @@ struct GoursatBlock {
         }
       }
     }, xa, static_cast<const T*>(ypts.data()), dots, r2s, L2, d);
-    for (std::int64_t i = 0; i < L2 * W; ++i) out[i] = kernel.value_of(dots[i], r2s[i]);
+    value_row(kernel, static_cast<const T*>(dots), static_cast<const T*>(r2s), out, L2 * W);
   }
 
   void prepare(const T* const* xs, const T* const* ys, bool keep_all_rows) {

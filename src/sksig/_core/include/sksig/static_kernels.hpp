@@ -7,11 +7,30 @@
 
 #include <vector>
 
+#include "fast_exp.hpp"
 #include "hd.hpp"
 #include "parallel.hpp"
+#include "simd.hpp"
 #include "status.hpp"
 
 namespace sksig {
+
+// The exp of the static kernels: fast_exp on the CPU in float and double (every CPU
+// path, vectorised or not, and the CUDA emulation compute the same kernel values), the
+// GPU's own exp in device code, std::exp in long double (the extended-range solver of
+// goursat_log.hpp, which has no vector path).
+template <class T>
+SKSIG_HD T kernel_exp(T x) {
+#if defined(__CUDA_ARCH__)
+  return exp(x);
+#else
+  if constexpr (sizeof(T) > sizeof(double)) {
+    return std::exp(x);
+  } else {
+    return fast_exp(x);
+  }
+#endif
+}
 
 // Exported to Python by sksig/_core/native.pxd (sksig._core.native.KERNEL_KINDS).
 enum KernelKind : int {
@@ -44,59 +63,69 @@ struct StaticKernel {
   SKSIG_HD void eval(T dot, T r2, T& value, T& s) const {
     switch (kind) {
       case kLinear:
-        value = dot;
-        s = T(1);
-        return;
+        return eval_as<kLinear>(dot, r2, value, s);
       case kScaledLinear:
-        value = p0 * p0 * dot;
-        s = p0 * p0;
-        return;
+        return eval_as<kScaledLinear>(dot, r2, value, s);
       case kRBF:
-        value = std::exp(-r2 / p0);
-        s = -T(2) / p0 * value;
-        return;
-      case kPolynomial: {
-        T beta = dot + p1;
-        if (p0 == T(0)) {  // constant kernel (pow(0, 0) = 1)
-          value = p2;
-          s = T(0);
-          return;
-        }
-        if (clamp && beta < T(0)) {  // max(beta, 0): flat there
-          value = T(0);
-          s = T(0);
-          return;
-        }
-        value = p2 * std::pow(beta, p0);
-        s = p2 * p0 * std::pow(beta, p0 - T(1));
-        return;
-      }
-      case kMatern12: {
-        T rho = std::sqrt(r2 + T(1e-30));
-        value = std::exp(-rho / p0);
-        s = -value / (p0 * (rho > T(1e-15) ? rho : T(1e-15)));
-        return;
-      }
-      case kMatern32: {
-        T u = std::sqrt(T(3)) * std::sqrt(r2 + T(1e-30)) / p0;
-        T e = std::exp(-u);
-        value = (T(1) + u) * e;
-        s = -T(3) / (p0 * p0) * e;
-        return;
-      }
-      case kMatern52: {
-        T u = std::sqrt(T(5)) * std::sqrt(r2 + T(1e-30)) / p0;
-        T e = std::exp(-u);
-        value = (T(1) + u + u * u / T(3)) * e;
-        s = -T(5) / (T(3) * p0 * p0) * (T(1) + u) * e;
+        return eval_as<kRBF>(dot, r2, value, s);
+      case kPolynomial:
+        return eval_as<kPolynomial>(dot, r2, value, s);
+      case kMatern12:
+        return eval_as<kMatern12>(dot, r2, value, s);
+      case kMatern32:
+        return eval_as<kMatern32>(dot, r2, value, s);
+      case kMatern52:
+        return eval_as<kMatern52>(dot, r2, value, s);
+      default:
+        return eval_as<kRationalQuadratic>(dot, r2, value, s);
+    }
+  }
+
+  // eval for a kind known at compile time (a loop over it has no switch inside, so the
+  // exp kernels' loops vectorise).
+  template <int Kind>
+  SKSIG_HD void eval_as(T dot, T r2, T& value, T& s) const {
+    if constexpr (Kind == kLinear) {
+      value = dot;
+      s = T(1);
+    } else if constexpr (Kind == kScaledLinear) {
+      value = p0 * p0 * dot;
+      s = p0 * p0;
+    } else if constexpr (Kind == kRBF) {
+      value = kernel_exp(-r2 / p0);
+      s = -T(2) / p0 * value;
+    } else if constexpr (Kind == kPolynomial) {
+      T beta = dot + p1;
+      if (p0 == T(0)) {  // constant kernel (pow(0, 0) = 1)
+        value = p2;
+        s = T(0);
         return;
       }
-      default: {  // kRationalQuadratic
-        T base = T(1) + r2 / (T(2) * p1 * p0 * p0);
-        value = std::pow(base, -p1);
-        s = -value / (base * p0 * p0);
+      if (clamp && beta < T(0)) {  // max(beta, 0): flat there
+        value = T(0);
+        s = T(0);
         return;
       }
+      value = p2 * std::pow(beta, p0);
+      s = p2 * p0 * std::pow(beta, p0 - T(1));
+    } else if constexpr (Kind == kMatern12) {
+      T rho = std::sqrt(r2 + T(1e-30));
+      value = kernel_exp(-rho / p0);
+      s = -value / (p0 * (rho > T(1e-15) ? rho : T(1e-15)));
+    } else if constexpr (Kind == kMatern32) {
+      T u = std::sqrt(T(3)) * std::sqrt(r2 + T(1e-30)) / p0;
+      T e = kernel_exp(-u);
+      value = (T(1) + u) * e;
+      s = -T(3) / (p0 * p0) * e;
+    } else if constexpr (Kind == kMatern52) {
+      T u = std::sqrt(T(5)) * std::sqrt(r2 + T(1e-30)) / p0;
+      T e = kernel_exp(-u);
+      value = (T(1) + u + u * u / T(3)) * e;
+      s = -T(5) / (T(3) * p0 * p0) * (T(1) + u) * e;
+    } else {  // kRationalQuadratic
+      T base = T(1) + r2 / (T(2) * p1 * p0 * p0);
+      value = std::pow(base, -p1);
+      s = -value / (base * p0 * p0);
     }
   }
 
@@ -131,12 +160,12 @@ struct StaticKernel {
       }
       case kMatern32: {  // (1 + u) exp(-u), u = sqrt(3) rho / p0: dk/du = -u exp(-u)
         const T u = std::sqrt(T(3)) * std::sqrt(r2 + T(1e-30)) / p0;
-        dp[0] = u * u * std::exp(-u) / p0;
+        dp[0] = u * u * kernel_exp(-u) / p0;
         return;
       }
       case kMatern52: {  // (1 + u + u^2/3) exp(-u): dk/du = -u (1 + u) exp(-u) / 3
         const T u = std::sqrt(T(5)) * std::sqrt(r2 + T(1e-30)) / p0;
-        dp[0] = u * u * (T(1) + u) * std::exp(-u) / (T(3) * p0);
+        dp[0] = u * u * (T(1) + u) * kernel_exp(-u) / (T(3) * p0);
         return;
       }
       case kRationalQuadratic: {  // base^(-p1), base = 1 + r2 / (2 p1 p0^2)
@@ -156,29 +185,47 @@ struct StaticKernel {
   SKSIG_HD T value_of(T dot, T r2) const {
     switch (kind) {
       case kLinear:
-        return dot;
+        return value_as<kLinear>(dot, r2);
       case kScaledLinear:
-        return p0 * p0 * dot;
+        return value_as<kScaledLinear>(dot, r2);
       case kRBF:
-        return std::exp(-r2 / p0);
-      case kPolynomial: {
-        T beta = dot + p1;
-        if (p0 == T(0)) return p2;
-        if (clamp && beta < T(0)) return T(0);
-        return p2 * std::pow(beta, p0);
-      }
+        return value_as<kRBF>(dot, r2);
+      case kPolynomial:
+        return value_as<kPolynomial>(dot, r2);
       case kMatern12:
-        return std::exp(-std::sqrt(r2 + T(1e-30)) / p0);
-      case kMatern32: {
-        T u = std::sqrt(T(3)) * std::sqrt(r2 + T(1e-30)) / p0;
-        return (T(1) + u) * std::exp(-u);
-      }
-      case kMatern52: {
-        T u = std::sqrt(T(5)) * std::sqrt(r2 + T(1e-30)) / p0;
-        return (T(1) + u + u * u / T(3)) * std::exp(-u);
-      }
+        return value_as<kMatern12>(dot, r2);
+      case kMatern32:
+        return value_as<kMatern32>(dot, r2);
+      case kMatern52:
+        return value_as<kMatern52>(dot, r2);
       default:
-        return std::pow(T(1) + r2 / (T(2) * p1 * p0 * p0), -p1);
+        return value_as<kRationalQuadratic>(dot, r2);
+    }
+  }
+
+  template <int Kind>
+  SKSIG_HD T value_as(T dot, T r2) const {
+    if constexpr (Kind == kLinear) {
+      return dot;
+    } else if constexpr (Kind == kScaledLinear) {
+      return p0 * p0 * dot;
+    } else if constexpr (Kind == kRBF) {
+      return kernel_exp(-r2 / p0);
+    } else if constexpr (Kind == kPolynomial) {
+      T beta = dot + p1;
+      if (p0 == T(0)) return p2;
+      if (clamp && beta < T(0)) return T(0);
+      return p2 * std::pow(beta, p0);
+    } else if constexpr (Kind == kMatern12) {
+      return kernel_exp(-std::sqrt(r2 + T(1e-30)) / p0);
+    } else if constexpr (Kind == kMatern32) {
+      T u = std::sqrt(T(3)) * std::sqrt(r2 + T(1e-30)) / p0;
+      return (T(1) + u) * kernel_exp(-u);
+    } else if constexpr (Kind == kMatern52) {
+      T u = std::sqrt(T(5)) * std::sqrt(r2 + T(1e-30)) / p0;
+      return (T(1) + u + u * u / T(3)) * kernel_exp(-u);
+    } else {
+      return std::pow(T(1) + r2 / (T(2) * p1 * p0 * p0), -p1);
     }
   }
 
@@ -207,6 +254,93 @@ struct StaticKernel {
     return s;
   }
 };
+
+// Row forms of value_of and of eval's gradient scalar, for the hot loops:
+//   value_row: out[i] = k.value_of(dot[i], r2[i]);
+//   grad_row:  out[i] = g[i] * s(dot[i], r2[i]), s as eval gives it;  i < n.
+// The exp kernels run one loop per kind in the vector copy (simd.hpp): the operations of
+// the scalar functions, so the same bits; the pow kernels loop over the scalar ones.
+template <int Kind, class T>
+void value_row_as(const StaticKernel<T>& k, const T* dot, const T* r2, T* out,
+                  std::int64_t n) {
+  simd_call([](const StaticKernel<T> k, const T* __restrict dot, const T* __restrict r2,
+               T* __restrict out, std::int64_t n) SKSIG_KERNEL_BODY {
+    for (std::int64_t i = 0; i < n; ++i) out[i] = k.template value_as<Kind>(dot[i], r2[i]);
+  }, k, dot, r2, out, n);
+}
+
+template <class T>
+void value_row(const StaticKernel<T>& k, const T* dot, const T* r2, T* out,
+               std::int64_t n) {
+  switch (k.kind) {
+    case kRBF:
+      return value_row_as<kRBF>(k, dot, r2, out, n);
+    case kMatern12:
+      return value_row_as<kMatern12>(k, dot, r2, out, n);
+    case kMatern32:
+      return value_row_as<kMatern32>(k, dot, r2, out, n);
+    case kMatern52:
+      return value_row_as<kMatern52>(k, dot, r2, out, n);
+    default:
+      for (std::int64_t i = 0; i < n; ++i) out[i] = k.value_of(dot[i], r2[i]);
+  }
+}
+
+template <int Kind, class T>
+void grad_row_as(const StaticKernel<T>& k, const T* dot, const T* r2, const T* g, T* out,
+                 std::int64_t n) {
+  simd_call([](const StaticKernel<T> k, const T* __restrict dot, const T* __restrict r2,
+               const T* __restrict g, T* __restrict out, std::int64_t n) SKSIG_KERNEL_BODY {
+    for (std::int64_t i = 0; i < n; ++i) {
+      T v, s;
+      k.template eval_as<Kind>(dot[i], r2[i], v, s);
+      out[i] = g[i] * s;
+    }
+  }, k, dot, r2, g, out, n);
+}
+
+template <class T>
+void grad_row(const StaticKernel<T>& k, const T* dot, const T* r2, const T* g, T* out,
+              std::int64_t n) {
+  switch (k.kind) {
+    case kRBF:
+      return grad_row_as<kRBF>(k, dot, r2, g, out, n);
+    case kMatern12:
+      return grad_row_as<kMatern12>(k, dot, r2, g, out, n);
+    case kMatern32:
+      return grad_row_as<kMatern32>(k, dot, r2, g, out, n);
+    case kMatern52:
+      return grad_row_as<kMatern52>(k, dot, r2, g, out, n);
+    default:
+      for (std::int64_t i = 0; i < n; ++i) {
+        T v, s;
+        k.eval(dot[i], r2[i], v, s);
+        out[i] = g[i] * s;
+      }
+  }
+}
+
+// <x_a, y_b> and |x_a - y_b|^2 for b < n, y transposed (yt[c * n + b] = y_b[c]): the
+// operations and order of StaticKernel::sums per b, vectorised across b.
+template <class T>
+void sums_row(const T* xa, const T* yt, std::int64_t n, std::int64_t d, T* dot, T* r2) {
+  simd_call([](const T* __restrict xa, const T* __restrict yt, std::int64_t n,
+               std::int64_t d, T* __restrict dot, T* __restrict r2) SKSIG_KERNEL_BODY {
+    for (std::int64_t b = 0; b < n; ++b) {
+      dot[b] = T(0) + xa[0] * yt[b];
+      const T diff = xa[0] - yt[b];
+      r2[b] = T(0) + diff * diff;
+    }
+    for (std::int64_t c = 1; c < d; ++c) {
+      const T* yc = yt + c * n;
+      for (std::int64_t b = 0; b < n; ++b) {
+        dot[b] += xa[c] * yc[b];
+        const T diff = xa[c] - yc[b];
+        r2[b] += diff * diff;
+      }
+    }
+  }, xa, yt, n, d, dot, r2);
+}
 
 // The kernel as entry points receive it (no template, so Cython can build it).
 struct KernelParams {
@@ -291,25 +425,46 @@ void delta_backprop(const StaticKernel<T>& k, const T* gamma, std::int64_t gs_p,
     if (gy) to_points(gdy, n2, gy);
     return;
   }
+  // Point a of x at a time: the weights dk of every point b of y, their sums and the
+  // gradient scalars as rows (vectorised for the exp kernels), then the accumulation in
+  // the order of one (a, b) pair after another. Null outputs go to scratch.
   const bool radial = k.is_radial();
+  std::vector<T> yt(d * L2), dk(L2), dot(L2), r2(L2), s(L2), gx_scratch, gy_scratch;
+  for (std::int64_t b = 0; b <= n2; ++b)
+    for (std::int64_t c = 0; c < d; ++c) yt[c * L2 + b] = y[b * d + c];
+  if (!gx) gx_scratch.assign(d, T(0));
+  if (!gy) gy_scratch.assign(L2 * d, T(0));
+  T* gyo = gy ? gy : gy_scratch.data();
   for (std::int64_t a = 0; a <= n1; ++a) {
     const T* xa = x + a * d;
-    for (std::int64_t b = 0; b <= n2; ++b) {
-      const T dk = G(a - 1, b - 1) - G(a, b - 1) - G(a - 1, b) + G(a, b);
-      if (dk == T(0)) continue;
-      const T* yb = y + b * d;
-      const T s = dk * k.grad_scalar(xa, yb, d);
-      for (std::int64_t c = 0; c < d; ++c) {
+    for (std::int64_t b = 0; b <= n2; ++b)
+      dk[b] = G(a - 1, b - 1) - G(a, b - 1) - G(a - 1, b) + G(a, b);
+    sums_row(xa, yt.data(), L2, d, dot.data(), r2.data());
+    grad_row(k, dot.data(), r2.data(), dk.data(), s.data(), L2);
+    T* gxa = gx ? gx + a * d : gx_scratch.data();
+    simd_call([](const T* __restrict xa, const T* __restrict y, const T* __restrict dk,
+                 const T* __restrict s, T* __restrict gxa, T* __restrict gy,
+                 std::int64_t L2, std::int64_t d, bool radial) SKSIG_KERNEL_BODY {
+      for (std::int64_t b = 0; b < L2; ++b) {
+        if (dk[b] == T(0)) continue;
+        const T sb = s[b];
+        const T* yb = y + b * d;
+        T* gyb = gy + b * d;
         if (radial) {
-          const T v = s * (xa[c] - yb[c]);
-          if (gx) gx[a * d + c] += v;
-          if (gy) gy[b * d + c] -= v;
+          for (std::int64_t c = 0; c < d; ++c) {
+            const T v = sb * (xa[c] - yb[c]);
+            gxa[c] += v;
+            gyb[c] -= v;
+          }
         } else {
-          if (gx) gx[a * d + c] += s * yb[c];
-          if (gy) gy[b * d + c] += s * xa[c];
+          for (std::int64_t c = 0; c < d; ++c) {
+            gxa[c] += sb * yb[c];
+            gyb[c] += sb * xa[c];
+          }
         }
       }
-    }
+    }, xa, y, static_cast<const T*>(dk.data()), static_cast<const T*>(s.data()), gxa, gyo,
+       L2, d, radial);
   }
 }
 
