@@ -4,7 +4,7 @@
 // Double: x = k ln2 + r with |r| <= ln2 / 2 (Cody-Waite: ln2 in two parts, the first
 // with trailing zeros so that k * kLn2Hi is exact, and the rounding error of r kept),
 // exp(r) = 1 + r + r^2 q(r) with q the Taylor polynomial of degree 11 (truncation
-// below 1e-17), the 1 + r added last with its rounding error carried, so that the
+// below 1e-17, evaluated by Estrin's scheme), the 1 + r added last with its rounding error carried, so that the
 // result is rounded essentially once; then times 2^k. The integer k comes out of the
 // "round by adding 1.5 * 2^52" trick, and 2^k is built in the exponent bits of two
 // factors 2^k1 * 2^k2 (k1 = round(k / 2)), each a normal number even when exp(x) is
@@ -59,18 +59,16 @@ SKSIG_HD double fast_exp(double x) {
   const double r = rh - rl;
   const double c = (rh - r) - rl;
   // exp(r + c) = 1 + r + r^2 q(r) + c (1 + r) + O(c r^2), q(r) = 1/2 + r/6 + ... + r^11/13!
-  double q = 1.0 / 6227020800.0;  // 1/13!
-  q = q * r + 1.0 / 479001600.0;
-  q = q * r + 1.0 / 39916800.0;
-  q = q * r + 1.0 / 3628800.0;
-  q = q * r + 1.0 / 362880.0;
-  q = q * r + 1.0 / 40320.0;
-  q = q * r + 1.0 / 5040.0;
-  q = q * r + 1.0 / 720.0;
-  q = q * r + 1.0 / 120.0;
-  q = q * r + 1.0 / 24.0;
-  q = q * r + 1.0 / 6.0;
-  q = q * r + 0.5;
+  // q by Estrin's scheme (a dependency chain of 7 operations, not 22): pairs of terms,
+  // then combined with r^2 and r^4.
+  const double r2 = r * r, r4 = r2 * r2;
+  const double a01 = 0.5 + r * (1.0 / 6.0), a23 = 1.0 / 24.0 + r * (1.0 / 120.0),
+               a45 = 1.0 / 720.0 + r * (1.0 / 5040.0),
+               a67 = 1.0 / 40320.0 + r * (1.0 / 362880.0),
+               a89 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0),
+               a1011 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+  const double b03 = a01 + r2 * a23, b47 = a45 + r2 * a67, b811 = a89 + r2 * a1011;
+  const double q = b03 + r4 * (b47 + r4 * b811);
   const double t = c + r * (c + r * q);  // all but 1 + r, small (|t| < 0.08)
   const double h = 1.0 + r;
   const double e = (1.0 - h) + r;  // 1 + r = h + e exactly (Fast2Sum, |r| < 1)

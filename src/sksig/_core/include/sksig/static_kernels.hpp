@@ -320,26 +320,34 @@ void grad_row(const StaticKernel<T>& k, const T* dot, const T* r2, const T* g, T
   }
 }
 
-// <x_a, y_b> and |x_a - y_b|^2 for b < n, y transposed (yt[c * n + b] = y_b[c]): the
-// operations and order of StaticKernel::sums per b, vectorised across b.
+// |x_a - y_b|^2 (radial) or <x_a, y_b> (the others: the one sum each kind reads) for
+// b < n, y transposed (yt[c * n + b] = y_b[c]): the operations and order of
+// StaticKernel::sums per b, vectorised across b.
 template <class T>
-void sums_row(const T* xa, const T* yt, std::int64_t n, std::int64_t d, T* dot, T* r2) {
+void sums_row(const T* xa, const T* yt, std::int64_t n, std::int64_t d, bool radial,
+              T* out) {
   simd_call([](const T* __restrict xa, const T* __restrict yt, std::int64_t n,
-               std::int64_t d, T* __restrict dot, T* __restrict r2) SKSIG_KERNEL_BODY {
-    for (std::int64_t b = 0; b < n; ++b) {
-      dot[b] = T(0) + xa[0] * yt[b];
-      const T diff = xa[0] - yt[b];
-      r2[b] = T(0) + diff * diff;
-    }
-    for (std::int64_t c = 1; c < d; ++c) {
-      const T* yc = yt + c * n;
+               std::int64_t d, bool radial, T* __restrict out) SKSIG_KERNEL_BODY {
+    if (radial) {
       for (std::int64_t b = 0; b < n; ++b) {
-        dot[b] += xa[c] * yc[b];
-        const T diff = xa[c] - yc[b];
-        r2[b] += diff * diff;
+        const T diff = xa[0] - yt[b];
+        out[b] = T(0) + diff * diff;
+      }
+      for (std::int64_t c = 1; c < d; ++c) {
+        const T* yc = yt + c * n;
+        for (std::int64_t b = 0; b < n; ++b) {
+          const T diff = xa[c] - yc[b];
+          out[b] += diff * diff;
+        }
+      }
+    } else {
+      for (std::int64_t b = 0; b < n; ++b) out[b] = T(0) + xa[0] * yt[b];
+      for (std::int64_t c = 1; c < d; ++c) {
+        const T* yc = yt + c * n;
+        for (std::int64_t b = 0; b < n; ++b) out[b] += xa[c] * yc[b];
       }
     }
-  }, xa, yt, n, d, dot, r2);
+  }, xa, yt, n, d, radial, out);
 }
 
 // The kernel as entry points receive it (no template, so Cython can build it).
@@ -429,7 +437,7 @@ void delta_backprop(const StaticKernel<T>& k, const T* gamma, std::int64_t gs_p,
   // gradient scalars as rows (vectorised for the exp kernels), then the accumulation in
   // the order of one (a, b) pair after another. Null outputs go to scratch.
   const bool radial = k.is_radial();
-  std::vector<T> yt(d * L2), dk(L2), dot(L2), r2(L2), s(L2), gx_scratch, gy_scratch;
+  std::vector<T> yt(d * L2), dk(L2), sums(L2), s(L2), gx_scratch, gy_scratch;
   for (std::int64_t b = 0; b <= n2; ++b)
     for (std::int64_t c = 0; c < d; ++c) yt[c * L2 + b] = y[b * d + c];
   if (!gx) gx_scratch.assign(d, T(0));
@@ -439,8 +447,9 @@ void delta_backprop(const StaticKernel<T>& k, const T* gamma, std::int64_t gs_p,
     const T* xa = x + a * d;
     for (std::int64_t b = 0; b <= n2; ++b)
       dk[b] = G(a - 1, b - 1) - G(a, b - 1) - G(a - 1, b) + G(a, b);
-    sums_row(xa, yt.data(), L2, d, dot.data(), r2.data());
-    grad_row(k, dot.data(), r2.data(), dk.data(), s.data(), L2);
+    sums_row(xa, yt.data(), L2, d, radial, sums.data());
+    // eval reads only r2 for radial kernels and only dot for the others.
+    grad_row(k, sums.data(), sums.data(), dk.data(), s.data(), L2);
     T* gxa = gx ? gx + a * d : gx_scratch.data();
     simd_call([](const T* __restrict xa, const T* __restrict y, const T* __restrict dk,
                  const T* __restrict s, T* __restrict gxa, T* __restrict gy,
