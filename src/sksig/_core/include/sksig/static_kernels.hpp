@@ -390,6 +390,55 @@ void delta_row(const StaticKernel<T>& k, const T* x, const T* y, const T* dy,
   for (std::int64_t q = 0; q < L2; ++q) kappa_prev[q] = kappa_cur[q];
 }
 
+// The accumulation of the chain rule for point a of x, b = 0..n-1 in order, skipping
+// dk[b] == 0: radial kernels gxa += s_b (x_a - y_b), gy_b -= the same; the others
+// gxa += s_b y_b, gy_b += s_b x_a. D > 0 is d known at compile time (then x_a's
+// gradient stays in registers across b), D = 0 any d: the same operations either way.
+template <int D, class T>
+void chain_row_d(const T* xa, const T* y, const T* dk, const T* s, T* gxa, T* gy,
+                 std::int64_t n, std::int64_t d, bool radial) {
+  simd_call([](const T* __restrict xa, const T* __restrict y, const T* __restrict dk,
+               const T* __restrict s, T* __restrict gxa, T* __restrict gy, std::int64_t n,
+               std::int64_t d, bool radial) SKSIG_KERNEL_BODY {
+    const std::int64_t dd = D > 0 ? D : d;
+    for (std::int64_t b = 0; b < n; ++b) {
+      if (dk[b] == T(0)) continue;
+      const T sb = s[b];
+      const T* yb = y + b * dd;
+      T* gyb = gy + b * dd;
+      if (radial) {
+        for (std::int64_t c = 0; c < dd; ++c) {
+          const T v = sb * (xa[c] - yb[c]);
+          gxa[c] += v;
+          gyb[c] -= v;
+        }
+      } else {
+        for (std::int64_t c = 0; c < dd; ++c) {
+          gxa[c] += sb * yb[c];
+          gyb[c] += sb * xa[c];
+        }
+      }
+    }
+  }, xa, y, dk, s, gxa, gy, n, d, radial);
+}
+
+template <class T>
+void chain_row(const T* xa, const T* y, const T* dk, const T* s, T* gxa, T* gy,
+               std::int64_t n, std::int64_t d, bool radial) {
+  switch (d) {
+    case 2:
+      return chain_row_d<2>(xa, y, dk, s, gxa, gy, n, d, radial);
+    case 3:
+      return chain_row_d<3>(xa, y, dk, s, gxa, gy, n, d, radial);
+    case 4:
+      return chain_row_d<4>(xa, y, dk, s, gxa, gy, n, d, radial);
+    case 8:
+      return chain_row_d<8>(xa, y, dk, s, gxa, gy, n, d, radial);
+    default:
+      return chain_row_d<0>(xa, y, dk, s, gxa, gy, n, d, radial);
+  }
+}
+
 // Chain rule (SPEC.md 3.3): gamma[p * gstride_p + q * gstride_q] = dF/dDelta[p, q] ->
 // gx (L1, d) and gy (L2, d), overwritten. Either output may be null.
 template <class T>
@@ -435,9 +484,10 @@ void delta_backprop(const StaticKernel<T>& k, const T* gamma, std::int64_t gs_p,
   }
   // Point a of x at a time: the weights dk of every point b of y, their sums and the
   // gradient scalars as rows (vectorised for the exp kernels), then the accumulation in
-  // the order of one (a, b) pair after another. Null outputs go to scratch.
+  // the order of one (a, b) pair after another (chain_row). Null outputs go to scratch.
   const bool radial = k.is_radial();
   std::vector<T> yt(d * L2), dk(L2), sums(L2), s(L2), gx_scratch, gy_scratch;
+  std::vector<T> gprev(L2 + 1, T(0)), gcur(L2 + 1, T(0));  // G(a - 1, b - 1), G(a, b - 1)
   for (std::int64_t b = 0; b <= n2; ++b)
     for (std::int64_t c = 0; c < d; ++c) yt[c * L2 + b] = y[b * d + c];
   if (!gx) gx_scratch.assign(d, T(0));
@@ -445,35 +495,19 @@ void delta_backprop(const StaticKernel<T>& k, const T* gamma, std::int64_t gs_p,
   T* gyo = gy ? gy : gy_scratch.data();
   for (std::int64_t a = 0; a <= n1; ++a) {
     const T* xa = x + a * d;
-    for (std::int64_t b = 0; b <= n2; ++b)
-      dk[b] = G(a - 1, b - 1) - G(a, b - 1) - G(a - 1, b) + G(a, b);
+    // Rows of G padded with its zeros: gcur[b] = G(a, b - 1), b = 0..L2.
+    std::swap(gprev, gcur);
+    for (std::int64_t b = 1; b <= n2; ++b) gcur[b] = a < n1 ? G(a, b - 1) : T(0);
+    simd_call([](const T* __restrict gp, const T* __restrict gc, T* __restrict dk,
+                 std::int64_t L2) SKSIG_KERNEL_BODY {
+      for (std::int64_t b = 0; b < L2; ++b) dk[b] = gp[b] - gc[b] - gp[b + 1] + gc[b + 1];
+    }, static_cast<const T*>(gprev.data()), static_cast<const T*>(gcur.data()), dk.data(),
+       L2);
     sums_row(xa, yt.data(), L2, d, radial, sums.data());
     // eval reads only r2 for radial kernels and only dot for the others.
     grad_row(k, sums.data(), sums.data(), dk.data(), s.data(), L2);
-    T* gxa = gx ? gx + a * d : gx_scratch.data();
-    simd_call([](const T* __restrict xa, const T* __restrict y, const T* __restrict dk,
-                 const T* __restrict s, T* __restrict gxa, T* __restrict gy,
-                 std::int64_t L2, std::int64_t d, bool radial) SKSIG_KERNEL_BODY {
-      for (std::int64_t b = 0; b < L2; ++b) {
-        if (dk[b] == T(0)) continue;
-        const T sb = s[b];
-        const T* yb = y + b * d;
-        T* gyb = gy + b * d;
-        if (radial) {
-          for (std::int64_t c = 0; c < d; ++c) {
-            const T v = sb * (xa[c] - yb[c]);
-            gxa[c] += v;
-            gyb[c] -= v;
-          }
-        } else {
-          for (std::int64_t c = 0; c < d; ++c) {
-            gxa[c] += sb * yb[c];
-            gyb[c] += sb * xa[c];
-          }
-        }
-      }
-    }, xa, y, static_cast<const T*>(dk.data()), static_cast<const T*>(s.data()), gxa, gyo,
-       L2, d, radial);
+    chain_row(xa, y, dk.data(), s.data(), gx ? gx + a * d : gx_scratch.data(), gyo, L2, d,
+              radial);
   }
 }
 
