@@ -331,36 +331,26 @@ struct GoursatBlock {
     T* sums = radial ? r2.data() : dot.data();
     simd_call([](const T* __restrict xa, const T* __restrict yp, T* __restrict sums,
                  std::int64_t L2, std::int64_t d, bool radial) SKSIG_KERNEL_BODY {
+      // out[w] = sum_c term(x[c][w], y[c][w]): 0 + the first term, then the others.
+      auto lane_sums = [d](const T* x, const T* y, T* out, auto term) SKSIG_KERNEL_BODY {
+        T acc[W];
+#pragma omp simd
+        for (int w = 0; w < W; ++w) acc[w] = T(0) + term(x[w], y[w]);
+        for (std::int64_t c = 1; c < d; ++c)
+#pragma omp simd
+          for (int w = 0; w < W; ++w) acc[w] += term(x[c * W + w], y[c * W + w]);
+#pragma omp simd
+        for (int w = 0; w < W; ++w) out[w] = acc[w];
+      };
       for (std::int64_t q = 0; q < L2; ++q) {
-        T sq[W];  // 0 + the first term, then the others (as in coefficient_row)
-        const T* y0 = yp + q * d * W;
-        if (radial) {
-#pragma omp simd
-          for (int w = 0; w < W; ++w) {
-            const T diff = xa[w] - y0[w];
-            sq[w] = T(0) + diff * diff;
-          }
-          for (std::int64_t c = 1; c < d; ++c) {
-            const T* yc = y0 + c * W;
-            const T* xc = xa + c * W;
-#pragma omp simd
-            for (int w = 0; w < W; ++w) {
-              const T diff = xc[w] - yc[w];
-              sq[w] += diff * diff;
-            }
-          }
-        } else {
-#pragma omp simd
-          for (int w = 0; w < W; ++w) sq[w] = T(0) + xa[w] * y0[w];
-          for (std::int64_t c = 1; c < d; ++c) {
-            const T* yc = y0 + c * W;
-            const T* xc = xa + c * W;
-#pragma omp simd
-            for (int w = 0; w < W; ++w) sq[w] += xc[w] * yc[w];
-          }
-        }
-#pragma omp simd
-        for (int w = 0; w < W; ++w) sums[q * W + w] = sq[w];
+        if (radial)
+          lane_sums(xa, yp + q * d * W, sums + q * W, [](T a, T b) SKSIG_KERNEL_BODY {
+            const T diff = a - b;
+            return diff * diff;
+          });
+        else
+          lane_sums(xa, yp + q * d * W, sums + q * W,
+                    [](T a, T b) SKSIG_KERNEL_BODY { return a * b; });
       }
     }, static_cast<const T*>(xa), static_cast<const T*>(ypts.data()), sums, L2, d, radial);
     // value_of reads only r2 for radial kernels and only dot for the others.

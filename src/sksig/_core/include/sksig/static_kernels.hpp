@@ -44,6 +44,18 @@ enum KernelKind : int {
   kRationalQuadratic = 7,
 };
 
+// op.template run<K>() for K = kind: code for one kind compiled with the kind known (a
+// loop over it then has no switch inside, so the exp kernels' loops vectorise). Kinds
+// are 0..kRationalQuadratic; anything else runs as the last, as a switch's default.
+template <int K = 0, class Op>
+SKSIG_HD auto with_kind(int kind, const Op& op) -> decltype(op.template run<0>()) {
+  if constexpr (K == kRationalQuadratic) {
+    return op.template run<K>();
+  } else {
+    return kind == K ? op.template run<K>() : with_kind<K + 1>(kind, op);
+  }
+}
+
 // A static kernel with up to three parameters (meaning per kind):
 //   ScaledLinear: p0 = scale;  RBF, Matern: p0 = sigma;  RationalQuadratic: p0 = sigma,
 //   p1 = alpha;  Polynomial: p0 = degree, p1 = gamma, p2 = scale (clamp: beta -> max(beta, 0)).
@@ -61,25 +73,15 @@ struct StaticKernel {
 
   // Value, and the scalar s of the gradient (see is_radial), from <a,b> and |a-b|^2.
   SKSIG_HD void eval(T dot, T r2, T& value, T& s) const {
-    switch (kind) {
-      case kLinear:
-        return eval_as<kLinear>(dot, r2, value, s);
-      case kScaledLinear:
-        return eval_as<kScaledLinear>(dot, r2, value, s);
-      case kRBF:
-        return eval_as<kRBF>(dot, r2, value, s);
-      case kPolynomial:
-        return eval_as<kPolynomial>(dot, r2, value, s);
-      case kMatern12:
-        return eval_as<kMatern12>(dot, r2, value, s);
-      case kMatern32:
-        return eval_as<kMatern32>(dot, r2, value, s);
-      case kMatern52:
-        return eval_as<kMatern52>(dot, r2, value, s);
-      default:
-        return eval_as<kRationalQuadratic>(dot, r2, value, s);
-    }
+    with_kind(kind, EvalOp{this, dot, r2, &value, &s});
   }
+  struct EvalOp {
+    const StaticKernel* k;
+    T dot, r2;
+    T *value, *s;
+    template <int Kind>
+    SKSIG_HD void run() const { k->template eval_as<Kind>(dot, r2, *value, *s); }
+  };
 
   // eval for a kind known at compile time (a loop over it has no switch inside, so the
   // exp kernels' loops vectorise).
@@ -182,26 +184,13 @@ struct StaticKernel {
 
   // The value alone, from <a,b> and |a-b|^2: the operations eval uses for it, without
   // those of s (the polynomial kernel then takes one pow, not two).
-  SKSIG_HD T value_of(T dot, T r2) const {
-    switch (kind) {
-      case kLinear:
-        return value_as<kLinear>(dot, r2);
-      case kScaledLinear:
-        return value_as<kScaledLinear>(dot, r2);
-      case kRBF:
-        return value_as<kRBF>(dot, r2);
-      case kPolynomial:
-        return value_as<kPolynomial>(dot, r2);
-      case kMatern12:
-        return value_as<kMatern12>(dot, r2);
-      case kMatern32:
-        return value_as<kMatern32>(dot, r2);
-      case kMatern52:
-        return value_as<kMatern52>(dot, r2);
-      default:
-        return value_as<kRationalQuadratic>(dot, r2);
-    }
-  }
+  SKSIG_HD T value_of(T dot, T r2) const { return with_kind(kind, ValueOp{this, dot, r2}); }
+  struct ValueOp {
+    const StaticKernel* k;
+    T dot, r2;
+    template <int Kind>
+    SKSIG_HD T run() const { return k->template value_as<Kind>(dot, r2); }
+  };
 
   template <int Kind>
   SKSIG_HD T value_as(T dot, T r2) const {
@@ -258,66 +247,52 @@ struct StaticKernel {
 // Row forms of value_of and of eval's gradient scalar, for the hot loops:
 //   value_row: out[i] = k.value_of(dot[i], r2[i]);
 //   grad_row:  out[i] = g[i] * s(dot[i], r2[i]), s as eval gives it;  i < n.
-// The exp kernels run one loop per kind in the vector copy (simd.hpp): the operations of
-// the scalar functions, so the same bits; the pow kernels loop over the scalar ones.
-template <int Kind, class T>
-void value_row_as(const StaticKernel<T>& k, const T* dot, const T* r2, T* out,
-                  std::int64_t n) {
-  simd_call([](const StaticKernel<T> k, const T* __restrict dot, const T* __restrict r2,
-               T* __restrict out, std::int64_t n) SKSIG_KERNEL_BODY {
-    for (std::int64_t i = 0; i < n; ++i) out[i] = k.template value_as<Kind>(dot[i], r2[i]);
-  }, k, dot, r2, out, n);
-}
+// One loop per kind (with_kind) in the vector copy (simd.hpp): the operations of the
+// scalar functions, so the same bits; the exp kernels' loops vectorise.
+template <class T>
+struct ValueRow {
+  const StaticKernel<T>& k;
+  const T *dot, *r2;
+  T* out;
+  std::int64_t n;
+  template <int Kind>
+  void run() const {
+    simd_call([](const StaticKernel<T> k, const T* __restrict dot, const T* __restrict r2,
+                 T* __restrict out, std::int64_t n) SKSIG_KERNEL_BODY {
+      for (std::int64_t i = 0; i < n; ++i) out[i] = k.template value_as<Kind>(dot[i], r2[i]);
+    }, k, dot, r2, out, n);
+  }
+};
 
 template <class T>
 void value_row(const StaticKernel<T>& k, const T* dot, const T* r2, T* out,
                std::int64_t n) {
-  switch (k.kind) {
-    case kRBF:
-      return value_row_as<kRBF>(k, dot, r2, out, n);
-    case kMatern12:
-      return value_row_as<kMatern12>(k, dot, r2, out, n);
-    case kMatern32:
-      return value_row_as<kMatern32>(k, dot, r2, out, n);
-    case kMatern52:
-      return value_row_as<kMatern52>(k, dot, r2, out, n);
-    default:
-      for (std::int64_t i = 0; i < n; ++i) out[i] = k.value_of(dot[i], r2[i]);
-  }
+  with_kind(k.kind, ValueRow<T>{k, dot, r2, out, n});
 }
 
-template <int Kind, class T>
-void grad_row_as(const StaticKernel<T>& k, const T* dot, const T* r2, const T* g, T* out,
-                 std::int64_t n) {
-  simd_call([](const StaticKernel<T> k, const T* __restrict dot, const T* __restrict r2,
-               const T* __restrict g, T* __restrict out, std::int64_t n) SKSIG_KERNEL_BODY {
-    for (std::int64_t i = 0; i < n; ++i) {
-      T v, s;
-      k.template eval_as<Kind>(dot[i], r2[i], v, s);
-      out[i] = g[i] * s;
-    }
-  }, k, dot, r2, g, out, n);
-}
+template <class T>
+struct GradRow {
+  const StaticKernel<T>& k;
+  const T *dot, *r2, *g;
+  T* out;
+  std::int64_t n;
+  template <int Kind>
+  void run() const {
+    simd_call([](const StaticKernel<T> k, const T* __restrict dot, const T* __restrict r2,
+                 const T* __restrict g, T* __restrict out, std::int64_t n) SKSIG_KERNEL_BODY {
+      for (std::int64_t i = 0; i < n; ++i) {
+        T v, s;
+        k.template eval_as<Kind>(dot[i], r2[i], v, s);
+        out[i] = g[i] * s;
+      }
+    }, k, dot, r2, g, out, n);
+  }
+};
 
 template <class T>
 void grad_row(const StaticKernel<T>& k, const T* dot, const T* r2, const T* g, T* out,
               std::int64_t n) {
-  switch (k.kind) {
-    case kRBF:
-      return grad_row_as<kRBF>(k, dot, r2, g, out, n);
-    case kMatern12:
-      return grad_row_as<kMatern12>(k, dot, r2, g, out, n);
-    case kMatern32:
-      return grad_row_as<kMatern32>(k, dot, r2, g, out, n);
-    case kMatern52:
-      return grad_row_as<kMatern52>(k, dot, r2, g, out, n);
-    default:
-      for (std::int64_t i = 0; i < n; ++i) {
-        T v, s;
-        k.eval(dot[i], r2[i], v, s);
-        out[i] = g[i] * s;
-      }
-  }
+  with_kind(k.kind, GradRow<T>{k, dot, r2, g, out, n});
 }
 
 // |x_a - y_b|^2 (radial) or <x_a, y_b> (the others: the one sum each kind reads) for
