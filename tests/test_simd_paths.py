@@ -2,7 +2,8 @@
 
 On x86-64 Linux the hot kernels of sig, log_sig, the branched signatures, their
 products (sig_combine, branched_sig_combine), sig_coef and the signature kernels
-(finite-difference, polynomial and branched) are compiled twice (baseline x86-64 and
+(finite-difference, polynomial and branched; the exp-based static kernels' rows
+and the cores' own exp among them) are compiled twice (baseline x86-64 and
 x86-64-v3 with AVX2 and FMA; sksig/_core/include/sksig/simd.hpp) and the v3 copy runs
 where the CPU has it. Both are built without floating-point contraction, so they must
 perform the same IEEE operations: this test computes every such function in this
@@ -71,6 +72,22 @@ def _results():
         out[f"sig_kernel_backprop_x_{tag}"] = gx
         out[f"sig_kernel_backprop_y_{tag}"] = gy
         out[f"sig_kernel_gram_{tag}"] = sksig.sig_kernel_gram(x[:7], y[:9], 2)
+        # The exp-based static kernels (vectorised kernel rows and chain rule) and the
+        # exp itself over its range and edges.
+        for name, kernel in (("rbf", sksig.RBFKernel(0.7)),
+                             ("matern52", sksig.Matern52Kernel(0.9))):
+            k = sksig.sig_kernel(x, y, 1, static_kernel=kernel)
+            out[f"sig_kernel_{name}_{tag}"] = k
+            gx, gy = sksig.sig_kernel_backprop(np.ones_like(k), x, y, 1,
+                                               right_deriv=True, static_kernel=kernel)
+            out[f"sig_kernel_{name}_backprop_x_{tag}"] = gx
+            out[f"sig_kernel_{name}_backprop_y_{tag}"] = gy
+        from sksig._core import _fast_exp
+
+        edges = [np.inf, -np.inf, np.nan, -745.13, 88.7, -103.9]
+        e = np.concatenate([np.linspace(-750.0, 712.0, 1001), edges]).astype(dtype)
+        out[f"fast_exp_{tag}"] = np.empty_like(e)
+        _fast_exp.exp_row(e, out[f"fast_exp_{tag}"])
         # The polynomial solver (order 8): 6 pairs, a full and a partial block of lanes.
         poly = dict(method="polynomial", order=8)
         k = sksig.sig_kernel(x[:6], y[:6], **poly)

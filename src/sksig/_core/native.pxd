@@ -56,6 +56,11 @@ cdef inline const item* cdata_or_null(const item[::1] a) noexcept nogil:
     return &a[0] if a.shape[0] else NULL
 
 
+# ---- the vectorisable exp of the static kernels (fast_exp.hpp) -------------------------
+cdef extern from "sksig/fast_exp.hpp" namespace "sksig" nogil:
+    void exp_row[T](const T* x, T* out, int64_t n) noexcept
+
+
 # ---- static kernels and the Goursat PDE (static_kernels.hpp, goursat*.hpp) ------------
 cdef extern from "sksig/static_kernels.hpp" namespace "sksig" nogil:
     cdef enum KernelKind:

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <vector>
 
+#include "fast_exp.hpp"
 #include "goursat.hpp"
 #include "gram_rounds.hpp"
 #include "simd.hpp"
@@ -27,50 +28,6 @@
 
 namespace sksig {
 namespace bck {
-
-// out[j] = exp(in[j]) for a row, in a loop the compiler vectorizes (no library call):
-// x = k ln2 + r with |r| <= ln2 / 2 (Cody-Waite), exp(r) by its Taylor polynomial of
-// degree 13 (truncation below 1e-17), times 2^k built in the exponent bits. Within a
-// few ulps of std::exp; inf above 709.78, 0 below -708 (kernels there are out of range
-// anyway).
-inline void exp_row(const double* in, double* out, std::int64_t n) {
-  simd_call([](const double* __restrict in, double* __restrict out,
-               std::int64_t n) SKSIG_KERNEL_BODY {
-    constexpr double kLog2e = 1.4426950408889634, kLn2Hi = 0.6931471803691238,
-                     kLn2Lo = 1.9082149292705877e-10;
-    constexpr double kShift = 6755399441055744.0;  // 1.5 * 2^52: rounds to an integer
-    constexpr std::int64_t kShiftBits = 0x4338000000000000;
-    for (std::int64_t j = 0; j < n; ++j) {
-      const double x = in[j];
-      const double shifted = x * kLog2e + kShift;  // k in the low mantissa bits
-      const double k = shifted - kShift;
-      const double r = (x - k * kLn2Hi) - k * kLn2Lo;
-      double p = 1.0 / 6227020800.0;  // 1/13!
-      p = p * r + 1.0 / 479001600.0;
-      p = p * r + 1.0 / 39916800.0;
-      p = p * r + 1.0 / 3628800.0;
-      p = p * r + 1.0 / 362880.0;
-      p = p * r + 1.0 / 40320.0;
-      p = p * r + 1.0 / 5040.0;
-      p = p * r + 1.0 / 720.0;
-      p = p * r + 1.0 / 120.0;
-      p = p * r + 1.0 / 24.0;
-      p = p * r + 1.0 / 6.0;
-      p = p * r + 0.5;
-      p = p * r + 1.0;
-      p = p * r + 1.0;
-      std::int64_t bits;
-      std::memcpy(&bits, &shifted, sizeof(bits));
-      bits = (bits - kShiftBits + 1023) << 52;  // 2^k
-      double scale;
-      std::memcpy(&scale, &bits, sizeof(scale));
-      out[j] = p * scale;
-    }
-    for (std::int64_t j = 0; j < n; ++j)  // out of range (rare): fix up, branchy
-      if (!(in[j] >= -708.0 && in[j] <= 709.78))
-        out[j] = in[j] > 0.0 ? HUGE_VAL : in[j] < 0.0 ? 0.0 : in[j];
-  }, in, out, n);
-}
 
 // One depth of one row: t = delta * mean of K_{m-1} over each cell; ic[j + 1] =
 // ic[j] + ip[j + 1] - ip[j] + t[j]; kc = exp(ic).
@@ -89,7 +46,7 @@ inline void level_row(const double* dl, const double* kl, const double* kh,
       ic[j + 1] = run;
     }
     kc[0] = 1.0;
-    exp_row(ic + 1, kc + 1, M2);
+    for (std::int64_t j = 1; j <= M2; ++j) kc[j] = fast_exp(ic[j]);
   }, dl, kl, kh, ip, ic, kc, t, M2);
 }
 

@@ -499,44 +499,43 @@ struct GoursatBlock {
   }
 
   // Kernel values k(x_a, y_q) of every lane for q = 0..L2-1 into out ([q][lane]): the
-  // inner products and squared distances across lanes (ypts holds y [q][c][lane]), then
-  // the value, with the operations and order of StaticKernel::value per lane.
+  // squared distances (radial kernels) or inner products (the others: the one sum each
+  // kind reads) across lanes (ypts holds y [q][c][lane]), then the values as one row
+  // (value_row, vectorised for the exp kernels), with the operations and order of
+  // StaticKernel::value per lane.
   void kernel_row(const T* const* xs, std::int64_t a, T* out) {
     const std::int64_t d = sh.d, L2 = sh.L2;
     T* xa = xpt.data();  // d * W
     for (std::int64_t c = 0; c < d; ++c)
       for (int w = 0; w < W; ++w) xa[c * W + w] = xs[w][a * d + c];
-    T* dots = dot.data();
-    T* r2s = r2.data();
-    simd_call([](const T* __restrict xa, const T* __restrict yp, T* __restrict dots,
-                 T* __restrict r2s, std::int64_t L2, std::int64_t d) SKSIG_KERNEL_BODY {
+    const bool radial = kernel.is_radial();
+    T* sums = radial ? r2.data() : dot.data();
+    simd_call([](const T* __restrict xa, const T* __restrict yp, T* __restrict sums,
+                 std::int64_t L2, std::int64_t d, bool radial) SKSIG_KERNEL_BODY {
+      // out[w] = sum_c term(x[c][w], y[c][w]): 0 + the first term, then the others.
+      auto lane_sums = [d](const T* x, const T* y, T* out, auto term) SKSIG_KERNEL_BODY {
+        T acc[W];
+#pragma omp simd
+        for (int w = 0; w < W; ++w) acc[w] = T(0) + term(x[w], y[w]);
+        for (std::int64_t c = 1; c < d; ++c)
+#pragma omp simd
+          for (int w = 0; w < W; ++w) acc[w] += term(x[c * W + w], y[c * W + w]);
+#pragma omp simd
+        for (int w = 0; w < W; ++w) out[w] = acc[w];
+      };
       for (std::int64_t q = 0; q < L2; ++q) {
-        T dq[W], rq[W];  // 0 + the first terms, then the others (as in coefficient_row)
-        const T* y0 = yp + q * d * W;
-#pragma omp simd
-        for (int w = 0; w < W; ++w) {
-          dq[w] = T(0) + xa[w] * y0[w];
-          const T diff = xa[w] - y0[w];
-          rq[w] = T(0) + diff * diff;
-        }
-        for (std::int64_t c = 1; c < d; ++c) {
-          const T* yc = y0 + c * W;
-          const T* xc = xa + c * W;
-#pragma omp simd
-          for (int w = 0; w < W; ++w) {
-            dq[w] += xc[w] * yc[w];
-            const T diff = xc[w] - yc[w];
-            rq[w] += diff * diff;
-          }
-        }
-#pragma omp simd
-        for (int w = 0; w < W; ++w) {
-          dots[q * W + w] = dq[w];
-          r2s[q * W + w] = rq[w];
-        }
+        if (radial)
+          lane_sums(xa, yp + q * d * W, sums + q * W, [](T a, T b) SKSIG_KERNEL_BODY {
+            const T diff = a - b;
+            return diff * diff;
+          });
+        else
+          lane_sums(xa, yp + q * d * W, sums + q * W,
+                    [](T a, T b) SKSIG_KERNEL_BODY { return a * b; });
       }
-    }, xa, static_cast<const T*>(ypts.data()), dots, r2s, L2, d);
-    for (std::int64_t i = 0; i < L2 * W; ++i) out[i] = kernel.value_of(dots[i], r2s[i]);
+    }, static_cast<const T*>(xa), static_cast<const T*>(ypts.data()), sums, L2, d, radial);
+    // value_of reads only r2 for radial kernels and only dot for the others.
+    value_row(kernel, static_cast<const T*>(sums), static_cast<const T*>(sums), out, L2 * W);
   }
 
   void prepare(const T* const* xs, const T* const* ys, bool keep_all_rows) {

@@ -7,11 +7,30 @@
 
 #include <vector>
 
+#include "fast_exp.hpp"
 #include "hd.hpp"
 #include "parallel.hpp"
+#include "simd.hpp"
 #include "status.hpp"
 
 namespace sksig {
+
+// The exp of the static kernels: fast_exp on the CPU in float and double (every CPU
+// path, vectorised or not, and the CUDA emulation compute the same kernel values), the
+// GPU's own exp in device code, std::exp in long double (the extended-range solver of
+// goursat_log.hpp, which has no vector path).
+template <class T>
+SKSIG_HD T kernel_exp(T x) {
+#if defined(__CUDA_ARCH__)
+  return exp(x);
+#else
+  if constexpr (sizeof(T) > sizeof(double)) {
+    return std::exp(x);
+  } else {
+    return fast_exp(x);
+  }
+#endif
+}
 
 // Exported to Python by sksig/_core/native.pxd (sksig._core.native.KERNEL_KINDS).
 enum KernelKind : int {
@@ -24,6 +43,18 @@ enum KernelKind : int {
   kMatern52 = 6,
   kRationalQuadratic = 7,
 };
+
+// op.template run<K>() for K = kind: code for one kind compiled with the kind known (a
+// loop over it then has no switch inside, so the exp kernels' loops vectorise). Kinds
+// are 0..kRationalQuadratic; anything else runs as the last, as a switch's default.
+template <int K = 0, class Op>
+SKSIG_HD auto with_kind(int kind, const Op& op) -> decltype(op.template run<0>()) {
+  if constexpr (K == kRationalQuadratic) {
+    return op.template run<K>();
+  } else {
+    return kind == K ? op.template run<K>() : with_kind<K + 1>(kind, op);
+  }
+}
 
 // A static kernel with up to three parameters (meaning per kind):
 //   ScaledLinear: p0 = scale;  RBF, Matern: p0 = sigma;  RationalQuadratic: p0 = sigma,
@@ -42,61 +73,61 @@ struct StaticKernel {
 
   // Value, and the scalar s of the gradient (see is_radial), from <a,b> and |a-b|^2.
   SKSIG_HD void eval(T dot, T r2, T& value, T& s) const {
-    switch (kind) {
-      case kLinear:
-        value = dot;
-        s = T(1);
-        return;
-      case kScaledLinear:
-        value = p0 * p0 * dot;
-        s = p0 * p0;
-        return;
-      case kRBF:
-        value = std::exp(-r2 / p0);
-        s = -T(2) / p0 * value;
-        return;
-      case kPolynomial: {
-        T beta = dot + p1;
-        if (p0 == T(0)) {  // constant kernel (pow(0, 0) = 1)
-          value = p2;
-          s = T(0);
-          return;
-        }
-        if (clamp && beta < T(0)) {  // max(beta, 0): flat there
-          value = T(0);
-          s = T(0);
-          return;
-        }
-        value = p2 * std::pow(beta, p0);
-        s = p2 * p0 * std::pow(beta, p0 - T(1));
-        return;
-      }
-      case kMatern12: {
-        T rho = std::sqrt(r2 + T(1e-30));
-        value = std::exp(-rho / p0);
-        s = -value / (p0 * (rho > T(1e-15) ? rho : T(1e-15)));
+    with_kind(kind, EvalOp{this, dot, r2, &value, &s});
+  }
+  struct EvalOp {
+    const StaticKernel* k;
+    T dot, r2;
+    T *value, *s;
+    template <int Kind>
+    SKSIG_HD void run() const { k->template eval_as<Kind>(dot, r2, *value, *s); }
+  };
+
+  // eval for a kind known at compile time (a loop over it has no switch inside, so the
+  // exp kernels' loops vectorise).
+  template <int Kind>
+  SKSIG_HD void eval_as(T dot, T r2, T& value, T& s) const {
+    if constexpr (Kind == kLinear) {
+      value = dot;
+      s = T(1);
+    } else if constexpr (Kind == kScaledLinear) {
+      value = p0 * p0 * dot;
+      s = p0 * p0;
+    } else if constexpr (Kind == kRBF) {
+      value = kernel_exp(-r2 / p0);
+      s = -T(2) / p0 * value;
+    } else if constexpr (Kind == kPolynomial) {
+      T beta = dot + p1;
+      if (p0 == T(0)) {  // constant kernel (pow(0, 0) = 1)
+        value = p2;
+        s = T(0);
         return;
       }
-      case kMatern32: {
-        T u = std::sqrt(T(3)) * std::sqrt(r2 + T(1e-30)) / p0;
-        T e = std::exp(-u);
-        value = (T(1) + u) * e;
-        s = -T(3) / (p0 * p0) * e;
+      if (clamp && beta < T(0)) {  // max(beta, 0): flat there
+        value = T(0);
+        s = T(0);
         return;
       }
-      case kMatern52: {
-        T u = std::sqrt(T(5)) * std::sqrt(r2 + T(1e-30)) / p0;
-        T e = std::exp(-u);
-        value = (T(1) + u + u * u / T(3)) * e;
-        s = -T(5) / (T(3) * p0 * p0) * (T(1) + u) * e;
-        return;
-      }
-      default: {  // kRationalQuadratic
-        T base = T(1) + r2 / (T(2) * p1 * p0 * p0);
-        value = std::pow(base, -p1);
-        s = -value / (base * p0 * p0);
-        return;
-      }
+      value = p2 * std::pow(beta, p0);
+      s = p2 * p0 * std::pow(beta, p0 - T(1));
+    } else if constexpr (Kind == kMatern12) {
+      T rho = std::sqrt(r2 + T(1e-30));
+      value = kernel_exp(-rho / p0);
+      s = -value / (p0 * (rho > T(1e-15) ? rho : T(1e-15)));
+    } else if constexpr (Kind == kMatern32) {
+      T u = std::sqrt(T(3)) * std::sqrt(r2 + T(1e-30)) / p0;
+      T e = kernel_exp(-u);
+      value = (T(1) + u) * e;
+      s = -T(3) / (p0 * p0) * e;
+    } else if constexpr (Kind == kMatern52) {
+      T u = std::sqrt(T(5)) * std::sqrt(r2 + T(1e-30)) / p0;
+      T e = kernel_exp(-u);
+      value = (T(1) + u + u * u / T(3)) * e;
+      s = -T(5) / (T(3) * p0 * p0) * (T(1) + u) * e;
+    } else {  // kRationalQuadratic
+      T base = T(1) + r2 / (T(2) * p1 * p0 * p0);
+      value = std::pow(base, -p1);
+      s = -value / (base * p0 * p0);
     }
   }
 
@@ -131,12 +162,12 @@ struct StaticKernel {
       }
       case kMatern32: {  // (1 + u) exp(-u), u = sqrt(3) rho / p0: dk/du = -u exp(-u)
         const T u = std::sqrt(T(3)) * std::sqrt(r2 + T(1e-30)) / p0;
-        dp[0] = u * u * std::exp(-u) / p0;
+        dp[0] = u * u * kernel_exp(-u) / p0;
         return;
       }
       case kMatern52: {  // (1 + u + u^2/3) exp(-u): dk/du = -u (1 + u) exp(-u) / 3
         const T u = std::sqrt(T(5)) * std::sqrt(r2 + T(1e-30)) / p0;
-        dp[0] = u * u * (T(1) + u) * std::exp(-u) / (T(3) * p0);
+        dp[0] = u * u * (T(1) + u) * kernel_exp(-u) / (T(3) * p0);
         return;
       }
       case kRationalQuadratic: {  // base^(-p1), base = 1 + r2 / (2 p1 p0^2)
@@ -153,32 +184,37 @@ struct StaticKernel {
 
   // The value alone, from <a,b> and |a-b|^2: the operations eval uses for it, without
   // those of s (the polynomial kernel then takes one pow, not two).
-  SKSIG_HD T value_of(T dot, T r2) const {
-    switch (kind) {
-      case kLinear:
-        return dot;
-      case kScaledLinear:
-        return p0 * p0 * dot;
-      case kRBF:
-        return std::exp(-r2 / p0);
-      case kPolynomial: {
-        T beta = dot + p1;
-        if (p0 == T(0)) return p2;
-        if (clamp && beta < T(0)) return T(0);
-        return p2 * std::pow(beta, p0);
-      }
-      case kMatern12:
-        return std::exp(-std::sqrt(r2 + T(1e-30)) / p0);
-      case kMatern32: {
-        T u = std::sqrt(T(3)) * std::sqrt(r2 + T(1e-30)) / p0;
-        return (T(1) + u) * std::exp(-u);
-      }
-      case kMatern52: {
-        T u = std::sqrt(T(5)) * std::sqrt(r2 + T(1e-30)) / p0;
-        return (T(1) + u + u * u / T(3)) * std::exp(-u);
-      }
-      default:
-        return std::pow(T(1) + r2 / (T(2) * p1 * p0 * p0), -p1);
+  SKSIG_HD T value_of(T dot, T r2) const { return with_kind(kind, ValueOp{this, dot, r2}); }
+  struct ValueOp {
+    const StaticKernel* k;
+    T dot, r2;
+    template <int Kind>
+    SKSIG_HD T run() const { return k->template value_as<Kind>(dot, r2); }
+  };
+
+  template <int Kind>
+  SKSIG_HD T value_as(T dot, T r2) const {
+    if constexpr (Kind == kLinear) {
+      return dot;
+    } else if constexpr (Kind == kScaledLinear) {
+      return p0 * p0 * dot;
+    } else if constexpr (Kind == kRBF) {
+      return kernel_exp(-r2 / p0);
+    } else if constexpr (Kind == kPolynomial) {
+      T beta = dot + p1;
+      if (p0 == T(0)) return p2;
+      if (clamp && beta < T(0)) return T(0);
+      return p2 * std::pow(beta, p0);
+    } else if constexpr (Kind == kMatern12) {
+      return kernel_exp(-std::sqrt(r2 + T(1e-30)) / p0);
+    } else if constexpr (Kind == kMatern32) {
+      T u = std::sqrt(T(3)) * std::sqrt(r2 + T(1e-30)) / p0;
+      return (T(1) + u) * kernel_exp(-u);
+    } else if constexpr (Kind == kMatern52) {
+      T u = std::sqrt(T(5)) * std::sqrt(r2 + T(1e-30)) / p0;
+      return (T(1) + u + u * u / T(3)) * kernel_exp(-u);
+    } else {
+      return std::pow(T(1) + r2 / (T(2) * p1 * p0 * p0), -p1);
     }
   }
 
@@ -207,6 +243,87 @@ struct StaticKernel {
     return s;
   }
 };
+
+// Row forms of value_of and of eval's gradient scalar, for the hot loops:
+//   value_row: out[i] = k.value_of(dot[i], r2[i]);
+//   grad_row:  out[i] = g[i] * s(dot[i], r2[i]), s as eval gives it;  i < n.
+// One loop per kind (with_kind) in the vector copy (simd.hpp): the operations of the
+// scalar functions, so the same bits; the exp kernels' loops vectorise.
+template <class T>
+struct ValueRow {
+  const StaticKernel<T>& k;
+  const T *dot, *r2;
+  T* out;
+  std::int64_t n;
+  template <int Kind>
+  void run() const {
+    simd_call([](const StaticKernel<T> k, const T* __restrict dot, const T* __restrict r2,
+                 T* __restrict out, std::int64_t n) SKSIG_KERNEL_BODY {
+      for (std::int64_t i = 0; i < n; ++i) out[i] = k.template value_as<Kind>(dot[i], r2[i]);
+    }, k, dot, r2, out, n);
+  }
+};
+
+template <class T>
+void value_row(const StaticKernel<T>& k, const T* dot, const T* r2, T* out,
+               std::int64_t n) {
+  with_kind(k.kind, ValueRow<T>{k, dot, r2, out, n});
+}
+
+template <class T>
+struct GradRow {
+  const StaticKernel<T>& k;
+  const T *dot, *r2, *g;
+  T* out;
+  std::int64_t n;
+  template <int Kind>
+  void run() const {
+    simd_call([](const StaticKernel<T> k, const T* __restrict dot, const T* __restrict r2,
+                 const T* __restrict g, T* __restrict out, std::int64_t n) SKSIG_KERNEL_BODY {
+      for (std::int64_t i = 0; i < n; ++i) {
+        T v, s;
+        k.template eval_as<Kind>(dot[i], r2[i], v, s);
+        out[i] = g[i] * s;
+      }
+    }, k, dot, r2, g, out, n);
+  }
+};
+
+template <class T>
+void grad_row(const StaticKernel<T>& k, const T* dot, const T* r2, const T* g, T* out,
+              std::int64_t n) {
+  with_kind(k.kind, GradRow<T>{k, dot, r2, g, out, n});
+}
+
+// |x_a - y_b|^2 (radial) or <x_a, y_b> (the others: the one sum each kind reads) for
+// b < n, y transposed (yt[c * n + b] = y_b[c]): the operations and order of
+// StaticKernel::sums per b, vectorised across b.
+template <class T>
+void sums_row(const T* xa, const T* yt, std::int64_t n, std::int64_t d, bool radial,
+              T* out) {
+  simd_call([](const T* __restrict xa, const T* __restrict yt, std::int64_t n,
+               std::int64_t d, bool radial, T* __restrict out) SKSIG_KERNEL_BODY {
+    if (radial) {
+      for (std::int64_t b = 0; b < n; ++b) {
+        const T diff = xa[0] - yt[b];
+        out[b] = T(0) + diff * diff;
+      }
+      for (std::int64_t c = 1; c < d; ++c) {
+        const T* yc = yt + c * n;
+        for (std::int64_t b = 0; b < n; ++b) {
+          const T diff = xa[c] - yc[b];
+          out[b] += diff * diff;
+        }
+      }
+    } else {
+      for (std::int64_t b = 0; b < n; ++b) out[b] = T(0) + xa[0] * yt[b];
+      for (std::int64_t c = 1; c < d; ++c) {
+        const T* yc = yt + c * n;
+        for (std::int64_t b = 0; b < n; ++b) out[b] += xa[c] * yc[b];
+      }
+    }
+  }, xa, yt, n, d, radial, out);
+}
 
 // The kernel as entry points receive it (no template, so Cython can build it).
 struct KernelParams {
@@ -246,6 +363,55 @@ void delta_row(const StaticKernel<T>& k, const T* x, const T* y, const T* dy,
   for (std::int64_t q = 0; q < n2; ++q)
     out[q * stride] = kappa_cur[q + 1] - kappa_prev[q + 1] - kappa_cur[q] + kappa_prev[q];
   for (std::int64_t q = 0; q < L2; ++q) kappa_prev[q] = kappa_cur[q];
+}
+
+// The accumulation of the chain rule for point a of x, b = 0..n-1 in order, skipping
+// dk[b] == 0: radial kernels gxa += s_b (x_a - y_b), gy_b -= the same; the others
+// gxa += s_b y_b, gy_b += s_b x_a. D > 0 is d known at compile time (then x_a's
+// gradient stays in registers across b), D = 0 any d: the same operations either way.
+template <int D, class T>
+void chain_row_d(const T* xa, const T* y, const T* dk, const T* s, T* gxa, T* gy,
+                 std::int64_t n, std::int64_t d, bool radial) {
+  simd_call([](const T* __restrict xa, const T* __restrict y, const T* __restrict dk,
+               const T* __restrict s, T* __restrict gxa, T* __restrict gy, std::int64_t n,
+               std::int64_t d, bool radial) SKSIG_KERNEL_BODY {
+    const std::int64_t dd = D > 0 ? D : d;
+    for (std::int64_t b = 0; b < n; ++b) {
+      if (dk[b] == T(0)) continue;
+      const T sb = s[b];
+      const T* yb = y + b * dd;
+      T* gyb = gy + b * dd;
+      if (radial) {
+        for (std::int64_t c = 0; c < dd; ++c) {
+          const T v = sb * (xa[c] - yb[c]);
+          gxa[c] += v;
+          gyb[c] -= v;
+        }
+      } else {
+        for (std::int64_t c = 0; c < dd; ++c) {
+          gxa[c] += sb * yb[c];
+          gyb[c] += sb * xa[c];
+        }
+      }
+    }
+  }, xa, y, dk, s, gxa, gy, n, d, radial);
+}
+
+template <class T>
+void chain_row(const T* xa, const T* y, const T* dk, const T* s, T* gxa, T* gy,
+               std::int64_t n, std::int64_t d, bool radial) {
+  switch (d) {
+    case 2:
+      return chain_row_d<2>(xa, y, dk, s, gxa, gy, n, d, radial);
+    case 3:
+      return chain_row_d<3>(xa, y, dk, s, gxa, gy, n, d, radial);
+    case 4:
+      return chain_row_d<4>(xa, y, dk, s, gxa, gy, n, d, radial);
+    case 8:
+      return chain_row_d<8>(xa, y, dk, s, gxa, gy, n, d, radial);
+    default:
+      return chain_row_d<0>(xa, y, dk, s, gxa, gy, n, d, radial);
+  }
 }
 
 // Chain rule (SPEC.md 3.3): gamma[p * gstride_p + q * gstride_q] = dF/dDelta[p, q] ->
@@ -291,25 +457,32 @@ void delta_backprop(const StaticKernel<T>& k, const T* gamma, std::int64_t gs_p,
     if (gy) to_points(gdy, n2, gy);
     return;
   }
+  // Point a of x at a time: the weights dk of every point b of y, their sums and the
+  // gradient scalars as rows (vectorised for the exp kernels), then the accumulation in
+  // the order of one (a, b) pair after another (chain_row). Null outputs go to scratch.
   const bool radial = k.is_radial();
+  std::vector<T> yt(d * L2), dk(L2), sums(L2), s(L2), gx_scratch, gy_scratch;
+  std::vector<T> gprev(L2 + 1, T(0)), gcur(L2 + 1, T(0));  // G(a - 1, b - 1), G(a, b - 1)
+  for (std::int64_t b = 0; b <= n2; ++b)
+    for (std::int64_t c = 0; c < d; ++c) yt[c * L2 + b] = y[b * d + c];
+  if (!gx) gx_scratch.assign(d, T(0));
+  if (!gy) gy_scratch.assign(L2 * d, T(0));
+  T* gyo = gy ? gy : gy_scratch.data();
   for (std::int64_t a = 0; a <= n1; ++a) {
     const T* xa = x + a * d;
-    for (std::int64_t b = 0; b <= n2; ++b) {
-      const T dk = G(a - 1, b - 1) - G(a, b - 1) - G(a - 1, b) + G(a, b);
-      if (dk == T(0)) continue;
-      const T* yb = y + b * d;
-      const T s = dk * k.grad_scalar(xa, yb, d);
-      for (std::int64_t c = 0; c < d; ++c) {
-        if (radial) {
-          const T v = s * (xa[c] - yb[c]);
-          if (gx) gx[a * d + c] += v;
-          if (gy) gy[b * d + c] -= v;
-        } else {
-          if (gx) gx[a * d + c] += s * yb[c];
-          if (gy) gy[b * d + c] += s * xa[c];
-        }
-      }
-    }
+    // Rows of G padded with its zeros: gcur[b] = G(a, b - 1), b = 0..L2.
+    std::swap(gprev, gcur);
+    for (std::int64_t b = 1; b <= n2; ++b) gcur[b] = a < n1 ? G(a, b - 1) : T(0);
+    simd_call([](const T* __restrict gp, const T* __restrict gc, T* __restrict dk,
+                 std::int64_t L2) SKSIG_KERNEL_BODY {
+      for (std::int64_t b = 0; b < L2; ++b) dk[b] = gp[b] - gc[b] - gp[b + 1] + gc[b + 1];
+    }, static_cast<const T*>(gprev.data()), static_cast<const T*>(gcur.data()), dk.data(),
+       L2);
+    sums_row(xa, yt.data(), L2, d, radial, sums.data());
+    // eval reads only r2 for radial kernels and only dot for the others.
+    grad_row(k, sums.data(), sums.data(), dk.data(), s.data(), L2);
+    chain_row(xa, y, dk.data(), s.data(), gx ? gx + a * d : gx_scratch.data(), gyo, L2, d,
+              radial);
   }
 }
 
