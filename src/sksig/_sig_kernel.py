@@ -10,8 +10,8 @@ that scheme for gradients, chained through the static kernel and the path transf
 
 from sksig import _custom_kernel, _gram_blocks, _normalized_kernel
 from sksig import _sig_kernel_poly as _poly
-from sksig._dispatch import cuda_arrays
 from sksig._array import all_finite
+from sksig._dispatch import cuda_arrays
 from sksig._docs import fill_doc
 from sksig._kernel_setup import (
     _backprop_flags,
