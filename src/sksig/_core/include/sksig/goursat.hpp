@@ -955,13 +955,10 @@ struct Workspaces {
 // omp_get_thread_num): each item claims a free workspace for its duration. There are
 // as many as threads, and no more items than threads run at once, so one is free.
 template <class T, int W = kLanes<T>>
-struct ClaimedWorkspaces {
-  std::vector<Workspace<T, W>> items;
+struct ClaimedWorkspaces : Workspaces<T, W> {
   std::vector<std::atomic<bool>> busy;
   ClaimedWorkspaces(const StaticKernel<T>& k, const GoursatShape& s, int n_threads)
-      : busy(std::max(n_threads, 1)) {
-    items.reserve(std::max(n_threads, 1));
-    for (int t = 0; t < std::max(n_threads, 1); ++t) items.emplace_back(k, s);
+      : Workspaces<T, W>(k, s, n_threads), busy(this->items.size()) {
     for (auto& b : busy) b.store(false);
   }
   // f(workspace) on a claimed workspace, released afterwards (also on exceptions).
@@ -974,7 +971,7 @@ struct ClaimedWorkspaces {
       std::atomic<bool>& flag;
       ~Release() { flag.store(false, std::memory_order_release); }
     } release{busy[i]};
-    return f(items[i]);
+    return f(this->items[i]);
   }
 };
 
