@@ -57,3 +57,32 @@ def test_pool_results_match_one_thread_and_survive_fork():
                           text=True, timeout=240)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("ok")
+
+
+STEERED = r"""
+import os
+import numpy as np
+import sksig
+
+cores = os.sched_getaffinity(0)
+paths = 0.02 * np.random.default_rng(2).normal(size=(64, 128, 3)).cumsum(axis=1)
+sksig.sig_kernel(paths, paths, 0, n_jobs=2)  # four 16-pair blocks on the pool
+helpers = [int(t) for t in os.listdir("/proc/self/task")
+           if open(f"/proc/self/task/{t}/comm").read().strip() == "sksig-helper"]
+assert helpers, "no pool helper was started"
+for tid in helpers:
+    mask = os.sched_getaffinity(tid)
+    # Kept off exactly one of the caller's cores (the one it ran on), free on the rest.
+    assert mask < cores and len(mask) == len(cores) - 1, (mask, cores)
+print("ok")
+"""
+
+
+@pytest.mark.skipif(sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2,
+                    reason="core affinity: Linux with two or more usable cores")
+def test_pool_helpers_are_kept_off_the_callers_core():
+    env = dict(os.environ, SKSIG_LOAD_CHECK="0")
+    done = subprocess.run([sys.executable, "-c", STEERED], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("ok")
