@@ -1254,41 +1254,43 @@ int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_
   const std::int64_t cells = sh.grid_size(), n1 = sh.n1(), n2 = sh.n2();
   const std::int64_t sx = sh.L1 * sh.d, sy = sh.L2 * sh.d;
   const std::int64_t stripe = adjoint_stripe<W, T>(sh);
-  Workspaces<T, W> spaces(kernel, sh, n_threads);
-  return parallel_for(n_blocks, n_threads, [&](std::int64_t blk) {
-    const std::int64_t q0 = blk * W, count = std::min<std::int64_t>(W, n_pairs - q0);
-    const std::int64_t p0 = p_begin + q0;  // global pair index of lane 0
-    const T* xs[W];
-    const T* ys[W];
-    src.template lanes<W>(p0, count, xs, ys);
-    Workspace<T, W>& ws = spaces.mine();
-    GoursatBlock<T, W>& solver = ws.solver;
-    T result[W];
-    solver.forward(xs, ys, result, true, false);  // coefficients only
-    const T* grids[W];
-    const T* seeds[W];
-    T corner[W];
-    for (int w = 0; w < W; ++w) {
-      const std::int64_t p = p0 + (w < count ? w : 0);
-      grids[w] = k_grid ? k_grid + p * cells : nullptr;
-      seeds[w] = grid_derivs ? derivs + p * cells : nullptr;
-      corner[w] = w < count ? (grid_derivs ? T(0) : derivs[p0 + w]) : T(0);
-    }
-    solver.adjoint(k_grid ? grids : nullptr, grid_derivs ? seeds : nullptr, corner, stripe,
-                   ws.ckpt, ws.grid, ws.seed, ws.gamma,
-                   gamma ? gamma + q0 * n1 * n2 : nullptr, count);
-    if ((gx || gy) && kernel.is_linear())
-      solver.linear_backprop(xs, count, gx ? gx + q0 * sx : nullptr,
-                             gy ? gy + q0 * sy : nullptr);
-    for (std::int64_t w = 0; w < count; ++w) {
-      const std::int64_t q = q0 + w;
-      if ((gx || gy) && !kernel.is_linear())  // dF/dDelta of lane w: stride W
-        delta_backprop(kernel, solver.delta.data() + w, n2 * W, W, xs[w], ys[w], sh.L1,
-                       sh.L2, sh.d, gx ? gx + q * sx : nullptr, gy ? gy + q * sy : nullptr);
-      if (gx && !all_finite(gx + q * sx, sx)) return kNonFinite;
-      if (gy && !all_finite(gy + q * sy, sy)) return kNonFinite;
-    }
-    return kOk;
+  // Blocks on the pool, as the forward's (a helper that is late costs nothing).
+  ClaimedWorkspaces<T, W> spaces(kernel, sh, n_threads);
+  return parallel_items(n_blocks, n_threads, [&](std::int64_t blk) {
+    return spaces.with([&](Workspace<T, W>& ws) {
+      const std::int64_t q0 = blk * W, count = std::min<std::int64_t>(W, n_pairs - q0);
+      const std::int64_t p0 = p_begin + q0;  // global pair index of lane 0
+      const T* xs[W];
+      const T* ys[W];
+      src.template lanes<W>(p0, count, xs, ys);
+      GoursatBlock<T, W>& solver = ws.solver;
+      T result[W];
+      solver.forward(xs, ys, result, true, false);  // coefficients only
+      const T* grids[W];
+      const T* seeds[W];
+      T corner[W];
+      for (int w = 0; w < W; ++w) {
+        const std::int64_t p = p0 + (w < count ? w : 0);
+        grids[w] = k_grid ? k_grid + p * cells : nullptr;
+        seeds[w] = grid_derivs ? derivs + p * cells : nullptr;
+        corner[w] = w < count ? (grid_derivs ? T(0) : derivs[p0 + w]) : T(0);
+      }
+      solver.adjoint(k_grid ? grids : nullptr, grid_derivs ? seeds : nullptr, corner, stripe,
+                     ws.ckpt, ws.grid, ws.seed, ws.gamma,
+                     gamma ? gamma + q0 * n1 * n2 : nullptr, count);
+      if ((gx || gy) && kernel.is_linear())
+        solver.linear_backprop(xs, count, gx ? gx + q0 * sx : nullptr,
+                               gy ? gy + q0 * sy : nullptr);
+      for (std::int64_t w = 0; w < count; ++w) {
+        const std::int64_t q = q0 + w;
+        if ((gx || gy) && !kernel.is_linear())  // dF/dDelta of lane w: stride W
+          delta_backprop(kernel, solver.delta.data() + w, n2 * W, W, xs[w], ys[w], sh.L1,
+                         sh.L2, sh.d, gx ? gx + q * sx : nullptr, gy ? gy + q * sy : nullptr);
+        if (gx && !all_finite(gx + q * sx, sx)) return kNonFinite;
+        if (gy && !all_finite(gy + q * sy, sy)) return kNonFinite;
+      }
+      return kOk;
+    });
   });
 }
 
