@@ -25,19 +25,31 @@ def best_time(fn, repeats):
     return min(times)
 
 
-def interleaved_times(fns, repeats=30):
+# Pause before each timed call. pySigLib's worker threads spin for a few milliseconds
+# after each of its calls; a call made during that spin finds one core taken, and its
+# second thread waits (measured, B32 L256 forward at two threads right after a pySigLib
+# call: 3.5 ms, the one-thread time; 3 ms or more later: 2.1 ms). The pause lets every
+# call start on an idle machine, whichever library ran before it.
+SETTLE = 0.005
+
+
+def interleaved_times(fns, repeats=30, cpu=False):
     """Wall times (repeats x len(fns)), the calls interleaved so that load spikes on a
     shared machine hit every function alike; one warm-up call each first (it builds and
-    caches tables)."""
+    caches tables), and a short pause before every timed call (``SETTLE``). With
+    ``cpu=True`` also the process CPU times, as a second array."""
     for fn in fns:
         fn()
     times = np.empty((repeats, len(fns)))
+    cpu_times = np.empty_like(times)
     for r in range(repeats):
         for i, fn in enumerate(fns):
-            start = time.perf_counter()
+            time.sleep(SETTLE)
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             times[r, i] = time.perf_counter() - start
-    return times
+            cpu_times[r, i] = time.process_time() - start_cpu
+    return (times, cpu_times) if cpu else times
 
 
 def print_header():

@@ -13,7 +13,7 @@ Plain script: ``python benchmarks/bench_backprop.py``. Rows:
 
 each at ``n_jobs=1`` and 2 (``python benchmarks/bench_backprop.py mmd`` runs only the
 rows whose name contains "mmd"). Calls are interleaved after a warm-up (see
-bench_log_sig.interleaved_times); the table gives median times and the median ratio
+_harness.interleaved_times); the table gives median times and the median ratio
 pySigLib / sksig (> 1: sksig faster) with its 10%-90% range. pySigLib is skipped if
 absent.
 """

@@ -13,9 +13,10 @@ few minutes; ``--quick`` keeps L <= 256), at 1 and 2 threads, three workloads:
   (``k_grid``), as a framework that saves the forward for the backward does.
 
 pySigLib gets the same calls (``pysiglib.sig_kernel``/``sig_kernel_backprop``, same
-arguments). Calls are interleaved after a warm-up and the table gives median wall
-times, the ratio pySigLib / sksig (> 1: sksig faster) and, for one thread, the median
-CPU times (``time.process_time``, steadier than wall times on a shared machine).
+arguments). Calls are interleaved after a warm-up, with a 5 ms pause before each
+(``_harness.interleaved_times``: pySigLib's threads spin on after its calls), and the
+table gives median wall times, the ratio pySigLib / sksig (> 1: sksig faster) and, for
+one thread, the median CPU times (``time.process_time``, steadier than wall times on a shared machine).
 
 "% of limit" compares a time with what the machine could do at best, from a flop/byte
 model of the work: limit = max(flops / DGEMM rate, bytes / copy bandwidth), both rates
@@ -37,6 +38,7 @@ import importlib.util
 import time
 
 import numpy as np
+from _harness import interleaved_times  # this folder: run as a script
 from threadpoolctl import threadpool_limits
 
 import sksig
@@ -65,22 +67,6 @@ def machine_rates():
     np.copyto(dst, src)
     best = min(_timed(lambda: np.copyto(dst, src)) for _ in range(5))
     return rates, 2.0 * src.nbytes / best  # read + write
-
-
-def interleaved(fns, repeats):
-    """Wall and CPU times (each repeats x len(fns)), calls interleaved so that load
-    spikes on a shared machine hit all of them alike."""
-    for fn in fns:
-        fn()  # warm-up
-    wall = np.empty((repeats, len(fns)))
-    cpu = np.empty_like(wall)
-    for r in range(repeats):
-        for i, fn in enumerate(fns):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            fn()
-            wall[r, i] = time.perf_counter() - start
-            cpu[r, i] = time.process_time() - start_cpu
-    return wall, cpu
 
 
 def _timed(fn):
@@ -200,7 +186,7 @@ def main():
                                      derivs))
                 once = _timed(ours)
                 repeats = int(np.clip(args.seconds / max(once, 1e-6), 3, 15))
-                wall, cpu = interleaved(fns, repeats)
+                wall, cpu = interleaved_times(fns, repeats, cpu=True)
                 times, cpu = np.median(wall, axis=0), np.median(cpu, axis=0)
                 limit = max(flops / rates[threads], nbytes / bandwidth)
                 cells = [f"{1e3 * t:.2f} ({100 * limit / t:.0f}%)" for t in times]
