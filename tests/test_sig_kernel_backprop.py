@@ -446,9 +446,9 @@ def test_large_grids_use_checkpointed_stripes_correctly(return_grid, rng):
 
 
 def test_very_long_paths_backprop_one_lane_at_a_time(rng):
-    # 900 x 900 segments: 16 lanes of coefficient arrays would exceed the 256 MiB
-    # budget, so pairs are solved one at a time; check a directional difference and
-    # that a pair gets the same gradient whatever else is in the batch.
+    # 900 x 900 segments, two pairs: too few for a 16-lane block, so each pair is
+    # solved in a one-lane block; check a directional difference and that a pair gets
+    # the same gradient whatever else is in the batch.
     x = np.cumsum(0.02 * rng.standard_normal((2, 901, 2)), axis=1)
     y = np.cumsum(0.02 * rng.standard_normal((2, 901, 2)), axis=1)
     w = np.array([1.0, -0.5])
