@@ -33,7 +33,7 @@
 //   as on one thread). So before waking them the caller confines the helpers to the
 //   cores it may use other than the one it is running on (Linux, where that leaves a
 //   core; re-done only when the caller's core changes), and the kernel starts them on
-//   another core at once.
+//   another core at once. SKSIG_STEER_HELPERS=0 in the environment turns this off.
 // Both run serially when OpenMP is off (SKSIG_OPENMP=OFF builds stay single-threaded).
 #pragma once
 
@@ -296,6 +296,11 @@ class Pool {
   // on (see the top of the file). Called with mutex_ held.
   void steer_helpers() noexcept {
 #if defined(__linux__)
+    static const bool off = [] {  // SKSIG_STEER_HELPERS=0: leave placement to the kernel
+      const char* v = std::getenv("SKSIG_STEER_HELPERS");
+      return v != nullptr && v[0] == '0' && v[1] == 0;
+    }();
+    if (off) return;
     const int cpu = ::sched_getcpu();
     if (cpu < 0 || cpu == steered_from_) return;
     cpu_set_t cores;
