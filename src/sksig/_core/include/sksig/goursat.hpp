@@ -902,7 +902,13 @@ struct GoursatBlock {
             }
         };
         auto tiles = [&](auto scaled) SKSIG_KERNEL_BODY {
+          // Tiles of 8 rows where they fit: each row's x-gradient sum is one serial
+          // chain of adds, and 8 chains keep the adders busier than 4 (B32 L256 d8
+          // backprop 5% faster); the sums run in the same order whatever the tile.
           std::int64_t p0 = 0;
+          for (; p0 + 8 <= n1; p0 += 8)
+            for (std::int64_t q0 = 0; q0 < n2; q0 += kQ)
+              tile(std::integral_constant<int, 8>(), scaled, p0, q0, std::min(n2, q0 + kQ));
           for (; p0 + 4 <= n1; p0 += 4)
             for (std::int64_t q0 = 0; q0 < n2; q0 += kQ)
               tile(std::integral_constant<int, 4>(), scaled, p0, q0, std::min(n2, q0 + kQ));
