@@ -150,9 +150,13 @@ void tensor_mul_adjoint(const TensorShape& s, const T* a, const T* b, const T* d
 
 // A set of words of the top level N (e.g. the Lyndon words of length N), with each word
 // u split for every i = 0..N into prefix u / d^(N-i) and suffix u % d^(N-i), so that the
-// products below need no integer division.
+// products below need no integer division. For mul_exp_segment, the same words by
+// prefix: rows(i) lists the distinct prefixes of length i (i = 1..N-1, ascending, their
+// index within level i), and runs the words as runs of consecutive last letters,
+// (prefix of length N - 1, first letter, last letter + 1) per run.
 struct TopWords {
   std::vector<std::int64_t> word, pre, suf;  // pre, suf: (N + 1) entries per word
+  std::vector<std::int64_t> row_list, row_off, runs;
 
   TopWords(const TensorShape& s, std::vector<std::int64_t> words) : word(std::move(words)) {
     const std::int64_t n = static_cast<std::int64_t>(word.size());
@@ -164,8 +168,33 @@ struct TopWords {
         pre[q * (s.N + 1) + i] = s.off[i] + w.prefix;
         suf[q * (s.N + 1) + i] = s.off[s.N - i] + w.suffix;
       }
+    std::vector<std::int64_t> sorted(word);
+    std::sort(sorted.begin(), sorted.end());
+    sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+    row_off.assign(static_cast<std::size_t>(s.N) + 1, 0);
+    for (int i = 1; i < s.N; ++i) {
+      row_off[i] = static_cast<std::int64_t>(row_list.size());
+      std::int64_t last = -1;
+      for (std::int64_t u : sorted) {  // ascending words have ascending prefixes
+        const std::int64_t r = u / s.pw[s.N - i];
+        if (r != last) row_list.push_back(last = r);
+      }
+    }
+    row_off[s.N] = static_cast<std::int64_t>(row_list.size());
+    for (std::size_t q = 0; q < sorted.size(); ++q) {
+      const std::int64_t r = sorted[q] / s.d, c = sorted[q] % s.d;
+      if (q > 0 && sorted[q - 1] + 1 == sorted[q] && sorted[q - 1] / s.d == r) {
+        runs.back() = c + 1;
+      } else {
+        runs.insert(runs.end(), {r, c, c + 1});
+      }
+    }
   }
   std::int64_t size() const { return static_cast<std::int64_t>(word.size()); }
+  // The distinct prefixes of length i (1 <= i < N).
+  const std::int64_t* rows(int i) const { return row_list.data() + row_off[i]; }
+  std::int64_t n_rows(int i) const { return row_off[i + 1] - row_off[i]; }
+  std::int64_t n_runs() const { return static_cast<std::int64_t>(runs.size()) / 3; }
 };
 
 // f(std::integral_constant<int, K>{}) with K = count for count = 1..6 (a loop of K
@@ -264,43 +293,81 @@ void tensor_mul_adjoint_maybe_top(const TensorShape& s, const T* a, const T* b,
   }
 }
 
+// vs[(j - 1) d + c] = v[c] / j for j = 1..N (the multipliers of the Horner chains of
+// exp(v)). Where j is a power of two, v * (1 / j) is the same number (1 / j is exact and
+// both are the correctly rounded v / j), and a product costs a fraction of a division.
+template <class T>
+inline SKSIG_KERNEL_BODY void segment_multipliers(const T* v, T* vs, int d, int N) {
+  for (int j = 1; j <= N; ++j) {
+    T* vj = vs + (j - 1) * d;
+    if ((j & (j - 1)) == 0) {
+      const T r = T(1) / static_cast<T>(j);
+      for (int c = 0; c < d; ++c) vj[c] = v[c] * r;
+    } else {
+      for (int c = 0; c < d; ++c) vj[c] = v[c] / static_cast<T>(j);
+    }
+  }
+}
+
 // S <- S (x) exp(v) for a level-1 element v (d entries), in place, by Horner's rule
 // per level: the new level k is S_k + (((S_0 v/k + S_1) v/(k-1) + ...) + S_{k-1}) v.
 // Levels are updated from the top so that lower levels are still the old ones.
 // buf1, buf2 hold d^N entries each; vs holds N * d entries (v / j for j = 1..N).
 // With top != null, level N is updated at the words of top only (each entry of level N
 // depends only on itself and lower levels, so the others may be left stale; with an
-// empty top, level N is not updated at all).
+// empty top, level N is not updated at all), and its chain computes only the rows that
+// lead to them (top->rows).
 template <int D, class T>
 void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2, T* vs,
                      const TopWords* top = nullptr) {
   simd_call([](const TensorShape& s, T* S, const T* v, T* buf1, T* buf2, T* vs,
       const TopWords* top) SKSIG_KERNEL_BODY {
     const int d = D ? D : s.d;
-    for (int j = 1; j <= s.N; ++j)
-      for (int c = 0; c < d; ++c) vs[(j - 1) * d + c] = v[c] / static_cast<T>(j);
-    // One Horner step: dst[u d + c] (+)= (src[u] + Si[u]) * w[c]. With D known, w sits in
-    // registers (a local copy: the compiler cannot assume dst does not alias w).
+    const int N = s.N;
+    segment_multipliers(v, vs, d, N);
+    // One Horner step on row u: dst[u d + c] (+)= (src[u] + Si[u]) * w[c] (src[u] taken
+    // as 0 without src). With D known, w sits in registers (a local copy: the compiler
+    // cannot assume dst does not alias w).
+    auto row_step = [&](T* __restrict__ dst, const T* __restrict__ src,
+                        const T* __restrict__ Si, std::int64_t u, const T* ww,
+                        bool accumulate) SKSIG_KERNEL_BODY {
+      const T bu = src ? src[u] + Si[u] : T(0) + Si[u];
+      T* __restrict__ row = dst + u * d;
+      if (accumulate) {
+        for (int c = 0; c < d; ++c) row[c] += bu * ww[c];
+      } else {
+        for (int c = 0; c < d; ++c) row[c] = bu * ww[c];
+      }
+    };
     auto step = [&](T* __restrict__ dst, const T* __restrict__ src,
                     const T* __restrict__ Si, std::int64_t n_rows, const T* w,
-                    bool accumulate) {
+                    bool accumulate) SKSIG_KERNEL_BODY {
       T wl[D ? D : 1];
       if constexpr (D > 0) {
         for (int c = 0; c < D; ++c) wl[c] = w[c];
       }
       const T* ww = D ? wl : w;
-      for (std::int64_t u = 0; u < n_rows; ++u) {
-        const T bu = (src ? src[u] : T(0)) + Si[u];
-        T* __restrict__ row = dst + u * d;
-        if (accumulate) {
-          for (int c = 0; c < d; ++c) row[c] += bu * ww[c];
-        } else {
-          for (int c = 0; c < d; ++c) row[c] = bu * ww[c];
-        }
+      if (src) {
+        for (std::int64_t u = 0; u < n_rows; ++u) row_step(dst, src, Si, u, ww, accumulate);
+      } else {
+        for (std::int64_t u = 0; u < n_rows; ++u)
+          row_step(dst, nullptr, Si, u, ww, accumulate);
       }
     };
-    for (int k = s.N; k >= 1; --k) {
-      if (top && k == s.N && top->size() == 0) continue;
+    // The same on the listed rows only (never accumulating, src given).
+    auto step_rows = [&](T* __restrict__ dst, const T* __restrict__ src,
+                         const T* __restrict__ Si, const std::int64_t* rows,
+                         std::int64_t n_rows, const T* w) SKSIG_KERNEL_BODY {
+      T wl[D ? D : 1];
+      if constexpr (D > 0) {
+        for (int c = 0; c < D; ++c) wl[c] = w[c];
+      }
+      const T* ww = D ? wl : w;
+      for (std::int64_t r = 0; r < n_rows; ++r) row_step(dst, src, Si, rows[r], ww, false);
+    };
+    for (int k = N; k >= 1; --k) {
+      const bool top_k = top && k == N;
+      if (top_k && top->size() == 0) continue;
       T* B = buf1;
       T* B2 = buf2;
       T* Sk = S + s.off[k];
@@ -311,17 +378,22 @@ void mul_exp_segment(const TensorShape& s, T* S, const T* v, T* buf1, T* buf2, T
       }
       step(B, nullptr, S, 1, vs + (k - 1) * d, false);
       for (int i = 1; i < k - 1; ++i) {
-        step(B2, B, S + s.off[i], s.pw[i], vs + (k - i - 1) * d, false);
+        if (top_k) {
+          step_rows(B2, B, S + s.off[i], top->rows(i), top->n_rows(i), vs + (k - i - 1) * d);
+        } else {
+          step(B2, B, S + s.off[i], s.pw[i], vs + (k - i - 1) * d, false);
+        }
         std::swap(B, B2);
       }
       // Last step (multiplier v / 1) goes straight into level k.
       const T* Sl = S + s.off[k - 1];
-      if (top && k == s.N) {
-        const int N = s.N;
-        for (std::int64_t q = 0; q < top->size(); ++q) {
-          const std::int64_t row = top->pre[q * (N + 1) + N - 1] - s.off[N - 1];
-          const std::int64_t c = top->suf[q * (N + 1) + N - 1] - s.off[1];
-          Sk[top->word[q]] += (B[row] + Sl[row]) * v[c];
+      if (top_k) {
+        const std::int64_t* run = top->runs.data();
+        for (std::int64_t q = 0; q < top->n_runs(); ++q, run += 3) {
+          const std::int64_t u = run[0];
+          const T bu = B[u] + Sl[u];
+          T* __restrict__ row = Sk + u * d;
+          for (std::int64_t c = run[1]; c < run[2]; ++c) row[c] += bu * v[c];
         }
       } else {
         step(Sk, B, Sl, s.pw[k - 1], vs, true);
@@ -353,8 +425,7 @@ void mul_exp_segment_adjoint(const TensorShape& s, const T* A, const T* v, const
     T* dH = H + s.off[N];
     T* vs = dH + s.off[N];  // vs[(j - 1) d + c] = v[c] / j, as in the forward pass
     T* t = vs + N * d;
-    for (int j = 1; j <= N; ++j)
-      for (int c = 0; c < d; ++c) vs[(j - 1) * d + c] = v[c] / static_cast<T>(j);
+    segment_multipliers(v, vs, d, N);
     // One reversed step X = P (x) w (+ ...): dP[u] = sum_c dX[u d + c] w[c], and
     // dv[c] += inv * sum_u dX[u d + c] P[u] (w = v * inv).
     auto back = [&](const T* __restrict__ dX, const T* __restrict__ P, std::int64_t n_rows,
