@@ -133,6 +133,22 @@ class BranchedTables(TreeAlgebra):
                 cached = self._core.setdefault(kind, cached)
         return cached
 
+    def _fused_order(self, nat):
+        """Elements 1..n in the order the native core's single pass of the log takes
+        them (method 0, see branched.hpp): by number of nodes, then by the number of
+        terms whose right factor has s - 1, s - 2, ... nodes, then by index."""
+        order_start, term_ptr = nat["order_start"], nat["term_ptr"]
+        elems = np.arange(1, self.n + 1)
+        nodes = np.searchsorted(order_start[1:self.degree + 1], elems, side="right")
+        right_nodes = np.searchsorted(order_start[1:self.degree + 1], nat["term_right"],
+                                      side="right")
+        keys = []
+        for e, s in zip(elems.tolist(), nodes.tolist()):
+            r = right_nodes[term_ptr[e - 1]:term_ptr[e]]
+            counts = tuple(int(np.count_nonzero(r == k)) for k in range(s - 1, 0, -1))
+            keys.append((s,) + counts + (e,))
+        return np.asarray([key[-1] for key in sorted(keys)], np.int32)
+
     def levels(self, lyndon_only):
         """Elements at which the log computes P_K (K = 2..degree), as CSR over K.
 
@@ -203,6 +219,8 @@ class BranchedTables(TreeAlgebra):
                "level_idx": np.asarray(idx, np.int32),
                "run_idx": np.asarray(run_idx, np.int32),
                "run_end": np.asarray(run_end, np.int32)}
+        if not lyndon_only:
+            out["fused_order"] = self._fused_order(nat)
         for side, r in rev.items():
             for name in ("lev", "ptr", "t", "e"):
                 values = r[name][: self.degree + 2] if name == "lev" else r[name]

@@ -9,6 +9,11 @@ from sksig._core.native cimport BranchedTables, LyndonMap
 include "_interrupt.pxi"
 
 
+cdef extern from "sksig/branched.hpp" namespace "sksig" nogil:
+    # A field of BranchedTables that native.pxd does not declare.
+    void set_fused_order[T](BranchedTables[T]& tb, const int32_t* order) noexcept
+
+
 cdef int64_t _dummy_i = 0
 cdef int32_t _dummy_i32 = 0
 cdef double _dummy_d = 0.0
@@ -61,6 +66,8 @@ cdef void _fill(BranchedTables[floating]* tb, dict t, dict levels, int64_t n,
     tb.run_end = _i32(levels["run_end"])
     _reverse(levels, "r", &tb.rev_lev_r, &tb.rev_ptr_r, &tb.rev_t_r, &tb.rev_e_r)
     _reverse(levels, "l", &tb.rev_lev_l, &tb.rev_ptr_l, &tb.rev_t_l, &tb.rev_e_l)
+    if "fused_order" in levels:
+        set_fused_order(tb[0], _i32(levels["fused_order"]))
 
 
 cdef void _reverse(dict levels, str side, const int32_t** lev, const int32_t** ptr,

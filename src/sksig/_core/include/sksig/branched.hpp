@@ -65,7 +65,17 @@ struct BranchedTables {
   // in the (element, term) order of the level.
   const std::int32_t *rev_lev_r, *rev_ptr_r, *rev_t_r, *rev_e_r;
   const std::int32_t *rev_lev_l, *rev_ptr_l, *rev_t_l, *rev_e_l;
+  // Method 0 (full levels) only, else null: the n elements in the order fused_series
+  // takes them, by number of nodes and then by how many terms feed 1, 2, ... levels
+  // (neighbours run the same loop trip counts, so the branches stay predicted).
+  const std::int32_t* fused_order = nullptr;
 };
+
+// Sets BranchedTables::fused_order (the Cython layer declares only the other fields).
+template <class T>
+void set_fused_order(BranchedTables<T>& tb, const std::int32_t* order) noexcept {
+  tb.fused_order = order;
+}
 
 // Planar methods 1-2: a row holds the log at the Lyndon forests, row[i] = log[pos[i]],
 // then (solve) in the Lyndon bracket basis by the unitriangular solve
@@ -227,6 +237,119 @@ void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
   #undef SKSIG_TERM
   #undef SKSIG_FINISH
   }, tb, a, p, k, out, c, log_out, log_base);
+}
+
+// The log's series in one pass over the elements (ascending, so by number of nodes):
+// a term whose right factor has r nodes contributes to P_2 .. P_{r+1} of its element,
+// coef * a[left] * P_{k-1}[right] (P_1 = a), so coef * a[left] is formed once and used
+// for every level, and each element's sums stay in registers, instead of one pass over
+// all elements per level that streams every operand and partial result through L2.
+// The terms of every sum are still added in table order from 0 (rights descend, so the
+// terms of P_k are a prefix of the element's), so every P_k is bitwise that of
+// reduced_product. Levels are taken kMaxLevels at a time (their sums fill the
+// registers); fused_terms runs the terms of CNT levels, then those of CNT - 1, ...
+template <class T>
+constexpr int fused_levels() {
+  return 12 / (kLanes / Vec<T>::size);  // 3 (double) or 6 (float) sums of kLanes lanes
+}
+
+template <int CNT, int GL, class T, class V>
+__attribute__((always_inline)) inline void fused_terms(
+    V (&acc)[GL][kLanes / Vec<T>::size], const BranchedTables<T>& tb, const T* a,
+    const T* const* src, int g0, std::int32_t& t, std::int32_t t_end) noexcept {
+  if constexpr (CNT >= 1) {
+    constexpr int np = kLanes / Vec<T>::size, ps = Vec<T>::size;
+    const std::int32_t* const term_right = tb.term_right;
+    const std::int32_t* const term_left = tb.term_left;
+    const T* const term_coef = tb.term_coef;
+    // Terms whose right has at least g0 + CNT nodes feed CNT levels of the group.
+    const std::int32_t bound = tb.order_start[g0 + CNT];
+    for (; t < t_end && term_right[t] >= bound; ++t) {
+      const T cf = term_coef[t];
+      const T* al = a + Lanes{term_left[t]} * kLanes;
+      const Lanes r = Lanes{term_right[t]} * kLanes;
+      for (int h = 0; h < np; ++h) {
+        const V ca = cf * load_vec(al + h * ps);  // coproduct_term's first product
+        for (int j = 0; j < CNT; ++j) acc[j][h] += ca * load_vec(src[j] + r + h * ps);
+      }
+    }
+    fused_terms<CNT - 1, GL>(acc, tb, a, src, g0, t, t_end);
+  }
+}
+
+// Levels 2 + g0 .. 1 + g0 + GL of element e (s nodes): P_k stored at P + (k - 2) *
+// p_stride when k < degree and s < degree (only such entries are read as right
+// factors), and o[e] = base + c_k P_k added in level order (base = a[e] at level 2).
+template <int GL, class T>
+__attribute__((always_inline)) inline void fused_group(const BranchedTables<T>& tb,
+                                                       const T* a, T* P, Lanes p_stride,
+                                                       T* o, std::int64_t e, int s,
+                                                       int g0) noexcept {
+  using V = typename Vec<T>::type;
+  constexpr int np = kLanes / Vec<T>::size, ps = Vec<T>::size;
+  V acc[GL][np] = {};
+  const T* src[GL];
+  for (int j = 0; j < GL; ++j) src[j] = g0 + j == 0 ? a : P + (g0 + j - 1) * p_stride;
+  std::int32_t t = tb.term_ptr[e - 1];
+  fused_terms<GL, GL>(acc, tb, a, src, g0, t, tb.term_ptr[e]);
+  const Lanes at = e * kLanes;
+  for (int j = 0; j < GL; ++j) {
+    const int k = 2 + g0 + j;
+    if (k < tb.degree && s < tb.degree)
+      for (int h = 0; h < np; ++h) store_vec(P + (k - 2) * p_stride + at + h * ps, acc[j][h]);
+    if (o != nullptr) {
+      const T c = branched_log_coef<T>(k);
+      const T* base = (k == 2 ? a : o) + at;
+      for (int h = 0; h < np; ++h)
+        store_vec(o + at + h * ps, load_vec(base + h * ps) + c * acc[j][h]);
+    }
+  }
+}
+
+// The first `count` elements (in fused_order, or ascending without it) of the full
+// series (every level holds every element with enough nodes): P_k (k < degree) where
+// later levels read it, and, if o is given, o = a + sum_k c_k P_k, as log_block's
+// level passes compute them. Elements with fewer nodes come first, so count =
+// order_start[degree] - 1 gives every P_k a later level reads.
+template <class T>
+void fused_series(const BranchedTables<T>& tb, const T* a, T* P, Lanes p_stride, T* o,
+                  std::int64_t count) noexcept {
+  simd_call([](const BranchedTables<T>& tb, const T* a, T* P, Lanes p_stride, T* o,
+      std::int64_t count) SKSIG_KERNEL_BODY {
+    constexpr int G = fused_levels<T>();
+    const std::int32_t* const order = tb.fused_order;
+    int s = 1;
+    for (std::int64_t i = 0; i < count; ++i) {
+      const std::int64_t e = order != nullptr ? order[i] : i + 1;
+      while (s < tb.degree && e >= tb.order_start[s + 1]) ++s;
+      if (s == 1) {  // no level: o = a
+        if (o != nullptr) {
+          SKSIG_LANES o[e * kLanes + j] = a[e * kLanes + j];
+        }
+        continue;
+      }
+      for (int g0 = 0; g0 < s - 1; g0 += G) {
+        switch (s - 1 - g0 < G ? s - 1 - g0 : G) {
+          case 1: fused_group<1>(tb, a, P, p_stride, o, e, s, g0); break;
+          case 2: fused_group<2>(tb, a, P, p_stride, o, e, s, g0); break;
+          case 3: fused_group<3>(tb, a, P, p_stride, o, e, s, g0); break;
+          case 4: if constexpr (G >= 4) fused_group<4>(tb, a, P, p_stride, o, e, s, g0); break;
+          case 5: if constexpr (G >= 5) fused_group<5>(tb, a, P, p_stride, o, e, s, g0); break;
+          default: if constexpr (G >= 6) fused_group<6>(tb, a, P, p_stride, o, e, s, g0); break;
+        }
+      }
+    }
+  }, tb, a, P, p_stride, o, count);
+}
+
+// Whether every level K of the log holds every element with at least K nodes (method
+// 0), the case fused_series computes.
+template <class T>
+bool full_levels(const BranchedTables<T>& tb) noexcept {
+  const std::int64_t m = tb.n + 1;
+  for (int k = 2; k <= tb.degree; ++k)
+    if (tb.level_ptr[k + 1] - tb.level_ptr[k] != m - tb.order_start[k]) return false;
+  return true;
 }
 
 // Adjoint of reduced_product(a, p, k - 1) -> P_k at cotangent h: accumulates into
@@ -482,20 +605,41 @@ int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
 
 namespace detail {
 
-// The log of the block at b0; w holds (m + n_forest + 3 * m) * kLanes scratch values.
+// Scratch values of log_block: a (extended) and o, then P_2 .. P_{degree - 1} below
+// degree nodes (fused) or two full vectors (the level passes).
+template <class T>
+std::int64_t log_scratch(const BranchedTables<T>& tb, bool fused) noexcept {
+  const std::int64_t m = tb.n + 1;
+  const std::int64_t p = fused ? std::int64_t{tb.degree > 2 ? tb.degree - 2 : 0} *
+                                     tb.order_start[tb.degree > 0 ? tb.degree : 0]
+                               : 2 * m;
+  return (2 * m + tb.n_forest + p) * kLanes;
+}
+
+// The log of the block at b0; w holds log_scratch(tb, fused) values. fused: the
+// levels are full (full_levels) and fused_series computes them.
 template <class T>
 void log_block(const T* x, T* out, std::int64_t batch,
                                  const BranchedTables<T>& tb, bool scalar_in,
                                  bool scalar_out, const LyndonMap* lyn, std::int64_t b0,
-                                 T* w) noexcept {
+                                 bool fused, T* w) noexcept {
   simd_call([](const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
-      bool scalar_in, bool scalar_out, const LyndonMap* lyn, std::int64_t b0,
+      bool scalar_in, bool scalar_out, const LyndonMap* lyn, std::int64_t b0, bool fused,
       T* w) SKSIG_KERNEL_BODY {
     const std::int64_t m = tb.n + 1, mw = m * kLanes;
-    T *a = w, *q = a + (m + tb.n_forest) * kLanes, *r = q + mw, *o = r + mw;
+    T *a = w, *o = a + (m + tb.n_forest) * kLanes, *q = o + mw, *r = q + mw;
     load_block(x, batch, m, scalar_in, b0, a);
     SKSIG_LANES a[j] = T(0);
     forest_products(tb, a);
+    if (fused) {
+      SKSIG_LANES o[j] = T(0);
+      fused_series(tb, a, q, Lanes{tb.order_start[tb.degree]} * kLanes, o, tb.n);
+      if (lyn != nullptr)
+        store_lyndon(o, batch, *lyn, b0, out);
+      else
+        store_block(o, batch, m, scalar_out, b0, out);
+      return;
+    }
     // o = a + sum_k c_k P_k. Method 0 (every element with >= 2 nodes in level 2): o
     // is copied from a below level 2 only and level 2 writes a + c_2 P_2 itself.
     const bool full = tb.degree >= 2 && tb.level_ptr[3] - tb.level_ptr[2] == m - tb.order_start[2];
@@ -513,7 +657,7 @@ void log_block(const T* x, T* out, std::int64_t batch,
       store_lyndon(o, batch, *lyn, b0, out);
     else
       store_block(o, batch, m, scalar_out, b0, out);
-  }, x, out, batch, tb, scalar_in, scalar_out, lyn, b0, w);
+  }, x, out, batch, tb, scalar_in, scalar_out, lyn, b0, fused, w);
 }
 
 // The gradient of the block at b0; w holds log_backprop_scratch values.
@@ -542,7 +686,11 @@ void log_backprop_block(const T* x, const T* grad_out, T* grad_x,
     forest_products(tb, a);
     // Forward: P_2 .. P_{degree - 1} (the reverse pass never reads P_degree), each
     // written only where a later step reads it.
-    for (int k = 2; k < degree; ++k) reduced_product(tb, a, P(k - 1), k - 1, P(k));
+    if (full_levels(tb))  // only below degree nodes: the reverse pass reads no more
+      fused_series(tb, a, P2, mw, static_cast<T*>(nullptr),
+                   std::int64_t{tb.order_start[degree]} - 1);
+    else
+      for (int k = 2; k < degree; ++k) reduced_product(tb, a, P(k - 1), k - 1, P(k));
     // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
     // identically (below k nodes) carry no gradient and are skipped.
     {
@@ -573,11 +721,12 @@ int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>
                  bool scalar_in, bool scalar_out, const LyndonMap* lyn,
                  int n_threads) noexcept {
   using detail::kLanes;
-  const std::int64_t m = tb.n + 1;
   const std::int64_t width = lyn != nullptr ? lyn->n_lyndon : tb.n + scalar_out;
+  const bool fused = detail::full_levels(tb);
+  const std::int64_t size = detail::log_scratch(tb, fused);
   return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
-    T* w = detail::workspace<T>((m + tb.n_forest) * kLanes + 3 * m * kLanes);
-    detail::log_block(x, out, batch, tb, scalar_in, scalar_out, lyn, blk * kLanes, w);
+    T* w = detail::workspace<T>(size);
+    detail::log_block(x, out, batch, tb, scalar_in, scalar_out, lyn, blk * kLanes, fused, w);
     return detail::rows_finite(out, batch, width, blk * kLanes) ? kOk : kNonFinite;
   });
 }
