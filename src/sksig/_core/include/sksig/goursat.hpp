@@ -1074,12 +1074,14 @@ double ring_rows(const void* grid) {
 // per block, and a second one only when each thread gets at least kMinCellsPerThread
 // cells of work (grid cells of the sweep plus increment-Gram terms, about a nanosecond
 // each per lane), since starting and joining a thread costs tens of microseconds.
-// Results never depend on it.
+// Results never depend on it. passes: sweeps over each grid (a backprop makes about
+// four: checkpoints, recomputation, adjoint, chain rule).
 inline int forward_threads(int n_threads, std::int64_t n_blocks, std::int64_t n_pairs,
-                           const GoursatShape& sh) {
+                           const GoursatShape& sh, double passes = 1.0) {
   constexpr double kMinCellsPerThread = 1 << 17;
-  const double work = double(n_pairs) * (double(sh.M1()) * double(sh.M2()) +
-                                         double(sh.n1()) * double(sh.n2()) * double(sh.d));
+  const double work = passes * double(n_pairs) *
+                      (double(sh.M1()) * double(sh.M2()) +
+                       double(sh.n1()) * double(sh.n2()) * double(sh.d));
   const double by_work = std::max(1.0, work / kMinCellsPerThread);
   const double cap = std::min({double(std::max(n_threads, 1)), double(n_blocks), by_work});
   return std::max(1, int(cap));
@@ -1273,6 +1275,7 @@ int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_
   const std::int64_t sx = sh.L1 * sh.d, sy = sh.L2 * sh.d;
   const std::int64_t stripe = adjoint_stripe<W, T>(sh);
   // Blocks on the pool, as the forward's (a helper that is late costs nothing).
+  n_threads = forward_threads(n_threads, n_blocks, n_pairs, sh, 4.0);
   ClaimedWorkspaces<T, W> spaces(kernel, sh, n_threads);
   return parallel_items(n_blocks, n_threads, [&](std::int64_t blk) {
     return spaces.with([&](Workspace<T, W>& ws) {
