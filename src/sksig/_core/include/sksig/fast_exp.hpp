@@ -96,6 +96,58 @@ SKSIG_HD float fast_exp(float x) {
   return static_cast<float>(fast_exp(static_cast<double>(x)));
 }
 
+#if defined(__GNUC__) && !defined(__CUDACC__)
+#include "psabi_off.hpp"
+// fast_exp lane by lane on a Vec<double> (simd.hpp), the same bits. When every lane
+// lies in [-708, 709], exp(x) = p 2^k is a normal number and both products of
+// fast_exp's final scaling (p 2^k1, then 2^k2) are exact, so one product by 2^k (built
+// from x log2(e) + kShift, whose low bits hold k) gives the same result, and the
+// out-of-range masks select nothing; otherwise each lane takes fast_exp itself. The
+// steps before are fast_exp's, operation for operation.
+__attribute__((always_inline)) inline Vec<double>::type fast_exp_vec(Vec<double>::type x) {
+  using V = Vec<double>::type;
+  typedef std::int64_t I __attribute__((vector_size(32)));
+  typedef std::uint64_t U __attribute__((vector_size(32)));
+  using fast_exp_detail::kShift;
+  using fast_exp_detail::kShiftBits;
+  constexpr int S = Vec<double>::size;
+  const I inside = (x >= -708.0) & (x <= 709.0);  // false for NaN
+  bool all = true;
+  for (int l = 0; l < S; ++l) all = all && inside[l] != 0;
+  if (!all) {
+    V out;
+    for (int l = 0; l < S; ++l) out[l] = fast_exp(x[l]);
+    return out;
+  }
+  constexpr double kLog2e = 1.4426950408889634, kLn2Hi = 0.6931471803691238,
+                   kLn2Lo = 1.9082149292705877e-10;
+  const V s0 = x * kLog2e + kShift;
+  const V k = s0 - kShift;
+  const V rh = x - k * kLn2Hi, rl = k * kLn2Lo;
+  const V r = rh - rl;
+  const V c = (rh - r) - rl;
+  const V r2 = r * r, r4 = r2 * r2;
+  const V a01 = 0.5 + r * (1.0 / 6.0), a23 = 1.0 / 24.0 + r * (1.0 / 120.0),
+          a45 = 1.0 / 720.0 + r * (1.0 / 5040.0),
+          a67 = 1.0 / 40320.0 + r * (1.0 / 362880.0),
+          a89 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0),
+          a1011 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+  const V b03 = a01 + r2 * a23, b47 = a45 + r2 * a67, b811 = a89 + r2 * a1011;
+  const V q = b03 + r4 * (b47 + r4 * b811);
+  const V t = c + r * (c + r * q);
+  const V h = 1.0 + r;
+  const V e = (1.0 - h) + r;
+  const V p = h + (e + t);
+  U bits;
+  std::memcpy(&bits, &s0, sizeof bits);
+  bits = (bits - kShiftBits + 1023) << 52;  // 2^k, as pow2_of_shifted(s0)
+  V pow2;
+  std::memcpy(&pow2, &bits, sizeof pow2);
+  return p * pow2;
+}
+#include "psabi_on.hpp"
+#endif
+
 // out[j] = fast_exp(in[j]), j < n, in the vector copy where the CPU has it.
 template <class T>
 void exp_row(const T* in, T* out, std::int64_t n) noexcept {
