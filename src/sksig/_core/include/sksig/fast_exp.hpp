@@ -98,52 +98,62 @@ SKSIG_HD float fast_exp(float x) {
 
 #if defined(__GNUC__) && !defined(__CUDACC__)
 #include "psabi_off.hpp"
-// fast_exp lane by lane on a Vec<double> (simd.hpp), the same bits. When every lane
+// out[j] = fast_exp(in[j]) for N vectors (simd.hpp's Vec) of j, the same bits. When every lane
 // lies in [-708, 709], exp(x) = p 2^k is a normal number and both products of
 // fast_exp's final scaling (p 2^k1, then 2^k2) are exact, so one product by 2^k (built
 // from x log2(e) + kShift, whose low bits hold k) gives the same result, and the
 // out-of-range masks select nothing; otherwise each lane takes fast_exp itself. The
 // steps before are fast_exp's, operation for operation.
-__attribute__((always_inline)) inline Vec<double>::type fast_exp_vec(Vec<double>::type x) {
+template <int N>
+__attribute__((always_inline)) inline void fast_exp_vec(const double* in, double* out) {
   using V = Vec<double>::type;
   typedef std::int64_t I __attribute__((vector_size(32)));
   typedef std::uint64_t U __attribute__((vector_size(32)));
   using fast_exp_detail::kShift;
   using fast_exp_detail::kShiftBits;
   constexpr int S = Vec<double>::size;
-  const I inside = (x >= -708.0) & (x <= 709.0);  // false for NaN
+  V x[N];
   bool all = true;
-  for (int l = 0; l < S; ++l) all = all && inside[l] != 0;
+  for (int n = 0; n < N; ++n) {
+    x[n] = load_vec(in + n * S);
+    const I inside = (x[n] >= -708.0) & (x[n] <= 709.0);  // false for NaN
+    for (int l = 0; l < S; ++l) all = all && inside[l] != 0;
+  }
   if (!all) {
-    V out;
-    for (int l = 0; l < S; ++l) out[l] = fast_exp(x[l]);
-    return out;
+    for (int j = 0; j < N * S; ++j) out[j] = fast_exp(in[j]);
+    return;
   }
   constexpr double kLog2e = 1.4426950408889634, kLn2Hi = 0.6931471803691238,
                    kLn2Lo = 1.9082149292705877e-10;
-  const V s0 = x * kLog2e + kShift;
-  const V k = s0 - kShift;
-  const V rh = x - k * kLn2Hi, rl = k * kLn2Lo;
-  const V r = rh - rl;
-  const V c = (rh - r) - rl;
-  const V r2 = r * r, r4 = r2 * r2;
-  const V a01 = 0.5 + r * (1.0 / 6.0), a23 = 1.0 / 24.0 + r * (1.0 / 120.0),
-          a45 = 1.0 / 720.0 + r * (1.0 / 5040.0),
-          a67 = 1.0 / 40320.0 + r * (1.0 / 362880.0),
-          a89 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0),
-          a1011 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
-  const V b03 = a01 + r2 * a23, b47 = a45 + r2 * a67, b811 = a89 + r2 * a1011;
-  const V q = b03 + r4 * (b47 + r4 * b811);
-  const V t = c + r * (c + r * q);
-  const V h = 1.0 + r;
-  const V e = (1.0 - h) + r;
-  const V p = h + (e + t);
-  U bits;
-  std::memcpy(&bits, &s0, sizeof bits);
-  bits = (bits - kShiftBits + 1023) << 52;  // 2^k, as pow2_of_shifted(s0)
-  V pow2;
-  std::memcpy(&pow2, &bits, sizeof pow2);
-  return p * pow2;
+  // N independent vectors step by step, so that their chains overlap.
+  V s0[N], r[N], c[N];
+  for (int n = 0; n < N; ++n) {
+    s0[n] = x[n] * kLog2e + kShift;
+    const V k = s0[n] - kShift;
+    const V rh = x[n] - k * kLn2Hi, rl = k * kLn2Lo;
+    r[n] = rh - rl;
+    c[n] = (rh - r[n]) - rl;
+  }
+  for (int n = 0; n < N; ++n) {
+    const V rr = r[n], r2 = rr * rr, r4 = r2 * r2;
+    const V a01 = 0.5 + rr * (1.0 / 6.0), a23 = 1.0 / 24.0 + rr * (1.0 / 120.0),
+            a45 = 1.0 / 720.0 + rr * (1.0 / 5040.0),
+            a67 = 1.0 / 40320.0 + rr * (1.0 / 362880.0),
+            a89 = 1.0 / 3628800.0 + rr * (1.0 / 39916800.0),
+            a1011 = 1.0 / 479001600.0 + rr * (1.0 / 6227020800.0);
+    const V b03 = a01 + r2 * a23, b47 = a45 + r2 * a67, b811 = a89 + r2 * a1011;
+    const V q = b03 + r4 * (b47 + r4 * b811);
+    const V t = c[n] + rr * (c[n] + rr * q);
+    const V h = 1.0 + rr;
+    const V e = (1.0 - h) + rr;
+    const V p = h + (e + t);
+    U bits;
+    std::memcpy(&bits, &s0[n], sizeof bits);
+    bits = (bits - kShiftBits + 1023) << 52;  // 2^k, as pow2_of_shifted(s0)
+    V pow2;
+    std::memcpy(&pow2, &bits, sizeof pow2);
+    store_vec(out + n * S, p * pow2);
+  }
 }
 #include "psabi_on.hpp"
 #endif

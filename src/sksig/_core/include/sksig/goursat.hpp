@@ -487,10 +487,11 @@ struct GoursatBlock {
   // and with those of column q - 1 and of point p0 (kprev, [q][lane]; point 0 is
   // formed by kernel_row when p0 = 0) the increment Gram
   //   Delta[p, q-1] = k(x_{p+1}, y_q) - k(x_p, y_q) - k(x_{p+1}, y_{q-1}) + k(x_p, y_{q-1}),
-  // then d = f Delta, A(d), B(d) into drow (unless null), arow, brow. Each value is
-  // formed by the operations of kernel_row, kernel_delta_row and the coefficient loop,
-  // in their order (so the same bits); kprev gets point p0 + np. Each y_q serves np
-  // rows, and the values stay in L1 between the exp and the coefficients.
+  // then d = f Delta, A(d), B(d) into drow (unless null), arow, brow. Per lane, each
+  // value takes the operations of kernel_row (sums, value_of), of the four-term Delta
+  // above and of cell_coefficients in that order, so the bits do not depend on the
+  // tiling; kprev gets point p0 + np. Each y_q serves np rows, and the values stay in
+  // L1 from the exp to the coefficients (the RBF exp runs on fast_exp_vec).
   void kernel_coefficient_rows(const T* const* xs, std::int64_t p0, std::int64_t np,
                                T* drow, T* arow, T* brow) {
     const std::int64_t d = sh.d;
@@ -561,9 +562,10 @@ struct GoursatBlock {
 #if SKSIG_GOURSAT_BANDS
         if constexpr (Kind == kRBF && std::is_same_v<T, double> && banded<T, W>()) {
           // value_as<kRBF> = fast_exp(-r2 / p0), a vector at a time (fast_exp_vec).
-          constexpr int S = Vec<T>::size;
+          constexpr int S = Vec<T>::size, N = W / S;
           for (int i = 0; i < NP * W; i += S)
-            store_vec(v + W + i, fast_exp_vec(-load_vec(sums + i) / k.p0));
+            store_vec(sums + i, -load_vec(sums + i) / k.p0);
+          for (int i = 0; i < NP * W; i += N * S) fast_exp_vec<N>(sums + i, v + W + i);
         } else
 #endif
         {
