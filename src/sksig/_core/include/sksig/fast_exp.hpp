@@ -46,33 +46,46 @@ SKSIG_HD double pow2_of_shifted(double s) {
   std::memcpy(&p, &bits, sizeof p);
   return p;
 }
+
+// exp(x) before its scaling by 2^k: the steps fast_exp and fast_exp_vec share (X is
+// double or a Vec<double>, whose lanes take the same operations). s = x log2(e) +
+// kShift, whose low bits hold k = round(x / ln2), and the result p = exp(x - k ln2).
+#include "psabi_off.hpp"
+template <class X>
+SKSIG_HD SKSIG_KERNEL_BODY X exp_reduced(X x, X& s) {
+  constexpr double kLog2e = 1.4426950408889634, kLn2Hi = 0.6931471803691238,
+                   kLn2Lo = 1.9082149292705877e-10;
+  s = x * kLog2e + kShift;
+  const X k = s - kShift;  // round(x / ln2), in -1076..1024
+  // r = x - k ln2 = rh - rl: rh exact, r rounded, c its rounding error (Fast2Sum).
+  const X rh = x - k * kLn2Hi, rl = k * kLn2Lo;
+  const X r = rh - rl;
+  const X c = (rh - r) - rl;
+  // exp(r + c) = 1 + r + r^2 q(r) + c (1 + r) + O(c r^2), q(r) = 1/2 + r/6 + ... + r^11/13!
+  // q by Estrin's scheme (a dependency chain of 7 operations, not 22): pairs of terms,
+  // then combined with r^2 and r^4.
+  const X r2 = r * r, r4 = r2 * r2;
+  const X a01 = 0.5 + r * (1.0 / 6.0), a23 = 1.0 / 24.0 + r * (1.0 / 120.0),
+          a45 = 1.0 / 720.0 + r * (1.0 / 5040.0),
+          a67 = 1.0 / 40320.0 + r * (1.0 / 362880.0),
+          a89 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0),
+          a1011 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+  const X b03 = a01 + r2 * a23, b47 = a45 + r2 * a67, b811 = a89 + r2 * a1011;
+  const X q = b03 + r4 * (b47 + r4 * b811);
+  const X t = c + r * (c + r * q);  // all but 1 + r, small (|t| < 0.08)
+  const X h = 1.0 + r;
+  const X e = (1.0 - h) + r;  // 1 + r = h + e exactly (Fast2Sum, |r| < 1)
+  return h + (e + t);         // exp(r), rounded once at the end
+}
+#include "psabi_on.hpp"
 }  // namespace fast_exp_detail
 
 SKSIG_HD double fast_exp(double x) {
   using fast_exp_detail::kShift;
   using fast_exp_detail::pow2_of_shifted;
-  constexpr double kLog2e = 1.4426950408889634, kLn2Hi = 0.6931471803691238,
-                   kLn2Lo = 1.9082149292705877e-10;
-  const double k = (x * kLog2e + kShift) - kShift;  // round(x / ln2), in -1076..1024
-  // r = x - k ln2 = rh - rl: rh exact, r rounded, c its rounding error (Fast2Sum).
-  const double rh = x - k * kLn2Hi, rl = k * kLn2Lo;
-  const double r = rh - rl;
-  const double c = (rh - r) - rl;
-  // exp(r + c) = 1 + r + r^2 q(r) + c (1 + r) + O(c r^2), q(r) = 1/2 + r/6 + ... + r^11/13!
-  // q by Estrin's scheme (a dependency chain of 7 operations, not 22): pairs of terms,
-  // then combined with r^2 and r^4.
-  const double r2 = r * r, r4 = r2 * r2;
-  const double a01 = 0.5 + r * (1.0 / 6.0), a23 = 1.0 / 24.0 + r * (1.0 / 120.0),
-               a45 = 1.0 / 720.0 + r * (1.0 / 5040.0),
-               a67 = 1.0 / 40320.0 + r * (1.0 / 362880.0),
-               a89 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0),
-               a1011 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
-  const double b03 = a01 + r2 * a23, b47 = a45 + r2 * a67, b811 = a89 + r2 * a1011;
-  const double q = b03 + r4 * (b47 + r4 * b811);
-  const double t = c + r * (c + r * q);  // all but 1 + r, small (|t| < 0.08)
-  const double h = 1.0 + r;
-  const double e = (1.0 - h) + r;  // 1 + r = h + e exactly (Fast2Sum, |r| < 1)
-  const double p = h + (e + t);    // exp(r), rounded once at the end
+  double s;
+  const double p = fast_exp_detail::exp_reduced(x, s);
+  const double k = s - kShift;
   // 2^k = 2^k1 2^k2 with k1 = round(k / 2) (exact: k / 2 is a multiple of 1/2), both
   // in [-538, 512].
   const double s1 = k * 0.5 + kShift;
@@ -109,7 +122,6 @@ __attribute__((always_inline)) inline void fast_exp_vec(const double* in, double
   using V = Vec<double>::type;
   typedef std::int64_t I __attribute__((vector_size(32)));
   typedef std::uint64_t U __attribute__((vector_size(32)));
-  using fast_exp_detail::kShift;
   using fast_exp_detail::kShiftBits;
   constexpr int S = Vec<double>::size;
   V x[N];
@@ -123,36 +135,17 @@ __attribute__((always_inline)) inline void fast_exp_vec(const double* in, double
     for (int j = 0; j < N * S; ++j) out[j] = fast_exp(in[j]);
     return;
   }
-  constexpr double kLog2e = 1.4426950408889634, kLn2Hi = 0.6931471803691238,
-                   kLn2Lo = 1.9082149292705877e-10;
-  // N independent vectors step by step, so that their chains overlap.
-  V s0[N], r[N], c[N];
+  // N independent vectors one after another in straight-line code, so that their
+  // chains overlap.
+  V s0[N], p[N];
+  for (int n = 0; n < N; ++n) p[n] = fast_exp_detail::exp_reduced(x[n], s0[n]);
   for (int n = 0; n < N; ++n) {
-    s0[n] = x[n] * kLog2e + kShift;
-    const V k = s0[n] - kShift;
-    const V rh = x[n] - k * kLn2Hi, rl = k * kLn2Lo;
-    r[n] = rh - rl;
-    c[n] = (rh - r[n]) - rl;
-  }
-  for (int n = 0; n < N; ++n) {
-    const V rr = r[n], r2 = rr * rr, r4 = r2 * r2;
-    const V a01 = 0.5 + rr * (1.0 / 6.0), a23 = 1.0 / 24.0 + rr * (1.0 / 120.0),
-            a45 = 1.0 / 720.0 + rr * (1.0 / 5040.0),
-            a67 = 1.0 / 40320.0 + rr * (1.0 / 362880.0),
-            a89 = 1.0 / 3628800.0 + rr * (1.0 / 39916800.0),
-            a1011 = 1.0 / 479001600.0 + rr * (1.0 / 6227020800.0);
-    const V b03 = a01 + r2 * a23, b47 = a45 + r2 * a67, b811 = a89 + r2 * a1011;
-    const V q = b03 + r4 * (b47 + r4 * b811);
-    const V t = c[n] + rr * (c[n] + rr * q);
-    const V h = 1.0 + rr;
-    const V e = (1.0 - h) + rr;
-    const V p = h + (e + t);
     U bits;
     std::memcpy(&bits, &s0[n], sizeof bits);
     bits = (bits - kShiftBits + 1023) << 52;  // 2^k, as pow2_of_shifted(s0)
     V pow2;
     std::memcpy(&pow2, &bits, sizeof pow2);
-    store_vec(out + n * S, p * pow2);
+    store_vec(out + n * S, p[n] * pow2);
   }
 }
 #include "psabi_on.hpp"

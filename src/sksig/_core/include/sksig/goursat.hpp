@@ -516,6 +516,7 @@ struct GoursatBlock {
       }
     }
   };
+#include "psabi_off.hpp"
   template <int Kind, int NP>
   void kernel_tiles(T* drow, T* arow, T* brow) {
     simd_call([](const StaticKernel<T> k, const T* __restrict xr, const T* __restrict yp,
@@ -591,6 +592,7 @@ struct GoursatBlock {
     }, kernel, static_cast<const T*>(xpt.data()), static_cast<const T*>(ypts.data()),
        kprev.data(), drow, arow, brow, sh.L2, sh.d, f);
   }
+#include "psabi_on.hpp"
 
   // Kernel values k(x_a, y_q) of every lane for q = 0..L2-1 into out ([q][lane]): the
   // squared distances (radial kernels) or inner products (the others: the one sum each
