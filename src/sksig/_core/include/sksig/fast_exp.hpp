@@ -46,33 +46,46 @@ SKSIG_HD double pow2_of_shifted(double s) {
   std::memcpy(&p, &bits, sizeof p);
   return p;
 }
+
+// exp(x) before its scaling by 2^k: the steps fast_exp and fast_exp_vec share (X is
+// double or a Vec<double>, whose lanes take the same operations). s = x log2(e) +
+// kShift, whose low bits hold k = round(x / ln2), and the result p = exp(x - k ln2).
+#include "psabi_off.hpp"
+template <class X>
+SKSIG_HD SKSIG_KERNEL_BODY X exp_reduced(X x, X& s) {
+  constexpr double kLog2e = 1.4426950408889634, kLn2Hi = 0.6931471803691238,
+                   kLn2Lo = 1.9082149292705877e-10;
+  s = x * kLog2e + kShift;
+  const X k = s - kShift;  // round(x / ln2), in -1076..1024
+  // r = x - k ln2 = rh - rl: rh exact, r rounded, c its rounding error (Fast2Sum).
+  const X rh = x - k * kLn2Hi, rl = k * kLn2Lo;
+  const X r = rh - rl;
+  const X c = (rh - r) - rl;
+  // exp(r + c) = 1 + r + r^2 q(r) + c (1 + r) + O(c r^2), q(r) = 1/2 + r/6 + ... + r^11/13!
+  // q by Estrin's scheme (a dependency chain of 7 operations, not 22): pairs of terms,
+  // then combined with r^2 and r^4.
+  const X r2 = r * r, r4 = r2 * r2;
+  const X a01 = 0.5 + r * (1.0 / 6.0), a23 = 1.0 / 24.0 + r * (1.0 / 120.0),
+          a45 = 1.0 / 720.0 + r * (1.0 / 5040.0),
+          a67 = 1.0 / 40320.0 + r * (1.0 / 362880.0),
+          a89 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0),
+          a1011 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
+  const X b03 = a01 + r2 * a23, b47 = a45 + r2 * a67, b811 = a89 + r2 * a1011;
+  const X q = b03 + r4 * (b47 + r4 * b811);
+  const X t = c + r * (c + r * q);  // all but 1 + r, small (|t| < 0.08)
+  const X h = 1.0 + r;
+  const X e = (1.0 - h) + r;  // 1 + r = h + e exactly (Fast2Sum, |r| < 1)
+  return h + (e + t);         // exp(r), rounded once at the end
+}
+#include "psabi_on.hpp"
 }  // namespace fast_exp_detail
 
 SKSIG_HD double fast_exp(double x) {
   using fast_exp_detail::kShift;
   using fast_exp_detail::pow2_of_shifted;
-  constexpr double kLog2e = 1.4426950408889634, kLn2Hi = 0.6931471803691238,
-                   kLn2Lo = 1.9082149292705877e-10;
-  const double k = (x * kLog2e + kShift) - kShift;  // round(x / ln2), in -1076..1024
-  // r = x - k ln2 = rh - rl: rh exact, r rounded, c its rounding error (Fast2Sum).
-  const double rh = x - k * kLn2Hi, rl = k * kLn2Lo;
-  const double r = rh - rl;
-  const double c = (rh - r) - rl;
-  // exp(r + c) = 1 + r + r^2 q(r) + c (1 + r) + O(c r^2), q(r) = 1/2 + r/6 + ... + r^11/13!
-  // q by Estrin's scheme (a dependency chain of 7 operations, not 22): pairs of terms,
-  // then combined with r^2 and r^4.
-  const double r2 = r * r, r4 = r2 * r2;
-  const double a01 = 0.5 + r * (1.0 / 6.0), a23 = 1.0 / 24.0 + r * (1.0 / 120.0),
-               a45 = 1.0 / 720.0 + r * (1.0 / 5040.0),
-               a67 = 1.0 / 40320.0 + r * (1.0 / 362880.0),
-               a89 = 1.0 / 3628800.0 + r * (1.0 / 39916800.0),
-               a1011 = 1.0 / 479001600.0 + r * (1.0 / 6227020800.0);
-  const double b03 = a01 + r2 * a23, b47 = a45 + r2 * a67, b811 = a89 + r2 * a1011;
-  const double q = b03 + r4 * (b47 + r4 * b811);
-  const double t = c + r * (c + r * q);  // all but 1 + r, small (|t| < 0.08)
-  const double h = 1.0 + r;
-  const double e = (1.0 - h) + r;  // 1 + r = h + e exactly (Fast2Sum, |r| < 1)
-  const double p = h + (e + t);    // exp(r), rounded once at the end
+  double s;
+  const double p = fast_exp_detail::exp_reduced(x, s);
+  const double k = s - kShift;
   // 2^k = 2^k1 2^k2 with k1 = round(k / 2) (exact: k / 2 is a multiple of 1/2), both
   // in [-538, 512].
   const double s1 = k * 0.5 + kShift;
@@ -95,6 +108,48 @@ SKSIG_HD double fast_exp(double x) {
 SKSIG_HD float fast_exp(float x) {
   return static_cast<float>(fast_exp(static_cast<double>(x)));
 }
+
+#if defined(__GNUC__) && !defined(__CUDACC__)
+#include "psabi_off.hpp"
+// out[j] = fast_exp(in[j]) for N vectors (simd.hpp's Vec) of j, the same bits. When every lane
+// lies in [-708, 709], exp(x) = p 2^k is a normal number and both products of
+// fast_exp's final scaling (p 2^k1, then 2^k2) are exact, so one product by 2^k (built
+// from x log2(e) + kShift, whose low bits hold k) gives the same result, and the
+// out-of-range masks select nothing; otherwise each lane takes fast_exp itself. The
+// steps before are fast_exp's, operation for operation.
+template <int N>
+__attribute__((always_inline)) inline void fast_exp_vec(const double* in, double* out) {
+  using V = Vec<double>::type;
+  typedef std::int64_t I __attribute__((vector_size(32)));
+  typedef std::uint64_t U __attribute__((vector_size(32)));
+  using fast_exp_detail::kShiftBits;
+  constexpr int S = Vec<double>::size;
+  V x[N];
+  bool all = true;
+  for (int n = 0; n < N; ++n) {
+    x[n] = load_vec(in + n * S);
+    const I inside = (x[n] >= -708.0) & (x[n] <= 709.0);  // false for NaN
+    for (int l = 0; l < S; ++l) all = all && inside[l] != 0;
+  }
+  if (!all) {
+    for (int j = 0; j < N * S; ++j) out[j] = fast_exp(in[j]);
+    return;
+  }
+  // N independent vectors one after another in straight-line code, so that their
+  // chains overlap.
+  V s0[N], p[N];
+  for (int n = 0; n < N; ++n) p[n] = fast_exp_detail::exp_reduced(x[n], s0[n]);
+  for (int n = 0; n < N; ++n) {
+    U bits;
+    std::memcpy(&bits, &s0[n], sizeof bits);
+    bits = (bits - kShiftBits + 1023) << 52;  // 2^k, as pow2_of_shifted(s0)
+    V pow2;
+    std::memcpy(&pow2, &bits, sizeof pow2);
+    store_vec(out + n * S, p[n] * pow2);
+  }
+}
+#include "psabi_on.hpp"
+#endif
 
 // out[j] = fast_exp(in[j]), j < n, in the vector copy where the CPU has it.
 template <class T>

@@ -467,7 +467,8 @@ struct GoursatBlock {
       }, static_cast<const T*>(dx), static_cast<const T*>(dy.data()), drow, n2, d, np,
          scale);
     } else {
-      for (std::int64_t r = 0; r < np; ++r) kernel_delta_row(xs, p0 + r, drow + r * n2 * W);
+      kernel_coefficient_rows(xs, p0, np, keep_d ? drow : nullptr, arow, brow);
+      return;
     }
     simd_call([](T* __restrict drow, T* __restrict arow, T* __restrict brow,
                  std::int64_t n, T f) SKSIG_KERNEL_BODY {
@@ -480,23 +481,118 @@ struct GoursatBlock {
     }, drow, arow, brow, np * n2 * W, f);
   }
 
-  // Increment Gram row p of a non-linear kernel (n2 * W):
-  //   Delta[p, q] = k(x_{p+1}, y_{q+1}) - k(x_p, y_{q+1}) - k(x_{p+1}, y_q) + k(x_p, y_q)
-  // from two rows of kernel values [q][lane] (kprev: point p, kcur: point p + 1), each
-  // formed by StaticKernel::value's operations, lane by lane. Rows come in order.
-  void kernel_delta_row(const T* const* xs, std::int64_t p, T* drow) {
-    const std::int64_t n2 = sh.n2();
-    if (p == 0) kernel_row(xs, 0, kprev.data());
-    kernel_row(xs, p + 1, kcur.data());
-    const T* kp = kprev.data();
-    const T* kc = kcur.data();
-    for (std::int64_t q = 0; q < n2; ++q)
-#pragma omp simd
-      for (int w = 0; w < W; ++w)
-        drow[q * W + w] =
-            kc[(q + 1) * W + w] - kp[(q + 1) * W + w] - kc[q * W + w] + kp[q * W + w];
-    std::swap(kprev, kcur);
+  // Coefficients of segment rows p0..p0+np-1 of a non-linear kernel (np <= kRowBlock),
+  // in one pass over y: at each column q, the sums (squared distances or inner
+  // products, see kernel_row) of points p0+1..p0+np against y_q, their kernel values,
+  // and with those of column q - 1 and of point p0 (kprev, [q][lane]; point 0 is
+  // formed by kernel_row when p0 = 0) the increment Gram
+  //   Delta[p, q-1] = k(x_{p+1}, y_q) - k(x_p, y_q) - k(x_{p+1}, y_{q-1}) + k(x_p, y_{q-1}),
+  // then d = f Delta, A(d), B(d) into drow (unless null), arow, brow. Per lane, each
+  // value takes the operations of kernel_row (sums, value_of), of the four-term Delta
+  // above and of cell_coefficients in that order, so the bits do not depend on the
+  // tiling; kprev gets point p0 + np. Each y_q serves np rows, and the values stay in
+  // L1 from the exp to the coefficients (the RBF exp runs on fast_exp_vec).
+  void kernel_coefficient_rows(const T* const* xs, std::int64_t p0, std::int64_t np,
+                               T* drow, T* arow, T* brow) {
+    const std::int64_t d = sh.d;
+    if (p0 == 0) kernel_row(xs, 0, kprev.data());
+    T* xr = xpt.data();  // [r][c][lane], points p0 + 1 + r
+    for (std::int64_t r = 0; r < np; ++r)
+      for (std::int64_t c = 0; c < d; ++c)
+        for (int w = 0; w < W; ++w) xr[(r * d + c) * W + w] = xs[w][(p0 + 1 + r) * d + c];
+    with_kind(kernel.kind, KernelTiles{this, np, drow, arow, brow});
   }
+  struct KernelTiles {
+    GoursatBlock* s;
+    std::int64_t np;
+    T *drow, *arow, *brow;
+    template <int Kind>
+    void run() const {
+      switch (np) {
+        case 1: return s->template kernel_tiles<Kind, 1>(drow, arow, brow);
+        case 2: return s->template kernel_tiles<Kind, 2>(drow, arow, brow);
+        case 3: return s->template kernel_tiles<Kind, 3>(drow, arow, brow);
+        default: return s->template kernel_tiles<Kind, 4>(drow, arow, brow);
+      }
+    }
+  };
+#include "psabi_off.hpp"
+  template <int Kind, int NP>
+  void kernel_tiles(T* drow, T* arow, T* brow) {
+    simd_call([](const StaticKernel<T> k, const T* __restrict xr, const T* __restrict yp,
+                 T* __restrict kp, T* __restrict drow, T* __restrict arow,
+                 T* __restrict brow, std::int64_t L2, std::int64_t d, T f) SKSIG_KERNEL_BODY {
+      // StaticKernel::is_radial for this kind: which sum value_as reads.
+      constexpr bool radial = Kind != kPolynomial && Kind != kLinear && Kind != kScaledLinear;
+      const std::int64_t n2 = L2 - 1;
+      alignas(64) T sums[NP * W];
+      alignas(64) T val[2][(NP + 1) * W];  // columns q - 1 and q: points p0..p0+NP
+      for (std::int64_t q = 0; q < L2; ++q) {
+        const T* yq = yp + q * d * W;
+        // sums[r][w] = 0 + the first term, then the others (kernel_row's order).
+        for (int r = 0; r < NP; ++r) {
+          const T* x = xr + r * d * W;
+#pragma omp simd
+          for (int w = 0; w < W; ++w) {
+            if constexpr (radial) {
+              const T diff = x[w] - yq[w];
+              sums[r * W + w] = T(0) + diff * diff;
+            } else {
+              sums[r * W + w] = T(0) + x[w] * yq[w];
+            }
+          }
+        }
+        for (std::int64_t c = 1; c < d; ++c)
+          for (int r = 0; r < NP; ++r) {
+            const T* x = xr + (r * d + c) * W;
+            const T* y = yq + c * W;
+#pragma omp simd
+            for (int w = 0; w < W; ++w) {
+              if constexpr (radial) {
+                const T diff = x[w] - y[w];
+                sums[r * W + w] += diff * diff;
+              } else {
+                sums[r * W + w] += x[w] * y[w];
+              }
+            }
+          }
+        T* v = val[q & 1];
+        const T* u = val[(q & 1) ^ 1];
+#pragma omp simd
+        for (int w = 0; w < W; ++w) v[w] = kp[q * W + w];
+#if SKSIG_GOURSAT_BANDS
+        if constexpr (Kind == kRBF && std::is_same_v<T, double> && banded<T, W>()) {
+          // value_as<kRBF> = fast_exp(-r2 / p0), a vector at a time (fast_exp_vec).
+          constexpr int S = Vec<T>::size, N = W / S;
+          for (int i = 0; i < NP * W; i += S)
+            store_vec(sums + i, -load_vec(sums + i) / k.p0);
+          for (int i = 0; i < NP * W; i += N * S) fast_exp_vec<N>(sums + i, v + W + i);
+        } else
+#endif
+        {
+#pragma omp simd
+          for (int i = 0; i < NP * W; ++i)
+            v[W + i] = k.template value_as<Kind>(sums[i], sums[i]);
+        }
+#pragma omp simd
+        for (int w = 0; w < W; ++w) kp[q * W + w] = v[NP * W + w];
+        if (q == 0) continue;
+        for (int r = 0; r < NP; ++r) {
+          const std::int64_t o = (r * n2 + q - 1) * W;
+#pragma omp simd
+          for (int w = 0; w < W; ++w) {
+            const T delta = v[(r + 1) * W + w] - v[r * W + w] - u[(r + 1) * W + w] +
+                            u[r * W + w];
+            const T dd = f * delta;  // the cell parameter d of SPEC.md 4.2
+            cell_coefficients(dd, arow[o + w], brow[o + w]);
+            if (drow) drow[o + w] = dd;
+          }
+        }
+      }
+    }, kernel, static_cast<const T*>(xpt.data()), static_cast<const T*>(ypts.data()),
+       kprev.data(), drow, arow, brow, sh.L2, sh.d, f);
+  }
+#include "psabi_on.hpp"
 
   // Kernel values k(x_a, y_q) of every lane for q = 0..L2-1 into out ([q][lane]): the
   // squared distances (radial kernels) or inner products (the others: the one sum each
@@ -556,10 +652,9 @@ struct GoursatBlock {
             dy[(q * d + c) * W + w] = ys[w][(q + 1) * d + c] - ys[w][q * d + c];
     } else {
       kprev.resize(W * sh.L2);
-      kcur.resize(W * sh.L2);
       dot.resize(W * sh.L2);
       r2.resize(W * sh.L2);
-      xpt.resize(W * d);
+      xpt.resize(kRowBlock * W * d);
       ypts.resize(W * sh.L2 * d);
       for (std::int64_t q = 0; q < sh.L2; ++q)
         for (std::int64_t c = 0; c < d; ++c)
