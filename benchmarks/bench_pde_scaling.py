@@ -16,7 +16,8 @@ pySigLib gets the same calls (``pysiglib.sig_kernel``/``sig_kernel_backprop``, s
 arguments). Calls are interleaved after a warm-up, with a 5 ms pause before each
 (``_harness.interleaved_times``: pySigLib's threads spin on after its calls), and the
 table gives median wall times, the ratio pySigLib / sksig (> 1: sksig faster) and, for
-one thread, the median CPU times (``time.process_time``, steadier than wall times on a shared machine).
+one thread, the median CPU times (``time.process_time``, steadier than wall times on a
+shared machine).
 
 "% of limit" compares a time with what the machine could do at best, from a flop/byte
 model of the work: limit = max(flops / DGEMM rate, bytes / copy bandwidth), both rates

@@ -50,13 +50,18 @@ print("ok")
 """
 
 
-@pytest.mark.skipif(sys.platform != "linux", reason="fork and the load check: Linux")
-def test_pool_results_match_one_thread_and_survive_fork():
+def run_child(code, timeout):
+    """Runs ``code`` in a fresh interpreter, load check off; it must print ok."""
     env = dict(os.environ, SKSIG_LOAD_CHECK="0")
-    done = subprocess.run([sys.executable, "-c", CHILD], env=env, capture_output=True,
-                          text=True, timeout=240)
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                          text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("ok")
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="fork and the load check: Linux")
+def test_pool_results_match_one_thread_and_survive_fork():
+    run_child(CHILD, 240)
 
 
 STEERED = r"""
@@ -90,8 +95,4 @@ print("ok")
 @pytest.mark.skipif(sys.platform != "linux" or len(os.sched_getaffinity(0)) < 2,
                     reason="core affinity: Linux with two or more usable cores")
 def test_pool_helpers_are_kept_off_the_callers_core():
-    env = dict(os.environ, SKSIG_LOAD_CHECK="0")
-    done = subprocess.run([sys.executable, "-c", STEERED], env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().endswith("ok")
+    run_child(STEERED, 120)
