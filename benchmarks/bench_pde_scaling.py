@@ -125,7 +125,10 @@ def grid_rows(lengths):
 
 
 def load_before(folder):
-    """An older _sig_kernel extension, loaded beside the current one."""
+    """An older _sig_kernel extension, loaded beside the current one. Both share one
+    helper pool (parallel.hpp's pool is a unique symbol across modules): the current
+    build makes its first two-thread call before the older one, so the pool has the
+    current layout, which an older build whose pool has fewer members can use."""
     path = glob.glob(f"{folder}/_sig_kernel.*so")[0]
     spec = importlib.util.spec_from_file_location("sksig_before._sig_kernel", path)
     module = importlib.util.module_from_spec(spec)
