@@ -1359,6 +1359,16 @@ std::int64_t adjoint_stripe(const GoursatShape& sh) {
   return std::max<std::int64_t>(1, std::int64_t(std::sqrt(double(sh.M1()))));
 }
 
+// Bytes per lane of an adjoint block: `grids` grid-sized arrays (n1 x n2: dF/dDelta,
+// and whatever a caller keeps per lane beside it) and the band and checkpoint rows
+// (two stripes of about sqrt(M1) rows).
+template <class T>
+double adjoint_lane_bytes(const GoursatShape& sh, int grids) {
+  return (double(grids) * double(sh.n1()) * double(sh.n2()) +
+          (2.0 * std::sqrt(double(sh.M1())) + 8.0) * double(sh.M2() + 2)) *
+         double(sizeof(T));
+}
+
 template <int W, class T>
 int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_pairs,
                    std::int64_t ny, bool gram, GoursatShape sh,
@@ -1424,12 +1434,9 @@ int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
   return guarded([&]() -> int {
     const StaticKernel<T> kernel = make_static_kernel<T>(kp);
     constexpr int W = kLanes<T>;
-    // Per lane: dF/dDelta (n1 x n2, the one grid-sized array), and the band and
-    // checkpoint rows (two stripes of about sqrt(M1) rows). B32 L1024 d8 at dyadic
-    // order 0 (134 MiB per block) went from one lane per block to 16: 1049 -> 457 ms.
-    const double per_lane = (double(sh.n1()) * double(sh.n2()) +
-                             (2.0 * std::sqrt(double(sh.M1())) + 8.0) * double(sh.M2() + 2)) *
-                            double(sizeof(T));
+    // B32 L1024 d8 at dyadic order 0 (134 MiB per block) went from one lane per block
+    // to 16 once this counted the one grid-sized array a block holds: 1049 -> 457 ms.
+    const double per_lane = adjoint_lane_bytes<T>(sh, 1);
     const BlockSplit split(n_pairs, W, per_lane * W);
     // Wide blocks first, then the one-lane pairs (outputs are indexed from p_begin).
     const std::int64_t n_wide = std::min(n_pairs, split.n_wide * W);

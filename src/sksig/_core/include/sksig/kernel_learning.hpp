@@ -125,7 +125,7 @@ int param_jacobian_blocks(const T* x, const T* y, const std::int64_t* i1,
 }
 
 // Entry point (see param_jacobian_blocks). Like sig_kernel_pairs_backprop, pairs are
-// solved one lane at a time when kLanes<T> coefficient arrays would exceed 256 MiB.
+// solved one lane at a time when a kLanes<T>-wide block would exceed the wide budget.
 template <class T>
 int sig_kernel_param_jacobian(const T* x, const T* y, const std::int64_t* i1,
                               const std::int64_t* i2, std::int64_t n_pairs, GoursatShape sh,
@@ -135,9 +135,10 @@ int sig_kernel_param_jacobian(const T* x, const T* y, const std::int64_t* i1,
     return kInvalidArgument;
   return guarded([&]() -> int {
     const StaticKernel<T> kernel = make_static_kernel<T>(kp);
-    const double wide_bytes =
-        4.0 * double(sh.n1()) * double(sh.n2()) * kLanes<T> * double(sizeof(T));
-    if (wide_bytes > double(std::int64_t(256) << 20))
+    // A block keeps dF/dDelta and each lane's copy of it (ws.lane): two grid-sized
+    // arrays per lane.
+    const double wide_bytes = adjoint_lane_bytes<T>(sh, 2) * kLanes<T>;
+    if (wide_bytes > double(BlockSplit::kWideBudget))
       return param_jacobian_blocks<1>(x, y, i1, i2, n_pairs, sh, kernel, derivs, time_last,
                                       values, jac, n_threads);
     return param_jacobian_blocks<kLanes<T>>(x, y, i1, i2, n_pairs, sh, kernel, derivs,
