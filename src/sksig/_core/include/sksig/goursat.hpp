@@ -2,7 +2,8 @@
 // discrete adjoint (section 5).
 //
 // Speed: the recursion along a grid row is a serial chain, so a single pair is
-// latency bound. We solve kLanes<T> pairs at once with the lanes innermost
+// latency bound. We solve blocks of pairs at once (kForwardLanes<T> in the forward,
+// kLanes<T> in the backprop) with the lanes innermost
 // ([cell][lane] layout), which turns every update into independent SIMD work with no
 // per-cell branches. Each lane is computed with exactly the same operations whatever
 // the other lanes hold, so results do not depend on how pairs are grouped, on n_jobs or
@@ -72,6 +73,15 @@ SKSIG_HD T cell_sensitivity(T d, T k_up, T k_left, T k_diag) {
 template <class T>
 constexpr int kLanes = 128 / sizeof(T);  // 16 doubles or 32 floats: enough chains in flight
 
+// The forward's block width: 8 doubles or 16 floats (two AVX2 registers per value).
+// Its banded sweep already has 2-4 rows' chains in flight, and at this width the
+// coefficient tiles fit the registers and a band's rows stay in L1 (CPU ms per call,
+// B32 d8 float64, one thread, 16 -> 8 lanes: L64 0.29 -> 0.17, L256 3.4 -> 2.8, L256
+// dyadic 1 4.5 -> 4.1, L1024 51 -> 44, RBF 8.6 -> 8.2; 4 lanes lost at dyadic order 1+).
+// Twice as many blocks also share a small batch better between two threads.
+template <class T>
+constexpr int kForwardLanes = 64 / sizeof(T);
+
 // One refined grid row: knew[j+1] = (kold[j+1] + knew[j]) A - kold[j] B for j < M2,
 // with A, B constant over the 2^lam2 cells of each segment column.
 #define SKSIG_SWEEP_ROW_BODY(T, WIDTH)                                           \
@@ -87,12 +97,12 @@ constexpr int kLanes = 128 / sizeof(T);  // 16 doubles or 32 floats: enough chai
     }                                                                            \
   }
 
-template <class T>
+template <int Width, class T>
 static void sweep_row(const T* __restrict kold, T* __restrict knew, const T* __restrict A,
                       const T* __restrict B, std::int64_t n2, std::int64_t R2) {
   simd_call([](const T* __restrict kold, T* __restrict knew, const T* __restrict A,
       const T* __restrict B, std::int64_t n2, std::int64_t R2) SKSIG_KERNEL_BODY {
-    SKSIG_SWEEP_ROW_BODY(T, kLanes<T>)
+    SKSIG_SWEEP_ROW_BODY(T, Width)
   }, kold, knew, A, B, n2, R2);
 }
 
@@ -319,7 +329,7 @@ inline void sweep(const T* kold, T* knew, const T* A, const T* B, std::int64_t n
   if constexpr (W == 1)
     sweep_row_1(kold, knew, A, B, n2, R2);
   else
-    sweep_row(kold, knew, A, B, n2, R2);
+    sweep_row<W>(kold, knew, A, B, n2, R2);
 }
 
 template <int W, class T>
@@ -1123,10 +1133,10 @@ struct PairSource {
   }
 };
 
-// How the pairs of one call are cut into blocks. Full blocks of kLanes<T> pairs fill
+// How the pairs of one call are cut into blocks. Full blocks of `lanes` pairs fill
 // every SIMD lane; the remaining `tail` pairs go one per block, solved with one lane,
 // unless there are enough of them to pay for a padded wide block (its unused lanes
-// repeat a pair: solving one pair in a wide block costs kLanes<T> times its memory and,
+// repeat a pair: solving one pair in a wide block costs `lanes` times its memory and,
 // as the lanes share the loop, more time than one lane). Grids whose wide rows would
 // exceed kWideBudget bytes per block use one lane throughout. Every lane performs the
 // same operations whatever the width, so results do not depend on the cut.
@@ -1134,7 +1144,7 @@ struct BlockSplit {
   static constexpr std::int64_t kWideBudget = std::int64_t(256) << 20;
   std::int64_t width, n_wide, n_blocks;
   // n_pairs pairs; wide_row_bytes: bytes per block that grow with the width (per lane
-  // times kLanes<T>).
+  // times the lanes).
   BlockSplit(std::int64_t n_pairs, int lanes, double wide_row_bytes) : width(lanes) {
     const bool wide_ok = lanes > 1 && wide_row_bytes <= double(kWideBudget);
     const std::int64_t full = wide_ok ? n_pairs / lanes : 0;
@@ -1161,7 +1171,7 @@ struct BlockSplit {
 // rows are wanted (the grid is returned).
 template <class T>
 double ring_rows(const void* grid) {
-  constexpr bool wide = banded<T, kLanes<T>>();
+  constexpr bool wide = banded<T, kForwardLanes<T>>();
   return grid && wide ? GoursatBlock<T>::kBandRows + 1.0 : 2.0;
 }
 
@@ -1242,7 +1252,7 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
                      int n_threads) noexcept {
   const StaticKernel<T> kernel = make_static_kernel<T>(kp);
   if (sh.L1 < 1 || sh.L2 < 1 || sh.d < 1 || sh.lam1 < 0 || sh.lam2 < 0) return kInvalidArgument;
-  constexpr int W = kLanes<T>;
+  constexpr int W = kForwardLanes<T>;
   return guarded([&]() -> int {
     const PairSource<T> src{x, y, ny, gram, sh};
     const bool transpose = kernel.is_linear() && sh.M2() > sh.M1();
@@ -1251,7 +1261,7 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
     const BlockSplit split(n_pairs, W, ring_rows<T>(grid) * double(solved.M2() + 1) * W * sizeof(T));
     n_threads = forward_threads(n_threads, split.n_blocks, n_pairs, sh);
     const std::int64_t cells = sh.grid_size(), row_len = sh.M2() + 1;
-    ClaimedWorkspaces<T> wide(kernel, solved, n_threads);
+    ClaimedWorkspaces<T, W> wide(kernel, solved, n_threads);
     ClaimedWorkspaces<T, 1> narrow(kernel, solved, n_threads);
     auto solve = [&](auto& ws, std::int64_t p0, std::int64_t count) -> int {
       constexpr int V = std::remove_reference_t<decltype(ws)>::width;
@@ -1290,7 +1300,7 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
                               T* out, T* grid, int n_threads) noexcept {
   const StaticKernel<T> kernel = make_static_kernel<T>(kp);
   if (sh.L1 != sh.L2 || sh.lam1 != sh.lam2 || sh.L1 < 1 || sh.d < 1) return kInvalidArgument;
-  constexpr int W = kLanes<T>;
+  constexpr int W = kForwardLanes<T>;
   return guarded([&]() -> int {
     const double wide_bytes = ring_rows<T>(grid) * double(sh.M2() + 1) * W * sizeof(T);
     // Row i holds pairs (i, i..n-1) in BlockSplit(n - i).n_blocks blocks.
@@ -1299,7 +1309,7 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
       first[i + 1] = first[i] + BlockSplit(n - i, W, wide_bytes).n_blocks;
     n_threads = forward_threads(n_threads, first[n], n * (n + 1) / 2, sh);
     const std::int64_t cells = sh.grid_size(), side = sh.M1() + 1;
-    ClaimedWorkspaces<T> wide(kernel, sh, n_threads);
+    ClaimedWorkspaces<T, W> wide(kernel, sh, n_threads);
     ClaimedWorkspaces<T, 1> narrow(kernel, sh, n_threads);
     auto solve = [&](auto& ws, std::int64_t i, std::int64_t j0, std::int64_t count) -> int {
       constexpr int V = std::remove_reference_t<decltype(ws)>::width;
