@@ -1,6 +1,7 @@
 """Timing helpers shared by the benchmark scripts (run as ``python benchmarks/<x>.py``,
 so this folder is on ``sys.path``)."""
 
+import os
 import time
 
 import numpy as np
@@ -29,14 +30,32 @@ def best_time(fn, repeats):
 # after each of its calls; a call made during that spin finds one core taken, and its
 # second thread waits (measured, B32 L256 forward at two threads right after a pySigLib
 # call: 3.5 ms, the one-thread time; 3 ms or more later: 2.1 ms). The pause lets every
-# call start on an idle machine, whichever library ran before it.
+# call start with the other cores idle, whichever library ran before it.
 SETTLE = 0.005
+# The pause is spent busy in the calling thread, as a program doing its own work between
+# calls would. A sleep lets the calling core idle too, and on the 2-core development VM
+# the first millisecond after a core wakes from idle runs up to 1.4x slower, for any
+# code (a B32 L128 forward on one thread: 0.95 ms after a 5 ms sleep, 0.72 ms back to
+# back; a Python loop and numpy calls slow down alike), which adds the same fixed cost
+# to both libraries' short calls and hides what they do. SKSIG_BENCH_PAUSE=sleep in the
+# environment sleeps instead.
+PAUSE_SLEEPS = os.environ.get("SKSIG_BENCH_PAUSE") == "sleep"
+
+
+def settle():
+    """Wait ``SETTLE`` seconds before a timed call (see above)."""
+    if PAUSE_SLEEPS:
+        time.sleep(SETTLE)
+        return
+    end = time.perf_counter() + SETTLE
+    while time.perf_counter() < end:
+        pass
 
 
 def interleaved_times(fns, repeats=30, cpu=False):
     """Wall times (repeats x len(fns)), the calls interleaved so that load spikes on a
     shared machine hit every function alike; one warm-up call each first (it builds and
-    caches tables), and a short pause before every timed call (``SETTLE``). With
+    caches tables), and a short pause before every timed call (:func:`settle`). With
     ``cpu=True`` also the process CPU times, as a second array."""
     for fn in fns:
         fn()
@@ -44,7 +63,7 @@ def interleaved_times(fns, repeats=30, cpu=False):
     cpu_times = np.empty_like(times)
     for r in range(repeats):
         for i, fn in enumerate(fns):
-            time.sleep(SETTLE)
+            settle()
             start, start_cpu = time.perf_counter(), time.process_time()
             fn()
             times[r, i] = time.perf_counter() - start
