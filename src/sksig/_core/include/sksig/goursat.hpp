@@ -1134,38 +1134,51 @@ struct PairSource {
 };
 
 // How the pairs of one call are cut into blocks. Full blocks of `lanes` pairs fill
-// every SIMD lane; the remaining `tail` pairs go one per block, solved with one lane,
-// unless there are enough of them to pay for a padded wide block (its unused lanes
-// repeat a pair: solving one pair in a wide block costs `lanes` times its memory and,
-// as the lanes share the loop, more time than one lane). Grids whose wide rows would
-// exceed kWideBudget bytes per block use one lane throughout. Every lane performs the
-// same operations whatever the width, so results do not depend on the cut.
+// every SIMD lane; the remaining `tail` pairs go into blocks of `tail_lanes` (one lane,
+// or one SIMD vector's worth), unless there are enough of them to pay for a padded
+// wide block (its unused lanes repeat a pair: solving one pair in a wide block costs
+// `lanes` times its memory and, as the lanes share the loop, more time than a narrower
+// block). Grids whose wide rows would exceed kWideBudget bytes per block use one lane
+// throughout. Every lane performs the same operations whatever the width, so results
+// do not depend on the cut.
 struct BlockSplit {
   static constexpr std::int64_t kWideBudget = std::int64_t(256) << 20;
-  std::int64_t width, n_wide, n_blocks;
+  std::int64_t width, tail_width, n_wide, n_blocks;
   // n_pairs pairs; wide_row_bytes: bytes per block that grow with the width (per lane
   // times the lanes).
-  BlockSplit(std::int64_t n_pairs, int lanes, double wide_row_bytes) : width(lanes) {
+  BlockSplit(std::int64_t n_pairs, int lanes, double wide_row_bytes, int tail_lanes = 1)
+      : width(lanes) {
     const bool wide_ok = lanes > 1 && wide_row_bytes <= double(kWideBudget);
+    tail_width = wide_ok ? tail_lanes : 1;
     const std::int64_t full = wide_ok ? n_pairs / lanes : 0;
     const std::int64_t tail = n_pairs - full * lanes;
     const bool pad = wide_ok && tail > lanes / 2;
     n_wide = full + (pad ? 1 : 0);
-    n_blocks = n_wide + (pad ? 0 : tail);
+    n_blocks = n_wide + (pad ? 0 : (tail + tail_width - 1) / tail_width);
   }
   bool wide(std::int64_t blk) const { return blk < n_wide; }
   // First pair and pair count of block blk (pairs [0, n_pairs)).
   void range(std::int64_t blk, std::int64_t n_pairs, std::int64_t& p0,
              std::int64_t& count) const {
-    if (blk < n_wide) {
-      p0 = blk * width;
-      count = std::min<std::int64_t>(width, n_pairs - p0);
-    } else {
-      p0 = n_wide * width + (blk - n_wide);
-      count = 1;
-    }
+    const bool in_wide = blk < n_wide;
+    p0 = in_wide ? blk * width : n_wide * width + (blk - n_wide) * tail_width;
+    count = std::min<std::int64_t>(in_wide ? width : tail_width, n_pairs - p0);
   }
 };
+
+// Lanes of a forward's tail blocks: one SIMD vector where the banded sweep runs on
+// vectors, else one. A padded vector block beats one-lane blocks even for a single
+// pair, as its band rows' chains overlap (CPU ms, d3 at dyadic order 0, L500: four
+// pairs 9.1 as one-lane blocks, 0.93 as one 4-lane block; one pair of L2000 37 as one
+// lane, 17 for a whole 4-lane block).
+template <class T>
+constexpr int forward_tail_lanes() {
+#if SKSIG_GOURSAT_BANDS
+  return banded<T, Vec<T>::size>() && Vec<T>::size < kForwardLanes<T> ? Vec<T>::size : 1;
+#else
+  return 1;
+#endif
+}
 
 // Rows a wide forward block holds: two, or a band's rows and the row above when the
 // rows are wanted (the grid is returned).
@@ -1258,10 +1271,12 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
     const bool transpose = kernel.is_linear() && sh.M2() > sh.M1();
     const GoursatShape solved =
         transpose ? GoursatShape{sh.L2, sh.L1, sh.d, sh.lam2, sh.lam1} : sh;
-    const BlockSplit split(n_pairs, W, ring_rows<T>(grid) * double(solved.M2() + 1) * W * sizeof(T));
+    constexpr int V = forward_tail_lanes<T>();
+    const BlockSplit split(n_pairs, W, ring_rows<T>(grid) * double(solved.M2() + 1) * W * sizeof(T), V);
     n_threads = forward_threads(n_threads, split.n_blocks, n_pairs, sh);
     const std::int64_t cells = sh.grid_size(), row_len = sh.M2() + 1;
     ClaimedWorkspaces<T, W> wide(kernel, solved, n_threads);
+    ClaimedWorkspaces<T, V> tails(kernel, solved, n_threads);
     ClaimedWorkspaces<T, 1> narrow(kernel, solved, n_threads);
     auto solve = [&](auto& ws, std::int64_t p0, std::int64_t count) -> int {
       constexpr int V = std::remove_reference_t<decltype(ws)>::width;
@@ -1287,7 +1302,8 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
       std::int64_t p0, count;
       split.range(blk, n_pairs, p0, count);
       auto run = [&](auto& ws) { return solve(ws, p0, count); };
-      return split.wide(blk) ? wide.with(run) : narrow.with(run);
+      if (split.wide(blk)) return wide.with(run);
+      return split.tail_width > 1 ? tails.with(run) : narrow.with(run);
     });
   });
 }
@@ -1303,13 +1319,15 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
   constexpr int W = kForwardLanes<T>;
   return guarded([&]() -> int {
     const double wide_bytes = ring_rows<T>(grid) * double(sh.M2() + 1) * W * sizeof(T);
+    constexpr int V = forward_tail_lanes<T>();
     // Row i holds pairs (i, i..n-1) in BlockSplit(n - i).n_blocks blocks.
     std::vector<std::int64_t> first(n + 1, 0);
     for (std::int64_t i = 0; i < n; ++i)
-      first[i + 1] = first[i] + BlockSplit(n - i, W, wide_bytes).n_blocks;
+      first[i + 1] = first[i] + BlockSplit(n - i, W, wide_bytes, V).n_blocks;
     n_threads = forward_threads(n_threads, first[n], n * (n + 1) / 2, sh);
     const std::int64_t cells = sh.grid_size(), side = sh.M1() + 1;
     ClaimedWorkspaces<T, W> wide(kernel, sh, n_threads);
+    ClaimedWorkspaces<T, V> tails(kernel, sh, n_threads);
     ClaimedWorkspaces<T, 1> narrow(kernel, sh, n_threads);
     auto solve = [&](auto& ws, std::int64_t i, std::int64_t j0, std::int64_t count) -> int {
       constexpr int V = std::remove_reference_t<decltype(ws)>::width;
@@ -1340,11 +1358,12 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
     return parallel_items(first[n], n_threads, [&](std::int64_t blk) {  // as above
       const std::int64_t i =
           std::upper_bound(first.begin(), first.end(), blk) - first.begin() - 1;
-      const BlockSplit split(n - i, W, wide_bytes);
+      const BlockSplit split(n - i, W, wide_bytes, V);
       std::int64_t q0, count;
       split.range(blk - first[i], n - i, q0, count);
       auto run = [&](auto& ws) { return solve(ws, i, i + q0, count); };
-      return split.wide(blk - first[i]) ? wide.with(run) : narrow.with(run);
+      if (split.wide(blk - first[i])) return wide.with(run);
+      return split.tail_width > 1 ? tails.with(run) : narrow.with(run);
     });
   });
 }
