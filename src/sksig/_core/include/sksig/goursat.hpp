@@ -292,7 +292,7 @@ void linear_coefficient_tiles(const T* dx, const T* dy, T* drow, T* arow, T* bro
     }                                                                                  \
   }
 
-template <class T>
+template <int Width, class T>
 static void adjoint_row(
     T* __restrict lam, const T* __restrict lnext, const T* __restrict S,
     const T* __restrict Kr, const T* __restrict Km, const T* __restrict Arow_r,
@@ -302,11 +302,11 @@ static void adjoint_row(
       const T* __restrict Kr, const T* __restrict Km, const T* __restrict Arow_r,
       const T* __restrict Brow_r, const T* __restrict Arow_m, const T* __restrict Drow_m,
       T* __restrict gamma_row, std::int64_t n2, int lam2) SKSIG_KERNEL_BODY {
-    SKSIG_ADJOINT_ROW_BODY(T, kLanes<T>)
+    SKSIG_ADJOINT_ROW_BODY(T, Width)
   }, lam, lnext, S, Kr, Km, Arow_r, Brow_r, Arow_m, Drow_m, gamma_row, n2, lam2);
 }
 
-// One lane: for grids too large to hold kLanes<T> of them (see sig_kernel_pairs_backprop).
+// One lane: for grids too large to hold a wide block of them (see BlockSplit).
 template <class T>
 static void sweep_row_1(const T* __restrict kold, T* __restrict knew,
                         const T* __restrict A, const T* __restrict B, std::int64_t n2,
@@ -339,7 +339,7 @@ inline void adjoint(T* lam, const T* lnext, const T* S, const T* Kr, const T* Km
   if constexpr (W == 1)
     adjoint_row_1(lam, lnext, S, Kr, Km, Ar, Br, Am, Dm, g, n2, lam2);
   else
-    adjoint_row(lam, lnext, S, Kr, Km, Ar, Br, Am, Dm, g, n2, lam2);
+    adjoint_row<W>(lam, lnext, S, Kr, Km, Ar, Br, Am, Dm, g, n2, lam2);
 }
 
 // Allocator of the backprop's grid-sized per-thread buffers (tens of MiB each, fresh
@@ -1166,13 +1166,13 @@ struct BlockSplit {
   }
 };
 
-// Lanes of a forward's tail blocks: one SIMD vector where the banded sweep runs on
-// vectors, else one. A padded vector block beats one-lane blocks even for a single
-// pair, as its band rows' chains overlap (CPU ms, d3 at dyadic order 0, L500: four
+// Lanes of the tail blocks: one SIMD vector where the banded sweep runs on vectors,
+// else one. In the forward a padded vector block beats one-lane blocks even for a
+// single pair, as its band rows' chains overlap (CPU ms, d3 at dyadic order 0, L500: four
 // pairs 9.1 as one-lane blocks, 0.93 as one 4-lane block; one pair of L2000 37 as one
 // lane, 17 for a whole 4-lane block).
 template <class T>
-constexpr int forward_tail_lanes() {
+constexpr int tail_lanes() {
 #if SKSIG_GOURSAT_BANDS
   return banded<T, Vec<T>::size>() && Vec<T>::size < kForwardLanes<T> ? Vec<T>::size : 1;
 #else
@@ -1271,7 +1271,7 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
     const bool transpose = kernel.is_linear() && sh.M2() > sh.M1();
     const GoursatShape solved =
         transpose ? GoursatShape{sh.L2, sh.L1, sh.d, sh.lam2, sh.lam1} : sh;
-    constexpr int V = forward_tail_lanes<T>();
+    constexpr int V = tail_lanes<T>();
     const BlockSplit split(n_pairs, W, ring_rows<T>(grid) * double(solved.M2() + 1) * W * sizeof(T), V);
     n_threads = forward_threads(n_threads, split.n_blocks, n_pairs, sh);
     const std::int64_t cells = sh.grid_size(), row_len = sh.M2() + 1;
@@ -1319,7 +1319,7 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
   constexpr int W = kForwardLanes<T>;
   return guarded([&]() -> int {
     const double wide_bytes = ring_rows<T>(grid) * double(sh.M2() + 1) * W * sizeof(T);
-    constexpr int V = forward_tail_lanes<T>();
+    constexpr int V = tail_lanes<T>();
     // Row i holds pairs (i, i..n-1) in BlockSplit(n - i).n_blocks blocks.
     std::vector<std::int64_t> first(n + 1, 0);
     for (std::int64_t i = 0; i < n; ++i)
@@ -1465,9 +1465,10 @@ int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
     constexpr int W = kLanes<T>;
     // B32 L1024 d8 at dyadic order 0 (134 MiB per block) went from one lane per block
     // to 16 once this counted the one grid-sized array a block holds: 1049 -> 457 ms.
+    constexpr int V = tail_lanes<T>();
     const double per_lane = adjoint_lane_bytes<T>(sh, 1);
-    const BlockSplit split(n_pairs, W, per_lane * W);
-    // Wide blocks first, then the one-lane pairs (outputs are indexed from p_begin).
+    const BlockSplit split(n_pairs, W, per_lane * W, V);
+    // Wide blocks first, then the tail's (outputs are indexed from p_begin).
     const std::int64_t n_wide = std::min(n_pairs, split.n_wide * W);
     if (n_wide > 0) {
       const int status = pairs_backprop<W>(x, y, p_begin, n_wide, ny, gram, sh, kernel,
@@ -1477,11 +1478,19 @@ int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
     }
     if (n_wide == n_pairs) return kOk;
     const std::int64_t sx = sh.L1 * sh.d, sy = sh.L2 * sh.d, ng = sh.n1() * sh.n2();
-    return pairs_backprop<1>(x, y, p_begin + n_wide, n_pairs - n_wide, ny, gram, sh,
-                             kernel, derivs, grid_derivs, k_grid,
-                             gx ? gx + n_wide * sx : nullptr,
-                             gy ? gy + n_wide * sy : nullptr,
-                             gamma ? gamma + n_wide * ng : nullptr, n_threads);
+    auto tail = [&](auto lanes) {
+      return pairs_backprop<decltype(lanes)::value>(
+          x, y, p_begin + n_wide, n_pairs - n_wide, ny, gram, sh, kernel, derivs,
+          grid_derivs, k_grid, gx ? gx + n_wide * sx : nullptr,
+          gy ? gy + n_wide * sy : nullptr, gamma ? gamma + n_wide * ng : nullptr,
+          n_threads);
+    };
+    // A tail of one pair stays one lane: its adjoint is one serial chain either way,
+    // and a vector block would hold V times its memory (CPU ms, L1000 d3: 36 one-lane,
+    // 38 in a 4-lane block; three pairs of L1000: 78 one-lane, 37 in one block).
+    return split.tail_width > 1 && n_pairs - n_wide > 1
+               ? tail(std::integral_constant<int, V>{})
+               : tail(std::integral_constant<int, 1>{});
   });
 }
 
