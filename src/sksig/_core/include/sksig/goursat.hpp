@@ -393,8 +393,7 @@ struct GoursatBlock {
   // from the kept delta rows (ab_row), so that a block holds one n1 x n2 x W array, not
   // three (two threads' arrays overflowed the last-level cache at L = 256).
   std::vector<T> A, B, ab_cache;
-  std::int64_t ab_tag[2] = {-1, -1};
-  int ab_victim = 0;
+  std::vector<std::int64_t> ab_tag;  // segment row in each ab_cache slot, or -1
   std::vector<T> xpt, ypts, dot, r2;  // kernel_row's inputs and sums (non-linear kernels)
   // The adjoint's last finished row of dF/dDelta, and linear_backprop's increments
   // beside their gradients.
@@ -641,8 +640,6 @@ struct GoursatBlock {
     delta.resize(nrows * n2 * W);
     A.resize(block_rows * n2 * W);
     B.resize(block_rows * n2 * W);
-    ab_cache.resize(4 * n2 * W);
-    ab_tag[0] = ab_tag[1] = -1;
     if (kernel.is_linear()) {
       dy.resize(W * n2 * d);
       kcur.resize(kRowBlock * W * d);
@@ -752,24 +749,80 @@ struct GoursatBlock {
   }
 
   // A and B of segment row p, formed from the kept delta row by the same operations as
-  // in coefficient_rows (so the same bits), in one of two cached slots: the slot just
-  // returned is never the next one replaced.
+  // in coefficient_rows (so the same bits), in slot p % ab_slots of a ring sized by
+  // ab_reserve: the rows of one recomputed stripe and the row above stay formed for the
+  // adjoint (which would otherwise form each again, one division per cell).
   void ab_row(std::int64_t p, const T*& a, const T*& b) {
     const std::int64_t n = sh.n2() * W;
-    int slot = ab_tag[0] == p ? 0 : (ab_tag[1] == p ? 1 : -1);
-    if (slot < 0) {
-      slot = ab_victim;
+    const std::int64_t slot = p % std::int64_t(ab_tag.size());
+    T* as = ab_cache.data() + 2 * slot * n;
+    if (ab_tag[slot] != p) {
       ab_tag[slot] = p;
-      T* as = ab_cache.data() + 2 * slot * n;
       simd_call([](const T* __restrict dl, T* __restrict as, T* __restrict bs,
                    std::int64_t n) SKSIG_KERNEL_BODY {
 #pragma omp simd
         for (std::int64_t i = 0; i < n; ++i) cell_coefficients(dl[i], as[i], bs[i]);
       }, static_cast<const T*>(delta.data() + p * n), as, as + n, n);
     }
-    ab_victim = slot ^ 1;
-    a = ab_cache.data() + 2 * slot * n;
-    b = a + n;
+    a = as;
+    b = as + n;
+  }
+  // Slots for the segment rows of stripes of `stripe` grid rows (with the row above and
+  // a band's rows: any kBandRows + 1 consecutive segment rows, or a stripe's and two
+  // more, get distinct slots), all empty.
+  void ab_reserve(std::int64_t stripe) {
+    const std::int64_t slots =
+        std::max<std::int64_t>(kBandRows + 1, (stripe >> sh.lam1) + 3);
+    ab_cache.resize(2 * slots * sh.n2() * W);
+    ab_tag.assign(slots, -1);
+  }
+
+  // Grid rows r0 + 1 .. r0 + K (K <= kBandRows) from row r0 (kold) into out[0..K-1],
+  // in one band where the block is banded (else row by row): the coefficient rows of
+  // cell rows r0 .. r0 + K - 1 come from ab_row, whose ring keeps them all formed.
+  void sweep_rows(const T* kold, T* const* out, std::int64_t r0, int K) {
+    const T* a[kBandRows];
+    const T* b[kBandRows];
+    bool shared = true;
+    for (int k = 0; k < K; ++k) {
+      ab_row((r0 + k) >> sh.lam1, a[k], b[k]);
+      shared = shared && a[k] == a[0];
+    }
+    const std::int64_t n2 = sh.n2(), R2 = sh.R2();
+    if constexpr (banded<T, W>()) {
+      switch (K * 2 + (shared ? 1 : 0)) {
+        case 9: return sweep_band<T, W, 4, true, true>(kold, out, a, b, n2, R2);
+        case 8: return sweep_band<T, W, 4, false, true>(kold, out, a, b, n2, R2);
+        case 7: return sweep_band<T, W, 3, true, true>(kold, out, a, b, n2, R2);
+        case 6: return sweep_band<T, W, 3, false, true>(kold, out, a, b, n2, R2);
+        case 5: return sweep_band<T, W, 2, true, true>(kold, out, a, b, n2, R2);
+        case 4: return sweep_band<T, W, 2, false, true>(kold, out, a, b, n2, R2);
+        default: return sweep_band<T, W, 1, true, true>(kold, out, a, b, n2, R2);
+      }
+    } else {
+      for (int k = 0; k < K; ++k) sweep<W>(k ? out[k - 1] : kold, out[k], a[k], b[k], n2, R2);
+    }
+  }
+
+  // Rows between the checkpoints of an adjoint without a stored grid (M1 >= 1).
+  std::int64_t checkpoint_stride(std::int64_t stripe) const {
+    return std::max<std::int64_t>(1, std::min(stripe, sh.M1()));
+  }
+
+  // The forward (result gets the W kernels) keeping the coefficients for the adjoint
+  // and, for adjoint(..., have_ckpt = true) with the same stripe, its checkpoint rows
+  // 0, stripe, 2 stripe, ... (< M1) in ckpt: the rows are those the adjoint would
+  // sweep again (the same operations), so it need not.
+  void forward_checkpoints(const T* const* xs, const T* const* ys, T* result,
+                           std::int64_t stripe, std::vector<T>& ckpt) {
+    if (sh.n1() == 0 || sh.n2() == 0) return forward(xs, ys, result, true, false);
+    stripe = checkpoint_stride(stripe);
+    const std::int64_t krow = (sh.M2() + 1) * W, last = ((sh.M1() - 1) / stripe) * stripe;
+    ckpt.resize((last / stripe + 1) * krow);
+    forward(xs, ys, result, true, true, [&](std::int64_t r, const T* row) {
+      if (r % stripe == 0 && r <= last)
+        std::copy(row, row + krow, ckpt.data() + (r / stripe) * krow);
+    });
   }
 
   // Adjoint of the block (SPEC.md 5, steps 2-4): dF/dDelta of every lane into delta
@@ -785,28 +838,35 @@ struct GoursatBlock {
   void adjoint(const T* const* grids, const T* const* seeds, const T* corner,
                std::int64_t stripe, std::vector<T>& ckpt, BigVector<T>& band,
                std::vector<T>& seed_band, std::vector<T>& grow, T* gamma,
-               std::int64_t count) {
+               std::int64_t count, bool have_ckpt = false) {
     const std::int64_t n1 = sh.n1(), n2 = sh.n2(), M1 = sh.M1(), M2 = sh.M2();
     const std::int64_t krow = (M2 + 1) * W, lrow = (M2 + 2) * W, ng = n1 * n2;
     if (n1 == 0 || n2 == 0) return;
     // A stored grid is read two rows at a time (row hi is the previous row lo).
-    stripe = grids ? 1 : std::max<std::int64_t>(1, std::min(stripe, M1));
-    const std::int64_t R2 = sh.R2(), R1m = sh.R1() - 1;
-    if (!grids) {  // checkpoint rows 0, stripe, 2 stripe, ... (< M1)
+    stripe = grids ? 1 : checkpoint_stride(stripe);
+    const std::int64_t R1m = sh.R1() - 1;
+    ab_reserve(stripe);
+    if (!grids && !have_ckpt) {  // checkpoint rows 0, stripe, 2 stripe, ... (< M1)
       const std::int64_t last = ((M1 - 1) / stripe) * stripe;
       ckpt.resize((last / stripe + 1) * krow);
-      rows.resize(2 * krow);
+      // A ring of a band's rows and the row above; bands end at checkpoint rows.
+      constexpr int kRing = kBandRows + 1;
+      rows.resize(kRing * krow);
+      int ci = 0;
       T* cur = rows.data();
       std::fill(cur, cur + krow, T(1));
-      for (std::int64_t r = 0;; ++r) {
-        if (r % stripe == 0) std::copy(cur, cur + krow, ckpt.data() + (r / stripe) * krow);
-        if (r == last) break;
+      std::copy(cur, cur + krow, ckpt.data());
+      for (std::int64_t r = 0; r < last;) {
         check_interrupt();
-        T* next = cur == rows.data() ? rows.data() + krow : rows.data();
-        const T *a, *b;
-        ab_row(r >> sh.lam1, a, b);
-        sweep<W>(cur, next, a, b, n2, R2);
-        cur = next;
+        const std::int64_t next = (r / stripe + 1) * stripe;
+        const int K = banded<T, W>() ? int(std::min<std::int64_t>(kBandRows, next - r)) : 1;
+        T* out[kBandRows];
+        for (int k = 0; k < K; ++k) out[k] = rows.data() + ((ci + 1 + k) % kRing) * krow;
+        sweep_rows(cur, out, r, K);
+        ci = (ci + K) % kRing;
+        cur = out[K - 1];
+        r += K;
+        if (r % stripe == 0) std::copy(cur, cur + krow, ckpt.data() + (r / stripe) * krow);
       }
     }
     band.resize((stripe + 1) * krow);
@@ -857,11 +917,12 @@ struct GoursatBlock {
       } else {
         std::copy(ckpt.data() + (lo / stripe) * krow, ckpt.data() + (lo / stripe + 1) * krow,
                   band.data());
-        for (std::int64_t r = lo; r < hi; ++r) {
-          const T *a, *b;
-          ab_row(r >> sh.lam1, a, b);
-          sweep<W>(band.data() + (r - lo) * krow, band.data() + (r - lo + 1) * krow, a, b,
-                   n2, R2);
+        for (std::int64_t r = lo; r < hi;) {  // in bands, every row kept
+          const int K = banded<T, W>() ? int(std::min<std::int64_t>(kBandRows, hi - r)) : 1;
+          T* out[kBandRows];
+          for (int k = 0; k < K; ++k) out[k] = band.data() + (r - lo + 1 + k) * krow;
+          sweep_rows(band.data() + (r - lo) * krow, out, r, K);
+          r += K;
         }
       }
       if (seeds)
@@ -1391,7 +1452,10 @@ int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_
       src.template lanes<W>(p0, count, xs, ys);
       GoursatBlock<T, W>& solver = ws.solver;
       T result[W];
-      solver.forward(xs, ys, result, true, false);  // coefficients only
+      if (k_grid)
+        solver.forward(xs, ys, result, true, false);  // coefficients only
+      else
+        solver.forward_checkpoints(xs, ys, result, stripe, ws.ckpt);
       const T* grids[W];
       const T* seeds[W];
       T corner[W];
@@ -1403,7 +1467,7 @@ int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_
       }
       solver.adjoint(k_grid ? grids : nullptr, grid_derivs ? seeds : nullptr, corner, stripe,
                      ws.ckpt, ws.grid, ws.seed, ws.gamma,
-                     gamma ? gamma + q0 * n1 * n2 : nullptr, count);
+                     gamma ? gamma + q0 * n1 * n2 : nullptr, count, !k_grid);
       if ((gx || gy) && kernel.is_linear())
         solver.linear_backprop(xs, count, gx ? gx + q0 * sx : nullptr,
                                gy ? gy + q0 * sy : nullptr);
