@@ -27,6 +27,7 @@
 #include <cstdlib>
 #include <new>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #if defined(__linux__)
@@ -256,8 +257,9 @@ void linear_coefficient_tiles(const T* dx, const T* dy, T* drow, T* arow, T* bro
 //   lam[c] = S[c] + A(r, c-1) lnext[c] - B(r, c) lnext[c+1] + A(r-1, c) lam[c+1]
 //   gamma(p', q) += f lam[c] ((1/2 + d/6)(K[r-1, c] + K[r, c-1]) + (d/6) K[r-1, c-1])
 // Arow_r/Brow_r are the coefficient rows of cell row r (any finite row when r = M1, as
-// lnext is then zero), Arow_m/Drow_m those of cell row r-1; lam and lnext have M2+2
-// entries (the last one zero); S is the seed row.
+// lnext is then zero), Arow_m that of cell row r-1 and Erow_m its d / 6 (formed once
+// per segment row: cell_sensitivity's operations, with d / 6 taken from the row); lam
+// and lnext have M2+2 entries (the last one zero); S is the seed row.
 #define SKSIG_ADJOINT_ROW_BODY(T, WIDTH)                                               \
   constexpr int W = WIDTH;                                                             \
   const std::int64_t M2 = n2 << lam2;                                                  \
@@ -268,7 +270,7 @@ void linear_coefficient_tiles(const T* dx, const T* dy, T* drow, T* arow, T* bro
     const T* ar_m = Arow_r + qm * W;                                                   \
     const T* br_c = Brow_r + qc * W;                                                   \
     const T* am_c = Arow_m + qc * W;                                                   \
-    const T* dm = Drow_m + qm * W;                                                     \
+    const T* em = Erow_m + qm * W;                                                     \
     T* g = gamma_row + qm * W;                                                         \
     const T* s = S + c * W;                                                            \
     const T* kr = Kr + c * W;                                                          \
@@ -278,7 +280,7 @@ void linear_coefficient_tiles(const T* dx, const T* dy, T* drow, T* arow, T* bro
     _Pragma("omp simd") for (int w = 0; w < W; ++w) {                                  \
       const T v = s[w] + ar_m[w] * ln[w] - br_c[w] * ln[W + w] + am_c[w] * l[W + w];   \
       l[w] = v;                                                                        \
-      g[w] += v * cell_sensitivity(dm[w], km[w], kr[w - W], km[w - W]);                 \
+      g[w] += v * ((T(0.5) + em[w]) * (km[w] + kr[w - W]) + em[w] * km[w - W]);        \
     }                                                                                  \
   }
 
@@ -286,14 +288,14 @@ template <class T>
 static void adjoint_row(
     T* __restrict lam, const T* __restrict lnext, const T* __restrict S,
     const T* __restrict Kr, const T* __restrict Km, const T* __restrict Arow_r,
-    const T* __restrict Brow_r, const T* __restrict Arow_m, const T* __restrict Drow_m,
+    const T* __restrict Brow_r, const T* __restrict Arow_m, const T* __restrict Erow_m,
     T* __restrict gamma_row, std::int64_t n2, int lam2) {
   simd_call([](T* __restrict lam, const T* __restrict lnext, const T* __restrict S,
       const T* __restrict Kr, const T* __restrict Km, const T* __restrict Arow_r,
-      const T* __restrict Brow_r, const T* __restrict Arow_m, const T* __restrict Drow_m,
+      const T* __restrict Brow_r, const T* __restrict Arow_m, const T* __restrict Erow_m,
       T* __restrict gamma_row, std::int64_t n2, int lam2) SKSIG_KERNEL_BODY {
     SKSIG_ADJOINT_ROW_BODY(T, kLanes<T>)
-  }, lam, lnext, S, Kr, Km, Arow_r, Brow_r, Arow_m, Drow_m, gamma_row, n2, lam2);
+  }, lam, lnext, S, Kr, Km, Arow_r, Brow_r, Arow_m, Erow_m, gamma_row, n2, lam2);
 }
 
 // One lane: for grids too large to hold kLanes<T> of them (see sig_kernel_pairs_backprop).
@@ -308,7 +310,7 @@ static void adjoint_row_1(T* __restrict lam, const T* __restrict lnext,
                           const T* __restrict S, const T* __restrict Kr,
                           const T* __restrict Km, const T* __restrict Arow_r,
                           const T* __restrict Brow_r, const T* __restrict Arow_m,
-                          const T* __restrict Drow_m, T* __restrict gamma_row,
+                          const T* __restrict Erow_m, T* __restrict gamma_row,
                           std::int64_t n2, int lam2) {
   SKSIG_ADJOINT_ROW_BODY(T, 1)
 }
@@ -324,12 +326,12 @@ inline void sweep(const T* kold, T* knew, const T* A, const T* B, std::int64_t n
 
 template <int W, class T>
 inline void adjoint(T* lam, const T* lnext, const T* S, const T* Kr, const T* Km,
-                    const T* Ar, const T* Br, const T* Am, const T* Dm, T* g,
+                    const T* Ar, const T* Br, const T* Am, const T* Em, T* g,
                     std::int64_t n2, int lam2) {
   if constexpr (W == 1)
-    adjoint_row_1(lam, lnext, S, Kr, Km, Ar, Br, Am, Dm, g, n2, lam2);
+    adjoint_row_1(lam, lnext, S, Kr, Km, Ar, Br, Am, Em, g, n2, lam2);
   else
-    adjoint_row(lam, lnext, S, Kr, Km, Ar, Br, Am, Dm, g, n2, lam2);
+    adjoint_row(lam, lnext, S, Kr, Km, Ar, Br, Am, Em, g, n2, lam2);
 }
 
 // Allocator of the backprop's grid-sized per-thread buffers (tens of MiB each, fresh
@@ -352,6 +354,17 @@ struct BigBufferAllocator {
     madvise(p, bytes, MADV_HUGEPAGE);  // a hint: failure only costs speed
 #endif
     return static_cast<T*>(p);
+  }
+  // resize default-initialises (leaves doubles unset) rather than zeroing: every user
+  // writes an element before reading it, and zeroing tens of MiB per call is a pass
+  // over memory for nothing.
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
   }
   void deallocate(T* p, std::size_t n) noexcept {
     if (n * sizeof(T) < kHuge)
@@ -752,20 +765,25 @@ struct GoursatBlock {
   // in coefficient_rows (so the same bits), in slot p % ab_slots of a ring sized by
   // ab_reserve: the rows of one recomputed stripe and the row above stay formed for the
   // adjoint (which would otherwise form each again, one division per cell).
-  void ab_row(std::int64_t p, const T*& a, const T*& b) {
+  // The slot also gets d / 6 of the row (e, for the adjoint's cell_sensitivity).
+  const T* ab_row(std::int64_t p, const T*& a, const T*& b) {
     const std::int64_t n = sh.n2() * W;
     const std::int64_t slot = p % std::int64_t(ab_tag.size());
-    T* as = ab_cache.data() + 2 * slot * n;
+    T* as = ab_cache.data() + 3 * slot * n;
     if (ab_tag[slot] != p) {
       ab_tag[slot] = p;
       simd_call([](const T* __restrict dl, T* __restrict as, T* __restrict bs,
-                   std::int64_t n) SKSIG_KERNEL_BODY {
+                   T* __restrict es, std::int64_t n) SKSIG_KERNEL_BODY {
 #pragma omp simd
-        for (std::int64_t i = 0; i < n; ++i) cell_coefficients(dl[i], as[i], bs[i]);
-      }, static_cast<const T*>(delta.data() + p * n), as, as + n, n);
+        for (std::int64_t i = 0; i < n; ++i) {
+          cell_coefficients(dl[i], as[i], bs[i]);
+          es[i] = dl[i] / T(6);
+        }
+      }, static_cast<const T*>(delta.data() + p * n), as, as + n, as + 2 * n, n);
     }
     a = as;
     b = as + n;
+    return as + 2 * n;
   }
   // Slots for the segment rows of stripes of `stripe` grid rows (with the row above and
   // a band's rows: any kBandRows + 1 consecutive segment rows, or a stripe's and two
@@ -773,7 +791,7 @@ struct GoursatBlock {
   void ab_reserve(std::int64_t stripe) {
     const std::int64_t slots =
         std::max<std::int64_t>(kBandRows + 1, (stripe >> sh.lam1) + 3);
-    ab_cache.resize(2 * slots * sh.n2() * W);
+    ab_cache.resize(3 * slots * sh.n2() * W);
     ab_tag.assign(slots, -1);
   }
 
@@ -938,9 +956,8 @@ struct GoursatBlock {
         const T* Km = grids ? band.data() + (1 - hi_slot) * krow : Kr - krow;
         const T *ar, *br, *am, *bm;
         ab_row(pr, ar, br);  // then pm: two slots, so row pr stays
-        ab_row(pm, am, bm);
-        sksig::adjoint<W>(lam, lnext, S, Kr, Km, ar, br, am, delta.data() + pm * n2 * W,
-                          grow.data(), n2, sh.lam2);
+        const T* em = ab_row(pm, am, bm);
+        sksig::adjoint<W>(lam, lnext, S, Kr, Km, ar, br, am, em, grow.data(), n2, sh.lam2);
         std::swap(lam, lnext);
         if (((r - 1) & R1m) == 0) {  // segment row pm is complete
           // Delta row pm + 1 is no longer read (rows left have segment rows <= pm; a
