@@ -376,13 +376,6 @@ void chain_row_d(const T* xa, const T* y, const T* dk, const T* s, T* gxa, T* gy
                const T* __restrict s, T* __restrict gxa, T* __restrict gy, std::int64_t n,
                std::int64_t d, bool radial) SKSIG_KERNEL_BODY {
     const std::int64_t dd = D > 0 ? D : d;
-    // With D > 0 x_a's gradient is summed in a local copy, kept in registers: summed
-    // through gxa, each b loaded what the b before stored (a store-to-load trip in
-    // every chain of sums; RBF B32 L256 d8 backprop: this loop was a fifth of it).
-    T acc[D > 0 ? D : 1];
-    T* ga = D > 0 ? acc : gxa;
-    if constexpr (D > 0)
-      for (int c = 0; c < D; ++c) acc[c] = gxa[c];
     for (std::int64_t b = 0; b < n; ++b) {
       if (dk[b] == T(0)) continue;
       const T sb = s[b];
@@ -391,18 +384,16 @@ void chain_row_d(const T* xa, const T* y, const T* dk, const T* s, T* gxa, T* gy
       if (radial) {
         for (std::int64_t c = 0; c < dd; ++c) {
           const T v = sb * (xa[c] - yb[c]);
-          ga[c] += v;
+          gxa[c] += v;
           gyb[c] -= v;
         }
       } else {
         for (std::int64_t c = 0; c < dd; ++c) {
-          ga[c] += sb * yb[c];
+          gxa[c] += sb * yb[c];
           gyb[c] += sb * xa[c];
         }
       }
     }
-    if constexpr (D > 0)
-      for (int c = 0; c < D; ++c) gxa[c] = acc[c];
   }, xa, y, dk, s, gxa, gy, n, d, radial);
 }
 
