@@ -28,6 +28,7 @@
 #include <cstdlib>
 #include <new>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #if defined(__linux__)
@@ -266,8 +267,9 @@ void linear_coefficient_tiles(const T* dx, const T* dy, T* drow, T* arow, T* bro
 //   lam[c] = S[c] + A(r, c-1) lnext[c] - B(r, c) lnext[c+1] + A(r-1, c) lam[c+1]
 //   gamma(p', q) += f lam[c] ((1/2 + d/6)(K[r-1, c] + K[r, c-1]) + (d/6) K[r-1, c-1])
 // Arow_r/Brow_r are the coefficient rows of cell row r (any finite row when r = M1, as
-// lnext is then zero), Arow_m/Drow_m those of cell row r-1; lam and lnext have M2+2
-// entries (the last one zero); S is the seed row.
+// lnext is then zero), Arow_m that of cell row r-1 and Erow_m its d / 6 (formed once
+// per segment row: cell_sensitivity's operations, with d / 6 taken from the row); lam
+// and lnext have M2+2 entries (the last one zero); S is the seed row.
 #define SKSIG_ADJOINT_ROW_BODY(T, WIDTH)                                               \
   constexpr int W = WIDTH;                                                             \
   const std::int64_t M2 = n2 << lam2;                                                  \
@@ -278,7 +280,7 @@ void linear_coefficient_tiles(const T* dx, const T* dy, T* drow, T* arow, T* bro
     const T* ar_m = Arow_r + qm * W;                                                   \
     const T* br_c = Brow_r + qc * W;                                                   \
     const T* am_c = Arow_m + qc * W;                                                   \
-    const T* dm = Drow_m + qm * W;                                                     \
+    const T* em = Erow_m + qm * W;                                                     \
     T* g = gamma_row + qm * W;                                                         \
     const T* s = S + c * W;                                                            \
     const T* kr = Kr + c * W;                                                          \
@@ -288,7 +290,7 @@ void linear_coefficient_tiles(const T* dx, const T* dy, T* drow, T* arow, T* bro
     _Pragma("omp simd") for (int w = 0; w < W; ++w) {                                  \
       const T v = s[w] + ar_m[w] * ln[w] - br_c[w] * ln[W + w] + am_c[w] * l[W + w];   \
       l[w] = v;                                                                        \
-      g[w] += v * cell_sensitivity(dm[w], km[w], kr[w - W], km[w - W]);                 \
+      g[w] += v * ((T(0.5) + em[w]) * (km[w] + kr[w - W]) + em[w] * km[w - W]);        \
     }                                                                                  \
   }
 
@@ -296,14 +298,14 @@ template <int Width, class T>
 static void adjoint_row(
     T* __restrict lam, const T* __restrict lnext, const T* __restrict S,
     const T* __restrict Kr, const T* __restrict Km, const T* __restrict Arow_r,
-    const T* __restrict Brow_r, const T* __restrict Arow_m, const T* __restrict Drow_m,
+    const T* __restrict Brow_r, const T* __restrict Arow_m, const T* __restrict Erow_m,
     T* __restrict gamma_row, std::int64_t n2, int lam2) {
   simd_call([](T* __restrict lam, const T* __restrict lnext, const T* __restrict S,
       const T* __restrict Kr, const T* __restrict Km, const T* __restrict Arow_r,
-      const T* __restrict Brow_r, const T* __restrict Arow_m, const T* __restrict Drow_m,
+      const T* __restrict Brow_r, const T* __restrict Arow_m, const T* __restrict Erow_m,
       T* __restrict gamma_row, std::int64_t n2, int lam2) SKSIG_KERNEL_BODY {
     SKSIG_ADJOINT_ROW_BODY(T, Width)
-  }, lam, lnext, S, Kr, Km, Arow_r, Brow_r, Arow_m, Drow_m, gamma_row, n2, lam2);
+  }, lam, lnext, S, Kr, Km, Arow_r, Brow_r, Arow_m, Erow_m, gamma_row, n2, lam2);
 }
 
 // One lane: for grids too large to hold a wide block of them (see BlockSplit).
@@ -318,7 +320,7 @@ static void adjoint_row_1(T* __restrict lam, const T* __restrict lnext,
                           const T* __restrict S, const T* __restrict Kr,
                           const T* __restrict Km, const T* __restrict Arow_r,
                           const T* __restrict Brow_r, const T* __restrict Arow_m,
-                          const T* __restrict Drow_m, T* __restrict gamma_row,
+                          const T* __restrict Erow_m, T* __restrict gamma_row,
                           std::int64_t n2, int lam2) {
   SKSIG_ADJOINT_ROW_BODY(T, 1)
 }
@@ -334,12 +336,12 @@ inline void sweep(const T* kold, T* knew, const T* A, const T* B, std::int64_t n
 
 template <int W, class T>
 inline void adjoint(T* lam, const T* lnext, const T* S, const T* Kr, const T* Km,
-                    const T* Ar, const T* Br, const T* Am, const T* Dm, T* g,
+                    const T* Ar, const T* Br, const T* Am, const T* Em, T* g,
                     std::int64_t n2, int lam2) {
   if constexpr (W == 1)
-    adjoint_row_1(lam, lnext, S, Kr, Km, Ar, Br, Am, Dm, g, n2, lam2);
+    adjoint_row_1(lam, lnext, S, Kr, Km, Ar, Br, Am, Em, g, n2, lam2);
   else
-    adjoint_row<W>(lam, lnext, S, Kr, Km, Ar, Br, Am, Dm, g, n2, lam2);
+    adjoint_row<W>(lam, lnext, S, Kr, Km, Ar, Br, Am, Em, g, n2, lam2);
 }
 
 // Allocator of the backprop's grid-sized per-thread buffers (tens of MiB each, fresh
@@ -362,6 +364,17 @@ struct BigBufferAllocator {
     madvise(p, bytes, MADV_HUGEPAGE);  // a hint: failure only costs speed
 #endif
     return static_cast<T*>(p);
+  }
+  // resize default-initialises (leaves doubles unset) rather than zeroing: every user
+  // writes an element before reading it, and zeroing tens of MiB per call is a pass
+  // over memory for nothing.
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
   }
   void deallocate(T* p, std::size_t n) noexcept {
     if (n * sizeof(T) < kHuge)
@@ -403,8 +416,7 @@ struct GoursatBlock {
   // from the kept delta rows (ab_row), so that a block holds one n1 x n2 x W array, not
   // three (two threads' arrays overflowed the last-level cache at L = 256).
   std::vector<T> A, B, ab_cache;
-  std::int64_t ab_tag[2] = {-1, -1};
-  int ab_victim = 0;
+  std::vector<std::int64_t> ab_tag;  // segment row in each ab_cache slot, or -1
   std::vector<T> xpt, ypts, dot, r2;  // kernel_row's inputs and sums (non-linear kernels)
   // The adjoint's last finished row of dF/dDelta, and linear_backprop's increments
   // beside their gradients.
@@ -651,8 +663,6 @@ struct GoursatBlock {
     delta.resize(nrows * n2 * W);
     A.resize(block_rows * n2 * W);
     B.resize(block_rows * n2 * W);
-    ab_cache.resize(4 * n2 * W);
-    ab_tag[0] = ab_tag[1] = -1;
     if (kernel.is_linear()) {
       dy.resize(W * n2 * d);
       kcur.resize(kRowBlock * W * d);
@@ -762,24 +772,85 @@ struct GoursatBlock {
   }
 
   // A and B of segment row p, formed from the kept delta row by the same operations as
-  // in coefficient_rows (so the same bits), in one of two cached slots: the slot just
-  // returned is never the next one replaced.
-  void ab_row(std::int64_t p, const T*& a, const T*& b) {
+  // in coefficient_rows (so the same bits), in slot p % ab_slots of a ring sized by
+  // ab_reserve: the rows of one recomputed stripe and the row above stay formed for the
+  // adjoint (which would otherwise form each again, one division per cell).
+  // The slot also gets d / 6 of the row (e, for the adjoint's cell_sensitivity).
+  const T* ab_row(std::int64_t p, const T*& a, const T*& b) {
     const std::int64_t n = sh.n2() * W;
-    int slot = ab_tag[0] == p ? 0 : (ab_tag[1] == p ? 1 : -1);
-    if (slot < 0) {
-      slot = ab_victim;
+    const std::int64_t slot = p % std::int64_t(ab_tag.size());
+    T* as = ab_cache.data() + 3 * slot * n;
+    if (ab_tag[slot] != p) {
       ab_tag[slot] = p;
-      T* as = ab_cache.data() + 2 * slot * n;
       simd_call([](const T* __restrict dl, T* __restrict as, T* __restrict bs,
-                   std::int64_t n) SKSIG_KERNEL_BODY {
+                   T* __restrict es, std::int64_t n) SKSIG_KERNEL_BODY {
 #pragma omp simd
-        for (std::int64_t i = 0; i < n; ++i) cell_coefficients(dl[i], as[i], bs[i]);
-      }, static_cast<const T*>(delta.data() + p * n), as, as + n, n);
+        for (std::int64_t i = 0; i < n; ++i) {
+          cell_coefficients(dl[i], as[i], bs[i]);
+          es[i] = dl[i] / T(6);
+        }
+      }, static_cast<const T*>(delta.data() + p * n), as, as + n, as + 2 * n, n);
     }
-    ab_victim = slot ^ 1;
-    a = ab_cache.data() + 2 * slot * n;
-    b = a + n;
+    a = as;
+    b = as + n;
+    return as + 2 * n;
+  }
+  // Slots for the segment rows of stripes of `stripe` grid rows (with the row above and
+  // a band's rows: any kBandRows + 1 consecutive segment rows, or a stripe's and two
+  // more, get distinct slots), all empty.
+  void ab_reserve(std::int64_t stripe) {
+    const std::int64_t slots =
+        std::max<std::int64_t>(kBandRows + 1, (stripe >> sh.lam1) + 3);
+    ab_cache.resize(3 * slots * sh.n2() * W);
+    ab_tag.assign(slots, -1);
+  }
+
+  // Grid rows r0 + 1 .. r0 + K (K <= kBandRows) from row r0 (kold) into out[0..K-1],
+  // in one band where the block is banded (else row by row): the coefficient rows of
+  // cell rows r0 .. r0 + K - 1 come from ab_row, whose ring keeps them all formed.
+  void sweep_rows(const T* kold, T* const* out, std::int64_t r0, int K) {
+    const T* a[kBandRows];
+    const T* b[kBandRows];
+    bool shared = true;
+    for (int k = 0; k < K; ++k) {
+      ab_row((r0 + k) >> sh.lam1, a[k], b[k]);
+      shared = shared && a[k] == a[0];
+    }
+    const std::int64_t n2 = sh.n2(), R2 = sh.R2();
+    if constexpr (banded<T, W>()) {
+      switch (K * 2 + (shared ? 1 : 0)) {
+        case 9: return sweep_band<T, W, 4, true, true>(kold, out, a, b, n2, R2);
+        case 8: return sweep_band<T, W, 4, false, true>(kold, out, a, b, n2, R2);
+        case 7: return sweep_band<T, W, 3, true, true>(kold, out, a, b, n2, R2);
+        case 6: return sweep_band<T, W, 3, false, true>(kold, out, a, b, n2, R2);
+        case 5: return sweep_band<T, W, 2, true, true>(kold, out, a, b, n2, R2);
+        case 4: return sweep_band<T, W, 2, false, true>(kold, out, a, b, n2, R2);
+        default: return sweep_band<T, W, 1, true, true>(kold, out, a, b, n2, R2);
+      }
+    } else {
+      for (int k = 0; k < K; ++k) sweep<W>(k ? out[k - 1] : kold, out[k], a[k], b[k], n2, R2);
+    }
+  }
+
+  // Rows between the checkpoints of an adjoint without a stored grid (M1 >= 1).
+  std::int64_t checkpoint_stride(std::int64_t stripe) const {
+    return std::max<std::int64_t>(1, std::min(stripe, sh.M1()));
+  }
+
+  // The forward (result gets the W kernels) keeping the coefficients for the adjoint
+  // and, for adjoint(..., have_ckpt = true) with the same stripe, its checkpoint rows
+  // 0, stripe, 2 stripe, ... (< M1) in ckpt: the rows are those the adjoint would
+  // sweep again (the same operations), so it need not.
+  void forward_checkpoints(const T* const* xs, const T* const* ys, T* result,
+                           std::int64_t stripe, std::vector<T>& ckpt) {
+    if (sh.n1() == 0 || sh.n2() == 0) return forward(xs, ys, result, true, false);
+    stripe = checkpoint_stride(stripe);
+    const std::int64_t krow = (sh.M2() + 1) * W, last = ((sh.M1() - 1) / stripe) * stripe;
+    ckpt.resize((last / stripe + 1) * krow);
+    forward(xs, ys, result, true, true, [&](std::int64_t r, const T* row) {
+      if (r % stripe == 0 && r <= last)
+        std::copy(row, row + krow, ckpt.data() + (r / stripe) * krow);
+    });
   }
 
   // Adjoint of the block (SPEC.md 5, steps 2-4): dF/dDelta of every lane into delta
@@ -795,28 +866,35 @@ struct GoursatBlock {
   void adjoint(const T* const* grids, const T* const* seeds, const T* corner,
                std::int64_t stripe, std::vector<T>& ckpt, BigVector<T>& band,
                std::vector<T>& seed_band, std::vector<T>& grow, T* gamma,
-               std::int64_t count) {
+               std::int64_t count, bool have_ckpt = false) {
     const std::int64_t n1 = sh.n1(), n2 = sh.n2(), M1 = sh.M1(), M2 = sh.M2();
     const std::int64_t krow = (M2 + 1) * W, lrow = (M2 + 2) * W, ng = n1 * n2;
     if (n1 == 0 || n2 == 0) return;
     // A stored grid is read two rows at a time (row hi is the previous row lo).
-    stripe = grids ? 1 : std::max<std::int64_t>(1, std::min(stripe, M1));
-    const std::int64_t R2 = sh.R2(), R1m = sh.R1() - 1;
-    if (!grids) {  // checkpoint rows 0, stripe, 2 stripe, ... (< M1)
+    stripe = grids ? 1 : checkpoint_stride(stripe);
+    const std::int64_t R1m = sh.R1() - 1;
+    ab_reserve(stripe);
+    if (!grids && !have_ckpt) {  // checkpoint rows 0, stripe, 2 stripe, ... (< M1)
       const std::int64_t last = ((M1 - 1) / stripe) * stripe;
       ckpt.resize((last / stripe + 1) * krow);
-      rows.resize(2 * krow);
+      // A ring of a band's rows and the row above; bands end at checkpoint rows.
+      constexpr int kRing = kBandRows + 1;
+      rows.resize(kRing * krow);
+      int ci = 0;
       T* cur = rows.data();
       std::fill(cur, cur + krow, T(1));
-      for (std::int64_t r = 0;; ++r) {
-        if (r % stripe == 0) std::copy(cur, cur + krow, ckpt.data() + (r / stripe) * krow);
-        if (r == last) break;
+      std::copy(cur, cur + krow, ckpt.data());
+      for (std::int64_t r = 0; r < last;) {
         check_interrupt();
-        T* next = cur == rows.data() ? rows.data() + krow : rows.data();
-        const T *a, *b;
-        ab_row(r >> sh.lam1, a, b);
-        sweep<W>(cur, next, a, b, n2, R2);
-        cur = next;
+        const std::int64_t next = (r / stripe + 1) * stripe;
+        const int K = banded<T, W>() ? int(std::min<std::int64_t>(kBandRows, next - r)) : 1;
+        T* out[kBandRows];
+        for (int k = 0; k < K; ++k) out[k] = rows.data() + ((ci + 1 + k) % kRing) * krow;
+        sweep_rows(cur, out, r, K);
+        ci = (ci + K) % kRing;
+        cur = out[K - 1];
+        r += K;
+        if (r % stripe == 0) std::copy(cur, cur + krow, ckpt.data() + (r / stripe) * krow);
       }
     }
     band.resize((stripe + 1) * krow);
@@ -867,11 +945,12 @@ struct GoursatBlock {
       } else {
         std::copy(ckpt.data() + (lo / stripe) * krow, ckpt.data() + (lo / stripe + 1) * krow,
                   band.data());
-        for (std::int64_t r = lo; r < hi; ++r) {
-          const T *a, *b;
-          ab_row(r >> sh.lam1, a, b);
-          sweep<W>(band.data() + (r - lo) * krow, band.data() + (r - lo + 1) * krow, a, b,
-                   n2, R2);
+        for (std::int64_t r = lo; r < hi;) {  // in bands, every row kept
+          const int K = banded<T, W>() ? int(std::min<std::int64_t>(kBandRows, hi - r)) : 1;
+          T* out[kBandRows];
+          for (int k = 0; k < K; ++k) out[k] = band.data() + (r - lo + 1 + k) * krow;
+          sweep_rows(band.data() + (r - lo) * krow, out, r, K);
+          r += K;
         }
       }
       if (seeds)
@@ -887,9 +966,8 @@ struct GoursatBlock {
         const T* Km = grids ? band.data() + (1 - hi_slot) * krow : Kr - krow;
         const T *ar, *br, *am, *bm;
         ab_row(pr, ar, br);  // then pm: two slots, so row pr stays
-        ab_row(pm, am, bm);
-        sksig::adjoint<W>(lam, lnext, S, Kr, Km, ar, br, am, delta.data() + pm * n2 * W,
-                          grow.data(), n2, sh.lam2);
+        const T* em = ab_row(pm, am, bm);
+        sksig::adjoint<W>(lam, lnext, S, Kr, Km, ar, br, am, em, grow.data(), n2, sh.lam2);
         std::swap(lam, lnext);
         if (((r - 1) & R1m) == 0) {  // segment row pm is complete
           // Delta row pm + 1 is no longer read (rows left have segment rows <= pm; a
@@ -1420,7 +1498,10 @@ int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_
       src.template lanes<W>(p0, count, xs, ys);
       GoursatBlock<T, W>& solver = ws.solver;
       T result[W];
-      solver.forward(xs, ys, result, true, false);  // coefficients only
+      if (k_grid)
+        solver.forward(xs, ys, result, true, false);  // coefficients only
+      else
+        solver.forward_checkpoints(xs, ys, result, stripe, ws.ckpt);
       const T* grids[W];
       const T* seeds[W];
       T corner[W];
@@ -1432,7 +1513,7 @@ int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_
       }
       solver.adjoint(k_grid ? grids : nullptr, grid_derivs ? seeds : nullptr, corner, stripe,
                      ws.ckpt, ws.grid, ws.seed, ws.gamma,
-                     gamma ? gamma + q0 * n1 * n2 : nullptr, count);
+                     gamma ? gamma + q0 * n1 * n2 : nullptr, count, !k_grid);
       if ((gx || gy) && kernel.is_linear())
         solver.linear_backprop(xs, count, gx ? gx + q0 * sx : nullptr,
                                gy ? gy + q0 * sy : nullptr);
