@@ -293,16 +293,21 @@ __attribute__((always_inline)) inline void fused_group(const BranchedTables<T>& 
   std::int32_t t = tb.term_ptr[e - 1];
   fused_terms<GL, GL>(acc, tb, a, src, g0, t, tb.term_ptr[e]);
   const Lanes at = e * kLanes;
-  for (int j = 0; j < GL; ++j) {
-    const int k = 2 + g0 + j;
-    if (k < tb.degree && s < tb.degree)
-      for (int h = 0; h < np; ++h) store_vec(P + (k - 2) * p_stride + at + h * ps, acc[j][h]);
-    if (o != nullptr) {
-      const T c = branched_log_coef<T>(k);
-      const T* base = (k == 2 ? a : o) + at;
-      for (int h = 0; h < np; ++h)
-        store_vec(o + at + h * ps, load_vec(base + h * ps) + c * acc[j][h]);
+  if (s < tb.degree)
+    for (int j = 0; j < GL; ++j) {
+      const int k = 2 + g0 + j;
+      if (k < tb.degree)
+        for (int h = 0; h < np; ++h) store_vec(P + (k - 2) * p_stride + at + h * ps, acc[j][h]);
     }
+  if (o != nullptr) {  // the sum stays in registers across the group's levels
+    const T* base = (g0 == 0 ? a : o) + at;
+    V sum[np];
+    for (int h = 0; h < np; ++h) sum[h] = load_vec(base + h * ps);
+    for (int j = 0; j < GL; ++j) {
+      const T c = branched_log_coef<T>(2 + g0 + j);
+      for (int h = 0; h < np; ++h) sum[h] = sum[h] + c * acc[j][h];
+    }
+    for (int h = 0; h < np; ++h) store_vec(o + at + h * ps, sum[h]);
   }
 }
 
