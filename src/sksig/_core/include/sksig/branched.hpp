@@ -503,38 +503,58 @@ __attribute__((always_inline)) inline void load_block(const T* x, std::int64_t b
   }
 }
 
-// Inverse of load_block (scalar = false drops lane entry 0).
-template <class T>
-__attribute__((always_inline)) inline void store_block(const T* blk, std::int64_t batch,
+// Inverse of load_block (scalar = false drops lane entry 0). Check: also return
+// whether the entries 1 .. m - 1 stored are finite (finite.hpp's test, v - v summed:
+// 0 exactly when all are, NaN otherwise), while they are in registers, instead of a
+// pass over the stored rows; else true.
+template <bool Check = false, class T>
+__attribute__((always_inline)) inline bool store_block(const T* blk, std::int64_t batch,
                                                        std::int64_t m, bool scalar,
                                                        std::int64_t b0, T* x) noexcept {
   const BlockRows<T> r(x, batch, m, scalar, b0);
   const std::int64_t shift = r.shift, live = r.live;
   T* const* rows = r.rows;
+  T z[kLanes] = {};  // kLanes independent sums (short dependency chains)
   if (scalar)
     for (int j = 0; j < live; ++j) rows[j][0] = blk[j];
   if (live == kLanes) {
     std::int64_t i = 1;
     if constexpr (Vec<T>::size == 4) {
       // 4 x 4 tiles: four entries of four lanes become four row pieces.
+      typename Vec<T>::type zv = {};
       for (; i + 4 <= m; i += 4)
         for (int j = 0; j < kLanes; j += 4) {
           const T* b = blk + i * kLanes + j;
           auto v0 = load_vec(b), v1 = load_vec(b + kLanes), v2 = load_vec(b + 2 * kLanes),
                v3 = load_vec(b + 3 * kLanes);
+          if constexpr (Check) zv = zv + ((v0 - v0) + (v1 - v1)) + ((v2 - v2) + (v3 - v3));
           transpose4(v0, v1, v2, v3);
           store_vec(rows[j] + i - shift, v0);
           store_vec(rows[j + 1] + i - shift, v1);
           store_vec(rows[j + 2] + i - shift, v2);
           store_vec(rows[j + 3] + i - shift, v3);
         }
+      if constexpr (Check)
+        for (int l = 0; l < 4; ++l) z[l] = zv[l];
     }
     for (; i < m; ++i)
-      for (int j = 0; j < kLanes; ++j) rows[j][i - shift] = blk[i * kLanes + j];
+      for (int j = 0; j < kLanes; ++j) {
+        const T v = blk[i * kLanes + j];
+        rows[j][i - shift] = v;
+        if constexpr (Check) z[j] = z[j] + (v - v);
+      }
   } else {
     for (std::int64_t i = 1; i < m; ++i)
-      for (int j = 0; j < live; ++j) rows[j][i - shift] = blk[i * kLanes + j];
+      for (int j = 0; j < live; ++j) {
+        const T v = blk[i * kLanes + j];
+        rows[j][i - shift] = v;
+        if constexpr (Check) z[j] = z[j] + (v - v);
+      }
   }
+  bool ok = true;
+  if constexpr (Check)
+    for (int j = 0; j < kLanes; ++j) ok = ok && z[j] == T(0);
+  return ok;
 }
 
 // Rows [b0, b0 + kLanes) of a (batch, n_lyndon) array from the lane layout.
@@ -622,15 +642,16 @@ std::int64_t log_scratch(const BranchedTables<T>& tb, bool fused) noexcept {
 }
 
 // The log of the block at b0; w holds log_scratch(tb, fused) values. fused: the
-// levels are full (full_levels) and fused_series computes them.
+// levels are full (full_levels) and fused_series computes them. Without lyn, *finite
+// says whether the rows stored are finite (with lyn it is left as it is).
 template <class T>
 void log_block(const T* x, T* out, std::int64_t batch,
                                  const BranchedTables<T>& tb, bool scalar_in,
                                  bool scalar_out, const LyndonMap* lyn, std::int64_t b0,
-                                 bool fused, T* w) noexcept {
+                                 bool fused, T* w, bool* finite) noexcept {
   simd_call([](const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
       bool scalar_in, bool scalar_out, const LyndonMap* lyn, std::int64_t b0, bool fused,
-      T* w) SKSIG_KERNEL_BODY {
+      T* w, bool* finite) SKSIG_KERNEL_BODY {
     const std::int64_t m = tb.n + 1, mw = m * kLanes;
     T *a = w, *o = a + (m + tb.n_forest) * kLanes, *q = o + mw, *r = q + mw;
     load_block(x, batch, m, scalar_in, b0, a);
@@ -642,7 +663,7 @@ void log_block(const T* x, T* out, std::int64_t batch,
       if (lyn != nullptr)
         store_lyndon(o, batch, *lyn, b0, out);
       else
-        store_block(o, batch, m, scalar_out, b0, out);
+        *finite = store_block<true>(o, batch, m, scalar_out, b0, out);
       return;
     }
     // o = a + sum_k c_k P_k. Method 0 (every element with >= 2 nodes in level 2): o
@@ -661,8 +682,8 @@ void log_block(const T* x, T* out, std::int64_t batch,
     if (lyn != nullptr)
       store_lyndon(o, batch, *lyn, b0, out);
     else
-      store_block(o, batch, m, scalar_out, b0, out);
-  }, x, out, batch, tb, scalar_in, scalar_out, lyn, b0, fused, w);
+      *finite = store_block<true>(o, batch, m, scalar_out, b0, out);
+  }, x, out, batch, tb, scalar_in, scalar_out, lyn, b0, fused, w, finite);
 }
 
 // The gradient of the block at b0; w holds log_backprop_scratch values.
@@ -731,8 +752,11 @@ int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>
   const std::int64_t size = detail::log_scratch(tb, fused);
   return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     T* w = detail::workspace<T>(size);
-    detail::log_block(x, out, batch, tb, scalar_in, scalar_out, lyn, blk * kLanes, fused, w);
-    return detail::rows_finite(out, batch, width, blk * kLanes) ? kOk : kNonFinite;
+    bool finite = true;
+    detail::log_block(x, out, batch, tb, scalar_in, scalar_out, lyn, blk * kLanes, fused, w,
+                      &finite);
+    if (lyn != nullptr) finite = detail::rows_finite(out, batch, width, blk * kLanes);
+    return finite ? kOk : kNonFinite;
   });
 }
 
