@@ -315,36 +315,40 @@ __attribute__((always_inline)) inline void fused_group(const BranchedTables<T>& 
 // series (every level holds every element with enough nodes): P_k (k < degree) where
 // later levels read it, and, if o is given, o = a + sum_k c_k P_k, as log_block's
 // level passes compute them. Elements with fewer nodes come first, so count =
-// order_start[degree] - 1 gives every P_k a later level reads.
+// order_start[degree] - 1 gives every P_k a later level reads. If top is given, the
+// elements with `degree` nodes put their o there instead (top may be a itself: such
+// an a[e] is read only as o[e]'s first summand, every factor having fewer nodes, so
+// the log overwrites it in place and the block's working set shrinks by a vector).
 template <class T>
 void fused_series(const BranchedTables<T>& tb, const T* a, T* P, Lanes p_stride, T* o,
-                  std::int64_t count) noexcept {
+                  std::int64_t count, T* top = nullptr) noexcept {
   simd_call([](const BranchedTables<T>& tb, const T* a, T* P, Lanes p_stride, T* o,
-      std::int64_t count) SKSIG_KERNEL_BODY {
+      std::int64_t count, T* top) SKSIG_KERNEL_BODY {
     constexpr int G = fused_levels<T>();
     const std::int32_t* const order = tb.fused_order;
     int s = 1;
     for (std::int64_t i = 0; i < count; ++i) {
       const std::int64_t e = order != nullptr ? order[i] : i + 1;
       while (s < tb.degree && e >= tb.order_start[s + 1]) ++s;
+      T* const oe = o != nullptr && top != nullptr && s == tb.degree ? top : o;
       if (s == 1) {  // no level: o = a
-        if (o != nullptr) {
-          SKSIG_LANES o[e * kLanes + j] = a[e * kLanes + j];
+        if (oe != nullptr && oe != a) {
+          SKSIG_LANES oe[e * kLanes + j] = a[e * kLanes + j];
         }
         continue;
       }
       for (int g0 = 0; g0 < s - 1; g0 += G) {
         switch (s - 1 - g0 < G ? s - 1 - g0 : G) {
-          case 1: fused_group<1>(tb, a, P, p_stride, o, e, s, g0); break;
-          case 2: fused_group<2>(tb, a, P, p_stride, o, e, s, g0); break;
-          case 3: fused_group<3>(tb, a, P, p_stride, o, e, s, g0); break;
-          case 4: if constexpr (G >= 4) fused_group<4>(tb, a, P, p_stride, o, e, s, g0); break;
-          case 5: if constexpr (G >= 5) fused_group<5>(tb, a, P, p_stride, o, e, s, g0); break;
-          default: if constexpr (G >= 6) fused_group<6>(tb, a, P, p_stride, o, e, s, g0); break;
+          case 1: fused_group<1>(tb, a, P, p_stride, oe, e, s, g0); break;
+          case 2: fused_group<2>(tb, a, P, p_stride, oe, e, s, g0); break;
+          case 3: fused_group<3>(tb, a, P, p_stride, oe, e, s, g0); break;
+          case 4: if constexpr (G >= 4) fused_group<4>(tb, a, P, p_stride, oe, e, s, g0); break;
+          case 5: if constexpr (G >= 5) fused_group<5>(tb, a, P, p_stride, oe, e, s, g0); break;
+          default: if constexpr (G >= 6) fused_group<6>(tb, a, P, p_stride, oe, e, s, g0); break;
         }
       }
     }
-  }, tb, a, P, p_stride, o, count);
+  }, tb, a, P, p_stride, o, count, top);
 }
 
 // Whether every level K of the log holds every element with at least K nodes (method
@@ -658,12 +662,15 @@ void log_block(const T* x, T* out, std::int64_t batch,
     SKSIG_LANES a[j] = T(0);
     forest_products(tb, a);
     if (fused) {
-      SKSIG_LANES o[j] = T(0);
-      fused_series(tb, a, q, Lanes{tb.order_start[tb.degree]} * kLanes, o, tb.n);
+      // The log in place in a: fused_series writes the elements with `degree` nodes
+      // there, the others (read as factors meanwhile) in o, copied over afterwards.
+      const std::int64_t below = Lanes{tb.order_start[tb.degree]} * kLanes;
+      fused_series(tb, a, q, below, o, tb.n, a);
+      for (std::int64_t i = kLanes; i < below; ++i) a[i] = o[i];
       if (lyn != nullptr)
-        store_lyndon(o, batch, *lyn, b0, out);
+        store_lyndon(a, batch, *lyn, b0, out);
       else
-        *finite = store_block<true>(o, batch, m, scalar_out, b0, out);
+        *finite = store_block<true>(a, batch, m, scalar_out, b0, out);
       return;
     }
     // o = a + sum_k c_k P_k. Method 0 (every element with >= 2 nodes in level 2): o
