@@ -20,6 +20,11 @@ import signal
 import sys
 import threading
 
+try:  # the C function: signal.getsignal wraps its result in an enum (~3 us a call)
+    from _signal import getsignal as _getsignal
+except ImportError:  # pragma: no cover - not CPython
+    _getsignal = signal.getsignal
+
 from sksig._core._errors import NativeInterrupt
 
 __all__ = ["call"]
@@ -33,7 +38,7 @@ def _installable():
         return False  # only the main thread receives Python's signals
     if getattr(_state, "depth", 0):
         return False  # an enclosing call already installed it
-    handler = signal.getsignal(signal.SIGINT)
+    handler = _getsignal(signal.SIGINT)
     # Ignored, or not installed by Python: leave SIGINT alone.
     return handler not in (signal.SIG_IGN, None)
 

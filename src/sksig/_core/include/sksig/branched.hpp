@@ -293,16 +293,21 @@ __attribute__((always_inline)) inline void fused_group(const BranchedTables<T>& 
   std::int32_t t = tb.term_ptr[e - 1];
   fused_terms<GL, GL>(acc, tb, a, src, g0, t, tb.term_ptr[e]);
   const Lanes at = e * kLanes;
-  for (int j = 0; j < GL; ++j) {
-    const int k = 2 + g0 + j;
-    if (k < tb.degree && s < tb.degree)
-      for (int h = 0; h < np; ++h) store_vec(P + (k - 2) * p_stride + at + h * ps, acc[j][h]);
-    if (o != nullptr) {
-      const T c = branched_log_coef<T>(k);
-      const T* base = (k == 2 ? a : o) + at;
-      for (int h = 0; h < np; ++h)
-        store_vec(o + at + h * ps, load_vec(base + h * ps) + c * acc[j][h]);
+  if (s < tb.degree)
+    for (int j = 0; j < GL; ++j) {
+      const int k = 2 + g0 + j;
+      if (k < tb.degree)
+        for (int h = 0; h < np; ++h) store_vec(P + (k - 2) * p_stride + at + h * ps, acc[j][h]);
     }
+  if (o != nullptr) {  // the sum stays in registers across the group's levels
+    const T* base = (g0 == 0 ? a : o) + at;
+    V sum[np];
+    for (int h = 0; h < np; ++h) sum[h] = load_vec(base + h * ps);
+    for (int j = 0; j < GL; ++j) {
+      const T c = branched_log_coef<T>(2 + g0 + j);
+      for (int h = 0; h < np; ++h) sum[h] = sum[h] + c * acc[j][h];
+    }
+    for (int h = 0; h < np; ++h) store_vec(o + at + h * ps, sum[h]);
   }
 }
 
@@ -310,36 +315,40 @@ __attribute__((always_inline)) inline void fused_group(const BranchedTables<T>& 
 // series (every level holds every element with enough nodes): P_k (k < degree) where
 // later levels read it, and, if o is given, o = a + sum_k c_k P_k, as log_block's
 // level passes compute them. Elements with fewer nodes come first, so count =
-// order_start[degree] - 1 gives every P_k a later level reads.
+// order_start[degree] - 1 gives every P_k a later level reads. If top is given, the
+// elements with `degree` nodes put their o there instead (top may be a itself: such
+// an a[e] is read only as o[e]'s first summand, every factor having fewer nodes, so
+// the log overwrites it in place and the block's working set shrinks by a vector).
 template <class T>
 void fused_series(const BranchedTables<T>& tb, const T* a, T* P, Lanes p_stride, T* o,
-                  std::int64_t count) noexcept {
+                  std::int64_t count, T* top = nullptr) noexcept {
   simd_call([](const BranchedTables<T>& tb, const T* a, T* P, Lanes p_stride, T* o,
-      std::int64_t count) SKSIG_KERNEL_BODY {
+      std::int64_t count, T* top) SKSIG_KERNEL_BODY {
     constexpr int G = fused_levels<T>();
     const std::int32_t* const order = tb.fused_order;
     int s = 1;
     for (std::int64_t i = 0; i < count; ++i) {
       const std::int64_t e = order != nullptr ? order[i] : i + 1;
       while (s < tb.degree && e >= tb.order_start[s + 1]) ++s;
+      T* const oe = o != nullptr && top != nullptr && s == tb.degree ? top : o;
       if (s == 1) {  // no level: o = a
-        if (o != nullptr) {
-          SKSIG_LANES o[e * kLanes + j] = a[e * kLanes + j];
+        if (oe != nullptr && oe != a) {
+          SKSIG_LANES oe[e * kLanes + j] = a[e * kLanes + j];
         }
         continue;
       }
       for (int g0 = 0; g0 < s - 1; g0 += G) {
         switch (s - 1 - g0 < G ? s - 1 - g0 : G) {
-          case 1: fused_group<1>(tb, a, P, p_stride, o, e, s, g0); break;
-          case 2: fused_group<2>(tb, a, P, p_stride, o, e, s, g0); break;
-          case 3: fused_group<3>(tb, a, P, p_stride, o, e, s, g0); break;
-          case 4: if constexpr (G >= 4) fused_group<4>(tb, a, P, p_stride, o, e, s, g0); break;
-          case 5: if constexpr (G >= 5) fused_group<5>(tb, a, P, p_stride, o, e, s, g0); break;
-          default: if constexpr (G >= 6) fused_group<6>(tb, a, P, p_stride, o, e, s, g0); break;
+          case 1: fused_group<1>(tb, a, P, p_stride, oe, e, s, g0); break;
+          case 2: fused_group<2>(tb, a, P, p_stride, oe, e, s, g0); break;
+          case 3: fused_group<3>(tb, a, P, p_stride, oe, e, s, g0); break;
+          case 4: if constexpr (G >= 4) fused_group<4>(tb, a, P, p_stride, oe, e, s, g0); break;
+          case 5: if constexpr (G >= 5) fused_group<5>(tb, a, P, p_stride, oe, e, s, g0); break;
+          default: if constexpr (G >= 6) fused_group<6>(tb, a, P, p_stride, oe, e, s, g0); break;
         }
       }
     }
-  }, tb, a, P, p_stride, o, count);
+  }, tb, a, P, p_stride, o, count, top);
 }
 
 // Whether every level K of the log holds every element with at least K nodes (method
@@ -498,38 +507,58 @@ __attribute__((always_inline)) inline void load_block(const T* x, std::int64_t b
   }
 }
 
-// Inverse of load_block (scalar = false drops lane entry 0).
-template <class T>
-__attribute__((always_inline)) inline void store_block(const T* blk, std::int64_t batch,
+// Inverse of load_block (scalar = false drops lane entry 0). Check: also return
+// whether the entries 1 .. m - 1 stored are finite (finite.hpp's test, v - v summed:
+// 0 exactly when all are, NaN otherwise), while they are in registers, instead of a
+// pass over the stored rows; else true.
+template <bool Check = false, class T>
+__attribute__((always_inline)) inline bool store_block(const T* blk, std::int64_t batch,
                                                        std::int64_t m, bool scalar,
                                                        std::int64_t b0, T* x) noexcept {
   const BlockRows<T> r(x, batch, m, scalar, b0);
   const std::int64_t shift = r.shift, live = r.live;
   T* const* rows = r.rows;
+  T z[kLanes] = {};  // kLanes independent sums (short dependency chains)
   if (scalar)
     for (int j = 0; j < live; ++j) rows[j][0] = blk[j];
   if (live == kLanes) {
     std::int64_t i = 1;
     if constexpr (Vec<T>::size == 4) {
       // 4 x 4 tiles: four entries of four lanes become four row pieces.
+      typename Vec<T>::type zv = {};
       for (; i + 4 <= m; i += 4)
         for (int j = 0; j < kLanes; j += 4) {
           const T* b = blk + i * kLanes + j;
           auto v0 = load_vec(b), v1 = load_vec(b + kLanes), v2 = load_vec(b + 2 * kLanes),
                v3 = load_vec(b + 3 * kLanes);
+          if constexpr (Check) zv = zv + ((v0 - v0) + (v1 - v1)) + ((v2 - v2) + (v3 - v3));
           transpose4(v0, v1, v2, v3);
           store_vec(rows[j] + i - shift, v0);
           store_vec(rows[j + 1] + i - shift, v1);
           store_vec(rows[j + 2] + i - shift, v2);
           store_vec(rows[j + 3] + i - shift, v3);
         }
+      if constexpr (Check)
+        for (int l = 0; l < 4; ++l) z[l] = zv[l];
     }
     for (; i < m; ++i)
-      for (int j = 0; j < kLanes; ++j) rows[j][i - shift] = blk[i * kLanes + j];
+      for (int j = 0; j < kLanes; ++j) {
+        const T v = blk[i * kLanes + j];
+        rows[j][i - shift] = v;
+        if constexpr (Check) z[j] = z[j] + (v - v);
+      }
   } else {
     for (std::int64_t i = 1; i < m; ++i)
-      for (int j = 0; j < live; ++j) rows[j][i - shift] = blk[i * kLanes + j];
+      for (int j = 0; j < live; ++j) {
+        const T v = blk[i * kLanes + j];
+        rows[j][i - shift] = v;
+        if constexpr (Check) z[j] = z[j] + (v - v);
+      }
   }
+  bool ok = true;
+  if constexpr (Check)
+    for (int j = 0; j < kLanes; ++j) ok = ok && z[j] == T(0);
+  return ok;
 }
 
 // Rows [b0, b0 + kLanes) of a (batch, n_lyndon) array from the lane layout.
@@ -617,27 +646,31 @@ std::int64_t log_scratch(const BranchedTables<T>& tb, bool fused) noexcept {
 }
 
 // The log of the block at b0; w holds log_scratch(tb, fused) values. fused: the
-// levels are full (full_levels) and fused_series computes them.
+// levels are full (full_levels) and fused_series computes them. Without lyn, *finite
+// says whether the rows stored are finite (with lyn it is left as it is).
 template <class T>
 void log_block(const T* x, T* out, std::int64_t batch,
                                  const BranchedTables<T>& tb, bool scalar_in,
                                  bool scalar_out, const LyndonMap* lyn, std::int64_t b0,
-                                 bool fused, T* w) noexcept {
+                                 bool fused, T* w, bool* finite) noexcept {
   simd_call([](const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
       bool scalar_in, bool scalar_out, const LyndonMap* lyn, std::int64_t b0, bool fused,
-      T* w) SKSIG_KERNEL_BODY {
+      T* w, bool* finite) SKSIG_KERNEL_BODY {
     const std::int64_t m = tb.n + 1, mw = m * kLanes;
     T *a = w, *o = a + (m + tb.n_forest) * kLanes, *q = o + mw, *r = q + mw;
     load_block(x, batch, m, scalar_in, b0, a);
     SKSIG_LANES a[j] = T(0);
     forest_products(tb, a);
     if (fused) {
-      SKSIG_LANES o[j] = T(0);
-      fused_series(tb, a, q, Lanes{tb.order_start[tb.degree]} * kLanes, o, tb.n);
+      // The log in place in a: fused_series writes the elements with `degree` nodes
+      // there, the others (read as factors meanwhile) in o, copied over afterwards.
+      const std::int64_t below = Lanes{tb.order_start[tb.degree]} * kLanes;
+      fused_series(tb, a, q, below, o, tb.n, a);
+      for (std::int64_t i = kLanes; i < below; ++i) a[i] = o[i];
       if (lyn != nullptr)
-        store_lyndon(o, batch, *lyn, b0, out);
+        store_lyndon(a, batch, *lyn, b0, out);
       else
-        store_block(o, batch, m, scalar_out, b0, out);
+        *finite = store_block<true>(a, batch, m, scalar_out, b0, out);
       return;
     }
     // o = a + sum_k c_k P_k. Method 0 (every element with >= 2 nodes in level 2): o
@@ -656,8 +689,8 @@ void log_block(const T* x, T* out, std::int64_t batch,
     if (lyn != nullptr)
       store_lyndon(o, batch, *lyn, b0, out);
     else
-      store_block(o, batch, m, scalar_out, b0, out);
-  }, x, out, batch, tb, scalar_in, scalar_out, lyn, b0, fused, w);
+      *finite = store_block<true>(o, batch, m, scalar_out, b0, out);
+  }, x, out, batch, tb, scalar_in, scalar_out, lyn, b0, fused, w, finite);
 }
 
 // The gradient of the block at b0; w holds log_backprop_scratch values.
@@ -726,8 +759,11 @@ int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>
   const std::int64_t size = detail::log_scratch(tb, fused);
   return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     T* w = detail::workspace<T>(size);
-    detail::log_block(x, out, batch, tb, scalar_in, scalar_out, lyn, blk * kLanes, fused, w);
-    return detail::rows_finite(out, batch, width, blk * kLanes) ? kOk : kNonFinite;
+    bool finite = true;
+    detail::log_block(x, out, batch, tb, scalar_in, scalar_out, lyn, blk * kLanes, fused, w,
+                      &finite);
+    if (lyn != nullptr) finite = detail::rows_finite(out, batch, width, blk * kLanes);
+    return finite ? kOk : kNonFinite;
   });
 }
 
