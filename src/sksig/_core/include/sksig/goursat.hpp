@@ -2,8 +2,7 @@
 // discrete adjoint (section 5).
 //
 // Speed: the recursion along a grid row is a serial chain, so a single pair is
-// latency bound. We solve blocks of pairs at once (kForwardLanes<T> in the forward,
-// kLanes<T> in the backprop) with the lanes innermost
+// latency bound. We solve kLanes<T> pairs at once with the lanes innermost
 // ([cell][lane] layout), which turns every update into independent SIMD work with no
 // per-cell branches. Each lane is computed with exactly the same operations whatever
 // the other lanes hold, so results do not depend on how pairs are grouped, on n_jobs or
@@ -71,17 +70,16 @@ SKSIG_HD T cell_sensitivity(T d, T k_up, T k_left, T k_diag) {
   return (T(0.5) + d / T(6)) * (k_up + k_left) + (d / T(6)) * k_diag;
 }
 
+// Pairs per block: 8 doubles or 16 floats (two AVX2 registers per value). The banded
+// sweeps keep 2-4 rows' chains in flight, so wider blocks add no speed: at this width
+// the coefficient tiles fit the registers and a band's rows stay in L1 (CPU ms per
+// call, B32 d8 float64, one thread, 16 -> 8 lanes: forward L64 0.29 -> 0.17, L256 3.4
+// -> 2.8, L256 dyadic 1 4.5 -> 4.1, L1024 51 -> 44, RBF 8.6 -> 8.2; backprop L256 16.8
+// -> 13.8, dyadic 1 24.4 -> 22.3, RBF 42.2 -> 38.4, L512 78.3 -> 52.5, but L64 0.96 ->
+// 1.63; 4 lanes lost at dyadic order 1+). A backprop block's grid-sized arrays are half
+// as large, and a small batch gives two threads twice as many blocks to share.
 template <class T>
-constexpr int kLanes = 128 / sizeof(T);  // 16 doubles or 32 floats: enough chains in flight
-
-// The forward's block width: 8 doubles or 16 floats (two AVX2 registers per value).
-// Its banded sweep already has 2-4 rows' chains in flight, and at this width the
-// coefficient tiles fit the registers and a band's rows stay in L1 (CPU ms per call,
-// B32 d8 float64, one thread, 16 -> 8 lanes: L64 0.29 -> 0.17, L256 3.4 -> 2.8, L256
-// dyadic 1 4.5 -> 4.1, L1024 51 -> 44, RBF 8.6 -> 8.2; 4 lanes lost at dyadic order 1+).
-// Twice as many blocks also share a small batch better between two threads.
-template <class T>
-constexpr int kForwardLanes = 64 / sizeof(T);
+constexpr int kLanes = 64 / sizeof(T);
 
 // One refined grid row: knew[j+1] = (kold[j+1] + knew[j]) A - kold[j] B for j < M2,
 // with A, B constant over the 2^lam2 cells of each segment column.
@@ -1252,7 +1250,7 @@ struct BlockSplit {
 template <class T>
 constexpr int tail_lanes() {
 #if SKSIG_GOURSAT_BANDS
-  return banded<T, Vec<T>::size>() && Vec<T>::size < kForwardLanes<T> ? Vec<T>::size : 1;
+  return banded<T, Vec<T>::size>() && Vec<T>::size < kLanes<T> ? Vec<T>::size : 1;
 #else
   return 1;
 #endif
@@ -1262,7 +1260,7 @@ constexpr int tail_lanes() {
 // rows are wanted (the grid is returned).
 template <class T>
 double ring_rows(const void* grid) {
-  constexpr bool wide = banded<T, kForwardLanes<T>>();
+  constexpr bool wide = banded<T, kLanes<T>>();
   return grid && wide ? GoursatBlock<T>::kBandRows + 1.0 : 2.0;
 }
 
@@ -1343,7 +1341,7 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
                      int n_threads) noexcept {
   const StaticKernel<T> kernel = make_static_kernel<T>(kp);
   if (sh.L1 < 1 || sh.L2 < 1 || sh.d < 1 || sh.lam1 < 0 || sh.lam2 < 0) return kInvalidArgument;
-  constexpr int W = kForwardLanes<T>;
+  constexpr int W = kLanes<T>;
   return guarded([&]() -> int {
     const PairSource<T> src{x, y, ny, gram, sh};
     const bool transpose = kernel.is_linear() && sh.M2() > sh.M1();
@@ -1394,7 +1392,7 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
                               T* out, T* grid, int n_threads) noexcept {
   const StaticKernel<T> kernel = make_static_kernel<T>(kp);
   if (sh.L1 != sh.L2 || sh.lam1 != sh.lam2 || sh.L1 < 1 || sh.d < 1) return kInvalidArgument;
-  constexpr int W = kForwardLanes<T>;
+  constexpr int W = kLanes<T>;
   return guarded([&]() -> int {
     const double wide_bytes = ring_rows<T>(grid) * double(sh.M2() + 1) * W * sizeof(T);
     constexpr int V = tail_lanes<T>();

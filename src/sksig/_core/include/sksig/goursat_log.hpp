@@ -28,8 +28,6 @@ namespace sksig {
 // One pair per block: long double has no SIMD lanes worth interleaving.
 template <>
 constexpr int kLanes<long double> = 1;
-template <>
-constexpr int kForwardLanes<long double> = 1;
 
 inline bool extended_range() { return LDBL_MAX_EXP > 1024; }
 
