@@ -1242,6 +1242,22 @@ struct BlockSplit {
   }
 };
 
+// Workspaces for the blocks of a BlockSplit: wide, vector-wide tail and one-lane ones.
+template <class T, int W, int V>
+struct SplitWorkspaces {
+  ClaimedWorkspaces<T, W> wide;
+  ClaimedWorkspaces<T, V> tails;
+  ClaimedWorkspaces<T, 1> narrow;
+  SplitWorkspaces(const StaticKernel<T>& k, const GoursatShape& s, int n_threads)
+      : wide(k, s, n_threads), tails(k, s, n_threads), narrow(k, s, n_threads) {}
+  // f(workspace) on a claimed workspace of block blk's width.
+  template <class F>
+  int with(const BlockSplit& split, std::int64_t blk, F&& f) {
+    if (split.wide(blk)) return wide.with(f);
+    return split.tail_width > 1 ? tails.with(f) : narrow.with(f);
+  }
+};
+
 // Lanes of the tail blocks: one SIMD vector where the banded sweep runs on vectors,
 // else one. In the forward a padded vector block beats one-lane blocks even for a
 // single pair, as its band rows' chains overlap (CPU ms, d3 at dyadic order 0, L500: four
@@ -1351,9 +1367,7 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
     const BlockSplit split(n_pairs, W, ring_rows<T>(grid) * double(solved.M2() + 1) * W * sizeof(T), V);
     n_threads = forward_threads(n_threads, split.n_blocks, n_pairs, sh);
     const std::int64_t cells = sh.grid_size(), row_len = sh.M2() + 1;
-    ClaimedWorkspaces<T, W> wide(kernel, solved, n_threads);
-    ClaimedWorkspaces<T, V> tails(kernel, solved, n_threads);
-    ClaimedWorkspaces<T, 1> narrow(kernel, solved, n_threads);
+    SplitWorkspaces<T, W, V> spaces(kernel, solved, n_threads);
     auto solve = [&](auto& ws, std::int64_t p0, std::int64_t count) -> int {
       constexpr int V = std::remove_reference_t<decltype(ws)>::width;
       const T* xs[V];
@@ -1377,9 +1391,7 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
     return parallel_items(split.n_blocks, n_threads, [&](std::int64_t blk) {
       std::int64_t p0, count;
       split.range(blk, n_pairs, p0, count);
-      auto run = [&](auto& ws) { return solve(ws, p0, count); };
-      if (split.wide(blk)) return wide.with(run);
-      return split.tail_width > 1 ? tails.with(run) : narrow.with(run);
+      return spaces.with(split, blk, [&](auto& ws) { return solve(ws, p0, count); });
     });
   });
 }
@@ -1402,9 +1414,7 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
       first[i + 1] = first[i] + BlockSplit(n - i, W, wide_bytes, V).n_blocks;
     n_threads = forward_threads(n_threads, first[n], n * (n + 1) / 2, sh);
     const std::int64_t cells = sh.grid_size(), side = sh.M1() + 1;
-    ClaimedWorkspaces<T, W> wide(kernel, sh, n_threads);
-    ClaimedWorkspaces<T, V> tails(kernel, sh, n_threads);
-    ClaimedWorkspaces<T, 1> narrow(kernel, sh, n_threads);
+    SplitWorkspaces<T, W, V> spaces(kernel, sh, n_threads);
     auto solve = [&](auto& ws, std::int64_t i, std::int64_t j0, std::int64_t count) -> int {
       constexpr int V = std::remove_reference_t<decltype(ws)>::width;
       const T* xs[V];
@@ -1437,9 +1447,8 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
       const BlockSplit split(n - i, W, wide_bytes, V);
       std::int64_t q0, count;
       split.range(blk - first[i], n - i, q0, count);
-      auto run = [&](auto& ws) { return solve(ws, i, i + q0, count); };
-      if (split.wide(blk - first[i])) return wide.with(run);
-      return split.tail_width > 1 ? tails.with(run) : narrow.with(run);
+      return spaces.with(split, blk - first[i],
+                         [&](auto& ws) { return solve(ws, i, i + q0, count); });
     });
   });
 }
