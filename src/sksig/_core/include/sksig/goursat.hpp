@@ -1233,6 +1233,7 @@ struct BlockSplit {
     n_blocks = n_wide + (pad ? 0 : (tail + tail_width - 1) / tail_width);
   }
   bool wide(std::int64_t blk) const { return blk < n_wide; }
+  std::int64_t block_width(std::int64_t blk) const { return wide(blk) ? width : tail_width; }
   // First pair and pair count of block blk (pairs [0, n_pairs)).
   void range(std::int64_t blk, std::int64_t n_pairs, std::int64_t& p0,
              std::int64_t& count) const {
@@ -1253,8 +1254,9 @@ struct SplitWorkspaces {
   // f(workspace) on a claimed workspace of block blk's width.
   template <class F>
   int with(const BlockSplit& split, std::int64_t blk, F&& f) {
-    if (split.wide(blk)) return wide.with(f);
-    return split.tail_width > 1 ? tails.with(f) : narrow.with(f);
+    const std::int64_t w = split.block_width(blk);
+    if (w == W) return wide.with(f);
+    return w > 1 ? tails.with(f) : narrow.with(f);
   }
 };
 
@@ -1270,6 +1272,31 @@ constexpr int tail_lanes() {
 #else
   return 1;
 #endif
+}
+
+// Whether all of a call's pairs go into blocks of one SIMD vector (tail_lanes) rather
+// than kLanes: with the linear kernel at dyadic order 0, where forming each cell's
+// coefficient (an increment inner product) outweighs the sweep, for the backprop, for
+// a forward of fewer than four wide blocks per thread (twice as many blocks balance the
+// threads better) and for one whose wide blocks' increments and coefficient rows
+// outgrow a core's share of L2. Python calls, B32 d8 float64, ms at 8 -> 4 lanes:
+// backprop at 2 threads L128 2.84 -> 2.58, L256 9.29 -> 7.61, L512 33.1 -> 29.0, at
+// one thread L64 1.22 -> 1.14 (L256 equal); forward at 2 threads L128 0.86 -> 0.70,
+// L1024 23.5 -> 22.0, at one thread L1024 42.8 -> 39.8. Elsewhere the 8-lane sweeps
+// win (dyadic order 2 backprop at 2 threads 30.2 -> 36.7; RBF equal).
+// wide: the call's cut into kLanes blocks (whether they may be wide), n_blocks: its
+// blocks, threads: those the call would use with them (a forward's).
+template <class T>
+bool vector_blocks(const StaticKernel<T>& kernel, const GoursatShape& sh,
+                   const BlockSplit& wide, std::int64_t n_blocks, int threads,
+                   bool backprop) {
+  if (wide.tail_width == 1 || wide.tail_width == wide.width) return false;
+  if (!kernel.is_linear() || sh.lam1 != 0 || sh.lam2 != 0) return false;
+  if (backprop || (threads > 1 && n_blocks < 4 * std::int64_t(threads))) return true;
+  constexpr double kL2Share = 384 << 10;
+  const double wide_bytes = double(sh.n2()) * kLanes<T> * sizeof(T) *
+                            double(sh.d + 2 * GoursatBlock<T>::kRowBlock);
+  return wide_bytes > kL2Share;
 }
 
 // Rows a wide forward block holds: two, or a band's rows and the row above when the
@@ -1364,8 +1391,11 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
     const GoursatShape solved =
         transpose ? GoursatShape{sh.L2, sh.L1, sh.d, sh.lam2, sh.lam1} : sh;
     constexpr int V = tail_lanes<T>();
-    const BlockSplit split(n_pairs, W, ring_rows<T>(grid) * double(solved.M2() + 1) * W * sizeof(T), V);
+    const double lane_bytes = ring_rows<T>(grid) * double(solved.M2() + 1) * sizeof(T);
+    BlockSplit split(n_pairs, W, lane_bytes * W, V);
     n_threads = forward_threads(n_threads, split.n_blocks, n_pairs, sh);
+    if (vector_blocks(kernel, solved, split, split.n_blocks, n_threads, false))
+      split = BlockSplit(n_pairs, V, lane_bytes * V, V);
     const std::int64_t cells = sh.grid_size(), row_len = sh.M2() + 1;
     SplitWorkspaces<T, W, V> spaces(kernel, solved, n_threads);
     auto solve = [&](auto& ws, std::int64_t p0, std::int64_t count) -> int {
@@ -1406,13 +1436,22 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
   if (sh.L1 != sh.L2 || sh.lam1 != sh.lam2 || sh.L1 < 1 || sh.d < 1) return kInvalidArgument;
   constexpr int W = kLanes<T>;
   return guarded([&]() -> int {
-    const double wide_bytes = ring_rows<T>(grid) * double(sh.M2() + 1) * W * sizeof(T);
+    const double lane_bytes = ring_rows<T>(grid) * double(sh.M2() + 1) * sizeof(T);
     constexpr int V = tail_lanes<T>();
-    // Row i holds pairs (i, i..n-1) in BlockSplit(n - i).n_blocks blocks.
+    // Row i holds pairs (i, i..n-1) in BlockSplit(n - i, lanes).n_blocks blocks.
+    int lanes = W;
     std::vector<std::int64_t> first(n + 1, 0);
-    for (std::int64_t i = 0; i < n; ++i)
-      first[i + 1] = first[i] + BlockSplit(n - i, W, wide_bytes, V).n_blocks;
+    auto cut = [&] {
+      for (std::int64_t i = 0; i < n; ++i)
+        first[i + 1] = first[i] + BlockSplit(n - i, lanes, lane_bytes * lanes, V).n_blocks;
+    };
+    cut();
     n_threads = forward_threads(n_threads, first[n], n * (n + 1) / 2, sh);
+    if (vector_blocks(kernel, sh, BlockSplit(n, W, lane_bytes * W, V), first[n], n_threads,
+                      false)) {
+      lanes = V;
+      cut();
+    }
     const std::int64_t cells = sh.grid_size(), side = sh.M1() + 1;
     SplitWorkspaces<T, W, V> spaces(kernel, sh, n_threads);
     auto solve = [&](auto& ws, std::int64_t i, std::int64_t j0, std::int64_t count) -> int {
@@ -1444,7 +1483,7 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
     return parallel_items(first[n], n_threads, [&](std::int64_t blk) {  // as above
       const std::int64_t i =
           std::upper_bound(first.begin(), first.end(), blk) - first.begin() - 1;
-      const BlockSplit split(n - i, W, wide_bytes, V);
+      const BlockSplit split(n - i, lanes, lane_bytes * lanes, V);
       std::int64_t q0, count;
       split.range(blk - first[i], n - i, q0, count);
       return spaces.with(split, blk - first[i],
@@ -1538,7 +1577,8 @@ int pairs_backprop(const T* x, const T* y, std::int64_t p_begin, std::int64_t n_
 }
 
 // Backprop entry point. Pairs are cut as in BlockSplit: full blocks of kLanes<T>
-// pairs, the rest one lane each; blocks hold coefficient and gradient arrays of
+// pairs (or of one vector, see vector_blocks), the rest in vector-wide or one-lane
+// blocks; blocks hold coefficient and gradient arrays of
 // n1 x n2 per lane and rows of M2 + 1 per lane, so large grids use one lane throughout
 // (same operations per pair, so identical results).
 template <class T>
@@ -1557,7 +1597,9 @@ int sig_kernel_pairs_backprop(const T* x, const T* y, std::int64_t p_begin,
     const double per_lane = adjoint_lane_bytes<T>(sh, 1);
     const BlockSplit split(n_pairs, W, per_lane * W, V);
     // Wide blocks first, then the tail's (outputs are indexed from p_begin).
-    const std::int64_t n_wide = std::min(n_pairs, split.n_wide * W);
+    const std::int64_t n_wide = vector_blocks(kernel, sh, split, split.n_blocks, 1, true)
+                                    ? 0
+                                    : std::min(n_pairs, split.n_wide * W);
     if (n_wide > 0) {
       const int status = pairs_backprop<W>(x, y, p_begin, n_wide, ny, gram, sh, kernel,
                                            derivs, grid_derivs, k_grid, gx, gy, gamma,
