@@ -3,7 +3,8 @@
 A child process runs with the optional load check off (SKSIG_LOAD_CHECK=0, also the
 default), so the pool really runs on a loaded machine too. The oracle is the one-thread
 result (each output written by one item, with the same operations), compared bitwise;
-a fork after the pool has started must leave a working pool in the child.
+a fork after the pool has started must leave a working pool (and buffer cache) in the
+child.
 """
 
 import os
@@ -19,6 +20,7 @@ import sksig
 
 rng = np.random.default_rng(1)
 paths = 0.3 * rng.normal(size=(203, 7, 3))  # 13 blocks of 16, the last one partial
+pairs = 0.1 * rng.normal(size=(9, 60, 3)).cumsum(axis=1)
 
 def results(n_jobs):
     bs = sksig.branched_sig(paths, 4, n_jobs=n_jobs)
@@ -26,6 +28,9 @@ def results(n_jobs):
            sksig.branched_sig_to_log_sig_backprop(bs, np.cos(bs), 3, 4, n_jobs=n_jobs),
            sksig.branched_sig_backprop(paths, bs, np.sin(bs), 4, n_jobs=n_jobs),
            sksig.log_sig(paths, 4, method=2, n_jobs=n_jobs)]
+    # Buffers of 64 KiB and more, kept between calls (goursat.hpp's BufferCache).
+    out += sksig.sig_kernel_backprop(np.cos(np.arange(9.0)), pairs, pairs[::-1], 1,
+                                     left_deriv=True, right_deriv=True, n_jobs=n_jobs)
     return out
 
 def same(a, b):

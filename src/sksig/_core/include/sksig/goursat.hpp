@@ -25,6 +25,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <mutex>
 #include <new>
 #include <type_traits>
 #include <utility>
@@ -342,30 +343,127 @@ inline void adjoint(T* lam, const T* lnext, const T* S, const T* Kr, const T* Km
     adjoint_row<W>(lam, lnext, S, Kr, Km, Ar, Br, Am, Em, g, n2, lam2);
 }
 
-// Allocator of the backprop's grid-sized per-thread buffers (tens of MiB each, fresh
-// for every call): from 2 MiB up they are 2 MiB aligned and ask Linux for transparent
-// huge pages, so they are faulted in by the dozen rather than by the thousand (4 KiB
-// faults cost about as much CPU time as the adjoint itself, and serialise threads).
+// Buffers of the backprop kept between calls. A fresh buffer is faulted in 4 KiB at a
+// time (B32 d8, dyadic order 1: about 500 faults per block and call at L64-L256, some
+// 15% of an L64 backprop, and faults serialise threads), so freed buffers of 64 KiB and
+// more are kept, up to kKeep bytes (the most recently freed), for the next call to
+// take one of about its size instead of asking the system again.
+class BufferCache {
+ public:
+  static constexpr std::size_t kMin = std::size_t(64) << 10, kKeep = std::size_t(64) << 20;
+
+  // The process's cache (a child made by fork() starts its own: the parent's mutex may
+  // be held by a thread the child does not have).
+  static BufferCache* instance() noexcept {
+    static std::atomic<BufferCache*> current{nullptr};
+    BufferCache* c = current.load(std::memory_order_acquire);
+    if (c != nullptr && c->pid_ == detail::process_id()) return c;
+    BufferCache* fresh = new (std::nothrow) BufferCache;
+    if (fresh == nullptr) return nullptr;
+    if (current.compare_exchange_strong(c, fresh, std::memory_order_acq_rel)) return fresh;
+    delete fresh;
+    return c;
+  }
+
+  // A kept buffer of bytes to 5/4 bytes (the most recently freed), or null.
+  void* take(std::size_t bytes) noexcept {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (std::size_t i = kept_.size(); i-- > 0;) {
+      if (kept_[i].bytes < bytes || kept_[i].bytes > bytes + bytes / 4) continue;
+      void* p = kept_[i].p;
+      held_ -= kept_[i].bytes;
+      kept_.erase(kept_.begin() + std::ptrdiff_t(i));
+      return p;
+    }
+    return nullptr;
+  }
+
+  // Keeps p (from std::malloc or std::aligned_alloc, at least `bytes` long), freeing
+  // the oldest kept buffers to stay within kKeep; frees p itself when it is larger.
+  void keep(void* p, std::size_t bytes) noexcept {
+    if (bytes > kKeep) return std::free(p);
+    std::lock_guard<std::mutex> lock(mutex_);
+    while (held_ + bytes > kKeep) {
+      std::free(kept_.front().p);
+      held_ -= kept_.front().bytes;
+      kept_.erase(kept_.begin());
+    }
+    try {
+      kept_.push_back({p, bytes});
+      held_ += bytes;
+    } catch (...) {
+      std::free(p);
+    }
+  }
+
+ private:
+  BufferCache() : pid_(detail::process_id()) {}
+  struct Kept {
+    void* p;
+    std::size_t bytes;
+  };
+  const long pid_;
+  std::mutex mutex_;
+  std::vector<Kept> kept_;  // oldest first
+  std::size_t held_ = 0;
+};
+
+// Allocator of the PDE cores' per-call buffers: from 64 KiB up they come from
+// BufferCache when it has one, and from 2 MiB up they are 2 MiB aligned and ask Linux
+// for transparent huge pages, so they are faulted in by the dozen rather than by the
+// thousand (4 KiB faults cost about as much CPU time as the adjoint itself, and
+// serialise threads).
 template <class T>
-struct BigBufferAllocator {
+struct ReusedAllocator {
   using value_type = T;
   static constexpr std::size_t kHuge = std::size_t(2) << 20;
-  BigBufferAllocator() = default;
+  ReusedAllocator() = default;
   template <class U>
-  BigBufferAllocator(const BigBufferAllocator<U>&) noexcept {}
+  ReusedAllocator(const ReusedAllocator<U>&) noexcept {}
   T* allocate(std::size_t n) {
     const std::size_t bytes = n * sizeof(T);
-    if (bytes < kHuge) return static_cast<T*>(::operator new(bytes));
-    void* p = std::aligned_alloc(kHuge, (bytes + kHuge - 1) / kHuge * kHuge);
+    BufferCache* cache = bytes >= BufferCache::kMin ? BufferCache::instance() : nullptr;
+    if (void* kept = cache ? cache->take(bytes) : nullptr) return static_cast<T*>(kept);
+    if (bytes < kHuge) {
+      void* p = std::malloc(bytes);
+      if (!p) throw std::bad_alloc();
+      return static_cast<T*>(p);
+    }
+    const std::size_t whole = (bytes + kHuge - 1) / kHuge * kHuge;
+    void* p = std::aligned_alloc(kHuge, whole);
     if (!p) throw std::bad_alloc();
 #if defined(__linux__) && defined(MADV_HUGEPAGE)
-    madvise(p, bytes, MADV_HUGEPAGE);  // a hint: failure only costs speed
+    // A hint (failure only costs speed) on whole huge pages: a partial last one would
+    // be faulted in 4 KiB at a time.
+    madvise(p, whole, MADV_HUGEPAGE);
 #endif
     return static_cast<T*>(p);
   }
-  // resize default-initialises (leaves doubles unset) rather than zeroing: every user
-  // writes an element before reading it, and zeroing tens of MiB per call is a pass
-  // over memory for nothing.
+  void deallocate(T* p, std::size_t n) noexcept {
+    const std::size_t bytes = n * sizeof(T);
+    BufferCache* cache = bytes >= BufferCache::kMin ? BufferCache::instance() : nullptr;
+    if (cache)
+      cache->keep(p, bytes);
+    else
+      std::free(p);
+  }
+  template <class U>
+  bool operator==(const ReusedAllocator<U>&) const noexcept { return true; }
+  template <class U>
+  bool operator!=(const ReusedAllocator<U>&) const noexcept { return false; }
+};
+template <class T>
+using ReusedVector = std::vector<T, ReusedAllocator<T>>;
+
+// As ReusedAllocator, for the backprop's grid-sized buffers (tens of MiB): resize
+// default-initialises (leaves doubles unset) rather than zeroing, as every user writes
+// an element before reading it, and zeroing tens of MiB per call is a pass over memory
+// for nothing.
+template <class T>
+struct BigBufferAllocator : ReusedAllocator<T> {
+  BigBufferAllocator() = default;
+  template <class U>
+  BigBufferAllocator(const BigBufferAllocator<U>&) noexcept {}
   template <class U>
   void construct(U* p) noexcept {
     ::new (static_cast<void*>(p)) U;
@@ -373,12 +471,6 @@ struct BigBufferAllocator {
   template <class U, class... Args>
   void construct(U* p, Args&&... args) {
     ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
-  }
-  void deallocate(T* p, std::size_t n) noexcept {
-    if (n * sizeof(T) < kHuge)
-      ::operator delete(p);
-    else
-      std::free(p);
   }
   template <class U>
   bool operator==(const BigBufferAllocator<U>&) const noexcept { return true; }
@@ -408,17 +500,17 @@ struct GoursatBlock {
   const StaticKernel<T>& kernel;
   GoursatShape sh;
   T f;
-  std::vector<T> dy, kprev, kcur, rows;
+  ReusedVector<T> dy, kprev, kcur, rows;
   BigVector<T> delta;  // n1 x n2 x W with keep_coefficients, else one block of rows
   // A(d) and B(d) of one block of rows for the forward sweep; the adjoint re-forms them
   // from the kept delta rows (ab_row), so that a block holds one n1 x n2 x W array, not
   // three (two threads' arrays overflowed the last-level cache at L = 256).
-  std::vector<T> A, B, ab_cache;
+  ReusedVector<T> A, B, ab_cache;
   std::vector<std::int64_t> ab_tag;  // segment row in each ab_cache slot, or -1
   std::vector<T> xpt, ypts, dot, r2;  // kernel_row's inputs and sums (non-linear kernels)
   // The adjoint's last finished row of dF/dDelta, and linear_backprop's increments
   // beside their gradients.
-  std::vector<T> pending, gdx, gdy;
+  ReusedVector<T> pending, gdx, gdy;
 
   GoursatBlock(const StaticKernel<T>& k, const GoursatShape& s) : kernel(k), sh(s) {
     f = std::ldexp(T(1), -(s.lam1 + s.lam2));
@@ -840,7 +932,7 @@ struct GoursatBlock {
   // 0, stripe, 2 stripe, ... (< M1) in ckpt: the rows are those the adjoint would
   // sweep again (the same operations), so it need not.
   void forward_checkpoints(const T* const* xs, const T* const* ys, T* result,
-                           std::int64_t stripe, std::vector<T>& ckpt) {
+                           std::int64_t stripe, ReusedVector<T>& ckpt) {
     if (sh.n1() == 0 || sh.n2() == 0) return forward(xs, ys, result, true, false);
     stripe = checkpoint_stride(stripe);
     const std::int64_t krow = (sh.M2() + 1) * W, last = ((sh.M1() - 1) / stripe) * stripe;
@@ -862,8 +954,8 @@ struct GoursatBlock {
   // `stripe` rows, so memory is O((M1 / stripe + stripe) rows) rather than a whole grid
   // per lane. seeds[w]: grid-shaped seeds, or null with corner[w] seeding K[M1, M2].
   void adjoint(const T* const* grids, const T* const* seeds, const T* corner,
-               std::int64_t stripe, std::vector<T>& ckpt, BigVector<T>& band,
-               std::vector<T>& seed_band, std::vector<T>& grow, T* gamma,
+               std::int64_t stripe, ReusedVector<T>& ckpt, BigVector<T>& band,
+               ReusedVector<T>& seed_band, ReusedVector<T>& grow, T* gamma,
                std::int64_t count, bool have_ckpt = false) {
     const std::int64_t n1 = sh.n1(), n2 = sh.n2(), M1 = sh.M1(), M2 = sh.M2();
     const std::int64_t krow = (M2 + 1) * W, lrow = (M2 + 2) * W, ng = n1 * n2;
@@ -1120,7 +1212,7 @@ struct GoursatBlock {
           }
     }
     // To the points: x[a] enters dx[a-1] with + and dx[a] with -.
-    auto to_points = [&](const std::vector<T>& gd, std::int64_t n, T* out,
+    auto to_points = [&](const ReusedVector<T>& gd, std::int64_t n, T* out,
                          std::int64_t stride) {
       for (std::int64_t w = 0; w < count; ++w)
         for (std::int64_t a = 0; a <= n; ++a)
@@ -1142,7 +1234,7 @@ struct Workspace {
   GoursatBlock<T, W> solver;
   // grid: K rows of the adjoint; gamma: one segment row of dF/dDelta, all lanes;
   // lane: dF/dDelta per lane.
-  std::vector<T> gamma, seed, ckpt;
+  ReusedVector<T> gamma, seed, ckpt;
   BigVector<T> grid, lane;
   Workspace(const StaticKernel<T>& k, const GoursatShape& s) : solver(k, s) {}
 };
