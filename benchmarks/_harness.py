@@ -26,12 +26,17 @@ def best_time(fn, repeats):
     return min(times)
 
 
-# Pause before each timed call. pySigLib's worker threads spin for a few milliseconds
-# after each of its calls; a call made during that spin finds one core taken, and its
-# second thread waits (measured, B32 L256 forward at two threads right after a pySigLib
-# call: 3.5 ms, the one-thread time; 3 ms or more later: 2.1 ms). The pause lets every
-# call start with the other cores idle, whichever library ran before it.
-SETTLE = 0.005
+# Pause before each timed call. pySigLib's worker threads spin after each of its calls;
+# a call made during that spin finds one core taken, and its second thread waits
+# (measured, B32 L256 forward at two threads right after a pySigLib call: 3.5 ms, the
+# one-thread time; 3 ms or more later: 2.1 ms). How long they spin varies: on the
+# 2-core VM a two-thread pySigLib call (B32 L128) was followed by 5.2 ms of CPU time in
+# its threads within 5 ms, and 9.7 ms within 20 ms. So the pause lasts SETTLE seconds
+# and then until the process's other threads have been idle (under a tenth) for IDLE
+# seconds, at most MAX_SETTLE: every call starts with the other cores idle, whichever
+# library ran before it. IDLE spans a scheduler tick: the CPU time of threads running
+# on other cores is brought up to date about every 4 ms.
+SETTLE, IDLE, MAX_SETTLE = 0.005, 0.005, 0.05
 # The pause is spent busy in the calling thread, as a program doing its own work between
 # calls would. A sleep lets the calling core idle too, and on the 2-core development VM
 # the first millisecond after a core wakes from idle runs up to 1.4x slower, for any
@@ -42,14 +47,29 @@ SETTLE = 0.005
 PAUSE_SLEEPS = os.environ.get("SKSIG_BENCH_PAUSE") == "sleep"
 
 
-def settle():
-    """Wait ``SETTLE`` seconds before a timed call (see above)."""
+def _others_cpu():
+    """CPU time of the process's threads other than the calling one."""
+    return time.process_time() - time.thread_time()
+
+
+def _wait(seconds):
     if PAUSE_SLEEPS:
-        time.sleep(SETTLE)
+        time.sleep(seconds)
         return
-    end = time.perf_counter() + SETTLE
+    end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         pass
+
+
+def settle():
+    """Pause before a timed call (see above)."""
+    start = time.perf_counter()
+    _wait(SETTLE)
+    while time.perf_counter() - start < MAX_SETTLE:
+        before = _others_cpu()
+        _wait(IDLE)
+        if _others_cpu() - before < IDLE / 10:  # the two clocks are read apart
+            return
 
 
 def interleaved_times(fns, repeats=30, cpu=False):
