@@ -1377,7 +1377,7 @@ constexpr int tail_lanes() {
 // L1024 23.5 -> 22.0, at one thread L1024 42.8 -> 39.8. Elsewhere the 8-lane sweeps
 // win (dyadic order 2 backprop at 2 threads 30.2 -> 36.7; RBF equal).
 // wide: the call's cut into kLanes blocks (whether they may be wide), n_blocks: its
-// blocks, threads: those the call would use with them (a forward's).
+// blocks, threads: those the call would use with vector blocks (a forward's).
 template <class T>
 bool vector_blocks(const StaticKernel<T>& kernel, const GoursatShape& sh,
                    const BlockSplit& wide, std::int64_t n_blocks, int threads,
@@ -1399,20 +1399,22 @@ double ring_rows(const void* grid) {
   return grid && wide ? GoursatBlock<T>::kBandRows + 1.0 : 2.0;
 }
 
-// Threads worth starting for a forward of n_pairs pairs in n_blocks blocks: at most one
-// per block, and a second one only when each thread gets at least kMinCellsPerThread
-// cells of work (grid cells of the sweep plus increment-Gram terms, about a nanosecond
-// each per lane), since starting and joining a thread costs tens of microseconds.
-// Results never depend on it. passes: sweeps over each grid (a backprop makes about
-// four: checkpoints, recomputation, adjoint, chain rule).
+// Threads worth starting for n_pairs pairs in n_blocks blocks. A second thread only pays when each thread gets at least
+// kMinCellsPerThread cells of work (grid cells of the sweep plus increment-Gram terms, a
+// fraction of a nanosecond each per lane) and two blocks: a helper joins a call tens of
+// microseconds late and runs its first block up to 1.5x slower than the calling thread,
+// its caches cold (Python calls, B32 d8, 2 threads against 1: the forward of L32 0.149
+// -> 0.167 ms with 2^17 cells a thread; the backprop of 8 pairs of L64 in two blocks
+// 0.352 -> 0.403 ms). Results never depend on it. passes: sweeps over each grid (a
+// backprop makes about four: checkpoints, recomputation, adjoint, chain rule).
 inline int forward_threads(int n_threads, std::int64_t n_blocks, std::int64_t n_pairs,
                            const GoursatShape& sh, double passes = 1.0) {
-  constexpr double kMinCellsPerThread = 1 << 17;
+  constexpr double kMinCellsPerThread = 1 << 19;
   const double work = passes * double(n_pairs) *
                       (double(sh.M1()) * double(sh.M2()) +
                        double(sh.n1()) * double(sh.n2()) * double(sh.d));
-  const double by_work = std::max(1.0, work / kMinCellsPerThread);
-  const double cap = std::min({double(std::max(n_threads, 1)), double(n_blocks), by_work});
+  const double cap = std::min({double(std::max(n_threads, 1)), work / kMinCellsPerThread,
+                               double((n_blocks + 1) / 2)});
   return std::max(1, int(cap));
 }
 
@@ -1485,9 +1487,11 @@ int sig_kernel_pairs(const T* x, const T* y, std::int64_t n_pairs, std::int64_t 
     constexpr int V = tail_lanes<T>();
     const double lane_bytes = ring_rows<T>(grid) * double(solved.M2() + 1) * sizeof(T);
     BlockSplit split(n_pairs, W, lane_bytes * W, V);
+    const BlockSplit vectors(n_pairs, V, lane_bytes * V, V);
+    if (vector_blocks(kernel, solved, split, split.n_blocks,
+                      forward_threads(n_threads, vectors.n_blocks, n_pairs, sh), false))
+      split = vectors;
     n_threads = forward_threads(n_threads, split.n_blocks, n_pairs, sh);
-    if (vector_blocks(kernel, solved, split, split.n_blocks, n_threads, false))
-      split = BlockSplit(n_pairs, V, lane_bytes * V, V);
     const std::int64_t cells = sh.grid_size(), row_len = sh.M2() + 1;
     SplitWorkspaces<T, W, V> spaces(kernel, solved, n_threads);
     auto solve = [&](auto& ws, std::int64_t p0, std::int64_t count) -> int {
@@ -1537,13 +1541,18 @@ int sig_kernel_gram_symmetric(const T* x, std::int64_t n, GoursatShape sh, Kerne
       for (std::int64_t i = 0; i < n; ++i)
         first[i + 1] = first[i] + BlockSplit(n - i, lanes, lane_bytes * lanes, V).n_blocks;
     };
+    const std::int64_t n_pairs = n * (n + 1) / 2;
+    lanes = V;
     cut();
-    n_threads = forward_threads(n_threads, first[n], n * (n + 1) / 2, sh);
-    if (vector_blocks(kernel, sh, BlockSplit(n, W, lane_bytes * W, V), first[n], n_threads,
-                      false)) {
+    const int vector_threads = forward_threads(n_threads, first[n], n_pairs, sh);
+    lanes = W;
+    cut();
+    if (vector_blocks(kernel, sh, BlockSplit(n, W, lane_bytes * W, V), first[n],
+                      vector_threads, false)) {
       lanes = V;
       cut();
     }
+    n_threads = forward_threads(n_threads, first[n], n_pairs, sh);
     const std::int64_t cells = sh.grid_size(), side = sh.M1() + 1;
     SplitWorkspaces<T, W, V> spaces(kernel, sh, n_threads);
     auto solve = [&](auto& ws, std::int64_t i, std::int64_t j0, std::int64_t count) -> int {
