@@ -95,8 +95,13 @@ namespace detail {
 // lanes and the lane loops vectorise. Each lane does exactly the arithmetic of a
 // one-item computation, so results do not depend on the blocking or on n_jobs.
 // 16 lanes: the index and coefficient loads of a term serve twice as many items as
-// with 8 and the two interleaved sums still fit the 16 AVX2 registers (d=3, degree
-// 4, batch 1024: log -25%, backprop -20% against 8; 24 and 32 spill and are slower).
+// with 8 and the two interleaved sums still fit the 16 AVX2 registers. Measured again
+// with fused_series (Zen 3, d=3, degree 4, batch 1024, length 64, CPU time at one
+// thread against 16): 8 lanes, whose block fits L1, is slower everywhere (non-planar
+// log +47% double / +23% float, its backprop +13% / +15%, branched_sig +19% / +41%);
+// 32 lanes speeds branched_sig and its backprop (-4% double, -12..-15% float) but
+// slows the logs and their backprops (+4..+9%); all the cores keep 16 (a wider block
+// for branched_sig alone would need a width per core).
 constexpr int kLanes = 16;
 using Lanes = std::int64_t;
 
@@ -325,6 +330,7 @@ void fused_series(const BranchedTables<T>& tb, const T* a, T* P, Lanes p_stride,
   simd_call([](const BranchedTables<T>& tb, const T* a, T* P, Lanes p_stride, T* o,
       std::int64_t count, T* top) SKSIG_KERNEL_BODY {
     constexpr int G = fused_levels<T>();
+    static_assert(G >= 1 && G <= 6, "the switch below has groups of 1 to 6 levels");
     const std::int32_t* const order = tb.fused_order;
     int s = 1;
     for (std::int64_t i = 0; i < count; ++i) {
