@@ -472,10 +472,6 @@ struct BigBufferAllocator : ReusedAllocator<T> {
   void construct(U* p, Args&&... args) {
     ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
   }
-  template <class U>
-  bool operator==(const BigBufferAllocator<U>&) const noexcept { return true; }
-  template <class U>
-  bool operator!=(const BigBufferAllocator<U>&) const noexcept { return false; }
 };
 template <class T>
 using BigVector = std::vector<T, BigBufferAllocator<T>>;
