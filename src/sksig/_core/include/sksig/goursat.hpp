@@ -1365,20 +1365,21 @@ constexpr int tail_lanes() {
 // Whether all of a call's pairs go into blocks of one SIMD vector (tail_lanes) rather
 // than kLanes: with the linear kernel at dyadic order 0, where forming each cell's
 // coefficient (an increment inner product) outweighs the sweep, for the backprop, for
-// a forward of fewer than four wide blocks per thread (twice as many blocks balance the
-// threads better) and for one whose wide blocks' increments and coefficient rows
-// outgrow a core's share of L2. Python calls, B32 d8 float64, ms at 8 -> 4 lanes:
+// a forward of fewer than four wide blocks per thread that vector blocks give two
+// threads (twice as many blocks balance the threads better) and for one whose wide
+// blocks' increments and coefficient rows outgrow a core's share of L2. Python calls, B32 d8 float64, ms at 8 -> 4 lanes:
 // backprop at 2 threads L128 2.84 -> 2.58, L256 9.29 -> 7.61, L512 33.1 -> 29.0, at
 // one thread L64 1.22 -> 1.14 (L256 equal); forward at 2 threads L128 0.86 -> 0.70,
 // L1024 23.5 -> 22.0, at one thread L1024 42.8 -> 39.8. Elsewhere the 8-lane sweeps
 // win (dyadic order 2 backprop at 2 threads 30.2 -> 36.7; RBF equal).
-// wide: the call's cut into kLanes blocks (whether they may be wide), n_blocks: its
-// blocks, threads: those the call would use with vector blocks (a forward's).
+// wide: the call's cut into kLanes blocks (vector blocks need its tails vector-wide:
+// blocks small enough to be wide), n_blocks: its blocks, threads: those a forward
+// would use with vector blocks.
 template <class T>
 bool vector_blocks(const StaticKernel<T>& kernel, const GoursatShape& sh,
                    const BlockSplit& wide, std::int64_t n_blocks, int threads,
                    bool backprop) {
-  if (wide.tail_width == 1 || wide.tail_width == wide.width) return false;
+  if (wide.tail_width == 1) return false;
   if (!kernel.is_linear() || sh.lam1 != 0 || sh.lam2 != 0) return false;
   if (backprop || (threads > 1 && n_blocks < 4 * std::int64_t(threads))) return true;
   constexpr double kL2Share = 384 << 10;
@@ -1395,9 +1396,10 @@ double ring_rows(const void* grid) {
   return grid && wide ? GoursatBlock<T>::kBandRows + 1.0 : 2.0;
 }
 
-// Threads worth starting for n_pairs pairs in n_blocks blocks. A second thread only pays when each thread gets at least
-// kMinCellsPerThread cells of work (grid cells of the sweep plus increment-Gram terms, a
-// fraction of a nanosecond each per lane) and two blocks: a helper joins a call tens of
+// Threads worth starting for n_pairs pairs in n_blocks blocks. A second thread only
+// pays when each thread gets at least kMinCellsPerThread cells of work (grid cells of
+// the sweep plus increment-Gram terms, a fraction of a nanosecond each per lane) and
+// two blocks: a helper joins a call tens of
 // microseconds late and runs its first block up to 1.5x slower than the calling thread,
 // its caches cold (Python calls, B32 d8, 2 threads against 1: the forward of L32 0.149
 // -> 0.167 ms with 2^17 cells a thread; the backprop of 8 pairs of L64 in two blocks
