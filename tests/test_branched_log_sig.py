@@ -350,3 +350,47 @@ def test_float32_backprop_matches_float64(rng):
     )
     assert got.dtype == np.float32
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+# High degrees: the full series takes the levels of an element in register groups (3
+# levels per group in float64, 6 in float32) and collapses the levels of the elements
+# with `degree` nodes (top_log, reverse_left in branched.hpp); these cases need several
+# groups, which the degree-3 tests above do not reach.
+@pytest.mark.parametrize("planar", [False, True])
+@pytest.mark.parametrize("d, degree", [(1, 6), (2, 5)])
+def test_high_degree_log_against_powers_and_backprop_against_differences(
+        rng, d, degree, planar):
+    path = rng.normal(size=(3, d)) * 0.5
+    weights = derivative_at_zero_weights(degree)
+    powers = [sksig.branched_sig(repeated(path, k), degree, planar=planar)
+              for k in range(degree + 1)]
+    want = sum(w * p for w, p in zip(weights, powers, strict=True))
+    got = sksig.branched_log_sig(path, degree, planar=planar, method=0)
+    np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-9)
+
+    bsig = sksig.branched_sig(path[None] * np.array([[1.0], [0.7]])[:, :, None],
+                              degree, planar=planar)
+
+    def forward(x):
+        return sksig.branched_sig_to_log_sig(x, d, degree, planar=planar, method=0)
+
+    cotangent = rng.normal(size=bsig.shape)
+    grad = sksig.branched_sig_to_log_sig_backprop(bsig, cotangent, d, degree,
+                                                  planar=planar, method=0)
+    np.testing.assert_allclose(grad, _central_differences(forward, bsig, cotangent),
+                               rtol=1e-7, atol=1e-8)
+
+
+@pytest.mark.parametrize("planar", [False, True])
+def test_float32_high_degree_matches_float64(rng, planar):
+    # d = 1, degree 8: right factors of up to 7 nodes, more than one float32 group.
+    bsig = sksig.branched_sig(rng.normal(size=(5, 6, 1)) * 0.4, 8, planar=planar)
+    derivs = rng.normal(size=bsig.shape)
+    for fn, args in ((sksig.branched_sig_to_log_sig, ()),
+                     (sksig.branched_sig_to_log_sig_backprop, (derivs,))):
+        want = fn(bsig, *args, 1, 8, planar=planar, method=0)
+        got = fn(bsig.astype(np.float32), *(a.astype(np.float32) for a in args), 1, 8,
+                 planar=planar, method=0)
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=2e-4,
+                                   atol=2e-4 * np.max(np.abs(want)))

@@ -193,8 +193,11 @@ class BranchedTables(TreeAlgebra):
             first = order_start[k - 1]
             ends = np.array([term_ptr[e - 1] + np.count_nonzero(
                 right[term_ptr[e - 1]:term_ptr[e]] >= first) for e in elems], np.int64)
-            # Run order: descending term count, ties in level order.
-            order = np.argsort(-(ends - term_ptr[elems - 1]), kind="stable")
+            # Run order: the elements below degree nodes, then the top elements (the
+            # log of these collapses its levels, see top_log in branched.hpp), each
+            # part by descending term count, ties in level order.
+            is_top = elems >= order_start[self.degree]
+            order = np.lexsort((-(ends - term_ptr[elems - 1]), is_top))
             idx.extend(elems.tolist())
             run_idx.extend(elems[order].tolist())
             run_end.extend(ends[order].tolist())

@@ -53,10 +53,11 @@ struct BranchedTables {
   // for K = 2..degree (all elements with >= K nodes, or what Lyndon outputs need).
   const std::int32_t* level_ptr;
   const std::int32_t* level_idx;
-  // The elements of each level again, by descending number of terms whose right
-  // index has at least K - 1 nodes (ties in level_idx order), with the end of those
-  // terms (rights are sorted descending, so they come first): the forward pass walks
-  // them in this order, two at a time, so neighbouring elements have equal counts.
+  // The elements of each level again, those below `degree` nodes first and then the
+  // top elements (run_top), each part by descending number of terms whose right index
+  // has at least K - 1 nodes (ties in level_idx order), with the end of those terms
+  // (rights are sorted descending, so they come first): the forward pass walks them in
+  // this order, two at a time, so neighbouring elements have equal counts.
   const std::int32_t* run_idx;
   const std::int32_t* run_end;
   // Backprop gathers, by right (_r) and by left (_l) index: groups
@@ -176,19 +177,31 @@ void chen_in_place(const BranchedTables<T>& tb, T* x, const T* b) noexcept {
   }, tb, x, b);
 }
 
+// The end of level K's elements below `degree` nodes in run order (the top elements,
+// with `degree` nodes, come last there; top_log computes their log).
+template <class T>
+std::int32_t run_top(const BranchedTables<T>& tb, int K) noexcept {
+  const std::int32_t top = tb.order_start[tb.degree];
+  return static_cast<std::int32_t>(
+      std::partition_point(tb.run_idx + tb.level_ptr[K], tb.run_idx + tb.level_ptr[K + 1],
+                           [top](std::int32_t e) { return e < top; }) - tb.run_idx);
+}
+
 // out = (reduced) a * p where p vanishes below k nodes (a extended, forest products
-// filled): the (X - eps) * P_k step of the log. Each element of level k + 1 sums its
-// terms whose right index has at least k nodes, in table order; out (if given) is
-// written only there (callers never read the rest). If log_out is given, log_out =
-// base + c * out there as well, base being log_base if given, else log_out. Elements are taken two at a time in run order, their sums interleaved
-// (independent chains); each sum is still formed term by term in table order.
+// filled): the (X - eps) * P_k step of the log. Each element of level k + 1 below
+// degree nodes (or, if top, each top element there) sums its terms whose right index
+// has at least k nodes, in table order; out (if given) is written only there (callers
+// never read the rest). If log_out is given, log_out = base + c * out there as well,
+// base being log_base if given, else log_out. Elements are taken two at a time in run
+// order, their sums interleaved (independent chains); each sum is still formed term
+// by term in table order.
 template <class T>
 void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
                                        int k, T* out, T c = T(0),
                                        T* log_out = nullptr,
-                                       const T* log_base = nullptr) noexcept {
+                                       const T* log_base = nullptr, bool top = false) noexcept {
   simd_call([](const BranchedTables<T>& tb, const T* a, const T* p, int k, T* out, T c,
-      T* log_out, const T* log_base) SKSIG_KERNEL_BODY {
+      T* log_out, const T* log_base, bool top) SKSIG_KERNEL_BODY {
     // Local copies: the table pointers stay in registers across the term loop.
     const std::int32_t* const term_ptr = tb.term_ptr;
     const std::int32_t* const term_right = tb.term_right;
@@ -196,7 +209,8 @@ void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
     const T* const term_coef = tb.term_coef;
     const std::int32_t* const run_idx = tb.run_idx;
     const std::int32_t* const run_end = tb.run_end;
-    const std::int32_t hi = tb.level_ptr[k + 2];
+    const std::int32_t mid = run_top(tb, k + 1);
+    const std::int32_t hi = top ? tb.level_ptr[k + 2] : mid;
     using V = typename Vec<T>::type;
     constexpr int np = kLanes / Vec<T>::size, ps = Vec<T>::size;
   #define SKSIG_TERM(acc, t)                                               \
@@ -220,7 +234,7 @@ void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
           store_vec(lo + h * ps, load_vec(lb + h * ps) + c * acc[h]);    \
       }                                                                    \
     } while (false)
-    std::int32_t i = tb.level_ptr[k + 1];
+    std::int32_t i = top ? mid : tb.level_ptr[k + 1];
     for (; i + 1 < hi; i += 2) {
       const std::int32_t end0 = run_end[i], end1 = run_end[i + 1];
       std::int32_t t0 = term_ptr[run_idx[i] - 1], t1 = term_ptr[run_idx[i + 1] - 1];
@@ -241,7 +255,7 @@ void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
     }
   #undef SKSIG_TERM
   #undef SKSIG_FINISH
-  }, tb, a, p, k, out, c, log_out, log_base);
+  }, tb, a, p, k, out, c, log_out, log_base, top);
 }
 
 // The log's series in one pass over the elements (ascending, so by number of nodes):
@@ -320,15 +334,13 @@ __attribute__((always_inline)) inline void fused_group(const BranchedTables<T>& 
 // series (every level holds every element with enough nodes): P_k (k < degree) where
 // later levels read it, and, if o is given, o = a + sum_k c_k P_k, as log_block's
 // level passes compute them. Elements with fewer nodes come first, so count =
-// order_start[degree] - 1 gives every P_k a later level reads. If top is given, the
-// elements with `degree` nodes put their o there instead (top may be a itself: such
-// an a[e] is read only as o[e]'s first summand, every factor having fewer nodes, so
-// the log overwrites it in place and the block's working set shrinks by a vector).
+// order_start[degree] - 1 gives every P_k a later level reads (the elements with
+// `degree` nodes are left to top_log).
 template <class T>
 void fused_series(const BranchedTables<T>& tb, const T* a, T* P, Lanes p_stride, T* o,
-                  std::int64_t count, T* top = nullptr) noexcept {
+                  std::int64_t count) noexcept {
   simd_call([](const BranchedTables<T>& tb, const T* a, T* P, Lanes p_stride, T* o,
-      std::int64_t count, T* top) SKSIG_KERNEL_BODY {
+      std::int64_t count) SKSIG_KERNEL_BODY {
     constexpr int G = fused_levels<T>();
     static_assert(G >= 1 && G <= 6, "the switch below has groups of 1 to 6 levels");
     const std::int32_t* const order = tb.fused_order;
@@ -336,25 +348,24 @@ void fused_series(const BranchedTables<T>& tb, const T* a, T* P, Lanes p_stride,
     for (std::int64_t i = 0; i < count; ++i) {
       const std::int64_t e = order != nullptr ? order[i] : i + 1;
       while (s < tb.degree && e >= tb.order_start[s + 1]) ++s;
-      T* const oe = o != nullptr && top != nullptr && s == tb.degree ? top : o;
       if (s == 1) {  // no level: o = a
-        if (oe != nullptr && oe != a) {
-          SKSIG_LANES oe[e * kLanes + j] = a[e * kLanes + j];
+        if (o != nullptr) {
+          SKSIG_LANES o[e * kLanes + j] = a[e * kLanes + j];
         }
         continue;
       }
       for (int g0 = 0; g0 < s - 1; g0 += G) {
         switch (s - 1 - g0 < G ? s - 1 - g0 : G) {
-          case 1: fused_group<1>(tb, a, P, p_stride, oe, e, s, g0); break;
-          case 2: fused_group<2>(tb, a, P, p_stride, oe, e, s, g0); break;
-          case 3: fused_group<3>(tb, a, P, p_stride, oe, e, s, g0); break;
-          case 4: if constexpr (G >= 4) fused_group<4>(tb, a, P, p_stride, oe, e, s, g0); break;
-          case 5: if constexpr (G >= 5) fused_group<5>(tb, a, P, p_stride, oe, e, s, g0); break;
-          default: if constexpr (G >= 6) fused_group<6>(tb, a, P, p_stride, oe, e, s, g0); break;
+          case 1: fused_group<1>(tb, a, P, p_stride, o, e, s, g0); break;
+          case 2: fused_group<2>(tb, a, P, p_stride, o, e, s, g0); break;
+          case 3: fused_group<3>(tb, a, P, p_stride, o, e, s, g0); break;
+          case 4: if constexpr (G >= 4) fused_group<4>(tb, a, P, p_stride, o, e, s, g0); break;
+          case 5: if constexpr (G >= 5) fused_group<5>(tb, a, P, p_stride, o, e, s, g0); break;
+          default: if constexpr (G >= 6) fused_group<6>(tb, a, P, p_stride, o, e, s, g0); break;
         }
       }
     }
-  }, tb, a, P, p_stride, o, count, top);
+  }, tb, a, P, p_stride, o, count);
 }
 
 // Whether every level K of the log holds every element with at least K nodes (method
@@ -409,6 +420,189 @@ void reverse_step(const BranchedTables<T>& tb, const T* a, const T* p,
       }
     }
   }, tb, a, p, h, k, hprev, ga);
+}
+
+// The elements with `degree` nodes (the top elements) in the full series. Such an
+// element is never a factor of another (every factor has fewer nodes), so only its
+// log value o[e] = a[e] + sum_k c_k P_k[e] is needed, and since every term t of e, with
+// right factor r, feeds the levels k = 2 .. s_r + 1 (s_r: the nodes of r, at most
+// degree - 1), the levels' sums collapse into one:
+//   o[e] = a[e] + sum_t coef_t * a[left_t] * W[r],   W[r] = sum_{k=2}^{s_r+1} c_k P_{k-1}[r]
+// (P_1 = a): one product per term instead of one per term and level. The top elements
+// make up most of the basis, so this halves the log's arithmetic (d=3, degree 4:
+// 2,244 products per item become 1,207). W is stored below degree nodes only.
+template <class T>
+void log_weights(const BranchedTables<T>& tb, const T* a, const T* P, Lanes p_stride,
+                 T* W) noexcept {
+  simd_call([](const BranchedTables<T>& tb, const T* a, const T* P, Lanes p_stride,
+               T* W) SKSIG_KERNEL_BODY {
+    const std::int64_t top = tb.order_start[tb.degree];
+    const T c2 = branched_log_coef<T>(2);
+    int s = 1;
+    for (std::int64_t r = 1; r < top; ++r) {
+      while (r >= tb.order_start[s + 1]) ++s;
+      const Lanes at = r * kLanes;
+      T* w = W + at;
+      SKSIG_LANES w[j] = c2 * a[at + j];
+      for (int k = 3; k <= s + 1; ++k) {
+        const T ck = branched_log_coef<T>(k);
+        const T* pk = P + (k - 3) * p_stride + at;  // P_{k-1}
+        SKSIG_LANES w[j] += ck * pk[j];
+      }
+    }
+  }, tb, a, P, p_stride, W);
+}
+
+// o[e] = a[e] + sum_t coef_t * a[left_t] * W[right_t] for the top elements of level 2
+// (all of them with full levels, the Lyndon forests otherwise; see log_weights): the
+// top part of level 2's run order, whose terms all have rights of 1 node or more, as a
+// reduced product with p = W and c = 1. o may be a.
+template <class T>
+void top_log(const BranchedTables<T>& tb, const T* a, const T* W, T* o) noexcept {
+  if (tb.degree >= 2) reduced_product(tb, a, W, 1, static_cast<T*>(nullptr), T(1), o, a, true);
+}
+
+// The reverse pass of the full series (full_levels), one pass per side instead of
+// reverse_step per level. H_k = dL/dP_k (H_1: of P_1 = a as a value) satisfies
+//   H_k[r] = c_k g[r] + sum over the terms t (of elements e) with right factor r of
+//            coef_t * H_{k+1}[e] * a[left_t],
+// every such e having more nodes than r. A top element's H_k is c_k g[e] (its o is
+// its only use), so the terms of top elements add c_{k+1} * T[r] with
+// T[r] = sum_t coef_t * g[e] * a[left_t], one product per term for all levels (as in
+// top_log). Taking the elements below degree nodes in descending order gives each its
+// H_1 .. H_{s_r} at once from its terms (every one feeds all those levels), a[left]
+// loaded once for all. H_k is stored at H + (k - 1) * hs below degree nodes.
+template <int GL, class T>
+__attribute__((always_inline)) inline void reverse_right_group(
+    const BranchedTables<T>& tb, const T* a, const T* g, T* H, Lanes hs, std::int64_t r,
+    int g0, std::int32_t q0, std::int32_t q_top, std::int32_t q1) noexcept {
+  using V = typename Vec<T>::type;
+  constexpr int np = kLanes / Vec<T>::size, ps = Vec<T>::size;
+  const std::int32_t* const rt = tb.rev_t_r;
+  const std::int32_t* const re = tb.rev_e_r;
+  V acc[GL][np], top[np] = {};
+  for (std::int32_t q = q_top; q < q1; ++q) {  // T[r]
+    const std::int32_t t = rt[q];
+    const T* al = a + Lanes{tb.term_left[t]} * kLanes;
+    const T* ge = g + Lanes{re[q]} * kLanes;
+    for (int h = 0; h < np; ++h)
+      top[h] += coproduct_term(tb.term_coef[t], load_vec(ge + h * ps), load_vec(al + h * ps));
+  }
+  for (int j = 0; j < GL; ++j) {
+    const T ck = branched_log_coef<T>(1 + g0 + j), cn = branched_log_coef<T>(2 + g0 + j);
+    for (int h = 0; h < np; ++h)
+      acc[j][h] = ck * load_vec(g + r * kLanes + h * ps) + cn * top[h];
+  }
+  for (std::int32_t q = q0; q < q_top; ++q) {
+    const std::int32_t t = rt[q];
+    const T* al = a + Lanes{tb.term_left[t]} * kLanes;
+    const T* he = H + Lanes{re[q]} * kLanes + (g0 + 1) * hs;  // H_{k + 1}[e]
+    for (int h = 0; h < np; ++h) {
+      const V ca = tb.term_coef[t] * load_vec(al + h * ps);
+      for (int j = 0; j < GL; ++j) acc[j][h] += ca * load_vec(he + j * hs + h * ps);
+    }
+  }
+  for (int j = 0; j < GL; ++j)
+    for (int h = 0; h < np; ++h)
+      store_vec(H + (g0 + j) * hs + r * kLanes + h * ps, acc[j][h]);
+}
+
+// Side 0 (see reverse_right_group): H_1 .. H_{s_r} of every element r below degree
+// nodes, descending, from the level-2 gathers by right index (all of r's terms, groups
+// ascending by r, each in element order: the top elements' terms last).
+template <class T>
+void reverse_right(const BranchedTables<T>& tb, const T* a, const T* g, T* H, Lanes hs) noexcept {
+  simd_call([](const BranchedTables<T>& tb, const T* a, const T* g, T* H,
+               Lanes hs) SKSIG_KERNEL_BODY {
+    constexpr int G = fused_levels<T>();
+    const std::int32_t top = tb.order_start[tb.degree];
+    const std::int32_t first = tb.rev_lev_r[2];
+    const std::int32_t *const ptr = tb.rev_ptr_r, *const re = tb.rev_e_r;
+    std::int32_t grp = tb.rev_lev_r[3] - 1;  // level 2's groups, walked downwards
+    int s = tb.degree - 1;
+    for (std::int64_t r = top - 1; r >= 1; --r) {
+      while (r < tb.order_start[s]) --s;
+      while (grp >= first && tb.term_right[tb.rev_t_r[ptr[grp]]] > r) --grp;
+      std::int32_t q0 = 0, q1 = 0;  // no term has right factor r: H_k[r] = c_k g[r]
+      if (grp >= first && tb.term_right[tb.rev_t_r[ptr[grp]]] == r) q0 = ptr[grp], q1 = ptr[grp + 1];
+      std::int32_t q_top = q0;
+      while (q_top < q1 && re[q_top] < top) ++q_top;
+      for (int g0 = 0; g0 < s; g0 += G) {
+        switch (s - g0 < G ? s - g0 : G) {
+          case 1: reverse_right_group<1>(tb, a, g, H, hs, r, g0, q0, q_top, q1); break;
+          case 2: reverse_right_group<2>(tb, a, g, H, hs, r, g0, q0, q_top, q1); break;
+          case 3: reverse_right_group<3>(tb, a, g, H, hs, r, g0, q0, q_top, q1); break;
+          case 4: if constexpr (G >= 4) reverse_right_group<4>(tb, a, g, H, hs, r, g0, q0, q_top, q1); break;
+          case 5: if constexpr (G >= 5) reverse_right_group<5>(tb, a, g, H, hs, r, g0, q0, q_top, q1); break;
+          default: if constexpr (G >= 6) reverse_right_group<6>(tb, a, g, H, hs, r, g0, q0, q_top, q1); break;
+        }
+      }
+    }
+  }, tb, a, g, H, hs);
+}
+
+constexpr int kMaxFusedReverseDegree = 64;  // reverse_left's cursors, one per level
+
+// Side 1: ga[left] += coef * H_k[e] * P_{k-1}[right] over the levels k, in one register
+// chain per left index. Terms of elements below degree nodes go level by level (k =
+// degree .. 2, the level gathers by left index); a top element's terms once, as
+// coef * g[e] * W[right] (W of log_weights), from the level-2 gathers, whose groups hold
+// every term. P_{k-1} is at P + (k - 3) * p_stride for k >= 3 (P_1 = a).
+template <class T>
+void reverse_left(const BranchedTables<T>& tb, const T* a, const T* P, Lanes p_stride,
+                  const T* W, const T* g, const T* H, Lanes hs, T* ga) noexcept {
+  simd_call([](const BranchedTables<T>& tb, const T* a, const T* P, Lanes p_stride,
+               const T* W, const T* g, const T* H, Lanes hs, T* ga) SKSIG_KERNEL_BODY {
+    using V = typename Vec<T>::type;
+    constexpr int np = kLanes / Vec<T>::size, ps = Vec<T>::size;
+    const int degree = tb.degree;
+    const std::int32_t top = tb.order_start[degree];
+    const std::int32_t *const rt = tb.rev_t_l, *const re = tb.rev_e_l, *const ptr = tb.rev_ptr_l;
+    const std::int32_t* const left = tb.term_left;
+    auto key = [&](std::int32_t grp) { return left[rt[ptr[grp]]]; };
+    // One cursor per level over its groups (ascending left index); levels merged.
+    std::int32_t cur[kMaxFusedReverseDegree + 1], end[kMaxFusedReverseDegree + 1];
+    for (int k = 2; k <= degree; ++k) cur[k] = tb.rev_lev_l[k], end[k] = tb.rev_lev_l[k + 1];
+    for (;;) {
+      std::int32_t l = -1;
+      for (int k = 2; k <= degree; ++k)
+        if (cur[k] < end[k] && (l < 0 || key(cur[k]) < l)) l = key(cur[k]);
+      if (l < 0) break;
+      V acc[np] = {};
+      for (int k = degree; k >= 2; --k) {
+        if (cur[k] >= end[k] || key(cur[k]) != l) continue;
+        const T* const pk = k == 2 ? a : P + (k - 3) * p_stride;  // P_{k-1}
+        const T* const hk = H + (k - 1) * hs;                       // H_k
+        std::int32_t q = ptr[cur[k]];
+        const std::int32_t q_end = ptr[cur[k] + 1];
+        for (; q < q_end && re[q] < top; ++q) {
+          const std::int32_t t = rt[q];
+          const T* he = hk + Lanes{re[q]} * kLanes;
+          const T* pr = pk + Lanes{tb.term_right[t]} * kLanes;
+          for (int h = 0; h < np; ++h)
+            acc[h] += coproduct_term(tb.term_coef[t], load_vec(he + h * ps), load_vec(pr + h * ps));
+        }
+        if (k == 2)
+          for (; q < q_end; ++q) {
+            const std::int32_t t = rt[q];
+            const T* ge = g + Lanes{re[q]} * kLanes;
+            const T* wr = W + Lanes{tb.term_right[t]} * kLanes;
+            for (int h = 0; h < np; ++h)
+              acc[h] += coproduct_term(tb.term_coef[t], load_vec(ge + h * ps), load_vec(wr + h * ps));
+          }
+        ++cur[k];
+      }
+      T* d = ga + Lanes{l} * kLanes;
+      for (int h = 0; h < np; ++h) store_vec(d + h * ps, acc[h]);
+    }
+  }, tb, a, P, p_stride, W, g, H, hs, ga);
+}
+
+// Whether log_block and log_backprop_block take the full series (fused_series for
+// the elements below degree nodes, top_log and the fused reverse pass for the rest).
+template <class T>
+bool full_series(const BranchedTables<T>& tb) noexcept {
+  return tb.degree <= kMaxFusedReverseDegree && full_levels(tb);
 }
 
 // Per-thread scratch memory reused across blocks and calls (large blocks would
@@ -640,14 +834,14 @@ int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
 
 namespace detail {
 
-// Scratch values of log_block: a (extended) and o, then P_2 .. P_{degree - 1} below
-// degree nodes (fused) or two full vectors (the level passes).
+// Scratch values of log_block: a (extended) and o, then P_2 .. P_{degree - 1} and W
+// below degree nodes (full_series) or three full vectors (the level passes).
 template <class T>
 std::int64_t log_scratch(const BranchedTables<T>& tb, bool fused) noexcept {
   const std::int64_t m = tb.n + 1;
-  const std::int64_t p = fused ? std::int64_t{tb.degree > 2 ? tb.degree - 2 : 0} *
+  const std::int64_t p = fused ? std::int64_t{tb.degree > 2 ? tb.degree - 1 : 1} *
                                      tb.order_start[tb.degree > 0 ? tb.degree : 0]
-                               : 2 * m;
+                               : 3 * m;
   return (2 * m + tb.n_forest + p) * kLanes;
 }
 
@@ -668,10 +862,15 @@ void log_block(const T* x, T* out, std::int64_t batch,
     SKSIG_LANES a[j] = T(0);
     forest_products(tb, a);
     if (fused) {
-      // The log in place in a: fused_series writes the elements with `degree` nodes
-      // there, the others (read as factors meanwhile) in o, copied over afterwards.
-      const std::int64_t below = Lanes{tb.order_start[tb.degree]} * kLanes;
-      fused_series(tb, a, q, below, o, tb.n, a);
+      // The log in place in a: the elements below degree nodes (read as factors
+      // meanwhile) put theirs in o, copied over afterwards; top_log writes the others
+      // (never factors) over a directly.
+      const std::int32_t top = tb.order_start[tb.degree];
+      const std::int64_t below = Lanes{top} * kLanes;
+      T* const W = q + (tb.degree > 2 ? tb.degree - 2 : 0) * below;
+      fused_series(tb, a, q, below, o, std::int64_t{top} - 1);
+      log_weights(tb, a, q, below, W);
+      top_log(tb, a, W, a);
       for (std::int64_t i = kLanes; i < below; ++i) a[i] = o[i];
       if (lyn != nullptr)
         store_lyndon(a, batch, *lyn, b0, out);
@@ -679,24 +878,50 @@ void log_block(const T* x, T* out, std::int64_t batch,
         *finite = store_block<true>(a, batch, m, scalar_out, b0, out);
       return;
     }
-    // o = a + sum_k c_k P_k. Method 0 (every element with >= 2 nodes in level 2): o
-    // is copied from a below level 2 only and level 2 writes a + c_2 P_2 itself.
+    // o = a + sum_k c_k P_k below degree nodes, level by level, W (log_weights) taking
+    // each P_k as it is formed (the next level overwrites it); then top_log. Method 0
+    // (every element with >= 2 nodes in level 2): o is copied from a below level 2
+    // only and level 2 writes a + c_2 P_2 itself.
     const bool full = tb.degree >= 2 && tb.level_ptr[3] - tb.level_ptr[2] == m - tb.order_start[2];
     const std::int64_t copy = full ? Lanes{tb.order_start[2]} * kLanes : mw;
     for (std::int64_t i = 0; i < copy; ++i) o[i] = a[i];
+    T* const W = r + mw;
+    const std::int64_t below = Lanes{tb.order_start[tb.degree]} * kLanes;
+    {
+      const T c2 = branched_log_coef<T>(2);
+      for (std::int64_t i = 0; i < below; ++i) W[i] = c2 * a[i];
+    }
     const T* p = a;  // P_1
-    for (int k = 2; k <= tb.degree; ++k) {
-      // P_degree is never read: only its multiple is added to o.
-      reduced_product(tb, a, p, k - 1, k < tb.degree ? q : nullptr, branched_log_coef<T>(k), o,
+    for (int k = 2; k < tb.degree; ++k) {  // P_degree has only top elements
+      reduced_product(tb, a, p, k - 1, q, branched_log_coef<T>(k), o,
                       full && k == 2 ? a : nullptr);
+      const T c = branched_log_coef<T>(k + 1);
+      for (std::int32_t i = tb.level_ptr[k], hi = run_top(tb, k); i < hi; ++i) {
+        const Lanes at = Lanes{tb.run_idx[i]} * kLanes;
+        SKSIG_LANES W[at + j] += c * q[at + j];
+      }
       p = q;
       std::swap(q, r);
     }
+    top_log(tb, a, W, o);
     if (lyn != nullptr)
       store_lyndon(o, batch, *lyn, b0, out);
     else
       *finite = store_block<true>(o, batch, m, scalar_out, b0, out);
   }, x, out, batch, tb, scalar_in, scalar_out, lyn, b0, fused, w, finite);
+}
+
+// Scratch values of log_backprop_block: a, ga (extended), g, then h, hprev, P_2 ..
+// P_{degree - 1} and room for P_degree over all elements (the level passes, with the
+// Lyndon scratch after them), or P_2 .. P_{degree - 1}, H_1 .. H_{degree - 1} and W
+// below degree nodes (full_series).
+template <class T>
+std::int64_t log_backprop_scratch(const BranchedTables<T>& tb, const LyndonMap* lyn) noexcept {
+  const std::int64_t m = tb.n + 1, ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
+  const std::int64_t passes = 2 * ext + (2 + tb.degree) * mw + (lyn != nullptr ? lyn->n_lyndon : 0);
+  const std::int64_t below = std::int64_t{tb.order_start[tb.degree > 0 ? tb.degree : 0]} * kLanes;
+  const std::int64_t fused = 2 * ext + mw + std::int64_t{2 * tb.degree} * below;
+  return passes > fused ? passes : fused;
 }
 
 // The gradient of the block at b0; w holds log_backprop_scratch values.
@@ -723,13 +948,29 @@ void log_backprop_block(const T* x, const T* grad_out, T* grad_x,
       load_block(grad_out, batch, m, scalar_grad, b0, g);
     SKSIG_LANES a[j] = g[j] = T(0);
     forest_products(tb, a);
+    if (full_series(tb)) {
+      // P_2 .. P_{degree - 1}, W and H_1 .. H_{degree - 1} below degree nodes only (the
+      // reverse pass reads no more), then the two sides of the reverse pass.
+      const std::int32_t top = tb.order_start[degree];
+      const Lanes below = Lanes{top} * kLanes;
+      T* const Pf = g + mw;  // then H and W (log_backprop_scratch)
+      T* const H = Pf + (degree > 2 ? degree - 2 : 0) * below;
+      T* const W = H + (degree > 1 ? degree - 1 : 0) * below;
+      fused_series(tb, a, Pf, below, static_cast<T*>(nullptr), std::int64_t{top} - 1);
+      log_weights(tb, a, Pf, below, W);
+      reverse_right(tb, a, g, H, below);
+      reverse_left(tb, a, Pf, below, W, g, H, below, ga);
+      const T c1 = branched_log_coef<T>(1);
+      for (std::int64_t i = kLanes; i < below; ++i) ga[i] += H[i];
+      for (std::int64_t i = below; i < mw; ++i) ga[i] += c1 * g[i];
+      forest_products_backprop(tb, a, ga);
+      SKSIG_LANES ga[j] = T(0);
+      store_block(ga, batch, m, scalar_in, b0, grad_x);
+      return;
+    }
     // Forward: P_2 .. P_{degree - 1} (the reverse pass never reads P_degree), each
     // written only where a later step reads it.
-    if (full_levels(tb))  // only below degree nodes: the reverse pass reads no more
-      fused_series(tb, a, P2, mw, static_cast<T*>(nullptr),
-                   std::int64_t{tb.order_start[degree]} - 1);
-    else
-      for (int k = 2; k < degree; ++k) reduced_product(tb, a, P(k - 1), k - 1, P(k));
+    for (int k = 2; k < degree; ++k) reduced_product(tb, a, P(k - 1), k - 1, P(k));
     // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
     // identically (below k nodes) carry no gradient and are skipped.
     {
@@ -761,7 +1002,7 @@ int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>
                  int n_threads) noexcept {
   using detail::kLanes;
   const std::int64_t width = lyn != nullptr ? lyn->n_lyndon : tb.n + scalar_out;
-  const bool fused = detail::full_levels(tb);
+  const bool fused = detail::full_series(tb);
   const std::int64_t size = detail::log_scratch(tb, fused);
   return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     T* w = detail::workspace<T>(size);
@@ -784,8 +1025,7 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
   using detail::kLanes;
   const std::int64_t m = tb.n + 1;
   const std::int64_t ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
-  const std::int64_t size =
-      2 * ext + (2 + tb.degree) * mw + (lyn != nullptr ? lyn->n_lyndon : 0);
+  const std::int64_t size = detail::log_backprop_scratch(tb, lyn);
   return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     detail::log_backprop_block(x, grad_out, grad_x, batch, tb, scalar_in, scalar_grad, lyn,
                                blk * kLanes, detail::workspace<T>(size));
