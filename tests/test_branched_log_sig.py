@@ -252,30 +252,49 @@ def test_bad_input(bsig, kwargs, exc, match):
         sksig.branched_sig_to_log_sig(bsig, d, n, **kwargs)
 
 
+@pytest.mark.parametrize("planar, method",
+                         [(False, 0), (True, 0), (True, 1), (True, 2)])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("scalar", [False, True])
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_nonfinite_entry_anywhere_is_the_inputs_fault(rng, dtype, scalar, bad):
-    # The CPU log (method 0) does not scan bsig up front: its result check catches a
-    # NaN/inf entry (every entry is a summand of the log's entry); the message must
-    # still blame the input, wherever the entry is (scalar entry, first/last column,
-    # a partial lane block) and for every n_jobs. A finite overflow stays an overflow.
-    n = sksig.branched_sig_length(3, 4)
+def test_nonfinite_entry_anywhere_is_the_inputs_fault(rng, planar, method, dtype,
+                                                      scalar, bad):
+    # The CPU log and its backprop do not scan bsig and blogsig_derivs up front: the
+    # core tests every entry it reads (the scalar entries, which it ignores, are
+    # checked apart). The message must still blame the input, wherever the entry is
+    # (scalar entry, first/last column, a partial lane block) and for every n_jobs. A
+    # finite overflow stays an overflow.
+    n = sksig.branched_sig_length(3, 3 if planar else 4, planar=planar)
+    degree = 3 if planar else 4
     clean = (rng.normal(size=(37, n)) * 0.3).astype(dtype)
     if scalar:
         clean = np.concatenate([np.ones((37, 1), dtype), clean], axis=1)
+    kw = {"planar": planar, "method": method}
+    derivs = np.ones_like(sksig.branched_sig_to_log_sig(clean, 3, degree, **kw))
     first = int(scalar)  # the first tree's column (a bool would index as a mask)
     for row, col in [(0, 0), (36, n - 1 + first), (17, 5), (33, first)]:
         x = clean.copy()
         x[row, col] = bad
         for n_jobs in (1, 2):
             with pytest.raises(ValueError, match="bsig contains NaN or inf"):
-                sksig.branched_sig_to_log_sig(x, 3, 4, n_jobs=n_jobs)
+                sksig.branched_sig_to_log_sig(x, 3, degree, n_jobs=n_jobs, **kw)
+            with pytest.raises(ValueError, match="bsig contains NaN or inf"):
+                sksig.branched_sig_to_log_sig_backprop(x, derivs, 3, degree,
+                                                       n_jobs=n_jobs, **kw)
+    for row, col in [(0, 0), (36, derivs.shape[1] - 1), (17, 2)]:
+        d = derivs.copy()
+        d[row, col] = bad
+        for n_jobs in (1, 2):
+            with pytest.raises(ValueError, match="blogsig_derivs contains NaN or inf"):
+                sksig.branched_sig_to_log_sig_backprop(clean, d, 3, degree,
+                                                       n_jobs=n_jobs, **kw)
     big = clean * dtype(1e30 if dtype == np.float32 else 1e200)
     if scalar:
         big[:, 0] = 1
     with pytest.raises(FloatingPointError, match="overflowed"):
-        sksig.branched_sig_to_log_sig(big, 3, 4)
+        sksig.branched_sig_to_log_sig(big, 3, degree, **kw)
+    with pytest.raises(FloatingPointError, match="overflowed"):
+        sksig.branched_sig_to_log_sig_backprop(big, derivs, 3, degree, **kw)
 
 
 @pytest.mark.parametrize(

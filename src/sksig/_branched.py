@@ -369,23 +369,34 @@ def branched_sig_to_log_sig(bsig, dimension, degree, *, time_aug=False, lead_lag
                                             planar, method)
     n_threads = resolve_n_jobs(n_jobs)
     tb = native_tables(dim, degree, planar)
-    # Method 0 on the host: every entry e >= 1 of bsig is a summand of the log's entry
-    # e, so a NaN or inf there always reaches the result, which the core checks block
-    # by block while it is in cache; bsig itself is scanned only then, to report the
-    # input's fault (a separate pass over it cost a tenth of the call).
-    lazy = method == 0 and not goes_to_device(bsig)
+    lazy = not goes_to_device(bsig)  # the CPU core checks the entries it reads
     flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb, scalar_term,
                                                         check_finite=not lazy)
-    if lazy and had_scalar and not all_finite(flat[:, 0]):  # ignored by the core
-        raise nonfinite_error("bsig")
-    try:
-        out = _log(flat, had_scalar, tb, method, had_scalar, n_threads, caller)
-    except FloatingPointError:
-        if lazy and not all_finite(flat):
-            raise nonfinite_error("bsig") from None
-        raise
+    out = _core_checks_finite(
+        lambda: _log(flat, had_scalar, tb, method, had_scalar, n_threads, caller),
+        [("bsig", flat, had_scalar)] if lazy else [])
     return caller.out(out.reshape(tuple(batch_shape) + tuple(out.shape[1:])),
                       checked=True)
+
+
+def _core_checks_finite(run, inputs):
+    """``run()``, a call of a CPU branched log core, which tests the input entries it
+    reads for NaN/inf as they pass through registers, and raises FloatingPointError
+    for them as for an overflowed result (a separate pass over the inputs before the
+    call cost up to a fifth of it). ``inputs``: ``(name, flat, scalar)`` of the arrays
+    the core reads, whose scalar entries (column 0 where ``scalar``) it ignores and
+    which are checked here; the arrays are scanned again only on that error, to report
+    the input's fault instead of an overflow."""
+    for name, flat, scalar in inputs:
+        if scalar and not all_finite(flat[:, 0]):
+            raise nonfinite_error(name)
+    try:
+        return run()
+    except FloatingPointError:
+        for name, flat, _ in inputs:
+            if not all_finite(flat):
+                raise nonfinite_error(name) from None
+        raise
 
 
 @cuda_arrays
@@ -593,18 +604,26 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                                             planar, method)
     n_threads = resolve_n_jobs(n_jobs)
     tb = native_tables(dim, degree, planar)
-    flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb, scalar_term)
-    derivs, _ = as_array(blogsig_derivs, "blogsig_derivs", caller=caller, min_ndim=1)
+    lazy = not goes_to_device(bsig)  # the CPU core checks the entries it reads
+    flat, had_scalar, caller, batch_shape = _bsig_input(bsig, tb, scalar_term,
+                                                        check_finite=not lazy)
+    derivs, _ = as_array(blogsig_derivs, "blogsig_derivs", caller=caller, min_ndim=1,
+                         check_finite=not lazy)
     check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
     scalar_grad = _check_log_derivs_length(tb, method, tuple(derivs.shape), had_scalar)
-    length = derivs.shape[-1]
+    derivs = derivs.reshape((-1, derivs.shape[-1]))
     compute = backend(caller)
-    if tb.n == 0:  # degree or dimension 0: a constant log, no gradient
-        grad = compute.zeros(flat.shape, caller)
-    else:
+
+    def run():
+        if tb.n == 0:  # degree or dimension 0: a constant log, no gradient
+            return compute.zeros(flat.shape, caller)
         grad = compute.empty(flat.shape, caller)
-        compute.branched_log_backprop(flat, derivs.reshape((-1, length)), grad, tb,
-                                      method, had_scalar, scalar_grad, n_threads)
+        compute.branched_log_backprop(flat, derivs, grad, tb, method, had_scalar,
+                                      scalar_grad, n_threads)
+        return grad
+
+    inputs = [("bsig", flat, had_scalar), ("blogsig_derivs", derivs, scalar_grad)]
+    grad = _core_checks_finite(run, inputs if lazy else [])
     return caller.out(grad.reshape(tuple(batch_shape) + tuple(grad.shape[1:])),
                       checked=True)
 

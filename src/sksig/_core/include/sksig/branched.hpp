@@ -670,26 +670,32 @@ struct BlockRows {
 // Copy rows [b0, b0 + kLanes) of a (batch, n or n + 1) array into lane layout over
 // the n + 1 entries (missing rows: 0). Without the scalar entry in the rows
 // (scalar = false), lane entry 0 is set to 0. Entries are the outer loop: the rows
-// are read as kLanes streams and the block written in order.
+// are read as kLanes streams and the block written in order. Check: also return
+// whether the entries 1 .. m - 1 read are finite (as store_block's check: the
+// caller's input check happens while the rows pass through registers, instead of a
+// separate pass over memory before the call); else true.
 // Always inlined (as store_block): the callers' AVX2 clone then compiles the
 // transposes for AVX2 too instead of calling a baseline copy.
-template <class T>
-__attribute__((always_inline)) inline void load_block(const T* x, std::int64_t batch,
+template <bool Check = false, class T>
+__attribute__((always_inline)) inline bool load_block(const T* x, std::int64_t batch,
                                                       std::int64_t m, bool scalar,
                                                       std::int64_t b0, T* blk) noexcept {
   const BlockRows<const T> r(x, batch, m, scalar, b0);
   const std::int64_t shift = r.shift, live = r.live;
   const T* const* rows = r.rows;
+  T z[kLanes] = {};  // kLanes independent sums (short dependency chains)
   for (int j = 0; j < kLanes; ++j) blk[j] = j < live && scalar ? rows[j][0] : T(0);
   if (live == kLanes) {
     std::int64_t i = 1;
     if constexpr (Vec<T>::size == 4) {
       // 4 x 4 tiles: four row pieces become four entries of four lanes.
+      typename Vec<T>::type zv = {};
       for (; i + 4 <= m; i += 4)
         for (int j = 0; j < kLanes; j += 4) {
           auto v0 = load_vec(rows[j] + i - shift), v1 = load_vec(rows[j + 1] + i - shift),
                v2 = load_vec(rows[j + 2] + i - shift),
                v3 = load_vec(rows[j + 3] + i - shift);
+          if constexpr (Check) zv = zv + ((v0 - v0) + (v1 - v1)) + ((v2 - v2) + (v3 - v3));
           transpose4(v0, v1, v2, v3);
           T* b = blk + i * kLanes + j;
           store_vec(b, v0);
@@ -697,14 +703,27 @@ __attribute__((always_inline)) inline void load_block(const T* x, std::int64_t b
           store_vec(b + 2 * kLanes, v2);
           store_vec(b + 3 * kLanes, v3);
         }
+      if constexpr (Check)
+        for (int l = 0; l < 4; ++l) z[l] = zv[l];
     }
     for (; i < m; ++i)
-      for (int j = 0; j < kLanes; ++j) blk[i * kLanes + j] = rows[j][i - shift];
+      for (int j = 0; j < kLanes; ++j) {
+        const T v = rows[j][i - shift];
+        blk[i * kLanes + j] = v;
+        if constexpr (Check) z[j] = z[j] + (v - v);
+      }
   } else {
     for (std::int64_t i = 1; i < m; ++i)
-      for (int j = 0; j < kLanes; ++j)
-        blk[i * kLanes + j] = j < live ? rows[j][i - shift] : T(0);
+      for (int j = 0; j < kLanes; ++j) {
+        const T v = j < live ? rows[j][i - shift] : T(0);
+        blk[i * kLanes + j] = v;
+        if constexpr (Check) z[j] = z[j] + (v - v);
+      }
   }
+  bool ok = true;
+  if constexpr (Check)
+    for (int j = 0; j < kLanes; ++j) ok = ok && z[j] == T(0);
+  return ok;
 }
 
 // Inverse of load_block (scalar = false drops lane entry 0). Check: also return
@@ -778,20 +797,26 @@ inline void store_lyndon(const T* blk, std::int64_t batch, const LyndonMap& ly,
 }
 
 // Adjoint of store_lyndon: lane layout over m entries (zero off the Lyndon forests)
-// from rows of a (batch, n_lyndon) cotangent; tmp holds n_lyndon values.
+// from rows of a (batch, n_lyndon) cotangent; tmp holds n_lyndon values. Returns
+// whether the rows read are finite.
 template <class T>
-inline void load_lyndon(const T* x, std::int64_t batch, std::int64_t m,
+inline bool load_lyndon(const T* x, std::int64_t batch, std::int64_t m,
                         const LyndonMap& ly, std::int64_t b0, T* blk, T* tmp) noexcept {
   for (std::int64_t i = 0; i < m * kLanes; ++i) blk[i] = T(0);
+  T z = T(0);
   for (int j = 0; j < kLanes && b0 + j < batch; ++j) {
     const T* row = x + (b0 + j) * ly.n_lyndon;
-    for (std::int64_t i = 0; i < ly.n_lyndon; ++i) tmp[i] = row[i];
+    for (std::int64_t i = 0; i < ly.n_lyndon; ++i) {
+      tmp[i] = row[i];
+      z = z + (row[i] - row[i]);
+    }
     if (ly.solve)
       for (std::int64_t i = ly.n_lyndon - 1; i >= 0; --i)
         for (std::int64_t p = ly.tri_ptr[i]; p < ly.tri_ptr[i + 1]; ++p)
           tmp[ly.tri_idx[p]] -= static_cast<T>(ly.tri_val[p]) * tmp[i];
     for (std::int64_t i = 0; i < ly.n_lyndon; ++i) blk[ly.pos[i] * kLanes + j] = tmp[i];
   }
+  return z == T(0);
 }
 
 }  // namespace detail
@@ -846,8 +871,8 @@ std::int64_t log_scratch(const BranchedTables<T>& tb, bool fused) noexcept {
 }
 
 // The log of the block at b0; w holds log_scratch(tb, fused) values. fused: the
-// levels are full (full_levels) and fused_series computes them. Without lyn, *finite
-// says whether the rows stored are finite (with lyn it is left as it is).
+// full series (full_series). *finite says whether the input rows read are finite and,
+// without lyn, the rows stored too (with lyn the caller checks those).
 template <class T>
 void log_block(const T* x, T* out, std::int64_t batch,
                                  const BranchedTables<T>& tb, bool scalar_in,
@@ -858,7 +883,7 @@ void log_block(const T* x, T* out, std::int64_t batch,
       T* w, bool* finite) SKSIG_KERNEL_BODY {
     const std::int64_t m = tb.n + 1, mw = m * kLanes;
     T *a = w, *o = a + (m + tb.n_forest) * kLanes, *q = o + mw, *r = q + mw;
-    load_block(x, batch, m, scalar_in, b0, a);
+    const bool in_ok = load_block<true>(x, batch, m, scalar_in, b0, a);
     SKSIG_LANES a[j] = T(0);
     forest_products(tb, a);
     if (fused) {
@@ -874,8 +899,7 @@ void log_block(const T* x, T* out, std::int64_t batch,
       for (std::int64_t i = kLanes; i < below; ++i) a[i] = o[i];
       if (lyn != nullptr)
         store_lyndon(a, batch, *lyn, b0, out);
-      else
-        *finite = store_block<true>(a, batch, m, scalar_out, b0, out);
+      *finite = in_ok && (lyn != nullptr || store_block<true>(a, batch, m, scalar_out, b0, out));
       return;
     }
     // o = a + sum_k c_k P_k below degree nodes, level by level, W (log_weights) taking
@@ -906,8 +930,7 @@ void log_block(const T* x, T* out, std::int64_t batch,
     top_log(tb, a, W, o);
     if (lyn != nullptr)
       store_lyndon(o, batch, *lyn, b0, out);
-    else
-      *finite = store_block<true>(o, batch, m, scalar_out, b0, out);
+    *finite = in_ok && (lyn != nullptr || store_block<true>(o, batch, m, scalar_out, b0, out));
   }, x, out, batch, tb, scalar_in, scalar_out, lyn, b0, fused, w, finite);
 }
 
@@ -924,16 +947,17 @@ std::int64_t log_backprop_scratch(const BranchedTables<T>& tb, const LyndonMap* 
   return passes > fused ? passes : fused;
 }
 
-// The gradient of the block at b0; w holds log_backprop_scratch values.
+// The gradient of the block at b0; w holds log_backprop_scratch values. *finite says
+// whether the input rows read (x and grad_out) and the rows stored are finite.
 template <class T>
 void log_backprop_block(const T* x, const T* grad_out, T* grad_x,
                                           std::int64_t batch, const BranchedTables<T>& tb,
                                           bool scalar_in, bool scalar_grad,
                                           const LyndonMap* lyn, std::int64_t b0,
-                                          T* w) noexcept {
+                                          T* w, bool* finite) noexcept {
   simd_call([](const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
       const BranchedTables<T>& tb, bool scalar_in, bool scalar_grad, const LyndonMap* lyn,
-      std::int64_t b0, T* w) SKSIG_KERNEL_BODY {
+      std::int64_t b0, T* w, bool* finite) SKSIG_KERNEL_BODY {
     const std::int64_t m = tb.n + 1, mw = m * kLanes, ext = (m + tb.n_forest) * kLanes;
     const int degree = tb.degree;
     // a, ga (extended), g, h, hprev, P_2 .. P_{degree - 1} (room for P_degree), then
@@ -941,11 +965,11 @@ void log_backprop_block(const T* x, const T* grad_out, T* grad_x,
     T *a = w, *ga = a + ext, *g = ga + ext, *h = g + mw, *hprev = h + mw, *P2 = hprev + mw;
     auto P = [&](int k) -> T* { return k == 1 ? a : P2 + (k - 2) * mw; };
     for (std::int64_t i = 0; i < ext; ++i) ga[i] = T(0);
-    load_block(x, batch, m, scalar_in, b0, a);
+    bool in_ok = load_block<true>(x, batch, m, scalar_in, b0, a);
     if (lyn != nullptr)
-      load_lyndon(grad_out, batch, m, *lyn, b0, g, P2 + (degree - 1) * mw);
+      in_ok = load_lyndon(grad_out, batch, m, *lyn, b0, g, P2 + (degree - 1) * mw) && in_ok;
     else
-      load_block(grad_out, batch, m, scalar_grad, b0, g);
+      in_ok = load_block<true>(grad_out, batch, m, scalar_grad, b0, g) && in_ok;
     SKSIG_LANES a[j] = g[j] = T(0);
     forest_products(tb, a);
     if (full_series(tb)) {
@@ -965,7 +989,7 @@ void log_backprop_block(const T* x, const T* grad_out, T* grad_x,
       for (std::int64_t i = below; i < mw; ++i) ga[i] += c1 * g[i];
       forest_products_backprop(tb, a, ga);
       SKSIG_LANES ga[j] = T(0);
-      store_block(ga, batch, m, scalar_in, b0, grad_x);
+      *finite = store_block<true>(ga, batch, m, scalar_in, b0, grad_x) && in_ok;
       return;
     }
     // Forward: P_2 .. P_{degree - 1} (the reverse pass never reads P_degree), each
@@ -986,16 +1010,17 @@ void log_backprop_block(const T* x, const T* grad_out, T* grad_x,
     for (std::int64_t i = kLanes; i < mw; ++i) ga[i] += h[i];
     forest_products_backprop(tb, a, ga);
     SKSIG_LANES ga[j] = T(0);
-    store_block(ga, batch, m, scalar_in, b0, grad_x);
-  }, x, grad_out, grad_x, batch, tb, scalar_in, scalar_grad, lyn, b0, w);
+    *finite = store_block<true>(ga, batch, m, scalar_in, b0, grad_x) && in_ok;
+  }, x, grad_out, grad_x, batch, tb, scalar_in, scalar_grad, lyn, b0, w, finite);
 }
 
 }  // namespace detail
 
 // out: (batch, n + scalar_out) log of (batch, n + scalar_in) inputs; an input scalar
 // entry is ignored (taken as 1), an output one is 0. With lyn, out is (batch,
-// lyn->n_lyndon) in that layout instead. kNonFinite when a result overflowed (the
-// caller need not scan out again).
+// lyn->n_lyndon) in that layout instead. kNonFinite when an input entry read (all but
+// the scalar one) is NaN or inf or a result overflowed: the caller need not scan x
+// before or out after the call, only x then, to tell which.
 template <class T>
 int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
                  bool scalar_in, bool scalar_out, const LyndonMap* lyn,
@@ -1009,7 +1034,7 @@ int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>
     bool finite = true;
     detail::log_block(x, out, batch, tb, scalar_in, scalar_out, lyn, blk * kLanes, fused, w,
                       &finite);
-    if (lyn != nullptr) finite = detail::rows_finite(out, batch, width, blk * kLanes);
+    if (lyn != nullptr && finite) finite = detail::rows_finite(out, batch, width, blk * kLanes);
     return finite ? kOk : kNonFinite;
   });
 }
@@ -1017,20 +1042,19 @@ int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>
 // grad_x: (batch, n + scalar_in) vector-Jacobian product of branched_log at x (same
 // shape) with cotangent grad_out (batch, n + scalar_grad; a scalar entry is ignored,
 // or (batch, lyn->n_lyndon) with lyn); grad_x[., 0] = 0 when present. kNonFinite
-// when a result overflowed (the caller need not scan grad_x again).
+// when an input entry read (the scalar ones are not) is NaN or inf or a result
+// overflowed, as branched_log.
 template <class T>
 int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
                           const BranchedTables<T>& tb, bool scalar_in, bool scalar_grad,
                           const LyndonMap* lyn, int n_threads) noexcept {
   using detail::kLanes;
-  const std::int64_t m = tb.n + 1;
-  const std::int64_t ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
   const std::int64_t size = detail::log_backprop_scratch(tb, lyn);
   return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
+    bool finite = true;
     detail::log_backprop_block(x, grad_out, grad_x, batch, tb, scalar_in, scalar_grad, lyn,
-                               blk * kLanes, detail::workspace<T>(size));
-    return detail::rows_finite(grad_x, batch, tb.n + scalar_in, blk * kLanes) ? kOk
-                                                                              : kNonFinite;
+                               blk * kLanes, detail::workspace<T>(size), &finite);
+    return finite ? kOk : kNonFinite;
   });
 }
 
