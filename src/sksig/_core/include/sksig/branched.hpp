@@ -50,14 +50,15 @@ struct BranchedTables {
   const T* seg_ratio;               // n + 1: c(e) / c(parent)
   const std::int32_t* order_start;  // degree + 2: first element with >= k nodes
   // Log only: elements where P_K is needed, level_idx[level_ptr[K] .. level_ptr[K+1])
-  // for K = 2..degree (all elements with >= K nodes, or what Lyndon outputs need).
+  // for K = 2..degree: all elements with >= K nodes (the CPU cores need these full
+  // levels; the CUDA core also takes only what Lyndon outputs need).
   const std::int32_t* level_ptr;
   const std::int32_t* level_idx;
   // The elements of each level again, those below `degree` nodes first and then the
   // top elements (run_top), each part by descending number of terms whose right index
   // has at least K - 1 nodes (ties in level_idx order), with the end of those terms
-  // (rights are sorted descending, so they come first): the forward pass walks them in
-  // this order, two at a time, so neighbouring elements have equal counts.
+  // (rights are sorted descending, so they come first): top_log walks level 2's top
+  // elements in this order, two at a time, so neighbouring elements have equal counts.
   const std::int32_t* run_idx;
   const std::int32_t* run_end;
   // Backprop gathers, by right (_r) and by left (_l) index: groups
@@ -66,9 +67,9 @@ struct BranchedTables {
   // in the (element, term) order of the level.
   const std::int32_t *rev_lev_r, *rev_ptr_r, *rev_t_r, *rev_e_r;
   const std::int32_t *rev_lev_l, *rev_ptr_l, *rev_t_l, *rev_e_l;
-  // Method 0 (full levels) only, else null: the n elements in the order fused_series
-  // takes them, by number of nodes and then by how many terms feed 1, 2, ... levels
-  // (neighbours run the same loop trip counts, so the branches stay predicted).
+  // The n elements in the order fused_series takes them (null: ascending), by number
+  // of nodes and then by how many terms feed 1, 2, ... levels (neighbours run the same
+  // loop trip counts, so the branches stay predicted).
   const std::int32_t* fused_order = nullptr;
 };
 
@@ -187,86 +188,15 @@ std::int32_t run_top(const BranchedTables<T>& tb, int K) noexcept {
                            [top](std::int32_t e) { return e < top; }) - tb.run_idx);
 }
 
-// out = (reduced) a * p where p vanishes below k nodes (a extended, forest products
-// filled): the (X - eps) * P_k step of the log. Each element of level k + 1 below
-// degree nodes (or, if top, each top element there) sums its terms whose right index
-// has at least k nodes, in table order; out (if given) is written only there (callers
-// never read the rest). If log_out is given, log_out = base + c * out there as well,
-// base being log_base if given, else log_out. Elements are taken two at a time in run
-// order, their sums interleaved (independent chains); each sum is still formed term
-// by term in table order.
-template <class T>
-void reduced_product(const BranchedTables<T>& tb, const T* a, const T* p,
-                                       int k, T* out, T c = T(0),
-                                       T* log_out = nullptr,
-                                       const T* log_base = nullptr, bool top = false) noexcept {
-  simd_call([](const BranchedTables<T>& tb, const T* a, const T* p, int k, T* out, T c,
-      T* log_out, const T* log_base, bool top) SKSIG_KERNEL_BODY {
-    // Local copies: the table pointers stay in registers across the term loop.
-    const std::int32_t* const term_ptr = tb.term_ptr;
-    const std::int32_t* const term_right = tb.term_right;
-    const std::int32_t* const term_left = tb.term_left;
-    const T* const term_coef = tb.term_coef;
-    const std::int32_t* const run_idx = tb.run_idx;
-    const std::int32_t* const run_end = tb.run_end;
-    const std::int32_t mid = run_top(tb, k + 1);
-    const std::int32_t hi = top ? tb.level_ptr[k + 2] : mid;
-    using V = typename Vec<T>::type;
-    constexpr int np = kLanes / Vec<T>::size, ps = Vec<T>::size;
-  #define SKSIG_TERM(acc, t)                                               \
-    do {                                                                   \
-      const T cf = term_coef[t];                                           \
-      const T* al = a + Lanes{term_left[t]} * kLanes;                      \
-      const T* pr = p + Lanes{term_right[t]} * kLanes;                     \
-      for (int h = 0; h < np; ++h)                                         \
-        acc[h] += coproduct_term(cf, load_vec(al + h * ps), load_vec(pr + h * ps)); \
-    } while (false)
-  #define SKSIG_FINISH(e, acc)                                             \
-    do {                                                                   \
-      if (out != nullptr) {                                                \
-        T* o = out + Lanes{e} * kLanes;                                    \
-        for (int h = 0; h < np; ++h) store_vec(o + h * ps, acc[h]);       \
-      }                                                                    \
-      if (log_out != nullptr) {                                            \
-        T* lo = log_out + Lanes{e} * kLanes;                               \
-        const T* lb = (log_base != nullptr ? log_base : log_out) + Lanes{e} * kLanes; \
-        for (int h = 0; h < np; ++h)                                       \
-          store_vec(lo + h * ps, load_vec(lb + h * ps) + c * acc[h]);    \
-      }                                                                    \
-    } while (false)
-    std::int32_t i = top ? mid : tb.level_ptr[k + 1];
-    for (; i + 1 < hi; i += 2) {
-      const std::int32_t end0 = run_end[i], end1 = run_end[i + 1];
-      std::int32_t t0 = term_ptr[run_idx[i] - 1], t1 = term_ptr[run_idx[i + 1] - 1];
-      V acc0[np] = {}, acc1[np] = {};
-      for (; t1 < end1; ++t0, ++t1) {  // run order: element 1 has no more terms than 0
-        SKSIG_TERM(acc0, t0);
-        SKSIG_TERM(acc1, t1);
-      }
-      for (; t0 < end0; ++t0) SKSIG_TERM(acc0, t0);
-      SKSIG_FINISH(run_idx[i], acc0);
-      SKSIG_FINISH(run_idx[i + 1], acc1);
-    }
-    if (i < hi) {
-      V acc0[np] = {};
-      for (std::int32_t t = term_ptr[run_idx[i] - 1]; t < run_end[i]; ++t)
-        SKSIG_TERM(acc0, t);
-      SKSIG_FINISH(run_idx[i], acc0);
-    }
-  #undef SKSIG_TERM
-  #undef SKSIG_FINISH
-  }, tb, a, p, k, out, c, log_out, log_base, top);
-}
-
 // The log's series in one pass over the elements (ascending, so by number of nodes):
 // a term whose right factor has r nodes contributes to P_2 .. P_{r+1} of its element,
 // coef * a[left] * P_{k-1}[right] (P_1 = a), so coef * a[left] is formed once and used
 // for every level, and each element's sums stay in registers, instead of one pass over
 // all elements per level that streams every operand and partial result through L2.
-// The terms of every sum are still added in table order from 0 (rights descend, so the
-// terms of P_k are a prefix of the element's), so every P_k is bitwise that of
-// reduced_product. Levels are taken kMaxLevels at a time (their sums fill the
-// registers); fused_terms runs the terms of CNT levels, then those of CNT - 1, ...
+// The terms of every sum are added in table order from 0 (rights descend, so the
+// terms of P_k are a prefix of the element's). Levels are taken fused_levels() at a
+// time (their sums fill the registers); fused_terms runs the terms of CNT levels, then
+// those of CNT - 1, ...
 template <class T>
 constexpr int fused_levels() {
   return 12 / (kLanes / Vec<T>::size);  // 3 (double) or 6 (float) sums of kLanes lanes
@@ -332,8 +262,8 @@ __attribute__((always_inline)) inline void fused_group(const BranchedTables<T>& 
 
 // The first `count` elements (in fused_order, or ascending without it) of the full
 // series (every level holds every element with enough nodes): P_k (k < degree) where
-// later levels read it, and, if o is given, o = a + sum_k c_k P_k, as log_block's
-// level passes compute them. Elements with fewer nodes come first, so count =
+// later levels read it, and, if o is given, o = a + sum_k c_k P_k (each element's
+// levels added in order). Elements with fewer nodes come first, so count =
 // order_start[degree] - 1 gives every P_k a later level reads (the elements with
 // `degree` nodes are left to top_log).
 template <class T>
@@ -378,50 +308,6 @@ bool full_levels(const BranchedTables<T>& tb) noexcept {
   return true;
 }
 
-// Adjoint of reduced_product(a, p, k - 1) -> P_k at cotangent h: accumulates into
-// hprev (w.r.t. p) and ga (w.r.t. a). Each entry gathers its contributions
-// (coef * h[e]) * a[left] (resp. * p[right]) in the (element, term) order of the
-// level, i.e. exactly the additions of a scatter over the level's terms.
-template <class T>
-void reverse_step(const BranchedTables<T>& tb, const T* a, const T* p,
-                                    const T* h, int k, T* hprev, T* ga) noexcept {
-  simd_call([](const BranchedTables<T>& tb, const T* a, const T* p, const T* h, int k,
-      T* hprev, T* ga) SKSIG_KERNEL_BODY {
-    using V = typename Vec<T>::type;
-    constexpr int np = kLanes / Vec<T>::size, ps = Vec<T>::size;
-    const std::int32_t* const term_right = tb.term_right;
-    const std::int32_t* const term_left = tb.term_left;
-    const T* const term_coef = tb.term_coef;
-    // side 0: hprev[right] += w * a[left]; side 1: ga[left] += w * p[right].
-    for (int side = 0; side < 2; ++side) {
-      const std::int32_t* const lev = side ? tb.rev_lev_l : tb.rev_lev_r;
-      const std::int32_t* const ptr = side ? tb.rev_ptr_l : tb.rev_ptr_r;
-      const std::int32_t* const rt = side ? tb.rev_t_l : tb.rev_t_r;
-      const std::int32_t* const re = side ? tb.rev_e_l : tb.rev_e_r;
-      const std::int32_t* const key = side ? term_left : term_right;
-      const std::int32_t* const other = side ? term_right : term_left;
-      const T* const src = side ? p : a;
-      T* const dst = side ? ga : hprev;
-      for (std::int32_t g = lev[k]; g < lev[k + 1]; ++g) {
-        std::int32_t q = ptr[g];
-        const std::int32_t q_end = ptr[g + 1];
-        T* d = dst + Lanes{key[rt[q]]} * kLanes;
-        V acc[np];
-        for (int hh = 0; hh < np; ++hh) acc[hh] = load_vec(d + hh * ps);
-        for (; q < q_end; ++q) {
-          const std::int32_t t = rt[q];
-          const T cf = term_coef[t];
-          const T* he = h + Lanes{re[q]} * kLanes;
-          const T* s = src + Lanes{other[t]} * kLanes;
-          for (int hh = 0; hh < np; ++hh)
-            acc[hh] += coproduct_term(cf, load_vec(he + hh * ps), load_vec(s + hh * ps));
-        }
-        for (int hh = 0; hh < np; ++hh) store_vec(d + hh * ps, acc[hh]);
-      }
-    }
-  }, tb, a, p, h, k, hprev, ga);
-}
-
 // The elements with `degree` nodes (the top elements) in the full series. Such an
 // element is never a factor of another (every factor has fewer nodes), so only its
 // log value o[e] = a[e] + sum_k c_k P_k[e] is needed, and since every term t of e, with
@@ -453,17 +339,63 @@ void log_weights(const BranchedTables<T>& tb, const T* a, const T* P, Lanes p_st
   }, tb, a, P, p_stride, W);
 }
 
-// o[e] = a[e] + sum_t coef_t * a[left_t] * W[right_t] for the top elements of level 2
-// (all of them with full levels, the Lyndon forests otherwise; see log_weights): the
-// top part of level 2's run order, whose terms all have rights of 1 node or more, as a
-// reduced product with p = W and c = 1. o may be a.
+// o[e] = a[e] + sum_t coef_t * a[left_t] * W[right_t] for every top element (see
+// log_weights), taken as they come in level 2's run order (after the elements below
+// degree nodes, by term count), two at a time with their sums interleaved
+// (independent chains); each sum is formed term by term in table order. o may be a.
 template <class T>
 void top_log(const BranchedTables<T>& tb, const T* a, const T* W, T* o) noexcept {
-  if (tb.degree >= 2) reduced_product(tb, a, W, 1, static_cast<T*>(nullptr), T(1), o, a, true);
+  if (tb.degree < 2) return;  // no terms: o = a
+  simd_call([](const BranchedTables<T>& tb, const T* a, const T* W, T* o) SKSIG_KERNEL_BODY {
+    using V = typename Vec<T>::type;
+    constexpr int np = kLanes / Vec<T>::size, ps = Vec<T>::size;
+    // Local copies: the table pointers stay in registers across the term loop.
+    const std::int32_t* const term_ptr = tb.term_ptr;
+    const std::int32_t* const term_right = tb.term_right;
+    const std::int32_t* const term_left = tb.term_left;
+    const T* const term_coef = tb.term_coef;
+    const std::int32_t* const run_idx = tb.run_idx;
+    const std::int32_t* const run_end = tb.run_end;  // level 2: every term
+  #define SKSIG_TERM(acc, t)                                                       \
+    do {                                                                           \
+      const T cf = term_coef[t];                                                   \
+      const T* al = a + Lanes{term_left[t]} * kLanes;                              \
+      const T* wr = W + Lanes{term_right[t]} * kLanes;                             \
+      for (int h = 0; h < np; ++h)                                                 \
+        acc[h] += coproduct_term(cf, load_vec(al + h * ps), load_vec(wr + h * ps)); \
+    } while (false)
+  #define SKSIG_FINISH(e, acc)                                                     \
+    do {                                                                           \
+      const Lanes at = Lanes{e} * kLanes;                                          \
+      for (int h = 0; h < np; ++h)                                                 \
+        store_vec(o + at + h * ps, load_vec(a + at + h * ps) + acc[h]);           \
+    } while (false)
+    const std::int32_t hi = tb.level_ptr[3];
+    std::int32_t i = run_top(tb, 2);
+    for (; i + 1 < hi; i += 2) {
+      const std::int32_t end0 = run_end[i], end1 = run_end[i + 1];
+      std::int32_t t0 = term_ptr[run_idx[i] - 1], t1 = term_ptr[run_idx[i + 1] - 1];
+      V acc0[np] = {}, acc1[np] = {};
+      for (; t1 < end1; ++t0, ++t1) {  // run order: element 1 has no more terms than 0
+        SKSIG_TERM(acc0, t0);
+        SKSIG_TERM(acc1, t1);
+      }
+      for (; t0 < end0; ++t0) SKSIG_TERM(acc0, t0);
+      SKSIG_FINISH(run_idx[i], acc0);
+      SKSIG_FINISH(run_idx[i + 1], acc1);
+    }
+    if (i < hi) {
+      V acc0[np] = {};
+      for (std::int32_t t = term_ptr[run_idx[i] - 1]; t < run_end[i]; ++t) SKSIG_TERM(acc0, t);
+      SKSIG_FINISH(run_idx[i], acc0);
+    }
+  #undef SKSIG_TERM
+  #undef SKSIG_FINISH
+  }, tb, a, W, o);
 }
 
-// The reverse pass of the full series (full_levels), one pass per side instead of
-// reverse_step per level. H_k = dL/dP_k (H_1: of P_1 = a as a value) satisfies
+// The reverse pass of the full series (full_levels), one pass per side (not one per
+// level and side). H_k = dL/dP_k (H_1: of P_1 = a as a value) satisfies
 //   H_k[r] = c_k g[r] + sum over the terms t (of elements e) with right factor r of
 //            coef_t * H_{k+1}[e] * a[left_t],
 // every such e having more nodes than r. A top element's H_k is c_k g[e] (its o is
@@ -621,20 +553,6 @@ inline std::int64_t n_blocks(std::int64_t batch) noexcept {
   return (batch + kLanes - 1) / kLanes;
 }
 
-// Whether the rows [b0, b0 + kLanes) of a (batch, width) output are finite: the check
-// of a block's result right after it is stored, while it is still in cache, in the
-// copy for this CPU (a separate pass over the whole output afterwards cost as much as
-// a tenth of a branched log).
-template <class T>
-bool rows_finite(const T* x, std::int64_t batch, std::int64_t width, std::int64_t b0) noexcept {
-  const std::int64_t live = batch - b0 < kLanes ? batch - b0 : kLanes;
-  bool ok = true;
-  simd_call([](const T* x, std::int64_t count, bool* ok) SKSIG_KERNEL_BODY {
-    *ok = all_finite(x, count);
-  }, x + b0 * width, live * width, &ok);
-  return ok;
-}
-
 // 4 x 4 transpose of doubles: v[l][k] <- v[k][l].
 template <class V>
 __attribute__((always_inline)) inline void transpose4(V& v0, V& v1, V& v2, V& v3) noexcept {
@@ -780,43 +698,51 @@ __attribute__((always_inline)) inline bool store_block(const T* blk, std::int64_
   return ok;
 }
 
-// Rows [b0, b0 + kLanes) of a (batch, n_lyndon) array from the lane layout.
+// Rows [b0, b0 + kLanes) of a (batch, n_lyndon) array from the lane layout blk: the
+// Lyndon entries gathered (with ly.solve, the unitriangular solve, lane by lane as a
+// row would) into tmp ((n_lyndon + 1) * kLanes values: Lyndon entry i at tmp entry
+// i + 1), then stored by store_block's transposes. Returns whether the rows stored
+// are finite.
 template <class T>
-inline void store_lyndon(const T* blk, std::int64_t batch, const LyndonMap& ly,
-                         std::int64_t b0, T* x) noexcept {
-  for (int j = 0; j < kLanes && b0 + j < batch; ++j) {
-    T* row = x + (b0 + j) * ly.n_lyndon;
-    for (std::int64_t i = 0; i < ly.n_lyndon; ++i) {
-      T acc = blk[ly.pos[i] * kLanes + j];
-      if (ly.solve)
-        for (std::int64_t p = ly.tri_ptr[i]; p < ly.tri_ptr[i + 1]; ++p)
-          acc -= static_cast<T>(ly.tri_val[p]) * row[ly.tri_idx[p]];
-      row[i] = acc;
-    }
+__attribute__((always_inline)) inline bool store_lyndon(const T* blk, std::int64_t batch, const LyndonMap& ly,
+                         std::int64_t b0, T* x, T* tmp) noexcept {
+  for (std::int64_t i = 0; i < ly.n_lyndon; ++i) {
+    T* c = tmp + (i + 1) * kLanes;
+    const T* src = blk + ly.pos[i] * kLanes;
+    SKSIG_LANES c[j] = src[j];
+    if (ly.solve)
+      for (std::int64_t p = ly.tri_ptr[i]; p < ly.tri_ptr[i + 1]; ++p) {
+        const T v = static_cast<T>(ly.tri_val[p]);
+        const T* o = tmp + (ly.tri_idx[p] + 1) * kLanes;
+        SKSIG_LANES c[j] -= v * o[j];
+      }
   }
+  return store_block<true>(tmp, batch, ly.n_lyndon + 1, false, b0, x);
 }
 
 // Adjoint of store_lyndon: lane layout over m entries (zero off the Lyndon forests)
-// from rows of a (batch, n_lyndon) cotangent; tmp holds n_lyndon values. Returns
+// from rows of a (batch, n_lyndon) cotangent, through tmp as store_lyndon. Returns
 // whether the rows read are finite.
 template <class T>
-inline bool load_lyndon(const T* x, std::int64_t batch, std::int64_t m,
+__attribute__((always_inline)) inline bool load_lyndon(const T* x, std::int64_t batch, std::int64_t m,
                         const LyndonMap& ly, std::int64_t b0, T* blk, T* tmp) noexcept {
-  for (std::int64_t i = 0; i < m * kLanes; ++i) blk[i] = T(0);
-  T z = T(0);
-  for (int j = 0; j < kLanes && b0 + j < batch; ++j) {
-    const T* row = x + (b0 + j) * ly.n_lyndon;
-    for (std::int64_t i = 0; i < ly.n_lyndon; ++i) {
-      tmp[i] = row[i];
-      z = z + (row[i] - row[i]);
+  const bool ok = load_block<true>(x, batch, ly.n_lyndon + 1, false, b0, tmp);
+  if (ly.solve)
+    for (std::int64_t i = ly.n_lyndon - 1; i >= 0; --i) {
+      const T* c = tmp + (i + 1) * kLanes;
+      for (std::int64_t p = ly.tri_ptr[i]; p < ly.tri_ptr[i + 1]; ++p) {
+        const T v = static_cast<T>(ly.tri_val[p]);
+        T* o = tmp + (ly.tri_idx[p] + 1) * kLanes;
+        SKSIG_LANES o[j] -= v * c[j];
+      }
     }
-    if (ly.solve)
-      for (std::int64_t i = ly.n_lyndon - 1; i >= 0; --i)
-        for (std::int64_t p = ly.tri_ptr[i]; p < ly.tri_ptr[i + 1]; ++p)
-          tmp[ly.tri_idx[p]] -= static_cast<T>(ly.tri_val[p]) * tmp[i];
-    for (std::int64_t i = 0; i < ly.n_lyndon; ++i) blk[ly.pos[i] * kLanes + j] = tmp[i];
+  for (std::int64_t i = 0; i < m * kLanes; ++i) blk[i] = T(0);
+  for (std::int64_t i = 0; i < ly.n_lyndon; ++i) {
+    T* dst = blk + ly.pos[i] * kLanes;
+    const T* c = tmp + (i + 1) * kLanes;
+    SKSIG_LANES dst[j] = c[j];
   }
-  return z == T(0);
+  return ok;
 }
 
 }  // namespace detail
@@ -860,154 +786,90 @@ int branched_sig(const T* path, T* out, std::int64_t batch, std::int64_t length,
 namespace detail {
 
 // Scratch values of log_block: a (extended) and o, then P_2 .. P_{degree - 1} and W
-// below degree nodes (full_series) or three full vectors (the level passes).
+// below degree nodes, then store_lyndon's.
 template <class T>
-std::int64_t log_scratch(const BranchedTables<T>& tb, bool fused) noexcept {
+std::int64_t log_scratch(const BranchedTables<T>& tb, const LyndonMap* lyn) noexcept {
   const std::int64_t m = tb.n + 1;
-  const std::int64_t p = fused ? std::int64_t{tb.degree > 2 ? tb.degree - 1 : 1} *
-                                     tb.order_start[tb.degree > 0 ? tb.degree : 0]
-                               : 3 * m;
-  return (2 * m + tb.n_forest + p) * kLanes;
+  const std::int64_t p = std::int64_t{tb.degree > 2 ? tb.degree - 1 : 1} * tb.order_start[tb.degree];
+  return (2 * m + tb.n_forest + p + (lyn != nullptr ? lyn->n_lyndon + 1 : 0)) * kLanes;
 }
 
-// The log of the block at b0; w holds log_scratch(tb, fused) values. fused: the
-// full series (full_series). *finite says whether the input rows read are finite and,
-// without lyn, the rows stored too (with lyn the caller checks those).
+// The log of the block at b0 (the full series); w holds log_scratch values. *finite
+// says whether the input rows read and the rows stored are finite.
 template <class T>
-void log_block(const T* x, T* out, std::int64_t batch,
-                                 const BranchedTables<T>& tb, bool scalar_in,
-                                 bool scalar_out, const LyndonMap* lyn, std::int64_t b0,
-                                 bool fused, T* w, bool* finite) noexcept {
+void log_block(const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
+               bool scalar_in, bool scalar_out, const LyndonMap* lyn, std::int64_t b0, T* w,
+               bool* finite) noexcept {
   simd_call([](const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
-      bool scalar_in, bool scalar_out, const LyndonMap* lyn, std::int64_t b0, bool fused,
-      T* w, bool* finite) SKSIG_KERNEL_BODY {
+      bool scalar_in, bool scalar_out, const LyndonMap* lyn, std::int64_t b0, T* w,
+      bool* finite) SKSIG_KERNEL_BODY {
     const std::int64_t m = tb.n + 1, mw = m * kLanes;
-    T *a = w, *o = a + (m + tb.n_forest) * kLanes, *q = o + mw, *r = q + mw;
+    const std::int32_t top = tb.order_start[tb.degree];
+    const Lanes below = Lanes{top} * kLanes;
+    T *a = w, *o = a + (m + tb.n_forest) * kLanes, *P = o + mw;
+    T* const W = P + (tb.degree > 2 ? tb.degree - 2 : 0) * below;
     const bool in_ok = load_block<true>(x, batch, m, scalar_in, b0, a);
     SKSIG_LANES a[j] = T(0);
     forest_products(tb, a);
-    if (fused) {
-      // The log in place in a: the elements below degree nodes (read as factors
-      // meanwhile) put theirs in o, copied over afterwards; top_log writes the others
-      // (never factors) over a directly.
-      const std::int32_t top = tb.order_start[tb.degree];
-      const std::int64_t below = Lanes{top} * kLanes;
-      T* const W = q + (tb.degree > 2 ? tb.degree - 2 : 0) * below;
-      fused_series(tb, a, q, below, o, std::int64_t{top} - 1);
-      log_weights(tb, a, q, below, W);
-      top_log(tb, a, W, a);
-      for (std::int64_t i = kLanes; i < below; ++i) a[i] = o[i];
-      if (lyn != nullptr)
-        store_lyndon(a, batch, *lyn, b0, out);
-      *finite = in_ok && (lyn != nullptr || store_block<true>(a, batch, m, scalar_out, b0, out));
-      return;
-    }
-    // o = a + sum_k c_k P_k below degree nodes, level by level, W (log_weights) taking
-    // each P_k as it is formed (the next level overwrites it); then top_log. Method 0
-    // (every element with >= 2 nodes in level 2): o is copied from a below level 2
-    // only and level 2 writes a + c_2 P_2 itself.
-    const bool full = tb.degree >= 2 && tb.level_ptr[3] - tb.level_ptr[2] == m - tb.order_start[2];
-    const std::int64_t copy = full ? Lanes{tb.order_start[2]} * kLanes : mw;
-    for (std::int64_t i = 0; i < copy; ++i) o[i] = a[i];
-    T* const W = r + mw;
-    const std::int64_t below = Lanes{tb.order_start[tb.degree]} * kLanes;
-    {
-      const T c2 = branched_log_coef<T>(2);
-      for (std::int64_t i = 0; i < below; ++i) W[i] = c2 * a[i];
-    }
-    const T* p = a;  // P_1
-    for (int k = 2; k < tb.degree; ++k) {  // P_degree has only top elements
-      reduced_product(tb, a, p, k - 1, q, branched_log_coef<T>(k), o,
-                      full && k == 2 ? a : nullptr);
-      const T c = branched_log_coef<T>(k + 1);
-      for (std::int32_t i = tb.level_ptr[k], hi = run_top(tb, k); i < hi; ++i) {
-        const Lanes at = Lanes{tb.run_idx[i]} * kLanes;
-        SKSIG_LANES W[at + j] += c * q[at + j];
-      }
-      p = q;
-      std::swap(q, r);
-    }
-    top_log(tb, a, W, o);
-    if (lyn != nullptr)
-      store_lyndon(o, batch, *lyn, b0, out);
-    *finite = in_ok && (lyn != nullptr || store_block<true>(o, batch, m, scalar_out, b0, out));
-  }, x, out, batch, tb, scalar_in, scalar_out, lyn, b0, fused, w, finite);
+    // The log in place in a: the elements below degree nodes (read as factors
+    // meanwhile) put theirs in o, copied over afterwards; top_log writes the others
+    // (never factors) over a directly.
+    fused_series(tb, a, P, below, o, std::int64_t{top} - 1);
+    log_weights(tb, a, P, below, W);
+    top_log(tb, a, W, a);
+    for (std::int64_t i = kLanes; i < below; ++i) a[i] = o[i];
+    const bool out_ok = lyn != nullptr
+                            ? store_lyndon(a, batch, *lyn, b0, out, W + below)
+                            : store_block<true>(a, batch, m, scalar_out, b0, out);
+    *finite = in_ok && out_ok;
+  }, x, out, batch, tb, scalar_in, scalar_out, lyn, b0, w, finite);
 }
 
-// Scratch values of log_backprop_block: a, ga (extended), g, then h, hprev, P_2 ..
-// P_{degree - 1} and room for P_degree over all elements (the level passes, with the
-// Lyndon scratch after them), or P_2 .. P_{degree - 1}, H_1 .. H_{degree - 1} and W
-// below degree nodes (full_series).
+// Scratch values of log_backprop_block: a, ga (extended), g, then P_2 .. P_{degree - 1},
+// H_1 .. H_{degree - 1} and W below degree nodes, then load_lyndon's.
 template <class T>
 std::int64_t log_backprop_scratch(const BranchedTables<T>& tb, const LyndonMap* lyn) noexcept {
-  const std::int64_t m = tb.n + 1, ext = (m + tb.n_forest) * kLanes, mw = m * kLanes;
-  const std::int64_t passes = 2 * ext + (2 + tb.degree) * mw + (lyn != nullptr ? lyn->n_lyndon : 0);
-  const std::int64_t below = std::int64_t{tb.order_start[tb.degree > 0 ? tb.degree : 0]} * kLanes;
-  const std::int64_t fused = 2 * ext + mw + std::int64_t{2 * tb.degree} * below;
-  return passes > fused ? passes : fused;
+  const std::int64_t m = tb.n + 1, ext = (m + tb.n_forest) * kLanes;
+  const std::int64_t below = std::int64_t{tb.order_start[tb.degree]} * kLanes;
+  return 2 * ext + m * kLanes + std::int64_t{2 * tb.degree} * below +
+         (lyn != nullptr ? (lyn->n_lyndon + 1) * kLanes : 0);
 }
 
-// The gradient of the block at b0; w holds log_backprop_scratch values. *finite says
-// whether the input rows read (x and grad_out) and the rows stored are finite.
+// The gradient of the block at b0 (the full series and its reverse pass); w holds
+// log_backprop_scratch values. *finite says whether the input rows read (x and
+// grad_out) and the rows stored are finite.
 template <class T>
-void log_backprop_block(const T* x, const T* grad_out, T* grad_x,
-                                          std::int64_t batch, const BranchedTables<T>& tb,
-                                          bool scalar_in, bool scalar_grad,
-                                          const LyndonMap* lyn, std::int64_t b0,
-                                          T* w, bool* finite) noexcept {
+void log_backprop_block(const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
+                        const BranchedTables<T>& tb, bool scalar_in, bool scalar_grad,
+                        const LyndonMap* lyn, std::int64_t b0, T* w, bool* finite) noexcept {
   simd_call([](const T* x, const T* grad_out, T* grad_x, std::int64_t batch,
       const BranchedTables<T>& tb, bool scalar_in, bool scalar_grad, const LyndonMap* lyn,
       std::int64_t b0, T* w, bool* finite) SKSIG_KERNEL_BODY {
     const std::int64_t m = tb.n + 1, mw = m * kLanes, ext = (m + tb.n_forest) * kLanes;
     const int degree = tb.degree;
-    // a, ga (extended), g, h, hprev, P_2 .. P_{degree - 1} (room for P_degree), then
-    // Lyndon scratch. P_1 = a.
-    T *a = w, *ga = a + ext, *g = ga + ext, *h = g + mw, *hprev = h + mw, *P2 = hprev + mw;
-    auto P = [&](int k) -> T* { return k == 1 ? a : P2 + (k - 2) * mw; };
+    const std::int32_t top = tb.order_start[degree];
+    const Lanes below = Lanes{top} * kLanes;
+    // P_1 = a; P_2 .. P_{degree - 1}, H_1 .. H_{degree - 1} and W below degree nodes
+    // only (the reverse pass reads no more).
+    T *a = w, *ga = a + ext, *g = ga + ext, *P = g + mw;
+    T* const H = P + (degree > 2 ? degree - 2 : 0) * below;
+    T* const W = H + (degree > 1 ? degree - 1 : 0) * below;
+    T* const lyndon_tmp = W + below;
     for (std::int64_t i = 0; i < ext; ++i) ga[i] = T(0);
     bool in_ok = load_block<true>(x, batch, m, scalar_in, b0, a);
     if (lyn != nullptr)
-      in_ok = load_lyndon(grad_out, batch, m, *lyn, b0, g, P2 + (degree - 1) * mw) && in_ok;
+      in_ok = load_lyndon(grad_out, batch, m, *lyn, b0, g, lyndon_tmp) && in_ok;
     else
       in_ok = load_block<true>(grad_out, batch, m, scalar_grad, b0, g) && in_ok;
     SKSIG_LANES a[j] = g[j] = T(0);
     forest_products(tb, a);
-    if (full_series(tb)) {
-      // P_2 .. P_{degree - 1}, W and H_1 .. H_{degree - 1} below degree nodes only (the
-      // reverse pass reads no more), then the two sides of the reverse pass.
-      const std::int32_t top = tb.order_start[degree];
-      const Lanes below = Lanes{top} * kLanes;
-      T* const Pf = g + mw;  // then H and W (log_backprop_scratch)
-      T* const H = Pf + (degree > 2 ? degree - 2 : 0) * below;
-      T* const W = H + (degree > 1 ? degree - 1 : 0) * below;
-      fused_series(tb, a, Pf, below, static_cast<T*>(nullptr), std::int64_t{top} - 1);
-      log_weights(tb, a, Pf, below, W);
-      reverse_right(tb, a, g, H, below);
-      reverse_left(tb, a, Pf, below, W, g, H, below, ga);
-      const T c1 = branched_log_coef<T>(1);
-      for (std::int64_t i = kLanes; i < below; ++i) ga[i] += H[i];
-      for (std::int64_t i = below; i < mw; ++i) ga[i] += c1 * g[i];
-      forest_products_backprop(tb, a, ga);
-      SKSIG_LANES ga[j] = T(0);
-      *finite = store_block<true>(ga, batch, m, scalar_in, b0, grad_x) && in_ok;
-      return;
-    }
-    // Forward: P_2 .. P_{degree - 1} (the reverse pass never reads P_degree), each
-    // written only where a later step reads it.
-    for (int k = 2; k < degree; ++k) reduced_product(tb, a, P(k - 1), k - 1, P(k));
-    // Reverse: h = dL/dP_k from k = degree down. Entries of P_k that vanish
-    // identically (below k nodes) carry no gradient and are skipped.
-    {
-      const T c = branched_log_coef<T>(degree);
-      for (std::int64_t i = 0; i < mw; ++i) h[i] = c * g[i];
-    }
-    for (int k = degree; k >= 2; --k) {
-      const T c = branched_log_coef<T>(k - 1);
-      for (std::int64_t i = 0; i < mw; ++i) hprev[i] = c * g[i];
-      reverse_step(tb, a, P(k - 1), h, k, hprev, ga);
-      std::swap(h, hprev);
-    }
-    for (std::int64_t i = kLanes; i < mw; ++i) ga[i] += h[i];
+    fused_series(tb, a, P, below, static_cast<T*>(nullptr), std::int64_t{top} - 1);
+    log_weights(tb, a, P, below, W);
+    reverse_right(tb, a, g, H, below);
+    reverse_left(tb, a, P, below, W, g, H, below, ga);
+    const T c1 = branched_log_coef<T>(1);
+    for (std::int64_t i = kLanes; i < below; ++i) ga[i] += H[i];
+    for (std::int64_t i = below; i < mw; ++i) ga[i] += c1 * g[i];
     forest_products_backprop(tb, a, ga);
     SKSIG_LANES ga[j] = T(0);
     *finite = store_block<true>(ga, batch, m, scalar_in, b0, grad_x) && in_ok;
@@ -1020,21 +882,20 @@ void log_backprop_block(const T* x, const T* grad_out, T* grad_x,
 // entry is ignored (taken as 1), an output one is 0. With lyn, out is (batch,
 // lyn->n_lyndon) in that layout instead. kNonFinite when an input entry read (all but
 // the scalar one) is NaN or inf or a result overflowed: the caller need not scan x
-// before or out after the call, only x then, to tell which.
+// before or out after the call, only x then, to tell which. The tables must hold the
+// full levels (full_series; also with lyn: the Lyndon entries are read off the full
+// log), else kInvalidArgument.
 template <class T>
 int branched_log(const T* x, T* out, std::int64_t batch, const BranchedTables<T>& tb,
                  bool scalar_in, bool scalar_out, const LyndonMap* lyn,
                  int n_threads) noexcept {
   using detail::kLanes;
-  const std::int64_t width = lyn != nullptr ? lyn->n_lyndon : tb.n + scalar_out;
-  const bool fused = detail::full_series(tb);
-  const std::int64_t size = detail::log_scratch(tb, fused);
+  if (!detail::full_series(tb)) return kInvalidArgument;
+  const std::int64_t size = detail::log_scratch(tb, lyn);
   return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
-    T* w = detail::workspace<T>(size);
     bool finite = true;
-    detail::log_block(x, out, batch, tb, scalar_in, scalar_out, lyn, blk * kLanes, fused, w,
-                      &finite);
-    if (lyn != nullptr && finite) finite = detail::rows_finite(out, batch, width, blk * kLanes);
+    detail::log_block(x, out, batch, tb, scalar_in, scalar_out, lyn, blk * kLanes,
+                      detail::workspace<T>(size), &finite);
     return finite ? kOk : kNonFinite;
   });
 }
@@ -1049,6 +910,7 @@ int branched_log_backprop(const T* x, const T* grad_out, T* grad_x, std::int64_t
                           const BranchedTables<T>& tb, bool scalar_in, bool scalar_grad,
                           const LyndonMap* lyn, int n_threads) noexcept {
   using detail::kLanes;
+  if (!detail::full_series(tb)) return kInvalidArgument;
   const std::int64_t size = detail::log_backprop_scratch(tb, lyn);
   return parallel_items(detail::n_blocks(batch), n_threads, [&](std::int64_t blk) -> int {
     bool finite = true;
