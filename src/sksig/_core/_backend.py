@@ -138,10 +138,19 @@ def branched_sig_backprop(data, bsig, derivs, grad, tb, scalar_term, n_threads):
          _threads_for(n_threads, work))
 
 
+# Work per coproduct term of the branched log and its backprop, in the units of
+# _WORK_PER_THREAD: the log's terms are cheaper than a Chen step's (one product each
+# for the elements with `degree` nodes, most of the basis; top_log in branched.hpp).
+# Measured 2 / 1 threads, d=3, degree 4, non-planar, after a pause: log at 512 items
+# 1.01, 1,024 items 1.33; backprop at 256 items 0.96, 512 items 1.36 (planar: log at
+# 64 items 0.97, 128 items 1.11).
+_LOG_TERM_WORK, _LOG_BACKPROP_TERM_WORK = 0.25, 0.5
+
+
 def branched_log(flat, out, tb, method, had_scalar, scalar_out, n_threads):
     """Branched log of (batch, n + had_scalar) values into out, in the layout of
     method (0: every forest, 1 and 2: the Lyndon coordinates)."""
-    n_threads = _threads_for(n_threads, flat.shape[0] * _n_terms(tb))
+    n_threads = _threads_for(n_threads, _LOG_TERM_WORK * flat.shape[0] * _n_terms(tb))
     if method == 0:
         call(_branched.log, flat, out, tb.core("log"), had_scalar, scalar_out,
              n_threads)
@@ -152,7 +161,8 @@ def branched_log(flat, out, tb, method, had_scalar, scalar_out, n_threads):
 
 def branched_log_backprop(flat, derivs, grad, tb, method, had_scalar, scalar_grad,
                           n_threads):
-    n_threads = _threads_for(n_threads, 3 * flat.shape[0] * _n_terms(tb))
+    n_threads = _threads_for(n_threads,
+                             _LOG_BACKPROP_TERM_WORK * flat.shape[0] * _n_terms(tb))
     call(_branched.log_backprop, flat, derivs, grad,
          tb.core("lyndon" if method else "log"), had_scalar, scalar_grad, n_threads,
          method == 2)
