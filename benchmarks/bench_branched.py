@@ -38,8 +38,8 @@ def main():
     print(f"d={d} degree={degree} batch={args.batch} length={args.length} "
           f"cpus={len(os.sched_getaffinity(0))} pysiglib="
           f"{getattr(pysiglib, '__version__', 'absent')}")
-    header = f"{'function':<34}{'planar':>7}{'n_jobs':>7}{'sksig s':>10}"
-    header += f"{'pysiglib s':>12}{'ratio':>8}{'ratio IQR':>12}" if pysiglib else ""
+    header = f"{'function':<34}{'planar':>7}{'n_jobs':>7}{'sksig ms':>10}"
+    header += f"{'pysiglib ms':>12}{'ratio':>8}{'ratio IQR':>12}" if pysiglib else ""
     print(header)
     for planar in (False, True):
         method = 1 if planar else 0
@@ -70,11 +70,11 @@ def main():
                 times = interleaved_times(
                     [lambda call=call, lib=lib: call(lib) for lib in libs], args.repeat)
                 ours = np.median(times[:, 0])
-                line = f"{name:<34}{planar!s:>7}{n_jobs:>7}{ours:>10.4f}"
+                line = f"{name:<34}{planar!s:>7}{n_jobs:>7}{1e3 * ours:>10.3f}"
                 if pysiglib:
                     theirs = np.median(times[:, 1])
                     low, high = np.percentile(times[:, 1] / times[:, 0], [25, 75])
-                    line += f"{theirs:>12.4f}{theirs / ours:>8.2f}"
+                    line += f"{1e3 * theirs:>12.3f}{theirs / ours:>8.2f}"
                     line += f"{low:>6.2f}-{high:.2f}"
                 print(line, flush=True)
     if pysiglib:
