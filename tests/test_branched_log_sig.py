@@ -221,6 +221,17 @@ def test_empty_batch():
     assert grad.shape == (0, n)
 
 
+@pytest.mark.parametrize("planar, method", [(False, 0), (True, 1)])
+def test_degree_zero_rows_of_width_zero(planar, method):
+    # Degree 0 without the scalar term: a batch of empty rows in, empty rows out.
+    x = np.zeros((4, 3, 0))
+    log = sksig.branched_sig_to_log_sig(x, 2, 0, planar=planar, method=method)
+    assert log.shape == (4, 3, 0)
+    grad = sksig.branched_sig_to_log_sig_backprop(x, log, 2, 0, planar=planar,
+                                                  method=method)
+    assert grad.shape == (4, 3, 0)
+
+
 def test_flags_select_transformed_dimension(rng):
     path = rng.normal(size=(4, 2))
     bsig = sksig.branched_sig(path, 2, time_aug=True, lead_lag=True)

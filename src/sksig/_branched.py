@@ -281,7 +281,8 @@ def _bsig_input(bsig, tb, scalar_term, check_finite=True):
     array, caller = as_array(bsig, "bsig", min_ndim=1, device=True,
                              check_finite=check_finite)
     had_scalar = bsig_has_scalar(tuple(array.shape), tb, scalar_term)
-    return (array.reshape((-1, tb.n + had_scalar)), had_scalar, caller,
+    batch = int(np.prod(array.shape[:-1], dtype=np.int64))  # -1 fails at width 0
+    return (array.reshape((batch, tb.n + had_scalar)), had_scalar, caller,
             tuple(array.shape[:-1]))
 
 
@@ -611,7 +612,7 @@ def branched_sig_to_log_sig_backprop(bsig, blogsig_derivs, dimension, degree, *,
                          check_finite=not lazy)
     check_same_batch(batch_shape, derivs.shape[:-1], "bsig", "blogsig_derivs")
     scalar_grad = _check_log_derivs_length(tb, method, tuple(derivs.shape), had_scalar)
-    derivs = derivs.reshape((-1, derivs.shape[-1]))
+    derivs = derivs.reshape((flat.shape[0], derivs.shape[-1]))
     compute = backend(caller)
 
     def run():
