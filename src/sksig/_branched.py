@@ -384,10 +384,10 @@ def _core_checks_finite(run, inputs):
     """``run()``, a call of a CPU branched log core, which tests the input entries it
     reads for NaN/inf as they pass through registers, and raises FloatingPointError
     for them as for an overflowed result (a separate pass over the inputs before the
-    call cost up to a fifth of it). ``inputs``: ``(name, flat, scalar)`` of the arrays
-    the core reads, whose scalar entries (column 0 where ``scalar``) it ignores and
-    which are checked here; the arrays are scanned again only on that error, to report
-    the input's fault instead of an overflow."""
+    call cost a sixth to a quarter of it). ``inputs``: ``(name, flat, scalar)`` of the
+    arrays the core reads, whose scalar entries (column 0 where ``scalar``) it ignores
+    and which are checked here; the arrays are scanned again only on that error, to
+    report the input's fault instead of an overflow."""
     for name, flat, scalar in inputs:
         if scalar and not all_finite(flat[:, 0]):
             raise nonfinite_error(name)
